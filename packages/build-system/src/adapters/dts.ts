@@ -1,0 +1,27 @@
+import { checkTypeScript, findTypeScript, runTsc } from './tsc-runner.js';
+import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+
+/**
+ * Declarations for bundled packages: after esbuild/bun/rollup wrote the JS,
+ * the package's own tsc runs with --emitDeclarationOnly into the same staging
+ * dir (rootDir = config.sourceRoot, so src/index.ts -> <outDir>/index.d.ts,
+ * beside the bundle's index.js). Type errors fail the build: the declarations
+ * of a program that does not type-check are not trustworthy.
+ */
+
+/** Is there a TypeScript to emit declarations with? The service asks before writing anything when dts is true. */
+export async function checkDeclarationTool(pkg: PackageInfo): Promise<ToolAvailability> {
+  return checkTypeScript(pkg);
+}
+
+/** ctx.tool is the bundler's; TypeScript is looked up here. */
+export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutput> {
+  const ts = findTypeScript(ctx.pkg);
+  if (!ts) {
+    const tool = checkTypeScript(ctx.pkg);
+    const hint = tool.available ? '' : `; install it with: ${tool.installHint}`;
+    return { ok: false, files: [], diagnostics: [{ severity: 'error', message: `dts: true needs TypeScript, which is not installed for ${ctx.pkg.name}${hint}` }] };
+  }
+  return runTsc(ctx, ts, 'declarations');
+}

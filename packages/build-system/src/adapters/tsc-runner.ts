@@ -1,0 +1,335 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { BuildSystemError } from '../errors.js';
+import type { Diagnostic } from '../result/schema.js';
+import { isInside, toPosix } from '../util/paths.js';
+import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
+import { spawnLines } from '../util/spawn.js';
+import { installCommand, type PackageInfo } from '../workspace/package-info.js';
+import type { AdapterOutput, ToolAvailability } from './types.js';
+
+/**
+ * The one place that finds a package's TypeScript, builds a tsc command line
+ * and reads tsc's output. Used by the tsc adapter (full emit) and by
+ * declaration emit after a bundler (dts.ts).
+ *
+ * Facts this relies on, checked with TypeScript 5.9.3 and 7.0.2 (native):
+ * - both print `TSFILE: <absolute path>` for --listEmittedFiles and
+ *   `file(line,col): error TS1234: message` (continuation lines indented by
+ *   two spaces per level) for --pretty false; global errors have no location;
+ * - both exit 0 (clean), 1 (errors, nothing emitted) or 2 (errors, emitted).
+ */
+
+export interface TypeScriptInstall {
+  /** Directory of the typescript package (symlinks resolved). */
+  dir: string;
+  version: string;
+}
+
+/**
+ * The package's own TypeScript: from the package, then the workspace root.
+ * Never build-system's own copy: the compiler version is the package's choice.
+ */
+export function findTypeScript(pkg: PackageInfo): TypeScriptInstall | undefined {
+  const found: ResolvedModule | undefined = resolveModule('typescript', [pkg.dir, pkg.workspaceRoot], { includeOwn: false });
+  if (!found || !existsSync(path.join(found.dir, 'bin', 'tsc'))) return undefined;
+  return { dir: found.dir, version: found.version };
+}
+
+export function checkTypeScript(pkg: PackageInfo): ToolAvailability {
+  const ts = findTypeScript(pkg);
+  if (!ts) {
+    return {
+      available: false,
+      reason: `typescript is not installed for ${pkg.name} (looked in ${pkg.dir} and ${pkg.workspaceRoot})`,
+      installHint: installCommand(pkg, ['typescript']),
+    };
+  }
+  return { available: true, version: ts.version, location: ts.dir };
+}
+
+const commandCache = new Map<string, Promise<{ command: string; args: string[] }>>();
+
+/**
+ * How to start tsc. TypeScript 7's bin/tsc is a Node wrapper that runs a native
+ * binary; on Node < 22.15 (no process.execve) the wrapper stays alive as the
+ * binary's parent, so SIGTERM on abort kills only the wrapper and the orphaned
+ * compiler keeps our pipes open until it finishes (measured: `close` never came
+ * for a killed `tsc --watch`). So when the package ships the wrapper's own
+ * locator (lib/getExePath.js, the function the VS Code extension mirrors), we
+ * spawn the native binary directly; otherwise (TypeScript 5.x) `node bin/tsc`.
+ */
+function tscCommand(tsDir: string): Promise<{ command: string; args: string[] }> {
+  let cached = commandCache.get(tsDir);
+  if (!cached) {
+    cached = (async () => {
+      const locator = path.join(tsDir, 'lib', 'getExePath.js');
+      if (existsSync(locator)) {
+        try {
+          const mod = (await import(pathToFileURL(locator).href)) as { default?: () => string };
+          const exe = mod.default?.();
+          if (typeof exe === 'string' && existsSync(exe)) return { command: exe, args: [] };
+        } catch {
+          // Fall through to the Node wrapper: slower to abort, but it runs.
+        }
+      }
+      return { command: process.execPath, args: [path.join(tsDir, 'bin', 'tsc')] };
+    })();
+    commandCache.set(tsDir, cached);
+  }
+  return cached;
+}
+
+/** Diagnostic file paths: relative to the package when inside it (as results want), else absolute. */
+function diagnosticPath(pkgDir: string, file: string): string {
+  const abs = path.resolve(pkgDir, file);
+  return isInside(pkgDir, abs) ? toPosix(path.relative(pkgDir, abs)) : toPosix(abs);
+}
+
+const LOCATED = /^(.+?)\((\d+),(\d+)\): (error|warning|message) (TS\d+): (.*)$/;
+const GLOBAL = /^(error|warning|message) (TS\d+): (.*)$/;
+const EMITTED = /^TSFILE: (.+)$/;
+
+/**
+ * Reads tsc's --pretty false output line by line. Exported for tests of the
+ * format; the adapters use it through runTsc.
+ */
+export class TscOutputParser {
+  readonly emitted: string[] = [];
+  readonly diagnostics: Diagnostic[] = [];
+  private last: Diagnostic | undefined;
+
+  constructor(private readonly pkgDir: string) {}
+
+  line(text: string): void {
+    const line = text.replace(/\r$/, '');
+    const emitted = EMITTED.exec(line);
+    if (emitted) {
+      this.emitted.push(path.resolve(this.pkgDir, emitted[1]!.trim()));
+      this.last = undefined;
+      return;
+    }
+    const located = LOCATED.exec(line);
+    if (located) {
+      this.push({
+        severity: severityOf(located[4]!),
+        message: located[6]!,
+        file: diagnosticPath(this.pkgDir, located[1]!),
+        line: Number(located[2]),
+        column: Number(located[3]),
+        code: located[5]!,
+      });
+      return;
+    }
+    const global = GLOBAL.exec(line);
+    if (global) {
+      this.push({ severity: severityOf(global[1]!), message: global[3]!, code: global[2]! });
+      return;
+    }
+    // Elaboration of the previous diagnostic ("  Type 'x' is not assignable…").
+    if (this.last && /^\s+\S/.test(line)) this.last.message += `\n${line}`;
+  }
+
+  private push(d: Diagnostic): void {
+    this.diagnostics.push(d);
+    this.last = d;
+  }
+}
+
+function severityOf(word: string): Diagnostic['severity'] {
+  return word === 'error' ? 'error' : word === 'warning' ? 'warning' : 'info';
+}
+
+export interface TscRunContext {
+  pkg: PackageInfo;
+  config: ResolvedConfig;
+  /** Staging directory: every file tsc writes must land here. */
+  outDir: string;
+  signal: AbortSignal;
+  log(stream: 'stdout' | 'stderr', line: string): void;
+}
+
+export type TscMode = 'build' | 'declarations';
+
+interface TscOptions {
+  /** tsconfig to use instead of the package's tsconfig.build.json / tsconfig.json (relative to the package). */
+  project?: string;
+  /** Extra command-line arguments, appended last. */
+  args: string[];
+}
+
+/** File name for config errors, shown the way resolveConfig shows it (relative to cwd). */
+export function configFileLabel(pkg: PackageInfo, config: ResolvedConfig): string {
+  const file = config.configFile ?? path.join(pkg.dir, 'package.json');
+  return toPosix(path.relative(process.cwd(), file)) || file;
+}
+
+/** `adapterOptions.tsc` is a free record in the schema; the two keys we read are checked here. */
+function tscOptions(pkg: PackageInfo, config: ResolvedConfig): TscOptions {
+  const raw = config.adapterOptions.tsc ?? {};
+  const file = configFileLabel(pkg, config);
+  const fail = (field: string, message: string): never => {
+    throw new BuildSystemError('CONFIG_INVALID', message, { package: pkg.name, file, field });
+  };
+  for (const key of Object.keys(raw)) {
+    if (key !== 'project' && key !== 'args') fail(`adapterOptions.tsc.${key}`, 'unknown option (expected project or args)');
+  }
+  const { project, args } = raw as { project?: unknown; args?: unknown };
+  if (project !== undefined) {
+    if (typeof project !== 'string' || project === '') fail('adapterOptions.tsc.project', `must be a path to a tsconfig file (got ${JSON.stringify(project)})`);
+    const abs = path.resolve(pkg.dir, project as string);
+    if (!isInside(pkg.dir, abs)) fail('adapterOptions.tsc.project', `must stay inside the package (got ${JSON.stringify(project)})`);
+    if (!existsSync(abs)) fail('adapterOptions.tsc.project', `file does not exist (got ${JSON.stringify(project)})`);
+  }
+  if (args !== undefined && (!Array.isArray(args) || args.some((a) => typeof a !== 'string'))) {
+    fail('adapterOptions.tsc.args', `must be an array of strings (got ${JSON.stringify(args)})`);
+  }
+  return { project: project as string | undefined, args: (args as string[] | undefined) ?? [] };
+}
+
+/**
+ * The tsconfig tsc should use: adapterOptions.tsc.project, else
+ * tsconfig.build.json (the usual "emit only src" config beside a tsconfig.json
+ * that also type-checks tests), else tsconfig.json, else none.
+ */
+export function findTsconfig(pkg: PackageInfo, config: ResolvedConfig): string | undefined {
+  const { project } = tscOptions(pkg, config);
+  if (project) return path.resolve(pkg.dir, project);
+  for (const name of ['tsconfig.build.json', 'tsconfig.json']) {
+    const candidate = path.join(pkg.dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** ResolvedConfig.target (node20, es2022, chrome120…) as a tsc --target. Only used without a tsconfig. */
+export function tscTarget(target: string): string {
+  const t = target.toLowerCase();
+  if (/^es(next|20\d\d)$/.test(t)) return t;
+  if (t === 'es6') return 'es2015';
+  if (t === 'es5') return 'es5';
+  const node = /^node(\d+)/.exec(t);
+  if (node) {
+    // What each Node line fully supports (the @tsconfig/nodeNN bases agree).
+    const major = Number(node[1]);
+    if (major >= 18) return 'es2022';
+    if (major >= 16) return 'es2021';
+    if (major >= 14) return 'es2020';
+    return 'es2019';
+  }
+  return 'es2020';
+}
+
+/**
+ * Everything tsc needs apart from the mode-specific emit flags.
+ *
+ * With a tsconfig: `-p` it, and override only where the build contract must
+ * win: output location (--outDir, --rootDir = config.sourceRoot so
+ * src/index.ts becomes <outDir>/index.js), machine-readable output, and emit
+ * switched on even when the tsconfig is a type-check-only one (noEmit).
+ *
+ * tsbuildinfo: outputs always go to a fresh staging dir, but an incremental or
+ * composite project whose .tsbuildinfo says "up to date" makes tsc emit
+ * nothing. `--incremental false` is refused for composite projects (TS6379,
+ * both 5.x and 7.x), so instead every run is made incremental with its
+ * tsbuildinfo in a fresh temp dir: tsc never sees an old one, never writes one
+ * into the package or the artifacts, and the flags are valid for every config.
+ *
+ * Without a tsconfig: the entry files on the command line (tsc follows their
+ * imports) and explicit options, so TS 5 and TS 7 (whose defaults differ:
+ * strict, types, target) compile the same way.
+ */
+function commonArgs(ctx: TscRunContext, tsconfig: string | undefined, buildInfoFile: string): string[] {
+  const { pkg, config } = ctx;
+  const args: string[] = [];
+  if (tsconfig) {
+    args.push('-p', tsconfig, '--incremental', '--tsBuildInfoFile', buildInfoFile);
+  } else {
+    const sources = Object.values(config.entries).map((s) => path.resolve(pkg.dir, s));
+    args.push(...sources, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', tscTarget(config.target), '--strict', '--skipLibCheck');
+    if (sources.some((s) => /\.(c|m)?jsx?$/.test(s))) args.push('--allowJs');
+    if (sources.some((s) => /\.(t|j)sx$/.test(s))) args.push('--jsx', 'react-jsx');
+    // TS 7 no longer loads every @types package by default; Node code needs @types/node.
+    if (config.platform === 'node' && resolveModule('@types/node', [pkg.dir, pkg.workspaceRoot], { includeOwn: false })) args.push('--types', 'node');
+  }
+  args.push('--outDir', ctx.outDir, '--rootDir', path.resolve(pkg.dir, config.sourceRoot), '--noEmit', 'false', '--listEmittedFiles', '--pretty', 'false');
+  return args;
+}
+
+/** Sourcemap flags: forced both ways, so a tsconfig's sourceMap cannot add .map files the config did not ask for. */
+function sourcemapArgs(config: ResolvedConfig): string[] {
+  return [
+    '--sourceMap',
+    config.sourcemap === 'external' ? 'true' : 'false',
+    '--inlineSourceMap',
+    config.sourcemap === 'inline' ? 'true' : 'false',
+    '--inlineSources',
+    config.sourcemap === 'inline' ? 'true' : 'false',
+  ];
+}
+
+/**
+ * Flags for one mode. --declaration is only ever switched on: a composite
+ * project refuses `--declaration false` (TS6304), so when its tsconfig asks
+ * for declarations they are emitted even with dts: false. --declarationDir
+ * is set whenever declarations are asked for, so a tsconfig declarationDir
+ * cannot send them outside the staging dir.
+ */
+export function tscArgs(ctx: TscRunContext, mode: TscMode, buildInfoFile: string): string[] {
+  const tsconfig = findTsconfig(ctx.pkg, ctx.config);
+  const args = commonArgs(ctx, tsconfig, buildInfoFile);
+  if (mode === 'declarations') {
+    args.push('--declaration', '--emitDeclarationOnly', '--declarationDir', ctx.outDir);
+  } else {
+    args.push('--emitDeclarationOnly', 'false', ...sourcemapArgs(ctx.config));
+    if (ctx.config.dts) args.push('--declaration', '--declarationDir', ctx.outDir);
+  }
+  args.push(...tscOptions(ctx.pkg, ctx.config).args);
+  return args;
+}
+
+/**
+ * Runs the package's tsc in `mode` and reports what it wrote. Outputs are the
+ * TSFILE lines inside ctx.outDir; a file tsc wrote anywhere else (e.g. a
+ * tsconfig `outFile`) is an error, since only the staging dir is swapped in.
+ * On abort the child is killed and `ok: false` is returned with no files.
+ */
+export async function runTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode): Promise<AdapterOutput> {
+  if (ctx.signal.aborted) return { ok: false, files: [], diagnostics: [] };
+  const buildInfoDir = await mkdtemp(path.join(tmpdir(), 'build-system-tsbuildinfo-'));
+  const buildInfoFile = path.join(buildInfoDir, 'build.tsbuildinfo');
+  try {
+    const { command, args: prefix } = await tscCommand(ts.dir);
+    const args = [...prefix, ...tscArgs(ctx, mode, buildInfoFile)];
+    const parser = new TscOutputParser(ctx.pkg.dir);
+    const result = await spawnLines(command, args, {
+      cwd: ctx.pkg.dir,
+      signal: ctx.signal,
+      onLine(stream, line) {
+        ctx.log(stream, line);
+        parser.line(line);
+      },
+    });
+    if (result.aborted) return { ok: false, files: [], diagnostics: [] };
+
+    const diagnostics = [...parser.diagnostics];
+    const files: string[] = [];
+    for (const file of parser.emitted) {
+      if (file === buildInfoFile) continue;
+      if (isInside(ctx.outDir, file)) files.push(file);
+      else diagnostics.push({ severity: 'error', message: `tsc wrote ${toPosix(file)} outside the output directory; remove outFile/declarationDir-style output paths from the tsconfig` });
+    }
+    const ok = result.code === 0 && !diagnostics.some((d) => d.severity === 'error');
+    if (!ok && !diagnostics.some((d) => d.severity === 'error')) {
+      const tail = (result.stderr || result.stdout).trim().split(/\r?\n/).slice(-5).join('\n');
+      diagnostics.push({ severity: 'error', message: `tsc exited with ${result.code ?? result.signal}${tail ? `: ${tail}` : ''}` });
+    }
+    return { ok, files, diagnostics };
+  } finally {
+    await rm(buildInfoDir, { recursive: true, force: true });
+  }
+}

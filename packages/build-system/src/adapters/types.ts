@@ -1,0 +1,52 @@
+import type { BuilderName } from '../config/schema.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { Diagnostic } from '../result/schema.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+
+/**
+ * One interface for every builder. An adapter knows how to find its tool,
+ * run it into a directory it is given, and translate the tool's errors into
+ * diagnostics. It knows nothing of locks, caches or where outDir finally lives:
+ * the build service hands it an empty staging directory and swaps it in.
+ */
+export interface BuilderAdapter {
+  readonly name: BuilderName;
+  /** Is the tool installed for this package? Cheap; may be called for `build:list`. */
+  check(pkg: PackageInfo): Promise<ToolAvailability>;
+  build(ctx: AdapterContext): Promise<AdapterOutput>;
+}
+
+export type ToolAvailability =
+  | {
+      available: true;
+      /** Tool version, e.g. "0.28.2". */
+      version: string;
+      /** Where the tool was found (module dir or binary path). */
+      location: string;
+    }
+  | {
+      available: false;
+      /** Why not, in one line. */
+      reason: string;
+      /** The exact command that installs it for this package. */
+      installHint: string;
+    };
+
+export interface AdapterContext {
+  pkg: PackageInfo;
+  config: ResolvedConfig;
+  /** Absolute, existing, empty directory to write every output into (the staging dir). */
+  outDir: string;
+  /** What `check()` returned (always available here). */
+  tool: Extract<ToolAvailability, { available: true }>;
+  signal: AbortSignal;
+  /** One line of tool output (no trailing newline). */
+  log(stream: 'stdout' | 'stderr', line: string): void;
+}
+
+export interface AdapterOutput {
+  ok: boolean;
+  /** Absolute paths of the files the tool reports it wrote (inside ctx.outDir). */
+  files: string[];
+  diagnostics: Diagnostic[];
+}

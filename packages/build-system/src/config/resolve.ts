@@ -1,0 +1,275 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { BuildSystemError, type ErrorIssue } from '../errors.js';
+import { isInside, staysInside, toPosix } from '../util/paths.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import type { AdapterName, BuildConfig, Format } from './schema.js';
+
+/**
+ * Options normalized in one place: every default that depends on the package
+ * (entries from package.json, formats and extensions from `type`, target from
+ * `engines.node`, externals from dependencies) is decided here and nowhere else.
+ * Adapters read only this.
+ */
+export interface ResolvedConfig {
+  /** Absolute path of the config file, or null when the package has none. */
+  configFile: string | null;
+  /** The validated config as written (defaults applied): part of the cache fingerprint. */
+  raw: BuildConfig;
+  adapter: AdapterName;
+  /** Output name (no extension, relative to outDir) → source path relative to the package (posix). */
+  entries: Record<string, string>;
+  /** Common directory of the entry sources, relative to the package ('' = package root). */
+  sourceRoot: string;
+  /** outDir relative to the package (posix, no trailing slash). */
+  outDir: string;
+  formats: Format[];
+  /** File extension of JS outputs per format, as the package `type` requires. */
+  outExtension: Record<Format, '.js' | '.mjs' | '.cjs'>;
+  platform: 'node' | 'browser' | 'neutral';
+  target: string;
+  sourcemap: false | 'inline' | 'external';
+  minify: boolean;
+  dts: boolean;
+  /** Module specifiers kept external (exact names and `name/*` subpath patterns). */
+  external: string[];
+  define: Record<string, string>;
+  banner: string | undefined;
+  clean: boolean;
+  env: string[];
+  inputs: string[];
+  adapterOptions: BuildConfig['adapterOptions'];
+  /** package.json `bin` targets, relative to the package (posix): made executable after a build. */
+  bins: string[];
+}
+
+const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
+const JS_OUTPUT = /\.(c|m)?js$/;
+
+function stripDot(p: string): string {
+  return toPosix(p).replace(/^\.\//, '').replace(/\/+$/, '');
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Every string leaf of package.json `exports`, with the conditions that lead to it. */
+function exportTargets(exp: unknown, conditions: string[] = [], out: { target: string; conditions: string[] }[] = []) {
+  if (typeof exp === 'string') out.push({ target: exp, conditions });
+  else if (Array.isArray(exp)) for (const e of exp) exportTargets(e, conditions, out);
+  else if (exp && typeof exp === 'object') {
+    for (const [key, value] of Object.entries(exp as Record<string, unknown>)) {
+      exportTargets(value, key.startsWith('.') ? conditions : [...conditions, key], out);
+    }
+  }
+  return out;
+}
+
+function binTargets(pkg: PackageInfo): string[] {
+  const bin = pkg.manifest.bin;
+  if (typeof bin === 'string') return [stripDot(bin)];
+  if (bin && typeof bin === 'object') return Object.values(bin).filter((v): v is string => typeof v === 'string').map(stripDot);
+  return [];
+}
+
+/** JS output paths the package.json promises (exports, main, module, bin), posix, relative. */
+function declaredOutputs(pkg: PackageInfo): { path: string; conditions: string[] }[] {
+  const m = pkg.manifest;
+  const outs = exportTargets(m.exports).map((t) => ({ path: stripDot(t.target), conditions: t.conditions }));
+  if (typeof m.main === 'string') outs.push({ path: stripDot(m.main), conditions: ['main'] });
+  if (typeof m.module === 'string') outs.push({ path: stripDot(m.module), conditions: ['import'] });
+  for (const b of binTargets(pkg)) outs.push({ path: b, conditions: ['bin'] });
+  return outs.filter((o) => JS_OUTPUT.test(o.path) && !o.path.includes('*') && !/\.d\.(c|m)?ts$/.test(o.path));
+}
+
+function findSource(pkgDir: string, name: string): string | undefined {
+  const candidates = [`src/${name}`, `src/${name}/index`, name];
+  for (const base of candidates) {
+    for (const ext of SOURCE_EXTENSIONS) {
+      const rel = `${base}${ext}`;
+      if (isFile(path.join(pkgDir, rel))) return rel;
+    }
+  }
+  return undefined;
+}
+
+function deriveEntries(pkg: PackageInfo, outDir: string): Record<string, string> {
+  const entries: Record<string, string> = {};
+  for (const out of declaredOutputs(pkg)) {
+    if (!out.path.startsWith(`${outDir}/`)) continue;
+    const name = out.path.slice(outDir.length + 1).replace(JS_OUTPUT, '');
+    if (entries[name]) continue;
+    const source = findSource(pkg.dir, name);
+    if (source) entries[name] = source;
+  }
+  if (Object.keys(entries).length > 0) return entries;
+  const fallback = findSource(pkg.dir, 'index');
+  return fallback ? { index: fallback } : {};
+}
+
+function commonDir(paths: string[]): string {
+  if (paths.length === 0) return '';
+  const split = paths.map((p) => path.posix.dirname(p).split('/').filter((s) => s && s !== '.'));
+  const first = split[0] ?? [];
+  let n = first.length;
+  for (const parts of split) {
+    let i = 0;
+    while (i < n && parts[i] === first[i]) i++;
+    n = i;
+  }
+  return first.slice(0, n).join('/');
+}
+
+function defaultFormats(pkg: PackageInfo): Format[] {
+  const formats = new Set<Format>();
+  for (const out of declaredOutputs(pkg)) {
+    if (out.conditions.includes('import')) formats.add('esm');
+    else if (out.conditions.includes('require')) formats.add('cjs');
+    else if (out.path.endsWith('.mjs')) formats.add('esm');
+    else if (out.path.endsWith('.cjs')) formats.add('cjs');
+    else formats.add(pkg.type === 'module' ? 'esm' : 'cjs');
+  }
+  if (formats.size === 0) formats.add(pkg.type === 'module' ? 'esm' : 'cjs');
+  return (['esm', 'cjs'] as const).filter((f) => formats.has(f));
+}
+
+function defaultTarget(pkg: PackageInfo, platform: ResolvedConfig['platform']): string {
+  if (platform !== 'node') return 'es2022';
+  const range = pkg.manifest.engines?.node;
+  const m = typeof range === 'string' ? /(\d+)(?:\.(\d+))?/.exec(range) : null;
+  if (m) return m[2] && m[2] !== '0' ? `node${m[1]}.${m[2]}` : `node${m[1]}`;
+  return 'node20';
+}
+
+function declaresTypes(pkg: PackageInfo): boolean {
+  const m = pkg.manifest;
+  if (typeof m.types === 'string' || typeof m.typings === 'string') return true;
+  return exportTargets(m.exports).some((t) => t.conditions.includes('types') || /\.d\.(c|m)?ts$/.test(t.target));
+}
+
+function dependencyExternals(pkg: PackageInfo): string[] {
+  const m = pkg.manifest;
+  const names = new Set<string>([
+    ...Object.keys(m.dependencies ?? {}),
+    ...Object.keys(m.peerDependencies ?? {}),
+    ...Object.keys(m.optionalDependencies ?? {}),
+  ]);
+  return [...names].sort().flatMap((n) => [n, `${n}/*`]);
+}
+
+/**
+ * Applies package-derived defaults and checks every path in the config.
+ * Throws one BuildSystemError listing every problem (one issue per field).
+ */
+export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile: string | null): ResolvedConfig {
+  const file = configFile ? toPosix(path.relative(process.cwd(), configFile)) || configFile : toPosix(path.relative(process.cwd(), path.join(pkg.dir, 'package.json')));
+  const issues: ErrorIssue[] = [];
+  const problem = (field: string, message: string) => issues.push({ package: pkg.name, file, field, message });
+
+  // outDir
+  const outDirRaw = config.outDir;
+  const outDirAbs = path.resolve(pkg.dir, outDirRaw);
+  let outDir = toPosix(path.relative(pkg.dir, outDirAbs));
+  if (!staysInside(pkg.dir, outDirAbs)) {
+    problem('outDir', `must stay inside the package (got ${JSON.stringify(outDirRaw)})`);
+  } else if (outDir === '') {
+    problem('outDir', `must be a directory below the package, not the package itself (got ${JSON.stringify(outDirRaw)})`);
+  } else if (outDir.split('/')[0] === 'node_modules' || outDir.split('/').includes('.git')) {
+    problem('outDir', `must not be inside node_modules or .git (got ${JSON.stringify(outDirRaw)})`);
+  }
+  outDir = stripDot(outDir);
+
+  // entries
+  let entries: Record<string, string> = {};
+  const checkEntry = (field: string, source: string): string | undefined => {
+    const abs = path.resolve(pkg.dir, source);
+    if (!staysInside(pkg.dir, abs)) {
+      problem(field, `must stay inside the package (got ${JSON.stringify(source)})`);
+      return undefined;
+    }
+    if (!isFile(abs)) {
+      problem(field, `file does not exist (got ${JSON.stringify(source)})`);
+      return undefined;
+    }
+    return toPosix(path.relative(pkg.dir, abs));
+  };
+  const entry = config.entry;
+  if (entry === undefined) {
+    entries = deriveEntries(pkg, outDir);
+    if (Object.keys(entries).length === 0) {
+      problem('entry', 'no entry given and none found (looked at package.json exports/main/bin and src/index.ts); set entry in the config');
+    }
+  } else if (typeof entry === 'string' || Array.isArray(entry)) {
+    const list = typeof entry === 'string' ? [entry] : entry;
+    const checked = list.map((s, i) => checkEntry(typeof entry === 'string' ? 'entry' : `entry[${i}]`, s));
+    const ok = checked.filter((s): s is string => s !== undefined);
+    const base = commonDir(ok);
+    for (const rel of ok) {
+      const name = (base ? rel.slice(base.length + 1) : rel).replace(/\.[^./]+$/, '');
+      if (entries[name]) problem('entry', `two entries produce the same output name ${JSON.stringify(name)}; use a record to name them`);
+      entries[name] = rel;
+    }
+  } else {
+    for (const [name, source] of Object.entries(entry)) {
+      const clean = stripDot(name);
+      if (path.posix.isAbsolute(clean) || clean.split('/').includes('..') || clean === '') {
+        problem(`entry.${name}`, `output name must be a relative path inside outDir (got ${JSON.stringify(name)})`);
+        continue;
+      }
+      const rel = checkEntry(`entry.${name}`, source);
+      if (rel) entries[clean.replace(JS_OUTPUT, '')] = rel;
+    }
+  }
+  // outDir must not swallow sources: a build swaps the whole directory.
+  if (outDir) {
+    for (const source of Object.values(entries)) {
+      if (isInside(outDir, source)) {
+        problem('outDir', `must not contain the entry ${source}: the build replaces outDir as a whole (got ${JSON.stringify(outDirRaw)})`);
+        break;
+      }
+    }
+  }
+
+  if (issues.length > 0) {
+    throw new BuildSystemError('CONFIG_INVALID', issues[0]!.message, { package: pkg.name, file, field: issues[0]!.field, issues });
+  }
+
+  const formats: Format[] = config.format === undefined ? defaultFormats(pkg) : [...new Set(typeof config.format === 'string' ? [config.format] : config.format)];
+  const outExtension: ResolvedConfig['outExtension'] =
+    pkg.type === 'module' ? { esm: '.js', cjs: '.cjs' } : { esm: '.mjs', cjs: '.js' };
+  const sourcemap: ResolvedConfig['sourcemap'] = config.sourcemap === true ? 'external' : config.sourcemap === false ? false : config.sourcemap;
+
+  return {
+    configFile,
+    raw: config,
+    adapter: config.adapter,
+    entries,
+    sourceRoot: commonDir(Object.values(entries)),
+    outDir,
+    formats,
+    outExtension,
+    platform: config.platform,
+    target: config.target ?? defaultTarget(pkg, config.platform),
+    sourcemap,
+    minify: config.minify,
+    dts: config.dts ?? declaresTypes(pkg),
+    external: [...new Set([...dependencyExternals(pkg), ...(config.external ?? [])])],
+    define: config.define,
+    banner: config.banner,
+    clean: config.clean,
+    env: config.env,
+    inputs: config.inputs,
+    adapterOptions: config.adapterOptions,
+    bins: binTargets(pkg),
+  };
+}
+
+/** Output file name (relative to outDir) for an entry in a format. */
+export function outputName(config: ResolvedConfig, entryName: string, format: Format): string {
+  return `${entryName}${config.outExtension[format]}`;
+}

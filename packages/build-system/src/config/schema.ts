@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/**
+ * The one truth about `build.config.*`. TypeScript types are inferred from it
+ * and `schema/build-config.schema.json` is generated from it (scripts/build.mjs).
+ * Unknown keys are errors at every level (strict objects).
+ */
+
+export const ADAPTER_NAMES = ['auto', 'bun', 'esbuild', 'tsc', 'rollup'] as const;
+export const BUILDER_NAMES = ['bun', 'esbuild', 'tsc', 'rollup'] as const;
+
+const nonEmpty = z.string().min(1, { message: 'must not be empty' });
+
+export const formatSchema = z.enum(['esm', 'cjs']);
+
+const passThrough = z.record(z.string(), z.unknown());
+
+export const buildConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Path or URL of the JSON Schema (for editors); ignored by the build.'),
+    adapter: z
+      .enum(ADAPTER_NAMES)
+      .default('auto')
+      .describe("Builder to use. 'auto' picks bun when it is installed, else esbuild."),
+    entry: z
+      .union([nonEmpty, z.array(nonEmpty).min(1, { message: 'must list at least one entry' }), z.record(nonEmpty, nonEmpty)])
+      .optional()
+      .describe(
+        'Entry file(s), relative to the package. A record maps output names to sources. Default: derived from package.json exports/main/bin, else src/index.ts.',
+      ),
+    outDir: nonEmpty.default('dist').describe('Output directory, relative to the package; must stay inside it.'),
+    format: z
+      .union([formatSchema, z.array(formatSchema).min(1, { message: 'must list at least one format' })])
+      .optional()
+      .describe("'esm', 'cjs' or both. Default: from package.json (type and exports conditions)."),
+    platform: z.enum(['node', 'browser', 'neutral']).default('node'),
+    target: nonEmpty
+      .regex(/^(es(next|20\d\d|[56])|node\d+(\.\d+){0,2}|chrome\d+|firefox\d+|safari\d+|edge\d+)$/i, {
+        message: 'must look like node20, es2022 or esnext',
+      })
+      .optional()
+      .describe('Language target. Default: node<major> from package.json engines.node, else node20.'),
+    sourcemap: z.union([z.boolean(), z.enum(['inline', 'external'])]).default(false),
+    minify: z.boolean().default(false),
+    dts: z
+      .boolean()
+      .optional()
+      .describe("Emit .d.ts with the package's own TypeScript. Default: true when package.json declares types."),
+    external: z
+      .array(nonEmpty)
+      .optional()
+      .describe('Extra modules kept external. dependencies, peerDependencies and optionalDependencies (and subpaths) always are.'),
+    define: z.record(nonEmpty, z.string()).default({}).describe('Compile-time replacements; values are JS expressions.'),
+    banner: z.string().optional().describe('Text put at the top of every JS output (after a shebang).'),
+    clean: z
+      .boolean()
+      .default(true)
+      .describe('true: outDir holds exactly this build’s outputs. false: files of the previous outDir that the build does not produce are kept.'),
+    env: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' }))
+      .default([])
+      .describe('Names of environment variables that affect the build (part of the cache key).'),
+    inputs: z.array(nonEmpty).default([]).describe('Extra input globs (relative to the package); a leading ! excludes.'),
+    adapterOptions: z
+      .strictObject({
+        bun: passThrough.optional(),
+        esbuild: passThrough.optional(),
+        tsc: passThrough.optional(),
+        rollup: passThrough.optional(),
+      })
+      .default({})
+      .describe('Options passed through to one adapter, keyed by adapter name.'),
+  })
+  .describe('build-system package configuration (build.config.ts)');
+
+/** What a user writes (defaults optional). */
+export type BuildConfigInput = z.input<typeof buildConfigSchema>;
+/** What the loader hands on after validation (defaults applied). */
+export type BuildConfig = z.output<typeof buildConfigSchema>;
+export type AdapterName = (typeof ADAPTER_NAMES)[number];
+export type BuilderName = (typeof BUILDER_NAMES)[number];
+export type Format = z.infer<typeof formatSchema>;
+
+/** Identity function that gives `build.config.ts` its types. */
+export function defineConfig(config: BuildConfigInput): BuildConfigInput {
+  return config;
+}

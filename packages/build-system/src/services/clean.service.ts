@@ -1,0 +1,78 @@
+import { lstat, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { loadPackageConfig } from '../config/load.js';
+import { resolveConfig } from '../config/resolve.js';
+import { isBuildSystemError } from '../errors.js';
+import { removeLeftovers } from '../util/atomic-dir.js';
+import { staysInside, toPosix } from '../util/paths.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import { selectPackages, type SelectOptions } from './workspace.service.js';
+
+export interface CleanResult {
+  name: string;
+  dir: string;
+  /** Paths removed, relative to the package. */
+  removed: string[];
+  error?: { code: string; message: string };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** tsconfig's tsBuildInfoFile, read leniently (tsconfig allows comments and trailing commas). */
+async function tsBuildInfoFromTsconfig(pkgDir: string): Promise<string | undefined> {
+  try {
+    const text = await readFile(path.join(pkgDir, 'tsconfig.json'), 'utf8');
+    const m = /"tsBuildInfoFile"\s*:\s*"([^"]+)"/.exec(text);
+    return m?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes what a build produced: outDir, tsbuildinfo files (without them tsc
+ * would emit nothing into a fresh outDir) and crash leftovers. Every target is
+ * checked to stay inside the package after symlinks are followed; `rm` does
+ * not follow links inside the tree.
+ */
+export class CleanService {
+  async cleanPackage(pkg: PackageInfo): Promise<CleanResult> {
+    const { config, file } = await loadPackageConfig(pkg);
+    const resolved = resolveConfig(pkg, config, file);
+    const targets = [resolved.outDir];
+    for (const name of await readdir(pkg.dir)) if (name.endsWith('.tsbuildinfo')) targets.push(name);
+    const fromTsconfig = await tsBuildInfoFromTsconfig(pkg.dir);
+    if (fromTsconfig) targets.push(fromTsconfig);
+    const removed: string[] = [];
+    await removeLeftovers(pkg.dir, resolved.outDir);
+    for (const rel of [...new Set(targets)]) {
+      const abs = path.resolve(pkg.dir, rel);
+      if (abs === pkg.dir || !staysInside(pkg.dir, abs)) continue;
+      if (!(await exists(abs))) continue;
+      await rm(abs, { recursive: true, force: true });
+      removed.push(toPosix(path.relative(pkg.dir, abs)));
+    }
+    return { name: pkg.name, dir: pkg.dir, removed };
+  }
+
+  async clean(options: SelectOptions = {}): Promise<CleanResult[]> {
+    const { packages } = selectPackages({ ...options, withDependencies: false });
+    const results: CleanResult[] = [];
+    for (const pkg of packages) {
+      try {
+        results.push(await this.cleanPackage(pkg));
+      } catch (e) {
+        if (!isBuildSystemError(e)) throw e;
+        results.push({ name: pkg.name, dir: pkg.dir, removed: [], error: { code: e.code, message: e.lines().join('; ') } });
+      }
+    }
+    return results;
+  }
+}

@@ -1,0 +1,44 @@
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Artifact } from '../result/schema.js';
+import { sha256File } from './hash.js';
+import { isStrictlyInside, toPosix } from './paths.js';
+
+export function artifactKind(file: string): Artifact['kind'] {
+  if (/\.d\.(c|m)?ts$/.test(file)) return 'dts';
+  if (file.endsWith('.map')) return 'map';
+  if (/\.(c|m)?js$/.test(file)) return 'js';
+  return 'other';
+}
+
+/**
+ * Turns the files a tool reported into artifacts: each must exist as a regular
+ * file inside the staging dir (a tool's report is not trusted blindly). Paths
+ * in the result are where the file will live after the swap: `<outDir>/<rel>`.
+ */
+export async function collectArtifacts(reported: readonly string[], stagingDir: string, outDir: string): Promise<{ artifacts: Artifact[]; missing: string[] }> {
+  const unique = [...new Set(reported.map((f) => path.resolve(stagingDir, f)))].sort();
+  const artifacts: Artifact[] = [];
+  const missing: string[] = [];
+  for (const abs of unique) {
+    const rel = toPosix(path.relative(stagingDir, abs));
+    if (!isStrictlyInside(stagingDir, abs)) {
+      missing.push(rel);
+      continue;
+    }
+    try {
+      const st = await lstat(abs);
+      if (!st.isFile()) {
+        missing.push(rel);
+        continue;
+      }
+    } catch {
+      missing.push(rel);
+      continue;
+    }
+    const { sha256, bytes } = await sha256File(abs);
+    const finalPath = `${outDir}/${rel}`;
+    artifacts.push({ path: finalPath, bytes, sha256, kind: artifactKind(finalPath) });
+  }
+  return { artifacts, missing };
+}

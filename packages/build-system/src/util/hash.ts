@@ -1,0 +1,11 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+
+export function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export async function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
+  const data = await readFile(file);
+  return { sha256: sha256(data), bytes: data.byteLength };
+}

@@ -1,0 +1,47 @@
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+
+/** Forward-slash relative path, as used in results and manifests. */
+export function toPosix(p: string): string {
+  return p.split(path.sep).join('/');
+}
+
+/** True when `child` is `parent` itself or below it (purely lexical). */
+export function isInside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** True when `child` is strictly below `parent` (never the directory itself). */
+export function isStrictlyInside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** realpath of the longest existing prefix of `p`, with the rest appended. Follows symlinks. */
+export function realpathLoose(p: string): string {
+  const abs = path.resolve(p);
+  const rest: string[] = [];
+  let cur = abs;
+  for (;;) {
+    try {
+      return path.join(realpathSync(cur), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(cur);
+      if (parent === cur) return abs;
+      rest.push(path.basename(cur));
+      cur = parent;
+    }
+  }
+}
+
+/**
+ * True when `target` stays inside `root` both lexically and after symlinks are
+ * followed. Guards every write and delete against escaping the package.
+ */
+export function staysInside(root: string, target: string): boolean {
+  const absRoot = path.resolve(root);
+  const absTarget = path.resolve(absRoot, target);
+  if (!isInside(absRoot, absTarget)) return false;
+  return isInside(realpathLoose(absRoot), realpathLoose(absTarget));
+}

@@ -1,0 +1,142 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { BuildSystemError } from '../errors.js';
+import { toPosix } from '../util/paths.js';
+import { findWorkspaceRoot, loadPackageInfo, readPackageJson, type PackageInfo } from './package-info.js';
+
+/** Reads the `packages:` list of a pnpm-workspace.yaml (the only key we need). */
+export function parsePnpmWorkspace(text: string): string[] {
+  const globs: string[] = [];
+  let inPackages = false;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/\s+#.*$/, '');
+    if (/^packages\s*:/.test(line)) {
+      inPackages = true;
+      const inline = /\[(.*)\]/.exec(line);
+      if (inline?.[1]) {
+        for (const item of inline[1].split(',')) globs.push(item.trim().replace(/^['"]|['"]$/g, ''));
+        inPackages = false;
+      }
+      continue;
+    }
+    if (inPackages) {
+      const item = /^\s*-\s*(.+?)\s*$/.exec(line);
+      if (item?.[1]) globs.push(item[1].replace(/^['"]|['"]$/g, ''));
+      else if (/^\S/.test(line)) inPackages = false;
+    }
+  }
+  return globs.filter(Boolean);
+}
+
+/** Workspace globs of the root: package.json `workspaces` (array or object form) or pnpm-workspace.yaml. */
+export function workspaceGlobs(root: string): string[] {
+  const pnpm = path.join(root, 'pnpm-workspace.yaml');
+  if (existsSync(pnpm)) return parsePnpmWorkspace(readFileSync(pnpm, 'utf8'));
+  const manifest = readPackageJson(root);
+  const ws = manifest.workspaces;
+  if (Array.isArray(ws)) return ws;
+  if (ws && Array.isArray(ws.packages)) return ws.packages;
+  return [];
+}
+
+const SKIP_DIRS = new Set(['node_modules', '.git', 'dist']);
+
+/**
+ * Every package directory of the workspace that matches its globs (negations
+ * with a leading `!` remove). Walks only as deep as the deepest glob needs.
+ */
+export function discoverPackageDirs(root: string): string[] {
+  const globs = workspaceGlobs(root).map((g) => g.replace(/^\.\//, '').replace(/\/+$/, ''));
+  const include = globs.filter((g) => !g.startsWith('!'));
+  const exclude = globs.filter((g) => g.startsWith('!')).map((g) => g.slice(1).replace(/^\.\//, ''));
+  if (include.length === 0) return [];
+  const isIncluded = picomatch(include);
+  const isExcluded = exclude.length ? picomatch(exclude) : () => false;
+  const unbounded = include.some((g) => g.includes('**'));
+  const maxDepth = unbounded ? 8 : Math.max(...include.map((g) => g.split('/').length));
+  const found: string[] = [];
+  const walk = (dir: string, rel: string, depth: number) => {
+    if (depth > maxDepth) return;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory() || SKIP_DIRS.has(e.name) || e.name.startsWith('.')) continue;
+      const childRel = rel ? `${rel}/${e.name}` : e.name;
+      const abs = path.join(dir, e.name);
+      if (isIncluded(childRel) && !isExcluded(childRel) && existsSync(path.join(abs, 'package.json'))) found.push(abs);
+      walk(abs, childRel, depth + 1);
+    }
+  };
+  walk(root, '', 1);
+  return found.sort();
+}
+
+export interface Workspace {
+  root: string;
+  packages: PackageInfo[];
+  byName: Map<string, PackageInfo>;
+}
+
+export function loadWorkspace(fromDir: string): Workspace {
+  const root = findWorkspaceRoot(fromDir);
+  const dirs = discoverPackageDirs(root);
+  const packages = dirs.map((d) => loadPackageInfo(d, root));
+  const byName = new Map<string, PackageInfo>();
+  for (const p of packages) {
+    const existing = byName.get(p.name);
+    if (existing) {
+      throw new BuildSystemError('PACKAGE_JSON_INVALID', `two workspace packages are named ${p.name}: ${toPosix(path.relative(root, existing.dir))} and ${toPosix(path.relative(root, p.dir))}`, {
+        package: p.name,
+        file: path.join(p.dir, 'package.json'),
+        field: 'name',
+      });
+    }
+    byName.set(p.name, p);
+  }
+  return { root, packages, byName };
+}
+
+const DEP_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const;
+
+/** Names of workspace packages this package depends on (any dependency field, any protocol). */
+export function workspaceDependencies(pkg: PackageInfo, ws: Workspace): string[] {
+  const names = new Set<string>();
+  for (const field of DEP_FIELDS) {
+    for (const name of Object.keys(pkg.manifest[field] ?? {})) {
+      if (name !== pkg.name && ws.byName.has(name)) names.add(name);
+    }
+  }
+  return [...names].sort();
+}
+
+/**
+ * Dependency-first order of `selected` plus everything they depend on
+ * (within the workspace). A cycle is an error that prints it.
+ */
+export function buildOrder(ws: Workspace, selected: readonly PackageInfo[], opts: { includeDependencies: boolean }): PackageInfo[] {
+  const order: PackageInfo[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const selectedNames = new Set(selected.map((p) => p.name));
+  const visit = (pkg: PackageInfo, trail: string[]) => {
+    const s = state.get(pkg.name);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      const cycle = [...trail.slice(trail.indexOf(pkg.name)), pkg.name];
+      throw new BuildSystemError('WORKSPACE_CYCLE', `dependency cycle: ${cycle.join(' → ')}`, { package: pkg.name });
+    }
+    state.set(pkg.name, 'visiting');
+    for (const dep of workspaceDependencies(pkg, ws)) {
+      const depPkg = ws.byName.get(dep)!;
+      if (opts.includeDependencies || selectedNames.has(dep)) visit(depPkg, [...trail, pkg.name]);
+    }
+    state.set(pkg.name, 'done');
+    order.push(pkg);
+  };
+  for (const p of selected) visit(p, []);
+  return order;
+}

@@ -1,0 +1,71 @@
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, readdirSync, statSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+
+/** The repo root (where node_modules with the real tools lives). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+export const packageRoot = path.join(repoRoot, 'packages/build-system');
+/** The built CLI entry (tests run `npm run build` first via `npm test`). */
+export const cliPath = path.join(packageRoot, 'bin/build-system.js');
+export const repoBin = path.join(repoRoot, 'node_modules/.bin');
+
+export type FileTree = Record<string, string | object>;
+
+export interface Fixture {
+  root: string;
+  path(...parts: string[]): string;
+  write(files: FileTree): void;
+  read(rel: string): string;
+  cleanup(): void;
+}
+
+/**
+ * Writes `files` into a new temp dir. Values that are objects are written as
+ * JSON. With `linkNodeModules`, the repo's node_modules is symlinked in so the
+ * package finds real tools (typescript, rollup, bun) the way an installed
+ * workspace would.
+ */
+export function createFixture(files: FileTree, opts: { linkNodeModules?: boolean } = {}): Fixture {
+  const root = mkdtempSync(path.join(tmpdir(), 'bs-fixture-'));
+  const fx: Fixture = {
+    root,
+    path: (...parts) => path.join(root, ...parts),
+    write(tree) {
+      for (const [rel, content] of Object.entries(tree)) {
+        const abs = path.join(root, rel);
+        mkdirSync(path.dirname(abs), { recursive: true });
+        writeFileSync(abs, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+      }
+    },
+    read: (rel) => readFileSync(path.join(root, rel), 'utf8'),
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+  fx.write(files);
+  if (opts.linkNodeModules) symlinkSync(path.join(repoRoot, 'node_modules'), path.join(root, 'node_modules'), 'dir');
+  return fx;
+}
+
+/** sha256 of every file below dir (relative posix path → hash); {} when dir is missing. */
+export function snapshotTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const abs = path.join(d, name);
+      const st = statSync(abs);
+      if (st.isDirectory()) {
+        if (name === 'node_modules') continue;
+        walk(abs);
+      } else out[path.relative(dir, abs).split(path.sep).join('/')] = createHash('sha256').update(readFileSync(abs)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
