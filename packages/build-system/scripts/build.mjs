@@ -1,9 +1,9 @@
 // Builds build-system itself: ESM files (one per source, so lazy imports stay lazy),
-// a CJS bundle of the API, declarations, and the JSON Schemas generated from the zod schemas.
+// a CJS bundle of the API and declarations. JSON Schemas: scripts/generate-schemas.mjs.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,20 +29,6 @@ await esbuild.build({
   // The ESM sources read import.meta.url only where __dirname is missing; silence the CJS warning for it.
   logOverride: { 'empty-import-meta': 'silent' },
 });
-
-// JSON Schemas for editors and consumers, generated from the one zod truth.
-const { z } = await import('zod');
-const { buildConfigSchema } = await import(pathToFileURL(path.join(dist, 'config/schema.js')).href);
-const { buildResultSchema, runResultSchema } = await import(pathToFileURL(path.join(dist, 'result/schema.js')).href);
-const schemaDir = path.join(root, 'schema');
-mkdirSync(schemaDir, { recursive: true });
-const write = (name, schema, io) => {
-  const json = z.toJSONSchema(schema, { io, target: 'draft-2020-12' });
-  writeFileSync(path.join(schemaDir, name), `${JSON.stringify(json, null, 2)}\n`);
-};
-write('build-config.schema.json', buildConfigSchema, 'input');
-write('build-result.schema.json', buildResultSchema, 'output');
-write('run-result.schema.json', runResultSchema, 'output');
 
 if (withDts) {
   const tsc = path.join(root, '../../node_modules/typescript/bin/tsc');

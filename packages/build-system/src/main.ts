@@ -13,17 +13,13 @@ export async function main(): Promise<void> {
     cliName: 'build-system',
     version: VERSION,
     errorHandler: (err: Error & { exitCode?: number; code?: string }) => {
-      // commander signals help/version with exitCode 0; everything else it reports is a usage error.
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      throw err;
+      // commander signals help/version with exitCode 0; everything else it reports (unknown
+      // command or option, missing argument) is a usage error. It has already printed the message.
+      process.exit(err.exitCode === 0 ? 0 : 2);
     },
     serviceErrorHandler: (err: Error) => {
       process.stderr.write(`build-system: internal error: ${err.stack ?? err.message}\n`);
       process.exitCode = 1;
     },
-  }).catch((err: Error & { exitCode?: number }) => {
-    if (typeof err.exitCode === 'number') return;
-    process.stderr.write(`build-system: ${err.message}\n`);
-    process.exitCode = 1;
   });
 }

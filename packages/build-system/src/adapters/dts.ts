@@ -1,13 +1,15 @@
+import type { PackageInfo } from '../workspace/package-info.js';
 import { checkTypeScript, findTypeScript, runTsc } from './tsc-runner.js';
 import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js';
-import type { PackageInfo } from '../workspace/package-info.js';
 
 /**
  * Declarations for bundled packages: after esbuild/bun/rollup wrote the JS,
  * the package's own tsc runs with --emitDeclarationOnly into the same staging
  * dir (rootDir = config.sourceRoot, so src/index.ts -> <outDir>/index.d.ts,
  * beside the bundle's index.js). Type errors fail the build: the declarations
- * of a program that does not type-check are not trustworthy.
+ * of a program that does not type-check are not trustworthy. The tsconfig is
+ * chosen as for the tsc adapter (adapterOptions.tsc.project, tsconfig.build.json,
+ * tsconfig.json, else the entries on the command line).
  */
 
 /** Is there a TypeScript to emit declarations with? The service asks before writing anything when dts is true. */

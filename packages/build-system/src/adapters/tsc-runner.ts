@@ -206,6 +206,10 @@ export function findTsconfig(pkg: PackageInfo, config: ResolvedConfig): string |
   return undefined;
 }
 
+function majorVersion(version: string): number {
+  return Number(/^(\d+)/.exec(version)?.[1] ?? 0);
+}
+
 /** ResolvedConfig.target (node20, es2022, chrome120…) as a tsc --target. Only used without a tsconfig. */
 export function tscTarget(target: string): string {
   const t = target.toLowerCase();
@@ -243,13 +247,17 @@ export function tscTarget(target: string): string {
  * imports) and explicit options, so TS 5 and TS 7 (whose defaults differ:
  * strict, types, target) compile the same way.
  */
-function commonArgs(ctx: TscRunContext, tsconfig: string | undefined, buildInfoFile: string): string[] {
+function commonArgs(ctx: TscRunContext, ts: TypeScriptInstall, tsconfig: string | undefined, buildInfoFile: string): string[] {
   const { pkg, config } = ctx;
   const args: string[] = [];
   if (tsconfig) {
     args.push('-p', tsconfig, '--incremental', '--tsBuildInfoFile', buildInfoFile);
   } else {
     const sources = Object.values(config.entries).map((s) => path.resolve(pkg.dir, s));
+    // TS >= 6 looks for a tsconfig.json upward from the cwd and refuses files on
+    // the command line when it finds one (TS5112), e.g. the workspace root's;
+    // TS 5 ignores it silently and does not know --ignoreConfig (TS5023).
+    if (majorVersion(ts.version) >= 6) args.push('--ignoreConfig');
     args.push(...sources, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', tscTarget(config.target), '--strict', '--skipLibCheck');
     if (sources.some((s) => /\.(c|m)?jsx?$/.test(s))) args.push('--allowJs');
     if (sources.some((s) => /\.(t|j)sx$/.test(s))) args.push('--jsx', 'react-jsx');
@@ -279,9 +287,9 @@ function sourcemapArgs(config: ResolvedConfig): string[] {
  * is set whenever declarations are asked for, so a tsconfig declarationDir
  * cannot send them outside the staging dir.
  */
-export function tscArgs(ctx: TscRunContext, mode: TscMode, buildInfoFile: string): string[] {
+export function tscArgs(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode, buildInfoFile: string): string[] {
   const tsconfig = findTsconfig(ctx.pkg, ctx.config);
-  const args = commonArgs(ctx, tsconfig, buildInfoFile);
+  const args = commonArgs(ctx, ts, tsconfig, buildInfoFile);
   if (mode === 'declarations') {
     args.push('--declaration', '--emitDeclarationOnly', '--declarationDir', ctx.outDir);
   } else {
@@ -304,7 +312,7 @@ export async function runTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: Ts
   const buildInfoFile = path.join(buildInfoDir, 'build.tsbuildinfo');
   try {
     const { command, args: prefix } = await tscCommand(ts.dir);
-    const args = [...prefix, ...tscArgs(ctx, mode, buildInfoFile)];
+    const args = [...prefix, ...tscArgs(ctx, ts, mode, buildInfoFile)];
     const parser = new TscOutputParser(ctx.pkg.dir);
     const result = await spawnLines(command, args, {
       cwd: ctx.pkg.dir,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BUILDER_NAMES } from '../config/schema.js';
+import { ADAPTER_NAMES, BUILDER_NAMES } from '../config/schema.js';
 
 /**
  * The structured result of building one package. Every entry point (CLI
@@ -7,7 +7,7 @@ import { BUILDER_NAMES } from '../config/schema.js';
  * `schema/build-result.schema.json` is generated from it.
  */
 
-export const RESULT_SCHEMA_VERSION = 1;
+export const RESULT_SCHEMA_VERSION = 1 as const;
 
 export const diagnosticSchema = z.strictObject({
   severity: z.enum(['error', 'warning', 'info']),
@@ -25,12 +25,36 @@ export const artifactSchema = z.strictObject({
   kind: z.enum(['js', 'dts', 'map', 'other']),
 });
 
+const listed = { files: z.array(z.string()).describe('Up to 10 paths, relative to the package.'), count: z.number().int().nonnegative().describe('How many in all.') };
+
+/** One reason a cache key differs from the package's last build (or why the cache was not used). */
+export const cacheChangeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('first-build') }),
+  z.strictObject({ kind: z.literal('forced') }),
+  z.strictObject({ kind: z.literal('entry-missing') }).describe('Inputs equal the last build, but its entry was evicted or cleaned.'),
+  z.strictObject({ kind: z.literal('entry-corrupt'), problem: z.string() }),
+  z.strictObject({ kind: z.literal('fingerprint-format-changed') }),
+  z.strictObject({
+    kind: z.literal('tool-changed'),
+    tools: z.array(z.strictObject({ name: z.string().describe('adapter | declarations | build-system | runtime'), from: z.string().nullable(), to: z.string().nullable() })),
+  }),
+  z.strictObject({ kind: z.literal('config-changed'), fields: z.array(z.string()).describe('Dotted config field paths.') }),
+  z.strictObject({ kind: z.literal('package-json-changed'), fields: z.array(z.string()) }),
+  z.strictObject({ kind: z.literal('lockfile-changed'), packages: z.array(z.string()).describe('Direct dependencies whose locked version changed; empty when only transitive entries did.') }),
+  z.strictObject({ kind: z.literal('env-changed'), names: z.array(z.string()).describe('Names only, never values.') }),
+  z.strictObject({ kind: z.literal('dependency-changed'), packages: z.array(z.string()).describe('Workspace packages whose outputs changed.') }),
+  z.strictObject({ kind: z.literal('files-changed'), ...listed }),
+  z.strictObject({ kind: z.literal('files-added'), ...listed }),
+  z.strictObject({ kind: z.literal('files-removed'), ...listed }),
+]);
+
 export const cacheInfoSchema = z.strictObject({
   status: z.enum(['disabled', 'hit', 'miss', 'skipped']),
-  key: z.string().nullable(),
+  key: z.string().nullable().describe('sha256 of the fingerprint (see data-model: cache key).'),
   source: z.enum(['local', 'remote']).optional(),
-  restored: z.boolean().optional(),
+  restored: z.boolean().optional().describe('On a hit: true when outputs were copied from the cache, false when outDir already held them.'),
   reason: z.string().optional().describe('Why the cache missed (or was not used), for people.'),
+  changes: z.array(cacheChangeSchema).optional().describe('The same reason, structured: what differs from the last build of this package.'),
 });
 
 export const errorInfoSchema = z.strictObject({
@@ -65,6 +89,26 @@ export type BuildResult = z.infer<typeof buildResultSchema>;
 export type Diagnostic = z.infer<typeof diagnosticSchema>;
 export type Artifact = z.infer<typeof artifactSchema>;
 export type CacheInfo = z.infer<typeof cacheInfoSchema>;
+export type CacheChange = z.infer<typeof cacheChangeSchema>;
+
+const runErrorSchema = errorInfoSchema
+  .extend({ issues: z.array(z.strictObject({ message: z.string(), file: z.string().optional(), field: z.string().optional(), package: z.string().optional(), line: z.number().optional(), column: z.number().optional() })).optional() })
+  .describe('A usage or workspace error that stopped the run before any package was built.');
+
+/** When one package ran, relative to the run's startedAt (monotonic clock, so entries compare exactly). */
+export const timelineEntrySchema = z.strictObject({
+  package: z.string(),
+  status: z.enum(['success', 'failed', 'skipped']),
+  startMs: z.number().nonnegative(),
+  endMs: z.number().nonnegative(),
+});
+
+export const criticalPathSchema = z
+  .strictObject({
+    packages: z.array(z.string()).describe('Dependency chain, first built first.'),
+    durationMs: z.number().nonnegative().describe('Sum of their build durations: the least wall time any concurrency could reach.'),
+  })
+  .describe('The chain of dependent packages that took longest.');
 
 /** One CLI/API run over one or more packages: what `--json` prints. */
 export const runResultSchema = z
@@ -73,13 +117,52 @@ export const runResultSchema = z
     ok: z.boolean(),
     exitCode: z.number().int(),
     startedAt: z.string(),
+    endedAt: z.string().optional(),
     durationMs: z.number().nonnegative(),
-    results: z.array(buildResultSchema),
-    error: errorInfoSchema
-      .extend({ issues: z.array(z.strictObject({ message: z.string(), file: z.string().optional(), field: z.string().optional(), package: z.string().optional(), line: z.number().optional(), column: z.number().optional() })).optional() })
-      .optional()
-      .describe('A usage or workspace error that stopped the run before any package was built.'),
+    concurrency: z.number().int().positive().optional().describe('Most packages allowed to build at once.'),
+    bail: z.boolean().optional().describe('Whether the run stopped starting packages after the first failure.'),
+    cancelled: z.boolean().optional().describe('The run was aborted (Ctrl-C / AbortSignal).'),
+    results: z.array(buildResultSchema).describe('One per selected package, in build order.'),
+    timeline: z.array(timelineEntrySchema).optional().describe('Packages that started, in start order.'),
+    criticalPath: criticalPathSchema.optional(),
+    error: runErrorSchema.optional(),
   })
   .describe('build-system run: every BuildResult of one invocation');
 
 export type RunResult = z.infer<typeof runResultSchema>;
+export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
+
+/** One package of a plan (`build --dry-run`, `build:list`): what a build would do, decided without writing anything. */
+export const planEntrySchema = z.strictObject({
+  name: z.string(),
+  dir: z.string(),
+  configFile: z.string().nullable().describe('Relative to the package; null when it builds with defaults.'),
+  adapter: z.enum(ADAPTER_NAMES).nullable().describe('What the config (or --adapter) asks for.'),
+  chosen: z.enum(BUILDER_NAMES).nullable().describe('What would run.'),
+  version: z.string().nullable(),
+  available: z.boolean(),
+  reason: z.string().describe('Why this adapter, or why the package cannot build.'),
+  dependencies: z.array(z.string()).describe('Selected workspace packages it waits for.'),
+  cache: z.strictObject({
+    status: z.enum(['disabled', 'hit', 'miss']),
+    key: z.string().nullable(),
+    wouldHit: z.boolean().nullable().describe('null while the cache is disabled.'),
+  }),
+  error: errorInfoSchema.optional(),
+});
+
+export const planResultSchema = z
+  .strictObject({
+    schemaVersion: z.literal(RESULT_SCHEMA_VERSION),
+    dryRun: z.literal(true),
+    ok: z.boolean(),
+    exitCode: z.number().int(),
+    startedAt: z.string(),
+    concurrency: z.number().int().positive(),
+    packages: z.array(planEntrySchema).describe('In build order.'),
+    error: runErrorSchema.optional(),
+  })
+  .describe('build-system plan: what a build would do, without building');
+
+export type PlanEntry = z.infer<typeof planEntrySchema>;
+export type PlanResult = z.infer<typeof planResultSchema>;

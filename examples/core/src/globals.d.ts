@@ -1,0 +1,1 @@
+declare const __CORE_VERSION__: string;

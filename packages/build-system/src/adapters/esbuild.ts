@@ -1,0 +1,329 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as Esbuild from 'esbuild';
+import type { Format } from '../config/schema.js';
+import type { Diagnostic } from '../result/schema.js';
+import { isInside, toPosix } from '../util/paths.js';
+import { resolveModule } from '../util/resolve-module.js';
+import { installCommand, type PackageInfo } from '../workspace/package-info.js';
+import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
+
+type EsbuildApi = Pick<typeof Esbuild, 'context'>;
+
+/**
+ * esbuild's `cancel()` waits for plugin callbacks that are still running, so a
+ * hung plugin would hold an aborted build forever. After this long the build
+ * is reported as aborted anyway (the same grace spawnLines gives SIGTERM).
+ */
+const CANCEL_GRACE_MS = 2000;
+
+/** Built JavaScript files: the only outputs a shebang belongs in. */
+export const JS_FILE = /\.(c|m)?js$/;
+
+const apiByMain = new Map<string, Promise<EsbuildApi>>();
+
+/** One import per esbuild install: each import starts its own esbuild service process. */
+function loadEsbuild(moduleDir: string): Promise<EsbuildApi> {
+  // The directory itself resolves through its package.json `main`, which is
+  // how the package's own `import 'esbuild'` would load it.
+  const main = createRequire(path.join(moduleDir, 'package.json')).resolve(moduleDir);
+  let api = apiByMain.get(main);
+  if (!api) {
+    api = import(pathToFileURL(main).href).then((mod: Record<string, unknown>) => {
+      // esbuild's main is CommonJS: named exports come through Node's CJS
+      // detection, `default` is module.exports; accept either.
+      const candidate = (typeof mod.context === 'function' ? mod : mod.default) as Partial<EsbuildApi> | undefined;
+      if (!candidate || typeof candidate.context !== 'function') {
+        throw new Error(`${main} does not export esbuild's context() API (esbuild older than 0.17?)`);
+      }
+      return candidate as EsbuildApi;
+    });
+    apiByMain.set(main, api);
+    // A failed import must not stick: the next build retries.
+    api.catch(() => apiByMain.delete(main));
+  }
+  return api;
+}
+
+/** Path for a diagnostic: relative to the package when inside it, else as given. */
+export function diagnosticFile(pkgDir: string, file: string): string {
+  const abs = path.resolve(pkgDir, file);
+  return isInside(pkgDir, abs) ? toPosix(path.relative(pkgDir, abs)) : abs;
+}
+
+/** esbuild columns are 0-based UTF-8 byte offsets; diagnostics want 1-based characters. */
+function characterColumn(lineText: string, byteColumn: number): number {
+  const prefix = Buffer.from(lineText, 'utf8').subarray(0, byteColumn).toString('utf8');
+  return prefix.length + 1;
+}
+
+function toDiagnostic(pkgDir: string, message: Esbuild.PartialMessage, severity: 'error' | 'warning'): Diagnostic {
+  const diagnostic: Diagnostic = {
+    severity,
+    message: message.pluginName ? `[plugin ${message.pluginName}] ${message.text ?? ''}` : (message.text ?? ''),
+  };
+  const location = message.location;
+  if (location?.file) {
+    // Plugin namespaces (virtual modules) are not files on disk: keep their name as is.
+    const onDisk = !location.namespace || location.namespace === 'file';
+    diagnostic.file = onDisk ? diagnosticFile(pkgDir, location.file) : `${location.namespace}:${location.file}`;
+    if (location.line !== undefined) diagnostic.line = location.line;
+    if (location.column !== undefined) diagnostic.column = characterColumn(location.lineText ?? '', location.column);
+  }
+  if (message.id) diagnostic.code = message.id;
+  return diagnostic;
+}
+
+/** One line per diagnostic, in the `file:line:col: severity: text` form editors link. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.file ? `${d.file}${d.line !== undefined ? `:${d.line}${d.column !== undefined ? `:${d.column}` : ''}` : ''}: ` : '';
+  return `${where}${d.severity}: ${d.message}${d.code ? ` [${d.code}]` : ''}`;
+}
+
+function isBuildFailure(e: unknown): e is { errors: Esbuild.Message[]; warnings: Esbuild.Message[] } {
+  return typeof e === 'object' && e !== null && Array.isArray((e as { errors?: unknown }).errors);
+}
+
+/**
+ * Makes `shebang` the first line of a built file. esbuild 0.28 and bun 1.4
+ * already put a source hashbang first and the banner after it; other versions
+ * and options have not always (a banner or a "use strict" prologue before it,
+ * or a banner that carries its own `#!` line, which leaves two: a syntax
+ * error). Only the header (banner + prologue) is looked at, and only lines
+ * equal to the shebang or to a `#!` line of the banner: a `#!` further down
+ * may be inside a template literal. Moving or blanking a line keeps the line
+ * count, so source maps stay valid. Returns whether the file was changed.
+ */
+export function ensureShebangFirst(file: string, shebang: string, banner: string | undefined): boolean {
+  const bannerLines = banner ? banner.split('\n') : [];
+  const strays = new Set([shebang, ...bannerLines.filter((l) => l.startsWith('#!'))]);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const window = Math.min(lines.length, bannerLines.length + 4);
+  const strayAt: number[] = [];
+  for (let i = 0; i < window; i++) if (strays.has(lines[i]!)) strayAt.push(i);
+  if (lines[0] === shebang && strayAt.length === 1) return false;
+  const keep = strayAt.find((i) => lines[i] === shebang);
+  // Every other `#!` line in the header would be a syntax error: blank it, keeping the line.
+  for (const i of strayAt) if (i !== keep) lines[i] = '';
+  if (keep === undefined) {
+    // The tool dropped it: prepend. The extra line shifts generated lines by one,
+    // which a linked map records with a leading ';' in its mappings.
+    lines.unshift(shebang);
+    shiftLinkedSourceMap(file, lines);
+  } else if (keep > 0) {
+    lines.splice(keep, 1);
+    lines.unshift(shebang);
+  }
+  writeFileSync(file, lines.join('\n'));
+  return true;
+}
+
+function shiftLinkedSourceMap(file: string, lines: string[]): void {
+  const url = lines.map((l) => /^\/\/# sourceMappingURL=(?!data:)(.+)$/.exec(l)?.[1]).findLast((u) => u !== undefined);
+  if (!url) return;
+  const mapFile = path.resolve(path.dirname(file), decodeURIComponent(url.trim()));
+  try {
+    const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { mappings?: string };
+    if (typeof map.mappings !== 'string') return;
+    map.mappings = `;${map.mappings}`;
+    writeFileSync(mapFile, JSON.stringify(map));
+  } catch {
+    // A map we cannot read is left alone; the code itself is what must run.
+  }
+}
+
+/** The `#!` first line of a source file, if it has one. */
+export function readShebang(file: string): string | undefined {
+  try {
+    const first = readFileSync(file, 'utf8').split(/\r?\n/, 1)[0] ?? '';
+    return first.startsWith('#!') ? first : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface FormatOutcome {
+  ok: boolean;
+  aborted: boolean;
+  files: string[];
+  diagnostics: Diagnostic[];
+}
+
+type RebuildOutcome =
+  | { kind: 'built'; result: Esbuild.BuildResult }
+  | { kind: 'failed'; error: unknown }
+  | { kind: 'aborted' };
+
+/** rebuild() that ends when the signal aborts: esbuild is cancelled, and waited for at most CANCEL_GRACE_MS. */
+function rebuildUnlessAborted(context: Esbuild.BuildContext, signal: AbortSignal): Promise<RebuildOutcome> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const finish = (outcome: RebuildOutcome) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      if (graceTimer) clearTimeout(graceTimer);
+      resolve(outcome);
+    };
+    const onAbort = () => {
+      graceTimer = setTimeout(() => finish({ kind: 'aborted' }), CANCEL_GRACE_MS);
+      context.cancel().then(
+        () => finish({ kind: 'aborted' }),
+        () => finish({ kind: 'aborted' }),
+      );
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    context.rebuild().then(
+      // A build that finished as the abort came in still counts as aborted: the caller asked to stop.
+      (result) => finish(signal.aborted ? { kind: 'aborted' } : { kind: 'built', result }),
+      (error: unknown) => finish(signal.aborted ? { kind: 'aborted' } : { kind: 'failed', error }),
+    );
+  });
+}
+
+const abortedOutcome = (): FormatOutcome => ({
+  ok: false,
+  aborted: true,
+  files: [],
+  diagnostics: [],
+});
+
+async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format): Promise<FormatOutcome> {
+  const { pkg, config, signal } = ctx;
+  const entryPoints = Object.fromEntries(Object.entries(config.entries).map(([name, source]) => [name, path.resolve(pkg.dir, source)]));
+  const options: Esbuild.BuildOptions = {
+    entryPoints,
+    bundle: true,
+    outExtension: { '.js': config.outExtension[format] },
+    format,
+    platform: config.platform,
+    target: config.target,
+    sourcemap: config.sourcemap === 'external' ? true : config.sourcemap === 'inline' ? 'inline' : false,
+    minify: config.minify,
+    define: config.define,
+    external: config.external,
+    logLevel: 'silent',
+    ...(config.banner !== undefined ? { banner: { js: config.banner } } : {}),
+    ...(config.adapterOptions.esbuild as Esbuild.BuildOptions | undefined),
+    // Not overridable: the adapter reports outputs from the metafile (whose
+    // paths are relative to absWorkingDir), and anything written outside the
+    // staging dir would escape the atomic swap.
+    absWorkingDir: pkg.dir,
+    outdir: ctx.outDir,
+    metafile: true,
+    write: true,
+  };
+
+  let context: Esbuild.BuildContext;
+  try {
+    context = await api.context(options);
+  } catch (error) {
+    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, error) };
+  }
+  if (signal.aborted) {
+    void context.dispose().catch(() => {});
+    return abortedOutcome();
+  }
+  const outcome = await rebuildUnlessAborted(context, signal);
+  if (outcome.kind === 'aborted') {
+    // dispose() also waits for running plugin callbacks: do not hold the caller on it.
+    void context.dispose().catch(() => {});
+    return abortedOutcome();
+  }
+  await context.dispose();
+  if (outcome.kind === 'failed') {
+    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, outcome.error) };
+  }
+  const { result } = outcome;
+  const diagnostics = [
+    ...result.errors.map((m) => toDiagnostic(pkg.dir, m, 'error')),
+    ...result.warnings.map((m) => toDiagnostic(pkg.dir, m, 'warning')),
+  ];
+  const outputs = result.metafile?.outputs ?? {};
+  // Metafile paths are relative to absWorkingDir (the package).
+  const files = Object.keys(outputs).map((rel) => path.resolve(pkg.dir, rel));
+  fixShebangs(ctx, outputs);
+  return { ok: result.errors.length === 0, aborted: false, files, diagnostics };
+}
+
+function fixShebangs(ctx: AdapterContext, outputs: Esbuild.Metafile['outputs']): void {
+  const shebangBySource = new Map<string, string>();
+  for (const source of Object.values(ctx.config.entries)) {
+    const abs = path.resolve(ctx.pkg.dir, source);
+    const shebang = readShebang(abs);
+    if (shebang) shebangBySource.set(abs, shebang);
+  }
+  if (shebangBySource.size === 0) return;
+  for (const [rel, output] of Object.entries(outputs)) {
+    if (!output.entryPoint || !JS_FILE.test(rel)) continue;
+    const shebang = shebangBySource.get(path.resolve(ctx.pkg.dir, output.entryPoint));
+    if (shebang) ensureShebangFirst(path.resolve(ctx.pkg.dir, rel), shebang, ctx.config.banner);
+  }
+}
+
+function failureDiagnostics(pkgDir: string, error: unknown): Diagnostic[] {
+  if (isBuildFailure(error)) {
+    const list = [...error.errors.map((m) => toDiagnostic(pkgDir, m, 'error')), ...(error.warnings ?? []).map((m) => toDiagnostic(pkgDir, m, 'warning'))];
+    if (list.length > 0) return list;
+  }
+  return [{ severity: 'error', message: `esbuild failed: ${error instanceof Error ? error.message : String(error)}` }];
+}
+
+/** The same error reported once per format is one problem. */
+export function dedupeDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = JSON.stringify([d.severity, d.file, d.line, d.column, d.message, d.code]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export const esbuildAdapter: BuilderAdapter = {
+  name: 'esbuild',
+
+  async check(pkg: PackageInfo): Promise<ToolAvailability> {
+    const found = resolveModule('esbuild', [pkg.dir, pkg.workspaceRoot]);
+    if (!found) {
+      return {
+        available: false,
+        reason: `esbuild is not installed (looked from ${pkg.dir}, ${pkg.workspaceRoot} and build-system's own dependencies)`,
+        installHint: installCommand(pkg, ['esbuild']),
+      };
+    }
+    return { available: true, version: found.version, location: found.dir };
+  },
+
+  async build(ctx: AdapterContext): Promise<AdapterOutput> {
+    const abortedResult = (): AdapterOutput => ({
+      ok: false,
+      files: [],
+      diagnostics: [{ severity: 'error', message: 'build aborted: esbuild was cancelled' }],
+    });
+    if (ctx.signal.aborted) return abortedResult();
+    let api: EsbuildApi;
+    try {
+      api = await loadEsbuild(ctx.tool.location);
+    } catch (error) {
+      return {
+        ok: false,
+        files: [],
+        diagnostics: [{ severity: 'error', message: `could not load esbuild from ${ctx.tool.location}: ${(error as Error).message}` }],
+      };
+    }
+    // Formats share one esbuild service, which runs their builds in parallel.
+    const outcomes = await Promise.all(ctx.config.formats.map((format) => buildFormat(api, ctx, format)));
+    if (ctx.signal.aborted || outcomes.some((o) => o.aborted)) return abortedResult();
+    const diagnostics = dedupeDiagnostics(outcomes.flatMap((o) => o.diagnostics));
+    for (const d of diagnostics) ctx.log('stderr', formatDiagnostic(d));
+    return {
+      ok: outcomes.every((o) => o.ok),
+      files: [...new Set(outcomes.flatMap((o) => o.files))],
+      diagnostics,
+    };
+  },
+};

@@ -1,0 +1,376 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { transform, type Message, type TransformOptions } from 'esbuild';
+import type { InputOptions, OutputOptions, Plugin, RollupBuild, RollupLog } from 'rollup';
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { Format } from '../config/schema.js';
+import { BuildSystemError } from '../errors.js';
+import type { Diagnostic } from '../result/schema.js';
+import { isInside, toPosix } from '../util/paths.js';
+import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
+import { installCommand, type PackageInfo } from '../workspace/package-info.js';
+import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
+
+/**
+ * Rollup through its JS API, in-process: one rollup() graph, then one
+ * bundle.write() per format into the staging dir.
+ *
+ * TypeScript plugin: a small own plugin on esbuild's transform API. Why:
+ * - esbuild is already a dependency of build-system (the esbuild adapter), so
+ *   a package that picks rollup needs nothing beyond rollup + node-resolve;
+ *   @rollup/plugin-typescript would need the package's typescript and tslib,
+ *   rollup-plugin-esbuild and swc would be new dependencies;
+ * - transforms are per file and type-free (like esbuild/bun adapters and
+ *   isolatedModules); type checking and .d.ts belong to tsc (dts.ts), which
+ *   is where @rollup/plugin-typescript would spend most of its time anyway;
+ * - it gives `target` lowering and `define` in the same pass.
+ * What it does not do: resolve tsconfig `paths` or follow tsconfig `extends`
+ * (only the package's own tsconfig.json compilerOptions reach esbuild), and it
+ * does not convert CommonJS dependencies (no @rollup/plugin-commonjs here):
+ * bundled devDependencies must be ESM; runtime dependencies stay external.
+ *
+ * Cancellation: rollup has no cancel API. The signal is checked before the
+ * build, in the plugin's resolveId/transform hooks (so a running graph build
+ * stops at the next module) and between formats; a write already started
+ * finishes into the staging dir, which the service then discards.
+ */
+
+const rollupFormat: Record<Format, 'es' | 'cjs'> = { esm: 'es', cjs: 'cjs' };
+
+const TS_LIKE = /\.(m|c)?tsx?$/;
+const SCRIPT = /\.(m|c)?[jt]sx?$/;
+/** `./foo.js` in TypeScript source means `./foo.ts` (and .mjs -> .mts, .cjs -> .cts, .jsx -> .tsx). */
+const TS_FOR_JS: Record<string, string[]> = {
+  '.js': ['.ts', '.tsx'],
+  '.mjs': ['.mts'],
+  '.cjs': ['.cts'],
+  '.jsx': ['.tsx'],
+};
+
+type RollupFn = (options: InputOptions) => Promise<RollupBuild>;
+type NodeResolveFn = (options?: Record<string, unknown>) => Plugin;
+
+interface RollupTools {
+  rollup: ResolvedModule;
+  nodeResolve: ResolvedModule;
+}
+
+/**
+ * The package's own rollup (package, then workspace root), like its own
+ * TypeScript: rollup is an optional peer of build-system, so the version that
+ * builds the package is the one the package pinned, and a package without it
+ * gets the install hint instead of whatever happens to sit beside build-system.
+ */
+function findTools(pkg: PackageInfo): { tools?: RollupTools; missing: string[] } {
+  const rollup = resolveModule('rollup', [pkg.dir, pkg.workspaceRoot], { includeOwn: false });
+  const nodeResolve = resolveModule('@rollup/plugin-node-resolve', [pkg.dir, pkg.workspaceRoot], { includeOwn: false });
+  const missing = [rollup ? undefined : 'rollup', nodeResolve ? undefined : '@rollup/plugin-node-resolve'].filter((m): m is string => m !== undefined);
+  return rollup && nodeResolve ? { tools: { rollup, nodeResolve }, missing } : { missing };
+}
+
+/** Loads a module by file path; CommonJS builds expose their exports as named exports or under `default`. */
+async function importFile(file: string): Promise<Record<string, unknown>> {
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const dflt = mod.default;
+  return dflt && typeof dflt === 'object' ? { ...(dflt as Record<string, unknown>), ...mod } : mod;
+}
+
+async function loadTools(tools: RollupTools): Promise<{ rollup: RollupFn; nodeResolve: NodeResolveFn }> {
+  const [r, n] = await Promise.all([importFile(tools.rollup.main), importFile(tools.nodeResolve.main)]);
+  const rollup = r.rollup;
+  const nodeResolve = n.nodeResolve ?? n.default;
+  if (typeof rollup !== 'function') throw new Error(`rollup at ${tools.rollup.dir} has no rollup() export`);
+  if (typeof nodeResolve !== 'function') throw new Error(`@rollup/plugin-node-resolve at ${tools.nodeResolve.dir} has no nodeResolve() export`);
+  return { rollup: rollup as RollupFn, nodeResolve: nodeResolve as NodeResolveFn };
+}
+
+/** Diagnostic paths are relative to the package when inside it. */
+function relFile(pkgDir: string, file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  const clean = file.replace(/^\0/, '').replace(/\?.*$/, '');
+  const abs = path.resolve(pkgDir, clean);
+  return isInside(pkgDir, abs) ? toPosix(path.relative(pkgDir, abs)) : toPosix(abs);
+}
+
+/** esbuild messages -> diagnostics. Columns are made 1-based, as tsc prints them (esbuild's are 0-based). */
+function esbuildDiagnostics(pkgDir: string, messages: Message[], severity: Diagnostic['severity'], fallbackFile: string): Diagnostic[] {
+  return messages.map((m) => ({
+    severity,
+    message: m.text,
+    file: relFile(pkgDir, m.location?.file || fallbackFile),
+    line: m.location?.line,
+    column: m.location ? m.location.column + 1 : undefined,
+    code: m.id || undefined,
+  }));
+}
+
+/** Rollup logs/errors -> a diagnostic. Rollup's loc.column is 0-based; made 1-based like tsc. */
+function rollupDiagnostic(pkgDir: string, log: RollupLog, severity: Diagnostic['severity']): Diagnostic {
+  const file = relFile(pkgDir, log.loc?.file ?? log.id);
+  const d: Diagnostic = { severity, message: log.message };
+  if (file) d.file = file;
+  if (log.loc) {
+    d.line = log.loc.line;
+    d.column = log.loc.column + 1;
+  }
+  if (log.code) d.code = log.code;
+  return d;
+}
+
+/** config.external (names and `name/*` patterns) plus Node builtins, as rollup's external test. */
+export function externalTest(external: readonly string[]): (id: string) => boolean {
+  const exact = new Set<string>(builtinModules);
+  const prefixes: string[] = ['node:'];
+  for (const e of external) {
+    if (e.endsWith('/*')) prefixes.push(e.slice(0, -1));
+    else exact.add(e);
+  }
+  return (id) => exact.has(id) || prefixes.some((p) => id.startsWith(p));
+}
+
+interface RollupAdapterOptions {
+  input: Record<string, unknown>;
+  output: Record<string, unknown>;
+  plugins: Plugin[];
+}
+
+/**
+ * adapterOptions.rollup: input options, with `output` merged into every
+ * output and `plugins` appended after ours. The keys that would contradict
+ * the config (where inputs come from, where and in which format outputs go)
+ * are refused with the config field that controls them.
+ */
+function adapterOptions(pkg: PackageInfo, config: ResolvedConfig): RollupAdapterOptions {
+  const raw = { ...(config.adapterOptions.rollup ?? {}) };
+  const file = toPosix(path.relative(process.cwd(), config.configFile ?? path.join(pkg.dir, 'package.json')));
+  const fail = (field: string, message: string): never => {
+    throw new BuildSystemError('CONFIG_INVALID', message, { package: pkg.name, file, field });
+  };
+  const { output, plugins, ...input } = raw;
+  if ('input' in input) fail('adapterOptions.rollup.input', 'set entry in the config instead');
+  if (output !== undefined && (typeof output !== 'object' || output === null || Array.isArray(output))) {
+    fail('adapterOptions.rollup.output', 'must be one object (merged into the output of every format)');
+  }
+  const out = { ...((output as Record<string, unknown> | undefined) ?? {}) };
+  const controlled: Record<string, string> = { dir: 'outDir', file: 'outDir', format: 'format' };
+  for (const [key, field] of Object.entries(controlled)) {
+    if (key in out) fail(`adapterOptions.rollup.output.${key}`, `set ${field} in the config instead`);
+  }
+  if (plugins !== undefined && !Array.isArray(plugins)) fail('adapterOptions.rollup.plugins', 'must be an array of rollup plugins');
+  return { input, output: out, plugins: ((plugins as unknown[] | undefined) ?? []).filter(Boolean) as Plugin[] };
+}
+
+function readTsconfigRaw(pkgDir: string): string | undefined {
+  const file = path.join(pkgDir, 'tsconfig.json');
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function loaderFor(id: string): TransformOptions['loader'] {
+  if (/\.(m|c)?ts$/.test(id)) return 'ts';
+  if (/\.tsx$/.test(id)) return 'tsx';
+  if (/\.jsx$/.test(id)) return 'jsx';
+  return 'js';
+}
+
+interface PluginState {
+  /** Entry module id -> its shebang line (without newline). */
+  shebangs: Map<string, string>;
+  /** Every esbuild error of the failing transform, with locations (rollup keeps only one). */
+  transformErrors: Diagnostic[];
+  warnings: Diagnostic[];
+}
+
+class Cancelled extends Error {
+  constructor() {
+    super('build cancelled');
+  }
+}
+
+/**
+ * Resolves TS-style imports, transforms TS/JS with esbuild, moves shebangs
+ * out of the code (re-added as the first output line by headFor) and, when
+ * asked, minifies chunks.
+ */
+function buildSystemPlugin(ctx: AdapterContext, state: PluginState): Plugin {
+  const { config, pkg, signal } = ctx;
+  const wantMaps = config.sourcemap !== false;
+  const tsconfigRaw = readTsconfigRaw(pkg.dir);
+  const stop = () => {
+    if (signal.aborted) throw new Cancelled();
+  };
+  return {
+    name: 'build-system',
+    resolveId(source, importer) {
+      stop();
+      if (!importer || !source.startsWith('.') || importer.startsWith('\0')) return null;
+      const ext = path.extname(source);
+      const alternatives = TS_FOR_JS[ext];
+      if (!alternatives) return null;
+      const asWritten = path.resolve(path.dirname(importer), source);
+      if (existsSync(asWritten)) return null;
+      const base = asWritten.slice(0, -ext.length);
+      for (const alt of alternatives) {
+        if (existsSync(base + alt)) return base + alt;
+      }
+      return null;
+    },
+    async transform(code, id) {
+      stop();
+      const file = id.replace(/\?.*$/, '');
+      if (id.startsWith('\0') || !SCRIPT.test(file)) return null;
+      const options: TransformOptions = {
+        loader: loaderFor(file),
+        target: config.target,
+        define: config.define,
+        sourcefile: file,
+        sourcemap: wantMaps ? 'external' : false,
+        logLevel: 'silent',
+      };
+      if (TS_LIKE.test(file) && tsconfigRaw !== undefined && isInside(pkg.dir, file)) options.tsconfigRaw = tsconfigRaw;
+      let result;
+      try {
+        result = await transform(code, options);
+      } catch (e) {
+        const errors = (e as { errors?: Message[] }).errors;
+        if (!errors?.length) throw e;
+        state.transformErrors.push(...esbuildDiagnostics(pkg.dir, errors, 'error', file));
+        const first = errors[0]!;
+        return this.error(first.text, first.location ? { line: first.location.line, column: first.location.column } : undefined);
+      }
+      state.warnings.push(...esbuildDiagnostics(pkg.dir, result.warnings, 'warning', file));
+      let out = result.code;
+      if (out.startsWith('#!')) {
+        // Rollup would place the shebang after the banner (or, before 4.x
+        // versions that preserve it, choke on it); keep the line so the map stays valid.
+        const eol = out.indexOf('\n');
+        state.shebangs.set(id, eol === -1 ? out : out.slice(0, eol));
+        out = eol === -1 ? '' : out.slice(eol);
+      }
+      return { code: out, map: result.map || null };
+    },
+    async renderChunk(code, chunk) {
+      stop();
+      if (!config.minify) return null;
+      const head = headFor(config, state, chunk);
+      const result = await transform(code, {
+        loader: 'js',
+        minify: true,
+        target: config.target,
+        sourcefile: chunk.fileName,
+        sourcemap: wantMaps ? 'external' : false,
+        // esbuild places the banner lines in the sourcemap too, so the shebang can go in here.
+        ...(head ? { banner: head } : {}),
+        logLevel: 'silent',
+      });
+      return { code: result.code, map: result.map || null };
+    },
+  };
+}
+
+/** First lines of a chunk: the entry's shebang (always first), then config.banner. */
+function headFor(config: ResolvedConfig, state: PluginState, chunk: { isEntry: boolean; facadeModuleId: string | null }): string {
+  const shebang = chunk.isEntry && chunk.facadeModuleId ? state.shebangs.get(chunk.facadeModuleId) : undefined;
+  return [shebang, config.banner].filter((s): s is string => s !== undefined && s !== '').join('\n');
+}
+
+export const rollupAdapter: BuilderAdapter = {
+  name: 'rollup',
+
+  async check(pkg: PackageInfo): Promise<ToolAvailability> {
+    const { tools, missing } = findTools(pkg);
+    if (!tools) {
+      return {
+        available: false,
+        reason: `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed for ${pkg.name}`,
+        installHint: installCommand(pkg, ['rollup', '@rollup/plugin-node-resolve']),
+      };
+    }
+    return { available: true, version: tools.rollup.version, location: tools.rollup.dir };
+  },
+
+  async build(ctx: AdapterContext): Promise<AdapterOutput> {
+    const { pkg, config, signal } = ctx;
+    const user = adapterOptions(pkg, config);
+    if (signal.aborted) return { ok: false, files: [], diagnostics: [] };
+    const { tools, missing } = findTools(pkg);
+    if (!tools) {
+      return {
+        ok: false,
+        files: [],
+        diagnostics: [{ severity: 'error', message: `${missing.join(' and ')} not installed; install with: ${installCommand(pkg, ['rollup', '@rollup/plugin-node-resolve'])}` }],
+      };
+    }
+    const { rollup, nodeResolve } = await loadTools(tools);
+
+    const state: PluginState = { shebangs: new Map(), transformErrors: [], warnings: [] };
+    const input: Record<string, string> = {};
+    for (const [name, source] of Object.entries(config.entries)) input[name] = path.resolve(pkg.dir, source);
+
+    const inputOptions: InputOptions = {
+      input,
+      external: externalTest(config.external),
+      plugins: [
+        buildSystemPlugin(ctx, state),
+        nodeResolve({
+          rootDir: pkg.dir,
+          extensions: ['.mjs', '.js', '.json', '.node', '.ts', '.tsx', '.mts', '.cts', '.jsx'],
+          preferBuiltins: true,
+          browser: config.platform === 'browser',
+          exportConditions: config.platform === 'node' ? ['node'] : config.platform === 'browser' ? ['browser'] : [],
+        }),
+        ...user.plugins,
+      ],
+      onwarn(warning) {
+        const d = rollupDiagnostic(pkg.dir, warning, 'warning');
+        state.warnings.push(d);
+        ctx.log('stderr', `(!) ${d.file ? `${d.file}${d.line ? `:${d.line}:${d.column}` : ''}: ` : ''}${warning.message}`);
+      },
+      ...user.input,
+    };
+
+    let bundle: RollupBuild | undefined;
+    const files: string[] = [];
+    try {
+      bundle = await rollup(inputOptions);
+      for (const format of config.formats) {
+        if (signal.aborted) return { ok: false, files: [], diagnostics: [] };
+        const ext = config.outExtension[format];
+        const outputOptions: OutputOptions = {
+          dir: ctx.outDir,
+          format: rollupFormat[format],
+          entryFileNames: `[name]${ext}`,
+          chunkFileNames: `[name]-[hash]${ext}`,
+          sourcemap: config.sourcemap === 'inline' ? 'inline' : config.sourcemap === 'external',
+          // Same shape as the esbuild adapter's CJS output: exports as properties, `default` included.
+          ...(format === 'cjs' ? { exports: 'named' as const } : {}),
+          // With minify the head is added after minifying (renderChunk), so comments in it survive.
+          ...(config.minify ? {} : { banner: (chunk) => headFor(config, state, chunk) }),
+          ...user.output,
+        };
+        const { output } = await bundle.write(outputOptions);
+        for (const item of output) {
+          const abs = path.resolve(ctx.outDir, item.fileName);
+          files.push(abs);
+          ctx.log('stdout', `${format}: ${toPosix(path.relative(ctx.outDir, abs))}`);
+        }
+      }
+      return { ok: true, files, diagnostics: [...state.warnings] };
+    } catch (e) {
+      if (signal.aborted || e instanceof Cancelled || (e as { cause?: unknown }).cause instanceof Cancelled) {
+        return { ok: false, files: [], diagnostics: [] };
+      }
+      const diagnostics = state.transformErrors.length > 0 ? [...state.transformErrors] : [rollupDiagnostic(pkg.dir, e as RollupLog, 'error')];
+      const frame = (e as RollupLog).frame;
+      if (frame) for (const line of frame.split(/\r?\n/)) ctx.log('stderr', line);
+      return { ok: false, files, diagnostics: [...diagnostics, ...state.warnings] };
+    } finally {
+      await bundle?.close();
+    }
+  },
+};

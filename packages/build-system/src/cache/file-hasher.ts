@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * sha256 of files, read as rarely as possible.
+ *
+ * A stat cache maps a file's (size, mtime, ctime, inode) to its sha256. It is
+ * kept in memory for the run (a file is read at most once per run, whoever
+ * asks: the fingerprint, the outDir check, artifact bookkeeping) and persisted
+ * in the cache directory, so a file unchanged since the last run is not read
+ * at all: a no-op key computation costs one stat per file.
+ *
+ * ctime is part of the signature because a program can set mtime back but not
+ * ctime. "Racy" entries are not persisted: a file whose mtime was within
+ * RACY_WINDOW_MS of the moment it was hashed could be rewritten in the same
+ * timestamp tick (coarse-grained filesystems tick in seconds) without its stat
+ * changing, so such a file is hashed again by the next run — the trick git
+ * uses for its index.
+ */
+
+export const STAT_CACHE_VERSION = 1;
+const RACY_WINDOW_MS = 2000;
+const READ_CONCURRENCY = 32;
+
+export interface FileDigest {
+  sha256: string;
+  bytes: number;
+}
+
+interface Entry {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  sha256: string;
+  /** Hashed (or vouched for) during this run. */
+  fresh: boolean;
+  /** May be persisted: the file was old enough when hashed. */
+  trusted: boolean;
+}
+
+type PersistedEntry = [size: number, mtimeMs: number, ctimeMs: number, ino: number, sha256: string];
+
+interface PersistedStatCache {
+  version: number;
+  entries: Record<string, PersistedEntry>;
+}
+
+export interface HasherStats {
+  /** Files whose hash came from the stat cache without reading them. */
+  statHits: number;
+  /** Files read and hashed. */
+  reads: number;
+  bytesRead: number;
+}
+
+function sameStat(e: Entry, st: Stats): boolean {
+  return e.size === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && e.ino === st.ino;
+}
+
+/** A tiny semaphore: at most `limit` reads at once, so thousands of files do not exhaust file descriptors. */
+function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((resolve) => queue.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+export class FileHasher {
+  private readonly entries = new Map<string, Entry>();
+  private readonly inFlight = new Map<string, Promise<FileDigest>>();
+  private readonly limit = limiter(READ_CONCURRENCY);
+  readonly stats: HasherStats = { statHits: 0, reads: 0, bytesRead: 0 };
+
+  /** @param stateFile where the stat cache persists; undefined keeps it in memory only. */
+  constructor(private readonly stateFile?: string) {}
+
+  /** A hasher primed with the stat cache persisted at `stateFile` (a missing or unreadable file is an empty cache). */
+  static async open(stateFile?: string): Promise<FileHasher> {
+    const hasher = new FileHasher(stateFile);
+    if (!stateFile) return hasher;
+    try {
+      const data = JSON.parse(await readFile(stateFile, 'utf8')) as PersistedStatCache;
+      if (data.version === STAT_CACHE_VERSION && data.entries && typeof data.entries === 'object') {
+        for (const [file, e] of Object.entries(data.entries)) {
+          if (!Array.isArray(e) || e.length !== 5) continue;
+          const [size, mtimeMs, ctimeMs, ino, sha256] = e;
+          hasher.entries.set(file, { size, mtimeMs, ctimeMs, ino, sha256, fresh: false, trusted: true });
+        }
+      }
+    } catch {
+      // No stat cache yet, or a damaged one: every file is simply hashed.
+    }
+    return hasher;
+  }
+
+  /**
+   * The sha256 and size of `abs`. Pass the stat the caller already has to
+   * save a syscall. Reads the file only when the stat cache cannot vouch for it.
+   */
+  hash(abs: string, st: Stats = statSync(abs)): Promise<FileDigest> {
+    const known = this.entries.get(abs);
+    if (known && sameStat(known, st) && (known.fresh || known.trusted)) {
+      if (!known.fresh) {
+        known.fresh = true;
+        this.stats.statHits++;
+      }
+      return Promise.resolve({ sha256: known.sha256, bytes: known.size });
+    }
+    const pending = this.inFlight.get(abs);
+    if (pending) return pending;
+    const job = this.limit(async () => {
+      const data = await readFile(abs);
+      this.stats.reads++;
+      this.stats.bytesRead += data.byteLength;
+      const sha256 = createHash('sha256').update(data).digest('hex');
+      // The stat we were given may predate the read: only record it when the size agrees.
+      if (data.byteLength === st.size) this.record(abs, st, sha256);
+      return { sha256, bytes: data.byteLength };
+    }).finally(() => this.inFlight.delete(abs));
+    this.inFlight.set(abs, job);
+    return job;
+  }
+
+  /** Records a hash computed elsewhere (e.g. artifacts hashed in the staging dir, now at `abs`). */
+  remember(abs: string, st: Stats, sha256: string): void {
+    this.record(abs, st, sha256);
+  }
+
+  /** Forgets everything known about files below `dir` (e.g. an outDir about to be replaced). */
+  forgetBelow(dir: string): void {
+    const prefix = dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`;
+    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+
+  private record(abs: string, st: Stats, sha256: string): void {
+    const now = Date.now();
+    const trusted = now - st.mtimeMs > RACY_WINDOW_MS && now - st.ctimeMs > RACY_WINDOW_MS;
+    this.entries.set(abs, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, sha256, fresh: true, trusted });
+  }
+
+  /**
+   * Persists the entries used in this run (so the file shrinks as files are
+   * deleted) that are trusted. Atomic (temp + rename): concurrent runs each
+   * write a whole file and the last one wins, which is fine for a cache.
+   */
+  async save(): Promise<void> {
+    if (!this.stateFile) return;
+    const entries: Record<string, PersistedEntry> = {};
+    for (const [file, e] of this.entries) {
+      if (e.fresh && e.trusted) entries[file] = [e.size, e.mtimeMs, e.ctimeMs, e.ino, e.sha256];
+    }
+    const data: PersistedStatCache = { version: STAT_CACHE_VERSION, entries };
+    await mkdir(path.dirname(this.stateFile), { recursive: true });
+    const tmp = `${this.stateFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    await writeFile(tmp, JSON.stringify(data));
+    await rename(tmp, this.stateFile);
+  }
+}

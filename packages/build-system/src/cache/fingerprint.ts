@@ -1,0 +1,245 @@
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { BuilderName } from '../config/schema.js';
+import type { Artifact } from '../result/schema.js';
+import { sha256 } from '../util/hash.js';
+import { VERSION } from '../version.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import type { FileHasher } from './file-hasher.js';
+import { listInputFiles } from './inputs.js';
+import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
+
+/**
+ * Everything that decides what a build of one package produces. The cache key
+ * is the sha256 of its canonical JSON (`fingerprintKey`), so two builds with
+ * equal fingerprints may share outputs, and any difference — one byte of one
+ * source, one env var, one tool version — gives a different key. It is stored
+ * with every cache entry and per package as "the last build", which is what
+ * `explainMiss` compares against to say why a key changed.
+ *
+ * Documented for users in specs/002-build-package-handler/data-model-cache.md.
+ *
+ * Paths are relative to the package (posix) and no field holds an absolute
+ * path, so a checkout moved elsewhere keeps its keys. Bump
+ * FINGERPRINT_VERSION whenever the meaning or shape of a field changes: old
+ * entries then simply stop matching.
+ */
+export const FINGERPRINT_VERSION = 1;
+
+export interface Fingerprint {
+  /** Shape/meaning version of this type; part of the key. */
+  version: typeof FINGERPRINT_VERSION;
+  /** build-system's own version: a new release may build differently. */
+  buildSystem: string;
+  /** The JS runtime build-system runs in: adapters run in-process or inherit it. */
+  runtime: { name: 'node' | 'bun'; major: number; platform: NodeJS.Platform; arch: string };
+  /** The adapter that builds, and its tool's version (esbuild, bun, typescript, rollup). */
+  adapter: { name: BuilderName; version: string };
+  /** TypeScript that emits declarations after a bundling adapter (`dts: true`), else null. */
+  declarations: { tool: 'typescript'; version: string } | null;
+  /** The resolved config, with user-facing field names (see normalizedConfig). */
+  config: Record<string, unknown>;
+  /** The package.json fields that can change build output (see PACKAGE_JSON_FIELDS). */
+  packageJson: Record<string, unknown>;
+  /** The workspace lockfile's entries for this package's external dependencies; null without a lockfile. */
+  lockfile: LockfileFingerprint | null;
+  /** Env vars named by config `env` → sha256 of the value (null = unset). Values are never stored in clear. */
+  env: Record<string, string | null>;
+  /** Input files (posix, relative to the package) → sha256 of their content. */
+  files: Record<string, string>;
+  /**
+   * Workspace packages this one depends on → the hash of their outputs
+   * (`outputHash`), or `files:<hash of their files>` for one that build-system
+   * does not build; `unknown` when the caller did not say.
+   */
+  dependencies: Record<string, string>;
+}
+
+/**
+ * package.json fields that steer a build: entry and format derivation
+ * (type, main, module, browser, exports, imports, bin, types), the target
+ * (engines), externals and bundled code (the dependency maps), sideEffects,
+ * and name/version (sources often import them). `scripts`, `description`,
+ * `files`, `publishConfig` and other metadata do not change outputs and are
+ * left out, so editing them keeps the cache. package.json itself is not a
+ * file input for the same reason.
+ */
+export const PACKAGE_JSON_FIELDS = [
+  'name',
+  'version',
+  'type',
+  'main',
+  'module',
+  'browser',
+  'types',
+  'typings',
+  'exports',
+  'imports',
+  'bin',
+  'engines',
+  'sideEffects',
+  'dependencies',
+  'devDependencies',
+  'peerDependencies',
+  'optionalDependencies',
+  'peerDependenciesMeta',
+] as const;
+
+/** State of one workspace dependency when a package is fingerprinted. */
+export interface DependencyState {
+  name: string;
+  /** Absolute package directory. */
+  dir: string;
+  /** outputHash() of its build in this run, when it was built (or restored). */
+  outputHash?: string;
+}
+
+export interface FingerprintInput {
+  pkg: PackageInfo;
+  config: ResolvedConfig;
+  adapter: { name: BuilderName; version: string };
+  declarations: Fingerprint['declarations'];
+  /** Workspace dependencies; omitted = not known (a direct PackageBuildService call). */
+  dependencies?: readonly DependencyState[];
+  /** Names of all workspace packages (lockfile links to them are skipped). */
+  workspacePackages?: ReadonlySet<string>;
+  hasher: FileHasher;
+  env?: NodeJS.ProcessEnv;
+  /** Absolute directories never to read as inputs (the cache directory). */
+  excludeDirs?: readonly string[];
+}
+
+/**
+ * JSON with object keys sorted at every level, undefined dropped, and values
+ * JSON cannot hold made explicit (a function in adapterOptions, e.g. an
+ * esbuild plugin, is keyed by its source text), so equal values always give
+ * equal strings.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(canonicalize(value));
+}
+
+function canonicalize(value: unknown): unknown {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return { $function: value.toString() };
+  if (typeof value === 'symbol') return { $symbol: value.toString() };
+  if (value instanceof RegExp) return { $regexp: value.toString() };
+  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : canonicalize(v)));
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value as object).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = canonicalize(v);
+    }
+    return out;
+  }
+  return null;
+}
+
+export function fingerprintKey(fingerprint: Fingerprint): string {
+  return sha256(canonicalJson(fingerprint));
+}
+
+/** Identity of a build's outputs: what dependents put in their fingerprint. */
+export function outputHash(artifacts: readonly Pick<Artifact, 'path' | 'sha256'>[]): string {
+  const list = artifacts.map((a) => [a.path, a.sha256]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
+  return sha256(JSON.stringify(list));
+}
+
+/**
+ * The resolved config under the names a user writes (entry, format), minus
+ * what is not a build setting (the config file's absolute path). Resolved
+ * rather than raw values, so `outDir: './dist/'` and `outDir: 'dist'` are one key.
+ */
+export function normalizedConfig(config: ResolvedConfig): Record<string, unknown> {
+  return {
+    adapter: config.adapter,
+    entry: config.entries,
+    outDir: config.outDir,
+    format: config.formats,
+    outExtension: config.outExtension,
+    platform: config.platform,
+    target: config.target,
+    sourcemap: config.sourcemap,
+    minify: config.minify,
+    dts: config.dts,
+    external: config.external,
+    define: config.define,
+    banner: config.banner ?? null,
+    clean: config.clean,
+    env: config.env,
+    inputs: config.inputs,
+    adapterOptions: config.adapterOptions,
+    bins: config.bins,
+  };
+}
+
+export function currentRuntime(): Fingerprint['runtime'] {
+  const bun = (globalThis as { Bun?: { version: string } }).Bun;
+  const version = bun ? bun.version : process.versions.node;
+  return { name: bun ? 'bun' : 'node', major: Number(version.split('.')[0]), platform: process.platform, arch: process.arch };
+}
+
+function pickPackageJson(pkg: PackageInfo): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of PACKAGE_JSON_FIELDS) if (pkg.manifest[field] !== undefined) out[field] = pkg.manifest[field];
+  return out;
+}
+
+async function hashFiles(pkgDir: string, options: Parameters<typeof listInputFiles>[1], hasher: FileHasher): Promise<Record<string, string>> {
+  const files = listInputFiles(pkgDir, options);
+  const digests = await Promise.all(files.map((f) => hasher.hash(f.abs, f.stat)));
+  const out: Record<string, string> = {};
+  files.forEach((f, i) => (out[f.rel] = digests[i]!.sha256));
+  return out;
+}
+
+/**
+ * The files of a workspace dependency that build-system does not build (no
+ * config, consumed as source): with the same exclusions as a package's own
+ * inputs. Its outDir is unknown, so `dist` is assumed to be output.
+ */
+async function unbuiltDependencyHash(dep: DependencyState, workspaceRoot: string, hasher: FileHasher, excludeDirs: readonly string[]): Promise<string> {
+  const files = await hashFiles(dep.dir, { workspaceRoot, outDir: 'dist', inputs: [], excludeDirs }, hasher);
+  return `files:${sha256(canonicalJson(files))}`;
+}
+
+export async function computeFingerprint(input: FingerprintInput): Promise<{ fingerprint: Fingerprint; key: string }> {
+  const { pkg, config, hasher } = input;
+  const env = input.env ?? process.env;
+  const excludeDirs = input.excludeDirs ?? [];
+
+  const [files, lockfile, dependencies] = await Promise.all([
+    hashFiles(pkg.dir, { workspaceRoot: pkg.workspaceRoot, outDir: config.outDir, inputs: config.inputs, excludeDirs }, hasher),
+    lockfileFingerprint(pkg, hasher, input.workspacePackages ?? new Set()),
+    (async () => {
+      const out: Record<string, string> = {};
+      for (const dep of input.dependencies ?? []) {
+        out[dep.name] = dep.outputHash ?? (await unbuiltDependencyHash(dep, pkg.workspaceRoot, hasher, excludeDirs));
+      }
+      return out;
+    })(),
+  ]);
+
+  const envHashes: Record<string, string | null> = {};
+  for (const name of [...config.env].sort()) {
+    const value = env[name];
+    envHashes[name] = value === undefined ? null : sha256(`${name}=${value}`);
+  }
+
+  const fingerprint: Fingerprint = {
+    version: FINGERPRINT_VERSION,
+    buildSystem: VERSION,
+    runtime: currentRuntime(),
+    adapter: input.adapter,
+    declarations: input.declarations,
+    config: normalizedConfig(config),
+    packageJson: pickPackageJson(pkg),
+    lockfile,
+    env: envHashes,
+    files,
+    dependencies,
+  };
+  return { fingerprint, key: fingerprintKey(fingerprint) };
+}

@@ -1,0 +1,440 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuilderName } from '../config/schema.js';
+import type { Artifact, Diagnostic } from '../result/schema.js';
+import { sha256 } from '../util/hash.js';
+import { canonicalJson, type Fingerprint } from './fingerprint.js';
+
+/**
+ * The local cache store.
+ *
+ * Layout under the cache directory (default
+ * `<workspace root>/node_modules/.cache/build-system`):
+ *
+ *   v1/entries/<key>/manifest.json     what the build was and produced
+ *   v1/entries/<key>/blobs/<sha256>    artifact bytes, named by their content
+ *   v1/last/<package id>.json          fingerprint of each package's last build (for explain)
+ *   v1/stats/<package id>.json         stat cache of each package (file-hasher.ts)
+ *   v1/tmp/                            entries being written; crash leftovers
+ *
+ * An entry is written completely into v1/tmp and published with one rename
+ * of its directory, so a reader sees a whole entry or none, and a crash leaves
+ * only a tmp directory that the next prune removes. A directory in
+ * entries/ without a valid manifest, or with a blob missing or of the wrong
+ * size, is corrupt (it cannot come from a crash); so is a blob whose bytes do
+ * not match its sha256, which every restore checks. Corrupt entries are
+ * reported to the caller, which rebuilds and overwrites them.
+ *
+ * Last use (for LRU eviction) is the manifest's mtime, touched on every hit.
+ */
+
+export const STORE_LAYOUT = 'v1';
+export const MANIFEST_VERSION = 1;
+export const DEFAULT_MAX_SIZE_BYTES = 5 * 1024 ** 3;
+export const DEFAULT_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+/** Unfinished writes older than this are crash leftovers (a live write takes seconds). */
+const TMP_LEFTOVER_AGE_MS = 3600 * 1000;
+
+export interface StoredArtifact extends Artifact {
+  /** File mode bits (bins are executable). */
+  mode: number;
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  line: string;
+}
+
+export interface CacheManifest {
+  manifestVersion: typeof MANIFEST_VERSION;
+  key: string;
+  createdAt: string;
+  /** The package that wrote the entry (information only: the key holds no path). */
+  package: { name: string; dir: string };
+  /** outDir relative to the package; artifact paths start with it. */
+  outDir: string;
+  fingerprint: Fingerprint;
+  adapter: { name: BuilderName; version: string; reason: string };
+  /** How long the original build took. */
+  durationMs: number;
+  artifacts: StoredArtifact[];
+  /** Diagnostics of the original build (warnings), reported again on a hit. */
+  diagnostics: Diagnostic[];
+  /** Tool output of the original build, replayed on a hit. */
+  logs: LogLine[];
+  /** sha256 of the canonical JSON of every other field: a damaged manifest never reads as valid. */
+  integrity: string;
+}
+
+export type ManifestDraft = Omit<CacheManifest, 'manifestVersion' | 'createdAt' | 'integrity'>;
+
+export class CacheCorruptError extends Error {
+  constructor(
+    readonly key: string,
+    readonly problem: string,
+  ) {
+    super(`cache entry ${key.slice(0, 12)} is corrupt: ${problem}`);
+    this.name = 'CacheCorruptError';
+  }
+}
+
+/** A found entry. Nothing is written until `restore` is called. */
+export interface CacheHit {
+  manifest: CacheManifest;
+  /** Writes every artifact below `outDirTarget` (a staging dir standing for outDir), verifying each sha256. Throws CacheCorruptError. */
+  restore(outDirTarget: string): Promise<void>;
+}
+
+export type CacheLookup = { status: 'hit'; hit: CacheHit } | { status: 'absent' } | { status: 'corrupt'; problem: string };
+
+/** The two operations a build needs from any store (local today; a remote one would implement the same). */
+export interface CacheStore {
+  get(key: string): Promise<CacheLookup>;
+  /** Stores an entry; `sourceOf` gives the file holding each artifact's bytes. `replace` overwrites an existing (corrupt) entry. */
+  put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options?: { replace?: boolean }): Promise<void>;
+}
+
+export interface PruneOptions {
+  /** Keep at most this many bytes (default 5 GiB). */
+  maxSizeBytes?: number;
+  /** Remove entries not used for this long (default 30 days). */
+  maxAgeMs?: number;
+  now?: number;
+}
+
+export interface EntrySummary {
+  key: string;
+  bytes: number;
+  lastUsed: number;
+  /** Package name from the manifest (info only; null when not read or unreadable). */
+  package: string | null;
+  packageDir: string | null;
+}
+
+export interface PruneReport {
+  removed: (EntrySummary & { reason: 'age' | 'size' | 'corrupt' })[];
+  kept: number;
+  bytes: number;
+}
+
+export interface StoreInfo {
+  dir: string;
+  entries: number;
+  bytes: number;
+  oldestUse: string | null;
+  newestUse: string | null;
+  packages: { name: string; entries: number; bytes: number }[];
+}
+
+function isErrno(e: unknown, ...codes: string[]): boolean {
+  return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
+}
+
+function manifestIntegrity(m: Omit<CacheManifest, 'integrity'>): string {
+  return sha256(canonicalJson(m));
+}
+
+/** Id of a package in per-package files (last build, stat cache): its absolute directory, hashed. */
+export function packageId(pkgDir: string): string {
+  return sha256(path.resolve(pkgDir)).slice(0, 32);
+}
+
+export class LocalCacheStore implements CacheStore {
+  readonly root: string;
+
+  constructor(readonly dir: string) {
+    this.root = path.join(dir, STORE_LAYOUT);
+  }
+
+  private entryDir(key: string): string {
+    if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`not a cache key: ${key}`);
+    return path.join(this.root, 'entries', key);
+  }
+
+  statCacheFile(pkgDir: string): string {
+    return path.join(this.root, 'stats', `${packageId(pkgDir)}.json`);
+  }
+
+  async get(key: string): Promise<CacheLookup> {
+    const dir = this.entryDir(key);
+    const manifestFile = path.join(dir, 'manifest.json');
+    let text: string;
+    try {
+      text = await readFile(manifestFile, 'utf8');
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT', 'ENOTDIR')) return { status: 'corrupt', problem: `manifest unreadable (${(e as Error).message})` };
+      try {
+        await stat(dir);
+        return { status: 'corrupt', problem: 'manifest missing' };
+      } catch {
+        return { status: 'absent' };
+      }
+    }
+    let manifest: CacheManifest;
+    try {
+      manifest = JSON.parse(text) as CacheManifest;
+    } catch {
+      return { status: 'corrupt', problem: 'manifest is not valid JSON' };
+    }
+    const problem = await this.checkEntry(key, dir, manifest);
+    if (problem) return { status: 'corrupt', problem };
+    // Last use for LRU eviction; failing to touch it only makes eviction less fair.
+    const now = new Date();
+    await utimes(manifestFile, now, now).catch(() => {});
+    return { status: 'hit', hit: { manifest, restore: (target) => this.restore(key, dir, manifest, target) } };
+  }
+
+  /** Cheap checks (no artifact is read): manifest integrity, and every blob present with the right size. */
+  private async checkEntry(key: string, dir: string, manifest: CacheManifest): Promise<string | null> {
+    if (typeof manifest !== 'object' || manifest === null || manifest.manifestVersion !== MANIFEST_VERSION) return 'manifest version unknown';
+    const { integrity, ...rest } = manifest;
+    if (integrity !== manifestIntegrity(rest)) return 'manifest checksum mismatch';
+    if (manifest.key !== key) return 'manifest belongs to another key';
+    if (!Array.isArray(manifest.artifacts)) return 'manifest has no artifact list';
+    for (const a of manifest.artifacts) {
+      let st;
+      try {
+        st = await stat(path.join(dir, 'blobs', a.sha256));
+      } catch {
+        return `blob of ${a.path} missing`;
+      }
+      if (st.size !== a.bytes) return `blob of ${a.path} has ${st.size} bytes, expected ${a.bytes}`;
+    }
+    return null;
+  }
+
+  private async restore(key: string, dir: string, manifest: CacheManifest, target: string): Promise<void> {
+    const prefix = `${manifest.outDir}/`;
+    for (const a of manifest.artifacts) {
+      if (!a.path.startsWith(prefix) || a.path.split('/').includes('..')) throw new CacheCorruptError(key, `artifact path ${a.path} is outside outDir`);
+      let data: Buffer;
+      try {
+        data = await readFile(path.join(dir, 'blobs', a.sha256));
+      } catch (e) {
+        throw new CacheCorruptError(key, `blob of ${a.path} unreadable (${(e as Error).message})`);
+      }
+      const actual = createHash('sha256').update(data).digest('hex');
+      if (actual !== a.sha256) throw new CacheCorruptError(key, `blob of ${a.path} does not match its sha256`);
+      const dest = path.join(target, ...a.path.slice(prefix.length).split('/'));
+      await mkdir(path.dirname(dest), { recursive: true });
+      await writeFile(dest, data, { mode: a.mode & 0o777 });
+      // writeFile's mode is filtered by the umask; an executable bin must stay executable.
+      if (a.mode & 0o111) await chmod(dest, a.mode & 0o777);
+    }
+  }
+
+  async put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options: { replace?: boolean } = {}): Promise<void> {
+    const finalDir = this.entryDir(draft.key);
+    const tmpRoot = path.join(this.root, 'tmp');
+    await mkdir(tmpRoot, { recursive: true });
+    await mkdir(path.join(this.root, 'entries'), { recursive: true });
+    const tmp = await mkdtemp(path.join(tmpRoot, `entry-${draft.key.slice(0, 12)}-`));
+    try {
+      await mkdir(path.join(tmp, 'blobs'));
+      const written = new Set<string>();
+      for (const a of draft.artifacts) {
+        if (written.has(a.sha256)) continue;
+        written.add(a.sha256);
+        // COPYFILE_FICLONE: a reflink where the filesystem can, a plain copy elsewhere.
+        await copyFile(sourceOf(a), path.join(tmp, 'blobs', a.sha256), fsConstants.COPYFILE_FICLONE);
+      }
+      const body: Omit<CacheManifest, 'integrity'> = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...draft };
+      const manifest: CacheManifest = { ...body, integrity: manifestIntegrity(body) };
+      await writeFile(path.join(tmp, 'manifest.json'), JSON.stringify(manifest));
+      await this.publish(tmp, finalDir, options.replace === true, draft.key);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Moves a finished entry into place. When another process published the
+   * same key first, its entry is kept if valid (same key, same inputs: either
+   * is right) and replaced if not; `replace` forces replacing.
+   */
+  private async publish(tmp: string, finalDir: string, replace: boolean, key: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await rename(tmp, finalDir);
+        return;
+      } catch (e) {
+        if (!isErrno(e, 'ENOTEMPTY', 'EEXIST', 'EPERM')) throw e;
+      }
+      if (!replace) {
+        const existing = await this.get(key);
+        if (existing.status === 'hit') return;
+      }
+      await this.removeDir(finalDir);
+      replace = false;
+    }
+    throw new Error(`could not publish cache entry ${key}: another process keeps replacing it`);
+  }
+
+  /** Removes a directory by renaming it into tmp first, so nobody sees it half deleted. */
+  private async removeDir(dir: string): Promise<void> {
+    const trash = path.join(this.root, 'tmp', `trash-${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(path.dirname(trash), { recursive: true });
+      await rename(dir, trash);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return;
+      throw e;
+    }
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  /** Every entry with its size and last use; reads manifests only when `withPackages`. */
+  async list(options: { withPackages?: boolean } = {}): Promise<(EntrySummary & { corrupt: boolean })[]> {
+    let keys: string[];
+    try {
+      keys = await readdir(path.join(this.root, 'entries'));
+    } catch {
+      return [];
+    }
+    const out: (EntrySummary & { corrupt: boolean })[] = [];
+    for (const key of keys) {
+      if (!/^[0-9a-f]{64}$/.test(key)) continue;
+      const dir = path.join(this.root, 'entries', key);
+      let bytes = 0;
+      let lastUsed: number;
+      let corrupt = false;
+      try {
+        const st = await stat(path.join(dir, 'manifest.json'));
+        bytes += st.size;
+        lastUsed = st.mtimeMs;
+      } catch {
+        corrupt = true;
+        lastUsed = (await stat(dir).catch(() => null))?.mtimeMs ?? 0;
+      }
+      for (const blob of await readdir(path.join(dir, 'blobs')).catch(() => [] as string[])) {
+        bytes += (await stat(path.join(dir, 'blobs', blob)).catch(() => null))?.size ?? 0;
+      }
+      let pkg: string | null = null;
+      let pkgDir: string | null = null;
+      if (options.withPackages && !corrupt) {
+        try {
+          const m = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as CacheManifest;
+          pkg = m.package?.name ?? null;
+          pkgDir = m.package?.dir ?? null;
+        } catch {
+          corrupt = true;
+        }
+      }
+      out.push({ key, bytes, lastUsed, package: pkg, packageDir: pkgDir, corrupt });
+    }
+    return out;
+  }
+
+  /**
+   * Evicts: crash leftovers in tmp, corrupt entries, entries unused for
+   * maxAge, then least recently used entries until the rest fits maxSize.
+   */
+  async prune(options: PruneOptions = {}): Promise<PruneReport> {
+    const now = options.now ?? Date.now();
+    const maxSize = options.maxSizeBytes ?? DEFAULT_MAX_SIZE_BYTES;
+    const maxAge = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    await this.removeTmpLeftovers(now);
+    const entries = (await this.list()).sort((a, b) => a.lastUsed - b.lastUsed);
+    const removed: PruneReport['removed'] = [];
+    const kept: typeof entries = [];
+    for (const e of entries) {
+      if (e.corrupt) removed.push({ ...e, reason: 'corrupt' });
+      else if (now - e.lastUsed > maxAge) removed.push({ ...e, reason: 'age' });
+      else kept.push(e);
+    }
+    let total = kept.reduce((n, e) => n + e.bytes, 0);
+    while (total > maxSize && kept.length > 0) {
+      const oldest = kept.shift()!;
+      total -= oldest.bytes;
+      removed.push({ ...oldest, reason: 'size' });
+    }
+    for (const e of removed) await this.removeDir(path.join(this.root, 'entries', e.key));
+    return { removed: removed.map(({ corrupt: _c, ...rest }) => rest as PruneReport['removed'][number]), kept: kept.length, bytes: total };
+  }
+
+  private async removeTmpLeftovers(now: number): Promise<void> {
+    const tmpRoot = path.join(this.root, 'tmp');
+    for (const name of await readdir(tmpRoot).catch(() => [] as string[])) {
+      const p = path.join(tmpRoot, name);
+      const st = await stat(p).catch(() => null);
+      if (st && now - st.mtimeMs > TMP_LEFTOVER_AGE_MS) await rm(p, { recursive: true, force: true });
+    }
+  }
+
+  async info(): Promise<StoreInfo> {
+    const entries = await this.list({ withPackages: true });
+    const byPackage = new Map<string, { name: string; entries: number; bytes: number }>();
+    for (const e of entries) {
+      const name = e.package ?? '(unreadable)';
+      const p = byPackage.get(name) ?? { name, entries: 0, bytes: 0 };
+      p.entries++;
+      p.bytes += e.bytes;
+      byPackage.set(name, p);
+    }
+    const uses = entries.map((e) => e.lastUsed).sort((a, b) => a - b);
+    return {
+      dir: this.dir,
+      entries: entries.length,
+      bytes: entries.reduce((n, e) => n + e.bytes, 0),
+      oldestUse: uses.length ? new Date(uses[0]!).toISOString() : null,
+      newestUse: uses.length ? new Date(uses[uses.length - 1]!).toISOString() : null,
+      packages: [...byPackage.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    };
+  }
+
+  /** Removes the entries a package wrote (and its stat cache); keeps its last-build record so a later miss can still be explained. */
+  async removePackage(pkgDir: string): Promise<{ entries: number; bytes: number }> {
+    const abs = path.resolve(pkgDir);
+    let count = 0;
+    let bytes = 0;
+    for (const e of await this.list({ withPackages: true })) {
+      if (e.packageDir !== abs) continue;
+      await this.removeDir(path.join(this.root, 'entries', e.key));
+      count++;
+      bytes += e.bytes;
+    }
+    await rm(this.statCacheFile(abs), { force: true });
+    return { entries: count, bytes };
+  }
+
+  /** Removes everything build-system keeps in this cache directory. */
+  async clear(): Promise<{ entries: number; bytes: number }> {
+    const entries = await this.list();
+    const bytes = entries.reduce((n, e) => n + e.bytes, 0);
+    const trash = path.join(this.dir, `.trash-${randomBytes(6).toString('hex')}`);
+    try {
+      await rename(this.root, trash);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return { entries: 0, bytes: 0 };
+      throw e;
+    }
+    await rm(trash, { recursive: true, force: true });
+    return { entries: entries.length, bytes };
+  }
+
+  // --- last build per package (what a miss is explained against) ---------------
+
+  private lastFile(pkgDir: string): string {
+    return path.join(this.root, 'last', `${packageId(pkgDir)}.json`);
+  }
+
+  async readLast(pkgDir: string): Promise<{ key: string; fingerprint: Fingerprint } | null> {
+    try {
+      const data = JSON.parse(await readFile(this.lastFile(pkgDir), 'utf8')) as { key?: unknown; fingerprint?: unknown };
+      if (typeof data.key !== 'string' || typeof data.fingerprint !== 'object' || data.fingerprint === null) return null;
+      return { key: data.key, fingerprint: data.fingerprint as Fingerprint };
+    } catch {
+      return null;
+    }
+  }
+
+  async writeLast(pkgDir: string, record: { key: string; fingerprint: Fingerprint }): Promise<void> {
+    const file = this.lastFile(pkgDir);
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, JSON.stringify({ ...record, at: new Date().toISOString() }));
+    await rename(tmp, file);
+  }
+}

@@ -1,0 +1,174 @@
+import { performance } from 'node:perf_hooks';
+
+/**
+ * Runs a DAG of tasks in one process with a concurrency limit. A task starts
+ * the moment all of its dependencies have finished (not level by level), so
+ * one slow package never holds back work that does not need it.
+ *
+ * Failure semantics:
+ * - a failed task's dependents (transitively) are skipped, with the reason;
+ *   independent tasks go on;
+ * - `bail`: after the first failure nothing new starts; running tasks finish;
+ * - `signal` aborted (Ctrl-C): nothing new starts; running tasks get the same
+ *   signal through `run` and are expected to stop quickly on their own.
+ *
+ * Framework-free and generic over the result type so it is tested with fake
+ * tasks (deterministic timing) as well as real builds.
+ */
+export interface ScheduledTask {
+  name: string;
+  /** Names of tasks (in this schedule) that must finish successfully first; others are ignored. */
+  dependencies: readonly string[];
+}
+
+export interface ScheduleOptions<R> {
+  /** In preferred order (e.g. build order); the order breaks ties between ready tasks. */
+  tasks: readonly ScheduledTask[];
+  concurrency: number;
+  bail?: boolean;
+  signal?: AbortSignal;
+  run: (name: string) => Promise<R>;
+  /** Whether a finished task counts as failed (its dependents are then skipped). */
+  isFailure: (result: R) => boolean;
+  /** Makes the result of a task that will not run. Called once per skipped task, as soon as that is decided. */
+  skip: (name: string, reason: string) => R;
+  /** Makes a failed result when `run` throws (a bug, not a build failure): the run still ends cleanly. */
+  crash: (name: string, error: unknown) => R;
+}
+
+export interface TimelineEntry {
+  name: string;
+  /** Milliseconds since the schedule started (monotonic clock). */
+  startMs: number;
+  endMs: number;
+}
+
+export interface ScheduleOutcome<R> {
+  results: Map<string, R>;
+  /** Tasks that ran, in the order they started. */
+  timeline: TimelineEntry[];
+  /** The most tasks that ran at the same time. */
+  maxParallel: number;
+}
+
+/**
+ * Height of each task: the longest chain of dependents below it (in tasks).
+ * Among ready tasks the tallest starts first: it unblocks the most work, which
+ * is the usual critical-path heuristic for list scheduling.
+ */
+function heights(tasks: readonly ScheduledTask[], dependents: Map<string, string[]>): Map<string, number> {
+  const memo = new Map<string, number>();
+  const height = (name: string, guard: number): number => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    if (guard > tasks.length) return 0; // a cycle: the caller checks for those; do not recurse forever
+    let h = 0;
+    for (const d of dependents.get(name) ?? []) h = Math.max(h, 1 + height(d, guard + 1));
+    memo.set(name, h);
+    return h;
+  };
+  for (const t of tasks) height(t.name, 0);
+  return memo;
+}
+
+export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOutcome<R>> {
+  const { tasks, bail = false, signal } = options;
+  const concurrency = Math.max(1, Math.floor(options.concurrency));
+  const names = new Set(tasks.map((t) => t.name));
+  const order = new Map(tasks.map((t, i) => [t.name, i]));
+  const waitingOn = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const t of tasks) dependents.set(t.name, []);
+  for (const t of tasks) {
+    const deps = [...new Set(t.dependencies)].filter((d) => names.has(d) && d !== t.name);
+    waitingOn.set(t.name, deps.length);
+    for (const d of deps) dependents.get(d)!.push(t.name);
+  }
+  const height = heights(tasks, dependents);
+  const rank = (a: string, b: string) => (height.get(b) ?? 0) - (height.get(a) ?? 0) || order.get(a)! - order.get(b)!;
+
+  const results = new Map<string, R>();
+  const timeline: TimelineEntry[] = [];
+  const started = new Set<string>();
+  let ready = tasks.filter((t) => waitingOn.get(t.name) === 0).map((t) => t.name);
+  let running = 0;
+  let maxParallel = 0;
+  let stopReason: string | null = null;
+  const t0 = performance.now();
+
+  return new Promise((resolve) => {
+    let resolved = false;
+    const skip = (name: string, reason: string) => {
+      if (results.has(name) || started.has(name)) return;
+      results.set(name, options.skip(name, reason));
+    };
+    /** Skips everything downstream of a failed task, naming the package that failed. */
+    const skipDependents = (failed: string) => {
+      const queue = [...(dependents.get(failed) ?? [])].map((d) => ({ name: d, via: null as string | null }));
+      while (queue.length > 0) {
+        const { name, via } = queue.shift()!;
+        if (results.has(name) || started.has(name)) continue;
+        skip(name, via ? `dependency ${failed} failed (via ${via})` : `dependency ${failed} failed`);
+        for (const d of dependents.get(name) ?? []) queue.push({ name: d, via: name });
+      }
+    };
+    const finish = (name: string, result: R) => {
+      running--;
+      timeline.find((e) => e.name === name)!.endMs = round(performance.now() - t0);
+      results.set(name, result);
+      if (options.isFailure(result)) {
+        skipDependents(name);
+        if (bail && stopReason === null) stopReason = `not started: --bail after ${name} failed`;
+      } else {
+        for (const d of dependents.get(name) ?? []) {
+          const left = waitingOn.get(d)! - 1;
+          waitingOn.set(d, left);
+          if (left === 0 && !results.has(d)) ready.push(d);
+        }
+      }
+      pump();
+    };
+    const pump = () => {
+      if (resolved) return;
+      if (stopReason === null && signal?.aborted) stopReason = 'run cancelled';
+      if (stopReason !== null) {
+        // Nothing new starts: decide every task that has not started now, so
+        // reporters show the outcome at once instead of when the last runner ends.
+        for (const t of tasks) skip(t.name, stopReason);
+        ready = [];
+      }
+      ready.sort(rank);
+      while (running < concurrency && ready.length > 0) {
+        const name = ready.shift()!;
+        if (results.has(name)) continue;
+        started.add(name);
+        running++;
+        maxParallel = Math.max(maxParallel, running);
+        timeline.push({ name, startMs: round(performance.now() - t0), endMs: 0 });
+        let promise: Promise<R>;
+        try {
+          promise = options.run(name);
+        } catch (e) {
+          promise = Promise.reject(e);
+        }
+        promise.then(
+          (r) => finish(name, r),
+          (e) => finish(name, options.crash(name, e)),
+        );
+      }
+      if (running === 0 && ready.length === 0) {
+        // Defensive: tasks still waiting with nothing running can only be a cycle the caller missed.
+        for (const t of tasks) skip(t.name, 'dependency cycle');
+        resolved = true;
+        signal?.removeEventListener('abort', pump);
+        resolve({ results, timeline, maxParallel });
+      }
+    };
+    signal?.addEventListener('abort', pump, { once: true });
+    pump();
+  });
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,254 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { tscAdapter } from '../src/adapters/tsc.js';
+import type { AdapterContext } from '../src/adapters/types.js';
+import { resolveConfig } from '../src/config/resolve.js';
+import { buildConfigSchema, type BuildConfigInput } from '../src/config/schema.js';
+import { BuildSystemError } from '../src/errors.js';
+import { loadPackageInfo } from '../src/workspace/package-info.js';
+import { createFixture, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
+
+const TYPESCRIPTS = [
+  { version: '5.9.3', dir: path.join(repoRoot, 'node_modules/typescript') },
+  { version: '7.0.2', dir: path.join(repoRoot, 'node_modules/typescript7') },
+];
+
+const fixtures: Fixture[] = [];
+afterEach(() => {
+  for (const fx of fixtures.splice(0)) fx.cleanup();
+});
+
+/** A package whose node_modules holds only the given typescript (as `typescript`) and @types/node. */
+function tsPackage(tsDir: string | undefined, files: FileTree): Fixture {
+  const fx = createFixture(files);
+  fixtures.push(fx);
+  if (tsDir) {
+    mkdirSync(fx.path('node_modules/@types'), { recursive: true });
+    symlinkSync(tsDir, fx.path('node_modules/typescript'), 'dir');
+    symlinkSync(path.join(repoRoot, 'node_modules/@types/node'), fx.path('node_modules/@types/node'), 'dir');
+  }
+  return fx;
+}
+
+async function build(fx: Fixture, config: BuildConfigInput, signal = new AbortController().signal, pkgDir = fx.root) {
+  const pkg = loadPackageInfo(pkgDir);
+  const resolved = resolveConfig(pkg, buildConfigSchema.parse(config), null);
+  const tool = await tscAdapter.check(pkg);
+  if (!tool.available) throw new Error(`typescript not available: ${tool.reason}`);
+  // Inside the package, as the service's staging dir is, so node sees the package's "type".
+  const outDir = mkdtempSync(path.join(pkgDir, '.build-system-staging-'));
+  const lines: string[] = [];
+  const ctx: AdapterContext = { pkg, config: resolved, outDir, tool, signal, log: (stream, line) => lines.push(`${stream}: ${line}`) };
+  const result = await tscAdapter.build(ctx);
+  return { result, outDir, lines };
+}
+
+function runNode(file: string): string {
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return r.stdout.trim();
+}
+
+function rel(outDir: string, files: string[]): string[] {
+  return files.map((f) => path.relative(outDir, f).split(path.sep).join('/')).sort();
+}
+
+const esmSources: FileTree = {
+  'package.json': { name: 'tsc-esm', version: '1.0.0', type: 'module' },
+  'tsconfig.json': {
+    compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: ['node'] },
+    include: ['src'],
+  },
+  'src/index.ts': [
+    "import { greet } from './greet.js';",
+    "import { sum } from './math/sum.js';",
+    "console.log(greet('tsc'), sum([1, 2, 3]), typeof process.versions.node);",
+    'export { greet, sum };',
+  ].join('\n'),
+  'src/greet.ts': 'export function greet(name: string): string {\n  return `hello ${name}`;\n}\n',
+  'src/math/sum.ts': 'export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);\n',
+};
+
+describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, dir }) => {
+  test('check() finds the package’s own typescript and reports its version', async () => {
+    const fx = tsPackage(dir, esmSources);
+    const tool = await tscAdapter.check(loadPackageInfo(fx.root));
+    expect(tool).toEqual({ available: true, version, location: realpathSync(dir) });
+  });
+
+  test('ESM package with tsconfig: outputs from TSFILE lines, node runs them, .d.ts when dts', async () => {
+    const fx = tsPackage(dir, esmSources);
+    const { result, outDir, lines } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', dts: true });
+    expect(result.diagnostics).toEqual([]);
+    expect(result.ok).toBe(true);
+    expect(rel(outDir, result.files)).toEqual(['greet.d.ts', 'greet.js', 'index.d.ts', 'index.js', 'math/sum.d.ts', 'math/sum.js']);
+    // Exactly what is on disk: nothing unreported, no tsbuildinfo among the artifacts.
+    expect(readdirSync(outDir, { recursive: true }).filter((f) => !statSync(path.join(outDir, String(f))).isDirectory()).length).toBe(6);
+    expect(lines.some((l) => l.startsWith('stdout: TSFILE: '))).toBe(true);
+    expect(runNode(path.join(outDir, 'index.js'))).toBe('hello tsc 6 string');
+    expect(readFileSync(path.join(outDir, 'greet.d.ts'), 'utf8')).toContain('export declare function greet(name: string): string;');
+    expect(existsSync(fx.path('tsconfig.tsbuildinfo'))).toBe(false);
+  });
+
+  test('CJS package without tsconfig (below a dir with one): entry on the command line, sourcemaps, no .d.ts without dts', async () => {
+    const fx = tsPackage(dir, {
+      // A workspace-root tsconfig that must not be used (TS 7 would refuse the command line because of it).
+      'tsconfig.json': { compilerOptions: { module: 'bogus' } },
+      'pkg/package.json': { name: 'tsc-cjs', version: '1.0.0' },
+      'pkg/src/index.ts': "import { twice } from './twice';\nconsole.log(twice(21), typeof require, process.platform.length > 0);\n",
+      'pkg/src/twice.ts': 'export function twice(n: number): number {\n  return n * 2;\n}\n',
+    });
+    const { result, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', sourcemap: true, dts: false }, undefined, fx.path('pkg'));
+    expect(result.diagnostics).toEqual([]);
+    expect(rel(outDir, result.files)).toEqual(['index.js', 'index.js.map', 'twice.js', 'twice.js.map']);
+    expect(runNode(path.join(outDir, 'index.js'))).toBe('42 function true');
+    expect(JSON.parse(readFileSync(path.join(outDir, 'twice.js.map'), 'utf8')).sources).toEqual(['../src/twice.ts']);
+  });
+
+  test('a type error fails with a diagnostic naming file, line, column and code', async () => {
+    const fx = tsPackage(dir, {
+      ...esmSources,
+      'src/greet.ts': "export function greet(name: string): string {\n  const n: number = name;\n  return `hello ${n}`;\n}\n",
+      'src/math/sum.ts': "export const sum = (xs: readonly number[]): number => xs.length;\nexport const pairs: Array<{ x: number }> = [{ x: 'no' }] as Array<{ x: string }>;\n",
+    });
+    const { result } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
+    expect(result.ok).toBe(false);
+    expect(result.diagnostics).toContainEqual({
+      severity: 'error',
+      file: 'src/greet.ts',
+      line: 2,
+      column: 9,
+      code: 'TS2322',
+      message: "Type 'string' is not assignable to type 'number'.",
+    });
+    // Elaboration lines stay with their diagnostic.
+    const chained = result.diagnostics.find((d) => d.file === 'src/math/sum.ts');
+    expect(chained).toMatchObject({ line: 2, code: 'TS2322' });
+    expect(chained!.message.split('\n').length).toBeGreaterThan(1);
+    expect(chained!.message).toContain("Types of property 'x' are incompatible.");
+  });
+
+  test('a syntax error fails with a diagnostic naming file and line', async () => {
+    const fx = tsPackage(dir, { ...esmSources, 'src/greet.ts': 'export function greet(name: string): string {\n  return (name;\n}\n' });
+    const { result } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
+    expect(result.ok).toBe(false);
+    const d = result.diagnostics.find((x) => x.severity === 'error');
+    expect(d).toMatchObject({ file: 'src/greet.ts', line: 2, code: expect.stringMatching(/^TS1\d{3}$/) });
+  });
+
+  test('composite project with an up-to-date tsbuildinfo still emits into a fresh outDir, twice', async () => {
+    const fx = tsPackage(dir, {
+      ...esmSources,
+      'tsconfig.json': {
+        compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, composite: true, outDir: 'dist', rootDir: 'src', types: ['node'] },
+        include: ['src'],
+      },
+    });
+    // What a user's own `tsc -p .` leaves behind: a tsbuildinfo saying everything is emitted.
+    const own = spawnSync(process.execPath, [path.join(dir, 'bin/tsc'), '-p', '.'], { cwd: fx.root, encoding: 'utf8' });
+    expect(own.status).toBe(0);
+    expect(existsSync(fx.path('tsconfig.tsbuildinfo'))).toBe(true);
+    const infoBefore = readFileSync(fx.path('tsconfig.tsbuildinfo'), 'utf8');
+    rmSync(fx.path('dist'), { recursive: true });
+
+    for (let i = 0; i < 2; i++) {
+      const { result, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', dts: false });
+      expect(result.diagnostics).toEqual([]);
+      // composite implies declarations: they come along even with dts: false.
+      expect(rel(outDir, result.files)).toEqual(['greet.d.ts', 'greet.js', 'index.d.ts', 'index.js', 'math/sum.d.ts', 'math/sum.js']);
+      expect(runNode(path.join(outDir, 'index.js'))).toBe('hello tsc 6 string');
+    }
+    // The package's own incremental state is neither used nor touched.
+    expect(readFileSync(fx.path('tsconfig.tsbuildinfo'), 'utf8')).toBe(infoBefore);
+    expect(existsSync(fx.path('dist'))).toBe(false);
+  });
+
+  test('an already aborted signal runs nothing', async () => {
+    const fx = tsPackage(dir, esmSources);
+    const ac = new AbortController();
+    ac.abort();
+    const { result, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' }, ac.signal);
+    expect(result).toEqual({ ok: false, files: [], diagnostics: [] });
+    expect(readdirSync(outDir)).toEqual([]);
+  });
+
+  test('aborting a running tsc returns promptly without outputs', async () => {
+    // Enough code that neither compiler finishes within the abort delay.
+    const many: FileTree = {};
+    for (let i = 0; i < 400; i++) many[`src/gen/m${i}.ts`] = `export type T${i}<X> = { [K in keyof X]: X[K] extends string ? T${i}<X[K]> : number };\nexport const v${i}: T${i}<{ a: string; b: number }> = { a: 1 as never, b: 2 };\n`;
+    many['src/index.ts'] = Array.from({ length: 400 }, (_, i) => `export * from './gen/m${i}.js';`).join('\n');
+    const fx = tsPackage(dir, { ...esmSources, ...many });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 60);
+    const started = Date.now();
+    const { result } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' }, ac.signal);
+    expect(result).toEqual({ ok: false, files: [], diagnostics: [] });
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+});
+
+describe('tsc adapter: which tsconfig', () => {
+  // tsconfig.json type-checks tests too; with --rootDir src that would be TS6059 (file not under rootDir).
+  const withTests: FileTree = {
+    ...esmSources,
+    'tsconfig.json': { compilerOptions: { module: 'NodeNext', strict: true, skipLibCheck: true, types: ['node'] }, include: ['src', 'test'] },
+    'test/greet.test.ts': "import { greet } from '../src/greet.js';\nconsole.log(greet('test'));\n",
+  };
+  const ts7 = TYPESCRIPTS[1]!.dir;
+
+  test('a tsconfig.json that includes files outside the sources fails with TS6059 naming the file', async () => {
+    const fx = tsPackage(ts7, withTests);
+    const { result } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
+    expect(result.ok).toBe(false);
+    expect(result.diagnostics.map((d) => d.code)).toContain('TS6059');
+  });
+
+  test('tsconfig.build.json is preferred over tsconfig.json', async () => {
+    const fx = tsPackage(ts7, {
+      ...withTests,
+      'tsconfig.build.json': { extends: './tsconfig.json', include: ['src'] },
+    });
+    const { result, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
+    expect(result.diagnostics).toEqual([]);
+    expect(runNode(path.join(outDir, 'index.js'))).toBe('hello tsc 6 string');
+  });
+
+  test('adapterOptions.tsc.project picks another tsconfig; a missing one is a config error on that field', async () => {
+    const fx = tsPackage(ts7, { ...withTests, 'config/tsconfig.emit.json': { extends: '../tsconfig.json', include: ['../src'] } });
+    const { result } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', adapterOptions: { tsc: { project: 'config/tsconfig.emit.json' } } });
+    expect(result.diagnostics).toEqual([]);
+    expect(result.ok).toBe(true);
+    const err = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', adapterOptions: { tsc: { project: 'nope.json' } } }).catch((e: unknown) => e);
+    expect((err as BuildSystemError).field).toBe('adapterOptions.tsc.project');
+  });
+});
+
+describe('tsc adapter: what it refuses', () => {
+  test('without typescript: unavailable with the install command', async () => {
+    const fx = tsPackage(undefined, esmSources);
+    const tool = await tscAdapter.check(loadPackageInfo(fx.root));
+    expect(tool.available).toBe(false);
+    if (tool.available) return;
+    expect(tool.reason).toContain('typescript is not installed');
+    expect(tool.installHint).toBe('npm install -D typescript');
+  });
+
+  test('a format other than the package’s own is a config error on `format`', async () => {
+    const fx = tsPackage(TYPESCRIPTS[0]!.dir, esmSources);
+    const err = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: ['esm', 'cjs'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BuildSystemError);
+    expect((err as BuildSystemError).code).toBe('CONFIG_INVALID');
+    expect((err as BuildSystemError).field).toBe('format');
+    expect((err as BuildSystemError).message).toContain("Set format: 'esm'");
+  });
+
+  test('an entry renamed away from its source name is a config error on that entry', async () => {
+    const fx = tsPackage(TYPESCRIPTS[0]!.dir, esmSources);
+    const err = await build(fx, { adapter: 'tsc', entry: { main: 'src/index.ts' }, format: 'esm' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BuildSystemError);
+    expect((err as BuildSystemError).field).toBe('entry.main');
+  });
+});

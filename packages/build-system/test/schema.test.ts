@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from './helpers/fixture.js';
+
+describe('JSON Schemas are generated from the zod schemas', () => {
+  it('schema/*.json equal what scripts/generate-schemas.mjs produces now', async () => {
+    const { generateSchemas } = await import(path.join(packageRoot, 'scripts/generate-schemas.mjs'));
+    const generated: Record<string, string> = await generateSchemas();
+    expect(Object.keys(generated).sort()).toEqual(['build-config.schema.json', 'build-result.schema.json', 'run-result.schema.json']);
+    for (const [name, text] of Object.entries(generated)) {
+      expect(readFileSync(path.join(packageRoot, 'schema', name), 'utf8'), `${name} is stale: run npm run schemas -w packages/build-system`).toBe(text);
+    }
+  });
+
+  it('the config schema forbids unknown keys and lists every field', () => {
+    const schema = JSON.parse(readFileSync(path.join(packageRoot, 'schema/build-config.schema.json'), 'utf8'));
+    expect(schema.additionalProperties).toBe(false);
+    expect(Object.keys(schema.properties).sort()).toEqual(
+      ['$schema', 'adapter', 'adapterOptions', 'banner', 'clean', 'define', 'dts', 'entry', 'env', 'external', 'format', 'inputs', 'minify', 'outDir', 'platform', 'sourcemap', 'target'].sort(),
+    );
+  });
+});
