@@ -87,6 +87,7 @@ export default defineConfig({
 );
 write('src/index.ts', 'export const x = 1;\n');
 // Robustness fixtures.
+write('bad/package.json', JSON.stringify({ name: 'bench-bad', type: 'module' }));
 write('bad/build.config.ts', `export default {\n  adapter: 'esbuild',\n  minify: true true,\n};\n`);
 write(
   'cjs/build.config.cts',

@@ -39,9 +39,6 @@ interface Case {
 const ts = (body: string) => ({ 'build.config.ts': body });
 
 const cases: Case[] = [
-  { name: 'MUTANT valid config', files: ts(`export default { adapter: 'esbuild', outDir: 'dist' };\n`), field: 'outDir', message: 'x' },
-  { name: 'MUTANT wrong field', files: ts(`export default { minify: 'yes' };\n`), field: 'minif', message: 'expected boolean' },
-  { name: 'MUTANT wrong line', files: ts(`export default {\n  adapter: 'esbuild',\n  minify: true true,\n};\n`), field: '', at: { line: 3, column: 15 }, message: 'Expected' },
   {
     name: 'unknown key (with a suggestion)',
     files: ts(`export default { outdir: 'lib' };\n`),

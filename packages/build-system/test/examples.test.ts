@@ -57,7 +57,7 @@ describe('the example workspace (README main job)', () => {
         import { money, add, version } from '@demo/core';
         import { formatMoney, formatTotal } from '@demo/format';
         import { isCurrency } from '@demo/types';
-        console.log(version, formatMoney(add(money(1.005, 'EUR'), money(2, 'EUR'))), isCurrency('JPY'),
+        console.log(version, formatMoney(add(money(1.006, 'EUR'), money(2, 'EUR'))), isCurrency('JPY'),
           formatTotal([{ sku: 'a', quantity: 3, unitPrice: money(150, 'JPY') }]));
       `],
       { cwd: repoRoot, encoding: 'utf8' },

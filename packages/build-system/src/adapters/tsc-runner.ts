@@ -318,7 +318,8 @@ export async function runTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: Ts
       cwd: ctx.pkg.dir,
       signal: ctx.signal,
       onLine(stream, line) {
-        ctx.log(stream, line);
+        // TSFILE lines are tsc's report of outputs (they become artifacts), not log text for people.
+        if (!line.startsWith('TSFILE: ')) ctx.log(stream, line);
         parser.line(line);
       },
     });

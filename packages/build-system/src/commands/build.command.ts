@@ -1,5 +1,6 @@
 import { Inject } from '@nestjs/common';
-import { Command, CommandRunner, Option } from 'nest-commander';
+import { Command, Option } from 'nest-commander';
+import { UsageExitCommand } from './usage-exit.js';
 import { ADAPTER_NAMES, type AdapterName } from '../config/schema.js';
 import { BuildSystemError } from '../errors.js';
 import { WorkspaceBuildService, runError } from '../services/workspace.service.js';
@@ -20,7 +21,7 @@ interface BuildFlags {
   argsDescription: { packages: 'package names or directories (default: the package in --cwd, or every configured package at a workspace root)' },
   description: 'Build packages (and the workspace packages they depend on) into their outDir',
 })
-export class BuildCommand extends CommandRunner {
+export class BuildCommand extends UsageExitCommand {
   constructor(@Inject(WorkspaceBuildService) private readonly builds: WorkspaceBuildService) {
     super();
   }
@@ -33,7 +34,7 @@ export class BuildCommand extends CommandRunner {
     try {
       if (flags.adapter !== undefined) {
         if (!(ADAPTER_NAMES as readonly string[]).includes(flags.adapter)) {
-          throw new BuildSystemError('USAGE', `--adapter must be one of ${ADAPTER_NAMES.join(', ')} (got ${JSON.stringify(flags.adapter)})`, { field: '--adapter' });
+          throw new BuildSystemError('USAGE', `must be one of ${ADAPTER_NAMES.join(', ')} (got ${JSON.stringify(flags.adapter)})`, { field: '--adapter' });
         }
         adapter = flags.adapter as AdapterName;
       }

@@ -1,5 +1,6 @@
 import { Inject } from '@nestjs/common';
-import { Command, CommandRunner, Option } from 'nest-commander';
+import { Command, Option } from 'nest-commander';
+import { UsageExitCommand } from './usage-exit.js';
 import { isBuildSystemError } from '../errors.js';
 import { CleanService } from '../services/clean.service.js';
 
@@ -14,7 +15,7 @@ interface CleanFlags {
   arguments: '[packages...]',
   description: "Remove packages' outDir and tsbuildinfo (never anything outside the package)",
 })
-export class CleanCommand extends CommandRunner {
+export class CleanCommand extends UsageExitCommand {
   constructor(@Inject(CleanService) private readonly cleaner: CleanService) {
     super();
   }

@@ -1,5 +1,6 @@
 import { Inject } from '@nestjs/common';
-import { Command, CommandRunner, Option } from 'nest-commander';
+import { Command, Option } from 'nest-commander';
+import { UsageExitCommand } from './usage-exit.js';
 import { isBuildSystemError } from '../errors.js';
 import { ListService } from '../services/list.service.js';
 
@@ -14,7 +15,7 @@ interface ListFlags {
   arguments: '[packages...]',
   description: 'List packages in build order with the adapter each would use and whether it is installed',
 })
-export class ListCommand extends CommandRunner {
+export class ListCommand extends UsageExitCommand {
   constructor(@Inject(ListService) private readonly lister: ListService) {
     super();
   }

@@ -48,6 +48,11 @@ export class PackageBuildService {
     const origin = options.adapter ? '--adapter' : file ? toPosix(path.relative(pkg.dir, file)) : 'default';
     const relFile = file ? toPosix(path.relative(process.cwd(), file)) : undefined;
     const choice = await chooseAdapter(pkg, resolved.adapter, origin, relFile);
+    if (choice.adapter.name === 'tsc') {
+      // tsc cannot emit every format/entry naming a bundler can; refuse before anything is written.
+      const { assertTscCanBuild } = await import('../adapters/tsc.js');
+      assertTscCanBuild(pkg, resolved);
+    }
     if (resolved.dts && choice.adapter.name !== 'tsc') {
       const { checkDeclarationTool } = await import('../adapters/dts.js');
       const dtsTool = await checkDeclarationTool(pkg);

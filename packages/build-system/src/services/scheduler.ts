@@ -27,6 +27,8 @@ export interface ScheduleOptions<R> {
   concurrency: number;
   bail?: boolean;
   signal?: AbortSignal;
+  /** performance.now() value timeline offsets are measured from (default: when the schedule starts). */
+  origin?: number;
   run: (name: string) => Promise<R>;
   /** Whether a finished task counts as failed (its dependents are then skipped). */
   isFailure: (result: R) => boolean;
@@ -38,7 +40,7 @@ export interface ScheduleOptions<R> {
 
 export interface TimelineEntry {
   name: string;
-  /** Milliseconds since the schedule started (monotonic clock). */
+  /** Milliseconds since `origin` (monotonic clock). */
   startMs: number;
   endMs: number;
 }
@@ -89,12 +91,13 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
 
   const results = new Map<string, R>();
   const timeline: TimelineEntry[] = [];
+  const entries = new Map<string, TimelineEntry>();
   const started = new Set<string>();
   let ready = tasks.filter((t) => waitingOn.get(t.name) === 0).map((t) => t.name);
   let running = 0;
   let maxParallel = 0;
   let stopReason: string | null = null;
-  const t0 = performance.now();
+  const t0 = options.origin ?? performance.now();
 
   return new Promise((resolve) => {
     let resolved = false;
@@ -114,7 +117,7 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
     };
     const finish = (name: string, result: R) => {
       running--;
-      timeline.find((e) => e.name === name)!.endMs = round(performance.now() - t0);
+      entries.get(name)!.endMs = round(performance.now() - t0);
       results.set(name, result);
       if (options.isFailure(result)) {
         skipDependents(name);
@@ -144,7 +147,9 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
         started.add(name);
         running++;
         maxParallel = Math.max(maxParallel, running);
-        timeline.push({ name, startMs: round(performance.now() - t0), endMs: 0 });
+        const entry = { name, startMs: round(performance.now() - t0), endMs: 0 };
+        entries.set(name, entry);
+        timeline.push(entry);
         let promise: Promise<R>;
         try {
           promise = options.run(name);

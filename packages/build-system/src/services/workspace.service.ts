@@ -1,12 +1,19 @@
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { findConfigFile } from '../config/load.js';
+import { resolveConfig } from '../config/resolve.js';
+import { buildConfigSchema } from '../config/schema.js';
 import { BuildSystemError, exitCodeFor, isBuildSystemError, type ErrorCode } from '../errors.js';
-import { RESULT_SCHEMA_VERSION, type BuildResult, type RunResult } from '../result/schema.js';
+import { RESULT_SCHEMA_VERSION, type BuildResult, type PlanEntry, type PlanResult, type RunResult } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
-import { buildOrder, loadWorkspace, workspaceDependencies, type Workspace } from '../workspace/discover.js';
+import { loadWorkspace, type Workspace } from '../workspace/discover.js';
+import { evaluateFilters, parseFilter } from '../workspace/filter.js';
+import { assertAcyclic, createPackageGraph, criticalPath, dependencyClosure, subsetDependencies, topologicalOrder, type PackageGraph } from '../workspace/graph.js';
 import { findWorkspaceRoot, loadPackageInfo, type PackageInfo } from '../workspace/package-info.js';
-import { PackageBuildService, type PackageBuildOptions } from './build.service.js';
+import { errorResult, PackageBuildService, type PackageBuildOptions } from './build.service.js';
+import { runSchedule } from './scheduler.js';
 
 export interface SelectOptions {
   /** Directory the command runs in (default process.cwd()). */
@@ -15,12 +22,23 @@ export interface SelectOptions {
   packages?: readonly string[];
   /** Also act on the workspace packages the selection depends on (default true; clean uses false). */
   withDependencies?: boolean;
+  /**
+   * turbo-style filters (see workspace/filter.ts), repeatable. They add to
+   * positional names; `!` filters remove. Without positional names or a
+   * positive filter, the cwd decides as usual and `!` filters trim that.
+   */
+  filter?: readonly string[];
+  /** Packages without a build.config.* take part too, when package.json lets us infer an entry. */
+  all?: boolean;
 }
 
 export interface Selection {
   workspace: Workspace;
+  graph: PackageGraph;
   /** Packages to act on, dependencies first. */
   packages: PackageInfo[];
+  /** name → the selected packages it waits for (looking through packages that are not selected). */
+  dependencies: Map<string, string[]>;
 }
 
 /** A package takes part in a workspace run when it has a build.config.* file. */
@@ -28,44 +46,94 @@ export function hasBuildConfig(pkg: PackageInfo): boolean {
   return findConfigFile(pkg.dir) !== null;
 }
 
+/** `--all`: a package without a config takes part when the defaults find an entry (package.json exports/main/bin, src/index.ts). */
+export function hasInferableEntry(pkg: PackageInfo): boolean {
+  try {
+    resolveConfig(pkg, buildConfigSchema.parse({}), null);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Decides which packages a command acts on, as turbo's `^build` would:
  * - named packages (by name or directory) plus their workspace dependencies that take part;
  * - no names, inside a package: that package plus its dependencies;
- * - no names, at the workspace root: every package that takes part.
+ * - no names, at the workspace root: every package that takes part;
+ * - `--filter`: see workspace/filter.ts.
+ * Throws USAGE / PACKAGE_NOT_FOUND / WORKSPACE_CYCLE (exit 2) before anything is built.
  */
 export function selectPackages(options: SelectOptions = {}): Selection {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   if (!existsSync(cwd)) throw new BuildSystemError('USAGE', `--cwd does not exist: ${cwd}`, { field: '--cwd' });
+  // Filter syntax is checked first: a typo must not cost a workspace scan, and must never build anything.
+  const filters = (options.filter ?? []).map(parseFilter);
   const root = findWorkspaceRoot(cwd);
   const workspace: Workspace = existsSync(path.join(root, 'package.json')) || existsSync(path.join(root, 'pnpm-workspace.yaml'))
     ? loadWorkspace(cwd)
     : { root, packages: [], byName: new Map() };
+  const participates = (p: PackageInfo) => hasBuildConfig(p) || (options.all === true && hasInferableEntry(p));
+  const withDependencies = options.withDependencies !== false;
 
   const names = options.packages ?? [];
-  let selected: PackageInfo[];
+  const positiveFilter = filters.some((f) => !f.exclude);
+  let seeds: PackageInfo[] = [];
+  /** Acted on even without a build config (named by the user, or the package the command runs in). */
+  const explicit = new Set<string>();
   if (names.length > 0) {
-    selected = names.map((n) => findPackage(workspace, n, cwd));
-  } else {
+    seeds = names.map((n) => findPackage(workspace, n, cwd));
+    for (const p of seeds) explicit.add(p.name);
+  } else if (!positiveFilter) {
     const own = workspace.packages.find((p) => p.dir === cwd);
-    if (own) selected = [own];
-    else if (cwd === workspace.root && workspace.packages.length > 0) {
-      selected = workspace.packages.filter(hasBuildConfig);
-      if (selected.length === 0) {
-        throw new BuildSystemError('USAGE', `no workspace package under ${cwd} has a build.config.* file`, { file: toPosix(path.relative(process.cwd(), cwd)) || '.' });
+    if (own) {
+      seeds = [own];
+      explicit.add(own.name);
+    } else if (cwd === workspace.root && workspace.packages.length > 0) {
+      seeds = workspace.packages.filter(participates);
+      if (seeds.length === 0) {
+        const what = options.all ? 'has a build.config.* file or an entry to infer from package.json' : 'has a build.config.* file (pass --all to build every package with an inferable entry)';
+        throw new BuildSystemError('USAGE', `no workspace package under ${cwd} ${what}`, { file: toPosix(path.relative(process.cwd(), cwd)) || '.' });
       }
     } else if (existsSync(path.join(cwd, 'package.json'))) {
       // A package outside any workspace, or one the workspace globs do not list.
-      selected = [loadPackageInfo(cwd, workspace.root === cwd ? cwd : workspace.root)];
+      seeds = [loadPackageInfo(cwd, workspace.root === cwd ? cwd : workspace.root)];
+      explicit.add(seeds[0]!.name);
     } else {
       throw new BuildSystemError('PACKAGE_NOT_FOUND', `no package.json in ${cwd}; run in a package or workspace directory, or pass --cwd`, { file: cwd });
     }
   }
-  const explicit = new Set(selected.map((p) => p.name));
-  const ordered = workspace.packages.length > 0 && selected.every((p) => workspace.byName.get(p.name) === p)
-    ? buildOrder(workspace, selected, { includeDependencies: options.withDependencies !== false }).filter((p) => explicit.has(p.name) || hasBuildConfig(p))
-    : selected;
-  return { workspace, packages: ordered };
+  const foreign = seeds.filter((p) => workspace.byName.get(p.name) !== p);
+  for (const p of foreign) {
+    if (workspace.byName.has(p.name)) {
+      throw new BuildSystemError('USAGE', `${toPosix(path.relative(process.cwd(), p.dir))} is not listed by the workspace globs, and a workspace package is also named ${p.name}`, { package: p.name });
+    }
+  }
+  const graph = createPackageGraph(workspace, foreign);
+
+  const chosen = new Set(seeds.map((p) => p.name));
+  if (withDependencies) for (const n of dependencyClosure(graph, chosen)) chosen.add(n);
+  if (filters.length > 0) {
+    const r = evaluateFilters(filters, { graph, cwd });
+    for (const n of r.include ?? []) chosen.add(n);
+    for (const n of r.explicit) explicit.add(n);
+    // An exclusion wins over everything, a positional name included.
+    for (const n of r.exclude) chosen.delete(n);
+  }
+  const final = new Set([...chosen].filter((n) => explicit.has(n) || participates(graph.nodes.get(n)!)));
+  if (final.size === 0) throw emptySelection(options, chosen);
+  assertAcyclic(graph, final);
+  const order = topologicalOrder(graph, final);
+  return { workspace, graph, packages: order.map((n) => graph.nodes.get(n)!), dependencies: subsetDependencies(graph, final) };
+}
+
+function emptySelection(options: SelectOptions, matched: ReadonlySet<string>): BuildSystemError {
+  const filters = (options.filter ?? []).map((f) => `--filter ${f}`).join(' ');
+  const what = [...(options.packages ?? []), filters].filter(Boolean).join(' ');
+  const why = matched.size > 0
+    ? `: ${[...matched].slice(0, 8).join(', ')}${matched.size > 8 ? ', …' : ''} matched, but none has a build.config.*${options.all ? ' or an entry to infer' : ' (pass --all to build packages without one)'}`
+    : '';
+  return new BuildSystemError('USAGE', `nothing to build: no package matches ${what || 'the selection'}${why}`, { field: options.filter?.length ? '--filter' : undefined });
 }
 
 function findPackage(ws: Workspace, nameOrDir: string, cwd: string): PackageInfo {
@@ -80,41 +148,160 @@ function findPackage(ws: Workspace, nameOrDir: string, cwd: string): PackageInfo
   throw new BuildSystemError('PACKAGE_NOT_FOUND', `unknown package ${JSON.stringify(nameOrDir)}${hint}`, { field: 'packages' });
 }
 
-export interface RunOptions extends SelectOptions, PackageBuildOptions {}
+export interface RunOptions extends SelectOptions, PackageBuildOptions {
+  /** Most packages building at once, spawned tools included (default: the number of cores). */
+  concurrency?: number;
+  /** After the first failure, start nothing new (running builds finish). */
+  bail?: boolean;
+  /** Called once the selection is known, before anything builds: progress views size themselves from it. */
+  onPlan?: (plan: RunPlan) => void;
+}
+
+export interface RunPlan {
+  /** In build order. */
+  packages: { name: string; dir: string; dependencies: string[] }[];
+  concurrency: number;
+}
 
 /**
- * Builds a selection in dependency order. A package whose workspace
- * dependency failed is skipped (not built against stale outputs).
+ * What the scheduler passes to each package build: the run's options plus the
+ * results of the package's selected dependencies, which have all succeeded by
+ * then (a package never starts otherwise). The cache keys a package on its
+ * dependencies' outputs from these.
+ */
+export interface WorkspacePackageBuildOptions extends PackageBuildOptions {
+  dependencyResults: ReadonlyMap<string, BuildResult>;
+}
+
+export function defaultConcurrency(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : Math.max(1, os.cpus().length);
+}
+
+function resolveConcurrency(n: number | undefined): number {
+  if (n === undefined) return defaultConcurrency();
+  if (!Number.isInteger(n) || n < 1) throw new BuildSystemError('USAGE', `--concurrency must be a whole number >= 1 (got ${n})`, { field: '--concurrency' });
+  return n;
+}
+
+/**
+ * Builds a selection with the scheduler: each package starts as soon as its
+ * selected dependencies have succeeded, up to `concurrency` at once. A package
+ * whose dependency failed is skipped (never built against stale outputs);
+ * independent packages go on.
  */
 export class WorkspaceBuildService {
   constructor(private readonly packageBuild: PackageBuildService = new PackageBuildService()) {}
 
   async run(options: RunOptions = {}): Promise<RunResult> {
     const started = Date.now();
+    const origin = performance.now();
     const startedAt = new Date(started).toISOString();
     let selection: Selection;
+    let concurrency: number;
     try {
+      concurrency = resolveConcurrency(options.concurrency);
       selection = selectPackages(options);
     } catch (e) {
       return runError(startedAt, started, e);
     }
-    const results: BuildResult[] = [];
-    const failed = new Set<string>();
-    for (const pkg of selection.packages) {
-      const blockedBy = workspaceDependencies(pkg, selection.workspace).filter((d) => failed.has(d));
-      if (blockedBy.length > 0 || options.signal?.aborted) {
-        failed.add(pkg.name);
-        const result = skippedResult(pkg, blockedBy.length ? `dependency ${blockedBy.join(', ')} failed` : 'run cancelled');
-        options.onEvent?.({ type: 'package-done', result });
-        results.push(result);
-        continue;
-      }
-      const result = await this.packageBuild.build(pkg, options);
-      if (result.status !== 'success') failed.add(pkg.name);
-      results.push(result);
-    }
+    const byName = new Map(selection.packages.map((p) => [p.name, p]));
+    const depsOf = (name: string) => selection.dependencies.get(name) ?? [];
+    options.onPlan?.({ packages: selection.packages.map((p) => ({ name: p.name, dir: p.dir, dependencies: depsOf(p.name) })), concurrency });
+
+    const finished = new Map<string, BuildResult>();
+    const emitDone = (result: BuildResult) => {
+      options.onEvent?.({ type: 'package-done', result });
+      return result;
+    };
+    const outcome = await runSchedule<BuildResult>({
+      tasks: selection.packages.map((p) => ({ name: p.name, dependencies: depsOf(p.name) })),
+      concurrency,
+      bail: options.bail,
+      signal: options.signal,
+      origin,
+      run: async (name) => {
+        const perPackage: WorkspacePackageBuildOptions = { ...options, dependencyResults: new Map(depsOf(name).map((d) => [d, finished.get(d)!])) };
+        const result = await this.packageBuild.build(byName.get(name)!, perPackage);
+        finished.set(name, result);
+        return result;
+      },
+      isFailure: (r) => r.status === 'failed',
+      skip: (name, reason) => emitDone(skippedResult(byName.get(name)!, reason)),
+      crash: (name, e) => emitDone(errorResult(byName.get(name)!, new Date().toISOString(), Date.now(), e)),
+    });
+
+    const results = selection.packages.map((p) => outcome.results.get(p.name)!);
+    const timeline = outcome.timeline.map((e) => ({ package: e.name, status: outcome.results.get(e.name)!.status, startMs: e.startMs, endMs: e.endMs }));
+    const durations = new Map(outcome.timeline.map((e) => [e.name, e.endMs - e.startMs]));
     const exitCode = Math.max(0, ...results.map(resultExitCode));
-    return { schemaVersion: RESULT_SCHEMA_VERSION, ok: exitCode === 0, exitCode, startedAt, durationMs: Date.now() - started, results };
+    return {
+      schemaVersion: RESULT_SCHEMA_VERSION,
+      ok: exitCode === 0,
+      exitCode,
+      startedAt,
+      endedAt: new Date().toISOString(),
+      durationMs: Math.round((performance.now() - origin) * 10) / 10,
+      concurrency,
+      bail: options.bail === true,
+      ...(options.signal?.aborted ? { cancelled: true } : {}),
+      results,
+      timeline,
+      criticalPath: criticalPath(selection.packages.map((p) => p.name), selection.dependencies, durations),
+    };
+  }
+
+  /**
+   * The plan of a run without building (`--dry-run`, `build:list`): order,
+   * dependencies, adapter, and what the cache would do. Loads and checks every
+   * config exactly as a build would; writes nothing.
+   */
+  async plan(options: RunOptions = {}): Promise<PlanResult> {
+    const started = Date.now();
+    const startedAt = new Date(started).toISOString();
+    let selection: Selection;
+    let concurrency: number;
+    try {
+      concurrency = resolveConcurrency(options.concurrency);
+      selection = selectPackages(options);
+    } catch (e) {
+      const { error, exitCode } = runError(startedAt, started, e);
+      return { schemaVersion: RESULT_SCHEMA_VERSION, dryRun: true, ok: false, exitCode, startedAt, concurrency: options.concurrency ?? defaultConcurrency(), packages: [], error };
+    }
+    const packages: PlanEntry[] = [];
+    for (const pkg of selection.packages) {
+      const base = { name: pkg.name, dir: pkg.dir, dependencies: selection.dependencies.get(pkg.name) ?? [] };
+      // The cache issue fills key and wouldHit here from the prepared package.
+      const cache = { status: 'disabled' as const, key: null, wouldHit: null };
+      try {
+        const { config, choice } = await this.packageBuild.prepare(pkg, options);
+        packages.push({
+          ...base,
+          configFile: config.configFile ? toPosix(path.relative(pkg.dir, config.configFile)) : null,
+          adapter: config.adapter,
+          chosen: choice.adapter.name,
+          version: choice.tool.version,
+          available: true,
+          reason: choice.reason,
+          cache,
+        });
+      } catch (e) {
+        const err = isBuildSystemError(e) ? e : new BuildSystemError('INTERNAL', (e as Error)?.message ?? String(e), { package: pkg.name });
+        const file = findConfigFile(pkg.dir);
+        packages.push({
+          ...base,
+          configFile: file ? toPosix(path.relative(pkg.dir, file)) : null,
+          adapter: null,
+          chosen: null,
+          version: null,
+          available: false,
+          reason: err.lines().join('; '),
+          cache,
+          error: { code: err.code, message: err.lines()[0] ?? err.message, file: err.file, field: err.field },
+        });
+      }
+    }
+    const exitCode = Math.max(0, ...packages.map((p) => (p.error ? exitCodeFor(p.error.code as ErrorCode) : 0)));
+    return { schemaVersion: RESULT_SCHEMA_VERSION, dryRun: true, ok: exitCode === 0, exitCode, startedAt, concurrency, packages };
   }
 }
 

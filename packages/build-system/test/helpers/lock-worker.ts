@@ -1,0 +1,81 @@
+/**
+ * A child process for the lock and atomic-dir tests: real processes with real
+ * timers contending for real locks. Run with `node --import tsx lock-worker.ts '<json args>'`
+ * (see startWorker in procs.ts). Prints one JSON event per line on stdout.
+ */
+import { existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { acquirePackageLock } from '../../src/lock.js';
+import { createStagingDir, swapInStaging } from '../../src/util/atomic-dir.js';
+import { loadPackageInfo } from '../../src/workspace/package-info.js';
+
+interface Args {
+  op: 'hold' | 'contend' | 'swap';
+  pkgDir: string;
+  timeoutMs?: number;
+  staleMs?: number;
+  command?: string;
+  /** hold: release after this long (default: hold until killed). contend: hold each round this long. */
+  holdMs?: number;
+  /** contend: start when this file exists (lines several processes up). */
+  go?: string;
+  /** contend: created exclusively (O_EXCL) while holding; EEXIST means two holders at once. */
+  marker?: string;
+  rounds?: number;
+  /** swap: file sets to publish in turn, `count` swaps in all. */
+  outDir?: string;
+  sets?: Record<string, string>[];
+  count?: number;
+  keepStale?: boolean;
+}
+
+const args = JSON.parse(process.argv[2]!) as Args;
+const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const forever = () => new Promise<never>(() => setInterval(() => {}, 1 << 30));
+
+const pkg = loadPackageInfo(args.pkgDir);
+const lockOpts = { timeoutMs: args.timeoutMs, staleMs: args.staleMs, command: args.command };
+
+switch (args.op) {
+  case 'hold': {
+    const lock = await acquirePackageLock(pkg, { ...lockOpts, onWait: (message) => emit({ type: 'wait', message }) });
+    emit({ type: 'acquired', pid: process.pid, owner: lock.owner, tookOver: lock.tookOver ?? null, waitedMs: lock.waitedMs });
+    if (args.holdMs === undefined) await forever();
+    await sleep(args.holdMs!);
+    await lock.release();
+    emit({ type: 'released' });
+    break;
+  }
+  case 'contend': {
+    while (!existsSync(args.go!)) await sleep(1);
+    for (let i = 0; i < (args.rounds ?? 1); i++) {
+      const lock = await acquirePackageLock(pkg, lockOpts);
+      let violation = false;
+      try {
+        writeFileSync(args.marker!, String(process.pid), { flag: 'wx' });
+      } catch {
+        violation = true;
+      }
+      await sleep(args.holdMs ?? 0);
+      // Marker first, lock second: the next holder must find no marker.
+      if (!violation) unlinkSync(args.marker!);
+      await lock.release();
+      emit({ type: 'round', violation, tookOver: lock.tookOver ?? null, waitedMs: lock.waitedMs });
+    }
+    break;
+  }
+  case 'swap': {
+    const sets = args.sets!;
+    for (let i = 0; i < (args.count ?? 1); i++) {
+      const staging = await createStagingDir(args.pkgDir, args.outDir!);
+      for (const [rel, content] of Object.entries(sets[i % sets.length]!)) {
+        mkdirSync(path.dirname(path.join(staging, rel)), { recursive: true });
+        writeFileSync(path.join(staging, rel), content);
+      }
+      await swapInStaging(args.pkgDir, args.outDir!, staging, { keepStale: args.keepStale });
+    }
+    emit({ type: 'done' });
+    break;
+  }
+}
