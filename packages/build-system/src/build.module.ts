@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
 import { BuildCommand } from './commands/build.command.js';
+import { CacheCommand, CacheInfoCommand, CachePruneCommand } from './commands/cache.command.js';
 import { CleanCommand } from './commands/clean.command.js';
+import { GraphCommand } from './commands/graph.command.js';
 import { ListCommand } from './commands/list.command.js';
 import { PackageBuildService } from './services/build.service.js';
+import { CacheService } from './services/cache.service.js';
 import { CleanService } from './services/clean.service.js';
 import { ListService } from './services/list.service.js';
 import { WorkspaceBuildService } from './services/workspace.service.js';
@@ -18,10 +21,15 @@ import { WorkspaceBuildService } from './services/workspace.service.js';
     { provide: WorkspaceBuildService, useFactory: (pkg: PackageBuildService) => new WorkspaceBuildService(pkg), inject: [PackageBuildService] },
     ListService,
     CleanService,
+    CacheService,
     BuildCommand,
     ListCommand,
     CleanCommand,
+    CacheCommand,
+    CachePruneCommand,
+    CacheInfoCommand,
+    GraphCommand,
   ],
-  exports: [PackageBuildService, WorkspaceBuildService, ListService, CleanService],
+  exports: [PackageBuildService, WorkspaceBuildService, ListService, CleanService, CacheService],
 })
 export class BuildSystemModule {}

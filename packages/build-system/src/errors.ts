@@ -67,7 +67,9 @@ export class BuildSystemError extends Error {
     this.field = location.field;
     this.line = location.line;
     this.column = location.column;
-    this.issues = location.issues ?? [{ ...location, message }];
+    this.issues = location.issues ?? [
+      { package: location.package, file: location.file, field: location.field, line: location.line, column: location.column, message },
+    ];
   }
 
   get exitCode(): number {

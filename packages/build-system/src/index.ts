@@ -4,15 +4,18 @@
  */
 import type { AdapterName } from './config/schema.js';
 import type { BuildEventListener } from './events.js';
-import type { RunResult } from './result/schema.js';
+import type { PlanResult, RunResult } from './result/schema.js';
+import type { OutputLogsMode } from './cache/package-cache.js';
+import type { PruneReport, StoreInfo } from './cache/store.js';
+import { CacheService } from './services/cache.service.js';
 import { CleanService, type CleanResult } from './services/clean.service.js';
 import { ListService, type ListEntry } from './services/list.service.js';
 import { WorkspaceBuildService } from './services/workspace.service.js';
 
 export { defineConfig, buildConfigSchema, ADAPTER_NAMES, BUILDER_NAMES } from './config/schema.js';
 export type { BuildConfigInput as UserConfig, BuildConfigInput, BuildConfig, AdapterName, BuilderName, Format } from './config/schema.js';
-export { buildResultSchema, runResultSchema, diagnosticSchema, artifactSchema, RESULT_SCHEMA_VERSION } from './result/schema.js';
-export type { BuildResult, RunResult, Diagnostic, Artifact, CacheInfo } from './result/schema.js';
+export { buildResultSchema, runResultSchema, planResultSchema, diagnosticSchema, artifactSchema, RESULT_SCHEMA_VERSION } from './result/schema.js';
+export type { BuildResult, RunResult, PlanResult, PlanEntry, TimelineEntry, Diagnostic, Artifact, CacheInfo, CacheChange } from './result/schema.js';
 export { BuildSystemError, isBuildSystemError, formatIssue } from './errors.js';
 export type { ErrorCode, ErrorIssue } from './errors.js';
 export type { BuildEvent, BuildEventListener } from './events.js';
@@ -22,32 +25,84 @@ export type { BuilderAdapter, AdapterContext, AdapterOutput, ToolAvailability } 
 export type { ResolvedConfig } from './config/resolve.js';
 export { PackageBuildService } from './services/build.service.js';
 export { WorkspaceBuildService, selectPackages } from './services/workspace.service.js';
+export type { RunPlan, Selection, SelectOptions } from './services/workspace.service.js';
 export { ListService } from './services/list.service.js';
 export { CleanService } from './services/clean.service.js';
+export { CacheService } from './services/cache.service.js';
+export type { OutputLogsMode } from './cache/package-cache.js';
+export type { PruneReport, StoreInfo } from './cache/store.js';
+export type { Fingerprint } from './cache/fingerprint.js';
+export { FINGERPRINT_VERSION } from './cache/fingerprint.js';
 
 export interface BuildOptions {
   /** Directory to act from: a package, or a workspace root (default process.cwd()). */
   cwd?: string;
-  /** Package names or directories; default: what cwd implies. */
+  /** Package names or directories; default: what cwd implies. Each comes with the workspace packages it depends on. */
   packages?: string[];
+  /** turbo-style filters, e.g. ['@demo/*', '...[origin/main]', '!@demo/cli'] (see the CLI's --filter). */
+  filter?: string[];
+  /** Also build packages without a build.config.* when an entry can be inferred from package.json. */
+  all?: boolean;
+  /** Most packages built at once (default: the number of cores). */
+  concurrency?: number;
+  /** After the first failure start nothing new. */
+  bail?: boolean;
+  /** Return the plan (order, adapter, cache) instead of building. */
+  dryRun?: boolean;
   /** Use this adapter instead of the config's. */
   adapter?: AdapterName;
   /** Wait at most this long for another process's lock (ms); 0 fails at once. Default 5 minutes. */
   lockTimeoutMs?: number;
+  /** Aborting cancels running builds (locks released, outDirs left as they were) and starts nothing new. */
   signal?: AbortSignal;
   /** Receives progress and tool output as events. */
   onEvent?: BuildEventListener;
+  /** Build even when the cache holds the result; the new result is still stored (CLI --force). */
+  force?: boolean;
+  /** Neither read nor write the build cache (CLI --no-cache). */
+  noCache?: boolean;
+  /** Cache directory. Default: $BUILD_SYSTEM_CACHE_DIR, else <workspace root>/node_modules/.cache/build-system. */
+  cacheDir?: string;
+  /** Tool output as `log` events: all of it (default), only of failed builds, or none; a cache hit replays the original build's. */
+  outputLogs?: OutputLogsMode;
+  /** Eviction after each cache write: size cap (default 5 GiB) and age (default 30 days). */
+  cacheLimits?: { maxSizeBytes?: number; maxAgeMs?: number };
 }
 
-/** Builds the selected packages in dependency order; never throws for build or config errors (they are in the result). */
-export function build(options: BuildOptions = {}): Promise<RunResult> {
-  return new WorkspaceBuildService().run(options);
+/**
+ * Builds the selected packages, each as soon as its workspace dependencies are
+ * built, `concurrency` at a time; never throws for build or config errors
+ * (they are in the result). With `dryRun: true` it returns the plan instead.
+ */
+export function build(options: BuildOptions & { dryRun: true }): Promise<PlanResult>;
+export function build(options?: BuildOptions & { dryRun?: false }): Promise<RunResult>;
+export function build(options: BuildOptions): Promise<RunResult | PlanResult>;
+export function build(options: BuildOptions = {}): Promise<RunResult | PlanResult> {
+  const { dryRun, ...rest } = options;
+  const service = new WorkspaceBuildService();
+  return dryRun ? service.plan(rest) : service.run(rest);
 }
 
 export function list(options: { cwd?: string; packages?: string[] } = {}): Promise<ListEntry[]> {
   return new ListService().list(options);
 }
 
-export function clean(options: { cwd?: string; packages?: string[] } = {}): Promise<CleanResult[]> {
+/** Removes outDirs (and with `cache: true` the packages' cache entries). */
+export function clean(options: { cwd?: string; packages?: string[]; cache?: boolean; cacheDir?: string } = {}): Promise<CleanResult[]> {
   return new CleanService().clean(options);
+}
+
+/** Evicts cache entries: unused for maxAgeMs (default 30 days), then least recently used down to maxSizeBytes (default 5 GiB). */
+export function pruneCache(options: { cwd?: string; cacheDir?: string; maxSizeBytes?: number; maxAgeMs?: number } = {}): Promise<PruneReport & { dir: string }> {
+  return new CacheService().prune(options);
+}
+
+/** Where the cache is, its size, entries per package. */
+export function cacheInfo(options: { cwd?: string; cacheDir?: string } = {}): Promise<StoreInfo> {
+  return new CacheService().info(options);
+}
+
+/** Empties the whole cache directory of a workspace. */
+export function clearCache(options: { cwd?: string; cacheDir?: string } = {}): Promise<{ entries: number; bytes: number }> {
+  return new CacheService().clear(options);
 }

@@ -4,3 +4,4 @@ export { BuildSystemModule } from './build.module.js';
 export { BuildCommand } from './commands/build.command.js';
 export { ListCommand } from './commands/list.command.js';
 export { CleanCommand } from './commands/clean.command.js';
+export { CacheCommand, CachePruneCommand, CacheInfoCommand } from './commands/cache.command.js';

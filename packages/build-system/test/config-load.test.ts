@@ -139,6 +139,11 @@ export default {
     });
   });
 
+  it('a shebang line does not collide with the per-file prelude', async () => {
+    const fx = fixture({ 'build.config.mjs': `#!/usr/bin/env node\nexport default { banner: import.meta.url };\n` });
+    expect((await load(fx, 'build.config.mjs')).banner).toBe(pathToFileURL(fx.path('build.config.mjs')).href);
+  });
+
   it('defineConfig works from a package outside the repo with no node_modules at all', async () => {
     const fx = fixture({ 'build.config.ts': `import { defineConfig } from 'build-system';\nexport default defineConfig({ adapter: 'rollup' });\n` });
     // The premise: nothing named build-system is resolvable from the fixture.

@@ -70,7 +70,7 @@ function stripExtension(p: string): string {
   return p.replace(/\.[^./]+$/, '');
 }
 
-export function planInvocations(pkgDir: string, config: ResolvedConfig): Invocation[] {
+function planInvocations(pkgDir: string, config: ResolvedConfig): Invocation[] {
   const root = path.resolve(pkgDir, config.sourceRoot);
   const derivable: string[] = [];
   const named: { name: string; source: string }[] = [];
@@ -105,7 +105,13 @@ function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** adapterOptions.bun as CLI flags: `{ splitting: true, conditions: ['a'] }` → `--splitting --conditions=a`. */
+/**
+ * adapterOptions.bun as `bun build` flags when bun is spawned:
+ * `{ splitting: true, keepNames: true, conditions: ['a', 'b'] }` →
+ * `--splitting --keep-names --conditions=a --conditions=b`. Under Bun the same
+ * object is spread into the Bun.build options instead; keys that are spelled
+ * the same in both (splitting, minify, conditions, ...) work either way.
+ */
 function passThroughFlags(options: Record<string, unknown> | undefined): string[] {
   const flags: string[] = [];
   for (const [key, value] of Object.entries(options ?? {})) {
@@ -316,17 +322,21 @@ async function runInProcess(bun: BunRuntime, ctx: AdapterContext, run: Invocatio
   };
   // Bun.build cannot be cancelled: on abort the caller is released at once and
   // the build finishes in the background (into a staging dir that is discarded).
+  let onAbort = () => {};
   const aborted = new Promise<'aborted'>((resolve) => {
-    if (ctx.signal.aborted) resolve('aborted');
-    ctx.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+    onAbort = () => resolve('aborted');
+    if (ctx.signal.aborted) onAbort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
   });
   let result: BunBuildOutput | 'aborted';
   try {
     result = await Promise.race([bun.build(options), aborted]);
   } catch (error) {
-    // Older Bun versions throw an AggregateError of BuildMessages instead of returning logs.
+    // Bun versions without `throw: false` throw an AggregateError of BuildMessages instead of returning logs.
     const logs = (error as { errors?: BunBuildMessage[] }).errors;
     result = { success: false, outputs: [], logs: Array.isArray(logs) ? logs : [{ level: 'error', message: String((error as Error).message ?? error), position: null }] };
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
   }
   if (result === 'aborted') return { ok: false, aborted: true, files: [], diagnostics: [] };
   const diagnostics = result.logs.map((log): Diagnostic => {
@@ -358,7 +368,7 @@ const ENTITY_NAME = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
 function defineProblems(define: Record<string, string>): Diagnostic[] {
   const problems: Diagnostic[] = [];
   for (const [key, value] of Object.entries(define)) {
-    if (ENTITY_NAME.test(value.trim())) continue;
+    if (ENTITY_NAME.test(value)) continue;
     try {
       JSON.parse(value);
       continue;

@@ -47,7 +47,7 @@ function loadEsbuild(moduleDir: string): Promise<EsbuildApi> {
   return api;
 }
 
-/** Path for a diagnostic: relative to the package when inside it, else as given. */
+/** Path for a diagnostic: relative to the package (posix) when inside it, else absolute. */
 export function diagnosticFile(pkgDir: string, file: string): string {
   const abs = path.resolve(pkgDir, file);
   return isInside(pkgDir, abs) ? toPosix(path.relative(pkgDir, abs)) : abs;

@@ -62,8 +62,9 @@ export class PackageCache {
     return computeFingerprint({ ...input, pkg: this.pkg, hasher: this.hasher, excludeDirs: [this.store.dir] });
   }
 
-  lookup(key: string): Promise<CacheLookup> {
-    return this.store.get(key);
+  /** `touch: false` leaves the entry's last-use time alone (a dry run must not change eviction order). */
+  lookup(key: string, options: { touch?: boolean } = {}): Promise<CacheLookup> {
+    return this.store.get(key, options);
   }
 
   /**

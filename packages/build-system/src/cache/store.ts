@@ -91,7 +91,7 @@ export type CacheLookup = { status: 'hit'; hit: CacheHit } | { status: 'absent' 
 
 /** The two operations a build needs from any store (local today; a remote one would implement the same). */
 export interface CacheStore {
-  get(key: string): Promise<CacheLookup>;
+  get(key: string, options?: { touch?: boolean }): Promise<CacheLookup>;
   /** Stores an entry; `sourceOf` gives the file holding each artifact's bytes. `replace` overwrites an existing (corrupt) entry. */
   put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options?: { replace?: boolean }): Promise<void>;
 }
@@ -157,7 +157,7 @@ export class LocalCacheStore implements CacheStore {
     return path.join(this.root, 'stats', `${packageId(pkgDir)}.json`);
   }
 
-  async get(key: string): Promise<CacheLookup> {
+  async get(key: string, options: { touch?: boolean } = {}): Promise<CacheLookup> {
     const dir = this.entryDir(key);
     const manifestFile = path.join(dir, 'manifest.json');
     let text: string;
@@ -181,8 +181,10 @@ export class LocalCacheStore implements CacheStore {
     const problem = await this.checkEntry(key, dir, manifest);
     if (problem) return { status: 'corrupt', problem };
     // Last use for LRU eviction; failing to touch it only makes eviction less fair.
-    const now = new Date();
-    await utimes(manifestFile, now, now).catch(() => {});
+    if (options.touch !== false) {
+      const now = new Date();
+      await utimes(manifestFile, now, now).catch(() => {});
+    }
     return { status: 'hit', hit: { manifest, restore: (target) => this.restore(key, dir, manifest, target) } };
   }
 
@@ -339,19 +341,20 @@ export class LocalCacheStore implements CacheStore {
     const entries = (await this.list()).sort((a, b) => a.lastUsed - b.lastUsed);
     const removed: PruneReport['removed'] = [];
     const kept: typeof entries = [];
+    const evict = ({ corrupt: _corrupt, ...e }: (typeof entries)[number], reason: 'age' | 'size' | 'corrupt') => removed.push({ ...e, reason });
     for (const e of entries) {
-      if (e.corrupt) removed.push({ ...e, reason: 'corrupt' });
-      else if (now - e.lastUsed > maxAge) removed.push({ ...e, reason: 'age' });
+      if (e.corrupt) evict(e, 'corrupt');
+      else if (now - e.lastUsed > maxAge) evict(e, 'age');
       else kept.push(e);
     }
     let total = kept.reduce((n, e) => n + e.bytes, 0);
     while (total > maxSize && kept.length > 0) {
       const oldest = kept.shift()!;
       total -= oldest.bytes;
-      removed.push({ ...oldest, reason: 'size' });
+      evict(oldest, 'size');
     }
     for (const e of removed) await this.removeDir(path.join(this.root, 'entries', e.key));
-    return { removed: removed.map(({ corrupt: _c, ...rest }) => rest as PruneReport['removed'][number]), kept: kept.length, bytes: total };
+    return { removed, kept: kept.length, bytes: total };
   }
 
   private async removeTmpLeftovers(now: number): Promise<void> {

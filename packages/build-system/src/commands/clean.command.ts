@@ -2,11 +2,16 @@ import { Inject } from '@nestjs/common';
 import { Command, Option } from 'nest-commander';
 import { UsageExitCommand } from './usage-exit.js';
 import { isBuildSystemError } from '../errors.js';
+import { CacheService } from '../services/cache.service.js';
 import { CleanService } from '../services/clean.service.js';
+import { formatSize } from './cache-flags.js';
 
 interface CleanFlags {
   json?: boolean;
   cwd?: string;
+  cache?: boolean;
+  all?: boolean;
+  cacheDir?: string;
 }
 
 @Command({
@@ -16,18 +21,27 @@ interface CleanFlags {
   description: "Remove packages' outDir and tsbuildinfo (never anything outside the package)",
 })
 export class CleanCommand extends UsageExitCommand {
-  constructor(@Inject(CleanService) private readonly cleaner: CleanService) {
+  constructor(
+    @Inject(CleanService) private readonly cleaner: CleanService,
+    @Inject(CacheService) private readonly caches: CacheService,
+  ) {
     super();
   }
 
   async run(packages: string[], flags: CleanFlags): Promise<void> {
     try {
-      const results = await this.cleaner.clean({ cwd: flags.cwd, packages });
-      if (flags.json) process.stdout.write(`${JSON.stringify({ packages: results }, null, 2)}\n`);
+      // --all empties the whole cache, so removing entries package by package first would be wasted work.
+      const results = await this.cleaner.clean({ cwd: flags.cwd, packages, cache: flags.cache && !flags.all, cacheDir: flags.cacheDir });
+      const cache = flags.all ? await this.caches.clear({ cwd: flags.cwd, cacheDir: flags.cacheDir }) : undefined;
+      if (flags.json) process.stdout.write(`${JSON.stringify({ packages: results, ...(cache ? { cache } : {}) }, null, 2)}\n`);
       for (const r of results) {
         if (r.error) process.stderr.write(`✖ ${r.name}: ${r.error.message}\n`);
-        else if (!flags.json) process.stdout.write(`${r.name}: removed ${r.removed.length ? r.removed.join(', ') : 'nothing'}\n`);
+        else if (!flags.json) {
+          const entries = r.cache ? `; ${r.cache.entries} cache entries (${formatSize(r.cache.bytes)})` : '';
+          process.stdout.write(`${r.name}: removed ${r.removed.length ? r.removed.join(', ') : 'nothing'}${entries}\n`);
+        }
       }
+      if (cache && !flags.json) process.stdout.write(`cache: removed ${cache.entries} entries (${formatSize(cache.bytes)})\n`);
       process.exitCode = results.some((r) => r.error) ? 2 : 0;
     } catch (e) {
       if (!isBuildSystemError(e)) throw e;
@@ -44,6 +58,21 @@ export class CleanCommand extends UsageExitCommand {
 
   @Option({ flags: '--cwd <dir>', description: 'run as if started in <dir>' })
   parseCwd(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--cache', description: "also remove these packages' build cache entries" })
+  parseCache(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--all', description: 'remove the whole build cache (every package, every entry)' })
+  parseAll(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--cache-dir <dir>', description: 'cache directory (default: $BUILD_SYSTEM_CACHE_DIR, else <workspace>/node_modules/.cache/build-system)' })
+  parseCacheDir(value: string): string {
     return value;
   }
 }

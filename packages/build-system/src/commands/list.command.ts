@@ -1,44 +1,43 @@
 import { Inject } from '@nestjs/common';
 import { Command, Option } from 'nest-commander';
 import { UsageExitCommand } from './usage-exit.js';
-import { isBuildSystemError } from '../errors.js';
-import { ListService } from '../services/list.service.js';
+import { formatIssue } from '../errors.js';
+import { WorkspaceBuildService } from '../services/workspace.service.js';
+import { planTable } from './progress.js';
+import { createStyle, wantsColor } from './terminal.js';
 
 interface ListFlags {
   json?: boolean;
   cwd?: string;
+  filter?: string[];
+  all?: boolean;
+  color?: boolean;
 }
 
 @Command({
   name: 'build:list',
   aliases: ['list'],
   arguments: '[packages...]',
-  description: 'List packages in build order with the adapter each would use and whether it is installed',
+  description: 'List packages in build order with the adapter each would use, whether it is installed, their dependencies and cache state',
 })
 export class ListCommand extends UsageExitCommand {
-  constructor(@Inject(ListService) private readonly lister: ListService) {
+  constructor(@Inject(WorkspaceBuildService) private readonly builds: WorkspaceBuildService) {
     super();
   }
 
   async run(packages: string[], flags: ListFlags): Promise<void> {
-    try {
-      const entries = await this.lister.list({ cwd: flags.cwd, packages });
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ packages: entries }, null, 2)}\n`);
-      } else {
-        for (const e of entries) {
-          const adapter = e.available ? `${e.chosen} ${e.version}` : `unavailable`;
-          const deps = e.dependencies.length ? `  deps: ${e.dependencies.join(', ')}` : '';
-          process.stdout.write(`${e.name}  ${adapter}  (${e.reason})${deps}\n`);
-        }
-      }
-      process.exitCode = entries.every((e) => e.available) ? 0 : 2;
-    } catch (e) {
-      if (!isBuildSystemError(e)) throw e;
-      for (const line of e.lines()) process.stderr.write(`${line}\n`);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ packages: [], error: e.toJSON() }, null, 2)}\n`);
-      process.exitCode = e.exitCode;
+    // The same plan `build --dry-run` prints: one place decides order, adapter and cache state.
+    const plan = await this.builds.plan({ cwd: flags.cwd, packages, filter: flags.filter, all: flags.all });
+    if (plan.error) {
+      for (const issue of plan.error.issues ?? [plan.error]) process.stderr.write(`${formatIssue(issue)}\n`);
+      if (flags.json) process.stdout.write(`${JSON.stringify({ packages: [], error: plan.error }, null, 2)}\n`);
+    } else if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ packages: plan.packages }, null, 2)}\n`);
+    } else {
+      const style = createStyle(wantsColor(process.stdout, flags.color));
+      process.stdout.write(`${planTable(plan, style, { reasons: true }).join('\n')}\n`);
     }
+    process.exitCode = plan.exitCode;
   }
 
   @Option({ flags: '--json', description: 'print one JSON document on stdout' })
@@ -49,5 +48,25 @@ export class ListCommand extends UsageExitCommand {
   @Option({ flags: '--cwd <dir>', description: 'run as if started in <dir>' })
   parseCwd(value: string): string {
     return value;
+  }
+
+  @Option({ flags: '--filter <filter>', description: 'select packages (repeatable), as for build' })
+  parseFilter(value: string, previous: string[] = []): string[] {
+    return [...previous, value];
+  }
+
+  @Option({ flags: '--all', description: 'include packages without a build.config.* when an entry can be inferred' })
+  parseAll(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--color', description: 'force colour' })
+  parseColor(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--no-color', description: 'no colour' })
+  parseNoColor(): boolean {
+    return false;
   }
 }

@@ -2,23 +2,37 @@ import path from 'node:path';
 import { formatIssue } from '../errors.js';
 import type { BuildEvent } from '../events.js';
 import type { BuildResult, RunResult } from '../result/schema.js';
+import type { RunPlan } from '../services/workspace.service.js';
 import { toPosix } from '../util/paths.js';
+import { createStyle, formatDuration, type Style } from './terminal.js';
+
+/** What the build command talks to: a plain line reporter or the live progress view. */
+export interface Reporter {
+  onPlan(plan: RunPlan): void;
+  onEvent(event: BuildEvent): void;
+  printRun(run: RunResult): void;
+}
 
 /**
- * Turns events into lines for people. With --json the document goes to
- * stdout and everything else to stderr, so stdout stays one JSON document.
+ * Turns events into lines for people, each prefixed with its package
+ * (`@demo/core: ...`) so parallel builds stay readable when interleaved, in CI
+ * logs and pipes. With --json the document goes to stdout and everything else
+ * to stderr, so stdout stays one JSON document.
  */
-export class LineReporter {
+export class LineReporter implements Reporter {
   constructor(
     private readonly json: boolean,
     private readonly out: NodeJS.WritableStream = process.stdout,
     private readonly err: NodeJS.WritableStream = process.stderr,
+    private readonly style: Style = createStyle(false),
   ) {}
 
   /** Where human lines go: stdout normally, stderr under --json. */
   private get human(): NodeJS.WritableStream {
     return this.json ? this.err : this.out;
   }
+
+  onPlan(_plan: RunPlan): void {}
 
   onEvent = (event: BuildEvent): void => {
     switch (event.type) {
@@ -37,39 +51,74 @@ export class LineReporter {
   };
 
   printResult(r: BuildResult): void {
-    const name = r.package.name;
+    const name = this.style.bold(r.package.name);
     if (r.status === 'success') {
       const bytes = r.artifacts.reduce((n, a) => n + a.bytes, 0);
       const tool = r.adapter.name ? `${r.adapter.name} ${r.adapter.version}` : '';
-      this.human.write(`✔ ${name}: built with ${tool} in ${Math.round(r.durationMs)} ms — ${r.artifacts.length} files, ${formatBytes(bytes)} in ${r.outDir ?? 'outDir'}\n`);
+      const cache = r.cache.status === 'hit' ? ` (cache hit${r.cache.restored ? ', restored' : ''})` : '';
+      this.human.write(`${name}: ${this.style.green('✔')} built with ${tool} in ${Math.round(r.durationMs)} ms${cache} — ${r.artifacts.length} files, ${formatBytes(bytes)} in ${r.outDir ?? 'outDir'}\n`);
+      for (const line of diagnosticLines(r, this.style, 'warning')) this.err.write(`${name}: ${line}\n`);
     } else if (r.status === 'skipped') {
-      this.human.write(`- ${name}: skipped (${r.cache.reason ?? r.adapter.reason})\n`);
+      this.human.write(`${name}: ${this.style.yellow('-')} skipped (${r.cache.reason ?? r.adapter.reason})\n`);
     } else {
-      this.err.write(`✖ ${name}: ${r.error?.message ?? 'failed'}\n`);
-      for (const d of r.diagnostics) {
-        if (d.severity !== 'error' && d.severity !== 'warning') continue;
-        const file = d.file ? toPosix(path.relative(process.cwd(), path.resolve(r.package.dir, d.file))) : undefined;
-        const where = file ? `${file}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ''}` : ''}: ` : '';
-        if (r.error?.code !== 'BUILD_FAILED' && d.message && r.error?.message.endsWith(d.message)) continue;
-        this.err.write(`  ${where}${d.severity}${d.code ? ` ${d.code}` : ''}: ${d.message}\n`);
-      }
-      if (r.error?.code === 'BUILD_FAILED' && r.diagnostics.length === 0 && r.logTail?.length) {
-        for (const line of r.logTail.slice(-15)) this.err.write(`  | ${line}\n`);
-      }
+      for (const line of failureLines(r, this.style)) this.err.write(`${line}\n`);
     }
   }
 
   printRun(run: RunResult): void {
-    if (this.json) {
-      this.out.write(`${JSON.stringify(run, null, 2)}\n`);
-      return;
-    }
+    if (this.json) this.out.write(`${JSON.stringify(run, null, 2)}\n`);
     if (run.error) {
       for (const issue of run.error.issues ?? [{ message: run.error.message, file: run.error.file, field: run.error.field }]) {
         this.err.write(`${formatIssue(issue)}\n`);
       }
+      return;
     }
+    if (run.results.length > 1) this.human.write(`${runSummaryLine(run, this.style)}\n`);
   }
+}
+
+/** `5 packages: 3 built (1 cached), 1 failed, 1 skipped in 2.1 s · concurrency 2 · critical path a → b (1.8 s)` */
+export function runSummaryLine(run: RunResult, style: Style): string {
+  const count = (s: BuildResult['status']) => run.results.filter((r) => r.status === s).length;
+  const cached = run.results.filter((r) => r.cache.status === 'hit').length;
+  const parts = [
+    `${count('success')} built${cached ? ` (${cached} cached)` : ''}`,
+    count('failed') ? style.red(`${count('failed')} failed`) : '0 failed',
+    count('skipped') ? style.yellow(`${count('skipped')} skipped`) : '0 skipped',
+  ];
+  let line = `${run.results.length} packages: ${parts.join(', ')} in ${formatDuration(run.durationMs)}`;
+  if (run.cancelled) line += ` ${style.yellow('(cancelled)')}`;
+  if (run.concurrency) line += ` · concurrency ${run.concurrency}`;
+  if (run.criticalPath && run.criticalPath.packages.length > 1) {
+    line += ` · critical path ${run.criticalPath.packages.join(' → ')} (${formatDuration(run.criticalPath.durationMs)})`;
+  }
+  return line;
+}
+
+/** Diagnostics of a result as `file:line:col: severity code: message` lines (paths relative to the cwd). */
+export function diagnosticLines(r: BuildResult, style: Style, only?: 'warning'): string[] {
+  const lines: string[] = [];
+  for (const d of r.diagnostics) {
+    if (d.severity !== 'error' && d.severity !== 'warning') continue;
+    if (only && d.severity !== only) continue;
+    const file = d.file ? toPosix(path.relative(process.cwd(), path.resolve(r.package.dir, d.file))) : undefined;
+    const where = file ? `${file}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ''}` : ''}: ` : '';
+    if (r.error?.code !== 'BUILD_FAILED' && d.message && r.error?.message.endsWith(d.message)) continue;
+    const severity = d.severity === 'error' ? style.red('error') : style.yellow('warning');
+    lines.push(`  ${where}${severity}${d.code ? ` ${d.code}` : ''}: ${d.message}`);
+  }
+  return lines;
+}
+
+/** What a person needs about a failed package, each line prefixed with its name. */
+export function failureLines(r: BuildResult, style: Style): string[] {
+  const name = style.bold(r.package.name);
+  const lines = [`${name}: ${style.red('✖')} ${r.error?.message ?? 'failed'}`];
+  for (const line of diagnosticLines(r, style)) lines.push(`${name}: ${line}`);
+  if (r.error?.code === 'BUILD_FAILED' && r.diagnostics.length === 0 && r.logTail?.length) {
+    for (const line of r.logTail.slice(-15)) lines.push(`${name}:   | ${line}`);
+  }
+  return lines;
 }
 
 export function formatBytes(n: number): string {

@@ -380,7 +380,6 @@ const API_NAMESPACE = 'build-system-config-api';
 const API_SOURCE = 'export function defineConfig(config) {\n  return config;\n}\n';
 
 const TS_SOURCE = /\.(c|m)?tsx?$/;
-const JS_SOURCE = /\.(c|m)?jsx?$/;
 /** Identifiers whose value depends on the file they are written in. */
 const FILE_DEPENDENT = /import\s*\.\s*meta|__dirname|__filename/;
 /** Per-file holder the defines below point at; declared by a prefix on the file's first line. */
@@ -430,7 +429,8 @@ function configPlugin(files: Map<string, BundleFileInfo>): Plugin {
       // data: URL. A prefix on line 1 (so every other line keeps its number) defines
       // them per file; the `define`s below point the identifiers at it.
       build.onLoad({ filter: /\.(c|m)?[jt]sx?$/ }, (args) => {
-        const text = readFileSync(args.path, 'utf8').replace(/^\uFEFF/, '');
+        // A shebang must stay first; as a same-length comment it lets the prefix go in front.
+        const text = readFileSync(args.path, 'utf8').replace(/^\uFEFF/, '').replace(/^#!/, '//');
         let prefix = '';
         if (FILE_DEPENDENT.test(text)) {
           const meta = { url: pathToFileURL(args.path).href, filename: args.path, dirname: path.dirname(args.path) };

@@ -1,4 +1,4 @@
-import { chmod } from 'node:fs/promises';
+import { chmod, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { chooseAdapter } from '../adapters/registry.js';
 import type { AdapterContext, AdapterOutput } from '../adapters/types.js';
@@ -8,13 +8,22 @@ import type { AdapterName } from '../config/schema.js';
 import { BuildSystemError, isBuildSystemError } from '../errors.js';
 import type { BuildEventListener } from '../events.js';
 import { acquirePackageLock } from '../lock.js';
-import { RESULT_SCHEMA_VERSION, type BuildResult, type Diagnostic } from '../result/schema.js';
+import { describeChanges } from '../cache/explain.js';
+import { outputHash, type Fingerprint, type FingerprintInput } from '../cache/fingerprint.js';
+import { PackageCache, type CacheOptions } from '../cache/package-cache.js';
+import { CacheCorruptError, type CacheManifest, type LogLine } from '../cache/store.js';
+import { RESULT_SCHEMA_VERSION, type Artifact, type BuildResult, type CacheChange, type CacheInfo, type Diagnostic, type PlanEntry } from '../result/schema.js';
 import { collectArtifacts } from '../util/artifacts.js';
-import { createStagingDir, discardStaging, removeLeftovers, swapInStaging } from '../util/atomic-dir.js';
+import { createStagingDir, discardStaging, JOURNAL_PREFIX, removeLeftovers, swapInStaging } from '../util/atomic-dir.js';
 import { toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 
-export interface PackageBuildOptions {
+export interface PackageBuildOptions extends CacheOptions {
+  /**
+   * Results of the package's workspace dependencies built in this run (the
+   * workspace service passes them): their output hashes are part of the cache key.
+   */
+  dependencyResults?: ReadonlyMap<string, BuildResult>;
   /** Overrides the config's adapter (CLI `--adapter`). */
   adapter?: AdapterName;
   /** How long to wait for another process's lock; 0 = fail at once. */
@@ -26,6 +35,17 @@ export interface PackageBuildOptions {
 }
 
 const LOG_TAIL_LINES = 40;
+/** Tool output kept in a cache entry for replay; a runaway tool must not bloat the cache. */
+const STORED_LOG_LINES = 5000;
+
+/** A cache miss on its way to becoming a stored entry. */
+interface CacheMiss {
+  cache: PackageCache;
+  current: { key: string; fingerprint: Fingerprint };
+  changes: CacheChange[];
+  /** The entry for this key exists but is corrupt: overwrite it. */
+  replace: boolean;
+}
 
 /** A package with its config loaded, checked and its adapter chosen: everything decided before anything is written. */
 export interface PreparedPackage {
@@ -86,9 +106,25 @@ export class PackageBuildService {
       package: { name: pkg.name, dir: pkg.dir },
       adapter: { name: choice.adapter.name, version: choice.tool.version, reason: choice.reason },
       startedAt,
-      cache: { status: 'disabled' as const, key: null },
+      cache: { status: 'disabled', key: null } as CacheInfo,
       outDir: config.outDir,
     };
+    if (options.noCache) base.cache = { status: 'disabled', key: null, reason: 'cache disabled (--no-cache)' };
+
+    const cacheWarnings: Diagnostic[] = [];
+    let cache: PackageCache | null = null;
+    if (!options.noCache) {
+      try {
+        cache = await PackageCache.open(pkg, options);
+        // Before the lock: when outDir already holds this key's entry there is nothing to write, so nobody needs to be waited for.
+        const hit = cache.read ? await this.hitInPlace(cache, prepared, options, base, started) : null;
+        if (hit) return this.finish(emit, hit);
+      } catch (e) {
+        cache = null;
+        cacheWarnings.push(cacheWarning(`cache not used: ${(e as Error).message}`));
+        base.cache = { status: 'disabled', key: null, reason: `cache unavailable: ${(e as Error).message}` };
+      }
+    }
 
     const signal = options.signal ?? new AbortController().signal;
     let lock: Awaited<ReturnType<typeof acquirePackageLock>>;
@@ -104,15 +140,30 @@ export class PackageBuildService {
     }
 
     const tail: string[] = [];
+    const logs: LogLine[] = [];
+    const logMode = options.outputLogs ?? 'full';
     const log = (stream: 'stdout' | 'stderr', line: string) => {
       tail.push(line);
       if (tail.length > LOG_TAIL_LINES) tail.shift();
-      emit({ type: 'log', package: pkg.name, stream, line });
+      if (logs.length < STORED_LOG_LINES) logs.push({ stream, line });
+      if (logMode === 'full') emit({ type: 'log', package: pkg.name, stream, line });
+    };
+    // errors-only: the output of a build is shown once it is known to have failed.
+    const showLogsOfFailure = () => {
+      if (logMode === 'errors-only') for (const l of logs) emit({ type: 'log', package: pkg.name, stream: l.stream, line: l.line });
     };
 
     let staging: string | undefined;
+    let miss: CacheMiss | null = null;
     try {
       await removeLeftovers(pkg.dir, config.outDir);
+      if (cache) {
+        // Under the lock, again: the process we waited for may have just built this very key.
+        const outcome = await this.checkCache(cache, prepared, options, base, started, cacheWarnings);
+        if ('result' in outcome) return this.finish(emit, outcome.result);
+        miss = outcome.miss;
+        base.cache = missInfo(miss);
+      }
       staging = await createStagingDir(pkg.dir, config.outDir);
       const ctx: AdapterContext = { pkg, config, outDir: staging, tool: choice.tool, signal, log };
       const outputs: AdapterOutput[] = [await choice.adapter.build(ctx)];
@@ -120,7 +171,7 @@ export class PackageBuildService {
         const { emitDeclarations } = await import('../adapters/dts.js');
         outputs.push(await emitDeclarations(ctx));
       }
-      const diagnostics: Diagnostic[] = outputs.flatMap((o) => o.diagnostics);
+      const diagnostics: Diagnostic[] = [...cacheWarnings, ...outputs.flatMap((o) => o.diagnostics)];
       const ok = outputs.every((o) => o.ok) && !signal.aborted;
       const { artifacts, missing } = ok ? await collectArtifacts(outputs.flatMap((o) => o.files), staging, config.outDir) : { artifacts: [], missing: [] };
       for (const m of missing) diagnostics.push({ severity: 'warning', message: `the ${choice.adapter.name} adapter reported ${m} but it is not a file in the output` });
@@ -128,6 +179,8 @@ export class PackageBuildService {
       if (!ok) {
         await discardStaging(staging);
         staging = undefined;
+        showLogsOfFailure();
+        await miss?.cache.finish(null).catch(() => {});
         const message = signal.aborted ? 'build cancelled' : `${choice.adapter.name} failed`;
         return this.finish(emit, {
           ...base,
@@ -140,12 +193,36 @@ export class PackageBuildService {
         });
       }
       await makeBinsExecutable(config, staging);
+      if (miss) {
+        // Stored from the staging dir before the swap: nothing but this build writes there.
+        const problem = await miss.cache.save(
+          {
+            key: miss.current.key,
+            package: { name: pkg.name, dir: pkg.dir },
+            outDir: config.outDir,
+            fingerprint: miss.current.fingerprint,
+            adapter: base.adapter,
+            durationMs: Date.now() - started,
+            artifacts: await withModes(artifacts, config.outDir, staging),
+            diagnostics: diagnostics.filter((d) => d.code !== CACHE_DIAGNOSTIC),
+            logs,
+          },
+          staging,
+          { replace: miss.replace },
+        );
+        if (problem) diagnostics.push(cacheWarning(problem));
+      }
       await swapInStaging(pkg.dir, config.outDir, staging, { keepStale: !config.clean });
       staging = undefined;
+      if (miss) {
+        await miss.cache.rememberOutputs(config.outDir, artifacts);
+        await miss.cache.finish(miss.current);
+      }
       return this.finish(emit, { ...base, status: 'success', durationMs: Date.now() - started, artifacts, diagnostics });
     } catch (e) {
       if (staging) await discardStaging(staging).catch(() => {});
-      return this.finish(emit, { ...errorResult(pkg, startedAt, started, e), adapter: base.adapter, outDir: config.outDir, logTail: tail });
+      showLogsOfFailure();
+      return this.finish(emit, { ...errorResult(pkg, startedAt, started, e), adapter: base.adapter, cache: base.cache, outDir: config.outDir, logTail: tail });
     } finally {
       await lock.release();
     }
@@ -155,6 +232,155 @@ export class PackageBuildService {
     emit({ type: 'package-done', result });
     return result;
   }
+
+  /**
+   * What the cache would do for a prepared package, writing nothing
+   * (`--dry-run`). `dependencyArtifacts` holds the predicted outputs of its
+   * workspace dependencies, null for one that would be rebuilt: its outputs,
+   * and so this key, cannot be known before it is built.
+   */
+  async predictCache(
+    prepared: PreparedPackage,
+    options: PackageBuildOptions,
+    dependencyArtifacts: ReadonlyMap<string, { dir: string; artifacts: readonly Artifact[] | null }>,
+  ): Promise<{ cache: PlanEntry['cache']; artifacts: Artifact[] | null }> {
+    if (options.noCache) return { cache: { status: 'disabled', key: null, wouldHit: null }, artifacts: null };
+    if ([...dependencyArtifacts.values()].some((d) => d.artifacts === null)) return { cache: { status: 'miss', key: null, wouldHit: false }, artifacts: null };
+    const dependencies = [...dependencyArtifacts].map(([name, d]) => ({ name, dir: d.dir, outputHash: outputHash(d.artifacts!) }));
+    const cache = await PackageCache.open(prepared.pkg, options);
+    const { key } = await cache.fingerprint({ ...(await this.fingerprintInput(prepared, options)), dependencies });
+    const lookup = cache.read ? await cache.lookup(key, { touch: false }) : null;
+    if (lookup?.status !== 'hit') return { cache: { status: 'miss', key, wouldHit: false }, artifacts: null };
+    return { cache: { status: 'hit', key, wouldHit: true }, artifacts: lookup.hit.manifest.artifacts.map(({ mode: _mode, ...a }) => a) };
+  }
+
+  /** Everything but the files that goes into the cache key (the files are read by the fingerprint itself). */
+  private async fingerprintInput(prepared: PreparedPackage, options: PackageBuildOptions): Promise<Omit<FingerprintInput, 'pkg' | 'hasher' | 'excludeDirs'>> {
+    const { pkg, config, choice } = prepared;
+    let declarations: Fingerprint['declarations'] = null;
+    if (config.dts && choice.adapter.name !== 'tsc') {
+      const { findTypeScript } = await import('../adapters/tsc-runner.js');
+      const ts = findTypeScript(pkg);
+      if (ts) declarations = { tool: 'typescript', version: ts.version };
+    }
+    const dependencies = options.dependencyResults
+      ? [...options.dependencyResults].map(([name, r]) => ({ name, dir: r.package.dir, outputHash: outputHash(r.artifacts) }))
+      : undefined;
+    return { config, adapter: { name: choice.adapter.name, version: choice.tool.version }, declarations, dependencies };
+  }
+
+  /** The lock-free fast path: a hit whose files are already in outDir. Null when anything would have to be written. */
+  private async hitInPlace(cache: PackageCache, prepared: PreparedPackage, options: PackageBuildOptions, base: ResultBase, started: number): Promise<BuildResult | null> {
+    // An interrupted swap is finished by the next lock holder; until then outDir is not to be trusted.
+    const parent = path.dirname(path.resolve(prepared.pkg.dir, prepared.config.outDir));
+    const pending = await readdir(parent).then((names) => names.some((n) => n.startsWith(JOURNAL_PREFIX)), () => false);
+    if (pending) return null;
+    const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
+    const lookup = await cache.lookup(current.key);
+    if (lookup.status !== 'hit' || !(await cache.outDirHolds(lookup.hit.manifest, prepared.config))) return null;
+    await cache.finish(current);
+    return this.hitResult(lookup.hit.manifest, false, options, base, started, []);
+  }
+
+  /**
+   * Under the lock: the key, then a hit (outDir already right, or restored
+   * through staging + swap with every sha256 verified) or a miss with its
+   * explanation. A corrupt entry is a miss with a warning, and is replaced.
+   */
+  private async checkCache(
+    cache: PackageCache,
+    prepared: PreparedPackage,
+    options: PackageBuildOptions,
+    base: ResultBase,
+    started: number,
+    warnings: Diagnostic[],
+  ): Promise<{ result: BuildResult } | { miss: CacheMiss }> {
+    const { pkg, config } = prepared;
+    const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
+    if (!cache.read) return { miss: { cache, current, changes: [{ kind: 'forced' }], replace: false } };
+    const lookup = await cache.lookup(current.key);
+    if (lookup.status === 'absent') return { miss: { cache, current, changes: await cache.explain(current), replace: false } };
+    let problem: string;
+    if (lookup.status === 'corrupt') {
+      problem = lookup.problem;
+    } else {
+      const { manifest } = lookup.hit;
+      if (await cache.outDirHolds(manifest, config)) {
+        await cache.finish(current);
+        return { result: this.hitResult(manifest, false, options, base, started, warnings) };
+      }
+      const restoreProblem = await restoreThroughStaging(pkg.dir, config, lookup.hit.restore);
+      if (restoreProblem === null) {
+        await cache.rememberOutputs(config.outDir, manifest.artifacts);
+        await cache.finish(current);
+        return { result: this.hitResult(manifest, true, options, base, started, warnings) };
+      }
+      problem = restoreProblem;
+    }
+    warnings.push(cacheWarning(`cache entry ${current.key.slice(0, 12)} is corrupt (${problem}): rebuilding and replacing it`));
+    return { miss: { cache, current, changes: [{ kind: 'entry-corrupt', problem }], replace: true } };
+  }
+
+  private hitResult(manifest: CacheManifest, restored: boolean, options: PackageBuildOptions, base: ResultBase, started: number, warnings: Diagnostic[]): BuildResult {
+    // A hit replays what the original build printed: it stands in for that build.
+    if ((options.outputLogs ?? 'full') === 'full') {
+      for (const l of manifest.logs) options.onEvent?.({ type: 'log', package: base.package.name, stream: l.stream, line: l.line });
+    }
+    return {
+      ...base,
+      status: 'success',
+      durationMs: Date.now() - started,
+      cache: { status: 'hit', key: manifest.key, source: 'local', restored },
+      artifacts: manifest.artifacts.map(({ mode: _mode, ...a }) => a),
+      diagnostics: [...warnings, ...manifest.diagnostics],
+    };
+  }
+}
+
+type ResultBase = Pick<BuildResult, 'schemaVersion' | 'package' | 'adapter' | 'startedAt' | 'cache' | 'outDir'>;
+
+/** Diagnostics the cache adds (corrupt entry, unwritable store) carry this code; they are not stored with the entry. */
+export const CACHE_DIAGNOSTIC = 'CACHE';
+
+function cacheWarning(message: string): Diagnostic {
+  return { severity: 'warning', message, code: CACHE_DIAGNOSTIC };
+}
+
+function missInfo(miss: CacheMiss): CacheInfo {
+  return { status: 'miss', key: miss.current.key, reason: describeChanges(miss.changes), changes: miss.changes };
+}
+
+/**
+ * Restores an entry the way a build publishes: into a staging dir, then the
+ * same atomic swap. Returns the problem when the entry turned out corrupt
+ * (outDir untouched), null on success.
+ */
+async function restoreThroughStaging(pkgDir: string, config: ResolvedConfig, restore: (target: string) => Promise<void>): Promise<string | null> {
+  const staging = await createStagingDir(pkgDir, config.outDir);
+  try {
+    await restore(staging);
+  } catch (e) {
+    await discardStaging(staging).catch(() => {});
+    if (e instanceof CacheCorruptError) return e.problem;
+    throw e;
+  }
+  try {
+    await swapInStaging(pkgDir, config.outDir, staging, { keepStale: !config.clean });
+  } catch (e) {
+    await discardStaging(staging).catch(() => {});
+    throw e;
+  }
+  return null;
+}
+
+/** Artifacts with their file modes in staging (bins are executable), as a cache entry records them. */
+async function withModes(artifacts: readonly Artifact[], outDir: string, staging: string): Promise<(Artifact & { mode: number })[]> {
+  return Promise.all(
+    artifacts.map(async (a) => {
+      const st = await stat(path.join(staging, ...a.path.slice(outDir.length + 1).split('/')));
+      return { ...a, mode: st.mode & 0o777 };
+    }),
+  );
 }
 
 function firstError(diagnostics: Diagnostic[]): string | undefined {
@@ -185,7 +411,14 @@ export function errorResult(pkg: PackageInfo, startedAt: string, started: number
     durationMs: Date.now() - started,
     cache: { status: 'disabled', key: null },
     artifacts: [],
-    diagnostics: err.issues.map((i) => ({ severity: 'error' as const, message: i.field ? `${i.field}: ${i.message}` : i.message, file: i.file, line: i.line, column: i.column })),
+    // Issues name files relative to the cwd (for the one-line message); diagnostics are relative to the package.
+    diagnostics: err.issues.map((i) => ({
+      severity: 'error' as const,
+      message: i.field ? `${i.field}: ${i.message}` : i.message,
+      file: i.file ? toPosix(path.relative(pkg.dir, path.resolve(i.file))) : undefined,
+      line: i.line,
+      column: i.column,
+    })),
     error: { code: err.code, message: err.lines()[0] ?? err.message, file: err.file, field: err.field },
   };
 }

@@ -6,6 +6,7 @@ import { isBuildSystemError } from '../errors.js';
 import { removeLeftovers } from '../util/atomic-dir.js';
 import { staysInside, toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { CacheService } from './cache.service.js';
 import { selectPackages, type SelectOptions } from './workspace.service.js';
 
 export interface CleanResult {
@@ -13,7 +14,16 @@ export interface CleanResult {
   dir: string;
   /** Paths removed, relative to the package. */
   removed: string[];
+  /** With `cache: true`: the cache entries of this package that were removed. */
+  cache?: { entries: number; bytes: number };
   error?: { code: string; message: string };
+}
+
+export interface CleanOptions extends SelectOptions {
+  /** Also remove the package's cache entries (CLI `--cache`). */
+  cache?: boolean;
+  /** Cache directory (CLI `--cache-dir`); default $BUILD_SYSTEM_CACHE_DIR, else the workspace's. */
+  cacheDir?: string;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -62,12 +72,14 @@ export class CleanService {
     return { name: pkg.name, dir: pkg.dir, removed };
   }
 
-  async clean(options: SelectOptions = {}): Promise<CleanResult[]> {
+  async clean(options: CleanOptions = {}): Promise<CleanResult[]> {
     const { packages } = selectPackages({ ...options, withDependencies: false });
     const results: CleanResult[] = [];
     for (const pkg of packages) {
       try {
-        results.push(await this.cleanPackage(pkg));
+        const result = await this.cleanPackage(pkg);
+        if (options.cache) result.cache = await new CacheService().removePackage(pkg.dir, { cacheDir: options.cacheDir });
+        results.push(result);
       } catch (e) {
         if (!isBuildSystemError(e)) throw e;
         results.push({ name: pkg.name, dir: pkg.dir, removed: [], error: { code: e.code, message: e.lines().join('; ') } });

@@ -6,7 +6,7 @@ import { findConfigFile } from '../config/load.js';
 import { resolveConfig } from '../config/resolve.js';
 import { buildConfigSchema } from '../config/schema.js';
 import { BuildSystemError, exitCodeFor, isBuildSystemError, type ErrorCode } from '../errors.js';
-import { RESULT_SCHEMA_VERSION, type BuildResult, type PlanEntry, type PlanResult, type RunResult } from '../result/schema.js';
+import { RESULT_SCHEMA_VERSION, type Artifact, type BuildResult, type PlanEntry, type PlanResult, type RunResult } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
 import { loadWorkspace, type Workspace } from '../workspace/discover.js';
 import { evaluateFilters, parseFilter } from '../workspace/filter.js';
@@ -268,12 +268,21 @@ export class WorkspaceBuildService {
       return { schemaVersion: RESULT_SCHEMA_VERSION, dryRun: true, ok: false, exitCode, startedAt, concurrency: options.concurrency ?? defaultConcurrency(), packages: [], error };
     }
     const packages: PlanEntry[] = [];
+    // Outputs each package would have after the run (from its cache entry), null when it would be rebuilt.
+    const predicted = new Map<string, { dir: string; artifacts: readonly Artifact[] | null }>();
     for (const pkg of selection.packages) {
       const base = { name: pkg.name, dir: pkg.dir, dependencies: selection.dependencies.get(pkg.name) ?? [] };
-      // The cache issue fills key and wouldHit here from the prepared package.
-      const cache = { status: 'disabled' as const, key: null, wouldHit: null };
+      let cache: PlanEntry['cache'] = { status: 'disabled', key: null, wouldHit: null };
+      predicted.set(pkg.name, { dir: pkg.dir, artifacts: null });
       try {
-        const { config, choice } = await this.packageBuild.prepare(pkg, options);
+        const prepared = await this.packageBuild.prepare(pkg, options);
+        const { config, choice } = prepared;
+        const deps = new Map(base.dependencies.map((d) => [d, predicted.get(d) ?? { dir: '', artifacts: null }]));
+        const prediction = await this.packageBuild.predictCache(prepared, options, deps).catch(() => null);
+        if (prediction) {
+          cache = prediction.cache;
+          predicted.set(pkg.name, { dir: pkg.dir, artifacts: prediction.artifacts });
+        }
         packages.push({
           ...base,
           configFile: config.configFile ? toPosix(path.relative(pkg.dir, config.configFile)) : null,

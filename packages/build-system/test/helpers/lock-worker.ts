@@ -3,7 +3,7 @@
  * timers contending for real locks. Run with `node --import tsx lock-worker.ts '<json args>'`
  * (see startWorker in procs.ts). Prints one JSON event per line on stdout.
  */
-import { existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { acquirePackageLock } from '../../src/lock.js';
 import { createStagingDir, swapInStaging } from '../../src/util/atomic-dir.js';
@@ -29,7 +29,8 @@ interface Args {
   keepStale?: boolean;
 }
 
-const args = JSON.parse(process.argv[2]!) as Args;
+const raw = process.argv[2]!;
+const args = JSON.parse(raw.startsWith('@') ? readFileSync(raw.slice(1), 'utf8') : raw) as Args;
 const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const forever = () => new Promise<never>(() => setInterval(() => {}, 1 << 30));

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repoRoot } from './fixture.js';
@@ -29,22 +31,20 @@ export function startProcess(cmd: string, args: string[], opts: { cwd?: string; 
   const poke = () => {
     for (const w of [...waiters]) w();
   };
+  let partial = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    const before = out;
     out += d;
-    // Complete lines only.
-    const lines = out.slice(before.lastIndexOf('\n') + 1).split('\n');
-    if (before.length && !before.endsWith('\n')) void 0;
-    events.length = 0;
-    for (const line of out.split('\n')) {
-      if (!line.trim().startsWith('{')) continue;
+    // Complete lines only; the tail waits for its newline.
+    const lines = (partial + d).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
       try {
         events.push(JSON.parse(line) as Record<string, unknown>);
       } catch {
-        // a partial line; parsed on the next chunk
+        // not an event line
       }
     }
-    void lines;
     poke();
   });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -94,7 +94,14 @@ export function startProcess(cmd: string, args: string[], opts: { cwd?: string; 
 
 /** Starts test/helpers/lock-worker.ts in a child Node process (TypeScript through tsx). */
 export function startWorker(args: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Proc {
-  return startProcess(process.execPath, ['--import', 'tsx', workerPath, JSON.stringify(args)], { cwd: repoRoot, env });
+  let arg = JSON.stringify(args);
+  // One argv string may not exceed 128 KiB on Linux: big arguments go through a file.
+  if (arg.length > 64_000) {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'bs-worker-')), 'args.json');
+    writeFileSync(file, arg);
+    arg = `@${file}`;
+  }
+  return startProcess(process.execPath, ['--import', 'tsx', workerPath, arg], { cwd: repoRoot, env });
 }
 
 /** A pid that is certainly not running now: a child that has exited. */

@@ -1,0 +1,59 @@
+import { OUTPUT_LOGS_MODES, type OutputLogsMode } from '../cache/package-cache.js';
+import { BuildSystemError } from '../errors.js';
+import type { BuildResult, RunResult } from '../result/schema.js';
+import type { Style } from './terminal.js';
+
+/** Parsing and printing shared by the cache flags of `build:package`, `build:clean` and `cache`. */
+
+export function parseOutputLogs(value: string): OutputLogsMode {
+  if ((OUTPUT_LOGS_MODES as readonly string[]).includes(value)) return value as OutputLogsMode;
+  throw new BuildSystemError('USAGE', `must be one of ${OUTPUT_LOGS_MODES.join(', ')} (got ${JSON.stringify(value)})`, { field: '--output-logs' });
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** `--max-size 500MB`, `2GiB`, `1048576` (bytes). */
+export function parseSize(flag: string, value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw new BuildSystemError('USAGE', `must be a size like 500MB, 2GiB or a number of bytes (got ${JSON.stringify(value)})`, { field: flag });
+  }
+  return Math.floor(Number(m[1]) * unit);
+}
+
+const AGE_UNITS: Record<string, number> = { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `--max-age 7d`, `12h`, `30m`, `90` (seconds, as --lock-timeout). */
+export function parseAge(flag: string, value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$/i.exec(value);
+  if (!m) throw new BuildSystemError('USAGE', `must be an age like 7d, 12h, 30m or a number of seconds (got ${JSON.stringify(value)})`, { field: flag });
+  return Math.floor(Number(m[1]) * AGE_UNITS[m[2]!.toLowerCase()]!);
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** One line per package: `@demo/app: cache miss — dependency output changed: @demo/core`. */
+export function explainLine(r: BuildResult, style?: Style): string {
+  const name = style ? style.bold(r.package.name) : r.package.name;
+  const key = r.cache.key ? ` [${r.cache.key.slice(0, 12)}]` : '';
+  switch (r.cache.status) {
+    case 'hit':
+      return `${name}: cache hit${key} — ${r.cache.restored ? 'outputs restored from the cache' : 'outDir already up to date, nothing written'}`;
+    case 'miss':
+      return `${name}: cache miss${key} — ${r.cache.reason ?? 'no reason recorded'}`;
+    case 'skipped':
+      return `${name}: not built — ${r.cache.reason ?? r.adapter.reason}`;
+    default:
+      return `${name}: cache off — ${r.cache.reason ?? (r.status === 'failed' ? 'the build stopped before the cache was consulted' : 'disabled')}`;
+  }
+}
+
+export function explainLines(run: RunResult, style?: Style): string[] {
+  return run.results.map((r) => explainLine(r, style));
+}

@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { runSchedule, type ScheduledTask } from '../src/services/scheduler.js';
+
+/**
+ * The scheduler with fake tasks whose completion the test controls: what
+ * starts when is checked from events, not from timing.
+ */
+type Result = { name: string; status: 'ok' | 'failed' | 'skipped' | 'crashed'; reason?: string };
+
+function harness(tasks: ScheduledTask[], opts: { concurrency: number; bail?: boolean; signal?: AbortSignal }) {
+  const gates = new Map<string, (status: 'ok' | 'failed') => void>();
+  const log: string[] = [];
+  let running = 0;
+  let peak = 0;
+  const schedule = runSchedule<Result>({
+    tasks,
+    concurrency: opts.concurrency,
+    bail: opts.bail,
+    signal: opts.signal,
+    run: (name) => {
+      log.push(`start ${name}`);
+      running++;
+      peak = Math.max(peak, running);
+      return new Promise((resolve) => {
+        gates.set(name, (status) => {
+          running--;
+          log.push(`end ${name}`);
+          resolve({ name, status });
+        });
+      });
+    },
+    isFailure: (r) => r.status === 'failed' || r.status === 'crashed',
+    skip: (name, reason) => {
+      log.push(`skip ${name}`);
+      return { name, status: 'skipped', reason };
+    },
+    crash: (name, e) => ({ name, status: 'crashed', reason: String(e) }),
+  });
+  /** Lets the microtask queue drain so the scheduler reacts to a finished task. */
+  const tick = () => new Promise((r) => setTimeout(r, 0));
+  const finish = async (name: string, status: 'ok' | 'failed' = 'ok') => {
+    const gate = gates.get(name);
+    if (!gate) throw new Error(`${name} has not started (log: ${log.join(', ')})`);
+    gate(status);
+    await tick();
+  };
+  const started = () => log.filter((l) => l.startsWith('start ')).map((l) => l.slice(6));
+  return { schedule, finish, log, started, peak: () => peak, tick };
+}
+
+const t = (name: string, ...dependencies: string[]): ScheduledTask => ({ name, dependencies });
+
+describe('scheduler', () => {
+  it('starts a package as soon as its own dependencies finish, not level by level', async () => {
+    // slow ← after-slow; fast ← after-fast. Level by level, after-fast would wait for slow too.
+    const h = harness([t('slow'), t('fast'), t('after-slow', 'slow'), t('after-fast', 'fast')], { concurrency: 4 });
+    await h.tick();
+    expect(h.started().sort()).toEqual(['fast', 'slow']);
+    await h.finish('fast');
+    expect(h.started()).toContain('after-fast');
+    expect(h.started()).not.toContain('after-slow');
+    await h.finish('after-fast');
+    await h.finish('slow');
+    expect(h.started()).toContain('after-slow');
+    await h.finish('after-slow');
+    const out = await h.schedule;
+    expect([...out.results.values()].every((r) => r.status === 'ok')).toBe(true);
+    expect(out.timeline.map((e) => e.name)).toEqual(['slow', 'fast', 'after-fast', 'after-slow']);
+  });
+
+  it('never runs more than `concurrency` at once, and uses all of it', async () => {
+    const h = harness([t('a'), t('b'), t('c'), t('d'), t('e')], { concurrency: 2 });
+    await h.tick();
+    expect(h.started()).toHaveLength(2);
+    for (const name of ['a', 'b', 'c', 'd', 'e']) {
+      // eslint-disable-next-line no-await-in-loop
+      if (!h.started().includes(name)) await h.finish(h.started().find((s) => !h.log.includes(`end ${s}`))!);
+    }
+    while (h.started().some((s) => !h.log.includes(`end ${s}`))) {
+      // eslint-disable-next-line no-await-in-loop
+      await h.finish(h.started().find((s) => !h.log.includes(`end ${s}`))!);
+    }
+    const out = await h.schedule;
+    expect(h.peak()).toBe(2);
+    expect(out.maxParallel).toBe(2);
+    expect(out.results.size).toBe(5);
+  });
+
+  it('a failure skips its dependents (transitively, naming the failed package) while independent tasks go on', async () => {
+    const h = harness([t('base'), t('mid', 'base'), t('top', 'mid'), t('solo')], { concurrency: 4 });
+    await h.tick();
+    await h.finish('base', 'failed');
+    await h.finish('solo');
+    const out = await h.schedule;
+    expect(out.results.get('mid')).toMatchObject({ status: 'skipped', reason: 'dependency base failed' });
+    expect(out.results.get('top')).toMatchObject({ status: 'skipped', reason: 'dependency base failed (via mid)' });
+    expect(out.results.get('solo')!.status).toBe('ok');
+    expect(h.started()).toEqual(['base', 'solo']);
+  });
+
+  it('a diamond root runs once and its dependents wait for every dependency', async () => {
+    const h = harness([t('root'), t('left', 'root'), t('right', 'root'), t('top', 'left', 'right')], { concurrency: 4 });
+    await h.tick();
+    await h.finish('root');
+    expect(h.started().sort()).toEqual(['left', 'right', 'root']);
+    await h.finish('left');
+    expect(h.started()).not.toContain('top');
+    await h.finish('right');
+    await h.finish('top');
+    await h.schedule;
+    expect(h.started().filter((n) => n === 'root')).toHaveLength(1);
+  });
+
+  it('--bail: after the first failure nothing new starts; running tasks finish', async () => {
+    const h = harness([t('bad'), t('long'), t('later'), t('after-long', 'long')], { concurrency: 2, bail: true });
+    await h.tick();
+    expect(h.started().sort()).toEqual(['bad', 'long']);
+    await h.finish('bad', 'failed');
+    // `later` would have taken bad's slot without --bail.
+    expect(h.started().sort()).toEqual(['bad', 'long']);
+    await h.finish('long');
+    const out = await h.schedule;
+    expect(h.started().sort()).toEqual(['bad', 'long']);
+    expect(out.results.get('long')!.status).toBe('ok');
+    expect(out.results.get('later')).toMatchObject({ status: 'skipped', reason: 'not started: --bail after bad failed' });
+    expect(out.results.get('after-long')).toMatchObject({ status: 'skipped', reason: 'not started: --bail after bad failed' });
+  });
+
+  it('without --bail the same failure lets the rest run', async () => {
+    const h = harness([t('bad'), t('long'), t('later')], { concurrency: 2 });
+    await h.tick();
+    await h.finish('bad', 'failed');
+    expect(h.started()).toContain('later');
+    await h.finish('long');
+    await h.finish('later');
+    const out = await h.schedule;
+    expect(out.results.get('later')!.status).toBe('ok');
+  });
+
+  it('an abort starts nothing new and skips what has not started at once; running tasks settle', async () => {
+    const controller = new AbortController();
+    const h = harness([t('a'), t('b'), t('c', 'a')], { concurrency: 1, signal: controller.signal });
+    await h.tick();
+    expect(h.started()).toEqual(['a']);
+    controller.abort();
+    await h.tick();
+    // Decided immediately, before the running task ends: reporters can show it.
+    expect(h.log).toContain('skip b');
+    expect(h.log).toContain('skip c');
+    await h.finish('a');
+    const out = await h.schedule;
+    expect(h.started()).toEqual(['a']);
+    expect(out.results.get('b')).toMatchObject({ status: 'skipped', reason: 'run cancelled' });
+  });
+
+  it('a task that throws becomes a failed result and its dependents are skipped', async () => {
+    const out = await runSchedule<Result>({
+      tasks: [t('boom'), t('after', 'boom'), t('other')],
+      concurrency: 2,
+      run: async (name) => {
+        if (name === 'boom') throw new Error('kaboom');
+        return { name, status: 'ok' };
+      },
+      isFailure: (r) => r.status === 'crashed',
+      skip: (name, reason) => ({ name, status: 'skipped', reason }),
+      crash: (name, e) => ({ name, status: 'crashed', reason: (e as Error).message }),
+    });
+    expect(out.results.get('boom')).toMatchObject({ status: 'crashed', reason: 'kaboom' });
+    expect(out.results.get('after')!.status).toBe('skipped');
+    expect(out.results.get('other')!.status).toBe('ok');
+  });
+
+  it('among ready tasks the one with the longest chain behind it starts first', async () => {
+    // With one slot, `head` (3 tasks wait on it) must go before `leaf` even though leaf is listed first.
+    const h = harness([t('leaf'), t('head'), t('n1', 'head'), t('n2', 'n1')], { concurrency: 1 });
+    await h.tick();
+    expect(h.started()).toEqual(['head']);
+    await h.finish('head');
+    expect(h.started()).toEqual(['head', 'n1']);
+    await h.finish('n1');
+    await h.finish('leaf');
+    await h.finish('n2');
+    await h.schedule;
+  });
+
+  it('an empty schedule resolves at once', async () => {
+    const out = await runSchedule({ tasks: [], concurrency: 2, run: async () => 1, isFailure: () => false, skip: () => 0, crash: () => 0 });
+    expect(out.results.size).toBe(0);
+  });
+});
