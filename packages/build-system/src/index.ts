@@ -83,7 +83,7 @@ export function build(options: BuildOptions = {}): Promise<RunResult | PlanResul
   return dryRun ? service.plan(rest) : service.run(rest);
 }
 
-export function list(options: { cwd?: string; packages?: string[] } = {}): Promise<ListEntry[]> {
+export function list(options: { cwd?: string; packages?: string[]; filter?: string[]; all?: boolean } = {}): Promise<ListEntry[]> {
   return new ListService().list(options);
 }
 

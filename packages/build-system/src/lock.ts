@@ -587,8 +587,13 @@ function runCleanups(): void {
 }
 
 function onSignal(sig: NodeJS.Signals): void {
-  // During an output swap, finish it first (milliseconds) so outDir is never
-  // left half swapped; a second signal does not wait.
+  // Another listener means someone else runs the shutdown (the CLI cancels its
+  // builds on Ctrl-C and releases through the normal path; an embedding app has
+  // its own plan). Releasing here would free the lock while a build still runs;
+  // the 'exit' hook releases whatever is still held when the process ends.
+  if (process.listenerCount(sig) > 1) return;
+  // During an output swap, finish it first (milliseconds) so outDir is not left
+  // half swapped; a second signal does not wait.
   if (critical > 0 && deferredSignal === null) {
     deferredSignal = sig;
     return;
@@ -598,8 +603,6 @@ function onSignal(sig: NodeJS.Signals): void {
 
 function interruptNow(sig: NodeJS.Signals): void {
   runCleanups();
-  // Another listener means an embedding app handles shutdown itself: released, but not our call to exit.
-  if (process.listenerCount(sig) > 1) return;
   process.exit(EXIT_CODES[sig] ?? 1);
 }
 
@@ -647,9 +650,4 @@ export async function uninterruptible<T>(fn: () => Promise<T>): Promise<T> {
     syncHandlers();
     if (critical === 0 && sig) interruptNow(sig);
   }
-}
-
-/** For tests and diagnostics: the locks this process holds (their tokens). */
-export function heldLockCount(): number {
-  return heldTokens.size;
 }

@@ -1,63 +1,31 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import * as esbuild from 'esbuild';
+import { describe, expect, it } from 'vitest';
 import { bunAdapter, parseBunOutput } from '../src/adapters/bun.js';
 import type { AdapterOutput } from '../src/adapters/types.js';
-import { resolveConfig } from '../src/config/resolve.js';
-import { buildConfigSchema, type BuildConfigInput } from '../src/config/schema.js';
+import type { BuildConfigInput } from '../src/config/schema.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
-import { createFixture, packageRoot, repoBin, repoRoot, type Fixture, type FileTree } from './helpers/fixture.js';
+import { BIN_BANNER, BIN_BUILD, BIN_STDOUT, BROKEN_FILES, expectBrokenLineError, expectLibraryBundles, expectRunsAsBin, expectSingleShebang, LIBRARY_STDOUT, libraryFiles, listFiles, relPaths, repoVersion, runAdapter, runNode, SHEBANG, trackedFixtures, type AdapterRun } from './helpers/adapter-ctx.js';
+import { packageRoot, repoBin, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
 
-const SHEBANG = '#!/usr/bin/env node';
 const repoBun = path.join(repoBin, 'bun');
-const repoBunVersion = (JSON.parse(readFileSync(path.join(repoRoot, 'node_modules/bun/package.json'), 'utf8')) as { version: string }).version;
+const repoBunVersion = repoVersion('bun');
+
+const newFixture = trackedFixtures();
 
 /**
- * A package whose sources import each other, a node builtin, an external
- * dependency (a CommonJS package in its own node_modules, so the output must
- * leave it to Node) and types that exist only at compile time. bun comes from
- * the package's node_modules/.bin, as an installed devDependency would.
+ * libraryFiles (see there) as the package fx-bun, plus src/tools/run.ts (an
+ * entry in a subdirectory) and `extra`. bun comes from the package's
+ * node_modules/.bin, as an installed devDependency would.
  */
 function libraryFixture(extra: FileTree = {}, opts: { linkBun?: boolean } = {}): Fixture {
-  const fx = createFixture({
-    'package.json': { name: 'fx-bun', version: '1.0.0', type: 'module', dependencies: { 'ext-dep': '1.0.0' } },
-    'src/types.ts': 'export interface Options {\n  name: string;\n}\n',
-    'src/greet.ts': [
-      "import type { Options } from './types';",
-      '',
-      'export interface Greeting {',
-      '  text: string;',
-      '}',
-      '',
-      "export function greet(name: Options['name']): Greeting {",
-      '  return { text: `hello ${name}` };',
-      '}',
-      '',
-      'export function fail(): never {',
-      "  throw new Error('boom from greet');",
-      '}',
-      '',
-    ].join('\n'),
-    'src/index.ts': [
-      "import { platform } from 'node:os';",
-      "import { extValue } from 'ext-dep';",
-      "import { greet, type Greeting } from './greet';",
-      "import type { Options } from './types';",
-      '',
-      "const options: Options = { name: 'world' };",
-      'const greeting: Greeting = greet(options.name);',
-      'console.log(`${greeting.text} ext=${extValue} os=${platform() === process.platform}`);',
-      '',
-    ].join('\n'),
+  const fx = newFixture({
+    ...libraryFiles('fx-bun'),
     'src/tools/run.ts': "import { greet } from '../greet';\n\nconsole.log(`tool ${greet('run').text}`);\n",
-    'src/throws.ts': "import { fail } from './greet';\n\nfail();\n",
-    'src/cli.ts': `${SHEBANG}\nimport { greet } from './greet';\n\ndeclare const BUILD_FLAVOUR: string;\nconsole.log(\`cli \${greet('bin').text} \${BUILD_FLAVOUR}\`);\n`,
-    'node_modules/ext-dep/package.json': { name: 'ext-dep', version: '1.0.0', main: 'index.js' },
-    'node_modules/ext-dep/index.js': "exports.extValue = 'ext-' + (40 + 2);\n",
     ...extra,
   });
-  fixtures.push(fx);
   if (opts.linkBun !== false) {
     mkdirSync(fx.path('node_modules/.bin'), { recursive: true });
     symlinkSync(repoBun, fx.path('node_modules/.bin/bun'));
@@ -65,40 +33,8 @@ function libraryFixture(extra: FileTree = {}, opts: { linkBun?: boolean } = {}):
   return fx;
 }
 
-interface Run {
-  out: AdapterOutput;
-  outDir: string;
-  logs: { stream: string; line: string }[];
-  ms: number;
-}
-
-async function build(fx: Fixture, input: BuildConfigInput, signal = new AbortController().signal): Promise<Run> {
-  const pkg = loadPackageInfo(fx.root);
-  const config = resolveConfig(pkg, buildConfigSchema.parse(input), null);
-  const tool = await bunAdapter.check(pkg);
-  if (!tool.available) throw new Error(`bun unavailable: ${tool.reason}`);
-  // Staging inside the package, as the build service does, so Node resolves ext-dep from the outputs.
-  const outDir = mkdtempSync(path.join(fx.root, '.staging-'));
-  const logs: Run['logs'] = [];
-  const started = performance.now();
-  const out = await bunAdapter.build({ pkg, config, outDir, tool, signal, log: (stream, line) => logs.push({ stream, line }) });
-  return { out, outDir, logs, ms: performance.now() - started };
-}
-
-function runNode(file: string, args: string[] = []): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...args, file], { encoding: 'utf8', cwd: path.dirname(file) });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function listFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile())
-    .map((d) => path.relative(dir, path.join(d.parentPath, d.name)).split(path.sep).join('/'))
-    .sort();
-}
-
-function relFiles(out: AdapterOutput, outDir: string): string[] {
-  return out.files.map((f) => path.relative(outDir, f).split(path.sep).join('/')).sort();
+function build(fx: Fixture, input: BuildConfigInput, signal?: AbortSignal): Promise<AdapterRun> {
+  return runAdapter(bunAdapter, fx.root, input, signal);
 }
 
 /** Command lines of running processes that mention `needle` (Linux /proc). */
@@ -114,11 +50,6 @@ function processesMentioning(needle: string): string[] {
   }
   return found;
 }
-
-const fixtures: Fixture[] = [];
-afterEach(() => {
-  for (const fx of fixtures.splice(0)) fx.cleanup();
-});
 
 describe('bun adapter: finding bun', () => {
   it('finds bun in the package node_modules/.bin and reports its version', async () => {
@@ -169,6 +100,26 @@ describe('bun adapter: finding bun', () => {
   });
 });
 
+describe('bun adapter: loading', () => {
+  it('loads without the esbuild adapter (the helpers they share live in output.ts)', async () => {
+    // What importing bun.ts loads: esbuild follows the same static imports (type-only ones are erased).
+    const { metafile } = await esbuild.build({
+      entryPoints: [path.join(packageRoot, 'src/adapters/bun.ts')],
+      absWorkingDir: packageRoot,
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const loaded = Object.keys(metafile.inputs);
+    expect(loaded).toEqual(expect.arrayContaining(['src/adapters/bun.ts', 'src/adapters/output.ts']));
+    expect(loaded).not.toContain('src/adapters/esbuild.ts');
+  });
+});
+
 describe('bun adapter: building', () => {
   it('builds ESM and CJS that Node runs, with named entries, the dependency external and types erased', async () => {
     const fx = libraryFixture();
@@ -178,19 +129,9 @@ describe('bun adapter: building', () => {
     expect(out.ok).toBe(true);
     // type: module → ESM keeps .js and CJS gets .cjs.
     const expected = ['index.cjs', 'index.js', 'nested/deep/main.cjs', 'nested/deep/main.js'];
-    expect(relFiles(out, outDir)).toEqual(expected);
+    expect(relPaths(outDir, out.files)).toEqual(expected);
     expect(listFiles(outDir)).toEqual(expected);
-    for (const file of out.files) {
-      const r = runNode(file);
-      expect(r.stderr).toBe('');
-      expect(r.stdout).toBe('hello world ext=ext-42 os=true\n');
-    }
-    const esm = readFileSync(path.join(outDir, 'index.js'), 'utf8');
-    const cjs = readFileSync(path.join(outDir, 'index.cjs'), 'utf8');
-    expect(esm).toMatch(/from "ext-dep"/);
-    expect(cjs).toMatch(/require\("ext-dep"\)/);
-    expect(esm).not.toContain('40 + 2');
-    expect(esm).not.toContain('./greet');
+    const esm = expectLibraryBundles(outDir, out.files);
     // types.ts holds only types: it must not even be part of the bundle.
     expect(esm).not.toContain('types.ts');
     // bun's own output is streamed line by line.
@@ -201,7 +142,7 @@ describe('bun adapter: building', () => {
     const fx = libraryFixture();
     const { out, outDir } = await build(fx, { entry: ['src/index.ts', 'src/tools/run.ts'], format: 'cjs' });
     expect(out.ok).toBe(true);
-    expect(relFiles(out, outDir)).toEqual(['index.cjs', 'tools/run.cjs']);
+    expect(relPaths(outDir, out.files)).toEqual(['index.cjs', 'tools/run.cjs']);
     expect(runNode(path.join(outDir, 'tools/run.cjs')).stdout).toBe('tool hello run\n');
   });
 
@@ -209,7 +150,7 @@ describe('bun adapter: building', () => {
     const fx = libraryFixture();
     const { out, outDir } = await build(fx, { entry: { throws: 'src/throws.ts', 'deep/er/throws': 'src/throws.ts' }, format: ['esm', 'cjs'], sourcemap: true });
     expect(out.ok).toBe(true);
-    expect(relFiles(out, outDir)).toEqual([
+    expect(relPaths(outDir, out.files)).toEqual([
       'deep/er/throws.cjs',
       'deep/er/throws.cjs.map',
       'deep/er/throws.js',
@@ -240,24 +181,9 @@ describe('bun adapter: building', () => {
 
   it('keeps a bin shebang on the first line, before the banner, and applies define', async () => {
     const fx = libraryFixture();
-    const { out, outDir } = await build(fx, {
-      entry: { cli: 'src/cli.ts' },
-      format: ['esm', 'cjs'],
-      banner: '/* fx banner */',
-      define: { BUILD_FLAVOUR: '"release"' },
-    });
+    const { out, outDir } = await build(fx, BIN_BUILD);
     expect(out.ok).toBe(true);
-    for (const name of ['cli.js', 'cli.cjs']) {
-      const file = path.join(outDir, name);
-      const lines = readFileSync(file, 'utf8').split('\n');
-      expect(lines[0]).toBe(SHEBANG);
-      expect(lines[1]).toBe('/* fx banner */');
-      // Run as an executable, the way a package bin is: the kernel reads the shebang.
-      chmodSync(file, 0o755);
-      const r = spawnSync(file, { encoding: 'utf8', cwd: outDir });
-      expect(r.stderr).toBe('');
-      expect(r.stdout).toBe('cli hello bin release\n');
-    }
+    for (const name of ['cli.js', 'cli.cjs']) expectRunsAsBin(path.join(outDir, name), BIN_BANNER, BIN_STDOUT);
   });
 
   it('leaves exactly one shebang when the banner brings its own', async () => {
@@ -265,23 +191,15 @@ describe('bun adapter: building', () => {
     // bun 1.4.5 writes the source hashbang and then the banner's: two `#!` lines, a syntax error.
     const { out, outDir } = await build(fx, { entry: { cli: 'src/cli.ts' }, format: 'cjs', banner: `${SHEBANG}\n/* fx banner */`, define: { BUILD_FLAVOUR: '"x"' } });
     expect(out.ok).toBe(true);
-    const text = readFileSync(path.join(outDir, 'cli.cjs'), 'utf8');
-    expect(text.split('\n')[0]).toBe(SHEBANG);
-    expect(text.split('\n').filter((l) => l.startsWith('#!'))).toHaveLength(1);
+    expectSingleShebang(path.join(outDir, 'cli.cjs'));
     expect(runNode(path.join(outDir, 'cli.cjs')).stdout).toBe('cli hello bin x\n');
   });
 
   it('reports a syntax error with file, 1-based line and character column', async () => {
     const fx = libraryFixture();
-    const badLine = 'export const label = "ééé"; export const broken = (1 + ;';
-    fx.write({ 'src/broken.ts': `export const fine = 1;\n${badLine}\n`, 'src/uses-broken.ts': "import { fine } from './broken';\nconsole.log(fine);\n" });
-    const { out, outDir } = await build(fx, { entry: { main: 'src/uses-broken.ts' }, format: ['esm', 'cjs'] });
-    expect(out.ok).toBe(false);
-    const errors = out.diagnostics.filter((d) => d.severity === 'error');
-    // Both formats hit the same error: reported once.
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ file: 'src/broken.ts', line: 2, column: badLine.indexOf(';', badLine.indexOf('(1 +')) + 1 });
-    expect(errors[0]!.message).toMatch(/Unexpected ;/);
+    fx.write(BROKEN_FILES);
+    const { out } = await build(fx, { entry: { main: 'src/uses-broken.ts' }, format: ['esm', 'cjs'] });
+    expect(expectBrokenLineError(out).message).toMatch(/Unexpected ;/);
     expect(out.files).toEqual([]);
   });
 
@@ -328,7 +246,7 @@ describe('bun adapter: building', () => {
     const poll = setInterval(() => {
       if (existsSync(started)) controller.abort();
     }, 20);
-    let run: Run;
+    let run: AdapterRun;
     try {
       run = await build(fx, { entry: { slow: 'src/slow.ts' }, format: ['esm', 'cjs'] }, controller.signal);
     } finally {
@@ -376,7 +294,7 @@ describe('bun adapter: building', () => {
     expect(realpathSync(report.tool.location)).toBe(realpathSync(repoBun));
     expect(report.tool.version).toBe(repoBunVersion);
     expect(report.out.ok).toBe(true);
-    expect(relFiles(report.out, report.outDir)).toEqual([
+    expect(relPaths(report.outDir, report.out.files)).toEqual([
       'bin/cli.cjs',
       'bin/cli.cjs.map',
       'bin/cli.js',
@@ -390,7 +308,7 @@ describe('bun adapter: building', () => {
       'index.js',
       'index.js.map',
     ]);
-    expect(runNode(path.join(report.outDir, 'index.cjs')).stdout).toBe('hello world ext=ext-42 os=true\n');
+    expect(runNode(path.join(report.outDir, 'index.cjs')).stdout).toBe(LIBRARY_STDOUT);
     const cli = path.join(report.outDir, 'bin/cli.js');
     expect(readFileSync(cli, 'utf8').split('\n').slice(0, 2)).toEqual([SHEBANG, '/* b */']);
     expect(runNode(cli).stdout).toBe('cli hello bin bun\n');

@@ -1,19 +1,14 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { rollupAdapter } from '../src/adapters/rollup.js';
-import type { AdapterContext } from '../src/adapters/types.js';
-import { resolveConfig } from '../src/config/resolve.js';
-import { buildConfigSchema, type BuildConfigInput } from '../src/config/schema.js';
+import type { BuildConfigInput } from '../src/config/schema.js';
 import { BuildSystemError } from '../src/errors.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
-import { createFixture, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
+import { linkRollup, nodeStdout, relPaths, repoVersion, runAdapter, trackedFixtures, type AdapterRun } from './helpers/adapter-ctx.js';
+import type { FileTree, Fixture } from './helpers/fixture.js';
 
-const fixtures: Fixture[] = [];
-afterEach(() => {
-  for (const fx of fixtures.splice(0)) fx.cleanup();
-});
+const newFixture = trackedFixtures();
 
 /**
  * A package with rollup + node-resolve linked from the repo (unless `noRollup`),
@@ -21,7 +16,7 @@ afterEach(() => {
  * `dev-b` (must be bundled), both real ESM packages in its node_modules.
  */
 function rollupPackage(files: FileTree, opts: { noRollup?: boolean } = {}): Fixture {
-  const fx = createFixture({
+  const fx = newFixture({
     'node_modules/dep-a/package.json': { name: 'dep-a', version: '1.0.0', type: 'module', exports: { '.': './index.js', './sub': './sub.js' } },
     'node_modules/dep-a/index.js': "export const fromDep = 'dep-a';\n",
     'node_modules/dep-a/sub.js': "export const fromSub = 'dep-a/sub';\n",
@@ -29,36 +24,12 @@ function rollupPackage(files: FileTree, opts: { noRollup?: boolean } = {}): Fixt
     'node_modules/dev-b/index.js': "export const fromDev = 'DEV_B_INLINED';\n",
     ...files,
   });
-  fixtures.push(fx);
-  if (!opts.noRollup) {
-    symlinkSync(path.join(repoRoot, 'node_modules/rollup'), fx.path('node_modules/rollup'), 'dir');
-    mkdirSync(fx.path('node_modules/@rollup'));
-    symlinkSync(path.join(repoRoot, 'node_modules/@rollup/plugin-node-resolve'), fx.path('node_modules/@rollup/plugin-node-resolve'), 'dir');
-  }
+  if (!opts.noRollup) linkRollup(fx);
   return fx;
 }
 
-async function build(fx: Fixture, config: BuildConfigInput, signal = new AbortController().signal) {
-  const pkg = loadPackageInfo(fx.root);
-  const resolved = resolveConfig(pkg, buildConfigSchema.parse(config), null);
-  const tool = await rollupAdapter.check(pkg);
-  if (!tool.available) throw new Error(`rollup not available: ${tool.reason}`);
-  const outDir = mkdtempSync(fx.path('.build-system-staging-'));
-  const lines: string[] = [];
-  const ctx: AdapterContext = { pkg, config: resolved, outDir, tool, signal, log: (stream, line) => lines.push(`${stream}: ${line}`) };
-  const result = await rollupAdapter.build(ctx);
-  return { result, outDir, lines };
-}
-
-function runNode(file: string): string {
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return r.stdout.trim();
-}
-
-function rel(outDir: string, files: string[]): string[] {
-  return files.map((f) => path.relative(outDir, f).split(path.sep).join('/')).sort();
+function build(fx: Fixture, config: BuildConfigInput, signal?: AbortSignal): Promise<AdapterRun> {
+  return runAdapter(rollupAdapter, fx.root, config, signal);
 }
 
 const libSources: FileTree = {
@@ -92,21 +63,20 @@ describe('rollup adapter', () => {
   test('check() reports rollup’s version', async () => {
     const fx = rollupPackage(libSources);
     const tool = await rollupAdapter.check(loadPackageInfo(fx.root));
-    const version = (JSON.parse(readFileSync(path.join(repoRoot, 'node_modules/rollup/package.json'), 'utf8')) as { version: string }).version;
-    expect(tool).toMatchObject({ available: true, version });
+    expect(tool).toMatchObject({ available: true, version: repoVersion('rollup') });
   });
 
   test('ESM + CJS: one bundle per format, TS imports resolved, externals kept, devDependencies bundled, node runs both', async () => {
     const fx = rollupPackage(libSources);
-    const { result, outDir, lines } = await build(fx, { adapter: 'rollup', entry: 'src/index.ts', format: ['esm', 'cjs'], sourcemap: true });
-    expect(result.diagnostics).toEqual([]);
-    expect(result.ok).toBe(true);
-    expect(rel(outDir, result.files)).toEqual(['index.cjs', 'index.cjs.map', 'index.js', 'index.js.map']);
+    const { out, outDir, lines } = await build(fx, { adapter: 'rollup', entry: 'src/index.ts', format: ['esm', 'cjs'], sourcemap: true });
+    expect(out.diagnostics).toEqual([]);
+    expect(out.ok).toBe(true);
+    expect(relPaths(outDir, out.files)).toEqual(['index.cjs', 'index.cjs.map', 'index.js', 'index.js.map']);
     expect(readdirSync(outDir).sort()).toEqual(['index.cjs', 'index.cjs.map', 'index.js', 'index.js.map']);
     expect(lines).toContain('stdout: esm: index.js');
 
-    expect(runNode(path.join(outDir, 'index.js'))).toBe(EXPECTED);
-    expect(runNode(path.join(outDir, 'index.cjs'))).toBe(EXPECTED);
+    expect(nodeStdout(path.join(outDir, 'index.js'))).toBe(EXPECTED);
+    expect(nodeStdout(path.join(outDir, 'index.cjs'))).toBe(EXPECTED);
 
     const esm = readFileSync(path.join(outDir, 'index.js'), 'utf8');
     expect(esm).toMatch(/from 'dep-a'/);
@@ -128,14 +98,14 @@ describe('rollup adapter', () => {
       'src/cli.ts': "#!/usr/bin/env node\nimport { fromDev } from 'dev-b';\nimport { shout } from './util/shout.js';\nconsole.log(shout(fromDev, { loud: false }));\n",
       'src/lib.ts': "export { shout } from './util/shout.js';\n",
     });
-    const { result, outDir } = await build(fx, { adapter: 'rollup', entry: ['src/cli.ts', 'src/lib.ts'], banner: '/* (c) test */', format: 'esm' });
-    expect(result.diagnostics).toEqual([]);
+    const { out, outDir } = await build(fx, { adapter: 'rollup', entry: ['src/cli.ts', 'src/lib.ts'], banner: '/* (c) test */', format: 'esm' });
+    expect(out.diagnostics).toEqual([]);
     const cli = readFileSync(path.join(outDir, 'cli.js'), 'utf8').split('\n');
     expect(cli[0]).toBe('#!/usr/bin/env node');
     expect(cli[1]).toBe('/* (c) test */');
     expect(cli.filter((l) => l.startsWith('#!')).length).toBe(1);
     expect(readFileSync(path.join(outDir, 'lib.js'), 'utf8').split('\n')[0]).toBe('/* (c) test */');
-    expect(runNode(path.join(outDir, 'cli.js'))).toBe('DEV_B_INLINED');
+    expect(nodeStdout(path.join(outDir, 'cli.js'))).toBe('DEV_B_INLINED');
   });
 
   test('minify keeps the shebang and banner first and the output runs', async () => {
@@ -145,11 +115,11 @@ describe('rollup adapter', () => {
     });
     const plain = await build(fx, { adapter: 'rollup', entry: 'src/index.ts', format: 'esm', banner: '// keep me' });
     const min = await build(fx, { adapter: 'rollup', entry: 'src/index.ts', format: 'esm', banner: '// keep me', minify: true, sourcemap: true });
-    expect(min.result.diagnostics).toEqual([]);
+    expect(min.out.diagnostics).toEqual([]);
     const code = readFileSync(path.join(min.outDir, 'index.js'), 'utf8');
     expect(code.split('\n').slice(0, 2)).toEqual(['#!/usr/bin/env node', '// keep me']);
     expect(code.length).toBeLessThan(readFileSync(path.join(plain.outDir, 'index.js'), 'utf8').length);
-    expect(runNode(path.join(min.outDir, 'index.js'))).toBe(EXPECTED);
+    expect(nodeStdout(path.join(min.outDir, 'index.js'))).toBe(EXPECTED);
     // The two head lines are in the map as unmapped lines, so line 3 maps to the sources.
     const map = JSON.parse(readFileSync(path.join(min.outDir, 'index.js.map'), 'utf8')) as { mappings: string };
     expect(map.mappings.startsWith(';;')).toBe(true);
@@ -157,42 +127,42 @@ describe('rollup adapter', () => {
 
   test('a syntax error in a TS source fails with a diagnostic naming file, line and column', async () => {
     const fx = rollupPackage({ ...libSources, 'src/util/shout.ts': 'export function shout(s: string): string {\n  return s.toUpperCase(;\n}\n' });
-    const { result, outDir } = await build(fx, { adapter: 'rollup', entry: 'src/index.ts', format: 'esm' });
-    expect(result.ok).toBe(false);
-    expect(result.diagnostics[0]).toMatchObject({ severity: 'error', file: 'src/util/shout.ts', line: 2, column: 24 });
+    const { out, outDir } = await build(fx, { adapter: 'rollup', entry: 'src/index.ts', format: 'esm' });
+    expect(out.ok).toBe(false);
+    expect(out.diagnostics[0]).toMatchObject({ severity: 'error', file: 'src/util/shout.ts', line: 2, column: 24 });
     expect(readdirSync(outDir)).toEqual([]);
   });
 
   test('an import that does not resolve fails with the importing file named', async () => {
     const fx = rollupPackage({ ...libSources, 'src/util/shout.ts': "export { nothing as shout } from './missing.js';\n" });
-    const { result } = await build(fx, { adapter: 'rollup', entry: 'src/index.ts', format: 'esm' });
-    expect(result.ok).toBe(false);
-    expect(result.diagnostics[0]).toMatchObject({ severity: 'error', code: 'UNRESOLVED_IMPORT', file: 'src/util/shout.ts' });
-    expect(result.diagnostics[0]!.message).toContain('./missing.js');
+    const { out } = await build(fx, { adapter: 'rollup', entry: 'src/index.ts', format: 'esm' });
+    expect(out.ok).toBe(false);
+    expect(out.diagnostics[0]).toMatchObject({ severity: 'error', code: 'UNRESOLVED_IMPORT', file: 'src/util/shout.ts' });
+    expect(out.diagnostics[0]!.message).toContain('./missing.js');
   });
 
   test('abort during the build stops at the next module; no outputs', async () => {
     const fx = rollupPackage(libSources);
     const ac = new AbortController();
     const abortOnStart = { name: 'abort-on-start', buildStart: () => ac.abort() };
-    const { result, outDir } = await build(
+    const { out, outDir } = await build(
       fx,
       { adapter: 'rollup', entry: 'src/index.ts', format: ['esm', 'cjs'], adapterOptions: { rollup: { plugins: [abortOnStart] } } },
       ac.signal,
     );
-    expect(result).toEqual({ ok: false, files: [], diagnostics: [] });
+    expect(out).toEqual({ ok: false, files: [], diagnostics: [] });
     expect(readdirSync(outDir)).toEqual([]);
   });
 
   test('adapterOptions.rollup: output merged into every format; fields the config owns are refused', async () => {
     const fx = rollupPackage(libSources);
-    const { result, outDir } = await build(fx, {
+    const { out, outDir } = await build(fx, {
       adapter: 'rollup',
       entry: 'src/index.ts',
       format: ['esm', 'cjs'],
       adapterOptions: { rollup: { output: { footer: '// footer-from-options' } } },
     });
-    expect(result.ok).toBe(true);
+    expect(out.ok).toBe(true);
     for (const f of ['index.js', 'index.cjs']) expect(readFileSync(path.join(outDir, f), 'utf8').trimEnd().endsWith('// footer-from-options')).toBe(true);
 
     const err = await build(fx, { adapter: 'rollup', entry: 'src/index.ts', adapterOptions: { rollup: { output: { format: 'iife' } } } }).catch((e: unknown) => e);

@@ -1,59 +1,24 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { tscAdapter } from '../src/adapters/tsc.js';
-import type { AdapterContext } from '../src/adapters/types.js';
-import { resolveConfig } from '../src/config/resolve.js';
-import { buildConfigSchema, type BuildConfigInput } from '../src/config/schema.js';
+import type { BuildConfigInput } from '../src/config/schema.js';
 import { BuildSystemError } from '../src/errors.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
-import { createFixture, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
+import { COMPOSITE_TSCONFIG, leaveOwnTsBuildInfo, linkTypeScript, nodeStdout, relPaths, runAdapter, trackedFixtures, TYPESCRIPTS, type AdapterRun } from './helpers/adapter-ctx.js';
+import type { FileTree, Fixture } from './helpers/fixture.js';
 
-const TYPESCRIPTS = [
-  { version: '5.9.3', dir: path.join(repoRoot, 'node_modules/typescript') },
-  { version: '7.0.2', dir: path.join(repoRoot, 'node_modules/typescript7') },
-];
-
-const fixtures: Fixture[] = [];
-afterEach(() => {
-  for (const fx of fixtures.splice(0)) fx.cleanup();
-});
+const newFixture = trackedFixtures();
 
 /** A package whose node_modules holds only the given typescript (as `typescript`) and @types/node. */
 function tsPackage(tsDir: string | undefined, files: FileTree): Fixture {
-  const fx = createFixture(files);
-  fixtures.push(fx);
-  if (tsDir) {
-    mkdirSync(fx.path('node_modules/@types'), { recursive: true });
-    symlinkSync(tsDir, fx.path('node_modules/typescript'), 'dir');
-    symlinkSync(path.join(repoRoot, 'node_modules/@types/node'), fx.path('node_modules/@types/node'), 'dir');
-  }
+  const fx = newFixture(files);
+  if (tsDir) linkTypeScript(fx, tsDir);
   return fx;
 }
 
-async function build(fx: Fixture, config: BuildConfigInput, signal = new AbortController().signal, pkgDir = fx.root) {
-  const pkg = loadPackageInfo(pkgDir);
-  const resolved = resolveConfig(pkg, buildConfigSchema.parse(config), null);
-  const tool = await tscAdapter.check(pkg);
-  if (!tool.available) throw new Error(`typescript not available: ${tool.reason}`);
-  // Inside the package, as the service's staging dir is, so node sees the package's "type".
-  const outDir = mkdtempSync(path.join(pkgDir, '.build-system-staging-'));
-  const lines: string[] = [];
-  const ctx: AdapterContext = { pkg, config: resolved, outDir, tool, signal, log: (stream, line) => lines.push(`${stream}: ${line}`) };
-  const result = await tscAdapter.build(ctx);
-  return { result, outDir, lines };
-}
-
-function runNode(file: string): string {
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return r.stdout.trim();
-}
-
-function rel(outDir: string, files: string[]): string[] {
-  return files.map((f) => path.relative(outDir, f).split(path.sep).join('/')).sort();
+function build(fx: Fixture, config: BuildConfigInput, signal?: AbortSignal, pkgDir = fx.root): Promise<AdapterRun> {
+  return runAdapter(tscAdapter, pkgDir, config, signal);
 }
 
 const esmSources: FileTree = {
@@ -81,14 +46,15 @@ describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, d
 
   test('ESM package with tsconfig: outputs from TSFILE lines, node runs them, .d.ts when dts', async () => {
     const fx = tsPackage(dir, esmSources);
-    const { result, outDir, lines } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', dts: true });
-    expect(result.diagnostics).toEqual([]);
-    expect(result.ok).toBe(true);
-    expect(rel(outDir, result.files)).toEqual(['greet.d.ts', 'greet.js', 'index.d.ts', 'index.js', 'math/sum.d.ts', 'math/sum.js']);
+    const { out, outDir, lines } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', dts: true });
+    expect(out.diagnostics).toEqual([]);
+    expect(out.ok).toBe(true);
+    expect(relPaths(outDir, out.files)).toEqual(['greet.d.ts', 'greet.js', 'index.d.ts', 'index.js', 'math/sum.d.ts', 'math/sum.js']);
     // Exactly what is on disk: nothing unreported, no tsbuildinfo among the artifacts.
     expect(readdirSync(outDir, { recursive: true }).filter((f) => !statSync(path.join(outDir, String(f))).isDirectory()).length).toBe(6);
-    expect(lines.some((l) => l.startsWith('stdout: TSFILE: '))).toBe(true);
-    expect(runNode(path.join(outDir, 'index.js'))).toBe('hello tsc 6 string');
+    // TSFILE lines are read for the outputs above, not logged ("quieter tsc logs", 6539132).
+    expect(lines.filter((l) => l.includes('TSFILE: '))).toEqual([]);
+    expect(nodeStdout(path.join(outDir, 'index.js'))).toBe('hello tsc 6 string');
     expect(readFileSync(path.join(outDir, 'greet.d.ts'), 'utf8')).toContain('export declare function greet(name: string): string;');
     expect(existsSync(fx.path('tsconfig.tsbuildinfo'))).toBe(false);
   });
@@ -101,10 +67,10 @@ describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, d
       'pkg/src/index.ts': "import { twice } from './twice';\nconsole.log(twice(21), typeof require, process.platform.length > 0);\n",
       'pkg/src/twice.ts': 'export function twice(n: number): number {\n  return n * 2;\n}\n',
     });
-    const { result, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', sourcemap: true, dts: false }, undefined, fx.path('pkg'));
-    expect(result.diagnostics).toEqual([]);
-    expect(rel(outDir, result.files)).toEqual(['index.js', 'index.js.map', 'twice.js', 'twice.js.map']);
-    expect(runNode(path.join(outDir, 'index.js'))).toBe('42 function true');
+    const { out, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', sourcemap: true, dts: false }, undefined, fx.path('pkg'));
+    expect(out.diagnostics).toEqual([]);
+    expect(relPaths(outDir, out.files)).toEqual(['index.js', 'index.js.map', 'twice.js', 'twice.js.map']);
+    expect(nodeStdout(path.join(outDir, 'index.js'))).toBe('42 function true');
     expect(JSON.parse(readFileSync(path.join(outDir, 'twice.js.map'), 'utf8')).sources).toEqual(['../src/twice.ts']);
   });
 
@@ -114,9 +80,9 @@ describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, d
       'src/greet.ts': "export function greet(name: string): string {\n  const n: number = name;\n  return `hello ${n}`;\n}\n",
       'src/math/sum.ts': "export const sum = (xs: readonly number[]): number => xs.length;\nexport const pairs: Array<{ x: number }> = [{ x: 'no' }] as Array<{ x: string }>;\n",
     });
-    const { result } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
-    expect(result.ok).toBe(false);
-    expect(result.diagnostics).toContainEqual({
+    const { out } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
+    expect(out.ok).toBe(false);
+    expect(out.diagnostics).toContainEqual({
       severity: 'error',
       file: 'src/greet.ts',
       line: 2,
@@ -125,7 +91,7 @@ describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, d
       message: "Type 'string' is not assignable to type 'number'.",
     });
     // Elaboration lines stay with their diagnostic.
-    const chained = result.diagnostics.find((d) => d.file === 'src/math/sum.ts');
+    const chained = out.diagnostics.find((d) => d.file === 'src/math/sum.ts');
     expect(chained).toMatchObject({ line: 2, code: 'TS2322' });
     expect(chained!.message.split('\n').length).toBeGreaterThan(1);
     expect(chained!.message).toContain("Types of property 'x' are incompatible.");
@@ -133,33 +99,26 @@ describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, d
 
   test('a syntax error fails with a diagnostic naming file and line', async () => {
     const fx = tsPackage(dir, { ...esmSources, 'src/greet.ts': 'export function greet(name: string): string {\n  return (name;\n}\n' });
-    const { result } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
-    expect(result.ok).toBe(false);
-    const d = result.diagnostics.find((x) => x.severity === 'error');
+    const { out } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
+    expect(out.ok).toBe(false);
+    const d = out.diagnostics.find((x) => x.severity === 'error');
     expect(d).toMatchObject({ file: 'src/greet.ts', line: 2, code: expect.stringMatching(/^TS1\d{3}$/) });
   });
 
   test('composite project with an up-to-date tsbuildinfo still emits into a fresh outDir, twice', async () => {
     const fx = tsPackage(dir, {
       ...esmSources,
-      'tsconfig.json': {
-        compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, composite: true, outDir: 'dist', rootDir: 'src', types: ['node'] },
-        include: ['src'],
-      },
+      'tsconfig.json': COMPOSITE_TSCONFIG,
     });
-    // What a user's own `tsc -p .` leaves behind: a tsbuildinfo saying everything is emitted.
-    const own = spawnSync(process.execPath, [path.join(dir, 'bin/tsc'), '-p', '.'], { cwd: fx.root, encoding: 'utf8' });
-    expect(own.status).toBe(0);
-    expect(existsSync(fx.path('tsconfig.tsbuildinfo'))).toBe(true);
+    leaveOwnTsBuildInfo(fx, dir);
     const infoBefore = readFileSync(fx.path('tsconfig.tsbuildinfo'), 'utf8');
-    rmSync(fx.path('dist'), { recursive: true });
 
     for (let i = 0; i < 2; i++) {
-      const { result, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', dts: false });
-      expect(result.diagnostics).toEqual([]);
+      const { out, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', dts: false });
+      expect(out.diagnostics).toEqual([]);
       // composite implies declarations: they come along even with dts: false.
-      expect(rel(outDir, result.files)).toEqual(['greet.d.ts', 'greet.js', 'index.d.ts', 'index.js', 'math/sum.d.ts', 'math/sum.js']);
-      expect(runNode(path.join(outDir, 'index.js'))).toBe('hello tsc 6 string');
+      expect(relPaths(outDir, out.files)).toEqual(['greet.d.ts', 'greet.js', 'index.d.ts', 'index.js', 'math/sum.d.ts', 'math/sum.js']);
+      expect(nodeStdout(path.join(outDir, 'index.js'))).toBe('hello tsc 6 string');
     }
     // The package's own incremental state is neither used nor touched.
     expect(readFileSync(fx.path('tsconfig.tsbuildinfo'), 'utf8')).toBe(infoBefore);
@@ -170,8 +129,8 @@ describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, d
     const fx = tsPackage(dir, esmSources);
     const ac = new AbortController();
     ac.abort();
-    const { result, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' }, ac.signal);
-    expect(result).toEqual({ ok: false, files: [], diagnostics: [] });
+    const { out, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' }, ac.signal);
+    expect(out).toEqual({ ok: false, files: [], diagnostics: [] });
     expect(readdirSync(outDir)).toEqual([]);
   });
 
@@ -184,8 +143,8 @@ describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, d
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 60);
     const started = Date.now();
-    const { result } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' }, ac.signal);
-    expect(result).toEqual({ ok: false, files: [], diagnostics: [] });
+    const { out } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' }, ac.signal);
+    expect(out).toEqual({ ok: false, files: [], diagnostics: [] });
     expect(Date.now() - started).toBeLessThan(2500);
   });
 });
@@ -201,9 +160,9 @@ describe('tsc adapter: which tsconfig', () => {
 
   test('a tsconfig.json that includes files outside the sources fails with TS6059 naming the file', async () => {
     const fx = tsPackage(ts7, withTests);
-    const { result } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
-    expect(result.ok).toBe(false);
-    expect(result.diagnostics.map((d) => d.code)).toContain('TS6059');
+    const { out } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
+    expect(out.ok).toBe(false);
+    expect(out.diagnostics.map((d) => d.code)).toContain('TS6059');
   });
 
   test('tsconfig.build.json is preferred over tsconfig.json', async () => {
@@ -211,16 +170,16 @@ describe('tsc adapter: which tsconfig', () => {
       ...withTests,
       'tsconfig.build.json': { extends: './tsconfig.json', include: ['src'] },
     });
-    const { result, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
-    expect(result.diagnostics).toEqual([]);
-    expect(runNode(path.join(outDir, 'index.js'))).toBe('hello tsc 6 string');
+    const { out, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' });
+    expect(out.diagnostics).toEqual([]);
+    expect(nodeStdout(path.join(outDir, 'index.js'))).toBe('hello tsc 6 string');
   });
 
   test('adapterOptions.tsc.project picks another tsconfig; a missing one is a config error on that field', async () => {
     const fx = tsPackage(ts7, { ...withTests, 'config/tsconfig.emit.json': { extends: '../tsconfig.json', include: ['../src'] } });
-    const { result } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', adapterOptions: { tsc: { project: 'config/tsconfig.emit.json' } } });
-    expect(result.diagnostics).toEqual([]);
-    expect(result.ok).toBe(true);
+    const { out } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', adapterOptions: { tsc: { project: 'config/tsconfig.emit.json' } } });
+    expect(out.diagnostics).toEqual([]);
+    expect(out.ok).toBe(true);
     const err = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', adapterOptions: { tsc: { project: 'nope.json' } } }).catch((e: unknown) => e);
     expect((err as BuildSystemError).field).toBe('adapterOptions.tsc.project');
   });

@@ -164,6 +164,20 @@ describe('failure and crash leftovers', () => {
     });
   }
 
+  it('discardStaging leaves a committed staging dir alone (a swap that failed after its commit point is rolled forward, not lost)', async () => {
+    const fx = pkg();
+    await publish(fx, OLD);
+    const p = startWorker({ op: 'swap', pkgDir: fx.root, outDir: 'dist', sets: [NEW] }, { BUILD_SYSTEM_TEST_PAUSE: 'during-swap' });
+    procs.push(p);
+    await p.stderrIncludes('test pause at during-swap');
+    await killAndWait(p);
+    const staging = leftovers(fx).find((n) => n.startsWith('.build-system-staging-'))!;
+    await discardStaging(fx.path(staging)); // what a caller's catch-all does after a failed swap
+    expect(existsSync(fx.path(staging))).toBe(true);
+    await removeLeftovers(fx.root, 'dist');
+    expect(snapshotTree(fx.path('dist'))).toEqual(hashes(NEW));
+  });
+
   it('a roll-forward interrupted itself is finished by the next one (idempotent)', async () => {
     const fx = pkg();
     await publish(fx, OLD);

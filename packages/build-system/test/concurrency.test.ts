@@ -117,7 +117,10 @@ const hms = (iso: string) => new Date(iso).toTimeString().slice(0, 8);
 describe('build-system CLI under concurrency and crashes', () => {
   it('8 CLI processes at once: the adapter runs exactly once, all exit 0 with the same artifact sha256s', async () => {
     const fx = lockFixture();
-    const marker = fx.path('adapter-runs.txt');
+    // Outside the package: a file inside it would be a cache input that every build changes.
+    const side = createFixture({});
+    fixtures.push(side);
+    const marker = side.path('adapter-runs.txt');
     const ps = Array.from({ length: 8 }, () => startCli(fx, [], { PROBE_MARKER: marker, PROBE_SLOW_MS: '1500' }));
     const runs = await Promise.all(ps.map((p) => finish(p)));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
@@ -126,6 +129,7 @@ describe('build-system CLI under concurrency and crashes', () => {
     expect(snapshotTree(fx.path('dist'))).toEqual(manifests[0]);
 
     const builders = [...new Set(readFileSync(marker, 'utf8').trim().split('\n'))];
+    console.log("DEBUG", JSON.stringify(runs.map((r) => [r.json!.results[0]!.cache, r.stderr.slice(0, 300)])));
     // The lock was really contended: someone waited for the one that built.
     expect(runs.some((r) => r.stderr.includes(`waiting for ${PKG}: locked by pid ${builders[0]} on host ${os.hostname()}`))).toBe(true);
     // Exactly once needs the waiters to re-check the cache after they get the lock (issue 4).
@@ -174,7 +178,9 @@ describe('build-system CLI under concurrency and crashes', () => {
     const m2 = manifest(await runCli(fx, ['--no-cache']));
     expect(Object.keys(m2).sort()).toEqual(Object.keys(m1).sort());
     const valid = Object.fromEntries(Object.keys(m1).map((f) => [f, [m1[f], m2[f]]]));
-    const stop = fx.path('stop-reader');
+    const side = createFixture({});
+    fixtures.push(side);
+    const stop = side.path('stop-reader');
     const readerSrc = `
       const { readFileSync, existsSync } = require('node:fs');
       const { createHash } = require('node:crypto');

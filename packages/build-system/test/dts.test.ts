@@ -1,64 +1,30 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { checkDeclarationTool, emitDeclarations } from '../src/adapters/dts.js';
 import { rollupAdapter } from '../src/adapters/rollup.js';
-import type { AdapterContext } from '../src/adapters/types.js';
-import { resolveConfig } from '../src/config/resolve.js';
-import { buildConfigSchema, type BuildConfigInput } from '../src/config/schema.js';
+import type { BuildConfigInput } from '../src/config/schema.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
-import { createFixture, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
+import { COMPOSITE_TSCONFIG, leaveOwnTsBuildInfo, linkRollup, linkTypeScript, nodeStdout, relPaths, runAdapter, stagingContext, trackedFixtures, TYPESCRIPTS } from './helpers/adapter-ctx.js';
+import type { FileTree, Fixture } from './helpers/fixture.js';
 
-const TYPESCRIPTS = [
-  { version: '5.9.3', dir: path.join(repoRoot, 'node_modules/typescript') },
-  { version: '7.0.2', dir: path.join(repoRoot, 'node_modules/typescript7') },
-];
-
-const fixtures: Fixture[] = [];
-afterEach(() => {
-  for (const fx of fixtures.splice(0)) fx.cleanup();
-});
+const newFixture = trackedFixtures();
 
 /** A package with rollup (to bundle the JS) and, unless tsDir is undefined, that typescript and @types/node. */
 function dtsPackage(tsDir: string | undefined, files: FileTree): Fixture {
-  const fx = createFixture(files);
-  fixtures.push(fx);
-  mkdirSync(fx.path('node_modules/@rollup'), { recursive: true });
-  symlinkSync(path.join(repoRoot, 'node_modules/rollup'), fx.path('node_modules/rollup'), 'dir');
-  symlinkSync(path.join(repoRoot, 'node_modules/@rollup/plugin-node-resolve'), fx.path('node_modules/@rollup/plugin-node-resolve'), 'dir');
-  if (tsDir) {
-    mkdirSync(fx.path('node_modules/@types'), { recursive: true });
-    symlinkSync(tsDir, fx.path('node_modules/typescript'), 'dir');
-    symlinkSync(path.join(repoRoot, 'node_modules/@types/node'), fx.path('node_modules/@types/node'), 'dir');
-  }
+  const fx = newFixture(files);
+  linkRollup(fx);
+  if (tsDir) linkTypeScript(fx, tsDir);
   return fx;
 }
 
 /** What the build service does with dts: true and a bundler: bundle, then declarations into the same dir. */
 async function bundleWithDeclarations(fx: Fixture, config: BuildConfigInput) {
-  const pkg = loadPackageInfo(fx.root);
-  const resolved = resolveConfig(pkg, buildConfigSchema.parse({ adapter: 'rollup', dts: true, ...config }), null);
-  const tool = await rollupAdapter.check(pkg);
-  if (!tool.available) throw new Error(`rollup not available: ${tool.reason}`);
-  const outDir = mkdtempSync(fx.path('.build-system-staging-'));
-  const lines: string[] = [];
-  const ctx: AdapterContext = { pkg, config: resolved, outDir, tool, signal: new AbortController().signal, log: (stream, line) => lines.push(`${stream}: ${line}`) };
-  const bundled = await rollupAdapter.build(ctx);
+  const { out: bundled, ctx, outDir } = await runAdapter(rollupAdapter, fx.root, { adapter: 'rollup', dts: true, ...config });
   expect(bundled.diagnostics).toEqual([]);
   const dts = await emitDeclarations(ctx);
-  return { bundled, dts, outDir, lines };
-}
-
-function runNode(file: string): string {
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return r.stdout.trim();
-}
-
-function rel(outDir: string, files: string[]): string[] {
-  return files.map((f) => path.relative(outDir, f).split(path.sep).join('/')).sort();
+  return { bundled, dts, outDir };
 }
 
 const sources: FileTree = {
@@ -77,12 +43,12 @@ describe.each(TYPESCRIPTS)('declarations with TypeScript $version after a rollup
     const { bundled, dts, outDir } = await bundleWithDeclarations(fx, {});
     expect(dts.diagnostics).toEqual([]);
     expect(dts.ok).toBe(true);
-    expect(rel(outDir, bundled.files)).toEqual(['index.js']);
-    expect(rel(outDir, dts.files)).toEqual(['index.d.ts', 'shapes/area.d.ts']);
+    expect(relPaths(outDir, bundled.files)).toEqual(['index.js']);
+    expect(relPaths(outDir, dts.files)).toEqual(['index.d.ts', 'shapes/area.d.ts']);
     expect(readdirSync(outDir).sort()).toEqual(['index.d.ts', 'index.js', 'shapes']);
     expect(readFileSync(path.join(outDir, 'index.d.ts'), 'utf8')).toContain('export declare const total: (shapes: Shape[]) => number;');
     expect(readFileSync(path.join(outDir, 'shapes/area.d.ts'), 'utf8')).toContain('export declare function area(s: Shape): number;');
-    expect(runNode(path.join(outDir, 'index.js'))).toBe('9');
+    expect(nodeStdout(path.join(outDir, 'index.js'))).toBe('9');
 
     // The declarations are usable: a consumer type-checks against them (and fails on misuse).
     const consumer = mkdtempSync(fx.path('.consumer-'));
@@ -104,7 +70,7 @@ describe.each(TYPESCRIPTS)('declarations with TypeScript $version after a rollup
     const fx = dtsPackage(dir, withoutTsconfig);
     const { dts, outDir } = await bundleWithDeclarations(fx, { entry: 'src/index.ts', format: 'esm' });
     expect(dts.diagnostics).toEqual([]);
-    expect(rel(outDir, dts.files)).toEqual(['index.d.ts', 'shapes/area.d.ts']);
+    expect(relPaths(outDir, dts.files)).toEqual(['index.d.ts', 'shapes/area.d.ts']);
   });
 
   test('a type error fails declaration emit with file and line', async () => {
@@ -118,11 +84,9 @@ describe.each(TYPESCRIPTS)('declarations with TypeScript $version after a rollup
     const fx = dtsPackage(dir, sources);
     const pkg = loadPackageInfo(fx.root);
     writeFileSync(fx.path('src/shapes/area.ts'), "export type Shape = { kind: 'square'; side: number };\nexport function area(s: Shape): number {\n  return s.side **;\n}\n");
-    const config = resolveConfig(pkg, buildConfigSchema.parse({ adapter: 'rollup', dts: true }), null);
     const tool = await checkDeclarationTool(pkg);
     if (!tool.available) throw new Error(tool.reason);
-    const outDir = mkdtempSync(fx.path('.build-system-staging-'));
-    const dts = await emitDeclarations({ pkg, config, outDir, tool, signal: new AbortController().signal, log: () => {} });
+    const dts = await emitDeclarations(stagingContext(pkg, { adapter: 'rollup', dts: true }, tool).ctx);
     expect(dts.ok).toBe(false);
     expect(dts.diagnostics[0]).toMatchObject({ severity: 'error', file: 'src/shapes/area.ts', line: 3 });
   });
@@ -130,16 +94,13 @@ describe.each(TYPESCRIPTS)('declarations with TypeScript $version after a rollup
   test('composite tsconfig with an up-to-date tsbuildinfo emits declarations into a fresh outDir, twice', async () => {
     const fx = dtsPackage(dir, {
       ...sources,
-      'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, composite: true, outDir: 'dist', rootDir: 'src', types: ['node'] }, include: ['src'] },
+      'tsconfig.json': COMPOSITE_TSCONFIG,
     });
-    const own = spawnSync(process.execPath, [path.join(dir, 'bin/tsc'), '-p', '.'], { cwd: fx.root, encoding: 'utf8' });
-    expect(own.status).toBe(0);
-    expect(existsSync(fx.path('tsconfig.tsbuildinfo'))).toBe(true);
-    rmSync(fx.path('dist'), { recursive: true });
+    leaveOwnTsBuildInfo(fx, dir);
     for (let i = 0; i < 2; i++) {
       const { dts, outDir } = await bundleWithDeclarations(fx, {});
       expect(dts.diagnostics).toEqual([]);
-      expect(rel(outDir, dts.files)).toEqual(['index.d.ts', 'shapes/area.d.ts']);
+      expect(relPaths(outDir, dts.files)).toEqual(['index.d.ts', 'shapes/area.d.ts']);
     }
     expect(existsSync(fx.path('dist'))).toBe(false);
   });
@@ -153,15 +114,7 @@ test('checkDeclarationTool: no typescript -> unavailable with the install comman
   if (tool.available) return;
   expect(tool.installHint).toBe('npm install -D typescript');
   // emitDeclarations itself also refuses cleanly instead of throwing.
-  const config = resolveConfig(pkg, buildConfigSchema.parse({ adapter: 'rollup', dts: true }), null);
-  const dts = await emitDeclarations({
-    pkg,
-    config,
-    outDir: mkdtempSync(fx.path('.build-system-staging-')),
-    tool: { available: true, version: '0', location: '' },
-    signal: new AbortController().signal,
-    log: () => {},
-  });
+  const dts = await emitDeclarations(stagingContext(pkg, { adapter: 'rollup', dts: true }, { available: true, version: '0', location: '' }).ctx);
   expect(dts.ok).toBe(false);
   expect(dts.diagnostics[0]!.message).toContain('npm install -D typescript');
 });

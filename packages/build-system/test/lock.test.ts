@@ -177,8 +177,9 @@ describe('acquirePackageLock', () => {
 
   it('a foreign host with a fresh heartbeat is waited for (its pid is not checked here); once the heartbeat stops, the lock is taken over', async () => {
     const { pkg, lockDir } = pkgFixture();
-    // pid 4211 is very likely dead on this machine: it must not matter, the host differs.
-    const owner = fakeLock(lockDir, { hostname: 'ci-7', pid: 4211 });
+    // A pid that is dead on this machine: it must not matter, the host differs.
+    const pid = await deadPid();
+    const owner = fakeLock(lockDir, { hostname: 'ci-7', pid });
     const file = path.join(lockDir, 'owner.json');
     const beat = setInterval(() => {
       const now = new Date();
@@ -190,7 +191,7 @@ describe('acquirePackageLock', () => {
       const err = await lockError(acquirePackageLock(pkg, { timeoutMs: 1_500, staleMs: 800, onWait: (m) => messages.push(m) }));
       expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
       expect((err as { code?: string }).code).toBe('LOCK_TIMEOUT');
-      expect(messages).toEqual([`waiting for @demo/core: locked by pid 4211 on host ci-7 since ${hms(owner.startedAt)} (build:package)`]);
+      expect(messages).toEqual([`waiting for @demo/core: locked by pid ${pid} on host ci-7 since ${hms(owner.startedAt)} (build:package)`]);
       expect((err as Error).message).toContain(messages[0]);
     } finally {
       clearInterval(beat);
@@ -292,6 +293,17 @@ describe('acquirePackageLock', () => {
     expect(readdirSync(shared)).toEqual([]);
     await la.release();
     await lb.release();
+  });
+
+  it("with the app's own SIGINT handler, the lock stays held until the app exits, and is released then", async () => {
+    const { pkg, lockDir } = pkgFixture();
+    const holder = worker({ op: 'hold', pkgDir: pkg.dir, appSigint: true });
+    await holder.event('acquired');
+    holder.child.kill('SIGINT');
+    await holder.event('app-sigint');
+    expect(existsSync(path.join(lockDir, 'owner.json'))).toBe(true); // the app is still shutting down: still ours
+    expect(await holder.exited).toEqual({ code: 7, signal: null });
+    expect(existsSync(lockDir)).toBe(false);
   });
 
   for (const [signal, code] of [

@@ -9,7 +9,7 @@ import { isStrictlyInside, toPosix } from '../util/paths.js';
 import { findBinary } from '../util/resolve-module.js';
 import { spawnLines } from '../util/spawn.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
-import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, formatDiagnostic, JS_FILE, readShebang } from './esbuild.js';
+import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, formatDiagnostic, JS_FILE, readShebang, severityOf } from './output.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 /** The part of the Bun runtime API this adapter uses (no @types/bun dependency). */
@@ -341,7 +341,7 @@ async function runInProcess(bun: BunRuntime, ctx: AdapterContext, run: Invocatio
   if (result === 'aborted') return { ok: false, aborted: true, files: [], diagnostics: [] };
   const diagnostics = result.logs.map((log): Diagnostic => {
     const d: Diagnostic = {
-      severity: log.level === 'error' ? 'error' : log.level === 'warning' ? 'warning' : 'info',
+      severity: severityOf(log.level),
       message: log.message,
     };
     if (log.position?.file) {
@@ -396,11 +396,7 @@ export const bunAdapter: BuilderAdapter = {
   },
 
   async build(ctx: AdapterContext): Promise<AdapterOutput> {
-    const abortedResult = (): AdapterOutput => ({
-      ok: false,
-      files: [],
-      diagnostics: [{ severity: 'error', message: 'build aborted: bun build was stopped' }],
-    });
+    const abortedResult = () => failedOutput('build aborted: bun build was stopped');
     const invalid = defineProblems(ctx.config.define);
     if (invalid.length > 0) return { ok: false, files: [], diagnostics: invalid };
     const runtime = runningBun();

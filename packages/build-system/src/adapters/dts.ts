@@ -1,5 +1,5 @@
 import type { PackageInfo } from '../workspace/package-info.js';
-import { checkTypeScript, findTypeScript, runTsc } from './tsc-runner.js';
+import { checkTypeScript, runPackageTsc } from './tsc-runner.js';
 import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js';
 
 /**
@@ -19,11 +19,5 @@ export async function checkDeclarationTool(pkg: PackageInfo): Promise<ToolAvaila
 
 /** ctx.tool is the bundler's; TypeScript is looked up here. */
 export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutput> {
-  const ts = findTypeScript(ctx.pkg);
-  if (!ts) {
-    const tool = checkTypeScript(ctx.pkg);
-    const hint = tool.available ? '' : `; install it with: ${tool.installHint}`;
-    return { ok: false, files: [], diagnostics: [{ severity: 'error', message: `dts: true needs TypeScript, which is not installed for ${ctx.pkg.name}${hint}` }] };
-  }
-  return runTsc(ctx, ts, 'declarations');
+  return runPackageTsc(ctx, 'declarations', `dts: true needs TypeScript, which is not installed for ${ctx.pkg.name}`);
 }

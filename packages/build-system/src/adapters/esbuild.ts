@@ -1,13 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as Esbuild from 'esbuild';
 import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
-import { isInside, toPosix } from '../util/paths.js';
 import { resolveModule } from '../util/resolve-module.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
+import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, formatDiagnostic, JS_FILE, readShebang } from './output.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 type EsbuildApi = Pick<typeof Esbuild, 'context'>;
@@ -18,9 +17,6 @@ type EsbuildApi = Pick<typeof Esbuild, 'context'>;
  * is reported as aborted anyway (the same grace spawnLines gives SIGTERM).
  */
 const CANCEL_GRACE_MS = 2000;
-
-/** Built JavaScript files: the only outputs a shebang belongs in. */
-export const JS_FILE = /\.(c|m)?js$/;
 
 const apiByMain = new Map<string, Promise<EsbuildApi>>();
 
@@ -47,12 +43,6 @@ function loadEsbuild(moduleDir: string): Promise<EsbuildApi> {
   return api;
 }
 
-/** Path for a diagnostic: relative to the package (posix) when inside it, else absolute. */
-export function diagnosticFile(pkgDir: string, file: string): string {
-  const abs = path.resolve(pkgDir, file);
-  return isInside(pkgDir, abs) ? toPosix(path.relative(pkgDir, abs)) : abs;
-}
-
 /** esbuild columns are 0-based UTF-8 byte offsets; diagnostics want 1-based characters. */
 function characterColumn(lineText: string, byteColumn: number): number {
   const prefix = Buffer.from(lineText, 'utf8').subarray(0, byteColumn).toString('utf8');
@@ -76,72 +66,8 @@ function toDiagnostic(pkgDir: string, message: Esbuild.PartialMessage, severity:
   return diagnostic;
 }
 
-/** One line per diagnostic, in the `file:line:col: severity: text` form editors link. */
-export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.file ? `${d.file}${d.line !== undefined ? `:${d.line}${d.column !== undefined ? `:${d.column}` : ''}` : ''}: ` : '';
-  return `${where}${d.severity}: ${d.message}${d.code ? ` [${d.code}]` : ''}`;
-}
-
 function isBuildFailure(e: unknown): e is { errors: Esbuild.Message[]; warnings: Esbuild.Message[] } {
   return typeof e === 'object' && e !== null && Array.isArray((e as { errors?: unknown }).errors);
-}
-
-/**
- * Makes `shebang` the first line of a built file. esbuild 0.28 and bun 1.4
- * already put a source hashbang first and the banner after it; other versions
- * and options have not always (a banner or a "use strict" prologue before it,
- * or a banner that carries its own `#!` line, which leaves two: a syntax
- * error). Only the header (banner + prologue) is looked at, and only lines
- * equal to the shebang or to a `#!` line of the banner: a `#!` further down
- * may be inside a template literal. Moving or blanking a line keeps the line
- * count, so source maps stay valid. Returns whether the file was changed.
- */
-export function ensureShebangFirst(file: string, shebang: string, banner: string | undefined): boolean {
-  const bannerLines = banner ? banner.split('\n') : [];
-  const strays = new Set([shebang, ...bannerLines.filter((l) => l.startsWith('#!'))]);
-  const lines = readFileSync(file, 'utf8').split('\n');
-  const window = Math.min(lines.length, bannerLines.length + 4);
-  const strayAt: number[] = [];
-  for (let i = 0; i < window; i++) if (strays.has(lines[i]!)) strayAt.push(i);
-  if (lines[0] === shebang && strayAt.length === 1) return false;
-  const keep = strayAt.find((i) => lines[i] === shebang);
-  // Every other `#!` line in the header would be a syntax error: blank it, keeping the line.
-  for (const i of strayAt) if (i !== keep) lines[i] = '';
-  if (keep === undefined) {
-    // The tool dropped it: prepend. The extra line shifts generated lines by one,
-    // which a linked map records with a leading ';' in its mappings.
-    lines.unshift(shebang);
-    shiftLinkedSourceMap(file, lines);
-  } else if (keep > 0) {
-    lines.splice(keep, 1);
-    lines.unshift(shebang);
-  }
-  writeFileSync(file, lines.join('\n'));
-  return true;
-}
-
-function shiftLinkedSourceMap(file: string, lines: string[]): void {
-  const url = lines.map((l) => /^\/\/# sourceMappingURL=(?!data:)(.+)$/.exec(l)?.[1]).findLast((u) => u !== undefined);
-  if (!url) return;
-  const mapFile = path.resolve(path.dirname(file), decodeURIComponent(url.trim()));
-  try {
-    const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { mappings?: string };
-    if (typeof map.mappings !== 'string') return;
-    map.mappings = `;${map.mappings}`;
-    writeFileSync(mapFile, JSON.stringify(map));
-  } catch {
-    // A map we cannot read is left alone; the code itself is what must run.
-  }
-}
-
-/** The `#!` first line of a source file, if it has one. */
-export function readShebang(file: string): string | undefined {
-  try {
-    const first = readFileSync(file, 'utf8').split(/\r?\n/, 1)[0] ?? '';
-    return first.startsWith('#!') ? first : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 interface FormatOutcome {
@@ -272,17 +198,6 @@ function failureDiagnostics(pkgDir: string, error: unknown): Diagnostic[] {
   return [{ severity: 'error', message: `esbuild failed: ${error instanceof Error ? error.message : String(error)}` }];
 }
 
-/** The same error reported once per format is one problem. */
-export function dedupeDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return diagnostics.filter((d) => {
-    const key = JSON.stringify([d.severity, d.file, d.line, d.column, d.message, d.code]);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
 export const esbuildAdapter: BuilderAdapter = {
   name: 'esbuild',
 
@@ -299,21 +214,13 @@ export const esbuildAdapter: BuilderAdapter = {
   },
 
   async build(ctx: AdapterContext): Promise<AdapterOutput> {
-    const abortedResult = (): AdapterOutput => ({
-      ok: false,
-      files: [],
-      diagnostics: [{ severity: 'error', message: 'build aborted: esbuild was cancelled' }],
-    });
+    const abortedResult = () => failedOutput('build aborted: esbuild was cancelled');
     if (ctx.signal.aborted) return abortedResult();
     let api: EsbuildApi;
     try {
       api = await loadEsbuild(ctx.tool.location);
     } catch (error) {
-      return {
-        ok: false,
-        files: [],
-        diagnostics: [{ severity: 'error', message: `could not load esbuild from ${ctx.tool.location}: ${(error as Error).message}` }],
-      };
+      return failedOutput(`could not load esbuild from ${ctx.tool.location}: ${(error as Error).message}`);
     }
     // Formats share one esbuild service, which runs their builds in parallel.
     const outcomes = await Promise.all(ctx.config.formats.map((format) => buildFormat(api, ctx, format)));

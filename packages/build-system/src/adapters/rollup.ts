@@ -6,11 +6,12 @@ import { transform, type Message, type TransformOptions } from 'esbuild';
 import type { InputOptions, OutputOptions, Plugin, RollupBuild, RollupLog } from 'rollup';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Format } from '../config/schema.js';
-import { BuildSystemError } from '../errors.js';
 import type { Diagnostic } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
 import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
+import { configInvalid } from './config-error.js';
+import { diagnosticFile, failedOutput } from './output.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 /**
@@ -86,12 +87,10 @@ async function loadTools(tools: RollupTools): Promise<{ rollup: RollupFn; nodeRe
   return { rollup: rollup as RollupFn, nodeResolve: nodeResolve as NodeResolveFn };
 }
 
-/** Diagnostic paths are relative to the package when inside it. */
+/** Diagnostic paths for rollup module ids (a plugin's \0 prefix and a ?query dropped): relative to the package when inside it. */
 function relFile(pkgDir: string, file: string | undefined): string | undefined {
   if (!file) return undefined;
-  const clean = file.replace(/^\0/, '').replace(/\?.*$/, '');
-  const abs = path.resolve(pkgDir, clean);
-  return isInside(pkgDir, abs) ? toPosix(path.relative(pkgDir, abs)) : toPosix(abs);
+  return toPosix(diagnosticFile(pkgDir, file.replace(/^\0/, '').replace(/\?.*$/, '')));
 }
 
 /** esbuild messages -> diagnostics. Columns are made 1-based, as tsc prints them (esbuild's are 0-based). */
@@ -144,10 +143,7 @@ interface RollupAdapterOptions {
  */
 function adapterOptions(pkg: PackageInfo, config: ResolvedConfig): RollupAdapterOptions {
   const raw = { ...(config.adapterOptions.rollup ?? {}) };
-  const file = toPosix(path.relative(process.cwd(), config.configFile ?? path.join(pkg.dir, 'package.json')));
-  const fail = (field: string, message: string): never => {
-    throw new BuildSystemError('CONFIG_INVALID', message, { package: pkg.name, file, field });
-  };
+  const fail = configInvalid(pkg, config);
   const { output, plugins, ...input } = raw;
   if ('input' in input) fail('adapterOptions.rollup.input', 'set entry in the config instead');
   if (output !== undefined && (typeof output !== 'object' || output === null || Array.isArray(output))) {
@@ -300,11 +296,7 @@ export const rollupAdapter: BuilderAdapter = {
     if (signal.aborted) return { ok: false, files: [], diagnostics: [] };
     const { tools, missing } = findTools(pkg);
     if (!tools) {
-      return {
-        ok: false,
-        files: [],
-        diagnostics: [{ severity: 'error', message: `${missing.join(' and ')} not installed; install with: ${installCommand(pkg, ['rollup', '@rollup/plugin-node-resolve'])}` }],
-      };
+      return failedOutput(`${missing.join(' and ')} not installed; install with: ${installCommand(pkg, ['rollup', '@rollup/plugin-node-resolve'])}`);
     }
     const { rollup, nodeResolve } = await loadTools(tools);
 

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { BuildSystemError } from '../errors.js';
 import type { Diagnostic } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
 import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import { spawnLines } from '../util/spawn.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
+import { configInvalid } from './config-error.js';
+import { diagnosticFile, failedOutput, severityOf } from './output.js';
 import type { AdapterOutput, ToolAvailability } from './types.js';
 
 /**
@@ -84,12 +85,6 @@ function tscCommand(tsDir: string): Promise<{ command: string; args: string[] }>
   return cached;
 }
 
-/** Diagnostic file paths: relative to the package when inside it (as results want), else absolute. */
-function diagnosticPath(pkgDir: string, file: string): string {
-  const abs = path.resolve(pkgDir, file);
-  return isInside(pkgDir, abs) ? toPosix(path.relative(pkgDir, abs)) : toPosix(abs);
-}
-
 const LOCATED = /^(.+?)\((\d+),(\d+)\): (error|warning|message) (TS\d+): (.*)$/;
 const GLOBAL = /^(error|warning|message) (TS\d+): (.*)$/;
 const EMITTED = /^TSFILE: (.+)$/;
@@ -118,7 +113,7 @@ export class TscOutputParser {
       this.push({
         severity: severityOf(located[4]!),
         message: located[6]!,
-        file: diagnosticPath(this.pkgDir, located[1]!),
+        file: toPosix(diagnosticFile(this.pkgDir, located[1]!)),
         line: Number(located[2]),
         column: Number(located[3]),
         code: located[5]!,
@@ -140,10 +135,6 @@ export class TscOutputParser {
   }
 }
 
-function severityOf(word: string): Diagnostic['severity'] {
-  return word === 'error' ? 'error' : word === 'warning' ? 'warning' : 'info';
-}
-
 export interface TscRunContext {
   pkg: PackageInfo;
   config: ResolvedConfig;
@@ -162,19 +153,10 @@ interface TscOptions {
   args: string[];
 }
 
-/** File name for config errors, shown the way resolveConfig shows it (relative to cwd). */
-export function configFileLabel(pkg: PackageInfo, config: ResolvedConfig): string {
-  const file = config.configFile ?? path.join(pkg.dir, 'package.json');
-  return toPosix(path.relative(process.cwd(), file)) || file;
-}
-
 /** `adapterOptions.tsc` is a free record in the schema; the two keys we read are checked here. */
 function tscOptions(pkg: PackageInfo, config: ResolvedConfig): TscOptions {
   const raw = config.adapterOptions.tsc ?? {};
-  const file = configFileLabel(pkg, config);
-  const fail = (field: string, message: string): never => {
-    throw new BuildSystemError('CONFIG_INVALID', message, { package: pkg.name, file, field });
-  };
+  const fail = configInvalid(pkg, config);
   for (const key of Object.keys(raw)) {
     if (key !== 'project' && key !== 'args') fail(`adapterOptions.tsc.${key}`, 'unknown option (expected project or args)');
   }
@@ -341,4 +323,19 @@ export async function runTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: Ts
   } finally {
     await rm(buildInfoDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * runTsc with the package's own TypeScript, looked up again (it may have gone
+ * since check()). Without it: a failed output whose error is `missing` (what
+ * needed TypeScript) plus the install command.
+ */
+export async function runPackageTsc(ctx: TscRunContext, mode: TscMode, missing: string): Promise<AdapterOutput> {
+  const ts = findTypeScript(ctx.pkg);
+  if (!ts) {
+    const tool = checkTypeScript(ctx.pkg);
+    const hint = tool.available ? '' : `; install it with: ${tool.installHint}`;
+    return failedOutput(`${missing}${hint}`);
+  }
+  return runTsc(ctx, ts, mode);
 }

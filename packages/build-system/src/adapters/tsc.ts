@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Format } from '../config/schema.js';
-import { BuildSystemError } from '../errors.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import { checkTypeScript, configFileLabel, findTypeScript, runTsc } from './tsc-runner.js';
+import { configInvalid } from './config-error.js';
+import { checkTypeScript, runPackageTsc } from './tsc-runner.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 /**
@@ -29,13 +29,12 @@ export function tscFormat(pkg: PackageInfo): Format {
  * after its source (src/cli.ts -> cli.js) and cannot rename it.
  */
 export function assertTscCanBuild(pkg: PackageInfo, config: ResolvedConfig): void {
-  const file = configFileLabel(pkg, config);
+  const fail = configInvalid(pkg, config);
   const native = tscFormat(pkg);
   if (config.formats.length !== 1 || config.formats[0] !== native) {
-    throw new BuildSystemError(
-      'CONFIG_INVALID',
+    fail(
+      'format',
       `the tsc adapter emits one format, the package's own (${native}, from package.json "type": ${JSON.stringify(pkg.manifest.type ?? 'commonjs')}); got ${JSON.stringify(config.formats)}. Set format: '${native}' or use a bundling adapter (esbuild, bun, rollup) for ${config.formats.join(' + ')}`,
-      { package: pkg.name, file, field: 'format' },
     );
   }
   const recordEntry = config.raw.entry !== undefined && typeof config.raw.entry === 'object' && !Array.isArray(config.raw.entry);
@@ -43,11 +42,7 @@ export function assertTscCanBuild(pkg: PackageInfo, config: ResolvedConfig): voi
     const fromRoot = config.sourceRoot ? path.posix.relative(config.sourceRoot, source) : source;
     const emitted = fromRoot.replace(/\.[^./]+$/, '');
     if (emitted !== name) {
-      throw new BuildSystemError(
-        'CONFIG_INVALID',
-        `tsc names outputs after their sources: ${source} becomes ${emitted}.js, not ${name}.js; rename the entry or use a bundling adapter`,
-        { package: pkg.name, file, field: recordEntry ? `entry.${name}` : 'entry' },
-      );
+      fail(recordEntry ? `entry.${name}` : 'entry', `tsc names outputs after their sources: ${source} becomes ${emitted}.js, not ${name}.js; rename the entry or use a bundling adapter`);
     }
   }
 }
@@ -61,12 +56,6 @@ export const tscAdapter: BuilderAdapter = {
 
   async build(ctx: AdapterContext): Promise<AdapterOutput> {
     assertTscCanBuild(ctx.pkg, ctx.config);
-    const ts = findTypeScript(ctx.pkg);
-    if (!ts) {
-      const tool = checkTypeScript(ctx.pkg);
-      const hint = tool.available ? '' : `; install it with: ${tool.installHint}`;
-      return { ok: false, files: [], diagnostics: [{ severity: 'error', message: `typescript is no longer installed for ${ctx.pkg.name}${hint}` }] };
-    }
-    return runTsc(ctx, ts, 'build');
+    return runPackageTsc(ctx, 'build', `typescript is no longer installed for ${ctx.pkg.name}`);
   },
 };

@@ -80,6 +80,9 @@ export class FileHasher {
   private readonly entries = new Map<string, Entry>();
   private readonly inFlight = new Map<string, Promise<FileDigest>>();
   private readonly limit = limiter(READ_CONCURRENCY);
+  /** Entries loaded from disk, and whether this run learned anything new: an unchanged stat cache is not rewritten. */
+  private loaded = 0;
+  private learned = false;
   readonly stats: HasherStats = { statHits: 0, reads: 0, bytesRead: 0 };
 
   /** @param stateFile where the stat cache persists; undefined keeps it in memory only. */
@@ -97,6 +100,7 @@ export class FileHasher {
           const [size, mtimeMs, ctimeMs, ino, sha256] = e;
           hasher.entries.set(file, { size, mtimeMs, ctimeMs, ino, sha256, fresh: false, trusted: true });
         }
+        hasher.loaded = hasher.entries.size;
       }
     } catch {
       // No stat cache yet, or a damaged one: every file is simply hashed.
@@ -140,12 +144,17 @@ export class FileHasher {
   /** Forgets everything known about files below `dir` (e.g. an outDir about to be replaced). */
   forgetBelow(dir: string): void {
     const prefix = dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`;
-    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+    for (const key of this.entries.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      this.entries.delete(key);
+      this.learned = true;
+    }
   }
 
   private record(abs: string, st: Stats, sha256: string): void {
     const now = Date.now();
-    const trusted = now - st.mtimeMs > RACY_WINDOW_MS && now - st.ctimeMs > RACY_WINDOW_MS;
+    const trusted = now - st.mtimeMs > RACY_WINDOW_MS;
+    this.learned = true;
     this.entries.set(abs, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, sha256, fresh: true, trusted });
   }
 
@@ -157,9 +166,14 @@ export class FileHasher {
   async save(): Promise<void> {
     if (!this.stateFile) return;
     const entries: Record<string, PersistedEntry> = {};
+    let kept = 0;
     for (const [file, e] of this.entries) {
-      if (e.fresh && e.trusted) entries[file] = [e.size, e.mtimeMs, e.ctimeMs, e.ino, e.sha256];
+      if (!(e.fresh && e.trusted)) continue;
+      entries[file] = [e.size, e.mtimeMs, e.ctimeMs, e.ino, e.sha256];
+      kept++;
     }
+    // Every loaded entry used and nothing new learned: the file on disk already says exactly this.
+    if (!this.learned && kept === this.loaded) return;
     const data: PersistedStatCache = { version: STAT_CACHE_VERSION, entries };
     await mkdir(path.dirname(this.stateFile), { recursive: true });
     const tmp = `${this.stateFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;

@@ -1,7 +1,10 @@
+import { lstatSync, realpathSync } from 'node:fs';
+import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { BuilderName } from '../config/schema.js';
 import type { Artifact } from '../result/schema.js';
 import { sha256 } from '../util/hash.js';
+import { isInside } from '../util/paths.js';
 import { VERSION } from '../version.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
@@ -205,6 +208,39 @@ async function unbuiltDependencyHash(dep: DependencyState, workspaceRoot: string
   return `files:${sha256(canonicalJson(files))}`;
 }
 
+/**
+ * Workspace packages `pkg` depends on that are not in `known` (the ones built
+ * in this run): found as package managers link them, a node_modules symlink
+ * (from the package up to the workspace root) whose target is a directory of
+ * the workspace outside any node_modules. Their files stand in for outputs.
+ */
+export function linkedWorkspaceDependencies(pkg: PackageInfo, known: ReadonlySet<string>): DependencyState[] {
+  const names = new Set<string>();
+  for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const) {
+    for (const name of Object.keys(pkg.manifest[field] ?? {})) if (!known.has(name) && name !== pkg.name) names.add(name);
+  }
+  const found: DependencyState[] = [];
+  for (const name of [...names].sort()) {
+    for (let dir = pkg.dir; isInside(pkg.workspaceRoot, dir); dir = path.dirname(dir)) {
+      const link = path.join(dir, 'node_modules', ...name.split('/'));
+      const st = lstatSync(link, { throwIfNoEntry: false });
+      if (st) {
+        if (!st.isSymbolicLink()) break; // an installed (external) package
+        let target: string;
+        try {
+          target = realpathSync(link);
+        } catch {
+          break;
+        }
+        if (isInside(pkg.workspaceRoot, target) && !target.split(path.sep).includes('node_modules')) found.push({ name, dir: target });
+        break;
+      }
+      if (dir === pkg.workspaceRoot || path.dirname(dir) === dir) break;
+    }
+  }
+  return found;
+}
+
 export async function computeFingerprint(input: FingerprintInput): Promise<{ fingerprint: Fingerprint; key: string }> {
   const { pkg, config, hasher } = input;
   const env = input.env ?? process.env;
@@ -234,7 +270,8 @@ export async function computeFingerprint(input: FingerprintInput): Promise<{ fin
     runtime: currentRuntime(),
     adapter: input.adapter,
     declarations: input.declarations,
-    config: normalizedConfig(config),
+    // Canonical (plain JSON) already, so a fingerprint read back from a manifest is equal to the one computed.
+    config: JSON.parse(canonicalJson(normalizedConfig(config))) as Record<string, unknown>,
     packageJson: pickPackageJson(pkg),
     lockfile,
     env: envHashes,

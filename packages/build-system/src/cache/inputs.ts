@@ -14,7 +14,8 @@ import { GitignoreMatcher } from './gitignore.js';
  *   (staging and old outDirs beside outDir, the lock directory);
  * - tool caches: `.cache`, `.turbo`, `.nx` directories, `*.tsbuildinfo`,
  *   `.eslintcache`; and the cache directory when it is configured inside the package;
- * - lockfiles at the package root (they are fingerprinted separately, by entry);
+ * - package.json and lockfiles at the package root (fingerprinted separately:
+ *   the fields that affect a build, the lockfile entries of its dependencies);
  * - whatever the .gitignore files ignore (the workspace root's, those between
  *   it and the package, and every one inside the package).
  *
@@ -26,7 +27,7 @@ import { GitignoreMatcher } from './gitignore.js';
 
 const ALWAYS_SKIPPED_DIRS = new Set(['node_modules', '.git', '.cache', '.turbo', '.nx']);
 const SKIPPED_FILE = /(^\.build-system)|(\.tsbuildinfo$)|(^\.eslintcache$)/;
-const ROOT_LOCKFILES = new Set(['package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb']);
+const ROOT_SEPARATELY_FINGERPRINTED = new Set(['package.json', 'package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb']);
 
 export interface InputFile {
   /** Absolute path. */
@@ -57,11 +58,8 @@ function readDir(dir: string): Dirent[] {
 }
 
 function statOrNull(abs: string): Stats | null {
-  try {
-    return statSync(abs);
-  } catch {
-    return null;
-  }
+  // throwIfNoEntry: a vanished file is common enough (editors' temp files) that exceptions would cost.
+  return statSync(abs, { throwIfNoEntry: false }) ?? null;
 }
 
 /**
@@ -70,13 +68,21 @@ function statOrNull(abs: string): Stats | null {
  * `visitDir` returning false prunes a directory. Symlinked directories are not
  * entered (they may loop or leave the package); symlinked files are followed.
  */
-function walk(dir: string, rel: string, visitDir: (rel: string, name: string) => boolean, visitFile: (file: InputFile, name: string) => void): void {
-  for (const entry of readDir(dir)) {
+function walk(
+  dir: string,
+  rel: string,
+  visitDir: (rel: string, name: string) => boolean,
+  visitFile: (file: InputFile, name: string) => void,
+  onListed?: (rel: string, names: readonly Dirent[]) => void,
+): void {
+  const entries = readDir(dir);
+  onListed?.(rel, entries);
+  for (const entry of entries) {
     const name = entry.name;
     const childRel = rel ? `${rel}/${name}` : name;
     const abs = path.join(dir, name);
     if (entry.isDirectory()) {
-      if (visitDir(childRel, name)) walk(abs, childRel, visitDir, visitFile);
+      if (visitDir(childRel, name)) walk(abs, childRel, visitDir, visitFile, onListed);
       continue;
     }
     if (!entry.isFile() && !entry.isSymbolicLink()) continue;
@@ -111,15 +117,17 @@ export function listInputFiles(pkgDir: string, options: InputListOptions): Input
       if (ALWAYS_SKIPPED_DIRS.has(name) || name.startsWith('.build-system')) return false;
       if (rel === outDir) return false;
       if (excluded.some((d) => isInside(d, path.join(pkgDir, rel)))) return false;
-      if (ignore.ignores(rel, true)) return false;
-      ignore.enter(rel);
-      return true;
+      return !ignore.ignores(rel, true);
     },
     (file, name) => {
       if (SKIPPED_FILE.test(name)) return;
-      if (file.rel === name && ROOT_LOCKFILES.has(name)) return;
+      if (file.rel === name && ROOT_SEPARATELY_FINGERPRINTED.has(name)) return;
       if (ignore.ignores(file.rel, false)) return;
       files.set(file.rel, file);
+    },
+    // A directory's .gitignore is read only when its listing shows one (most directories have none).
+    (rel, entries) => {
+      if (rel !== '' && entries.some((e) => e.name === '.gitignore')) ignore.enter(rel);
     },
   );
 

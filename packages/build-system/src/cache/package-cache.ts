@@ -102,13 +102,14 @@ export class PackageCache {
    */
   async save(draft: ManifestDraft, stagingDir: string, options: { replace?: boolean } = {}): Promise<string | null> {
     const prefix = `${draft.outDir}/`;
+    let bytes: number;
     try {
-      await this.store.put(draft, (a: Artifact) => path.join(stagingDir, ...a.path.slice(prefix.length).split('/')), options);
+      ({ bytes } = await this.store.put(draft, (a: Artifact) => path.join(stagingDir, ...a.path.slice(prefix.length).split('/')), options));
     } catch (e) {
       return `could not write the cache entry: ${(e as Error).message}`;
     }
     try {
-      await this.evictIfNeeded(draft.artifacts.reduce((n, a) => n + a.bytes, 0));
+      await this.evictIfNeeded(bytes);
     } catch (e) {
       return `cache eviction failed: ${(e as Error).message}`;
     }
@@ -158,7 +159,7 @@ export class PackageCache {
 
   /** Ends a build that left outDir matching `key`: it becomes the package's last build; the stat cache is saved. */
   async finish(current: { key: string; fingerprint: Fingerprint } | null): Promise<void> {
-    if (current) await this.store.writeLast(this.pkg.dir, current);
+    if (current && (await this.store.readLastKey(this.pkg.dir)) !== current.key) await this.store.writeLast(this.pkg.dir, current);
     await this.hasher.save();
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuilderName } from '../config/schema.js';
 import type { Artifact, Diagnostic } from '../result/schema.js';
@@ -93,7 +93,7 @@ export type CacheLookup = { status: 'hit'; hit: CacheHit } | { status: 'absent' 
 export interface CacheStore {
   get(key: string, options?: { touch?: boolean }): Promise<CacheLookup>;
   /** Stores an entry; `sourceOf` gives the file holding each artifact's bytes. `replace` overwrites an existing (corrupt) entry. */
-  put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options?: { replace?: boolean }): Promise<void>;
+  put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options?: { replace?: boolean }): Promise<{ bytes: number }>;
 }
 
 export interface PruneOptions {
@@ -158,34 +158,63 @@ export class LocalCacheStore implements CacheStore {
   }
 
   async get(key: string, options: { touch?: boolean } = {}): Promise<CacheLookup> {
+    let lookup: CacheLookup = { status: 'absent' };
+    // An entry another process is replacing or evicting can look damaged for a moment: look again, real damage stays.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const look = await this.lookOnce(key, options);
+      lookup = look.lookup;
+      if (lookup.status !== 'corrupt' || look.stable) break;
+    }
+    return lookup;
+  }
+
+  /** One look at an entry; `stable` is false when the entry changed while we looked (so a problem may be a race). */
+  private async lookOnce(key: string, options: { touch?: boolean }): Promise<{ lookup: CacheLookup; stable: boolean }> {
     const dir = this.entryDir(key);
     const manifestFile = path.join(dir, 'manifest.json');
+    const identity = async () => {
+      const st = await stat(manifestFile).catch(() => null);
+      return st ? `${st.ino}:${st.ctimeMs}:${st.size}` : null;
+    };
     let text: string;
+    let seen: string | null;
     try {
-      text = await readFile(manifestFile, 'utf8');
-    } catch (e) {
-      if (!isErrno(e, 'ENOENT', 'ENOTDIR')) return { status: 'corrupt', problem: `manifest unreadable (${(e as Error).message})` };
+      const handle = await open(manifestFile, 'r');
       try {
-        await stat(dir);
-        return { status: 'corrupt', problem: 'manifest missing' };
-      } catch {
-        return { status: 'absent' };
+        const st = await handle.stat();
+        seen = `${st.ino}:${st.ctimeMs}:${st.size}`;
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
       }
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT', 'ENOTDIR')) return { lookup: { status: 'corrupt', problem: `manifest unreadable (${(e as Error).message})` }, stable: true };
+      const dirIdentity = async () => {
+        const st = await stat(dir).catch(() => null);
+        return st ? `${st.ino}:${st.ctimeMs}` : null;
+      };
+      const before = await dirIdentity();
+      if (before === null) return { lookup: { status: 'absent' }, stable: true };
+      // Published entries always hold a manifest. Missing while the same directory stays in place is damage;
+      // anything else is another process replacing the entry as we looked.
+      const stable = (await identity()) === null && (await dirIdentity()) === before;
+      return { lookup: { status: 'corrupt', problem: 'manifest missing' }, stable };
     }
+    const corrupt = async (problem: string) => ({ lookup: { status: 'corrupt' as const, problem }, stable: (await identity()) === seen });
     let manifest: CacheManifest;
     try {
       manifest = JSON.parse(text) as CacheManifest;
     } catch {
-      return { status: 'corrupt', problem: 'manifest is not valid JSON' };
+      return corrupt('manifest is not valid JSON');
     }
     const problem = await this.checkEntry(key, dir, manifest);
-    if (problem) return { status: 'corrupt', problem };
+    if (problem) return corrupt(problem);
     // Last use for LRU eviction; failing to touch it only makes eviction less fair.
     if (options.touch !== false) {
       const now = new Date();
       await utimes(manifestFile, now, now).catch(() => {});
     }
-    return { status: 'hit', hit: { manifest, restore: (target) => this.restore(key, dir, manifest, target) } };
+    return { lookup: { status: 'hit', hit: { manifest, restore: (target) => this.restore(key, dir, manifest, target) } }, stable: true };
   }
 
   /** Cheap checks (no artifact is read): manifest integrity, and every blob present with the right size. */
@@ -227,7 +256,8 @@ export class LocalCacheStore implements CacheStore {
     }
   }
 
-  async put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options: { replace?: boolean } = {}): Promise<void> {
+  /** Returns the entry's size on disk (blobs + manifest). */
+  async put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options: { replace?: boolean } = {}): Promise<{ bytes: number }> {
     const finalDir = this.entryDir(draft.key);
     const tmpRoot = path.join(this.root, 'tmp');
     await mkdir(tmpRoot, { recursive: true });
@@ -236,16 +266,20 @@ export class LocalCacheStore implements CacheStore {
     try {
       await mkdir(path.join(tmp, 'blobs'));
       const written = new Set<string>();
+      let bytes = 0;
       for (const a of draft.artifacts) {
         if (written.has(a.sha256)) continue;
         written.add(a.sha256);
+        bytes += a.bytes;
         // COPYFILE_FICLONE: a reflink where the filesystem can, a plain copy elsewhere.
         await copyFile(sourceOf(a), path.join(tmp, 'blobs', a.sha256), fsConstants.COPYFILE_FICLONE);
       }
       const body: Omit<CacheManifest, 'integrity'> = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...draft };
       const manifest: CacheManifest = { ...body, integrity: manifestIntegrity(body) };
-      await writeFile(path.join(tmp, 'manifest.json'), JSON.stringify(manifest));
+      const text = JSON.stringify(manifest);
+      await writeFile(path.join(tmp, 'manifest.json'), text);
       await this.publish(tmp, finalDir, options.replace === true, draft.key);
+      return { bytes: bytes + Buffer.byteLength(text) };
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
@@ -257,7 +291,9 @@ export class LocalCacheStore implements CacheStore {
    * is right) and replaced if not; `replace` forces replacing.
    */
   private async publish(tmp: string, finalDir: string, replace: boolean, key: string): Promise<void> {
-    for (let attempt = 0; attempt < 3; attempt++) {
+    // Each round either publishes, finds a valid entry by someone else, or removes a damaged one; only
+    // processes replacing the same key over and over could keep this going, so the bound is generous.
+    for (let attempt = 0; attempt < 20; attempt++) {
       try {
         await rename(tmp, finalDir);
         return;
@@ -267,6 +303,7 @@ export class LocalCacheStore implements CacheStore {
       if (!replace) {
         const existing = await this.get(key);
         if (existing.status === 'hit') return;
+        if (existing.status === 'absent') continue;
       }
       await this.removeDir(finalDir);
       replace = false;
@@ -433,11 +470,30 @@ export class LocalCacheStore implements CacheStore {
     }
   }
 
+  /**
+   * Only the key of the last build, read from the head of the record (writeLast puts it first):
+   * a hit compares it to skip rewriting a record that already says the same.
+   */
+  async readLastKey(pkgDir: string): Promise<string | null> {
+    try {
+      const handle = await open(this.lastFile(pkgDir), 'r');
+      try {
+        const { buffer, bytesRead } = await handle.read(Buffer.alloc(80), 0, 80, 0);
+        return /^\{"key":"([0-9a-f]{64})"/.exec(buffer.subarray(0, bytesRead).toString('utf8'))?.[1] ?? null;
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      return null;
+    }
+  }
+
   async writeLast(pkgDir: string, record: { key: string; fingerprint: Fingerprint }): Promise<void> {
     const file = this.lastFile(pkgDir);
     await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify({ ...record, at: new Date().toISOString() }));
+    // Key first: readLastKey reads only the head of the file.
+    await writeFile(tmp, JSON.stringify({ key: record.key, fingerprint: record.fingerprint, at: new Date().toISOString() }));
     await rename(tmp, file);
   }
 }

@@ -124,7 +124,7 @@ export class BuildCommand extends UsageExitCommand {
     let interrupts = 0;
     const onSigint = () => {
       if (++interrupts > 1) process.exit(130);
-      process.stderr.write('\nbuild-system: cancelling (Ctrl-C again to exit now)…\n');
+      reporter.notice('build-system: cancelling (Ctrl-C again to exit now)…');
       controller.abort();
     };
     process.on('SIGINT', onSigint);
@@ -150,6 +150,11 @@ export class BuildCommand extends UsageExitCommand {
     } catch (e) {
       for (const line of (e as BuildSystemError).lines()) process.stderr.write(`${line}\n`);
       process.exitCode = Math.max(Number(process.exitCode ?? 0), 2);
+    }
+    if (run.cancelled) {
+      // Everything is released and reported; a tool that ignores the abort (a hung plugin's
+      // timer, a child that outlives SIGTERM) must not keep a cancelled CLI alive.
+      setTimeout(() => process.exit(130), 500).unref();
     }
   }
 
@@ -198,7 +203,7 @@ export class BuildCommand extends UsageExitCommand {
     return true;
   }
 
-  @Option({ flags: '--summary <file>', description: 'also write the --json document to <file>' })
+  @Option({ flags: '--summary <file>', description: 'also write the --json document to <file> (relative to the current directory, not --cwd)' })
   parseSummary(value: string): string {
     return value;
   }

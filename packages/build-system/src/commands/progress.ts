@@ -100,6 +100,11 @@ export class ProgressView implements Reporter {
     }
   }
 
+  notice(message: string): void {
+    this.above([message]);
+    this.render();
+  }
+
   /** Prints lines that stay, above the live region. */
   private above(lines: string[]): void {
     this.clear();

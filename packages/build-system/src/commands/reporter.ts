@@ -10,6 +10,8 @@ import { createStyle, formatDuration, type Style } from './terminal.js';
 export interface Reporter {
   onPlan(plan: RunPlan): void;
   onEvent(event: BuildEvent): void;
+  /** A message for people outside any package (e.g. "cancelling…"), printed where it does not break the view. */
+  notice(message: string): void;
   printRun(run: RunResult): void;
 }
 
@@ -33,6 +35,10 @@ export class LineReporter implements Reporter {
   }
 
   onPlan(_plan: RunPlan): void {}
+
+  notice(message: string): void {
+    this.err.write(`${message}\n`);
+  }
 
   onEvent = (event: BuildEvent): void => {
     switch (event.type) {

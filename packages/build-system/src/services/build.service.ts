@@ -9,7 +9,7 @@ import { BuildSystemError, isBuildSystemError } from '../errors.js';
 import type { BuildEventListener } from '../events.js';
 import { acquirePackageLock } from '../lock.js';
 import { describeChanges } from '../cache/explain.js';
-import { outputHash, type Fingerprint, type FingerprintInput } from '../cache/fingerprint.js';
+import { linkedWorkspaceDependencies, outputHash, type DependencyState, type Fingerprint, type FingerprintInput } from '../cache/fingerprint.js';
 import { PackageCache, type CacheOptions } from '../cache/package-cache.js';
 import { CacheCorruptError, type CacheManifest, type LogLine } from '../cache/store.js';
 import { RESULT_SCHEMA_VERSION, type Artifact, type BuildResult, type CacheChange, type CacheInfo, type Diagnostic, type PlanEntry } from '../result/schema.js';
@@ -131,7 +131,9 @@ export class PackageBuildService {
     try {
       lock = await acquirePackageLock(pkg, {
         timeoutMs: options.lockTimeoutMs,
-        command: options.command,
+        // LOCK-INTEGRATION: the short command is what waiters are shown ("… since 12:03:11 (build:package)"); the full line is recorded for diagnosis.
+        command: 'build:package',
+        commandLine: options.command,
         signal,
         onWait: (message) => emit({ type: 'lock-wait', package: pkg.name, message }),
       });
@@ -159,7 +161,7 @@ export class PackageBuildService {
       await removeLeftovers(pkg.dir, config.outDir);
       if (cache) {
         // Under the lock, again: the process we waited for may have just built this very key.
-        const outcome = await this.checkCache(cache, prepared, options, base, started, cacheWarnings);
+        const outcome = await this.checkCache(cache, prepared, options, base, started, cacheWarnings, () => lock.assertHeld());
         if ('result' in outcome) return this.finish(emit, outcome.result);
         miss = outcome.miss;
         base.cache = missInfo(miss);
@@ -212,6 +214,8 @@ export class PackageBuildService {
         );
         if (problem) diagnostics.push(cacheWarning(problem));
       }
+      // LOCK-INTEGRATION: publish only while the lock is still ours (it is taken over if this process stalled past the stale timeout).
+      await lock.assertHeld();
       await swapInStaging(pkg.dir, config.outDir, staging, { keepStale: !config.clean });
       staging = undefined;
       if (miss) {
@@ -246,16 +250,20 @@ export class PackageBuildService {
   ): Promise<{ cache: PlanEntry['cache']; artifacts: Artifact[] | null }> {
     if (options.noCache) return { cache: { status: 'disabled', key: null, wouldHit: null }, artifacts: null };
     if ([...dependencyArtifacts.values()].some((d) => d.artifacts === null)) return { cache: { status: 'miss', key: null, wouldHit: false }, artifacts: null };
-    const dependencies = [...dependencyArtifacts].map(([name, d]) => ({ name, dir: d.dir, outputHash: outputHash(d.artifacts!) }));
+    const built = [...dependencyArtifacts].map(([name, d]) => ({ name, dir: d.dir, outputHash: outputHash(d.artifacts!) }));
     const cache = await PackageCache.open(prepared.pkg, options);
-    const { key } = await cache.fingerprint({ ...(await this.fingerprintInput(prepared, options)), dependencies });
+    const { key } = await cache.fingerprint(await this.fingerprintInput(prepared, options, built));
     const lookup = cache.read ? await cache.lookup(key, { touch: false }) : null;
     if (lookup?.status !== 'hit') return { cache: { status: 'miss', key, wouldHit: false }, artifacts: null };
     return { cache: { status: 'hit', key, wouldHit: true }, artifacts: lookup.hit.manifest.artifacts.map(({ mode: _mode, ...a }) => a) };
   }
 
   /** Everything but the files that goes into the cache key (the files are read by the fingerprint itself). */
-  private async fingerprintInput(prepared: PreparedPackage, options: PackageBuildOptions): Promise<Omit<FingerprintInput, 'pkg' | 'hasher' | 'excludeDirs'>> {
+  private async fingerprintInput(
+    prepared: PreparedPackage,
+    options: PackageBuildOptions,
+    built: DependencyState[] = [...(options.dependencyResults ?? [])].map(([name, r]) => ({ name, dir: r.package.dir, outputHash: outputHash(r.artifacts) })),
+  ): Promise<Omit<FingerprintInput, 'pkg' | 'hasher' | 'excludeDirs'>> {
     const { pkg, config, choice } = prepared;
     let declarations: Fingerprint['declarations'] = null;
     if (config.dts && choice.adapter.name !== 'tsc') {
@@ -263,9 +271,8 @@ export class PackageBuildService {
       const ts = findTypeScript(pkg);
       if (ts) declarations = { tool: 'typescript', version: ts.version };
     }
-    const dependencies = options.dependencyResults
-      ? [...options.dependencyResults].map(([name, r]) => ({ name, dir: r.package.dir, outputHash: outputHash(r.artifacts) }))
-      : undefined;
+    // Workspace packages it uses that this run does not build (no config, consumed as source) count by their files.
+    const dependencies = [...built, ...linkedWorkspaceDependencies(pkg, new Set(built.map((d) => d.name)))];
     return { config, adapter: { name: choice.adapter.name, version: choice.tool.version }, declarations, dependencies };
   }
 
@@ -294,6 +301,8 @@ export class PackageBuildService {
     base: ResultBase,
     started: number,
     warnings: Diagnostic[],
+    /** Throws unless the package lock is still ours; called right before a restore is published. */
+    assertLockHeld: () => Promise<void>,
   ): Promise<{ result: BuildResult } | { miss: CacheMiss }> {
     const { pkg, config } = prepared;
     const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
@@ -309,7 +318,7 @@ export class PackageBuildService {
         await cache.finish(current);
         return { result: this.hitResult(manifest, false, options, base, started, warnings) };
       }
-      const restoreProblem = await restoreThroughStaging(pkg.dir, config, lookup.hit.restore);
+      const restoreProblem = await restoreThroughStaging(pkg.dir, config, lookup.hit.restore, assertLockHeld);
       if (restoreProblem === null) {
         await cache.rememberOutputs(config.outDir, manifest.artifacts);
         await cache.finish(current);
@@ -355,7 +364,12 @@ function missInfo(miss: CacheMiss): CacheInfo {
  * same atomic swap. Returns the problem when the entry turned out corrupt
  * (outDir untouched), null on success.
  */
-async function restoreThroughStaging(pkgDir: string, config: ResolvedConfig, restore: (target: string) => Promise<void>): Promise<string | null> {
+async function restoreThroughStaging(
+  pkgDir: string,
+  config: ResolvedConfig,
+  restore: (target: string) => Promise<void>,
+  assertLockHeld: () => Promise<void>,
+): Promise<string | null> {
   const staging = await createStagingDir(pkgDir, config.outDir);
   try {
     await restore(staging);
@@ -365,6 +379,8 @@ async function restoreThroughStaging(pkgDir: string, config: ResolvedConfig, res
     throw e;
   }
   try {
+    // LOCK-INTEGRATION: as for a build, publish only while the lock is still ours.
+    await assertLockHeld();
     await swapInStaging(pkgDir, config.outDir, staging, { keepStale: !config.clean });
   } catch (e) {
     await discardStaging(staging).catch(() => {});

@@ -138,8 +138,15 @@ export async function createStagingDir(pkgDir: string, outDir: string): Promise<
   }
 }
 
+/**
+ * Deletes a staging directory that will not be published. One whose swap was
+ * already committed (its journal exists) is left alone: its remaining files
+ * are the only copy of the new set, and the next lock holder rolls it forward.
+ */
 export async function discardStaging(staging: string): Promise<void> {
   forgetStaging(staging);
+  const name = path.basename(staging);
+  if (STAGING_RE.test(name) && (await lstatOrNull(journalPath(path.dirname(staging), name)))) return;
   await rm(staging, { recursive: true, force: true });
 }
 

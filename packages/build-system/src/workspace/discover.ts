@@ -113,30 +113,3 @@ export function workspaceDependencies(pkg: PackageInfo, ws: Workspace): string[]
   }
   return [...names].sort();
 }
-
-/**
- * Dependency-first order of `selected` plus everything they depend on
- * (within the workspace). A cycle is an error that prints it.
- */
-export function buildOrder(ws: Workspace, selected: readonly PackageInfo[], opts: { includeDependencies: boolean }): PackageInfo[] {
-  const order: PackageInfo[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const selectedNames = new Set(selected.map((p) => p.name));
-  const visit = (pkg: PackageInfo, trail: string[]) => {
-    const s = state.get(pkg.name);
-    if (s === 'done') return;
-    if (s === 'visiting') {
-      const cycle = [...trail.slice(trail.indexOf(pkg.name)), pkg.name];
-      throw new BuildSystemError('WORKSPACE_CYCLE', `dependency cycle: ${cycle.join(' → ')}`, { package: pkg.name });
-    }
-    state.set(pkg.name, 'visiting');
-    for (const dep of workspaceDependencies(pkg, ws)) {
-      const depPkg = ws.byName.get(dep)!;
-      if (opts.includeDependencies || selectedNames.has(dep)) visit(depPkg, [...trail, pkg.name]);
-    }
-    state.set(pkg.name, 'done');
-    order.push(pkg);
-  };
-  for (const p of selected) visit(p, []);
-  return order;
-}

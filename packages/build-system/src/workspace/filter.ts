@@ -165,7 +165,9 @@ function matchDir(f: ParsedFilter, ctx: FilterContext): { names: Set<string>; ex
     if (isInside(abs, pkg.dir)) names.add(name);
   }
   if (names.size === 0) {
-    throw new BuildSystemError('PACKAGE_NOT_FOUND', `--filter ${JSON.stringify(f.raw)}: no workspace package at or below ${toPosix(path.relative(process.cwd(), abs)) || '.'}`, { field: '--filter' });
+    // Shown relative to the workspace root: the same text whatever directory the command ran in.
+    const shown = isInside(graph.root, abs) ? toPosix(path.relative(graph.root, abs)) || '.' : abs;
+    throw new BuildSystemError('PACKAGE_NOT_FOUND', `--filter ${JSON.stringify(f.raw)}: no workspace package at or below ${shown}`, { field: '--filter' });
   }
   return { names, exact: exact && names.size === 1 };
 }

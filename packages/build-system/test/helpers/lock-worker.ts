@@ -27,6 +27,8 @@ interface Args {
   sets?: Record<string, string>[];
   count?: number;
   keepStale?: boolean;
+  /** hold: behave like an app with its own SIGINT handler (it exits 7 after 300 ms). */
+  appSigint?: boolean;
 }
 
 const raw = process.argv[2]!;
@@ -40,6 +42,12 @@ const lockOpts = { timeoutMs: args.timeoutMs, staleMs: args.staleMs, command: ar
 
 switch (args.op) {
   case 'hold': {
+    if (args.appSigint) {
+      process.on('SIGINT', () => {
+        emit({ type: 'app-sigint' });
+        setTimeout(() => process.exit(7), 300);
+      });
+    }
     const lock = await acquirePackageLock(pkg, { ...lockOpts, onWait: (message) => emit({ type: 'wait', message }) });
     emit({ type: 'acquired', pid: process.pid, owner: lock.owner, tookOver: lock.tookOver ?? null, waitedMs: lock.waitedMs });
     if (args.holdMs === undefined) await forever();

@@ -1,0 +1,89 @@
+/**
+ * Turns a generated monorepo into a runnable workspace: node_modules made of
+ * symlinks (workspace packages → packages/*, tools → the bench's or the repo's
+ * installed copies), and a contender's copy with its build.config.ts variant.
+ *
+ * Why symlinks and not `npm install --offline`: see bench/README.md ("node_modules").
+ */
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildConfigSource } from '../generate.mjs';
+
+export const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const repoRoot = path.resolve(benchDir, '..');
+export const buildSystemDir = path.join(repoRoot, 'packages', 'build-system');
+export const buildSystemBin = path.join(buildSystemDir, 'bin', 'build-system.js');
+
+/**
+ * Where a tool is installed: the bench's own node_modules first, then the repo's
+ * (the smoke test has only those). `preferRepo`: the repo's first (the tools
+ * build-system's adapters are tested with: rollup, its node-resolve plugin, bun).
+ */
+export function findTool(name, { preferRepo = false } = {}) {
+  const bases = [path.join(benchDir, 'node_modules'), path.join(repoRoot, 'node_modules')];
+  if (preferRepo) bases.reverse();
+  for (const base of bases) {
+    const dir = path.join(base, name);
+    if (existsSync(path.join(dir, 'package.json'))) {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+      return { name, dir, version: pkg.version, bin: pkg.bin, from: base };
+    }
+  }
+  return null;
+}
+
+function binEntries(tool) {
+  if (!tool.bin) return [];
+  if (typeof tool.bin === 'string') return [[path.basename(tool.name), tool.bin]];
+  return Object.entries(tool.bin);
+}
+
+/**
+ * Creates `<root>/node_modules`: `@bench/*` as relative links (so a copied tree stays
+ * valid), tools as absolute links, `.bin` entries for the tools' bins, and
+ * `build-system` (its configs import defineConfig from it). `typescript` is the
+ * TypeScript the packages see (their declaration emit): 'typescript' (5.x) or 'typescript7'.
+ */
+export function linkWorkspace(root, { typescript = 'typescript' } = {}) {
+  const nm = path.join(root, 'node_modules');
+  rmSync(nm, { recursive: true, force: true });
+  mkdirSync(path.join(nm, '@bench'), { recursive: true });
+  mkdirSync(path.join(nm, '.bin'), { recursive: true });
+  for (const dir of readdirSync(path.join(root, 'packages'))) {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'packages', dir, 'package.json'), 'utf8'));
+    symlinkSync(path.join('..', '..', 'packages', dir), path.join(nm, pkg.name), 'dir');
+  }
+  const linked = {};
+  const tools = { typescript, tsup: 'tsup', turbo: 'turbo', nx: 'nx', esbuild: 'esbuild', rollup: 'rollup', '@rollup/plugin-node-resolve': '@rollup/plugin-node-resolve', bun: 'bun' };
+  const fromRepo = new Set(['rollup', '@rollup/plugin-node-resolve', 'bun']);
+  for (const [as, name] of Object.entries(tools)) {
+    const tool = findTool(name, { preferRepo: fromRepo.has(as) });
+    if (!tool) continue;
+    mkdirSync(path.dirname(path.join(nm, as)), { recursive: true });
+    symlinkSync(tool.dir, path.join(nm, as), 'dir');
+    linked[as] = tool.version;
+    for (const [bin, rel] of binEntries({ ...tool, name: as })) {
+      const link = path.join(nm, '.bin', bin);
+      if (!existsSync(link)) symlinkSync(path.join('..', as, rel), link);
+    }
+  }
+  symlinkSync(buildSystemDir, path.join(nm, 'build-system'), 'dir');
+  return linked;
+}
+
+/** Copies the generated template to `dest` (outputs and caches of the template are never there). */
+export function copyTemplate(template, dest) {
+  rmSync(dest, { recursive: true, force: true });
+  cpSync(template, dest, { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' });
+}
+
+/** Rewrites every package's build.config.ts for one build-system variant. */
+export function configureBuildSystem(root, { adapter, dts }) {
+  const text = buildConfigSource({ adapter, dts });
+  for (const dir of readdirSync(path.join(root, 'packages'))) writeFileSync(path.join(root, 'packages', dir, 'build.config.ts'), text);
+}
+
+export function readMeta(root) {
+  return JSON.parse(readFileSync(path.join(root, 'bench-meta.json'), 'utf8'));
+}

@@ -1,0 +1,398 @@
+#!/usr/bin/env node
+/**
+ * The benchmark harness: generates the monorepos, builds them with every
+ * contender in every scenario, interleaving contenders within each run, and
+ * writes bench/RESULTS.md (plus the raw samples as JSON).
+ *
+ *   node bench/run.mjs                      # the full run (sizes 10x20, 50x20, 200x10; 5 runs)
+ *   node bench/run.mjs --quick              # sizes 10x20, 3 runs, start-up 10 runs: a few minutes
+ *   node bench/run.mjs --sizes 10x20 --runs 5 --contenders 'bs-esbuild*,turbo-*' --scenarios cold,noop
+ *
+ * Every option also reads an env var (flag wins): BENCH_SIZES, BENCH_RUNS, BENCH_STARTUP_RUNS,
+ * BENCH_CONTENDERS, BENCH_SCENARIOS, BENCH_OUT, BENCH_JSON, BENCH_WORK, BENCH_SEED,
+ * BENCH_WARMUP, BENCH_PROFILE, BENCH_TIMEOUT_MIN. See bench/README.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { benchEnv, CONTENDERS, removeOutputs, selectContenders, toolBin, unavailableReason } from './lib/contenders.mjs';
+import { hasGnuTime, measure } from './lib/measure.mjs';
+import { summarizeProfile } from './lib/profile.mjs';
+import { renderReport } from './lib/report.mjs';
+import { evaluateTargets } from './lib/targets.mjs';
+import { benchDir, buildSystemBin, buildSystemDir, copyTemplate, findTool, linkWorkspace, readMeta, repoRoot } from './lib/workspace.mjs';
+import { EDIT_MARKER, generate } from './generate.mjs';
+
+export const SCENARIOS = ['cold', 'noop', 'restore', 'edit-leaf', 'edit-core', 'startup'];
+export const SCENARIO_LABELS = {
+  cold: 'cold full build (no outputs, no cache)',
+  noop: 'fully cached no-op (nothing changed)',
+  restore: 'cached, outDirs deleted (restore)',
+  'edit-leaf': 'one file edited in a leaf package',
+  'edit-core': 'one file edited in the most depended-on package',
+  startup: 'CLI start-up',
+};
+
+const DEFAULTS = { sizes: '10x20,50x20,200x10', runs: 5, startupRuns: 20, contenders: 'all', scenarios: SCENARIOS.join(','), seed: 1, warmup: 1, profile: true, timeoutMin: 30 };
+const QUICK = { sizes: '10x20', runs: 3, startupRuns: 10 };
+
+export function parseOptions(argv, env = process.env) {
+  const o = {
+    sizes: env.BENCH_SIZES,
+    runs: env.BENCH_RUNS,
+    startupRuns: env.BENCH_STARTUP_RUNS,
+    contenders: env.BENCH_CONTENDERS,
+    scenarios: env.BENCH_SCENARIOS,
+    out: env.BENCH_OUT,
+    json: env.BENCH_JSON,
+    work: env.BENCH_WORK,
+    seed: env.BENCH_SEED,
+    warmup: env.BENCH_WARMUP,
+    profile: env.BENCH_PROFILE === undefined ? undefined : env.BENCH_PROFILE !== '0',
+    timeoutMin: env.BENCH_TIMEOUT_MIN,
+    quick: false,
+  };
+  const names = { '--sizes': 'sizes', '--runs': 'runs', '--startup-runs': 'startupRuns', '--contenders': 'contenders', '--scenarios': 'scenarios', '--out': 'out', '--json': 'json', '--work': 'work', '--seed': 'seed', '--warmup': 'warmup', '--timeout-min': 'timeoutMin' };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    if (flag === '--quick') o.quick = true;
+    else if (flag === '--no-profile') o.profile = false;
+    else if (flag === '--profile') o.profile = true;
+    else if (flag === '--help' || flag === '-h') o.help = true;
+    else if (names[flag]) {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      o[names[flag]] = v;
+    } else throw new Error(`unknown option ${argv[i]} (see --help)`);
+  }
+  const base = { ...DEFAULTS, ...(o.quick ? QUICK : {}) };
+  for (const k of Object.keys(base)) if (o[k] === undefined) o[k] = base[k];
+  o.runs = Number(o.runs);
+  o.startupRuns = Number(o.startupRuns);
+  o.seed = Number(o.seed);
+  o.warmup = Number(o.warmup);
+  o.timeoutMin = Number(o.timeoutMin);
+  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be a whole number >= 1');
+  if (!Number.isInteger(o.startupRuns) || o.startupRuns < 1) throw new Error('--startup-runs must be a whole number >= 1');
+  o.sizes = String(o.sizes)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const m = /^(\d+)x(\d+)$/.exec(s);
+      if (!m) throw new Error(`bad size "${s}": use <packages>x<files>, e.g. 10x20`);
+      return { packages: Number(m[1]), files: Number(m[2]), key: `n${m[1]}-f${m[2]}` };
+    });
+  o.scenarios = String(o.scenarios).split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of o.scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`);
+  o.contenderList = selectContenders(o.contenders);
+  o.work = path.resolve(o.work ?? path.join(benchDir, '.work'));
+  o.out = path.resolve(o.out ?? path.join(benchDir, 'RESULTS.md'));
+  o.json = path.resolve(o.json ?? path.join(o.work, 'results.json'));
+  return o;
+}
+
+const HELP = `usage: node bench/run.mjs [options]   (npm run bench at the repo root)
+  --quick                 sizes 10x20, 3 runs, 10 start-up runs
+  --sizes 10x20,50x20     monorepo sizes as <packages>x<files>        (BENCH_SIZES, default ${DEFAULTS.sizes})
+  --runs 5                timed runs per scenario and contender       (BENCH_RUNS)
+  --startup-runs 20       runs of each start-up command               (BENCH_STARTUP_RUNS)
+  --contenders ids|globs  e.g. 'bs-esbuild*,turbo-tsup,esbuild-raw'   (BENCH_CONTENDERS; ids: ${CONTENDERS.map((c) => c.id).join(', ')})
+  --scenarios list        ${SCENARIOS.join(',')}  (BENCH_SCENARIOS)
+  --warmup 1              untimed builds per contender before the first size (BENCH_WARMUP)
+  --no-profile            skip the CPU profiles of build-system for targets not met (BENCH_PROFILE=0)
+  --out bench/RESULTS.md  --json <work>/results.json  --work bench/.work  --seed 1  --timeout-min 30`;
+
+function log(msg) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+const rotate = (list, k) => list.map((_, i) => list[(i + k) % list.length]);
+let editCounter = 0;
+
+/** Rewrites the marked line of `file` (inside a function body): the JS output changes, the declarations do not. */
+export function editSource(root, rel) {
+  const file = path.join(root, rel);
+  const text = readFileSync(file, 'utf8');
+  const token = `v${Date.now().toString(36)}${(editCounter++).toString(36)}`;
+  const re = new RegExp(`const stamp = '[^']*'; ${EDIT_MARKER.replace(/[/]/g, '\\/')}`);
+  if (!re.test(text)) throw new Error(`${rel}: no "${EDIT_MARKER}" line to edit`);
+  writeFileSync(file, text.replace(re, `const stamp = '${token}'; ${EDIT_MARKER}`));
+  return token;
+}
+
+/** Every package's dist/index.js (and index.d.ts when the contender emits declarations) exists. */
+function outputsPresent(root, meta, contender) {
+  for (const p of meta.packages) {
+    if (!existsSync(path.join(root, p.dir, 'dist', 'index.js'))) return `${p.name}: dist/index.js missing`;
+    if (contender.dts && !existsSync(path.join(root, p.dir, 'dist', 'index.d.ts'))) return `${p.name}: dist/index.d.ts missing`;
+  }
+  return null;
+}
+
+/** Imports every package's built output under Node (through node_modules, as a consumer would) and calls it. */
+export function runOutputs(root, meta) {
+  const script = `
+    const names = ${JSON.stringify(meta.packages.map((p) => p.name))};
+    let ok = 0;
+    for (const name of names) {
+      const mod = await import(name);
+      const fn = Object.entries(mod).find(([k, v]) => k.endsWith('Summary') && typeof v === 'function');
+      if (!fn) throw new Error(name + ': no Summary export');
+      const s = fn[1]();
+      if (s.name !== name || typeof s.score !== 'number') throw new Error(name + ': unexpected summary ' + JSON.stringify(s));
+      ok++;
+    }
+    console.log(JSON.stringify({ ok }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) return `node could not run the outputs: ${r.stderr.trim().split('\n').slice(0, 3).join(' ')}`;
+  return JSON.parse(r.stdout).ok === meta.packages.length ? null : 'not every package ran';
+}
+
+function machineInfo() {
+  const cpus = os.cpus();
+  const npm = spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout?.trim();
+  const git = (args) => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).stdout?.trim() ?? '';
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    npm,
+    gnuTime: hasGnuTime,
+    loadAvgStart: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    dirty: git(['status', '--porcelain', '--', 'packages/build-system']).length > 0,
+  };
+}
+
+function toolVersions() {
+  const v = {};
+  for (const name of ['turbo', 'tsup', 'nx', 'esbuild', 'typescript', 'typescript7']) v[name] = findTool(name)?.version ?? null;
+  for (const name of ['rollup', 'bun']) v[name] = findTool(name, { preferRepo: true })?.version ?? null;
+  v['build-system'] = JSON.parse(readFileSync(path.join(buildSystemDir, 'package.json'), 'utf8')).version;
+  return v;
+}
+
+/** Sets up one contender's copy of a size's template. */
+function prepareCopy(template, root, contender) {
+  copyTemplate(template, root);
+  linkWorkspace(root, { typescript: contender.typescript ?? 'typescript' });
+  contender.prepare?.(root);
+}
+
+async function runBuild(contender, root, opts) {
+  const { cmd, args } = contender.command(root);
+  const env = { ...process.env, ...benchEnv };
+  return measure({ cmd, args, cwd: root, env }, { timeoutMs: opts.timeoutMin * 60_000 });
+}
+
+function failureText(r) {
+  if (r.timedOut) return 'timed out';
+  const tail = `${r.stderr}\n${r.stdout}`.trim().split('\n').filter(Boolean).slice(-4).join(' | ');
+  return `exit ${r.code ?? r.signal}: ${tail.slice(0, 400)}`;
+}
+
+async function benchSize(size, contenders, opts, state) {
+  const dir = path.join(opts.work, size.key);
+  const template = path.join(dir, 'template');
+  generate({ packages: size.packages, files: size.files, seed: opts.seed, out: template, npmVersion: state.machine.npm || '10.0.0' });
+  linkWorkspace(template);
+  const meta = readMeta(template);
+  const record = { ...size, meta: { core: meta.core, leaf: meta.leaf, edges: meta.edges, coreDirectDependents: meta.packages.filter((p) => p.deps.includes(meta.core.name)).length }, samples: [], verified: {} };
+  const roots = new Map(contenders.map((c) => [c.id, path.join(dir, c.id)]));
+  for (const c of contenders) prepareCopy(template, roots.get(c.id), c);
+  const warm = new Map();
+
+  // Untimed warm-up (first size only): tools' files into the page cache, JITs and lazy installs settled.
+  if (state.warmupLeft > 0) {
+    for (let w = 0; w < state.warmupLeft; w++) {
+      for (const c of contenders) {
+        const root = roots.get(c.id);
+        c.clean(root);
+        log(`${size.key}: warm-up ${c.id}`);
+        const r = await runBuild(c, root, opts);
+        if (r.code !== 0) log(`${size.key}: warm-up of ${c.id} failed: ${failureText(r)}`);
+        warm.set(c.id, r.code === 0);
+      }
+    }
+    state.warmupLeft = 0;
+  }
+
+  const buildScenarios = opts.scenarios.filter((s) => s !== 'startup');
+  for (let run = 1; run <= opts.runs; run++) {
+    for (const scenario of buildScenarios) {
+      for (const c of rotate(contenders, run - 1)) {
+        if (scenario !== 'cold' && !c.cached) continue;
+        const root = roots.get(c.id);
+        // Preconditions, untimed.
+        if (scenario === 'cold') c.clean(root);
+        else {
+          if (!warm.get(c.id)) {
+            const r = await runBuild(c, root, opts);
+            warm.set(c.id, r.code === 0);
+            if (r.code !== 0) {
+              record.samples.push({ run, scenario, contender: c.id, ok: false, error: `could not reach a warm state: ${failureText(r)}` });
+              continue;
+            }
+          }
+          if (scenario === 'restore') removeOutputs(root);
+          if (scenario === 'edit-leaf') editSource(root, meta.leaf.file);
+          if (scenario === 'edit-core') editSource(root, meta.core.file);
+        }
+        const r = await runBuild(c, root, opts);
+        let error = r.code === 0 ? outputsPresent(root, meta, c) : failureText(r);
+        if (!error && scenario === 'cold' && record.verified[c.id] === undefined) {
+          error = runOutputs(root, meta);
+          record.verified[c.id] = error ?? true;
+        }
+        warm.set(c.id, !error);
+        const sample = { run, scenario, contender: c.id, ok: !error, ms: Math.round(r.ms * 10) / 10, rssKb: r.rssKb, rebuilt: error ? null : c.rebuilt(r), ...(error ? { error } : {}) };
+        record.samples.push(sample);
+        log(`${size.key} run ${run}/${opts.runs} ${scenario.padEnd(9)} ${c.id.padEnd(19)} ${error ? `FAILED ${error.slice(0, 160)}` : `${sample.ms.toFixed(0).padStart(7)} ms  rebuilt ${sample.rebuilt ?? '-'}  rss ${r.rssKb ?? '-'} kB`}`);
+      }
+    }
+  }
+  record.roots = Object.fromEntries(roots);
+  return record;
+}
+
+/** CLI start-up: build-system's --version/--help against `node -e 0` and the other tools' bins. */
+async function benchStartup(opts, cwd, contenders) {
+  const node = process.execPath;
+  const commands = [
+    { id: 'node-e0', label: '`node -e 0`', cmd: node, args: ['-e', '0'] },
+    { id: 'bs-version', label: '`build-system --version`', cmd: node, args: [buildSystemBin, '--version'] },
+    { id: 'bs-help', label: '`build-system --help`', cmd: node, args: [buildSystemBin, '--help'] },
+  ];
+  const families = new Set(contenders.map((c) => c.family));
+  const turbo = toolBin('turbo');
+  const nx = toolBin('nx');
+  const tsup = toolBin('tsup');
+  if (turbo && families.has('turbo')) commands.push({ id: 'turbo-version', label: '`turbo --version` (npm bin)', cmd: turbo, args: ['--version'] });
+  if (nx && families.has('nx')) commands.push({ id: 'nx-version', label: '`nx --version`', cmd: nx, args: ['--version'] });
+  if (tsup && (families.has('turbo') || families.has('nx'))) commands.push({ id: 'tsup-version', label: '`tsup --version`', cmd: tsup, args: ['--version'] });
+  const env = { ...process.env, ...benchEnv };
+  // Two untimed runs each, then interleaved timed runs.
+  for (const c of commands) for (let i = 0; i < 2; i++) await measure({ ...c, cwd, env }, { rss: false });
+  const samples = [];
+  for (let run = 1; run <= opts.startupRuns; run++) {
+    for (const c of rotate(commands, run - 1)) {
+      const r = await measure({ ...c, cwd, env }, { rss: false });
+      samples.push({ run, command: c.id, ok: r.code === 0, ms: Math.round(r.ms * 10) / 10, ...(r.code === 0 ? {} : { error: failureText(r) }) });
+    }
+  }
+  log(`startup: ${commands.map((c) => c.id).join(', ')} × ${opts.startupRuns}`);
+  return { commands: commands.map(({ id, label }) => ({ id, label })), samples };
+}
+
+/** A CPU profile of one build-system run of a scenario (setup as in the timed runs). */
+async function profileBuild(size, contenderId, scenario, opts) {
+  const c = CONTENDERS.find((x) => x.id === contenderId);
+  const root = size.roots?.[contenderId];
+  if (!c || !root || !existsSync(root)) return null;
+  const meta = readMeta(root);
+  const profDir = path.join(opts.work, 'profiles', `${size.key}-${contenderId}-${scenario}`);
+  rmSync(profDir, { recursive: true, force: true });
+  mkdirSync(profDir, { recursive: true });
+  const env = { ...process.env, ...benchEnv };
+  const { cmd, args } = c.command(root);
+  const plain = () => measure({ cmd, args, cwd: root, env }, { rss: false });
+  if (scenario === 'cold') c.clean(root);
+  else {
+    await plain();
+    if (scenario === 'restore') removeOutputs(root);
+    if (scenario === 'edit-leaf') editSource(root, meta.leaf.file);
+    if (scenario === 'edit-core') editSource(root, meta.core.file);
+  }
+  const r = await measure({ cmd, args: [`--cpu-prof`, `--cpu-prof-dir=${profDir}`, ...args], cwd: root, env }, { rss: false });
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return null;
+  return { size: size.key, contender: contenderId, scenario, wallMs: r.ms, file: path.relative(benchDir, path.join(profDir, file)), ...summarizeProfile(path.join(profDir, file)) };
+}
+
+async function profileStartup(which, opts, cwd) {
+  const profDir = path.join(opts.work, 'profiles', `startup-${which}`);
+  rmSync(profDir, { recursive: true, force: true });
+  mkdirSync(profDir, { recursive: true });
+  const r = await measure({ cmd: process.execPath, args: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, buildSystemBin, `--${which}`], cwd, env: process.env }, { rss: false });
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return null;
+  return { size: null, contender: `build-system --${which}`, scenario: 'startup', wallMs: r.ms, file: path.relative(benchDir, path.join(profDir, file)), ...summarizeProfile(path.join(profDir, file)) };
+}
+
+export async function main(argv = process.argv.slice(2)) {
+  const opts = parseOptions(argv);
+  if (opts.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!existsSync(path.join(buildSystemDir, 'dist', 'main.js'))) throw new Error('packages/build-system is not built: run `npm run build --workspace packages/build-system` first');
+  mkdirSync(opts.work, { recursive: true });
+  const started = new Date();
+  const state = { machine: machineInfo(), warmupLeft: opts.warmup };
+  log(`machine: ${state.machine.cpu}, ${state.machine.cores} cores, load ${state.machine.loadAvgStart}`);
+
+  // Availability is probed inside a generated workspace (nx looks for one).
+  const probeRoot = path.join(opts.work, 'probe');
+  generate({ packages: 1, files: 1, seed: opts.seed, out: probeRoot, npmVersion: state.machine.npm || '10.0.0' });
+  linkWorkspace(probeRoot);
+  const unavailable = {};
+  const contenders = [];
+  for (const c of opts.contenderList) {
+    const why = unavailableReason(c, probeRoot);
+    if (why) {
+      unavailable[c.id] = why;
+      log(`${c.id}: not run: ${why}`);
+    } else contenders.push(c);
+  }
+
+  const sizes = [];
+  if (opts.scenarios.some((s) => s !== 'startup')) {
+    for (const size of opts.sizes) {
+      log(`size ${size.key}: ${contenders.length} contenders × ${opts.runs} runs`);
+      sizes.push(await benchSize(size, contenders, opts, state));
+    }
+  }
+  const startup = opts.scenarios.includes('startup') ? await benchStartup(opts, probeRoot, contenders) : null;
+
+  const results = {
+    meta: { startedAt: started.toISOString(), endedAt: null, machine: state.machine, tools: toolVersions(), options: { sizes: opts.sizes.map((s) => s.key), runs: opts.runs, startupRuns: opts.startupRuns, scenarios: opts.scenarios, contenders: contenders.map((c) => c.id), seed: opts.seed, warmup: opts.warmup }, argv },
+    contenders: opts.contenderList.map((c) => ({ id: c.id, label: c.label, family: c.family, dts: c.dts, cached: c.cached })),
+    unavailable,
+    sizes,
+    startup,
+    profiles: [],
+  };
+  results.targets = evaluateTargets(results);
+
+  if (opts.profile) {
+    const wanted = new Map();
+    for (const t of results.targets) for (const p of t.profile ?? []) wanted.set(`${p.size}|${p.contender}|${p.scenario}`, p);
+    for (const p of wanted.values()) {
+      log(`profiling ${p.contender} ${p.scenario} ${p.size ?? ''}`);
+      const prof = p.scenario === 'startup' ? await profileStartup(p.which, opts, probeRoot) : await profileBuild(sizes.find((s) => s.key === p.size), p.contender, p.scenario, opts);
+      if (prof) results.profiles.push(prof);
+    }
+  }
+  results.meta.endedAt = new Date().toISOString();
+  results.meta.machine.loadAvgEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  mkdirSync(path.dirname(opts.json), { recursive: true });
+  writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(opts.out, renderReport(results, { jsonPath: path.relative(path.dirname(opts.out), opts.json) }));
+  log(`wrote ${path.relative(process.cwd(), opts.out)} and ${path.relative(process.cwd(), opts.json)}`);
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().then(
+    (code) => (process.exitCode = code),
+    (e) => {
+      process.stderr.write(`bench: ${e.message}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

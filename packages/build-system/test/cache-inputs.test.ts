@@ -1,0 +1,179 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeChanges, diffFingerprints, explainMiss } from '../src/cache/explain.js';
+import { FileHasher } from '../src/cache/file-hasher.js';
+import { canonicalJson, fingerprintKey, type Fingerprint } from '../src/cache/fingerprint.js';
+import { listInputFiles } from '../src/cache/inputs.js';
+import { lockfileFingerprint } from '../src/cache/lockfile.js';
+import { loadPackageInfo } from '../src/workspace/package-info.js';
+import { createFixture, type Fixture } from './helpers/fixture.js';
+
+const fixtures: Fixture[] = [];
+afterAll(() => fixtures.forEach((f) => f.cleanup()));
+
+function inputsOf(fx: Fixture, pkgRel: string, opts: { outDir?: string; inputs?: string[] } = {}): string[] {
+  return listInputFiles(fx.path(pkgRel), { workspaceRoot: fx.root, outDir: opts.outDir ?? 'dist', inputs: opts.inputs ?? [] }).map((f) => f.rel);
+}
+
+describe('input files', () => {
+  it('follow the gitignore rules of the workspace root, the directories between, the package and its subdirectories', () => {
+    const fx = createFixture({
+      '.gitignore': '*.snap\n/pkgs/a/rootonly.txt\n',
+      'pkgs/.gitignore': 'between.txt\n',
+      'pkgs/a/package.json': '{}',
+      'pkgs/a/.gitignore': ['# comment', '*.log', '!keep.log', '/build', 'tmp/', 'docs/*.md', '\\#hash.txt', 'trailing.txt   ', ''].join('\n'),
+      'pkgs/a/src/index.ts': '',
+      'pkgs/a/src/x.snap': '',
+      'pkgs/a/src/deep/debug.log': '',
+      'pkgs/a/keep.log': '',
+      'pkgs/a/build/out.js': '',
+      'pkgs/a/src/build/kept.ts': '',
+      'pkgs/a/tmp/ignored.txt': '',
+      'pkgs/a/src/tmp': 'a file named tmp is not a directory',
+      'pkgs/a/docs/a.md': '',
+      'pkgs/a/docs/sub/b.md': '',
+      'pkgs/a/#hash.txt': '',
+      'pkgs/a/trailing.txt': '',
+      'pkgs/a/rootonly.txt': '',
+      'pkgs/a/between.txt': '',
+      'pkgs/a/src/.gitignore': 'secret.ts\n',
+      'pkgs/a/src/secret.ts': '',
+    });
+    fixtures.push(fx);
+    expect(inputsOf(fx, 'pkgs/a')).toEqual([
+      '.gitignore',
+      'docs/sub/b.md',
+      'keep.log',
+      'src/.gitignore',
+      'src/build/kept.ts',
+      'src/index.ts',
+      'src/tmp',
+    ]);
+  });
+
+  it("leave out outDir, node_modules, .git, build-system's own files, tool caches and package.json; inputs globs add and remove", () => {
+    const fx = createFixture({
+      'shared/tsconfig.base.json': '{}',
+      'shared/other.json': '{}',
+      'pkgs/a/package.json': '{}',
+      'pkgs/a/package-lock.json': '{}',
+      'pkgs/a/src/index.ts': '',
+      'pkgs/a/src/index.test.ts': '',
+      'pkgs/a/out/lib/index.js': '',
+      'pkgs/a/out/keep.txt': 'outDir is out/lib, so out/ itself is a source directory',
+      'pkgs/a/node_modules/x/index.js': '',
+      'pkgs/a/.git/HEAD': '',
+      'pkgs/a/out/.build-system-staging-lib-0123456789ab/index.js': '',
+      'pkgs/a/.build-system-lock/owner.json': '',
+      'pkgs/a/.cache/x': '',
+      'pkgs/a/tsconfig.tsbuildinfo': '',
+      'pkgs/a/.gitignore': 'gen/\n',
+      'pkgs/a/gen/types.ts': '',
+    });
+    fixtures.push(fx);
+    expect(inputsOf(fx, 'pkgs/a', { outDir: 'out/lib' })).toEqual(['.gitignore', 'out/keep.txt', 'src/index.test.ts', 'src/index.ts']);
+    expect(inputsOf(fx, 'pkgs/a', { outDir: 'out/lib', inputs: ['gen/**', '../../shared/tsconfig.base.json', '!src/**/*.test.ts', '!out/**'] })).toEqual([
+      '../../shared/tsconfig.base.json',
+      '.gitignore',
+      'gen/types.ts',
+      'src/index.ts',
+    ]);
+  });
+});
+
+describe('lockfile entries', () => {
+  function lockFixture(lock: object): Fixture {
+    const fx = createFixture({
+      'package.json': { name: 'root', private: true, workspaces: ['pkgs/*'] },
+      'package-lock.json': lock,
+      'pkgs/a/package.json': { name: 'a', dependencies: { dep: '^1.0.0', b: '*' } },
+      'pkgs/b/package.json': { name: 'b' },
+    });
+    fixtures.push(fx);
+    return fx;
+  }
+  const lock = (depVersion: string, leafVersion: string, otherVersion: string) => ({
+    lockfileVersion: 3,
+    packages: {
+      '': { name: 'root' },
+      'node_modules/a': { resolved: 'pkgs/a', link: true },
+      'node_modules/b': { resolved: 'pkgs/b', link: true },
+      'node_modules/dep': { version: depVersion, integrity: `sha512-dep${depVersion}`, dependencies: { leaf: '^2' } },
+      'node_modules/leaf': { version: '1.0.0', integrity: 'sha512-wrong-leaf' },
+      'node_modules/dep/node_modules/leaf': { version: leafVersion, integrity: `sha512-leaf${leafVersion}` },
+      'node_modules/other': { version: otherVersion, integrity: `sha512-other${otherVersion}` },
+    },
+  });
+  const digest = async (l: object) => {
+    const fx = lockFixture(l);
+    return lockfileFingerprint(loadPackageInfo(fx.path('pkgs/a'), fx.root), new FileHasher(), new Set(['a', 'b']));
+  };
+
+  it("cover the package's external dependencies and what they pull in, resolved as Node does, and nothing else", async () => {
+    const base = await digest(lock('1.0.0', '2.0.0', '1.0.0'));
+    expect(base).toMatchObject({ file: 'package-lock.json', mode: 'entries', direct: { dep: '1.0.0' } });
+    // Another package's dependency changing does not touch this key.
+    expect((await digest(lock('1.0.0', '2.0.0', '9.9.9')))!.sha256).toBe(base!.sha256);
+    // The nested leaf is the one dep resolves to; the hoisted one is not reachable from here.
+    const leaf = await digest(lock('1.0.0', '2.0.1', '1.0.0'));
+    expect(leaf!.sha256).not.toBe(base!.sha256);
+    expect(leaf!.direct).toEqual(base!.direct);
+    const direct = await digest(lock('1.1.0', '2.0.0', '1.0.0'));
+    expect(direct!.direct).toEqual({ dep: '1.1.0' });
+  });
+
+  it('other lockfiles are hashed whole', async () => {
+    const fx = createFixture({ 'package.json': { name: 'p', dependencies: { x: '1' } }, 'pnpm-lock.yaml': 'lockfileVersion: 9\n' });
+    fixtures.push(fx);
+    const r = await lockfileFingerprint(loadPackageInfo(fx.root), new FileHasher(), new Set());
+    expect(r).toMatchObject({ file: 'pnpm-lock.yaml', mode: 'whole-file' });
+  });
+});
+
+describe('explain', () => {
+  const fp = (over: Partial<Fingerprint> = {}): Fingerprint => ({
+    version: 1,
+    buildSystem: '0.1.0',
+    runtime: { name: 'node', major: 20, platform: 'linux', arch: 'x64' },
+    adapter: { name: 'esbuild', version: '0.28.2' },
+    declarations: null,
+    config: { minify: false, define: {} },
+    packageJson: { name: 'p', type: 'module' },
+    lockfile: null,
+    env: { A: 'h1' },
+    files: { 'src/a.ts': '1', 'src/b.ts': '2' },
+    dependencies: { '@x/core': 'o1' },
+    ...over,
+  });
+
+  it('names every kind of change, most fundamental first', () => {
+    const before = fp();
+    const after = fp({
+      adapter: { name: 'esbuild', version: '0.29.0' },
+      config: { minify: true, define: { X: '1' } },
+      env: { A: 'h2' },
+      dependencies: { '@x/core': 'o2' },
+      files: { 'src/a.ts': '1b', 'src/c.ts': '3' },
+    });
+    const changes = diffFingerprints(before, after);
+    expect(changes.map((c) => c.kind)).toEqual(['tool-changed', 'config-changed', 'env-changed', 'dependency-changed', 'files-changed', 'files-added', 'files-removed']);
+    expect(describeChanges(changes)).toBe(
+      'tool version changed: adapter esbuild 0.28.2 → esbuild 0.29.0; config changed: define.X, minify; env changed: A; dependency output changed: @x/core; files changed: src/a.ts; files added: src/c.ts; files removed: src/b.ts',
+    );
+  });
+
+  it('first build, and an entry gone while the inputs stayed', () => {
+    const current = { fingerprint: fp(), key: fingerprintKey(fp()) };
+    expect(explainMiss(null, current)).toEqual([{ kind: 'first-build' }]);
+    expect(explainMiss(current, current)).toEqual([{ kind: 'entry-missing' }]);
+  });
+
+  it('the key is the sha256 of canonical JSON: key order does not matter, values do', () => {
+    const a = fp({ config: { minify: false, define: { A: '1', B: '2' } } });
+    const b = fp({ config: { define: { B: '2', A: '1' }, minify: false } });
+    expect(fingerprintKey(a)).toBe(fingerprintKey(b));
+    expect(fingerprintKey(fp({ config: { minify: true, define: {} } }))).not.toBe(fingerprintKey(fp()));
+    // Values JSON would drop or mangle are keyed explicitly: an inline esbuild plugin's code is part of the key.
+    const plugin = () => 'v1';
+    expect(JSON.parse(canonicalJson({ f: plugin, u: undefined, n: NaN }))).toEqual({ f: { $function: plugin.toString() }, n: 'NaN' });
+  });
+});

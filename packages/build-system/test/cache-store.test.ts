@@ -1,0 +1,267 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LocalCacheStore, type ManifestDraft } from '../src/cache/store.js';
+import { FileHasher } from '../src/cache/file-hasher.js';
+import { packageRoot, repoRoot } from './helpers/fixture.js';
+
+/**
+ * The store on its own: atomicity across real processes (concurrent writers
+ * of one key, a writer killed mid-write), eviction rules, and the stat cache.
+ */
+
+const temps: string[] = [];
+afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function temp(prefix = 'bs-store-'): string {
+  const d = mkdtempSync(path.join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
+
+const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const KEY = sha('one key');
+const storeModule = JSON.stringify(path.join(packageRoot, 'src/cache/store.ts'));
+
+/** A child process running `body` (an async script with `LocalCacheStore` in scope) under tsx, with `args` as argv. */
+function child(dir: string, name: string, body: string, args: string[]): ChildProcess {
+  const script = path.join(dir, `${name}.mts`);
+  writeFileSync(
+    script,
+    [
+      "import { mkdirSync, writeFileSync } from 'node:fs';",
+      "import { createHash } from 'node:crypto';",
+      "import path from 'node:path';",
+      `import { LocalCacheStore } from ${storeModule};`,
+      'const sha = (d) => createHash("sha256").update(d).digest("hex");',
+      'const args = process.argv.slice(2);',
+      body,
+    ].join('\n'),
+  );
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function exited(p: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  p.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  p.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** Writes a set of artifacts whose bytes name the writer, and a draft for them (script text). */
+const WRITER_SETUP = `
+const [cacheDir, key, id, startAt, rounds, work] = args;
+const src = path.join(work, 'src-' + id);
+mkdirSync(src, { recursive: true });
+const artifacts = ['index.js', 'index.d.ts', 'chunk.js'].map((name, i) => {
+  const data = ('// writer ' + id + ' ' + name + '\\n').repeat(200 + i * 50 + Number(id) * 7);
+  writeFileSync(path.join(src, name), data);
+  return { path: 'dist/' + name, bytes: Buffer.byteLength(data), sha256: sha(data), kind: 'js', mode: 0o644 };
+});
+const draft = {
+  key, package: { name: 'p', dir: '/nowhere/p' }, outDir: 'dist',
+  fingerprint: { version: 1, writer: id }, adapter: { name: 'esbuild', version: '0', reason: 'test' },
+  durationMs: 1, artifacts, diagnostics: [], logs: [{ stream: 'stdout', line: 'writer ' + id }],
+};
+const store = new LocalCacheStore(cacheDir);
+while (Date.now() < Number(startAt)) {}
+`;
+
+describe('store: atomic writes across processes', () => {
+  it('four processes writing the same key at once leave one valid entry, whole from one writer; a reader never sees it damaged', async () => {
+    const work = temp();
+    const cacheDir = path.join(work, 'cache');
+    const startAt = String(Date.now() + 1500);
+    const writers = ['1', '2', '3', '4'].map((id) =>
+      exited(
+        child(work, `writer-${id}`, `${WRITER_SETUP}
+for (let i = 0; i < Number(rounds); i++) await store.put(draft, (a) => path.join(src, a.path.slice(5)), { replace: i % 3 === 2 });
+console.log('done');`, [cacheDir, KEY, id, startAt, '40', work]),
+      ),
+    );
+    const reader = exited(
+      child(work, 'reader', `
+const [cacheDir, key, startAt] = args;
+const store = new LocalCacheStore(cacheDir);
+while (Date.now() < Number(startAt)) {}
+const seen = { hit: 0, absent: 0, corrupt: [] };
+const until = Date.now() + 1500;
+while (Date.now() < until) {
+  const r = await store.get(key);
+  if (r.status === 'corrupt') seen.corrupt.push(r.problem); else seen[r.status]++;
+}
+console.log(JSON.stringify(seen));`, [cacheDir, KEY, startAt]),
+    );
+    const results = await Promise.all(writers);
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const read = await reader;
+    expect(read.code, read.stderr).toBe(0);
+    const seen = JSON.parse(read.stdout.trim()) as { hit: number; absent: number; corrupt: string[] };
+    expect(seen.corrupt).toEqual([]);
+    expect(seen.hit).toBeGreaterThan(0);
+
+    const store = new LocalCacheStore(cacheDir);
+    expect(readdirSync(path.join(cacheDir, 'v1/entries'))).toEqual([KEY]);
+    const lookup = await store.get(KEY);
+    expect(lookup.status).toBe('hit');
+    if (lookup.status !== 'hit') return;
+    const out = path.join(work, 'restored');
+    await lookup.hit.restore(out);
+    // Every file is from the writer the manifest names: never a mix of two writers.
+    const writer = (lookup.hit.manifest.fingerprint as unknown as { writer: string }).writer;
+    for (const name of ['index.js', 'index.d.ts', 'chunk.js']) {
+      expect(readFileSync(path.join(out, name), 'utf8').startsWith(`// writer ${writer} ${name}`)).toBe(true);
+    }
+    // Nothing half-written is left behind.
+    expect(readdirSync(path.join(cacheDir, 'v1/tmp'))).toEqual([]);
+  });
+
+  it('a writer killed mid-write never leaves an entry that reads as valid but is not; prune clears its leftovers', async () => {
+    const work = temp();
+    const cacheDir = path.join(work, 'cache');
+    const p = child(work, 'crasher', `${WRITER_SETUP}
+console.log('writing');
+for (let i = 0; ; i++) await store.put({ ...draft, key: sha('k' + i) }, (a) => path.join(src, a.path.slice(5)));`, [cacheDir, KEY, '1', '0', '0', work]);
+    const done = exited(p);
+    await new Promise<void>((resolve) => p.stdout!.once('data', () => resolve()));
+    await new Promise((r) => setTimeout(r, 400));
+    p.kill('SIGKILL');
+    expect((await done).signal).toBe('SIGKILL');
+
+    const store = new LocalCacheStore(cacheDir);
+    const keys = readdirSync(path.join(cacheDir, 'v1/entries'));
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      const lookup = await store.get(key);
+      expect(lookup.status, key).toBe('hit');
+      if (lookup.status === 'hit') await lookup.hit.restore(path.join(work, 'check', key));
+    }
+    // Leftovers of the killed write, if any, go once they are old enough to be nobody's live write.
+    const report = await store.prune({ now: Date.now() + 2 * 3600_000, maxAgeMs: 365 * 86400_000 });
+    expect(report.removed).toEqual([]);
+    expect(readdirSync(path.join(cacheDir, 'v1/tmp'))).toEqual([]);
+  });
+});
+
+function draft(key: string, files: Record<string, string>, work: string): { draft: ManifestDraft; sourceOf: (a: { path: string }) => string } {
+  const src = path.join(work, `src-${key.slice(0, 8)}`);
+  mkdirSync(src, { recursive: true });
+  const artifacts = Object.entries(files).map(([name, data]) => {
+    writeFileSync(path.join(src, name), data);
+    return { path: `dist/${name}`, bytes: Buffer.byteLength(data), sha256: sha(data), kind: 'js' as const, mode: 0o644 };
+  });
+  return {
+    draft: {
+      key,
+      package: { name: 'p', dir: path.join(work, 'pkg') },
+      outDir: 'dist',
+      fingerprint: {} as ManifestDraft['fingerprint'],
+      adapter: { name: 'esbuild', version: '0', reason: 'test' },
+      durationMs: 1,
+      artifacts,
+      diagnostics: [],
+      logs: [],
+    },
+    sourceOf: (a) => path.join(src, a.path.slice('dist/'.length)),
+  };
+}
+
+describe('store: eviction and bookkeeping', () => {
+  it('prune removes entries unused for maxAge and then least recently used above maxSize; info and removePackage report', async () => {
+    const work = temp();
+    const store = new LocalCacheStore(path.join(work, 'cache'));
+    const keys = ['a', 'b', 'c', 'd'].map((k) => sha(k));
+    for (const [i, key] of keys.entries()) {
+      const d = draft(key, { 'index.js': 'x'.repeat(1000 * (i + 1)) }, work);
+      await store.put(d.draft, d.sourceOf);
+    }
+    const now = Date.now();
+    const setLastUse = (key: string, ago: number) => utimesSync(path.join(work, 'cache/v1/entries', key, 'manifest.json'), (now - ago) / 1000, (now - ago) / 1000);
+    setLastUse(keys[0]!, 40 * 86400_000); // a: unused for 40 days
+    setLastUse(keys[1]!, 3000); // b: used 3 s ago
+    setLastUse(keys[2]!, 1000); // c: used 1 s ago
+    setLastUse(keys[3]!, 2000); // d: used 2 s ago
+
+    const info = await store.info();
+    expect(info.entries).toBe(4);
+    expect(info.packages).toEqual([{ name: 'p', entries: 4, bytes: info.bytes }]);
+
+    const sizes = new Map((await store.list()).map((e) => [e.key, e.bytes]));
+    // Room for c and d but not b as well.
+    const cap = sizes.get(keys[2]!)! + sizes.get(keys[3]!)! + 10;
+    const report = await store.prune({ maxSizeBytes: cap, now });
+    expect(report.removed.map((r) => [r.key, r.reason])).toEqual([
+      [keys[0], 'age'],
+      [keys[1], 'size'],
+    ]);
+    expect(report.bytes).toBeLessThanOrEqual(cap);
+    expect((await store.list()).map((e) => e.key).sort()).toEqual([keys[2], keys[3]].sort());
+
+    expect(await store.removePackage(path.join(work, 'pkg'))).toEqual({ entries: 2, bytes: report.bytes });
+    expect(await store.list()).toEqual([]);
+  });
+
+  it('a directory in entries/ without a manifest is pruned as corrupt', async () => {
+    const work = temp();
+    const store = new LocalCacheStore(path.join(work, 'cache'));
+    mkdirSync(path.join(work, 'cache/v1/entries', sha('orphan'), 'blobs'), { recursive: true });
+    expect((await store.get(sha('orphan'))).status).toBe('corrupt');
+    const report = await store.prune();
+    expect(report.removed.map((r) => r.reason)).toEqual(['corrupt']);
+    expect((await store.get(sha('orphan'))).status).toBe('absent');
+  });
+});
+
+describe('stat cache (file-hasher)', () => {
+  it('an unchanged file is not read again in a later run; a changed one is; a file read once per run', async () => {
+    const work = temp();
+    const state = path.join(work, 'stats.json');
+    const file = path.join(work, 'a.txt');
+    writeFileSync(file, 'hello');
+    const old = (Date.now() - 60_000) / 1000;
+    utimesSync(file, old, old);
+
+    const first = await FileHasher.open(state);
+    const d1 = await first.hash(file);
+    await first.hash(file);
+    expect(first.stats).toEqual({ statHits: 0, reads: 1, bytesRead: 5 });
+    expect(d1.sha256).toBe(sha('hello'));
+    await first.save();
+
+    const second = await FileHasher.open(state);
+    expect((await second.hash(file)).sha256).toBe(sha('hello'));
+    expect(second.stats).toMatchObject({ statHits: 1, reads: 0 });
+
+    // Same size, new content: the stat differs (mtime, ctime), so it is read.
+    writeFileSync(file, 'HELLO');
+    utimesSync(file, old, old + 1);
+    const third = await FileHasher.open(state);
+    expect((await third.hash(file)).sha256).toBe(sha('HELLO'));
+    expect(third.stats.reads).toBe(1);
+  });
+
+  it('a file modified moments before it was hashed is not trusted by the next run (racy timestamps)', async () => {
+    const work = temp();
+    const state = path.join(work, 'stats.json');
+    const file = path.join(work, 'fresh.txt');
+    writeFileSync(file, 'new');
+    const first = await FileHasher.open(state);
+    await first.hash(file);
+    await first.save();
+    const second = await FileHasher.open(state);
+    await second.hash(file);
+    expect(second.stats.reads).toBe(1);
+  });
+});
+
+describe('store: layout', () => {
+  it('keeps everything under <cacheDir>/v1 so a layout change never misreads old data', () => {
+    const store = new LocalCacheStore('/tmp/x');
+    expect(store.root).toBe(path.join('/tmp/x', 'v1'));
+    expect(store.statCacheFile('/a/b').startsWith(path.join('/tmp/x', 'v1', 'stats'))).toBe(true);
+    expect(existsSync('/tmp/x/v1')).toBe(false);
+  });
+});

@@ -1,0 +1,590 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { build, type BuildEvent, type BuildOptions, type BuildResult, type CacheChange, type RunResult } from '../src/index.js';
+import { LocalCacheStore } from '../src/cache/store.js';
+import { cliPath, createFixture, repoRoot, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
+
+/**
+ * The incremental cache end to end, with the real esbuild (and tsc for the
+ * tool-version case). Every package gets its own cache directory outside the
+ * package. "Did the adapter run?" is counted by an esbuild plugin that
+ * appends to a marker file outside the package (so the marker is no input).
+ */
+
+const fixtures: Fixture[] = [];
+const tempDirs: string[] = [];
+afterAll(() => {
+  fixtures.forEach((f) => f.cleanup());
+  tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
+interface CachePackage {
+  fx: Fixture;
+  cacheDir: string;
+  marker: string;
+  /** How many times the adapter ran. */
+  runs(): number;
+  build(options?: BuildOptions): Promise<BuildResult>;
+  setConfig(fields: string): void;
+}
+
+function configSource(marker: string, fields: string): string {
+  return [
+    "import { appendFileSync } from 'node:fs';",
+    'export default {',
+    "  adapter: 'esbuild',",
+    `  ${fields}`,
+    '  adapterOptions: {',
+    '    esbuild: {',
+    `      plugins: [{ name: 'count-runs', setup() { appendFileSync(${JSON.stringify(marker)}, 'x'); } }],`,
+    '    },',
+    '  },',
+    '};',
+    '',
+  ].join('\n');
+}
+
+/** A package built with esbuild, with a .gitignore, a docs dir and a file nobody imports. */
+function cachePackage(opts: { fields?: string; files?: FileTree } = {}): CachePackage {
+  const side = tempDir('bs-cache-side-');
+  const marker = path.join(side, 'adapter-runs');
+  writeFileSync(marker, '');
+  const cacheDir = path.join(side, 'cache');
+  const fx = createFixture({
+    'package.json': { name: 'fx-cache', version: '1.0.0', type: 'module', main: 'dist/index.js' },
+    'build.config.ts': configSource(marker, opts.fields ?? ''),
+    'src/index.ts': "import { double } from './util';\nexport const answer: number = double(21);\n",
+    'src/util.ts': 'export function double(n: number): number {\n  return n * 2;\n}\n',
+    'src/unused.ts': 'export const unused = 1;\n',
+    'docs/guide.md': '# guide\n',
+    'notes.local.md': 'scratch\n',
+    '.gitignore': 'notes.local.md\ngenerated/\n',
+    ...opts.files,
+  });
+  fixtures.push(fx);
+  const pkg: CachePackage = {
+    fx,
+    cacheDir,
+    marker,
+    runs: () => readFileSync(marker, 'utf8').length,
+    async build(options = {}) {
+      const run = (await build({ cwd: fx.root, cacheDir, ...options })) as RunResult;
+      expect(run.results).toHaveLength(1);
+      return run.results[0]!;
+    },
+    setConfig(fields) {
+      fx.write({ 'build.config.ts': configSource(marker, fields) });
+    },
+  };
+  return pkg;
+}
+
+function kinds(r: BuildResult): string[] {
+  return (r.cache.changes ?? []).map((c) => c.kind);
+}
+
+function change<K extends CacheChange['kind']>(r: BuildResult, kind: K): Extract<CacheChange, { kind: K }> {
+  const c = (r.cache.changes ?? []).find((x) => x.kind === kind);
+  expect(c, `expected a ${kind} change in ${JSON.stringify(r.cache)}`).toBeDefined();
+  return c as Extract<CacheChange, { kind: K }>;
+}
+
+function mtimes(dir: string): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {};
+  for (const name of readdirSync(dir, { recursive: true }).map(String)) {
+    const st = statSync(path.join(dir, name));
+    if (st.isFile()) out[name] = [st.mtimeMs, st.ino];
+  }
+  return out;
+}
+
+function entryDir(cacheDir: string, key: string): string {
+  return path.join(cacheDir, 'v1', 'entries', key);
+}
+
+describe('cache: hits', () => {
+  it('second run with no change: hit, the adapter does not run, outputs untouched (mtimes and inodes kept)', async () => {
+    const p = cachePackage();
+    const first = await p.build();
+    expect(first.status).toBe('success');
+    expect(first.cache).toMatchObject({ status: 'miss', reason: 'first build' });
+    expect(kinds(first)).toEqual(['first-build']);
+    expect(first.cache.key).toMatch(/^[0-9a-f]{64}$/);
+    expect(p.runs()).toBe(1);
+    const before = mtimes(p.fx.path('dist'));
+    const bytesBefore = snapshotTree(p.fx.path('dist'));
+
+    const second = await p.build();
+    expect(second.status).toBe('success');
+    expect(second.cache).toEqual({ status: 'hit', key: first.cache.key, source: 'local', restored: false });
+    expect(p.runs()).toBe(1);
+    expect(mtimes(p.fx.path('dist'))).toEqual(before);
+    expect(snapshotTree(p.fx.path('dist'))).toEqual(bytesBefore);
+    expect(second.artifacts).toEqual(first.artifacts);
+  });
+
+  it('outDir deleted: hit with restore, byte-identical files, adapter not run', async () => {
+    const p = cachePackage();
+    const first = await p.build();
+    const original = snapshotTree(p.fx.path('dist'));
+    expect(Object.keys(original)).toContain('index.js');
+    rmSync(p.fx.path('dist'), { recursive: true });
+
+    const second = await p.build();
+    expect(second.cache).toMatchObject({ status: 'hit', key: first.cache.key, restored: true });
+    expect(p.runs()).toBe(1);
+    expect(snapshotTree(p.fx.path('dist'))).toEqual(original);
+
+    // A partly damaged outDir (one file edited, a stray file added) is put right the same way.
+    writeFileSync(p.fx.path('dist/index.js'), '// tampered\n');
+    writeFileSync(p.fx.path('dist/stray.js'), 'stray\n');
+    const third = await p.build();
+    expect(third.cache).toMatchObject({ status: 'hit', restored: true });
+    expect(snapshotTree(p.fx.path('dist'))).toEqual(original);
+    expect(p.runs()).toBe(1);
+  });
+
+  it('edits to files outside the inputs hit: a gitignored file and one excluded by a negated inputs glob', async () => {
+    const p = cachePackage({ fields: "inputs: ['!docs/**'],", files: { 'generated/out.txt': 'gen\n' } });
+    const first = await p.build();
+    writeFileSync(p.fx.path('notes.local.md'), 'scratch, edited\n');
+    writeFileSync(p.fx.path('generated/out.txt'), 'gen, edited\n');
+    writeFileSync(p.fx.path('docs/guide.md'), '# guide, edited\n');
+    writeFileSync(p.fx.path('docs/new.md'), '# new\n');
+    const second = await p.build();
+    expect(second.cache).toMatchObject({ status: 'hit', key: first.cache.key });
+    expect(p.runs()).toBe(1);
+
+    // Control: the same kind of edit to a file that is an input misses (so the hit above means something).
+    writeFileSync(p.fx.path('README.md'), 'readme\n');
+    const third = await p.build();
+    expect(third.cache.status).toBe('miss');
+    expect(change(third, 'files-added').files).toEqual(['README.md']);
+  });
+
+  it('a positive inputs glob adds a gitignored file, and editing it misses', async () => {
+    const p = cachePackage({ fields: "inputs: ['generated/**'],", files: { 'generated/schema.json': '{}\n' } });
+    await p.build();
+    writeFileSync(p.fx.path('generated/schema.json'), '{"v":2}\n');
+    const second = await p.build();
+    expect(second.cache.status).toBe('miss');
+    expect(change(second, 'files-changed').files).toEqual(['generated/schema.json']);
+  });
+});
+
+describe('cache: each miss says why', () => {
+  it('source edit → files changed', async () => {
+    const p = cachePackage();
+    await p.build();
+    writeFileSync(p.fx.path('src/util.ts'), 'export function double(n: number): number {\n  return n + n;\n}\n');
+    const r = await p.build();
+    expect(r.cache.status).toBe('miss');
+    expect(kinds(r)).toEqual(['files-changed']);
+    expect(change(r, 'files-changed')).toEqual({ kind: 'files-changed', files: ['src/util.ts'], count: 1 });
+    expect(r.cache.reason).toBe('files changed: src/util.ts');
+    expect(p.runs()).toBe(2);
+  });
+
+  it('file added → files added; file deleted → files removed', async () => {
+    const p = cachePackage();
+    await p.build();
+    writeFileSync(p.fx.path('src/extra.ts'), 'export const extra = 2;\n');
+    const added = await p.build();
+    expect(kinds(added)).toEqual(['files-added']);
+    expect(added.cache.reason).toBe('files added: src/extra.ts');
+
+    unlinkSync(p.fx.path('src/unused.ts'));
+    const removed = await p.build();
+    expect(kinds(removed)).toEqual(['files-removed']);
+    expect(removed.cache.reason).toBe('files removed: src/unused.ts');
+    expect(p.runs()).toBe(3);
+  });
+
+  it('a long list is cut at 10 and counted', async () => {
+    const p = cachePackage();
+    await p.build();
+    for (let i = 0; i < 13; i++) writeFileSync(p.fx.path(`src/gen${String(i).padStart(2, '0')}.ts`), `export const g${i} = ${i};\n`);
+    const r = await p.build();
+    const c = change(r, 'files-added');
+    expect(c.count).toBe(13);
+    expect(c.files).toHaveLength(10);
+    expect(r.cache.reason).toMatch(/files added: src\/gen00\.ts, .* and 3 more$/);
+  });
+
+  it('config field change → config changed, naming the field', async () => {
+    const p = cachePackage();
+    await p.build();
+    p.setConfig('minify: true,');
+    const r = await p.build();
+    expect(r.cache.status).toBe('miss');
+    expect(change(r, 'config-changed').fields).toEqual(['minify']);
+    expect(r.cache.reason).toContain('config changed: minify');
+
+    p.setConfig("minify: true, define: { 'process.env.MODE': '\"x\"' },");
+    const nested = await p.build();
+    expect(change(nested, 'config-changed').fields).toEqual(['define.process.env.MODE']);
+  });
+
+  it('declared env var change → env changed, by name only; the value is never stored in clear', async () => {
+    const secretA = 'value-a-7f3e1c';
+    const secretB = 'value-b-9d2a4b';
+    const p = cachePackage({ fields: "env: ['BS_CACHE_TEST_FLAVOUR'],", files: {} });
+    process.env.BS_CACHE_TEST_FLAVOUR = secretA;
+    try {
+      const first = await p.build();
+      expect(first.cache.status).toBe('miss');
+      const hit = await p.build();
+      expect(hit.cache.status).toBe('hit');
+      process.env.BS_CACHE_TEST_FLAVOUR = secretB;
+      const r = await p.build();
+      expect(kinds(r)).toEqual(['env-changed']);
+      expect(change(r, 'env-changed').names).toEqual(['BS_CACHE_TEST_FLAVOUR']);
+      expect(r.cache.reason).toBe('env changed: BS_CACHE_TEST_FLAVOUR');
+      expect(JSON.stringify(r)).not.toContain(secretB);
+      // Nothing in the cache directory holds either value.
+      for (const file of readdirSync(p.cacheDir, { recursive: true }).map(String)) {
+        const abs = path.join(p.cacheDir, file);
+        if (!statSync(abs).isFile()) continue;
+        const text = readFileSync(abs, 'utf8');
+        expect(text, file).not.toContain(secretA);
+        expect(text, file).not.toContain(secretB);
+      }
+      // An env var the config does not name changes nothing.
+      process.env.BS_CACHE_TEST_OTHER = 'x';
+      expect((await p.build()).cache.status).toBe('hit');
+    } finally {
+      delete process.env.BS_CACHE_TEST_FLAVOUR;
+      delete process.env.BS_CACHE_TEST_OTHER;
+    }
+  });
+
+  it('package.json: a field that affects builds misses, one that does not (scripts) hits', async () => {
+    const p = cachePackage();
+    await p.build();
+    const manifest = JSON.parse(p.fx.read('package.json'));
+    p.fx.write({ 'package.json': { ...manifest, scripts: { test: 'echo' }, description: 'd' } });
+    expect((await p.build()).cache.status).toBe('hit');
+    p.fx.write({ 'package.json': { ...manifest, engines: { node: '>=22' } } });
+    const r = await p.build();
+    expect(r.cache.status).toBe('miss');
+    expect(change(r, 'package-json-changed').fields).toEqual(['engines']);
+    // engines.node sets the default target, so the resolved config changed too.
+    expect(change(r, 'config-changed').fields).toEqual(['target']);
+  });
+
+  it('--force: builds without reading, still writes; --no-cache: neither', async () => {
+    const p = cachePackage();
+    const first = await p.build();
+    const forced = await p.build({ force: true });
+    expect(forced.cache).toMatchObject({ status: 'miss', key: first.cache.key, reason: 'forced (--force): the cache was not read' });
+    expect(p.runs()).toBe(2);
+    expect((await p.build()).cache.status).toBe('hit');
+
+    const other = cachePackage();
+    const off = await other.build({ noCache: true });
+    expect(off.status).toBe('success');
+    expect(off.cache).toEqual({ status: 'disabled', key: null, reason: 'cache disabled (--no-cache)' });
+    expect(existsSync(other.cacheDir)).toBe(false);
+    expect((await other.build({ noCache: true })).cache.status).toBe('disabled');
+    expect(other.runs()).toBe(2);
+  });
+
+  it('inputs unchanged but the entry removed → says so instead of "first build"', async () => {
+    const p = cachePackage();
+    const first = await p.build();
+    rmSync(entryDir(p.cacheDir, first.cache.key!), { recursive: true });
+    rmSync(p.fx.path('dist'), { recursive: true });
+    const r = await p.build();
+    expect(kinds(r)).toEqual(['entry-missing']);
+    expect(r.cache.reason).toMatch(/cache entry is gone/);
+  });
+});
+
+describe('cache: workspace dependencies', () => {
+  function workspace(): { fx: Fixture; cacheDir: string; build(): Promise<Map<string, BuildResult>> } {
+    const cacheDir = path.join(tempDir('bs-cache-ws-'), 'cache');
+    const fx = createFixture({
+      'package.json': { name: 'fx-ws', private: true, workspaces: ['packages/*'] },
+      'packages/core/package.json': { name: '@fx/core', version: '1.0.0', type: 'module', main: 'dist/index.js' },
+      'packages/core/build.config.ts': "export default { adapter: 'esbuild' };\n",
+      'packages/core/src/index.ts': 'export const base: number = 40;\n',
+      'packages/app/package.json': { name: '@fx/app', version: '1.0.0', type: 'module', main: 'dist/index.js', dependencies: { '@fx/core': '*' } },
+      'packages/app/build.config.ts': "export default { adapter: 'esbuild' };\n",
+      'packages/app/src/index.ts': "import { base } from '@fx/core';\nexport const answer: number = base + 2;\n",
+    });
+    fixtures.push(fx);
+    return {
+      fx,
+      cacheDir,
+      async build() {
+        const run = (await build({ cwd: fx.root, cacheDir, concurrency: 1 })) as RunResult;
+        expect(run.ok).toBe(true);
+        return new Map(run.results.map((r) => [r.package.name, r]));
+      },
+    };
+  }
+
+  it("a dependency's output change misses its dependents, naming the dependency; a change that leaves the output alone does not", async () => {
+    const ws = workspace();
+    const first = await ws.build();
+    expect(first.get('@fx/core')!.cache.status).toBe('miss');
+    expect(first.get('@fx/app')!.cache.status).toBe('miss');
+    const again = await ws.build();
+    expect([...again.values()].map((r) => r.cache.status)).toEqual(['hit', 'hit']);
+
+    ws.fx.write({ 'packages/core/src/index.ts': 'export const base: number = 41;\n' });
+    const changed = await ws.build();
+    expect(kinds(changed.get('@fx/core')!)).toEqual(['files-changed']);
+    const app = changed.get('@fx/app')!;
+    expect(app.cache.status).toBe('miss');
+    expect(kinds(app)).toEqual(['dependency-changed']);
+    expect(change(app, 'dependency-changed').packages).toEqual(['@fx/core']);
+    expect(app.cache.reason).toBe('dependency output changed: @fx/core');
+
+    // A comment: core's source changes, its bundle does not, so app stays cached.
+    ws.fx.write({ 'packages/core/src/index.ts': '// a comment esbuild drops\nexport const base: number = 41;\n' });
+    const comment = await ws.build();
+    expect(comment.get('@fx/core')!.cache.status).toBe('miss');
+    expect(comment.get('@fx/app')!.cache.status).toBe('hit');
+  });
+
+  it('a workspace dependency build-system does not build (source, linked in node_modules) counts by its files', async () => {
+    const cacheDir = path.join(tempDir('bs-cache-ws-src-'), 'cache');
+    const fx = createFixture({
+      'package.json': { name: 'fx-ws-src', private: true, workspaces: ['packages/*'] },
+      'packages/lib/package.json': { name: '@fx/lib', version: '1.0.0', type: 'module', main: 'index.ts' },
+      'packages/lib/index.ts': 'export const v: number = 1;\n',
+      'packages/app/package.json': { name: '@fx/app', version: '1.0.0', type: 'module', main: 'dist/index.js', devDependencies: { '@fx/lib': '*' } },
+      'packages/app/build.config.ts': "export default { adapter: 'esbuild' };\n",
+      'packages/app/src/index.ts': "import { v } from '@fx/lib';\nexport const answer: number = v + 1;\n",
+    });
+    fixtures.push(fx);
+    mkdirSync(fx.path('node_modules/@fx'), { recursive: true });
+    symlinkSync('../../packages/lib', fx.path('node_modules/@fx/lib'), 'dir');
+    const run = async () => ((await build({ cwd: fx.path('packages/app'), cacheDir })) as RunResult).results.find((r) => r.package.name === '@fx/app')!;
+    expect((await run()).cache.status).toBe('miss');
+    expect((await run()).cache.status).toBe('hit');
+    fx.write({ 'packages/lib/index.ts': 'export const v: number = 2;\n' });
+    const r = await run();
+    expect(r.cache.status).toBe('miss');
+    expect(change(r, 'dependency-changed').packages).toEqual(['@fx/lib']);
+    // The bundle really changed: the dependency was inlined.
+    expect(readFileSync(fx.path('packages/app/dist/index.js'), 'utf8')).toMatch(/v = 2/);
+  });
+
+  it('dry run predicts hits and misses without writing', async () => {
+    const ws = workspace();
+    await ws.build();
+    const plan = await build({ cwd: ws.fx.root, cacheDir: ws.cacheDir, dryRun: true });
+    expect(plan.packages.map((p) => p.cache.wouldHit)).toEqual([true, true]);
+    ws.fx.write({ 'packages/core/src/index.ts': 'export const base: number = 1;\n' });
+    const after = await build({ cwd: ws.fx.root, cacheDir: ws.cacheDir, dryRun: true });
+    expect(after.packages.map((p) => [p.name, p.cache.wouldHit])).toEqual([
+      ['@fx/core', false],
+      ['@fx/app', false],
+    ]);
+    expect(after.packages[1]!.cache.key).toBeNull();
+  });
+});
+
+describe('cache: tool version', () => {
+  it('switching the package TypeScript from 5.9.3 to 7.0.2 misses with "tool version changed" (tsc adapter)', async () => {
+    const cacheDir = path.join(tempDir('bs-cache-tsc-'), 'cache');
+    const fx = createFixture({
+      'package.json': { name: 'fx-tsc-cache', version: '1.0.0', type: 'module', main: 'dist/index.js' },
+      'build.config.ts': "export default { adapter: 'tsc', dts: false };\n",
+      'src/index.ts': 'export const answer: number = 42;\n',
+    });
+    fixtures.push(fx);
+    mkdirSync(fx.path('node_modules'));
+    const link = fx.path('node_modules/typescript');
+    symlinkSync(path.join(repoRoot, 'node_modules/typescript'), link, 'dir');
+    // One CLI process per build, as a user switching versions runs it: Node memoizes module resolution per process.
+    const run = async () => {
+      const out = spawnSync(process.execPath, [cliPath, 'build', '--json', '--cache-dir', cacheDir], { cwd: fx.root, encoding: 'utf8' });
+      expect(out.status, out.stderr).toBe(0);
+      return (JSON.parse(out.stdout) as RunResult).results[0]!;
+    };
+
+    const first = await run();
+    expect(first.status).toBe('success');
+    expect(first.adapter).toMatchObject({ name: 'tsc', version: '5.9.3' });
+    expect((await run()).cache.status).toBe('hit');
+
+    unlinkSync(link);
+    symlinkSync(path.join(repoRoot, 'node_modules/typescript7'), link, 'dir');
+    const second = await run();
+    expect(second.status).toBe('success');
+    expect(second.adapter.version).toBe('7.0.2');
+    expect(second.cache.status).toBe('miss');
+    expect(kinds(second)).toEqual(['tool-changed']);
+    expect(change(second, 'tool-changed').tools).toEqual([{ name: 'adapter', from: 'tsc 5.9.3', to: 'tsc 7.0.2' }]);
+    expect(second.cache.reason).toBe('tool version changed: adapter tsc 5.9.3 → tsc 7.0.2');
+
+    // And back: the 5.9.3 entry is still there (both compilers emit the same bytes here, so outDir already matches it).
+    unlinkSync(link);
+    symlinkSync(path.join(repoRoot, 'node_modules/typescript'), link, 'dir');
+    expect((await run()).cache).toMatchObject({ status: 'hit', key: first.cache.key });
+  });
+});
+
+describe('cache: corrupt entries are reported, rebuilt and repaired', () => {
+  const corruptions: [string, (entry: string, key: string) => void, RegExp][] = [
+    [
+      'truncated artifact',
+      (entry) => {
+        const blob = path.join(entry, 'blobs', readdirSync(path.join(entry, 'blobs'))[0]!);
+        truncateSync(blob, Math.floor(statSync(blob).size / 2));
+      },
+      /blob of dist\/index\.js has \d+ bytes, expected \d+/,
+    ],
+    [
+      'flipped byte',
+      (entry) => {
+        const blob = path.join(entry, 'blobs', readdirSync(path.join(entry, 'blobs'))[0]!);
+        const data = readFileSync(blob);
+        data[Math.floor(data.length / 2)]! ^= 0x01;
+        writeFileSync(blob, data);
+      },
+      /blob of dist\/index\.js does not match its sha256/,
+    ],
+    ['missing manifest', (entry) => unlinkSync(path.join(entry, 'manifest.json')), /manifest missing/],
+    ['missing blob', (entry) => unlinkSync(path.join(entry, 'blobs', readdirSync(path.join(entry, 'blobs'))[0]!)), /blob of dist\/index\.js missing/],
+    [
+      'edited manifest',
+      (entry) => {
+        const file = path.join(entry, 'manifest.json');
+        writeFileSync(file, readFileSync(file, 'utf8').replace('"durationMs":', '"durationMs":1'));
+      },
+      /manifest checksum mismatch/,
+    ],
+  ];
+
+  for (const [name, corrupt, problem] of corruptions) {
+    it(`${name}: warning, miss, rebuild, entry repaired`, async () => {
+      const p = cachePackage();
+      const first = await p.build();
+      const key = first.cache.key!;
+      const original = snapshotTree(p.fx.path('dist'));
+      corrupt(entryDir(p.cacheDir, key), key);
+      // Without outDir the entry has to be restored, which is when its bytes are read.
+      rmSync(p.fx.path('dist'), { recursive: true });
+
+      const r = await p.build();
+      expect(r.status).toBe('success');
+      expect(r.cache.status).toBe('miss');
+      expect(r.cache.key).toBe(key);
+      const c = change(r, 'entry-corrupt');
+      expect(c.problem).toMatch(problem);
+      const warning = r.diagnostics.find((d) => d.code === 'CACHE');
+      expect(warning?.severity).toBe('warning');
+      expect(warning?.message).toMatch(/is corrupt .*rebuilding and replacing it/);
+      expect(p.runs()).toBe(2);
+      expect(snapshotTree(p.fx.path('dist'))).toEqual(original);
+
+      // Repaired: valid again, and the next run restores from it without building.
+      const lookup = await new LocalCacheStore(p.cacheDir).get(key);
+      expect(lookup.status).toBe('hit');
+      rmSync(p.fx.path('dist'), { recursive: true });
+      const healed = await p.build();
+      expect(healed.cache).toMatchObject({ status: 'hit', restored: true });
+      expect(healed.diagnostics).toEqual([]);
+      expect(p.runs()).toBe(2);
+      expect(snapshotTree(p.fx.path('dist'))).toEqual(original);
+    });
+  }
+});
+
+describe('cache: logs', () => {
+  it('a hit replays the original build output (full), shows none with errors-only or none', async () => {
+    const p = cachePackage({ files: { 'src/index.ts': 'export const o = { a: 1, a: 2 };\n' } });
+    const logsOf = async (options: BuildOptions) => {
+      const lines: string[] = [];
+      const r = await p.build({ ...options, onEvent: (e: BuildEvent) => e.type === 'log' && lines.push(e.line) });
+      return { r, lines };
+    };
+    const first = await logsOf({});
+    expect(first.r.cache.status).toBe('miss');
+    expect(first.lines.join('\n')).toMatch(/Duplicate key "a"/);
+    const replay = await logsOf({});
+    expect(replay.r.cache.status).toBe('hit');
+    expect(replay.lines).toEqual(first.lines);
+    expect(replay.r.diagnostics.map((d) => d.message)).toEqual(first.r.diagnostics.map((d) => d.message));
+    expect((await logsOf({ outputLogs: 'none' })).lines).toEqual([]);
+    expect((await logsOf({ outputLogs: 'errors-only' })).lines).toEqual([]);
+    // errors-only still shows the output of a build that fails.
+    writeFileSync(p.fx.path('src/index.ts'), 'export const = ;\n');
+    const failed = await logsOf({ outputLogs: 'errors-only' });
+    expect(failed.r.status).toBe('failed');
+    expect(failed.lines.length).toBeGreaterThan(0);
+  });
+});
+
+describe('cache: eviction', () => {
+  it('honours a tiny size cap, least recently used first', async () => {
+    const p = cachePackage();
+    const store = new LocalCacheStore(p.cacheDir);
+    const variant = (n: number) => writeFileSync(p.fx.path('src/index.ts'), `export const answer: number = ${n};\n`);
+
+    variant(1);
+    const a = await p.build();
+    const entryBytes = (await store.list())[0]!.bytes;
+    // Room for two entries, not three.
+    const cap = Math.floor(entryBytes * 2.5);
+    const limits = { cacheLimits: { maxSizeBytes: cap } };
+    variant(2);
+    const b = await p.build(limits);
+    variant(1);
+    expect((await p.build(limits)).cache).toMatchObject({ status: 'hit', key: a.cache.key });
+    variant(3);
+    const c = await p.build(limits);
+
+    const left = await store.list();
+    expect(left.reduce((n, e) => n + e.bytes, 0)).toBeLessThanOrEqual(cap);
+    // b was the least recently used (a was hit after it): b goes.
+    expect(left.map((e) => e.key).sort()).toEqual([a.cache.key, c.cache.key].sort());
+    expect(left.map((e) => e.key)).not.toContain(b.cache.key);
+
+    // A cap smaller than any entry leaves none, even the one just written.
+    variant(4);
+    await p.build({ cacheLimits: { maxSizeBytes: 1 } });
+    expect(await store.list()).toEqual([]);
+  });
+});
+
+describe('cache: location', () => {
+  const saved = process.env.BUILD_SYSTEM_CACHE_DIR;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.BUILD_SYSTEM_CACHE_DIR;
+    else process.env.BUILD_SYSTEM_CACHE_DIR = saved;
+  });
+
+  it('defaults to <workspace root>/node_modules/.cache/build-system; BUILD_SYSTEM_CACHE_DIR overrides', async () => {
+    delete process.env.BUILD_SYSTEM_CACHE_DIR;
+    const fx = createFixture({
+      'package.json': { name: 'fx-cache-loc', version: '1.0.0', type: 'module', main: 'dist/index.js' },
+      'build.config.ts': "export default { adapter: 'esbuild' };\n",
+      'src/index.ts': 'export const x = 1;\n',
+    });
+    fixtures.push(fx);
+    const r = ((await build({ cwd: fx.root })) as RunResult).results[0]!;
+    expect(existsSync(path.join(fx.root, 'node_modules/.cache/build-system/v1/entries', r.cache.key!, 'manifest.json'))).toBe(true);
+
+    const envDir = path.join(tempDir('bs-cache-env-'), 'c');
+    process.env.BUILD_SYSTEM_CACHE_DIR = envDir;
+    rmSync(fx.path('dist'), { recursive: true });
+    const viaEnv = ((await build({ cwd: fx.root })) as RunResult).results[0]!;
+    // Another cache directory: nothing to restore from, so the entry is missing there.
+    expect(viaEnv.cache.status).toBe('miss');
+    expect(existsSync(path.join(envDir, 'v1/entries', r.cache.key!, 'manifest.json'))).toBe(true);
+  });
+});
