@@ -170,6 +170,8 @@ export const isBaseline = (c) => c.family !== 'bs';
 /** `a,b,bs-*` → contenders (unknown ids are an error). */
 export function selectContenders(spec) {
   if (!spec || spec === 'all') return [...CONTENDERS];
+  // nx + tsup with declarations repeats turbo + tsup (dts)'s work at nx's pace: opt-in (all, or by id).
+  if (spec === 'default') return CONTENDERS.filter((c) => c.id !== 'nx-tsup-dts');
   const picked = new Set();
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
     const re = new RegExp(`^${part.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);

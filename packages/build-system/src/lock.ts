@@ -16,7 +16,7 @@
  * The directory's existence is the lock. Release renames L away (so it
  * vanishes in one step) and deletes the renamed copy.
  */
-import { lstatSync, readFileSync, readlinkSync, renameSync, rmSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, renameSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -182,7 +182,17 @@ type Verdict = { stale: false } | { stale: true; reason: string };
 
 function isOwner(x: unknown): x is LockOwner {
   const o = x as LockOwner;
-  return typeof o === 'object' && o !== null && typeof o.token === 'string' && Number.isInteger(o.pid) && o.pid > 0 && typeof o.hostname === 'string' && typeof o.startedAt === 'string';
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    // The token names claim directories: a path-safe word only.
+    typeof o.token === 'string' &&
+    /^[0-9A-Za-z_]{1,64}$/.test(o.token) &&
+    Number.isInteger(o.pid) &&
+    o.pid > 0 &&
+    typeof o.hostname === 'string' &&
+    typeof o.startedAt === 'string'
+  );
 }
 
 /** Reads the lock as it is now; null when there is none. */
@@ -290,7 +300,7 @@ async function tryCreate(dir: string, owner: LockOwner): Promise<boolean> {
   return true;
 }
 
-const CLAIM_RE = /^takeover-([0-9a-f]+|none)-(\d+)$/;
+const CLAIM_RE = /^takeover-([0-9A-Za-z_]+)-(\d+)$/;
 
 /**
  * Takes over a lock judged stale, race-free among several waiters that saw
@@ -354,20 +364,53 @@ async function takeOver(dir: string, seen: Observation, me: LockOwner, staleMs: 
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
+/**
+ * Sleeps between polls, but wakes as soon as the lock's parent directory
+ * changes (a release renames the lock away), so a handoff takes milliseconds
+ * instead of up to one poll interval. The watcher only speeds things up:
+ * polling stays, because inotify does not see other hosts' changes on a
+ * network filesystem and watching can fail (watch limits, unsupported fs).
+ */
+class Waiter {
+  private watcher: FSWatcher | undefined;
+  private poke: (() => void) | undefined;
+
+  constructor(dir: string) {
+    try {
+      this.watcher = watch(dir, { persistent: false }, () => this.poke?.());
+      this.watcher.on('error', () => this.close());
+    } catch {
+      // polling only
     }
-    function onAbort() {
-      clearTimeout(t);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const started = Date.now();
+      let timer = setTimeout(() => finish(), ms);
+      const finish = (error?: unknown) => {
+        clearTimeout(timer);
+        this.poke = undefined;
+        signal?.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onAbort = () => finish(signal!.reason);
+      // A burst of events must not become a busy loop: at most one look per 5 ms.
+      this.poke = () => {
+        this.poke = undefined;
+        clearTimeout(timer);
+        timer = setTimeout(() => finish(), Math.max(0, 5 - (Date.now() - started)));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
 }
 
 export async function acquirePackageLock(pkg: PackageInfo, opts: PackageLockOptions = {}): Promise<PackageLock> {
@@ -391,47 +434,53 @@ export async function acquirePackageLock(pkg: PackageInfo, opts: PackageLockOpti
 
   let announced = false;
   let delay = POLL_FIRST_MS;
-  for (;;) {
-    opts.signal?.throwIfAborted();
-    const me = owner();
-    // Registered before the lock exists, so our own judge() never calls our fresh record stale.
-    heldTokens.add(me.token);
-    let tookOver: PackageLock['tookOver'];
-    let acquired = false;
-    try {
-      if (await tryCreate(dir, me)) {
-        acquired = true;
-      } else {
-        const seen = await observe(dir);
-        if (!seen) continue; // released between our mkdir and our look: try again at once
-        const verdict = judge(seen, staleMs);
-        if (verdict.stale) {
-          const r = await takeOver(dir, seen, me, staleMs);
-          if (r === 'acquired') {
-            acquired = true;
-            tookOver = { owner: seen.owner, reason: verdict.reason };
-          } else if (r === 'gone') continue;
-        }
-        if (!acquired) {
-          const waited = Date.now() - started;
-          if (waited >= timeoutMs) throw timeoutError(pkg, dir, seen, staleMs, timeoutMs);
-          // A record-less lock is usually a holder between mkdir and its write: give it a moment before naming nobody.
-          if (!announced && (seen.owner || waited > 1000)) {
-            announced = true;
-            opts.onWait?.(waitingMessage(pkg.name, seen.owner));
+  let waiter: Waiter | undefined;
+  try {
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const me = owner();
+      // Registered before the lock exists, so our own judge() never calls our fresh record stale.
+      heldTokens.add(me.token);
+      let tookOver: PackageLock['tookOver'];
+      let acquired = false;
+      try {
+        if (await tryCreate(dir, me)) {
+          acquired = true;
+        } else {
+          const seen = await observe(dir);
+          if (!seen) continue; // released between our mkdir and our look: try again at once
+          const verdict = judge(seen, staleMs);
+          if (verdict.stale) {
+            const r = await takeOver(dir, seen, me, staleMs);
+            if (r === 'acquired') {
+              acquired = true;
+              tookOver = { owner: seen.owner, reason: verdict.reason };
+            } else if (r === 'gone') continue;
           }
-          const jitter = 0.8 + Math.random() * 0.4; // de-synchronise waiters started together
-          await sleep(Math.min(delay * jitter, Math.max(1, timeoutMs - waited)), opts.signal);
-          delay = Math.min(delay * 1.5, POLL_MAX_MS);
+          if (!acquired) {
+            const waited = Date.now() - started;
+            if (waited >= timeoutMs) throw timeoutError(pkg, dir, seen, staleMs, timeoutMs);
+            // A record-less lock is usually a holder between mkdir and its write: give it a moment before naming nobody.
+            if (!announced && (seen.owner || waited > 1000)) {
+              announced = true;
+              opts.onWait?.(waitingMessage(pkg.name, seen.owner));
+            }
+            const jitter = 0.8 + Math.random() * 0.4; // de-synchronise waiters started together
+            waiter ??= new Waiter(path.dirname(dir));
+            await waiter.sleep(Math.min(delay * jitter, Math.max(1, timeoutMs - waited)), opts.signal);
+            delay = Math.min(delay * 1.5, POLL_MAX_MS);
+          }
         }
+      } finally {
+        if (!acquired) heldTokens.delete(me.token);
       }
-    } finally {
-      if (!acquired) heldTokens.delete(me.token);
+      if (acquired) {
+        void sweepReleased(dir);
+        return hold(dir, me, Date.now() - started, tookOver);
+      }
     }
-    if (acquired) {
-      void sweepReleased(dir);
-      return hold(dir, me, Date.now() - started, tookOver);
-    }
+  } finally {
+    waiter?.close();
   }
 }
 

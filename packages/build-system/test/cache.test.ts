@@ -561,6 +561,19 @@ describe('cache: eviction', () => {
   });
 });
 
+describe('cache: failures of the cache itself', () => {
+  it('an unusable cache directory costs the cache, never the build', async () => {
+    const p = cachePackage();
+    writeFileSync(p.cacheDir, 'a file where the cache directory should be');
+    const r = await p.build();
+    expect(r.status).toBe('success');
+    expect(existsSync(p.fx.path('dist/index.js'))).toBe(true);
+    const warning = r.diagnostics.find((d) => d.code === 'CACHE');
+    expect(warning?.severity).toBe('warning');
+    expect(warning?.message).toMatch(/could not write the cache entry/);
+  });
+});
+
 describe('cache: location', () => {
   const saved = process.env.BUILD_SYSTEM_CACHE_DIR;
   afterEach(() => {

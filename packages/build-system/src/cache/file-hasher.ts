@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { readFile } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 
@@ -175,9 +176,6 @@ export class FileHasher {
     // Every loaded entry used and nothing new learned: the file on disk already says exactly this.
     if (!this.learned && kept === this.loaded) return;
     const data: PersistedStatCache = { version: STAT_CACHE_VERSION, entries };
-    await mkdir(path.dirname(this.stateFile), { recursive: true });
-    const tmp = `${this.stateFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    await writeFile(tmp, JSON.stringify(data));
-    await rename(tmp, this.stateFile);
+    await writeFileAtomic(this.stateFile, JSON.stringify(data), { mkdir: true });
   }
 }

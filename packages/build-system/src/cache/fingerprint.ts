@@ -192,9 +192,20 @@ function pickPackageJson(pkg: PackageInfo): Record<string, unknown> {
 
 async function hashFiles(pkgDir: string, options: Parameters<typeof listInputFiles>[1], hasher: FileHasher): Promise<Record<string, string>> {
   const files = listInputFiles(pkgDir, options);
-  const digests = await Promise.all(files.map((f) => hasher.hash(f.abs, f.stat)));
+  // A file deleted between the listing and the read (an editor's temp file) is simply not an input.
+  const digests = await Promise.all(
+    files.map((f) =>
+      hasher.hash(f.abs, f.stat).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return null;
+        throw e;
+      }),
+    ),
+  );
   const out: Record<string, string> = {};
-  files.forEach((f, i) => (out[f.rel] = digests[i]!.sha256));
+  files.forEach((f, i) => {
+    const digest = digests[i];
+    if (digest) out[f.rel] = digest.sha256;
+  });
   return out;
 }
 

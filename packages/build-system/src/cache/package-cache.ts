@@ -1,4 +1,5 @@
-import { lstat, readdir, readFile, rename, stat, writeFile, mkdir } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Artifact, CacheChange } from '../result/schema.js';
@@ -141,10 +142,7 @@ export class PackageCache {
     } else {
       next = { bytes: usage.bytes + addedBytes, prunedAt: usage.prunedAt };
     }
-    await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(next));
-    await rename(tmp, file);
+    await writeFileAtomic(file, JSON.stringify(next), { mkdir: true });
   }
 
   /** After a swap: the new outDir files' hashes are known, so the next run's outDir check needs no reads. */
@@ -157,10 +155,19 @@ export class PackageCache {
     }
   }
 
-  /** Ends a build that left outDir matching `key`: it becomes the package's last build; the stat cache is saved. */
-  async finish(current: { key: string; fingerprint: Fingerprint } | null): Promise<void> {
-    if (current && (await this.store.readLastKey(this.pkg.dir)) !== current.key) await this.store.writeLast(this.pkg.dir, current);
-    await this.hasher.save();
+  /**
+   * Ends a build that left outDir matching `current` (null: outDir unchanged): it becomes the
+   * package's last build, and the stat cache is saved. Returns a problem as text instead of
+   * throwing: the outputs are published by now, and bookkeeping must not turn that into a failure.
+   */
+  async finish(current: { key: string; fingerprint: Fingerprint } | null): Promise<string | null> {
+    try {
+      if (current && (await this.store.readLastKey(this.pkg.dir)) !== current.key) await this.store.writeLast(this.pkg.dir, current);
+      await this.hasher.save();
+      return null;
+    } catch (e) {
+      return `could not record the build in the cache: ${(e as Error).message}`;
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { constants as fsConstants } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -490,10 +491,7 @@ export class LocalCacheStore implements CacheStore {
 
   async writeLast(pkgDir: string, record: { key: string; fingerprint: Fingerprint }): Promise<void> {
     const file = this.lastFile(pkgDir);
-    await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     // Key first: readLastKey reads only the head of the file.
-    await writeFile(tmp, JSON.stringify({ key: record.key, fingerprint: record.fingerprint, at: new Date().toISOString() }));
-    await rename(tmp, file);
+    await writeFileAtomic(file, JSON.stringify({ key: record.key, fingerprint: record.fingerprint, at: new Date().toISOString() }), { mkdir: true });
   }
 }

@@ -160,11 +160,18 @@ export class PackageBuildService {
     try {
       await removeLeftovers(pkg.dir, config.outDir);
       if (cache) {
-        // Under the lock, again: the process we waited for may have just built this very key.
-        const outcome = await this.checkCache(cache, prepared, options, base, started, cacheWarnings, () => lock.assertHeld());
-        if ('result' in outcome) return this.finish(emit, outcome.result);
-        miss = outcome.miss;
-        base.cache = missInfo(miss);
+        try {
+          // Under the lock, again: the process we waited for may have just built this very key.
+          const outcome = await this.checkCache(cache, prepared, options, base, started, cacheWarnings, () => lock.assertHeld());
+          if ('result' in outcome) return this.finish(emit, outcome.result);
+          miss = outcome.miss;
+          base.cache = missInfo(miss);
+        } catch (e) {
+          // A lost lock is not the cache's problem to paper over; any other cache failure only costs the shortcut.
+          if (isBuildSystemError(e)) throw e;
+          cacheWarnings.push(cacheWarning(`cache not used: ${(e as Error).message}`));
+          base.cache = { status: 'disabled', key: null, reason: `cache unavailable: ${(e as Error).message}` };
+        }
       }
       staging = await createStagingDir(pkg.dir, config.outDir);
       const ctx: AdapterContext = { pkg, config, outDir: staging, tool: choice.tool, signal, log };
@@ -182,7 +189,7 @@ export class PackageBuildService {
         await discardStaging(staging);
         staging = undefined;
         showLogsOfFailure();
-        await miss?.cache.finish(null).catch(() => {});
+        await miss?.cache.finish(null);
         const message = signal.aborted ? 'build cancelled' : `${choice.adapter.name} failed`;
         return this.finish(emit, {
           ...base,
@@ -220,7 +227,8 @@ export class PackageBuildService {
       staging = undefined;
       if (miss) {
         await miss.cache.rememberOutputs(config.outDir, artifacts);
-        await miss.cache.finish(miss.current);
+        const problem = await miss.cache.finish(miss.current);
+        if (problem) diagnostics.push(cacheWarning(problem));
       }
       return this.finish(emit, { ...base, status: 'success', durationMs: Date.now() - started, artifacts, diagnostics });
     } catch (e) {
@@ -285,8 +293,8 @@ export class PackageBuildService {
     const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
     const lookup = await cache.lookup(current.key);
     if (lookup.status !== 'hit' || !(await cache.outDirHolds(lookup.hit.manifest, prepared.config))) return null;
-    await cache.finish(current);
-    return this.hitResult(lookup.hit.manifest, false, options, base, started, []);
+    const problem = await cache.finish(current);
+    return this.hitResult(lookup.hit.manifest, false, options, base, started, problem ? [cacheWarning(problem)] : []);
   }
 
   /**
@@ -315,13 +323,15 @@ export class PackageBuildService {
     } else {
       const { manifest } = lookup.hit;
       if (await cache.outDirHolds(manifest, config)) {
-        await cache.finish(current);
+        const problem = await cache.finish(current);
+        if (problem) warnings.push(cacheWarning(problem));
         return { result: this.hitResult(manifest, false, options, base, started, warnings) };
       }
       const restoreProblem = await restoreThroughStaging(pkg.dir, config, lookup.hit.restore, assertLockHeld);
       if (restoreProblem === null) {
         await cache.rememberOutputs(config.outDir, manifest.artifacts);
-        await cache.finish(current);
+        const problem = await cache.finish(current);
+        if (problem) warnings.push(cacheWarning(problem));
         return { result: this.hitResult(manifest, true, options, base, started, warnings) };
       }
       problem = restoreProblem;

@@ -206,30 +206,17 @@ async function renameRetrying(from: string, to: string): Promise<void> {
   }
 }
 
-/**
- * Makes `target/rel`'s parent a real directory chain. A path component that is
- * a file or a symlink in the old outDir is replaced by a directory: writing
- * through a symlink could leave the package.
- */
-async function ensureParents(target: string, rel: string, made: Set<string>): Promise<void> {
-  const parts = rel.split('/').slice(0, -1);
-  let cur = '';
-  for (const part of parts) {
-    cur = cur ? `${cur}/${part}` : part;
-    if (made.has(cur)) continue;
-    const abs = path.join(target, cur);
-    const st = await lstatOrNull(abs);
-    if (st && !st.isDirectory()) await rm(abs, { force: true });
-    if (!st || !st.isDirectory()) {
-      try {
-        await mkdir(abs);
-      } catch (e) {
-        if (code(e) !== 'EEXIST') throw e;
-      }
-    }
-    made.add(cur);
-  }
+/** Runs `fn` over `items` with at most `limit` at once (renames are independent; libuv runs them on its pool). */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
+const PARALLEL_RENAMES = 16;
+
+const depth = (rel: string) => rel.split('/').length;
 
 function checkRel(rel: unknown): rel is string {
   return typeof rel === 'string' && rel !== '' && !rel.startsWith('/') && !rel.split('/').some((p) => p === '..' || p === '.' || p === '');
@@ -244,51 +231,69 @@ function checkRel(rel: unknown): rel is string {
 async function rollForward(target: string, staging: string, journal: Journal, pauseAfterFirst: boolean): Promise<Omit<SwapResult, 'mode'>> {
   await mkdir(target, { recursive: true });
   const before = (await listTree(target)).entries;
-  const made = new Set<string>();
   const stats = { added: 0, replaced: 0, removed: 0 };
 
+  // Directories first, shallow to deep: the new set's own and every parent of
+  // its files. A file or symlink of the old outDir where a directory belongs is
+  // replaced (writing through a symlink could leave the package).
+  const dirs = new Set(journal.dirs);
+  for (const f of journal.files) {
+    const parts = f.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  for (const rel of [...dirs].sort((a, b) => depth(a) - depth(b))) {
+    const kind = before.get(rel);
+    if (kind === 'dir') continue;
+    const abs = path.join(target, rel);
+    if (kind === 'file') await rm(abs, { force: true });
+    await mkdir(abs).catch((e) => {
+      if (code(e) !== 'EEXIST') throw e;
+    });
+  }
+
+  const move = async (rel: string) => {
+    const dst = path.join(target, rel);
+    if (before.get(rel) === 'dir') await rm(dst, { recursive: true, force: true }); // a directory became a file
+    try {
+      await renameRetrying(path.join(staging, rel), dst);
+    } catch (e) {
+      if (code(e) === 'ENOENT' && !(await lstatOrNull(path.join(staging, rel)))) return; // moved before a crash
+      throw e;
+    }
+    if (before.has(rel)) stats.replaced++;
+    else stats.added++;
+  };
   // Additions first: a new entry file usually imports new chunks, which must already be there.
   const adds = journal.files.filter((f) => !before.has(f));
   const replaces = journal.files.filter((f) => before.has(f));
-  let moved = 0;
-  for (const rel of [...adds, ...replaces]) {
-    const src = path.join(staging, rel);
-    if (!(await lstatOrNull(src))) continue; // moved before a crash
-    await ensureParents(target, rel, made);
-    const dst = path.join(target, rel);
-    if (before.get(rel) === 'dir') await rm(dst, { recursive: true, force: true }); // a directory became a file
-    await renameRetrying(src, dst);
-    if (before.has(rel)) stats.replaced++;
-    else stats.added++;
-    if (++moved === 1 && pauseAfterFirst) await testPause('during-swap');
+  let groups = [adds, replaces];
+  if (pauseAfterFirst && process.env[PAUSE_ENV]) {
+    // The test hook needs one file moved and the rest not: move the first alone.
+    const first = adds[0] ?? replaces[0];
+    if (first !== undefined) {
+      await move(first);
+      await testPause('during-swap');
+      groups = groups.map((g) => g.filter((f) => f !== first));
+    }
   }
-  for (const rel of journal.dirs) {
-    await ensureParents(target, `${rel}/x`, made);
-  }
+  for (const group of groups) await eachLimited(group, PARALLEL_RENAMES, move);
 
   if (!journal.keepStale) {
-    const keepFiles = new Set(journal.files);
-    const keepDirs = new Set(journal.dirs);
-    for (const f of journal.files) {
-      const parts = f.split('/');
-      for (let i = 1; i < parts.length; i++) keepDirs.add(parts.slice(0, i).join('/'));
-    }
-    // Deepest first, so directories are empty by the time they are looked at.
+    const keep = new Set(journal.files);
     const now = (await listTree(target)).entries;
-    const rels = [...now.keys()].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1));
-    for (const rel of rels) {
-      const kind = now.get(rel);
-      const abs = path.join(target, rel);
-      if (kind === 'file' && !keepFiles.has(rel)) {
-        await unlink(abs).catch((e) => {
-          if (code(e) !== 'ENOENT') throw e;
-        });
-        stats.removed++;
-      } else if (kind === 'dir' && !keepDirs.has(rel)) {
-        await rmdir(abs).catch((e) => {
-          if (code(e) !== 'ENOENT' && code(e) !== 'ENOTEMPTY' && code(e) !== 'EEXIST') throw e;
-        });
-      }
+    const stale = [...now].filter(([rel, kind]) => kind === 'file' && !keep.has(rel)).map(([rel]) => rel);
+    await eachLimited(stale, PARALLEL_RENAMES, async (rel) => {
+      await unlink(path.join(target, rel)).catch((e) => {
+        if (code(e) !== 'ENOENT') throw e;
+      });
+      stats.removed++;
+    });
+    // Directories the new set does not have, deepest first so each is empty when its turn comes.
+    const emptied = [...now].filter(([rel, kind]) => kind === 'dir' && !dirs.has(rel)).map(([rel]) => rel);
+    for (const rel of emptied.sort((a, b) => depth(b) - depth(a))) {
+      await rmdir(path.join(target, rel)).catch((e) => {
+        if (code(e) !== 'ENOENT' && code(e) !== 'ENOTEMPTY' && code(e) !== 'EEXIST') throw e;
+      });
     }
   }
   await rm(staging, { recursive: true, force: true });
@@ -319,8 +324,8 @@ export async function swapInStaging(pkgDir: string, outDir: string, staging: str
     if (!isDir) {
       const files = [...(await listTree(staging)).entries.values()].filter((k) => k === 'file').length;
       try {
-        forgetStaging(staging);
         await rename(staging, target); // nothing to replace: one atomic step
+        forgetStaging(staging);
         return { mode: 'rename' as const, added: files, replaced: 0, removed: 0 };
       } catch (e) {
         // Something created outDir meanwhile (a watcher of the user's): replace file by file instead.
@@ -372,7 +377,12 @@ async function readJournal(file: string): Promise<Journal | null> {
 
 /**
  * Cleans up after crashed builds; call under the package lock before anything
- * reads or writes outDir. Interrupted swaps (a committed journal) are rolled
+ * reads or writes outDir.
+ *
+ * LOCK-INTEGRATION: `build:clean` (clean.service.ts) calls this without the
+ * lock; run concurrently with a build it would delete that build's staging
+ * directory. It should take `acquirePackageLock(pkg, { command: 'build:clean' })`
+ * around removeLeftovers + removing outDir. Interrupted swaps (a committed journal) are rolled
  * forward; uncommitted staging directories, journal temp files and old-style
  * moved-aside directories are deleted. Looks only at `.build-system-*` names
  * beside outDir, so nothing else is ever touched.

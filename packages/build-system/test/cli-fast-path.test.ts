@@ -1,0 +1,159 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseNoopCandidate } from '../src/main.js';
+import { cliPath, createFixture, packageRoot, type Fixture } from './helpers/fixture.js';
+
+/**
+ * src/main.ts answers three invocations without loading Nest (see its header and
+ * specs/002-build-package-handler/research-startup.md): --version, a replayed
+ * --help, and a cached no-op build. Each must print exactly what the Nest CLI
+ * prints (BUILD_SYSTEM_NO_FAST_PATH=1) and must not load @nestjs/* or nest-commander.
+ */
+const tmp = mkdtempSync(path.join(tmpdir(), 'bs-fastpath-'));
+const fixtures: Fixture[] = [];
+afterAll(() => {
+  fixtures.forEach((f) => f.cleanup());
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+// Preloaded into the CLI: at exit, writes how many Nest modules were loaded (CJS, so they are in require.cache).
+const probe = path.join(tmp, 'nest-probe.cjs');
+writeFileSync(
+  probe,
+  `process.on('exit', () => {
+    const n = Object.keys(require.cache).filter((k) => /[\\\\/](@nestjs|nest-commander)[\\\\/]/.test(k)).length;
+    require('fs').writeFileSync(process.env.NEST_PROBE_OUT, String(n));
+  });\n`,
+);
+let probeCount = 0;
+
+function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const out = path.join(tmp, `probe-${probeCount++}.txt`);
+  const r = spawnSync(process.execPath, ['--require', probe, cliPath, ...args], {
+    cwd: opts.cwd ?? tmp,
+    encoding: 'utf8',
+    env: { ...process.env, BUILD_SYSTEM_NO_FAST_PATH: undefined, XDG_CACHE_HOME: path.join(tmp, 'xdg'), NEST_PROBE_OUT: out, ...opts.env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, nestModules: Number(readFileSync(out, 'utf8')) };
+}
+const viaNest = { BUILD_SYSTEM_NO_FAST_PATH: '1' };
+
+/** A run's JSON without what differs between two runs of the same build (times, the command line). */
+function stable(stdout: string): unknown {
+  return JSON.parse(stdout, (k, v) => (['startedAt', 'endedAt', 'durationMs', 'startMs', 'endMs', 'command'].includes(k) ? 0 : v));
+}
+const noDurations = (s: string) => s.replace(/\d+(\.\d+)? (ms|s)\b/g, 'T');
+
+function workspace(): Fixture {
+  const pkg = (name: string, deps: Record<string, string> = {}) => ({
+    'package.json': { name, version: '1.0.0', type: 'module', exports: './dist/index.js', dependencies: deps },
+    'build.config.ts': `import { defineConfig } from 'build-system';\nexport default defineConfig({ adapter: 'esbuild' });\n`,
+  });
+  const files: Record<string, string | object> = { 'package.json': { name: 'fast-ws', private: true, workspaces: ['packages/*'] } };
+  for (const [dir, p] of Object.entries({ a: pkg('@fp/a'), b: pkg('@fp/b', { '@fp/a': '1.0.0' }) })) {
+    for (const [f, c] of Object.entries(p)) files[`packages/${dir}/${f}`] = c;
+  }
+  files['packages/a/src/index.ts'] = `export const a: number = 1;\n`;
+  files['packages/b/src/index.ts'] = `export const b: number = 2;\n`;
+  const fx = createFixture(files);
+  fixtures.push(fx);
+  return fx;
+}
+
+describe('CLI fast paths', () => {
+  it('--version and -V: the version, as Nest prints it, without loading Nest', () => {
+    const version = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')).version as string;
+    const nest = cli(['--version'], { env: viaNest });
+    expect(nest.nestModules).toBeGreaterThan(0);
+    for (const flag of ['--version', '-V']) {
+      const fast = cli([flag]);
+      expect(fast.code).toBe(0);
+      expect(fast.stdout).toBe(nest.stdout);
+      expect(fast.stdout).toBe(`${version}\n`);
+      expect(fast.nestModules).toBe(0);
+    }
+  });
+
+  it('--help: the first run goes through Nest and records it; later runs replay it without Nest', () => {
+    const env = { XDG_CACHE_HOME: path.join(tmp, 'xdg-help') };
+    const nest = cli(['--help'], { env: { ...env, ...viaNest } });
+    expect(nest.code).toBe(0);
+    expect(nest.stdout).toContain('build:package');
+    const first = cli(['--help'], { env });
+    expect(first.nestModules).toBeGreaterThan(0);
+    expect(first.stdout).toBe(nest.stdout);
+    const memo = readdirSync(path.join(env.XDG_CACHE_HOME, 'build-system'));
+    expect(memo).toHaveLength(1);
+    const second = cli(['-h'], { env });
+    expect(second.code).toBe(0);
+    expect(second.nestModules).toBe(0);
+    expect(second.stdout).toBe(nest.stdout);
+    // It really is the memo that is printed.
+    writeFileSync(path.join(env.XDG_CACHE_HOME, 'build-system', memo[0]!), 'replayed\n');
+    expect(cli(['--help'], { env }).stdout).toBe('replayed\n');
+  });
+
+  it('subcommand help and anything else still go through Nest', () => {
+    const r = cli(['build', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--concurrency');
+    expect(r.nestModules).toBeGreaterThan(0);
+    expect(cli(['frobnicate']).code).toBe(2);
+  });
+
+  it('a cached no-op build prints what the Nest command prints, without Nest; a build with work uses Nest', () => {
+    const fx = workspace();
+    const first = cli(['build', '--json'], { cwd: fx.root });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.nestModules).toBeGreaterThan(0); // nothing cached yet: Nest builds
+    expect((stable(first.stdout) as { results: { cache: { status: string } }[] }).results.map((r) => r.cache.status)).toEqual(['miss', 'miss']);
+
+    const fast = cli(['build', '--json'], { cwd: fx.root });
+    const nest = cli(['build', '--json'], { cwd: fx.root, env: viaNest });
+    expect(fast.code).toBe(0);
+    expect(fast.nestModules).toBe(0);
+    expect(nest.nestModules).toBeGreaterThan(0);
+    expect((stable(fast.stdout) as { results: { cache: { status: string } }[] }).results.map((r) => r.cache.status)).toEqual(['hit', 'hit']);
+    expect(stable(fast.stdout)).toEqual(stable(nest.stdout));
+    expect(noDurations(fast.stderr)).toBe(noDurations(nest.stderr));
+
+    // People's output (not a TTY here: the line reporter), a package name and --cwd= form.
+    const fastHuman = cli(['build:package', '@fp/b', `--cwd=${fx.root}`]);
+    const nestHuman = cli(['build:package', '@fp/b', `--cwd=${fx.root}`], { env: viaNest });
+    expect(fastHuman.nestModules).toBe(0);
+    expect(noDurations(fastHuman.stdout)).toBe(noDurations(nestHuman.stdout));
+    expect(fastHuman.stdout).toContain('@fp/b');
+
+    // An edit: something would build, so Nest does it.
+    fx.write({ 'packages/a/src/index.ts': `export const a: number = 3;\n` });
+    const edited = cli(['build', '--json'], { cwd: fx.root });
+    expect(edited.code).toBe(0);
+    expect(edited.nestModules).toBeGreaterThan(0);
+    expect((stable(edited.stdout) as { results: { cache: { status: string } }[] }).results[0]!.cache.status).toBe('miss');
+  });
+
+  it('a selection error is left to Nest (exit 2 and its message)', () => {
+    const fx = workspace();
+    const r = cli(['build', '@fp/nope'], { cwd: fx.root });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('@fp/nope');
+    expect(r.nestModules).toBeGreaterThan(0);
+  });
+});
+
+describe('parseNoopCandidate', () => {
+  it('takes build with package names, --json and --cwd only', () => {
+    expect(parseNoopCandidate(['build'])).toEqual({ packages: [], json: false });
+    expect(parseNoopCandidate(['build:package', 'a', '--json', '--cwd', 'x', 'b'])).toEqual({ packages: ['a', 'b'], json: true, cwd: 'x' });
+    expect(parseNoopCandidate(['build', '--cwd=dir'])).toEqual({ packages: [], json: false, cwd: 'dir' });
+  });
+
+  it('leaves every other command, flag and ambiguity to Nest', () => {
+    for (const argv of [[], ['list'], ['clean'], ['build', '--force'], ['build', '--no-cache'], ['build', '--filter', 'a'], ['build', '--dry-run'], ['build', '--cwd'], ['build', '--cwd', '--json'], ['build', '--cwd='], ['build', '--'], ['build', '-h'], ['build', '--adapter', 'esbuild']]) {
+      expect(parseNoopCandidate(argv), argv.join(' ')).toBeNull();
+    }
+  });
+});
