@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'WORKSPACE_CYCLE'
   | 'USAGE'
   | 'LOCK_TIMEOUT'
+  | 'LOCK_LOST' // another process took the lock over before outputs were published
   | 'BUILD_FAILED'
   | 'INTERNAL';
 
@@ -24,6 +25,7 @@ export type ErrorCode =
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'BUILD_FAILED':
+    case 'LOCK_LOST':
     case 'INTERNAL':
       return 1;
     case 'LOCK_TIMEOUT':

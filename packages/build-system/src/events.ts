@@ -11,6 +11,8 @@ export type BuildEvent =
   | { type: 'adapter-chosen'; package: string; adapter: BuilderName; version: string; reason: string }
   | { type: 'lock-wait'; package: string; message: string }
   | { type: 'log'; package: string; stream: 'stdout' | 'stderr'; line: string }
-  | { type: 'package-done'; result: BuildResult };
+  | { type: 'package-done'; result: BuildResult }
+  /** A problem of the run rather than of one package (the remote cache turned off, uploads that failed); emitted once. */
+  | { type: 'warning'; message: string };
 
 export type BuildEventListener = (event: BuildEvent) => void;

@@ -8,7 +8,7 @@ import type { PlanResult, RunResult } from './result/schema.js';
 import type { OutputLogsMode } from './cache/package-cache.js';
 import type { PruneReport, StoreInfo } from './cache/store.js';
 import { CacheService } from './services/cache.service.js';
-import { CleanService, type CleanResult } from './services/clean.service.js';
+import { CleanService, type CleanOptions, type CleanResult } from './services/clean.service.js';
 import { ListService, type ListEntry } from './services/list.service.js';
 import { WorkspaceBuildService } from './services/workspace.service.js';
 
@@ -20,7 +20,7 @@ export { BuildSystemError, isBuildSystemError, formatIssue } from './errors.js';
 export type { ErrorCode, ErrorIssue } from './errors.js';
 export type { BuildEvent, BuildEventListener } from './events.js';
 export type { ListEntry } from './services/list.service.js';
-export type { CleanResult } from './services/clean.service.js';
+export type { CleanResult, CleanOptions } from './services/clean.service.js';
 export type { BuilderAdapter, AdapterContext, AdapterOutput, ToolAvailability } from './adapters/types.js';
 export type { ResolvedConfig } from './config/resolve.js';
 export { PackageBuildService } from './services/build.service.js';
@@ -88,7 +88,7 @@ export function list(options: { cwd?: string; packages?: string[]; filter?: stri
 }
 
 /** Removes outDirs (and with `cache: true` the packages' cache entries). */
-export function clean(options: { cwd?: string; packages?: string[]; cache?: boolean; cacheDir?: string } = {}): Promise<CleanResult[]> {
+export function clean(options: CleanOptions = {}): Promise<CleanResult[]> {
   return new CleanService().clean(options);
 }
 

@@ -582,7 +582,7 @@ function hold(dir: string, me: LockOwner, waitedMs: number, tookOver: PackageLoc
       if (!lost && (await stillOurs())) return;
       lost = true;
       throw new BuildSystemError(
-        'LOCK_TIMEOUT',
+        'LOCK_LOST',
         `lost the lock on ${me.package}: another process took it over (this one stalled for more than the stale timeout) or it was removed; outputs were not published`,
         { package: me.package, issues: [{ message: `lost the lock on ${me.package} before publishing outputs` }] },
       );

@@ -158,6 +158,12 @@ export class LocalCacheStore implements CacheStore {
     return path.join(this.root, 'stats', `${packageId(pkgDir)}.json`);
   }
 
+  /** Where an entry keeps one artifact's bytes (the remote cache packs uploads from here; the caller verifies the sha256). */
+  blobFile(key: string, sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+    return path.join(this.entryDir(key), 'blobs', sha256);
+  }
+
   async get(key: string, options: { touch?: boolean } = {}): Promise<CacheLookup> {
     let lookup: CacheLookup = { status: 'absent' };
     // An entry another process is replacing or evicting can look damaged for a moment: look again, real damage stays.

@@ -31,7 +31,15 @@ export class CleanCommand extends UsageExitCommand {
   async run(packages: string[], flags: CleanFlags): Promise<void> {
     try {
       // --all empties the whole cache, so removing entries package by package first would be wasted work.
-      const results = await this.cleaner.clean({ cwd: flags.cwd, packages, cache: flags.cache && !flags.all, cacheDir: flags.cacheDir });
+      const results = await this.cleaner.clean({
+        cwd: flags.cwd,
+        packages,
+        cache: flags.cache && !flags.all,
+        cacheDir: flags.cacheDir,
+        onEvent: (e) => {
+          if (e.type === 'lock-wait') process.stderr.write(`${e.message}\n`);
+        },
+      });
       const cache = flags.all ? await this.caches.clear({ cwd: flags.cwd, cacheDir: flags.cacheDir }) : undefined;
       if (flags.json) process.stdout.write(`${JSON.stringify({ packages: results, ...(cache ? { cache } : {}) }, null, 2)}\n`);
       for (const r of results) {

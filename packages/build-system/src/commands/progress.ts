@@ -76,6 +76,9 @@ export class ProgressView implements Reporter {
       case 'log':
         // Tool output is kept for failures (result.logTail), not streamed over the view.
         return;
+      case 'warning':
+        this.above([`build-system: ${this.style.yellow('warning')}: ${event.message}`]);
+        break;
       case 'package-done':
         this.finished(event.result);
         break;

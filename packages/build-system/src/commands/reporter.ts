@@ -48,6 +48,9 @@ export class LineReporter implements Reporter {
       case 'lock-wait':
         this.err.write(`${event.message}\n`);
         break;
+      case 'warning':
+        this.err.write(`build-system: ${this.style.yellow('warning')}: ${event.message}\n`);
+        break;
       case 'package-done':
         this.printResult(event.result);
         break;
@@ -87,8 +90,11 @@ export class LineReporter implements Reporter {
 export function runSummaryLine(run: RunResult, style: Style): string {
   const count = (s: BuildResult['status']) => run.results.filter((r) => r.status === s).length;
   const cached = run.results.filter((r) => r.cache.status === 'hit').length;
+  // With a remote cache configured, say where the hits came from: that is what the remote is for.
+  const remote = run.results.filter((r) => r.cache.status === 'hit' && r.cache.source === 'remote').length;
+  const where = run.cache?.remote || remote > 0 ? `: ${cached - remote} local, ${remote} remote` : '';
   const parts = [
-    `${count('success')} built${cached ? ` (${cached} cached)` : ''}`,
+    `${count('success')} built${cached ? ` (${cached} cached${where})` : ''}`,
     count('failed') ? style.red(`${count('failed')} failed`) : '0 failed',
     count('skipped') ? style.yellow(`${count('skipped')} skipped`) : '0 skipped',
   ];

@@ -110,6 +110,38 @@ export const criticalPathSchema = z
   })
   .describe('The chain of dependent packages that took longest.');
 
+/** What the caches did in a run: hits by source, and the remote cache's side of it when one is configured. */
+export const runCacheSummarySchema = z
+  .strictObject({
+    hits: z.strictObject({
+      local: z.number().int().nonnegative().describe('Packages whose outputs came from (or already matched) the local cache.'),
+      remote: z.number().int().nonnegative().describe('Packages whose outputs came from the remote cache.'),
+    }),
+    misses: z.number().int().nonnegative().describe('Packages that were built (cache status miss).'),
+    remote: z
+      .strictObject({
+        url: z.string().describe('Base URL, without credentials.'),
+        readOnly: z.boolean(),
+        signed: z.boolean().describe('A signature key was set: uploads carry x-artifact-tag, downloads must.'),
+        status: z.enum(['enabled', 'disabled', 'not-contacted']).describe('At the end of the run; not-contacted: every package was a local hit.'),
+        reason: z.string().optional().describe('Why it was disabled for this run.'),
+        downloads: z.strictObject({
+          hits: z.number().int().nonnegative(),
+          misses: z.number().int().nonnegative(),
+          rejected: z.number().int().nonnegative().describe('Artifacts refused (signature, verification, unsafe archive): built locally.'),
+        }),
+        uploads: z.strictObject({
+          done: z.number().int().nonnegative(),
+          failed: z.number().int().nonnegative(),
+          skipped: z.number().int().nonnegative().describe('Not attempted: read-only, remote disabled, or abandoned at the end of the run.'),
+        }),
+        warnings: z.array(z.string()).describe('Run-level warnings (each printed once); per-package ones are in that result.'),
+      })
+      .optional()
+      .describe('Present when a remote cache is configured.'),
+  })
+  .describe('Cache hits by source, for the run summary.');
+
 /** One CLI/API run over one or more packages: what `--json` prints. */
 export const runResultSchema = z
   .strictObject({
@@ -125,12 +157,14 @@ export const runResultSchema = z
     results: z.array(buildResultSchema).describe('One per selected package, in build order.'),
     timeline: z.array(timelineEntrySchema).optional().describe('Packages that started, in start order.'),
     criticalPath: criticalPathSchema.optional(),
+    cache: runCacheSummarySchema.optional(),
     error: runErrorSchema.optional(),
   })
   .describe('build-system run: every BuildResult of one invocation');
 
 export type RunResult = z.infer<typeof runResultSchema>;
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
+export type RunCacheSummary = z.infer<typeof runCacheSummarySchema>;
 
 /** One package of a plan (`build --dry-run`, `build:list`): what a build would do, decided without writing anything. */
 export const planEntrySchema = z.strictObject({

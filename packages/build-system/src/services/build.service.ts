@@ -12,6 +12,7 @@ import { describeChanges } from '../cache/explain.js';
 import { linkedWorkspaceDependencies, outputHash, type DependencyState, type Fingerprint, type FingerprintInput } from '../cache/fingerprint.js';
 import { PackageCache, type CacheOptions } from '../cache/package-cache.js';
 import { CacheCorruptError, type CacheManifest, type LogLine } from '../cache/store.js';
+import type { RemoteCacheSession } from '../cache/remote/session.js';
 import { RESULT_SCHEMA_VERSION, type Artifact, type BuildResult, type CacheChange, type CacheInfo, type Diagnostic, type PlanEntry } from '../result/schema.js';
 import { collectArtifacts } from '../util/artifacts.js';
 import { createStagingDir, discardStaging, JOURNAL_PREFIX, removeLeftovers, swapInStaging } from '../util/atomic-dir.js';
@@ -32,6 +33,12 @@ export interface PackageBuildOptions extends CacheOptions {
   onEvent?: BuildEventListener;
   /** Command line recorded in the lock owner record. */
   command?: string;
+  /**
+   * The run's remote cache (the workspace service opens one per run from its
+   * `remoteCache` options): consulted after a local miss, and given every
+   * newly stored entry to upload.
+   */
+  remoteSession?: RemoteCacheSession;
 }
 
 const LOG_TAIL_LINES = 40;
@@ -229,6 +236,8 @@ export class PackageBuildService {
         await miss.cache.rememberOutputs(config.outDir, artifacts);
         const problem = await miss.cache.finish(miss.current);
         if (problem) diagnostics.push(cacheWarning(problem));
+        // Queued, not awaited: the upload runs while other packages build; the run waits for it before it ends.
+        options.remoteSession?.enqueueUpload({ key: miss.current.key, store: miss.cache.store, pkg });
       }
       return this.finish(emit, { ...base, status: 'success', durationMs: Date.now() - started, artifacts, diagnostics });
     } catch (e) {
@@ -316,11 +325,10 @@ export class PackageBuildService {
     const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
     if (!cache.read) return { miss: { cache, current, changes: [{ kind: 'forced' }], replace: false } };
     const lookup = await cache.lookup(current.key);
-    if (lookup.status === 'absent') return { miss: { cache, current, changes: await cache.explain(current), replace: false } };
-    let problem: string;
+    let problem: string | null = null;
     if (lookup.status === 'corrupt') {
       problem = lookup.problem;
-    } else {
+    } else if (lookup.status === 'hit') {
       const { manifest } = lookup.hit;
       if (await cache.outDirHolds(manifest, config)) {
         const problem = await cache.finish(current);
@@ -336,11 +344,72 @@ export class PackageBuildService {
       }
       problem = restoreProblem;
     }
-    warnings.push(cacheWarning(`cache entry ${current.key.slice(0, 12)} is corrupt (${problem}): rebuilding and replacing it`));
+    const corrupt = problem === null ? null : cacheWarning(`cache entry ${current.key.slice(0, 12)} is corrupt (${problem}): rebuilding and replacing it`);
+    if (corrupt) warnings.push(corrupt);
+    // Nothing usable locally: the remote cache, when the run has one. Its hit replaces a corrupt local entry.
+    const remote = await this.remoteHit(cache, prepared, options, base, started, warnings, current, problem !== null, assertLockHeld);
+    if (remote) {
+      // The result holds this very object: say what really happened to the corrupt entry.
+      if (corrupt) corrupt.message = `cache entry ${current.key.slice(0, 12)} was corrupt (${problem}): replaced by the remote cache's`;
+      return { result: remote };
+    }
+    if (problem === null) return { miss: { cache, current, changes: await cache.explain(current), replace: false } };
     return { miss: { cache, current, changes: [{ kind: 'entry-corrupt', problem }], replace: true } };
   }
 
-  private hitResult(manifest: CacheManifest, restored: boolean, options: PackageBuildOptions, base: ResultBase, started: number, warnings: Diagnostic[]): BuildResult {
+  /**
+   * A local miss looked up in the run's remote cache. A verified artifact is
+   * written to the local store first, then restored from there exactly like a
+   * local hit (every sha256 checked again, staging + swap under the lock), so
+   * there is one restore path. A refused artifact is a warning and a miss.
+   */
+  private async remoteHit(
+    cache: PackageCache,
+    prepared: PreparedPackage,
+    options: PackageBuildOptions,
+    base: ResultBase,
+    started: number,
+    warnings: Diagnostic[],
+    current: { key: string; fingerprint: Fingerprint },
+    replace: boolean,
+    assertLockHeld: () => Promise<void>,
+  ): Promise<BuildResult | null> {
+    const remote = options.remoteSession;
+    if (!remote?.canRead) return null;
+    const { pkg, config } = prepared;
+    const fetched = await remote.fetchInto(current.key, cache.store, pkg, { replace, signal: options.signal });
+    if (fetched.status === 'rejected') warnings.push(cacheWarning(fetched.warning));
+    if (fetched.status !== 'hit') return null;
+    const lookup = await cache.lookup(current.key);
+    if (lookup.status !== 'hit') {
+      warnings.push(cacheWarning(`remote cache artifact ${current.key.slice(0, 12)} was stored locally but does not read back (${lookup.status === 'corrupt' ? lookup.problem : 'absent'}); building locally`));
+      return null;
+    }
+    const { manifest } = lookup.hit;
+    let restored = false;
+    if (!(await cache.outDirHolds(manifest, config))) {
+      const restoreProblem = await restoreThroughStaging(pkg.dir, config, lookup.hit.restore, assertLockHeld);
+      if (restoreProblem !== null) {
+        warnings.push(cacheWarning(`remote cache artifact ${current.key.slice(0, 12)} could not be restored (${restoreProblem}); building locally`));
+        return null;
+      }
+      restored = true;
+      await cache.rememberOutputs(config.outDir, manifest.artifacts);
+    }
+    const problem = await cache.finish(current);
+    if (problem) warnings.push(cacheWarning(problem));
+    return this.hitResult(manifest, restored, options, base, started, warnings, 'remote');
+  }
+
+  private hitResult(
+    manifest: CacheManifest,
+    restored: boolean,
+    options: PackageBuildOptions,
+    base: ResultBase,
+    started: number,
+    warnings: Diagnostic[],
+    source: 'local' | 'remote' = 'local',
+  ): BuildResult {
     // A hit replays what the original build printed: it stands in for that build.
     if ((options.outputLogs ?? 'full') === 'full') {
       for (const l of manifest.logs) options.onEvent?.({ type: 'log', package: base.package.name, stream: l.stream, line: l.line });
@@ -349,7 +418,7 @@ export class PackageBuildService {
       ...base,
       status: 'success',
       durationMs: Date.now() - started,
-      cache: { status: 'hit', key: manifest.key, source: 'local', restored },
+      cache: { status: 'hit', key: manifest.key, source, restored },
       artifacts: manifest.artifacts.map(({ mode: _mode, ...a }) => a),
       diagnostics: [...warnings, ...manifest.diagnostics],
     };

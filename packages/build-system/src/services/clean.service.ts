@@ -3,6 +3,8 @@ import path from 'node:path';
 import { loadPackageConfig } from '../config/load.js';
 import { resolveConfig } from '../config/resolve.js';
 import { isBuildSystemError } from '../errors.js';
+import type { BuildEventListener } from '../events.js';
+import { acquirePackageLock } from '../lock.js';
 import { removeLeftovers } from '../util/atomic-dir.js';
 import { staysInside, toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
@@ -24,6 +26,8 @@ export interface CleanOptions extends SelectOptions {
   cache?: boolean;
   /** Cache directory (CLI `--cache-dir`); default $BUILD_SYSTEM_CACHE_DIR, else the workspace's. */
   cacheDir?: string;
+  /** Receives `lock-wait` when a build holds a package's lock. */
+  onEvent?: BuildEventListener;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -53,7 +57,7 @@ async function tsBuildInfoFromTsconfig(pkgDir: string): Promise<string | undefin
  * not follow links inside the tree.
  */
 export class CleanService {
-  async cleanPackage(pkg: PackageInfo): Promise<CleanResult> {
+  async cleanPackage(pkg: PackageInfo, onEvent?: BuildEventListener): Promise<CleanResult> {
     const { config, file } = await loadPackageConfig(pkg);
     const resolved = resolveConfig(pkg, config, file);
     const targets = [resolved.outDir];
@@ -61,13 +65,20 @@ export class CleanService {
     const fromTsconfig = await tsBuildInfoFromTsconfig(pkg.dir);
     if (fromTsconfig) targets.push(fromTsconfig);
     const removed: string[] = [];
-    await removeLeftovers(pkg.dir, resolved.outDir);
-    for (const rel of [...new Set(targets)]) {
-      const abs = path.resolve(pkg.dir, rel);
-      if (abs === pkg.dir || !staysInside(pkg.dir, abs)) continue;
-      if (!(await exists(abs))) continue;
-      await rm(abs, { recursive: true, force: true });
-      removed.push(toPosix(path.relative(pkg.dir, abs)));
+    // Under the package lock: a build running now owns its staging dir and outDir;
+    // cleaning beside it would delete the files it is about to publish.
+    const lock = await acquirePackageLock(pkg, { command: 'build:clean', onWait: (message) => onEvent?.({ type: 'lock-wait', package: pkg.name, message }) });
+    try {
+      await removeLeftovers(pkg.dir, resolved.outDir);
+      for (const rel of [...new Set(targets)]) {
+        const abs = path.resolve(pkg.dir, rel);
+        if (abs === pkg.dir || !staysInside(pkg.dir, abs)) continue;
+        if (!(await exists(abs))) continue;
+        await rm(abs, { recursive: true, force: true });
+        removed.push(toPosix(path.relative(pkg.dir, abs)));
+      }
+    } finally {
+      await lock.release();
     }
     return { name: pkg.name, dir: pkg.dir, removed };
   }
@@ -77,7 +88,7 @@ export class CleanService {
     const results: CleanResult[] = [];
     for (const pkg of packages) {
       try {
-        const result = await this.cleanPackage(pkg);
+        const result = await this.cleanPackage(pkg, options.onEvent);
         if (options.cache) result.cache = await new CacheService().removePackage(pkg.dir, { cacheDir: options.cacheDir });
         results.push(result);
       } catch (e) {

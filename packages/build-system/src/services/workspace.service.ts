@@ -6,7 +6,9 @@ import { findConfigFile } from '../config/load.js';
 import { resolveConfig } from '../config/resolve.js';
 import { buildConfigSchema } from '../config/schema.js';
 import { BuildSystemError, exitCodeFor, isBuildSystemError, type ErrorCode } from '../errors.js';
-import { RESULT_SCHEMA_VERSION, type Artifact, type BuildResult, type PlanEntry, type PlanResult, type RunResult } from '../result/schema.js';
+import { RESULT_SCHEMA_VERSION, type Artifact, type BuildResult, type PlanEntry, type PlanResult, type RunCacheSummary, type RunResult } from '../result/schema.js';
+import { resolveRemoteCacheConfig, type RemoteCacheOptions } from '../cache/remote/config.js';
+import type { RemoteCacheSession, RemoteRunSummary } from '../cache/remote/session.js';
 import { isInside, toPosix } from '../util/paths.js';
 import { loadWorkspace, type Workspace } from '../workspace/discover.js';
 import { evaluateFilters, parseFilter } from '../workspace/filter.js';
@@ -155,6 +157,11 @@ export interface RunOptions extends SelectOptions, PackageBuildOptions {
   bail?: boolean;
   /** Called once the selection is known, before anything builds: progress views size themselves from it. */
   onPlan?: (plan: RunPlan) => void;
+  /**
+   * Remote cache (Turborepo v8 API). Unset: from env (BUILD_SYSTEM_REMOTE_CACHE_*, then TURBO_API /
+   * TURBO_TOKEN / TURBO_TEAM); no URL anywhere = no remote. `false`: off, whatever the env says.
+   */
+  remoteCache?: RemoteCacheOptions | false;
 }
 
 export interface RunPlan {
@@ -198,11 +205,20 @@ export class WorkspaceBuildService {
     const startedAt = new Date(started).toISOString();
     let selection: Selection;
     let concurrency: number;
+    let remoteConfig: ReturnType<typeof resolveRemoteCacheConfig>;
     try {
       concurrency = resolveConcurrency(options.concurrency);
       selection = selectPackages(options);
+      // --no-cache means no cache at all, remote included.
+      remoteConfig = resolveRemoteCacheConfig(options.noCache ? false : options.remoteCache);
     } catch (e) {
       return runError(startedAt, started, e);
+    }
+    let remoteSession: RemoteCacheSession | undefined;
+    if (remoteConfig) {
+      // Loaded only when configured: node:http, zlib and the archive code stay out of runs without a remote.
+      const { RemoteCacheSession } = await import('../cache/remote/session.js');
+      remoteSession = new RemoteCacheSession(remoteConfig, (message) => options.onEvent?.({ type: 'warning', message }));
     }
     const byName = new Map(selection.packages.map((p) => [p.name, p]));
     const depsOf = (name: string) => selection.dependencies.get(name) ?? [];
@@ -220,7 +236,7 @@ export class WorkspaceBuildService {
       signal: options.signal,
       origin,
       run: async (name) => {
-        const perPackage: WorkspacePackageBuildOptions = { ...options, dependencyResults: new Map(depsOf(name).map((d) => [d, finished.get(d)!])) };
+        const perPackage: WorkspacePackageBuildOptions = { ...options, remoteSession, dependencyResults: new Map(depsOf(name).map((d) => [d, finished.get(d)!])) };
         const result = await this.packageBuild.build(byName.get(name)!, perPackage);
         finished.set(name, result);
         return result;
@@ -230,6 +246,8 @@ export class WorkspaceBuildService {
       crash: (name, e) => emitDone(errorResult(byName.get(name)!, new Date().toISOString(), Date.now(), e)),
     });
 
+    // Uploads ran alongside the builds; the run ends once they are done (bounded: see RemoteCacheSession.finish).
+    const remote = remoteSession ? await remoteSession.finish({ cancelled: options.signal?.aborted === true }) : undefined;
     const results = selection.packages.map((p) => outcome.results.get(p.name)!);
     const timeline = outcome.timeline.map((e) => ({ package: e.name, status: outcome.results.get(e.name)!.status, startMs: e.startMs, endMs: e.endMs }));
     const durations = new Map(outcome.timeline.map((e) => [e.name, e.endMs - e.startMs]));
@@ -247,6 +265,7 @@ export class WorkspaceBuildService {
       results,
       timeline,
       criticalPath: criticalPath(selection.packages.map((p) => p.name), selection.dependencies, durations),
+      cache: cacheSummary(results, remote),
     };
   }
 
@@ -312,6 +331,17 @@ export class WorkspaceBuildService {
     const exitCode = Math.max(0, ...packages.map((p) => (p.error ? exitCodeFor(p.error.code as ErrorCode) : 0)));
     return { schemaVersion: RESULT_SCHEMA_VERSION, dryRun: true, ok: exitCode === 0, exitCode, startedAt, concurrency, packages };
   }
+}
+
+/** Hits by source and misses, plus the remote cache's own account when there is one. */
+export function cacheSummary(results: readonly BuildResult[], remote?: RemoteRunSummary): RunCacheSummary {
+  const hits = results.filter((r) => r.cache.status === 'hit');
+  const remoteHits = hits.filter((r) => r.cache.source === 'remote').length;
+  return {
+    hits: { local: hits.length - remoteHits, remote: remoteHits },
+    misses: results.filter((r) => r.cache.status === 'miss').length,
+    ...(remote ? { remote } : {}),
+  };
 }
 
 export function resultExitCode(r: BuildResult): number {

@@ -377,15 +377,15 @@ async function readJournal(file: string): Promise<Journal | null> {
 
 /**
  * Cleans up after crashed builds; call under the package lock before anything
- * reads or writes outDir.
- *
- * LOCK-INTEGRATION: `build:clean` (clean.service.ts) calls this without the
- * lock; run concurrently with a build it would delete that build's staging
- * directory. It should take `acquirePackageLock(pkg, { command: 'build:clean' })`
- * around removeLeftovers + removing outDir. Interrupted swaps (a committed journal) are rolled
+ * reads or writes outDir. Interrupted swaps (a committed journal) are rolled
  * forward; uncommitted staging directories, journal temp files and old-style
  * moved-aside directories are deleted. Looks only at `.build-system-*` names
  * beside outDir, so nothing else is ever touched.
+ *
+ * LOCK-INTEGRATION: `build:clean` (clean.service.ts) calls this without the
+ * lock; run concurrently with a build it would delete that build's staging
+ * directory. It should hold `acquirePackageLock(pkg, { command: 'build:clean' })`
+ * around removeLeftovers + removing outDir.
  */
 export async function removeLeftovers(pkgDir: string, outDir: string): Promise<LeftoverReport> {
   const target = resolveOutDir(pkgDir, outDir);
