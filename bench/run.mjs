@@ -250,7 +250,7 @@ async function benchSize(size, contenders, opts, state) {
           record.verified[c.id] = error ?? true;
         }
         warm.set(c.id, !error);
-        const sample = { run, scenario, contender: c.id, ok: !error, ms: Math.round(r.ms * 10) / 10, rssKb: r.rssKb, rebuilt: error ? null : c.rebuilt(r), ...(error ? { error } : {}) };
+        const sample = { run, scenario, contender: c.id, ok: !error, ms: Math.round(r.ms * 10) / 10, cpuMs: r.cpuMs, rssKb: r.rssKb, rebuilt: error ? null : c.rebuilt(r), ...(error ? { error } : {}) };
         record.samples.push(sample);
         log(`${size.key} run ${run}/${opts.runs} ${scenario.padEnd(9)} ${c.id.padEnd(19)} ${error ? `FAILED ${error.slice(0, 160)}` : `${sample.ms.toFixed(0).padStart(7)} ms  rebuilt ${sample.rebuilt ?? '-'}  rss ${r.rssKb ?? '-'} kB`}`);
       }
@@ -308,10 +308,28 @@ async function profileBuild(size, contenderId, scenario, opts) {
     if (scenario === 'edit-leaf') editSource(root, meta.leaf.file);
     if (scenario === 'edit-core') editSource(root, meta.core.file);
   }
-  const r = await measure({ cmd, args: [`--cpu-prof`, `--cpu-prof-dir=${profDir}`, ...args], cwd: root, env }, { rss: false });
+  const r = await measure({ cmd, args: [`--cpu-prof`, `--cpu-prof-dir=${profDir}`, ...args], cwd: root, env });
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) return null;
-  return { size: size.key, contender: contenderId, scenario, wallMs: r.ms, file: path.relative(benchDir, path.join(profDir, file)), ...summarizeProfile(path.join(profDir, file)) };
+  const summary = summarizeProfile(path.join(profDir, file));
+  // The run as build-system reports it: how much of the wall time is the run itself (the rest is
+  // start-up: imports, Nest) and which chain of packages bounds it.
+  let run = null;
+  try {
+    const doc = JSON.parse(r.stdout);
+    run = {
+      durationMs: doc.durationMs,
+      concurrency: doc.concurrency,
+      packageMs: Math.round(doc.results.reduce((n, x) => n + (x.durationMs ?? 0), 0)),
+      criticalPath: doc.criticalPath ? { packages: doc.criticalPath.packages.length, durationMs: doc.criticalPath.durationMs } : null,
+      cache: doc.results.reduce((m, x) => ({ ...m, [x.cache?.status ?? 'none']: (m[x.cache?.status ?? 'none'] ?? 0) + 1 }), {}),
+    };
+  } catch {
+    run = null;
+  }
+  const idle = summary.buckets.find((b) => b.name.startsWith('idle'))?.ms ?? 0;
+  const mainCpuMs = summary.totalMs - idle;
+  return { size: size.key, contender: contenderId, scenario, wallMs: r.ms, treeCpuMs: r.cpuMs, mainCpuMs, childCpuMs: r.cpuMs === null ? null : Math.max(0, r.cpuMs - mainCpuMs), run, file: path.relative(benchDir, path.join(profDir, file)), ...summary };
 }
 
 async function profileStartup(which, opts, cwd) {
@@ -351,22 +369,36 @@ export async function main(argv = process.argv.slice(2)) {
   }
 
   const sizes = [];
-  if (opts.scenarios.some((s) => s !== 'startup')) {
-    for (const size of opts.sizes) {
-      log(`size ${size.key}: ${contenders.length} contenders × ${opts.runs} runs`);
-      sizes.push(await benchSize(size, contenders, opts, state));
-    }
-  }
-  const startup = opts.scenarios.includes('startup') ? await benchStartup(opts, probeRoot, contenders) : null;
-
   const results = {
     meta: { startedAt: started.toISOString(), endedAt: null, machine: state.machine, tools: toolVersions(), options: { sizes: opts.sizes.map((s) => s.key), runs: opts.runs, startupRuns: opts.startupRuns, scenarios: opts.scenarios, contenders: contenders.map((c) => c.id), seed: opts.seed, warmup: opts.warmup }, argv },
     contenders: opts.contenderList.map((c) => ({ id: c.id, label: c.label, family: c.family, dts: c.dts, cached: c.cached })),
     unavailable,
     sizes,
-    startup,
+    startup: null,
     profiles: [],
   };
+  const save = (final) => {
+    results.targets = evaluateTargets(results);
+    if (!final) results.meta.partial = `in progress: ${sizes.length}/${opts.sizes.length} sizes done`;
+    else delete results.meta.partial;
+    results.meta.machine.loadAvgEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+    mkdirSync(path.dirname(opts.json), { recursive: true });
+    writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(opts.out, renderReport(results, { jsonPath: path.relative(path.dirname(opts.out), opts.json) }));
+  };
+  // Start-up first: it is short, and its numbers then exist even if a long size is interrupted.
+  if (opts.scenarios.includes('startup')) {
+    results.startup = await benchStartup(opts, probeRoot, contenders);
+    save(false);
+  }
+  if (opts.scenarios.some((s) => s !== 'startup')) {
+    for (const size of opts.sizes) {
+      log(`size ${size.key}: ${contenders.length} contenders × ${opts.runs} runs`);
+      sizes.push(await benchSize(size, contenders, opts, state));
+      // Written after every size: a multi-hour run keeps what it has measured.
+      save(false);
+    }
+  }
   results.targets = evaluateTargets(results);
 
   if (opts.profile) {
@@ -379,10 +411,7 @@ export async function main(argv = process.argv.slice(2)) {
     }
   }
   results.meta.endedAt = new Date().toISOString();
-  results.meta.machine.loadAvgEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
-  mkdirSync(path.dirname(opts.json), { recursive: true });
-  writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(opts.out, renderReport(results, { jsonPath: path.relative(path.dirname(opts.out), opts.json) }));
+  save(true);
   log(`wrote ${path.relative(process.cwd(), opts.out)} and ${path.relative(process.cwd(), opts.json)}`);
   return 0;
 }

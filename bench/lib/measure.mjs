@@ -1,8 +1,9 @@
 /**
  * Runs one command and measures it: wall time from spawn to exit (hrtime), and
- * the peak RSS of the largest process of its tree (GNU time's %M, which is
+ * from GNU time the peak RSS of the largest process of its tree (%M, which is
  * getrusage(RUSAGE_CHILDREN).ru_maxrss: the biggest single descendant, not a
- * sum). Output is captured (the harness parses cache hit counts from it).
+ * sum) and the CPU time of the whole tree (%U + %S: every descendant that was
+ * waited for). Output is captured (the harness parses cache hit counts from it).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,14 +16,14 @@ export const hasGnuTime = existsSync(GNU_TIME);
 /**
  * @param {{ cmd: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv }} command
  * @param {{ timeoutMs?: number, rss?: boolean }} [opts]
- * @returns {Promise<{ ms: number, code: number | null, signal: string | null, stdout: string, stderr: string, rssKb: number | null, timedOut: boolean }>}
+ * @returns {Promise<{ ms: number, code: number | null, signal: string | null, stdout: string, stderr: string, rssKb: number | null, cpuMs: number | null, timedOut: boolean }>}
  */
 export function measure(command, opts = {}) {
   const { timeoutMs = 30 * 60_000, rss = true } = opts;
   const useTime = rss && hasGnuTime;
   const tmp = useTime ? mkdtempSync(path.join(tmpdir(), 'bs-bench-time-')) : null;
   const timeFile = tmp ? path.join(tmp, 'rss') : null;
-  const [cmd, args] = useTime ? [GNU_TIME, ['-f', '%M', '-o', timeFile, command.cmd, ...command.args]] : [command.cmd, command.args];
+  const [cmd, args] = useTime ? [GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, command.cmd, ...command.args]] : [command.cmd, command.args];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(cmd, args, { cwd: command.cwd, env: command.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -48,18 +49,19 @@ export function measure(command, opts = {}) {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       clearTimeout(timer);
       let rssKb = null;
+      let cpuMs = null;
       if (timeFile) {
         try {
-          // GNU time prints "Command exited with non-zero status N" before the value on failure.
-          const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
-          const v = Number(lines.at(-1));
-          rssKb = Number.isFinite(v) ? v : null;
+          // GNU time prints "Command exited with non-zero status N" before the values on failure.
+          const [m, u, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+          rssKb = Number.isFinite(m) ? m : null;
+          cpuMs = Number.isFinite(u) && Number.isFinite(sys) ? Math.round((u + sys) * 1000) : null;
         } catch {
           rssKb = null;
         }
         rmSync(tmp, { recursive: true, force: true });
       }
-      resolve({ ms, code, signal, stdout, stderr, rssKb, timedOut });
+      resolve({ ms, code, signal, stdout, stderr, rssKb, cpuMs, timedOut });
     });
   });
 }

@@ -36,7 +36,8 @@ export function summarizeProfile(file, { top = 12 } = {}) {
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const selfUs = new Map();
   for (let i = 0; i < prof.samples.length; i++) selfUs.set(prof.samples[i], (selfUs.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0));
-  const buckets = new Map();
+  // Idle time is always reported (it is where a build waits for tsc or bun), even when small.
+  const buckets = new Map([['idle (waiting for child processes / I/O)', 0]]);
   const functions = new Map();
   let total = 0;
   for (const [id, us] of selfUs) {

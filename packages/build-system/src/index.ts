@@ -7,6 +7,7 @@ import type { BuildEventListener } from './events.js';
 import type { PlanResult, RunResult } from './result/schema.js';
 import type { OutputLogsMode } from './cache/package-cache.js';
 import type { PruneReport, StoreInfo } from './cache/store.js';
+import type { RemoteCacheOptions } from './cache/remote/config.js';
 import { CacheService } from './services/cache.service.js';
 import { CleanService, type CleanOptions, type CleanResult } from './services/clean.service.js';
 import { ListService, type ListEntry } from './services/list.service.js';
@@ -15,7 +16,8 @@ import { WorkspaceBuildService } from './services/workspace.service.js';
 export { defineConfig, buildConfigSchema, ADAPTER_NAMES, BUILDER_NAMES } from './config/schema.js';
 export type { BuildConfigInput as UserConfig, BuildConfigInput, BuildConfig, AdapterName, BuilderName, Format } from './config/schema.js';
 export { buildResultSchema, runResultSchema, planResultSchema, diagnosticSchema, artifactSchema, RESULT_SCHEMA_VERSION } from './result/schema.js';
-export type { BuildResult, RunResult, PlanResult, PlanEntry, TimelineEntry, Diagnostic, Artifact, CacheInfo, CacheChange } from './result/schema.js';
+export type { BuildResult, RunResult, PlanResult, PlanEntry, TimelineEntry, Diagnostic, Artifact, CacheInfo, CacheChange, RunCacheSummary } from './result/schema.js';
+export type { RemoteCacheOptions } from './cache/remote/config.js';
 export { BuildSystemError, isBuildSystemError, formatIssue } from './errors.js';
 export type { ErrorCode, ErrorIssue } from './errors.js';
 export type { BuildEvent, BuildEventListener } from './events.js';
@@ -67,6 +69,13 @@ export interface BuildOptions {
   outputLogs?: OutputLogsMode;
   /** Eviction after each cache write: size cap (default 5 GiB) and age (default 30 days). */
   cacheLimits?: { maxSizeBytes?: number; maxAgeMs?: number };
+  /**
+   * Remote cache over the Turborepo HTTP API (v8): consulted after a local miss, fed by uploads
+   * after each build. Unset: configured from env (BUILD_SYSTEM_REMOTE_CACHE_URL / _TOKEN / _TEAM /
+   * _READ_ONLY / _SIGNATURE_KEY, falling back to TURBO_API / TURBO_TOKEN / TURBO_TEAM), and off
+   * without a URL. `false`: off whatever the env says. A remote failure never fails a build.
+   */
+  remoteCache?: RemoteCacheOptions | false;
 }
 
 /**

@@ -12,6 +12,7 @@ import { parseSeconds } from './flags.js';
 import { explainLines, parseOutputLogs } from './cache-flags.js';
 import type { OutputLogsMode } from '../cache/package-cache.js';
 import { createStyle, terminalInfo, wantsColor } from './terminal.js';
+import { redactArgv, type RemoteCacheOptions } from '../cache/remote/config.js';
 
 interface BuildFlags {
   json?: boolean;
@@ -31,6 +32,38 @@ interface BuildFlags {
   cacheDir?: string;
   outputLogs?: string;
   explain?: boolean;
+  remoteCacheUrl?: string;
+  remoteCacheToken?: string;
+  remoteCacheTeam?: string;
+  remoteCacheReadOnly?: boolean;
+  remoteCacheSignatureKey?: string;
+  remoteCacheTimeout?: string;
+  remoteCacheConnectTimeout?: string;
+  /** false with --no-remote-cache. */
+  remoteCache?: boolean;
+}
+
+/**
+ * The remote cache flags as options; unset ones fall back to env in the
+ * service. `false` for --no-remote-cache (env ignored).
+ */
+export function remoteCacheFlags(flags: BuildFlags): RemoteCacheOptions | false {
+  if (flags.remoteCache === false) return false;
+  const seconds = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const s = parseSeconds(flag, v);
+    if (s === 0) throw new BuildSystemError('USAGE', `must be a number of seconds > 0 (got ${JSON.stringify(v)})`, { field: flag });
+    return s * 1000;
+  };
+  return {
+    url: flags.remoteCacheUrl,
+    token: flags.remoteCacheToken,
+    team: flags.remoteCacheTeam,
+    readOnly: flags.remoteCacheReadOnly,
+    signatureKey: flags.remoteCacheSignatureKey,
+    requestTimeoutMs: seconds('--remote-cache-timeout', flags.remoteCacheTimeout),
+    connectTimeoutMs: seconds('--remote-cache-connect-timeout', flags.remoteCacheConnectTimeout),
+  };
 }
 
 /** `--concurrency 4` or, as turbo accepts, a share of the cores: `--concurrency 50%`. */
@@ -79,7 +112,9 @@ export class BuildCommand extends UsageExitCommand {
     let lockTimeoutMs: number | undefined;
     let concurrency: number | undefined;
     let outputLogs: OutputLogsMode | undefined;
+    let remoteCache: RemoteCacheOptions | false;
     try {
+      remoteCache = remoteCacheFlags(flags);
       if (flags.outputLogs !== undefined) outputLogs = parseOutputLogs(flags.outputLogs);
       if (flags.adapter !== undefined) {
         if (!(ADAPTER_NAMES as readonly string[]).includes(flags.adapter)) {
@@ -95,7 +130,7 @@ export class BuildCommand extends UsageExitCommand {
       process.exitCode = run.exitCode;
       return;
     }
-    const cacheOptions = { force: flags.force, noCache: flags.cache === false, cacheDir: flags.cacheDir, outputLogs };
+    const cacheOptions = { force: flags.force, noCache: flags.cache === false, cacheDir: flags.cacheDir, outputLogs, remoteCache };
     const common = { cwd: flags.cwd, packages, filter: flags.filter, all: flags.all, adapter, concurrency, bail: flags.bail, ...cacheOptions };
 
     if (flags.dryRun) {
@@ -136,7 +171,8 @@ export class BuildCommand extends UsageExitCommand {
         signal: controller.signal,
         onPlan: (plan) => reporter.onPlan(plan),
         onEvent: (event) => reporter.onEvent(event),
-        command: ['build-system', ...process.argv.slice(2)].join(' '),
+        // The lock owner record keeps this line: secret flag values must not land on disk.
+        command: ['build-system', ...redactArgv(process.argv.slice(2))].join(' '),
       });
     } finally {
       process.off('SIGINT', onSigint);
@@ -236,6 +272,46 @@ export class BuildCommand extends UsageExitCommand {
   @Option({ flags: '--explain', description: 'print why each package was rebuilt or taken from the cache' })
   parseExplain(): boolean {
     return true;
+  }
+
+  @Option({ flags: '--remote-cache-url <url>', description: 'Turborepo-compatible remote cache server (env BUILD_SYSTEM_REMOTE_CACHE_URL, then TURBO_API)' })
+  parseRemoteCacheUrl(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--remote-cache-token <token>', description: 'bearer token for the remote cache; prefer env BUILD_SYSTEM_REMOTE_CACHE_TOKEN (or TURBO_TOKEN): flags show in process lists' })
+  parseRemoteCacheToken(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--remote-cache-team <team>', description: 'team: sent as teamId when it starts with team_, else as slug (env BUILD_SYSTEM_REMOTE_CACHE_TEAM, then TURBO_TEAM)' })
+  parseRemoteCacheTeam(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--remote-cache-read-only', description: 'use remote hits but never upload (e.g. CI for pull requests; env BUILD_SYSTEM_REMOTE_CACHE_READ_ONLY=1)' })
+  parseRemoteCacheReadOnly(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--remote-cache-signature-key <key>', description: 'sign uploads (x-artifact-tag) and refuse unsigned or badly signed downloads (env BUILD_SYSTEM_REMOTE_CACHE_SIGNATURE_KEY)' })
+  parseRemoteCacheSignatureKey(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--remote-cache-timeout <seconds>', description: 'most time for one remote cache request, body included (default 30; tried twice at most)' })
+  parseRemoteCacheTimeout(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--remote-cache-connect-timeout <seconds>', description: 'most time to connect to the remote cache (default 5)' })
+  parseRemoteCacheConnectTimeout(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--no-remote-cache', description: 'do not use a remote cache, even when env configures one' })
+  parseNoRemoteCache(): boolean {
+    return false;
   }
 
   @Option({ flags: '--no-color', description: 'no colour' })

@@ -44,6 +44,7 @@ export function explainLine(r: BuildResult, style?: Style): string {
   const key = r.cache.key ? ` [${r.cache.key.slice(0, 12)}]` : '';
   switch (r.cache.status) {
     case 'hit':
+      if (r.cache.source === 'remote') return `${name}: remote cache hit${key} — ${r.cache.restored ? 'outputs downloaded, verified and restored' : 'downloaded and verified; outDir already up to date'}`;
       return `${name}: cache hit${key} — ${r.cache.restored ? 'outputs restored from the cache' : 'outDir already up to date, nothing written'}`;
     case 'miss':
       return `${name}: cache miss${key} — ${r.cache.reason ?? 'no reason recorded'}`;

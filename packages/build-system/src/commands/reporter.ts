@@ -64,7 +64,7 @@ export class LineReporter implements Reporter {
     if (r.status === 'success') {
       const bytes = r.artifacts.reduce((n, a) => n + a.bytes, 0);
       const tool = r.adapter.name ? `${r.adapter.name} ${r.adapter.version}` : '';
-      const cache = r.cache.status === 'hit' ? ` (cache hit${r.cache.restored ? ', restored' : ''})` : '';
+      const cache = r.cache.status === 'hit' ? ` (${r.cache.source === 'remote' ? 'remote cache hit' : 'cache hit'}${r.cache.restored ? ', restored' : ''})` : '';
       this.human.write(`${name}: ${this.style.green('✔')} built with ${tool} in ${Math.round(r.durationMs)} ms${cache} — ${r.artifacts.length} files, ${formatBytes(bytes)} in ${r.outDir ?? 'outDir'}\n`);
       for (const line of diagnosticLines(r, this.style, 'warning')) this.err.write(`${name}: ${line}\n`);
     } else if (r.status === 'skipped') {

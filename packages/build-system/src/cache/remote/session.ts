@@ -196,7 +196,7 @@ export class RemoteCacheSession {
       // Only the verified artifact files are written, below a fresh directory of our own.
       await extractTar([...unpacked.files.values()], tmp);
       const dir = tmp;
-      await store.put(localDraft(unpacked, pkg.dir), (a) => path.join(dir, ...a.path.split('/')), { replace: options.replace === true });
+      await store.put(localDraft(unpacked, pkg.dir), (a) => path.join(dir, 'files', ...a.path.split('/')), { replace: options.replace === true });
     } catch (e) {
       if (e instanceof UnsafeArchiveError) return reject(e.message);
       return reject(`could not write it to the local cache (${(e as Error).message})`);
