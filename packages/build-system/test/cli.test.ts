@@ -134,4 +134,41 @@ describe('CLI', () => {
     expect(JSON.parse(r.stdout).results[0].artifacts.map((a: { path: string }) => a.path)).toEqual(['dist/index.js']);
     expect(readFileSync(path.join(dir, 'dist/index.js'), 'utf8')).toContain('module.exports');
   });
+
+  describe('adapter auto and a missing bun', () => {
+    // PATH without any bun (npm puts the repo's node_modules/.bin on PATH for scripts); the fixture
+    // lives in a temp dir outside the repo, so no node_modules/.bin above it has bun either.
+    const noBunPath = [path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter);
+
+    it('auto picks bun when it is installed, and says why', () => {
+      const fx = pkgFixture({ 'build.config.ts': `export default { adapter: 'auto' };\n` });
+      const r = cli(['build', '--json', '--cwd', fx.root], { env: { PATH: `${repoBin}${path.delimiter}${noBunPath}` } });
+      expect(r.code, r.stderr).toBe(0);
+      const res = JSON.parse(r.stdout).results[0];
+      expect(res.adapter.name).toBe('bun');
+      expect(res.adapter.reason).toMatch(/^auto: bun \d+\.\d+\.\d+ is installed/);
+    });
+
+    it('without bun, auto falls back to esbuild and the result says so', () => {
+      const fx = pkgFixture({ 'build.config.ts': `export default { adapter: 'auto' };\n` });
+      const r = cli(['build', '--json', '--cwd', fx.root], { env: { PATH: noBunPath } });
+      expect(r.code, r.stderr).toBe(0);
+      const res = JSON.parse(r.stdout).results[0];
+      expect(res.status).toBe('success');
+      expect(res.adapter.name).toBe('esbuild');
+      expect(res.adapter.reason).toMatch(/^auto: bun not available \(.+\), using esbuild$/);
+    });
+
+    it("without bun, adapter 'bun' fails before writing anything, with the install command", () => {
+      const fx = pkgFixture({ 'build.config.ts': `export default { adapter: 'bun' };\n` });
+      const before = snapshotTree(fx.root);
+      const r = cli(['build', '--json', '--cwd', fx.root], { env: { PATH: noBunPath } });
+      expect(r.code).toBe(2);
+      const res = JSON.parse(r.stdout).results[0];
+      expect(res.error).toMatchObject({ code: 'ADAPTER_UNAVAILABLE', field: 'adapter' });
+      expect(res.error.message).toContain('npm install -D bun');
+      expect(r.stderr).toContain('adapter: adapter "bun" is not installed');
+      expect(snapshotTree(fx.root)).toEqual(before);
+    });
+  });
 });
