@@ -22,7 +22,7 @@ import { hasGnuTime, measure } from './lib/measure.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { renderReport } from './lib/report.mjs';
 import { evaluateTargets } from './lib/targets.mjs';
-import { benchDir, buildSystemBin, buildSystemDir, copyTemplate, findTool, linkWorkspace, readMeta, repoRoot } from './lib/workspace.mjs';
+import { benchDir, buildSystemBin, buildSystemDir, copyTemplate, findTool, linkWorkspace, readMeta, repoRoot, setBuildSystemBin, snapshotBuildSystem } from './lib/workspace.mjs';
 import { EDIT_MARKER, generate } from './generate.mjs';
 
 export const SCENARIOS = ['cold', 'noop', 'restore', 'edit-leaf', 'edit-core', 'startup'];
@@ -35,7 +35,7 @@ export const SCENARIO_LABELS = {
   startup: 'CLI start-up',
 };
 
-const DEFAULTS = { sizes: '10x20,50x20,200x10', runs: 5, startupRuns: 20, contenders: 'default', scenarios: SCENARIOS.join(','), seed: 1, warmup: 1, profile: true, timeoutMin: 30 };
+const DEFAULTS = { sizes: '10x20,50x20,200x10', runs: 5, startupRuns: 20, contenders: 'default', scenarios: SCENARIOS.join(','), seed: 1, warmup: 1, profile: true, snapshot: true, timeoutMin: 30 };
 const QUICK = { sizes: '10x20', runs: 3, startupRuns: 10 };
 
 export function parseOptions(argv, env = process.env) {
@@ -51,6 +51,7 @@ export function parseOptions(argv, env = process.env) {
     seed: env.BENCH_SEED,
     warmup: env.BENCH_WARMUP,
     profile: env.BENCH_PROFILE === undefined ? undefined : env.BENCH_PROFILE !== '0',
+    snapshot: env.BENCH_SNAPSHOT === undefined ? undefined : env.BENCH_SNAPSHOT !== '0',
     timeoutMin: env.BENCH_TIMEOUT_MIN,
     quick: false,
   };
@@ -60,6 +61,7 @@ export function parseOptions(argv, env = process.env) {
     if (flag === '--quick') o.quick = true;
     else if (flag === '--no-profile') o.profile = false;
     else if (flag === '--profile') o.profile = true;
+    else if (flag === '--no-snapshot') o.snapshot = false;
     else if (flag === '--help' || flag === '-h') o.help = true;
     else if (names[flag]) {
       const v = inline ?? argv[++i];
@@ -103,7 +105,9 @@ const HELP = `usage: node bench/run.mjs [options]   (npm run bench at the repo r
   --scenarios list        ${SCENARIOS.join(',')}  (BENCH_SCENARIOS)
   --warmup 1              untimed builds per contender before the first size (BENCH_WARMUP)
   --no-profile            skip the CPU profiles of build-system for targets not met (BENCH_PROFILE=0)
-  --out bench/RESULTS.md  --json <work>/results.json  --work bench/.work  --seed 1  --timeout-min 30`;
+  --no-snapshot           run packages/build-system in place instead of a copy of it made at the start (BENCH_SNAPSHOT=0)
+  --out bench/RESULTS.md  --json <work>/results.json  --work bench/.work  --seed 1  --timeout-min 30
+  --render <results.json> write the report again from saved samples (measures nothing)`;
 
 function log(msg) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -342,14 +346,39 @@ async function profileStartup(which, opts, cwd) {
   return { size: null, contender: `build-system --${which}`, scenario: 'startup', wallMs: r.ms, file: path.relative(benchDir, path.join(profDir, file)), ...summarizeProfile(path.join(profDir, file)) };
 }
 
+/**
+ * `--render <results.json>`: writes the report again from saved samples (targets
+ * re-evaluated, profiles re-summarised from their .cpuprofile files when they are
+ * still there), e.g. after a change to the report itself. Measures nothing.
+ */
+function rerender(jsonFile, opts) {
+  const results = JSON.parse(readFileSync(jsonFile, 'utf8'));
+  results.targets = evaluateTargets(results);
+  for (const p of results.profiles ?? []) {
+    const file = path.join(benchDir, p.file);
+    if (existsSync(file)) Object.assign(p, summarizeProfile(file));
+  }
+  writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(opts.out, renderReport(results, { jsonPath: path.relative(path.dirname(opts.out), jsonFile) }));
+  log(`re-rendered ${path.relative(process.cwd(), opts.out)} from ${path.relative(process.cwd(), jsonFile)}`);
+  return 0;
+}
+
 export async function main(argv = process.argv.slice(2)) {
-  const opts = parseOptions(argv);
+  const renderAt = argv.indexOf('--render');
+  const renderFrom = renderAt >= 0 ? argv[renderAt + 1] : undefined;
+  const opts = parseOptions(renderAt >= 0 ? argv.filter((_, i) => i !== renderAt && i !== renderAt + 1) : argv);
   if (opts.help) {
     console.log(HELP);
     return 0;
   }
+  if (renderAt >= 0) {
+    if (!renderFrom) throw new Error('--render needs the results.json to render');
+    return rerender(path.resolve(renderFrom), opts);
+  }
   if (!existsSync(path.join(buildSystemDir, 'dist', 'main.js'))) throw new Error('packages/build-system is not built: run `npm run build --workspace packages/build-system` first');
   mkdirSync(opts.work, { recursive: true });
+  if (opts.snapshot) setBuildSystemBin(snapshotBuildSystem(path.join(opts.work, 'build-system')));
   const started = new Date();
   const state = { machine: machineInfo(), warmupLeft: opts.warmup };
   log(`machine: ${state.machine.cpu}, ${state.machine.cores} cores, load ${state.machine.loadAvgStart}`);
@@ -370,7 +399,7 @@ export async function main(argv = process.argv.slice(2)) {
 
   const sizes = [];
   const results = {
-    meta: { startedAt: started.toISOString(), endedAt: null, machine: state.machine, tools: toolVersions(), options: { sizes: opts.sizes.map((s) => s.key), runs: opts.runs, startupRuns: opts.startupRuns, scenarios: opts.scenarios, contenders: contenders.map((c) => c.id), seed: opts.seed, warmup: opts.warmup }, argv },
+    meta: { startedAt: started.toISOString(), endedAt: null, machine: state.machine, tools: toolVersions(), options: { sizes: opts.sizes.map((s) => s.key), runs: opts.runs, startupRuns: opts.startupRuns, scenarios: opts.scenarios, contenders: contenders.map((c) => c.id), seed: opts.seed, warmup: opts.warmup, buildSystem: opts.snapshot ? `snapshot of packages/build-system copied at the start to ${path.relative(repoRoot, path.join(opts.work, 'build-system'))}` : 'packages/build-system in place' }, argv },
     contenders: opts.contenderList.map((c) => ({ id: c.id, label: c.label, family: c.family, dts: c.dts, cached: c.cached })),
     unavailable,
     sizes,

@@ -24,10 +24,14 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { snapshotBuildSystem } from './lib/workspace.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
-const pkgDir = path.resolve(benchDir, '../packages/build-system');
-const bin = path.join(pkgDir, 'bin', 'build-system.js');
+const srcPkgDir = path.resolve(benchDir, '../packages/build-system');
+// A copy of the package as built now: others' `npm test` deletes and rebuilds its dist at any time.
+const snapshotRoot = mkdtempSync(path.join(tmpdir(), 'bs-startup-pkg-'));
+const bin = snapshotBuildSystem(path.join(snapshotRoot, 'build-system'));
+const pkgDir = path.dirname(path.dirname(bin));
 const args = process.argv.slice(2);
 const flag = (name, dflt) => {
   const i = args.indexOf(name);
@@ -44,9 +48,9 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'bs-startup-'));
 const fakePkg = path.join(tmp, 'pkg');
 mkdirSync(path.join(fakePkg, 'dist'), { recursive: true });
 // src/version.ts reads ../package.json relative to its own file: keep that layout.
-copyFileSync(path.join(pkgDir, 'package.json'), path.join(fakePkg, 'package.json'));
+copyFileSync(path.join(srcPkgDir, 'package.json'), path.join(fakePkg, 'package.json'));
 const entry = path.join(tmp, 'entry.ts');
-writeFileSync(entry, `import { main } from ${JSON.stringify(path.join(pkgDir, 'src', 'main.ts'))};\nmain();\n`);
+writeFileSync(entry, `import { main } from ${JSON.stringify(path.join(srcPkgDir, 'src', 'main.ts'))};\nmain();\n`);
 const bundle = path.join(fakePkg, 'dist', 'cli.cjs');
 await esbuild.build({
   entryPoints: [entry],
@@ -55,12 +59,12 @@ await esbuild.build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  tsconfig: path.join(pkgDir, 'tsconfig.json'),
+  tsconfig: path.join(srcPkgDir, 'tsconfig.json'),
   // Nest's optional peers are required lazily inside try/catch; tools stay installed.
   external: ['@nestjs/microservices', '@nestjs/websockets', '@nestjs/platform-express', 'class-transformer', 'class-validator', '@fastify/*', 'esbuild', 'rollup', '@rollup/*', 'typescript', 'bun'],
   logLevel: 'error',
   logOverride: { 'empty-import-meta': 'silent' },
-  nodePaths: [path.join(pkgDir, 'node_modules'), path.resolve(pkgDir, '../../node_modules')],
+  nodePaths: [path.join(srcPkgDir, 'node_modules'), path.resolve(srcPkgDir, '../../node_modules')],
 });
 const bundleBytes = readFileSync(bundle).length;
 
@@ -73,11 +77,11 @@ await esbuild.build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  tsconfig: path.join(pkgDir, 'tsconfig.json'),
+  tsconfig: path.join(srcPkgDir, 'tsconfig.json'),
   external: ['@nestjs/microservices', '@nestjs/websockets', '@nestjs/platform-express', 'class-transformer', 'class-validator', '@fastify/*', 'esbuild', 'rollup', '@rollup/*', 'typescript', 'bun'],
   logLevel: 'error',
   logOverride: { 'empty-import-meta': 'silent' },
-  nodePaths: [path.join(pkgDir, 'node_modules'), path.resolve(pkgDir, '../../node_modules')],
+  nodePaths: [path.join(srcPkgDir, 'node_modules'), path.resolve(srcPkgDir, '../../node_modules')],
   plugins: [
     {
       name: 'stub-unused',
@@ -176,3 +180,4 @@ for (const [name] of variants) {
   console.log(`| ${name} | ${w.toFixed(0)} ms | ${baseWall ? (w / baseWall).toFixed(2) : '–'}× | ${c.toFixed(0)} ms | ${baseCpu ? (c / baseCpu).toFixed(2) : '–'}× |`);
 }
 rmSync(tmp, { recursive: true, force: true });
+rmSync(snapshotRoot, { recursive: true, force: true });

@@ -189,7 +189,7 @@ export function selectContenders(spec) {
 export function unavailableReason(contender, cwd = benchDir) {
   for (const name of contender.needs) {
     const tool = findTool(name, { preferRepo: name === 'bun' || name === 'rollup' });
-    if (!tool) return `${name} is not installed (run \`npm ci --prefix bench\`)`;
+    if (!tool) return `${name} is not installed (run \`npm install --prefix bench\`)`;
   }
   const probes = {
     turbo: () => [toolBin('turbo'), ['--version']],

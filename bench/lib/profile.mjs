@@ -23,7 +23,8 @@ export function bucketOf(callFrame) {
     const rest = url.slice(nm + '/node_modules/'.length).split('/');
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
   }
-  const bs = /\/packages\/build-system\/(?:dist|src|bin)\/(.*)$/.exec(url);
+  // The package in place (packages/build-system) or the bench's snapshot of it (<work>/build-system).
+  const bs = /\/build-system\/(?:dist|src|bin)\/(.*)$/.exec(url);
   if (bs) return `build-system: ${bs[1]}`;
   return url.replace(/^file:\/\//, '');
 }

@@ -13,7 +13,44 @@ import { buildConfigSource } from '../generate.mjs';
 export const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const repoRoot = path.resolve(benchDir, '..');
 export const buildSystemDir = path.join(repoRoot, 'packages', 'build-system');
-export const buildSystemBin = path.join(buildSystemDir, 'bin', 'build-system.js');
+/** The CLI the contenders run: the live package, or a snapshot of it (setBuildSystemBin). */
+export let buildSystemBin = path.join(buildSystemDir, 'bin', 'build-system.js');
+
+export function setBuildSystemBin(bin) {
+  buildSystemBin = bin;
+}
+
+/**
+ * Copies build-system as built now (bin, dist, package.json, schema) to `dest`, so a
+ * run of hours measures one version even while others rebuild packages/build-system/dist
+ * (\`npm test\` starts by deleting it). Its node_modules is a farm of symlinks to the
+ * repo's root node_modules, overridden by the package's own nested ones, which is
+ * what Node resolves from packages/build-system. Returns the snapshot's bin.
+ */
+export function snapshotBuildSystem(dest) {
+  rmSync(dest, { recursive: true, force: true });
+  mkdirSync(dest, { recursive: true });
+  for (const entry of ['bin', 'dist', 'schema', 'package.json']) {
+    const from = path.join(buildSystemDir, entry);
+    if (existsSync(from)) cpSync(from, path.join(dest, entry), { recursive: true });
+  }
+  const nm = path.join(dest, 'node_modules');
+  mkdirSync(nm);
+  for (const base of [path.join(repoRoot, 'node_modules'), path.join(buildSystemDir, 'node_modules')]) {
+    if (!existsSync(base)) continue;
+    for (const name of readdirSync(base)) {
+      if (name.startsWith('.') || name === 'build-system') continue;
+      const entries = name.startsWith('@') ? readdirSync(path.join(base, name)).map((n) => `${name}/${n}`) : [name];
+      for (const rel of entries) {
+        const link = path.join(nm, rel);
+        mkdirSync(path.dirname(link), { recursive: true });
+        rmSync(link, { recursive: true, force: true });
+        symlinkSync(path.join(base, rel), link, 'dir');
+      }
+    }
+  }
+  return path.join(dest, 'bin', 'build-system.js');
+}
 
 /**
  * Where a tool is installed: the bench's own node_modules first, then the repo's

@@ -94,7 +94,17 @@ async function runNest(): Promise<void> {
 // ---------------------------------------------------------------------------
 // --help: replay what the Nest CLI printed for the same program and width.
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+// This file, as loaded: dist/main.js (ESM), or a CJS bundle of the CLI (no import.meta.url there).
+const self = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+const here = path.dirname(self);
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
 
 /** The memo file for `--help` in this install and terminal width, or null when there is nowhere to keep it. */
 async function helpMemoFile(): Promise<string | null> {
@@ -103,7 +113,7 @@ async function helpMemoFile(): Promise<string | null> {
   try {
     // The files that define the program: this bootstrap, the module and every command.
     const commandsDir = path.join(here, 'commands');
-    const files = [path.join(here, path.basename(fileURLToPath(import.meta.url))), ...['build.module.js', 'build.module.ts'].map((f) => path.join(here, f)), ...readdirSync(commandsDir).sort().map((f) => path.join(commandsDir, f))];
+    const files = [self, ...['build.module.js', 'build.module.ts'].map((f) => path.join(here, f)), ...listDir(commandsDir).map((f) => path.join(commandsDir, f))];
     const stats = files.flatMap((f) => {
       try {
         const st = statSync(f);

@@ -237,7 +237,7 @@ export class PackageBuildService {
         const problem = await miss.cache.finish(miss.current);
         if (problem) diagnostics.push(cacheWarning(problem));
         // Queued, not awaited: the upload runs while other packages build; the run waits for it before it ends.
-        options.remoteSession?.enqueueUpload({ key: miss.current.key, store: miss.cache.store, pkg });
+        options.remoteSession?.enqueueUpload({ key: miss.current.key, cache: miss.cache });
       }
       return this.finish(emit, { ...base, status: 'success', durationMs: Date.now() - started, artifacts, diagnostics });
     } catch (e) {
@@ -377,8 +377,8 @@ export class PackageBuildService {
     const remote = options.remoteSession;
     if (!remote?.canRead) return null;
     const { pkg, config } = prepared;
-    const fetched = await remote.fetchInto(current.key, cache.store, pkg, { replace, signal: options.signal });
-    if (fetched.status === 'rejected') warnings.push(cacheWarning(fetched.warning));
+    const fetched = await remote.fetchInto(current.key, cache, { replace, signal: options.signal });
+    if (fetched.status !== 'miss' && fetched.warning) warnings.push(cacheWarning(fetched.warning));
     if (fetched.status !== 'hit') return null;
     const lookup = await cache.lookup(current.key);
     if (lookup.status !== 'hit') {

@@ -1,8 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { toPosix } from '../../util/paths.js';
-import type { PackageInfo } from '../../workspace/package-info.js';
-import type { LocalCacheStore } from '../store.js';
+import type { PackageCache } from '../package-cache.js';
 import { localDraft, packArtifact, RemoteArtifactError, unpackArtifact, UnsafeArchiveError } from './artifact.js';
 import { redact, type RemoteCacheConfig } from './config.js';
 import { RETRY_BACKOFF_MS, RemoteHttpClient, RemoteTransportError, type RemoteResponse } from './http.js';
@@ -30,7 +29,8 @@ import { extractTar } from './tar.js';
 
 export const UPLOAD_CONCURRENCY = 4;
 
-export type RemoteFetchResult = { status: 'hit' } | { status: 'miss' } | { status: 'rejected'; warning: string };
+/** `hit` may carry a warning about local bookkeeping (eviction) that did not stop the entry from being stored. */
+export type RemoteFetchResult = { status: 'hit'; warning?: string } | { status: 'miss' } | { status: 'rejected'; warning: string };
 
 export interface RemoteRunSummary {
   url: string;
@@ -48,8 +48,8 @@ export interface RemoteRunSummary {
 
 interface UploadJob {
   key: string;
-  store: LocalCacheStore;
-  pkg: PackageInfo;
+  /** The package's cache: the entry is read from its local store. */
+  cache: PackageCache;
 }
 
 export class RemoteCacheSession {
@@ -111,14 +111,19 @@ export class RemoteCacheSession {
   private ensureReady(): Promise<boolean> {
     if (this.state === 'disabled') return Promise.resolve(false);
     this.ready ??= (async () => {
+      // Nothing else talks to the server before this answer, so nothing can have disabled it meanwhile;
+      // `enable` still refuses to undo a disable, should that ever change.
+      const enable = () => {
+        if (this.state !== 'disabled') this.state = 'enabled';
+      };
       try {
         const res = await this.client.request({ method: 'GET', path: '/v8/artifacts/status', signal: this.uploadAbort.signal });
         if (res.status === 404) {
           // A server without the status endpoint (older or minimal implementations): artifacts may still work.
-          this.state = 'enabled';
+          enable();
         } else if (res.status === 200) {
           const status = parseJson(res.body)?.status;
-          if (status === undefined || status === 'enabled') this.state = 'enabled';
+          if (status === undefined || status === 'enabled') enable();
           else this.disable(`${this.config.displayUrl} reports remote caching as ${JSON.stringify(String(status))}`);
         } else {
           this.refused(res, 'GET /v8/artifacts/status');
@@ -150,10 +155,11 @@ export class RemoteCacheSession {
 
   /**
    * Looks `key` up on the server. On a verified hit the entry is written to
-   * the local store (replacing a corrupt one when `replace`), and the caller
-   * restores it from there like any local hit.
+   * the package's local cache (replacing a corrupt one when `replace`; with
+   * the usual eviction), and the caller restores it from there like any
+   * local hit.
    */
-  async fetchInto(key: string, store: LocalCacheStore, pkg: PackageInfo, options: { replace?: boolean; signal?: AbortSignal } = {}): Promise<RemoteFetchResult> {
+  async fetchInto(key: string, cache: PackageCache, options: { replace?: boolean; signal?: AbortSignal } = {}): Promise<RemoteFetchResult> {
     if (!(await this.ensureReady())) return { status: 'miss' };
     let res: RemoteResponse;
     try {
@@ -188,15 +194,17 @@ export class RemoteCacheSession {
       if (e instanceof RemoteArtifactError || e instanceof UnsafeArchiveError) return reject(e.message);
       throw e;
     }
-    const tmpRoot = path.join(store.root, 'tmp');
+    const tmpRoot = path.join(cache.store.root, 'tmp');
     let tmp: string | null = null;
+    let problem: string | null;
     try {
       await mkdir(tmpRoot, { recursive: true });
       tmp = await mkdtemp(path.join(tmpRoot, `remote-${key.slice(0, 12)}-`));
-      // Only the verified artifact files are written, below a fresh directory of our own.
+      // Only the verified artifact files are written, below a fresh directory of our own (in the
+      // cache's tmp, which prune clears of crash leftovers).
       await extractTar([...unpacked.files.values()], tmp);
-      const dir = tmp;
-      await store.put(localDraft(unpacked, pkg.dir), (a) => path.join(dir, 'files', ...a.path.split('/')), { replace: options.replace === true });
+      // files/<outDir> now stands where a build's staging dir would: stored exactly as a build's outputs are.
+      problem = await cache.save(localDraft(unpacked, cache.pkg.dir), path.join(tmp, 'files', ...unpacked.manifest.outDir.split('/')), { replace: options.replace === true });
     } catch (e) {
       if (e instanceof UnsafeArchiveError) return reject(e.message);
       return reject(`could not write it to the local cache (${(e as Error).message})`);
@@ -204,7 +212,8 @@ export class RemoteCacheSession {
       if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
     }
     this.downloads.hits++;
-    return { status: 'hit' };
+    // A failed write shows when the caller reads the entry back; the text says why.
+    return problem ? { status: 'hit', warning: this.clean(problem) } : { status: 'hit' };
   }
 
   /** Queues the upload of a freshly stored local entry; returns at once. */
@@ -223,7 +232,7 @@ export class RemoteCacheSession {
       const p: Promise<void> = this.upload(job)
         .catch((e) => {
           this.uploads.failed++;
-          this.warn(`remote cache: upload of ${job.pkg.name} failed: ${(e as Error)?.message ?? String(e)}`);
+          this.warn(`remote cache: upload of ${job.cache.pkg.name} failed: ${(e as Error)?.message ?? String(e)}`);
         })
         .finally(() => {
           this.running.delete(p);
@@ -238,7 +247,8 @@ export class RemoteCacheSession {
       this.uploads.skipped++;
       return;
     }
-    const lookup = await job.store.get(job.key, { touch: false });
+    const { store, pkg } = job.cache;
+    const lookup = await store.get(job.key, { touch: false });
     if (lookup.status !== 'hit') {
       // Evicted or damaged between the build and now: nothing trustworthy to upload.
       this.uploads.skipped++;
@@ -247,8 +257,8 @@ export class RemoteCacheSession {
     const { manifest } = lookup.hit;
     const { body } = await packArtifact({
       manifest,
-      packageDir: toPosix(path.relative(job.pkg.workspaceRoot, job.pkg.dir)) || '.',
-      readArtifact: (a) => readFile(job.store.blobFile(job.key, a.sha256)),
+      packageDir: toPosix(path.relative(pkg.workspaceRoot, pkg.dir)) || '.',
+      readArtifact: (a) => readFile(store.blobFile(job.key, a.sha256)),
     });
     const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
@@ -274,7 +284,7 @@ export class RemoteCacheSession {
     this.uploads.failed++;
     if (res.status === 413) {
       // Too large for this server: that artifact only; the others may fit.
-      this.warn(`remote cache: ${job.pkg.name} was not uploaded: the server refused ${body.byteLength} bytes (HTTP 413)`);
+      this.warn(`remote cache: ${pkg.name} was not uploaded: the server refused ${body.byteLength} bytes (HTTP 413)`);
       return;
     }
     this.refused(res, `PUT /v8/artifacts/${job.key.slice(0, 12)}…`);

@@ -1,0 +1,253 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { build, runResultSchema, type BuildOptions, type RunResult } from '../src/index.js';
+import { createFixture, type FileTree, type Fixture } from './helpers/fixture.js';
+
+/**
+ * How the remote cache behaves when the server misbehaves in ways the real
+ * server cannot be made to (5xx, a body cut short, a paused team, slow or
+ * silent uploads): a small v8 server in this process, and the programmatic
+ * API. Every case must end with every package built and the remote's
+ * trouble reported once.
+ */
+
+interface Seen {
+  method: string;
+  path: string;
+  at: number;
+}
+
+interface FakeServer {
+  url: string;
+  requests: Seen[];
+  artifacts: Map<string, Buffer>;
+  /** Per-test behaviour; return true when handled, else the default v8 behaviour applies. */
+  handle: (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => boolean;
+  close(): Promise<void>;
+}
+
+async function fakeServer(): Promise<FakeServer> {
+  const fake: FakeServer = {
+    url: '',
+    requests: [],
+    artifacts: new Map(),
+    handle: () => false,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url!, 'http://x');
+      fake.requests.push({ method: req.method!, path: url.pathname, at: Date.now() });
+      const body = Buffer.concat(chunks);
+      if (fake.handle(req, res, body)) return;
+      if (url.pathname === '/v8/artifacts/status') return void res.end(JSON.stringify({ status: 'enabled' }));
+      const hash = url.pathname.slice('/v8/artifacts/'.length);
+      if (req.method === 'PUT') {
+        fake.artifacts.set(hash, body);
+        return void res.end('{}');
+      }
+      const stored = fake.artifacts.get(hash);
+      if (!stored) return void res.writeHead(404).end('{"message":"not found"}');
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': stored.byteLength }).end(stored);
+    });
+  });
+  server.keepAliveTimeout = 100;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = fake.close;
+  fake.close = async () => {
+    server.closeAllConnections();
+    await close();
+  };
+  return fake;
+}
+
+const fixtures: Fixture[] = [];
+const temps: string[] = [];
+let fake: FakeServer;
+let marker: string;
+const savedEnv = { ...process.env };
+beforeEach(async () => {
+  fake = await fakeServer();
+  const d = mkdtempSync(path.join(tmpdir(), 'bs-remote-faults-'));
+  temps.push(d);
+  marker = path.join(d, 'adapter-runs');
+  writeFileSync(marker, '');
+  process.env.BS_REMOTE_MARKER = marker;
+});
+afterEach(async () => {
+  await fake.close();
+  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
+  Object.assign(process.env, savedEnv);
+});
+afterAll(() => {
+  fixtures.forEach((f) => f.cleanup());
+  temps.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+function configSource(name: string): string {
+  return `import { appendFileSync } from 'node:fs';
+export default {
+  adapter: 'esbuild',
+  adapterOptions: { esbuild: { plugins: [{ name: 'runs', setup(build) { build.onStart(async () => {
+    appendFileSync(process.env.BS_REMOTE_MARKER, ${JSON.stringify(`${name}\n`)});
+    const delay = Number(process.env.BS_REMOTE_DELAY_MS || 0);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+  }); } }] } },
+};
+`;
+}
+
+/** app → util → core. */
+function workspace(): Fixture {
+  const files: FileTree = { 'package.json': { name: 'faults-root', private: true, workspaces: ['packages/*'] } };
+  const deps: Record<string, string[]> = { core: [], util: ['core'], app: ['util'] };
+  for (const [key, d] of Object.entries(deps)) {
+    files[`packages/${key}/package.json`] = { name: `@f/${key}`, version: '1.0.0', type: 'module', exports: './dist/index.js', dependencies: Object.fromEntries(d.map((x) => [`@f/${x}`, '1.0.0'])) };
+    files[`packages/${key}/src/index.ts`] = `export const name = ${JSON.stringify(key)};\n`;
+    files[`packages/${key}/build.config.ts`] = configSource(`@f/${key}`);
+  }
+  const fx = createFixture(files);
+  fixtures.push(fx);
+  return fx;
+}
+
+async function run(fx: Fixture, options: BuildOptions = {}): Promise<{ run: RunResult; warnings: string[]; ms: number }> {
+  const warnings: string[] = [];
+  const started = Date.now();
+  const result = (await build({
+    cwd: fx.root,
+    remoteCache: { url: fake.url, token: 'fake-token', team: 'team_fake', requestTimeoutMs: 1500, connectTimeoutMs: 1000 },
+    onEvent: (e) => {
+      if (e.type === 'warning') warnings.push(e.message);
+      options.onEvent?.(e);
+    },
+    ...options,
+  })) as RunResult;
+  runResultSchema.parse(result);
+  return { run: result, warnings, ms: Date.now() - started };
+}
+
+const artifactGets = () => fake.requests.filter((r) => r.method === 'GET' && r.path !== '/v8/artifacts/status');
+const adapterRuns = () => readFileSync(marker, 'utf8').split('\n').filter(Boolean).length;
+const allBuilt = (r: RunResult) => r.ok && r.results.every((x) => x.status === 'success');
+
+describe('remote cache faults', () => {
+  it('5xx: one retry, then the remote is off for the run with one warning; every package builds', async () => {
+    fake.handle = (req, res) => {
+      if (req.method !== 'GET' || req.url!.startsWith('/v8/artifacts/status')) return false;
+      res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"storage exploded"}');
+      return true;
+    };
+    const { run: r, warnings } = await run(workspace(), { concurrency: 1 });
+    expect(allBuilt(r)).toBe(true);
+    expect(adapterRuns()).toBe(3);
+    // core's lookup and its retry; util and app never ask, and nothing is uploaded.
+    expect(artifactGets()).toHaveLength(2);
+    expect(fake.requests.filter((x) => x.method === 'PUT')).toHaveLength(0);
+    expect(warnings).toEqual([expect.stringMatching(/remote cache disabled for this run: .* answered GET \/v8\/artifacts\/[0-9a-f]{12}… with HTTP 500: storage exploded/)]);
+    expect(r.cache?.remote).toMatchObject({ status: 'disabled', uploads: { skipped: 3 } });
+  });
+
+  it('a truncated body: retried once, then the remote is off; every package builds', async () => {
+    fake.handle = (req, res) => {
+      if (req.method !== 'GET' || req.url!.startsWith('/v8/artifacts/status')) return false;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 4096 });
+      res.write(Buffer.alloc(100, 1));
+      setTimeout(() => res.socket?.destroy(), 20);
+      return true;
+    };
+    const { run: r, warnings } = await run(workspace(), { concurrency: 1 });
+    expect(allBuilt(r)).toBe(true);
+    expect(artifactGets()).toHaveLength(2);
+    expect(warnings).toEqual([expect.stringMatching(/is not usable \(GET \/v8\/artifacts\/[0-9a-f]{64}: (connection lost after 100 bytes|answer truncated: 100 of 4096 bytes)/)]);
+  });
+
+  it('a team over its limit (status) or paused (403 remote_caching_paused): remote off with one warning, no artifact requests', async () => {
+    fake.handle = (req, res) => {
+      if (!req.url!.startsWith('/v8/artifacts/status')) return false;
+      res.end(JSON.stringify({ status: 'over_limit' }));
+      return true;
+    };
+    const first = await run(workspace());
+    expect(allBuilt(first.run)).toBe(true);
+    expect(first.warnings).toEqual([expect.stringMatching(/reports remote caching as "over_limit"/)]);
+    expect(artifactGets()).toHaveLength(0);
+
+    fake.requests.length = 0;
+    fake.handle = (req, res) => {
+      if (req.url!.startsWith('/v8/artifacts/status')) return false;
+      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'remote_caching_paused', message: 'Remote Caching has been paused' } }));
+      return true;
+    };
+    const second = await run(workspace(), { concurrency: 1 });
+    expect(allBuilt(second.run)).toBe(true);
+    expect(second.warnings).toEqual([expect.stringMatching(/remote caching is paused for this team .*HTTP 403: Remote Caching has been paused/)]);
+    // 403 is an answer, not a failure: no retry.
+    expect(artifactGets()).toHaveLength(1);
+  });
+
+  it('uploads run while later packages build, and the run returns only after they finished', async () => {
+    let lastPutDone = 0;
+    fake.handle = (req, res, body) => {
+      if (req.method !== 'PUT') return false;
+      expect(req.headers['content-type']).toBe('application/octet-stream');
+      expect(Number(req.headers['content-length'])).toBe(body.byteLength);
+      expect(Number(req.headers['x-artifact-duration'])).toBeGreaterThanOrEqual(0);
+      expect(req.headers.authorization).toBe('Bearer fake-token');
+      expect(req.url).toMatch(/\?teamId=team_fake$/);
+      fake.artifacts.set(new URL(req.url!, 'http://x').pathname.slice('/v8/artifacts/'.length), body);
+      setTimeout(() => {
+        res.end('{}');
+        lastPutDone = Math.max(lastPutDone, Date.now());
+      }, 1000);
+      return true;
+    };
+    const starts = new Map<string, number>();
+    const { run: r } = await run(workspace(), { onEvent: (e) => void (e.type === 'package-start' && starts.set(e.package, Date.now())) });
+    const returned = Date.now();
+    expect(allBuilt(r)).toBe(true);
+    const puts = fake.requests.filter((x) => x.method === 'PUT');
+    expect(puts).toHaveLength(3);
+    // core's upload was on the wire before app started building: concurrent with other work.
+    expect(Math.min(...puts.map((p) => p.at))).toBeLessThan(starts.get('@f/app')!);
+    // ... and build() waited for every answer.
+    expect(r.cache?.remote?.uploads).toEqual({ done: 3, failed: 0, skipped: 0 });
+    expect(returned).toBeGreaterThanOrEqual(lastPutDone);
+    expect(fake.artifacts.size).toBe(3);
+  });
+
+  it('an upload that never gets an answer holds the end of the run only for the bounded wait', async () => {
+    fake.handle = (req) => req.method === 'PUT'; // accepted, never answered
+    const { run: r, warnings, ms } = await run(workspace(), {
+      concurrency: 1,
+      remoteCache: { url: fake.url, token: 'fake-token', team: 'slug-team', requestTimeoutMs: 700, connectTimeoutMs: 500 },
+    });
+    expect(allBuilt(r)).toBe(true);
+    expect(warnings).toEqual([expect.stringMatching(/is not usable \(PUT \/v8\/artifacts\/[0-9a-f]{64}: no complete answer within 700 ms\)/)]);
+    // core's upload: two tries of 0.7 s and the backoff; util's and app's may be queued behind it and are skipped once the remote is off.
+    expect(r.cache?.remote?.uploads.done).toBe(0);
+    expect(ms).toBeLessThan(2 * 700 + 300 + 6000);
+  });
+
+  it('remoteCache: false ignores the env; without it the env configures the remote (turbo names too)', async () => {
+    process.env.TURBO_API = fake.url;
+    process.env.TURBO_TEAM = 'env-team';
+    const fx = workspace();
+    const off = (await build({ cwd: fx.root, remoteCache: false })) as RunResult;
+    expect(off.ok).toBe(true);
+    expect(off.cache?.remote).toBeUndefined();
+    expect(fake.requests).toHaveLength(0);
+
+    const on = (await build({ cwd: workspace().root })) as RunResult;
+    expect(on.ok).toBe(true);
+    expect(on.cache?.remote).toMatchObject({ url: fake.url, status: 'enabled', uploads: { done: 3 } });
+    expect(fake.requests.some((x) => x.method === 'PUT')).toBe(true);
+  });
+});

@@ -1,0 +1,289 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inspect } from 'node:util';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compressionForRuntime, detectCompression, packArtifact, unpackArtifact } from '../src/cache/remote/artifact.js';
+import { redact, redactArgv, resolveRemoteCacheConfig, Secret } from '../src/cache/remote/config.js';
+import { artifactTag, checkArtifactTag } from '../src/cache/remote/signature.js';
+import { createTar, extractTar, parseTar, UnsafeArchiveError } from '../src/cache/remote/tar.js';
+import { fingerprintKey, type Fingerprint } from '../src/cache/fingerprint.js';
+import type { CacheManifest } from '../src/cache/store.js';
+import { packageRoot, repoRoot } from './helpers/fixture.js';
+
+/**
+ * The remote cache's pure parts: the ustar writer/reader and its refusals,
+ * signatures (against openssl, an independent HMAC), configuration and
+ * secret handling, and the artifact format. The end-to-end behaviour against
+ * the real server is in remote-cache.test.ts.
+ */
+
+const temp: string[] = [];
+afterAll(() => temp.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function tempDir(): string {
+  const d = mkdtempSync(path.join(tmpdir(), 'bs-remote-unit-'));
+  temp.push(d);
+  return d;
+}
+
+/** A raw ustar header written here, independently of tar.ts, for archives our writer refuses to make. */
+function rawHeader(name: string, opts: { type?: string; size?: number; link?: string; mode?: number; badChecksum?: boolean } = {}): Buffer {
+  const b = Buffer.alloc(512);
+  b.write(name, 0, 100, 'utf8');
+  b.write(`${(opts.mode ?? 0o644).toString(8).padStart(7, '0')}\0`, 100);
+  b.write('0000000\0', 108);
+  b.write('0000000\0', 116);
+  b.write(`${(opts.size ?? 0).toString(8).padStart(11, '0')}\0`, 124);
+  b.write('00000000000\0', 136);
+  b.write(opts.type ?? '0', 156);
+  if (opts.link) b.write(opts.link, 157, 100, 'utf8');
+  b.write('ustar\0', 257);
+  b.write('00', 263);
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const x of b) sum += x;
+  if (opts.badChecksum) sum += 1;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return b;
+}
+
+function rawTar(entries: { name: string; data?: string; type?: string; link?: string; badChecksum?: boolean }[], end = true): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    const data = Buffer.from(e.data ?? '');
+    parts.push(rawHeader(e.name, { type: e.type, size: data.byteLength, link: e.link, badChecksum: e.badChecksum }));
+    if (data.byteLength) parts.push(Buffer.concat([data, Buffer.alloc((512 - (data.byteLength % 512)) % 512)]));
+  }
+  if (end) parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+describe('tar writer and reader', () => {
+  const files = [
+    { path: 'build-system.json', data: Buffer.from('{"a":1}'), mode: 0o644 },
+    { path: 'files/dist/bin.js', data: Buffer.from('#!/usr/bin/env node\n'), mode: 0o755 },
+    { path: 'files/dist/empty.js', data: Buffer.alloc(0), mode: 0o644 },
+    // 100 < length <= 255: ustar prefix + name.
+    { path: `files/${'d'.repeat(90)}/${'f'.repeat(60)}.js`, data: Buffer.from('x'.repeat(1000)), mode: 0o644 },
+    // Longer than ustar can hold: pax path record.
+    { path: `files/${'p'.repeat(200)}/${'q'.repeat(120)}.js`, data: Buffer.from('long'), mode: 0o644 },
+  ];
+
+  it('round-trips paths, bytes and modes, and is deterministic', () => {
+    const tar = createTar(files);
+    expect(tar.byteLength % 512).toBe(0);
+    expect(createTar(files).equals(tar)).toBe(true);
+    const entries = parseTar(tar);
+    expect(entries.map((e) => e.path)).toEqual(files.map((f) => f.path));
+    for (const [i, e] of entries.entries()) {
+      expect(e.type).toBe('file');
+      if (e.type === 'file') {
+        expect(e.data.equals(files[i]!.data)).toBe(true);
+        expect(e.mode).toBe(files[i]!.mode);
+      }
+    }
+  });
+
+  it('writes archives GNU tar reads, and reads archives GNU tar writes', () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'ours.tar'), createTar(files));
+    mkdirSync(path.join(dir, 'out'));
+    const x = spawnSync('tar', ['-xf', path.join(dir, 'ours.tar'), '-C', path.join(dir, 'out')], { encoding: 'utf8' });
+    expect(x.status, x.stderr).toBe(0);
+    for (const f of files) expect(readFileSync(path.join(dir, 'out', f.path)).equals(f.data)).toBe(true);
+
+    // GNU tar's own ustar output (with a directory entry) through our reader.
+    const c = spawnSync('tar', ['--format=ustar', '-cf', path.join(dir, 'theirs.tar'), '-C', path.join(dir, 'out'), 'files/dist'], { encoding: 'utf8' });
+    expect(c.status, c.stderr).toBe(0);
+    const theirs = parseTar(readFileSync(path.join(dir, 'theirs.tar')));
+    expect(theirs.filter((e) => e.type === 'file').map((e) => e.path).sort()).toEqual(['files/dist/bin.js', 'files/dist/empty.js']);
+    expect(theirs.some((e) => e.type === 'dir' && e.path === 'files/dist')).toBe(true);
+  });
+
+  const refused: [string, Buffer, RegExp][] = [
+    ['a ../ entry', rawTar([{ name: 'ok.txt', data: 'fine' }, { name: '../escape.txt', data: 'evil' }]), /"\.\." in a path/],
+    ['a ../ deeper in the path', rawTar([{ name: 'files/dist/../../../escape.txt', data: 'evil' }]), /"\.\." in a path/],
+    ['an absolute path', rawTar([{ name: '/tmp/escape.txt', data: 'evil' }]), /absolute path/],
+    ['a Windows drive path', rawTar([{ name: 'C:/escape.txt', data: 'evil' }]), /absolute path/],
+    ['a backslash path', rawTar([{ name: '..\\escape.txt', data: 'evil' }]), /backslash/],
+    ['a symlink pointing outside', rawTar([{ name: 'files/dist/link', type: '2', link: '../../../../etc' }]), /points outside the package/],
+    ['an absolute symlink', rawTar([{ name: 'files/link', type: '2', link: '/etc/passwd' }]), /points outside the package \(absolute/],
+    ['a hard link pointing outside', rawTar([{ name: 'files/hard', type: '1', link: '../outside' }]), /points outside the package/],
+    ['a symlink inside (artifacts hold none)', rawTar([{ name: 'files/a.js', data: 'x' }, { name: 'files/b.js', type: '2', link: 'a.js' }]), /only regular files/],
+    ['a character device', rawTar([{ name: 'files/dev', type: '3' }]), /entry type "3"/],
+    ['a GNU long name', rawTar([{ name: '././@LongLink', type: 'L', data: '../../escape.txt' }]), /entry type "L"/],
+    ['a damaged header', rawTar([{ name: 'files/a.js', data: 'x', badChecksum: true }]), /bad checksum/],
+    ['a truncated archive', rawTar([{ name: 'files/a.js', data: 'x'.repeat(2000) }], false).subarray(0, 1024), /claims 2000 bytes|truncated/],
+    ['no end marker', rawTar([{ name: 'files/a.js', data: 'x' }], false), /truncated/],
+    ['a duplicate path', rawTar([{ name: 'files/a.js', data: 'x' }, { name: './files//a.js', data: 'y' }]), /appears twice/],
+    ['a file used as a directory', rawTar([{ name: 'files/a', data: 'x' }, { name: 'files/a/b', data: 'y' }]), /which is a file/],
+  ];
+  for (const [what, tar, reason] of refused) {
+    it(`refuses ${what}, writing nothing`, async () => {
+      const sandbox = tempDir();
+      const root = path.join(sandbox, 'a', 'b', 'root');
+      mkdirSync(root, { recursive: true });
+      // The way every caller extracts: parse (all checks) first, write only what parsed.
+      await expect(
+        (async () => {
+          await extractTar(parseTar(tar), root);
+        })(),
+      ).rejects.toThrow(reason);
+      expect(readdirSync(root)).toEqual([]);
+      expect(readdirSync(sandbox)).toEqual(['a']);
+      expect(readdirSync(path.join(sandbox, 'a'))).toEqual(['b']);
+      expect(existsSync('/tmp/escape.txt')).toBe(false);
+    });
+  }
+
+  it('extraction never follows a link already in the target, nor overwrites a file', async () => {
+    const sandbox = tempDir();
+    const root = path.join(sandbox, 'root');
+    mkdirSync(root);
+    const outside = path.join(sandbox, 'outside.txt');
+    writeFileSync(outside, 'original');
+    symlinkSync(outside, path.join(root, 'victim.txt'));
+    await expect(extractTar(parseTar(createTar([{ path: 'victim.txt', data: Buffer.from('evil'), mode: 0o644 }])), root)).rejects.toThrow(/EEXIST|ELOOP/);
+    expect(readFileSync(outside, 'utf8')).toBe('original');
+  });
+
+  it('the writer refuses what the reader refuses', () => {
+    expect(() => createTar([{ path: '../x', data: Buffer.from(''), mode: 0o644 }])).toThrow(UnsafeArchiveError);
+    expect(() => createTar([{ path: '/abs', data: Buffer.from(''), mode: 0o644 }])).toThrow(UnsafeArchiveError);
+  });
+});
+
+describe('signatures (x-artifact-tag)', () => {
+  const key = new Secret('sig-key-for-tests');
+  const hash = 'a'.repeat(64);
+  const body = Buffer.from('the artifact body as bytes');
+
+  it('is base64 HMAC-SHA256 over {"hash","teamId"} JSON then the body, as openssl computes it', () => {
+    const input = Buffer.concat([Buffer.from(`{"hash":"${hash}","teamId":"team_abc"}`), body]);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'input'), input);
+    const r = spawnSync('openssl', ['dgst', '-sha256', '-hmac', 'sig-key-for-tests', '-binary', path.join(dir, 'input')]);
+    expect(r.status).toBe(0);
+    const expected = r.stdout.toString('base64').replace(/=+$/, '');
+    expect(artifactTag(key, hash, 'team_abc', body)).toBe(expected);
+  });
+
+  it('accepts the right tag (padded or not) and names what is wrong otherwise', () => {
+    const tag = artifactTag(key, hash, 'slug', body);
+    expect(checkArtifactTag(key, hash, 'slug', body, tag)).toBeNull();
+    expect(checkArtifactTag(key, hash, 'slug', body, `${tag}=`)).toBeNull();
+    expect(checkArtifactTag(key, hash, 'slug', body, undefined)).toMatch(/no x-artifact-tag/);
+    expect(checkArtifactTag(key, hash, 'slug', Buffer.concat([body, Buffer.from('!')]), tag)).toMatch(/does not match/);
+    expect(checkArtifactTag(key, 'b'.repeat(64), 'slug', body, tag)).toMatch(/does not match/);
+    expect(checkArtifactTag(key, hash, 'other-team', body, tag)).toMatch(/does not match/);
+    expect(checkArtifactTag(new Secret('another-key'), hash, 'slug', body, tag)).toMatch(/does not match/);
+  });
+});
+
+describe('configuration and secrets', () => {
+  it('flags win over BUILD_SYSTEM_* env, which win over TURBO_*; no URL means no remote', () => {
+    const env = { TURBO_API: 'http://turbo.example:1', TURBO_TOKEN: 'turbo-token', TURBO_TEAM: 'team_123' };
+    const fromTurbo = resolveRemoteCacheConfig(undefined, env)!;
+    expect(fromTurbo.baseUrl).toBe('http://turbo.example:1');
+    expect(fromTurbo.token!.reveal()).toBe('turbo-token');
+    expect(fromTurbo.team).toEqual({ param: 'teamId', value: 'team_123' });
+    const ours = resolveRemoteCacheConfig(undefined, { ...env, BUILD_SYSTEM_REMOTE_CACHE_URL: 'https://ours.example/api/', BUILD_SYSTEM_REMOTE_CACHE_TEAM: 'my-slug' })!;
+    expect(ours.baseUrl).toBe('https://ours.example/api');
+    expect(ours.team).toEqual({ param: 'slug', value: 'my-slug' });
+    const flags = resolveRemoteCacheConfig({ url: 'http://flag.example', token: 'flag-token', readOnly: true, requestTimeoutMs: 1500 }, env)!;
+    expect(flags.baseUrl).toBe('http://flag.example');
+    expect(flags.token!.reveal()).toBe('flag-token');
+    expect(flags.readOnly).toBe(true);
+    expect(flags.requestTimeoutMs).toBe(1500);
+    expect(resolveRemoteCacheConfig(undefined, { TURBO_TOKEN: 'x' })).toBeNull();
+    expect(resolveRemoteCacheConfig(false, env)).toBeNull();
+    expect(() => resolveRemoteCacheConfig({ url: 'not a url' }, {})).toThrow(/not a URL/);
+    expect(() => resolveRemoteCacheConfig({ url: 'ftp://x' }, {})).toThrow(/http/);
+  });
+
+  it('secrets never print, and are scrubbed from text and argv', () => {
+    const c = resolveRemoteCacheConfig({ url: 'http://user:pw@host.example/', token: 'tok-SECRET-123', signatureKey: 'key-SECRET-456' }, {})!;
+    expect(c.displayUrl).toBe('http://host.example');
+    const printed = [JSON.stringify(c), inspect(c, { depth: 5 }), String(c.token), `${c.signatureKey}`].join('\n');
+    expect(printed).not.toContain('SECRET');
+    expect(redact('Bearer tok-SECRET-123 / tok-SECRET-123 / key-SECRET-456', c.secrets)).toBe('Bearer [redacted] / [redacted] / [redacted]');
+    expect(redactArgv(['build', '--remote-cache-token', 'tok', '--remote-cache-signature-key=k', '--json'])).toEqual([
+      'build',
+      '--remote-cache-token',
+      '[redacted]',
+      '--remote-cache-signature-key=[redacted]',
+      '--json',
+    ]);
+  });
+});
+
+describe('artifact format', () => {
+  const fingerprint = { version: 1, note: 'any object hashes to a key' } as unknown as Fingerprint;
+  const key = fingerprintKey(fingerprint);
+  const js = Buffer.from('export const a = 1;\n');
+  const manifest: CacheManifest = {
+    manifestVersion: 1,
+    key,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    package: { name: '@x/a', dir: '/machine/a/packages/a' },
+    outDir: 'dist',
+    fingerprint,
+    adapter: { name: 'esbuild', version: '0.0.0', reason: 'test' },
+    durationMs: 12,
+    artifacts: [{ path: 'dist/index.js', bytes: js.byteLength, sha256: createHash('sha256').update(js).digest('hex'), kind: 'js', mode: 0o644 }],
+    diagnostics: [],
+    logs: [{ stream: 'stdout', line: 'built' }],
+    integrity: 'not checked here',
+  };
+  const pack = () => packArtifact({ manifest, packageDir: 'packages/a', readArtifact: async () => js, compression: 'gzip' });
+
+  it('packs outputs, manifest and logs; unpacking verifies them against the key', async () => {
+    const { body } = await pack();
+    expect(detectCompression(body)).toBe('gzip');
+    const un = await unpackArtifact(body, key);
+    expect(un.manifest.package).toEqual({ name: '@x/a', dir: 'packages/a' });
+    expect(JSON.stringify(un.manifest)).not.toContain('/machine/');
+    expect(un.logs).toEqual([{ stream: 'stdout', line: 'built' }]);
+    expect(un.files.get('dist/index.js')!.data.equals(js)).toBe(true);
+    await expect(unpackArtifact(body, 'f'.repeat(64))).rejects.toThrow(/is for key/);
+  });
+
+  it('refuses an archive whose files do not match the manifest, or that holds extra files', async () => {
+    const { body } = await pack();
+    const entries = parseTar(gunzipSync(body));
+    const tamper = (change: (files: { path: string; data: Buffer; mode: number }[]) => void) => {
+      const files = entries.flatMap((e) => (e.type === 'file' ? [{ path: e.path, data: Buffer.from(e.data), mode: e.mode }] : []));
+      change(files);
+      return gzipSync(createTar(files));
+    };
+    await expect(unpackArtifact(tamper((f) => (f[2]!.data = Buffer.from('export const a = 2;\n'))), key)).rejects.toThrow(/does not match its sha256/);
+    await expect(unpackArtifact(tamper((f) => f.push({ path: 'files/dist/extra.js', data: Buffer.from(''), mode: 0o644 })), key)).rejects.toThrow(/does not list/);
+    await expect(unpackArtifact(tamper((f) => f.splice(2, 1)), key)).rejects.toThrow(/lacks dist\/index.js/);
+    await expect(unpackArtifact(body.subarray(0, body.byteLength - 20), key)).rejects.toThrow(/does not decompress/);
+  });
+
+  it('Node 20 has no zstd, so it writes gzip; Bun writes zstd, and an unreadable format is a clear error', () => {
+    const node = process.versions.node.split('.').map(Number) as [number, number];
+    const nodeHasZstd = node[0] > 23 || (node[0] === 23 && node[1] >= 8) || (node[0] === 22 && node[1] >= 15);
+    expect(compressionForRuntime()).toBe(nodeHasZstd ? 'zstd' : 'gzip');
+    const bun = path.join(repoRoot, 'node_modules/.bin/bun');
+    const script = `
+      const { compressionForRuntime, packArtifact } = await import(${JSON.stringify(path.join(packageRoot, 'dist/cache/remote/artifact.js'))});
+      const m = JSON.parse(process.env.MANIFEST);
+      const js = Buffer.from('export const a = 1;\\n');
+      const { body, compression } = await packArtifact({ manifest: m, packageDir: 'packages/a', readArtifact: async () => js });
+      process.stdout.write(JSON.stringify({ runtime: compressionForRuntime(), compression, body: body.toString('base64') }));
+    `;
+    const r = spawnSync(bun, ['-e', script], { encoding: 'utf8', env: { ...process.env, MANIFEST: JSON.stringify(manifest) } });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { runtime: string; compression: string; body: string };
+    expect(out).toMatchObject({ runtime: 'zstd', compression: 'zstd' });
+    const body = Buffer.from(out.body, 'base64');
+    expect(detectCompression(body)).toBe('zstd');
+    if (!nodeHasZstd) return expect(unpackArtifact(body, key)).rejects.toThrow(/zstd-compressed, which this runtime .* cannot read/);
+    return expect(unpackArtifact(body, key)).resolves.toBeTruthy();
+  });
+});
