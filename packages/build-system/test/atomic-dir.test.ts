@@ -44,6 +44,16 @@ const leftovers = (fx: Fixture) => readdirSync(fx.root).filter((n) => n.startsWi
 const OLD = { 'index.js': 'old index', 'chunk-a.js': 'old chunk a', 'sub/deep.js': 'old deep', 'gone/only-old.js': 'only in old' };
 const NEW = { 'index.js': 'new index', 'chunk-b.js': 'new chunk b', 'sub/deep.js': 'new deep', 'fresh/new-dir.js': 'new dir' };
 
+/** A package whose dist holds OLD, and a worker process swapping NEW in, stopped at `pause` (BUILD_SYSTEM_TEST_PAUSE). */
+async function pausedSwap(pause: 'before-adapter' | 'during-swap', extra: { keepStale?: boolean } = {}) {
+  const fx = pkg();
+  await publish(fx, OLD);
+  const p = startWorker({ op: 'swap', pkgDir: fx.root, outDir: 'dist', sets: [NEW], ...extra }, { BUILD_SYSTEM_TEST_PAUSE: pause });
+  procs.push(p);
+  await p.stderrIncludes(`test pause at ${pause}`);
+  return { fx, p };
+}
+
 describe('swapInStaging', () => {
   it('publishes the first build by renaming staging in, with normal directory permissions', async () => {
     const fx = pkg();
@@ -129,11 +139,7 @@ describe('failure and crash leftovers', () => {
   });
 
   it('SIGKILL before the adapter writes: outDir is the complete old set; the leftover staging dir is removed next time', async () => {
-    const fx = pkg();
-    await publish(fx, OLD);
-    const p = startWorker({ op: 'swap', pkgDir: fx.root, outDir: 'dist', sets: [NEW] }, { BUILD_SYSTEM_TEST_PAUSE: 'before-adapter' });
-    procs.push(p);
-    await p.stderrIncludes('test pause at before-adapter');
+    const { fx, p } = await pausedSwap('before-adapter');
     await killAndWait(p);
     expect(snapshotTree(fx.path('dist'))).toEqual(hashes(OLD));
     expect(leftovers(fx)).toHaveLength(1);
@@ -144,11 +150,7 @@ describe('failure and crash leftovers', () => {
 
   for (const keepStale of [false, true]) {
     it(`SIGKILL in the middle of the swap (keepStale ${keepStale}): every file stays whole, and the next lock holder rolls forward to the complete new set`, async () => {
-      const fx = pkg();
-      await publish(fx, OLD);
-      const p = startWorker({ op: 'swap', pkgDir: fx.root, outDir: 'dist', sets: [NEW], keepStale }, { BUILD_SYSTEM_TEST_PAUSE: 'during-swap' });
-      procs.push(p);
-      await p.stderrIncludes('test pause at during-swap');
+      const { fx, p } = await pausedSwap('during-swap', { keepStale });
       await killAndWait(p);
       const mid = snapshotTree(fx.path('dist'));
       // Half swapped: at least one new file is in, some old file is still there.
@@ -165,11 +167,7 @@ describe('failure and crash leftovers', () => {
   }
 
   it('discardStaging leaves a committed staging dir alone (a swap that failed after its commit point is rolled forward, not lost)', async () => {
-    const fx = pkg();
-    await publish(fx, OLD);
-    const p = startWorker({ op: 'swap', pkgDir: fx.root, outDir: 'dist', sets: [NEW] }, { BUILD_SYSTEM_TEST_PAUSE: 'during-swap' });
-    procs.push(p);
-    await p.stderrIncludes('test pause at during-swap');
+    const { fx, p } = await pausedSwap('during-swap');
     await killAndWait(p);
     const staging = leftovers(fx).find((n) => n.startsWith('.build-system-staging-'))!;
     await discardStaging(fx.path(staging)); // what a caller's catch-all does after a failed swap
@@ -179,11 +177,7 @@ describe('failure and crash leftovers', () => {
   });
 
   it('a roll-forward interrupted itself is finished by the next one (idempotent)', async () => {
-    const fx = pkg();
-    await publish(fx, OLD);
-    const p = startWorker({ op: 'swap', pkgDir: fx.root, outDir: 'dist', sets: [NEW] }, { BUILD_SYSTEM_TEST_PAUSE: 'during-swap' });
-    procs.push(p);
-    await p.stderrIncludes('test pause at during-swap');
+    const { fx, p } = await pausedSwap('during-swap');
     await killAndWait(p);
     // Simulate a second crash halfway through recovery: the staging dir is already gone.
     const staging = leftovers(fx).find((n) => n.startsWith('.build-system-staging-'))!;
@@ -200,11 +194,7 @@ describe('failure and crash leftovers', () => {
   });
 
   it('SIGINT before the adapter: the process removes its own staging dir and exits 130', async () => {
-    const fx = pkg();
-    await publish(fx, OLD);
-    const p = startWorker({ op: 'swap', pkgDir: fx.root, outDir: 'dist', sets: [NEW] }, { BUILD_SYSTEM_TEST_PAUSE: 'before-adapter' });
-    procs.push(p);
-    await p.stderrIncludes('test pause at before-adapter');
+    const { fx, p } = await pausedSwap('before-adapter');
     expect(leftovers(fx)).toHaveLength(1);
     p.child.kill('SIGINT');
     expect(await p.exited).toEqual({ code: 130, signal: null });
@@ -213,11 +203,7 @@ describe('failure and crash leftovers', () => {
   });
 
   it('SIGINT during the swap waits for the swap; a second SIGINT does not', async () => {
-    const fx = pkg();
-    await publish(fx, OLD);
-    const p = startWorker({ op: 'swap', pkgDir: fx.root, outDir: 'dist', sets: [NEW] }, { BUILD_SYSTEM_TEST_PAUSE: 'during-swap' });
-    procs.push(p);
-    await p.stderrIncludes('test pause at during-swap');
+    const { fx, p } = await pausedSwap('during-swap');
     p.child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 500));
     expect(p.child.exitCode).toBe(null); // deferred: the swap (paused here forever) is not done

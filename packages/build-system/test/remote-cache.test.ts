@@ -9,6 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/index.js';
 import { cliPath, createFixture, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
 import { startRemoteCacheServer, startSilentServer, type RemoteServer } from './helpers/remote-server.js';
+import { esbuildConfigSource } from './helpers/workspace.js';
 
 /**
  * The remote cache end to end: the real CLI against the real
@@ -46,30 +47,13 @@ async function server(opts: { signatureKey?: string } = {}): Promise<RemoteServe
   return s;
 }
 
+/** The marker file and the delay come from env: the config text (part of the cache key) is the same on every "machine". */
 function configSource(name: string): string {
-  return `import { appendFileSync } from 'node:fs';
-
-export default {
-  adapter: 'esbuild',
-  format: 'esm',
-  adapterOptions: {
-    esbuild: {
-      plugins: [
-        {
-          name: 'count-adapter-runs',
-          setup(build) {
-            build.onStart(async () => {
-              if (process.env.BS_REMOTE_MARKER) appendFileSync(process.env.BS_REMOTE_MARKER, ${JSON.stringify(`${name}\n`)});
-              const delay = Number(process.env.BS_REMOTE_DELAY_MS || 0);
-              if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
-            });
-          },
-        },
-      ],
-    },
-  },
-};
-`;
+  return esbuildConfigSource('count-adapter-runs', [
+    `if (process.env.BS_REMOTE_MARKER) appendFileSync(process.env.BS_REMOTE_MARKER, ${JSON.stringify(`${name}\n`)});`,
+    'const delay = Number(process.env.BS_REMOTE_DELAY_MS || 0);',
+    'if (delay) await new Promise((resolve) => setTimeout(resolve, delay));',
+  ]);
 }
 
 /** One "machine": a workspace where app → util → core, and solo stands alone (so two packages start at once). */

@@ -4,9 +4,10 @@ import { Inject } from '@nestjs/common';
 import { Command, Option } from 'nest-commander';
 import { UsageExitCommand } from './usage-exit.js';
 import { ADAPTER_NAMES, type AdapterName } from '../config/schema.js';
-import { BuildSystemError, formatIssue } from '../errors.js';
+import { BuildSystemError } from '../errors.js';
 import { WorkspaceBuildService, defaultConcurrency, runError } from '../services/workspace.service.js';
 import { planTable, ProgressView } from './progress.js';
+import { printError } from './errors-output.js';
 import { LineReporter, type Reporter } from './reporter.js';
 import { parseSeconds } from './flags.js';
 import { explainLines, parseOutputLogs } from './cache-flags.js';
@@ -138,12 +139,12 @@ export class BuildCommand extends UsageExitCommand {
       try {
         if (flags.summary) writeSummary(flags.summary, plan);
       } catch (e) {
-        for (const line of (e as BuildSystemError).lines()) process.stderr.write(`${line}\n`);
+        printError(e as BuildSystemError);
         process.exitCode = 2;
         return;
       }
       if (json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-      else if (plan.error) for (const issue of plan.error.issues ?? [plan.error]) process.stderr.write(`${formatIssue(issue)}\n`);
+      else if (plan.error) printError(plan.error);
       else {
         process.stdout.write(`${planTable(plan, style).join('\n')}\n`);
         process.stdout.write(`dry run: ${plan.packages.length} packages, concurrency ${plan.concurrency}; nothing was built\n`);
@@ -184,7 +185,7 @@ export class BuildCommand extends UsageExitCommand {
     try {
       if (flags.summary) writeSummary(flags.summary, run);
     } catch (e) {
-      for (const line of (e as BuildSystemError).lines()) process.stderr.write(`${line}\n`);
+      printError(e as BuildSystemError);
       process.exitCode = Math.max(Number(process.exitCode ?? 0), 2);
     }
     if (run.cancelled) {

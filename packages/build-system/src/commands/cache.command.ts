@@ -1,8 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { Command, Option, SubCommand } from 'nest-commander';
-import { BuildSystemError, isBuildSystemError } from '../errors.js';
+import { BuildSystemError } from '../errors.js';
 import { CacheService } from '../services/cache.service.js';
 import { formatSize, parseAge, parseSize } from './cache-flags.js';
+import { failCommand } from './errors-output.js';
 import { UsageExitCommand } from './usage-exit.js';
 
 interface CacheFlags {
@@ -16,12 +17,9 @@ interface PruneFlags extends CacheFlags {
   maxAge?: string;
 }
 
-/** Errors of a cache command: one line each on stderr, the JSON form on stdout under --json. */
+/** Errors of a cache command: one line each on stderr, `{ error }` on stdout under --json. */
 function fail(e: unknown, json: boolean | undefined): void {
-  if (!isBuildSystemError(e)) throw e;
-  for (const line of e.lines()) process.stderr.write(`${line}\n`);
-  if (json) process.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
-  process.exitCode = e.exitCode;
+  failCommand(e, json ? {} : undefined);
 }
 
 /** Options every cache subcommand has. */

@@ -1,10 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { Command, Option } from 'nest-commander';
 import { UsageExitCommand } from './usage-exit.js';
-import { isBuildSystemError } from '../errors.js';
 import { CacheService } from '../services/cache.service.js';
 import { CleanService } from '../services/clean.service.js';
 import { formatSize } from './cache-flags.js';
+import { failCommand } from './errors-output.js';
 
 interface CleanFlags {
   json?: boolean;
@@ -52,10 +52,7 @@ export class CleanCommand extends UsageExitCommand {
       if (cache && !flags.json) process.stdout.write(`cache: removed ${cache.entries} entries (${formatSize(cache.bytes)})\n`);
       process.exitCode = results.some((r) => r.error) ? 2 : 0;
     } catch (e) {
-      if (!isBuildSystemError(e)) throw e;
-      for (const line of e.lines()) process.stderr.write(`${line}\n`);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ packages: [], error: e.toJSON() }, null, 2)}\n`);
-      process.exitCode = e.exitCode;
+      failCommand(e, flags.json ? { packages: [] } : undefined);
     }
   }
 

@@ -1,8 +1,9 @@
 import { Command, Option } from 'nest-commander';
-import { BuildSystemError, formatIssue, isBuildSystemError } from '../errors.js';
+import { BuildSystemError } from '../errors.js';
 import { selectPackages } from '../services/workspace.service.js';
 import { GRAPH_FORMATS, renderGraph, type GraphFormat } from '../workspace/graph.js';
 import { UsageExitCommand } from './usage-exit.js';
+import { failCommand } from './errors-output.js';
 
 interface GraphFlags {
   format?: string;
@@ -29,9 +30,7 @@ export class GraphCommand extends UsageExitCommand {
       process.stdout.write(renderGraph(selection.graph, selection.packages.map((p) => p.name), format));
       process.exitCode = 0;
     } catch (e) {
-      if (!isBuildSystemError(e)) throw e;
-      for (const issue of e.issues) process.stderr.write(`${formatIssue(issue)}\n`);
-      process.exitCode = e.exitCode;
+      failCommand(e);
     }
   }
 

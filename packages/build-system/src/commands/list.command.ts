@@ -1,9 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { Command, Option } from 'nest-commander';
 import { UsageExitCommand } from './usage-exit.js';
-import { formatIssue } from '../errors.js';
 import { WorkspaceBuildService } from '../services/workspace.service.js';
 import { planTable } from './progress.js';
+import { printError } from './errors-output.js';
 import { createStyle, wantsColor } from './terminal.js';
 
 interface ListFlags {
@@ -29,8 +29,7 @@ export class ListCommand extends UsageExitCommand {
     // The same plan `build --dry-run` prints: one place decides order, adapter and cache state.
     const plan = await this.builds.plan({ cwd: flags.cwd, packages, filter: flags.filter, all: flags.all });
     if (plan.error) {
-      for (const issue of plan.error.issues ?? [plan.error]) process.stderr.write(`${formatIssue(issue)}\n`);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ packages: [], error: plan.error }, null, 2)}\n`);
+      printError(plan.error, flags.json ? { packages: [] } : undefined);
     } else if (flags.json) {
       process.stdout.write(`${JSON.stringify({ packages: plan.packages }, null, 2)}\n`);
     } else {

@@ -124,7 +124,7 @@ export class PackageBuildService {
       try {
         cache = await PackageCache.open(pkg, options);
         // Before the lock: when outDir already holds this key's entry there is nothing to write, so nobody needs to be waited for.
-        const hit = cache.read ? await this.hitInPlace(cache, prepared, options, base, started) : null;
+        const hit = cache.read ? await this.hitInPlace({ cache, prepared, options, base, started, warnings: [] }) : null;
         if (hit) return this.finish(emit, hit);
       } catch (e) {
         cache = null;
@@ -169,7 +169,7 @@ export class PackageBuildService {
       if (cache) {
         try {
           // Under the lock, again: the process we waited for may have just built this very key.
-          const outcome = await this.checkCache(cache, prepared, options, base, started, cacheWarnings, () => lock.assertHeld());
+          const outcome = await this.checkCache({ cache, prepared, options, base, started, warnings: cacheWarnings }, () => lock.assertHeld());
           if ('result' in outcome) return this.finish(emit, outcome.result);
           miss = outcome.miss;
           base.cache = missInfo(miss);
@@ -294,7 +294,8 @@ export class PackageBuildService {
   }
 
   /** The lock-free fast path: a hit whose files are already in outDir. Null when anything would have to be written. */
-  private async hitInPlace(cache: PackageCache, prepared: PreparedPackage, options: PackageBuildOptions, base: ResultBase, started: number): Promise<BuildResult | null> {
+  private async hitInPlace(check: CacheCheck): Promise<BuildResult | null> {
+    const { cache, prepared, options } = check;
     // An interrupted swap is finished by the next lock holder; until then outDir is not to be trusted.
     const parent = path.dirname(path.resolve(prepared.pkg.dir, prepared.config.outDir));
     const pending = await readdir(parent).then((names) => names.some((n) => n.startsWith(JOURNAL_PREFIX)), () => false);
@@ -302,8 +303,7 @@ export class PackageBuildService {
     const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
     const lookup = await cache.lookup(current.key);
     if (lookup.status !== 'hit' || !(await cache.outDirHolds(lookup.hit.manifest, prepared.config))) return null;
-    const problem = await cache.finish(current);
-    return this.hitResult(lookup.hit.manifest, false, options, base, started, problem ? [cacheWarning(problem)] : []);
+    return this.finishHit(check, current, lookup.hit.manifest, false);
   }
 
   /**
@@ -312,15 +312,11 @@ export class PackageBuildService {
    * explanation. A corrupt entry is a miss with a warning, and is replaced.
    */
   private async checkCache(
-    cache: PackageCache,
-    prepared: PreparedPackage,
-    options: PackageBuildOptions,
-    base: ResultBase,
-    started: number,
-    warnings: Diagnostic[],
+    check: CacheCheck,
     /** Throws unless the package lock is still ours; called right before a restore is published. */
     assertLockHeld: () => Promise<void>,
   ): Promise<{ result: BuildResult } | { miss: CacheMiss }> {
+    const { cache, prepared, options, warnings } = check;
     const { pkg, config } = prepared;
     const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
     if (!cache.read) return { miss: { cache, current, changes: [{ kind: 'forced' }], replace: false } };
@@ -330,24 +326,18 @@ export class PackageBuildService {
       problem = lookup.problem;
     } else if (lookup.status === 'hit') {
       const { manifest } = lookup.hit;
-      if (await cache.outDirHolds(manifest, config)) {
-        const problem = await cache.finish(current);
-        if (problem) warnings.push(cacheWarning(problem));
-        return { result: this.hitResult(manifest, false, options, base, started, warnings) };
-      }
+      if (await cache.outDirHolds(manifest, config)) return { result: await this.finishHit(check, current, manifest, false) };
       const restoreProblem = await restoreThroughStaging(pkg.dir, config, lookup.hit.restore, assertLockHeld);
       if (restoreProblem === null) {
         await cache.rememberOutputs(config.outDir, manifest.artifacts);
-        const problem = await cache.finish(current);
-        if (problem) warnings.push(cacheWarning(problem));
-        return { result: this.hitResult(manifest, true, options, base, started, warnings) };
+        return { result: await this.finishHit(check, current, manifest, true) };
       }
       problem = restoreProblem;
     }
     const corrupt = problem === null ? null : cacheWarning(`cache entry ${current.key.slice(0, 12)} is corrupt (${problem}): rebuilding and replacing it`);
     if (corrupt) warnings.push(corrupt);
     // Nothing usable locally: the remote cache, when the run has one. Its hit replaces a corrupt local entry.
-    const remote = await this.remoteHit(cache, prepared, options, base, started, warnings, current, problem !== null, assertLockHeld);
+    const remote = await this.remoteHit(check, current, problem !== null, assertLockHeld);
     if (remote) {
       // The result holds this very object: say what really happened to the corrupt entry.
       if (corrupt) corrupt.message = `cache entry ${current.key.slice(0, 12)} was corrupt (${problem}): replaced by the remote cache's`;
@@ -364,16 +354,12 @@ export class PackageBuildService {
    * there is one restore path. A refused artifact is a warning and a miss.
    */
   private async remoteHit(
-    cache: PackageCache,
-    prepared: PreparedPackage,
-    options: PackageBuildOptions,
-    base: ResultBase,
-    started: number,
-    warnings: Diagnostic[],
+    check: CacheCheck,
     current: { key: string; fingerprint: Fingerprint },
     replace: boolean,
     assertLockHeld: () => Promise<void>,
   ): Promise<BuildResult | null> {
+    const { cache, prepared, options, warnings } = check;
     const remote = options.remoteSession;
     if (!remote?.canRead) return null;
     const { pkg, config } = prepared;
@@ -396,20 +382,23 @@ export class PackageBuildService {
       restored = true;
       await cache.rememberOutputs(config.outDir, manifest.artifacts);
     }
-    const problem = await cache.finish(current);
-    if (problem) warnings.push(cacheWarning(problem));
-    return this.hitResult(manifest, restored, options, base, started, warnings, 'remote');
+    return this.finishHit(check, current, manifest, restored, 'remote');
   }
 
-  private hitResult(
+  /** A hit whose files are in outDir: recorded as used (a problem doing so is only a warning), then its result. */
+  private async finishHit(
+    check: CacheCheck,
+    current: { key: string; fingerprint: Fingerprint },
     manifest: CacheManifest,
     restored: boolean,
-    options: PackageBuildOptions,
-    base: ResultBase,
-    started: number,
-    warnings: Diagnostic[],
     source: 'local' | 'remote' = 'local',
-  ): BuildResult {
+  ): Promise<BuildResult> {
+    const problem = await check.cache.finish(current);
+    if (problem) check.warnings.push(cacheWarning(problem));
+    return this.hitResult(manifest, restored, check, source);
+  }
+
+  private hitResult(manifest: CacheManifest, restored: boolean, { options, base, started, warnings }: CacheCheck, source: 'local' | 'remote'): BuildResult {
     // A hit replays what the original build printed: it stands in for that build.
     if ((options.outputLogs ?? 'full') === 'full') {
       for (const l of manifest.logs) options.onEvent?.({ type: 'log', package: base.package.name, stream: l.stream, line: l.line });
@@ -426,6 +415,16 @@ export class PackageBuildService {
 }
 
 type ResultBase = Pick<BuildResult, 'schemaVersion' | 'package' | 'adapter' | 'startedAt' | 'cache' | 'outDir'>;
+
+/** What the cache steps of one package build share; cache warnings collect in `warnings` and end up in the result. */
+interface CacheCheck {
+  cache: PackageCache;
+  prepared: PreparedPackage;
+  options: PackageBuildOptions;
+  base: ResultBase;
+  started: number;
+  warnings: Diagnostic[];
+}
 
 /** Diagnostics the cache adds (corrupt entry, unwritable store) carry this code; they are not stored with the entry. */
 export const CACHE_DIAGNOSTIC = 'CACHE';

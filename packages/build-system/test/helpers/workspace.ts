@@ -63,6 +63,18 @@ export function workspaceFixture(style: WorkspaceStyle, packages: Record<string,
 }
 
 function configSource(name: string, log: string, delayMs: number): string {
+  return esbuildConfigSource('fixture-delay', [
+    `appendFileSync(${JSON.stringify(log)}, ${JSON.stringify(`${name}\n`)});`,
+    `await new Promise((resolve) => setTimeout(resolve, ${delayMs}));`,
+  ]);
+}
+
+/**
+ * A build.config.ts for the esbuild adapter with one plugin, `pluginName`,
+ * whose onStart runs `onStart` (statements, one per line; `appendFileSync`
+ * is imported) before every build.
+ */
+export function esbuildConfigSource(pluginName: string, onStart: string[]): string {
   return `import { appendFileSync } from 'node:fs';
 
 export default {
@@ -72,12 +84,10 @@ export default {
     esbuild: {
       plugins: [
         {
-          name: 'fixture-delay',
+          name: '${pluginName}',
           setup(build) {
             build.onStart(async () => {
-              appendFileSync(${JSON.stringify(log)}, ${JSON.stringify(`${name}\n`)});
-              await new Promise((resolve) => setTimeout(resolve, ${delayMs}));
-            });
+${onStart.map((line) => `              ${line}\n`).join('')}            });
           },
         },
       ],

@@ -106,6 +106,14 @@ function runtimeName(): string {
 
 // --- pack ------------------------------------------------------------------------
 
+/** What an entry records about its build: the same in a local entry and in the remote manifest. */
+type BuildRecord = Pick<CacheManifest, 'outDir' | 'fingerprint' | 'adapter' | 'durationMs' | 'artifacts' | 'diagnostics'>;
+
+/** Just those fields (never the package dir, logs or integrity), in manifest order. */
+function buildRecord(m: BuildRecord): BuildRecord {
+  return { outDir: m.outDir, fingerprint: m.fingerprint, adapter: m.adapter, durationMs: m.durationMs, artifacts: m.artifacts, diagnostics: m.diagnostics };
+}
+
 export interface PackInput {
   manifest: CacheManifest;
   /** Package directory relative to the workspace root (posix). */
@@ -123,12 +131,7 @@ export async function packArtifact(input: PackInput): Promise<{ body: Buffer; co
     key: m.key,
     createdAt: m.createdAt,
     package: { name: m.package.name, dir: input.packageDir },
-    outDir: m.outDir,
-    fingerprint: m.fingerprint,
-    adapter: m.adapter,
-    durationMs: m.durationMs,
-    artifacts: m.artifacts,
-    diagnostics: m.diagnostics,
+    ...buildRecord(m),
   };
   const files: TarFile[] = [
     { path: 'build-system.json', data: Buffer.from(JSON.stringify(remote)), mode: 0o644 },
@@ -231,12 +234,7 @@ export function localDraft(unpacked: UnpackedArtifact, packageDirAbs: string): M
   return {
     key: m.key,
     package: { name: m.package.name, dir: packageDirAbs },
-    outDir: m.outDir,
-    fingerprint: m.fingerprint,
-    adapter: m.adapter,
-    durationMs: m.durationMs,
-    artifacts: m.artifacts,
-    diagnostics: m.diagnostics,
+    ...buildRecord(m),
     logs: unpacked.logs,
   };
 }
