@@ -22,7 +22,7 @@ import { hasGnuTime, measure } from './lib/measure.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { renderReport } from './lib/report.mjs';
 import { evaluateTargets } from './lib/targets.mjs';
-import { benchDir, buildSystemBin, buildSystemDir, copyTemplate, findTool, linkWorkspace, readMeta, repoRoot, setBuildSystemBin, snapshotBuildSystem } from './lib/workspace.mjs';
+import { benchDir, buildSystemBin, buildSystemDir, copyTemplate, findTool, initGitRepo, linkWorkspace, readMeta, repoRoot, setBuildSystemBin, snapshotBuildSystem } from './lib/workspace.mjs';
 import { EDIT_MARKER, generate } from './generate.mjs';
 
 export const SCENARIOS = ['cold', 'noop', 'restore', 'edit-leaf', 'edit-core', 'startup'];
@@ -204,6 +204,7 @@ async function benchSize(size, contenders, opts, state) {
   const dir = path.join(opts.work, size.key);
   const template = path.join(dir, 'template');
   generate({ packages: size.packages, files: size.files, seed: opts.seed, out: template, npmVersion: state.machine.npm || '10.0.0' });
+  initGitRepo(template);
   linkWorkspace(template);
   const meta = readMeta(template);
   const record = { ...size, meta: { core: meta.core, leaf: meta.leaf, edges: meta.edges, coreDirectDependents: meta.packages.filter((p) => p.deps.includes(meta.core.name)).length }, samples: [], verified: {} };
@@ -253,8 +254,11 @@ async function benchSize(size, contenders, opts, state) {
           error = runOutputs(root, meta);
           record.verified[c.id] = error ?? true;
         }
+        // A tool that rebuilds nothing after an edit did not see the edit: that is no measurement.
+        const rebuilt = error ? null : c.rebuilt(r);
+        if (!error && scenario.startsWith('edit-') && rebuilt === 0) error = 'rebuilt no package after an edit: the tool did not see the change';
         warm.set(c.id, !error);
-        const sample = { run, scenario, contender: c.id, ok: !error, ms: Math.round(r.ms * 10) / 10, cpuMs: r.cpuMs, rssKb: r.rssKb, rebuilt: error ? null : c.rebuilt(r), ...(error ? { error } : {}) };
+        const sample = { run, scenario, contender: c.id, ok: !error, ms: Math.round(r.ms * 10) / 10, cpuMs: r.cpuMs, rssKb: r.rssKb, rebuilt: error ? null : rebuilt, ...(error ? { error } : {}) };
         record.samples.push(sample);
         log(`${size.key} run ${run}/${opts.runs} ${scenario.padEnd(9)} ${c.id.padEnd(19)} ${error ? `FAILED ${error.slice(0, 160)}` : `${sample.ms.toFixed(0).padStart(7)} ms  rebuilt ${sample.rebuilt ?? '-'}  rss ${r.rssKb ?? '-'} kB`}`);
       }

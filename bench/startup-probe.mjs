@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Where build-system's CLI start-up goes, and what each remedy buys
- * (specs/002-build-package-handler/research-startup.md quotes its output).
+ * (specs/002-build-package-handler/research.md §5 quotes its output).
  *
  *   node bench/startup-probe.mjs [--runs 15] [--only name,name]
  *

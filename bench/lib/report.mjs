@@ -204,7 +204,7 @@ function closing(t, results) {
       const need = turbo === null ? null : turbo * (t.id === 'noop-large' ? 0.5 : 1);
       return `${k}: turbo ${ms(turbo)}, build-system ${ms(bs)}; the target needs ≤ ${ms(need)}${nodeMs !== null && need !== null ? `, and \`node -e 0\` alone takes ${ms(nodeMs)}${need < nodeMs * 1.5 ? ' — not reachable by any Node process that also reads the workspace' : ''}` : ''}`;
     });
-    return `${parts.join('; ')}.${split(profile('noop'))} turbo's no-op is a native binary (hashing in Rust) behind a Node shim that only spawns it. What closes most of the gap: cache evaluated \`build.config.ts\` files by content hash (a no-op then starts no esbuild service and imports no \`data:\` modules — the largest block at 200 packages), a planning API that computes each key once (the fast path now plans, then runs), and a bundled CLI with a code cache (specs/002-build-package-handler/research-startup.md §4). Beating 0.5× turbo at 200 packages needs what turbo has: a resident daemon or a native front-end.`;
+    return `${parts.join('; ')}.${split(profile('noop'))} turbo's no-op is a native binary (hashing in Rust) behind a Node shim that only spawns it. What closes most of the gap: cache evaluated \`build.config.ts\` files by content hash (a no-op then starts no esbuild service and imports no \`data:\` modules — the largest block at 200 packages), a planning API that computes each key once (the fast path now plans, then runs), and a bundled CLI with a code cache (specs/002-build-package-handler/research.md §5 ("What would close the rest")). Beating 0.5× turbo at 200 packages needs what turbo has: a resident daemon or a native front-end.`;
   }
   if (t.id === 'cold-dts') {
     const ts7 = t.rows.filter((r) => r.contender === 'bs-esbuild-dts-ts7' && r.ratio).map((r) => `${r.size} ${r.ratio.median.toFixed(2)}×`).join(', ');
@@ -222,7 +222,7 @@ function closing(t, results) {
     const b = slow.length ? `${slow.map((r) => r.label).join(', ')} rebuild the right packages (the edited one and its direct dependents, whose outputs then do not change, so the rest are hits) but are slower than 0.5× because each rebuilt package re-emits its declarations with a spawned TypeScript 5 \`tsc\` (see the cold dts target); with TypeScript 7 the same rebuild is far under the target.` : '';
     return `${a}${b}`;
   }
-  if (t.id === 'startup') return 'see specs/002-build-package-handler/research-startup.md and the profiles below.';
+  if (t.id === 'startup') return 'see specs/002-build-package-handler/research.md §5 and the profiles below.';
   if (t.id === 'memory') return 'peak RSS grows faster than N between the smallest and the largest size: see the memory table.';
   return '';
 }

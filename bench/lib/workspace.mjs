@@ -5,6 +5,7 @@
  *
  * Why symlinks and not `npm install --offline`: see bench/README.md ("node_modules").
  */
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +108,24 @@ export function linkWorkspace(root, { typescript = 'typescript' } = {}) {
   }
   symlinkSync(buildSystemDir, path.join(nm, 'build-system'), 'dir');
   return linked;
+}
+
+/**
+ * Makes the generated workspace its own git repository with everything committed, as a
+ * real monorepo is. This matters: turbo hashes inputs through git, and bench/.work is
+ * gitignored by the outer repo, so without a repository of its own turbo sees no input
+ * at all and reports a "cache hit" after every edit (measured: 0 packages rebuilt).
+ * Edits in the scenarios are then changes to tracked files.
+ */
+export function initGitRepo(root) {
+  const git = (...args) => {
+    const r = spawnSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], { cwd: root, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed in ${root}: ${r.stderr || r.error}`);
+  };
+  rmSync(path.join(root, '.git'), { recursive: true, force: true });
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'generated monorepo');
 }
 
 /** Copies the generated template to `dest` (outputs and caches of the template are never there). */

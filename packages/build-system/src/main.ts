@@ -4,7 +4,7 @@
  * commander (unknown command or option) exit 2; --help and --version exit 0.
  *
  * Importing Nest + nest-commander costs ~300 ms here (specs/002-build-package-handler/
- * research-startup.md), several times Node's own start-up. So this file imports
+ * research.md §5), several times Node's own start-up. So this file imports
  * nothing heavy at the top, and three invocations whose answer does not need
  * Nest to be computed are answered without loading it:
  *

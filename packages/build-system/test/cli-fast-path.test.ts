@@ -8,7 +8,7 @@ import { cliPath, createFixture, packageRoot, type Fixture } from './helpers/fix
 
 /**
  * src/main.ts answers three invocations without loading Nest (see its header and
- * specs/002-build-package-handler/research-startup.md): --version, a replayed
+ * specs/002-build-package-handler/research.md §5): --version, a replayed
  * --help, and a cached no-op build. Each must print exactly what the Nest CLI
  * prints (BUILD_SYSTEM_NO_FAST_PATH=1) and must not load @nestjs/* or nest-commander.
  */
