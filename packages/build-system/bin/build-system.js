@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI lives in dist/main.js (built from src/main.ts).
-import { main } from '../dist/main.js';
+// Thin launcher: the CLI is dist/cli.js, src/main.ts bundled into one file (scripts/build.mjs).
+import { main } from '../dist/cli.js';
 
 await main();

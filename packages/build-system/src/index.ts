@@ -45,7 +45,7 @@ export interface BuildOptions {
   filter?: string[];
   /** Also build packages without a build.config.* when an entry can be inferred from package.json. */
   all?: boolean;
-  /** Most packages built at once (default: the number of cores). */
+  /** Most packages built at once (default: 10, or the number of cores if more). */
   concurrency?: number;
   /** After the first failure start nothing new. */
   bail?: boolean;

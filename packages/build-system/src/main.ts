@@ -13,11 +13,14 @@
  *    such run goes through Nest and records what it printed, keyed by this
  *    install, its built command modules (size + mtime) and the output width;
  *    any change to them is a new key, so nothing stale is ever replayed.
- * 3. `build` / `build:package` with only package names, `--json` and `--cwd`,
- *    when every selected package is a cache hit (a no-op): the same services
- *    (WorkspaceBuildService) and reporters the Nest command uses, without Nest.
- *    If anything would build, or the selection or a config has a problem,
- *    the Nest command handles it, as it handles every other command and flag.
+ * 3. `build` / `build:package` whose flags commands/build-argv.ts understands
+ *    (every flag the Nest command defines, in the forms commander accepts):
+ *    runBuildCommand, the very function the Nest command runs, without Nest.
+ *    Help, other commands, and any flag or form the parser is unsure about
+ *    go to Nest, which prints commander's own usage error. A no-op whose
+ *    record says nothing it read has changed is replayed from that record
+ *    (commands/build-replay.ts, cache/noop/record.ts) without loading the
+ *    build services at all.
  *
  * BUILD_SYSTEM_NO_FAST_PATH=1 sends everything through Nest.
  */
@@ -25,6 +28,7 @@ import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync,
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseBuildArgv, type ParsedBuildArgv } from './commands/build-argv.js';
 import { VERSION } from './version.js';
 
 export const NO_FAST_PATH_ENV = 'BUILD_SYSTEM_NO_FAST_PATH';
@@ -40,14 +44,17 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       helpMemo = await helpMemoFile();
       if (helpMemo && replay(helpMemo)) return;
     } else {
-      await enableCompileCache();
-      const build = parseNoopCandidate(argv);
-      try {
-        if (build && (await buildIfAllCached(build))) return;
-      } catch (e) {
-        // What the Nest CLI's serviceErrorHandler does with a command that throws.
-        process.stderr.write(`build-system: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-        process.exitCode = 1;
+      const build = parseBuildArgv(argv);
+      if (build) {
+        await enableCompileCache();
+        try {
+          if ((await import('./commands/build-replay.js')).replayNoopBuild(build)) return;
+          await runBuildWithoutNest(build);
+        } catch (e) {
+          // What the Nest CLI's serviceErrorHandler does with a command that throws.
+          process.stderr.write(`build-system: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+          process.exitCode = 1;
+        }
         return;
       }
     }
@@ -174,79 +181,9 @@ function recordHelp(file: string): void {
 }
 
 // ---------------------------------------------------------------------------
-// A cached no-op `build`: the Nest command's own services and reporters, without Nest.
+// `build`: the same runBuildCommand the Nest command calls, without Nest.
 
-interface NoopCandidate {
-  packages: string[];
-  json: boolean;
-  cwd?: string;
-}
-
-/** `build|build:package [names...] [--json] [--cwd <dir>]` and nothing else; anything unusual is Nest's. */
-export function parseNoopCandidate(argv: readonly string[]): NoopCandidate | null {
-  if (argv[0] !== 'build' && argv[0] !== 'build:package') return null;
-  const out: NoopCandidate = { packages: [], json: false };
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json') out.json = true;
-    else if (a === '--cwd' && i + 1 < argv.length && !argv[i + 1]!.startsWith('-') && argv[i + 1] !== '') out.cwd = argv[++i];
-    else if (a.startsWith('--cwd=') && a.length > '--cwd='.length) out.cwd = a.slice('--cwd='.length);
-    else if (!a.startsWith('-') && a !== '') out.packages.push(a);
-    else return null;
-  }
-  return out;
-}
-
-/**
- * Plans the selection; when every package would be a cache hit, runs it through
- * WorkspaceBuildService and prints it as BuildCommand does for these flags
- * (same reporters, same exit code). Returns false, having printed and changed
- * nothing, when anything would build or the plan has an error.
- */
-async function buildIfAllCached(args: NoopCandidate): Promise<boolean> {
-  const [{ WorkspaceBuildService }, { LineReporter }, terminal] = await Promise.all([
-    import('./services/workspace.service.js'),
-    import('./commands/reporter.js'),
-    import('./commands/terminal.js'),
-  ]);
-  const builds = new WorkspaceBuildService();
-  const options = { cwd: args.cwd, packages: args.packages };
-  let plan;
-  try {
-    plan = await builds.plan(options);
-  } catch {
-    return false;
-  }
-  if (!plan.ok || plan.error || plan.packages.length === 0 || !plan.packages.every((p) => p.cache?.wouldHit === true)) return false;
-
-  // From here on, exactly BuildCommand.run with no flags but --json/--cwd.
-  const json = args.json;
-  const term = terminal.terminalInfo(process.stdout, undefined);
-  const style = terminal.createStyle(json ? terminal.wantsColor(process.stderr, undefined) : term.color);
-  const lines = new LineReporter(json, process.stdout, process.stderr, style);
-  const reporter = json || !term.interactive ? lines : new (await import('./commands/progress.js')).ProgressView(process.stdout, style);
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    if (++interrupts > 1) process.exit(130);
-    reporter.notice('build-system: cancelling (Ctrl-C again to exit now)…');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  let run;
-  try {
-    run = await builds.run({
-      ...options,
-      signal: controller.signal,
-      onPlan: (p) => reporter.onPlan(p),
-      onEvent: (event) => reporter.onEvent(event),
-      command: ['build-system', ...process.argv.slice(2)].join(' '),
-    });
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
-  reporter.printRun(run);
-  process.exitCode = run.cancelled ? 130 : run.exitCode;
-  if (run.cancelled) setTimeout(() => process.exit(130), 500).unref();
-  return true;
+async function runBuildWithoutNest(parsed: ParsedBuildArgv): Promise<void> {
+  const [{ WorkspaceBuildService }, { runBuildCommand }] = await Promise.all([import('./services/workspace.service.js'), import('./commands/build-run.js')]);
+  await runBuildCommand(new WorkspaceBuildService(), parsed.packages, parsed.flags);
 }

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeChanges, diffFingerprints, explainMiss } from '../src/cache/explain.js';
 import { FileHasher } from '../src/cache/file-hasher.js';
-import { canonicalJson, fingerprintKey, type Fingerprint } from '../src/cache/fingerprint.js';
+import { canonicalJson, FINGERPRINT_VERSION, fingerprintKey, type Fingerprint } from '../src/cache/fingerprint.js';
 import { listInputFiles } from '../src/cache/inputs.js';
 import { lockfileFingerprint } from '../src/cache/lockfile.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
@@ -131,7 +131,7 @@ describe('lockfile entries', () => {
 
 describe('explain', () => {
   const fp = (over: Partial<Fingerprint> = {}): Fingerprint => ({
-    version: 1,
+    version: FINGERPRINT_VERSION,
     buildSystem: '0.1.0',
     runtime: { name: 'node', major: 20, platform: 'linux', arch: 'x64' },
     adapter: { name: 'esbuild', version: '0.28.2' },
@@ -159,6 +159,17 @@ describe('explain', () => {
     expect(describeChanges(changes)).toBe(
       'tool version changed: adapter esbuild 0.28.2 → esbuild 0.29.0; config changed: define.X, minify; env changed: A; dependency output changed: @x/core; files changed: src/a.ts; files added: src/c.ts; files removed: src/b.ts',
     );
+  });
+
+  it('a dependency that became external is explained by what made it so, not as "output changed"', () => {
+    const bundled = fp({ packageJson: { name: 'p', devDependencies: { '@x/core': '*' } }, dependencies: { '@x/core': 'o1', '@x/util': 'o2' } });
+    const external = fp({ packageJson: { name: 'p', dependencies: { '@x/core': '*' } }, dependencies: { '@x/core': 'external', '@x/util': 'o2' } });
+    expect(diffFingerprints(bundled, external)).toEqual([{ kind: 'package-json-changed', fields: ['dependencies', 'devDependencies'] }]);
+    // Another dependency's output changing at the same time is still named.
+    const both = fp({ ...external, dependencies: { '@x/core': 'external', '@x/util': 'o3' } });
+    expect(diffFingerprints(bundled, both).find((c) => c.kind === 'dependency-changed')).toEqual({ kind: 'dependency-changed', packages: ['@x/util'] });
+    // With nothing else to name, the switch itself is listed rather than an unexplained miss.
+    expect(diffFingerprints(fp(), fp({ dependencies: { '@x/core': 'external' } }))).toEqual([{ kind: 'dependency-changed', packages: ['@x/core'] }]);
   });
 
   it('first build, and an entry gone while the inputs stayed', () => {

@@ -310,18 +310,31 @@ describe('cache: each miss says why', () => {
 });
 
 describe('cache: workspace dependencies', () => {
-  function workspace(): { fx: Fixture; cacheDir: string; build(): Promise<Map<string, BuildResult>> } {
+  /**
+   * @fx/app imports @fx/core. As a devDependency core is bundled into app (read from its
+   * built output, linked in node_modules as a package manager would); as a runtime
+   * dependency it stays an external import that app's build never reads.
+   */
+  function workspace(field: 'devDependencies' | 'dependencies' = 'devDependencies'): {
+    fx: Fixture;
+    cacheDir: string;
+    build(): Promise<Map<string, BuildResult>>;
+    /** The fingerprint stored with a result's cache entry. */
+    fingerprint(r: BuildResult): { dependencies: Record<string, string> };
+  } {
     const cacheDir = path.join(tempDir('bs-cache-ws-'), 'cache');
     const fx = createFixture({
       'package.json': { name: 'fx-ws', private: true, workspaces: ['packages/*'] },
       'packages/core/package.json': { name: '@fx/core', version: '1.0.0', type: 'module', main: 'dist/index.js' },
       'packages/core/build.config.ts': "export default { adapter: 'esbuild' };\n",
       'packages/core/src/index.ts': 'export const base: number = 40;\n',
-      'packages/app/package.json': { name: '@fx/app', version: '1.0.0', type: 'module', main: 'dist/index.js', dependencies: { '@fx/core': '*' } },
+      'packages/app/package.json': { name: '@fx/app', version: '1.0.0', type: 'module', main: 'dist/index.js', [field]: { '@fx/core': '*' } },
       'packages/app/build.config.ts': "export default { adapter: 'esbuild' };\n",
       'packages/app/src/index.ts': "import { base } from '@fx/core';\nexport const answer: number = base + 2;\n",
     });
     fixtures.push(fx);
+    mkdirSync(fx.path('node_modules/@fx'), { recursive: true });
+    symlinkSync('../../packages/core', fx.path('node_modules/@fx/core'), 'dir');
     return {
       fx,
       cacheDir,
@@ -330,12 +343,16 @@ describe('cache: workspace dependencies', () => {
         expect(run.ok).toBe(true);
         return new Map(run.results.map((r) => [r.package.name, r]));
       },
+      fingerprint: (r) => JSON.parse(readFileSync(path.join(entryDir(cacheDir, r.cache.key!), 'manifest.json'), 'utf8')).fingerprint,
     };
   }
 
-  it("a dependency's output change misses its dependents, naming the dependency; a change that leaves the output alone does not", async () => {
-    const ws = workspace();
+  it("a bundled dependency's output change misses its dependents, naming the dependency; a change that leaves the output alone does not", async () => {
+    const ws = workspace('devDependencies');
     const first = await ws.build();
+    // Keyed by core's output hash, not by its files or `external`.
+    expect(ws.fingerprint(first.get('@fx/app')!).dependencies['@fx/core']).toMatch(/^[0-9a-f]{64}$/);
+    expect(readFileSync(ws.fx.path('packages/app/dist/index.js'), 'utf8')).toMatch(/base = 40/);
     expect(first.get('@fx/core')!.cache.status).toBe('miss');
     expect(first.get('@fx/app')!.cache.status).toBe('miss');
     const again = await ws.build();
@@ -355,6 +372,27 @@ describe('cache: workspace dependencies', () => {
     const comment = await ws.build();
     expect(comment.get('@fx/core')!.cache.status).toBe('miss');
     expect(comment.get('@fx/app')!.cache.status).toBe('hit');
+  });
+
+  it('an external dependency is keyed as `external`: editing it rebuilds it, not the packages that only import it', async () => {
+    const ws = workspace('dependencies');
+    const first = await ws.build();
+    expect([...first.values()].map((r) => r.cache.status)).toEqual(['miss', 'miss']);
+    expect(ws.fingerprint(first.get('@fx/app')!).dependencies).toEqual({ '@fx/core': 'external' });
+    expect(readFileSync(ws.fx.path('packages/app/dist/index.js'), 'utf8')).toMatch(/from "@fx\/core"/);
+
+    ws.fx.write({ 'packages/core/src/index.ts': 'export const base: number = 41;\n' });
+    const changed = await ws.build();
+    expect(kinds(changed.get('@fx/core')!)).toEqual(['files-changed']);
+    expect(changed.get('@fx/app')!.cache).toMatchObject({ status: 'hit', key: first.get('@fx/app')!.cache.key });
+
+    // Moving it to devDependencies bundles it: now app reads core, and the miss says why.
+    const manifest = JSON.parse(ws.fx.read('packages/app/package.json'));
+    ws.fx.write({ 'packages/app/package.json': { ...manifest, dependencies: undefined, devDependencies: { '@fx/core': '*' } } });
+    const bundled = (await ws.build()).get('@fx/app')!;
+    expect(bundled.cache.status).toBe('miss');
+    expect(kinds(bundled)).toEqual(['config-changed', 'package-json-changed']);
+    expect(ws.fingerprint(bundled).dependencies['@fx/core']).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('a workspace dependency build-system does not build (source, linked in node_modules) counts by its files', async () => {
@@ -382,7 +420,7 @@ describe('cache: workspace dependencies', () => {
   });
 
   it('dry run predicts hits and misses without writing', async () => {
-    const ws = workspace();
+    const ws = workspace('devDependencies');
     await ws.build();
     const plan = await build({ cwd: ws.fx.root, cacheDir: ws.cacheDir, dryRun: true });
     expect(plan.packages.map((p) => p.cache.wouldHit)).toEqual([true, true]);
@@ -392,7 +430,20 @@ describe('cache: workspace dependencies', () => {
       ['@fx/core', false],
       ['@fx/app', false],
     ]);
+    // app bundles core's next output, which cannot be known before core is built.
     expect(after.packages[1]!.cache.key).toBeNull();
+  });
+
+  it('dry run: a package importing a rebuilt dependency as external would still hit, with the key the build uses', async () => {
+    const ws = workspace('dependencies');
+    const built = await ws.build();
+    ws.fx.write({ 'packages/core/src/index.ts': 'export const base: number = 1;\n' });
+    const after = await build({ cwd: ws.fx.root, cacheDir: ws.cacheDir, dryRun: true });
+    expect(after.packages.map((p) => [p.name, p.cache.wouldHit, p.waitsFor])).toEqual([
+      ['@fx/core', false, []],
+      ['@fx/app', true, []],
+    ]);
+    expect(after.packages[1]!.cache.key).toBe(built.get('@fx/app')!.cache.key);
   });
 });
 

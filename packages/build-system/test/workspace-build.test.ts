@@ -1,8 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockDirFor } from '../src/lock.js';
 import { planResultSchema, runResultSchema, type RunResult, type TimelineEntry } from '../src/result/schema.js';
-import { snapshotTree, type Fixture } from './helpers/fixture.js';
+import { repoRoot, snapshotTree, type Fixture } from './helpers/fixture.js';
 import { buildCounts, cli, cliAsync, scoped, workspaceFixture, type PackageSpec } from './helpers/workspace.js';
 
 /**
@@ -160,6 +162,91 @@ describe('a failing package', () => {
     expect(r.stdout).toMatch(/6 packages: 3 built, 1 failed, 2 skipped in /);
     // CI with no colour request: no escape codes.
     expect(r.stdout + r.stderr).not.toContain('\u001b[');
+  });
+});
+
+describe('a package waits only for the dependencies whose outputs its build reads', () => {
+  // Plain esbuild configs (no plugin, which could resolve past `external`): the build reads
+  // exactly what `external` leaves in. Each imports @fx/<dep>; `typed` only declares it.
+  const plain = "{ adapter: 'esbuild' }";
+  const importing = (dep: string) => `import { name as dep } from ${JSON.stringify(scoped(dep))};\nexport const name: string = 'uses ' + dep;\n`;
+  const spec = (dep: string, extra: Record<string, PackageSpec> = {}): Record<string, PackageSpec> => ({
+    // runtime dependency: external for esbuild, imported at run time
+    app: { deps: [dep], plainConfig: plain, source: importing(dep) },
+    // devDependency: bundled from the dependency's built output
+    bundles: { deps: [dep], depField: 'devDependencies', plainConfig: plain, source: importing(dep) },
+    // dts: true: TypeScript reads the dependencies' declarations
+    typed: { deps: [dep], plainConfig: "{ adapter: 'esbuild', dts: true }" },
+    ...extra,
+  });
+  const link = (fx: Fixture, dep: string) => {
+    // As a package manager would: the dependency linked by name, TypeScript for `typed`'s declarations.
+    mkdirSync(fx.path('node_modules/@fx'), { recursive: true });
+    symlinkSync(`../../packages/${dep}`, fx.path('node_modules/@fx', dep), 'dir');
+    symlinkSync(path.join(repoRoot, 'node_modules'), fx.path('packages/typed/node_modules'), 'dir');
+  };
+
+  it('an external dependency builds alongside; a bundled one and dts: true wait (timeline, output, critical path, plan)', () => {
+    const fx = fixture('npm', spec('slow', { slow: { delayMs: 1500 } }));
+    link(fx, 'slow');
+    const plan = planResultSchema.parse(JSON.parse(cli(['build', '--dry-run', '--json', '--cwd', fx.root]).stdout));
+    const waits = Object.fromEntries(plan.packages.map((p) => [p.name, [p.dependencies, p.waitsFor]]));
+    expect(waits).toEqual({
+      [scoped('slow')]: [[], []],
+      [scoped('app')]: [[scoped('slow')], []],
+      [scoped('bundles')]: [[scoped('slow')], [scoped('slow')]],
+      [scoped('typed')]: [[scoped('slow')], [scoped('slow')]],
+    });
+    // The plan still lists in build order.
+    expect(plan.packages[0]!.name).toBe(scoped('slow'));
+
+    const { code, doc, stderr } = runJson(['build', '--concurrency', '4'], fx);
+    expect(code, stderr + JSON.stringify(doc.results.map((r) => [r.package.name, r.status, r.error, r.diagnostics]))).toBe(0);
+    const slow = entry(doc, 'slow');
+    expect(entry(doc, 'app').startMs).toBeLessThan(slow.endMs);
+    expect(entry(doc, 'app').endMs, 'app was built while slow was still building').toBeLessThanOrEqual(slow.endMs);
+    expect(readFileSync(fx.path('packages/app/dist/index.js'), 'utf8')).toContain('from "@fx/slow"');
+    for (const waiter of ['bundles', 'typed']) expect(entry(doc, waiter).startMs, waiter).toBeGreaterThanOrEqual(slow.endMs);
+    // bundles really read slow's output: its name constant is inlined.
+    expect(readFileSync(fx.path('packages/bundles/dist/index.js'), 'utf8')).toContain('"@fx/slow"');
+    expect(doc.criticalPath!.packages[0]).toBe(scoped('slow'));
+    expect(doc.criticalPath!.packages).toHaveLength(2);
+    expect(doc.criticalPath!.packages).not.toContain(scoped('app'));
+    // Results stay in build order.
+    expect(doc.results.map((r) => r.package.name)).toEqual(plan.packages.map((p) => p.name));
+  });
+
+  it('a failed dependency skips the packages that read its outputs, not one that imports it as external', () => {
+    const fx = fixture('npm', spec('bad', { bad: { broken: true, plainConfig: plain } }));
+    link(fx, 'bad');
+    const { code, doc } = runJson(['build', '--concurrency', '4'], fx);
+    expect(code).toBe(1);
+    expect(result(doc, 'bad')).toMatchObject({ status: 'failed', error: { code: 'BUILD_FAILED' } });
+    expect(result(doc, 'app').status).toBe('success');
+    expect(entry(doc, 'app').startMs).toBeLessThan(entry(doc, 'bad').endMs);
+    expect(result(doc, 'bundles')).toMatchObject({ status: 'skipped', cache: { reason: 'dependency @fx/bad failed' } });
+    expect(result(doc, 'typed')).toMatchObject({ status: 'skipped', cache: { reason: 'dependency @fx/bad failed' } });
+    expect(existsSync(fx.path('packages/bundles/dist'))).toBe(false);
+  });
+});
+
+describe('concurrency', () => {
+  it('defaults to 10 packages at once (or one per core when there are more), the same for plans', async () => {
+    const { build } = await import('../src/index.js');
+    const fx = fixture('npm', { one: { plainConfig: "{ adapter: 'esbuild' }" } });
+    const expected = Math.max(10, os.availableParallelism());
+    const run = await build({ cwd: fx.root, noCache: true });
+    expect(run.concurrency).toBe(expected);
+    expect((await build({ cwd: fx.root, dryRun: true })).concurrency).toBe(expected);
+  });
+
+  it('many packages at once: no listener-leak warning from the run signal every build listens on', () => {
+    const spec = Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`p${i}`, { plainConfig: "{ adapter: 'esbuild', format: ['esm', 'cjs'] }" } as PackageSpec]));
+    const fx = fixture('npm', spec);
+    const { code, doc, stderr } = runJson(['build', '--concurrency', '14'], fx);
+    expect(code, stderr).toBe(0);
+    expect(doc.results).toHaveLength(14);
+    expect(stderr).not.toMatch(/MaxListenersExceeded|memory leak/);
   });
 });
 

@@ -20,16 +20,23 @@ const CANCEL_GRACE_MS = 2000;
 
 const apiByMain = new Map<string, Promise<EsbuildApi>>();
 
-/** One import per esbuild install: each import starts its own esbuild service process. */
-function loadEsbuild(moduleDir: string): Promise<EsbuildApi> {
+/**
+ * One load per esbuild install: each instance starts its own service process.
+ * When the package's esbuild is the same version as build-system's own (which
+ * evaluated the configs), that instance is used: same version, same output,
+ * one process and one module load fewer. Required rather than imported (its
+ * main is CommonJS; see requireOwn).
+ */
+function loadEsbuild(moduleDir: string, version: string): Promise<EsbuildApi> {
   // The directory itself resolves through its package.json `main`, which is
   // how the package's own `import 'esbuild'` would load it.
-  const main = createRequire(path.join(moduleDir, 'package.json')).resolve(moduleDir);
+  let main = createRequire(path.join(moduleDir, 'package.json')).resolve(moduleDir);
+  const own = resolveModule('esbuild', [], { includeOwn: true });
+  if (own && own.version === version) main = own.main;
   let api = apiByMain.get(main);
   if (!api) {
-    api = import(pathToFileURL(main).href).then((mod: Record<string, unknown>) => {
-      // esbuild's main is CommonJS: named exports come through Node's CJS
-      // detection, `default` is module.exports; accept either.
+    api = Promise.resolve().then(() => {
+      const mod = createRequire(main)(main) as Record<string, unknown>;
       const candidate = (typeof mod.context === 'function' ? mod : mod.default) as Partial<EsbuildApi> | undefined;
       if (!candidate || typeof candidate.context !== 'function') {
         throw new Error(`${main} does not export esbuild's context() API (esbuild older than 0.17?)`);
@@ -37,7 +44,7 @@ function loadEsbuild(moduleDir: string): Promise<EsbuildApi> {
       return candidate as EsbuildApi;
     });
     apiByMain.set(main, api);
-    // A failed import must not stick: the next build retries.
+    // A failed load must not stick: the next build retries.
     api.catch(() => apiByMain.delete(main));
   }
   return api;
@@ -218,7 +225,7 @@ export const esbuildAdapter: BuilderAdapter = {
     if (ctx.signal.aborted) return abortedResult();
     let api: EsbuildApi;
     try {
-      api = await loadEsbuild(ctx.tool.location);
+      api = await loadEsbuild(ctx.tool.location, ctx.tool.version);
     } catch (error) {
       return failedOutput(`could not load esbuild from ${ctx.tool.location}: ${(error as Error).message}`);
     }

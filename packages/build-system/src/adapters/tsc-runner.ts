@@ -23,6 +23,9 @@ import type { AdapterOutput, ToolAvailability } from './types.js';
  *   `file(line,col): error TS1234: message` (continuation lines indented by
  *   two spaces per level) for --pretty false; global errors have no location;
  * - both exit 0 (clean), 1 (errors, nothing emitted) or 2 (errors, emitted).
+ * For TypeScript < 7 the same command line normally runs in a worker thread
+ * instead (tsc-pool.ts, tsc-worker.ts), which answers with those same lines
+ * and exit code, so both ways are read by the same code.
  */
 
 export interface TypeScriptInstall {
@@ -282,44 +285,100 @@ export function tscArgs(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode
   return args;
 }
 
+/** How a tsc run ended, with all it printed (quoted when it fails without a diagnostic). */
+interface TscRunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
 /**
- * Runs the package's tsc in `mode` and reports what it wrote. Outputs are the
- * TSFILE lines inside ctx.outDir; a file tsc wrote anywhere else (e.g. a
- * tsconfig `outFile`) is an error, since only the staging dir is swapped in.
- * On abort the child is killed and `ok: false` is returned with no files.
+ * Reads one tsc run, spawned or in-process alike: lines go to the log (but
+ * TSFILE lines, tsc's report of outputs, which become artifacts, not log text
+ * for people) and to the parser; `output` turns them into the adapter's result.
+ */
+function tscOutputReader(ctx: TscRunContext) {
+  const parser = new TscOutputParser(ctx.pkg.dir);
+  return {
+    onLine(stream: 'stdout' | 'stderr', line: string): void {
+      if (!line.startsWith('TSFILE: ')) ctx.log(stream, line);
+      parser.line(line);
+    },
+    /**
+     * Outputs are the TSFILE lines inside ctx.outDir; a file tsc wrote
+     * anywhere else (e.g. a tsconfig `outFile`) is an error, since only the
+     * staging dir is swapped in.
+     */
+    output(result: TscRunResult, buildInfoFile?: string): AdapterOutput {
+      const diagnostics = [...parser.diagnostics];
+      const files: string[] = [];
+      for (const file of parser.emitted) {
+        if (file === buildInfoFile) continue;
+        if (isInside(ctx.outDir, file)) files.push(file);
+        else diagnostics.push({ severity: 'error', message: `tsc wrote ${toPosix(file)} outside the output directory; remove outFile/declarationDir-style output paths from the tsconfig` });
+      }
+      const ok = result.code === 0 && !diagnostics.some((d) => d.severity === 'error');
+      if (!ok && !diagnostics.some((d) => d.severity === 'error')) {
+        const tail = (result.stderr || result.stdout).trim().split(/\r?\n/).slice(-5).join('\n');
+        diagnostics.push({ severity: 'error', message: `tsc exited with ${result.code ?? result.signal}${tail ? `: ${tail}` : ''}` });
+      }
+      return { ok, files, diagnostics };
+    },
+  };
+}
+
+/**
+ * The in-process path (tsc-pool.ts) is for compilers shipped as JavaScript
+ * (TypeScript < 7: lib/typescript.js). TypeScript 7 is a native binary
+ * (lib/getExePath.js) and is always spawned. BUILD_SYSTEM_TSC_SPAWN=1 spawns
+ * every tsc, as before the pool existed: the tests build with both paths and
+ * compare, and it is the way out should the in-process path misbehave.
+ */
+function runsInProcess(ts: TypeScriptInstall): boolean {
+  if (process.env.BUILD_SYSTEM_TSC_SPAWN === '1') return false;
+  return !existsSync(path.join(ts.dir, 'lib', 'getExePath.js')) && existsSync(path.join(ts.dir, 'lib', 'typescript.js'));
+}
+
+// The in-process program is not incremental, so this tsbuildinfo (required by tscArgs' command line) is never written.
+const UNUSED_BUILD_INFO_FILE = path.join(tmpdir(), 'build-system-in-process.tsbuildinfo');
+
+/**
+ * Runs the package's tsc in `mode` and reports what it wrote (see
+ * tscOutputReader). With TypeScript < 7 it runs in a pooled worker thread;
+ * when that cannot be done (a command line only tsc itself runs, an
+ * unloadable compiler, a crashed worker) the package's tsc is spawned as it
+ * always was. On abort the worker or child is stopped and `ok: false` is
+ * returned with no files.
  */
 export async function runTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode): Promise<AdapterOutput> {
   if (ctx.signal.aborted) return { ok: false, files: [], diagnostics: [] };
+  if (runsInProcess(ts)) {
+    const { runInTscWorker } = await import('./tsc-pool.js');
+    const reader = tscOutputReader(ctx);
+    const job = { tsDir: ts.dir, args: tscArgs(ctx, ts, mode, UNUSED_BUILD_INFO_FILE), cwd: ctx.pkg.dir, outDir: ctx.outDir };
+    const outcome = await runInTscWorker(job, ctx.signal, (stream, line) => reader.onLine(stream, line));
+    if (outcome.kind === 'aborted') return { ok: false, files: [], diagnostics: [] };
+    if (outcome.kind === 'done') {
+      for (const line of outcome.lines) reader.onLine('stdout', line);
+      return reader.output({ code: outcome.exitCode, signal: null, stdout: outcome.lines.join('\n'), stderr: '' });
+    }
+    if (outcome.unexpected) ctx.log('stderr', `build-system: ${outcome.reason.split('\n')[0]}; running tsc as a child process instead`);
+  }
+  return spawnTsc(ctx, ts, mode);
+}
+
+/** The package's tsc as a child process, with a throw-away tsbuildinfo (see commonArgs). */
+async function spawnTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode): Promise<AdapterOutput> {
   const buildInfoDir = await mkdtemp(path.join(tmpdir(), 'build-system-tsbuildinfo-'));
   const buildInfoFile = path.join(buildInfoDir, 'build.tsbuildinfo');
   try {
     const { command, args: prefix } = await tscCommand(ts.dir);
     const args = [...prefix, ...tscArgs(ctx, ts, mode, buildInfoFile)];
-    const parser = new TscOutputParser(ctx.pkg.dir);
-    const result = await spawnLines(command, args, {
-      cwd: ctx.pkg.dir,
-      signal: ctx.signal,
-      onLine(stream, line) {
-        // TSFILE lines are tsc's report of outputs (they become artifacts), not log text for people.
-        if (!line.startsWith('TSFILE: ')) ctx.log(stream, line);
-        parser.line(line);
-      },
-    });
+    const reader = tscOutputReader(ctx);
+    const result = await spawnLines(command, args, { cwd: ctx.pkg.dir, signal: ctx.signal, onLine: reader.onLine });
     if (result.aborted) return { ok: false, files: [], diagnostics: [] };
-
-    const diagnostics = [...parser.diagnostics];
-    const files: string[] = [];
-    for (const file of parser.emitted) {
-      if (file === buildInfoFile) continue;
-      if (isInside(ctx.outDir, file)) files.push(file);
-      else diagnostics.push({ severity: 'error', message: `tsc wrote ${toPosix(file)} outside the output directory; remove outFile/declarationDir-style output paths from the tsconfig` });
-    }
-    const ok = result.code === 0 && !diagnostics.some((d) => d.severity === 'error');
-    if (!ok && !diagnostics.some((d) => d.severity === 'error')) {
-      const tail = (result.stderr || result.stdout).trim().split(/\r?\n/).slice(-5).join('\n');
-      diagnostics.push({ severity: 'error', message: `tsc exited with ${result.code ?? result.signal}${tail ? `: ${tail}` : ''}` });
-    }
-    return { ok, files, diagnostics };
+    return reader.output(result, buildInfoFile);
   } finally {
     await rm(buildInfoDir, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 import type { CacheChange } from '../result/schema.js';
-import { canonicalJson, type Fingerprint } from './fingerprint.js';
+import { canonicalJson, EXTERNAL_DEPENDENCY, type Fingerprint } from './fingerprint.js';
 
 /** How many paths/fields a change lists before it only counts. */
 export const EXPLAIN_LIST_LIMIT = 10;
@@ -64,7 +64,14 @@ export function diffFingerprints(previous: Fingerprint, current: Fingerprint): C
   const depNames = [...new Set([...Object.keys(previous.dependencies), ...Object.keys(current.dependencies)])]
     .filter((n) => previous.dependencies[n] !== current.dependencies[n])
     .sort();
-  if (depNames.length) changes.push({ kind: 'dependency-changed', packages: depNames });
+  // A dependency that became external (or stopped being external) did so because something named above
+  // changed: a package.json dependency field, config external/dts/adapterOptions, the adapter.
+  // "output changed" would be wrong for it; it is listed only when nothing else explains the miss.
+  // One that stays external never differs: its outputs are not part of this key.
+  const external = (n: string) => previous.dependencies[n] === EXTERNAL_DEPENDENCY || current.dependencies[n] === EXTERNAL_DEPENDENCY;
+  const outputChanged = depNames.filter((n) => !external(n));
+  const listed = outputChanged.length > 0 || changes.length > 0 ? outputChanged : depNames;
+  if (listed.length) changes.push({ kind: 'dependency-changed', packages: listed });
 
   const changed: string[] = [];
   const added: string[] = [];

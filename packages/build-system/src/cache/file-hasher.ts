@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { readFile } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { observeFile, refuseNoopRecord } from './noop/observer.js';
 
 /**
  * sha256 of files, read as rarely as possible.
@@ -120,6 +121,7 @@ export class FileHasher {
         known.fresh = true;
         this.stats.statHits++;
       }
+      observeFile(abs, st, known.sha256);
       return Promise.resolve({ sha256: known.sha256, bytes: known.size });
     }
     const pending = this.inFlight.get(abs);
@@ -130,7 +132,13 @@ export class FileHasher {
       this.stats.bytesRead += data.byteLength;
       const sha256 = createHash('sha256').update(data).digest('hex');
       // The stat we were given may predate the read: only record it when the size agrees.
-      if (data.byteLength === st.size) this.record(abs, st, sha256);
+      if (data.byteLength === st.size) {
+        this.record(abs, st, sha256);
+        observeFile(abs, st, sha256);
+      } else {
+        // Changed while we read it: whatever this run builds may not match any stat we saw.
+        refuseNoopRecord(`${abs} changed while it was read`);
+      }
       return { sha256, bytes: data.byteLength };
     }).finally(() => this.inFlight.delete(abs));
     this.inFlight.set(abs, job);

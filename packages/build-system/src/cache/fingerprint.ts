@@ -19,14 +19,20 @@ import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
  * with every cache entry and per package as "the last build", which is what
  * `explainMiss` compares against to say why a key changed.
  *
- * Documented for users in specs/002-build-package-handler/data-model-cache.md.
+ * Documented for users in specs/002-build-package-handler/data-model.md
+ * ("Incremental cache").
  *
  * Paths are relative to the package (posix) and no field holds an absolute
  * path, so a checkout moved elsewhere keeps its keys. Bump
  * FINGERPRINT_VERSION whenever the meaning or shape of a field changes: old
  * entries then simply stop matching.
+ *
+ * 2: `dependencies` holds `external` for a workspace dependency the build does
+ *    not read (services/dependency-needs.ts) instead of its output or file
+ *    hash: such a package no longer waits for it, so the hash is not known
+ *    when its key is computed, and its output does not depend on it anyway.
  */
-export const FINGERPRINT_VERSION = 1;
+export const FINGERPRINT_VERSION = 2;
 
 export interface Fingerprint {
   /** Shape/meaning version of this type; part of the key. */
@@ -52,7 +58,9 @@ export interface Fingerprint {
   /**
    * Workspace packages this one depends on → the hash of their outputs
    * (`outputHash`), or `files:<hash of their files>` for one that build-system
-   * does not build; `unknown` when the caller did not say.
+   * does not build; `external` (EXTERNAL_DEPENDENCY) for one the build does not
+   * read at all (an import it keeps external), whose changes therefore never
+   * change this key.
    */
   dependencies: Record<string, string>;
 }
@@ -94,7 +102,12 @@ export interface DependencyState {
   dir: string;
   /** outputHash() of its build in this run, when it was built (or restored). */
   outputHash?: string;
+  /** The build does not read it (services/dependency-needs.ts): recorded as `external`, its files never hashed. */
+  external?: boolean;
 }
+
+/** The `dependencies` value of a workspace dependency the build does not read. */
+export const EXTERNAL_DEPENDENCY = 'external';
 
 export interface FingerprintInput {
   pkg: PackageInfo;
@@ -263,7 +276,7 @@ export async function computeFingerprint(input: FingerprintInput): Promise<{ fin
     (async () => {
       const out: Record<string, string> = {};
       for (const dep of input.dependencies ?? []) {
-        out[dep.name] = dep.outputHash ?? (await unbuiltDependencyHash(dep, pkg.workspaceRoot, hasher, excludeDirs));
+        out[dep.name] = dep.external ? EXTERNAL_DEPENDENCY : (dep.outputHash ?? (await unbuiltDependencyHash(dep, pkg.workspaceRoot, hasher, excludeDirs)));
       }
       return out;
     })(),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import { observeFile, observeRead } from './noop/observer.js';
 
 /**
  * The part of gitignore(5) that decides which files are build inputs:
@@ -71,8 +72,11 @@ export function parseGitignore(text: string): IgnoreRule[] {
 
 function readRules(file: string): IgnoreRule[] {
   try {
-    return parseGitignore(readFileSync(file, 'utf8'));
+    const text = readFileSync(file, 'utf8');
+    observeRead(file, text);
+    return parseGitignore(text);
   } catch {
+    observeFile(file);
     return [];
   }
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { isInside, toPosix } from '../util/paths.js';
 import { GitignoreMatcher } from './gitignore.js';
+import { isObserving, observeDir } from './noop/observer.js';
 
 /**
  * Which files of a package are inputs of its build.
@@ -76,6 +77,7 @@ function walk(
   onListed?: (rel: string, names: readonly Dirent[]) => void,
 ): void {
   const entries = readDir(dir);
+  if (isObserving()) observeDir(dir, entries.map((e) => e.name));
   onListed?.(rel, entries);
   for (const entry of entries) {
     const name = entry.name;

@@ -4,6 +4,7 @@ import { sha256 } from '../util/hash.js';
 import { toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
+import { observeAbsent, observeFile, observeRead } from './noop/observer.js';
 
 /**
  * What the workspace lockfile says about a package's external dependencies.
@@ -55,7 +56,9 @@ function readNpmLock(file: string): NpmLock | null {
   if (memo?.signature === signature) return memo.lock;
   let lock: NpmLock | null = null;
   try {
-    const data = JSON.parse(readFileSync(file, 'utf8')) as NpmLock;
+    const text = readFileSync(file, 'utf8');
+    observeRead(file, text);
+    const data = JSON.parse(text) as NpmLock;
     lock = data.packages && typeof data.packages === 'object' ? data : null;
   } catch {
     lock = null;
@@ -126,8 +129,10 @@ export async function lockfileFingerprint(pkg: PackageInfo, hasher: FileHasher, 
     try {
       st = statSync(file);
     } catch {
+      observeAbsent(file);
       continue;
     }
+    observeFile(file, st);
     if (!st.isFile()) continue;
     if (name === 'package-lock.json' || name === 'npm-shrinkwrap.json') {
       const lock = readNpmLock(file);

@@ -20,7 +20,6 @@ import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, LocalCacheStore, type Cache
 export const OUTPUT_LOGS_MODES = ['full', 'errors-only', 'none'] as const;
 export type OutputLogsMode = (typeof OUTPUT_LOGS_MODES)[number];
 
-export const CACHE_DIR_ENV = 'BUILD_SYSTEM_CACHE_DIR';
 
 export interface CacheOptions {
   /** Do not read the cache (always build), but still write the result. CLI `--force`. */
@@ -35,11 +34,9 @@ export interface CacheOptions {
   cacheLimits?: Pick<PruneOptions, 'maxSizeBytes' | 'maxAgeMs'>;
 }
 
-/** The cache directory for a workspace: option, then env var, then the default under node_modules/.cache. */
-export function resolveCacheDir(workspaceRoot: string, cacheDir?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = cacheDir ?? (env[CACHE_DIR_ENV] || undefined);
-  return chosen ? path.resolve(chosen) : path.join(workspaceRoot, 'node_modules', '.cache', 'build-system');
-}
+// In its own module so the CLI's no-op replay finds the cache without loading the cache code.
+export { CACHE_DIR_ENV, resolveCacheDir } from './cache-dir.js';
+import { resolveCacheDir } from './cache-dir.js';
 
 /** Age eviction needs a full scan; after a write one runs at least this often. */
 const FULL_PRUNE_INTERVAL_MS = 3600 * 1000;

@@ -154,6 +154,11 @@ export class LocalCacheStore implements CacheStore {
     return path.join(this.root, 'entries', key);
   }
 
+  /** An entry's manifest file (the no-op record watches it; see cache/noop/record.ts). */
+  manifestFile(key: string): string {
+    return path.join(this.entryDir(key), 'manifest.json');
+  }
+
   statCacheFile(pkgDir: string): string {
     return path.join(this.root, 'stats', `${packageId(pkgDir)}.json`);
   }

@@ -5,7 +5,9 @@ import { pathToFileURL } from 'node:url';
 import type { BuildFailure, Message, Plugin } from 'esbuild';
 import { z } from 'zod';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
+import { isObserving, observeFile, observeRead, refuseNoopRecord } from '../cache/noop/observer.js';
 import { toPosix } from '../util/paths.js';
+import { requireOwn } from '../util/resolve-module.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { buildConfigSchema, type BuildConfig } from './schema.js';
 
@@ -47,7 +49,9 @@ function displayPath(file: string): string {
 
 /** The package's config file (absolute), or null. Two at once is an error: which one wins would be a guess. */
 export function findConfigFile(pkgDir: string, packageName?: string): string | null {
-  const found = CONFIG_FILE_NAMES.map((name) => path.join(pkgDir, name)).filter(isFile);
+  const candidates = CONFIG_FILE_NAMES.map((name) => path.join(pkgDir, name));
+  if (isObserving()) for (const c of candidates) observeFile(c);
+  const found = candidates.filter(isFile);
   if (found.length > 1) {
     const names = found.map((f) => path.basename(f));
     const message = `found ${found.length} config files (${names.join(', ')}); keep exactly one`;
@@ -334,7 +338,9 @@ function describeZodIssue(issue: ZodIssue, root: unknown, base: Path): FieldMess
 // JSON
 
 async function readJsonConfig(file: string, pkg: PackageInfo): Promise<unknown> {
-  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  const raw = readFileSync(file, 'utf8');
+  observeRead(file, raw);
+  const text = raw.replace(/^\uFEFF/, '');
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
@@ -366,7 +372,9 @@ type Esbuild = typeof import('esbuild');
 let esbuildModule: Promise<Esbuild> | undefined;
 /** Loaded on first use: a package without a TS/JS config never pays for it. */
 function loadEsbuild(): Promise<Esbuild> {
-  esbuildModule ??= import('esbuild');
+  // build-system's own esbuild, required (not imported: see requireOwn). The esbuild adapter uses
+  // this same instance when the package's esbuild is the same version: one service process per run.
+  esbuildModule ??= Promise.resolve().then(() => requireOwn('esbuild') as Esbuild);
   return esbuildModule;
 }
 
@@ -397,6 +405,21 @@ function loaderFor(file: string): 'ts' | 'tsx' | 'js' | 'jsx' {
   return TS_SOURCE.test(file) ? 'ts' : 'js';
 }
 
+/**
+ * What may make a config evaluate differently with the same files: the
+ * environment, the clock, chance, the file system, code loaded at run time.
+ * A config (or a file it imports) that mentions any of them is not recorded
+ * for no-op replay (cache/noop): such runs always evaluate it. Matching text,
+ * comments included, errs on the safe side.
+ */
+const ENVIRONMENT_DEPENDENT = /\b(?:process|globalThis|global|require|Date|Math\s*\.\s*random|Bun|Deno|eval|Function|fetch|performance|crypto|__dirname|__filename)\b|\bimport\s*[.(]/;
+
+function observeConfigSource(file: string, text: string): void {
+  if (!isObserving()) return;
+  observeRead(file, text);
+  if (ENVIRONMENT_DEPENDENT.test(text)) refuseNoopRecord(`${displayPath(file)} reads its environment`);
+}
+
 function configPlugin(files: Map<string, BundleFileInfo>): Plugin {
   return {
     name: 'build-system-config',
@@ -411,7 +434,10 @@ function configPlugin(files: Map<string, BundleFileInfo>): Plugin {
       // packages) is bundled, since Node cannot import it.
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === 'build-system-inner' || path.isAbsolute(args.path)) return undefined;
-        if (args.path.startsWith('node:') || isBuiltin(args.path)) return { path: args.path, external: true };
+        if (args.path.startsWith('node:') || isBuiltin(args.path)) {
+          refuseNoopRecord(`the config imports ${args.path}`);
+          return { path: args.path, external: true };
+        }
         const found = await build.resolve(args.path, {
           kind: args.kind,
           resolveDir: args.resolveDir,
@@ -421,6 +447,8 @@ function configPlugin(files: Map<string, BundleFileInfo>): Plugin {
         // Not found: let esbuild's own resolver fail and report it at the import's location.
         if (found.errors.length > 0 || found.external || !path.isAbsolute(found.path)) return undefined;
         if (TS_SOURCE.test(found.path)) return { path: found.path };
+        // Code that runs as installed is not a file we can watch for a no-op record.
+        refuseNoopRecord(`the config imports ${args.path}`);
         const requireLike = args.kind === 'require-call' || args.kind === 'require-resolve';
         return { path: requireLike ? found.path : pathToFileURL(found.path).href, external: true };
       });
@@ -437,6 +465,7 @@ function configPlugin(files: Map<string, BundleFileInfo>): Plugin {
           prefix = `const ${META} = ${JSON.stringify(meta)};`;
         }
         files.set(args.path, { prefix: prefix.length });
+        observeConfigSource(args.path, text);
         return { contents: prefix + text, loader: loaderFor(args.path) };
       });
     },
@@ -663,6 +692,8 @@ function bunRuntime(): BunLike | undefined {
 let bunPluginInstalled = false;
 
 async function importWithBun(file: string, pkg: PackageInfo, mtimeMs: number): Promise<unknown> {
+  // Bun loads the config's imports itself: which files they are is not known here.
+  refuseNoopRecord('configs are loaded by Bun');
   const bun = bunRuntime()!;
   if (!bunPluginInstalled) {
     // Same stand-in as under Node: configs outside a node_modules tree still get defineConfig.

@@ -7,7 +7,9 @@ import { ADAPTER_NAMES, BUILDER_NAMES } from '../config/schema.js';
  * `schema/build-result.schema.json` is generated from it.
  */
 
-export const RESULT_SCHEMA_VERSION = 1 as const;
+// In its own module so code that only stamps results does not evaluate the zod schemas below.
+import { RESULT_SCHEMA_VERSION } from './version.js';
+export { RESULT_SCHEMA_VERSION };
 
 export const diagnosticSchema = z.strictObject({
   severity: z.enum(['error', 'warning', 'info']),
@@ -176,7 +178,12 @@ export const planEntrySchema = z.strictObject({
   version: z.string().nullable(),
   available: z.boolean(),
   reason: z.string().describe('Why this adapter, or why the package cannot build.'),
-  dependencies: z.array(z.string()).describe('Selected workspace packages it waits for.'),
+  dependencies: z.array(z.string()).describe('Selected workspace packages it depends on (looking through unselected ones): the build order.'),
+  waitsFor: z
+    .array(z.string())
+    .describe(
+      'The dependencies it starts after: those whose outputs its build reads (all with dts, the tsc adapter, or a config that cannot be read). The others it only imports as external; their failure does not skip it.',
+    ),
   cache: z.strictObject({
     status: z.enum(['disabled', 'hit', 'miss']),
     key: z.string().nullable(),

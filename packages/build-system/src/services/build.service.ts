@@ -9,15 +9,18 @@ import { BuildSystemError, isBuildSystemError } from '../errors.js';
 import type { BuildEventListener } from '../events.js';
 import { acquirePackageLock } from '../lock.js';
 import { describeChanges } from '../cache/explain.js';
+import { observeEnv } from '../cache/noop/observer.js';
 import { linkedWorkspaceDependencies, outputHash, type DependencyState, type Fingerprint, type FingerprintInput } from '../cache/fingerprint.js';
 import { PackageCache, type CacheOptions } from '../cache/package-cache.js';
 import { CacheCorruptError, type CacheManifest, type LogLine } from '../cache/store.js';
 import type { RemoteCacheSession } from '../cache/remote/session.js';
-import { RESULT_SCHEMA_VERSION, type Artifact, type BuildResult, type CacheChange, type CacheInfo, type Diagnostic, type PlanEntry } from '../result/schema.js';
+import { RESULT_SCHEMA_VERSION } from '../result/version.js';
+import type { Artifact, BuildResult, CacheChange, CacheInfo, Diagnostic, PlanEntry } from '../result/schema.js';
 import { collectArtifacts } from '../util/artifacts.js';
 import { createStagingDir, discardStaging, JOURNAL_PREFIX, removeLeftovers, swapInStaging } from '../util/atomic-dir.js';
 import { toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { dependenciesRead, type DependenciesNotWaitedFor } from './dependency-needs.js';
 
 export interface PackageBuildOptions extends CacheOptions {
   /**
@@ -94,7 +97,13 @@ export class PackageBuildService {
     return { pkg, config: resolved, choice };
   }
 
-  async build(pkg: PackageInfo, options: PackageBuildOptions = {}): Promise<BuildResult> {
+  /**
+   * `preparing`: the package's prepare() when the caller already started it
+   * (the workspace run prepares every package up front to decide what each
+   * waits for), so the config is never loaded twice. A rejected one ends the
+   * build exactly as a failing prepare() here would.
+   */
+  async build(pkg: PackageInfo, options: PackageBuildOptions = {}, preparing?: Promise<PreparedPackage>): Promise<BuildResult> {
     const started = Date.now();
     const startedAt = new Date(started).toISOString();
     const emit = options.onEvent ?? (() => {});
@@ -102,11 +111,12 @@ export class PackageBuildService {
 
     let prepared: PreparedPackage;
     try {
-      prepared = await this.prepare(pkg, options);
+      prepared = await (preparing ?? this.prepare(pkg, options));
     } catch (e) {
       return this.finish(emit, errorResult(pkg, startedAt, started, e));
     }
     const { config, choice } = prepared;
+    for (const name of config.env) observeEnv(name);
     emit({ type: 'adapter-chosen', package: pkg.name, adapter: choice.adapter.name, version: choice.tool.version, reason: choice.reason });
     const base = {
       schemaVersion: RESULT_SCHEMA_VERSION,
@@ -278,7 +288,7 @@ export class PackageBuildService {
   /** Everything but the files that goes into the cache key (the files are read by the fingerprint itself). */
   private async fingerprintInput(
     prepared: PreparedPackage,
-    options: PackageBuildOptions,
+    options: PackageBuildOptions & DependenciesNotWaitedFor,
     built: DependencyState[] = [...(options.dependencyResults ?? [])].map(([name, r]) => ({ name, dir: r.package.dir, outputHash: outputHash(r.artifacts) })),
   ): Promise<Omit<FingerprintInput, 'pkg' | 'hasher' | 'excludeDirs'>> {
     const { pkg, config, choice } = prepared;
@@ -288,8 +298,14 @@ export class PackageBuildService {
       const ts = findTypeScript(pkg);
       if (ts) declarations = { tool: 'typescript', version: ts.version };
     }
+    // Selected dependencies the run did not make it wait for (their outputs are not read) may not be built yet: named, never hashed.
+    const named = new Set(built.map((d) => d.name));
+    const selected = [...built, ...(options.dependenciesNotWaitedFor ?? []).filter((d) => !named.has(d.name))];
     // Workspace packages it uses that this run does not build (no config, consumed as source) count by their files.
-    const dependencies = [...built, ...linkedWorkspaceDependencies(pkg, new Set(built.map((d) => d.name)))];
+    const all = [...selected, ...linkedWorkspaceDependencies(pkg, new Set(selected.map((d) => d.name)))];
+    // One decision for all of them, the scheduler's: what the build does not read is `external` in the key, whatever its state.
+    const reads = dependenciesRead({ pkg, config, adapter: choice.adapter.name }, all);
+    const dependencies = all.map((d): DependencyState => (reads.has(d.name) ? d : { name: d.name, dir: d.dir, external: true }));
     return { config, adapter: { name: choice.adapter.name, version: choice.tool.version }, declarations, dependencies };
   }
 

@@ -5,9 +5,15 @@ import { performance } from 'node:perf_hooks';
  * the moment all of its dependencies have finished (not level by level), so
  * one slow package never holds back work that does not need it.
  *
+ * A task's `dependencies` are what it must wait for, which the caller decides:
+ * the workspace run lists only the workspace dependencies whose outputs a
+ * package's build reads (services/dependency-needs.ts), not every edge of the
+ * package graph. Edges left out do not order, skip or lengthen anything here.
+ *
  * Failure semantics:
- * - a failed task's dependents (transitively) are skipped, with the reason;
- *   independent tasks go on;
+ * - a failed task's dependents (transitively, along listed dependencies) are
+ *   skipped, with the reason; independent tasks go on, and so does a package
+ *   that depends on the failed one only through an external import;
  * - `bail`: after the first failure nothing new starts; running tasks finish;
  * - `signal` aborted (Ctrl-C): nothing new starts; running tasks get the same
  *   signal through `run` and are expected to stop quickly on their own.

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,8 @@ import { findConfigFile } from '../config/load.js';
 import { resolveConfig } from '../config/resolve.js';
 import { buildConfigSchema } from '../config/schema.js';
 import { BuildSystemError, exitCodeFor, isBuildSystemError, type ErrorCode } from '../errors.js';
-import { RESULT_SCHEMA_VERSION, type Artifact, type BuildResult, type PlanEntry, type PlanResult, type RunCacheSummary, type RunResult } from '../result/schema.js';
+import { RESULT_SCHEMA_VERSION } from '../result/version.js';
+import type { Artifact, BuildResult, PlanEntry, PlanResult, RunCacheSummary, RunResult } from '../result/schema.js';
 import { resolveRemoteCacheConfig, type RemoteCacheOptions } from '../cache/remote/config.js';
 import type { RemoteCacheSession, RemoteRunSummary } from '../cache/remote/session.js';
 import { isInside, toPosix } from '../util/paths.js';
@@ -14,7 +16,8 @@ import { loadWorkspace, type Workspace } from '../workspace/discover.js';
 import { evaluateFilters, parseFilter } from '../workspace/filter.js';
 import { assertAcyclic, createPackageGraph, criticalPath, dependencyClosure, subsetDependencies, topologicalOrder, type PackageGraph } from '../workspace/graph.js';
 import { findWorkspaceRoot, loadPackageInfo, type PackageInfo } from '../workspace/package-info.js';
-import { errorResult, PackageBuildService, type PackageBuildOptions } from './build.service.js';
+import { errorResult, PackageBuildService, type PackageBuildOptions, type PreparedPackage } from './build.service.js';
+import { dependenciesRead, type DependenciesNotWaitedFor } from './dependency-needs.js';
 import { runSchedule } from './scheduler.js';
 
 export interface SelectOptions {
@@ -39,7 +42,11 @@ export interface Selection {
   graph: PackageGraph;
   /** Packages to act on, dependencies first. */
   packages: PackageInfo[];
-  /** name → the selected packages it waits for (looking through packages that are not selected). */
+  /**
+   * name → the selected packages it depends on (looking through packages that
+   * are not selected): the build order. A run waits only for those whose
+   * outputs the build reads (see `waitsFor`).
+   */
   dependencies: Map<string, string[]>;
 }
 
@@ -151,7 +158,7 @@ function findPackage(ws: Workspace, nameOrDir: string, cwd: string): PackageInfo
 }
 
 export interface RunOptions extends SelectOptions, PackageBuildOptions {
-  /** Most packages building at once, spawned tools included (default: the number of cores). */
+  /** Most packages building at once, spawned tools included (default: `defaultConcurrency()`, 10 or the number of cores if more). */
   concurrency?: number;
   /** After the first failure, start nothing new (running builds finish). */
   bail?: boolean;
@@ -172,16 +179,32 @@ export interface RunPlan {
 
 /**
  * What the scheduler passes to each package build: the run's options plus the
- * results of the package's selected dependencies, which have all succeeded by
- * then (a package never starts otherwise). The cache keys a package on its
- * dependencies' outputs from these.
+ * results of the selected dependencies it waited for (those whose outputs its
+ * build reads), which have all succeeded by then (a package never starts
+ * otherwise); the cache keys it on their outputs. The selected dependencies it
+ * did not wait for are named in `dependenciesNotWaitedFor`: they may still be
+ * building, and the key records them as `external`.
  */
-export interface WorkspacePackageBuildOptions extends PackageBuildOptions {
+export interface WorkspacePackageBuildOptions extends PackageBuildOptions, DependenciesNotWaitedFor {
   dependencyResults: ReadonlyMap<string, BuildResult>;
 }
 
-export function defaultConcurrency(): number {
+/** Cores this process may use (what `--concurrency 50%` is a share of). */
+export function availableCores(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : Math.max(1, os.cpus().length);
+}
+
+/**
+ * Packages building at once unless told otherwise: 10, as turbo, or one per
+ * core on bigger machines. Not the number of cores: a package build is mostly
+ * waiting (on esbuild's own multi-threaded service, a spawned bun, the file
+ * system), so two at a time on two cores leaves them idle. Measured on the
+ * bench workspaces on 2 cores (research.md): cold builds get faster from 2 to 8
+ * at once and stay flat up to 16; peak memory barely moves. Heavy spawned work
+ * has its own bounds (TypeScript declarations run in a pool of workers).
+ */
+export function defaultConcurrency(): number {
+  return Math.max(10, availableCores());
 }
 
 function resolveConcurrency(n: number | undefined): number {
@@ -191,10 +214,29 @@ function resolveConcurrency(n: number | undefined): number {
 }
 
 /**
- * Builds a selection with the scheduler: each package starts as soon as its
- * selected dependencies have succeeded, up to `concurrency` at once. A package
- * whose dependency failed is skipped (never built against stale outputs);
- * independent packages go on.
+ * The selected dependencies `pkg` waits for: those whose outputs its build
+ * reads (services/dependency-needs.ts). A bundler keeping a workspace
+ * dependency external never opens its files, so it need not wait for it. A
+ * package that could not be prepared (config or adapter error) waits for all
+ * of them, as before: its result stays what it was (skipped when a dependency
+ * failed, else its own error).
+ */
+export function waitsFor(selection: Selection, pkg: PackageInfo, prepared: PreparedPackage | null): string[] {
+  const deps = selection.dependencies.get(pkg.name) ?? [];
+  if (!prepared) return deps;
+  const refs = deps.map((name) => ({ name, dir: selection.graph.nodes.get(name)!.dir }));
+  const reads = dependenciesRead({ pkg, config: prepared.config, adapter: prepared.choice.adapter.name }, refs);
+  return deps.filter((d) => reads.has(d));
+}
+
+/**
+ * Builds a selection with the scheduler: every package is prepared first
+ * (configs loaded concurrently, each once), then each starts as soon as the
+ * dependencies whose outputs it reads have succeeded (`waitsFor`), up to
+ * `concurrency` at once. A package whose such dependency failed is skipped
+ * (never built against stale outputs); independent packages go on, and so
+ * does a package that only imports the failed one as external: its output
+ * does not depend on the failed build.
  */
 export class WorkspaceBuildService {
   constructor(private readonly packageBuild: PackageBuildService = new PackageBuildService()) {}
@@ -224,20 +266,37 @@ export class WorkspaceBuildService {
     const depsOf = (name: string) => selection.dependencies.get(name) ?? [];
     options.onPlan?.({ packages: selection.packages.map((p) => ({ name: p.name, dir: p.dir, dependencies: depsOf(p.name) })), concurrency });
 
+    // Every package is prepared (config loaded, adapter chosen) before anything builds: what a
+    // package waits for depends on its config. Concurrently, and once: each build is handed its
+    // own preparation, a failed one included, so a config error ends that build as it always did.
+    const preparing = new Map(selection.packages.map((p) => [p.name, this.packageBuild.prepare(p, options)]));
+    const prepared = new Map(await Promise.all([...preparing].map(async ([name, p]) => [name, await p.catch(() => null)] as const)));
+    const waits = new Map(selection.packages.map((p) => [p.name, waitsFor(selection, p, prepared.get(p.name) ?? null)]));
+
     const finished = new Map<string, BuildResult>();
     const emitDone = (result: BuildResult) => {
       options.onEvent?.({ type: 'package-done', result });
       return result;
     };
+    const cancel = options.signal ? followSignal(options.signal, concurrency) : undefined;
     const outcome = await runSchedule<BuildResult>({
-      tasks: selection.packages.map((p) => ({ name: p.name, dependencies: depsOf(p.name) })),
+      tasks: selection.packages.map((p) => ({ name: p.name, dependencies: waits.get(p.name)! })),
       concurrency,
       bail: options.bail,
-      signal: options.signal,
+      signal: cancel?.signal,
       origin,
       run: async (name) => {
-        const perPackage: WorkspacePackageBuildOptions = { ...options, remoteSession, dependencyResults: new Map(depsOf(name).map((d) => [d, finished.get(d)!])) };
-        const result = await this.packageBuild.build(byName.get(name)!, perPackage);
+        const waited = waits.get(name)!;
+        const perPackage: WorkspacePackageBuildOptions = {
+          ...options,
+          signal: cancel?.signal,
+          remoteSession,
+          dependencyResults: new Map(waited.map((d) => [d, finished.get(d)!])),
+          dependenciesNotWaitedFor: depsOf(name)
+            .filter((d) => !waited.includes(d))
+            .map((d) => ({ name: d, dir: byName.get(d)!.dir })),
+        };
+        const result = await this.packageBuild.build(byName.get(name)!, perPackage, preparing.get(name));
         finished.set(name, result);
         return result;
       },
@@ -245,6 +304,7 @@ export class WorkspaceBuildService {
       skip: (name, reason) => emitDone(skippedResult(byName.get(name)!, reason)),
       crash: (name, e) => emitDone(errorResult(byName.get(name)!, new Date().toISOString(), Date.now(), e)),
     });
+    cancel?.dispose();
 
     // Uploads ran alongside the builds; the run ends once they are done (bounded: see RemoteCacheSession.finish).
     const remote = remoteSession ? await remoteSession.finish({ cancelled: options.signal?.aborted === true }) : undefined;
@@ -264,7 +324,8 @@ export class WorkspaceBuildService {
       ...(options.signal?.aborted ? { cancelled: true } : {}),
       results,
       timeline,
-      criticalPath: criticalPath(selection.packages.map((p) => p.name), selection.dependencies, durations),
+      // Along the real waits: a chain through an external import is no chain at all.
+      criticalPath: criticalPath(selection.packages.map((p) => p.name), waits, durations),
       cache: cacheSummary(results, remote),
     };
   }
@@ -290,13 +351,18 @@ export class WorkspaceBuildService {
     // Outputs each package would have after the run (from its cache entry), null when it would be rebuilt.
     const predicted = new Map<string, { dir: string; artifacts: readonly Artifact[] | null }>();
     for (const pkg of selection.packages) {
-      const base = { name: pkg.name, dir: pkg.dir, dependencies: selection.dependencies.get(pkg.name) ?? [] };
+      const base = { name: pkg.name, dir: pkg.dir, dependencies: selection.dependencies.get(pkg.name) ?? [], waitsFor: selection.dependencies.get(pkg.name) ?? [] };
       let cache: PlanEntry['cache'] = { status: 'disabled', key: null, wouldHit: null };
       predicted.set(pkg.name, { dir: pkg.dir, artifacts: null });
       try {
         const prepared = await this.packageBuild.prepare(pkg, options);
         const { config, choice } = prepared;
-        const deps = new Map(base.dependencies.map((d) => [d, predicted.get(d) ?? { dir: '', artifacts: null }]));
+        base.waitsFor = waitsFor(selection, pkg, prepared);
+        // A dependency it does not wait for is `external` in its key whatever its outputs will be:
+        // any known value stands in for them, so a rebuild there does not make this key unknowable.
+        const deps = new Map(
+          base.dependencies.map((d) => [d, base.waitsFor.includes(d) ? (predicted.get(d) ?? { dir: '', artifacts: null }) : { dir: selection.graph.nodes.get(d)!.dir, artifacts: [] }]),
+        );
         const prediction = await this.packageBuild.predictCache(prepared, options, deps).catch(() => null);
         if (prediction) {
           cache = prediction.cache;
@@ -331,6 +397,24 @@ export class WorkspaceBuildService {
     const exitCode = Math.max(0, ...packages.map((p) => (p.error ? exitCodeFor(p.error.code as ErrorCode) : 0)));
     return { schemaVersion: RESULT_SCHEMA_VERSION, dryRun: true, ok: exitCode === 0, exitCode, startedAt, concurrency, packages };
   }
+}
+
+/** Abort listeners one running build may hold at once: esbuild's per format, a lock wait, a spawned tool. */
+const ABORT_LISTENERS_PER_BUILD = 4;
+
+/**
+ * A signal of the run's own that aborts with the caller's. Every running
+ * build listens on it, so with 10 or more packages at once Node would warn of
+ * a listener leak (its limit is 10); this one's limit grows with concurrency,
+ * so a real leak still warns, and the caller's signal is left as it was.
+ */
+function followSignal(signal: AbortSignal, concurrency: number): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  setMaxListeners(ABORT_LISTENERS_PER_BUILD * concurrency + 10, controller.signal);
+  const forward = () => controller.abort(signal.reason);
+  if (signal.aborted) forward();
+  else signal.addEventListener('abort', forward, { once: true });
+  return { signal: controller.signal, dispose: () => signal.removeEventListener('abort', forward) };
 }
 
 /** Hits by source and misses, plus the remote cache's own account when there is one. */

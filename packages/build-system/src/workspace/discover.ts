@@ -4,6 +4,7 @@ import picomatch from 'picomatch';
 import { BuildSystemError } from '../errors.js';
 import { toPosix } from '../util/paths.js';
 import { findWorkspaceRoot, loadPackageInfo, readPackageJson, type PackageInfo } from './package-info.js';
+import { isObserving, observeDir, observeRead } from '../cache/noop/observer.js';
 
 /** Reads the `packages:` list of a pnpm-workspace.yaml (the only key we need). */
 export function parsePnpmWorkspace(text: string): string[] {
@@ -32,7 +33,11 @@ export function parsePnpmWorkspace(text: string): string[] {
 /** Workspace globs of the root: package.json `workspaces` (array or object form) or pnpm-workspace.yaml. */
 export function workspaceGlobs(root: string): string[] {
   const pnpm = path.join(root, 'pnpm-workspace.yaml');
-  if (existsSync(pnpm)) return parsePnpmWorkspace(readFileSync(pnpm, 'utf8'));
+  if (existsSync(pnpm)) {
+    const text = readFileSync(pnpm, 'utf8');
+    observeRead(pnpm, text);
+    return parsePnpmWorkspace(text);
+  }
   const manifest = readPackageJson(root);
   const ws = manifest.workspaces;
   if (Array.isArray(ws)) return ws;
@@ -64,6 +69,7 @@ export function discoverPackageDirs(root: string): string[] {
     } catch {
       return;
     }
+    if (isObserving()) observeDir(dir, entries.map((e) => e.name));
     for (const e of entries) {
       if (!e.isDirectory() || SKIP_DIRS.has(e.name) || e.name.startsWith('.')) continue;
       const childRel = rel ? `${rel}/${e.name}` : e.name;

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BuildSystemError } from '../errors.js';
+import { isObserving, observeFile, observeRead } from '../cache/noop/observer.js';
 
 export interface PackageJson {
   name?: string;
@@ -42,6 +43,7 @@ export function readPackageJson(dir: string): PackageJson {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
+    observeRead(file, text);
   } catch {
     throw new BuildSystemError('PACKAGE_NOT_FOUND', `no package.json in ${dir}`, { file });
   }
@@ -55,11 +57,17 @@ export function readPackageJson(dir: string): PackageJson {
 }
 
 function isWorkspaceRoot(dir: string): boolean {
+  if (isObserving()) {
+    observeFile(path.join(dir, 'pnpm-workspace.yaml'));
+    observeFile(path.join(dir, 'package.json'));
+  }
   if (existsSync(path.join(dir, 'pnpm-workspace.yaml'))) return true;
   const file = path.join(dir, 'package.json');
   if (!existsSync(file)) return false;
   try {
-    const json = JSON.parse(readFileSync(file, 'utf8')) as PackageJson;
+    const text = readFileSync(file, 'utf8');
+    observeRead(file, text);
+    const json = JSON.parse(text) as PackageJson;
     return json.workspaces !== undefined;
   } catch {
     return false;

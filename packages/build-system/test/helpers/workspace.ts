@@ -16,6 +16,13 @@ export interface PackageSpec {
   config?: boolean;
   /** Write a package.json with no entry we could infer (no exports/main, no src/index.ts). */
   noEntry?: boolean;
+  /**
+   * The default export of build.config.ts instead of the delay/logging one. Without its esbuild
+   * plugin a package's build reads only what `external` leaves in (see dependency-needs.ts).
+   */
+  plainConfig?: string;
+  /** src/index.ts instead of the generated one. */
+  source?: string;
 }
 
 export type WorkspaceStyle = 'npm' | 'pnpm';
@@ -54,9 +61,9 @@ export function workspaceFixture(style: WorkspaceStyle, packages: Record<string,
     if (!spec.noEntry) {
       files[`${dir}/src/index.ts`] = spec.broken
         ? `export const value: number = ;\n`
-        : `export const name: string = ${JSON.stringify(scoped(key))};\n`;
+        : (spec.source ?? `export const name: string = ${JSON.stringify(scoped(key))};\n`);
     }
-    if (spec.config !== false) files[`${dir}/build.config.ts`] = configSource(scoped(key), log, spec.delayMs ?? 0);
+    if (spec.config !== false) files[`${dir}/build.config.ts`] = spec.plainConfig !== undefined ? `export default ${spec.plainConfig};\n` : configSource(scoped(key), log, spec.delayMs ?? 0);
   }
   fx.write(files);
   return fx;

@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { resolveCacheDir } from '../cache/cache-dir.js';
+import { debugNoop } from '../cache/noop/debug.js';
+import { startObserving, takeObservations } from '../cache/noop/observer.js';
+import { recordFile, recordKey, writeNoopRecord, type NoopRecord } from '../cache/noop/record.js';
+import { LocalCacheStore } from '../cache/store.js';
+import type { BuildEvent } from '../events.js';
+import { lockDirFor } from '../lock.js';
+import type { RunResult } from '../result/schema.js';
+import type { RunPlan } from '../services/workspace.service.js';
+import { isInside } from '../util/paths.js';
+import { findWorkspaceRoot } from '../workspace/package-info.js';
+
+/** Lines of tool output kept per package, as a cache entry keeps them (build.service.ts STORED_LOG_LINES). */
+const KEPT_LOG_LINES = 5000;
+
+/**
+ * One CLI build run being recorded for no-op replay (cache/noop/record.ts):
+ * observation switched on for the run, the plan and tool output it printed
+ * collected, and the record written at the end when the run qualifies.
+ */
+export class NoopRecording {
+  private plan: NoopRecord['plan'] | null = null;
+  private readonly logs = new Map<string, { stream: 'stdout' | 'stderr'; line: string }[]>();
+
+  constructor() {
+    startObserving();
+  }
+
+  onPlan(plan: RunPlan): void {
+    this.plan = { packages: plan.packages.map((p) => ({ name: p.name, dir: p.dir, dependencies: [...p.dependencies] })), concurrency: plan.concurrency };
+  }
+
+  onEvent(event: BuildEvent): void {
+    if (event.type !== 'log') return;
+    let lines = this.logs.get(event.package);
+    if (!lines) this.logs.set(event.package, (lines = []));
+    if (lines.length < KEPT_LOG_LINES) lines.push({ stream: event.stream, line: event.line });
+  }
+
+  finish(run: RunResult, key: { cwd: string; options: Record<string, unknown>; cacheDir?: string }): void {
+    const observed = takeObservations();
+    const why = this.unrecordable(run, observed?.refused);
+    if (why || !observed || !this.plan) {
+      debugNoop(`not written: ${why ?? 'nothing observed'}`);
+      return;
+    }
+    const root = findWorkspaceRoot(path.resolve(key.cwd));
+    const outside = run.results.find((r) => !isInside(root, r.package.dir));
+    if (outside) {
+      debugNoop(`not written: ${outside.package.name} is outside the workspace ${root}`);
+      return;
+    }
+    const cacheDir = resolveCacheDir(root, key.cacheDir);
+    const store = new LocalCacheStore(cacheDir);
+    const recordKeyValue = recordKey({ cwd: key.cwd, options: key.options });
+    const problem = writeNoopRecord({
+      cacheDir,
+      key: recordKeyValue,
+      plan: this.plan,
+      run,
+      logs: this.logs,
+      observed,
+      outputs: run.results.map((r) => ({
+        pkgDir: r.package.dir,
+        outDir: path.resolve(r.package.dir, r.outDir!),
+        manifest: store.manifestFile(r.cache.key!),
+        blobs: [...new Set(r.artifacts.map((a) => store.blobFile(r.cache.key!, a.sha256)))],
+        lockDir: lockDirFor(r.package.dir),
+      })),
+    });
+    debugNoop(problem ? `not written: ${problem}` : `written: ${recordFile(cacheDir, recordKeyValue)}`);
+  }
+
+  private unrecordable(run: RunResult, refused: string | null | undefined): string | null {
+    if (refused) return refused;
+    if (!run.ok || run.cancelled || run.error || run.results.length === 0) return 'the run did not succeed';
+    if (run.cache?.remote) return 'a remote cache took part';
+    for (const r of run.results) {
+      if (r.status !== 'success' || !r.cache.key || !r.outDir || (r.cache.status !== 'hit' && r.cache.status !== 'miss')) return `${r.package.name} was not built through the cache`;
+      if (r.diagnostics.some((d) => d.code === 'CACHE')) return `${r.package.name} had a cache problem`;
+    }
+    return null;
+  }
+}

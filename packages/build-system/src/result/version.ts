@@ -1,0 +1,1 @@
+export const RESULT_SCHEMA_VERSION = 1 as const;

@@ -1,0 +1,176 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lockDirFor } from '../src/lock.js';
+import { cliPath, createFixture, type Fixture } from './helpers/fixture.js';
+
+/**
+ * The no-op record (src/cache/noop/record.ts, src/commands/build-replay.ts): a
+ * CLI build that changed nothing is answered from what the previous identical
+ * run read and produced. Each case changes one thing the result depends on and
+ * checks the next run is a real one (not replayed) with the right result; a
+ * replay must only ever happen when a real run would have been all cache hits.
+ */
+const fixtures: Fixture[] = [];
+afterAll(() => fixtures.forEach((f) => f.cleanup()));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  replayed: boolean;
+  statuses: string[];
+}
+
+function build(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv = {}): Run {
+  const r = spawnSync(process.execPath, [cliPath, 'build', '--json', ...args], {
+    cwd: fx.root,
+    encoding: 'utf8',
+    env: { ...process.env, BUILD_SYSTEM_NO_FAST_PATH: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1', ...env },
+  });
+  let statuses: string[] = [];
+  try {
+    statuses = (JSON.parse(r.stdout) as { results: { cache: { status: string } }[] }).results.map((x) => x.cache.status);
+  } catch {
+    // A failed run: the caller looks at code/stderr.
+  }
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, replayed: r.stderr.includes('no-op record: replayed'), statuses };
+}
+
+function workspace(extra: Record<string, string | object> = {}, config = `import { defineConfig } from 'build-system';\nexport default defineConfig({ adapter: 'esbuild', env: ['BS_TEST_FLAVOR'] });\n`): Fixture {
+  const files: Record<string, string | object> = {
+    'package.json': { name: 'noop-ws', private: true, workspaces: ['packages/*'] },
+    'packages/a/package.json': { name: '@nr/a', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+    'packages/a/build.config.ts': config,
+    'packages/a/src/index.ts': `export const a: number = 1;\n`,
+    'packages/a/src/util/deep.ts': `export const deep = 'x';\n`,
+    'packages/b/package.json': { name: '@nr/b', version: '1.0.0', type: 'module', exports: './dist/index.js', dependencies: { '@nr/a': '1.0.0' } },
+    'packages/b/build.config.ts': config,
+    'packages/b/src/index.ts': `import { a } from '@nr/a';\nexport const b: number = a + 1;\n`,
+    ...extra,
+  };
+  const fx = createFixture(files);
+  fixtures.push(fx);
+  return fx;
+}
+
+/** Two runs: the first records (whatever it built), the second must be a replayed no-op. */
+function recorded(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv = {}): void {
+  const first = build(fx, args, env);
+  expect(first.code, first.stderr).toBe(0);
+  expect(first.stderr).toContain('no-op record: written');
+  const second = build(fx, args, env);
+  expect(second.code, second.stderr).toBe(0);
+  expect(second.replayed, second.stderr).toBe(true);
+  expect(second.statuses).toEqual(['hit', 'hit']);
+}
+
+describe('no-op record', () => {
+  it('replays a no-op with the same document a real run prints', () => {
+    const fx = workspace();
+    recorded(fx);
+    const replay = build(fx);
+    const real = build(fx, [], { BUILD_SYSTEM_NO_FAST_PATH: '1' });
+    expect(replay.replayed).toBe(true);
+    expect(real.replayed).toBe(false);
+    const stable = (s: string) => {
+      const doc = JSON.parse(s, (k, v) => (['startedAt', 'endedAt', 'durationMs', 'startMs', 'endMs', 'criticalPath'].includes(k) ? 0 : v)) as { timeline: { package: string }[] };
+      doc.timeline.sort((x, y) => x.package.localeCompare(y.package));
+      return doc;
+    };
+    expect(stable(replay.stdout)).toEqual(stable(real.stdout));
+    // A replayed hit is a use of the entry, as for a real hit (LRU eviction).
+    const entries = path.join(fx.root, 'node_modules/.cache/build-system/v1/entries');
+    const manifest = path.join(entries, readdirSync(entries)[0]!, 'manifest.json');
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(manifest, old, old);
+    expect(build(fx).replayed).toBe(true);
+    expect(statSync(manifest).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  const changes: [string, (fx: Fixture) => void, string[]][] = [
+    ['a source edit', (fx) => fx.write({ 'packages/a/src/util/deep.ts': `export const deep = 'y';\n` }), ['miss', 'hit']],
+    ['a new source file in a nested directory', (fx) => fx.write({ 'packages/b/src/util/new.ts': `export const n = 1;\n` }), ['hit', 'miss']],
+    ['a config edit', (fx) => fx.write({ 'packages/b/build.config.ts': `import { defineConfig } from 'build-system';\nexport default defineConfig({ adapter: 'esbuild', minify: true, env: ['BS_TEST_FLAVOR'] });\n` }), ['hit', 'miss']],
+    ['a package.json edit', (fx) => fx.write({ 'packages/a/package.json': { name: '@nr/a', version: '1.0.1', type: 'module', exports: './dist/index.js' } }), ['miss', 'hit']],
+    ['a deleted output', (fx) => rmSync(path.join(fx.root, 'packages/b/dist/index.js')), ['hit', 'hit']],
+    ['an output edited in place', (fx) => writeFileSync(path.join(fx.root, 'packages/a/dist/index.js'), '// tampered\n'), ['hit', 'hit']],
+    ['a new package', (fx) => fx.write({ 'packages/c/package.json': { name: '@nr/c', version: '1.0.0', type: 'module', exports: './dist/index.js' }, 'packages/c/build.config.json': { adapter: 'esbuild' }, 'packages/c/src/index.ts': `export const c = 3;\n` }), ['hit', 'hit', 'miss']],
+    ['the cache emptied', (fx) => rmSync(path.join(fx.root, 'node_modules/.cache/build-system/v1/entries'), { recursive: true }), ['miss', 'miss']],
+  ];
+  for (const [what, change, statuses] of changes) {
+    it(`is not replayed after ${what}`, () => {
+      const fx = workspace();
+      recorded(fx);
+      change(fx);
+      const next = build(fx);
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.replayed).toBe(false);
+      expect(next.statuses).toEqual(statuses);
+      // Recorded again: the run after is a replay of the new state.
+      const after = build(fx);
+      expect(after.replayed, after.stderr).toBe(true);
+      expect(after.statuses).toEqual(statuses.map(() => 'hit'));
+    });
+  }
+
+  it('is not replayed when a file changed but kept its size and mtime (ctime tells)', () => {
+    const fx = workspace();
+    const file = path.join(fx.root, 'packages/a/src/index.ts');
+    // A whole second, so setting it again restores it exactly (and old: the record trusts the stat).
+    const when = 1_700_000_000;
+    utimesSync(file, when, when);
+    recorded(fx);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('= 1', '= 2'));
+    utimesSync(file, when, when);
+    expect(statSync(file).mtimeMs).toBe(when * 1000);
+    const next = build(fx);
+    expect(next.replayed).toBe(false);
+    expect(next.statuses).toEqual(['miss', 'hit']);
+  });
+
+  it("is not replayed when an env var a config declares changes, and is keyed by flags", () => {
+    const fx = workspace();
+    recorded(fx, [], { BS_TEST_FLAVOR: 'one' });
+    const other = build(fx, [], { BS_TEST_FLAVOR: 'two' });
+    expect(other.replayed).toBe(false);
+    expect(other.statuses).toEqual(['miss', 'miss']);
+    // Another selection is another record; --json does not matter (output only).
+    const one = build(fx, ['@nr/a'], { BS_TEST_FLAVOR: 'two' });
+    expect(one.replayed).toBe(false);
+    expect(build(fx, ['@nr/a'], { BS_TEST_FLAVOR: 'two' }).replayed).toBe(true);
+  });
+
+  it('is not replayed while a package lock exists (a build may be publishing)', () => {
+    const fx = workspace();
+    recorded(fx);
+    const lock = lockDirFor(path.join(fx.root, 'packages/a'));
+    mkdirSync(lock, { recursive: true });
+    try {
+      const next = build(fx, ['--lock-timeout', '0']);
+      expect(next.replayed).toBe(false);
+      expect(next.statuses).toEqual(['hit', 'hit']);
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  });
+
+  it('never records a config that reads its environment, nor forced or uncached runs', () => {
+    const fx = workspace({}, `import { defineConfig } from 'build-system';\nexport default defineConfig({ adapter: 'esbuild', minify: process.env.BS_MINIFY === '1' });\n`);
+    const first = build(fx);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/no-op record: not written: .*build\.config\.ts reads its environment/);
+    expect(build(fx).replayed).toBe(false);
+    // The config's process.env is read every time: a change is built, not replayed.
+    expect(build(fx, [], { BS_MINIFY: '1' }).statuses).toEqual(['miss', 'miss']);
+
+    const plain = workspace();
+    recorded(plain);
+    for (const args of [['--force'], ['--no-cache'], ['--dry-run']]) {
+      const r = build(plain, args);
+      expect(r.replayed, args.join(' ')).toBe(false);
+      expect(r.stderr, args.join(' ')).not.toContain('no-op record: written');
+    }
+  });
+});
