@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { observeFile, observeRead } from './noop/observer.js';
@@ -70,11 +70,31 @@ export function parseGitignore(text: string): IgnoreRule[] {
     .filter((r): r is IgnoreRule => r !== null);
 }
 
+/**
+ * Parsed rules per .gitignore, while its stat is unchanged: every package's
+ * walk reads the same outer files (the workspace root's), and compiling their
+ * globs cost more than the rest of a no-change key (~0.4 ms per package).
+ */
+const rulesMemo = new Map<string, { signature: string; rules: IgnoreRule[] }>();
+
 function readRules(file: string): IgnoreRule[] {
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st || !st.isFile()) {
+    observeFile(file);
+    return [];
+  }
+  const signature = `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+  const known = rulesMemo.get(file);
+  if (known?.signature === signature) {
+    observeFile(file, st);
+    return known.rules;
+  }
   try {
     const text = readFileSync(file, 'utf8');
     observeRead(file, text);
-    return parseGitignore(text);
+    const rules = parseGitignore(text);
+    rulesMemo.set(file, { signature, rules });
+    return rules;
   } catch {
     observeFile(file);
     return [];

@@ -130,12 +130,16 @@ export class PackageBuildService {
 
     const cacheWarnings: Diagnostic[] = [];
     let cache: PackageCache | null = null;
+    /** The key computed before the lock; reused under it unless we waited for another process (which may have changed inputs). */
+    let early: CacheCheck['key'];
+    let waited = false;
     if (!options.noCache) {
       try {
         cache = await PackageCache.open(pkg, options);
         // Before the lock: when outDir already holds this key's entry there is nothing to write, so nobody needs to be waited for.
-        const hit = cache.read ? await this.hitInPlace({ cache, prepared, options, base, started, warnings: [] }) : null;
-        if (hit) return this.finish(emit, hit);
+        const hit = cache.read ? await this.hitInPlace({ cache, prepared, options, base, started, warnings: [], key: undefined }) : null;
+        if (hit?.result) return this.finish(emit, hit.result);
+        early = hit?.key;
       } catch (e) {
         cache = null;
         cacheWarnings.push(cacheWarning(`cache not used: ${(e as Error).message}`));
@@ -152,7 +156,10 @@ export class PackageBuildService {
         command: 'build:package',
         commandLine: options.command,
         signal,
-        onWait: (message) => emit({ type: 'lock-wait', package: pkg.name, message }),
+        onWait: (message) => {
+          waited = true;
+          emit({ type: 'lock-wait', package: pkg.name, message });
+        },
       });
     } catch (e) {
       return this.finish(emit, { ...errorResult(pkg, startedAt, started, e), adapter: base.adapter, outDir: config.outDir });
@@ -179,7 +186,7 @@ export class PackageBuildService {
       if (cache) {
         try {
           // Under the lock, again: the process we waited for may have just built this very key.
-          const outcome = await this.checkCache({ cache, prepared, options, base, started, warnings: cacheWarnings }, () => lock.assertHeld());
+          const outcome = await this.checkCache({ cache, prepared, options, base, started, warnings: cacheWarnings, key: waited ? undefined : early }, () => lock.assertHeld());
           if ('result' in outcome) return this.finish(emit, outcome.result);
           miss = outcome.miss;
           base.cache = missInfo(miss);
@@ -309,8 +316,12 @@ export class PackageBuildService {
     return { config, adapter: { name: choice.adapter.name, version: choice.tool.version }, declarations, dependencies };
   }
 
-  /** The lock-free fast path: a hit whose files are already in outDir. Null when anything would have to be written. */
-  private async hitInPlace(check: CacheCheck): Promise<BuildResult | null> {
+  /**
+   * The lock-free fast path: a hit whose files are already in outDir. `result`
+   * is null when anything would have to be written; `key` is the key it
+   * computed, for the check under the lock.
+   */
+  private async hitInPlace(check: CacheCheck): Promise<{ result: BuildResult | null; key?: CacheCheck['key'] } | null> {
     const { cache, prepared, options } = check;
     // An interrupted swap is finished by the next lock holder; until then outDir is not to be trusted.
     const parent = path.dirname(path.resolve(prepared.pkg.dir, prepared.config.outDir));
@@ -318,8 +329,8 @@ export class PackageBuildService {
     if (pending) return null;
     const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
     const lookup = await cache.lookup(current.key);
-    if (lookup.status !== 'hit' || !(await cache.outDirHolds(lookup.hit.manifest, prepared.config))) return null;
-    return this.finishHit(check, current, lookup.hit.manifest, false);
+    if (lookup.status !== 'hit' || !(await cache.outDirHolds(lookup.hit.manifest, prepared.config))) return { result: null, key: current };
+    return { result: await this.finishHit(check, current, lookup.hit.manifest, false) };
   }
 
   /**
@@ -334,7 +345,7 @@ export class PackageBuildService {
   ): Promise<{ result: BuildResult } | { miss: CacheMiss }> {
     const { cache, prepared, options, warnings } = check;
     const { pkg, config } = prepared;
-    const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
+    const current = check.key ?? (await cache.fingerprint(await this.fingerprintInput(prepared, options)));
     if (!cache.read) return { miss: { cache, current, changes: [{ kind: 'forced' }], replace: false } };
     const lookup = await cache.lookup(current.key);
     let problem: string | null = null;
@@ -440,6 +451,8 @@ interface CacheCheck {
   base: ResultBase;
   started: number;
   warnings: Diagnostic[];
+  /** A key already computed for this build (hitInPlace's, reused under the lock): one fingerprint per package per run. */
+  key: { key: string; fingerprint: Fingerprint } | undefined;
 }
 
 /** Diagnostics the cache adds (corrupt entry, unwritable store) carry this code; they are not stored with the entry. */
