@@ -53,9 +53,10 @@ export function parseOptions(argv, env = process.env) {
     profile: env.BENCH_PROFILE === undefined ? undefined : env.BENCH_PROFILE !== '0',
     snapshot: env.BENCH_SNAPSHOT === undefined ? undefined : env.BENCH_SNAPSHOT !== '0',
     timeoutMin: env.BENCH_TIMEOUT_MIN,
+    sizeContendersSpec: env.BENCH_SIZE_CONTENDERS,
     quick: false,
   };
-  const names = { '--sizes': 'sizes', '--runs': 'runs', '--startup-runs': 'startupRuns', '--contenders': 'contenders', '--scenarios': 'scenarios', '--out': 'out', '--json': 'json', '--work': 'work', '--seed': 'seed', '--warmup': 'warmup', '--timeout-min': 'timeoutMin' };
+  const names = { '--sizes': 'sizes', '--runs': 'runs', '--startup-runs': 'startupRuns', '--contenders': 'contenders', '--scenarios': 'scenarios', '--out': 'out', '--json': 'json', '--work': 'work', '--seed': 'seed', '--warmup': 'warmup', '--timeout-min': 'timeoutMin', '--size-contenders': 'sizeContendersSpec' };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     if (flag === '--quick') o.quick = true;
@@ -90,6 +91,14 @@ export function parseOptions(argv, env = process.env) {
   o.scenarios = String(o.scenarios).split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of o.scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`);
   o.contenderList = selectContenders(o.contenders);
+  // `200x10=turbo-*,bs-esbuild*;50x20=…`: fewer contenders at a size (the slowest ones take hours at 200 packages).
+  o.sizeContenders = new Map();
+  for (const part of String(o.sizeContendersSpec ?? '').split(';').map((x) => x.trim()).filter(Boolean)) {
+    const [size, list] = part.split('=', 2);
+    const m = /^(\d+)x(\d+)$/.exec(size?.trim() ?? '');
+    if (!m || !list) throw new Error(`bad --size-contenders part "${part}": use <packages>x<files>=<ids or globs>`);
+    o.sizeContenders.set(`n${m[1]}-f${m[2]}`, new Set(selectContenders(list).map((c) => c.id)));
+  }
   o.work = path.resolve(o.work ?? path.join(benchDir, '.work'));
   o.out = path.resolve(o.out ?? path.join(benchDir, 'RESULTS.md'));
   o.json = path.resolve(o.json ?? path.join(o.work, 'results.json'));
@@ -106,6 +115,7 @@ const HELP = `usage: node bench/run.mjs [options]   (npm run bench at the repo r
   --warmup 1              untimed builds per contender before the first size (BENCH_WARMUP)
   --no-profile            skip the CPU profiles of build-system for targets not met (BENCH_PROFILE=0)
   --no-snapshot           run packages/build-system in place instead of a copy of it made at the start (BENCH_SNAPSHOT=0)
+  --size-contenders spec  fewer contenders at one size: '200x10=turbo-tsup*,esbuild-raw,bs-esbuild*' (BENCH_SIZE_CONTENDERS; ';' between sizes)
   --out bench/RESULTS.md  --json <work>/results.json  --work bench/.work  --seed 1  --timeout-min 30
   --render <results.json> write the report again from saved samples (measures nothing)`;
 
@@ -403,7 +413,7 @@ export async function main(argv = process.argv.slice(2)) {
 
   const sizes = [];
   const results = {
-    meta: { startedAt: started.toISOString(), endedAt: null, machine: state.machine, tools: toolVersions(), options: { sizes: opts.sizes.map((s) => s.key), runs: opts.runs, startupRuns: opts.startupRuns, scenarios: opts.scenarios, contenders: contenders.map((c) => c.id), seed: opts.seed, warmup: opts.warmup, buildSystem: opts.snapshot ? `snapshot of packages/build-system copied at the start to ${path.relative(repoRoot, path.join(opts.work, 'build-system'))}` : 'packages/build-system in place' }, argv },
+    meta: { startedAt: started.toISOString(), endedAt: null, machine: state.machine, tools: toolVersions(), options: { sizeContenders: Object.fromEntries([...opts.sizeContenders].map(([k, v]) => [k, [...v]])), sizes: opts.sizes.map((s) => s.key), runs: opts.runs, startupRuns: opts.startupRuns, scenarios: opts.scenarios, contenders: contenders.map((c) => c.id), seed: opts.seed, warmup: opts.warmup, buildSystem: opts.snapshot ? `snapshot of packages/build-system copied at the start to ${path.relative(repoRoot, path.join(opts.work, 'build-system'))}` : 'packages/build-system in place' }, argv },
     contenders: opts.contenderList.map((c) => ({ id: c.id, label: c.label, family: c.family, dts: c.dts, cached: c.cached })),
     unavailable,
     sizes,
@@ -427,7 +437,10 @@ export async function main(argv = process.argv.slice(2)) {
   if (opts.scenarios.some((s) => s !== 'startup')) {
     for (const size of opts.sizes) {
       log(`size ${size.key}: ${contenders.length} contenders × ${opts.runs} runs`);
-      sizes.push(await benchSize(size, contenders, opts, state));
+      const only = opts.sizeContenders.get(size.key);
+      const atSize = only ? contenders.filter((c) => only.has(c.id)) : contenders;
+      if (only) log(`size ${size.key}: only ${atSize.map((c) => c.id).join(', ')} (--size-contenders)`);
+      sizes.push(await benchSize(size, atSize, opts, state));
       // Written after every size: a multi-hour run keeps what it has measured.
       save(false);
     }

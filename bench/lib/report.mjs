@@ -52,7 +52,7 @@ export function renderReport(results, { jsonPath = 'results.json' } = {}) {
         ['load average (1/5/15 min) at start → end', `${m.loadAvgStart} → ${m.loadAvgEnd ?? '?'}`],
         ['build-system', `${meta.tools['build-system']} at commit ${m.commit}${m.dirty ? ' + uncommitted changes in packages/build-system' : ''}${meta.options.buildSystem ? `; ${meta.options.buildSystem}` : ''}`],
         ['tools', Object.entries(meta.tools).filter(([k]) => k !== 'build-system').map(([k, v]) => `${k} ${v ?? 'not installed'}`).join(', ')],
-        ['options', `sizes ${meta.options.sizes.join(', ') || '–'}; ${meta.options.runs} runs; start-up ${meta.options.startupRuns} runs; seed ${meta.options.seed}; warm-up ${meta.options.warmup}; scenarios ${meta.options.scenarios.join(', ')}`],
+        ['options', `sizes ${meta.options.sizes.join(', ') || '–'}; ${meta.options.runs} runs; start-up ${meta.options.startupRuns} runs; seed ${meta.options.seed}; warm-up ${meta.options.warmup}; scenarios ${meta.options.scenarios.join(', ')}${Object.keys(meta.options.sizeContenders ?? {}).length ? `; only at ${Object.entries(meta.options.sizeContenders).map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ')}` : ''}`],
         ['peak RSS', m.gnuTime ? 'GNU time %M: the largest single process of the tree (build-system itself; for turbo/nx the largest task)' : 'not measured (/usr/bin/time missing)'],
       ],
     ),
