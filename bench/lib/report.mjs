@@ -77,7 +77,7 @@ export function renderReport(results, { jsonPath = 'results.json' } = {}) {
     '',
   );
   for (const t of results.targets.filter((x) => x.id === 'edit-core' && x.rows.length)) {
-    out.push('Packages rebuilt after the edit (median of runs): build-system counts results whose cache status is not `hit`; turbo its "cached" line. "Allowed" is the edited package plus its direct dependents (a dependent whose dependency output is unchanged must be a hit; the edit changes the JS output of the edited package, not its declarations).', '');
+    out.push('Packages rebuilt after the edit (median of runs): build-system counts results whose cache status is not `hit`; turbo its "cached" line. "Allowed" is the edited package plus its direct dependents (a dependent whose dependency output is unchanged must be a hit; the edit changes the JS output of the edited package, not its declarations). Without \`dts\`, build-system does not rebuild dependents at all: they import the edited package as an external dependency, so their outputs cannot change (research.md §8).', '');
     out.push(table(['pair', 'build-system rebuilt', 'turbo rebuilt', 'allowed', 'ratio', 'verdict'], t.rows.map((r) => [r.label, r.rebuilt ?? '–', r.turboRebuilt ?? '–', r.allowed, ratio(r.ratio), mark(r.met)])), '');
   }
 
@@ -158,7 +158,7 @@ export function renderReport(results, { jsonPath = 'results.json' } = {}) {
       if (p.run) {
         const cache = Object.entries(p.run.cache).map(([k, v]) => `${v} ${k}`).join(', ');
         out.push(
-          `- Outside the run (process start, imports${p.run.cache.miss ? ', Nest' : ', the no-op fast path\'s cache check (config loading, keys)'}, exit): **${ms(p.wallMs - p.run.durationMs)}**; the run itself: **${ms(p.run.durationMs)}** (${cache}; concurrency ${p.run.concurrency}; sum of package durations ${ms(p.run.packageMs)}${p.run.criticalPath ? `; critical path ${p.run.criticalPath.packages} packages, ${ms(p.run.criticalPath.durationMs)}` : ''}).`,
+          `- Outside the run (process start, imports${p.run.cache.miss ? '' : ', reading the no-op record'}, exit): **${ms(p.wallMs - p.run.durationMs)}**; the run itself: **${ms(p.run.durationMs)}** (${cache}; concurrency ${p.run.concurrency}; sum of package durations ${ms(p.run.packageMs)}${p.run.criticalPath ? `; critical path ${p.run.criticalPath.packages} packages, ${ms(p.run.criticalPath.durationMs)}` : ''}).`,
         );
       }
       if (p.treeCpuMs != null) out.push(`- CPU: ${ms(p.treeCpuMs)} for the whole process tree, of which build-system's own process ≈ ${ms(p.mainCpuMs)} and spawned tools (tsc, bun, esbuild's service) ≈ ${ms(p.childCpuMs)}.`);
@@ -172,7 +172,7 @@ export function renderReport(results, { jsonPath = 'results.json' } = {}) {
     '- Every contender works in its own copy of the generated workspace (`bench/.work/<size>/<contender>/`), so caches and outputs never mix; `node_modules` is symlinks (workspace packages and tools).',
     '- A run executes every scenario for every contender, scenario by scenario, contenders in rotated order. Untimed setup before each timed build: cold = delete outputs and the tool\'s cache (`.turbo`, `.nx`, `node_modules/.cache/build-system`, `.tsbuildinfo`); no-op = nothing; restore = delete every `dist`; edits rewrite one line inside a function body (the JS changes, the declarations do not) with a new value each time, so no cache can already hold it.',
     '- raw esbuild has no cache: it runs in the cold scenario only. tsc -b keeps its `.tsbuildinfo` in `dist`, so its "restore" is a full rebuild.',
-    '- Times are wall clock from spawn to exit of the tool\'s command as a user runs it: `node_modules/.bin/turbo run build`, `nx run-many -t build`, `node bin/build-system.js build --json`, `node tsc -b`. Default concurrency of each tool (turbo 10, nx 3, build-system = cores).',
+    '- Times are wall clock from spawn to exit of the tool\'s command as a user runs it: `node_modules/.bin/turbo run build`, `nx run-many -t build`, `node bin/build-system.js build --json`, `node tsc -b`. Default concurrency of each tool (turbo 10, nx 3, build-system max(10, cores)). build-system\'s no-op from the CLI is answered from its no-op record (specs/002-build-package-handler/research.md §5.3c); the first no-op after a cold build already is.',
     '',
   );
   return `${out.join('\n')}\n`;
@@ -196,7 +196,7 @@ function closing(t, results) {
   const failing = t.rows.filter((r) => r.met === false);
   const sizes = [...new Set(failing.map((r) => r.size).filter(Boolean))];
   const profile = (scenario) => results.profiles.find((p) => p.scenario === scenario && sizes.includes(p.size));
-  const split = (p) => (p?.run ? ` In the profiled run (${p.contender}, ${p.size}) ${ms(p.run.durationMs)} of ${ms(p.wallMs)} is the run itself; the rest is process start, imports and${p.run.cache.miss ? ' Nest' : ' the no-op check (config evaluation, keys)'}.` : '');
+  const split = (p) => (p?.run ? ` In the profiled run (${p.contender}, ${p.size}) ${ms(p.run.durationMs)} of ${ms(p.wallMs)} is the run itself; the rest is process start, imports${p.run.cache.miss ? '' : ', reading the no-op record'} and exit.` : '');
   if (t.id === 'noop-small' || t.id === 'noop-large') {
     const parts = sizes.map((k) => {
       const turbo = med(results, k, 'noop', 'turbo-tsup');
@@ -204,22 +204,22 @@ function closing(t, results) {
       const need = turbo === null ? null : turbo * (t.id === 'noop-large' ? 0.5 : 1);
       return `${k}: turbo ${ms(turbo)}, build-system ${ms(bs)}; the target needs ≤ ${ms(need)}${nodeMs !== null && need !== null ? `, and \`node -e 0\` alone takes ${ms(nodeMs)}${need < nodeMs * 1.5 ? ' — not reachable by any Node process that also reads the workspace' : ''}` : ''}`;
     });
-    return `${parts.join('; ')}.${split(profile('noop'))} turbo's no-op is a native binary (hashing in Rust) behind a Node shim that only spawns it. What closes most of the gap: cache evaluated \`build.config.ts\` files by content hash (a no-op then starts no esbuild service and imports no \`data:\` modules — the largest block at 200 packages), a planning API that computes each key once (the fast path now plans, then runs), and a bundled CLI with a code cache (specs/002-build-package-handler/research.md §5 ("What would close the rest")). Beating 0.5× turbo at 200 packages needs what turbo has: a resident daemon or a native front-end.`;
+    return `${parts.join('; ')}.${split(profile('noop'))} turbo's no-op is a native binary behind a Node shim that only spawns it; build-system's is a Node process that stats every path its no-op record lists (research.md §5.3c). What would close the rest: a smaller record (paths relative to the workspace, one stat per directory whose listing and children are unchanged) or a resident process that watches the files.`;
   }
   if (t.id === 'cold-dts') {
     const ts7 = t.rows.filter((r) => r.contender === 'bs-esbuild-dts-ts7' && r.ratio).map((r) => `${r.size} ${r.ratio.median.toFixed(2)}×`).join(', ');
     const p = profile('cold');
     const child = p && p.childCpuMs != null ? ` In the profiled run, spawned tools used ${ms(p.childCpuMs)} CPU against ${ms(p.mainCpuMs)} in build-system's own process, which waits (idle) most of the time.` : '';
-    return `declarations dominate: with TypeScript 5 every package spawns its own \`tsc --emitDeclarationOnly\` (Node start, loading TypeScript, a full type-check), as tsup's rollup-plugin-dts does per package.${child}${ts7 ? ` With TypeScript 7 (native) for the same emit, build-system is at ${ts7} of turbo + tsup (dts).` : ''} To close it with TypeScript 5: one TypeScript program shared by all packages in one process (a LanguageService/DocumentRegistry across packages, or \`tsc -b\` over generated project references: the \`tsc5-b\` row shows what that costs), or \`isolatedDeclarations\` + \`ts.transpileDeclaration\` (per file, no type-check).`;
+    return `declarations dominate: with TypeScript 5 each package's declarations need a type-check; build-system runs them in a pool of worker threads that keep TypeScript loaded and parsed libraries cached (research.md §8).${child}${ts7 ? ` With TypeScript 7 (native) for the same emit, build-system is at ${ts7} of turbo + tsup (dts).` : ''} To close it with TypeScript 5: one TypeScript program shared by all packages in one process (a LanguageService/DocumentRegistry across packages, or \`tsc -b\` over generated project references: the \`tsc5-b\` row shows what that costs), or \`isolatedDeclarations\` + \`ts.transpileDeclaration\` (per file, no type-check).`;
   }
   if (t.id === 'cold-js') {
-    return `raw esbuild is one process building every package in parallel inside esbuild's service; build-system adds per run its start-up (Nest, ~300 ms, on every build with work) and per package config evaluation (an esbuild bundle + \`data:\` import), hashing every input for the cache key, a staging directory and atomic swap, sha256 of every artifact and the cache store write.${split(profile('cold'))} What would close it: a bundled CLI with a code cache (or the fast path also for builds with work), cached config evaluation, and keys and artifact hashes computed from the bytes esbuild already holds (its metafile/outputFiles) instead of re-reading them.`;
+    return `raw esbuild is one process building every package in parallel inside esbuild's service, with no config, no cache and no lock; build-system adds its start-up (Node, the CLI chunks with zod: ~100 ms, Nest is not loaded) and per package ~10 ms of main-thread work: config evaluation (an esbuild bundle + \`data:\` import + zod), the input walk and key, lock, staging directory and journaled swap, sha256 of every artifact, the cache entry, stat cache and last-build files, and the no-op record.${split(profile('cold'))} What would close it (research.md §8): one esbuild call for all configs, one cache transaction per run instead of per package, building while the key is computed, per-run lock bookkeeping.`;
   }
   if (t.id === 'edit-core') {
     const extra = failing.filter((r) => r.rebuilt !== null && r.rebuilt > r.allowed);
     const slow = failing.filter((r) => !extra.includes(r));
     const a = extra.length ? `${extra.map((r) => `${r.label}: rebuilt ${r.rebuilt} > allowed ${r.allowed}`).join('; ')} — a dependent's key must depend on its dependencies' outputs, not on their keys. ` : '';
-    const b = slow.length ? `${slow.map((r) => r.label).join(', ')} rebuild the right packages (the edited one and its direct dependents, whose outputs then do not change, so the rest are hits) but are slower than 0.5× because each rebuilt package re-emits its declarations with a spawned TypeScript 5 \`tsc\` (see the cold dts target); with TypeScript 7 the same rebuild is far under the target.` : '';
+    const b = slow.length ? `${slow.map((r) => r.label).join(', ')} rebuild the right packages (the edited one and its direct dependents, whose outputs then do not change, so the rest are hits) but are slower than 0.5× because each rebuilt package re-emits its declarations with TypeScript 5, a type-check per package (see the cold dts target); with TypeScript 7 the same rebuild is far under the target.` : '';
     return `${a}${b}`;
   }
   if (t.id === 'startup') return 'see specs/002-build-package-handler/research.md §5 and the profiles below.';

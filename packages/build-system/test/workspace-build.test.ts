@@ -199,6 +199,10 @@ describe('a package waits only for the dependencies whose outputs its build read
     });
     // The plan still lists in build order.
     expect(plan.packages[0]!.name).toBe(scoped('slow'));
+    // For people: the table marks what is not waited for.
+    const table = cli(['build', '--dry-run', '--cwd', fx.root]).stdout;
+    expect(table).toMatch(new RegExp(`${scoped('app')}\\s+esbuild \\S+\\s+${scoped('slow')} \\(external\\)`));
+    expect(table).not.toMatch(new RegExp(`${scoped('bundles')}.*\\(external\\)`));
 
     const { code, doc, stderr } = runJson(['build', '--concurrency', '4'], fx);
     expect(code, stderr + JSON.stringify(doc.results.map((r) => [r.package.name, r.status, r.error, r.diagnostics]))).toBe(0);

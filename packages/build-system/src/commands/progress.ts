@@ -207,7 +207,8 @@ export function planTable(plan: PlanResult, style: Style, opts: { reasons?: bool
     String(i + 1),
     p.name,
     p.available ? `${p.chosen} ${p.version ?? ''}`.trim() : style.red('unavailable'),
-    p.dependencies.length ? p.dependencies.join(', ') : style.dim('-'),
+    // A dependency it does not wait for is one its bundler keeps external (services/dependency-needs.ts).
+    p.dependencies.length ? p.dependencies.map((d) => (p.waitsFor.includes(d) ? d : `${d} ${style.dim('(external)')}`)).join(', ') : style.dim('-'),
     p.cache.status === 'disabled' ? style.dim('off') : p.cache.wouldHit ? style.green('would hit') : 'would build',
     ...(opts.reasons ? [p.available ? style.dim(p.reason) : ''] : []),
   ]);
