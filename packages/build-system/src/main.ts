@@ -48,7 +48,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       if (build) {
         await enableCompileCache();
         try {
-          if ((await import('./commands/build-replay.js')).replayNoopBuild(build)) return;
+          if (await (await import('./commands/build-replay.js')).replayNoopBuild(build)) return;
           await runBuildWithoutNest(build);
         } catch (e) {
           // What the Nest CLI's serviceErrorHandler does with a command that throws.

@@ -16,7 +16,7 @@ import { createRunOutput, noopRecordOptions } from './run-output.js';
  * reporters fed the same events — with fresh times. Returns false, having
  * printed nothing, whenever the record is missing or anything changed.
  */
-export function replayNoopBuild(parsed: ParsedBuildArgv): boolean {
+export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean> {
   const { flags } = parsed;
   const options = noopRecordOptions(parsed.packages, flags);
   if (!options) return false;
@@ -33,7 +33,7 @@ export function replayNoopBuild(parsed: ParsedBuildArgv): boolean {
 
   const origin = performance.now();
   const started = Date.now();
-  const reporter = createRunOutput(flags).reporterFor();
+  const reporter = await createRunOutput(flags).reporterFor();
   reporter.onPlan(record.plan);
   const replayLogs = (flags.outputLogs ?? 'full') === 'full';
   const results: BuildResult[] = [];

@@ -141,7 +141,7 @@ export async function runBuildCommand(builds: WorkspaceBuildService, packages: s
     return;
   }
 
-  const reporter = reporterFor();
+  const reporter = await reporterFor();
   // Ctrl-C: abort the run (adapters stop, locks are released, outDirs stay as they were);
   // a second Ctrl-C exits at once.
   const controller = new AbortController();

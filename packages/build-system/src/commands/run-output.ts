@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { ProgressView } from './progress.js';
 import { LineReporter, type Reporter } from './reporter.js';
 import { createStyle, terminalInfo, wantsColor, type Style } from './terminal.js';
 import type { BuildFlags } from './build-run.js';
@@ -7,13 +6,19 @@ import type { BuildFlags } from './build-run.js';
 // Light on purpose: the no-op replay (build-replay.ts) uses these without loading the build services.
 
 /** How a build run prints: line reporter (and --json), or the progress view on a terminal. Shared with the no-op replay. */
-export function createRunOutput(flags: Pick<BuildFlags, 'json' | 'color'>): { json: boolean; style: Style; lines: LineReporter; reporterFor: () => Reporter } {
+export function createRunOutput(flags: Pick<BuildFlags, 'json' | 'color'>): { json: boolean; style: Style; lines: LineReporter; reporterFor: () => Promise<Reporter> } {
   const json = Boolean(flags.json);
   const term = terminalInfo(process.stdout, flags.color);
   // Under --json people read stderr, so its colour follows stderr.
   const style = createStyle(json ? wantsColor(process.stderr, flags.color) : term.color);
   const lines = new LineReporter(json, process.stdout, process.stderr, style);
-  return { json, style, lines, reporterFor: () => (json || !term.interactive ? lines : new ProgressView(process.stdout, style)) };
+  return {
+    json,
+    style,
+    lines,
+    // The progress view (and node:readline) is loaded only for a terminal: a piped no-op replay skips it.
+    reporterFor: async () => (json || !term.interactive ? lines : new (await import('./progress.js')).ProgressView(process.stdout, style)),
+  };
 }
 
 /**

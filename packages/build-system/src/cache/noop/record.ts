@@ -212,7 +212,16 @@ export function writeNoopRecord(input: RecordInput): string | null {
   const now = Date.now();
   const racySince = now - RACY_WINDOW_MS;
   const outDirs = input.outputs.map((o) => o.outDir);
-  const underOutput = (p: string) => p.startsWith(`${input.cacheDir}${path.sep}`) || outDirs.some((d) => p === d || p.startsWith(`${d}${path.sep}`));
+  // By ancestors, not by scanning every outDir per path: a 200-package run observes thousands of paths.
+  const outDirSet = new Set(outDirs);
+  const cachePrefix = `${input.cacheDir}${path.sep}`;
+  const underOutput = (p: string) => {
+    if (p.startsWith(cachePrefix)) return true;
+    for (let d = p; ; d = path.dirname(d)) {
+      if (outDirSet.has(d)) return true;
+      if (path.dirname(d) === d) return false;
+    }
+  };
   const ownNames = new Set(['node_modules', ...input.outputs.map((o) => path.relative(o.pkgDir, o.outDir).split(path.sep)[0]!).filter((n) => n && n !== '..')]);
 
   const files: NoopRecord['files'] = [];
@@ -290,6 +299,10 @@ export function writeNoopRecord(input: RecordInput): string | null {
     absent.add(o.lockDir);
   }
   for (const p of absent) if (statSync(p, { throwIfNoEntry: false })) return `${p} exists`;
+  // A path cannot appear in a directory whose mtime and inode are unchanged: when the parent is
+  // recorded, its check covers the child, and the replay saves a stat (8 config names per package).
+  const recordedDirs = new Set(dirs.map(([d]) => d));
+  for (const p of [...absent]) if (recordedDirs.has(path.dirname(p))) absent.delete(p);
 
   const envHashes: Record<string, string | null> = {};
   for (const name of [...input.observed.env].sort()) envHashes[name] = envValueHash(name, env[name]);
