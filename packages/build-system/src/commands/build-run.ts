@@ -190,7 +190,7 @@ export async function runBuildCommand(builds: WorkspaceBuildService, packages: s
     // timer, a child that outlives SIGTERM) must not keep a cancelled CLI alive.
     setTimeout(() => process.exit(130), 500).unref();
   }
-  if (recording && recordOptions) recording.finish(run, { cwd: flags.cwd ?? process.cwd(), options: recordOptions, cacheDir: flags.cacheDir });
+  if (recording && recordOptions) await recording.finish(run, { cwd: flags.cwd ?? process.cwd(), options: recordOptions, cacheDir: flags.cacheDir });
 }
 
 async function startRecording() {

@@ -38,7 +38,7 @@ export class NoopRecording {
     if (lines.length < KEPT_LOG_LINES) lines.push({ stream: event.stream, line: event.line });
   }
 
-  finish(run: RunResult, key: { cwd: string; options: Record<string, unknown>; cacheDir?: string }): void {
+  async finish(run: RunResult, key: { cwd: string; options: Record<string, unknown>; cacheDir?: string }): Promise<void> {
     const observed = takeObservations();
     const why = this.unrecordable(run, observed?.refused);
     if (why || !observed || !this.plan) {
@@ -54,7 +54,7 @@ export class NoopRecording {
     const cacheDir = resolveCacheDir(root, key.cacheDir);
     const store = new LocalCacheStore(cacheDir);
     const recordKeyValue = recordKey({ cwd: key.cwd, options: key.options });
-    const problem = writeNoopRecord({
+    const problem = await writeNoopRecord({
       cacheDir,
       key: recordKeyValue,
       plan: this.plan,

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { statSync, type Stats } from 'node:fs';
+import { sha256 } from '../../util/hash.js';
 
 /**
  * What a run read, for the no-op record (see record.ts): every file and
@@ -83,7 +83,7 @@ export function observeRead(abs: string, content: string | Uint8Array): void {
   if (!current) return;
   const st = statSync(abs, { throwIfNoEntry: false });
   if (!st) return;
-  observeFile(abs, st, createHash('sha256').update(content).digest('hex'));
+  observeFile(abs, st, sha256(content));
 }
 
 /** A directory whose listing was used (pass the names when they were read). */

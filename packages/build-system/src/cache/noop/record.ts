@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildResult, RunResult } from '../../result/schema.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
+import { sha256 } from '../../util/hash.js';
 import { VERSION } from '../../version.js';
 import type { ObservedDir, ObservedFile } from './observer.js';
 
@@ -73,7 +74,6 @@ export interface RecordKeyInput {
   env?: NodeJS.ProcessEnv;
 }
 
-const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** This module's own file: a rebuilt build-system is a different program even at the same version. */
 function selfIdentity(): string {
@@ -90,14 +90,14 @@ function selfIdentity(): string {
 function steeringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of Object.keys(env).sort()) {
-    if (name.startsWith('BUILD_SYSTEM_') || name.startsWith('TURBO_') || name === 'NODE_OPTIONS' || name === 'NODE_PATH') out[name] = hash(env[name] ?? '');
+    if (name.startsWith('BUILD_SYSTEM_') || name.startsWith('TURBO_') || name === 'NODE_OPTIONS' || name === 'NODE_PATH') out[name] = sha256(env[name] ?? '');
   }
   return out;
 }
 
 export function recordKey(input: RecordKeyInput): string {
   const bun = (globalThis as { Bun?: { version: string } }).Bun;
-  return hash(
+  return sha256(
     JSON.stringify([
       NOOP_RECORD_VERSION,
       VERSION,
@@ -116,7 +116,7 @@ export function recordFile(cacheDir: string, key: string): string {
   return path.join(cacheDir, 'v1', 'noop', `${key}.json`);
 }
 
-export const envValueHash = (name: string, value: string | undefined): string | null => (value === undefined ? null : hash(`${name}=${value}`));
+export const envValueHash = (name: string, value: string | undefined): string | null => (value === undefined ? null : sha256(`${name}=${value}`));
 
 /** Names build-system creates in a directory it publishes into; see the trust rules above. */
 export function ownEntry(name: string, ownNames: ReadonlySet<string>): boolean {
@@ -131,7 +131,7 @@ function sameNames(a: readonly string[], b: readonly string[], ownNames: Readonl
 
 function fileSha256(abs: string): string | null {
   try {
-    return createHash('sha256').update(readFileSync(abs)).digest('hex');
+    return sha256(readFileSync(abs));
   } catch {
     return null;
   }
@@ -207,7 +207,7 @@ export interface RecordInput {
 }
 
 /** Why a record cannot be written, or null when it was written. */
-export function writeNoopRecord(input: RecordInput): string | null {
+export async function writeNoopRecord(input: RecordInput): Promise<string | null> {
   const env = input.env ?? process.env;
   const now = Date.now();
   const racySince = now - RACY_WINDOW_MS;
@@ -325,10 +325,7 @@ export function writeNoopRecord(input: RecordInput): string | null {
   };
   const file = recordFile(input.cacheDir, input.key);
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(record));
-    renameSync(tmp, file);
+    await writeFileAtomic(file, JSON.stringify(record), { mkdir: true });
   } catch (e) {
     return `cannot write ${file}: ${(e as Error).message}`;
   }
