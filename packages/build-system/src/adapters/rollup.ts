@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { transform, type Message, type TransformOptions } from 'esbuild';
@@ -118,16 +117,9 @@ function rollupDiagnostic(pkgDir: string, log: RollupLog, severity: Diagnostic['
   return d;
 }
 
-/** config.external (names and `name/*` patterns) plus Node builtins, as rollup's external test. */
-export function externalTest(external: readonly string[]): (id: string) => boolean {
-  const exact = new Set<string>(builtinModules);
-  const prefixes: string[] = ['node:'];
-  for (const e of external) {
-    if (e.endsWith('/*')) prefixes.push(e.slice(0, -1));
-    else exact.add(e);
-  }
-  return (id) => exact.has(id) || prefixes.some((p) => id.startsWith(p));
-}
+// In its own module so the scheduler (services/dependency-needs.ts) can use it without loading esbuild.
+export { externalTest } from './rollup-external.js';
+import { externalTest } from './rollup-external.js';
 
 interface RollupAdapterOptions {
   input: Record<string, unknown>;

@@ -193,6 +193,8 @@ function loadTypeScript(tsDir: string): LoadedTypeScript {
   return found;
 }
 
+// util/paths.ts's isInside, repeated on purpose: this worker imports only node: builtins, because
+// run from the sources it is started as a data: URL (tsc-pool.ts), which cannot resolve relative imports.
 function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));

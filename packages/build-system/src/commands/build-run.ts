@@ -194,6 +194,6 @@ export async function runBuildCommand(builds: WorkspaceBuildService, packages: s
 }
 
 async function startRecording() {
-  const { NoopRecording } = await import('./noop-recording.js');
+  const { NoopRecording } = await import('../services/noop-recording.js');
   return new NoopRecording();
 }

@@ -49,9 +49,12 @@ function displayPath(file: string): string {
 
 /** The package's config file (absolute), or null. Two at once is an error: which one wins would be a guess. */
 export function findConfigFile(pkgDir: string, packageName?: string): string | null {
-  const candidates = CONFIG_FILE_NAMES.map((name) => path.join(pkgDir, name));
-  if (isObserving()) for (const c of candidates) observeFile(c);
-  const found = candidates.filter(isFile);
+  const found = CONFIG_FILE_NAMES.map((name) => path.join(pkgDir, name)).filter((file) => {
+    const st = statSync(file, { throwIfNoEntry: false });
+    // Taken or not, each name decides which config applies: the no-op record watches all of them.
+    if (isObserving()) observeFile(file, st ?? null);
+    return st?.isFile() === true;
+  });
   if (found.length > 1) {
     const names = found.map((f) => path.basename(f));
     const message = `found ${found.length} config files (${names.join(', ')}); keep exactly one`;

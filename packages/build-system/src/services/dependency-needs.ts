@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { externalTest } from '../adapters/rollup-external.js';
 import { globBase } from '../cache/inputs.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { isInside } from '../util/paths.js';
@@ -114,15 +115,6 @@ function esbuildExternal(pattern: string, specifier: string): boolean {
   return specifier.length >= prefix.length + suffix.length && specifier.startsWith(prefix) && specifier.endsWith(suffix);
 }
 
-/**
- * The rollup adapter's matching (`externalTest` in adapters/rollup.ts, not
- * imported here because that module loads esbuild's transform API): exact
- * names, and `name/*` as a prefix. A bare name does not cover its subpaths.
- */
-function rollupExternal(pattern: string, specifier: string): boolean {
-  if (pattern.endsWith('/*')) return specifier.startsWith(pattern.slice(0, -1));
-  return specifier === pattern;
-}
 
 /**
  * A subpath no real specifier has: a pattern matching it keeps every subpath
@@ -132,8 +124,8 @@ const ANY_SUBPATH = '\u0000';
 
 /** Whether `name` and every subpath of it (`name/x`) stay external for this bundler's build. */
 export function isExternalFor(adapter: Bundler, external: readonly string[], name: string): boolean {
-  const match = adapter === 'rollup' ? rollupExternal : esbuildExternal;
-  const covered = (specifier: string) => external.some((pattern) => match(pattern, specifier));
+  // rollup: the adapter's own test (exact names, `name/*` prefixes; a bare name does not cover its subpaths).
+  const covered = adapter === 'rollup' ? externalTest(external) : (specifier: string) => external.some((pattern) => esbuildExternal(pattern, specifier));
   return covered(name) && covered(`${name}/${ANY_SUBPATH}`);
 }
 

@@ -65,7 +65,8 @@ export function observeFile(abs: string, st?: Stats | null, sha256?: string): vo
     if (sha256 && !known.sha256 && st && st.size === known.size && st.mtimeMs === known.mtimeMs && st.ino === known.ino) known.sha256 = sha256;
     return;
   }
-  const s = st ?? statSync(abs, { throwIfNoEntry: false });
+  // null: the caller already knows it is absent; undefined: not looked at yet.
+  const s = st === undefined ? statSync(abs, { throwIfNoEntry: false }) : st;
   if (!s) {
     current.absent.add(abs);
     return;

@@ -7,7 +7,7 @@ import { LocalCacheStore } from '../cache/store.js';
 import type { BuildEvent } from '../events.js';
 import { lockDirFor } from '../lock.js';
 import type { RunResult } from '../result/schema.js';
-import type { RunPlan } from '../services/workspace.service.js';
+import type { RunPlan } from './workspace.service.js';
 import { isInside } from '../util/paths.js';
 import { findWorkspaceRoot } from '../workspace/package-info.js';
 
