@@ -9,6 +9,7 @@ import type { BuildConfigInput } from '../src/config/schema.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { BIN_BANNER, BIN_BUILD, BIN_STDOUT, BROKEN_FILES, expectBrokenLineError, expectLibraryBundles, expectRunsAsBin, expectSingleShebang, LIBRARY_STDOUT, libraryFiles, listFiles, relPaths, repoVersion, runAdapter, runNode, SHEBANG, trackedFixtures, type AdapterRun } from './helpers/adapter-ctx.js';
 import { packageRoot, repoBin, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
+import { ReadLog } from '../src/util/read-log.js';
 
 const repoBun = path.join(repoBin, 'bun');
 const repoBunVersion = repoVersion('bun');
@@ -54,7 +55,7 @@ function processesMentioning(needle: string): string[] {
 describe('bun adapter: finding bun', () => {
   it('finds bun in the package node_modules/.bin and reports its version', async () => {
     const fx = libraryFixture();
-    const tool = await bunAdapter.check(loadPackageInfo(fx.root));
+    const tool = await bunAdapter.check(loadPackageInfo(fx.root, new ReadLog()), new ReadLog());
     expect(tool).toEqual({ available: true, version: repoBunVersion, location: fx.path('node_modules/.bin/bun') });
   });
 
@@ -63,9 +64,9 @@ describe('bun adapter: finding bun', () => {
     const counter = fx.path('version-calls.txt');
     fx.write({ 'node_modules/.bin/bun': `#!/bin/sh\necho call >> '${counter}'\necho 9.8.7\n` });
     chmodSync(fx.path('node_modules/.bin/bun'), 0o755);
-    const pkg = loadPackageInfo(fx.root);
-    const first = await bunAdapter.check(pkg);
-    const second = await bunAdapter.check(pkg);
+    const pkg = loadPackageInfo(fx.root, new ReadLog());
+    const first = await bunAdapter.check(pkg, new ReadLog());
+    const second = await bunAdapter.check(pkg, new ReadLog());
     expect(first).toEqual({ available: true, version: '9.8.7', location: fx.path('node_modules/.bin/bun') });
     expect(second).toEqual(first);
     expect(readFileSync(counter, 'utf8')).toBe('call\n');
@@ -75,7 +76,7 @@ describe('bun adapter: finding bun', () => {
     const fx = libraryFixture({}, { linkBun: false });
     fx.write({ 'node_modules/.bin/bun': '#!/bin/sh\necho "bun: broken install" >&2\nexit 3\n' });
     chmodSync(fx.path('node_modules/.bin/bun'), 0o755);
-    const tool = await bunAdapter.check(loadPackageInfo(fx.root));
+    const tool = await bunAdapter.check(loadPackageInfo(fx.root, new ReadLog()), new ReadLog());
     expect(tool).toEqual({ available: false, reason: expect.stringMatching(/exited with 3: bun: broken install/), installHint: 'npm install -D bun' });
   });
 
@@ -90,9 +91,9 @@ describe('bun adapter: finding bun', () => {
       .filter((dir) => dir && !existsSync(path.join(dir, 'bun')))
       .join(path.delimiter);
     try {
-      const npmTool = await bunAdapter.check(loadPackageInfo(npmFx.root));
+      const npmTool = await bunAdapter.check(loadPackageInfo(npmFx.root, new ReadLog()), new ReadLog());
       expect(npmTool).toEqual({ available: false, reason: expect.stringMatching(/bun was not found .* on PATH/), installHint: 'npm install -D bun' });
-      const pnpmTool = await bunAdapter.check(loadPackageInfo(pnpmFx.root));
+      const pnpmTool = await bunAdapter.check(loadPackageInfo(pnpmFx.root, new ReadLog()), new ReadLog());
       expect(pnpmTool).toMatchObject({ available: false, installHint: 'pnpm add -D bun' });
     } finally {
       process.env.PATH = savedPath;
@@ -273,14 +274,15 @@ describe('bun adapter: building', () => {
         `import { resolveConfig } from ${src('config/resolve.ts')};`,
         `import { buildConfigSchema } from ${src('config/schema.ts')};`,
         `import { loadPackageInfo } from ${src('workspace/package-info.ts')};`,
-        `const pkg = loadPackageInfo(${JSON.stringify(fx.root)});`,
+        `import { ReadLog } from ${src('util/read-log.ts')};`,
+        `const pkg = loadPackageInfo(${JSON.stringify(fx.root)}, new ReadLog());`,
         `const config = resolveConfig(pkg, buildConfigSchema.parse({ entry: { index: 'src/index.ts', 'bin/cli': 'src/cli.ts', copy: 'src/index.ts' }, format: ['esm', 'cjs'], sourcemap: true, banner: '/* b */', define: { BUILD_FLAVOUR: '"bun"' } }), null);`,
-        `const tool = await bunAdapter.check(pkg);`,
+        `const tool = await bunAdapter.check(pkg, new ReadLog());`,
         `if (!tool.available) throw new Error(tool.reason);`,
         `const outDir = mkdtempSync(path.join(pkg.dir, '.staging-'));`,
-        `const out = await bunAdapter.build({ pkg, config, outDir, tool, signal: new AbortController().signal, log: () => {} });`,
+        `const out = await bunAdapter.build({ pkg, config, outDir, tool, signal: new AbortController().signal, reads: new ReadLog(), log: () => {} });`,
         `const bad = resolveConfig(pkg, buildConfigSchema.parse({ entry: { bad: 'src/bad.ts' }, format: 'esm' }), null);`,
-        `const badOut = await bunAdapter.build({ pkg, config: bad, outDir: mkdtempSync(path.join(pkg.dir, '.staging-')), tool, signal: new AbortController().signal, log: () => {} });`,
+        `const badOut = await bunAdapter.build({ pkg, config: bad, outDir: mkdtempSync(path.join(pkg.dir, '.staging-')), tool, signal: new AbortController().signal, reads: new ReadLog(), log: () => {} });`,
         `console.log(JSON.stringify({ tool, execPath: process.execPath, outDir, out, badOut }));`,
       ].join('\n'),
       'src/bad.ts': 'export const a = 1;\nexport const b = (2 + ;\n',
@@ -294,6 +296,8 @@ describe('bun adapter: building', () => {
     expect(realpathSync(report.tool.location)).toBe(realpathSync(repoBun));
     expect(report.tool.version).toBe(repoBunVersion);
     expect(report.out.ok).toBe(true);
+    // What Bun.build read (its metafile) keys the cache entry, as the CLI's --metafile does.
+    expect(report.out.reads).toEqual(expect.arrayContaining([fx.path('src/index.ts'), fx.path('src/cli.ts')]));
     expect(relPaths(report.outDir, report.out.files)).toEqual([
       'bin/cli.cjs',
       'bin/cli.cjs.map',

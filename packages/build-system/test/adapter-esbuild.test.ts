@@ -6,6 +6,7 @@ import type { BuildConfigInput } from '../src/config/schema.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { BIN_BANNER, BIN_BUILD, BIN_STDOUT, BROKEN_FILES, expectBrokenLineError, expectLibraryBundles, expectRunsAsBin, expectSingleShebang, libraryFiles, listFiles, repoVersion, runAdapter, runNode, SHEBANG, trackedFixtures, type AdapterRun } from './helpers/adapter-ctx.js';
 import type { Fixture } from './helpers/fixture.js';
+import { ReadLog } from '../src/util/read-log.js';
 
 const newFixture = trackedFixtures();
 
@@ -21,7 +22,7 @@ function build(fx: Fixture, input: BuildConfigInput, signal?: AbortSignal): Prom
 describe('esbuild adapter', () => {
   it('finds esbuild and reports its version and location', async () => {
     const fx = libraryFixture();
-    const tool = await esbuildAdapter.check(loadPackageInfo(fx.root));
+    const tool = await esbuildAdapter.check(loadPackageInfo(fx.root, new ReadLog()), new ReadLog());
     expect(tool).toEqual({ available: true, version: repoVersion('esbuild'), location: expect.any(String) });
     if (tool.available) expect(existsSync(path.join(tool.location, 'package.json'))).toBe(true);
   });

@@ -7,6 +7,7 @@ import { BuildSystemError } from '../src/errors.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { linkRollup, nodeStdout, relPaths, repoVersion, runAdapter, trackedFixtures, type AdapterRun } from './helpers/adapter-ctx.js';
 import type { FileTree, Fixture } from './helpers/fixture.js';
+import { ReadLog } from '../src/util/read-log.js';
 
 const newFixture = trackedFixtures();
 
@@ -62,7 +63,7 @@ const EXPECTED = 'ROLLUP dep-a dep-a/sub DEV_B_INLINED b.txt v1';
 describe('rollup adapter', () => {
   test('check() reports rollup’s version', async () => {
     const fx = rollupPackage(libSources);
-    const tool = await rollupAdapter.check(loadPackageInfo(fx.root));
+    const tool = await rollupAdapter.check(loadPackageInfo(fx.root, new ReadLog()), new ReadLog());
     expect(tool).toMatchObject({ available: true, version: repoVersion('rollup') });
   });
 
@@ -150,7 +151,7 @@ describe('rollup adapter', () => {
       { adapter: 'rollup', entry: 'src/index.ts', format: ['esm', 'cjs'], adapterOptions: { rollup: { plugins: [abortOnStart] } } },
       ac.signal,
     );
-    expect(out).toEqual({ ok: false, files: [], diagnostics: [] });
+    expect(out).toEqual({ ok: false, files: [], diagnostics: [], reads: null });
     expect(readdirSync(outDir)).toEqual([]);
   });
 
@@ -172,7 +173,7 @@ describe('rollup adapter', () => {
 
   test('without rollup installed: unavailable with the install command', async () => {
     const fx = rollupPackage(libSources, { noRollup: true });
-    const tool = await rollupAdapter.check(loadPackageInfo(fx.root));
+    const tool = await rollupAdapter.check(loadPackageInfo(fx.root, new ReadLog()), new ReadLog());
     expect(tool.available).toBe(false);
     if (tool.available) return;
     expect(tool.reason).toBe('rollup and @rollup/plugin-node-resolve are not installed for rollup-lib');

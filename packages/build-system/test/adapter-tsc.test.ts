@@ -7,6 +7,7 @@ import { BuildSystemError } from '../src/errors.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { COMPOSITE_TSCONFIG, leaveOwnTsBuildInfo, linkTypeScript, nodeStdout, relPaths, runAdapter, trackedFixtures, TYPESCRIPTS, type AdapterRun } from './helpers/adapter-ctx.js';
 import type { FileTree, Fixture } from './helpers/fixture.js';
+import { ReadLog } from '../src/util/read-log.js';
 
 const newFixture = trackedFixtures();
 
@@ -40,7 +41,7 @@ const esmSources: FileTree = {
 describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, dir }) => {
   test('check() finds the package’s own typescript and reports its version', async () => {
     const fx = tsPackage(dir, esmSources);
-    const tool = await tscAdapter.check(loadPackageInfo(fx.root));
+    const tool = await tscAdapter.check(loadPackageInfo(fx.root, new ReadLog()), new ReadLog());
     expect(tool).toEqual({ available: true, version, location: realpathSync(dir) });
   });
 
@@ -130,7 +131,7 @@ describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, d
     const ac = new AbortController();
     ac.abort();
     const { out, outDir } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' }, ac.signal);
-    expect(out).toEqual({ ok: false, files: [], diagnostics: [] });
+    expect(out).toEqual({ ok: false, files: [], diagnostics: [], reads: null });
     expect(readdirSync(outDir)).toEqual([]);
   });
 
@@ -144,7 +145,7 @@ describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, d
     setTimeout(() => ac.abort(), 60);
     const started = Date.now();
     const { out } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm' }, ac.signal);
-    expect(out).toEqual({ ok: false, files: [], diagnostics: [] });
+    expect(out).toEqual({ ok: false, files: [], diagnostics: [], reads: null });
     expect(Date.now() - started).toBeLessThan(2500);
   });
 });
@@ -188,7 +189,7 @@ describe('tsc adapter: which tsconfig', () => {
 describe('tsc adapter: what it refuses', () => {
   test('without typescript: unavailable with the install command', async () => {
     const fx = tsPackage(undefined, esmSources);
-    const tool = await tscAdapter.check(loadPackageInfo(fx.root));
+    const tool = await tscAdapter.check(loadPackageInfo(fx.root, new ReadLog()), new ReadLog());
     expect(tool.available).toBe(false);
     if (tool.available) return;
     expect(tool.reason).toContain('typescript is not installed');

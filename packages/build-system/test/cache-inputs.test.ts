@@ -6,12 +6,13 @@ import { listInputFiles } from '../src/cache/inputs.js';
 import { lockfileFingerprint } from '../src/cache/lockfile.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { createFixture, type Fixture } from './helpers/fixture.js';
+import { ReadLog } from '../src/util/read-log.js';
 
 const fixtures: Fixture[] = [];
 afterAll(() => fixtures.forEach((f) => f.cleanup()));
 
 function inputsOf(fx: Fixture, pkgRel: string, opts: { outDir?: string; inputs?: string[] } = {}): string[] {
-  return listInputFiles(fx.path(pkgRel), { workspaceRoot: fx.root, outDir: opts.outDir ?? 'dist', inputs: opts.inputs ?? [] }).map((f) => f.rel);
+  return listInputFiles(fx.path(pkgRel), { workspaceRoot: fx.root, outDir: opts.outDir ?? 'dist', inputs: opts.inputs ?? [], reads: new ReadLog() }).map((f) => f.rel);
 }
 
 describe('input files', () => {
@@ -105,7 +106,7 @@ describe('lockfile entries', () => {
   });
   const digest = async (l: object) => {
     const fx = lockFixture(l);
-    return lockfileFingerprint(loadPackageInfo(fx.path('pkgs/a'), fx.root), new FileHasher(), new Set(['a', 'b']));
+    return lockfileFingerprint(loadPackageInfo(fx.path('pkgs/a'), new ReadLog(), fx.root), new FileHasher(new ReadLog()), new Set(['a', 'b']));
   };
 
   it("cover the package's external dependencies and what they pull in, resolved as Node does, and nothing else", async () => {
@@ -124,7 +125,7 @@ describe('lockfile entries', () => {
   it('other lockfiles are hashed whole', async () => {
     const fx = createFixture({ 'package.json': { name: 'p', dependencies: { x: '1' } }, 'pnpm-lock.yaml': 'lockfileVersion: 9\n' });
     fixtures.push(fx);
-    const r = await lockfileFingerprint(loadPackageInfo(fx.root), new FileHasher(), new Set());
+    const r = await lockfileFingerprint(loadPackageInfo(fx.root, new ReadLog()), new FileHasher(new ReadLog()), new Set());
     expect(r).toMatchObject({ file: 'pnpm-lock.yaml', mode: 'whole-file' });
   });
 });
@@ -141,7 +142,7 @@ describe('explain', () => {
     lockfile: null,
     env: { A: 'h1' },
     files: { 'src/a.ts': '1', 'src/b.ts': '2' },
-    dependencies: { '@x/core': 'o1' },
+    dependencies: { '@x/core': 'read' },
     ...over,
   });
 
@@ -151,29 +152,36 @@ describe('explain', () => {
       adapter: { name: 'esbuild', version: '0.29.0' },
       config: { minify: true, define: { X: '1' } },
       env: { A: 'h2' },
-      dependencies: { '@x/core': 'o2' },
       files: { 'src/a.ts': '1b', 'src/c.ts': '3' },
     });
     const changes = diffFingerprints(before, after);
-    expect(changes.map((c) => c.kind)).toEqual(['tool-changed', 'config-changed', 'env-changed', 'dependency-changed', 'files-changed', 'files-added', 'files-removed']);
+    expect(changes.map((c) => c.kind)).toEqual(['tool-changed', 'config-changed', 'env-changed', 'files-changed', 'files-added', 'files-removed']);
     expect(describeChanges(changes)).toBe(
-      'tool version changed: adapter esbuild 0.28.2 → esbuild 0.29.0; config changed: define.X, minify; env changed: A; dependency output changed: @x/core; files changed: src/a.ts; files added: src/c.ts; files removed: src/b.ts',
+      'tool version changed: adapter esbuild 0.28.2 → esbuild 0.29.0; config changed: define.X, minify; env changed: A; files changed: src/a.ts; files added: src/c.ts; files removed: src/b.ts',
     );
   });
 
+  it('the same fingerprint with changed reads names the dependency they belong to, and any other file outside the package', () => {
+    const current = { fingerprint: fp(), primaryKey: fingerprintKey(fp()) };
+    const where = { pkgDir: '/w/pkgs/app', workspacePackages: new Map([['@x/core', '/w/pkgs/core'], ['@x/app', '/w/pkgs/app']]) };
+    const changes = explainMiss({ fingerprint: fp() }, current, ['../core/dist/index.d.ts', '../../tsconfig.base.json', 'src/generated.ts'], where);
+    expect(changes).toEqual([
+      { kind: 'dependency-changed', packages: ['@x/core'] },
+      { kind: 'files-changed', files: ['../../tsconfig.base.json', 'src/generated.ts'], count: 2 },
+    ]);
+    expect(describeChanges(changes)).toBe('dependency output changed: @x/core; files changed: ../../tsconfig.base.json, src/generated.ts');
+  });
+
   it('a dependency that became external is explained by what made it so, not as "output changed"', () => {
-    const bundled = fp({ packageJson: { name: 'p', devDependencies: { '@x/core': '*' } }, dependencies: { '@x/core': 'o1', '@x/util': 'o2' } });
-    const external = fp({ packageJson: { name: 'p', dependencies: { '@x/core': '*' } }, dependencies: { '@x/core': 'external', '@x/util': 'o2' } });
+    const bundled = fp({ packageJson: { name: 'p', devDependencies: { '@x/core': '*' } }, dependencies: { '@x/core': 'read', '@x/util': 'read' } });
+    const external = fp({ packageJson: { name: 'p', dependencies: { '@x/core': '*' } }, dependencies: { '@x/core': 'external', '@x/util': 'read' } });
     expect(diffFingerprints(bundled, external)).toEqual([{ kind: 'package-json-changed', fields: ['dependencies', 'devDependencies'] }]);
-    // Another dependency's output changing at the same time is still named.
-    const both = fp({ ...external, dependencies: { '@x/core': 'external', '@x/util': 'o3' } });
-    expect(diffFingerprints(bundled, both).find((c) => c.kind === 'dependency-changed')).toEqual({ kind: 'dependency-changed', packages: ['@x/util'] });
     // With nothing else to name, the switch itself is listed rather than an unexplained miss.
     expect(diffFingerprints(fp(), fp({ dependencies: { '@x/core': 'external' } }))).toEqual([{ kind: 'dependency-changed', packages: ['@x/core'] }]);
   });
 
   it('first build, and an entry gone while the inputs stayed', () => {
-    const current = { fingerprint: fp(), key: fingerprintKey(fp()) };
+    const current = { fingerprint: fp(), primaryKey: fingerprintKey(fp()) };
     expect(explainMiss(null, current)).toEqual([{ kind: 'first-build' }]);
     expect(explainMiss(current, current)).toEqual([{ kind: 'entry-missing' }]);
   });

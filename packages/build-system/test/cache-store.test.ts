@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LocalCacheStore, type ManifestDraft } from '../src/cache/store.js';
 import { FileHasher } from '../src/cache/file-hasher.js';
 import { packageRoot, repoRoot } from './helpers/fixture.js';
+import { ReadLog } from '../src/util/read-log.js';
 
 /**
  * The store on its own: atomicity across real processes (concurrent writers
@@ -62,8 +63,8 @@ const artifacts = ['index.js', 'index.d.ts', 'chunk.js'].map((name, i) => {
   return { path: 'dist/' + name, bytes: Buffer.byteLength(data), sha256: sha(data), kind: 'js', mode: 0o644 };
 });
 const draft = {
-  key, package: { name: 'p', dir: '/nowhere/p' }, outDir: 'dist',
-  fingerprint: { version: 1, writer: id }, adapter: { name: 'esbuild', version: '0', reason: 'test' },
+  key, primaryKey: key, package: { name: 'p', dir: '/nowhere/p' }, outDir: 'dist',
+  fingerprint: { version: 1, writer: id }, reads: { files: {}, dirs: {} }, adapter: { name: 'esbuild', version: '0', reason: 'test' },
   durationMs: 1, artifacts, diagnostics: [], logs: [{ stream: 'stdout', line: 'writer ' + id }],
 };
 const store = new LocalCacheStore(cacheDir);
@@ -124,7 +125,7 @@ console.log(JSON.stringify(seen));`, [cacheDir, KEY, startAt]),
     const cacheDir = path.join(work, 'cache');
     const p = child(work, 'crasher', `${WRITER_SETUP}
 console.log('writing');
-for (let i = 0; ; i++) await store.put({ ...draft, key: sha('k' + i) }, (a) => path.join(src, a.path.slice(5)));`, [cacheDir, KEY, '1', '0', '0', work]);
+for (let i = 0; ; i++) await store.put({ ...draft, key: sha('k' + i), primaryKey: sha('k' + i) }, (a) => path.join(src, a.path.slice(5)));`, [cacheDir, KEY, '1', '0', '0', work]);
     const done = exited(p);
     await new Promise<void>((resolve) => p.stdout!.once('data', () => resolve()));
     await new Promise((r) => setTimeout(r, 400));
@@ -156,9 +157,11 @@ function draft(key: string, files: Record<string, string>, work: string): { draf
   return {
     draft: {
       key,
+      primaryKey: key,
       package: { name: 'p', dir: path.join(work, 'pkg') },
       outDir: 'dist',
       fingerprint: {} as ManifestDraft['fingerprint'],
+      reads: { files: {}, dirs: {} },
       adapter: { name: 'esbuild', version: '0', reason: 'test' },
       durationMs: 1,
       artifacts,
@@ -224,21 +227,21 @@ describe('stat cache (file-hasher)', () => {
     const old = (Date.now() - 60_000) / 1000;
     utimesSync(file, old, old);
 
-    const first = await FileHasher.open(state);
+    const first = await FileHasher.open(new ReadLog(), state);
     const d1 = await first.hash(file);
     await first.hash(file);
     expect(first.stats).toEqual({ statHits: 0, reads: 1, bytesRead: 5 });
     expect(d1.sha256).toBe(sha('hello'));
     await first.save();
 
-    const second = await FileHasher.open(state);
+    const second = await FileHasher.open(new ReadLog(), state);
     expect((await second.hash(file)).sha256).toBe(sha('hello'));
     expect(second.stats).toMatchObject({ statHits: 1, reads: 0 });
 
     // Same size, new content: the stat differs (mtime, ctime), so it is read.
     writeFileSync(file, 'HELLO');
     utimesSync(file, old, old + 1);
-    const third = await FileHasher.open(state);
+    const third = await FileHasher.open(new ReadLog(), state);
     expect((await third.hash(file)).sha256).toBe(sha('HELLO'));
     expect(third.stats.reads).toBe(1);
   });
@@ -248,10 +251,10 @@ describe('stat cache (file-hasher)', () => {
     const state = path.join(work, 'stats.json');
     const file = path.join(work, 'fresh.txt');
     writeFileSync(file, 'new');
-    const first = await FileHasher.open(state);
+    const first = await FileHasher.open(new ReadLog(), state);
     await first.hash(file);
     await first.save();
-    const second = await FileHasher.open(state);
+    const second = await FileHasher.open(new ReadLog(), state);
     await second.hash(file);
     expect(second.stats.reads).toBe(1);
   });

@@ -125,7 +125,7 @@ describe('cache: hits', () => {
 
     const second = await p.build();
     expect(second.status).toBe('success');
-    expect(second.cache).toEqual({ status: 'hit', key: first.cache.key, source: 'local', restored: false });
+    expect(second.cache).toEqual({ status: 'hit', key: first.cache.key, fingerprintKey: first.cache.fingerprintKey, source: 'local', restored: false });
     expect(p.runs()).toBe(1);
     expect(mtimes(p.fx.path('dist'))).toEqual(before);
     expect(snapshotTree(p.fx.path('dist'))).toEqual(bytesBefore);
@@ -321,6 +321,8 @@ describe('cache: workspace dependencies', () => {
     build(): Promise<Map<string, BuildResult>>;
     /** The fingerprint stored with a result's cache entry. */
     fingerprint(r: BuildResult): { dependencies: Record<string, string> };
+    /** What the build read outside the package, as stored with its entry. */
+    reads(r: BuildResult): { files: Record<string, string | null> };
   } {
     const cacheDir = path.join(tempDir('bs-cache-ws-'), 'cache');
     const fx = createFixture({
@@ -344,14 +346,17 @@ describe('cache: workspace dependencies', () => {
         return new Map(run.results.map((r) => [r.package.name, r]));
       },
       fingerprint: (r) => JSON.parse(readFileSync(path.join(entryDir(cacheDir, r.cache.key!), 'manifest.json'), 'utf8')).fingerprint,
+      reads: (r) => JSON.parse(readFileSync(path.join(entryDir(cacheDir, r.cache.key!), 'manifest.json'), 'utf8')).reads,
     };
   }
 
   it("a bundled dependency's output change misses its dependents, naming the dependency; a change that leaves the output alone does not", async () => {
     const ws = workspace('devDependencies');
     const first = await ws.build();
-    // Keyed by core's output hash, not by its files or `external`.
-    expect(ws.fingerprint(first.get('@fx/app')!).dependencies['@fx/core']).toMatch(/^[0-9a-f]{64}$/);
+    // The fingerprint says app reads core; what it read — core's built output — is recorded with the entry.
+    expect(ws.fingerprint(first.get('@fx/app')!).dependencies['@fx/core']).toBe('read');
+    expect(ws.reads(first.get('@fx/app')!).files['../core/dist/index.js']).toMatch(/^[0-9a-f]{64}$/);
+    expect(Object.keys(ws.reads(first.get('@fx/app')!).files).filter((f) => f.startsWith('../core/src'))).toEqual([]);
     expect(readFileSync(ws.fx.path('packages/app/dist/index.js'), 'utf8')).toMatch(/base = 40/);
     expect(first.get('@fx/core')!.cache.status).toBe('miss');
     expect(first.get('@fx/app')!.cache.status).toBe('miss');
@@ -392,10 +397,11 @@ describe('cache: workspace dependencies', () => {
     const bundled = (await ws.build()).get('@fx/app')!;
     expect(bundled.cache.status).toBe('miss');
     expect(kinds(bundled)).toEqual(['config-changed', 'package-json-changed']);
-    expect(ws.fingerprint(bundled).dependencies['@fx/core']).toMatch(/^[0-9a-f]{64}$/);
+    expect(ws.fingerprint(bundled).dependencies['@fx/core']).toBe('read');
+    expect(ws.reads(bundled).files['../core/dist/index.js']).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('a workspace dependency build-system does not build (source, linked in node_modules) counts by its files', async () => {
+  it('a workspace dependency build-system does not build (source, linked in node_modules) counts by the files the bundler read', async () => {
     const cacheDir = path.join(tempDir('bs-cache-ws-src-'), 'cache');
     const fx = createFixture({
       'package.json': { name: 'fx-ws-src', private: true, workspaces: ['packages/*'] },

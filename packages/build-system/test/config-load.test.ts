@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearConfigCache, findConfigFile, loadConfigFile, loadPackageConfig } from '../src/config/load.js';
 import { BuildSystemError } from '../src/errors.js';
+import { ReadLog } from '../src/util/read-log.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { createFixture, packageRoot, repoBin, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
 
@@ -21,7 +22,7 @@ afterEach(() => {
 beforeEach(() => clearConfigCache());
 
 async function load(fx: Fixture, name: string) {
-  return loadConfigFile(fx.path(name), loadPackageInfo(fx.root));
+  return loadConfigFile(fx.path(name), loadPackageInfo(fx.root, new ReadLog()), new ReadLog());
 }
 
 /** The rejection of `p` as a BuildSystemError (fails the test when p resolves). */
@@ -161,7 +162,7 @@ export default {
     });
     const before = snapshotTree(fx.root);
     await load(fx, 'build.config.ts');
-    await failure(loadConfigFile(fx.path('bad/build.config.ts'), loadPackageInfo(fx.path('bad'))));
+    await failure(loadConfigFile(fx.path('bad/build.config.ts'), loadPackageInfo(fx.path('bad'), new ReadLog()), new ReadLog()));
     expect(snapshotTree(fx.root)).toEqual(before);
   });
 });
@@ -325,13 +326,13 @@ describe('validation messages', () => {
 describe('finding and memoizing', () => {
   it('findConfigFile: none, one, two', () => {
     const none = fixture({});
-    expect(findConfigFile(none.root)).toBeNull();
+    expect(findConfigFile(none.root, new ReadLog())).toBeNull();
     const one = fixture({ 'build.config.mjs': 'export default {};\n' });
-    expect(findConfigFile(one.root)).toBe(one.path('build.config.mjs'));
+    expect(findConfigFile(one.root, new ReadLog())).toBe(one.path('build.config.mjs'));
     const two = fixture({ 'build.config.ts': 'export default {};\n', 'build.config.json': '{}' });
     let e: unknown;
     try {
-      findConfigFile(two.root);
+      findConfigFile(two.root, new ReadLog());
     } catch (err) {
       e = err;
     }
@@ -342,7 +343,7 @@ describe('finding and memoizing', () => {
 
   it('loadPackageConfig without a config file gives the schema defaults', async () => {
     const fx = fixture({});
-    const { config, file } = await loadPackageConfig(loadPackageInfo(fx.root));
+    const { config, file } = await loadPackageConfig(loadPackageInfo(fx.root, new ReadLog()), new ReadLog());
     expect(file).toBeNull();
     expect(config).toMatchObject({ adapter: 'auto', outDir: 'dist', clean: true, define: {}, adapterOptions: {} });
   });
@@ -353,9 +354,9 @@ describe('finding and memoizing', () => {
       'build.config.ts': `const g = globalThis as Record<string, number>;\ng.${counter} = (g.${counter} ?? 0) + 1;\nexport default { outDir: 'first' };\n`,
     });
     const g = globalThis as Record<string, unknown>;
-    const pkg = loadPackageInfo(fx.root);
-    const [a, b] = await Promise.all([loadPackageConfig(pkg), loadPackageConfig(pkg)]);
-    const c = await loadConfigFile(fx.path('build.config.ts'), pkg);
+    const pkg = loadPackageInfo(fx.root, new ReadLog());
+    const [a, b] = await Promise.all([loadPackageConfig(pkg, new ReadLog()), loadPackageConfig(pkg, new ReadLog())]);
+    const c = await loadConfigFile(fx.path('build.config.ts'), pkg, new ReadLog());
     expect(g[counter]).toBe(1);
     expect(b.config).toBe(a.config);
     expect(c).toBe(a.config);
@@ -364,7 +365,7 @@ describe('finding and memoizing', () => {
     writeFileSync(fx.path('build.config.ts'), `const g = globalThis as Record<string, number>;\ng.${counter} = (g.${counter} ?? 0) + 1;\nexport default { outDir: 'second' };\n`);
     const later = new Date(Date.now() + 5000);
     utimesSync(fx.path('build.config.ts'), later, later);
-    const d = await loadConfigFile(fx.path('build.config.ts'), pkg);
+    const d = await loadConfigFile(fx.path('build.config.ts'), pkg, new ReadLog());
     expect(d.outDir).toBe('second');
     expect(g[counter]).toBe(2);
     delete g[counter];
@@ -380,9 +381,10 @@ describe('under Bun', () => {
       'bad/build.config.ts': `export default {\n  minify: true true,\n};\n`,
       'run.ts': `import { loadConfigFile } from ${JSON.stringify(path.join(packageRoot, 'src/config/load.ts'))};
 import { loadPackageInfo } from ${JSON.stringify(path.join(packageRoot, 'src/workspace/package-info.ts'))};
+import { ReadLog } from ${JSON.stringify(path.join(packageRoot, 'src/util/read-log.ts'))};
 const out: unknown[] = [];
 for (const dir of [process.cwd(), process.cwd() + '/bad']) {
-  try { out.push(await loadConfigFile(dir + '/build.config.ts', loadPackageInfo(dir))); }
+  try { out.push(await loadConfigFile(dir + '/build.config.ts', loadPackageInfo(dir, new ReadLog()), new ReadLog())); }
   catch (e) { const x = e as { code: string; line: number; column: number }; out.push({ code: x.code, line: x.line, column: x.column }); }
 }
 console.log(JSON.stringify({ bun: typeof (globalThis as { Bun?: unknown }).Bun, out }));

@@ -7,6 +7,7 @@ import { PackageBuildService } from '../src/services/build.service.js';
 import { dependenciesRead, dependencyNeeds, isExternalFor, type WorkspaceDependencyRef } from '../src/services/dependency-needs.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { createFixture, type Fixture } from './helpers/fixture.js';
+import { ReadLog } from '../src/util/read-log.js';
 
 /**
  * Which workspace dependencies' outputs a build reads, decided from real
@@ -54,8 +55,8 @@ async function prepare(c: Case = {}) {
   }
   const fx = createFixture(files);
   fixtures.push(fx);
-  const pkg = loadPackageInfo(fx.path('packages/app'), fx.root);
-  const { config, file } = await loadPackageConfig(pkg);
+  const pkg = loadPackageInfo(fx.path('packages/app'), new ReadLog(), fx.root);
+  const { config, file } = await loadPackageConfig(pkg, new ReadLog());
   const resolved = resolveConfig(pkg, config, file);
   const deps: WorkspaceDependencyRef[] = DEPS.map((name) => ({ name, dir: fx.path('packages', name.slice('@fx/'.length)) }));
   return { fx, pkg, config: resolved, deps };
@@ -141,7 +142,7 @@ describe('dependencyNeeds: every dependency is read when in doubt', () => {
 describe('dependencyNeeds: from a prepared package', () => {
   it('PackageBuildService.prepare decides the adapter; the answer follows it', async () => {
     const { pkg, deps } = await prepare({ config: "adapter: 'esbuild', format: 'esm'" });
-    const prepared = await new PackageBuildService().prepare(pkg);
+    const prepared = await new PackageBuildService().prepare(pkg, { reads: new ReadLog() });
     expect(prepared.choice.adapter.name).toBe('esbuild');
     const needs = dependencyNeeds({ pkg, config: prepared.config, adapter: prepared.choice.adapter.name }, deps);
     expect(needs.filter((n) => n.readsOutputs).map((n) => n.name)).toEqual(['@fx/dev']);

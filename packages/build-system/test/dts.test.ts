@@ -8,6 +8,7 @@ import type { BuildConfigInput } from '../src/config/schema.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { COMPOSITE_TSCONFIG, leaveOwnTsBuildInfo, linkRollup, linkTypeScript, nodeStdout, relPaths, runAdapter, stagingContext, trackedFixtures, TYPESCRIPTS } from './helpers/adapter-ctx.js';
 import type { FileTree, Fixture } from './helpers/fixture.js';
+import { ReadLog } from '../src/util/read-log.js';
 
 const newFixture = trackedFixtures();
 
@@ -82,9 +83,9 @@ describe.each(TYPESCRIPTS)('declarations with TypeScript $version after a rollup
 
   test('a syntax error fails declaration emit with file and line', async () => {
     const fx = dtsPackage(dir, sources);
-    const pkg = loadPackageInfo(fx.root);
+    const pkg = loadPackageInfo(fx.root, new ReadLog());
     writeFileSync(fx.path('src/shapes/area.ts'), "export type Shape = { kind: 'square'; side: number };\nexport function area(s: Shape): number {\n  return s.side **;\n}\n");
-    const tool = await checkDeclarationTool(pkg);
+    const tool = await checkDeclarationTool(pkg, new ReadLog());
     if (!tool.available) throw new Error(tool.reason);
     const dts = await emitDeclarations(stagingContext(pkg, { adapter: 'rollup', dts: true }, tool).ctx);
     expect(dts.ok).toBe(false);
@@ -108,8 +109,8 @@ describe.each(TYPESCRIPTS)('declarations with TypeScript $version after a rollup
 
 test('checkDeclarationTool: no typescript -> unavailable with the install command', async () => {
   const fx = dtsPackage(undefined, sources);
-  const pkg = loadPackageInfo(fx.root);
-  const tool = await checkDeclarationTool(pkg);
+  const pkg = loadPackageInfo(fx.root, new ReadLog());
+  const tool = await checkDeclarationTool(pkg, new ReadLog());
   expect(tool.available).toBe(false);
   if (tool.available) return;
   expect(tool.installHint).toBe('npm install -D typescript');

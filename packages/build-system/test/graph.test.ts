@@ -13,6 +13,7 @@ import {
 } from '../src/workspace/graph.js';
 import type { Fixture } from './helpers/fixture.js';
 import { workspaceFixture } from './helpers/workspace.js';
+import { ReadLog } from '../src/util/read-log.js';
 
 const fixtures: Fixture[] = [];
 afterAll(() => fixtures.forEach((f) => f.cleanup()));
@@ -20,7 +21,7 @@ afterAll(() => fixtures.forEach((f) => f.cleanup()));
 function graphOf(spec: Parameters<typeof workspaceFixture>[1]): PackageGraph {
   const fx = workspaceFixture('npm', spec);
   fixtures.push(fx);
-  return createPackageGraph(loadWorkspace(fx.root));
+  return createPackageGraph(loadWorkspace(fx.root, new ReadLog()));
 }
 
 describe('package graph', () => {
@@ -84,7 +85,7 @@ describe('workspace discovery', () => {
     const fx = workspaceFixture('npm', { a: {}, b: { deps: ['a'] }, skip: {} });
     fixtures.push(fx);
     fx.write({ 'package.json': { name: 'fx-root', private: true, workspaces: { packages: ['packages/*', '!packages/skip'] } } });
-    const g = createPackageGraph(loadWorkspace(fx.root));
+    const g = createPackageGraph(loadWorkspace(fx.root, new ReadLog()));
     expect([...g.nodes.keys()].sort()).toEqual(['@fx/a', '@fx/b']);
     expect(g.dependencies.get('@fx/b')).toEqual(['@fx/a']);
   });

@@ -12,6 +12,7 @@ import { acquirePackageLock, lockDirFor, type LockOwner } from '../src/lock.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { createFixture, type Fixture } from './helpers/fixture.js';
 import { deadPid, killAndWait, startProcess, startWorker, type Proc } from './helpers/procs.js';
+import { ReadLog } from '../src/util/read-log.js';
 
 const fixtures: Fixture[] = [];
 const procs: Proc[] = [];
@@ -23,7 +24,7 @@ afterEach(async () => {
 function pkgFixture(name = '@demo/core') {
   const fx = createFixture({ 'package.json': { name, version: '1.0.0', type: 'module' } });
   fixtures.push(fx);
-  return { fx, pkg: loadPackageInfo(fx.root), lockDir: lockDirFor(fx.root) };
+  return { fx, pkg: loadPackageInfo(fx.root, new ReadLog()), lockDir: lockDirFor(fx.root) };
 }
 
 function worker(args: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {

@@ -156,14 +156,37 @@ describe('no-op record', () => {
     }
   });
 
-  it('never records a config that reads its environment, nor forced or uncached runs', () => {
-    const fx = workspace({}, `import { defineConfig } from 'build-system';\nexport default defineConfig({ adapter: 'esbuild', minify: process.env.BS_MINIFY === '1' });\n`);
-    const first = build(fx);
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/no-op record: not written: .*build\.config\.ts reads its environment/);
-    expect(build(fx).replayed).toBe(false);
-    // The config's process.env is read every time: a change is built, not replayed.
-    expect(build(fx, [], { BS_MINIFY: '1' }).statuses).toEqual(['miss', 'miss']);
+  it('records the env vars a config reads, in any form, and replays only while they keep their values', () => {
+    // Computed names and destructuring: what a text match cannot see, the tracked process.env does.
+    const config = `import { defineConfig } from 'build-system';\nconst { BS_MINIFY } = process.env;\nconst flavor = process.env['BS_' + 'FLAVOR'] ?? 'plain';\nexport default defineConfig({ adapter: 'esbuild', minify: BS_MINIFY === '1', define: { FLAVOR: JSON.stringify(flavor) } });\n`;
+    const fx = workspace({ 'packages/a/src/index.ts': `declare const FLAVOR: string;\nexport const a: string = FLAVOR;\n` }, config);
+    recorded(fx);
+    // Each variable the config read is part of the record: a new value is a real run, and the output follows it.
+    const flavored = build(fx, [], { BS_FLAVOR: 'spicy' });
+    expect(flavored.replayed).toBe(false);
+    expect(flavored.statuses).toEqual(['miss', 'miss']);
+    expect(readFileSync(fx.path('packages/a/dist/index.js'), 'utf8')).toContain('spicy');
+    expect(build(fx, [], { BS_FLAVOR: 'spicy' }).replayed).toBe(true);
+    const minified = build(fx, [], { BS_FLAVOR: 'spicy', BS_MINIFY: '1' });
+    expect(minified.replayed).toBe(false);
+    expect(minified.statuses).toEqual(['miss', 'miss']);
+    // Back to the first values: a replay of a new record, or real hits — never the spicy output.
+    const back = build(fx);
+    expect(back.statuses).toEqual(['hit', 'hit']);
+    expect(readFileSync(fx.path('packages/a/dist/index.js'), 'utf8')).toContain('plain');
+  });
+
+  it('never records a config that lists the environment or reads the clock, nor forced or uncached runs', () => {
+    for (const [config, why] of [
+      [`const all = Object.keys(process.env).length;\nexport default { adapter: 'esbuild', define: { N: String(all) } };\n`, /lists every environment variable/],
+      [`export default { adapter: 'esbuild', banner: '// ' + Date.now() };\n`, /uses Date/],
+    ] as const) {
+      const fx = workspace({}, config);
+      const first = build(fx);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toMatch(new RegExp(`no-op record: not written: .*${why.source}`));
+      expect(build(fx).replayed).toBe(false);
+    }
 
     const plain = workspace();
     recorded(plain);

@@ -178,10 +178,11 @@ describe('remote cache against turborepo-remote-cache', () => {
     expect(runA.results.every((r) => r.cache.status === 'miss')).toBe(true);
     // The run ended after its uploads: every artifact is on the server, named by its key under the team.
     expect(runA.cache?.remote).toMatchObject({ status: 'enabled', uploads: { done: 4, failed: 0, skipped: 0 }, downloads: { hits: 0, misses: 4 }, warnings: [] });
-    expect(srv.files()).toEqual(runA.results.map((r) => `${TEAM}/${r.cache.key}`).sort());
+    // Stored under the fingerprint's key: what another machine can compute before it builds.
+    expect(srv.files()).toEqual(runA.results.map((r) => `${TEAM}/${r.cache.fingerprintKey}`).sort());
     // The server's artifact is a gzip (Node 20 has no zstd) tar with our manifest, logs and the outputs.
     const core = byName(runA).core!;
-    expect(readFileSync(path.join(srv.storage, TEAM, core.cache.key!)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect(readFileSync(path.join(srv.storage, TEAM, core.cache.fingerprintKey!)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
 
     // Machine B: an identical copy elsewhere, empty local cache, token by env.
     const b = machine();
@@ -299,7 +300,7 @@ describe('remote cache against turborepo-remote-cache', () => {
     // The server needs a key of its own only to store and return tags; it never verifies them.
     const srv = await server({ signatureKey: 'server-stores-tags' });
     const { run: runA } = await buildAndUpload(srv, ['--remote-cache-signature-key', sig]);
-    const keyOf = (name: string) => byName(runA)[name]!.cache.key!;
+    const keyOf = (name: string) => byName(runA)[name]!.cache.fingerprintKey!;
     expect(srv.files().filter((f) => f.endsWith('.tag'))).toHaveLength(4);
 
     const signedRun = async (env: Record<string, string> = {}) => {
@@ -358,7 +359,7 @@ describe('remote cache against turborepo-remote-cache', () => {
   it('a crafted artifact with ../ entries is refused and nothing is written outside the package', async () => {
     const srv = await server();
     const { run: runA } = await buildAndUpload(srv);
-    const coreKey = byName(runA).core!.cache.key!;
+    const coreKey = byName(runA).core!.cache.fingerprintKey!;
     const unique = `bs-escape-${randomBytes(6).toString('hex')}`;
     const entries = [`../../../../../../../../${unique}-1.txt`, `files/dist/../../../${unique}-2.txt`, `../${unique}-3.txt`];
     // Written with a raw header here (our writer refuses such paths), then served under core's key.

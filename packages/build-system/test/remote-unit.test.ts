@@ -10,6 +10,7 @@ import { compressionForRuntime, detectCompression, packArtifact, unpackArtifact 
 import { redact, redactArgv, resolveRemoteCacheConfig, Secret } from '../src/cache/remote/config.js';
 import { artifactTag, checkArtifactTag } from '../src/cache/remote/signature.js';
 import { createTar, extractTar, parseTar, UnsafeArchiveError } from '../src/cache/remote/tar.js';
+import { entryKey } from '../src/cache/build-reads.js';
 import { fingerprintKey, type Fingerprint } from '../src/cache/fingerprint.js';
 import type { CacheManifest } from '../src/cache/store.js';
 import { packageRoot, repoRoot } from './helpers/fixture.js';
@@ -222,11 +223,15 @@ describe('configuration and secrets', () => {
 
 describe('artifact format', () => {
   const fingerprint = { version: 1, note: 'any object hashes to a key' } as unknown as Fingerprint;
+  // Artifacts are stored under the fingerprint's key; the entry key adds what the build read.
   const key = fingerprintKey(fingerprint);
+  const reads = { files: { '../../tsconfig.base.json': 'a'.repeat(64) }, dirs: {} };
   const js = Buffer.from('export const a = 1;\n');
   const manifest: CacheManifest = {
-    manifestVersion: 1,
-    key,
+    manifestVersion: 2,
+    key: entryKey(key, reads),
+    primaryKey: key,
+    reads,
     createdAt: '2026-01-01T00:00:00.000Z',
     package: { name: '@x/a', dir: '/machine/a/packages/a' },
     outDir: 'dist',
@@ -260,6 +265,23 @@ describe('artifact format', () => {
       return gzipSync(createTar(files));
     };
     await expect(unpackArtifact(tamper((f) => (f[2]!.data = Buffer.from('export const a = 2;\n'))), key)).rejects.toThrow(/does not match its sha256/);
+    // The recorded reads are part of the entry key: changed reads, or reads naming this machine's absolute paths, are refused.
+    const withManifest = (change: (m: Record<string, unknown>) => void) =>
+      tamper((f) => {
+        const m = JSON.parse(f[0]!.data.toString('utf8')) as Record<string, unknown>;
+        change(m);
+        f[0]!.data = Buffer.from(JSON.stringify(m));
+      });
+    await expect(unpackArtifact(withManifest((m) => (m.reads = { files: {}, dirs: {} })), key)).rejects.toThrow(/reads do not hash to its entry key/);
+    await expect(
+      unpackArtifact(
+        withManifest((m) => {
+          m.reads = { files: { '/etc/hostname': 'a'.repeat(64) }, dirs: {} };
+          m.key = entryKey(key, m.reads as never);
+        }),
+        key,
+      ),
+    ).rejects.toThrow(/malformed or name files by absolute paths/);
     await expect(unpackArtifact(tamper((f) => f.push({ path: 'files/dist/extra.js', data: Buffer.from(''), mode: 0o644 })), key)).rejects.toThrow(/does not list/);
     await expect(unpackArtifact(tamper((f) => f.splice(2, 1)), key)).rejects.toThrow(/lacks dist\/index.js/);
     await expect(unpackArtifact(body.subarray(0, body.byteLength - 20), key)).rejects.toThrow(/does not decompress/);

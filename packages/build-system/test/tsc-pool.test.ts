@@ -10,6 +10,7 @@ import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { linkTypeScript, listFiles, relPaths, stagingContext, trackedFixtures, TYPESCRIPTS, type LogLine } from './helpers/adapter-ctx.js';
 import { packageRoot, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
 import { startProcess } from './helpers/procs.js';
+import { ReadLog } from '../src/util/read-log.js';
 
 const newFixture = trackedFixtures();
 const ts5 = TYPESCRIPTS[0]!.dir;
@@ -34,7 +35,7 @@ interface Emit {
 
 /** Declarations (mode 'declarations'), or a tsc adapter build when `adapter` is tscAdapter, into a fresh staging dir. */
 async function emit(fx: Fixture, config: BuildConfigInput, adapter?: BuilderAdapter, signal?: AbortSignal): Promise<Emit> {
-  const pkg = loadPackageInfo(fx.root);
+  const pkg = loadPackageInfo(fx.root, new ReadLog());
   const { ctx, logs } = stagingContext(pkg, config, { available: true, version: '5.9.3', location: ts5 }, signal);
   const out = adapter ? await adapter.build(ctx) : await emitDeclarations(ctx);
   const written = Object.fromEntries(listFiles(ctx.outDir).map((f) => [f, readFileSync(path.join(ctx.outDir, f), 'utf8')]));
@@ -200,7 +201,7 @@ describe('abort and failures', () => {
     ac.abort();
     const { out, outDir, written } = await running;
     expect(performance.now() - aborted).toBeLessThan(1000);
-    expect(out).toEqual({ ok: false, files: [], diagnostics: [] });
+    expect(out).toEqual({ ok: false, files: [], diagnostics: [], reads: null });
     expect(tscPoolStats()).toMatchObject({ busy: 0, alive: alive - 1, compiled: before.compiled });
     // Aborted while checking, before emit; and the worker is gone, so nothing appears later either.
     expect(written).toEqual({});

@@ -8,8 +8,9 @@ import type { Diagnostic } from '../result/schema.js';
 import { isStrictlyInside, toPosix } from '../util/paths.js';
 import { findBinary } from '../util/resolve-module.js';
 import { spawnLines } from '../util/spawn.js';
+import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
-import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, formatDiagnostic, JS_FILE, readShebang, severityOf } from './output.js';
+import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, formatDiagnostic, JS_FILE, metafileInputs, readShebang, severityOf } from './output.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 /** The part of the Bun runtime API this adapter uses (no @types/bun dependency). */
@@ -22,6 +23,8 @@ interface BunBuildOutput {
   success: boolean;
   outputs: { path: string; kind: string }[];
   logs: BunBuildMessage[];
+  /** With `metafile: true`, in Bun versions that have it: esbuild's shape. */
+  metafile?: { inputs?: Record<string, unknown> };
 }
 interface BunRuntime {
   version: string;
@@ -261,6 +264,8 @@ interface RunOutcome {
   aborted: boolean;
   files: string[];
   diagnostics: Diagnostic[];
+  /** Files bun read (metafile inputs), absolute; null when this bun cannot say. */
+  reads: string[] | null;
 }
 
 async function runCli(binary: string, ctx: AdapterContext, run: Invocation): Promise<RunOutcome> {
@@ -277,27 +282,28 @@ async function runCli(binary: string, ctx: AdapterContext, run: Invocation): Pro
       signal: ctx.signal,
       onLine: (stream, line) => ctx.log(stream, line),
     });
-    if (result.aborted) return { ok: false, aborted: true, files: [], diagnostics: [] };
+    if (result.aborted) return { ok: false, aborted: true, files: [], diagnostics: [], reads: null };
     const diagnostics = parseBunOutput(result.stderr, pkg.dir);
     if (result.code !== 0) {
       if (!diagnostics.some((d) => d.severity === 'error')) {
         const tail = result.stderr.trim().split('\n').slice(-1)[0]?.replace(ANSI, '');
         diagnostics.push({ severity: 'error', message: `bun build exited with ${result.code ?? result.signal}${tail ? `: ${tail}` : ''}` });
       }
-      return { ok: false, aborted: false, files: [], diagnostics };
+      return { ok: false, aborted: false, files: [], diagnostics, reads: null };
     }
-    let meta: { outputs?: Record<string, unknown> };
+    let meta: { outputs?: Record<string, unknown>; inputs?: Record<string, unknown> };
     try {
-      meta = JSON.parse(await readFile(metafile, 'utf8')) as { outputs?: Record<string, unknown> };
+      meta = JSON.parse(await readFile(metafile, 'utf8')) as { outputs?: Record<string, unknown>; inputs?: Record<string, unknown> };
     } catch (e) {
       diagnostics.push({ severity: 'error', message: `bun build succeeded but its --metafile could not be read: ${(e as Error).message}` });
-      return { ok: false, aborted: false, files: [], diagnostics };
+      return { ok: false, aborted: false, files: [], diagnostics, reads: null };
     }
     // bun's metafile names outputs relative to outdir and leaves source maps out.
     const outputs = Object.keys(meta.outputs ?? {}).map((rel) => path.resolve(ctx.outDir, rel));
     const maps = config.sourcemap === 'external' ? outputs.map((f) => `${f}.map`).filter((f) => existsSync(f)) : [];
     const files = [...outputs, ...maps];
-    return { ok: true, aborted: false, files, diagnostics };
+    // Inputs are named relative to bun's cwd (the package), like esbuild's.
+    return { ok: true, aborted: false, files, diagnostics, reads: meta.inputs ? metafileInputs(pkg.dir, meta.inputs) : null };
   } finally {
     await rm(metaDir, { recursive: true, force: true });
   }
@@ -318,6 +324,8 @@ async function runInProcess(bun: BunRuntime, ctx: AdapterContext, run: Invocatio
     define: config.define,
     ...(config.banner !== undefined ? { banner: config.banner } : {}),
     ...config.adapterOptions.bun,
+    // What the build read keys its cache entry; a Bun without it gets no entry (reads: null).
+    metafile: true,
     throw: false,
   };
   // Bun.build cannot be cancelled: on abort the caller is released at once and
@@ -338,7 +346,7 @@ async function runInProcess(bun: BunRuntime, ctx: AdapterContext, run: Invocatio
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
   }
-  if (result === 'aborted') return { ok: false, aborted: true, files: [], diagnostics: [] };
+  if (result === 'aborted') return { ok: false, aborted: true, files: [], diagnostics: [], reads: null };
   const diagnostics = result.logs.map((log): Diagnostic => {
     const d: Diagnostic = {
       severity: severityOf(log.level),
@@ -353,8 +361,9 @@ async function runInProcess(bun: BunRuntime, ctx: AdapterContext, run: Invocatio
     return d;
   });
   for (const d of diagnostics) ctx.log('stderr', formatDiagnostic(d));
-  if (!result.success) return { ok: false, aborted: false, files: [], diagnostics };
-  return { ok: true, aborted: false, files: result.outputs.map((o) => path.resolve(o.path)), diagnostics };
+  if (!result.success) return { ok: false, aborted: false, files: [], diagnostics, reads: null };
+  const inputs = result.metafile?.inputs;
+  return { ok: true, aborted: false, files: result.outputs.map((o) => path.resolve(o.path)), diagnostics, reads: inputs ? metafileInputs(pkg.dir, inputs) : null };
 }
 
 const ENTITY_NAME = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
@@ -382,11 +391,11 @@ function defineProblems(define: Record<string, string>): Diagnostic[] {
 export const bunAdapter: BuilderAdapter = {
   name: 'bun',
 
-  async check(pkg: PackageInfo): Promise<ToolAvailability> {
+  async check(pkg: PackageInfo, reads: ReadLog): Promise<ToolAvailability> {
     const runtime = runningBun();
     if (runtime) return { available: true, version: runtime.version, location: process.execPath };
     const installHint = installCommand(pkg, ['bun']);
-    const binary = findBinary('bun', [pkg.dir, pkg.workspaceRoot]);
+    const binary = findBinary('bun', [pkg.dir, pkg.workspaceRoot], reads);
     if (!binary) {
       return { available: false, reason: `bun was not found in node_modules/.bin (from ${pkg.dir} upward) or on PATH`, installHint };
     }
@@ -398,10 +407,11 @@ export const bunAdapter: BuilderAdapter = {
   async build(ctx: AdapterContext): Promise<AdapterOutput> {
     const abortedResult = () => failedOutput('build aborted: bun build was stopped');
     const invalid = defineProblems(ctx.config.define);
-    if (invalid.length > 0) return { ok: false, files: [], diagnostics: invalid };
+    if (invalid.length > 0) return { ok: false, files: [], diagnostics: invalid, reads: null };
     const runtime = runningBun();
     const diagnostics: Diagnostic[] = [];
     const files: string[] = [];
+    let reads: string[] | null = [];
     let ok = true;
     for (const run of planInvocations(ctx.pkg.dir, ctx.config)) {
       if (ctx.signal.aborted) return abortedResult();
@@ -410,10 +420,11 @@ export const bunAdapter: BuilderAdapter = {
         outcome = runtime ? await runInProcess(runtime, ctx, run) : await runCli(ctx.tool.location, ctx, run);
       } catch (error) {
         // spawnLines rejects only when bun cannot be started at all.
-        outcome = { ok: false, aborted: false, files: [], diagnostics: [{ severity: 'error', message: `could not run ${ctx.tool.location}: ${(error as Error).message}` }] };
+        outcome = { ok: false, aborted: false, files: [], diagnostics: [{ severity: 'error', message: `could not run ${ctx.tool.location}: ${(error as Error).message}` }], reads: null };
       }
       if (outcome.aborted) return abortedResult();
       diagnostics.push(...outcome.diagnostics);
+      reads = reads && outcome.reads ? [...reads, ...outcome.reads] : null;
       if (!outcome.ok) {
         ok = false;
         continue;
@@ -424,6 +435,6 @@ export const bunAdapter: BuilderAdapter = {
       files.push(...inside);
     }
     if (ctx.signal.aborted) return abortedResult();
-    return { ok, files: [...new Set(files)], diagnostics: dedupeDiagnostics(diagnostics) };
+    return { ok, files: [...new Set(files)], diagnostics: dedupeDiagnostics(diagnostics), reads: reads && [...new Set(reads)] };
   },
 };

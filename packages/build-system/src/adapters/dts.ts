@@ -1,3 +1,4 @@
+import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { checkTypeScript, runPackageTsc } from './tsc-runner.js';
 import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js';
@@ -13,8 +14,8 @@ import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js
  */
 
 /** Is there a TypeScript to emit declarations with? The service asks before writing anything when dts is true. */
-export async function checkDeclarationTool(pkg: PackageInfo): Promise<ToolAvailability> {
-  return checkTypeScript(pkg);
+export async function checkDeclarationTool(pkg: PackageInfo, reads: ReadLog): Promise<ToolAvailability> {
+  return checkTypeScript(pkg, reads);
 }
 
 /** ctx.tool is the bundler's; TypeScript is looked up here. */

@@ -5,8 +5,9 @@ import type * as Esbuild from 'esbuild';
 import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
 import { resolveModule } from '../util/resolve-module.js';
+import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
-import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, formatDiagnostic, JS_FILE, readShebang } from './output.js';
+import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, formatDiagnostic, JS_FILE, metafileInputs, readShebang } from './output.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 type EsbuildApi = Pick<typeof Esbuild, 'context'>;
@@ -27,11 +28,11 @@ const apiByMain = new Map<string, Promise<EsbuildApi>>();
  * one process and one module load fewer. Required rather than imported (its
  * main is CommonJS; see requireOwn).
  */
-function loadEsbuild(moduleDir: string, version: string): Promise<EsbuildApi> {
+function loadEsbuild(moduleDir: string, version: string, reads: ReadLog): Promise<EsbuildApi> {
   // The directory itself resolves through its package.json `main`, which is
   // how the package's own `import 'esbuild'` would load it.
   let main = createRequire(path.join(moduleDir, 'package.json')).resolve(moduleDir);
-  const own = resolveModule('esbuild', [], { includeOwn: true });
+  const own = resolveModule('esbuild', [], reads, { includeOwn: true });
   if (own && own.version === version) main = own.main;
   let api = apiByMain.get(main);
   if (!api) {
@@ -82,6 +83,8 @@ interface FormatOutcome {
   aborted: boolean;
   files: string[];
   diagnostics: Diagnostic[];
+  /** Files esbuild read (metafile inputs), absolute. */
+  reads: string[];
 }
 
 type RebuildOutcome =
@@ -122,6 +125,7 @@ const abortedOutcome = (): FormatOutcome => ({
   aborted: true,
   files: [],
   diagnostics: [],
+  reads: [],
 });
 
 async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format): Promise<FormatOutcome> {
@@ -154,7 +158,7 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format)
   try {
     context = await api.context(options);
   } catch (error) {
-    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, error) };
+    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, error), reads: [] };
   }
   if (signal.aborted) {
     void context.dispose().catch(() => {});
@@ -168,7 +172,7 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format)
   }
   await context.dispose();
   if (outcome.kind === 'failed') {
-    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, outcome.error) };
+    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, outcome.error), reads: [] };
   }
   const { result } = outcome;
   const diagnostics = [
@@ -179,7 +183,7 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format)
   // Metafile paths are relative to absWorkingDir (the package).
   const files = Object.keys(outputs).map((rel) => path.resolve(pkg.dir, rel));
   fixShebangs(ctx, outputs);
-  return { ok: result.errors.length === 0, aborted: false, files, diagnostics };
+  return { ok: result.errors.length === 0, aborted: false, files, diagnostics, reads: metafileInputs(pkg.dir, result.metafile?.inputs ?? {}) };
 }
 
 function fixShebangs(ctx: AdapterContext, outputs: Esbuild.Metafile['outputs']): void {
@@ -208,8 +212,8 @@ function failureDiagnostics(pkgDir: string, error: unknown): Diagnostic[] {
 export const esbuildAdapter: BuilderAdapter = {
   name: 'esbuild',
 
-  async check(pkg: PackageInfo): Promise<ToolAvailability> {
-    const found = resolveModule('esbuild', [pkg.dir, pkg.workspaceRoot]);
+  async check(pkg: PackageInfo, reads: ReadLog): Promise<ToolAvailability> {
+    const found = resolveModule('esbuild', [pkg.dir, pkg.workspaceRoot], reads);
     if (!found) {
       return {
         available: false,
@@ -225,7 +229,7 @@ export const esbuildAdapter: BuilderAdapter = {
     if (ctx.signal.aborted) return abortedResult();
     let api: EsbuildApi;
     try {
-      api = await loadEsbuild(ctx.tool.location, ctx.tool.version);
+      api = await loadEsbuild(ctx.tool.location, ctx.tool.version, ctx.reads);
     } catch (error) {
       return failedOutput(`could not load esbuild from ${ctx.tool.location}: ${(error as Error).message}`);
     }
@@ -238,6 +242,7 @@ export const esbuildAdapter: BuilderAdapter = {
       ok: outcomes.every((o) => o.ok),
       files: [...new Set(outcomes.flatMap((o) => o.files))],
       diagnostics,
+      reads: [...new Set(outcomes.flatMap((o) => o.reads))],
     };
   },
 };

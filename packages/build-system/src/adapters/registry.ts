@@ -1,5 +1,6 @@
 import type { AdapterName, BuilderName } from '../config/schema.js';
 import { BuildSystemError } from '../errors.js';
+import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { BuilderAdapter, ToolAvailability } from './types.js';
 
@@ -37,10 +38,10 @@ export interface AdapterChoice {
  * bun when it is installed, else esbuild. Throws ADAPTER_UNAVAILABLE with the
  * exact install command when nothing usable is found.
  */
-export async function chooseAdapter(pkg: PackageInfo, requested: AdapterName, origin: string, file?: string): Promise<AdapterChoice> {
+export async function chooseAdapter(pkg: PackageInfo, requested: AdapterName, origin: string, reads: ReadLog, file?: string): Promise<AdapterChoice> {
   if (requested !== 'auto') {
     const adapter = await getAdapter(requested);
-    const tool = await adapter.check(pkg);
+    const tool = await adapter.check(pkg, reads);
     if (!tool.available) {
       throw new BuildSystemError('ADAPTER_UNAVAILABLE', `adapter "${requested}" is not installed: ${tool.reason}; install it with: ${tool.installHint}`, {
         package: pkg.name,
@@ -51,10 +52,10 @@ export async function chooseAdapter(pkg: PackageInfo, requested: AdapterName, or
     return { adapter, tool, reason: `${origin} asks for ${requested}` };
   }
   const bun = await getAdapter('bun');
-  const bunTool = await bun.check(pkg);
+  const bunTool = await bun.check(pkg, reads);
   if (bunTool.available) return { adapter: bun, tool: bunTool, reason: `auto: bun ${bunTool.version} is installed (${bunTool.location})` };
   const esbuild = await getAdapter('esbuild');
-  const esbuildTool = await esbuild.check(pkg);
+  const esbuildTool = await esbuild.check(pkg, reads);
   if (esbuildTool.available) return { adapter: esbuild, tool: esbuildTool, reason: `auto: bun not available (${bunTool.reason}), using esbuild` };
   throw new BuildSystemError('ADAPTER_UNAVAILABLE', `adapter "auto" found neither bun nor esbuild; install one with: ${bunTool.installHint}`, {
     package: pkg.name,

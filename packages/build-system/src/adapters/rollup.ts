@@ -6,6 +6,7 @@ import type { InputOptions, OutputOptions, Plugin, RollupBuild, RollupLog } from
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
+import type { ReadLog } from '../util/read-log.js';
 import { isInside, toPosix } from '../util/paths.js';
 import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
@@ -63,9 +64,9 @@ interface RollupTools {
  * builds the package is the one the package pinned, and a package without it
  * gets the install hint instead of whatever happens to sit beside build-system.
  */
-function findTools(pkg: PackageInfo): { tools?: RollupTools; missing: string[] } {
-  const rollup = resolveModule('rollup', [pkg.dir, pkg.workspaceRoot], { includeOwn: false });
-  const nodeResolve = resolveModule('@rollup/plugin-node-resolve', [pkg.dir, pkg.workspaceRoot], { includeOwn: false });
+function findTools(pkg: PackageInfo, reads: ReadLog): { tools?: RollupTools; missing: string[] } {
+  const rollup = resolveModule('rollup', [pkg.dir, pkg.workspaceRoot], reads, { includeOwn: false });
+  const nodeResolve = resolveModule('@rollup/plugin-node-resolve', [pkg.dir, pkg.workspaceRoot], reads, { includeOwn: false });
   const missing = [rollup ? undefined : 'rollup', nodeResolve ? undefined : '@rollup/plugin-node-resolve'].filter((m): m is string => m !== undefined);
   return rollup && nodeResolve ? { tools: { rollup, nodeResolve }, missing } : { missing };
 }
@@ -270,8 +271,8 @@ function headFor(config: ResolvedConfig, state: PluginState, chunk: { isEntry: b
 export const rollupAdapter: BuilderAdapter = {
   name: 'rollup',
 
-  async check(pkg: PackageInfo): Promise<ToolAvailability> {
-    const { tools, missing } = findTools(pkg);
+  async check(pkg: PackageInfo, reads: ReadLog): Promise<ToolAvailability> {
+    const { tools, missing } = findTools(pkg, reads);
     if (!tools) {
       return {
         available: false,
@@ -285,8 +286,8 @@ export const rollupAdapter: BuilderAdapter = {
   async build(ctx: AdapterContext): Promise<AdapterOutput> {
     const { pkg, config, signal } = ctx;
     const user = adapterOptions(pkg, config);
-    if (signal.aborted) return { ok: false, files: [], diagnostics: [] };
-    const { tools, missing } = findTools(pkg);
+    if (signal.aborted) return { ok: false, files: [], diagnostics: [], reads: null };
+    const { tools, missing } = findTools(pkg, ctx.reads);
     if (!tools) {
       return failedOutput(`${missing.join(' and ')} not installed; install with: ${installCommand(pkg, ['rollup', '@rollup/plugin-node-resolve'])}`);
     }
@@ -323,7 +324,7 @@ export const rollupAdapter: BuilderAdapter = {
     try {
       bundle = await rollup(inputOptions);
       for (const format of config.formats) {
-        if (signal.aborted) return { ok: false, files: [], diagnostics: [] };
+        if (signal.aborted) return { ok: false, files: [], diagnostics: [], reads: null };
         const ext = config.outExtension[format];
         const outputOptions: OutputOptions = {
           dir: ctx.outDir,
@@ -344,15 +345,17 @@ export const rollupAdapter: BuilderAdapter = {
           ctx.log('stdout', `${format}: ${toPosix(path.relative(ctx.outDir, abs))}`);
         }
       }
-      return { ok: true, files, diagnostics: [...state.warnings] };
+      // watchFiles: every module rollup loaded plus what plugins added with addWatchFile; ids with \0 are virtual.
+      const reads = bundle.watchFiles.filter((id) => !id.includes('\0') && path.isAbsolute(id));
+      return { ok: true, files, diagnostics: [...state.warnings], reads };
     } catch (e) {
       if (signal.aborted || e instanceof Cancelled || (e as { cause?: unknown }).cause instanceof Cancelled) {
-        return { ok: false, files: [], diagnostics: [] };
+        return { ok: false, files: [], diagnostics: [], reads: null };
       }
       const diagnostics = state.transformErrors.length > 0 ? [...state.transformErrors] : [rollupDiagnostic(pkg.dir, e as RollupLog, 'error')];
       const frame = (e as RollupLog).frame;
       if (frame) for (const line of frame.split(/\r?\n/)) ctx.log('stderr', line);
-      return { ok: false, files, diagnostics: [...diagnostics, ...state.warnings] };
+      return { ok: false, files, diagnostics: [...diagnostics, ...state.warnings], reads: null };
     } finally {
       await bundle?.close();
     }

@@ -29,7 +29,7 @@ export interface TscJob {
 
 export type TscJobOutcome =
   /** What tsc would have printed on stdout (line by line) and its exit code. */
-  | { kind: 'done'; lines: string[]; exitCode: number }
+  | { kind: 'done'; lines: string[]; exitCode: number; reads: string[] }
   | { kind: 'aborted' }
   /** Run the spawned tsc instead. `unexpected` when something broke (worth a log line), not for a command line only tsc runs. */
   | { kind: 'spawn'; reason: string; unexpected: boolean };
@@ -227,7 +227,7 @@ class TscPool {
           if (reply.kind === 'done') {
             w.loaded.add(job.tsDir);
             this.counts.compiled++;
-            settle({ kind: 'done', lines: reply.lines, exitCode: reply.exitCode }, true);
+            settle({ kind: 'done', lines: reply.lines, exitCode: reply.exitCode, reads: reply.reads }, true);
           } else if (reply.kind === 'unsupported') {
             w.loaded.add(job.tsDir);
             settle({ kind: 'spawn', reason: reply.reason, unexpected: false }, true);

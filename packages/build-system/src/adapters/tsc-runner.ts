@@ -11,6 +11,7 @@ import { spawnLines } from '../util/spawn.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
 import { diagnosticFile, failedOutput, severityOf } from './output.js';
+import type { ReadLog } from '../util/read-log.js';
 import type { AdapterOutput, ToolAvailability } from './types.js';
 
 /**
@@ -38,14 +39,14 @@ export interface TypeScriptInstall {
  * The package's own TypeScript: from the package, then the workspace root.
  * Never build-system's own copy: the compiler version is the package's choice.
  */
-export function findTypeScript(pkg: PackageInfo): TypeScriptInstall | undefined {
-  const found: ResolvedModule | undefined = resolveModule('typescript', [pkg.dir, pkg.workspaceRoot], { includeOwn: false });
+export function findTypeScript(pkg: PackageInfo, reads: ReadLog): TypeScriptInstall | undefined {
+  const found: ResolvedModule | undefined = resolveModule('typescript', [pkg.dir, pkg.workspaceRoot], reads, { includeOwn: false });
   if (!found || !existsSync(path.join(found.dir, 'bin', 'tsc'))) return undefined;
   return { dir: found.dir, version: found.version };
 }
 
-export function checkTypeScript(pkg: PackageInfo): ToolAvailability {
-  const ts = findTypeScript(pkg);
+export function checkTypeScript(pkg: PackageInfo, reads: ReadLog): ToolAvailability {
+  const ts = findTypeScript(pkg, reads);
   if (!ts) {
     return {
       available: false,
@@ -99,17 +100,20 @@ const EMITTED = /^TSFILE: (.+)$/;
 export class TscOutputParser {
   readonly emitted: string[] = [];
   readonly diagnostics: Diagnostic[] = [];
+  /** Files of the program, from --listFiles (one absolute path per line). */
+  readonly listed: string[] = [];
   private last: Diagnostic | undefined;
 
   constructor(private readonly pkgDir: string) {}
 
-  line(text: string): void {
+  /** Reads one line; returns false for lines that are tsc's reports to us (emitted and listed files) rather than text for people. */
+  line(text: string): boolean {
     const line = text.replace(/\r$/, '');
     const emitted = EMITTED.exec(line);
     if (emitted) {
       this.emitted.push(path.resolve(this.pkgDir, emitted[1]!.trim()));
       this.last = undefined;
-      return;
+      return false;
     }
     const located = LOCATED.exec(line);
     if (located) {
@@ -121,15 +125,25 @@ export class TscOutputParser {
         column: Number(located[3]),
         code: located[5]!,
       });
-      return;
+      return true;
     }
     const global = GLOBAL.exec(line);
     if (global) {
       this.push({ severity: severityOf(global[1]!), message: global[3]!, code: global[2]! });
-      return;
+      return true;
     }
     // Elaboration of the previous diagnostic ("  Type 'x' is not assignable…").
-    if (this.last && /^\s+\S/.test(line)) this.last.message += `\n${line}`;
+    if (this.last && /^\s+\S/.test(line)) {
+      this.last.message += `\n${line}`;
+      return true;
+    }
+    // --listFiles: a bare absolute path (diagnostics always carry "(line,col):" or "error TS").
+    if (path.isAbsolute(line) && line.trim() === line) {
+      this.listed.push(line);
+      this.last = undefined;
+      return false;
+    }
+    return true;
   }
 
   private push(d: Diagnostic): void {
@@ -144,6 +158,7 @@ export interface TscRunContext {
   /** Staging directory: every file tsc writes must land here. */
   outDir: string;
   signal: AbortSignal;
+  reads: ReadLog;
   log(stream: 'stdout' | 'stderr', line: string): void;
 }
 
@@ -247,7 +262,7 @@ function commonArgs(ctx: TscRunContext, ts: TypeScriptInstall, tsconfig: string 
     if (sources.some((s) => /\.(c|m)?jsx?$/.test(s))) args.push('--allowJs');
     if (sources.some((s) => /\.(t|j)sx$/.test(s))) args.push('--jsx', 'react-jsx');
     // TS 7 no longer loads every @types package by default; Node code needs @types/node.
-    if (config.platform === 'node' && resolveModule('@types/node', [pkg.dir, pkg.workspaceRoot], { includeOwn: false })) args.push('--types', 'node');
+    if (config.platform === 'node' && resolveModule('@types/node', [pkg.dir, pkg.workspaceRoot], ctx.reads, { includeOwn: false })) args.push('--types', 'node');
   }
   args.push('--outDir', ctx.outDir, '--rootDir', path.resolve(pkg.dir, config.sourceRoot), '--noEmit', 'false', '--listEmittedFiles', '--pretty', 'false');
   return args;
@@ -300,17 +315,19 @@ interface TscRunResult {
  */
 function tscOutputReader(ctx: TscRunContext) {
   const parser = new TscOutputParser(ctx.pkg.dir);
+  // The file list is shown only when the config's own tsc args ask for it.
+  const showListed = tscOptions(ctx.pkg, ctx.config).args.includes('--listFiles');
   return {
     onLine(stream: 'stdout' | 'stderr', line: string): void {
-      if (!line.startsWith('TSFILE: ')) ctx.log(stream, line);
-      parser.line(line);
+      // TSFILE lines and --listFiles paths are tsc's reports to us (artifacts, inputs), not log text for people.
+      if (parser.line(line) || (showListed && !line.startsWith('TSFILE: '))) ctx.log(stream, line);
     },
     /**
      * Outputs are the TSFILE lines inside ctx.outDir; a file tsc wrote
      * anywhere else (e.g. a tsconfig `outFile`) is an error, since only the
      * staging dir is swapped in.
      */
-    output(result: TscRunResult, buildInfoFile?: string): AdapterOutput {
+    output(result: TscRunResult, toolDirs: readonly string[], buildInfoFile?: string, programFiles: readonly string[] = parser.listed): AdapterOutput {
       const diagnostics = [...parser.diagnostics];
       const files: string[] = [];
       for (const file of parser.emitted) {
@@ -323,7 +340,9 @@ function tscOutputReader(ctx: TscRunContext) {
         const tail = (result.stderr || result.stdout).trim().split(/\r?\n/).slice(-5).join('\n');
         diagnostics.push({ severity: 'error', message: `tsc exited with ${result.code ?? result.signal}${tail ? `: ${tail}` : ''}` });
       }
-      return { ok, files, diagnostics };
+      // TypeScript's own lib files are fixed by its version, which the cache key holds already.
+      const reads = programFiles.filter((f) => !toolDirs.some((dir) => isInside(dir, f)));
+      return { ok, files, diagnostics, reads };
     },
   };
 }
@@ -352,16 +371,16 @@ const UNUSED_BUILD_INFO_FILE = path.join(tmpdir(), 'build-system-in-process.tsbu
  * returned with no files.
  */
 export async function runTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode): Promise<AdapterOutput> {
-  if (ctx.signal.aborted) return { ok: false, files: [], diagnostics: [] };
+  if (ctx.signal.aborted) return { ok: false, files: [], diagnostics: [], reads: null };
   if (runsInProcess(ts)) {
     const { runInTscWorker } = await import('./tsc-pool.js');
     const reader = tscOutputReader(ctx);
     const job = { tsDir: ts.dir, args: tscArgs(ctx, ts, mode, UNUSED_BUILD_INFO_FILE), cwd: ctx.pkg.dir, outDir: ctx.outDir };
     const outcome = await runInTscWorker(job, ctx.signal, (stream, line) => reader.onLine(stream, line));
-    if (outcome.kind === 'aborted') return { ok: false, files: [], diagnostics: [] };
+    if (outcome.kind === 'aborted') return { ok: false, files: [], diagnostics: [], reads: null };
     if (outcome.kind === 'done') {
       for (const line of outcome.lines) reader.onLine('stdout', line);
-      return reader.output({ code: outcome.exitCode, signal: null, stdout: outcome.lines.join('\n'), stderr: '' });
+      return reader.output({ code: outcome.exitCode, signal: null, stdout: outcome.lines.join('\n'), stderr: '' }, [ts.dir], undefined, outcome.reads);
     }
     if (outcome.unexpected) ctx.log('stderr', `build-system: ${outcome.reason.split('\n')[0]}; running tsc as a child process instead`);
   }
@@ -374,11 +393,14 @@ async function spawnTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode
   const buildInfoFile = path.join(buildInfoDir, 'build.tsbuildinfo');
   try {
     const { command, args: prefix } = await tscCommand(ts.dir);
-    const args = [...prefix, ...tscArgs(ctx, ts, mode, buildInfoFile)];
+    // --listFiles: the program's files, which key the cache entry (the in-process path reports them itself).
+    const args = [...prefix, ...tscArgs(ctx, ts, mode, buildInfoFile), '--listFiles'];
     const reader = tscOutputReader(ctx);
     const result = await spawnLines(command, args, { cwd: ctx.pkg.dir, signal: ctx.signal, onLine: reader.onLine });
-    if (result.aborted) return { ok: false, files: [], diagnostics: [] };
-    return reader.output(result, buildInfoFile);
+    if (result.aborted) return { ok: false, files: [], diagnostics: [], reads: null };
+    // TypeScript 7's libs ship in its native package (…/@typescript/typescript-<platform>/lib), beside the binary.
+    const toolDirs = command === process.execPath ? [ts.dir] : [ts.dir, path.dirname(path.dirname(command))];
+    return reader.output(result, toolDirs, buildInfoFile);
   } finally {
     await rm(buildInfoDir, { recursive: true, force: true });
   }
@@ -390,9 +412,9 @@ async function spawnTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode
  * needed TypeScript) plus the install command.
  */
 export async function runPackageTsc(ctx: TscRunContext, mode: TscMode, missing: string): Promise<AdapterOutput> {
-  const ts = findTypeScript(ctx.pkg);
+  const ts = findTypeScript(ctx.pkg, ctx.reads);
   if (!ts) {
-    const tool = checkTypeScript(ctx.pkg);
+    const tool = checkTypeScript(ctx.pkg, ctx.reads);
     const hint = tool.available ? '' : `; install it with: ${tool.installHint}`;
     return failedOutput(`${missing}${hint}`);
   }

@@ -30,8 +30,11 @@ export interface TscWorkerRequest {
 }
 
 export type TscWorkerReply =
-  /** tsc's stdout lines (diagnostics, then TSFILE lines) and exit code. */
-  | { id: number; kind: 'done'; lines: string[]; exitCode: number }
+  /**
+   * tsc's stdout lines (diagnostics, then TSFILE lines) and exit code, and the
+   * files the compiler read (what `--listFiles` prints: the program's files).
+   */
+  | { id: number; kind: 'done'; lines: string[]; exitCode: number; reads: string[] }
   /** The command line asks for something only the real tsc CLI does (listFiles, watch, locale…): spawn it. */
   | { id: number; kind: 'unsupported'; reason: string }
   /** This TypeScript cannot be run in-process (not loadable, API missing): spawn tsc for it from now on. */
@@ -214,7 +217,7 @@ function assertCompileOnly(options: TS.CompilerOptions, where: string): void {
  * executeCommandLine and emitFilesAndReportErrors (5.x), with a plain
  * program instead of an incremental one (see below).
  */
-function compile(typescript: LoadedTypeScript, request: TscWorkerRequest): { lines: string[]; exitCode: number } {
+function compile(typescript: LoadedTypeScript, request: TscWorkerRequest): { lines: string[]; exitCode: number; reads: string[] } {
   const { ts } = typescript;
   const { cwd, outDir } = request;
   const lines: string[] = [];
@@ -230,7 +233,7 @@ function compile(typescript: LoadedTypeScript, request: TscWorkerRequest): { lin
   assertCompileOnly(commandLine.options, 'the command line');
   if (commandLine.errors.length > 0) {
     commandLine.errors.forEach(report);
-    return { lines, exitCode: 1 };
+    return { lines, exitCode: 1, reads: [] };
   }
   const commandLineOptions = ts.convertToOptionsWithAbsolutePaths(commandLine.options, absolute);
 
@@ -258,7 +261,7 @@ function compile(typescript: LoadedTypeScript, request: TscWorkerRequest): { lin
     // tsc exits at the first unrecoverable config diagnostic (unreadable tsconfig or extends).
     if (unrecoverable || !parsed) {
       if (unrecoverable) report(unrecoverable);
-      return { lines, exitCode: 1 };
+      return { lines, exitCode: 1, reads: [] };
     }
     config = parsed;
   } else {
@@ -325,7 +328,9 @@ function compile(typescript: LoadedTypeScript, request: TscWorkerRequest): { lin
   diagnostics.forEach(report);
   if (options.listEmittedFiles) for (const file of emitted) lines.push(`TSFILE: ${file}`);
   const exitCode = diagnostics.length === 0 ? 0 : emitResult.emitSkipped ? 1 : 2;
-  return { lines, exitCode };
+  // What the spawned tsc prints for --listFiles; the tsconfig and its extends chain are found by the main thread for both paths.
+  const reads = program.getSourceFiles().map((f) => absolute(f.fileName));
+  return { lines, exitCode, reads };
 }
 
 /**

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Format } from '../config/schema.js';
+import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
 import { checkTypeScript, runPackageTsc } from './tsc-runner.js';
@@ -50,8 +51,8 @@ export function assertTscCanBuild(pkg: PackageInfo, config: ResolvedConfig): voi
 export const tscAdapter: BuilderAdapter = {
   name: 'tsc',
 
-  async check(pkg: PackageInfo): Promise<ToolAvailability> {
-    return checkTypeScript(pkg);
+  async check(pkg: PackageInfo, reads: ReadLog): Promise<ToolAvailability> {
+    return checkTypeScript(pkg, reads);
   },
 
   async build(ctx: AdapterContext): Promise<AdapterOutput> {

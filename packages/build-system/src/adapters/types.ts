@@ -1,6 +1,7 @@
 import type { BuilderName } from '../config/schema.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Diagnostic } from '../result/schema.js';
+import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 
 /**
@@ -12,7 +13,7 @@ import type { PackageInfo } from '../workspace/package-info.js';
 export interface BuilderAdapter {
   readonly name: BuilderName;
   /** Is the tool installed for this package? Cheap; may be called for `build:list`. */
-  check(pkg: PackageInfo): Promise<ToolAvailability>;
+  check(pkg: PackageInfo, reads: ReadLog): Promise<ToolAvailability>;
   build(ctx: AdapterContext): Promise<AdapterOutput>;
 }
 
@@ -40,6 +41,8 @@ export interface AdapterContext {
   /** What `check()` returned (always available here). */
   tool: Extract<ToolAvailability, { available: true }>;
   signal: AbortSignal;
+  /** The run's read log (tool lookups during the build are logged like any other read). */
+  reads: ReadLog;
   /** One line of tool output (no trailing newline). */
   log(stream: 'stdout' | 'stderr', line: string): void;
 }
@@ -49,4 +52,13 @@ export interface AdapterOutput {
   /** Absolute paths of the files the tool reports it wrote (inside ctx.outDir). */
   files: string[];
   diagnostics: Diagnostic[];
+  /**
+   * Absolute paths of the files the tool read to produce the outputs, as the
+   * tool itself reports them: esbuild's and bun's metafile inputs, rollup's
+   * module graph, TypeScript's program files. The cache keys the entry on
+   * their content (cache/build-reads.ts), so a file the build read outside
+   * the package is an input like any other. null when the tool could not say:
+   * such a build is not cached. Ignored for a failed build.
+   */
+  reads: string[] | null;
 }

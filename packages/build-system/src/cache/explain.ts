@@ -1,5 +1,7 @@
+import path from 'node:path';
 import type { CacheChange } from '../result/schema.js';
-import { canonicalJson, EXTERNAL_DEPENDENCY, type Fingerprint } from './fingerprint.js';
+import { isInside } from '../util/paths.js';
+import { canonicalJson, fingerprintKey, type Fingerprint } from './fingerprint.js';
 
 /** How many paths/fields a change lists before it only counts. */
 export const EXPLAIN_LIST_LIMIT = 10;
@@ -61,17 +63,14 @@ export function diffFingerprints(previous: Fingerprint, current: Fingerprint): C
   const envNames = [...new Set([...Object.keys(previous.env), ...Object.keys(current.env)])].filter((n) => previous.env[n] !== current.env[n]).sort();
   if (envNames.length) changes.push({ kind: 'env-changed', names: envNames });
 
-  const depNames = [...new Set([...Object.keys(previous.dependencies), ...Object.keys(current.dependencies)])]
-    .filter((n) => previous.dependencies[n] !== current.dependencies[n])
-    .sort();
   // A dependency that became external (or stopped being external) did so because something named above
-  // changed: a package.json dependency field, config external/dts/adapterOptions, the adapter.
-  // "output changed" would be wrong for it; it is listed only when nothing else explains the miss.
-  // One that stays external never differs: its outputs are not part of this key.
-  const external = (n: string) => previous.dependencies[n] === EXTERNAL_DEPENDENCY || current.dependencies[n] === EXTERNAL_DEPENDENCY;
-  const outputChanged = depNames.filter((n) => !external(n));
-  const listed = outputChanged.length > 0 || changes.length > 0 ? outputChanged : depNames;
-  if (listed.length) changes.push({ kind: 'dependency-changed', packages: listed });
+  // changed: a package.json dependency field, config external/dts/adapterOptions, the adapter. It is
+  // listed only when nothing else explains the miss. Changed outputs of a dependency are not in the
+  // fingerprint at all: they show as changed reads (explainMiss).
+  const depNames = [...new Set([...Object.keys(previous.dependencies ?? {}), ...Object.keys(current.dependencies)])]
+    .filter((n) => previous.dependencies?.[n] !== current.dependencies[n])
+    .sort();
+  if (depNames.length && changes.length === 0) changes.push({ kind: 'dependency-changed', packages: depNames });
 
   const changed: string[] = [];
   const added: string[] = [];
@@ -131,15 +130,44 @@ export function describeChanges(changes: readonly CacheChange[]): string {
   return changes.map(describeChange).join('; ');
 }
 
+/** Where the changed reads of a package are, to name them. */
+export interface ReadsContext {
+  pkgDir: string;
+  /** Workspace packages by name → absolute directory: a changed read inside one is a changed dependency. */
+  workspacePackages: ReadonlyMap<string, string>;
+}
+
 /**
  * The changes to report for a miss: compared with the last build of the
- * package when there is one. Same key as last time means the inputs did not
- * change and the entry itself went away.
+ * package when there is one. A different fingerprint is diffed field by
+ * field; the same fingerprint means that something the last build read
+ * outside the package changed (`changedReads`, paths as recorded: relative to
+ * the package), named by the workspace package it belongs to when it is in
+ * one; nothing changed at all means the entry itself went away.
  */
-export function explainMiss(previous: { key: string; fingerprint: Fingerprint } | null, current: { key: string; fingerprint: Fingerprint }): CacheChange[] {
+export function explainMiss(
+  previous: { fingerprint: Fingerprint } | null,
+  current: { primaryKey: string; fingerprint: Fingerprint },
+  changedReads: readonly string[] = [],
+  where?: ReadsContext,
+): CacheChange[] {
   if (!previous) return [{ kind: 'first-build' }];
-  if (previous.key === current.key) return [{ kind: 'entry-missing' }];
-  const changes = diffFingerprints(previous.fingerprint, current.fingerprint);
-  // Keys differ but nothing we can name does: say so rather than nothing.
-  return changes.length ? changes : [{ kind: 'fingerprint-format-changed' }];
+  if (fingerprintKey(previous.fingerprint) !== current.primaryKey) {
+    const changes = diffFingerprints(previous.fingerprint, current.fingerprint);
+    // Keys differ but nothing we can name does: say so rather than nothing.
+    return changes.length ? changes : [{ kind: 'fingerprint-format-changed' }];
+  }
+  if (changedReads.length === 0) return [{ kind: 'entry-missing' }];
+  const packages = new Set<string>();
+  const files: string[] = [];
+  for (const rel of changedReads) {
+    const abs = where ? path.resolve(where.pkgDir, rel) : null;
+    const owner = abs ? [...where!.workspacePackages].find(([, dir]) => dir !== where!.pkgDir && isInside(dir, abs)) : undefined;
+    if (owner) packages.add(owner[0]);
+    else files.push(rel);
+  }
+  const changes: CacheChange[] = [];
+  if (packages.size) changes.push({ kind: 'dependency-changed', packages: [...packages].sort() });
+  if (files.length) changes.push({ kind: 'files-changed', ...limited(files.sort()) });
+  return changes;
 }

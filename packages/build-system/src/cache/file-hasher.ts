@@ -1,18 +1,18 @@
-import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { readFile } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { observeFile, refuseNoopRecord } from './noop/observer.js';
+import type { FileDigest, ReadLog } from '../util/read-log.js';
 
 /**
  * sha256 of files, read as rarely as possible.
  *
  * A stat cache maps a file's (size, mtime, ctime, inode) to its sha256. It is
- * kept in memory for the run (a file is read at most once per run, whoever
- * asks: the fingerprint, the outDir check, artifact bookkeeping) and persisted
- * in the cache directory, so a file unchanged since the last run is not read
- * at all: a no-op key computation costs one stat per file.
+ * persisted per package in the cache directory, so a file unchanged since the
+ * last run is not read at all: a no-op key computation costs one stat per
+ * file. Within a run, reading and hashing go through the run's read log
+ * (util/read-log.ts), which reads each file at most once whichever package
+ * asks (a shared root tsconfig, @types files) and logs every file it vouches for.
  *
  * ctime is part of the signature because a program can set mtime back but not
  * ctime. "Racy" entries are not persisted: a file whose mtime was within
@@ -22,14 +22,10 @@ import { observeFile, refuseNoopRecord } from './noop/observer.js';
  * uses for its index.
  */
 
+export type { FileDigest };
+
 export const STAT_CACHE_VERSION = 1;
 const RACY_WINDOW_MS = 2000;
-const READ_CONCURRENCY = 32;
-
-export interface FileDigest {
-  sha256: string;
-  bytes: number;
-}
 
 interface Entry {
   size: number;
@@ -62,37 +58,25 @@ function sameStat(e: Entry, st: Stats): boolean {
   return e.size === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && e.ino === st.ino;
 }
 
-/** A tiny semaphore: at most `limit` reads at once, so thousands of files do not exhaust file descriptors. */
-function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (active >= limit) await new Promise<void>((resolve) => queue.push(resolve));
-    active++;
-    try {
-      return await task();
-    } finally {
-      active--;
-      queue.shift()?.();
-    }
-  };
-}
-
 export class FileHasher {
   private readonly entries = new Map<string, Entry>();
-  private readonly inFlight = new Map<string, Promise<FileDigest>>();
-  private readonly limit = limiter(READ_CONCURRENCY);
   /** Entries loaded from disk, and whether this run learned anything new: an unchanged stat cache is not rewritten. */
   private loaded = 0;
   private learned = false;
   readonly stats: HasherStats = { statHits: 0, reads: 0, bytesRead: 0 };
 
-  /** @param stateFile where the stat cache persists; undefined keeps it in memory only. */
-  constructor(private readonly stateFile?: string) {}
+  /**
+   * @param reads the run's read log: it reads, hashes and logs.
+   * @param stateFile where the stat cache persists; undefined keeps it in memory only.
+   */
+  constructor(
+    readonly reads: ReadLog,
+    private readonly stateFile?: string,
+  ) {}
 
   /** A hasher primed with the stat cache persisted at `stateFile` (a missing or unreadable file is an empty cache). */
-  static async open(stateFile?: string): Promise<FileHasher> {
-    const hasher = new FileHasher(stateFile);
+  static async open(reads: ReadLog, stateFile?: string): Promise<FileHasher> {
+    const hasher = new FileHasher(reads, stateFile);
     if (!stateFile) return hasher;
     try {
       const data = JSON.parse(await readFile(stateFile, 'utf8')) as PersistedStatCache;
@@ -112,37 +96,24 @@ export class FileHasher {
 
   /**
    * The sha256 and size of `abs`. Pass the stat the caller already has to
-   * save a syscall. Reads the file only when the stat cache cannot vouch for it.
+   * save a syscall. Read (once per run, by the read log) only when the stat
+   * cache cannot vouch for it.
    */
-  hash(abs: string, st: Stats = statSync(abs)): Promise<FileDigest> {
+  async hash(abs: string, st: Stats = statSync(abs)): Promise<FileDigest> {
     const known = this.entries.get(abs);
     if (known && sameStat(known, st) && (known.fresh || known.trusted)) {
       if (!known.fresh) {
         known.fresh = true;
         this.stats.statHits++;
       }
-      observeFile(abs, st, known.sha256);
-      return Promise.resolve({ sha256: known.sha256, bytes: known.size });
+      return this.reads.hash(abs, st, known.sha256);
     }
-    const pending = this.inFlight.get(abs);
-    if (pending) return pending;
-    const job = this.limit(async () => {
-      const data = await readFile(abs);
-      this.stats.reads++;
-      this.stats.bytesRead += data.byteLength;
-      const sha256 = createHash('sha256').update(data).digest('hex');
-      // The stat we were given may predate the read: only record it when the size agrees.
-      if (data.byteLength === st.size) {
-        this.record(abs, st, sha256);
-        observeFile(abs, st, sha256);
-      } else {
-        // Changed while we read it: whatever this run builds may not match any stat we saw.
-        refuseNoopRecord(`${abs} changed while it was read`);
-      }
-      return { sha256, bytes: data.byteLength };
-    }).finally(() => this.inFlight.delete(abs));
-    this.inFlight.set(abs, job);
-    return job;
+    const digest = await this.reads.hash(abs, st);
+    this.stats.reads++;
+    this.stats.bytesRead += digest.bytes;
+    // The stat we were given may predate the read: only record it when the size agrees.
+    if (digest.bytes === st.size) this.record(abs, st, digest.sha256);
+    return digest;
   }
 
   /** Records a hash computed elsewhere (e.g. artifacts hashed in the staging dir, now at `abs`). */

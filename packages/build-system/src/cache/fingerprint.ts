@@ -1,10 +1,8 @@
-import { lstatSync, realpathSync } from 'node:fs';
-import path from 'node:path';
+import type { Stats } from 'node:fs';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { BuilderName } from '../config/schema.js';
 import type { Artifact } from '../result/schema.js';
 import { sha256 } from '../util/hash.js';
-import { isInside } from '../util/paths.js';
 import { VERSION } from '../version.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
@@ -31,8 +29,14 @@ import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
  *    not read (services/dependency-needs.ts) instead of its output or file
  *    hash: such a package no longer waits for it, so the hash is not known
  *    when its key is computed, and its output does not depend on it anyway.
+ * 3: the fingerprint is the first half of the key (build-reads.ts): what the
+ *    build read outside the package's own files — other packages' outputs
+ *    and sources included — is recorded with the entry and checked on every
+ *    lookup. `dependencies` therefore holds only `read` or `external` per
+ *    workspace dependency, never an output hash, so a key no longer depends
+ *    on which packages a run selected.
  */
-export const FINGERPRINT_VERSION = 2;
+export const FINGERPRINT_VERSION = 3;
 
 export interface Fingerprint {
   /** Shape/meaning version of this type; part of the key. */
@@ -56,13 +60,12 @@ export interface Fingerprint {
   /** Input files (posix, relative to the package) → sha256 of their content. */
   files: Record<string, string>;
   /**
-   * Workspace packages this one depends on → the hash of their outputs
-   * (`outputHash`), or `files:<hash of their files>` for one that build-system
-   * does not build; `external` (EXTERNAL_DEPENDENCY) for one the build does not
-   * read at all (an import it keeps external), whose changes therefore never
-   * change this key.
+   * Workspace packages this one depends on → `read` when the build reads
+   * their files (bundled, or their declarations read by TypeScript) or
+   * `external` when it keeps them external (services/dependency-needs.ts).
+   * What it read of them is in the entry's recorded reads, not here.
    */
-  dependencies: Record<string, string>;
+  dependencies: Record<string, DependencyUse>;
 }
 
 /**
@@ -95,27 +98,19 @@ export const PACKAGE_JSON_FIELDS = [
   'peerDependenciesMeta',
 ] as const;
 
-/** State of one workspace dependency when a package is fingerprinted. */
-export interface DependencyState {
-  name: string;
-  /** Absolute package directory. */
-  dir: string;
-  /** outputHash() of its build in this run, when it was built (or restored). */
-  outputHash?: string;
-  /** The build does not read it (services/dependency-needs.ts): recorded as `external`, its files never hashed. */
-  external?: boolean;
-}
+/** How a build uses one workspace dependency. */
+export type DependencyUse = 'read' | 'external';
 
 /** The `dependencies` value of a workspace dependency the build does not read. */
-export const EXTERNAL_DEPENDENCY = 'external';
+export const EXTERNAL_DEPENDENCY: DependencyUse = 'external';
 
 export interface FingerprintInput {
   pkg: PackageInfo;
   config: ResolvedConfig;
   adapter: { name: BuilderName; version: string };
   declarations: Fingerprint['declarations'];
-  /** Workspace dependencies; omitted = not known (a direct PackageBuildService call). */
-  dependencies?: readonly DependencyState[];
+  /** Every workspace dependency of the package and how the build uses it (whether or not the run builds it). */
+  dependencies: Readonly<Record<string, DependencyUse>>;
   /** Names of all workspace packages (lockfile links to them are skipped). */
   workspacePackages?: ReadonlySet<string>;
   hasher: FileHasher;
@@ -203,7 +198,8 @@ function pickPackageJson(pkg: PackageInfo): Record<string, unknown> {
   return out;
 }
 
-async function hashFiles(pkgDir: string, options: Parameters<typeof listInputFiles>[1], hasher: FileHasher): Promise<Record<string, string>> {
+/** The package's input files with their hashes (posix rel → sha256), and the stat each was hashed at. */
+async function hashFiles(pkgDir: string, options: Parameters<typeof listInputFiles>[1], hasher: FileHasher): Promise<{ hashes: Record<string, string>; stats: Map<string, Stats> }> {
   const files = listInputFiles(pkgDir, options);
   // A file deleted between the listing and the read (an editor's temp file) is simply not an input.
   const digests = await Promise.all(
@@ -214,79 +210,40 @@ async function hashFiles(pkgDir: string, options: Parameters<typeof listInputFil
       }),
     ),
   );
-  const out: Record<string, string> = {};
+  const hashes: Record<string, string> = {};
+  const stats = new Map<string, Stats>();
   files.forEach((f, i) => {
     const digest = digests[i];
-    if (digest) out[f.rel] = digest.sha256;
+    if (!digest) return;
+    hashes[f.rel] = digest.sha256;
+    stats.set(f.abs, f.stat);
   });
-  return out;
+  return { hashes, stats };
 }
 
 /**
- * The files of a workspace dependency that build-system does not build (no
- * config, consumed as source): with the same exclusions as a package's own
- * inputs. Its outDir is unknown, so `dist` is assumed to be output.
+ * The fingerprint and its key (the first half of a cache key: see
+ * build-reads.ts), and the input files with the stat each was hashed at,
+ * which the build checks again once it has run.
  */
-async function unbuiltDependencyHash(dep: DependencyState, workspaceRoot: string, hasher: FileHasher, excludeDirs: readonly string[]): Promise<string> {
-  const files = await hashFiles(dep.dir, { workspaceRoot, outDir: 'dist', inputs: [], excludeDirs }, hasher);
-  return `files:${sha256(canonicalJson(files))}`;
-}
-
-/**
- * Workspace packages `pkg` depends on that are not in `known` (the ones built
- * in this run): found as package managers link them, a node_modules symlink
- * (from the package up to the workspace root) whose target is a directory of
- * the workspace outside any node_modules. Their files stand in for outputs.
- */
-export function linkedWorkspaceDependencies(pkg: PackageInfo, known: ReadonlySet<string>): DependencyState[] {
-  const names = new Set<string>();
-  for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const) {
-    for (const name of Object.keys(pkg.manifest[field] ?? {})) if (!known.has(name) && name !== pkg.name) names.add(name);
-  }
-  const found: DependencyState[] = [];
-  for (const name of [...names].sort()) {
-    for (let dir = pkg.dir; isInside(pkg.workspaceRoot, dir); dir = path.dirname(dir)) {
-      const link = path.join(dir, 'node_modules', ...name.split('/'));
-      const st = lstatSync(link, { throwIfNoEntry: false });
-      if (st) {
-        if (!st.isSymbolicLink()) break; // an installed (external) package
-        let target: string;
-        try {
-          target = realpathSync(link);
-        } catch {
-          break;
-        }
-        if (isInside(pkg.workspaceRoot, target) && !target.split(path.sep).includes('node_modules')) found.push({ name, dir: target });
-        break;
-      }
-      if (dir === pkg.workspaceRoot || path.dirname(dir) === dir) break;
-    }
-  }
-  return found;
-}
-
-export async function computeFingerprint(input: FingerprintInput): Promise<{ fingerprint: Fingerprint; key: string }> {
+export async function computeFingerprint(input: FingerprintInput): Promise<{ fingerprint: Fingerprint; key: string; inputFiles: Map<string, Stats> }> {
   const { pkg, config, hasher } = input;
   const env = input.env ?? process.env;
   const excludeDirs = input.excludeDirs ?? [];
 
-  const [files, lockfile, dependencies] = await Promise.all([
-    hashFiles(pkg.dir, { workspaceRoot: pkg.workspaceRoot, outDir: config.outDir, inputs: config.inputs, excludeDirs }, hasher),
+  const [files, lockfile] = await Promise.all([
+    hashFiles(pkg.dir, { workspaceRoot: pkg.workspaceRoot, outDir: config.outDir, inputs: config.inputs, excludeDirs, reads: hasher.reads }, hasher),
     lockfileFingerprint(pkg, hasher, input.workspacePackages ?? new Set()),
-    (async () => {
-      const out: Record<string, string> = {};
-      for (const dep of input.dependencies ?? []) {
-        out[dep.name] = dep.external ? EXTERNAL_DEPENDENCY : (dep.outputHash ?? (await unbuiltDependencyHash(dep, pkg.workspaceRoot, hasher, excludeDirs)));
-      }
-      return out;
-    })(),
   ]);
 
   const envHashes: Record<string, string | null> = {};
   for (const name of [...config.env].sort()) {
-    const value = env[name];
+    const value = hasher.reads.env(name, env);
     envHashes[name] = value === undefined ? null : sha256(`${name}=${value}`);
   }
+
+  const dependencies: Record<string, DependencyUse> = {};
+  for (const name of Object.keys(input.dependencies).sort()) dependencies[name] = input.dependencies[name]!;
 
   const fingerprint: Fingerprint = {
     version: FINGERPRINT_VERSION,
@@ -299,8 +256,8 @@ export async function computeFingerprint(input: FingerprintInput): Promise<{ fin
     packageJson: pickPackageJson(pkg),
     lockfile,
     env: envHashes,
-    files,
+    files: files.hashes,
     dependencies,
   };
-  return { fingerprint, key: fingerprintKey(fingerprint) };
+  return { fingerprint, key: fingerprintKey(fingerprint), inputFiles: files.stats };
 }

@@ -1,7 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { observeFile, observeRead } from './noop/observer.js';
+import type { ReadLog } from '../util/read-log.js';
 
 /**
  * The part of gitignore(5) that decides which files are build inputs:
@@ -77,28 +76,24 @@ export function parseGitignore(text: string): IgnoreRule[] {
  */
 const rulesMemo = new Map<string, { signature: string; rules: IgnoreRule[] }>();
 
-function readRules(file: string): IgnoreRule[] {
-  const st = statSync(file, { throwIfNoEntry: false });
-  if (!st || !st.isFile()) {
-    observeFile(file);
-    return [];
-  }
+function readRules(file: string, reads: ReadLog): IgnoreRule[] {
+  const st = reads.stat(file);
+  if (!st || !st.isFile()) return [];
   const signature = `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
   const known = rulesMemo.get(file);
-  if (known?.signature === signature) {
-    observeFile(file, st);
-    return known.rules;
-  }
+  if (known?.signature === signature) return known.rules;
+  let text: string | undefined;
   try {
-    const text = readFileSync(file, 'utf8');
-    observeRead(file, text);
-    const rules = parseGitignore(text);
-    rulesMemo.set(file, { signature, rules });
-    return rules;
-  } catch {
-    observeFile(file);
+    text = reads.readText(file);
+  } catch (e) {
+    // An unreadable .gitignore would silently change what counts as input: say so rather than guess.
+    reads.refuse(`${file} cannot be read (${(e as Error).message})`);
     return [];
   }
+  if (text === undefined) return [];
+  const rules = parseGitignore(text);
+  rulesMemo.set(file, { signature, rules });
+  return rules;
 }
 
 /**
@@ -112,6 +107,7 @@ export class GitignoreMatcher {
 
   constructor(
     readonly root: string,
+    private readonly reads: ReadLog,
     outerRoot?: string,
   ) {
     if (outerRoot && path.resolve(outerRoot) !== path.resolve(root)) {
@@ -121,7 +117,7 @@ export class GitignoreMatcher {
         const parts = rel.split(path.sep);
         for (let i = 0; i < parts.length; i++) {
           const dir = path.join(outerRoot, ...parts.slice(0, i));
-          const rules = readRules(path.join(dir, '.gitignore'));
+          const rules = readRules(path.join(dir, '.gitignore'), reads);
           if (rules.length) this.sets.push({ scope: '', outerPrefix: parts.slice(i).join('/'), rules });
         }
       }
@@ -131,7 +127,7 @@ export class GitignoreMatcher {
 
   /** Reads the .gitignore of a directory below the root (posix, '' = root) when the walker enters it. */
   enter(dirRel: string): void {
-    const rules = readRules(path.join(this.root, dirRel, '.gitignore'));
+    const rules = readRules(path.join(this.root, dirRel, '.gitignore'), this.reads);
     if (rules.length) this.sets.push({ scope: dirRel, outerPrefix: '', rules });
   }
 

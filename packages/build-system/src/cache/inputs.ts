@@ -1,9 +1,9 @@
-import { readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { isInside, toPosix } from '../util/paths.js';
 import { GitignoreMatcher } from './gitignore.js';
-import { isObserving, observeDir } from './noop/observer.js';
+import type { ReadLog } from '../util/read-log.js';
 
 /**
  * Which files of a package are inputs of its build.
@@ -48,14 +48,8 @@ export interface InputListOptions {
   inputs: readonly string[];
   /** Absolute directories never to list (e.g. the cache directory). */
   excludeDirs?: readonly string[];
-}
-
-function readDir(dir: string): Dirent[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
+  /** The run's read log: every directory listed is logged with its names. */
+  reads: ReadLog;
 }
 
 function statOrNull(abs: string): Stats | null {
@@ -70,21 +64,21 @@ function statOrNull(abs: string): Stats | null {
  * entered (they may loop or leave the package); symlinked files are followed.
  */
 function walk(
+  reads: ReadLog,
   dir: string,
   rel: string,
   visitDir: (rel: string, name: string) => boolean,
   visitFile: (file: InputFile, name: string) => void,
   onListed?: (rel: string, names: readonly Dirent[]) => void,
 ): void {
-  const entries = readDir(dir);
-  if (isObserving()) observeDir(dir, entries.map((e) => e.name));
+  const entries = reads.list(dir);
   onListed?.(rel, entries);
   for (const entry of entries) {
     const name = entry.name;
     const childRel = rel ? `${rel}/${name}` : name;
     const abs = path.join(dir, name);
     if (entry.isDirectory()) {
-      if (visitDir(childRel, name)) walk(abs, childRel, visitDir, visitFile, onListed);
+      if (visitDir(childRel, name)) walk(reads, abs, childRel, visitDir, visitFile, onListed);
       continue;
     }
     if (!entry.isFile() && !entry.isSymbolicLink()) continue;
@@ -109,10 +103,11 @@ export function globBase(glob: string): string {
 export function listInputFiles(pkgDir: string, options: InputListOptions): InputFile[] {
   const outDir = options.outDir.replace(/\/+$/, '');
   const excluded = (options.excludeDirs ?? []).map((d) => path.resolve(d));
-  const ignore = new GitignoreMatcher(pkgDir, options.workspaceRoot);
+  const ignore = new GitignoreMatcher(pkgDir, options.reads, options.workspaceRoot);
   const files = new Map<string, InputFile>();
 
   walk(
+    options.reads,
     pkgDir,
     '',
     (rel, name) => {
@@ -135,7 +130,7 @@ export function listInputFiles(pkgDir: string, options: InputListOptions): Input
 
   const positive = options.inputs.filter((g) => !g.startsWith('!')).map(normalizeGlob);
   const negative = options.inputs.filter((g) => g.startsWith('!')).map((g) => normalizeGlob(g.slice(1)));
-  for (const glob of positive) addGlobMatches(pkgDir, options.workspaceRoot, glob, files);
+  for (const glob of positive) addGlobMatches(options.reads, pkgDir, options.workspaceRoot, glob, files);
   if (negative.length > 0) {
     const drop = picomatch(negative, { dot: true });
     for (const rel of [...files.keys()]) if (drop(rel)) files.delete(rel);
@@ -152,13 +147,13 @@ function normalizeGlob(glob: string): string {
  * fixed base, which may be above the package but never above the workspace
  * root; node_modules and .git are entered only when the glob names them.
  */
-function addGlobMatches(pkgDir: string, workspaceRoot: string, glob: string, files: Map<string, InputFile>): void {
+function addGlobMatches(reads: ReadLog, pkgDir: string, workspaceRoot: string, glob: string, files: Map<string, InputFile>): void {
   const base = globBase(glob);
   const baseAbs = path.resolve(pkgDir, base);
   if (!isInside(workspaceRoot, baseAbs) && !isInside(pkgDir, baseAbs)) return;
   const match = picomatch(glob, { dot: true });
   const namesSpecialDir = /(^|\/)(node_modules|\.git)(\/|$)/.test(glob);
-  const single = statOrNull(path.resolve(pkgDir, glob));
+  const single = reads.stat(path.resolve(pkgDir, glob)) ?? null;
   if (single?.isFile()) {
     const rel = toPosix(path.relative(pkgDir, path.resolve(pkgDir, glob)));
     files.set(rel, { abs: path.resolve(pkgDir, glob), rel, stat: single });
@@ -166,6 +161,7 @@ function addGlobMatches(pkgDir: string, workspaceRoot: string, glob: string, fil
   }
   const toPkgRel = (relToBase: string) => (base ? path.posix.normalize(`${base}/${relToBase}`) : relToBase);
   walk(
+    reads,
     baseAbs,
     '',
     (rel, name) => namesSpecialDir || (name !== 'node_modules' && name !== '.git'),

@@ -1,10 +1,10 @@
-import { readFileSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { sha256 } from '../util/hash.js';
 import { toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
-import { observeAbsent, observeFile, observeRead } from './noop/observer.js';
+import type { ReadLog } from '../util/read-log.js';
 
 /**
  * What the workspace lockfile says about a package's external dependencies.
@@ -49,15 +49,14 @@ interface NpmLock {
 // One parse per lockfile version per process: a workspace run fingerprints many packages against one lockfile.
 const parsed = new Map<string, { signature: string; lock: NpmLock | null }>();
 
-function readNpmLock(file: string): NpmLock | null {
-  const st = statSync(file);
-  const signature = `${st.size}:${st.mtimeMs}:${st.ino}`;
+function readNpmLock(file: string, st: Stats, reads: ReadLog): NpmLock | null {
+  const signature = `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
   const memo = parsed.get(file);
   if (memo?.signature === signature) return memo.lock;
   let lock: NpmLock | null = null;
   try {
-    const text = readFileSync(file, 'utf8');
-    observeRead(file, text);
+    const text = reads.readText(file);
+    if (text === undefined) return null;
     const data = JSON.parse(text) as NpmLock;
     lock = data.packages && typeof data.packages === 'object' ? data : null;
   } catch {
@@ -125,17 +124,10 @@ function npmEntries(lock: NpmLock, pkg: PackageInfo, workspaceNames: ReadonlySet
 export async function lockfileFingerprint(pkg: PackageInfo, hasher: FileHasher, workspaceNames: ReadonlySet<string>): Promise<LockfileFingerprint | null> {
   for (const name of LOCKFILES) {
     const file = path.join(pkg.workspaceRoot, name);
-    let st;
-    try {
-      st = statSync(file);
-    } catch {
-      observeAbsent(file);
-      continue;
-    }
-    observeFile(file, st);
-    if (!st.isFile()) continue;
+    const st = hasher.reads.stat(file);
+    if (!st?.isFile()) continue;
     if (name === 'package-lock.json' || name === 'npm-shrinkwrap.json') {
-      const lock = readNpmLock(file);
+      const lock = readNpmLock(file, st, hasher.reads);
       if (lock && (lock.lockfileVersion ?? 1) >= 2) {
         return { file: name, mode: 'entries', ...npmEntries(lock, pkg, workspaceNames) };
       }

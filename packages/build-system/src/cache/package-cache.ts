@@ -2,20 +2,36 @@ import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
+import type { Stats } from 'node:fs';
 import type { Artifact, CacheChange } from '../result/schema.js';
 import { toPosix } from '../util/paths.js';
+import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { changedReads, type RecordedReads } from './build-reads.js';
 import { explainMiss } from './explain.js';
 import { FileHasher } from './file-hasher.js';
-import { computeFingerprint, type Fingerprint, type FingerprintInput } from './fingerprint.js';
-import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, LocalCacheStore, type CacheLookup, type CacheManifest, type ManifestDraft, type PruneOptions } from './store.js';
+import { computeFingerprint, fingerprintKey, type Fingerprint, type FingerprintInput } from './fingerprint.js';
+import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, LocalCacheStore, type CacheHit, type CacheLookup, type CacheManifest, type LastBuild, type ManifestDraft, type PruneOptions } from './store.js';
 
 /**
  * What the build service needs from the cache for one package build, in
- * the order it needs it: a key, a lookup, "does outDir already hold this
- * entry?", an explanation for a miss, storing a new entry, and recording the
- * build as the package's last one. Keeps the service free of cache details.
+ * the order it needs it: a fingerprint, a lookup (the entries built from it
+ * whose recorded reads still hold), "does outDir already hold this entry?",
+ * an explanation for a miss, storing a new entry, and recording the build as
+ * the package's last one. Keeps the service free of cache details.
  */
+
+/** A package's fingerprint before its build: the first half of its cache key (see build-reads.ts). */
+export interface KeyState {
+  /** fingerprintKey(fingerprint): the index an entry is looked up in. */
+  primaryKey: string;
+  fingerprint: Fingerprint;
+  /** The fingerprint's input files and the stat each was hashed at (checked again after the build). */
+  inputFiles: Map<string, Stats>;
+}
+
+/** The outcome of a lookup: a usable entry, a damaged one, or nothing usable. */
+export type CacheFind = { status: 'hit'; hit: CacheHit } | { status: 'corrupt'; key: string; problem: string } | { status: 'absent' };
 
 export const OUTPUT_LOGS_MODES = ['full', 'errors-only', 'none'] as const;
 export type OutputLogsMode = (typeof OUTPUT_LOGS_MODES)[number];
@@ -50,19 +66,44 @@ export class PackageCache {
     private readonly limits: CacheOptions['cacheLimits'],
   ) {}
 
-  static async open(pkg: PackageInfo, options: CacheOptions): Promise<PackageCache> {
+  static async open(pkg: PackageInfo, options: CacheOptions, reads: ReadLog): Promise<PackageCache> {
     const store = new LocalCacheStore(resolveCacheDir(pkg.workspaceRoot, options.cacheDir));
-    const hasher = await FileHasher.open(store.statCacheFile(pkg.dir));
+    const hasher = await FileHasher.open(reads, store.statCacheFile(pkg.dir));
     return new PackageCache(pkg, store, hasher, !options.force, options.cacheLimits);
   }
 
-  fingerprint(input: Omit<FingerprintInput, 'pkg' | 'hasher' | 'excludeDirs'>): Promise<{ fingerprint: Fingerprint; key: string }> {
-    return computeFingerprint({ ...input, pkg: this.pkg, hasher: this.hasher, excludeDirs: [this.store.dir] });
+  async fingerprint(input: Omit<FingerprintInput, 'pkg' | 'hasher' | 'excludeDirs'>): Promise<KeyState> {
+    const { fingerprint, key, inputFiles } = await computeFingerprint({ ...input, pkg: this.pkg, hasher: this.hasher, excludeDirs: [this.store.dir] });
+    return { primaryKey: key, fingerprint, inputFiles };
   }
 
   /** `touch: false` leaves the entry's last-use time alone (a dry run must not change eviction order). */
   lookup(key: string, options: { touch?: boolean } = {}): Promise<CacheLookup> {
     return this.store.get(key, options);
+  }
+
+  /**
+   * The entry for this fingerprint whose recorded reads all still hold (the
+   * newest first), or a damaged one found on the way (to be rebuilt and
+   * replaced), or nothing. Reads are checked through the run's read log, so
+   * a shared file is hashed once for every package that read it.
+   */
+  async find(primaryKey: string, options: { touch?: boolean } = {}): Promise<CacheFind> {
+    let corrupt: CacheFind | null = null;
+    for (const key of await this.store.candidates(primaryKey)) {
+      const lookup = await this.store.get(key, { touch: false });
+      if (lookup.status === 'absent') continue;
+      if (lookup.status === 'corrupt') {
+        corrupt ??= { status: 'corrupt', key, problem: lookup.problem };
+        continue;
+      }
+      const { manifest } = lookup.hit;
+      if (manifest.primaryKey !== primaryKey) continue;
+      if ((await changedReads(manifest.reads, this.pkg, this.hasher, true)).length > 0) continue;
+      if (options.touch !== false) await this.store.get(key, { touch: true });
+      return { status: 'hit', hit: lookup.hit };
+    }
+    return corrupt ?? { status: 'absent' };
   }
 
   /**
@@ -88,9 +129,17 @@ export class PackageCache {
     return true;
   }
 
-  /** Why `current` missed: compared with the package's last build. */
-  async explain(current: { key: string; fingerprint: Fingerprint }): Promise<CacheChange[]> {
-    return explainMiss(await this.store.readLast(this.pkg.dir), current);
+  /**
+   * Why `current` missed: compared with the package's last build — its
+   * fingerprint, or when that is unchanged, which of the files it read
+   * outside the package changed since. `workspacePackages` (name → dir) name
+   * the packages those files belong to.
+   */
+  async explain(current: KeyState, workspacePackages: ReadonlyMap<string, string> = new Map()): Promise<CacheChange[]> {
+    const last = await this.store.readLast(this.pkg.dir);
+    const lastPrimary = last ? fingerprintKey(last.fingerprint) : null;
+    const changed = last && lastPrimary === current.primaryKey ? await changedReads(last.reads, this.pkg, this.hasher) : [];
+    return explainMiss(last, { primaryKey: current.primaryKey, fingerprint: current.fingerprint }, changed, { pkgDir: this.pkg.dir, workspacePackages });
   }
 
   /**
@@ -157,7 +206,7 @@ export class PackageCache {
    * package's last build, and the stat cache is saved. Returns a problem as text instead of
    * throwing: the outputs are published by now, and bookkeeping must not turn that into a failure.
    */
-  async finish(current: { key: string; fingerprint: Fingerprint } | null): Promise<string | null> {
+  async finish(current: LastBuild | null): Promise<string | null> {
     try {
       if (current && (await this.store.readLastKey(this.pkg.dir)) !== current.key) await this.store.writeLast(this.pkg.dir, current);
       await this.hasher.save();

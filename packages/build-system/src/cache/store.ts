@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { BuilderName } from '../config/schema.js';
 import type { Artifact, Diagnostic } from '../result/schema.js';
 import { sha256 } from '../util/hash.js';
+import type { RecordedReads } from './build-reads.js';
 import { canonicalJson, type Fingerprint } from './fingerprint.js';
 
 /**
@@ -16,7 +17,8 @@ import { canonicalJson, type Fingerprint } from './fingerprint.js';
  *
  *   v1/entries/<key>/manifest.json     what the build was and produced
  *   v1/entries/<key>/blobs/<sha256>    artifact bytes, named by their content
- *   v1/last/<package id>.json          fingerprint of each package's last build (for explain)
+ *   v1/index/<fingerprint key>.json    entry keys built from that fingerprint, newest first
+ *   v1/last/<package id>.json          fingerprint and reads of each package's last build (for explain)
  *   v1/stats/<package id>.json         stat cache of each package (file-hasher.ts)
  *   v1/tmp/                            entries being written; crash leftovers
  *
@@ -29,10 +31,20 @@ import { canonicalJson, type Fingerprint } from './fingerprint.js';
  * reported to the caller, which rebuilds and overwrites them.
  *
  * Last use (for LRU eviction) is the manifest's mtime, touched on every hit.
+ *
+ * An entry's key is the fingerprint's key together with what the build read
+ * outside the package's own files (build-reads.ts), which is only known once
+ * it has run. So a lookup starts from the fingerprint key: its index lists
+ * the entries built from it (one per distinct state of those other files,
+ * e.g. two branches' root tsconfig), and the first whose recorded reads still
+ * hold is the hit. An index is a hint: a lost update or an evicted entry only
+ * costs a rebuild.
  */
 
 export const STORE_LAYOUT = 'v1';
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
+/** Entries kept per fingerprint key in its index (distinct states of the files read outside the package). */
+const INDEX_LIMIT = 8;
 export const DEFAULT_MAX_SIZE_BYTES = 5 * 1024 ** 3;
 export const DEFAULT_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 /** Unfinished writes older than this are crash leftovers (a live write takes seconds). */
@@ -50,13 +62,18 @@ export interface LogLine {
 
 export interface CacheManifest {
   manifestVersion: typeof MANIFEST_VERSION;
+  /** entryKey(primaryKey, reads). */
   key: string;
+  /** The fingerprint's key (fingerprintKey(fingerprint)): the index this entry is listed in. */
+  primaryKey: string;
   createdAt: string;
   /** The package that wrote the entry (information only: the key holds no path). */
   package: { name: string; dir: string };
   /** outDir relative to the package; artifact paths start with it. */
   outDir: string;
   fingerprint: Fingerprint;
+  /** What the build read outside the package's own files; a hit needs every one unchanged. */
+  reads: RecordedReads;
   adapter: { name: BuilderName; version: string; reason: string };
   /** How long the original build took. */
   durationMs: number;
@@ -70,6 +87,14 @@ export interface CacheManifest {
 }
 
 export type ManifestDraft = Omit<CacheManifest, 'manifestVersion' | 'createdAt' | 'integrity'>;
+
+/** A package's last build, as a miss is explained against it. */
+export interface LastBuild {
+  /** The entry key. */
+  key: string;
+  fingerprint: Fingerprint;
+  reads: RecordedReads;
+}
 
 export class CacheCorruptError extends Error {
   constructor(
@@ -291,6 +316,7 @@ export class LocalCacheStore implements CacheStore {
       const text = JSON.stringify(manifest);
       await writeFile(path.join(tmp, 'manifest.json'), text);
       await this.publish(tmp, finalDir, options.replace === true, draft.key);
+      await this.addToIndex(draft.primaryKey, draft.key);
       return { bytes: bytes + Buffer.byteLength(text) };
     } finally {
       await rm(tmp, { recursive: true, force: true });
@@ -334,6 +360,27 @@ export class LocalCacheStore implements CacheStore {
       throw e;
     }
     await rm(trash, { recursive: true, force: true });
+  }
+
+  private indexFile(primaryKey: string): string {
+    if (!/^[0-9a-f]{64}$/.test(primaryKey)) throw new Error(`not a fingerprint key: ${primaryKey}`);
+    return path.join(this.root, 'index', `${primaryKey}.json`);
+  }
+
+  /** The entry keys built from one fingerprint, newest first (empty when none, or the index is unreadable). */
+  async candidates(primaryKey: string): Promise<string[]> {
+    try {
+      const data = JSON.parse(await readFile(this.indexFile(primaryKey), 'utf8')) as { keys?: unknown };
+      return Array.isArray(data.keys) ? data.keys.filter((k): k is string => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k)) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Puts `key` first in its fingerprint's index (read, change, atomic write: a concurrent update may be lost, costing a rebuild). */
+  async addToIndex(primaryKey: string, key: string): Promise<void> {
+    const keys = [key, ...(await this.candidates(primaryKey)).filter((k) => k !== key)].slice(0, INDEX_LIMIT);
+    await writeFileAtomic(this.indexFile(primaryKey), JSON.stringify({ keys }), { mkdir: true });
   }
 
   /** Every entry with its size and last use; reads manifests only when `withPackages`. */
@@ -403,7 +450,18 @@ export class LocalCacheStore implements CacheStore {
       evict(oldest, 'size');
     }
     for (const e of removed) await this.removeDir(path.join(this.root, 'entries', e.key));
+    await this.removeStaleIndexes(now, maxAge);
     return { removed, kept: kept.length, bytes: total };
+  }
+
+  /** Index files not rewritten for maxAge list only entries that age eviction has removed by now. */
+  private async removeStaleIndexes(now: number, maxAge: number): Promise<void> {
+    const dir = path.join(this.root, 'index');
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const p = path.join(dir, name);
+      const st = await stat(p).catch(() => null);
+      if (st && now - st.mtimeMs > maxAge) await rm(p, { force: true });
+    }
   }
 
   private async removeTmpLeftovers(now: number): Promise<void> {
@@ -472,11 +530,12 @@ export class LocalCacheStore implements CacheStore {
     return path.join(this.root, 'last', `${packageId(pkgDir)}.json`);
   }
 
-  async readLast(pkgDir: string): Promise<{ key: string; fingerprint: Fingerprint } | null> {
+  async readLast(pkgDir: string): Promise<LastBuild | null> {
     try {
-      const data = JSON.parse(await readFile(this.lastFile(pkgDir), 'utf8')) as { key?: unknown; fingerprint?: unknown };
+      const data = JSON.parse(await readFile(this.lastFile(pkgDir), 'utf8')) as { key?: unknown; fingerprint?: unknown; reads?: unknown };
       if (typeof data.key !== 'string' || typeof data.fingerprint !== 'object' || data.fingerprint === null) return null;
-      return { key: data.key, fingerprint: data.fingerprint as Fingerprint };
+      const reads = typeof data.reads === 'object' && data.reads !== null ? (data.reads as RecordedReads) : { files: {}, dirs: {} };
+      return { key: data.key, fingerprint: data.fingerprint as Fingerprint, reads };
     } catch {
       return null;
     }
@@ -500,9 +559,9 @@ export class LocalCacheStore implements CacheStore {
     }
   }
 
-  async writeLast(pkgDir: string, record: { key: string; fingerprint: Fingerprint }): Promise<void> {
+  async writeLast(pkgDir: string, record: LastBuild): Promise<void> {
     const file = this.lastFile(pkgDir);
     // Key first: readLastKey reads only the head of the file.
-    await writeFileAtomic(file, JSON.stringify({ key: record.key, fingerprint: record.fingerprint, at: new Date().toISOString() }), { mkdir: true });
+    await writeFileAtomic(file, JSON.stringify({ key: record.key, fingerprint: record.fingerprint, reads: record.reads, at: new Date().toISOString() }), { mkdir: true });
   }
 }

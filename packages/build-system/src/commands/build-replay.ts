@@ -5,6 +5,7 @@ import { debugNoop } from '../cache/noop/debug.js';
 import { readValidRecord, recordFile, recordKey, touchManifests } from '../cache/noop/record.js';
 import type { BuildResult, RunResult } from '../result/schema.js';
 import { criticalPath } from '../workspace/critical-path.js';
+import { ReadLog } from '../util/read-log.js';
 import { findWorkspaceRoot } from '../workspace/package-info.js';
 import type { ParsedBuildArgv } from './build-argv.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
@@ -21,7 +22,8 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
   const options = noopRecordOptions(parsed.packages, flags);
   if (!options) return false;
   const cwd = flags.cwd ?? process.cwd();
-  const cacheDir = resolveCacheDir(findWorkspaceRoot(path.resolve(cwd)), flags.cacheDir);
+  // Where the record is; what the record itself says is checked below (nothing here is an input of a build).
+  const cacheDir = resolveCacheDir(findWorkspaceRoot(path.resolve(cwd), new ReadLog()), flags.cacheDir);
   const key = recordKey({ cwd, options });
   const record = readValidRecord(recordFile(cacheDir, key), key);
   if (!record) {

@@ -10,6 +10,7 @@ import { explainLines, parseOutputLogs } from './cache-flags.js';
 import type { OutputLogsMode } from '../cache/package-cache.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
 import { redactArgv, type RemoteCacheOptions } from '../cache/remote/config.js';
+import { ReadLog } from '../util/read-log.js';
 
 /** Flags of `build` as commander hands them over (names from the option definitions in build.command.ts). */
 export interface BuildFlags {
@@ -152,13 +153,15 @@ export async function runBuildCommand(builds: WorkspaceBuildService, packages: s
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  // A run that may be replayed next time records what it reads (cache/noop); see noopRecordOptions.
+  // A run that may be replayed next time is recorded from its read log (cache/noop); see noopRecordOptions.
   const recordOptions = noopRecordOptions(packages, flags);
-  const recording = recordOptions ? await startRecording() : null;
+  const reads = new ReadLog(recordOptions !== null);
+  const recording = recordOptions ? await startRecording(reads) : null;
   let run;
   try {
     run = await builds.run({
       ...common,
+      reads,
       lockTimeoutMs,
       signal: controller.signal,
       onPlan: (plan) => {
@@ -193,7 +196,7 @@ export async function runBuildCommand(builds: WorkspaceBuildService, packages: s
   if (recording && recordOptions) await recording.finish(run, { cwd: flags.cwd ?? process.cwd(), options: recordOptions, cacheDir: flags.cacheDir });
 }
 
-async function startRecording() {
+async function startRecording(reads: ReadLog) {
   const { NoopRecording } = await import('../services/noop-recording.js');
-  return new NoopRecording();
+  return new NoopRecording(reads);
 }

@@ -1,14 +1,15 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BuildFailure, Message, Plugin } from 'esbuild';
 import { z } from 'zod';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
-import { isObserving, observeFile, observeRead, refuseNoopRecord } from '../cache/noop/observer.js';
 import { toPosix } from '../util/paths.js';
+import type { ReadLog } from '../util/read-log.js';
 import { requireOwn } from '../util/resolve-module.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { ConfigExitError, ConfigTimeoutError, guardedEvaluation, type EvaluationSink } from './guarded-evaluation.js';
 import { buildConfigSchema, type BuildConfig } from './schema.js';
 
 /**
@@ -19,6 +20,12 @@ import { buildConfigSchema, type BuildConfig } from './schema.js';
  * disk cache, leaves no file behind, and gives structured syntax-error locations.
  * Under Bun the file is imported natively. Either way the value is validated by
  * the zod schema and every problem becomes one `file: field: message` issue.
+ *
+ * What an evaluation read — every file the bundle loaded (of any type: a JSON
+ * import counts), the env vars the config asked for (guarded-evaluation.ts) —
+ * is logged in the run's read log, so the CLI's no-op replay checks exactly
+ * those; what cannot be known (code loaded from node_modules at run time, the
+ * clock) makes the run unrecordable instead.
  */
 
 /** Looked for at the package root, in this order. */
@@ -48,13 +55,9 @@ function displayPath(file: string): string {
 }
 
 /** The package's config file (absolute), or null. Two at once is an error: which one wins would be a guess. */
-export function findConfigFile(pkgDir: string, packageName?: string): string | null {
-  const found = CONFIG_FILE_NAMES.map((name) => path.join(pkgDir, name)).filter((file) => {
-    const st = statSync(file, { throwIfNoEntry: false });
-    // Taken or not, each name decides which config applies: the no-op record watches all of them.
-    if (isObserving()) observeFile(file, st ?? null);
-    return st?.isFile() === true;
-  });
+export function findConfigFile(pkgDir: string, reads: ReadLog, packageName?: string): string | null {
+  // Taken or not, each name decides which config applies: every one is logged.
+  const found = CONFIG_FILE_NAMES.map((name) => path.join(pkgDir, name)).filter((file) => reads.stat(file)?.isFile() === true);
   if (found.length > 1) {
     const names = found.map((f) => path.basename(f));
     const message = `found ${found.length} config files (${names.join(', ')}); keep exactly one`;
@@ -73,18 +76,54 @@ export interface LoadedPackageConfig {
   file: string | null;
 }
 
-export async function loadPackageConfig(pkg: PackageInfo): Promise<LoadedPackageConfig> {
-  const file = findConfigFile(pkg.dir, pkg.name);
+export async function loadPackageConfig(pkg: PackageInfo, reads: ReadLog): Promise<LoadedPackageConfig> {
+  const file = findConfigFile(pkg.dir, reads, pkg.name);
   if (file === null) return { config: buildConfigSchema.parse({}), file: null };
-  return { config: await loadConfigFile(file, pkg), file };
+  return { config: await loadConfigFile(file, pkg, reads), file };
 }
 
 // ---------------------------------------------------------------------------
-// Memoization: one evaluation per file version per process.
+// Memoization: one evaluation per version of everything it read, per process.
+
+/** What one evaluation read, to log in each run that uses its result and to know when it is stale. */
+interface Evaluation extends EvaluationSink {
+  /** Absolute paths of the files it read (the config and everything its bundle loaded) → their stat signature then. */
+  files: Map<string, string>;
+  /** Env values it read, when it finished (undefined = unset). */
+  envValues: Map<string, string | undefined>;
+  /** The read logs of the runs that used it: a late env read makes each of them unrecordable. */
+  consumers: Set<ReadLog>;
+}
+
+function newEvaluation(): Evaluation {
+  const evaluation: Evaluation = {
+    files: new Map(),
+    env: new Set(),
+    envValues: new Map(),
+    refused: null,
+    consumers: new Set(),
+    late(reason) {
+      for (const reads of evaluation.consumers) reads.refuse(reason);
+    },
+  };
+  return evaluation;
+}
+
+const signatureOf = (st: Stats) => `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+
+/** True while every file and env var the evaluation read is as it was. */
+function stillValid(evaluation: Evaluation): boolean {
+  for (const [file, signature] of evaluation.files) {
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (!st || signatureOf(st) !== signature) return false;
+  }
+  for (const [name, value] of evaluation.envValues) if (process.env[name] !== value) return false;
+  return true;
+}
 
 interface MemoEntry {
-  mtimeMs: number;
-  size: number;
+  done: boolean;
+  evaluation: Evaluation;
   config: Promise<BuildConfig>;
 }
 const memo = new Map<string, MemoEntry>();
@@ -97,34 +136,67 @@ export function clearConfigCache(): void {
 /**
  * Loads and validates one config file. A run asks for the same package's config
  * several times (list, build, clean, dependants); a config is a program with
- * possible side effects and costs a bundle, so it is evaluated once per file
- * version (path + mtime + size). Concurrent callers share one evaluation.
+ * possible side effects and costs a bundle, so it is evaluated once while
+ * nothing it read changed (every file its bundle loaded, by size, mtime, ctime
+ * and inode; every env var it read). Concurrent callers share one evaluation.
+ * What it read is logged in `reads` for every caller, cached or not.
  */
-export function loadConfigFile(file: string, pkg: PackageInfo): Promise<BuildConfig> {
+export async function loadConfigFile(file: string, pkg: PackageInfo, reads: ReadLog): Promise<BuildConfig> {
   const abs = path.resolve(file);
-  let st: { mtimeMs: number; size: number };
+  let st: Stats;
   try {
     st = statSync(abs);
   } catch (e) {
     const issue: ErrorIssue = { package: pkg.name, file: displayPath(abs), message: `cannot read the config file (${(e as Error).message})` };
-    return Promise.reject(new BuildSystemError('CONFIG_LOAD', issue.message, { ...issue, issues: [issue], cause: e }));
+    throw new BuildSystemError('CONFIG_LOAD', issue.message, { ...issue, issues: [issue], cause: e });
   }
-  const hit = memo.get(abs);
-  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.config;
-  const config = evaluateAndValidate(abs, pkg, st.mtimeMs);
-  memo.set(abs, { mtimeMs: st.mtimeMs, size: st.size, config });
-  // A failure is not remembered: the user fixes the file and a watcher asks again.
-  config.catch(() => {
-    if (memo.get(abs)?.config === config) memo.delete(abs);
-  });
-  return config;
+  let entry = memo.get(abs);
+  if (!entry || (entry.done && !stillValid(entry.evaluation))) {
+    const evaluation = newEvaluation();
+    const config = evaluateAndValidate(abs, pkg, st, evaluation);
+    const created: MemoEntry = { done: false, evaluation, config };
+    entry = created;
+    memo.set(abs, created);
+    config.then(
+      () => {
+        created.done = true;
+      },
+      // A failure is not remembered: the user fixes the file and a watcher asks again.
+      () => {
+        if (memo.get(abs) === created) memo.delete(abs);
+      },
+    );
+  }
+  const { evaluation } = entry;
+  try {
+    return await entry.config;
+  } finally {
+    await logEvaluation(evaluation, reads);
+  }
 }
 
-async function evaluateAndValidate(file: string, pkg: PackageInfo, mtimeMs: number): Promise<BuildConfig> {
+/** Logs what an evaluation read in a run's read log (hashed, so a file changed moments ago is still checked by content). */
+async function logEvaluation(evaluation: Evaluation, reads: ReadLog): Promise<void> {
+  evaluation.consumers.add(reads);
+  if (evaluation.refused) reads.refuse(evaluation.refused);
+  for (const name of evaluation.env) reads.noteEnv(name);
+  await Promise.all(
+    [...evaluation.files.keys()].map((f) =>
+      reads.hash(f).catch(() => {
+        reads.refuse(`${f}, read by a config, cannot be read now`);
+      }),
+    ),
+  );
+}
+
+async function evaluateAndValidate(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation): Promise<BuildConfig> {
   let value: unknown;
-  if (file.endsWith('.json')) value = await readJsonConfig(file, pkg);
-  else if (bunRuntime()) value = await importWithBun(file, pkg, mtimeMs);
-  else value = await importWithEsbuild(file, pkg);
+  if (file.endsWith('.json')) {
+    evaluation.files.set(file, signatureOf(st));
+    value = await readJsonConfig(file, pkg);
+  } else if (bunRuntime()) value = await importWithBun(file, pkg, st.mtimeMs, evaluation);
+  else value = await importWithEsbuild(file, pkg, evaluation);
+  for (const name of evaluation.env) evaluation.envValues.set(name, process.env[name]);
   return validateConfig(value, file, pkg);
 }
 
@@ -342,7 +414,6 @@ function describeZodIssue(issue: ZodIssue, root: unknown, base: Path): FieldMess
 
 async function readJsonConfig(file: string, pkg: PackageInfo): Promise<unknown> {
   const raw = readFileSync(file, 'utf8');
-  observeRead(file, raw);
   const text = raw.replace(/^\uFEFF/, '');
   try {
     return JSON.parse(text) as unknown;
@@ -409,21 +480,24 @@ function loaderFor(file: string): 'ts' | 'tsx' | 'js' | 'jsx' {
 }
 
 /**
- * What may make a config evaluate differently with the same files: the
- * environment, the clock, chance, the file system, code loaded at run time.
- * A config (or a file it imports) that mentions any of them is not recorded
- * for no-op replay (cache/noop): such runs always evaluate it. Matching text,
- * comments included, errs on the safe side.
+ * What may make a config evaluate differently with the same files and env
+ * vars: the clock, chance, the file system, code loaded at run time, process
+ * state other than what the no-op record is keyed on. A config (or a file it
+ * imports) that mentions any of them is not recorded for no-op replay
+ * (cache/noop): such runs always evaluate it. Matching text, comments
+ * included, errs on the safe side. `process.env` is not among them: reads of
+ * it are tracked (guarded-evaluation.ts); neither are process.platform, arch,
+ * version(s) and cwd(), which the record's key holds.
  */
-const ENVIRONMENT_DEPENDENT = /\b(?:process|globalThis|global|require|Date|Math\s*\.\s*random|Bun|Deno|eval|Function|fetch|performance|crypto|__dirname|__filename)\b|\bimport\s*[.(]/;
+const ENVIRONMENT_DEPENDENT =
+  /\bprocess\b(?!\s*\.\s*(?:env|platform|arch|versions?)\b|\s*\.\s*cwd\s*\(\s*\))|\b(?:globalThis|global|require|Date|Math\s*\.\s*random|Bun|Deno|eval|Function|fetch|performance|crypto|__dirname|__filename)\b|\bimport\s*[.(]/;
 
-function observeConfigSource(file: string, text: string): void {
-  if (!isObserving()) return;
-  observeRead(file, text);
-  if (ENVIRONMENT_DEPENDENT.test(text)) refuseNoopRecord(`${displayPath(file)} reads its environment`);
+function checkConfigSource(file: string, text: string, evaluation: Evaluation): void {
+  const found = ENVIRONMENT_DEPENDENT.exec(text);
+  if (found) evaluation.refused ??= `${displayPath(file)} uses ${found[0].trim()}, which a no-op record cannot watch`;
 }
 
-function configPlugin(files: Map<string, BundleFileInfo>): Plugin {
+function configPlugin(files: Map<string, BundleFileInfo>, evaluation: Evaluation): Plugin {
   return {
     name: 'build-system-config',
     setup(build) {
@@ -438,7 +512,7 @@ function configPlugin(files: Map<string, BundleFileInfo>): Plugin {
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === 'build-system-inner' || path.isAbsolute(args.path)) return undefined;
         if (args.path.startsWith('node:') || isBuiltin(args.path)) {
-          refuseNoopRecord(`the config imports ${args.path}`);
+          evaluation.refused ??= `the config imports ${args.path}`;
           return { path: args.path, external: true };
         }
         const found = await build.resolve(args.path, {
@@ -451,7 +525,7 @@ function configPlugin(files: Map<string, BundleFileInfo>): Plugin {
         if (found.errors.length > 0 || found.external || !path.isAbsolute(found.path)) return undefined;
         if (TS_SOURCE.test(found.path)) return { path: found.path };
         // Code that runs as installed is not a file we can watch for a no-op record.
-        refuseNoopRecord(`the config imports ${args.path}`);
+        evaluation.refused ??= `the config imports ${args.path}`;
         const requireLike = args.kind === 'require-call' || args.kind === 'require-resolve';
         return { path: requireLike ? found.path : pathToFileURL(found.path).href, external: true };
       });
@@ -468,7 +542,7 @@ function configPlugin(files: Map<string, BundleFileInfo>): Plugin {
           prefix = `const ${META} = ${JSON.stringify(meta)};`;
         }
         files.set(args.path, { prefix: prefix.length });
-        observeConfigSource(args.path, text);
+        checkConfigSource(args.path, text, evaluation);
         return { contents: prefix + text, loader: loaderFor(args.path) };
       });
     },
@@ -497,7 +571,7 @@ function messageToIssue(m: Message, workDir: string, files: Map<string, BundleFi
 /** Errors that are about what the file imports rather than how it is written. */
 const LOAD_NOT_SYNTAX = /^(Could not resolve|No matching export|No loader is configured|Cannot read|Failed to read)/;
 
-async function importWithEsbuild(file: string, pkg: PackageInfo): Promise<unknown> {
+async function importWithEsbuild(file: string, pkg: PackageInfo, evaluation: Evaluation): Promise<unknown> {
   const esbuild = await loadEsbuild();
   const id = ++bundleCounter;
   const workDir = path.dirname(file);
@@ -519,7 +593,9 @@ async function importWithEsbuild(file: string, pkg: PackageInfo): Promise<unknow
       sourcesContent: false,
       charset: 'utf8',
       logLevel: 'silent',
-      plugins: [configPlugin(files)],
+      // Its inputs are everything the config read from disk, whatever the loader (a JSON import included).
+      metafile: true,
+      plugins: [configPlugin(files, evaluation)],
       define: {
         'import.meta.url': `${META}.url`,
         'import.meta.filename': `${META}.filename`,
@@ -551,6 +627,15 @@ async function importWithEsbuild(file: string, pkg: PackageInfo): Promise<unknow
     throw syntaxError(issues, pkg, e);
   }
 
+  for (const input of Object.keys(result.metafile?.inputs ?? {})) {
+    const ns = /^([A-Za-z][\w-]+):(.*)$/.exec(input);
+    if (ns && ns[1] !== 'file') continue;
+    const abs = path.resolve(workDir, ns ? ns[2]! : input);
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (st) evaluation.files.set(abs, signatureOf(st));
+    else evaluation.refused ??= `${displayPath(abs)}, read by the config, is gone`;
+  }
+
   const outputs = result.outputFiles ?? [];
   const js = outputs.find((f) => f.path.endsWith('.mjs'));
   const map = outputs.find((f) => f.path.endsWith('.map'));
@@ -563,7 +648,7 @@ async function importWithEsbuild(file: string, pkg: PackageInfo): Promise<unknow
 
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = await guardedEvaluation(() => import(url) as Promise<Record<string, unknown>>, evaluation);
   } catch (e) {
     const mapper = map ? sourceMapper(map.text, path.dirname(js.path), files) : undefined;
     const frame = new RegExp(`(?:${escapeRegExp(sourceUrl)}|data:text/javascript;build-system-config=${id};base64,[A-Za-z0-9+/=]*):(\\d+):(\\d+)`, 'g');
@@ -609,6 +694,16 @@ function evaluationError(e: unknown, file: string, pkg: PackageInfo, mapStack: S
     } catch {
       /* frozen error objects keep their stack */
     }
+  }
+  if (e instanceof ConfigExitError || e instanceof ConfigTimeoutError) {
+    const issue: ErrorIssue = {
+      package: pkg.name,
+      file: displayPath(location?.file ?? file),
+      line: location?.line,
+      column: location?.column,
+      message: `the config ${e.message}; a config must only compute and export its settings`,
+    };
+    return new BuildSystemError('CONFIG_LOAD', issue.message, { ...issue, issues: [issue], cause: e });
   }
   let hint = '';
   if (pkg.type === 'module' && /\b(module|exports|require) is not defined\b/.test(detail) && /\.(js|ts)$/.test(file)) {
@@ -694,9 +789,11 @@ function bunRuntime(): BunLike | undefined {
 
 let bunPluginInstalled = false;
 
-async function importWithBun(file: string, pkg: PackageInfo, mtimeMs: number): Promise<unknown> {
+async function importWithBun(file: string, pkg: PackageInfo, mtimeMs: number, evaluation: Evaluation): Promise<unknown> {
   // Bun loads the config's imports itself: which files they are is not known here.
-  refuseNoopRecord('configs are loaded by Bun');
+  evaluation.refused ??= 'configs are loaded by Bun';
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (st) evaluation.files.set(file, signatureOf(st));
   const bun = bunRuntime()!;
   if (!bunPluginInstalled) {
     // Same stand-in as under Node: configs outside a node_modules tree still get defineConfig.
@@ -711,7 +808,7 @@ async function importWithBun(file: string, pkg: PackageInfo, mtimeMs: number): P
   let mod: Record<string, unknown>;
   try {
     // The query makes an edited file a new module instead of Bun's cached one.
-    mod = (await import(`${pathToFileURL(file).href}?mtime=${mtimeMs}`)) as Record<string, unknown>;
+    mod = await guardedEvaluation(() => import(`${pathToFileURL(file).href}?mtime=${mtimeMs}`) as Promise<Record<string, unknown>>, evaluation);
   } catch (e) {
     // Bun's parse errors carry no structured location; esbuild's parser gives the exact one.
     const text = readFileSync(file, 'utf8');

@@ -52,7 +52,13 @@ export const cacheChangeSchema = z.discriminatedUnion('kind', [
 
 export const cacheInfoSchema = z.strictObject({
   status: z.enum(['disabled', 'hit', 'miss', 'skipped']),
-  key: z.string().nullable().describe('sha256 of the fingerprint (see data-model: cache key).'),
+  key: z
+    .string()
+    .nullable()
+    .describe(
+      "The cache entry's key: the fingerprint's key together with what the build read outside the package (see data-model: cache key). Before an entry exists (a failed build), the fingerprint's key.",
+    ),
+  fingerprintKey: z.string().optional().describe('sha256 of the fingerprint alone: what the build could know before it ran, and what a remote cache stores the entry under.'),
   source: z.enum(['local', 'remote']).optional(),
   restored: z.boolean().optional().describe('On a hit: true when outputs were copied from the cache, false when outDir already held them.'),
   reason: z.string().optional().describe('Why the cache missed (or was not used), for people.'),

@@ -8,10 +8,10 @@ import type { AdapterName } from '../config/schema.js';
 import { BuildSystemError, isBuildSystemError } from '../errors.js';
 import type { BuildEventListener } from '../events.js';
 import { acquirePackageLock } from '../lock.js';
+import { entryKey, recordBuildReads } from '../cache/build-reads.js';
 import { describeChanges } from '../cache/explain.js';
-import { observeEnv } from '../cache/noop/observer.js';
-import { linkedWorkspaceDependencies, outputHash, type DependencyState, type Fingerprint, type FingerprintInput } from '../cache/fingerprint.js';
-import { PackageCache, type CacheOptions } from '../cache/package-cache.js';
+import type { DependencyUse, Fingerprint, FingerprintInput } from '../cache/fingerprint.js';
+import { PackageCache, type CacheOptions, type KeyState } from '../cache/package-cache.js';
 import { CacheCorruptError, type CacheManifest, type LogLine } from '../cache/store.js';
 import type { RemoteCacheSession } from '../cache/remote/session.js';
 import { RESULT_SCHEMA_VERSION } from '../result/version.js';
@@ -19,15 +19,22 @@ import type { Artifact, BuildResult, CacheChange, CacheInfo, Diagnostic, PlanEnt
 import { collectArtifacts } from '../util/artifacts.js';
 import { createStagingDir, discardStaging, JOURNAL_PREFIX, removeLeftovers, swapInStaging } from '../util/atomic-dir.js';
 import { toPosix } from '../util/paths.js';
+import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import { dependenciesRead, type DependenciesNotWaitedFor } from './dependency-needs.js';
+import { dependenciesRead, type WorkspaceDependencyRef } from './dependency-needs.js';
 
 export interface PackageBuildOptions extends CacheOptions {
   /**
-   * Results of the package's workspace dependencies built in this run (the
-   * workspace service passes them): their output hashes are part of the cache key.
+   * The run's read log (util/read-log.ts): every input is read and hashed
+   * through it, once per run, and the CLI's no-op record is derived from it.
    */
-  dependencyResults?: ReadonlyMap<string, BuildResult>;
+  reads: ReadLog;
+  /**
+   * Every workspace package this one depends on (whether or not this run
+   * builds it): the fingerprint says which of them the build reads, and a
+   * miss names the one whose files changed. Unknown when omitted.
+   */
+  workspaceDependencies?: readonly WorkspaceDependencyRef[];
   /** Overrides the config's adapter (CLI `--adapter`). */
   adapter?: AdapterName;
   /** How long to wait for another process's lock; 0 = fail at once. */
@@ -51,9 +58,9 @@ const STORED_LOG_LINES = 5000;
 /** A cache miss on its way to becoming a stored entry. */
 interface CacheMiss {
   cache: PackageCache;
-  current: { key: string; fingerprint: Fingerprint };
+  current: KeyState;
   changes: CacheChange[];
-  /** The entry for this key exists but is corrupt: overwrite it. */
+  /** An entry for this fingerprint was found corrupt: a new one with its key overwrites it. */
   replace: boolean;
 }
 
@@ -71,13 +78,14 @@ export interface PreparedPackage {
  */
 export class PackageBuildService {
   /** Loads and checks config and tools. Throws BuildSystemError (config/usage) before any write. */
-  async prepare(pkg: PackageInfo, options: Pick<PackageBuildOptions, 'adapter'> = {}): Promise<PreparedPackage> {
-    const { config, file } = await loadPackageConfig(pkg);
+  async prepare(pkg: PackageInfo, options: Pick<PackageBuildOptions, 'adapter' | 'reads'>): Promise<PreparedPackage> {
+    const { reads } = options;
+    const { config, file } = await loadPackageConfig(pkg, reads);
     const raw = options.adapter ? { ...config, adapter: options.adapter } : config;
     const resolved = resolveConfig(pkg, raw, file);
     const origin = options.adapter ? '--adapter' : file ? toPosix(path.relative(pkg.dir, file)) : 'default';
     const relFile = file ? toPosix(path.relative(process.cwd(), file)) : undefined;
-    const choice = await chooseAdapter(pkg, resolved.adapter, origin, relFile);
+    const choice = await chooseAdapter(pkg, resolved.adapter, origin, reads, relFile);
     if (choice.adapter.name === 'tsc') {
       // tsc cannot emit every format/entry naming a bundler can; refuse before anything is written.
       const { assertTscCanBuild } = await import('../adapters/tsc.js');
@@ -85,7 +93,7 @@ export class PackageBuildService {
     }
     if (resolved.dts && choice.adapter.name !== 'tsc') {
       const { checkDeclarationTool } = await import('../adapters/dts.js');
-      const dtsTool = await checkDeclarationTool(pkg);
+      const dtsTool = await checkDeclarationTool(pkg, reads);
       if (!dtsTool.available) {
         throw new BuildSystemError('ADAPTER_UNAVAILABLE', `dts: true needs TypeScript: ${dtsTool.reason}; install it with: ${dtsTool.installHint}`, {
           package: pkg.name,
@@ -103,7 +111,7 @@ export class PackageBuildService {
    * waits for), so the config is never loaded twice. A rejected one ends the
    * build exactly as a failing prepare() here would.
    */
-  async build(pkg: PackageInfo, options: PackageBuildOptions = {}, preparing?: Promise<PreparedPackage>): Promise<BuildResult> {
+  async build(pkg: PackageInfo, options: PackageBuildOptions, preparing?: Promise<PreparedPackage>): Promise<BuildResult> {
     const started = Date.now();
     const startedAt = new Date(started).toISOString();
     const emit = options.onEvent ?? (() => {});
@@ -116,7 +124,6 @@ export class PackageBuildService {
       return this.finish(emit, errorResult(pkg, startedAt, started, e));
     }
     const { config, choice } = prepared;
-    for (const name of config.env) observeEnv(name);
     emit({ type: 'adapter-chosen', package: pkg.name, adapter: choice.adapter.name, version: choice.tool.version, reason: choice.reason });
     const base = {
       schemaVersion: RESULT_SCHEMA_VERSION,
@@ -135,7 +142,7 @@ export class PackageBuildService {
     let waited = false;
     if (!options.noCache) {
       try {
-        cache = await PackageCache.open(pkg, options);
+        cache = await PackageCache.open(pkg, options, options.reads);
         // Before the lock: when outDir already holds this key's entry there is nothing to write, so nobody needs to be waited for.
         const hit = cache.read ? await this.hitInPlace({ cache, prepared, options, base, started, warnings: [], key: undefined }) : null;
         if (hit?.result) return this.finish(emit, hit.result);
@@ -198,7 +205,9 @@ export class PackageBuildService {
         }
       }
       staging = await createStagingDir(pkg.dir, config.outDir);
-      const ctx: AdapterContext = { pkg, config, outDir: staging, tool: choice.tool, signal, log };
+      const ctx: AdapterContext = { pkg, config, outDir: staging, tool: choice.tool, signal, log, reads: options.reads };
+      // The file system's clock as the tool starts: a read file changed since is not trusted (build-reads.ts).
+      const toolStartedCtimeMs = (await stat(staging)).ctimeMs;
       const outputs: AdapterOutput[] = [await choice.adapter.build(ctx)];
       if (outputs[0]!.ok && config.dts && choice.adapter.name !== 'tsc' && !signal.aborted) {
         const { emitDeclarations } = await import('../adapters/dts.js');
@@ -226,14 +235,42 @@ export class PackageBuildService {
         });
       }
       await makeBinsExecutable(config, staging);
+      // The second half of the key: what the tools read beyond the fingerprint's files, checked for changes during the build.
+      let entry: { key: string; reads: import('../cache/build-reads.js').RecordedReads } | null = null;
       if (miss) {
+        const toolReads = outputs.map((o) => o.reads);
+        const recorded = toolReads.some((r) => r === null)
+          ? { problem: `${choice.adapter.name} ${choice.tool.version} did not report which files it read` }
+          : await recordBuildReads({
+              pkg,
+              adapter: choice.adapter.name,
+              declarations: config.dts && choice.adapter.name !== 'tsc',
+              toolReads: toolReads.flatMap((r) => r!),
+              staticInputs: miss.current.inputFiles,
+              excludeDirs: [miss.cache.store.dir, staging],
+              hasher: miss.cache.hasher,
+              startedCtimeMs: toolStartedCtimeMs,
+            });
+        if ('problem' in recorded) {
+          diagnostics.push(cacheWarning(`not cached: ${recorded.problem}`));
+          base.cache = { ...base.cache, key: null };
+          await miss.cache.finish(null);
+          miss = null;
+        } else {
+          entry = { key: entryKey(miss.current.primaryKey, recorded.reads), reads: recorded.reads };
+          base.cache = { ...base.cache, key: entry.key };
+        }
+      }
+      if (miss && entry) {
         // Stored from the staging dir before the swap: nothing but this build writes there.
         const problem = await miss.cache.save(
           {
-            key: miss.current.key,
+            key: entry.key,
+            primaryKey: miss.current.primaryKey,
             package: { name: pkg.name, dir: pkg.dir },
             outDir: config.outDir,
             fingerprint: miss.current.fingerprint,
+            reads: entry.reads,
             adapter: base.adapter,
             durationMs: Date.now() - started,
             artifacts: await withModes(artifacts, config.outDir, staging),
@@ -249,12 +286,12 @@ export class PackageBuildService {
       await lock.assertHeld();
       await swapInStaging(pkg.dir, config.outDir, staging, { keepStale: !config.clean });
       staging = undefined;
-      if (miss) {
+      if (miss && entry) {
         await miss.cache.rememberOutputs(config.outDir, artifacts);
-        const problem = await miss.cache.finish(miss.current);
+        const problem = await miss.cache.finish({ key: entry.key, fingerprint: miss.current.fingerprint, reads: entry.reads });
         if (problem) diagnostics.push(cacheWarning(problem));
         // Queued, not awaited: the upload runs while other packages build; the run waits for it before it ends.
-        options.remoteSession?.enqueueUpload({ key: miss.current.key, cache: miss.cache });
+        options.remoteSession?.enqueueUpload({ key: entry.key, cache: miss.cache });
       }
       return this.finish(emit, { ...base, status: 'success', durationMs: Date.now() - started, artifacts, diagnostics });
     } catch (e) {
@@ -273,69 +310,68 @@ export class PackageBuildService {
 
   /**
    * What the cache would do for a prepared package, writing nothing
-   * (`--dry-run`). `dependencyArtifacts` holds the predicted outputs of its
-   * workspace dependencies, null for one that would be rebuilt: its outputs,
-   * and so this key, cannot be known before it is built.
+   * (`--dry-run`). `dependencyRebuilt`: a dependency whose outputs this
+   * build reads would be rebuilt first, so what it will read is not known yet.
    */
-  async predictCache(
-    prepared: PreparedPackage,
-    options: PackageBuildOptions,
-    dependencyArtifacts: ReadonlyMap<string, { dir: string; artifacts: readonly Artifact[] | null }>,
-  ): Promise<{ cache: PlanEntry['cache']; artifacts: Artifact[] | null }> {
-    if (options.noCache) return { cache: { status: 'disabled', key: null, wouldHit: null }, artifacts: null };
-    if ([...dependencyArtifacts.values()].some((d) => d.artifacts === null)) return { cache: { status: 'miss', key: null, wouldHit: false }, artifacts: null };
-    const built = [...dependencyArtifacts].map(([name, d]) => ({ name, dir: d.dir, outputHash: outputHash(d.artifacts!) }));
-    const cache = await PackageCache.open(prepared.pkg, options);
-    const { key } = await cache.fingerprint(await this.fingerprintInput(prepared, options, built));
-    const lookup = cache.read ? await cache.lookup(key, { touch: false }) : null;
-    if (lookup?.status !== 'hit') return { cache: { status: 'miss', key, wouldHit: false }, artifacts: null };
-    return { cache: { status: 'hit', key, wouldHit: true }, artifacts: lookup.hit.manifest.artifacts.map(({ mode: _mode, ...a }) => a) };
+  async predictCache(prepared: PreparedPackage, options: PackageBuildOptions, dependencyRebuilt: boolean): Promise<{ cache: PlanEntry['cache']; hit: boolean }> {
+    if (options.noCache) return { cache: { status: 'disabled', key: null, wouldHit: null }, hit: false };
+    if (dependencyRebuilt) return { cache: { status: 'miss', key: null, wouldHit: false }, hit: false };
+    const cache = await PackageCache.open(prepared.pkg, options, options.reads);
+    const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
+    const found = cache.read ? await cache.find(current.primaryKey, { touch: false }) : null;
+    if (found?.status !== 'hit') return { cache: { status: 'miss', key: null, wouldHit: false }, hit: false };
+    return { cache: { status: 'hit', key: found.hit.manifest.key, wouldHit: true }, hit: true };
   }
 
-  /** Everything but the files that goes into the cache key (the files are read by the fingerprint itself). */
-  private async fingerprintInput(
-    prepared: PreparedPackage,
-    options: PackageBuildOptions & DependenciesNotWaitedFor,
-    built: DependencyState[] = [...(options.dependencyResults ?? [])].map(([name, r]) => ({ name, dir: r.package.dir, outputHash: outputHash(r.artifacts) })),
-  ): Promise<Omit<FingerprintInput, 'pkg' | 'hasher' | 'excludeDirs'>> {
+  /** Everything but the files that goes into the fingerprint (the files are read by the fingerprint itself). */
+  private async fingerprintInput(prepared: PreparedPackage, options: PackageBuildOptions): Promise<Omit<FingerprintInput, 'pkg' | 'hasher' | 'excludeDirs'>> {
     const { pkg, config, choice } = prepared;
     let declarations: Fingerprint['declarations'] = null;
     if (config.dts && choice.adapter.name !== 'tsc') {
       const { findTypeScript } = await import('../adapters/tsc-runner.js');
-      const ts = findTypeScript(pkg);
+      const ts = findTypeScript(pkg, options.reads);
       if (ts) declarations = { tool: 'typescript', version: ts.version };
     }
-    // Selected dependencies the run did not make it wait for (their outputs are not read) may not be built yet: named, never hashed.
-    const named = new Set(built.map((d) => d.name));
-    const selected = [...built, ...(options.dependenciesNotWaitedFor ?? []).filter((d) => !named.has(d.name))];
-    // Workspace packages it uses that this run does not build (no config, consumed as source) count by their files.
-    const all = [...selected, ...linkedWorkspaceDependencies(pkg, new Set(selected.map((d) => d.name)))];
-    // One decision for all of them, the scheduler's: what the build does not read is `external` in the key, whatever its state.
-    const reads = dependenciesRead({ pkg, config, adapter: choice.adapter.name }, all);
-    const dependencies = all.map((d): DependencyState => (reads.has(d.name) ? d : { name: d.name, dir: d.dir, external: true }));
-    return { config, adapter: { name: choice.adapter.name, version: choice.tool.version }, declarations, dependencies };
+    // Every workspace dependency, selected or not, by how the build uses it: the same key whatever the run selected.
+    const deps = options.workspaceDependencies ?? [];
+    const reads = dependenciesRead({ pkg, config, adapter: choice.adapter.name }, deps);
+    const dependencies: Record<string, DependencyUse> = {};
+    for (const d of deps) dependencies[d.name] = reads.has(d.name) ? 'read' : 'external';
+    return {
+      config,
+      adapter: { name: choice.adapter.name, version: choice.tool.version },
+      declarations,
+      dependencies,
+      workspacePackages: new Set(deps.map((d) => d.name)),
+    };
+  }
+
+  /** Workspace packages by name → dir, to name the dependency a changed read belongs to. */
+  private workspaceDirs(options: PackageBuildOptions): Map<string, string> {
+    return new Map((options.workspaceDependencies ?? []).map((d) => [d.name, d.dir]));
   }
 
   /**
    * The lock-free fast path: a hit whose files are already in outDir. `result`
-   * is null when anything would have to be written; `key` is the key it
-   * computed, for the check under the lock.
+   * is null when anything would have to be written; `key` is the fingerprint
+   * it computed, for the check under the lock.
    */
-  private async hitInPlace(check: CacheCheck): Promise<{ result: BuildResult | null; key?: CacheCheck['key'] } | null> {
+  private async hitInPlace(check: CacheCheck): Promise<{ result: BuildResult | null; key?: KeyState } | null> {
     const { cache, prepared, options } = check;
     // An interrupted swap is finished by the next lock holder; until then outDir is not to be trusted.
     const parent = path.dirname(path.resolve(prepared.pkg.dir, prepared.config.outDir));
     const pending = await readdir(parent).then((names) => names.some((n) => n.startsWith(JOURNAL_PREFIX)), () => false);
     if (pending) return null;
     const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
-    const lookup = await cache.lookup(current.key);
-    if (lookup.status !== 'hit' || !(await cache.outDirHolds(lookup.hit.manifest, prepared.config))) return { result: null, key: current };
-    return { result: await this.finishHit(check, current, lookup.hit.manifest, false) };
+    const found = await cache.find(current.primaryKey);
+    if (found.status !== 'hit' || !(await cache.outDirHolds(found.hit.manifest, prepared.config))) return { result: null, key: current };
+    return { result: await this.finishHit(check, current, found.hit.manifest, false) };
   }
 
   /**
-   * Under the lock: the key, then a hit (outDir already right, or restored
-   * through staging + swap with every sha256 verified) or a miss with its
+   * Under the lock: the fingerprint, then a hit (an entry built from it whose
+   * recorded reads still hold; outDir already right, or restored through
+   * staging + swap with every sha256 verified) or a miss with its
    * explanation. A corrupt entry is a miss with a warning, and is replaced.
    */
   private async checkCache(
@@ -347,63 +383,64 @@ export class PackageBuildService {
     const { pkg, config } = prepared;
     const current = check.key ?? (await cache.fingerprint(await this.fingerprintInput(prepared, options)));
     if (!cache.read) return { miss: { cache, current, changes: [{ kind: 'forced' }], replace: false } };
-    const lookup = await cache.lookup(current.key);
+    const found = await cache.find(current.primaryKey);
     let problem: string | null = null;
-    if (lookup.status === 'corrupt') {
-      problem = lookup.problem;
-    } else if (lookup.status === 'hit') {
-      const { manifest } = lookup.hit;
+    let corruptKey: string | null = null;
+    if (found.status === 'corrupt') {
+      problem = found.problem;
+      corruptKey = found.key;
+    } else if (found.status === 'hit') {
+      const { manifest } = found.hit;
       if (await cache.outDirHolds(manifest, config)) return { result: await this.finishHit(check, current, manifest, false) };
-      const restoreProblem = await restoreThroughStaging(pkg.dir, config, lookup.hit.restore, assertLockHeld);
+      const restoreProblem = await restoreThroughStaging(pkg.dir, config, found.hit.restore, assertLockHeld);
       if (restoreProblem === null) {
         await cache.rememberOutputs(config.outDir, manifest.artifacts);
         return { result: await this.finishHit(check, current, manifest, true) };
       }
       problem = restoreProblem;
+      corruptKey = manifest.key;
     }
-    const corrupt = problem === null ? null : cacheWarning(`cache entry ${current.key.slice(0, 12)} is corrupt (${problem}): rebuilding and replacing it`);
+    const corrupt = problem === null ? null : cacheWarning(`cache entry ${corruptKey!.slice(0, 12)} is corrupt (${problem}): rebuilding and replacing it`);
     if (corrupt) warnings.push(corrupt);
     // Nothing usable locally: the remote cache, when the run has one. Its hit replaces a corrupt local entry.
     const remote = await this.remoteHit(check, current, problem !== null, assertLockHeld);
     if (remote) {
       // The result holds this very object: say what really happened to the corrupt entry.
-      if (corrupt) corrupt.message = `cache entry ${current.key.slice(0, 12)} was corrupt (${problem}): replaced by the remote cache's`;
+      if (corrupt) corrupt.message = `cache entry ${corruptKey!.slice(0, 12)} was corrupt (${problem}): replaced by the remote cache's`;
       return { result: remote };
     }
-    if (problem === null) return { miss: { cache, current, changes: await cache.explain(current), replace: false } };
+    if (problem === null) return { miss: { cache, current, changes: await cache.explain(current, this.workspaceDirs(options)), replace: false } };
     return { miss: { cache, current, changes: [{ kind: 'entry-corrupt', problem }], replace: true } };
   }
 
   /**
-   * A local miss looked up in the run's remote cache. A verified artifact is
-   * written to the local store first, then restored from there exactly like a
-   * local hit (every sha256 checked again, staging + swap under the lock), so
-   * there is one restore path. A refused artifact is a warning and a miss.
+   * A local miss looked up in the run's remote cache, by fingerprint key. A
+   * verified artifact is written to the local store first, then found there
+   * exactly like a local entry (its recorded reads checked against this
+   * machine's files, every sha256 checked again on restore, staging + swap
+   * under the lock), so there is one restore path. A refused artifact is a
+   * warning and a miss.
    */
-  private async remoteHit(
-    check: CacheCheck,
-    current: { key: string; fingerprint: Fingerprint },
-    replace: boolean,
-    assertLockHeld: () => Promise<void>,
-  ): Promise<BuildResult | null> {
+  private async remoteHit(check: CacheCheck, current: KeyState, replace: boolean, assertLockHeld: () => Promise<void>): Promise<BuildResult | null> {
     const { cache, prepared, options, warnings } = check;
     const remote = options.remoteSession;
     if (!remote?.canRead) return null;
     const { pkg, config } = prepared;
-    const fetched = await remote.fetchInto(current.key, cache, { replace, signal: options.signal });
+    const fetched = await remote.fetchInto(current.primaryKey, cache, { replace, signal: options.signal });
     if (fetched.status !== 'miss' && fetched.warning) warnings.push(cacheWarning(fetched.warning));
     if (fetched.status !== 'hit') return null;
-    const lookup = await cache.lookup(current.key);
-    if (lookup.status !== 'hit') {
-      warnings.push(cacheWarning(`remote cache artifact ${current.key.slice(0, 12)} was stored locally but does not read back (${lookup.status === 'corrupt' ? lookup.problem : 'absent'}); building locally`));
+    const found = await cache.find(current.primaryKey);
+    if (found.status !== 'hit') {
+      // Stored, but built from other files than this machine has (or unreadable): build here.
+      if (found.status === 'corrupt') warnings.push(cacheWarning(`remote cache artifact for ${current.primaryKey.slice(0, 12)} was stored locally but does not read back (${found.problem}); building locally`));
       return null;
     }
-    const { manifest } = lookup.hit;
+    const { manifest } = found.hit;
     let restored = false;
     if (!(await cache.outDirHolds(manifest, config))) {
-      const restoreProblem = await restoreThroughStaging(pkg.dir, config, lookup.hit.restore, assertLockHeld);
+      const restoreProblem = await restoreThroughStaging(pkg.dir, config, found.hit.restore, assertLockHeld);
       if (restoreProblem !== null) {
-        warnings.push(cacheWarning(`remote cache artifact ${current.key.slice(0, 12)} could not be restored (${restoreProblem}); building locally`));
+        warnings.push(cacheWarning(`remote cache artifact ${manifest.key.slice(0, 12)} could not be restored (${restoreProblem}); building locally`));
         return null;
       }
       restored = true;
@@ -413,14 +450,8 @@ export class PackageBuildService {
   }
 
   /** A hit whose files are in outDir: recorded as used (a problem doing so is only a warning), then its result. */
-  private async finishHit(
-    check: CacheCheck,
-    current: { key: string; fingerprint: Fingerprint },
-    manifest: CacheManifest,
-    restored: boolean,
-    source: 'local' | 'remote' = 'local',
-  ): Promise<BuildResult> {
-    const problem = await check.cache.finish(current);
+  private async finishHit(check: CacheCheck, current: KeyState, manifest: CacheManifest, restored: boolean, source: 'local' | 'remote' = 'local'): Promise<BuildResult> {
+    const problem = await check.cache.finish({ key: manifest.key, fingerprint: current.fingerprint, reads: manifest.reads });
     if (problem) check.warnings.push(cacheWarning(problem));
     return this.hitResult(manifest, restored, check, source);
   }
@@ -434,7 +465,7 @@ export class PackageBuildService {
       ...base,
       status: 'success',
       durationMs: Date.now() - started,
-      cache: { status: 'hit', key: manifest.key, source, restored },
+      cache: { status: 'hit', key: manifest.key, fingerprintKey: manifest.primaryKey, source, restored },
       artifacts: manifest.artifacts.map(({ mode: _mode, ...a }) => a),
       diagnostics: [...warnings, ...manifest.diagnostics],
     };
@@ -451,8 +482,8 @@ interface CacheCheck {
   base: ResultBase;
   started: number;
   warnings: Diagnostic[];
-  /** A key already computed for this build (hitInPlace's, reused under the lock): one fingerprint per package per run. */
-  key: { key: string; fingerprint: Fingerprint } | undefined;
+  /** A fingerprint already computed for this build (hitInPlace's, reused under the lock): one fingerprint per package per run. */
+  key: KeyState | undefined;
 }
 
 /** Diagnostics the cache adds (corrupt entry, unwritable store) carry this code; they are not stored with the entry. */
@@ -462,8 +493,9 @@ function cacheWarning(message: string): Diagnostic {
   return { severity: 'warning', message, code: CACHE_DIAGNOSTIC };
 }
 
+/** Before the build its entry key is not known yet: the fingerprint's stands in until the build has recorded its reads. */
 function missInfo(miss: CacheMiss): CacheInfo {
-  return { status: 'miss', key: miss.current.key, reason: describeChanges(miss.changes), changes: miss.changes };
+  return { status: 'miss', key: miss.current.primaryKey, fingerprintKey: miss.current.primaryKey, reason: describeChanges(miss.changes), changes: miss.changes };
 }
 
 /**

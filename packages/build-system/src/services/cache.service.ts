@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { ReadLog } from '../util/read-log.js';
 import { resolveCacheDir } from '../cache/package-cache.js';
 import { LocalCacheStore, type PruneOptions, type PruneReport, type StoreInfo } from '../cache/store.js';
 import { BuildSystemError } from '../errors.js';
@@ -17,7 +18,7 @@ export class CacheService {
   store(options: CacheScopeOptions = {}): LocalCacheStore {
     const cwd = path.resolve(options.cwd ?? process.cwd());
     if (!existsSync(cwd)) throw new BuildSystemError('USAGE', `--cwd does not exist: ${cwd}`, { field: '--cwd' });
-    return new LocalCacheStore(resolveCacheDir(findWorkspaceRoot(cwd), options.cacheDir));
+    return new LocalCacheStore(resolveCacheDir(findWorkspaceRoot(cwd, new ReadLog()), options.cacheDir));
   }
 
   /** Evicts by age, then least recently used down to the size cap (defaults: 30 days, 5 GiB). */

@@ -1,5 +1,6 @@
 import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { ReadLog } from '../util/read-log.js';
 import { loadPackageConfig } from '../config/load.js';
 import { resolveConfig } from '../config/resolve.js';
 import { isBuildSystemError } from '../errors.js';
@@ -57,8 +58,8 @@ async function tsBuildInfoFromTsconfig(pkgDir: string): Promise<string | undefin
  * not follow links inside the tree.
  */
 export class CleanService {
-  async cleanPackage(pkg: PackageInfo, onEvent?: BuildEventListener): Promise<CleanResult> {
-    const { config, file } = await loadPackageConfig(pkg);
+  async cleanPackage(pkg: PackageInfo, onEvent?: BuildEventListener, reads: ReadLog = new ReadLog()): Promise<CleanResult> {
+    const { config, file } = await loadPackageConfig(pkg, reads);
     const resolved = resolveConfig(pkg, config, file);
     const targets = [resolved.outDir];
     for (const name of await readdir(pkg.dir)) if (name.endsWith('.tsbuildinfo')) targets.push(name);

@@ -4,6 +4,7 @@ import { loadPackageConfig } from '../config/load.js';
 import type { AdapterName, BuilderName } from '../config/schema.js';
 import { isBuildSystemError } from '../errors.js';
 import { toPosix } from '../util/paths.js';
+import { ReadLog } from '../util/read-log.js';
 import { workspaceDependencies } from '../workspace/discover.js';
 import { selectPackages, type SelectOptions } from './workspace.service.js';
 
@@ -27,15 +28,16 @@ export interface ListEntry {
 /** Packages a build would act on, in build order, with the adapter each would use. */
 export class ListService {
   async list(options: SelectOptions = {}): Promise<ListEntry[]> {
-    const { workspace, packages } = selectPackages(options);
+    const reads = options.reads ?? new ReadLog();
+    const { workspace, packages } = selectPackages({ ...options, reads });
     const entries: ListEntry[] = [];
     for (const pkg of packages) {
       const base = { name: pkg.name, dir: pkg.dir, dependencies: workspaceDependencies(pkg, workspace) };
       try {
-        const { config, file } = await loadPackageConfig(pkg);
+        const { config, file } = await loadPackageConfig(pkg, reads);
         const configFile = file ? toPosix(path.relative(pkg.dir, file)) : null;
         try {
-          const choice = await chooseAdapter(pkg, config.adapter, configFile ?? 'default');
+          const choice = await chooseAdapter(pkg, config.adapter, configFile ?? 'default', reads);
           entries.push({ ...base, configFile, adapter: config.adapter, chosen: choice.adapter.name, version: choice.tool.version, available: true, reason: choice.reason });
         } catch (e) {
           entries.push({ ...base, configFile, adapter: config.adapter, chosen: null, version: null, available: false, reason: isBuildSystemError(e) ? e.message : String(e) });

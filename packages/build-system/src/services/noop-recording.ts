@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
-import { startObserving, takeObservations } from '../cache/noop/observer.js';
 import { recordFile, recordKey, writeNoopRecord, type NoopRecord } from '../cache/noop/record.js';
 import { LocalCacheStore } from '../cache/store.js';
 import type { BuildEvent } from '../events.js';
@@ -9,6 +8,7 @@ import { lockDirFor } from '../lock.js';
 import type { RunResult } from '../result/schema.js';
 import type { RunPlan } from './workspace.service.js';
 import { isInside } from '../util/paths.js';
+import { ReadLog } from '../util/read-log.js';
 import { findWorkspaceRoot } from '../workspace/package-info.js';
 
 /** Lines of tool output kept per package, as a cache entry keeps them (build.service.ts STORED_LOG_LINES). */
@@ -16,16 +16,15 @@ const KEPT_LOG_LINES = 5000;
 
 /**
  * One CLI build run being recorded for no-op replay (cache/noop/record.ts):
- * observation switched on for the run, the plan and tool output it printed
- * collected, and the record written at the end when the run qualifies.
+ * the run's read log (what it read, util/read-log.ts), the plan and tool
+ * output it printed, and the record written at the end when the run qualifies.
  */
 export class NoopRecording {
   private plan: NoopRecord['plan'] | null = null;
   private readonly logs = new Map<string, { stream: 'stdout' | 'stderr'; line: string }[]>();
 
-  constructor() {
-    startObserving();
-  }
+  /** `reads` must be the log the run reads through (created with recording = true). */
+  constructor(readonly reads: ReadLog) {}
 
   onPlan(plan: RunPlan): void {
     this.plan = { packages: plan.packages.map((p) => ({ name: p.name, dir: p.dir, dependencies: [...p.dependencies] })), concurrency: plan.concurrency };
@@ -39,13 +38,13 @@ export class NoopRecording {
   }
 
   async finish(run: RunResult, key: { cwd: string; options: Record<string, unknown>; cacheDir?: string }): Promise<void> {
-    const observed = takeObservations();
-    const why = this.unrecordable(run, observed?.refused);
-    if (why || !observed || !this.plan) {
-      debugNoop(`not written: ${why ?? 'nothing observed'}`);
+    const observed = this.reads.observations();
+    const why = this.unrecordable(run, observed.refused);
+    if (why || !this.plan) {
+      debugNoop(`not written: ${why ?? 'no plan'}`);
       return;
     }
-    const root = findWorkspaceRoot(path.resolve(key.cwd));
+    const root = findWorkspaceRoot(path.resolve(key.cwd), new ReadLog());
     const outside = run.results.find((r) => !isInside(root, r.package.dir));
     if (outside) {
       debugNoop(`not written: ${outside.package.name} is outside the workspace ${root}`);

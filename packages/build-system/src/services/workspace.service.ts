@@ -12,6 +12,7 @@ import type { Artifact, BuildResult, PlanEntry, PlanResult, RunCacheSummary, Run
 import { resolveRemoteCacheConfig, type RemoteCacheOptions } from '../cache/remote/config.js';
 import type { RemoteCacheSession, RemoteRunSummary } from '../cache/remote/session.js';
 import { isInside, toPosix } from '../util/paths.js';
+import { ReadLog } from '../util/read-log.js';
 import { loadWorkspace, type Workspace } from '../workspace/discover.js';
 import { evaluateFilters, parseFilter } from '../workspace/filter.js';
 import { assertAcyclic, createPackageGraph, criticalPath, dependencyClosure, subsetDependencies, topologicalOrder, type PackageGraph } from '../workspace/graph.js';
@@ -35,6 +36,8 @@ export interface SelectOptions {
   filter?: readonly string[];
   /** Packages without a build.config.* take part too, when package.json lets us infer an entry. */
   all?: boolean;
+  /** The run's read log (util/read-log.ts); a new one when omitted. */
+  reads?: ReadLog;
 }
 
 export interface Selection {
@@ -51,8 +54,8 @@ export interface Selection {
 }
 
 /** A package takes part in a workspace run when it has a build.config.* file. */
-export function hasBuildConfig(pkg: PackageInfo): boolean {
-  return findConfigFile(pkg.dir) !== null;
+export function hasBuildConfig(pkg: PackageInfo, reads: ReadLog): boolean {
+  return findConfigFile(pkg.dir, reads) !== null;
 }
 
 /** `--all`: a package without a config takes part when the defaults find an entry (package.json exports/main/bin, src/index.ts). */
@@ -74,15 +77,16 @@ export function hasInferableEntry(pkg: PackageInfo): boolean {
  * Throws USAGE / PACKAGE_NOT_FOUND / WORKSPACE_CYCLE (exit 2) before anything is built.
  */
 export function selectPackages(options: SelectOptions = {}): Selection {
+  const reads = options.reads ?? new ReadLog();
   const cwd = path.resolve(options.cwd ?? process.cwd());
   if (!existsSync(cwd)) throw new BuildSystemError('USAGE', `--cwd does not exist: ${cwd}`, { field: '--cwd' });
   // Filter syntax is checked first: a typo must not cost a workspace scan, and must never build anything.
   const filters = (options.filter ?? []).map(parseFilter);
-  const root = findWorkspaceRoot(cwd);
+  const root = findWorkspaceRoot(cwd, reads);
   const workspace: Workspace = existsSync(path.join(root, 'package.json')) || existsSync(path.join(root, 'pnpm-workspace.yaml'))
-    ? loadWorkspace(cwd)
+    ? loadWorkspace(cwd, reads)
     : { root, packages: [], byName: new Map() };
-  const participates = (p: PackageInfo) => hasBuildConfig(p) || (options.all === true && hasInferableEntry(p));
+  const participates = (p: PackageInfo) => hasBuildConfig(p, reads) || (options.all === true && hasInferableEntry(p));
   const withDependencies = options.withDependencies !== false;
 
   const names = options.packages ?? [];
@@ -91,7 +95,7 @@ export function selectPackages(options: SelectOptions = {}): Selection {
   /** Acted on even without a build config (named by the user, or the package the command runs in). */
   const explicit = new Set<string>();
   if (names.length > 0) {
-    seeds = names.map((n) => findPackage(workspace, n, cwd));
+    seeds = names.map((n) => findPackage(workspace, n, cwd, reads));
     for (const p of seeds) explicit.add(p.name);
   } else if (!positiveFilter) {
     const own = workspace.packages.find((p) => p.dir === cwd);
@@ -106,7 +110,7 @@ export function selectPackages(options: SelectOptions = {}): Selection {
       }
     } else if (existsSync(path.join(cwd, 'package.json'))) {
       // A package outside any workspace, or one the workspace globs do not list.
-      seeds = [loadPackageInfo(cwd, workspace.root === cwd ? cwd : workspace.root)];
+      seeds = [loadPackageInfo(cwd, reads, workspace.root === cwd ? cwd : workspace.root)];
       explicit.add(seeds[0]!.name);
     } else {
       throw new BuildSystemError('PACKAGE_NOT_FOUND', `no package.json in ${cwd}; run in a package or workspace directory, or pass --cwd`, { file: cwd });
@@ -145,19 +149,19 @@ function emptySelection(options: SelectOptions, matched: ReadonlySet<string>): B
   return new BuildSystemError('USAGE', `nothing to build: no package matches ${what || 'the selection'}${why}`, { field: options.filter?.length ? '--filter' : undefined });
 }
 
-function findPackage(ws: Workspace, nameOrDir: string, cwd: string): PackageInfo {
+function findPackage(ws: Workspace, nameOrDir: string, cwd: string, reads: ReadLog): PackageInfo {
   const byName = ws.byName.get(nameOrDir);
   if (byName) return byName;
   const dir = path.resolve(cwd, nameOrDir);
   const byDir = ws.packages.find((p) => p.dir === dir);
   if (byDir) return byDir;
-  if (existsSync(path.join(dir, 'package.json')) && (ws.packages.length === 0 || isInside(ws.root, dir))) return loadPackageInfo(dir, ws.root);
+  if (existsSync(path.join(dir, 'package.json')) && (ws.packages.length === 0 || isInside(ws.root, dir))) return loadPackageInfo(dir, reads, ws.root);
   const known = ws.packages.map((p) => p.name);
   const hint = known.length ? ` (known: ${known.slice(0, 8).join(', ')}${known.length > 8 ? ', …' : ''})` : '';
   throw new BuildSystemError('PACKAGE_NOT_FOUND', `unknown package ${JSON.stringify(nameOrDir)}${hint}`, { field: 'packages' });
 }
 
-export interface RunOptions extends SelectOptions, PackageBuildOptions {
+export interface RunOptions extends SelectOptions, Omit<PackageBuildOptions, 'reads' | 'workspaceDependencies'> {
   /** Most packages building at once, spawned tools included (default: `defaultConcurrency()`, 10 or the number of cores if more). */
   concurrency?: number;
   /** After the first failure, start nothing new (running builds finish). */
@@ -187,6 +191,11 @@ export interface RunPlan {
  */
 export interface WorkspacePackageBuildOptions extends PackageBuildOptions, DependenciesNotWaitedFor {
   dependencyResults: ReadonlyMap<string, BuildResult>;
+}
+
+/** Every workspace dependency of `name` in the graph (selected or not), with its directory. */
+function workspaceDependencyRefs(graph: PackageGraph, name: string): { name: string; dir: string }[] {
+  return (graph.dependencies.get(name) ?? []).map((d) => ({ name: d, dir: graph.nodes.get(d)!.dir }));
 }
 
 /** Cores this process may use (what `--concurrency 50%` is a share of). */
@@ -241,7 +250,8 @@ export function waitsFor(selection: Selection, pkg: PackageInfo, prepared: Prepa
 export class WorkspaceBuildService {
   constructor(private readonly packageBuild: PackageBuildService = new PackageBuildService()) {}
 
-  async run(options: RunOptions = {}): Promise<RunResult> {
+  async run(runOptions: RunOptions = {}): Promise<RunResult> {
+    const options = { ...runOptions, reads: runOptions.reads ?? new ReadLog() };
     const started = Date.now();
     const origin = performance.now();
     const startedAt = new Date(started).toISOString();
@@ -270,6 +280,8 @@ export class WorkspaceBuildService {
     // package waits for depends on its config. Concurrently, and once: each build is handed its
     // own preparation, a failed one included, so a config error ends that build as it always did.
     const preparing = new Map(selection.packages.map((p) => [p.name, this.packageBuild.prepare(p, options)]));
+    // What a key says about a dependency must not depend on the selection: every workspace dependency counts.
+    const workspaceDeps = new Map(selection.packages.map((p) => [p.name, workspaceDependencyRefs(selection.graph, p.name)]));
     const prepared = new Map(await Promise.all([...preparing].map(async ([name, p]) => [name, await p.catch(() => null)] as const)));
     const waits = new Map(selection.packages.map((p) => [p.name, waitsFor(selection, p, prepared.get(p.name) ?? null)]));
 
@@ -291,6 +303,7 @@ export class WorkspaceBuildService {
           ...options,
           signal: cancel?.signal,
           remoteSession,
+          workspaceDependencies: workspaceDeps.get(name)!,
           dependencyResults: new Map(waited.map((d) => [d, finished.get(d)!])),
           dependenciesNotWaitedFor: depsOf(name)
             .filter((d) => !waited.includes(d))
@@ -335,7 +348,8 @@ export class WorkspaceBuildService {
    * dependencies, adapter, and what the cache would do. Loads and checks every
    * config exactly as a build would; writes nothing.
    */
-  async plan(options: RunOptions = {}): Promise<PlanResult> {
+  async plan(runOptions: RunOptions = {}): Promise<PlanResult> {
+    const options = { ...runOptions, reads: runOptions.reads ?? new ReadLog() };
     const started = Date.now();
     const startedAt = new Date(started).toISOString();
     let selection: Selection;
@@ -348,25 +362,23 @@ export class WorkspaceBuildService {
       return { schemaVersion: RESULT_SCHEMA_VERSION, dryRun: true, ok: false, exitCode, startedAt, concurrency: options.concurrency ?? defaultConcurrency(), packages: [], error };
     }
     const packages: PlanEntry[] = [];
-    // Outputs each package would have after the run (from its cache entry), null when it would be rebuilt.
-    const predicted = new Map<string, { dir: string; artifacts: readonly Artifact[] | null }>();
+    // Packages that would be rebuilt: what their dependents would read from them is not known before.
+    const rebuilt = new Set<string>();
     for (const pkg of selection.packages) {
       const base = { name: pkg.name, dir: pkg.dir, dependencies: selection.dependencies.get(pkg.name) ?? [], waitsFor: selection.dependencies.get(pkg.name) ?? [] };
       let cache: PlanEntry['cache'] = { status: 'disabled', key: null, wouldHit: null };
-      predicted.set(pkg.name, { dir: pkg.dir, artifacts: null });
+      rebuilt.add(pkg.name);
       try {
         const prepared = await this.packageBuild.prepare(pkg, options);
         const { config, choice } = prepared;
         base.waitsFor = waitsFor(selection, pkg, prepared);
-        // A dependency it does not wait for is `external` in its key whatever its outputs will be:
-        // any known value stands in for them, so a rebuild there does not make this key unknowable.
-        const deps = new Map(
-          base.dependencies.map((d) => [d, base.waitsFor.includes(d) ? (predicted.get(d) ?? { dir: '', artifacts: null }) : { dir: selection.graph.nodes.get(d)!.dir, artifacts: [] }]),
-        );
-        const prediction = await this.packageBuild.predictCache(prepared, options, deps).catch(() => null);
+        // A dependency it does not wait for is not read: whether it is rebuilt does not matter.
+        const dependencyRebuilt = base.waitsFor.some((d) => rebuilt.has(d));
+        const perPackage = { ...options, workspaceDependencies: workspaceDependencyRefs(selection.graph, pkg.name) };
+        const prediction = await this.packageBuild.predictCache(prepared, perPackage, dependencyRebuilt).catch(() => null);
         if (prediction) {
           cache = prediction.cache;
-          predicted.set(pkg.name, { dir: pkg.dir, artifacts: prediction.artifacts });
+          if (prediction.hit) rebuilt.delete(pkg.name);
         }
         packages.push({
           ...base,
@@ -380,7 +392,7 @@ export class WorkspaceBuildService {
         });
       } catch (e) {
         const err = isBuildSystemError(e) ? e : new BuildSystemError('INTERNAL', (e as Error)?.message ?? String(e), { package: pkg.name });
-        const file = findConfigFile(pkg.dir);
+        const file = findConfigFile(pkg.dir, options.reads);
         packages.push({
           ...base,
           configFile: file ? toPosix(path.relative(pkg.dir, file)) : null,

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isObserving, observeFile, observeRead, refuseNoopRecord } from '../cache/noop/observer.js';
+import type { ReadLog } from './read-log.js';
 
 export interface ResolvedModule {
   /** Directory of the module's package (contains its package.json). */
@@ -27,7 +27,7 @@ export const requireOwn = createRequire(path.join(ownDir, 'noop.js'));
  * then from the workspace root, then from build-system's own install. The
  * first hit wins, so a package's own pinned tool version is used when it has one.
  */
-export function resolveModule(name: string, searchDirs: readonly string[], opts: { includeOwn?: boolean } = {}): ResolvedModule | undefined {
+export function resolveModule(name: string, searchDirs: readonly string[], reads: ReadLog, opts: { includeOwn?: boolean } = {}): ResolvedModule | undefined {
   const dirs = [...searchDirs];
   if (opts.includeOwn !== false) dirs.push(ownDir);
   for (const from of dirs) {
@@ -46,14 +46,13 @@ export function resolveModule(name: string, searchDirs: readonly string[], opts:
         continue;
       }
     }
-    const pkgText = readFileSync(pkgJsonPath, 'utf8');
+    const pkgText = reads.readText(pkgJsonPath) ?? '{}';
     const pkg = JSON.parse(pkgText) as { version?: string };
     // An earlier search dir that gains the package would win next time.
-    if (isObserving()) {
+    if (reads.recording) {
       // Where Node looked before it found this one: a copy installed there later would win.
-      for (const earlier of dirs.slice(0, dirs.indexOf(from))) observeNotInstalled(name, earlier);
-      observeNotInstalled(name, from, path.dirname(pkgJsonPath));
-      observeRead(pkgJsonPath, pkgText);
+      for (const earlier of dirs.slice(0, dirs.indexOf(from))) noteNotInstalled(reads, name, earlier);
+      noteNotInstalled(reads, name, from, path.dirname(pkgJsonPath));
     }
     let main: string;
     try {
@@ -63,24 +62,24 @@ export function resolveModule(name: string, searchDirs: readonly string[], opts:
     }
     return { dir: path.dirname(pkgJsonPath), version: pkg.version ?? '0.0.0', main };
   }
-  if (isObserving()) for (const from of dirs) observeNotInstalled(name, from);
+  if (reads.recording) for (const from of dirs) noteNotInstalled(reads, name, from);
   return undefined;
 }
 
 /** For the no-op record: `name` is not installed where Node would look from `fromDir` (node_modules of it and every ancestor). */
-function observeNotInstalled(name: string, fromDir: string, foundAt?: string): void {
+function noteNotInstalled(reads: ReadLog, name: string, fromDir: string, foundAt?: string): void {
   for (let dir = path.resolve(fromDir); ; dir = path.dirname(dir)) {
     if (path.basename(dir) !== 'node_modules') {
       const candidate = path.join(dir, 'node_modules', ...name.split('/'));
       if (candidate === foundAt) break;
-      observeFile(candidate);
+      reads.noteFile(candidate);
     }
     if (path.dirname(dir) === dir) break;
   }
 }
 
 /** Looks for an executable in node_modules/.bin from `fromDir` upward, then on PATH. */
-export function findBinary(name: string, fromDirs: readonly string[], envPath = process.env.PATH ?? ''): string | undefined {
+export function findBinary(name: string, fromDirs: readonly string[], reads: ReadLog, envPath = process.env.PATH ?? ''): string | undefined {
   const seen = new Set<string>();
   for (const start of fromDirs) {
     let dir = path.resolve(start);
@@ -89,7 +88,7 @@ export function findBinary(name: string, fromDirs: readonly string[], envPath = 
         seen.add(dir);
         const candidate = path.join(dir, 'node_modules', '.bin', name);
         if (existsSync(candidate)) {
-          observeFile(candidate);
+          reads.noteFile(candidate);
           return candidate;
         }
       }
@@ -102,11 +101,11 @@ export function findBinary(name: string, fromDirs: readonly string[], envPath = 
     if (!dir) continue;
     const candidate = path.join(dir, name);
     if (existsSync(candidate)) {
-      observeFile(candidate);
+      reads.noteFile(candidate);
       return candidate;
     }
   }
   // Found nowhere: installing it anywhere on PATH would change the outcome.
-  refuseNoopRecord(`${name} is not installed`);
+  reads.refuse(`${name} is not installed`);
   return undefined;
 }

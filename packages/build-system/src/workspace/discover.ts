@@ -1,10 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { BuildSystemError } from '../errors.js';
 import { toPosix } from '../util/paths.js';
 import { findWorkspaceRoot, loadPackageInfo, readPackageJson, type PackageInfo } from './package-info.js';
-import { isObserving, observeDir, observeRead } from '../cache/noop/observer.js';
+import type { ReadLog } from '../util/read-log.js';
 
 /** Reads the `packages:` list of a pnpm-workspace.yaml (the only key we need). */
 export function parsePnpmWorkspace(text: string): string[] {
@@ -31,14 +30,10 @@ export function parsePnpmWorkspace(text: string): string[] {
 }
 
 /** Workspace globs of the root: package.json `workspaces` (array or object form) or pnpm-workspace.yaml. */
-export function workspaceGlobs(root: string): string[] {
-  const pnpm = path.join(root, 'pnpm-workspace.yaml');
-  if (existsSync(pnpm)) {
-    const text = readFileSync(pnpm, 'utf8');
-    observeRead(pnpm, text);
-    return parsePnpmWorkspace(text);
-  }
-  const manifest = readPackageJson(root);
+export function workspaceGlobs(root: string, reads: ReadLog): string[] {
+  const pnpm = reads.readText(path.join(root, 'pnpm-workspace.yaml'));
+  if (pnpm !== undefined) return parsePnpmWorkspace(pnpm);
+  const manifest = readPackageJson(root, reads);
   const ws = manifest.workspaces;
   if (Array.isArray(ws)) return ws;
   if (ws && Array.isArray(ws.packages)) return ws.packages;
@@ -51,8 +46,8 @@ const SKIP_DIRS = new Set(['node_modules', '.git', 'dist']);
  * Every package directory of the workspace that matches its globs (negations
  * with a leading `!` remove). Walks only as deep as the deepest glob needs.
  */
-export function discoverPackageDirs(root: string): string[] {
-  const globs = workspaceGlobs(root).map((g) => g.replace(/^\.\//, '').replace(/\/+$/, ''));
+export function discoverPackageDirs(root: string, reads: ReadLog): string[] {
+  const globs = workspaceGlobs(root, reads).map((g) => g.replace(/^\.\//, '').replace(/\/+$/, ''));
   const include = globs.filter((g) => !g.startsWith('!'));
   const exclude = globs.filter((g) => g.startsWith('!')).map((g) => g.slice(1).replace(/^\.\//, ''));
   if (include.length === 0) return [];
@@ -63,18 +58,12 @@ export function discoverPackageDirs(root: string): string[] {
   const found: string[] = [];
   const walk = (dir: string, rel: string, depth: number) => {
     if (depth > maxDepth) return;
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    if (isObserving()) observeDir(dir, entries.map((e) => e.name));
+    const entries = reads.list(dir);
     for (const e of entries) {
       if (!e.isDirectory() || SKIP_DIRS.has(e.name) || e.name.startsWith('.')) continue;
       const childRel = rel ? `${rel}/${e.name}` : e.name;
       const abs = path.join(dir, e.name);
-      if (isIncluded(childRel) && !isExcluded(childRel) && existsSync(path.join(abs, 'package.json'))) found.push(abs);
+      if (isIncluded(childRel) && !isExcluded(childRel) && reads.stat(path.join(abs, 'package.json'))?.isFile()) found.push(abs);
       walk(abs, childRel, depth + 1);
     }
   };
@@ -88,10 +77,10 @@ export interface Workspace {
   byName: Map<string, PackageInfo>;
 }
 
-export function loadWorkspace(fromDir: string): Workspace {
-  const root = findWorkspaceRoot(fromDir);
-  const dirs = discoverPackageDirs(root);
-  const packages = dirs.map((d) => loadPackageInfo(d, root));
+export function loadWorkspace(fromDir: string, reads: ReadLog): Workspace {
+  const root = findWorkspaceRoot(fromDir, reads);
+  const dirs = discoverPackageDirs(root, reads);
+  const packages = dirs.map((d) => loadPackageInfo(d, reads, root));
   const byName = new Map<string, PackageInfo>();
   for (const p of packages) {
     const existing = byName.get(p.name);

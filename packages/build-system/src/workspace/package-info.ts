@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BuildSystemError } from '../errors.js';
-import { isObserving, observeFile, observeRead } from '../cache/noop/observer.js';
+import type { ReadLog } from '../util/read-log.js';
 
 export interface PackageJson {
   name?: string;
@@ -38,35 +38,65 @@ export interface PackageInfo {
   packageManager: PackageManager;
 }
 
-export function readPackageJson(dir: string): PackageJson {
+export function readPackageJson(dir: string, reads: ReadLog): PackageJson {
   const file = path.join(dir, 'package.json');
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(file, 'utf8');
-    observeRead(file, text);
+    text = reads.readText(file);
   } catch {
-    throw new BuildSystemError('PACKAGE_NOT_FOUND', `no package.json in ${dir}`, { file });
+    text = undefined;
   }
+  if (text === undefined) throw new BuildSystemError('PACKAGE_NOT_FOUND', `no package.json in ${dir}`, { file });
+  let json: unknown;
   try {
-    const json = JSON.parse(text) as unknown;
+    json = JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not an object');
-    return json as PackageJson;
   } catch (e) {
     throw new BuildSystemError('PACKAGE_JSON_INVALID', `package.json is not a JSON object (${(e as Error).message})`, { file });
   }
+  checkPackageJsonFields(json as Record<string, unknown>, file);
+  return json as PackageJson;
 }
 
-function isWorkspaceRoot(dir: string): boolean {
-  if (isObserving()) {
-    observeFile(path.join(dir, 'pnpm-workspace.yaml'));
-    observeFile(path.join(dir, 'package.json'));
+const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const;
+
+/**
+ * The fields build-system reads must have the types npm gives them: a wrong
+ * one (`"name": 5`) would otherwise be guessed around (a directory name used
+ * as the package name) or crash later far from its cause.
+ */
+function checkPackageJsonFields(json: Record<string, unknown>, file: string): void {
+  const fail = (field: string, expected: string, got: unknown): never => {
+    const shown = got === null ? 'null' : Array.isArray(got) ? 'an array' : `${typeof got} ${JSON.stringify(got)?.slice(0, 40) ?? ''}`.trim();
+    throw new BuildSystemError('PACKAGE_JSON_INVALID', `"${field}" must be ${expected} (got ${shown})`, { file, field });
+  };
+  for (const field of ['name', 'version'] as const) {
+    if (json[field] !== undefined && (typeof json[field] !== 'string' || json[field] === '')) fail(field, 'a non-empty string', json[field]);
   }
-  if (existsSync(path.join(dir, 'pnpm-workspace.yaml'))) return true;
-  const file = path.join(dir, 'package.json');
-  if (!existsSync(file)) return false;
+  if (json.type !== undefined && json.type !== 'module' && json.type !== 'commonjs') fail('type', '"module" or "commonjs"', json.type);
+  for (const field of DEPENDENCY_FIELDS) {
+    const deps = json[field];
+    if (deps === undefined) continue;
+    if (typeof deps !== 'object' || deps === null || Array.isArray(deps)) fail(field, 'an object of package names to version ranges', deps);
+    for (const [name, range] of Object.entries(deps as Record<string, unknown>)) {
+      if (typeof range !== 'string') fail(`${field}.${name}`, 'a version range string', range);
+    }
+  }
+  if (json.bin !== undefined && typeof json.bin !== 'string' && (typeof json.bin !== 'object' || json.bin === null || Array.isArray(json.bin))) {
+    fail('bin', 'a path or an object of command names to paths', json.bin);
+  }
+}
+
+function isWorkspaceRoot(dir: string, reads: ReadLog): boolean {
+  if (reads.stat(path.join(dir, 'pnpm-workspace.yaml'))?.isFile()) return true;
+  let text: string | undefined;
   try {
-    const text = readFileSync(file, 'utf8');
-    observeRead(file, text);
+    text = reads.readText(path.join(dir, 'package.json'));
+  } catch {
+    return false;
+  }
+  if (text === undefined) return false;
+  try {
     const json = JSON.parse(text) as PackageJson;
     return json.workspaces !== undefined;
   } catch {
@@ -75,10 +105,10 @@ function isWorkspaceRoot(dir: string): boolean {
 }
 
 /** The nearest ancestor (or self) that declares workspaces; else `dir` itself. */
-export function findWorkspaceRoot(dir: string): string {
+export function findWorkspaceRoot(dir: string, reads: ReadLog): string {
   let cur = path.resolve(dir);
   for (;;) {
-    if (isWorkspaceRoot(cur)) return cur;
+    if (isWorkspaceRoot(cur, reads)) return cur;
     const parent = path.dirname(cur);
     if (parent === cur) return path.resolve(dir);
     cur = parent;
@@ -92,13 +122,13 @@ export function detectPackageManager(root: string): PackageManager {
   return 'npm';
 }
 
-export function loadPackageInfo(dir: string, workspaceRoot?: string): PackageInfo {
+export function loadPackageInfo(dir: string, reads: ReadLog, workspaceRoot?: string): PackageInfo {
   const abs = path.resolve(dir);
-  const manifest = readPackageJson(abs);
-  const root = workspaceRoot ?? findWorkspaceRoot(abs);
+  const manifest = readPackageJson(abs, reads);
+  const root = workspaceRoot ?? findWorkspaceRoot(abs, reads);
   return {
-    name: typeof manifest.name === 'string' && manifest.name ? manifest.name : path.basename(abs),
-    version: typeof manifest.version === 'string' ? manifest.version : '0.0.0',
+    name: manifest.name ?? path.basename(abs),
+    version: manifest.version ?? '0.0.0',
     dir: abs,
     manifest,
     type: manifest.type === 'module' ? 'module' : 'commonjs',

@@ -8,6 +8,7 @@ import { buildConfigSchema, type BuildConfigInput } from '../../src/config/schem
 import type { Diagnostic } from '../../src/result/schema.js';
 import { loadPackageInfo, type PackageInfo } from '../../src/workspace/package-info.js';
 import { createFixture, repoRoot, type FileTree, type Fixture } from './fixture.js';
+import { ReadLog } from '../../src/util/read-log.js';
 
 /**
  * What the adapter tests share: fixtures (and their cleanup), an
@@ -139,7 +140,7 @@ export function stagingContext(
   const config = resolveConfig(pkg, buildConfigSchema.parse(input), null);
   const outDir = mkdtempSync(path.join(pkg.dir, '.build-system-staging-'));
   const logs: LogLine[] = [];
-  return { ctx: { pkg, config, outDir, tool, signal, log: (stream, line) => logs.push({ stream, line }) }, logs };
+  return { ctx: { pkg, config, outDir, tool, signal, reads: new ReadLog(), log: (stream, line) => logs.push({ stream, line }) }, logs };
 }
 
 export interface AdapterRun {
@@ -155,8 +156,8 @@ export interface AdapterRun {
 
 /** check() then build() of the package at pkgDir, as the build service runs an adapter. Throws when the tool is not available. */
 export async function runAdapter(adapter: BuilderAdapter, pkgDir: string, input: BuildConfigInput, signal?: AbortSignal): Promise<AdapterRun> {
-  const pkg = loadPackageInfo(pkgDir);
-  const tool = await adapter.check(pkg);
+  const pkg = loadPackageInfo(pkgDir, new ReadLog());
+  const tool = await adapter.check(pkg, new ReadLog());
   if (!tool.available) throw new Error(`${adapter.name} is not available: ${tool.reason}`);
   const { ctx, logs } = stagingContext(pkg, input, tool, signal);
   const started = performance.now();

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { acquirePackageLock } from '../../src/lock.js';
 import { createStagingDir, swapInStaging } from '../../src/util/atomic-dir.js';
 import { loadPackageInfo } from '../../src/workspace/package-info.js';
+import { ReadLog } from '../../src/util/read-log.js';
 
 interface Args {
   op: 'hold' | 'contend' | 'swap';
@@ -37,7 +38,7 @@ const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.st
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const forever = () => new Promise<never>(() => setInterval(() => {}, 1 << 30));
 
-const pkg = loadPackageInfo(args.pkgDir);
+const pkg = loadPackageInfo(args.pkgDir, new ReadLog());
 const lockOpts = { timeoutMs: args.timeoutMs, staleMs: args.staleMs, command: args.command };
 
 switch (args.op) {

@@ -5,10 +5,11 @@ import type { BuildResult, RunResult } from '../../result/schema.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { sha256 } from '../../util/hash.js';
 import { VERSION } from '../../version.js';
-import type { ObservedDir, ObservedFile } from './observer.js';
+import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
 
 /**
- * The no-op record: what a successful CLI run read (observer.ts) and what it
+ * The no-op record: what a successful CLI run read (its read log,
+ * util/read-log.ts) and what it
  * produced, so that the next identical invocation can check with one stat per
  * path that nothing it depends on changed and print the same result (every
  * package a cache hit) without discovering the workspace, evaluating configs,
@@ -192,7 +193,7 @@ export function touchManifests(record: NoopRecord): void {
 }
 
 // ---------------------------------------------------------------------------
-// Writing (after a run; the observations come from observer.ts).
+// Writing (after a run; the observations come from the run's read log).
 
 export interface RecordInput {
   cacheDir: string;
@@ -337,7 +338,7 @@ function hitForm(r: BuildResult): RecordedPackage['result'] {
   const { startedAt: _s, durationMs: _d, ...rest } = r;
   return {
     ...rest,
-    cache: { status: 'hit', key: r.cache.key, source: 'local', restored: false },
+    cache: { status: 'hit', key: r.cache.key, ...(r.cache.fingerprintKey ? { fingerprintKey: r.cache.fingerprintKey } : {}), source: 'local', restored: false },
     // What the entry stored: the run's own cache notes (code CACHE) are not part of it.
     diagnostics: r.diagnostics.filter((d) => d.code !== 'CACHE'),
   };

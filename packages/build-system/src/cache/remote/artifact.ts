@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
+import { entryKey, type RecordedReads } from '../build-reads.js';
 import { fingerprintKey, type Fingerprint } from '../fingerprint.js';
 import type { CacheManifest, LogLine, ManifestDraft, StoredArtifact } from '../store.js';
 import type { Diagnostic } from '../../result/schema.js';
@@ -21,19 +22,24 @@ import { checkEntryPath, createTar, parseTar, UnsafeArchiveError, type TarEntry,
  */
 
 export const REMOTE_FORMAT = 'build-system-artifact';
-export const REMOTE_FORMAT_VERSION = 1;
+export const REMOTE_FORMAT_VERSION = 2;
 /** Most bytes an archive may unpack to; a compressed bomb stops here. */
 export const MAX_UNPACKED_BYTES = 1024 ** 3;
 
 export interface RemoteManifest {
   format: typeof REMOTE_FORMAT;
   version: typeof REMOTE_FORMAT_VERSION;
+  /** The entry key: entryKey(primaryKey, reads). */
   key: string;
+  /** The fingerprint's key: what the artifact is stored and looked up under on the server. */
+  primaryKey: string;
   createdAt: string;
   /** `dir` relative to the workspace root (posix): absolute paths of the uploading machine stay there. */
   package: { name: string; dir: string };
   outDir: string;
   fingerprint: Fingerprint;
+  /** What the build read outside the package (relative paths): checked against this machine's files before use. */
+  reads: RecordedReads;
   adapter: CacheManifest['adapter'];
   durationMs: number;
   artifacts: StoredArtifact[];
@@ -107,11 +113,20 @@ function runtimeName(): string {
 // --- pack ------------------------------------------------------------------------
 
 /** What an entry records about its build: the same in a local entry and in the remote manifest. */
-type BuildRecord = Pick<CacheManifest, 'outDir' | 'fingerprint' | 'adapter' | 'durationMs' | 'artifacts' | 'diagnostics'>;
+type BuildRecord = Pick<CacheManifest, 'primaryKey' | 'outDir' | 'fingerprint' | 'reads' | 'adapter' | 'durationMs' | 'artifacts' | 'diagnostics'>;
 
 /** Just those fields (never the package dir, logs or integrity), in manifest order. */
 function buildRecord(m: BuildRecord): BuildRecord {
-  return { outDir: m.outDir, fingerprint: m.fingerprint, adapter: m.adapter, durationMs: m.durationMs, artifacts: m.artifacts, diagnostics: m.diagnostics };
+  return {
+    primaryKey: m.primaryKey,
+    outDir: m.outDir,
+    fingerprint: m.fingerprint,
+    reads: m.reads,
+    adapter: m.adapter,
+    durationMs: m.durationMs,
+    artifacts: m.artifacts,
+    diagnostics: m.diagnostics,
+  };
 }
 
 export interface PackInput {
@@ -177,11 +192,13 @@ export async function unpackArtifact(body: Buffer, key: string): Promise<Unpacke
   if (manifest?.format !== REMOTE_FORMAT || manifest.version !== REMOTE_FORMAT_VERSION) {
     throw new RemoteArtifactError(`artifact format ${JSON.stringify(manifest?.format)} v${JSON.stringify(manifest?.version)} is not ${REMOTE_FORMAT} v${REMOTE_FORMAT_VERSION}`);
   }
-  if (manifest.key !== key) throw new RemoteArtifactError(`artifact is for key ${String(manifest.key).slice(0, 12)}, not ${key.slice(0, 12)}`);
-  // The key is the hash of the fingerprint: an artifact whose fingerprint does not hash to it describes another build.
+  // Stored under the fingerprint's key: an artifact whose fingerprint does not hash to it describes another build.
+  if (manifest.primaryKey !== key) throw new RemoteArtifactError(`artifact is for key ${String(manifest.primaryKey).slice(0, 12)}, not ${key.slice(0, 12)}`);
   if (typeof manifest.fingerprint !== 'object' || manifest.fingerprint === null || fingerprintKey(manifest.fingerprint) !== key) {
     throw new RemoteArtifactError('artifact fingerprint does not hash to its key');
   }
+  if (!isRecordedReads(manifest.reads)) throw new RemoteArtifactError('artifact reads are malformed or name files by absolute paths');
+  if (entryKey(key, manifest.reads) !== manifest.key) throw new RemoteArtifactError('artifact reads do not hash to its entry key');
   if (typeof manifest.outDir !== 'string' || !Array.isArray(manifest.artifacts) || !Array.isArray(manifest.diagnostics)) {
     throw new RemoteArtifactError('build-system.json lacks outDir, artifacts or diagnostics');
   }
@@ -240,6 +257,22 @@ export function localDraft(unpacked: UnpackedArtifact, packageDirAbs: string): M
 }
 
 export { UnsafeArchiveError };
+
+function isRecordedReads(v: unknown): v is RecordedReads {
+  if (typeof v !== 'object' || v === null) return false;
+  const { files, dirs } = v as { files?: unknown; dirs?: unknown };
+  const record = (x: unknown, nullable: boolean) =>
+    typeof x === 'object' && x !== null && !Array.isArray(x) && Object.values(x).every((h) => (nullable && h === null) || (typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)));
+  // Only files relative to the package are shared: an absolute one is a file of the uploading machine. A path that
+  // must be absent (a tsconfig looked for above the workspace) may be absolute: checking it is one stat.
+  const absolute = (p: string) => p.startsWith('/') || /^[A-Za-z]:/.test(p);
+  return (
+    record(files, true) &&
+    record(dirs, false) &&
+    Object.entries(files as Record<string, string | null>).every(([p, h]) => h === null || !absolute(p)) &&
+    Object.keys(dirs as object).every((p) => !absolute(p))
+  );
+}
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');

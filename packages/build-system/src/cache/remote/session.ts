@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { toPosix } from '../../util/paths.js';
+import { isInside, toPosix } from '../../util/paths.js';
 import type { PackageCache } from '../package-cache.js';
 import { localDraft, packArtifact, RemoteArtifactError, unpackArtifact, UnsafeArchiveError } from './artifact.js';
 import { redact, type RemoteCacheConfig } from './config.js';
@@ -194,6 +194,12 @@ export class RemoteCacheSession {
       if (e instanceof RemoteArtifactError || e instanceof UnsafeArchiveError) return reject(e.message);
       throw e;
     }
+    // Recorded reads are checked against this machine's files: never outside this workspace.
+    const { reads } = unpacked.manifest;
+    const escaping = [...Object.keys(reads.files).filter((p) => reads.files[p] !== null), ...Object.keys(reads.dirs)].find(
+      (rel) => !isInside(cache.pkg.workspaceRoot, path.resolve(cache.pkg.dir, rel)),
+    );
+    if (escaping) return reject(`it names ${escaping}, outside the workspace`);
     const tmpRoot = path.join(cache.store.root, 'tmp');
     let tmp: string | null = null;
     let problem: string | null;
@@ -264,10 +270,11 @@ export class RemoteCacheSession {
       'content-type': 'application/octet-stream',
       'x-artifact-duration': String(Math.max(0, Math.round(manifest.durationMs))),
     };
-    if (this.config.signatureKey) headers['x-artifact-tag'] = artifactTag(this.config.signatureKey, job.key, this.team(), body);
+    if (this.config.signatureKey) headers['x-artifact-tag'] = artifactTag(this.config.signatureKey, manifest.primaryKey, this.team(), body);
     let res: RemoteResponse;
     try {
-      res = await this.client.request({ method: 'PUT', path: `/v8/artifacts/${job.key}`, headers, body, signal: this.uploadAbort.signal });
+      // Stored under the fingerprint's key, which is what another machine knows before it builds.
+      res = await this.client.request({ method: 'PUT', path: `/v8/artifacts/${manifest.primaryKey}`, headers, body, signal: this.uploadAbort.signal });
     } catch (e) {
       if (this.uploadAbort.signal.aborted) {
         this.uploads.skipped++;
@@ -287,7 +294,7 @@ export class RemoteCacheSession {
       this.warn(`remote cache: ${pkg.name} was not uploaded: the server refused ${body.byteLength} bytes (HTTP 413)`);
       return;
     }
-    this.refused(res, `PUT /v8/artifacts/${job.key.slice(0, 12)}…`);
+    this.refused(res, `PUT /v8/artifacts/${manifest.primaryKey.slice(0, 12)}…`);
   }
 
   /**

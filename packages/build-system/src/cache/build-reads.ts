@@ -1,0 +1,240 @@
+import { statSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import type { BuilderName } from '../config/schema.js';
+import { sha256 } from '../util/hash.js';
+import { isInside, toPosix } from '../util/paths.js';
+import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import type { FileHasher } from './file-hasher.js';
+import { canonicalJson } from './fingerprint.js';
+
+/**
+ * What a build read beyond the package's own files, as the second half of
+ * its cache key.
+ *
+ * The fingerprint (fingerprint.ts) is computed before a build from what can
+ * be known up front: the package's files, config, package.json, lockfile
+ * entries, env, tools. Whatever else the build reads — a root
+ * `tsconfig.base.json` its tsconfig extends, a file outside the package
+ * imported by a relative path or through an alias, a gitignored generated
+ * source, files behind a symlinked directory, a bundled file in node_modules,
+ * another workspace package's declarations — is only known once the tool has
+ * run, from the tool itself (AdapterOutput.reads). Those files are recorded
+ * with their content hashes in the cache entry, and an entry is a hit only
+ * while every one of them is unchanged. So inputs are complete by
+ * construction: nothing the tool reported reading can change without the
+ * entry going stale, and no list of inputs is kept by hand.
+ *
+ * What the tools read without reporting it is added here by rule:
+ * - the tsconfig chain: every `tsconfig*.json` a tool reported (the tsc
+ *   adapter reports the project it compiled) with everything it `extends`
+ *   and `references`; for bundlers that look tsconfig up themselves (esbuild,
+ *   bun), the nearest tsconfig/jsconfig of every directory they read from,
+ *   and the places looked at on the way (a tsconfig added there would apply);
+ * - the nearest package.json of every file read (its `type`, `exports`,
+ *   `sideEffects` steer how the file is resolved and compiled), but the
+ *   package's own, whose build-relevant fields the fingerprint holds;
+ * - the names in each directory a file outside the package's own inputs was
+ *   read from (a file added beside it can change what an import resolves to);
+ * - for TypeScript (tsc adapter, `dts: true`), the `node_modules/@types`
+ *   directories it scans by default.
+ * Files of the tool's own install are left out by the adapters: the tool's
+ * version is in the fingerprint.
+ *
+ * Paths are stored relative to the package (posix) when inside the workspace
+ * root, so a moved checkout keeps its keys, and absolute otherwise.
+ */
+
+export interface RecordedReads {
+  /** Path → sha256 of the content, or null for a path that must stay absent. */
+  files: Record<string, string | null>;
+  /** Directory → sha256 of its sorted entry names. */
+  dirs: Record<string, string>;
+}
+
+export const NO_READS: RecordedReads = { files: {}, dirs: {} };
+
+/** A cache entry's key: the fingerprint's key together with the build's recorded reads. */
+export function entryKey(primaryKey: string, reads: RecordedReads): string {
+  return sha256(canonicalJson({ fingerprint: primaryKey, reads }));
+}
+
+export interface BuildReadsInput {
+  pkg: PackageInfo;
+  /** The adapter that built: decides which lookups the tool did on its own. */
+  adapter: BuilderName;
+  /** TypeScript ran too (`dts: true` after a bundler). */
+  declarations: boolean;
+  /** What the tools reported reading (absolute). */
+  toolReads: readonly string[];
+  /** The fingerprint's own input files (absolute path → the stat they were hashed at). */
+  staticInputs: ReadonlyMap<string, Stats>;
+  /** Directories never recorded (the cache directory, the staging directory). */
+  excludeDirs: readonly string[];
+  hasher: FileHasher;
+  /**
+   * The ctime of a directory created just before the tool started (the
+   * staging dir): the file system's own clock at that moment. A file whose
+   * ctime is not older may have changed after the tool read it. Date.now()
+   * would not do: file timestamps may come from a coarser kernel clock that
+   * lags it by a tick; ctime, unlike mtime, cannot be set back by anyone.
+   */
+  startedCtimeMs: number;
+}
+
+export type BuildReadsOutcome = { reads: RecordedReads } | { problem: string };
+
+const BUNDLERS_WITH_TSCONFIG_LOOKUP: ReadonlySet<BuilderName> = new Set(['esbuild', 'bun']);
+const TSCONFIG_NAME = /^[tj]sconfig(\..+)?\.json$/;
+const isNodeModules = (abs: string) => abs.split(path.sep).includes('node_modules');
+
+/** The key of a package's recorded reads as stored (see the module comment for the path rule). */
+export function readsPath(pkg: PackageInfo, abs: string): string {
+  return isInside(pkg.workspaceRoot, abs) ? toPosix(path.relative(pkg.dir, abs)) || '.' : toPosix(abs);
+}
+
+function namesHash(names: readonly string[]): string {
+  return sha256(JSON.stringify([...names].sort()));
+}
+
+/**
+ * The recorded reads of a finished build, or why it must not be cached
+ * (an input changed while it ran, a file it read is gone, a tsconfig chain
+ * that cannot be followed).
+ */
+export async function recordBuildReads(input: BuildReadsInput): Promise<BuildReadsOutcome> {
+  const { pkg, hasher } = input;
+  const reads = hasher.reads;
+  // 1. The package's own inputs: still exactly as they were hashed, or the output may come from other content.
+  for (const [abs, before] of input.staticInputs) {
+    const now = statSync(abs, { throwIfNoEntry: false });
+    if (!now || now.size !== before.size || now.mtimeMs !== before.mtimeMs || now.ctimeMs !== before.ctimeMs || now.ino !== before.ino) {
+      return { problem: `${toPosix(path.relative(pkg.dir, abs))} changed while the build ran` };
+    }
+  }
+
+  const excluded = (abs: string) => input.excludeDirs.some((d) => isInside(d, abs));
+  const ownManifest = path.join(pkg.dir, 'package.json');
+  const toolFiles = new Set<string>();
+  for (const f of input.toolReads) {
+    const abs = path.resolve(f);
+    if (!input.staticInputs.has(abs) && abs !== ownManifest && !excluded(abs)) toolFiles.add(abs);
+  }
+  /** Files read by rule (tsconfig chains, package.json files): present → hashed; absent → must stay absent. */
+  const ruleFiles = new Set<string>();
+  const mustBeAbsent = new Set<string>();
+  const dirs = new Set<string>();
+
+  // 2. tsconfig chains.
+  const chainStarts = new Set<string>([...toolFiles].filter((f) => TSCONFIG_NAME.test(path.basename(f))));
+  if (BUNDLERS_WITH_TSCONFIG_LOOKUP.has(input.adapter)) {
+    const sourceDirs = new Set([pkg.dir, ...[...toolFiles, ...input.staticInputs.keys()].filter((f) => !isNodeModules(f)).map((f) => path.dirname(f))]);
+    const nearestByDir = new Map<string, string | null>();
+    for (const dir of sourceDirs) {
+      if (nearestByDir.has(dir)) continue;
+      const found = nearestTsconfig(dir, reads);
+      nearestByDir.set(dir, found.file);
+      for (const a of found.absent) mustBeAbsent.add(a);
+      if (found.file) chainStarts.add(found.file);
+    }
+  }
+  for (const start of chainStarts) {
+    const chain = tsconfigChain(start, reads);
+    if (chain.problem) return { problem: `the tsconfig chain of ${readsPath(pkg, start)} cannot be followed: ${chain.problem}` };
+    for (const f of chain.files) ruleFiles.add(f);
+    for (const a of chain.absent) mustBeAbsent.add(a);
+  }
+
+  // 3. The nearest package.json of every file read outside the package's own inputs.
+  const manifestByDir = new Map<string, string | null>();
+  const nearestManifest = (dir: string): string | null => {
+    const known = manifestByDir.get(dir);
+    if (known !== undefined) return known;
+    const candidate = path.join(dir, 'package.json');
+    let found: string | null;
+    if (reads.stat(candidate)?.isFile()) found = candidate;
+    else {
+      mustBeAbsent.add(candidate);
+      const parent = path.dirname(dir);
+      found = parent === dir ? null : nearestManifest(parent);
+    }
+    manifestByDir.set(dir, found);
+    return found;
+  };
+  for (const f of [...toolFiles, ...ruleFiles]) {
+    const manifest = nearestManifest(path.dirname(f));
+    if (manifest && manifest !== ownManifest && !input.staticInputs.has(manifest)) ruleFiles.add(manifest);
+    // A file added beside one read outside the package's own inputs could change what an import resolves to.
+    if (!isNodeModules(f) && toolFiles.has(f)) dirs.add(path.dirname(f));
+  }
+  // A file appearing in a directory the fingerprint walked changes the fingerprint already: no need to record its absence.
+  const walkedDirs = new Set<string>();
+  for (const f of input.staticInputs.keys()) {
+    for (let d = path.dirname(f); isInside(pkg.dir, d) && !walkedDirs.has(d); d = path.dirname(d)) walkedDirs.add(d);
+  }
+  for (const a of mustBeAbsent) if (walkedDirs.has(path.dirname(a))) mustBeAbsent.delete(a);
+
+  // 4. TypeScript's default type roots.
+  if (input.adapter === 'tsc' || input.declarations) {
+    for (let dir = pkg.dir; ; dir = path.dirname(dir)) {
+      const types = path.join(dir, 'node_modules', '@types');
+      if (reads.stat(types)?.isDirectory()) dirs.add(types);
+      else mustBeAbsent.add(types);
+      if (path.dirname(dir) === dir) break;
+    }
+  }
+
+  // 5. Hash everything (once per run per file, through the read log); a file changed during the build is not trusted.
+  const recorded: RecordedReads = { files: {}, dirs: {} };
+  for (const abs of [...new Set([...toolFiles, ...ruleFiles])].sort()) {
+    if (input.staticInputs.has(abs) || abs === ownManifest) continue;
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (!st) return { problem: `${readsPath(pkg, abs)} was read by the build but is gone` };
+    if (st.isDirectory()) {
+      dirs.add(abs);
+      continue;
+    }
+    if (st.ctimeMs >= input.startedCtimeMs) return { problem: `${readsPath(pkg, abs)} changed while the build ran` };
+    recorded.files[readsPath(pkg, abs)] = (await hasher.hash(abs, st)).sha256;
+  }
+  for (const abs of mustBeAbsent) {
+    if (ruleFiles.has(abs) || toolFiles.has(abs)) continue;
+    if (reads.stat(abs)) return { problem: `${readsPath(pkg, abs)} appeared while the build ran` };
+    recorded.files[readsPath(pkg, abs)] = null;
+  }
+  for (const dir of [...dirs].sort()) {
+    if (excluded(dir)) continue;
+    recorded.dirs[readsPath(pkg, dir)] = namesHash(reads.list(dir).map((e) => e.name));
+  }
+  return { reads: recorded };
+}
+
+/**
+ * The recorded reads that no longer hold (paths as recorded), checked through
+ * the run's read log and the package's stat cache. Empty: the entry still
+ * describes the current files. `stopAtFirst` for lookups that only need a yes/no.
+ */
+export async function changedReads(recorded: RecordedReads, pkg: PackageInfo, hasher: FileHasher, stopAtFirst = false): Promise<string[]> {
+  const reads = hasher.reads;
+  const changed: string[] = [];
+  for (const [rel, expected] of Object.entries(recorded.files)) {
+    const abs = path.resolve(pkg.dir, rel);
+    const st = reads.stat(abs);
+    let same: boolean;
+    if (expected === null) same = st === undefined;
+    else if (!st || !st.isFile()) same = false;
+    else same = (await hasher.hash(abs, st)).sha256 === expected;
+    if (!same) {
+      changed.push(rel);
+      if (stopAtFirst) return changed;
+    }
+  }
+  for (const [rel, expected] of Object.entries(recorded.dirs)) {
+    const abs = path.resolve(pkg.dir, rel);
+    if (namesHash(reads.list(abs).map((e) => e.name)) !== expected) {
+      changed.push(`${rel}/`);
+      if (stopAtFirst) return changed;
+    }
+  }
+  return changed;
+}

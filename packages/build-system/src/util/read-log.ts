@@ -1,0 +1,248 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+
+/**
+ * The read log of one run: the tracked file system every input of a build is
+ * read through. Whatever decides a run's outcome — workspace discovery,
+ * package.json files, configs and what they import, input files, the files a
+ * tool reported reading, tool installs and where Node looked without finding
+ * one, the lockfile, env vars a config read — is read with these methods, and
+ * each read is logged as it happens: a path and the state it had (size,
+ * mtime, ctime, inode, and the content hash when the content was read).
+ *
+ * Two things are derived from the one log, so they cannot disagree:
+ * - the cache key: file hashes come from `hash`, memoized for the run, so a
+ *   file is read and hashed at most once per run whoever asks (the
+ *   fingerprint, an entry's recorded reads, the outDir check);
+ * - the CLI's no-op record (cache/noop/record.ts): a later run whose every
+ *   logged path is unchanged would compute the same result.
+ *
+ * A run creates one log and passes it down (the functions that read inputs
+ * take it as a required argument, so a read that is not logged does not
+ * compile). Nothing here is process-wide: two runs in one process have two logs.
+ */
+
+export interface ObservedFile {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  /** Content hash when the content was read: lets a recent ("racy") file be checked by content. */
+  sha256?: string;
+}
+
+export interface ObservedDir {
+  mtimeMs: number;
+  ino: number;
+  /** Entry names as listed, when the directory was listed. */
+  names?: string[];
+}
+
+export interface ReadObservations {
+  files: Map<string, ObservedFile>;
+  dirs: Map<string, ObservedDir>;
+  absent: Set<string>;
+  /** Env vars whose value was used. */
+  env: Set<string>;
+  /** Why this run's outcome depends on something that is not a path (no no-op record then), or null. */
+  refused: string | null;
+}
+
+export interface FileDigest {
+  sha256: string;
+  bytes: number;
+}
+
+/** Most file reads in flight at once, so thousands of inputs do not exhaust file descriptors. */
+const READ_CONCURRENCY = 32;
+
+function statSignature(st: Stats): string {
+  return `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+}
+
+function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export class ReadLog {
+  private readonly files = new Map<string, ObservedFile>();
+  private readonly dirs = new Map<string, ObservedDir>();
+  private readonly absentPaths = new Set<string>();
+  private readonly envNames = new Set<string>();
+  private refusedReason: string | null = null;
+  /** path → the hash of its content at one stat signature (a file changed mid-run is hashed again). */
+  private readonly hashes = new Map<string, { signature: string; digest: Promise<FileDigest> }>();
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** Files read and hashed by this run (not vouched for by a stat cache). */
+  readonly stats = { reads: 0, bytesRead: 0 };
+
+  /**
+   * @param recording whether the run may be recorded for no-op replay. Reads
+   * are logged either way; only probes that cost extra syscalls just to know
+   * what a record would need (where a tool is *not* installed) are skipped
+   * when no record will be written.
+   */
+  constructor(readonly recording = false) {}
+
+  // -------------------------------------------------------------------------
+  // Reading
+
+  /** The file's text, or undefined when it does not exist (logged as absent). Other errors throw. */
+  readText(abs: string): string | undefined {
+    let text: string;
+    try {
+      text = readFileSync(abs, 'utf8');
+    } catch (e) {
+      if (isMissing(e)) {
+        this.noteAbsent(abs);
+        return undefined;
+      }
+      throw e;
+    }
+    // Stat after the read: if the file changed in between, the newer stat goes with the older hash and a record never matches — safe.
+    this.noteFile(abs, statSync(abs, { throwIfNoEntry: false }) ?? null, sha256(text));
+    return text;
+  }
+
+  /** stat (symlinks followed), or undefined when nothing is there; logged as a file, a directory or an absence. */
+  stat(abs: string): Stats | undefined {
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (!st) this.noteAbsent(abs);
+    else if (st.isDirectory()) this.noteDir(abs, st);
+    else this.noteFile(abs, st);
+    return st;
+  }
+
+  /** A directory's entries (empty when it cannot be listed); logged with their names. */
+  list(abs: string): Dirent[] {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(abs, { withFileTypes: true });
+    } catch (e) {
+      if (isMissing(e)) this.noteAbsent(abs);
+      else this.refuse(`${abs} cannot be listed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      return [];
+    }
+    this.noteDir(abs, undefined, entries.map((e) => e.name));
+    return entries;
+  }
+
+  /**
+   * sha256 of the file's content, read at most once per run per file version.
+   * Pass the stat the caller has (saves a syscall). `known` is a hash a stat
+   * cache vouches for at exactly this stat: then nothing is read.
+   */
+  hash(abs: string, st: Stats = statSync(abs), known?: string): Promise<FileDigest> {
+    const signature = statSignature(st);
+    const memo = this.hashes.get(abs);
+    if (memo && memo.signature === signature) return memo.digest;
+    if (known !== undefined) {
+      this.noteFile(abs, st, known);
+      const digest = Promise.resolve({ sha256: known, bytes: st.size });
+      this.hashes.set(abs, { signature, digest });
+      return digest;
+    }
+    const digest = this.limited(async () => {
+      const data = await readFile(abs);
+      this.stats.reads++;
+      this.stats.bytesRead += data.byteLength;
+      const hex = sha256(data);
+      // The stat we were given may predate the read: only vouch for it when the size agrees.
+      if (data.byteLength === st.size) this.noteFile(abs, st, hex);
+      else this.refuse(`${abs} changed while it was read`);
+      return { sha256: hex, bytes: data.byteLength };
+    });
+    this.hashes.set(abs, { signature, digest });
+    // A failed read is not remembered: the caller decides what a missing file means.
+    digest.catch(() => {
+      if (this.hashes.get(abs)?.digest === digest) this.hashes.delete(abs);
+    });
+    return digest;
+  }
+
+  /** The value of an env var, logged as used. */
+  env(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+    this.envNames.add(name);
+    return env[name];
+  }
+
+  // -------------------------------------------------------------------------
+  // Logging reads done elsewhere (a tool's own module resolution, a probe)
+
+  /** A file whose existence or content was used. The first observation of a path wins: it is what the run saw. */
+  noteFile(abs: string, st?: Stats | null, contentSha256?: string): void {
+    const known = this.files.get(abs);
+    if (known) {
+      if (contentSha256 && !known.sha256 && st && st.size === known.size && st.mtimeMs === known.mtimeMs && st.ino === known.ino) known.sha256 = contentSha256;
+      return;
+    }
+    // null: the caller already knows it is absent; undefined: not looked at yet.
+    const s = st === undefined ? statSync(abs, { throwIfNoEntry: false }) : st;
+    if (!s) {
+      this.noteAbsent(abs);
+      return;
+    }
+    if (s.isDirectory()) {
+      this.noteDir(abs, s);
+      return;
+    }
+    this.files.set(abs, { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, ...(contentSha256 ? { sha256: contentSha256 } : {}) });
+  }
+
+  /** A directory whose listing (pass the names) or existence was used. */
+  noteDir(abs: string, st?: Stats, names?: readonly string[]): void {
+    const known = this.dirs.get(abs);
+    if (known) {
+      if (names && !known.names) known.names = [...names].sort();
+      return;
+    }
+    const s = st ?? statSync(abs, { throwIfNoEntry: false });
+    if (!s) {
+      this.noteAbsent(abs);
+      return;
+    }
+    this.dirs.set(abs, { mtimeMs: s.mtimeMs, ino: s.ino, ...(names ? { names: [...names].sort() } : {}) });
+  }
+
+  /** A path whose absence was used (a tool that is not installed, a config name not taken). */
+  noteAbsent(abs: string): void {
+    this.absentPaths.add(abs);
+  }
+
+  /** An env var whose value was used (read by someone else, e.g. a config through the tracked env). */
+  noteEnv(name: string): void {
+    this.envNames.add(name);
+  }
+
+  /** The run depends on something that is not a path: no no-op record for it. The first reason wins. */
+  refuse(reason: string): void {
+    if (this.refusedReason === null) this.refusedReason = reason;
+  }
+
+  get refused(): string | null {
+    return this.refusedReason;
+  }
+
+  /** Everything logged so far (live maps: read them once the run is over). */
+  observations(): ReadObservations {
+    return { files: this.files, dirs: this.dirs, absent: this.absentPaths, env: this.envNames, refused: this.refusedReason };
+  }
+
+  private async limited<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= READ_CONCURRENCY) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+function isMissing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
