@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -142,18 +142,27 @@ describe('no-op record', () => {
     expect(build(fx, ['@nr/a'], { BS_TEST_FLAVOR: 'two' }).replayed).toBe(true);
   });
 
-  it('is not replayed while a package lock exists (a build may be publishing)', () => {
+  it('is not replayed while a package lock exists (a build may be publishing): the run waits for the lock, then hits', async () => {
     const fx = workspace();
     recorded(fx);
     const lock = lockDirFor(path.join(fx.root, 'packages/a'));
     mkdirSync(lock, { recursive: true });
-    try {
-      const next = build(fx, ['--lock-timeout', '0']);
-      expect(next.replayed).toBe(false);
-      expect(next.statuses).toEqual(['hit', 'hit']);
-    } finally {
-      rmSync(lock, { recursive: true, force: true });
-    }
+    const started = Date.now();
+    const child = spawn(process.execPath, [cliPath, 'build', '--json'], {
+      cwd: fx.root,
+      env: { ...process.env, BUILD_SYSTEM_NO_FAST_PATH: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // The holder "finishes publishing" a moment later.
+    setTimeout(() => rmSync(lock, { recursive: true, force: true }), 800);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(0);
+    expect(stderr).not.toContain('no-op record: replayed');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+    expect((JSON.parse(stdout) as { results: { cache: { status: string } }[] }).results.map((r) => r.cache.status)).toEqual(['hit', 'hit']);
   });
 
   it('records the env vars a config reads, in any form, and replays only while they keep their values', () => {

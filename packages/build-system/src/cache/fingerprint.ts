@@ -204,7 +204,9 @@ async function hashFiles(pkgDir: string, options: Parameters<typeof listInputFil
   // A file deleted between the listing and the read (an editor's temp file) is simply not an input.
   const digests = await Promise.all(
     files.map((f) =>
-      hasher.hash(f.abs, f.stat).catch((e: NodeJS.ErrnoException) => {
+      f.link !== undefined
+        ? { sha256: `symlink:${f.link}`, bytes: 0 }
+        : hasher.hash(f.abs, f.stat).catch((e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT') return null;
         throw e;
       }),
@@ -216,7 +218,7 @@ async function hashFiles(pkgDir: string, options: Parameters<typeof listInputFil
     const digest = digests[i];
     if (!digest) return;
     hashes[f.rel] = digest.sha256;
-    stats.set(f.abs, f.stat);
+    if (f.link === undefined) stats.set(f.abs, f.stat);
   });
   return { hashes, stats };
 }

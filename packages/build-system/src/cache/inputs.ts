@@ -1,4 +1,4 @@
-import { statSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { isInside, toPosix } from '../util/paths.js';
@@ -35,8 +35,15 @@ export interface InputFile {
   abs: string;
   /** Posix path relative to the package; starts with `../` for files added from outside it. */
   rel: string;
-  /** stat() of the file (symlinks followed). */
+  /** stat() of the file (symlinks followed); lstat() for a `link`. */
   stat: Stats;
+  /**
+   * Set for a symlink that is not a regular file (to a directory, dangling, a
+   * loop): its target. Such a link is an input by its target, not by content:
+   * the walk does not enter it, and what a build reads through it is recorded
+   * with the build (cache/build-reads.ts); pointing it elsewhere changes the key.
+   */
+  link?: string;
 }
 
 export interface InputListOptions {
@@ -54,14 +61,20 @@ export interface InputListOptions {
 
 function statOrNull(abs: string): Stats | null {
   // throwIfNoEntry: a vanished file is common enough (editors' temp files) that exceptions would cost.
-  return statSync(abs, { throwIfNoEntry: false }) ?? null;
+  try {
+    return statSync(abs, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    // ELOOP, ENOTDIR, EACCES: not a file we can read.
+    return null;
+  }
 }
 
 /**
  * Walks `dir` (synchronously: a no-op build is mostly stat calls, and one
  * thread doing them back to back beats scheduling thousands of promises).
  * `visitDir` returning false prunes a directory. Symlinked directories are not
- * entered (they may loop or leave the package); symlinked files are followed.
+ * entered (they may loop or leave the package) but visited as `link` entries;
+ * symlinked files are followed.
  */
 function walk(
   reads: ReadLog,
@@ -83,8 +96,14 @@ function walk(
     }
     if (!entry.isFile() && !entry.isSymbolicLink()) continue;
     const st = statOrNull(abs);
-    if (!st || !st.isFile()) continue;
-    visitFile({ abs, rel: childRel, stat: st }, name);
+    if (st?.isFile()) {
+      visitFile({ abs, rel: childRel, stat: st }, name);
+      continue;
+    }
+    if (!entry.isSymbolicLink()) continue;
+    const target = reads.readLink(abs);
+    const lst = lstatSync(abs, { throwIfNoEntry: false });
+    if (target !== undefined && lst) visitFile({ abs, rel: childRel, stat: lst, link: target }, name);
   }
 }
 

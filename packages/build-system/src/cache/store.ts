@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { constants as fsConstants } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuilderName } from '../config/schema.js';
 import type { Artifact, Diagnostic } from '../result/schema.js';
@@ -297,8 +297,8 @@ export class LocalCacheStore implements CacheStore {
   async put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options: { replace?: boolean } = {}): Promise<{ bytes: number }> {
     const finalDir = this.entryDir(draft.key);
     const tmpRoot = path.join(this.root, 'tmp');
-    await mkdir(tmpRoot, { recursive: true });
-    await mkdir(path.join(this.root, 'entries'), { recursive: true });
+    await this.ensureDir(tmpRoot);
+    await this.ensureDir(path.join(this.root, 'entries'));
     const tmp = await mkdtemp(path.join(tmpRoot, `entry-${draft.key.slice(0, 12)}-`));
     try {
       await mkdir(path.join(tmp, 'blobs'));
@@ -362,6 +362,20 @@ export class LocalCacheStore implements CacheStore {
     await rm(trash, { recursive: true, force: true });
   }
 
+  /**
+   * mkdir -p of one of the store's own directories. Anything else standing
+   * where the store keeps a directory (a file named `entries`, left by damage
+   * or by hand) is removed first: it is the store's own, and leaving it would
+   * turn every later write into an error.
+   */
+  private async ensureDir(dir: string): Promise<void> {
+    for (const p of [this.root, dir]) {
+      const st = await lstat(p).catch(() => null);
+      if (st && !st.isDirectory()) await rm(p, { force: true, recursive: true });
+    }
+    await mkdir(dir, { recursive: true });
+  }
+
   private indexFile(primaryKey: string): string {
     if (!/^[0-9a-f]{64}$/.test(primaryKey)) throw new Error(`not a fingerprint key: ${primaryKey}`);
     return path.join(this.root, 'index', `${primaryKey}.json`);
@@ -380,7 +394,8 @@ export class LocalCacheStore implements CacheStore {
   /** Puts `key` first in its fingerprint's index (read, change, atomic write: a concurrent update may be lost, costing a rebuild). */
   async addToIndex(primaryKey: string, key: string): Promise<void> {
     const keys = [key, ...(await this.candidates(primaryKey)).filter((k) => k !== key)].slice(0, INDEX_LIMIT);
-    await writeFileAtomic(this.indexFile(primaryKey), JSON.stringify({ keys }), { mkdir: true });
+    await this.ensureDir(path.join(this.root, 'index'));
+    await writeFileAtomic(this.indexFile(primaryKey), JSON.stringify({ keys }));
   }
 
   /** Every entry with its size and last use; reads manifests only when `withPackages`. */

@@ -11,6 +11,7 @@ import type { OutputLogsMode } from '../cache/package-cache.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
 import { redactArgv, type RemoteCacheOptions } from '../cache/remote/config.js';
 import { ReadLog } from '../util/read-log.js';
+import { guardRun } from './run-guard.js';
 
 /** Flags of `build` as commander hands them over (names from the option definitions in build.command.ts). */
 export interface BuildFlags {
@@ -96,6 +97,15 @@ function writeSummary(file: string, doc: unknown): void {
  * ~300 ms start-up. One function, so both print and exit exactly alike.
  */
 export async function runBuildCommand(builds: WorkspaceBuildService, packages: string[], flags: BuildFlags): Promise<void> {
+  const guard = guardRun();
+  try {
+    await runGuarded(builds, packages, flags, guard);
+  } finally {
+    guard.finish();
+  }
+}
+
+async function runGuarded(builds: WorkspaceBuildService, packages: string[], flags: BuildFlags, guard: { finish(): void }): Promise<void> {
   const { json, style, lines, reporterFor } = createRunOutput(flags);
   const started = Date.now();
   let adapter: AdapterName | undefined;
@@ -148,7 +158,10 @@ export async function runBuildCommand(builds: WorkspaceBuildService, packages: s
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
-    if (++interrupts > 1) process.exit(130);
+    if (++interrupts > 1) {
+      guard.finish();
+      process.exit(130);
+    }
     reporter.notice('build-system: cancelling (Ctrl-C again to exit now)…');
     controller.abort();
   };
@@ -191,7 +204,10 @@ export async function runBuildCommand(builds: WorkspaceBuildService, packages: s
   if (run.cancelled) {
     // Everything is released and reported; a tool that ignores the abort (a hung plugin's
     // timer, a child that outlives SIGTERM) must not keep a cancelled CLI alive.
-    setTimeout(() => process.exit(130), 500).unref();
+    setTimeout(() => {
+      guard.finish();
+      process.exit(130);
+    }, 500).unref();
   }
   if (recording && recordOptions) await recording.finish(run, { cwd: flags.cwd ?? process.cwd(), options: recordOptions, cacheDir: flags.cacheDir });
 }

@@ -9,6 +9,7 @@ import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import { requireOwn } from '../util/resolve-module.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { configBundleUrl } from './bundle-url.js';
 import { ConfigExitError, ConfigTimeoutError, guardedEvaluation, type EvaluationSink } from './guarded-evaluation.js';
 import { buildConfigSchema, type BuildConfig } from './schema.js';
 
@@ -642,7 +643,7 @@ async function importWithEsbuild(file: string, pkg: PackageInfo, evaluation: Eva
   if (!js) throw new BuildSystemError('INTERNAL', 'esbuild produced no output for the config', { package: pkg.name, file: displayPath(file) });
   // The sourceURL makes stack frames name the config (plain Node); under runtimes that
   // ignore it frames show the data: URL, which carries the same id.
-  const sourceUrl = `${configUrl}.bundled-${id}.mjs`;
+  const sourceUrl = configBundleUrl(file, id);
   const code = `${js.text}\n//# sourceURL=${sourceUrl}\n`;
   const url = `data:text/javascript;build-system-config=${id};base64,${Buffer.from(code, 'utf8').toString('base64')}`;
 

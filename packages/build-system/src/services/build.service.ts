@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { chooseAdapter } from '../adapters/registry.js';
@@ -7,7 +8,7 @@ import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import type { AdapterName } from '../config/schema.js';
 import { BuildSystemError, isBuildSystemError } from '../errors.js';
 import type { BuildEventListener } from '../events.js';
-import { acquirePackageLock } from '../lock.js';
+import { acquirePackageLock, lockDirFor } from '../lock.js';
 import { entryKey, recordBuildReads } from '../cache/build-reads.js';
 import { describeChanges } from '../cache/explain.js';
 import type { DependencyUse, Fingerprint, FingerprintInput } from '../cache/fingerprint.js';
@@ -363,6 +364,10 @@ export class PackageBuildService {
     const pending = await readdir(parent).then((names) => names.some((n) => n.startsWith(JOURNAL_PREFIX)), () => false);
     if (pending) return null;
     const current = await cache.fingerprint(await this.fingerprintInput(prepared, options));
+    // A lock directory means a build is publishing, or one crashed and left it: go through the lock,
+    // which waits for the first and takes over (and removes) the second. Left in place, a crashed
+    // build's lock would also keep every later no-op from being recorded (cache/noop).
+    if (existsSync(lockDirFor(prepared.pkg.dir))) return { result: null, key: current };
     const found = await cache.find(current.primaryKey);
     if (found.status !== 'hit' || !(await cache.outDirHolds(found.hit.manifest, prepared.config))) return { result: null, key: current };
     return { result: await this.finishHit(check, current, found.hit.manifest, false) };

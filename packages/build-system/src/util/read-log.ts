@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /**
@@ -43,6 +43,8 @@ export interface ReadObservations {
   files: Map<string, ObservedFile>;
   dirs: Map<string, ObservedDir>;
   absent: Set<string>;
+  /** Symlinks whose target was used (not followed): path → target. */
+  links: Map<string, string>;
   /** Env vars whose value was used. */
   env: Set<string>;
   /** Why this run's outcome depends on something that is not a path (no no-op record then), or null. */
@@ -69,6 +71,7 @@ export class ReadLog {
   private readonly files = new Map<string, ObservedFile>();
   private readonly dirs = new Map<string, ObservedDir>();
   private readonly absentPaths = new Set<string>();
+  private readonly linkTargets = new Map<string, string>();
   private readonly envNames = new Set<string>();
   private refusedReason: string | null = null;
   /** path → the hash of its content at one stat signature (a file changed mid-run is hashed again). */
@@ -127,6 +130,19 @@ export class ReadLog {
     }
     this.noteDir(abs, undefined, entries.map((e) => e.name));
     return entries;
+  }
+
+  /** A symlink's target (not followed), or undefined when `abs` is not a symlink; logged. */
+  readLink(abs: string): string | undefined {
+    let target: string;
+    try {
+      target = readlinkSync(abs);
+    } catch {
+      this.noteFile(abs);
+      return undefined;
+    }
+    if (!this.linkTargets.has(abs)) this.linkTargets.set(abs, target);
+    return target;
   }
 
   /**
@@ -227,7 +243,7 @@ export class ReadLog {
 
   /** Everything logged so far (live maps: read them once the run is over). */
   observations(): ReadObservations {
-    return { files: this.files, dirs: this.dirs, absent: this.absentPaths, env: this.envNames, refused: this.refusedReason };
+    return { files: this.files, dirs: this.dirs, absent: this.absentPaths, links: this.linkTargets, env: this.envNames, refused: this.refusedReason };
   }
 
   private async limited<T>(task: () => Promise<T>): Promise<T> {

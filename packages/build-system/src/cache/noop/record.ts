@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildResult, RunResult } from '../../result/schema.js';
@@ -32,7 +32,7 @@ import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
  * one stat that differs — means "no replay": the run happens as usual.
  */
 
-export const NOOP_RECORD_VERSION = 1;
+export const NOOP_RECORD_VERSION = 2;
 const RACY_WINDOW_MS = 2000;
 
 /** One package as a no-op replays it. */
@@ -59,6 +59,8 @@ export interface NoopRecord {
   /** [path, mtimeMs, ino, names | null] */
   dirs: [string, number, number, string[] | null][];
   absent: string[];
+  /** Symlinks whose target was used: [path, target]. */
+  links: [string, string][];
   /** Cache entry manifests: [path, size, ino]; their mtime is the entry's last use, which hits move. */
   manifests: [string, number, number][];
   /** Env vars configs declared (`env`) → sha256 of the value, null when unset. */
@@ -141,15 +143,28 @@ function fileSha256(abs: string): string | null {
 // ---------------------------------------------------------------------------
 // Validation and replay bookkeeping (the CLI's fast path: node:fs only).
 
-/** The record for this invocation when every path it observed is as recorded; null otherwise. */
+/**
+ * The record for this invocation when every path it observed is as recorded;
+ * null otherwise. Never throws: a record that cannot be read or checked (a
+ * path that became a file's child, a permission, a loop, a damaged record)
+ * only means "build as usual".
+ */
 export function readValidRecord(file: string, key: string, env: NodeJS.ProcessEnv = process.env): NoopRecord | null {
+  try {
+    return checkRecord(file, key, env);
+  } catch {
+    return null;
+  }
+}
+
+function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRecord | null {
   let record: NoopRecord;
   try {
     record = JSON.parse(readFileSync(file, 'utf8')) as NoopRecord;
   } catch {
     return null;
   }
-  if (record.version !== NOOP_RECORD_VERSION || record.key !== key) return null;
+  if (typeof record !== 'object' || record === null || record.version !== NOOP_RECORD_VERSION || record.key !== key) return null;
   for (const [name, expected] of Object.entries(record.env)) if (envValueHash(name, env[name]) !== expected) return null;
   const racySince = record.writtenAt - RACY_WINDOW_MS;
   const ownNames = new Set(record.ownNames);
@@ -173,6 +188,7 @@ export function readValidRecord(file: string, key: string, env: NodeJS.ProcessEn
     }
   }
   for (const p of record.absent) if (statSync(p, { throwIfNoEntry: false })) return null;
+  for (const [p, target] of record.links ?? []) if (readlinkSync(p) !== target) return null;
   for (const [p, size, ino] of record.manifests) {
     const st = statSync(p, { throwIfNoEntry: false });
     if (!st || st.size !== size || st.ino !== ino) return null;
@@ -201,14 +217,22 @@ export interface RecordInput {
   plan: NoopRecord['plan'];
   run: RunResult;
   logs: ReadonlyMap<string, { stream: 'stdout' | 'stderr'; line: string }[]>;
-  observed: { files: Map<string, ObservedFile>; dirs: Map<string, ObservedDir>; absent: Set<string>; env: Set<string> };
+  observed: { files: Map<string, ObservedFile>; dirs: Map<string, ObservedDir>; absent: Set<string>; links: Map<string, string>; env: Set<string> };
   /** Per package: its outDir (absolute), the cache entry manifest and blob files, its lock directory. */
   outputs: { pkgDir: string; outDir: string; manifest: string; blobs: string[]; lockDir: string }[];
   env?: NodeJS.ProcessEnv;
 }
 
-/** Why a record cannot be written, or null when it was written. */
+/** Why a record cannot be written, or null when it was written. Never throws: a path that cannot be checked is a reason. */
 export async function writeNoopRecord(input: RecordInput): Promise<string | null> {
+  try {
+    return await buildAndWriteRecord(input);
+  } catch (e) {
+    return `a path cannot be checked (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
+}
+
+async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   const env = input.env ?? process.env;
   const now = Date.now();
   const racySince = now - RACY_WINDOW_MS;
@@ -262,6 +286,11 @@ export async function writeNoopRecord(input: RecordInput): Promise<string | null
     if (underOutput(p)) continue;
     if (statSync(p, { throwIfNoEntry: false })) return `${p} appeared during the run`;
     absent.add(p);
+  }
+  const links: NoopRecord['links'] = [];
+  for (const [p, target] of input.observed.links) {
+    if (readlinkSync(p) !== target) return `${p} was pointed elsewhere during the run`;
+    links.push([p, target]);
   }
 
   // What the run produced, as it is now (written by this run or already in place).
@@ -320,6 +349,7 @@ export async function writeNoopRecord(input: RecordInput): Promise<string | null
     files,
     dirs,
     absent: [...absent],
+    links,
     manifests,
     env: envHashes,
     ownNames: [...ownNames],
