@@ -436,11 +436,11 @@ describe('remote cache against turborepo-remote-cache', () => {
       expect(adapterRuns(marker)).toHaveLength(4);
       expect(countMatches(r.stderr, /warning/), r.stderr).toBe(1);
       expect(r.stderr).toMatch(/remote cache disabled for this run: http:\/\/127\.0\.0\.1:\d+ is not usable \(GET \/v8\/artifacts\/status: no complete answer within 1000 ms\)/);
-      // The status request and its one retry; then the remote is off for the whole run.
-      expect(silent.connections()).toBe(2);
-      // Two 1 s timeouts and the 0.3 s backoff, over a run without a remote (generous slack for a busy machine).
-      expect(r.ms).toBeLessThan(baseline.ms + 2 * 1000 + 300 + 2500);
-      expect(r.ms).toBeGreaterThanOrEqual(2 * 1000 + 300);
+      // The status request alone: a timeout is not retried, it turns the remote off for the whole run.
+      expect(silent.connections()).toBe(1);
+      // One 1 s timeout over a run without a remote (generous slack for a busy machine).
+      expect(r.ms).toBeLessThan(baseline.ms + 1000 + 2500);
+      expect(r.ms).toBeGreaterThanOrEqual(1000);
     } finally {
       await silent.close();
     }
