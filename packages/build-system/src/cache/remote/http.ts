@@ -194,6 +194,10 @@ export class RemoteHttpClient {
       let connect: NodeJS.Timeout | undefined;
       let idle: NodeJS.Timeout | undefined;
       let idleMessage = '';
+      /** The socket is connected: before that the connect timeout runs, not the idle one. */
+      let connected = false;
+      /** The request body is all written: from here on we wait for the answer. */
+      let uploaded = false;
       /** The answer's headers arrived: from here on only the body's own reading arms the idle timer. */
       let answered = false;
       let reading = false;
@@ -245,16 +249,17 @@ export class RemoteHttpClient {
       const waitingForAnswer = `no answer within ${idleTimeoutMs} ms`;
       const uploadStalled = `the server stopped taking the upload for ${idleTimeoutMs} ms`;
       const firstWait = req.body?.byteLength ? uploadStalled : waitingForAnswer;
+      const onConnected = () => {
+        connected = true;
+        if (!answered) waitForServer(uploaded ? waitingForAnswer : firstWait);
+      };
       request.on('socket', (socket) => {
-        if (!socket.connecting) {
-          // A reused keep-alive socket is already connected.
-          if (!answered) waitForServer(firstWait);
-          return;
-        }
+        // A reused keep-alive socket is already connected.
+        if (!socket.connecting) return onConnected();
         connect = setTimeout(() => fail(`could not connect within ${connectTimeoutMs} ms`, 'timeout'), connectTimeoutMs);
         socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
           clearTimeout(connect);
-          if (!answered) waitForServer(firstWait);
+          onConnected();
         });
       });
       request.on('error', (e: NodeJS.ErrnoException) => fail(e.code ? `${e.code}` : e.message, 'network', e));
@@ -325,10 +330,11 @@ export class RemoteHttpClient {
         req.signal.addEventListener('abort', onAbort, { once: true });
       }
       void this.send(request, req.body, () => {
-        if (!answered) waitForServer(uploadStalled);
+        if (connected && !answered) waitForServer(uploadStalled);
       }).then(
         () => {
-          if (!answered) waitForServer(waitingForAnswer);
+          uploaded = true;
+          if (connected && !answered) waitForServer(waitingForAnswer);
         },
         () => {},
       );
