@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +10,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compressionForRuntime, detectCompression, localDraft, packArtifact, receiveArtifact, unpackArtifact } from '../src/cache/remote/artifact.js';
 import { redact, redactArgv, resolveRemoteCacheConfig, Secret } from '../src/cache/remote/config.js';
+import { MAX_SMALL_ANSWER_BYTES, RemoteHttpClient, type RemoteTransportError } from '../src/cache/remote/http.js';
 import { artifactTag, checkArtifactTag } from '../src/cache/remote/signature.js';
 import { ArchiveLimitError, createTar, extractTar, parseTar, readTar, UnsafeArchiveError } from '../src/cache/remote/tar.js';
 import { fingerprintKey, type Fingerprint } from '../src/cache/fingerprint.js';
@@ -410,5 +413,95 @@ describe('archive reader limits', () => {
     ).rejects.toThrow(ArchiveLimitError);
     expect(pulled.chunks).toBe(17);
     expect(seen.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(256 * 1024);
+  });
+});
+
+describe('HTTP client bounds (node:http servers on 127.0.0.1)', () => {
+  const servers: http.Server[] = [];
+  afterAll(async () => {
+    for (const s of servers) {
+      s.closeAllConnections();
+      await new Promise((resolve) => s.close(resolve));
+    }
+  });
+  async function serve(handler: http.RequestListener): Promise<string> {
+    const s = http.createServer(handler);
+    servers.push(s);
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  }
+  const client = (url: string, o: Parameters<typeof resolveRemoteCacheConfig>[0] = {}) => new RemoteHttpClient(resolveRemoteCacheConfig({ url, ...o }, {})!);
+  /** Writes `chunk` for as long as the client reads; `pushed` counts what went into the socket. */
+  const endless = (res: http.ServerResponse, chunk: Buffer, pushed: { bytes: number }) => {
+    const pump = () => {
+      for (;;) {
+        if (res.destroyed) return;
+        pushed.bytes += chunk.byteLength;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+    };
+    pump();
+  };
+
+  it('reads at most MAX_SMALL_ANSWER_BYTES of an answer that is not streamed, and says it stopped', async () => {
+    const pushed = { bytes: 0 };
+    const url = await serve((_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/html' });
+      endless(res, Buffer.alloc(64 * 1024, 0x3c), pushed);
+    });
+    const c = client(url);
+    const res = await c.request({ method: 'POST', path: '/v8/artifacts/events' });
+    c.close();
+    expect(res).toMatchObject({ status: 500, truncated: true });
+    expect(res.body.byteLength).toBe(MAX_SMALL_ANSWER_BYTES);
+    expect(pushed.bytes).toBeLessThan(64 * 1024 ** 2);
+  });
+
+  it('a streamed body without a Content-Length stops at maxBytes as the bytes arrive', async () => {
+    const pushed = { bytes: 0 };
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      endless(res, randomBytes(64 * 1024), pushed);
+    });
+    const c = client(url);
+    let read = 0;
+    const outcome = c.download(
+      { method: 'GET', path: '/v8/artifacts/x' },
+      {
+        maxBytes: 1024 ** 2,
+        read: async ({ body }) => {
+          for await (const chunk of body) read += chunk.byteLength;
+        },
+      },
+    );
+    await expect(outcome).rejects.toMatchObject({ kind: 'too-large', message: expect.stringMatching(/answer is larger than the 1048576 bytes allowed/) });
+    c.close();
+    // The reader never saw the byte past the limit; the server was cut off near it (plus what loopback buffers hold).
+    expect(read).toBeLessThanOrEqual(1024 ** 2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pushed.bytes).toBeLessThan(64 * 1024 ** 2);
+  });
+
+  it('the first timeout opens the breaker: running requests end at once, later ones are not sent', async () => {
+    let seen = 0;
+    const url = await serve(() => {
+      seen++; // never answered
+    });
+    const c = client(url, { idleTimeoutMs: 300, requestTimeoutMs: 60_000 });
+    const started = Date.now();
+    const first = c.request({ method: 'GET', path: '/v8/artifacts/status' }).catch((e: RemoteTransportError) => ({ e, at: Date.now() - started }));
+    // A second request a moment later: it would time out 100 ms after the first, but the breaker ends it with the first.
+    await new Promise((r) => setTimeout(r, 100));
+    const second = c.request({ method: 'GET', path: '/v8/artifacts/a' }).catch((e: RemoteTransportError) => ({ e, at: Date.now() - started }));
+    const [a, b] = (await Promise.all([first, second])) as { e: RemoteTransportError; at: number }[];
+    expect(a!.e).toMatchObject({ kind: 'timeout', message: 'GET /v8/artifacts/status: no answer within 300 ms' });
+    expect(b!.e).toMatchObject({ kind: 'circuit-open' });
+    expect(b!.e.cause).toBe(a!.e);
+    expect(Math.abs(b!.at - a!.at)).toBeLessThan(50);
+    const later = Date.now();
+    await expect(c.request({ method: 'PUT', path: '/v8/artifacts/b', body: Buffer.from('x') })).rejects.toMatchObject({ kind: 'circuit-open' });
+    expect(Date.now() - later).toBeLessThan(50);
+    c.close();
+    expect(seen).toBe(2);
   });
 });
