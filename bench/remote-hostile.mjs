@@ -6,14 +6,18 @@
  * 127.0.0.1 that
  *
  *   bomb            answer every artifact GET with a 2 MB gzip that expands to 2 GiB of zeros
+ *   forged          answer with each package's real manifest (learnt from an upload first) listing
+ *                   one file of 256 MiB - 1000 bytes, then zeros: a stream that passes the 256 MiB limit
+ *                   inside a listed file (~260 KB on the wire)
  *   endless-status  answer GET /v8/artifacts/status with a body that never ends
  *   silent          accept connections and never answer (default timeouts)
+ *   blackhole       never accept: a listener with a full backlog that drops SYNs (default timeouts)
  *
  * compared with `none`, the same run without a remote cache. Each run gets a
  * fresh local cache directory, so every package asks the remote.
  *
  *   npm run build --workspace packages/build-system
- *   node bench/remote-hostile.mjs [--runs 3] [--scenarios none,bomb,endless-status,silent] [--packages 3]
+ *   node bench/remote-hostile.mjs [--runs 3] [--scenarios none,bomb,forged,endless-status,silent,blackhole] [--packages 3]
  *
  * Prints one line per run and a median per scenario (RSS from
  * process.resourceUsage().maxRSS and /proc/self/status VmHWM at the end of the run).
@@ -21,11 +25,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'packages/build-system/dist/index.js');
@@ -35,7 +40,7 @@ function option(name, fallback) {
   return i === -1 ? fallback : process.argv[i + 1];
 }
 const runs = Number(option('runs', '3'));
-const scenarios = option('scenarios', 'none,bomb,endless-status,silent').split(',');
+const scenarios = option('scenarios', 'none,bomb,forged,endless-status,silent,blackhole').split(',');
 const packages = Number(option('packages', '3'));
 
 /**
@@ -46,6 +51,42 @@ const packages = Number(option('packages', '3'));
 function gzipBomb() {
   const member = gzipSync(Buffer.alloc(1024 ** 2), { level: 9 });
   return Buffer.concat(Array.from({ length: 2048 }, () => member));
+}
+
+/** A ustar header (name ≤ 100 bytes), for the forged archive. */
+function ustarHeader(name, size) {
+  const b = Buffer.alloc(512);
+  b.write(name, 0, 100);
+  b.write('0000644\0', 100);
+  b.write('0000000\0', 108);
+  b.write('0000000\0', 116);
+  b.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+  b.write('00000000000\0', 136);
+  b.write('0', 156);
+  b.write('ustar\0', 257);
+  b.write('00', 263);
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const x of b) sum += x;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return b;
+}
+
+/** The first entry (build-system.json) of an uploaded artifact: enough of a tar reader for our own uploads. */
+function manifestOf(body) {
+  const tar = gunzipSync(body);
+  const size = parseInt(tar.subarray(124, 136).toString().replace(/\0.*$/, ''), 8);
+  return JSON.parse(tar.subarray(512, 512 + size).toString());
+}
+
+const LIMIT = 256 * 1024 ** 2;
+
+function forgedArtifact(manifest) {
+  const fileBytes = LIMIT - 1000;
+  const json = Buffer.from(JSON.stringify({ ...manifest, artifacts: [{ path: `${manifest.outDir}/index.js`, bytes: fileBytes, sha256: '0'.repeat(64), kind: 'js', mode: 0o644 }] }));
+  const head = Buffer.concat([ustarHeader('build-system.json', json.byteLength), json, Buffer.alloc((512 - (json.byteLength % 512)) % 512), ustarHeader(`files/${manifest.outDir}/index.js`, fileBytes)]);
+  const member = gzipSync(Buffer.alloc(1024 ** 2), { level: 9 });
+  return Buffer.concat([gzipSync(head), ...Array.from({ length: LIMIT / 1024 ** 2 + 2 }, () => member)]);
 }
 
 async function listen(handler) {
@@ -83,6 +124,33 @@ const servers = {
       }),
     );
   },
+  forged: async () => {
+    const uploads = new Map();
+    let forged = null;
+    const srv = await listen((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        if (req.url.startsWith('/v8/artifacts/status')) return res.end('{"status":"enabled"}');
+        const key = new URL(req.url, 'http://x').pathname.slice('/v8/artifacts/'.length);
+        if (req.method === 'PUT') {
+          uploads.set(key, Buffer.concat(chunks));
+          return res.end('{}');
+        }
+        const body = forged?.get(key);
+        if (!body) return res.writeHead(404).end('{}');
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.byteLength }).end(body);
+      });
+    });
+    return {
+      ...srv,
+      // One untimed run uploads every package, so the forged manifests carry fingerprints that hash to the keys.
+      prepare: async (cwd) => {
+        await child(cwd, srv.url);
+        forged = new Map([...uploads].map(([key, body]) => [key, forgedArtifact(manifestOf(body))]));
+      },
+    };
+  },
   'endless-status': async () =>
     listen((req, res) =>
       drain(req, () => {
@@ -95,6 +163,27 @@ const servers = {
       }),
     ),
   silent: async () => listen(() => {}),
+  blackhole: async () => {
+    // A child listens with a backlog of 1 and blocks its event loop: nothing is accepted; once our own
+    // connections fill the kernel's queue, further SYNs are dropped (Node reads a backlog of 0 as 511).
+    const script = `
+      const server = require('node:net').createServer();
+      server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+        process.stdout.write(server.address().port + '\\n');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+      });`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+    const held = Array.from({ length: 4 }, () => net.connect(port, '127.0.0.1').on('error', () => {}));
+    await new Promise((r) => setTimeout(r, 300));
+    return {
+      url: `http://127.0.0.1:${port}`,
+      close: async () => {
+        held.forEach((s) => s.destroy());
+        child.kill('SIGKILL');
+      },
+    };
+  },
 };
 
 function workspace() {
@@ -167,6 +256,7 @@ const ws = workspace();
 try {
   for (const name of scenarios) {
     const srv = await servers[name]();
+    await srv?.prepare?.(ws);
     const results = [];
     for (let i = 0; i < runs; i++) {
       const r = await child(ws, srv?.url);
