@@ -60,7 +60,7 @@ const z = zlib as ZstdZlib;
 
 /**
  * zstd where the runtime's zlib has it (Bun; Node >= 22.15 / 23.8), else gzip
- * (Node 20 has no zstd: checked, research-remote.md). Which one a process
+ * (Node 20 has no zstd: checked, research.md R2). Which one a process
  * writes does not matter to readers on the same key: the key holds the
  * runtime name and major version, and a reader detects the format from the
  * magic bytes anyway.

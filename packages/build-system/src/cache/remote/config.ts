@@ -58,7 +58,7 @@ export const REMOTE_ENV = {
  * passed turns the remote off (http.ts), so a black-holed address costs the
  * connect timeout and a server that accepts and stays silent the idle
  * timeout — 2 s each, inside the 3 s a run may lose to a dead remote
- * (research.md R5). A live server answers a status or lookup in well under
+ * (research.md R5, R7). A live server answers a status or lookup in well under
  * a second; a slower one costs a local build, not a failure.
  */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
@@ -68,7 +68,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
  * The largest artifact (compressed, and again unpacked) a download accepts and an upload sends.
  * Ample for a package's build output (this package's dist: 2.3 MB), above the reference
  * server's default body limit (100 MB), and small enough that a compression bomb stops early.
- * Downloads are streamed, so memory does not grow with it (research.md R2).
+ * Downloads are streamed, so memory does not grow with it (research.md R7).
  */
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 ** 2;
 
