@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LocalCacheStore, type ManifestDraft } from '../src/cache/store.js';
+import { CacheCorruptError, LocalCacheStore, restoredFileMode, type ManifestDraft } from '../src/cache/store.js';
 import { FileHasher } from '../src/cache/file-hasher.js';
 import { packageRoot, repoRoot } from './helpers/fixture.js';
 import { ReadLog } from '../src/util/read-log.js';
@@ -257,6 +257,70 @@ describe('stat cache (file-hasher)', () => {
     const second = await FileHasher.open(new ReadLog(), state);
     await second.hash(file);
     expect(second.stats.reads).toBe(1);
+  });
+});
+
+describe('store: restore trusts nothing but regular blob files and the permission bits it allows', () => {
+  /** One entry with the given files (name → [content, recorded mode]). */
+  async function entryWith(files: Record<string, [string, number]>) {
+    const work = temp();
+    const store = new LocalCacheStore(path.join(work, 'cache'));
+    const key = sha(`entry ${Object.keys(files).join()}`);
+    const d = draft(key, Object.fromEntries(Object.entries(files).map(([n, [text]]) => [n, text])), work);
+    d.draft.artifacts = d.draft.artifacts.map((a) => ({ ...a, mode: files[a.path.slice('dist/'.length)]![1] }));
+    await store.put(d.draft, d.sourceOf);
+    const blob = (name: string) => path.join(work, 'cache/v1/entries', key, 'blobs', sha(files[name]![0]));
+    const hit = async () => {
+      const lookup = await store.get(key);
+      expect(lookup.status).toBe('hit');
+      return (lookup as Extract<typeof lookup, { status: 'hit' }>).hit;
+    };
+    return { work, store, key, blob, hit };
+  }
+
+  it('restored modes are the recorded ones & 0o777 & ~umask, never setuid/setgid/sticky or world-writable', async () => {
+    const { work, hit } = await entryWith({
+      'bin.js': ['#!/usr/bin/env node\n', 0o6777],
+      'data.json': ['{}\n', 0o666],
+      'sticky.js': ['// s\n', 0o1755],
+      'private.js': ['// p\n', 0o600],
+    });
+    const target = path.join(work, 'staging');
+    await (await hit()).restore(target);
+    const umask = process.umask();
+    const mode = (name: string) => statSync(path.join(target, name)).mode & 0o7777;
+    for (const [name, recorded] of [['bin.js', 0o6777], ['data.json', 0o666], ['sticky.js', 0o1755], ['private.js', 0o600]] as const) {
+      expect(mode(name), name).toBe(recorded & 0o777 & ~umask & ~0o002);
+      expect(mode(name) & 0o7002, name).toBe(0);
+    }
+    // The bin stays executable (by its owner at least, whatever the umask).
+    expect(mode('bin.js') & 0o100).toBe(0o100);
+    expect(restoredFileMode(0o4777)).toBe(0o775);
+    expect(restoredFileMode(0o666)).toBe(0o664);
+  });
+
+  it('a blob replaced by a symbolic link is refused, even to a file with the very same bytes', async () => {
+    const { work, store, key, blob, hit } = await entryWith({ 'index.js': ['export const secret = 1;\n', 0o644] });
+    // Same bytes outside the cache: size and sha256 still match, so only refusing the link itself stops it.
+    const outside = path.join(work, 'outside.js');
+    writeFileSync(outside, 'export const secret = 1;\n');
+    rmSync(blob('index.js'));
+    symlinkSync(outside, blob('index.js'));
+    const target = path.join(work, 'staging');
+    const restoring = (await hit()).restore(target);
+    await expect(restoring).rejects.toThrow(CacheCorruptError);
+    await expect(restoring).rejects.toThrow(/blob of dist\/index.js unreadable \(it is a symbolic link\)/);
+    expect(existsSync(path.join(target, 'index.js'))).toBe(false);
+    // Uploads read blobs the same way.
+    await expect(store.readBlob(key, sha('export const secret = 1;\n'))).rejects.toThrow(/symbolic link/);
+  });
+
+  it('a blob replaced by a fifo is refused at once instead of waiting for a writer', async () => {
+    const { work, blob, hit } = await entryWith({ 'empty.js': ['', 0o644] });
+    rmSync(blob('empty.js'));
+    expect(spawnSync('mkfifo', [blob('empty.js')]).status).toBe(0);
+    // Size 0 like the recorded artifact: the lookup's cheap checks pass; the restore must not open it blocking.
+    await expect((await hit()).restore(path.join(work, 'staging'))).rejects.toThrow(/not a regular file/);
   });
 });
 

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { build, runResultSchema, type BuildOptions, type RunResult } from '../src/index.js';
 import { createFixture, type FileTree, type Fixture } from './helpers/fixture.js';
@@ -156,17 +158,21 @@ describe('remote cache faults', () => {
   });
 
   it('a truncated body: retried once, then the remote is off; every package builds', async () => {
+    // The start of a real gzip stream (of random bytes: stored, so it unpacks as it arrives, to less than one tar
+    // header): nothing in it is wrong yet, so only the cut can end the download.
+    const start = gzipSync(randomBytes(4096)).subarray(0, 100);
     fake.handle = (req, res) => {
       if (req.method !== 'GET' || req.url!.startsWith('/v8/artifacts/status')) return false;
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 4096 });
-      res.write(Buffer.alloc(100, 1));
+      res.write(start);
       setTimeout(() => res.socket?.destroy(), 20);
       return true;
     };
     const { run: r, warnings } = await run(workspace(), { concurrency: 1 });
     expect(allBuilt(r)).toBe(true);
     expect(artifactGets()).toHaveLength(2);
-    expect(warnings).toEqual([expect.stringMatching(/is not usable \(GET \/v8\/artifacts\/[0-9a-f]{64}: (connection lost after 100 bytes|answer truncated: 100 of 4096 bytes)/)]);
+    // How many of the 100 bytes were taken before the cut depends on timing (a destroyed stream drops what it buffered).
+    expect(warnings).toEqual([expect.stringMatching(/is not usable \(GET \/v8\/artifacts\/[0-9a-f]{64}: (connection lost after \d+ bytes|answer truncated: \d+ of 4096 bytes)/)]);
   });
 
   it('a team over its limit (status) or paused (403 remote_caching_paused): remote off with one warning, no artifact requests', async () => {
@@ -234,6 +240,80 @@ describe('remote cache faults', () => {
     // core's upload: two tries of 0.7 s and the backoff; util's and app's may be queued behind it and are skipped once the remote is off.
     expect(r.cache?.remote?.uploads.done).toBe(0);
     expect(ms).toBeLessThan(2 * 700 + 300 + 6000);
+  });
+
+  it('a body that stalls after the headers: the idle timeout ends it, the remote is off, no retry', async () => {
+    fake.handle = (req, res) => {
+      if (req.method !== 'GET' || req.url!.startsWith('/v8/artifacts/status')) return false;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 4096 });
+      res.write(gzipSync(randomBytes(4096)).subarray(0, 50));
+      return true; // and nothing more, on an open connection
+    };
+    const { run: r, warnings, ms } = await run(workspace(), {
+      concurrency: 1,
+      remoteCache: { url: fake.url, token: 'fake-token', team: 'team_fake', idleTimeoutMs: 400, requestTimeoutMs: 20_000 },
+    });
+    expect(allBuilt(r)).toBe(true);
+    expect(warnings).toEqual([expect.stringMatching(/is not usable \(GET \/v8\/artifacts\/[0-9a-f]{64}: the answer stalled for 400 ms after \d+ bytes\)/)]);
+    expect(artifactGets()).toHaveLength(1);
+    expect(ms).toBeLessThan(20_000);
+  });
+
+  it('an artifact whose Content-Length passes maxArtifactBytes: refused before its body is read; the remote stays on', async () => {
+    let closedAfter: number[] = [];
+    fake.handle = (req, res) => {
+      if (req.method !== 'GET' || req.url!.startsWith('/v8/artifacts/status')) return false;
+      const started = Date.now();
+      res.socket!.once('close', () => closedAfter.push(Date.now() - started));
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 512 * 1024 ** 2 });
+      res.write(Buffer.alloc(1024));
+      return true; // the rest never comes: only a client that reads on would notice
+    };
+    const limit = 256 * 1024;
+    const { run: r, warnings } = await run(workspace(), { concurrency: 1, remoteCache: { url: fake.url, token: 'fake-token', team: 'team_fake', maxArtifactBytes: limit } });
+    expect(allBuilt(r)).toBe(true);
+    expect(warnings).toEqual([]);
+    for (const x of r.results) {
+      expect(x.diagnostics[0]!.message).toMatch(new RegExp(`refused: answer of ${512 * 1024 ** 2} bytes is larger than the ${limit} bytes allowed \\(BUILD_SYSTEM_REMOTE_CACHE_MAX_ARTIFACT_MB\\); building locally`));
+    }
+    // Every package still asked: an artifact's size is that artifact's problem.
+    expect(artifactGets()).toHaveLength(3);
+    expect(r.cache?.remote).toMatchObject({ status: 'enabled', downloads: { rejected: 3 } });
+    // Each connection was dropped at the headers, not after a timeout.
+    expect(closedAfter).toHaveLength(3);
+    for (const t of closedAfter) expect(t).toBeLessThan(1000);
+    closedAfter = [];
+  });
+
+  it('a server that stops reading an upload: noticed within the idle timeout, not the request timeout', async () => {
+    // A server of its own: it never reads a PUT body, so the socket's buffers fill and the upload stops moving.
+    const stalling = http.createServer((req, res) => {
+      if (req.method === 'PUT') {
+        req.pause();
+        return;
+      }
+      req.resume();
+      req.on('end', () => (req.url!.startsWith('/v8/artifacts/status') ? res.end('{"status":"enabled"}') : res.writeHead(404).end('{}')));
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(stalling.address() as AddressInfo).port}`;
+    try {
+      // ~12 MB of incompressible output: more than loopback socket buffers hold.
+      const files: FileTree = { 'package.json': { name: 'big-root', private: true, workspaces: ['packages/*'] } };
+      files['packages/big/package.json'] = { name: '@f/big', version: '1.0.0', type: 'module', exports: './dist/index.js' };
+      files['packages/big/src/index.ts'] = `export const blob = ${JSON.stringify(randomBytes(9 * 1024 ** 2).toString('base64'))};\n`;
+      files['packages/big/build.config.ts'] = `export default { adapter: 'esbuild' };\n`;
+      const fx = createFixture(files);
+      fixtures.push(fx);
+      const { run: r, warnings, ms } = await run(fx, { remoteCache: { url, token: 'fake-token', team: 'team_fake', idleTimeoutMs: 500, requestTimeoutMs: 60_000 } });
+      expect(r.ok).toBe(true);
+      expect(warnings).toEqual([expect.stringMatching(/is not usable \(PUT \/v8\/artifacts\/[0-9a-f]{64}: the server stopped taking the upload for 500 ms\)/)]);
+      expect(r.cache?.remote).toMatchObject({ status: 'disabled', uploads: { done: 0, failed: 1 } });
+      expect(ms).toBeLessThan(30_000);
+    } finally {
+      stalling.closeAllConnections();
+      await new Promise((resolve) => stalling.close(resolve));
+    }
   });
 
   it('remoteCache: false ignores the env; without it the env configures the remote (turbo names too)', async () => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { constants as fsConstants } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuilderName } from '../config/schema.js';
 import type { Artifact, Diagnostic } from '../result/schema.js';
@@ -154,6 +154,39 @@ export interface StoreInfo {
   packages: { name: string; entries: number; bytes: number }[];
 }
 
+const NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
+
+/**
+ * Permission bits a restored file is created with: the recorded ones within
+ * 0o777, never setuid/setgid/sticky, never world-writable. A cache entry
+ * (local, or from a remote) decides whether a file is executable, and no
+ * more. The umask applies on top as the file is created (restore always
+ * creates, and never chmods, which would bypass the umask).
+ */
+export function restoredFileMode(recorded: number): number {
+  return recorded & 0o777 & ~0o002;
+}
+
+/**
+ * A blob's bytes, only if it is a regular file: a blob replaced by a symbolic
+ * link (to /etc/passwd, say) or a fifo is refused, not followed or waited on
+ * (O_NOFOLLOW where the platform has it, an lstat everywhere).
+ */
+async function readBlobFile(file: string): Promise<Buffer> {
+  const before = await lstat(file);
+  if (before.isSymbolicLink()) throw new Error('it is a symbolic link');
+  if (!before.isFile()) throw new Error('it is not a regular file');
+  // O_NONBLOCK: should a fifo be swapped in after the lstat, open returns instead of waiting for a writer.
+  const handle = await open(file, fsConstants.O_RDONLY | NOFOLLOW | (fsConstants.O_NONBLOCK ?? 0));
+  try {
+    const st = await handle.stat();
+    if (!st.isFile() || st.ino !== before.ino || st.dev !== before.dev) throw new Error('it changed while it was opened');
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
 function isErrno(e: unknown, ...codes: string[]): boolean {
   return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
 }
@@ -273,13 +306,18 @@ export class LocalCacheStore implements CacheStore {
     return null;
   }
 
+  /** One artifact's bytes from an entry, never through a link (the remote cache packs uploads from here; the caller verifies the sha256). */
+  async readBlob(key: string, sha256: string): Promise<Buffer> {
+    return readBlobFile(this.blobFile(key, sha256));
+  }
+
   private async restore(key: string, dir: string, manifest: CacheManifest, target: string): Promise<void> {
     const prefix = `${manifest.outDir}/`;
     for (const a of manifest.artifacts) {
       if (!a.path.startsWith(prefix) || a.path.split('/').includes('..')) throw new CacheCorruptError(key, `artifact path ${a.path} is outside outDir`);
       let data: Buffer;
       try {
-        data = await readFile(path.join(dir, 'blobs', a.sha256));
+        data = await readBlobFile(path.join(dir, 'blobs', a.sha256));
       } catch (e) {
         throw new CacheCorruptError(key, `blob of ${a.path} unreadable (${(e as Error).message})`);
       }
@@ -287,9 +325,14 @@ export class LocalCacheStore implements CacheStore {
       if (actual !== a.sha256) throw new CacheCorruptError(key, `blob of ${a.path} does not match its sha256`);
       const dest = path.join(target, ...a.path.slice(prefix.length).split('/'));
       await mkdir(path.dirname(dest), { recursive: true });
-      await writeFile(dest, data, { mode: a.mode & 0o777 });
-      // writeFile's mode is filtered by the umask; an executable bin must stay executable.
-      if (a.mode & 0o111) await chmod(dest, a.mode & 0o777);
+      // The staging dir is fresh and ours: O_EXCL makes every file a new one (so the umask applies to its mode),
+      // and O_NOFOLLOW refuses to write through anything planted in it all the same.
+      const handle = await open(dest, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | NOFOLLOW, restoredFileMode(a.mode));
+      try {
+        await handle.writeFile(data);
+      } finally {
+        await handle.close();
+      }
     }
   }
 

@@ -126,12 +126,12 @@ export class BuildCommand extends UsageExitCommand {
     return value;
   }
 
-  @Option({ flags: '--remote-cache-timeout <seconds>', description: 'most time for one remote cache request, body included (default 30; tried twice at most)' })
+  @Option({ flags: '--remote-cache-timeout <seconds>', description: 'most time for one remote cache request, body included (default 30); any timeout turns the remote off for the run' })
   parseRemoteCacheTimeout(value: string): string {
     return value;
   }
 
-  @Option({ flags: '--remote-cache-connect-timeout <seconds>', description: 'most time to connect to the remote cache (default 5)' })
+  @Option({ flags: '--remote-cache-connect-timeout <seconds>', description: 'most time to connect to the remote cache (default 2)' })
   parseRemoteCacheConnectTimeout(value: string): string {
     return value;
   }

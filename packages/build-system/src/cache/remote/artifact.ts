@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
+import type { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { entryKey, type RecordedReads } from '../build-reads.js';
 import { fingerprintKey, type Fingerprint } from '../fingerprint.js';
-import type { CacheManifest, LogLine, ManifestDraft, StoredArtifact } from '../store.js';
+import { restoredFileMode, type CacheManifest, type LogLine, type ManifestDraft, type StoredArtifact } from '../store.js';
 import type { Diagnostic } from '../../result/schema.js';
-import { checkEntryPath, createTar, parseTar, UnsafeArchiveError, type TarEntry, type TarFile } from './tar.js';
+import { ArchiveLimitError, checkEntryPath, createTar, readTar, UnsafeArchiveError, writeEntryFile, type TarEntryHeader, type TarFile } from './tar.js';
 
 /**
  * What goes over the wire for one cache key: a compressed tar of
@@ -14,17 +16,16 @@ import { checkEntryPath, createTar, parseTar, UnsafeArchiveError, type TarEntry,
  *   logs.jsonl          the original build's tool output, one {stream, line} per line
  *   files/<path>        every artifact, at its package-relative path (dist/index.js → files/dist/index.js)
  *
- * `unpackArtifact` accepts an archive only when it is exactly that: the
- * manifest describes the requested key (its fingerprint hashes to it), every
- * listed file is present with its size and sha256, and nothing else is in
- * the archive. Anything less is a RemoteArtifactError: the caller treats it
- * as a miss.
+ * `receiveArtifact` accepts an archive only when it is exactly that, in
+ * that order: the manifest describes the requested key (its fingerprint
+ * hashes to it), every listed file is present with its size and sha256, and
+ * nothing else is in the archive. It reads the archive as it arrives, within
+ * byte limits (RemoteCacheConfig.maxArtifactBytes). Anything less is a
+ * RemoteArtifactError or UnsafeArchiveError: the caller treats it as a miss.
  */
 
 export const REMOTE_FORMAT = 'build-system-artifact';
 export const REMOTE_FORMAT_VERSION = 2;
-/** Most bytes an archive may unpack to; a compressed bomb stops here. */
-export const MAX_UNPACKED_BYTES = 1024 ** 3;
 
 export interface RemoteManifest {
   format: typeof REMOTE_FORMAT;
@@ -59,19 +60,19 @@ export type Compression = 'zstd' | 'gzip';
 
 type ZstdZlib = typeof zlib & {
   zstdCompress?: (buf: Buffer, cb: (err: Error | null, out: Buffer) => void) => void;
-  zstdDecompress?: (buf: Buffer, opts: { maxOutputLength: number }, cb: (err: Error | null, out: Buffer) => void) => void;
+  createZstdDecompress?: () => Transform;
 };
 const z = zlib as ZstdZlib;
 
 /**
  * zstd where the runtime's zlib has it (Bun; Node >= 22.15 / 23.8), else gzip
- * (Node 20 has no zstd: checked, research-remote.md). Which one a process
+ * (Node 20 has no zstd: checked, research.md R2). Which one a process
  * writes does not matter to readers on the same key: the key holds the
  * runtime name and major version, and a reader detects the format from the
  * magic bytes anyway.
  */
 export function compressionForRuntime(): Compression {
-  return typeof z.zstdCompress === 'function' && typeof z.zstdDecompress === 'function' ? 'zstd' : 'gzip';
+  return typeof z.zstdCompress === 'function' && typeof z.createZstdDecompress === 'function' ? 'zstd' : 'gzip';
 }
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
@@ -87,22 +88,6 @@ async function compress(data: Buffer, how: Compression): Promise<Buffer> {
   // The async forms run in libuv's thread pool: packing an upload never blocks the builds.
   if (how === 'zstd') return promisify(z.zstdCompress!)(data);
   return promisify(zlib.gzip)(data);
-}
-
-async function decompress(body: Buffer): Promise<Buffer> {
-  const how = detectCompression(body);
-  if (how === null) throw new RemoteArtifactError('artifact is neither gzip nor zstd');
-  if (how === 'zstd' && typeof z.zstdDecompress !== 'function') {
-    throw new RemoteArtifactError(`artifact is zstd-compressed, which this runtime (${runtimeName()}) cannot read`);
-  }
-  try {
-    if (how === 'zstd') {
-      return await new Promise<Buffer>((resolve, reject) => z.zstdDecompress!(body, { maxOutputLength: MAX_UNPACKED_BYTES }, (err, out) => (err ? reject(err) : resolve(out))));
-    }
-    return await promisify(zlib.gunzip)(body, { maxOutputLength: MAX_UNPACKED_BYTES } as zlib.ZlibOptions);
-  } catch (e) {
-    throw new RemoteArtifactError(`artifact does not decompress (${how}): ${(e as Error).message}`);
-  }
 }
 
 function runtimeName(): string {
@@ -164,28 +149,175 @@ export async function packArtifact(input: PackInput): Promise<{ body: Buffer; co
 
 // --- unpack ----------------------------------------------------------------------
 
-export interface UnpackedArtifact {
+/**
+ * Most bytes of build-system.json or logs.jsonl, the two entries read into
+ * memory. A manifest is a few KB per hundred inputs and outputs; logs are
+ * at most 5000 lines (the local store's cap). Everything else goes to disk
+ * as it arrives.
+ */
+export const MAX_METADATA_BYTES = 8 * 1024 ** 2;
+
+export interface ReceiveLimits {
+  /** Most bytes the archive may unpack to (RemoteCacheConfig.maxArtifactBytes). */
+  maxArtifactBytes: number;
+}
+
+/** A verified artifact: its manifest and logs, and every listed file below `root`/files. */
+export interface ReceivedArtifact {
   manifest: RemoteManifest;
   logs: LogLine[];
-  /** Verified file entries, by artifact path. */
-  files: Map<string, TarEntry & { type: 'file' }>;
   compression: Compression;
+  /** The directory holding files/<path> for every artifact. */
+  root: string;
 }
 
 /**
- * Decompresses, parses (refusing unsafe entries) and verifies an artifact
- * for `key`, in memory. Nothing is written: the caller extracts the checked
- * entries. Throws RemoteArtifactError / UnsafeArchiveError.
+ * Unpacks and verifies an artifact for `key` as its compressed bytes arrive
+ * from `source`: decompressed (format from the magic bytes), read entry by
+ * entry (readTar: every structural check), and held to the artifact format:
+ *
+ * - build-system.json comes first (our writer's order), and is verified
+ *   before any file is written: it describes `key` (its fingerprint hashes
+ *   to it), its artifact paths are plain paths inside outDir, listed once,
+ *   and their sizes add up to no more than the limit;
+ * - every later entry is logs.jsonl, a listed file with exactly the listed
+ *   size (checked from the header, before its bytes are read), or a
+ *   directory above a listed file; anything else refuses the archive;
+ * - a file's sha256 is computed as it is written and must match;
+ * - at the end every listed file was present.
+ *
+ * Files are written below `root`, which must be a fresh directory of ours;
+ * on a refusal (RemoteArtifactError, UnsafeArchiveError) the caller removes
+ * it. Memory: one chunk at a time, plus the two metadata entries
+ * (≤ MAX_METADATA_BYTES each).
  */
-export async function unpackArtifact(body: Buffer, key: string): Promise<UnpackedArtifact> {
-  const compression = detectCompression(body);
-  const entries = parseTar(await decompress(body));
-  const byPath = new Map(entries.map((e) => [e.path, e]));
-  const manifestEntry = byPath.get('build-system.json');
-  if (!manifestEntry || manifestEntry.type !== 'file') throw new RemoteArtifactError('artifact has no build-system.json (not written by build-system?)');
+export async function receiveArtifact(source: AsyncIterable<Buffer>, key: string, root: string, limits: ReceiveLimits): Promise<ReceivedArtifact> {
+  const { compression, chunks } = await sniffCompression(source);
+  const decompressor = createDecompressor(compression);
+  let decompressError: Error | null = null;
+  decompressor.once('error', (e) => (decompressError ??= e));
+
+  let manifest: RemoteManifest | null = null;
+  let listed = new Map<string, StoredArtifact>();
+  /** Directories a listed file lies in (files/dist, files/dist/sub, ...): the only directory entries accepted. */
+  let listedDirs = new Set<string>();
+  const written = new Set<string>();
+  let logs: LogLine[] = [];
+
+  const visit = async (entry: TarEntryHeader, data: AsyncIterable<Buffer>): Promise<void> => {
+    if (manifest === null) {
+      if (entry.path !== 'build-system.json' || entry.type !== 'file') throw new RemoteArtifactError(`artifact does not start with build-system.json (it starts with ${entry.path}; not written by build-system?)`);
+      manifest = checkManifest(await readMetadata(entry, data), key, limits);
+      listed = new Map(manifest.artifacts.map((a) => [a.path, a]));
+      listedDirs = new Set(['files', ...manifest.artifacts.flatMap((a) => ancestors(`files/${a.path}`))]);
+      return;
+    }
+    if (entry.type === 'dir') {
+      if (!listedDirs.has(entry.path)) throw new RemoteArtifactError(`artifact holds the directory ${entry.path}, which its manifest does not list`);
+      return;
+    }
+    if (entry.path === 'logs.jsonl') {
+      logs = parseLogs(await readMetadata(entry, data));
+      return;
+    }
+    const artifact = entry.path.startsWith('files/') ? listed.get(entry.path.slice('files/'.length)) : undefined;
+    if (!artifact) throw new RemoteArtifactError(`artifact holds ${entry.path}, which its manifest does not list`);
+    if (entry.size !== artifact.bytes) throw new RemoteArtifactError(`${artifact.path} has ${entry.size} bytes, the manifest says ${artifact.bytes}`);
+    const hash = createHash('sha256');
+    await writeEntryFile(root, entry.path, data, (piece) => hash.update(piece));
+    if (hash.digest('hex') !== artifact.sha256) throw new RemoteArtifactError(`${artifact.path} does not match its sha256`);
+    written.add(artifact.path);
+  };
+
+  try {
+    await pipeline(chunks, decompressor, async (tar: AsyncIterable<Buffer>) => {
+      await readTar(tar, visit, { maxBytes: limits.maxArtifactBytes }, () => {
+        // Checked at the end-of-archive block, before any padding is read: an archive of zeros stops here.
+        if (manifest === null) throw new RemoteArtifactError('artifact has no build-system.json (not written by build-system?)');
+      });
+    });
+  } catch (e) {
+    if (decompressError !== null && e === decompressError) throw new RemoteArtifactError(`artifact does not decompress (${compression}): ${(e as Error).message}`);
+    throw e;
+  }
+  if (manifest === null) throw new RemoteArtifactError('artifact has no build-system.json (not written by build-system?)');
+  for (const a of listed.values()) if (!written.has(a.path)) throw new RemoteArtifactError(`artifact lacks ${a.path}`);
+  return { manifest, logs, compression, root };
+}
+
+/** An in-memory body through receiveArtifact (tests, small artifacts). */
+export function unpackArtifact(body: Buffer, key: string, root: string, limits: ReceiveLimits): Promise<ReceivedArtifact> {
+  return receiveArtifact(
+    (async function* () {
+      yield body;
+    })(),
+    key,
+    root,
+    limits,
+  );
+}
+
+/** Reads the first bytes to tell the compression, and hands back a stream that still starts with them. */
+async function sniffCompression(source: AsyncIterable<Buffer>): Promise<{ compression: Compression; chunks: AsyncIterable<Buffer> }> {
+  const it = source[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let ended = false;
+  while (headBytes < ZSTD_MAGIC.byteLength) {
+    const step = await it.next();
+    if (step.done) {
+      ended = true;
+      break;
+    }
+    head.push(step.value);
+    headBytes += step.value.byteLength;
+  }
+  const first = Buffer.concat(head);
+  const compression = detectCompression(first);
+  if (compression === null) {
+    await it.return?.();
+    throw new RemoteArtifactError(first.byteLength === 0 ? 'artifact is empty' : 'artifact is neither gzip nor zstd');
+  }
+  if (compression === 'zstd' && typeof z.createZstdDecompress !== 'function') {
+    await it.return?.();
+    throw new RemoteArtifactError(`artifact is zstd-compressed, which this runtime (${runtimeName()}) cannot read`);
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    let finished = ended;
+    try {
+      yield first;
+      if (finished) return;
+      for (;;) {
+        const step = await it.next();
+        if (step.done) break;
+        yield step.value;
+      }
+      finished = true;
+    } finally {
+      // Stopped early (a refused archive): the producer (the HTTP body) must stop too.
+      if (!finished) await it.return?.();
+    }
+  }
+  return { compression, chunks: rest() };
+}
+
+function createDecompressor(how: Compression): Transform {
+  // Streams, not the one-shot forms: output is handed on in small chunks as the reader takes them.
+  return how === 'zstd' ? z.createZstdDecompress!() : zlib.createGunzip();
+}
+
+async function readMetadata(entry: TarEntryHeader, data: AsyncIterable<Buffer>): Promise<Buffer> {
+  if (entry.size > MAX_METADATA_BYTES) throw new RemoteArtifactError(`${entry.path} has ${entry.size} bytes; at most ${MAX_METADATA_BYTES} are read`);
+  const parts: Buffer[] = [];
+  for await (const piece of data) parts.push(piece);
+  return Buffer.concat(parts);
+}
+
+/** The manifest, checked against the key and the limits before any file of the archive is written. */
+function checkManifest(text: Buffer, key: string, limits: ReceiveLimits): RemoteManifest {
   let manifest: RemoteManifest;
   try {
-    manifest = JSON.parse(manifestEntry.data.toString('utf8')) as RemoteManifest;
+    manifest = JSON.parse(text.toString('utf8')) as RemoteManifest;
   } catch {
     throw new RemoteArtifactError('build-system.json is not valid JSON');
   }
@@ -205,10 +337,10 @@ export async function unpackArtifact(body: Buffer, key: string): Promise<Unpacke
   if (typeof manifest.package?.name !== 'string' || typeof manifest.adapter?.name !== 'string' || typeof manifest.durationMs !== 'number') {
     throw new RemoteArtifactError('build-system.json lacks package, adapter or durationMs');
   }
-
-  const files = new Map<string, TarEntry & { type: 'file' }>();
+  const paths = new Set<string>();
+  let total = 0;
   for (const a of manifest.artifacts) {
-    if (typeof a?.path !== 'string' || typeof a.sha256 !== 'string' || typeof a.bytes !== 'number' || typeof a.mode !== 'number') {
+    if (typeof a?.path !== 'string' || typeof a.sha256 !== 'string' || !Number.isSafeInteger(a.bytes) || a.bytes < 0 || !Number.isInteger(a.mode)) {
       throw new RemoteArtifactError('build-system.json has a malformed artifact');
     }
     let normalized: string;
@@ -218,45 +350,52 @@ export async function unpackArtifact(body: Buffer, key: string): Promise<Unpacke
       throw new RemoteArtifactError(`artifact path refused: ${(e as Error).message}`);
     }
     if (normalized !== a.path || !a.path.startsWith(`${manifest.outDir}/`)) throw new RemoteArtifactError(`artifact path ${a.path} is not a plain path inside outDir ${manifest.outDir}`);
-    const entry = byPath.get(`files/${a.path}`);
-    if (!entry || entry.type !== 'file') throw new RemoteArtifactError(`artifact lacks ${a.path}`);
-    if (entry.data.byteLength !== a.bytes) throw new RemoteArtifactError(`${a.path} has ${entry.data.byteLength} bytes, the manifest says ${a.bytes}`);
-    if (sha256(entry.data) !== a.sha256) throw new RemoteArtifactError(`${a.path} does not match its sha256`);
-    files.set(a.path, entry);
+    if (paths.has(a.path)) throw new RemoteArtifactError(`artifact path ${a.path} is listed twice`);
+    paths.add(a.path);
+    total += a.bytes;
   }
-  for (const e of entries) {
-    if (e.type === 'dir' || e.path === 'build-system.json' || e.path === 'logs.jsonl') continue;
-    if (!e.path.startsWith('files/') || !files.has(e.path.slice('files/'.length))) throw new RemoteArtifactError(`artifact holds ${e.path}, which its manifest does not list`);
-  }
-
-  const logs: LogLine[] = [];
-  const logEntry = byPath.get('logs.jsonl');
-  if (logEntry?.type === 'file') {
-    for (const line of logEntry.data.toString('utf8').split('\n')) {
-      if (line === '') continue;
-      try {
-        const l = JSON.parse(line) as LogLine;
-        if ((l.stream === 'stdout' || l.stream === 'stderr') && typeof l.line === 'string') logs.push({ stream: l.stream, line: l.line });
-      } catch {
-        throw new RemoteArtifactError('logs.jsonl is malformed');
-      }
-    }
-  }
-  return { manifest, logs, files, compression: compression! };
+  if (total > limits.maxArtifactBytes) throw new ArchiveLimitError(`its files add up to ${total} bytes, more than the ${limits.maxArtifactBytes} allowed`);
+  return manifest;
 }
 
-/** The local cache entry a verified remote artifact becomes (this machine's package dir). */
-export function localDraft(unpacked: UnpackedArtifact, packageDirAbs: string): ManifestDraft {
-  const m = unpacked.manifest;
+function parseLogs(text: Buffer): LogLine[] {
+  const logs: LogLine[] = [];
+  for (const line of text.toString('utf8').split('\n')) {
+    if (line === '') continue;
+    try {
+      const l = JSON.parse(line) as LogLine;
+      if ((l.stream === 'stdout' || l.stream === 'stderr') && typeof l.line === 'string') logs.push({ stream: l.stream, line: l.line });
+    } catch {
+      throw new RemoteArtifactError('logs.jsonl is malformed');
+    }
+  }
+  return logs;
+}
+
+/** "files/dist/a/b.js" → ["files", "files/dist", "files/dist/a"]. */
+function ancestors(p: string): string[] {
+  const parts = p.split('/');
+  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+/**
+ * The local cache entry a verified remote artifact becomes (this machine's
+ * package dir). Modes keep only what restoredFileMode keeps: no setuid,
+ * setgid, sticky or world-writable bit reaches the store.
+ */
+export function localDraft(received: ReceivedArtifact, packageDirAbs: string): ManifestDraft {
+  const m = received.manifest;
+  const record = buildRecord(m);
   return {
     key: m.key,
     package: { name: m.package.name, dir: packageDirAbs },
-    ...buildRecord(m),
-    logs: unpacked.logs,
+    ...record,
+    artifacts: record.artifacts.map((a) => ({ ...a, mode: restoredFileMode(a.mode) })),
+    logs: received.logs,
   };
 }
 
-export { UnsafeArchiveError };
+export { ArchiveLimitError, UnsafeArchiveError };
 
 function isRecordedReads(v: unknown): v is RecordedReads {
   if (typeof v !== 'object' || v === null) return false;

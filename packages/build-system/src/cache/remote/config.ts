@@ -22,10 +22,21 @@ export interface RemoteCacheOptions {
   readOnly?: boolean;
   /** HMAC key: uploads carry `x-artifact-tag`, downloads without a valid one are refused. */
   signatureKey?: string;
-  /** Most time to open a connection (default 5 s). */
+  /** Most time to open a connection (default 2 s). */
   connectTimeoutMs?: number;
-  /** Most time for one request, body included (default 30 s); each request is tried at most twice. */
+  /**
+   * Most time the server may keep us waiting: for the first byte of its answer, between two chunks of
+   * it, or to take the next piece of an upload (default 2 s). The first timeout turns the remote off
+   * for the rest of the run.
+   */
+  idleTimeoutMs?: number;
+  /** Most time for one request, body included (default 30 s): bounds a server that trickles. */
   requestTimeoutMs?: number;
+  /**
+   * Largest artifact accepted, in bytes, compressed and unpacked alike (default 256 MiB): a
+   * download is aborted as the byte past it arrives, and a larger entry is not uploaded.
+   */
+  maxArtifactBytes?: number;
 }
 
 export const REMOTE_ENV = {
@@ -37,10 +48,29 @@ export const REMOTE_ENV = {
   /** Seconds, like turbo's TURBO_REMOTE_CACHE_TIMEOUT. */
   requestTimeout: ['BUILD_SYSTEM_REMOTE_CACHE_TIMEOUT', 'TURBO_REMOTE_CACHE_TIMEOUT'],
   connectTimeout: ['BUILD_SYSTEM_REMOTE_CACHE_CONNECT_TIMEOUT'],
+  idleTimeout: ['BUILD_SYSTEM_REMOTE_CACHE_IDLE_TIMEOUT'],
+  /** MiB. */
+  maxArtifactSize: ['BUILD_SYSTEM_REMOTE_CACHE_MAX_ARTIFACT_MB'],
 } as const;
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * Connect and idle bounds are what a dead server costs a run: the first one
+ * passed turns the remote off (http.ts), so a black-holed address costs the
+ * connect timeout and a server that accepts and stays silent the idle
+ * timeout — 2 s each, inside the 3 s a run may lose to a dead remote
+ * (research.md R5, R7). A live server answers a status or lookup in well under
+ * a second; a slower one costs a local build, not a failure.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 2_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * The largest artifact (compressed, and again unpacked) a download accepts and an upload sends.
+ * Ample for a package's build output (this package's dist: 2.3 MB), above the reference
+ * server's default body limit (100 MB), and small enough that a compression bomb stops early.
+ * Downloads are streamed, so memory does not grow with it (research.md R7).
+ */
+export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 ** 2;
 
 const REDACTED = '[redacted]';
 
@@ -75,7 +105,9 @@ export interface RemoteCacheConfig {
   readOnly: boolean;
   signatureKey: Secret | null;
   connectTimeoutMs: number;
+  idleTimeoutMs: number;
   requestTimeoutMs: number;
+  maxArtifactBytes: number;
   /** Every secret string, for `redact`. */
   secrets: Secret[];
 }
@@ -104,6 +136,22 @@ function envSeconds(env: NodeJS.ProcessEnv, names: readonly string[]): number | 
 function checkTimeout(field: string, ms: number): number {
   if (!Number.isFinite(ms) || ms <= 0) throw new BuildSystemError('USAGE', `must be a time > 0 (got ${ms} ms)`, { field });
   return ms;
+}
+
+function envMiB(env: NodeJS.ProcessEnv, names: readonly string[]): number | undefined {
+  const name = names.find((n) => env[n] !== undefined && env[n] !== '');
+  if (!name) return undefined;
+  const n = Number(env[name]);
+  if (!Number.isFinite(n) || n <= 0) throw new BuildSystemError('USAGE', `must be a number of MiB > 0 (got ${JSON.stringify(env[name])})`, { field: name });
+  return Math.floor(n * 1024 ** 2);
+}
+
+function checkBytes(field: string, bytes: number): number {
+  // Below a tar's own framing (headers, end marker) nothing could pass; above 8 GiB a ustar size field overflows.
+  if (!Number.isInteger(bytes) || bytes < 64 * 1024 || bytes > 8 * 1024 ** 3) {
+    throw new BuildSystemError('USAGE', `must be a whole number of bytes from 64 KiB to 8 GiB (got ${bytes})`, { field });
+  }
+  return bytes;
 }
 
 /**
@@ -146,7 +194,12 @@ export function resolveRemoteCacheConfig(options: RemoteCacheOptions | false | u
     readOnly: o.readOnly ?? envFlag(env, REMOTE_ENV.readOnly),
     signatureKey,
     connectTimeoutMs: checkTimeout('--remote-cache-connect-timeout', o.connectTimeoutMs ?? envSeconds(env, REMOTE_ENV.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS),
+    idleTimeoutMs: checkTimeout(o.idleTimeoutMs !== undefined ? 'remoteCache.idleTimeoutMs' : REMOTE_ENV.idleTimeout[0], o.idleTimeoutMs ?? envSeconds(env, REMOTE_ENV.idleTimeout) ?? DEFAULT_IDLE_TIMEOUT_MS),
     requestTimeoutMs: checkTimeout('--remote-cache-timeout', o.requestTimeoutMs ?? envSeconds(env, REMOTE_ENV.requestTimeout) ?? DEFAULT_REQUEST_TIMEOUT_MS),
+    maxArtifactBytes: checkBytes(
+      o.maxArtifactBytes !== undefined ? 'remoteCache.maxArtifactBytes' : REMOTE_ENV.maxArtifactSize[0],
+      o.maxArtifactBytes ?? envMiB(env, REMOTE_ENV.maxArtifactSize) ?? DEFAULT_MAX_ARTIFACT_BYTES,
+    ),
     secrets: [token, signatureKey].filter((s): s is Secret => s !== null),
   };
 }

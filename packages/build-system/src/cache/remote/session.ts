@@ -1,25 +1,29 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isInside, toPosix } from '../../util/paths.js';
 import type { PackageCache } from '../package-cache.js';
-import { localDraft, packArtifact, RemoteArtifactError, unpackArtifact, UnsafeArchiveError } from './artifact.js';
+import { localDraft, packArtifact, receiveArtifact, RemoteArtifactError, UnsafeArchiveError, type ReceivedArtifact } from './artifact.js';
 import { redact, type RemoteCacheConfig } from './config.js';
-import { RETRY_BACKOFF_MS, RemoteHttpClient, RemoteTransportError, type RemoteResponse } from './http.js';
-import { artifactTag, checkArtifactTag } from './signature.js';
-import { extractTar } from './tar.js';
+import { MAX_SMALL_ANSWER_BYTES, RETRY_BACKOFF_MS, RemoteHttpClient, RemoteTransportError, type RemoteResponse, type StreamedAnswer } from './http.js';
+import { artifactSigner, artifactTag, checkTagDigest } from './signature.js';
 
 /**
  * The remote cache for one run: shared by every package build of the run.
  *
  * - `GET /v8/artifacts/status` once, before the first artifact request (lazily,
  *   so a run served entirely by the local cache never touches the network).
- * - A failure that says the remote is unusable — no answer, 5xx after the
- *   retry, 401/403, a status other than "enabled" — disables it for the rest
- *   of the run with exactly one warning (`onWarning`), so a dead server costs
- *   one bounded wait per run, not one per package.
- * - A failure of one artifact — bad signature, unsafe or damaged archive,
- *   verification — is that package's miss, returned as its own warning; the
- *   remote stays on.
+ * - A failure that says the remote is unusable — a timeout, no answer, 5xx
+ *   after the retry, 401/403, a status other than "enabled" — disables it for
+ *   the rest of the run with exactly one warning (`onWarning`), and aborts
+ *   every request still running (the client's breaker), so a dead server
+ *   costs one bounded wait per run, not one per package.
+ * - A failure of one artifact — bad signature, unsafe, damaged or too large
+ *   an archive, verification — is that package's miss, returned as its own
+ *   warning; the remote stays on.
+ * - Downloads are streamed to disk (artifact.ts: receiveArtifact) within
+ *   `maxArtifactBytes`; with a signature key the compressed body is first
+ *   spooled to disk and its tag checked, so nothing unsigned is unpacked.
  * - Uploads are queued (at most UPLOAD_CONCURRENCY at once) and run while
  *   other packages build; `finish` waits for them, bounded by `uploadWaitMs`.
  *
@@ -99,11 +103,12 @@ export class RemoteCacheSession {
     this.onWarning(m);
   }
 
-  /** Turns the remote off for the rest of the run; only the first call warns. */
+  /** Turns the remote off for the rest of the run; only the first call warns. Requests still running are aborted. */
   private disable(why: string): void {
     if (this.state === 'disabled') return;
     this.state = 'disabled';
     this.reason = this.clean(why);
+    this.client.trip(this.reason);
     this.warn(`remote cache disabled for this run: ${this.reason}; building and caching locally only`);
   }
 
@@ -122,6 +127,10 @@ export class RemoteCacheSession {
           // A server without the status endpoint (older or minimal implementations): artifacts may still work.
           enable();
         } else if (res.status === 200) {
+          if (res.truncated) {
+            this.disable(`${this.config.displayUrl} answered GET /v8/artifacts/status with more than ${MAX_SMALL_ANSWER_BYTES} bytes (a status is a few dozen)`);
+            return false;
+          }
           const status = parseJson(res.body)?.status;
           if (status === undefined || status === 'enabled') enable();
           else this.disable(`${this.config.displayUrl} reports remote caching as ${JSON.stringify(String(status))}`);
@@ -149,6 +158,12 @@ export class RemoteCacheSession {
   }
 
   private unreachable(e: unknown): void {
+    if (e instanceof RemoteTransportError && e.kind === 'circuit-open') {
+      // Aborted because the remote was turned off (by another request's timeout, say): that one already said why.
+      const cause = e.cause;
+      if (cause instanceof RemoteTransportError && cause.kind !== 'circuit-open') e = cause;
+      else return this.disable(e.message);
+    }
     const message = e instanceof RemoteTransportError ? e.message : `unexpected error: ${(e as Error)?.message ?? String(e)}`;
     this.disable(`${this.config.displayUrl} is not usable (${message})`);
   }
@@ -161,65 +176,97 @@ export class RemoteCacheSession {
    */
   async fetchInto(key: string, cache: PackageCache, options: { replace?: boolean; signal?: AbortSignal } = {}): Promise<RemoteFetchResult> {
     if (!(await this.ensureReady())) return { status: 'miss' };
-    let res: RemoteResponse;
-    try {
-      res = await this.client.request({ method: 'GET', path: `/v8/artifacts/${key}`, signal: options.signal });
-    } catch (e) {
-      if (options.signal?.aborted) return { status: 'miss' };
-      this.unreachable(e);
-      return { status: 'miss' };
-    }
-    if (res.status === 404) {
-      this.downloads.misses++;
-      return { status: 'miss' };
-    }
-    if (res.status !== 200) {
-      this.refused(res, `GET /v8/artifacts/${key.slice(0, 12)}…`);
-      return { status: 'miss' };
-    }
     const reject = (why: string): RemoteFetchResult => {
       this.downloads.rejected++;
       return { status: 'rejected', warning: this.clean(`remote cache artifact ${key.slice(0, 12)} refused: ${why}; building locally`) };
     };
-    const key_ = this.config.signatureKey;
-    if (key_) {
-      const tag = res.headers['x-artifact-tag'];
-      const problem = checkArtifactTag(key_, key, this.team(), res.body, Array.isArray(tag) ? tag[0] : tag);
-      if (problem) return reject(problem);
-    }
-    let unpacked;
-    try {
-      unpacked = await unpackArtifact(res.body, key);
-    } catch (e) {
-      if (e instanceof RemoteArtifactError || e instanceof UnsafeArchiveError) return reject(e.message);
-      throw e;
-    }
-    // Recorded reads are checked against this machine's files: never outside this workspace.
-    const { reads } = unpacked.manifest;
-    const escaping = [...Object.keys(reads.files).filter((p) => reads.files[p] !== null), ...Object.keys(reads.dirs)].find(
-      (rel) => !isInside(cache.pkg.workspaceRoot, path.resolve(cache.pkg.dir, rel)),
-    );
-    if (escaping) return reject(`it names ${escaping}, outside the workspace`);
+    // One fresh directory per attempt (a retry starts over), in the cache's tmp, which prune clears of crash leftovers.
+    const attempts: string[] = [];
     const tmpRoot = path.join(cache.store.root, 'tmp');
-    let tmp: string | null = null;
-    let problem: string | null;
-    try {
+    const fresh = async () => {
       await mkdir(tmpRoot, { recursive: true });
-      tmp = await mkdtemp(path.join(tmpRoot, `remote-${key.slice(0, 12)}-`));
-      // Only the verified artifact files are written, below a fresh directory of our own (in the
-      // cache's tmp, which prune clears of crash leftovers).
-      await extractTar([...unpacked.files.values()], tmp);
-      // files/<outDir> now stands where a build's staging dir would: stored exactly as a build's outputs are.
-      problem = await cache.save(localDraft(unpacked, cache.pkg.dir), path.join(tmp, 'files', ...unpacked.manifest.outDir.split('/')), { replace: options.replace === true });
-    } catch (e) {
-      if (e instanceof UnsafeArchiveError) return reject(e.message);
-      return reject(`could not write it to the local cache (${(e as Error).message})`);
+      const dir = await mkdtemp(path.join(tmpRoot, `remote-${key.slice(0, 12)}-`));
+      attempts.push(dir);
+      return dir;
+    };
+    try {
+      let outcome;
+      try {
+        outcome = await this.client.download(
+          { method: 'GET', path: `/v8/artifacts/${key}`, signal: options.signal },
+          { maxBytes: this.config.maxArtifactBytes, read: (answer) => this.receive(key, answer, fresh) },
+        );
+      } catch (e) {
+        if (e instanceof RemoteArtifactError || e instanceof UnsafeArchiveError) return reject(e.message);
+        if (e instanceof RemoteTransportError) {
+          if (e.kind === 'too-large') return reject(`${e.message.replace(/^GET \S+: /, '')} (BUILD_SYSTEM_REMOTE_CACHE_MAX_ARTIFACT_MB)`);
+          if (options.signal?.aborted) return { status: 'miss' };
+          this.unreachable(e);
+          return { status: 'miss' };
+        }
+        // Anything else happened on our side, writing the download to disk.
+        return reject(`could not write it to the local cache (${(e as Error)?.message ?? String(e)})`);
+      }
+      if (!('value' in outcome)) {
+        if (outcome.status === 404) {
+          this.downloads.misses++;
+          return { status: 'miss' };
+        }
+        this.refused(outcome.response, `GET /v8/artifacts/${key.slice(0, 12)}…`);
+        return { status: 'miss' };
+      }
+      const received = outcome.value;
+      // Recorded reads are checked against this machine's files: never outside this workspace.
+      const { reads } = received.manifest;
+      const escaping = [...Object.keys(reads.files).filter((p) => reads.files[p] !== null), ...Object.keys(reads.dirs)].find(
+        (rel) => !isInside(cache.pkg.workspaceRoot, path.resolve(cache.pkg.dir, rel)),
+      );
+      if (escaping) return reject(`it names ${escaping}, outside the workspace`);
+      let problem: string | null;
+      try {
+        // files/<outDir> now stands where a build's staging dir would: stored exactly as a build's outputs are.
+        problem = await cache.save(localDraft(received, cache.pkg.dir), path.join(received.root, 'files', ...received.manifest.outDir.split('/')), {
+          replace: options.replace === true,
+        });
+      } catch (e) {
+        return reject(`could not write it to the local cache (${(e as Error).message})`);
+      }
+      this.downloads.hits++;
+      // A failed write shows when the caller reads the entry back; the text says why.
+      return problem ? { status: 'hit', warning: this.clean(problem) } : { status: 'hit' };
     } finally {
-      if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+      await Promise.all(attempts.map((d) => rm(d, { recursive: true, force: true }).catch(() => {})));
     }
-    this.downloads.hits++;
-    // A failed write shows when the caller reads the entry back; the text says why.
-    return problem ? { status: 'hit', warning: this.clean(problem) } : { status: 'hit' };
+  }
+
+  /**
+   * One attempt at a 200 answer: straight from the wire into receiveArtifact;
+   * with a signature key, first to a file through the HMAC, and unpacked from
+   * there only once the tag matched (a missing tag refuses it before a byte
+   * of the body is read).
+   */
+  private async receive(key: string, answer: StreamedAnswer, fresh: () => Promise<string>): Promise<ReceivedArtifact> {
+    const signatureKey = this.config.signatureKey;
+    const limits = { maxArtifactBytes: this.config.maxArtifactBytes };
+    const dir = await fresh();
+    if (!signatureKey) return receiveArtifact(answer.body, key, path.join(dir, 'unpacked'), limits);
+    const header = answer.headers['x-artifact-tag'];
+    const tag = Array.isArray(header) ? header[0] : header;
+    if (!tag) throw new RemoteArtifactError('it has no x-artifact-tag (signature)');
+    const spooled = path.join(dir, 'artifact');
+    const signer = artifactSigner(signatureKey, key, this.team());
+    const handle = await open(spooled, 'wx', 0o600);
+    try {
+      for await (const chunk of answer.body) {
+        signer.update(chunk);
+        await handle.write(chunk);
+      }
+    } finally {
+      await handle.close();
+    }
+    const problem = checkTagDigest(signer.digest(), tag);
+    if (problem) throw new RemoteArtifactError(problem);
+    return receiveArtifact(createReadStream(spooled), key, path.join(dir, 'unpacked'), limits);
   }
 
   /** Queues the upload of a freshly stored local entry; returns at once. */
@@ -261,10 +308,17 @@ export class RemoteCacheSession {
       return;
     }
     const { manifest } = lookup.hit;
+    const bytes = manifest.artifacts.reduce((n, a) => n + a.bytes, 0);
+    if (bytes > this.config.maxArtifactBytes) {
+      // Every reader would refuse it (the same limit, unless configured otherwise): not worth the upload.
+      this.uploads.skipped++;
+      this.warn(`remote cache: ${pkg.name} was not uploaded: its outputs have ${bytes} bytes, more than the ${this.config.maxArtifactBytes} allowed (BUILD_SYSTEM_REMOTE_CACHE_MAX_ARTIFACT_MB)`);
+      return;
+    }
     const { body } = await packArtifact({
       manifest,
       packageDir: toPosix(path.relative(pkg.workspaceRoot, pkg.dir)) || '.',
-      readArtifact: (a) => readFile(store.blobFile(job.key, a.sha256)),
+      readArtifact: (a) => store.readBlob(job.key, a.sha256),
     });
     const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
@@ -276,8 +330,10 @@ export class RemoteCacheSession {
       // Stored under the fingerprint's key, which is what another machine knows before it builds.
       res = await this.client.request({ method: 'PUT', path: `/v8/artifacts/${manifest.primaryKey}`, headers, body, signal: this.uploadAbort.signal });
     } catch (e) {
-      if (this.uploadAbort.signal.aborted) {
+      // Abandoned at the end of the run, or cut off because the remote was turned off meanwhile.
+      if (this.uploadAbort.signal.aborted || (e instanceof RemoteTransportError && e.kind === 'circuit-open')) {
         this.uploads.skipped++;
+        if (!this.uploadAbort.signal.aborted) this.unreachable(e);
         return;
       }
       this.uploads.failed++;

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual, type Hmac } from 'node:crypto';
 import type { Secret } from './config.js';
 
 /**
@@ -22,14 +22,24 @@ function signatureInput(hash: string, team: string): string {
   return JSON.stringify({ hash, teamId: team });
 }
 
+/** The HMAC of one artifact, fed the body as it arrives (`update`), read with `digest()`. */
+export function artifactSigner(key: Secret, hash: string, team: string): Hmac {
+  return createHmac('sha256', key.reveal()).update(signatureInput(hash, team));
+}
+
 export function artifactTag(key: Secret, hash: string, team: string, body: Buffer): string {
-  return createHmac('sha256', key.reveal()).update(signatureInput(hash, team)).update(body).digest('base64').replace(/=+$/, '');
+  return artifactSigner(key, hash, team).update(body).digest('base64').replace(/=+$/, '');
 }
 
 /** Why a downloaded artifact's tag is not acceptable, or null when it is. */
 export function checkArtifactTag(key: Secret, hash: string, team: string, body: Buffer, tag: string | undefined): string | null {
   if (tag === undefined || tag === '') return 'it has no x-artifact-tag (signature)';
-  const expected = Buffer.from(artifactTag(key, hash, team, body), 'base64');
+  return checkTagDigest(artifactSigner(key, hash, team).update(body).digest(), tag);
+}
+
+/** Why `tag` is not the signature whose HMAC digest is `expected` (an artifactSigner's), or null when it is. */
+export function checkTagDigest(expected: Buffer, tag: string | undefined): string | null {
+  if (tag === undefined || tag === '') return 'it has no x-artifact-tag (signature)';
   let actual: Buffer;
   try {
     actual = Buffer.from(tag.trim(), 'base64');

@@ -2,26 +2,30 @@ import { constants as fsConstants } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { isStrictlyInside } from '../../util/paths.js';
+import { restoredFileMode } from '../store.js';
 
 /**
  * A small ustar (POSIX.1-1988, with pax `x` records for long paths) writer
  * and reader, for remote cache artifacts. Own code instead of the `tar`
- * package: we only ever need regular files and directories, in memory,
- * and the reader is where downloaded (untrusted) bytes meet the file system,
- * so every rule about what may be written is here, in one page, rather than
- * in options of a general-purpose library with its own defaults
- * (research-remote.md, "Tar").
+ * package: we only ever need regular files and directories, and the reader
+ * is where downloaded (untrusted) bytes meet the file system, so every rule
+ * about what may be written is here, in one page, rather than in options of
+ * a general-purpose library with its own defaults (research.md R3).
  *
- * Reading is two-phase: `parseTar` checks the whole archive (header checksums,
- * entry types, every path and link target) before `extractTar` writes
- * anything, so a bad entry anywhere refuses the archive with nothing written.
+ * Reading is streamed (`readTar`): each header is checked as it arrives
+ * (checksum, entry type, path, link target), and an entry reaches the
+ * caller only once it passed; the first bad one ends the read, and the
+ * caller removes the fresh directory it was writing into. Nothing is
+ * buffered beyond one header, one pax record and one chunk, and the total
+ * is counted as bytes arrive, so a compression bomb stops at the limit.
  * Refused: absolute paths (`/x`, `C:\x`, `\\x`), `..` components,
  * backslashes and NUL in names, links whose target leaves the archive root,
  * links at all (a build-system artifact holds none: a link inside is refused
- * too, just with a different reason), devices, fifos, GNU extensions, and
- * duplicate paths. Extraction writes only below a fresh directory and opens
- * files with O_EXCL|O_NOFOLLOW, so even a bug in the checks above cannot
- * follow a link or overwrite a file.
+ * too, just with a different reason), devices, fifos, GNU extensions,
+ * duplicate paths, a file that is also a directory, and data after the end.
+ * Files are written only below a fresh directory and opened with
+ * O_EXCL|O_NOFOLLOW, so even a bug in the checks cannot follow a link or
+ * overwrite a file.
  */
 
 export interface TarFile {
@@ -114,66 +118,233 @@ function writeOctal(b: Buffer, offset: number, width: number, value: number): vo
 
 // --- reading -------------------------------------------------------------------
 
+/** One checked entry as the reader hands it on; a file's bytes follow as a stream. */
+export interface TarEntryHeader {
+  type: 'file' | 'dir';
+  /** Normalized relative posix path. */
+  path: string;
+  /** Permission bits as the archive states them (callers mask them: restoredFileMode). */
+  mode: number;
+  /** Bytes of data (0 for a directory). */
+  size: number;
+}
+
+/** A whole entry in memory (parseTar: tests and small archives). */
 export type TarEntry = { type: 'file'; path: string; mode: number; data: Buffer } | { type: 'dir'; path: string; mode: number };
 
+export interface TarReadLimits {
+  /** Most bytes of archive (after decompression) read in all; the byte that passes it ends the read. */
+  maxBytes: number;
+}
+
+/** A limit of the archive reader was passed (too large, too long a header): refused as it happened. */
+export class ArchiveLimitError extends UnsafeArchiveError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArchiveLimitError';
+  }
+}
+
+/** A pax record holds a long path (a few hundred bytes); nothing we read needs more. */
+export const MAX_PAX_BYTES = 64 * 1024;
+/** Zero bytes accepted after the end-of-archive block (writers pad to a record: GNU tar's is 10 KiB). */
+export const MAX_TRAILING_BYTES = 64 * 1024;
+
 /**
- * Every entry of an archive, checked. Throws UnsafeArchiveError for anything
- * that could write outside the extraction root or that an artifact never holds.
+ * Reads an archive from `source` as its bytes arrive, and calls `visit` for
+ * every file and directory entry once its header passed every check above;
+ * `data` yields exactly the entry's bytes, and whatever `visit` leaves unread
+ * is skipped. Nothing is buffered but one header, one pax record
+ * (≤ MAX_PAX_BYTES) and the chunk being read, and `limits.maxBytes` is
+ * checked per chunk, so a compression bomb stops at the limit. `onEnd` runs
+ * at the end-of-archive block, before the trailing padding is read.
+ * Throws UnsafeArchiveError (ArchiveLimitError for a limit).
  */
-export function parseTar(archive: Buffer): TarEntry[] {
-  const entries: TarEntry[] = [];
-  const seen = new Set<string>();
+export async function readTar(
+  source: AsyncIterable<Buffer>,
+  visit: (entry: TarEntryHeader, data: AsyncIterable<Buffer>) => Promise<void>,
+  limits: TarReadLimits,
+  onEnd?: () => void,
+): Promise<void> {
+  const r = new ByteReader(source[Symbol.asyncIterator](), limits.maxBytes);
+  const files = new Set<string>();
+  /** Every path an entry made a directory of: its own (a dir entry) and every ancestor. */
+  const dirs = new Set<string>();
+  const dirEntries = new Set<string>();
   let pax: Record<string, string> = {};
-  let offset = 0;
-  let ended = false;
-  while (offset + BLOCK <= archive.byteLength) {
-    const h = archive.subarray(offset, offset + BLOCK);
-    if (h.every((byte) => byte === 0)) {
-      ended = true;
-      break;
-    }
-    verifyChecksum(h, offset);
-    const type = String.fromCharCode(h[156]!);
-    const size = readOctal(h, 124, 12, 'size', offset);
-    const dataStart = offset + BLOCK;
-    const dataEnd = dataStart + size;
-    if (dataEnd > archive.byteLength) throw new UnsafeArchiveError(`entry at byte ${offset} claims ${size} bytes but the archive ends first`);
-    const data = archive.subarray(dataStart, dataEnd);
-    offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
+  try {
+    for (;;) {
+      const offset = r.offset;
+      const h = await r.exact(BLOCK);
+      if (h === null) throw new UnsafeArchiveError(r.pendingBytes === 0 ? 'archive is truncated (no end-of-archive marker)' : `header at byte ${offset} is truncated`);
+      if (h.every((byte) => byte === 0)) {
+        onEnd?.();
+        await r.expectOnlyZeros(MAX_TRAILING_BYTES);
+        return;
+      }
+      verifyChecksum(h, offset);
+      const type = String.fromCharCode(h[156]!);
+      const size = readOctal(h, 124, 12, 'size', offset);
+      const padding = (BLOCK - (size % BLOCK)) % BLOCK;
 
-    if (type === 'x') {
-      pax = parsePax(data);
-      continue;
-    }
-    if (type === 'g') continue; // global pax defaults: nothing in them matters to us
-    const rawName = pax.path ?? joinName(readString(h, 345, PREFIX_MAX), readString(h, 0, NAME_MAX));
-    const linkTarget = pax.linkpath ?? readString(h, 157, NAME_MAX);
-    pax = {};
-    const mode = readOctal(h, 100, 8, 'mode', offset) & 0o7777;
+      if (type === 'x') {
+        if (size > MAX_PAX_BYTES) throw new ArchiveLimitError(`pax header at byte ${offset} has ${size} bytes; at most ${MAX_PAX_BYTES} are read`);
+        const data = await r.exact(size);
+        if (data === null) throw new UnsafeArchiveError(`entry at byte ${offset} claims ${size} bytes but the archive ends first`);
+        pax = parsePax(data);
+        await r.skip(padding);
+        continue;
+      }
+      if (type === 'g') {
+        // Global pax defaults: nothing in them matters to us.
+        await r.skip(size + padding);
+        continue;
+      }
+      const rawName = pax.path ?? joinName(readString(h, 345, PREFIX_MAX), readString(h, 0, NAME_MAX));
+      const linkTarget = pax.linkpath ?? readString(h, 157, NAME_MAX);
+      pax = {};
+      const mode = readOctal(h, 100, 8, 'mode', offset) & 0o7777;
 
-    if (type === '1' || type === '2') {
-      const p = checkEntryPath(rawName, 'link');
-      checkLinkTarget(p, linkTarget, type === '1');
-      throw new UnsafeArchiveError(`${p} is a ${type === '1' ? 'hard' : 'symbolic'} link; build-system artifacts hold only regular files`);
+      if (type === '1' || type === '2') {
+        const p = checkEntryPath(rawName, 'link');
+        checkLinkTarget(p, linkTarget, type === '1');
+        throw new UnsafeArchiveError(`${p} is a ${type === '1' ? 'hard' : 'symbolic'} link; build-system artifacts hold only regular files`);
+      }
+      if (type !== '0' && type !== '\0' && type !== '5' && type !== '7') {
+        throw new UnsafeArchiveError(`${JSON.stringify(rawName)} has entry type ${JSON.stringify(type)}; only files and directories are allowed`);
+      }
+      const isDir = type === '5';
+      const p = checkEntryPath(rawName, isDir ? 'dir' : 'file');
+      if (p === '') {
+        // "./": the root itself.
+        await r.skip(size + padding);
+        continue;
+      }
+      if (files.has(p) || dirEntries.has(p)) throw new UnsafeArchiveError(`${p} appears twice in the archive`);
+      // A file must not also be a directory another entry writes into ("a" and "a/b", in either order).
+      const parts = p.split('/');
+      for (let i = 1; i < parts.length; i++) {
+        const parent = parts.slice(0, i).join('/');
+        if (files.has(parent)) throw new UnsafeArchiveError(`${p} is below ${parent}, which is a file`);
+      }
+      if (!isDir && dirs.has(p)) throw new UnsafeArchiveError(`an entry is below ${p}, which is a file`);
+      for (let i = 1; i <= parts.length; i++) if (isDir || i < parts.length) dirs.add(parts.slice(0, i).join('/'));
+      if (isDir) {
+        dirEntries.add(p);
+        await visit({ type: 'dir', path: p, mode, size: 0 }, empty());
+        await r.skip(size + padding);
+        continue;
+      }
+      files.add(p);
+      const left = { bytes: size };
+      await visit({ type: 'file', path: p, mode, size }, r.take(left, `${p} (entry at byte ${offset}) claims ${size} bytes`));
+      await r.skip(left.bytes + padding);
     }
-    if (type !== '0' && type !== '\0' && type !== '5' && type !== '7') {
-      throw new UnsafeArchiveError(`${JSON.stringify(rawName)} has entry type ${JSON.stringify(type)}; only files and directories are allowed`);
-    }
-    const p = checkEntryPath(rawName, type === '5' ? 'dir' : 'file');
-    if (p === '') continue; // "./": the root itself
-    if (seen.has(p)) throw new UnsafeArchiveError(`${p} appears twice in the archive`);
-    seen.add(p);
-    entries.push(type === '5' ? { type: 'dir', path: p, mode } : { type: 'file', path: p, mode, data });
+  } finally {
+    await r.close();
   }
-  if (!ended) throw new UnsafeArchiveError('archive is truncated (no end-of-archive marker)');
-  // A file must not also be a directory another entry writes into ("a" then "a/b").
-  for (const e of entries) {
-    const parts = e.path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join('/');
-      if (entries.some((o) => o.type === 'file' && o.path === parent)) throw new UnsafeArchiveError(`${e.path} is below ${parent}, which is a file`);
+}
+
+/** The archive's bytes as they come, with a count against the limit. */
+class ByteReader {
+  /** Received and not handed on yet (a part of the last chunk). */
+  private pending: Buffer = Buffer.alloc(0);
+  private received = 0;
+  private done = false;
+
+  constructor(
+    private readonly chunks: AsyncIterator<Buffer>,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Position in the archive of the next byte handed on. */
+  get offset(): number {
+    return this.received - this.pending.byteLength;
+  }
+
+  get pendingBytes(): number {
+    return this.pending.byteLength;
+  }
+
+  /** One more chunk into `pending`; false at the end of the stream. */
+  private async pull(): Promise<boolean> {
+    if (this.done) return false;
+    const step = await this.chunks.next();
+    if (step.done) {
+      this.done = true;
+      return false;
+    }
+    const chunk = Buffer.isBuffer(step.value) ? step.value : Buffer.from(step.value);
+    this.received += chunk.byteLength;
+    if (this.received > this.maxBytes) throw new ArchiveLimitError(`archive unpacks to more than ${this.maxBytes} bytes (the limit)`);
+    this.pending = this.pending.byteLength === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    return true;
+  }
+
+  /** Exactly `n` bytes (small: a header, a pax record), or null when the stream ends first. */
+  async exact(n: number): Promise<Buffer | null> {
+    while (this.pending.byteLength < n) if (!(await this.pull())) return null;
+    const out = this.pending.subarray(0, n);
+    this.pending = this.pending.subarray(n);
+    return out;
+  }
+
+  /** The next `left.bytes` bytes, piece by piece as they arrive; `left` counts down what is still unread. */
+  async *take(left: { bytes: number }, what: string): AsyncGenerator<Buffer> {
+    while (left.bytes > 0) {
+      if (this.pending.byteLength === 0 && !(await this.pull())) throw new UnsafeArchiveError(`archive is truncated: ${what} but the archive ends first`);
+      const piece = this.pending.subarray(0, left.bytes);
+      this.pending = this.pending.subarray(piece.byteLength);
+      left.bytes -= piece.byteLength;
+      yield piece;
     }
   }
+
+  async skip(n: number): Promise<void> {
+    const left = { bytes: n };
+    for await (const _ of this.take(left, `an entry's data or padding`));
+  }
+
+  /** What follows the end-of-archive block: zeros only, at most `max` of them. */
+  async expectOnlyZeros(max: number): Promise<void> {
+    let seen = 0;
+    for (;;) {
+      seen += this.pending.byteLength;
+      if (this.pending.some((byte) => byte !== 0)) throw new UnsafeArchiveError('data after the end of the archive');
+      if (seen > max) throw new ArchiveLimitError(`more than ${max} bytes of padding after the end of the archive`);
+      this.pending = Buffer.alloc(0);
+      if (!(await this.pull())) return;
+    }
+  }
+
+  /** Stops the source early (a refused archive): its producer stops fetching. */
+  async close(): Promise<void> {
+    if (!this.done) await this.chunks.return?.();
+  }
+}
+
+async function* empty(): AsyncGenerator<Buffer> {}
+
+async function* once(data: Buffer): AsyncGenerator<Buffer> {
+  yield data;
+}
+
+/** Every entry of an archive in memory, checked as readTar checks them (tests; small archives). */
+export async function parseTar(archive: Buffer, limits: TarReadLimits = { maxBytes: Number.MAX_SAFE_INTEGER }): Promise<TarEntry[]> {
+  const entries: TarEntry[] = [];
+  await readTar(
+    once(archive),
+    async (e, data) => {
+      if (e.type === 'dir') {
+        entries.push({ type: 'dir', path: e.path, mode: e.mode });
+        return;
+      }
+      const parts: Buffer[] = [];
+      for await (const piece of data) parts.push(piece);
+      entries.push({ type: 'file', path: e.path, mode: e.mode, data: Buffer.concat(parts) });
+    },
+    limits,
+  );
   return entries;
 }
 
@@ -241,28 +412,51 @@ function checkLinkTarget(linkPath: string, target: string, hard: boolean): void 
   if (resolved === '..' || resolved.startsWith('../') || resolved.startsWith('/')) throw new UnsafeArchiveError(`${show}: link points outside the package`);
 }
 
+// --- extracting ----------------------------------------------------------------
+
+const CREATE_FLAGS = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | (fsConstants.O_NOFOLLOW ?? 0);
+
 /**
- * Writes checked entries below `root` (an existing, empty directory we
- * created). Files are created exclusively and never through a link.
+ * Writes one file entry's bytes to `root/<entryPath>` (root: an existing
+ * directory we created): created exclusively and never through a link, with
+ * `mode` (under the umask; default owner-only, for files whose final mode is
+ * decided where they are restored). `onChunk` sees every piece (a hash).
+ * Returns the byte count.
  */
-export async function extractTar(entries: readonly TarEntry[], root: string): Promise<void> {
+export async function writeEntryFile(root: string, entryPath: string, data: AsyncIterable<Buffer>, onChunk?: (piece: Buffer) => void, mode = 0o600): Promise<number> {
   const absRoot = path.resolve(root);
-  const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | (fsConstants.O_NOFOLLOW ?? 0);
-  for (const e of entries) {
-    const dest = path.join(absRoot, ...e.path.split('/'));
-    // parseTar already refused anything that could escape; this guards against a future caller skipping it.
-    if (!isStrictlyInside(absRoot, dest)) throw new UnsafeArchiveError(`${e.path}: outside the extraction root`);
-    if (e.type === 'dir') {
-      await mkdir(dest, { recursive: true });
-      continue;
+  const dest = path.join(absRoot, ...entryPath.split('/'));
+  // readTar already refused anything that could escape; this guards against a caller that skipped it.
+  if (!isStrictlyInside(absRoot, dest)) throw new UnsafeArchiveError(`${entryPath}: outside the extraction root`);
+  await mkdir(path.dirname(dest), { recursive: true });
+  const handle = await open(dest, CREATE_FLAGS, mode);
+  let bytes = 0;
+  try {
+    for await (const piece of data) {
+      onChunk?.(piece);
+      bytes += piece.byteLength;
+      await handle.write(piece);
     }
-    await mkdir(path.dirname(dest), { recursive: true });
-    const handle = await open(dest, flags, 0o600);
-    try {
-      await handle.writeFile(e.data);
-      await handle.chmod(e.mode & 0o777);
-    } finally {
-      await handle.close();
-    }
+  } finally {
+    await handle.close();
   }
+  return bytes;
+}
+
+/**
+ * Extracts an archive arriving from `source` below `root` (an existing,
+ * empty directory we created), entry by entry as readTar passes them, files
+ * with restoredFileMode of their mode. A refused archive stops at the
+ * refused entry: what was written before it stays below `root`, which the
+ * caller removes.
+ */
+export async function extractTar(source: AsyncIterable<Buffer>, root: string, limits: TarReadLimits): Promise<void> {
+  await readTar(
+    source,
+    async (e, data) => {
+      if (e.type === 'dir') return;
+      await writeEntryFile(root, e.path, data, undefined, restoredFileMode(e.mode));
+    },
+    limits,
+  );
 }
