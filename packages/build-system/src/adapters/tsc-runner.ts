@@ -340,8 +340,10 @@ function tscOutputReader(ctx: TscRunContext) {
         const tail = (result.stderr || result.stdout).trim().split(/\r?\n/).slice(-5).join('\n');
         diagnostics.push({ severity: 'error', message: `tsc exited with ${result.code ?? result.signal}${tail ? `: ${tail}` : ''}` });
       }
-      // TypeScript's own lib files are fixed by its version, which the cache key holds already.
-      const reads = programFiles.filter((f) => !toolDirs.some((dir) => isInside(dir, f)));
+      // TypeScript's own lib files are fixed by its version, which the cache key holds already. The
+      // tsconfig is not a program file: it is reported so its extends chain is followed (cache/build-reads.ts).
+      const tsconfig = findTsconfig(ctx.pkg, ctx.config);
+      const reads = [...(tsconfig ? [tsconfig] : []), ...programFiles.filter((f) => !toolDirs.some((dir) => isInside(dir, f)))];
       return { ok, files, diagnostics, reads };
     },
   };

@@ -126,7 +126,8 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   const dirs = new Set<string>();
 
   // 2. tsconfig chains.
-  const chainStarts = new Set<string>([...toolFiles].filter((f) => TSCONFIG_NAME.test(path.basename(f))));
+  // From everything the tool reported: the package's own tsconfig is one of its inputs already, but what it extends is not.
+  const chainStarts = new Set<string>(input.toolReads.map((f) => path.resolve(f)).filter((f) => TSCONFIG_NAME.test(path.basename(f))));
   if (BUNDLERS_WITH_TSCONFIG_LOOKUP.has(input.adapter)) {
     const sourceDirs = new Set([pkg.dir, ...[...toolFiles, ...input.staticInputs.keys()].filter((f) => !isNodeModules(f)).map((f) => path.dirname(f))]);
     const nearestByDir = new Map<string, string | null>();

@@ -1,0 +1,433 @@
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { build } from '../src/index.js';
+import type { RunResult } from '../src/result/schema.js';
+import { cliPath, createFixture, repoRoot, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
+
+/**
+ * Issue 11 §2, the differential matrix: after each change, the output of a
+ * build must equal what a `--force` build makes of the same files. A cache
+ * that serves an old output anywhere fails here.
+ *
+ * One workspace shaped like a real monorepo (esbuild, tsc with declarations,
+ * rollup and bun packages; a shared root tsconfig; sources outside packages;
+ * tsconfig paths; a gitignored generated file; a symlinked directory; a
+ * bundled node_modules dependency with a lockfile; configs that import JSON,
+ * TypeScript helpers and read env vars; workspace dependencies read as
+ * bundles and as declarations; git history). Every case changes one thing and
+ * owns the package whose output it must change (or must not), so all cases
+ * run at once: build, (record), apply every change, build through the path
+ * under test, snapshot every package's outDir, then `--force`, snapshot
+ * again, compare.
+ *
+ * Paths: the CLI with its no-op replay (the record is checked to exist before
+ * the changes), the CLI without any fast path (BUILD_SYSTEM_NO_FAST_PATH=1),
+ * and the programmatic API in this process.
+ */
+
+const fixtures: Fixture[] = [];
+afterAll(() => fixtures.forEach((f) => f.cleanup()));
+
+const ENV_BEFORE = { BS_FLAVOR: 'one', BS_DECL: 'one' };
+const ENV_AFTER = { BS_FLAVOR: 'two', BS_DECL: 'two' };
+
+const esbuild = `export default { adapter: 'esbuild' };\n`;
+const tscDts = `export default { adapter: 'tsc', dts: true };\n`;
+const pkgJson = (name: string, extra: Record<string, unknown> = {}) => ({ name: `@m/${name}`, version: '1.0.0', type: 'module', exports: './dist/index.js', ...extra });
+const tsconfigOwn = {
+  compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [], rootDir: 'src', outDir: 'dist' },
+  include: ['src'],
+};
+
+/** A package whose build reads only its own files. */
+function simple(name: string, config: string, files: FileTree, manifest: Record<string, unknown> = {}): FileTree {
+  const out: FileTree = { [`packages/${name}/package.json`]: pkgJson(name, manifest), [`packages/${name}/build.config.ts`]: config };
+  for (const [rel, content] of Object.entries(files)) out[`packages/${name}/${rel}`] = content;
+  return out;
+}
+
+function workspaceFiles(): FileTree {
+  return {
+    'package.json': { name: 'matrix', private: true, workspaces: ['packages/*'] },
+    '.gitignore': 'node_modules\ndist\n**/generated/\n',
+    'package-lock.json': lockfile('1.0.0', 'sha512-fakedep2-one'),
+    // Outside every package: read through tsconfig extends, relative imports, configs.
+    'tsconfig.base.json': { compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [], removeComments: false } },
+    'configs/tsconfig.jsx.json': { compilerOptions: { jsx: 'react', jsxFactory: 'h' } },
+    'configs/tsconfig.tsc2a.json': { compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [] } },
+    'configs/tsconfig.strict.json': { compilerOptions: { removeComments: false } },
+    'shared/message.ts': `export const message = 'shared v1';\n`,
+    'shared/rollup-msg.ts': `export const rollupMessage = 'rollup shared v1';\n`,
+    'shared/bun-msg.ts': `export const bunMessage = 'bun shared v1';\n`,
+    'shared/shadow/mod.ts': `export const shadow = 'from mod.ts';\n`,
+    'shared/moved.ts': `export const moved = 'moved v1';\n`,
+    'linked-src/value.ts': `export const linked = 'linked one';\n`,
+    'linked-src-2/value.ts': `export const linked = 'linked two';\n`,
+    'retarget-a/value.ts': `export const target = 'target a';\n`,
+    'retarget-b/value.ts': `export const target = 'target b';\n`,
+    'presets.json': { banner: '/* preset v1 */' },
+    'build-helpers/banner.ts': `export const banner = '/* helper v1 */';\n`,
+    'node_modules/fake-dep/package.json': { name: 'fake-dep', version: '1.0.0', main: 'index.js' },
+    'node_modules/fake-dep/index.js': `exports.pad = (s) => '[' + s + ']';\n`,
+    'node_modules/fake-dep2/package.json': { name: 'fake-dep2', version: '1.0.0', main: 'index.js' },
+    'node_modules/fake-dep2/index.js': `exports.version = 'fake-dep2 1.0.0';\n`,
+    'node_modules/fake-dep3/package.json': { name: 'fake-dep3', version: '1.0.0', main: 'index.js' },
+    'node_modules/fake-dep3/index.js': `exports.three = 'fake-dep3';\n`,
+
+    // --- sources, one package per case -------------------------------------------------------
+    ...simple('src-edit', esbuild, { 'src/index.ts': `export const v = 'src v1';\n` }),
+    ...simple('same-size', esbuild, { 'src/index.ts': `export const v = 'size-1';\n` }),
+    ...simple('same-second', esbuild, { 'src/index.ts': `export const v = 'aaaa';\n` }),
+    ...simple('deep-edit', esbuild, { 'src/index.ts': `export { deep } from './lib/a/b/deep';\n`, 'src/lib/a/b/deep.ts': `export const deep = 'deep v1';\n` }),
+    ...simple('add-source', esbuild, { 'src/index.ts': `export const v = 'add';\n` }),
+    ...simple('delete-source', esbuild, { 'src/index.ts': `export { u } from './util';\nexport const v = 1;\n`, 'src/util.ts': `export const u = 'util';\n` }),
+    ...simple('rename-source', esbuild, { 'src/index.ts': `export { u } from './util';\n`, 'src/util.ts': `export const u = 'renamed';\n` }),
+    ...simple('unimported-file', esbuild, { 'src/index.ts': `export const v = 'unimported';\n` }),
+    ...simple('pkg-deps', esbuild, { 'src/index.ts': `import { three } from 'fake-dep3';\nexport const v = three;\n` }, { devDependencies: { 'fake-dep3': '1.0.0' } }),
+    ...simple('pkg-exports', esbuild, { 'src/index.ts': `export const v = 'main';\n`, 'src/extra.ts': `export const extra = 'extra';\n` }),
+    ...simple('pkg-type', esbuild, { 'src/index.ts': `export const v = 'typed';\n` }),
+    ...simple('config-edit', esbuild, { 'src/index.ts': `export const v = 'configured';\n` }),
+    ...simple('outdir-deleted', esbuild, { 'src/index.ts': `export const v = 'out';\n` }),
+    ...simple('outdir-edited', esbuild, { 'src/index.ts': `export const v = 'out';\n` }),
+    ...simple('git-checkout', esbuild, { 'src/index.ts': `export const v = 'git v1';\n` }),
+    ...simple('git-stash', esbuild, { 'src/index.ts': `export const v = 'stash main';\n` }),
+
+    // --- reads outside the package ----------------------------------------------------------
+    ...simple('tsconfig-base', tscDts, { 'tsconfig.json': { extends: '../../tsconfig.base.json', compilerOptions: { rootDir: 'src', outDir: 'dist' }, include: ['src'] }, 'src/index.ts': `/** kept unless removeComments */\nexport const t: number = 1;\n` }),
+    ...simple('tsconfig-array', tscDts, {
+      'tsconfig.json': { extends: ['../../configs/tsconfig.tsc2a.json', '../../configs/tsconfig.strict.json'], compilerOptions: { rootDir: 'src', outDir: 'dist' }, include: ['src'] },
+      'src/index.ts': `/** kept unless removeComments */\nexport const t2: number = 2;\n`,
+    }),
+    ...simple('jsx-extends', esbuild, { 'tsconfig.json': { extends: '../../configs/tsconfig.jsx.json' }, 'src/index.tsx': `declare function h(...a: unknown[]): unknown;\ndeclare function createElement(...a: unknown[]): unknown;\nexport const el = <div />;\n` }),
+    ...simple('tsconfig-above', esbuild, { 'src/index.tsx': `declare const React: { createElement(...a: unknown[]): unknown };\ndeclare function hh(...a: unknown[]): unknown;\nexport const el = <span />;\n` }),
+    ...simple('tsconfig-deleted', esbuild, { 'tsconfig.json': { compilerOptions: { jsx: 'react', jsxFactory: 'h' } }, 'src/index.tsx': `declare function h(...a: unknown[]): unknown;\ndeclare function hh(...a: unknown[]): unknown;\nexport const el = <p />;\n` }),
+    ...simple('relative-outside', esbuild, { 'src/index.ts': `export { message } from '../../../shared/message';\n` }),
+    ...simple('renamed-outside', esbuild, { 'src/index.ts': `export { moved } from '../../../shared/moved';\n` }),
+    ...simple('paths-other', esbuild, { 'tsconfig.json': { compilerOptions: { baseUrl: '.', paths: { '@other/*': ['../other-src/src/*'] } } }, 'src/index.ts': `export { other } from '@other/value';\n` }),
+    'packages/other-src/package.json': { name: '@m/other-src', version: '1.0.0', private: true },
+    'packages/other-src/src/value.ts': `export const other = 'other v1';\n`,
+    ...simple('gitignored-gen', esbuild, { 'src/index.ts': `export { data } from './generated/data';\n`, 'src/generated/data.ts': `export const data = 'generated v1';\n` }),
+    ...simple('symlink-edit', esbuild, { 'src/index.ts': `export { linked } from './linked/value';\n` }),
+    ...simple('symlink-retarget', esbuild, { 'src/index.ts': `export { target } from './linked/value';\n` }),
+    ...simple('shadow', esbuild, { 'src/index.ts': `export { shadow } from '../../../shared/shadow/mod';\n` }),
+    ...simple('nm-bundled', esbuild, { 'src/index.ts': `import { pad } from 'fake-dep';\nexport const v = pad('x');\n` }, { devDependencies: { 'fake-dep': '1.0.0' } }),
+    ...simple('lockfile-upgrade', esbuild, { 'src/index.ts': `import { version } from 'fake-dep2';\nexport const v = version;\n` }, { devDependencies: { 'fake-dep2': '1.0.0' } }),
+    ...simple('config-json', `import presets from '../../presets.json';\nexport default { adapter: 'esbuild', banner: presets.banner };\n`, { 'src/index.ts': `export const v = 'json';\n` }),
+    ...simple('config-helper', `import { banner } from '../../build-helpers/banner';\nexport default { adapter: 'esbuild', banner };\n`, { 'src/index.ts': `export const v = 'helper';\n` }),
+    ...simple('config-env', `const flavor = process.env['BS_' + 'FLAVOR'] ?? 'none';\nexport default { adapter: 'esbuild', define: { FLAVOR: JSON.stringify(flavor) } };\n`, { 'src/index.ts': `declare const FLAVOR: string;\nexport const v = FLAVOR;\n` }),
+    ...simple('config-env-declared', `export default { adapter: 'esbuild', env: ['BS_DECL'], define: { DECL: JSON.stringify(process.env.BS_DECL ?? '') } };\n`, { 'src/index.ts': `declare const DECL: string;\nexport const v = DECL;\n` }),
+    ...simple('rollup-src', `export default { adapter: 'rollup' };\n`, { 'src/index.ts': `export const v = 'rollup v1';\n` }),
+    ...simple('rollup-outside', `export default { adapter: 'rollup' };\n`, { 'src/index.ts': `export { rollupMessage } from '../../../shared/rollup-msg';\n` }),
+    ...simple('bun-src', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `export const v = 'bun v1';\n` }),
+    ...simple('bun-outside', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `export { bunMessage } from '../../../shared/bun-msg';\n` }),
+
+    // --- workspace dependencies --------------------------------------------------------------
+    ...simple('dep', esbuild, { 'src/index.ts': `export const depValue = 'dep v1';\n` }),
+    ...simple('consumer', esbuild, { 'src/index.ts': `export { depValue } from '@m/dep';\n` }, { devDependencies: { '@m/dep': '1.0.0' } }),
+    ...simple('dist-dep', esbuild, { 'src/index.ts': `export const distValue = 'dist v1';\n` }),
+    ...simple('dist-consumer', esbuild, { 'src/index.ts': `export { distValue } from '@m/dist-dep';\n` }, { devDependencies: { '@m/dist-dep': '1.0.0' } }),
+    ...simple('dts-dep', tscDts, { 'tsconfig.json': tsconfigOwn, 'src/index.ts': `export function area(side: number): number {\n  return side * side;\n}\n` }, { exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } }),
+    ...simple('dts-consumer', tscDts, { 'tsconfig.json': tsconfigOwn, 'src/index.ts': `import { area } from '@m/dts-dep';\nexport const a = area(2);\n` }, { dependencies: { '@m/dts-dep': '1.0.0' } }),
+    ...simple('body-dep', tscDts, { 'tsconfig.json': tsconfigOwn, 'src/index.ts': `export function twice(n: number): number {\n  return n * 2;\n}\n` }, { exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } }),
+    ...simple('body-consumer', tscDts, { 'tsconfig.json': tsconfigOwn, 'src/index.ts': `import { twice } from '@m/body-dep';\nexport const t = twice(2);\n` }, { dependencies: { '@m/body-dep': '1.0.0' } }),
+  };
+}
+
+function lockfile(fakeDep2Version: string, integrity: string): object {
+  return {
+    name: 'matrix',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'matrix', workspaces: ['packages/*'] },
+      'node_modules/fake-dep': { version: '1.0.0', integrity: 'sha512-fakedep-one' },
+      'node_modules/fake-dep2': { version: fakeDep2Version, integrity },
+      'node_modules/fake-dep3': { version: '1.0.0', integrity: 'sha512-fakedep3-one' },
+    },
+  };
+}
+
+function git(fx: Fixture, ...args: string[]): void {
+  const r = spawnSync('git', args, { cwd: fx.root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+}
+
+function matrixWorkspace(): Fixture {
+  const fx = createFixture(workspaceFiles());
+  fixtures.push(fx);
+  const link = (target: string, at: string) => {
+    mkdirSync(path.dirname(fx.path(at)), { recursive: true });
+    symlinkSync(target, fx.path(at));
+  };
+  // Tools, linked as an installed workspace has them; workspace packages linked by name.
+  for (const tool of ['typescript', 'rollup', '@rollup/plugin-node-resolve']) link(path.join(repoRoot, 'node_modules', tool), `node_modules/${tool}`);
+  link(realpathSync(path.join(repoRoot, 'node_modules/.bin/bun')), 'node_modules/.bin/bun');
+  for (const name of ['dep', 'dist-dep', 'dts-dep', 'body-dep']) link(`../../packages/${name}`, `node_modules/@m/${name}`);
+  link('../../../linked-src', 'packages/symlink-edit/src/linked');
+  link('../../../retarget-a', 'packages/symlink-retarget/src/linked');
+
+  git(fx, 'init', '-q', '-b', 'main');
+  git(fx, 'config', 'user.email', 'matrix@example.com');
+  git(fx, 'config', 'user.name', 'matrix');
+  git(fx, 'config', 'commit.gpgsign', 'false');
+  git(fx, 'add', '-A');
+  git(fx, 'commit', '-q', '-m', 'v1');
+  fx.write({ 'packages/git-checkout/src/index.ts': `export const v = 'git v2';\n` });
+  git(fx, 'commit', '-q', '-am', 'git-checkout v2');
+  // A branch with another version of git-stash's source; main has local, uncommitted work in it.
+  git(fx, 'checkout', '-q', '-b', 'feature');
+  fx.write({ 'packages/git-stash/src/index.ts': `export const v = 'stash feature branch';\n` });
+  git(fx, 'commit', '-q', '-am', 'feature');
+  git(fx, 'checkout', '-q', 'main');
+  fx.write({ 'packages/git-stash/src/index.ts': `export const v = 'stash local work';\n` });
+
+  // Old enough for the first run to be recorded at once (files written moments ago are checked by content, or not trusted).
+  const old = new Date(Date.now() - 3_600_000);
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      if (name === 'node_modules' || name === '.git') continue;
+      const abs = path.join(dir, name);
+      const st = lstatSync(abs);
+      if (st.isSymbolicLink()) continue;
+      if (st.isDirectory()) walk(abs);
+      utimesSync(abs, old, old);
+    }
+  };
+  walk(fx.root);
+  return fx;
+}
+
+interface Case {
+  name: string;
+  /** The package whose output the change decides. */
+  pkg: string;
+  /** Whether that output changes (else it must stay exactly as it was). */
+  changes: boolean;
+  edit(fx: Fixture): void;
+}
+
+const replaceIn = (fx: Fixture, rel: string, from: string, to: string) => {
+  const text = fx.read(rel);
+  if (!text.includes(from)) throw new Error(`${rel} does not contain ${from}`);
+  writeFileSync(fx.path(rel), text.replace(from, to));
+};
+
+const CASES: Case[] = [
+  // Git first (the stash first of all): a stash takes every uncommitted change with it, and the other cases' edits must stay.
+  {
+    name: 'branch switch with git stash',
+    pkg: 'git-stash',
+    changes: true,
+    edit: (fx) => {
+      git(fx, 'stash', '-q');
+      git(fx, 'checkout', '-q', 'feature');
+    },
+  },
+  { name: 'git checkout of an older file', pkg: 'git-checkout', changes: true, edit: (fx) => git(fx, 'checkout', 'main~1', '--', 'packages/git-checkout/src/index.ts') },
+
+  // Sources and package files.
+  { name: 'edit a source', pkg: 'src-edit', changes: true, edit: (fx) => replaceIn(fx, 'packages/src-edit/src/index.ts', 'src v1', 'src v2') },
+  {
+    name: 'same-size edit with the mtime restored',
+    pkg: 'same-size',
+    changes: true,
+    edit: (fx) => {
+      const file = fx.path('packages/same-size/src/index.ts');
+      const { atime, mtime, size } = statSync(file);
+      replaceIn(fx, 'packages/same-size/src/index.ts', 'size-1', 'size-2');
+      expect(statSync(file).size).toBe(size);
+      utimesSync(file, atime, mtime);
+    },
+  },
+  {
+    name: 'edit within the same second (mtime equal to the previous one)',
+    pkg: 'same-second',
+    changes: true,
+    edit: (fx) => {
+      const file = fx.path('packages/same-second/src/index.ts');
+      const { atime, mtime } = statSync(file);
+      replaceIn(fx, 'packages/same-second/src/index.ts', 'aaaa', 'bbbbbb');
+      utimesSync(file, atime, mtime);
+    },
+  },
+  { name: 'edit a source in a nested directory', pkg: 'deep-edit', changes: true, edit: (fx) => replaceIn(fx, 'packages/deep-edit/src/lib/a/b/deep.ts', 'deep v1', 'deep v2') },
+  {
+    name: 'add a source (imported)',
+    pkg: 'add-source',
+    changes: true,
+    edit: (fx) => fx.write({ 'packages/add-source/src/added.ts': `export const added = 'added';\n`, 'packages/add-source/src/index.ts': `export const v = 'add';\nexport { added } from './added';\n` }),
+  },
+  {
+    name: 'delete a source',
+    pkg: 'delete-source',
+    changes: true,
+    edit: (fx) => {
+      rmSync(fx.path('packages/delete-source/src/util.ts'));
+      fx.write({ 'packages/delete-source/src/index.ts': `export const v = 1;\n` });
+    },
+  },
+  {
+    name: 'rename a source',
+    pkg: 'rename-source',
+    changes: true,
+    edit: (fx) => {
+      renameSync(fx.path('packages/rename-source/src/util.ts'), fx.path('packages/rename-source/src/helpers.ts'));
+      fx.write({ 'packages/rename-source/src/index.ts': `export { u } from './helpers';\n` });
+    },
+  },
+  { name: 'add a file nothing imports', pkg: 'unimported-file', changes: false, edit: (fx) => fx.write({ 'packages/unimported-file/src/unused.ts': `export const unused = 1;\n` }) },
+  {
+    name: 'package.json dependencies (a bundled dependency becomes external)',
+    pkg: 'pkg-deps',
+    changes: true,
+    edit: (fx) => fx.write({ 'packages/pkg-deps/package.json': pkgJson('pkg-deps', { dependencies: { 'fake-dep3': '1.0.0' } }) }),
+  },
+  {
+    name: 'package.json exports (a new subpath entry)',
+    pkg: 'pkg-exports',
+    changes: true,
+    edit: (fx) => fx.write({ 'packages/pkg-exports/package.json': pkgJson('pkg-exports', { exports: { '.': './dist/index.js', './extra': './dist/extra.js' } }) }),
+  },
+  { name: 'package.json type', pkg: 'pkg-type', changes: true, edit: (fx) => fx.write({ 'packages/pkg-type/package.json': pkgJson('pkg-type', { type: 'commonjs' }) }) },
+  { name: 'build.config.ts', pkg: 'config-edit', changes: true, edit: (fx) => fx.write({ 'packages/config-edit/build.config.ts': `export default { adapter: 'esbuild', minify: true };\n` }) },
+  { name: 'an output deleted', pkg: 'outdir-deleted', changes: false, edit: (fx) => rmSync(fx.path('packages/outdir-deleted/dist/index.js')) },
+  { name: 'an output edited in place', pkg: 'outdir-edited', changes: false, edit: (fx) => fx.write({ 'packages/outdir-edited/dist/index.js': 'tampered\n' }) },
+  // What a build reads outside the package.
+  { name: 'a root tsconfig.base.json the package tsconfig extends (tsc)', pkg: 'tsconfig-base', changes: true, edit: (fx) => replaceIn(fx, 'tsconfig.base.json', '"removeComments": false', '"removeComments": true') },
+  { name: 'the second of two extended tsconfigs (extends array, tsc)', pkg: 'tsconfig-array', changes: true, edit: (fx) => replaceIn(fx, 'configs/tsconfig.strict.json', '"removeComments": false', '"removeComments": true') },
+  { name: 'a tsconfig outside the package the bundler follows through extends (esbuild jsx)', pkg: 'jsx-extends', changes: true, edit: (fx) => replaceIn(fx, 'configs/tsconfig.jsx.json', '"jsxFactory": "h"', '"jsxFactory": "createElement"') },
+  { name: 'a tsconfig.json appearing in a directory above the package (esbuild lookup)', pkg: 'tsconfig-above', changes: true, edit: (fx) => fx.write({ 'packages/tsconfig.json': { compilerOptions: { jsx: 'react', jsxFactory: 'hh' } } }) },
+  { name: "the package's own tsconfig deleted (the one above applies)", pkg: 'tsconfig-deleted', changes: true, edit: (fx) => rmSync(fx.path('packages/tsconfig-deleted/tsconfig.json')) },
+  { name: 'a relative import of a file outside the package', pkg: 'relative-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/message.ts', 'shared v1', 'shared v2') },
+  {
+    name: 'a file outside the package renamed, the import following it',
+    pkg: 'renamed-outside',
+    changes: true,
+    edit: (fx) => {
+      renameSync(fx.path('shared/moved.ts'), fx.path('shared/moved-again.ts'));
+      replaceIn(fx, 'shared/moved-again.ts', 'moved v1', 'moved v2');
+      fx.write({ 'packages/renamed-outside/src/index.ts': `export { moved } from '../../../shared/moved-again';\n` });
+    },
+  },
+  { name: "tsconfig paths into another package's sources (not a dependency)", pkg: 'paths-other', changes: true, edit: (fx) => replaceIn(fx, 'packages/other-src/src/value.ts', 'other v1', 'other v2') },
+  { name: 'a gitignored generated source the entry imports', pkg: 'gitignored-gen', changes: true, edit: (fx) => replaceIn(fx, 'packages/gitignored-gen/src/generated/data.ts', 'generated v1', 'generated v2') },
+  { name: 'a file in a symlinked directory under src/', pkg: 'symlink-edit', changes: true, edit: (fx) => replaceIn(fx, 'linked-src/value.ts', 'linked one', 'linked ONE') },
+  {
+    name: 'a symlinked directory under src/ pointed elsewhere',
+    pkg: 'symlink-retarget',
+    changes: true,
+    edit: (fx) => {
+      unlinkSync(fx.path('packages/symlink-retarget/src/linked'));
+      symlinkSync('../../../retarget-b', fx.path('packages/symlink-retarget/src/linked'));
+    },
+  },
+  { name: 'a file added beside an imported one outside the package that now wins resolution', pkg: 'shadow', changes: true, edit: (fx) => fx.write({ 'shared/shadow/mod.tsx': `export const shadow = 'from mod.tsx';\n` }) },
+  { name: 'a bundled node_modules file edited, lockfile unchanged', pkg: 'nm-bundled', changes: true, edit: (fx) => replaceIn(fx, 'node_modules/fake-dep/index.js', "'['", "'<'") },
+  {
+    name: 'the root lockfile and the installed dependency upgraded together',
+    pkg: 'lockfile-upgrade',
+    changes: true,
+    edit: (fx) => {
+      fx.write({ 'package-lock.json': lockfile('1.1.0', 'sha512-fakedep2-two') });
+      fx.write({ 'node_modules/fake-dep2/package.json': { name: 'fake-dep2', version: '1.1.0', main: 'index.js' }, 'node_modules/fake-dep2/index.js': `exports.version = 'fake-dep2 1.1.0';\n` });
+    },
+  },
+  { name: 'a JSON file outside the package that build.config.ts imports', pkg: 'config-json', changes: true, edit: (fx) => fx.write({ 'presets.json': { banner: '/* preset v2 */' } }) },
+  { name: 'a TypeScript helper outside the package that build.config.ts imports', pkg: 'config-helper', changes: true, edit: (fx) => replaceIn(fx, 'build-helpers/banner.ts', 'helper v1', 'helper v2') },
+  { name: 'an env var the config reads under a computed name', pkg: 'config-env', changes: true, edit: () => {} },
+  { name: 'an env var the config declares in `env`', pkg: 'config-env-declared', changes: true, edit: () => {} },
+  { name: 'rollup: a source edit', pkg: 'rollup-src', changes: true, edit: (fx) => replaceIn(fx, 'packages/rollup-src/src/index.ts', 'rollup v1', 'rollup v2') },
+  { name: 'rollup: a relative import outside the package', pkg: 'rollup-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/rollup-msg.ts', 'rollup shared v1', 'rollup shared v2') },
+  { name: 'bun: a source edit', pkg: 'bun-src', changes: true, edit: (fx) => replaceIn(fx, 'packages/bun-src/src/index.ts', 'bun v1', 'bun v2') },
+  { name: 'bun: a relative import outside the package', pkg: 'bun-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/bun-msg.ts', 'bun shared v1', 'bun shared v2') },
+
+  // Workspace dependencies.
+  { name: "a bundled workspace dependency's source (its output changes)", pkg: 'consumer', changes: true, edit: (fx) => replaceIn(fx, 'packages/dep/src/index.ts', 'dep v1', 'dep v2') },
+  { name: "a workspace dependency's dist edited by hand", pkg: 'dist-consumer', changes: false, edit: (fx) => replaceIn(fx, 'packages/dist-dep/dist/index.js', 'dist v1', 'dist HAND') },
+  {
+    name: "a dependency's declarations change (tsc reads them)",
+    pkg: 'dts-consumer',
+    changes: true,
+    edit: (fx) => fx.write({ 'packages/dts-dep/src/index.ts': `export function area(side: number): string {\n  return String(side * side);\n}\n` }),
+  },
+  { name: "a dependency's function body changes, its declarations do not", pkg: 'body-consumer', changes: false, edit: (fx) => replaceIn(fx, 'packages/body-dep/src/index.ts', 'n * 2', 'n + n') },
+];
+
+type BuildPath = 'cli-replay' | 'cli-full' | 'api';
+
+function cliBuild(fx: Fixture, env: Record<string, string>, args: string[] = [], fast = true): { run: RunResult; replayed: boolean; stderr: string } {
+  const r = spawnSync(process.execPath, [cliPath, 'build', '--json', ...args], {
+    cwd: fx.root,
+    encoding: 'utf8',
+    timeout: 240_000,
+    env: { ...process.env, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1', BUILD_SYSTEM_NO_FAST_PATH: fast ? undefined : '1', ...env },
+  });
+  if (r.status !== 0) throw new Error(`build ${args.join(' ')} exited ${r.status}: ${r.stderr.slice(-3000)}`);
+  return { run: JSON.parse(r.stdout) as RunResult, replayed: r.stderr.includes('no-op record: replayed'), stderr: r.stderr };
+}
+
+async function apiBuild(fx: Fixture, env: Record<string, string>): Promise<RunResult> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    const run = (await build({ cwd: fx.root })) as RunResult;
+    if (!run.ok) throw new Error(`API build failed: ${JSON.stringify(run.results.filter((r) => r.status !== 'success').map((r) => [r.package.name, r.error, r.diagnostics]))}`);
+    return run;
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+async function buildVia(way: BuildPath, fx: Fixture, env: Record<string, string>): Promise<RunResult> {
+  if (way === 'api') return apiBuild(fx, env);
+  return cliBuild(fx, env, [], way === 'cli-replay').run;
+}
+
+type Outputs = Record<string, Record<string, string>>;
+
+function outputs(fx: Fixture, run: RunResult): Outputs {
+  return Object.fromEntries(run.results.map((r) => [r.package.name.slice('@m/'.length), snapshotTree(path.join(r.package.dir, r.outDir ?? 'dist'))]));
+}
+
+describe('differential matrix: after every change, the output equals a --force build', () => {
+  it(`has at least 40 cases, each owning its package`, () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(40);
+    expect(new Set(CASES.map((c) => c.pkg)).size).toBe(CASES.length);
+  });
+
+  for (const way of ['cli-replay', 'cli-full', 'api'] as const) {
+    it(`through ${way}`, async () => {
+      const fx = matrixWorkspace();
+      const first = await buildVia(way, fx, ENV_BEFORE);
+      expect(first.results.map((r) => r.status).every((s) => s === 'success')).toBe(true);
+      if (way === 'cli-replay') {
+        // The changes below meet a no-op record: the fast path is really under test.
+        const again = cliBuild(fx, ENV_BEFORE);
+        expect(again.replayed, again.stderr).toBe(true);
+      } else {
+        const again = await buildVia(way, fx, ENV_BEFORE);
+        expect(again.results.map((r) => r.cache.status).every((s) => s === 'hit')).toBe(true);
+      }
+      const before = outputs(fx, first);
+
+      for (const c of CASES) c.edit(fx);
+      const after = await buildVia(way, fx, ENV_AFTER);
+      const afterOutputs = outputs(fx, after);
+      const forced = cliBuild(fx, ENV_AFTER, ['--force'], false).run;
+      expect(forced.results.every((r) => r.cache.status === 'miss')).toBe(true);
+      const forcedOutputs = outputs(fx, forced);
+
+      const stale = Object.keys(forcedOutputs).filter((pkg) => JSON.stringify(afterOutputs[pkg]) !== JSON.stringify(forcedOutputs[pkg]));
+      const byPkg = new Map(CASES.map((c) => [c.pkg, c.name]));
+      expect(stale.map((pkg) => `${pkg}: ${byPkg.get(pkg) ?? '(no case)'}`), `stale outputs through ${way}`).toEqual([]);
+      // Each case really is a case: its change moves its package's output, or (declared so) leaves it exactly as it was.
+      const wrong = CASES.filter((c) => (JSON.stringify(before[c.pkg]) !== JSON.stringify(forcedOutputs[c.pkg])) !== c.changes).map((c) => `${c.pkg}: ${c.name}`);
+      expect(wrong).toEqual([]);
+    });
+  }
+});
