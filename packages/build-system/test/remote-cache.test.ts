@@ -11,6 +11,7 @@ import type { RunResult } from '../src/index.js';
 import { cliPath, createFixture, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
 import { startRemoteCacheServer, startSilentServer, type RemoteServer } from './helpers/remote-server.js';
 import { esbuildConfigSource } from './helpers/workspace.js';
+import { ustarHeader } from './helpers/hostile-remote.js';
 
 /**
  * The remote cache end to end: the real CLI against the real
@@ -503,25 +504,6 @@ describe('remote cache against turborepo-remote-cache', () => {
   });
 });
 
-/** A ustar header with any name, type and link (including ones tar.ts refuses to write). */
-function ustarHeader(name: string, size: number, opts: { type?: string; link?: string } = {}): Buffer {
-  const b = Buffer.alloc(512);
-  b.write(name, 0, 100);
-  b.write('0000644\0', 100);
-  b.write('0000000\0', 108);
-  b.write('0000000\0', 116);
-  b.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  b.write('00000000000\0', 136);
-  b.write(opts.type ?? '0', 156);
-  if (opts.link) b.write(opts.link, 157, 100);
-  b.write('ustar\0', 257);
-  b.write('00', 263);
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const x of b) sum += x;
-  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return b;
-}
 
 /** PUT straight to the server, as a malicious or broken client could. */
 function put(srv: RemoteServer, key: string, body: Buffer): Promise<void> {

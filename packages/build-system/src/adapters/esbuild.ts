@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type * as Esbuild from 'esbuild';
 import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';

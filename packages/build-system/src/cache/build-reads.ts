@@ -52,8 +52,6 @@ export interface RecordedReads {
   dirs: Record<string, string>;
 }
 
-export const NO_READS: RecordedReads = { files: {}, dirs: {} };
-
 /** A cache entry's key: the fingerprint's key together with the build's recorded reads. */
 export function entryKey(primaryKey: string, reads: RecordedReads): string {
   return sha256(canonicalJson({ fingerprint: primaryKey, reads }));

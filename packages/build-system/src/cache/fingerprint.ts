@@ -1,7 +1,6 @@
 import type { Stats } from 'node:fs';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { BuilderName } from '../config/schema.js';
-import type { Artifact } from '../result/schema.js';
 import { sha256 } from '../util/hash.js';
 import { VERSION } from '../version.js';
 import type { PackageInfo } from '../workspace/package-info.js';
@@ -150,12 +149,6 @@ function canonicalize(value: unknown): unknown {
 
 export function fingerprintKey(fingerprint: Fingerprint): string {
   return sha256(canonicalJson(fingerprint));
-}
-
-/** Identity of a build's outputs: what dependents put in their fingerprint. */
-export function outputHash(artifacts: readonly Pick<Artifact, 'path' | 'sha256'>[]): string {
-  const list = artifacts.map((a) => [a.path, a.sha256]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
-  return sha256(JSON.stringify(list));
 }
 
 /**

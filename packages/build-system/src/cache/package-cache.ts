@@ -7,7 +7,7 @@ import type { Artifact, CacheChange } from '../result/schema.js';
 import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import { changedReads, type RecordedReads } from './build-reads.js';
+import { changedReads } from './build-reads.js';
 import { explainMiss } from './explain.js';
 import { FileHasher } from './file-hasher.js';
 import { computeFingerprint, fingerprintKey, type Fingerprint, type FingerprintInput } from './fingerprint.js';

@@ -42,14 +42,6 @@ export const CONFIG_FILE_NAMES = [
 /** Field name used for problems with the exported value as a whole. */
 const ROOT_FIELD = '(default export)';
 
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** How files are named in messages: relative to where the user runs the command. */
 function displayPath(file: string): string {
   return toPosix(path.relative(process.cwd(), file)) || file;

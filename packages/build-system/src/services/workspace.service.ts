@@ -8,7 +8,7 @@ import { resolveConfig } from '../config/resolve.js';
 import { buildConfigSchema } from '../config/schema.js';
 import { BuildSystemError, exitCodeFor, isBuildSystemError, type ErrorCode } from '../errors.js';
 import { RESULT_SCHEMA_VERSION } from '../result/version.js';
-import type { Artifact, BuildResult, PlanEntry, PlanResult, RunCacheSummary, RunResult } from '../result/schema.js';
+import type { BuildResult, PlanEntry, PlanResult, RunCacheSummary, RunResult } from '../result/schema.js';
 import { resolveRemoteCacheConfig, type RemoteCacheOptions } from '../cache/remote/config.js';
 import type { RemoteCacheSession, RemoteRunSummary } from '../cache/remote/session.js';
 import { isInside, toPosix } from '../util/paths.js';

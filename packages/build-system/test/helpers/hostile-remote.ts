@@ -130,7 +130,7 @@ export function gzipBomb(mib = 2048): Buffer {
 }
 
 /** A ustar header written here (tar.ts refuses to write what these tests need). */
-export function ustarHeader(name: string, size: number, opts: { type?: string; mode?: number } = {}): Buffer {
+export function ustarHeader(name: string, size: number, opts: { type?: string; mode?: number; link?: string } = {}): Buffer {
   const b = Buffer.alloc(512);
   b.write(name, 0, 100);
   b.write(`${(opts.mode ?? 0o644).toString(8).padStart(7, '0')}\0`, 100);
@@ -139,6 +139,7 @@ export function ustarHeader(name: string, size: number, opts: { type?: string; m
   b.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
   b.write('00000000000\0', 136);
   b.write(opts.type ?? '0', 156);
+  if (opts.link) b.write(opts.link, 157, 100);
   b.write('ustar\0', 257);
   b.write('00', 263);
   b.fill(0x20, 148, 156);
