@@ -440,6 +440,25 @@ describe('cache: workspace dependencies', () => {
     expect(after.packages[1]!.cache.key).toBeNull();
   });
 
+  it('the key does not depend on the selection: a filtered run hits what a full run stored, and the reverse', async () => {
+    for (const field of ['devDependencies', 'dependencies'] as const) {
+      const ws = workspace(field);
+      const full = await ws.build();
+      // Only app, without its dependency (turbo-style filter): what the full run stored is found.
+      const onlyApp = (await build({ cwd: ws.fx.root, cacheDir: ws.cacheDir, filter: ['@fx/app'] })) as RunResult;
+      expect(onlyApp.results.map((r) => r.package.name)).toEqual(['@fx/app']);
+      expect(onlyApp.results[0]!.cache, field).toMatchObject({ status: 'hit', key: full.get('@fx/app')!.cache.key });
+      // An edit, built by a filtered run: the full run after it finds that entry.
+      ws.fx.write({ 'packages/app/src/index.ts': "import { base } from '@fx/core';\nexport const answer: number = base + 3;\n" });
+      const filtered = (await build({ cwd: ws.fx.root, cacheDir: ws.cacheDir, filter: ['@fx/app'] })) as RunResult;
+      expect(filtered.results[0]!.cache.status).toBe('miss');
+      expect(kinds(filtered.results[0]!)).toEqual(['files-changed']);
+      const after = await ws.build();
+      expect([...after.values()].map((r) => r.cache.status)).toEqual(['hit', 'hit']);
+      expect(after.get('@fx/app')!.cache.key).toBe(filtered.results[0]!.cache.key);
+    }
+  });
+
   it('dry run: a package importing a rebuilt dependency as external would still hit, with the key the build uses', async () => {
     const ws = workspace('dependencies');
     const built = await ws.build();
