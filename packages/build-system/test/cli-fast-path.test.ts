@@ -20,13 +20,18 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-// Preloaded into the CLI: at exit, writes how many Nest modules were loaded (CJS, so they are in require.cache).
+// Preloaded into the CLI: at exit, writes how many signs of Nest it sees. The CLI bundles Nest into
+// its chunks (no file of @nestjs/* or nest-commander is loaded, so require.cache shows none); what
+// its Nest side loads first, and nothing else in build-system loads, is reflect-metadata, which
+// installs Reflect.getMetadata. An unbundled CLI (dist/main.js) would show its Nest modules in
+// require.cache (CommonJS).
 const probe = path.join(tmp, 'nest-probe.cjs');
 writeFileSync(
   probe,
   `process.on('exit', () => {
-    const n = Object.keys(require.cache).filter((k) => /[\\\\/](@nestjs|nest-commander)[\\\\/]/.test(k)).length;
-    require('fs').writeFileSync(process.env.NEST_PROBE_OUT, String(n));
+    const modules = Object.keys(require.cache).filter((k) => /[\\\\/](@nestjs|nest-commander)[\\\\/]/.test(k)).length;
+    const reflectMetadata = typeof Reflect.getMetadata === 'function' ? 1 : 0;
+    require('fs').writeFileSync(process.env.NEST_PROBE_OUT, String(modules + reflectMetadata));
   });\n`,
 );
 let probeCount = 0;
