@@ -116,6 +116,7 @@ for (const [name, version] of Object.entries(esbuildManifest.optionalDependencie
   }
 }
 
+// What the CLI bundle is made of (research.md §9 read its chunk sizes from it): CLI_METAFILE=<file>.
 if (process.env.CLI_METAFILE) writeFileSync(process.env.CLI_METAFILE, JSON.stringify(cli.metafile));
 writeFileSync(path.join(dist, 'THIRD_PARTY_LICENSES.md'), thirdPartyLicenses(Object.keys(cli.metafile.inputs), esbuildDir));
 
