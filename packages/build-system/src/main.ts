@@ -116,16 +116,12 @@ async function helpMemoFile(): Promise<string | null> {
   const home = process.env.XDG_CACHE_HOME || (os.homedir() ? path.join(os.homedir(), '.cache') : '');
   if (!home) return null;
   try {
-    // The files that define the program: this bootstrap, the module and every command; in the CLI
-    // bundle, its chunks (content-hashed names), which hold them and the bundled Nest.
+    // The files that define the program: this bootstrap, the module and every command. In the CLI
+    // bundle those are in its chunks with the bundled Nest; their names carry a hash of their
+    // content, so the listing stands for them without a stat each.
     const commandsDir = path.join(here, 'commands');
-    const chunksDir = path.join(here, 'cli-chunks');
-    const files = [
-      self,
-      ...['build.module.js', 'build.module.ts'].map((f) => path.join(here, f)),
-      ...listDir(commandsDir).map((f) => path.join(commandsDir, f)),
-      ...listDir(chunksDir).map((f) => path.join(chunksDir, f)),
-    ];
+    const files = [self, ...['build.module.js', 'build.module.ts'].map((f) => path.join(here, f)), ...listDir(commandsDir).map((f) => path.join(commandsDir, f))];
+    const chunks = listDir(path.join(here, 'cli-chunks'));
     const stats = files.flatMap((f) => {
       try {
         const st = statSync(f);
@@ -137,7 +133,7 @@ async function helpMemoFile(): Promise<string | null> {
     // commander wraps help to the terminal's width, or 80 columns when stdout is not a terminal.
     const width = process.stdout.isTTY ? String(process.stdout.columns) : 'pipe';
     const { createHash } = await import('node:crypto');
-    const key = createHash('sha256').update(JSON.stringify([VERSION, realpathSync(here), width, stats])).digest('hex').slice(0, 32);
+    const key = createHash('sha256').update(JSON.stringify([VERSION, realpathSync(here), width, stats, chunks])).digest('hex').slice(0, 32);
     return path.join(home, 'build-system', `help-${key}.txt`);
   } catch {
     return null;
