@@ -198,11 +198,12 @@ describe.concurrent('installed and run by each package manager', () => {
     for (const p of ['util', 'legacy', 'app']) expect(existsSync(path.join(dir, 'packages', p, 'dist')), `packages/${p}/dist after clean`).toBe(false);
 
     if (id === 'bun') {
-      // The same install run by the Bun runtime instead of Node (bun --bun ignores the bin's node shebang).
+      // The same install run by the Bun runtime instead of Node (bun --bun ignores the bin's node
+      // shebang). The runtime is part of the cache key, so this builds afresh.
       const [bun, bunArgs] = pm.bin(['build']);
       const underBun = await run(bun, ['--bun', ...bunArgs], { cwd: dir, env });
       ok(underBun, 'build under bun --bun');
-      expect(underBun.stdout).toMatch(/3 packages: 3 built \(3 cached\)/);
+      expect(underBun.stdout).toMatch(/3 packages: 3 built, 0 failed/);
       expect(nodeOut(['packages/app/dist/cli.js', 'bun'])).toBe('HELLO BUN!');
     }
     if (id !== 'npm') return;
