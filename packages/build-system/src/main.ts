@@ -27,8 +27,8 @@
 import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseBuildArgv, type ParsedBuildArgv } from './commands/build-argv.js';
+import { moduleFile } from './util/module-file.js';
 import { VERSION } from './version.js';
 
 export const NO_FAST_PATH_ENV = 'BUILD_SYSTEM_NO_FAST_PATH';
@@ -79,9 +79,7 @@ async function enableCompileCache(): Promise<void> {
 
 async function runNest(): Promise<void> {
   await enableCompileCache();
-  // reflect-metadata must be in place before any decorated class is evaluated.
-  await import('reflect-metadata');
-  const [{ CommandFactory }, { BuildSystemModule }] = await Promise.all([import('nest-commander'), import('./build.module.js')]);
+  const { CommandFactory, BuildSystemModule } = await import('./nest-cli.js');
   await CommandFactory.run(BuildSystemModule, {
     logger: false,
     cliName: 'build-system',
@@ -101,8 +99,8 @@ async function runNest(): Promise<void> {
 // ---------------------------------------------------------------------------
 // --help: replay what the Nest CLI printed for the same program and width.
 
-// This file, as loaded: dist/main.js (ESM), or a CJS bundle of the CLI (no import.meta.url there).
-const self = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+// This file, as loaded: dist/cli.js (the CLI bundle) or dist/main.js.
+const self = moduleFile(import.meta.url);
 const here = path.dirname(self);
 
 function listDir(dir: string): string[] {
@@ -118,9 +116,12 @@ async function helpMemoFile(): Promise<string | null> {
   const home = process.env.XDG_CACHE_HOME || (os.homedir() ? path.join(os.homedir(), '.cache') : '');
   if (!home) return null;
   try {
-    // The files that define the program: this bootstrap, the module and every command.
+    // The files that define the program: this bootstrap, the module and every command. In the CLI
+    // bundle those are in its chunks with the bundled Nest; their names carry a hash of their
+    // content, so the listing stands for them without a stat each.
     const commandsDir = path.join(here, 'commands');
     const files = [self, ...['build.module.js', 'build.module.ts'].map((f) => path.join(here, f)), ...listDir(commandsDir).map((f) => path.join(commandsDir, f))];
+    const chunks = listDir(path.join(here, 'cli-chunks'));
     const stats = files.flatMap((f) => {
       try {
         const st = statSync(f);
@@ -132,7 +133,7 @@ async function helpMemoFile(): Promise<string | null> {
     // commander wraps help to the terminal's width, or 80 columns when stdout is not a terminal.
     const width = process.stdout.isTTY ? String(process.stdout.columns) : 'pipe';
     const { createHash } = await import('node:crypto');
-    const key = createHash('sha256').update(JSON.stringify([VERSION, realpathSync(here), width, stats])).digest('hex').slice(0, 32);
+    const key = createHash('sha256').update(JSON.stringify([VERSION, realpathSync(here), width, stats, chunks])).digest('hex').slice(0, 32);
     return path.join(home, 'build-system', `help-${key}.txt`);
   } catch {
     return null;

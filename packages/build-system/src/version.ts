@@ -1,22 +1,19 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-// src/version.ts, dist/version.js and dist/index.cjs sit one level below the package root;
-// the CLI bundle's chunks (dist/cli-chunks/*.js) two.
-const here = typeof __dirname === 'string' ? __dirname : path.dirname(fileURLToPath(import.meta.url));
+/**
+ * Set by scripts/build.mjs to package.json's version in every output (per-file ESM, the CJS
+ * bundle, the CLI bundle). Inlined, not looked up at run time: an importer's bundler may have
+ * copied this code far from build-system's package.json (a bundled host), and `node -e` gives
+ * ESM modules a global `__dirname` that is not theirs.
+ */
+declare const __BUILD_SYSTEM_VERSION__: string | undefined;
 
-function ownManifest(): { name: string; version: string } {
-  for (const up of ['..', '../..']) {
-    try {
-      const manifest = JSON.parse(readFileSync(path.join(here, up, 'package.json'), 'utf8')) as { name: string; version: string };
-      if (manifest.name === 'build-system') return manifest;
-    } catch {
-      // Not at this level.
-    }
-  }
-  throw new Error(`build-system: cannot find its own package.json above ${here}`);
+/** Running from src/ (this repo's tests): package.json is one level up, and import.meta.url is this file. */
+function sourceVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name?: string; version?: string };
+  if (manifest.name !== 'build-system' || !manifest.version) throw new Error(`build-system: ${new URL('../package.json', import.meta.url).pathname} is not build-system's package.json`);
+  return manifest.version;
 }
 
 /** build-system's own version (part of lock owner records and the cache key). */
-export const VERSION: string = ownManifest().version;
+export const VERSION: string = typeof __BUILD_SYSTEM_VERSION__ === 'string' ? __BUILD_SYSTEM_VERSION__ : sourceVersion();

@@ -68,6 +68,18 @@ describe('programmatic API', () => {
     expect(nestLoads.some((m) => m.includes('@nestjs/core'))).toBe(true);
   });
 
+  it('imports from `node -e`, where a global __dirname exists that is not build-system\'s', () => {
+    const fx = fixturePackage();
+    fixtures.push(fx);
+    // CommonJS eval: __dirname is '.', __filename '[eval]'; build-system's ESM files must not take them for their own.
+    const out = execFileSync(
+      process.execPath,
+      ['-e', `import('build-system').then(async (api) => { const run = await api.build({ cwd: ${JSON.stringify(fx.root)} }); console.log(JSON.stringify([run.ok, run.results[0].status])); });`],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
+    expect(JSON.parse(out)).toEqual([true, 'success']);
+  });
+
   it('defineConfig is the identity and the config schema rejects unknown keys', async () => {
     const api = await import(distIndex);
     const cfg = { adapter: 'esbuild', dts: true };

@@ -1,18 +1,23 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { transform, type Message, type TransformOptions } from 'esbuild';
+import type { Message, TransformOptions } from 'esbuild';
 import type { InputOptions, OutputOptions, Plugin, RollupBuild, RollupLog } from 'rollup';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
 import type { ReadLog } from '../util/read-log.js';
 import { isInside, toPosix } from '../util/paths.js';
-import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
+import { requireOwn, resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
 import { diagnosticFile, failedOutput } from './output.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
+
+/** build-system's own esbuild (vendored in the published package: see requireOwn), loaded on the first transform. */
+function transform(code: string, options: TransformOptions) {
+  return (requireOwn('esbuild') as typeof import('esbuild')).transform(code, options);
+}
 
 /**
  * Rollup through its JS API, in-process: one rollup() graph, then one

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { moduleFile as moduleFileOf } from '../util/module-file.js';
+import { requireOwn } from '../util/resolve-module.js';
 import type { TscWorkerOutput, TscWorkerReply, TscWorkerRequest } from './tsc-worker.js';
 
 /**
@@ -45,8 +46,7 @@ export interface TscPoolStats {
   handedBack: number;
 }
 
-// The CJS bundle (dist/index.cjs) has __filename and an empty import.meta; ESM the reverse.
-const moduleFile = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+const moduleFile = moduleFileOf(import.meta.url);
 
 /**
  * Where the worker entry is. The one place that knows the dist layout:
@@ -79,7 +79,7 @@ function resolveWorkerEntry(): Promise<string | URL> {
   workerEntry ??= (async () => {
     const file = tscWorkerFile();
     if (!file.endsWith('.ts')) return file;
-    const { transform } = await import('esbuild');
+    const { transform } = requireOwn('esbuild') as typeof import('esbuild');
     const { code } = await transform(readFileSync(file, 'utf8'), { loader: 'ts', format: 'esm', platform: 'node', target: 'node20' });
     return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
   })();

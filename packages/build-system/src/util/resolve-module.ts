@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { moduleFile } from './module-file.js';
 import type { ReadLog } from './read-log.js';
 
 export interface ResolvedModule {
@@ -12,15 +12,64 @@ export interface ResolvedModule {
   main: string;
 }
 
-// The CJS build of the API has __dirname and no import.meta.url; the ESM build the reverse.
-const ownDir = typeof __dirname === 'string' ? __dirname : path.dirname(fileURLToPath(import.meta.url));
+// dist/util (per-file ESM), dist (index.cjs, cli.js), dist/cli-chunks, src/util (tests), or a host's bundle.
+const ownDir = path.dirname(moduleFile(import.meta.url));
+const requireFromOwnDir = createRequire(path.join(ownDir, 'noop.js'));
 
 /**
- * `require` from build-system's own install. For CommonJS tools (esbuild's
- * main is CJS), a require is cheaper than `import()`: no ESM wrapper, and no
- * cjs-module-lexer pass over the file to guess named exports (~10 ms for esbuild).
+ * Packages build-system ships inside its dist instead of depending on them (scripts/build.mjs
+ * copies them to dist/vendor/<name>). esbuild's JS API is one: the `esbuild` package runs a
+ * postinstall script, which pnpm refuses by default (the install fails until someone approves it)
+ * and npm and yarn warn about, although the API needs nothing from it. The binary it drives comes
+ * from the `@esbuild/<platform>` optional dependency, which the copied API resolves from where it
+ * sits, inside build-system.
  */
-export const requireOwn = createRequire(path.join(ownDir, 'noop.js'));
+const VENDORED = new Set(['esbuild']);
+const vendoredDirs = new Map<string, string | null>();
+
+/**
+ * dist/vendor/<name> of the build-system this code belongs to, or null when there is none (src/
+ * in this repo before a build; a host bundle with no build-system installed where it runs).
+ */
+function vendoredDir(name: string): string | null {
+  if (!VENDORED.has(name)) return null;
+  let dir = vendoredDirs.get(name);
+  if (dir === undefined) {
+    const exists = (d: string) => existsSync(path.join(d, 'package.json'));
+    // Our own outputs sit in dist/ itself or one level down (dist/util, dist/cli-chunks).
+    dir = [path.join(ownDir, 'vendor', name), path.join(ownDir, '..', 'vendor', name)].find(exists) ?? null;
+    if (!dir) {
+      // Bundled into a host's file (or src/ here): the build-system installed where it runs.
+      try {
+        const installed = path.join(path.dirname(requireFromOwnDir.resolve('build-system/package.json')), 'dist', 'vendor', name);
+        if (exists(installed)) dir = installed;
+      } catch {
+        // None installed there.
+      }
+    }
+    vendoredDirs.set(name, dir);
+  }
+  return dir;
+}
+
+/**
+ * `require` from build-system's own install: its vendored copy when it has one, else what Node
+ * resolves from build-system's files. For CommonJS tools (esbuild's main is CJS), a require is
+ * cheaper than `import()`: no ESM wrapper, and no cjs-module-lexer pass over the file to guess
+ * named exports (~10 ms for esbuild).
+ */
+export function requireOwn(name: string): unknown {
+  const vendored = vendoredDir(name);
+  try {
+    return requireFromOwnDir(vendored ?? name);
+  } catch (e) {
+    if (vendored || !VENDORED.has(name) || (e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    throw new Error(
+      `build-system needs ${name}, which it ships in its dist/vendor, but neither build-system nor ${name} is installed where its code runs (${ownDir}): install build-system there, or ${name} if you bundled build-system into a file of your own`,
+      { cause: e },
+    );
+  }
+}
 
 /**
  * Finds `name` as the package at `fromDir` would (its node_modules, then up),
@@ -32,9 +81,10 @@ export function resolveModule(name: string, searchDirs: readonly string[], reads
   if (opts.includeOwn !== false) dirs.push(ownDir);
   for (const from of dirs) {
     const req = createRequire(path.join(from, 'noop.js'));
+    const vendored = from === ownDir ? vendoredDir(name) : null;
     let pkgJsonPath: string;
     try {
-      pkgJsonPath = req.resolve(`${name}/package.json`);
+      pkgJsonPath = vendored ? path.join(vendored, 'package.json') : req.resolve(`${name}/package.json`);
     } catch {
       // Packages whose exports hide package.json: resolve the main entry and walk up.
       try {
@@ -52,11 +102,12 @@ export function resolveModule(name: string, searchDirs: readonly string[], reads
     if (reads.recording) {
       // Where Node looked before it found this one: a copy installed there later would win.
       for (const earlier of dirs.slice(0, dirs.indexOf(from))) noteNotInstalled(reads, name, earlier);
-      noteNotInstalled(reads, name, from, path.dirname(pkgJsonPath));
+      // A vendored copy wins whatever is installed around build-system.
+      if (!vendored) noteNotInstalled(reads, name, from, path.dirname(pkgJsonPath));
     }
     let main: string;
     try {
-      main = req.resolve(name);
+      main = req.resolve(vendored ?? name);
     } catch {
       main = pkgJsonPath;
     }

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, readlinkSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BuildResult, RunResult } from '../../result/schema.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { sha256 } from '../../util/hash.js';
+import { moduleFile } from '../../util/module-file.js';
 import { VERSION } from '../../version.js';
 import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
 
@@ -81,7 +81,7 @@ export interface RecordKeyInput {
 /** This module's own file: a rebuilt build-system is a different program even at the same version. */
 function selfIdentity(): string {
   try {
-    const self = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+    const self = moduleFile(import.meta.url);
     const st = statSync(self);
     return `${self}:${st.size}:${st.mtimeMs}`;
   } catch {
