@@ -100,7 +100,7 @@ export class PackageCache {
       const { manifest } = lookup.hit;
       if (manifest.primaryKey !== primaryKey) continue;
       if ((await changedReads(manifest.reads, this.pkg, this.hasher, true)).length > 0) continue;
-      if (options.touch !== false) await this.store.get(key, { touch: true });
+      if (options.touch !== false) await this.store.touch(key);
       return { status: 'hit', hit: lookup.hit };
     }
     return corrupt ?? { status: 'absent' };

@@ -280,10 +280,7 @@ export class LocalCacheStore implements CacheStore {
     const problem = await this.checkEntry(key, dir, manifest);
     if (problem) return corrupt(problem);
     // Last use for LRU eviction; failing to touch it only makes eviction less fair.
-    if (options.touch !== false) {
-      const now = new Date();
-      await utimes(manifestFile, now, now).catch(() => {});
-    }
+    if (options.touch !== false) await this.touch(key);
     return { lookup: { status: 'hit', hit: { manifest, restore: (target) => this.restore(key, dir, manifest, target) } }, stable: true };
   }
 
@@ -419,6 +416,12 @@ export class LocalCacheStore implements CacheStore {
     await mkdir(dir, { recursive: true });
   }
 
+  /** Marks an entry as used now (LRU eviction reads the manifest's mtime); failing only makes eviction less fair. */
+  async touch(key: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.manifestFile(key), now, now).catch(() => {});
+  }
+
   private indexFile(primaryKey: string): string {
     if (!/^[0-9a-f]{64}$/.test(primaryKey)) throw new Error(`not a fingerprint key: ${primaryKey}`);
     return path.join(this.root, 'index', `${primaryKey}.json`);
@@ -436,7 +439,9 @@ export class LocalCacheStore implements CacheStore {
 
   /** Puts `key` first in its fingerprint's index (read, change, atomic write: a concurrent update may be lost, costing a rebuild). */
   async addToIndex(primaryKey: string, key: string): Promise<void> {
-    const keys = [key, ...(await this.candidates(primaryKey)).filter((k) => k !== key)].slice(0, INDEX_LIMIT);
+    const known = await this.candidates(primaryKey);
+    if (known[0] === key) return;
+    const keys = [key, ...known.filter((k) => k !== key)].slice(0, INDEX_LIMIT);
     await this.ensureDir(path.join(this.root, 'index'));
     await writeFileAtomic(this.indexFile(primaryKey), JSON.stringify({ keys }));
   }
