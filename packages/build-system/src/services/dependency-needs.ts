@@ -55,17 +55,6 @@ export interface WorkspaceDependencyRef {
   dir: string;
 }
 
-/**
- * What a workspace run adds to a package build's options besides
- * `dependencyResults` (the dependencies it waited for): the selected
- * dependencies it did not wait for, which may still be building. The cache
- * key names them as `external` (this same decision), so it does not depend on
- * whether they happened to finish first.
- */
-export interface DependenciesNotWaitedFor {
-  dependenciesNotWaitedFor?: readonly WorkspaceDependencyRef[];
-}
-
 export interface DependencyNeed {
   name: string;
   /** True when the build reads the dependency's files, so it must wait for its build and key on its outputs. */

@@ -18,7 +18,7 @@ import { evaluateFilters, parseFilter } from '../workspace/filter.js';
 import { assertAcyclic, createPackageGraph, criticalPath, dependencyClosure, subsetDependencies, topologicalOrder, type PackageGraph } from '../workspace/graph.js';
 import { findWorkspaceRoot, loadPackageInfo, type PackageInfo } from '../workspace/package-info.js';
 import { errorResult, PackageBuildService, type PackageBuildOptions, type PreparedPackage } from './build.service.js';
-import { dependenciesRead, type DependenciesNotWaitedFor } from './dependency-needs.js';
+import { dependenciesRead } from './dependency-needs.js';
 import { runSchedule } from './scheduler.js';
 
 export interface SelectOptions {
@@ -181,18 +181,6 @@ export interface RunPlan {
   concurrency: number;
 }
 
-/**
- * What the scheduler passes to each package build: the run's options plus the
- * results of the selected dependencies it waited for (those whose outputs its
- * build reads), which have all succeeded by then (a package never starts
- * otherwise); the cache keys it on their outputs. The selected dependencies it
- * did not wait for are named in `dependenciesNotWaitedFor`: they may still be
- * building, and the key records them as `external`.
- */
-export interface WorkspacePackageBuildOptions extends PackageBuildOptions, DependenciesNotWaitedFor {
-  dependencyResults: ReadonlyMap<string, BuildResult>;
-}
-
 /** Every workspace dependency of `name` in the graph (selected or not), with its directory. */
 function workspaceDependencyRefs(graph: PackageGraph, name: string): { name: string; dir: string }[] {
   return (graph.dependencies.get(name) ?? []).map((d) => ({ name: d, dir: graph.nodes.get(d)!.dir }));
@@ -285,7 +273,6 @@ export class WorkspaceBuildService {
     const prepared = new Map(await Promise.all([...preparing].map(async ([name, p]) => [name, await p.catch(() => null)] as const)));
     const waits = new Map(selection.packages.map((p) => [p.name, waitsFor(selection, p, prepared.get(p.name) ?? null)]));
 
-    const finished = new Map<string, BuildResult>();
     const emitDone = (result: BuildResult) => {
       options.onEvent?.({ type: 'package-done', result });
       return result;
@@ -298,20 +285,10 @@ export class WorkspaceBuildService {
       signal: cancel?.signal,
       origin,
       run: async (name) => {
-        const waited = waits.get(name)!;
-        const perPackage: WorkspacePackageBuildOptions = {
-          ...options,
-          signal: cancel?.signal,
-          remoteSession,
-          workspaceDependencies: workspaceDeps.get(name)!,
-          dependencyResults: new Map(waited.map((d) => [d, finished.get(d)!])),
-          dependenciesNotWaitedFor: depsOf(name)
-            .filter((d) => !waited.includes(d))
-            .map((d) => ({ name: d, dir: byName.get(d)!.dir })),
-        };
-        const result = await this.packageBuild.build(byName.get(name)!, perPackage, preparing.get(name));
-        finished.set(name, result);
-        return result;
+        // By the time it starts, every dependency it waited for has succeeded (the scheduler skips it
+        // otherwise): what it reads of them is on disk, and its key records exactly that.
+        const perPackage: PackageBuildOptions = { ...options, signal: cancel?.signal, remoteSession, workspaceDependencies: workspaceDeps.get(name)! };
+        return this.packageBuild.build(byName.get(name)!, perPackage, preparing.get(name));
       },
       isFailure: (r) => r.status === 'failed',
       skip: (name, reason) => emitDone(skippedResult(byName.get(name)!, reason)),

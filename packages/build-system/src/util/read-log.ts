@@ -78,8 +78,6 @@ export class ReadLog {
   private readonly hashes = new Map<string, { signature: string; digest: Promise<FileDigest> }>();
   private active = 0;
   private readonly waiting: (() => void)[] = [];
-  /** Files read and hashed by this run (not vouched for by a stat cache). */
-  readonly stats = { reads: 0, bytesRead: 0 };
 
   /**
    * @param recording whether the run may be recorded for no-op replay. Reads
@@ -162,8 +160,6 @@ export class ReadLog {
     }
     const digest = this.limited(async () => {
       const data = await readFile(abs);
-      this.stats.reads++;
-      this.stats.bytesRead += data.byteLength;
       const hex = sha256(data);
       // The stat we were given may predate the read: only vouch for it when the size agrees.
       if (data.byteLength === st.size) this.noteFile(abs, st, hex);
