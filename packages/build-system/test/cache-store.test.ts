@@ -64,7 +64,7 @@ const artifacts = ['index.js', 'index.d.ts', 'chunk.js'].map((name, i) => {
 });
 const draft = {
   key, primaryKey: key, package: { name: 'p', dir: '/nowhere/p' }, outDir: 'dist',
-  fingerprint: { version: 1, writer: id }, reads: { files: {}, dirs: {} }, adapter: { name: 'esbuild', version: '0', reason: 'test' },
+  fingerprint: { version: 1, writer: id }, reads: { files: {}, dirs: {}, manifests: {} }, adapter: { name: 'esbuild', version: '0', reason: 'test' },
   durationMs: 1, artifacts, diagnostics: [], logs: [{ stream: 'stdout', line: 'writer ' + id }],
 };
 const store = new LocalCacheStore(cacheDir);
@@ -161,7 +161,7 @@ function draft(key: string, files: Record<string, string>, work: string): { draf
       package: { name: 'p', dir: path.join(work, 'pkg') },
       outDir: 'dist',
       fingerprint: {} as ManifestDraft['fingerprint'],
-      reads: { files: {}, dirs: {} },
+      reads: { files: {}, dirs: {}, manifests: {} },
       adapter: { name: 'esbuild', version: '0', reason: 'test' },
       durationMs: 1,
       artifacts,

@@ -377,6 +377,18 @@ describe('cache: workspace dependencies', () => {
     const comment = await ws.build();
     expect(comment.get('@fx/core')!.cache.status).toBe('miss');
     expect(comment.get('@fx/app')!.cache.status).toBe('hit');
+
+    // A release of core (its version, a script): core rebuilds, app reads the same bundle and the same
+    // resolution fields of core's package.json, so it stays cached. A field that steers resolution does not.
+    const coreManifest = JSON.parse(ws.fx.read('packages/core/package.json'));
+    ws.fx.write({ 'packages/core/package.json': { ...coreManifest, version: '1.0.1', scripts: { release: 'x' } } });
+    const release = await ws.build();
+    expect(release.get('@fx/core')!.cache.status).toBe('miss');
+    expect(release.get('@fx/app')!.cache.status).toBe('hit');
+    ws.fx.write({ 'packages/core/package.json': { ...coreManifest, version: '1.0.1', sideEffects: false } });
+    const sideEffects = (await ws.build()).get('@fx/app')!;
+    expect(sideEffects.cache.status).toBe('miss');
+    expect(change(sideEffects, 'dependency-changed').packages).toEqual(['@fx/core']);
   });
 
   it('an external dependency is keyed as `external`: editing it rebuilds it, not the packages that only import it', async () => {

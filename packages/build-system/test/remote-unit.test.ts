@@ -263,7 +263,7 @@ describe('artifact format', () => {
   const fingerprint = { version: 1, note: 'any object hashes to a key' } as unknown as Fingerprint;
   // Artifacts are stored under the fingerprint's key; the entry key adds what the build read.
   const key = fingerprintKey(fingerprint);
-  const reads = { files: { '../../tsconfig.base.json': 'a'.repeat(64) }, dirs: {} };
+  const reads = { files: { '../../tsconfig.base.json': 'a'.repeat(64) }, dirs: {}, manifests: {} };
   const js = Buffer.from('export const a = 1;\n');
   const manifest: CacheManifest = {
     manifestVersion: 2,
@@ -325,11 +325,11 @@ describe('artifact format', () => {
         change(m);
         f[0]!.data = Buffer.from(JSON.stringify(m));
       });
-    await expect(unpack(withManifest((m) => (m.reads = { files: {}, dirs: {} })))).rejects.toThrow(/reads do not hash to its entry key/);
+    await expect(unpack(withManifest((m) => (m.reads = { files: {}, dirs: {}, manifests: {} })))).rejects.toThrow(/reads do not hash to its entry key/);
     await expect(
       unpack(
         withManifest((m) => {
-          m.reads = { files: { '/etc/hostname': 'a'.repeat(64) }, dirs: {} };
+          m.reads = { files: { '/etc/hostname': 'a'.repeat(64) }, dirs: {}, manifests: {} };
           m.key = entryKey(key, m.reads as never);
         }),
       ),

@@ -31,8 +31,10 @@ import { canonicalJson } from './fingerprint.js';
  *   and `references`; for bundlers that look tsconfig up themselves (esbuild,
  *   bun), the nearest tsconfig/jsconfig of every directory they read from,
  *   and the places looked at on the way (a tsconfig added there would apply);
- * - the nearest package.json of every file read (its `type`, `exports`,
- *   `sideEffects` steer how the file is resolved and compiled), but the
+ * - the nearest package.json of every file the tools read: the fields that
+ *   steer how a file is resolved and compiled (MANIFEST_FIELDS: `type`,
+ *   `exports`, `sideEffects`…), not `version` or `scripts`, so a release or a
+ *   new script in a dependency does not rebuild its dependents; not the
  *   package's own, whose build-relevant fields the fingerprint holds;
  * - the names in each directory a file outside the package's own inputs was
  *   read from (a file added beside it can change what an import resolves to);
@@ -50,7 +52,12 @@ export interface RecordedReads {
   files: Record<string, string | null>;
   /** Directory → sha256 of its sorted entry names. */
   dirs: Record<string, string>;
+  /** package.json → sha256 of its MANIFEST_FIELDS (canonical JSON). */
+  manifests: Record<string, string>;
 }
+
+/** What of a package.json steers how the files below it are resolved and compiled. */
+export const MANIFEST_FIELDS = ['name', 'type', 'main', 'module', 'browser', 'exports', 'imports', 'sideEffects', 'types', 'typings', 'typesVersions'] as const;
 
 /** A cache entry's key: the fingerprint's key together with the build's recorded reads. */
 export function entryKey(primaryKey: string, reads: RecordedReads): string {
@@ -95,6 +102,27 @@ function namesHash(names: readonly string[]): string {
   return sha256(JSON.stringify([...names].sort()));
 }
 
+/** sha256 of a package.json's MANIFEST_FIELDS; of its whole text when it is not a JSON object; null when it cannot be read. */
+function manifestHash(abs: string, reads: FileHasher['reads']): string | null {
+  let text: string | undefined;
+  try {
+    text = reads.readText(abs);
+  } catch {
+    return null;
+  }
+  if (text === undefined) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch {
+    json = undefined;
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return `text:${sha256(text)}`;
+  const picked: Record<string, unknown> = {};
+  for (const field of MANIFEST_FIELDS) if ((json as Record<string, unknown>)[field] !== undefined) picked[field] = (json as Record<string, unknown>)[field];
+  return sha256(canonicalJson(picked));
+}
+
 /**
  * The recorded reads of a finished build, or why it must not be cached
  * (an input changed while it ran, a file it read is gone, a tsconfig chain
@@ -118,8 +146,9 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     const abs = path.resolve(f);
     if (!input.staticInputs.has(abs) && abs !== ownManifest && !excluded(abs)) toolFiles.add(abs);
   }
-  /** Files read by rule (tsconfig chains, package.json files): present → hashed; absent → must stay absent. */
+  /** Files read by rule (tsconfig chains): present → hashed; absent → must stay absent. */
   const ruleFiles = new Set<string>();
+  const manifests = new Set<string>();
   const mustBeAbsent = new Set<string>();
   const dirs = new Set<string>();
 
@@ -144,7 +173,7 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     for (const a of chain.absent) mustBeAbsent.add(a);
   }
 
-  // 3. The nearest package.json of every file read outside the package's own inputs.
+  // 3. The nearest package.json of every file the tools read outside the package's own inputs.
   const manifestByDir = new Map<string, string | null>();
   const nearestManifest = (dir: string): string | null => {
     const known = manifestByDir.get(dir);
@@ -160,11 +189,11 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     manifestByDir.set(dir, found);
     return found;
   };
-  for (const f of [...toolFiles, ...ruleFiles]) {
+  for (const f of toolFiles) {
     const manifest = nearestManifest(path.dirname(f));
-    if (manifest && manifest !== ownManifest && !input.staticInputs.has(manifest)) ruleFiles.add(manifest);
+    if (manifest && manifest !== ownManifest && !input.staticInputs.has(manifest)) manifests.add(manifest);
     // A file added beside one read outside the package's own inputs could change what an import resolves to.
-    if (!isNodeModules(f) && toolFiles.has(f)) dirs.add(path.dirname(f));
+    if (!isNodeModules(f)) dirs.add(path.dirname(f));
   }
   // A file appearing in a directory the fingerprint walked changes the fingerprint already: no need to record its absence.
   const walkedDirs = new Set<string>();
@@ -184,9 +213,9 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   }
 
   // 5. Hash everything (once per run per file, through the read log); a file changed during the build is not trusted.
-  const recorded: RecordedReads = { files: {}, dirs: {} };
+  const recorded: RecordedReads = { files: {}, dirs: {}, manifests: {} };
   for (const abs of [...new Set([...toolFiles, ...ruleFiles])].sort()) {
-    if (input.staticInputs.has(abs) || abs === ownManifest) continue;
+    if (input.staticInputs.has(abs) || abs === ownManifest || manifests.has(abs)) continue;
     const st = statSync(abs, { throwIfNoEntry: false });
     if (!st) return { problem: `${readsPath(pkg, abs)} was read by the build but is gone` };
     if (st.isDirectory()) {
@@ -196,8 +225,14 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     if (st.ctimeMs >= input.startedCtimeMs) return { problem: `${readsPath(pkg, abs)} changed while the build ran` };
     recorded.files[readsPath(pkg, abs)] = (await hasher.hash(abs, st)).sha256;
   }
+  for (const abs of [...manifests].sort()) {
+    const st = statSync(abs, { throwIfNoEntry: false });
+    const hash = st && st.ctimeMs < input.startedCtimeMs ? manifestHash(abs, reads) : null;
+    if (!hash) return { problem: `${readsPath(pkg, abs)} changed while the build ran, or cannot be read` };
+    recorded.manifests[readsPath(pkg, abs)] = hash;
+  }
   for (const abs of mustBeAbsent) {
-    if (ruleFiles.has(abs) || toolFiles.has(abs)) continue;
+    if (ruleFiles.has(abs) || toolFiles.has(abs) || manifests.has(abs)) continue;
     if (reads.stat(abs)) return { problem: `${readsPath(pkg, abs)} appeared while the build ran` };
     recorded.files[readsPath(pkg, abs)] = null;
   }
@@ -224,6 +259,12 @@ export async function changedReads(recorded: RecordedReads, pkg: PackageInfo, ha
     else if (!st || !st.isFile()) same = false;
     else same = (await hasher.hash(abs, st)).sha256 === expected;
     if (!same) {
+      changed.push(rel);
+      if (stopAtFirst) return changed;
+    }
+  }
+  for (const [rel, expected] of Object.entries(recorded.manifests ?? {})) {
+    if (manifestHash(path.resolve(pkg.dir, rel), reads) !== expected) {
       changed.push(rel);
       if (stopAtFirst) return changed;
     }

@@ -597,7 +597,7 @@ export class LocalCacheStore implements CacheStore {
     try {
       const data = JSON.parse(await readFile(this.lastFile(pkgDir), 'utf8')) as { key?: unknown; fingerprint?: unknown; reads?: unknown };
       if (typeof data.key !== 'string' || typeof data.fingerprint !== 'object' || data.fingerprint === null) return null;
-      const reads = typeof data.reads === 'object' && data.reads !== null ? (data.reads as RecordedReads) : { files: {}, dirs: {} };
+      const reads = typeof data.reads === 'object' && data.reads !== null ? (data.reads as RecordedReads) : { files: {}, dirs: {}, manifests: {} };
       return { key: data.key, fingerprint: data.fingerprint as Fingerprint, reads };
     } catch {
       return null;

@@ -399,7 +399,7 @@ export { ArchiveLimitError, UnsafeArchiveError };
 
 function isRecordedReads(v: unknown): v is RecordedReads {
   if (typeof v !== 'object' || v === null) return false;
-  const { files, dirs } = v as { files?: unknown; dirs?: unknown };
+  const { files, dirs, manifests } = v as { files?: unknown; dirs?: unknown; manifests?: unknown };
   const record = (x: unknown, nullable: boolean) =>
     typeof x === 'object' && x !== null && !Array.isArray(x) && Object.values(x).every((h) => (nullable && h === null) || (typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)));
   // Only files relative to the package are shared: an absolute one is a file of the uploading machine. A path that
@@ -408,8 +408,10 @@ function isRecordedReads(v: unknown): v is RecordedReads {
   return (
     record(files, true) &&
     record(dirs, false) &&
+    record(manifests, false) &&
     Object.entries(files as Record<string, string | null>).every(([p, h]) => h === null || !absolute(p)) &&
-    Object.keys(dirs as object).every((p) => !absolute(p))
+    Object.keys(dirs as object).every((p) => !absolute(p)) &&
+    Object.keys(manifests as object).every((p) => !absolute(p))
   );
 }
 

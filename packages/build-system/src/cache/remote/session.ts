@@ -218,7 +218,7 @@ export class RemoteCacheSession {
       const received = outcome.value;
       // Recorded reads are checked against this machine's files: never outside this workspace.
       const { reads } = received.manifest;
-      const escaping = [...Object.keys(reads.files).filter((p) => reads.files[p] !== null), ...Object.keys(reads.dirs)].find(
+      const escaping = [...Object.keys(reads.files).filter((p) => reads.files[p] !== null), ...Object.keys(reads.dirs), ...Object.keys(reads.manifests)].find(
         (rel) => !isInside(cache.pkg.workspaceRoot, path.resolve(cache.pkg.dir, rel)),
       );
       if (escaping) return reject(`it names ${escaping}, outside the workspace`);
