@@ -50,7 +50,7 @@ function simple(name: string, config: string, files: FileTree, manifest: Record<
 
 function workspaceFiles(): FileTree {
   return {
-    'package.json': { name: 'matrix', private: true, workspaces: ['packages/*'] },
+    'package.json': { name: 'matrix', private: true, workspaces: ['packages/*', 'above/*'] },
     '.gitignore': 'node_modules\ndist\n**/generated/\n',
     'package-lock.json': lockfile('1.0.0', 'sha512-fakedep2-one'),
     // Outside every package: read through tsconfig extends, relative imports, configs.
@@ -58,11 +58,13 @@ function workspaceFiles(): FileTree {
     'configs/tsconfig.jsx.json': { compilerOptions: { jsx: 'react', jsxFactory: 'h' } },
     'configs/tsconfig.tsc2a.json': { compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [] } },
     'configs/tsconfig.strict.json': { compilerOptions: { removeComments: false } },
-    'shared/message.ts': `export const message = 'shared v1';\n`,
-    'shared/rollup-msg.ts': `export const rollupMessage = 'rollup shared v1';\n`,
-    'shared/bun-msg.ts': `export const bunMessage = 'bun shared v1';\n`,
+    'configs/esbuild.tsconfig.json': { compilerOptions: { jsx: 'react', jsxFactory: 'h' } },
+    // One directory per case: a file added or renamed beside a read one is itself a change (its listing is recorded).
+    'shared/message/message.ts': `export const message = 'shared v1';\n`,
+    'shared/rollup/rollup-msg.ts': `export const rollupMessage = 'rollup shared v1';\n`,
+    'shared/bun/bun-msg.ts': `export const bunMessage = 'bun shared v1';\n`,
     'shared/shadow/mod.ts': `export const shadow = 'from mod.ts';\n`,
-    'shared/moved.ts': `export const moved = 'moved v1';\n`,
+    'shared/moved/moved.ts': `export const moved = 'moved v1';\n`,
     'linked-src/value.ts': `export const linked = 'linked one';\n`,
     'linked-src-2/value.ts': `export const linked = 'linked two';\n`,
     'retarget-a/value.ts': `export const target = 'target a';\n`,
@@ -101,10 +103,18 @@ function workspaceFiles(): FileTree {
       'src/index.ts': `/** kept unless removeComments */\nexport const t2: number = 2;\n`,
     }),
     ...simple('jsx-extends', esbuild, { 'tsconfig.json': { extends: '../../configs/tsconfig.jsx.json' }, 'src/index.tsx': `declare function h(...a: unknown[]): unknown;\ndeclare function createElement(...a: unknown[]): unknown;\nexport const el = <div />;\n` }),
-    ...simple('tsconfig-above', esbuild, { 'src/index.tsx': `declare const React: { createElement(...a: unknown[]): unknown };\ndeclare function hh(...a: unknown[]): unknown;\nexport const el = <span />;\n` }),
+    // Its own tsconfig.json ends esbuild's lookup in the package (the tsconfig appearing above does not reach it).
+    ...simple('tsconfig-option', `export default { adapter: 'esbuild', adapterOptions: { esbuild: { tsconfig: '../../configs/esbuild.tsconfig.json' } } };\n`, {
+      'tsconfig.json': { compilerOptions: {} },
+      'src/index.tsx': `declare function h(...a: unknown[]): unknown;\ndeclare function createElement(...a: unknown[]): unknown;\nexport const el = <b />;\n`,
+    }),
+    // Under a directory of its own: the tsconfig that appears above it must not reach any other case's package.
+    'above/tsconfig-above/package.json': pkgJson('tsconfig-above'),
+    'above/tsconfig-above/build.config.ts': esbuild,
+    'above/tsconfig-above/src/index.tsx': `declare const React: { createElement(...a: unknown[]): unknown };\ndeclare function hh(...a: unknown[]): unknown;\nexport const el = <span />;\n`,
     ...simple('tsconfig-deleted', esbuild, { 'tsconfig.json': { compilerOptions: { jsx: 'react', jsxFactory: 'h' } }, 'src/index.tsx': `declare function h(...a: unknown[]): unknown;\ndeclare function hh(...a: unknown[]): unknown;\nexport const el = <p />;\n` }),
-    ...simple('relative-outside', esbuild, { 'src/index.ts': `export { message } from '../../../shared/message';\n` }),
-    ...simple('renamed-outside', esbuild, { 'src/index.ts': `export { moved } from '../../../shared/moved';\n` }),
+    ...simple('relative-outside', esbuild, { 'src/index.ts': `export { message } from '../../../shared/message/message';\n` }),
+    ...simple('renamed-outside', esbuild, { 'src/index.ts': `export { moved } from '../../../shared/moved/moved';\n` }),
     ...simple('paths-other', esbuild, { 'tsconfig.json': { compilerOptions: { baseUrl: '.', paths: { '@other/*': ['../other-src/src/*'] } } }, 'src/index.ts': `export { other } from '@other/value';\n` }),
     'packages/other-src/package.json': { name: '@m/other-src', version: '1.0.0', private: true },
     'packages/other-src/src/value.ts': `export const other = 'other v1';\n`,
@@ -119,9 +129,9 @@ function workspaceFiles(): FileTree {
     ...simple('config-env', `const flavor = process.env['BS_' + 'FLAVOR'] ?? 'none';\nexport default { adapter: 'esbuild', define: { FLAVOR: JSON.stringify(flavor) } };\n`, { 'src/index.ts': `declare const FLAVOR: string;\nexport const v = FLAVOR;\n` }),
     ...simple('config-env-declared', `export default { adapter: 'esbuild', env: ['BS_DECL'], define: { DECL: JSON.stringify(process.env.BS_DECL ?? '') } };\n`, { 'src/index.ts': `declare const DECL: string;\nexport const v = DECL;\n` }),
     ...simple('rollup-src', `export default { adapter: 'rollup' };\n`, { 'src/index.ts': `export const v = 'rollup v1';\n` }),
-    ...simple('rollup-outside', `export default { adapter: 'rollup' };\n`, { 'src/index.ts': `export { rollupMessage } from '../../../shared/rollup-msg';\n` }),
+    ...simple('rollup-outside', `export default { adapter: 'rollup' };\n`, { 'src/index.ts': `export { rollupMessage } from '../../../shared/rollup/rollup-msg';\n` }),
     ...simple('bun-src', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `export const v = 'bun v1';\n` }),
-    ...simple('bun-outside', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `export { bunMessage } from '../../../shared/bun-msg';\n` }),
+    ...simple('bun-outside', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `export { bunMessage } from '../../../shared/bun/bun-msg';\n` }),
 
     // --- workspace dependencies --------------------------------------------------------------
     ...simple('dep', esbuild, { 'src/index.ts': `export const depValue = 'dep v1';\n` }),
@@ -298,17 +308,23 @@ const CASES: Case[] = [
   { name: 'a root tsconfig.base.json the package tsconfig extends (tsc)', pkg: 'tsconfig-base', changes: true, edit: (fx) => replaceIn(fx, 'tsconfig.base.json', '"removeComments": false', '"removeComments": true') },
   { name: 'the second of two extended tsconfigs (extends array, tsc)', pkg: 'tsconfig-array', changes: true, edit: (fx) => replaceIn(fx, 'configs/tsconfig.strict.json', '"removeComments": false', '"removeComments": true') },
   { name: 'a tsconfig outside the package the bundler follows through extends (esbuild jsx)', pkg: 'jsx-extends', changes: true, edit: (fx) => replaceIn(fx, 'configs/tsconfig.jsx.json', '"jsxFactory": "h"', '"jsxFactory": "createElement"') },
-  { name: 'a tsconfig.json appearing in a directory above the package (esbuild lookup)', pkg: 'tsconfig-above', changes: true, edit: (fx) => fx.write({ 'packages/tsconfig.json': { compilerOptions: { jsx: 'react', jsxFactory: 'hh' } } }) },
+  {
+    name: "a tsconfig outside the package named by esbuild's own `tsconfig` option",
+    pkg: 'tsconfig-option',
+    changes: true,
+    edit: (fx) => replaceIn(fx, 'configs/esbuild.tsconfig.json', '"jsxFactory": "h"', '"jsxFactory": "createElement"'),
+  },
+  { name: 'a tsconfig.json appearing in a directory above the package (esbuild lookup)', pkg: 'tsconfig-above', changes: true, edit: (fx) => fx.write({ 'above/tsconfig.json': { compilerOptions: { jsx: 'react', jsxFactory: 'hh' } } }) },
   { name: "the package's own tsconfig deleted (the one above applies)", pkg: 'tsconfig-deleted', changes: true, edit: (fx) => rmSync(fx.path('packages/tsconfig-deleted/tsconfig.json')) },
-  { name: 'a relative import of a file outside the package', pkg: 'relative-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/message.ts', 'shared v1', 'shared v2') },
+  { name: 'a relative import of a file outside the package', pkg: 'relative-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/message/message.ts', 'shared v1', 'shared v2') },
   {
     name: 'a file outside the package renamed, the import following it',
     pkg: 'renamed-outside',
     changes: true,
     edit: (fx) => {
-      renameSync(fx.path('shared/moved.ts'), fx.path('shared/moved-again.ts'));
-      replaceIn(fx, 'shared/moved-again.ts', 'moved v1', 'moved v2');
-      fx.write({ 'packages/renamed-outside/src/index.ts': `export { moved } from '../../../shared/moved-again';\n` });
+      renameSync(fx.path('shared/moved/moved.ts'), fx.path('shared/moved/moved-again.ts'));
+      replaceIn(fx, 'shared/moved/moved-again.ts', 'moved v1', 'moved v2');
+      fx.write({ 'packages/renamed-outside/src/index.ts': `export { moved } from '../../../shared/moved/moved-again';\n` });
     },
   },
   { name: "tsconfig paths into another package's sources (not a dependency)", pkg: 'paths-other', changes: true, edit: (fx) => replaceIn(fx, 'packages/other-src/src/value.ts', 'other v1', 'other v2') },
@@ -339,9 +355,9 @@ const CASES: Case[] = [
   { name: 'an env var the config reads under a computed name', pkg: 'config-env', changes: true, edit: () => {} },
   { name: 'an env var the config declares in `env`', pkg: 'config-env-declared', changes: true, edit: () => {} },
   { name: 'rollup: a source edit', pkg: 'rollup-src', changes: true, edit: (fx) => replaceIn(fx, 'packages/rollup-src/src/index.ts', 'rollup v1', 'rollup v2') },
-  { name: 'rollup: a relative import outside the package', pkg: 'rollup-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/rollup-msg.ts', 'rollup shared v1', 'rollup shared v2') },
+  { name: 'rollup: a relative import outside the package', pkg: 'rollup-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/rollup/rollup-msg.ts', 'rollup shared v1', 'rollup shared v2') },
   { name: 'bun: a source edit', pkg: 'bun-src', changes: true, edit: (fx) => replaceIn(fx, 'packages/bun-src/src/index.ts', 'bun v1', 'bun v2') },
-  { name: 'bun: a relative import outside the package', pkg: 'bun-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/bun-msg.ts', 'bun shared v1', 'bun shared v2') },
+  { name: 'bun: a relative import outside the package', pkg: 'bun-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/bun/bun-msg.ts', 'bun shared v1', 'bun shared v2') },
 
   // Workspace dependencies.
   { name: "a bundled workspace dependency's source (its output changes)", pkg: 'consumer', changes: true, edit: (fx) => replaceIn(fx, 'packages/dep/src/index.ts', 'dep v1', 'dep v2') },
@@ -354,6 +370,52 @@ const CASES: Case[] = [
   },
   { name: "a dependency's function body changes, its declarations do not", pkg: 'body-consumer', changes: false, edit: (fx) => replaceIn(fx, 'packages/body-dep/src/index.ts', 'n * 2', 'n + n') },
 ];
+
+/**
+ * Why each case's package must miss (its `cache.reason` after the change): each case is detected by
+ * its own change, never thanks to another case's (every case has its own package and directories).
+ */
+const BECAUSE: Record<string, RegExp> = {
+  'git-stash': /^files changed: src\/index\.ts$/,
+  'git-checkout': /^files changed: src\/index\.ts$/,
+  'src-edit': /^files changed: src\/index\.ts$/,
+  'same-size': /^files changed: src\/index\.ts$/,
+  'same-second': /^files changed: src\/index\.ts$/,
+  'deep-edit': /^files changed: src\/lib\/a\/b\/deep\.ts$/,
+  'add-source': /files added: src\/added\.ts/,
+  'delete-source': /files removed: src\/util\.ts/,
+  'rename-source': /files added: src\/helpers\.ts; files removed: src\/util\.ts/,
+  'unimported-file': /^files added: src\/unused\.ts$/,
+  'pkg-deps': /package\.json changed: dependencies, devDependencies/,
+  'pkg-exports': /package\.json changed: exports/,
+  'pkg-type': /package\.json changed: type/,
+  'config-edit': /config changed: minify/,
+  'tsconfig-base': /^files changed: \.\.\/\.\.\/tsconfig\.base\.json$/,
+  'tsconfig-array': /^files changed: \.\.\/\.\.\/configs\/tsconfig\.strict\.json$/,
+  'jsx-extends': /^files changed: \.\.\/\.\.\/configs\/tsconfig\.jsx\.json$/,
+  'tsconfig-option': /^files changed: \.\.\/\.\.\/configs\/esbuild\.tsconfig\.json$/,
+  'tsconfig-above': /^files changed: \.\.\/tsconfig\.json$/,
+  'tsconfig-deleted': /^files removed: tsconfig\.json$/,
+  'relative-outside': /^files changed: \.\.\/\.\.\/shared\/message\/message\.ts$/,
+  'renamed-outside': /^files changed: src\/index\.ts$/,
+  'paths-other': /^files changed: \.\.\/other-src\/src\/value\.ts$/,
+  'gitignored-gen': /^files changed: src\/generated\/data\.ts$/,
+  'symlink-edit': /^files changed: \.\.\/\.\.\/linked-src\/value\.ts$/,
+  'symlink-retarget': /^files changed: src\/linked$/,
+  shadow: /^files changed: \.\.\/\.\.\/shared\/shadow\/$/,
+  'nm-bundled': /^files changed: \.\.\/\.\.\/node_modules\/fake-dep\/index\.js$/,
+  'lockfile-upgrade': /^lockfile changed for: fake-dep2/,
+  'config-json': /^config changed: banner$/,
+  'config-helper': /^config changed: banner$/,
+  'config-env': /^config changed: define\.FLAVOR$/,
+  'config-env-declared': /env changed: BS_DECL/,
+  'rollup-src': /^files changed: src\/index\.ts$/,
+  'rollup-outside': /^files changed: \.\.\/\.\.\/shared\/rollup\/rollup-msg\.ts$/,
+  'bun-src': /^files changed: src\/index\.ts$/,
+  'bun-outside': /^files changed: \.\.\/\.\.\/shared\/bun\/bun-msg\.ts$/,
+  consumer: /^dependency output changed: @m\/dep$/,
+  'dts-consumer': /^dependency output changed: @m\/dts-dep$/,
+};
 
 type BuildPath = 'cli-replay' | 'cli-full' | 'api';
 
@@ -398,6 +460,7 @@ describe('differential matrix: after every change, the output equals a --force b
   it(`has at least 40 cases, each owning its package`, () => {
     expect(CASES.length).toBeGreaterThanOrEqual(40);
     expect(new Set(CASES.map((c) => c.pkg)).size).toBe(CASES.length);
+    expect(CASES.filter((c) => c.changes && !BECAUSE[c.pkg]).map((c) => c.pkg)).toEqual([]);
   });
 
   for (const way of ['cli-replay', 'cli-full', 'api'] as const) {
@@ -426,6 +489,15 @@ describe('differential matrix: after every change, the output equals a --force b
       const byPkg = new Map(CASES.map((c) => [c.pkg, c.name]));
       expect(stale.map((pkg) => `${pkg}: ${byPkg.get(pkg) ?? '(no case)'}`), `stale outputs through ${way}`).toEqual([]);
       // Each case really is a case: its change moves its package's output, or (declared so) leaves it exactly as it was.
+      // Each case is a miss for its own change (no case is detected thanks to another's), and the
+      // packages no change reaches stay hits (restored where their outDir was touched).
+      const afterByPkg = new Map(after.results.map((r) => [r.package.name.slice('@m/'.length), r]));
+      const misattributed = Object.entries(BECAUSE)
+        .filter(([pkg, reason]) => afterByPkg.get(pkg)?.cache.status !== 'miss' || !reason.test(afterByPkg.get(pkg)!.cache.reason ?? ''))
+        .map(([pkg]) => `${pkg}: ${afterByPkg.get(pkg)?.cache.status} ${afterByPkg.get(pkg)?.cache.reason ?? ''}`);
+      expect(misattributed).toEqual([]);
+      const edited = new Set([...Object.keys(BECAUSE), 'dep', 'dts-dep', 'body-dep']);
+      expect([...afterByPkg].filter(([pkg, r]) => !edited.has(pkg) && r.cache.status !== 'hit').map(([pkg]) => pkg)).toEqual([]);
       const wrong = CASES.filter((c) => (JSON.stringify(before[c.pkg]) !== JSON.stringify(forcedOutputs[c.pkg])) !== c.changes).map((c) => `${c.pkg}: ${c.name}`);
       expect(wrong).toEqual([]);
     });

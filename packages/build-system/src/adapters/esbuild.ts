@@ -182,7 +182,9 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format)
   // Metafile paths are relative to absWorkingDir (the package).
   const files = Object.keys(outputs).map((rel) => path.resolve(pkg.dir, rel));
   fixShebangs(ctx, outputs);
-  return { ok: result.errors.length === 0, aborted: false, files, diagnostics, reads: metafileInputs(pkg.dir, result.metafile?.inputs ?? {}) };
+  // A tsconfig named in the options replaces esbuild's own lookup; the metafile does not list it.
+  const tsconfig = typeof options.tsconfig === 'string' ? [path.resolve(pkg.dir, options.tsconfig)] : [];
+  return { ok: result.errors.length === 0, aborted: false, files, diagnostics, reads: [...tsconfig, ...metafileInputs(pkg.dir, result.metafile?.inputs ?? {})] };
 }
 
 function fixShebangs(ctx: AdapterContext, outputs: Esbuild.Metafile['outputs']): void {

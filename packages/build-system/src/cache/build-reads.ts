@@ -90,7 +90,8 @@ export interface BuildReadsInput {
 export type BuildReadsOutcome = { reads: RecordedReads } | { problem: string };
 
 const BUNDLERS_WITH_TSCONFIG_LOOKUP: ReadonlySet<BuilderName> = new Set(['esbuild', 'bun']);
-const TSCONFIG_NAME = /^[tj]sconfig(\..+)?\.json$/;
+/** tsconfig.json, tsconfig.build.json, app.tsconfig.json, jsconfig.json… (any name an adapter reports as its project). */
+const TSCONFIG_NAME = /[tj]sconfig[^/]*\.json$/;
 const isNodeModules = (abs: string) => abs.split(path.sep).includes('node_modules');
 
 /** The key of a package's recorded reads as stored (see the module comment for the path rule). */
