@@ -76,6 +76,10 @@ describe('in-process tsc and spawned tsc agree', () => {
     expect(inProcess.written).toEqual(spawned.written);
     expect(comparable(inProcess)).toEqual(comparable(spawned));
     expect(inProcess.logs).toEqual(spawned.logs);
+    // What the compiler read (the cache keys the entry on it): the same program both ways, TypeScript's own libs left out.
+    expect([...inProcess.out.reads!].sort()).toEqual([...spawned.out.reads!].sort());
+    expect(inProcess.out.reads).toEqual(expect.arrayContaining([fx.path('src/index.ts'), fx.path('src/shapes/area.ts'), fx.path('tsconfig.json')]));
+    expect(inProcess.out.reads!.some((f) => f.includes(`${path.sep}typescript${path.sep}lib${path.sep}`))).toBe(false);
   });
 
   test('tsc adapter build (JS, source maps, declarations): byte-identical files', async () => {
