@@ -10,7 +10,8 @@ import { findBinary } from '../util/resolve-module.js';
 import { spawnLines } from '../util/spawn.js';
 import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
-import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, formatDiagnostic, JS_FILE, metafileInputs, readShebang, severityOf } from './output.js';
+import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, formatDiagnostic, JS_FILE, readShebang, severityOf } from './output.js';
+import { metafileInputs } from '../util/metafile.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 /** The part of the Bun runtime API this adapter uses (no @types/bun dependency). */

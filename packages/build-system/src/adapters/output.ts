@@ -24,22 +24,6 @@ export function diagnosticFile(pkgDir: string, file: string): string {
   return isInside(pkgDir, abs) ? toPosix(path.relative(pkgDir, abs)) : abs;
 }
 
-/**
- * The files a bundler read, from an esbuild-style metafile's inputs (esbuild
- * and bun name them relative to their working directory, the package). Inputs of other namespaces (`ns:path`, a
- * plugin's virtual module) are not files: the plugin's code is keyed by the
- * config instead.
- */
-export function metafileInputs(workDir: string, inputs: Record<string, unknown>): string[] {
-  const out: string[] = [];
-  for (const key of Object.keys(inputs)) {
-    const ns = /^([A-Za-z][\w-]+):(.*)$/.exec(key);
-    if (ns && ns[1] !== 'file') continue;
-    out.push(path.resolve(workDir, ns ? ns[2]! : key));
-  }
-  return out;
-}
-
 /** A build that failed with one error and wrote nothing. */
 export function failedOutput(message: string): AdapterOutput {
   return { ok: false, files: [], diagnostics: [{ severity: 'error', message }], reads: null };

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import picomatch from 'picomatch';
-import type { ReadLog } from '../util/read-log.js';
+import { statSignature, type ReadLog } from '../util/read-log.js';
 
 /**
  * The part of gitignore(5) that decides which files are build inputs:
@@ -79,7 +79,7 @@ const rulesMemo = new Map<string, { signature: string; rules: IgnoreRule[] }>();
 function readRules(file: string, reads: ReadLog): IgnoreRule[] {
   const st = reads.stat(file);
   if (!st || !st.isFile()) return [];
-  const signature = `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+  const signature = statSignature(st);
   const known = rulesMemo.get(file);
   if (known?.signature === signature) return known.rules;
   let text: string | undefined;

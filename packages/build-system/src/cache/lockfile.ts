@@ -4,7 +4,7 @@ import { sha256 } from '../util/hash.js';
 import { toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
-import type { ReadLog } from '../util/read-log.js';
+import { statSignature, type ReadLog } from '../util/read-log.js';
 
 /**
  * What the workspace lockfile says about a package's external dependencies.
@@ -50,7 +50,7 @@ interface NpmLock {
 const parsed = new Map<string, { signature: string; lock: NpmLock | null }>();
 
 function readNpmLock(file: string, st: Stats, reads: ReadLog): NpmLock | null {
-  const signature = `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+  const signature = statSignature(st);
   const memo = parsed.get(file);
   if (memo?.signature === signature) return memo.lock;
   let lock: NpmLock | null = null;

@@ -36,7 +36,7 @@ export class ConfigExitError extends Error {
 
 export class ConfigTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
-    super(`did not finish evaluating within ${timeoutMs / 1000} s (a top-level await that never settles?)`);
+    super(`did not finish evaluating within ${timeoutMs / 1000} s (a top-level await that never settles? a slow one may raise BUILD_SYSTEM_CONFIG_TIMEOUT_MS)`);
     this.name = 'ConfigTimeoutError';
   }
 }

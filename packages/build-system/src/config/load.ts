@@ -5,8 +5,9 @@ import { pathToFileURL } from 'node:url';
 import type { BuildFailure, Message, Plugin } from 'esbuild';
 import { z } from 'zod';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
+import { metafileInputs } from '../util/metafile.js';
 import { toPosix } from '../util/paths.js';
-import type { ReadLog } from '../util/read-log.js';
+import { statSignature, type ReadLog } from '../util/read-log.js';
 import { requireOwn } from '../util/resolve-module.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { configBundleUrl } from './bundle-url.js';
@@ -102,13 +103,12 @@ function newEvaluation(): Evaluation {
   return evaluation;
 }
 
-const signatureOf = (st: Stats) => `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
 
 /** True while every file and env var the evaluation read is as it was. */
 function stillValid(evaluation: Evaluation): boolean {
   for (const [file, signature] of evaluation.files) {
     const st = statSync(file, { throwIfNoEntry: false });
-    if (!st || signatureOf(st) !== signature) return false;
+    if (!st || statSignature(st) !== signature) return false;
   }
   for (const [name, value] of evaluation.envValues) if (process.env[name] !== value) return false;
   return true;
@@ -185,7 +185,7 @@ async function logEvaluation(evaluation: Evaluation, reads: ReadLog): Promise<vo
 async function evaluateAndValidate(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation): Promise<BuildConfig> {
   let value: unknown;
   if (file.endsWith('.json')) {
-    evaluation.files.set(file, signatureOf(st));
+    evaluation.files.set(file, statSignature(st));
     value = await readJsonConfig(file, pkg);
   } else if (bunRuntime()) value = await importWithBun(file, pkg, st.mtimeMs, evaluation);
   else value = await importWithEsbuild(file, pkg, evaluation);
@@ -620,12 +620,9 @@ async function importWithEsbuild(file: string, pkg: PackageInfo, evaluation: Eva
     throw syntaxError(issues, pkg, e);
   }
 
-  for (const input of Object.keys(result.metafile?.inputs ?? {})) {
-    const ns = /^([A-Za-z][\w-]+):(.*)$/.exec(input);
-    if (ns && ns[1] !== 'file') continue;
-    const abs = path.resolve(workDir, ns ? ns[2]! : input);
+  for (const abs of metafileInputs(workDir, result.metafile?.inputs ?? {})) {
     const st = statSync(abs, { throwIfNoEntry: false });
-    if (st) evaluation.files.set(abs, signatureOf(st));
+    if (st) evaluation.files.set(abs, statSignature(st));
     else evaluation.refused ??= `${displayPath(abs)}, read by the config, is gone`;
   }
 
@@ -786,7 +783,7 @@ async function importWithBun(file: string, pkg: PackageInfo, mtimeMs: number, ev
   // Bun loads the config's imports itself: which files they are is not known here.
   evaluation.refused ??= 'configs are loaded by Bun';
   const st = statSync(file, { throwIfNoEntry: false });
-  if (st) evaluation.files.set(file, signatureOf(st));
+  if (st) evaluation.files.set(file, statSignature(st));
   const bun = bunRuntime()!;
   if (!bunPluginInstalled) {
     // Same stand-in as under Node: configs outside a node_modules tree still get defineConfig.

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { sha256 } from './hash.js';
 
 /**
  * The read log of one run: the tracked file system every input of a build is
@@ -59,12 +59,9 @@ export interface FileDigest {
 /** Most file reads in flight at once, so thousands of inputs do not exhaust file descriptors. */
 const READ_CONCURRENCY = 32;
 
-function statSignature(st: Stats): string {
+/** A file version's identity for memos: size, mtime, ctime (which nobody can set back) and inode. */
+export function statSignature(st: Stats): string {
   return `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
-}
-
-function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 export class ReadLog {
