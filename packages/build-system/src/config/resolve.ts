@@ -24,8 +24,16 @@ export interface ResolvedConfig {
   /** outDir relative to the package (posix, no trailing slash). */
   outDir: string;
   formats: Format[];
-  /** File extension of JS outputs per format, as the package `type` requires. */
+  /** File extension of JS outputs per format: the config's, else what package.json names, else as the package `type` requires. */
   outExtension: Record<Format, '.js' | '.mjs' | '.cjs'>;
+  /** Declaration extension per format, following the JS one: .js -> .d.ts, .mjs -> .d.mts, .cjs -> .d.cts. */
+  dtsExtension: Record<Format, '.d.ts' | '.d.mts' | '.d.cts'>;
+  /** false: type-check only (tsc adapter); nothing is written, outDir is left alone. */
+  emit: boolean;
+  /** tsc adapter: source globs (relative to the package) replacing the tsconfig's include/files; undefined = the tsconfig's. */
+  include: string[] | undefined;
+  /** tsc adapter: globs replacing the tsconfig's exclude; undefined = the tsconfig's. */
+  exclude: string[] | undefined;
   platform: 'node' | 'browser' | 'neutral';
   target: string;
   sourcemap: false | 'inline' | 'external';
@@ -240,8 +248,8 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   }
 
   const formats: Format[] = config.format === undefined ? defaultFormats(pkg) : [...new Set(typeof config.format === 'string' ? [config.format] : config.format)];
-  const outExtension: ResolvedConfig['outExtension'] =
-    pkg.type === 'module' ? { esm: '.js', cjs: '.cjs' } : { esm: '.mjs', cjs: '.js' };
+  const typeDefault: ResolvedConfig['outExtension'] = pkg.type === 'module' ? { esm: '.js', cjs: '.cjs' } : { esm: '.mjs', cjs: '.js' };
+  const outExtension: ResolvedConfig['outExtension'] = { ...typeDefault, ...config.outExtension };
   const sourcemap: ResolvedConfig['sourcemap'] = config.sourcemap === true ? 'external' : config.sourcemap === false ? false : config.sourcemap;
 
   return {
@@ -253,6 +261,10 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     outDir,
     formats,
     outExtension,
+    dtsExtension: { esm: declarationExtension(outExtension.esm), cjs: declarationExtension(outExtension.cjs) },
+    emit: config.emit,
+    include: config.include,
+    exclude: config.exclude,
     platform: config.platform,
     target: config.target ?? defaultTarget(pkg, config.platform),
     sourcemap,
@@ -267,6 +279,11 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     adapterOptions: config.adapterOptions,
     bins: binTargets(pkg),
   };
+}
+
+/** TypeScript's rule: the declaration of x.mjs is x.d.mts, of x.cjs x.d.cts, of x.js x.d.ts. */
+export function declarationExtension(jsExtension: '.js' | '.mjs' | '.cjs'): '.d.ts' | '.d.mts' | '.d.cts' {
+  return jsExtension === '.mjs' ? '.d.mts' : jsExtension === '.cjs' ? '.d.cts' : '.d.ts';
 }
 
 /** Output file name (relative to outDir) for an entry in a format. */

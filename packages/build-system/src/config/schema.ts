@@ -33,6 +33,15 @@ export const buildConfigSchema = z
       .union([formatSchema, z.array(formatSchema).min(1, { message: 'must list at least one format' })])
       .optional()
       .describe("'esm', 'cjs' or both. Default: from package.json (type and exports conditions)."),
+    outExtension: z
+      .strictObject({
+        esm: z.enum(['.js', '.mjs']).optional(),
+        cjs: z.enum(['.js', '.cjs']).optional(),
+      })
+      .optional()
+      .describe(
+        "File extension of the JS outputs per format. Default: what package.json exports/main/module/bin name (e.g. ./dist/index.mjs), else from its type ('.js' for the package's own format, '.mjs'/'.cjs' for the other). Declarations follow: .js -> .d.ts, .mjs -> .d.mts, .cjs -> .d.cts.",
+      ),
     platform: z.enum(['node', 'browser', 'neutral']).default('node'),
     target: nonEmpty
       .regex(/^(es(next|20\d\d|[56])|node\d+(\.\d+){0,2}|chrome\d+|firefox\d+|safari\d+|edge\d+)$/i, {
@@ -46,6 +55,19 @@ export const buildConfigSchema = z
       .boolean()
       .optional()
       .describe("Emit .d.ts with the package's own TypeScript. Default: true when package.json declares types."),
+    emit: z
+      .boolean()
+      .default(true)
+      .describe('false: type-check only (tsc adapter); nothing is written and outDir is left as it is.'),
+    include: z
+      .array(nonEmpty)
+      .min(1, { message: 'must list at least one pattern' })
+      .optional()
+      .describe("tsc adapter: source globs to compile, relative to the package; replaces the tsconfig's include (and files)."),
+    exclude: z
+      .array(nonEmpty)
+      .optional()
+      .describe("tsc adapter: source globs left out of the build (e.g. tests), relative to the package; replaces the tsconfig's exclude."),
     external: z
       .array(nonEmpty)
       .optional()
