@@ -94,7 +94,7 @@ describe('esbuild adapter', () => {
     expect(listFiles(outDir)).toEqual([]);
   });
 
-  it('reports warnings with their esbuild id as code and streams them to the log', async () => {
+  it('reports warnings with their esbuild id as code, as diagnostics only (not also log lines)', async () => {
     const fx = libraryFixture();
     const oddLine = 'export const check = (x: unknown) => typeof x == "strng";';
     fx.write({ 'src/odd.ts': `${oddLine}\nconsole.log(check(1));\n` });
@@ -104,7 +104,8 @@ describe('esbuild adapter', () => {
     expect(out.diagnostics).toEqual([
       { severity: 'warning', message: expect.stringContaining('typeof'), file: 'src/odd.ts', line: 1, column, code: 'impossible-typeof' },
     ]);
-    expect(logs.some((l) => l.line.startsWith(`src/odd.ts:1:${column}: warning:`))).toBe(true);
+    // The CLI prints diagnostics from the result; a log line too would print each twice.
+    expect(logs.filter((l) => l.line.includes('strng'))).toEqual([]);
   });
 
   it('turns an option esbuild rejects into an error diagnostic', async () => {

@@ -10,7 +10,7 @@ import { findBinary } from '../util/resolve-module.js';
 import { spawnLines } from '../util/spawn.js';
 import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
-import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, formatDiagnostic, JS_FILE, readShebang, severityOf } from './output.js';
+import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, JS_FILE, readShebang, severityOf } from './output.js';
 import { metafileInputs } from '../util/metafile.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
@@ -361,7 +361,6 @@ async function runInProcess(bun: BunRuntime, ctx: AdapterContext, run: Invocatio
     }
     return d;
   });
-  for (const d of diagnostics) ctx.log('stderr', formatDiagnostic(d));
   if (!result.success) return { ok: false, aborted: false, files: [], diagnostics, reads: null };
   const inputs = result.metafile?.inputs;
   return { ok: true, aborted: false, files: result.outputs.map((o) => path.resolve(o.path)), diagnostics, reads: inputs ? metafileInputs(pkg.dir, inputs) : null };

@@ -6,7 +6,7 @@ import type { Diagnostic } from '../result/schema.js';
 import { resolveModule } from '../util/resolve-module.js';
 import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
-import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, formatDiagnostic, JS_FILE, readShebang } from './output.js';
+import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, JS_FILE, readShebang } from './output.js';
 import { metafileInputs } from '../util/metafile.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
@@ -239,7 +239,6 @@ export const esbuildAdapter: BuilderAdapter = {
     const outcomes = await Promise.all(ctx.config.formats.map((format) => buildFormat(api, ctx, format)));
     if (ctx.signal.aborted || outcomes.some((o) => o.aborted)) return abortedResult();
     const diagnostics = dedupeDiagnostics(outcomes.flatMap((o) => o.diagnostics));
-    for (const d of diagnostics) ctx.log('stderr', formatDiagnostic(d));
     return {
       ok: outcomes.every((o) => o.ok),
       files: [...new Set(outcomes.flatMap((o) => o.files))],

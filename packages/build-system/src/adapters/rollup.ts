@@ -318,8 +318,8 @@ export const rollupAdapter: BuilderAdapter = {
       ],
       onwarn(warning) {
         const d = rollupDiagnostic(pkg.dir, warning, 'warning');
+        // Reported as a diagnostic, which the CLI prints; not logged too (each diagnostic once).
         state.warnings.push(d);
-        ctx.log('stderr', `(!) ${d.file ? `${d.file}${d.line ? `:${d.line}:${d.column}` : ''}: ` : ''}${warning.message}`);
       },
       ...user.input,
     };

@@ -9,8 +9,9 @@ import { isInside, toPosix } from '../util/paths.js';
 import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import { spawnLines } from '../util/spawn.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
-import { configInvalid } from './config-error.js';
 import { diagnosticFile, failedOutput, severityOf } from './output.js';
+import { withHint } from './tsc-hints.js';
+import { planProgram, tscOptions, type ProgramPlan } from './tsc-project.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { AdapterOutput, ToolAvailability } from './types.js';
 
@@ -106,14 +107,19 @@ export class TscOutputParser {
 
   constructor(private readonly pkgDir: string) {}
 
-  /** Reads one line; returns false for lines that are tsc's reports to us (emitted and listed files) rather than text for people. */
-  line(text: string): boolean {
+  /**
+   * Reads one line and says what it was: `report` for tsc's reports to us
+   * (emitted and listed files), `diagnostic` for a diagnostic or its
+   * elaboration (they reach people as the result's diagnostics), `text` for
+   * anything else tsc printed.
+   */
+  line(text: string): 'report' | 'diagnostic' | 'text' {
     const line = text.replace(/\r$/, '');
     const emitted = EMITTED.exec(line);
     if (emitted) {
       this.emitted.push(path.resolve(this.pkgDir, emitted[1]!.trim()));
       this.last = undefined;
-      return false;
+      return 'report';
     }
     const located = LOCATED.exec(line);
     if (located) {
@@ -125,25 +131,25 @@ export class TscOutputParser {
         column: Number(located[3]),
         code: located[5]!,
       });
-      return true;
+      return 'diagnostic';
     }
     const global = GLOBAL.exec(line);
     if (global) {
       this.push({ severity: severityOf(global[1]!), message: global[3]!, code: global[2]! });
-      return true;
+      return 'diagnostic';
     }
     // Elaboration of the previous diagnostic ("  Type 'x' is not assignable…").
     if (this.last && /^\s+\S/.test(line)) {
       this.last.message += `\n${line}`;
-      return true;
+      return 'diagnostic';
     }
     // --listFiles: a bare absolute path (diagnostics always carry "(line,col):" or "error TS").
     if (path.isAbsolute(line) && line.trim() === line) {
       this.listed.push(line);
       this.last = undefined;
-      return false;
+      return 'report';
     }
-    return true;
+    return 'text';
   }
 
   private push(d: Diagnostic): void {
@@ -162,51 +168,10 @@ export interface TscRunContext {
   log(stream: 'stdout' | 'stderr', line: string): void;
 }
 
-export type TscMode = 'build' | 'declarations';
+/** build: the tsc adapter's emit; check: the tsc adapter with emit: false (--noEmit); declarations: .d.ts after a bundler. */
+export type TscMode = 'build' | 'check' | 'declarations';
 
-interface TscOptions {
-  /** tsconfig to use instead of the package's tsconfig.build.json / tsconfig.json (relative to the package). */
-  project?: string;
-  /** Extra command-line arguments, appended last. */
-  args: string[];
-}
-
-/** `adapterOptions.tsc` is a free record in the schema; the two keys we read are checked here. */
-function tscOptions(pkg: PackageInfo, config: ResolvedConfig): TscOptions {
-  const raw = config.adapterOptions.tsc ?? {};
-  const fail = configInvalid(pkg, config);
-  for (const key of Object.keys(raw)) {
-    if (key !== 'project' && key !== 'args') fail(`adapterOptions.tsc.${key}`, 'unknown option (expected project or args)');
-  }
-  const { project, args } = raw as { project?: unknown; args?: unknown };
-  if (project !== undefined) {
-    if (typeof project !== 'string' || project === '') fail('adapterOptions.tsc.project', `must be a path to a tsconfig file (got ${JSON.stringify(project)})`);
-    const abs = path.resolve(pkg.dir, project as string);
-    if (!isInside(pkg.dir, abs)) fail('adapterOptions.tsc.project', `must stay inside the package (got ${JSON.stringify(project)})`);
-    if (!existsSync(abs)) fail('adapterOptions.tsc.project', `file does not exist (got ${JSON.stringify(project)})`);
-  }
-  if (args !== undefined && (!Array.isArray(args) || args.some((a) => typeof a !== 'string'))) {
-    fail('adapterOptions.tsc.args', `must be an array of strings (got ${JSON.stringify(args)})`);
-  }
-  return { project: project as string | undefined, args: (args as string[] | undefined) ?? [] };
-}
-
-/**
- * The tsconfig tsc should use: adapterOptions.tsc.project, else
- * tsconfig.build.json (the usual "emit only src" config beside a tsconfig.json
- * that also type-checks tests), else tsconfig.json, else none.
- */
-export function findTsconfig(pkg: PackageInfo, config: ResolvedConfig): string | undefined {
-  const { project } = tscOptions(pkg, config);
-  if (project) return path.resolve(pkg.dir, project);
-  for (const name of ['tsconfig.build.json', 'tsconfig.json']) {
-    const candidate = path.join(pkg.dir, name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function majorVersion(version: string): number {
+export function majorVersion(version: string): number {
   return Number(/^(\d+)/.exec(version)?.[1] ?? 0);
 }
 
@@ -231,10 +196,13 @@ export function tscTarget(target: string): string {
 /**
  * Everything tsc needs apart from the mode-specific emit flags.
  *
- * With a tsconfig: `-p` it, and override only where the build contract must
- * win: output location (--outDir, --rootDir = config.sourceRoot so
- * src/index.ts becomes <outDir>/index.js), machine-readable output, and emit
- * switched on even when the tsconfig is a type-check-only one (noEmit).
+ * With a tsconfig (which one, and which files: tsc-project.ts): `-p` it, and
+ * override only where the build contract must win: output location
+ * (--outDir, and --rootDir = config.sourceRoot when there are entries, so
+ * src/index.ts becomes <outDir>/index.js; without entries the tsconfig's
+ * rootDir or tsc's default), machine-readable output, and emit switched on
+ * even when the tsconfig is a type-check-only one (noEmit) — or off for
+ * `emit: false`.
  *
  * tsbuildinfo: outputs always go to a fresh staging dir, but an incremental or
  * composite project whose .tsbuildinfo says "up to date" makes tsc emit
@@ -247,11 +215,11 @@ export function tscTarget(target: string): string {
  * imports) and explicit options, so TS 5 and TS 7 (whose defaults differ:
  * strict, types, target) compile the same way.
  */
-function commonArgs(ctx: TscRunContext, ts: TypeScriptInstall, tsconfig: string | undefined, buildInfoFile: string): string[] {
+function commonArgs(ctx: TscRunContext, ts: TypeScriptInstall, plan: ProgramPlan, mode: TscMode, buildInfoFile: string): string[] {
   const { pkg, config } = ctx;
   const args: string[] = [];
-  if (tsconfig) {
-    args.push('-p', tsconfig, '--incremental', '--tsBuildInfoFile', buildInfoFile);
+  if (plan.project) {
+    args.push('-p', plan.project, '--incremental', '--tsBuildInfoFile', buildInfoFile);
   } else {
     const sources = Object.values(config.entries).map((s) => path.resolve(pkg.dir, s));
     // TS >= 6 looks for a tsconfig.json upward from the cwd and refuses files on
@@ -264,7 +232,12 @@ function commonArgs(ctx: TscRunContext, ts: TypeScriptInstall, tsconfig: string 
     // TS 7 no longer loads every @types package by default; Node code needs @types/node.
     if (config.platform === 'node' && resolveModule('@types/node', [pkg.dir, pkg.workspaceRoot], ctx.reads, { includeOwn: false })) args.push('--types', 'node');
   }
-  args.push('--outDir', ctx.outDir, '--rootDir', path.resolve(pkg.dir, config.sourceRoot), '--noEmit', 'false', '--listEmittedFiles', '--pretty', 'false');
+  args.push('--outDir', ctx.outDir);
+  if (plan.rootDir) args.push('--rootDir', plan.rootDir);
+  // emit: false is --noEmit whatever the tsconfig says; emitDeclarationOnly would conflict with it (TS5053).
+  if (mode === 'check') args.push('--noEmit', '--emitDeclarationOnly', 'false');
+  else args.push('--noEmit', 'false');
+  args.push('--listEmittedFiles', '--pretty', 'false');
   return args;
 }
 
@@ -287,12 +260,11 @@ function sourcemapArgs(config: ResolvedConfig): string[] {
  * is set whenever declarations are asked for, so a tsconfig declarationDir
  * cannot send them outside the staging dir.
  */
-export function tscArgs(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode, buildInfoFile: string): string[] {
-  const tsconfig = findTsconfig(ctx.pkg, ctx.config);
-  const args = commonArgs(ctx, ts, tsconfig, buildInfoFile);
+export function tscArgs(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode, buildInfoFile: string, plan: ProgramPlan): string[] {
+  const args = commonArgs(ctx, ts, plan, mode, buildInfoFile);
   if (mode === 'declarations') {
     args.push('--declaration', '--emitDeclarationOnly', '--declarationDir', ctx.outDir);
-  } else {
+  } else if (mode === 'build') {
     args.push('--emitDeclarationOnly', 'false', ...sourcemapArgs(ctx.config));
     if (ctx.config.dts) args.push('--declaration', '--declarationDir', ctx.outDir);
   }
@@ -309,18 +281,20 @@ interface TscRunResult {
 }
 
 /**
- * Reads one tsc run, spawned or in-process alike: lines go to the log (but
- * TSFILE lines, tsc's report of outputs, which become artifacts, not log text
- * for people) and to the parser; `output` turns them into the adapter's result.
+ * Reads one tsc run, spawned or in-process alike: lines go to the parser, and
+ * to the log only when they are neither a diagnostic (the result carries
+ * those, and the CLI prints them once from there) nor one of tsc's reports to
+ * us (TSFILE lines become artifacts, --listFiles paths inputs); `output`
+ * turns them into the adapter's result.
  */
-function tscOutputReader(ctx: TscRunContext) {
+function tscOutputReader(ctx: TscRunContext, mode: TscMode, plan: ProgramPlan) {
   const parser = new TscOutputParser(ctx.pkg.dir);
   // The file list is shown only when the config's own tsc args ask for it.
   const showListed = tscOptions(ctx.pkg, ctx.config).args.includes('--listFiles');
   return {
     onLine(stream: 'stdout' | 'stderr', line: string): void {
-      // TSFILE lines and --listFiles paths are tsc's reports to us (artifacts, inputs), not log text for people.
-      if (parser.line(line) || (showListed && !line.startsWith('TSFILE: '))) ctx.log(stream, line);
+      const kind = parser.line(line);
+      if (kind === 'text' || (kind === 'report' && showListed && !line.startsWith('TSFILE: '))) ctx.log(stream, line);
     },
     /**
      * Outputs are the TSFILE lines inside ctx.outDir; a file tsc wrote
@@ -328,7 +302,10 @@ function tscOutputReader(ctx: TscRunContext) {
      * staging dir is swapped in.
      */
     output(result: TscRunResult, toolDirs: readonly string[], buildInfoFile?: string, programFiles: readonly string[] = parser.listed): AdapterOutput {
-      const diagnostics = [...parser.diagnostics];
+      // The generated tsconfig's path is random: messages name the real one (a failed build's diagnostics are shown, not keyed).
+      const diagnostics = parser.diagnostics.map((d) =>
+        withHint(plan.generated ? { ...d, message: d.message.replaceAll(plan.generated, plan.generatedLabel) } : d, ctx.pkg, mode),
+      );
       const files: string[] = [];
       for (const file of parser.emitted) {
         if (file === buildInfoFile) continue;
@@ -341,9 +318,13 @@ function tscOutputReader(ctx: TscRunContext) {
         diagnostics.push({ severity: 'error', message: `tsc exited with ${result.code ?? result.signal}${tail ? `: ${tail}` : ''}` });
       }
       // TypeScript's own lib files are fixed by its version, which the cache key holds already. The
-      // tsconfig is not a program file: it is reported so its extends chain is followed (cache/build-reads.ts).
-      const tsconfig = findTsconfig(ctx.pkg, ctx.config);
-      const reads = [...(tsconfig ? [tsconfig] : []), ...programFiles.filter((f) => !toolDirs.some((dir) => isInside(dir, f)))];
+      // real tsconfig (never the generated one) is reported so its extends chain is followed
+      // (cache/build-reads.ts), and the directories looked through for it so one appearing there counts.
+      const reads = [
+        ...(plan.tsconfig ? [plan.tsconfig] : []),
+        ...plan.dirsRead,
+        ...programFiles.filter((f) => !toolDirs.some((dir) => isInside(dir, f)) && f !== plan.generated),
+      ];
       return { ok, files, diagnostics, reads };
     },
   };
@@ -374,30 +355,38 @@ const UNUSED_BUILD_INFO_FILE = path.join(tmpdir(), 'build-system-in-process.tsbu
  */
 export async function runTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode): Promise<AdapterOutput> {
   if (ctx.signal.aborted) return { ok: false, files: [], diagnostics: [], reads: null };
-  if (runsInProcess(ts)) {
-    const { runInTscWorker } = await import('./tsc-pool.js');
-    const reader = tscOutputReader(ctx);
-    const job = { tsDir: ts.dir, args: tscArgs(ctx, ts, mode, UNUSED_BUILD_INFO_FILE), cwd: ctx.pkg.dir, outDir: ctx.outDir };
-    const outcome = await runInTscWorker(job, ctx.signal, (stream, line) => reader.onLine(stream, line));
-    if (outcome.kind === 'aborted') return { ok: false, files: [], diagnostics: [], reads: null };
-    if (outcome.kind === 'done') {
-      for (const line of outcome.lines) reader.onLine('stdout', line);
-      return reader.output({ code: outcome.exitCode, signal: null, stdout: outcome.lines.join('\n'), stderr: '' }, [ts.dir], undefined, outcome.reads);
+  const plan = await planProgram(ctx.pkg, ctx.config, ctx.reads, majorVersion(ts.version));
+  try {
+    if (!plan.project && Object.keys(ctx.config.entries).length === 0) {
+      return failedOutput(`nothing to compile: ${ctx.pkg.name} has no entry and no tsconfig (looked in the package and up to the workspace root); set entry in the build config or add a tsconfig.json`);
     }
-    if (outcome.unexpected) ctx.log('stderr', `build-system: ${outcome.reason.split('\n')[0]}; running tsc as a child process instead`);
+    if (runsInProcess(ts)) {
+      const { runInTscWorker } = await import('./tsc-pool.js');
+      const reader = tscOutputReader(ctx, mode, plan);
+      const job = { tsDir: ts.dir, args: tscArgs(ctx, ts, mode, UNUSED_BUILD_INFO_FILE, plan), cwd: ctx.pkg.dir, outDir: ctx.outDir };
+      const outcome = await runInTscWorker(job, ctx.signal, (stream, line) => reader.onLine(stream, line));
+      if (outcome.kind === 'aborted') return { ok: false, files: [], diagnostics: [], reads: null };
+      if (outcome.kind === 'done') {
+        for (const line of outcome.lines) reader.onLine('stdout', line);
+        return reader.output({ code: outcome.exitCode, signal: null, stdout: outcome.lines.join('\n'), stderr: '' }, [ts.dir], undefined, outcome.reads);
+      }
+      if (outcome.unexpected) ctx.log('stderr', `build-system: ${outcome.reason.split('\n')[0]}; running tsc as a child process instead`);
+    }
+    return await spawnTsc(ctx, ts, mode, plan);
+  } finally {
+    await plan.dispose();
   }
-  return spawnTsc(ctx, ts, mode);
 }
 
 /** The package's tsc as a child process, with a throw-away tsbuildinfo (see commonArgs). */
-async function spawnTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode): Promise<AdapterOutput> {
+async function spawnTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode, plan: ProgramPlan): Promise<AdapterOutput> {
   const buildInfoDir = await mkdtemp(path.join(tmpdir(), 'build-system-tsbuildinfo-'));
   const buildInfoFile = path.join(buildInfoDir, 'build.tsbuildinfo');
   try {
     const { command, args: prefix } = await tscCommand(ts.dir);
     // --listFiles: the program's files, which key the cache entry (the in-process path reports them itself).
-    const args = [...prefix, ...tscArgs(ctx, ts, mode, buildInfoFile), '--listFiles'];
-    const reader = tscOutputReader(ctx);
+    const args = [...prefix, ...tscArgs(ctx, ts, mode, buildInfoFile, plan), '--listFiles'];
+    const reader = tscOutputReader(ctx, mode, plan);
     const result = await spawnLines(command, args, { cwd: ctx.pkg.dir, signal: ctx.signal, onLine: reader.onLine });
     if (result.aborted) return { ok: false, files: [], diagnostics: [], reads: null };
     // TypeScript 7's libs ship in its native package (…/@typescript/typescript-<platform>/lib), beside the binary.

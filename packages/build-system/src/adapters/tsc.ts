@@ -57,6 +57,7 @@ export const tscAdapter: BuilderAdapter = {
 
   async build(ctx: AdapterContext): Promise<AdapterOutput> {
     assertTscCanBuild(ctx.pkg, ctx.config);
-    return runPackageTsc(ctx, 'build', `typescript is no longer installed for ${ctx.pkg.name}`);
+    // emit: false type-checks only: tsc --noEmit, nothing written (the build service leaves outDir alone).
+    return runPackageTsc(ctx, ctx.config.emit ? 'build' : 'check', `typescript is no longer installed for ${ctx.pkg.name}`);
   },
 };

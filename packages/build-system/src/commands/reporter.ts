@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { formatIssue } from '../errors.js';
 import type { BuildEvent } from '../events.js';
-import type { BuildResult, RunResult } from '../result/schema.js';
+import type { BuildResult, Diagnostic, RunResult } from '../result/schema.js';
 import type { RunPlan } from '../services/workspace.service.js';
 import { toPosix } from '../util/paths.js';
 import { createStyle, formatDuration, type Style } from './terminal.js';
@@ -110,16 +110,33 @@ export function runSummaryLine(run: RunResult, style: Style): string {
 /** Diagnostics of a result as `file:line:col: severity code: message` lines (paths relative to the cwd). */
 export function diagnosticLines(r: BuildResult, style: Style, only?: 'warning'): string[] {
   const lines: string[] = [];
+  // The diagnostic the failure line already shows (error.message) is not printed again: each once.
+  let shown = r.error ? r.diagnostics.find((d) => isShownInError(r, d)) : undefined;
   for (const d of r.diagnostics) {
     if (d.severity !== 'error' && d.severity !== 'warning') continue;
     if (only && d.severity !== only) continue;
+    if (d === shown) {
+      shown = undefined;
+      continue;
+    }
     const file = d.file ? toPosix(path.relative(process.cwd(), path.resolve(r.package.dir, d.file))) : undefined;
     const where = file ? `${file}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ''}` : ''}: ` : '';
-    if (r.error?.code !== 'BUILD_FAILED' && d.message && r.error?.message.endsWith(d.message)) continue;
     const severity = d.severity === 'error' ? style.red('error') : style.yellow('warning');
     lines.push(`  ${where}${severity}${d.code ? ` ${d.code}` : ''}: ${d.message}`);
   }
   return lines;
+}
+
+/**
+ * A build failure's message is its first error as `file:line:col: message`
+ * (build.service.ts); any other failure's message ends with the one issue's text.
+ */
+function isShownInError(r: BuildResult, d: Diagnostic): boolean {
+  const message = r.error?.message;
+  if (!message || !d.message) return false;
+  if (r.error!.code !== 'BUILD_FAILED') return message.endsWith(d.message);
+  const where = d.file ? `${d.file}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ''}` : ''}: ` : '';
+  return d.severity === 'error' && message === `${where}${d.message}`;
 }
 
 /** What a person needs about a failed package, each line prefixed with its name. */

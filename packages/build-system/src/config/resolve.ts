@@ -209,7 +209,8 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   const entry = config.entry;
   if (entry === undefined) {
     entries = deriveEntries(pkg, outDir);
-    if (Object.keys(entries).length === 0) {
+    // tsc needs no entry: it compiles what the tsconfig includes (adapters/tsc-project.ts), with its rootDir.
+    if (Object.keys(entries).length === 0 && config.adapter !== 'tsc') {
       problem('entry', 'no entry given and none found (looked at package.json exports/main/bin and src/index.ts); set entry in the config');
     }
   } else if (typeof entry === 'string' || Array.isArray(entry)) {
@@ -242,6 +243,8 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
       }
     }
   }
+
+  for (const issue of tscOnlyFieldIssues(config)) problem(issue.field, issue.message);
 
   if (issues.length > 0) {
     throw new BuildSystemError('CONFIG_INVALID', issues[0]!.message, { package: pkg.name, file, field: issues[0]!.field, issues });
@@ -289,4 +292,19 @@ export function declarationExtension(jsExtension: '.js' | '.mjs' | '.cjs'): '.d.
 /** Output file name (relative to outDir) for an entry in a format. */
 export function outputName(config: ResolvedConfig, entryName: string, format: Format): string {
   return `${entryName}${config.outExtension[format]}`;
+}
+
+/**
+ * Fields only the tsc adapter reads: with any other adapter they would be
+ * silently ignored (a bundler follows imports from the entries; it has no
+ * file list to include or exclude, and always writes). `auto` never picks tsc.
+ */
+function tscOnlyFieldIssues(config: BuildConfig): { field: string; message: string }[] {
+  if (config.adapter === 'tsc') return [];
+  const adapter = config.adapter === 'auto' ? "'auto' (which never picks tsc)" : `'${config.adapter}'`;
+  const issues: { field: string; message: string }[] = [];
+  if (config.include !== undefined) issues.push({ field: 'include', message: `only the tsc adapter compiles a file list; with adapter ${adapter} the build follows imports from entry. Remove include or set adapter: 'tsc'` });
+  if (config.exclude !== undefined) issues.push({ field: 'exclude', message: `only the tsc adapter compiles a file list; with adapter ${adapter} the build follows imports from entry. Remove exclude or set adapter: 'tsc'` });
+  if (config.emit === false) issues.push({ field: 'emit', message: `emit: false (type-check only) needs adapter: 'tsc'; got adapter ${adapter}` });
+  return issues;
 }

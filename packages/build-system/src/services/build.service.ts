@@ -235,7 +235,7 @@ export class PackageBuildService {
           error: { code: 'BUILD_FAILED', message: firstError(diagnostics) ?? message },
         });
       }
-      await makeBinsExecutable(config, staging);
+      if (config.emit) await makeBinsExecutable(config, staging);
       // The second half of the key: what the tools read beyond the fingerprint's files, checked for changes during the build.
       let entry: { key: string; reads: import('../cache/build-reads.js').RecordedReads } | null = null;
       if (miss) {
@@ -285,10 +285,12 @@ export class PackageBuildService {
       }
       // LOCK-INTEGRATION: publish only while the lock is still ours (it is taken over if this process stalled past the stale timeout).
       await lock.assertHeld();
-      await swapInStaging(pkg.dir, config.outDir, staging, { keepStale: !config.clean });
+      // emit: false (type-check only) wrote nothing: outDir is left as it is, neither swapped nor cleaned.
+      if (config.emit) await swapInStaging(pkg.dir, config.outDir, staging, { keepStale: !config.clean });
+      else await discardStaging(staging);
       staging = undefined;
       if (miss && entry) {
-        await miss.cache.rememberOutputs(config.outDir, artifacts);
+        if (config.emit) await miss.cache.rememberOutputs(config.outDir, artifacts);
         const problem = await miss.cache.finish({ key: entry.key, fingerprint: miss.current.fingerprint, reads: entry.reads });
         if (problem) diagnostics.push(cacheWarning(problem));
         // Queued, not awaited: the upload runs while other packages build; the run waits for it before it ends.
@@ -369,7 +371,7 @@ export class PackageBuildService {
     // build's lock would also keep every later no-op from being recorded (cache/noop).
     if (existsSync(lockDirFor(prepared.pkg.dir))) return { result: null, key: current };
     const found = await cache.find(current.primaryKey);
-    if (found.status !== 'hit' || !(await cache.outDirHolds(found.hit.manifest, prepared.config))) return { result: null, key: current };
+    if (found.status !== 'hit' || !(await outDirHolds(cache, found.hit.manifest, prepared.config))) return { result: null, key: current };
     return { result: await this.finishHit(check, current, found.hit.manifest, false) };
   }
 
@@ -396,7 +398,7 @@ export class PackageBuildService {
       corruptKey = found.key;
     } else if (found.status === 'hit') {
       const { manifest } = found.hit;
-      if (await cache.outDirHolds(manifest, config)) return { result: await this.finishHit(check, current, manifest, false) };
+      if (await outDirHolds(cache, manifest, config)) return { result: await this.finishHit(check, current, manifest, false) };
       const restoreProblem = await restoreThroughStaging(pkg.dir, config, found.hit.restore, assertLockHeld);
       if (restoreProblem === null) {
         await cache.rememberOutputs(config.outDir, manifest.artifacts);
@@ -442,7 +444,7 @@ export class PackageBuildService {
     }
     const { manifest } = found.hit;
     let restored = false;
-    if (!(await cache.outDirHolds(manifest, config))) {
+    if (!(await outDirHolds(cache, manifest, config))) {
       const restoreProblem = await restoreThroughStaging(pkg.dir, config, found.hit.restore, assertLockHeld);
       if (restoreProblem !== null) {
         warnings.push(cacheWarning(`remote cache artifact ${manifest.key.slice(0, 12)} could not be restored (${restoreProblem}); building locally`));
@@ -531,6 +533,11 @@ async function restoreThroughStaging(
     throw e;
   }
   return null;
+}
+
+/** Whether outDir already holds an entry's files; a type-check-only build (emit: false) has none and never touches outDir. */
+async function outDirHolds(cache: PackageCache, manifest: CacheManifest, config: ResolvedConfig): Promise<boolean> {
+  return !config.emit || cache.outDirHolds(manifest, config);
 }
 
 /** Artifacts with their file modes in staging (bins are executable), as a cache entry records them. */

@@ -1,0 +1,48 @@
+import path from 'node:path';
+import type { Diagnostic } from '../result/schema.js';
+import { isInside, toPosix } from '../util/paths.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+
+/**
+ * One line appended to the tsc diagnostics whose fix is about the build's
+ * layout rather than the code on the line, saying what to change.
+ *
+ * - TS6059 (a file is not under rootDir): tsc writes one output per source,
+ *   at its path below rootDir, and rootDir is the entries' directory so that
+ *   src/index.ts becomes <outDir>/index.js as package.json says. A file
+ *   outside it is either one the tsconfig includes but the package does not
+ *   ship (tests, fixtures: exclude it), or another package's source imported
+ *   by a relative path or a `paths` mapping. The latter is not widened away:
+ *   any wider rootDir moves every output of the package (dist/index.js
+ *   becomes dist/<pkg>/src/index.js) and would publish the other package's
+ *   code and types inside this one; import it by name instead, or bundle.
+ * - TS4023, TS2742, TS2883 (an exported declaration's type cannot be named in
+ *   the .d.ts): declaration emit needs an import path for every type it writes.
+ */
+export function withHint(d: Diagnostic, pkg: PackageInfo, mode: 'build' | 'declarations' | 'check'): Diagnostic {
+  const hint = hintFor(d, pkg, mode);
+  return hint ? { ...d, message: `${d.message}\nhint: ${hint}` } : d;
+}
+
+function hintFor(d: Diagnostic, pkg: PackageInfo, mode: 'build' | 'declarations' | 'check'): string | undefined {
+  switch (d.code) {
+    case 'TS6059': {
+      const file = /^File '(.+?)' is not under 'rootDir'/.exec(d.message)?.[1];
+      if (!file) return undefined;
+      const abs = path.resolve(pkg.dir, file);
+      const rel = toPosix(path.relative(pkg.dir, abs));
+      if (isInside(pkg.dir, abs)) {
+        const top = rel.split('/')[0]!;
+        return `${rel} is compiled because the tsconfig includes it but is not under the sources' directory; leave it out with exclude: ['${top.includes('.') ? rel : `${top}/**`}'] in the build config (or a tsconfig.build.json), or set entry so every source is under one directory`;
+      }
+      const alternative = mode === 'declarations' ? '; the bundle may inline its code, but declarations are written per source file' : ', or build with a bundling adapter (esbuild, bun, rollup), which inlines it';
+      return `${rel} is another package's source (imported by a relative path or a paths mapping): import that package by its name instead (a dependency, built first)${alternative}`;
+    }
+    case 'TS4023':
+    case 'TS2742':
+    case 'TS2883':
+      return 'give this export an explicit type annotation using types imported from a module this package can name (its own sources or a dependency’s public entry); the .d.ts cannot refer to a type that is not exported from one';
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,231 @@
+import { statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { isInside, staysInside, toPosix } from '../util/paths.js';
+import type { ReadLog } from '../util/read-log.js';
+import { parseJsonc, tsconfigChain } from '../util/tsconfig-chain.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import { configInvalid } from './config-error.js';
+
+/**
+ * Which tsconfig a package's tsc runs with, and which files it compiles.
+ *
+ * Lookup order (the first that exists):
+ * 1. `adapterOptions.tsc.project`: any file inside the workspace root;
+ * 2. `<package>/tsconfig.build.json` (the usual "emit only src" config beside
+ *    a tsconfig.json that also type-checks tests);
+ * 3. `<package>/tsconfig.json`;
+ * 4. the nearest `tsconfig.json` above the package, up to and including the
+ *    workspace root, so a package without its own uses the root's options;
+ * 5. none: the entries on the command line with explicit options (tsc-runner).
+ *
+ * The program is the tsconfig's files/include/exclude, except:
+ * - config `include`/`exclude` replace the tsconfig's (each on its own);
+ * - a tsconfig outside the package (4, or 1 pointing elsewhere) is somebody
+ *   else's file list: its include would make tsc compile other packages. The
+ *   program is restricted to this package: config include/exclude when given,
+ *   else the entries (tsc follows their imports), else every source file of
+ *   the package minus outDir and node_modules.
+ * tsc has no flag for files/include/exclude, so these cases run with a
+ * tsconfig generated in a fresh temp dir (never in the package) that
+ * `extends` the real one by absolute path and lists absolute patterns. The
+ * real tsconfig is what is reported as read (the cache follows its chain);
+ * the generated one, whose path is random, never enters a key.
+ *
+ * A generated tsconfig lives elsewhere than the real one, and TypeScript
+ * derives two defaults from the location of the tsconfig it was given, so
+ * both are set explicitly to what they are for the real one: `typeRoots`
+ * (every `node_modules/@types` from the tsconfig's directory up; from the
+ * package's directory for a tsconfig outside the package, so the package's
+ * own @types count) unless the chain sets it, and the default `rootDir`
+ * (see rootDirFor). A `${configDir}` in the chain would still resolve to the
+ * generated file's directory: not supported there.
+ */
+
+export interface TscOptions {
+  /** tsconfig to use instead of the looked-up one (relative to the package). */
+  project?: string;
+  /** Extra command-line arguments, appended last. */
+  args: string[];
+}
+
+/** `adapterOptions.tsc` is a free record in the schema; the two keys we read are checked here. */
+export function tscOptions(pkg: PackageInfo, config: ResolvedConfig): TscOptions {
+  const raw = config.adapterOptions.tsc ?? {};
+  const fail = configInvalid(pkg, config);
+  for (const key of Object.keys(raw)) {
+    if (key !== 'project' && key !== 'args') fail(`adapterOptions.tsc.${key}`, 'unknown option (expected project or args)');
+  }
+  const { project, args } = raw as { project?: unknown; args?: unknown };
+  if (project !== undefined) {
+    if (typeof project !== 'string' || project === '') fail('adapterOptions.tsc.project', `must be a path to a tsconfig file (got ${JSON.stringify(project)})`);
+    const abs = path.resolve(pkg.dir, project as string);
+    if (!staysInside(pkg.workspaceRoot, abs)) fail('adapterOptions.tsc.project', `must stay inside the workspace root ${toPosix(pkg.workspaceRoot)} (got ${JSON.stringify(project)})`);
+    if (!existsFile(abs)) fail('adapterOptions.tsc.project', `file does not exist (got ${JSON.stringify(project)})`);
+  }
+  if (args !== undefined && (!Array.isArray(args) || args.some((a) => typeof a !== 'string'))) {
+    fail('adapterOptions.tsc.args', `must be an array of strings (got ${JSON.stringify(args)})`);
+  }
+  return { project: project as string | undefined, args: (args as string[] | undefined) ?? [] };
+}
+
+function existsFile(abs: string): boolean {
+  return statSyncSafe(abs)?.isFile() ?? false;
+}
+
+function statSyncSafe(abs: string) {
+  try {
+    return statSync(abs, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+export interface FoundTsconfig {
+  /** Absolute path of the tsconfig, or undefined when there is none. */
+  file: string | undefined;
+  /** Outside the package directory (an ancestor's, or a project option pointing elsewhere). */
+  foreign: boolean;
+  /**
+   * Directories above the package where a tsconfig.json was looked for and
+   * not found (between the package and the one found, or up to the
+   * workspace root): one appearing there would be used instead. Reported as
+   * read, so the cache records their listings.
+   */
+  lookedIn: string[];
+}
+
+/** The lookup order of the module comment. Reads go through `reads` when given (the run's read log). */
+export function findTsconfig(pkg: PackageInfo, config: ResolvedConfig, reads?: ReadLog): FoundTsconfig {
+  const isFile = (abs: string) => (reads ? reads.stat(abs)?.isFile() : statSyncSafe(abs)?.isFile()) ?? false;
+  const { project } = tscOptions(pkg, config);
+  if (project) {
+    const file = path.resolve(pkg.dir, project);
+    return { file, foreign: !isInside(pkg.dir, file), lookedIn: [] };
+  }
+  for (const name of ['tsconfig.build.json', 'tsconfig.json']) {
+    const candidate = path.join(pkg.dir, name);
+    if (isFile(candidate)) return { file: candidate, foreign: false, lookedIn: [] };
+  }
+  const lookedIn: string[] = [];
+  if (!isInside(pkg.workspaceRoot, pkg.dir)) return { file: undefined, foreign: false, lookedIn };
+  for (let dir = pkg.dir; dir !== pkg.workspaceRoot; ) {
+    dir = path.dirname(dir);
+    const candidate = path.join(dir, 'tsconfig.json');
+    if (isFile(candidate)) return { file: candidate, foreign: true, lookedIn };
+    lookedIn.push(dir);
+    if (path.dirname(dir) === dir) break;
+  }
+  return { file: undefined, foreign: false, lookedIn };
+}
+
+/** What the tsconfig chain says about the options a generated tsconfig must not get wrong. */
+interface ChainFacts {
+  sets: (option: string) => boolean;
+  composite: boolean;
+}
+
+function chainFacts(tsconfig: string, reads: ReadLog): ChainFacts {
+  // The chain's files, the tsconfig first, then what it extends: the first to set an option is the one that counts
+  // (exact for a single line of extends; for `extends: [a, b]` a later base wins in tsc, a rare conflict).
+  const options: Record<string, unknown>[] = [];
+  for (const file of tsconfigChain(tsconfig, reads).files) {
+    try {
+      const json = parseJsonc(reads.readText(file) ?? '{}') as { compilerOptions?: Record<string, unknown> };
+      if (json && typeof json.compilerOptions === 'object' && json.compilerOptions) options.push(json.compilerOptions);
+    } catch {
+      // tsc reports an unparsable tsconfig itself.
+    }
+  }
+  const first = (option: string) => options.find((o) => o[option] !== undefined)?.[option];
+  return { sets: (option) => first(option) !== undefined, composite: first('composite') === true };
+}
+
+export interface ProgramPlan {
+  /** The real tsconfig (reported as read), or undefined: the entries go on the command line. */
+  tsconfig: string | undefined;
+  /** What `-p` gets: the real tsconfig, or the generated one. */
+  project: string | undefined;
+  /** `--rootDir` to pass, or undefined: the tsconfig's own, else tsc's default. */
+  rootDir: string | undefined;
+  /** Directories to report as read (see FoundTsconfig.lookedIn). */
+  dirsRead: string[];
+  /** The generated tsconfig, when there is one (its path is replaced by `generatedLabel` in messages). */
+  generated: string | undefined;
+  generatedLabel: string;
+  /** Removes the generated tsconfig. */
+  dispose(): Promise<void>;
+}
+
+const abs = (pkg: PackageInfo, pattern: string) => toPosix(path.resolve(pkg.dir, pattern));
+
+/**
+ * Decides the tsconfig, the program and the root directory for one tsc run,
+ * writing the generated tsconfig when one is needed. `tsMajor`: the
+ * TypeScript major version (from 6 on, rootDir defaults to the tsconfig's
+ * directory).
+ */
+export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, reads: ReadLog, tsMajor: number): Promise<ProgramPlan> {
+  const found = findTsconfig(pkg, config, reads);
+  const hasEntries = Object.keys(config.entries).length > 0;
+  const plan: ProgramPlan = {
+    tsconfig: found.file,
+    project: found.file,
+    rootDir: hasEntries ? path.resolve(pkg.dir, config.sourceRoot) : undefined,
+    dirsRead: found.lookedIn,
+    generated: undefined,
+    generatedLabel: '',
+    dispose: async () => {},
+  };
+  if (!found.file) return plan;
+  const own = !found.foreign;
+  if (own && config.include === undefined && config.exclude === undefined) return plan;
+
+  const outDir = abs(pkg, config.outDir);
+  const alwaysExcluded = [outDir, abs(pkg, 'node_modules')];
+  const program: { files?: string[]; include?: string[]; exclude?: string[] } = {};
+  if (config.include !== undefined) {
+    program.files = [];
+    program.include = config.include.map((p) => abs(pkg, p));
+  } else if (!own) {
+    if (config.exclude === undefined && hasEntries) {
+      // The entries, and what they import: the same program as without a tsconfig.
+      program.files = Object.values(config.entries).map((s) => abs(pkg, s));
+      program.include = [];
+    } else {
+      program.files = [];
+      program.include = [toPosix(pkg.dir)];
+    }
+  }
+  if (config.exclude !== undefined) program.exclude = [...config.exclude.map((p) => abs(pkg, p)), ...alwaysExcluded];
+  else if (!own) program.exclude = alwaysExcluded;
+
+  const facts = chainFacts(found.file, reads);
+  const compilerOptions: Record<string, unknown> = {};
+  if (!facts.sets('typeRoots')) {
+    const typeRoots: string[] = [];
+    for (let dir = own ? path.dirname(found.file) : pkg.dir; ; dir = path.dirname(dir)) {
+      typeRoots.push(toPosix(path.join(dir, 'node_modules', '@types')));
+      if (path.dirname(dir) === dir) break;
+    }
+    compilerOptions.typeRoots = typeRoots;
+  }
+  if (!plan.rootDir) {
+    // A foreign tsconfig's rootDir is relative to another package's layout: this package's own directory instead.
+    if (!own) plan.rootDir = pkg.dir;
+    // TypeScript's default where it depends on the tsconfig's location: its directory (TS >= 6, or composite).
+    else if (!facts.sets('rootDir') && (tsMajor >= 6 || facts.composite)) plan.rootDir = path.dirname(found.file);
+  }
+
+  const dir = await mkdtemp(path.join(tmpdir(), 'build-system-tsconfig-'));
+  const generated = path.join(dir, 'tsconfig.json');
+  await writeFile(generated, `${JSON.stringify({ extends: toPosix(found.file), compilerOptions, ...program }, null, 2)}\n`);
+  plan.project = generated;
+  plan.generated = generated;
+  const realName = toPosix(path.relative(pkg.dir, found.file)) || found.file;
+  plan.generatedLabel = `${realName} (with the build config's ${config.include !== undefined || config.exclude !== undefined ? 'include/exclude' : 'files of this package'})`;
+  plan.dispose = () => rm(dir, { recursive: true, force: true });
+  return plan;
+}
