@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { afterAll, describe, expect, test } from 'vitest';
+import { linkTypeScript, TYPESCRIPTS } from './helpers/adapter-ctx.js';
+import { cliPath, createFixture, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
+
+/**
+ * The tsc adapter through the real CLI: each diagnostic printed once (tsc and
+ * esbuild), and the type-check-only target (emit: false) with the cache.
+ */
+
+const fixtures: Fixture[] = [];
+afterAll(() => fixtures.forEach((f) => f.cleanup()));
+
+function fixture(files: FileTree, opts: { linkNodeModules?: boolean } = {}): Fixture {
+  const fx = createFixture(files, opts);
+  fixtures.push(fx);
+  return fx;
+}
+
+function cli(fx: Fixture, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const base = { ...process.env, NO_COLOR: '1' };
+  delete base.BUILD_SYSTEM_TSC_SPAWN;
+  const r = spawnSync(process.execPath, [cliPath, 'build', '--cwd', fx.root, '--cache-dir', fx.path('.cache-dir'), ...args], { cwd: fx.root, encoding: 'utf8', env: { ...base, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, all: `${r.stdout}\n${r.stderr}` };
+}
+
+const count = (text: string, needle: string) => text.split(needle).length - 1;
+
+const tscPackage = (source: string, config = `{ adapter: 'tsc' }`): FileTree => ({
+  'package.json': { name: 'tsc-cli', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+  'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: [] }, include: ['src'] },
+  'build.config.ts': `export default ${config};\n`,
+  'src/index.ts': source,
+});
+
+const WAYS = [
+  { name: 'TypeScript 5.9 in-process', dir: TYPESCRIPTS[0]!.dir, env: {} },
+  { name: 'TypeScript 5.9 spawned', dir: TYPESCRIPTS[0]!.dir, env: { BUILD_SYSTEM_TSC_SPAWN: '1' } },
+  { name: 'TypeScript 7', dir: TYPESCRIPTS[1]!.dir, env: {} },
+];
+
+describe('each diagnostic is printed once', () => {
+  const twoErrors = "export const x: number = 'a';\nexport const y: string = 1;\n";
+
+  test.each(WAYS)('tsc type errors ($name): once each in the human output, all in --json', ({ dir, env }) => {
+    const fx = fixture(tscPackage(twoErrors));
+    linkTypeScript(fx, dir);
+    const human = cli(fx, [], env);
+    expect(human.code).toBe(1);
+    expect(count(human.all, "Type 'string' is not assignable to type 'number'.")).toBe(1);
+    expect(count(human.all, "Type 'number' is not assignable to type 'string'.")).toBe(1);
+    // The second one with its code, where an editor links it.
+    expect(human.stderr).toContain("src/index.ts:2:14: error TS2322: Type 'number' is not assignable to type 'string'.");
+
+    const json = cli(fx, ['--json'], env);
+    const result = JSON.parse(json.stdout).results[0];
+    expect(result.diagnostics).toEqual([
+      expect.objectContaining({ code: 'TS2322', line: 1, message: "Type 'string' is not assignable to type 'number'." }),
+      expect.objectContaining({ code: 'TS2322', line: 2, message: "Type 'number' is not assignable to type 'string'." }),
+    ]);
+    expect(count(json.stderr, "Type 'string' is not assignable to type 'number'.")).toBe(1);
+  });
+
+  test('esbuild syntax error: once', () => {
+    const fx = fixture(
+      {
+        'package.json': { name: 'esbuild-cli', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+        'build.config.ts': `export default { adapter: 'esbuild' };\n`,
+        'src/index.ts': 'export const x = (1 + ;\n',
+      },
+      { linkNodeModules: true },
+    );
+    const human = cli(fx, []);
+    expect(human.code).toBe(1);
+    expect(count(human.all, 'Unexpected ";"')).toBe(1);
+    expect(human.stderr).toContain('src/index.ts:1:23: Unexpected ";"');
+    const json = JSON.parse(cli(fx, ['--json']).stdout).results[0];
+    expect(json.diagnostics).toEqual([expect.objectContaining({ severity: 'error', message: 'Unexpected ";"', line: 1, column: 23 })]);
+  });
+});
+
+describe.each(WAYS)('emit: false ($name)', ({ dir, env }) => {
+  test('checks, writes nothing, leaves outDir alone; cached, and keyed like a tsc build', () => {
+    const fx = fixture({
+      ...tscPackage('export const n: number = 1;\n', `{ adapter: 'tsc', emit: false }`),
+      // What an earlier build left: emit: false neither cleans nor replaces it.
+      'dist/index.js': 'export const old = true;\n',
+      'dist/keep.txt': 'mine\n',
+    });
+    linkTypeScript(fx, dir);
+    const before = snapshotTree(fx.path('dist'));
+    const listing = () => readdirSync(fx.root).filter((n) => n !== '.cache-dir').sort();
+    const names = listing();
+
+    const first = cli(fx, ['--json'], env);
+    expect(first.code).toBe(0);
+    const miss = JSON.parse(first.stdout).results[0];
+    expect(miss).toMatchObject({ status: 'success', artifacts: [], diagnostics: [], cache: { status: 'miss' } });
+    expect(snapshotTree(fx.path('dist'))).toEqual(before);
+    // No staging dir or generated tsconfig left in the package.
+    expect(listing()).toEqual(names);
+
+    const second = cli(fx, ['--json'], env);
+    const hit = JSON.parse(second.stdout).results[0];
+    expect(hit).toMatchObject({ status: 'success', artifacts: [], diagnostics: [], cache: { status: 'hit', key: miss.cache.key } });
+    expect(snapshotTree(fx.path('dist'))).toEqual(before);
+
+    // Keyed like any tsc build: a source change is a miss, and a type error fails it (outDir still untouched).
+    fx.write({ 'src/index.ts': "export const n: number = 'one';\n" });
+    const failed = cli(fx, ['--json'], env);
+    expect(failed.code).toBe(1);
+    const bad = JSON.parse(failed.stdout).results[0];
+    expect(bad).toMatchObject({ status: 'failed', cache: { status: 'miss' } });
+    expect(bad.diagnostics).toEqual([expect.objectContaining({ code: 'TS2322', file: 'src/index.ts' })]);
+    expect(snapshotTree(fx.path('dist'))).toEqual(before);
+
+    // emit is in the key: the emitting build of the same sources is not the check's entry.
+    fx.write({ 'src/index.ts': 'export const n: number = 1;\n', 'build.config.ts': `export default { adapter: 'tsc' };\n` });
+    const emitting = JSON.parse(cli(fx, ['--json'], env).stdout).results[0];
+    expect(emitting).toMatchObject({ status: 'success', cache: { status: 'miss', reason: expect.stringContaining('emit') } });
+    expect(emitting.artifacts.map((a: { path: string }) => a.path)).toEqual(['dist/index.js']);
+    const built = snapshotTree(fx.path('dist'));
+    expect(Object.keys(built)).toEqual(['index.js']);
+
+    // Back to emit: false: its entry is a hit, and the emitted outDir is left as it is (no restore of "nothing").
+    fx.write({ 'build.config.ts': `export default { adapter: 'tsc', emit: false };\n` });
+    const again = JSON.parse(cli(fx, ['--json'], env).stdout).results[0];
+    expect(again).toMatchObject({ status: 'success', cache: { status: 'hit', key: miss.cache.key } });
+    expect(snapshotTree(fx.path('dist'))).toEqual(built);
+  });
+});

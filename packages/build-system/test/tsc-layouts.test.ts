@@ -1,0 +1,292 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { emitDeclarations } from '../src/adapters/dts.js';
+import { tscAdapter } from '../src/adapters/tsc.js';
+import { resolveConfig } from '../src/config/resolve.js';
+import { buildConfigSchema, type BuildConfigInput } from '../src/config/schema.js';
+import { BuildSystemError } from '../src/errors.js';
+import { ReadLog } from '../src/util/read-log.js';
+import { loadPackageInfo } from '../src/workspace/package-info.js';
+import { linkTypeScript, listFiles, nodeStdout, relPaths, runAdapter, stagingContext, trackedFixtures, TYPESCRIPTS } from './helpers/adapter-ctx.js';
+import type { FileTree, Fixture } from './helpers/fixture.js';
+
+/**
+ * The tsc adapter with real tsconfig layouts (issue 12): config include/exclude,
+ * the nearest tsconfig up to the workspace root, no entry, cross-package
+ * sources, emit: false. Each runs with TypeScript 5.9 in the worker, 5.9
+ * spawned and 7 (always spawned).
+ */
+
+const newFixture = trackedFixtures();
+
+const WAYS = [
+  { name: 'TypeScript 5.9 in-process', dir: TYPESCRIPTS[0]!.dir, spawn: false },
+  { name: 'TypeScript 5.9 spawned', dir: TYPESCRIPTS[0]!.dir, spawn: true },
+  { name: 'TypeScript 7 (native)', dir: TYPESCRIPTS[1]!.dir, spawn: false },
+];
+
+afterEach(() => {
+  delete process.env.BUILD_SYSTEM_TSC_SPAWN;
+});
+
+const compilerOptions = { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: ['node'] };
+
+/** A workspace: root package.json with workspaces, the given files, typescript linked at the root. */
+function workspace(tsDir: string, files: FileTree): Fixture {
+  const fx = newFixture({ 'package.json': { name: 'root', private: true, workspaces: ['packages/*'] }, ...files });
+  linkTypeScript(fx, tsDir);
+  return fx;
+}
+
+const tmpPaths = (files: readonly string[]) => files.filter((f) => f.startsWith(tmpdir()) && f.includes('build-system-tsconfig-'));
+
+describe.each(WAYS)('$name', ({ dir, spawn }) => {
+  const build = (pkgDir: string, config: BuildConfigInput) => {
+    if (spawn) process.env.BUILD_SYSTEM_TSC_SPAWN = '1';
+    return runAdapter(tscAdapter, pkgDir, config);
+  };
+
+  describe('include / exclude', () => {
+    // tsconfig.json type-checks tests and fixtures too, as most do.
+    const withTests: FileTree = {
+      'package.json': { name: 'with-tests', version: '1.0.0', type: 'module', exports: './lib/index.js' },
+      'tsconfig.json': { compilerOptions, include: ['src', 'test', 'fixtures'] },
+      'src/index.ts': "import { twice } from './twice.js';\nconsole.log(twice(21));\n",
+      'src/twice.ts': 'export const twice = (n: number): number => n * 2;\n',
+      'src/twice.test.ts': "import { twice } from './twice.js';\nif (twice(1) !== 2) throw new Error('no');\n",
+      'test/index.test.ts': "import { twice } from '../src/twice.js';\nexport const t: number = twice(2);\n",
+      'fixtures/data.ts': 'export const data = 1;\n',
+    };
+
+    test('config exclude replaces the tsconfig’s: tests and fixtures stay out of outDir; the real tsconfig is the read one', async () => {
+      const fx = newFixture(withTests);
+      linkTypeScript(fx, dir);
+      const { out, outDir } = await build(fx.root, { adapter: 'tsc', outDir: 'lib', exclude: ['test', 'fixtures', 'src/**/*.test.ts'] });
+      expect(out.diagnostics).toEqual([]);
+      expect(relPaths(outDir, out.files)).toEqual(['index.js', 'twice.js']);
+      expect(listFiles(outDir)).toEqual(['index.js', 'twice.js']);
+      expect(nodeStdout(path.join(outDir, 'index.js'))).toBe('42');
+      // The cache follows the package's own tsconfig; the generated one (random path) is never reported.
+      expect(out.reads).toContain(fx.path('tsconfig.json'));
+      expect(tmpPaths(out.reads!)).toEqual([]);
+      expect(out.reads).not.toContain(fx.path('test/index.test.ts'));
+    });
+
+    test('config include replaces the tsconfig’s include (and files)', async () => {
+      const fx = newFixture({ ...withTests, 'tsconfig.json': { compilerOptions, files: ['fixtures/data.ts'], include: ['src', 'test'] } });
+      linkTypeScript(fx, dir);
+      const { out, outDir } = await build(fx.root, { adapter: 'tsc', outDir: 'lib', include: ['src'], exclude: ['**/*.test.ts'] });
+      expect(out.diagnostics).toEqual([]);
+      expect(relPaths(outDir, out.files)).toEqual(['index.js', 'twice.js']);
+    });
+
+    test('without include/exclude the tsconfig’s test files fail with TS6059 and a hint naming exclude', async () => {
+      const fx = newFixture(withTests);
+      linkTypeScript(fx, dir);
+      const { out } = await build(fx.root, { adapter: 'tsc', outDir: 'lib' });
+      expect(out.ok).toBe(false);
+      const d = out.diagnostics.find((x) => x.code === 'TS6059');
+      expect(d?.message.split('\n').at(-1)).toMatch(/^hint: (test\/index\.test\.ts|fixtures\/data\.ts) is compiled because the tsconfig includes it .*exclude: \['(test|fixtures)\/\*\*'\]/);
+    });
+  });
+
+  describe('the nearest tsconfig, up to the workspace root', () => {
+    const rootTsconfig = {
+      compilerOptions: { ...compilerOptions, removeComments: true, noUnusedLocals: true },
+      include: ['packages/*/src', 'packages/*/test'],
+    };
+    const files: FileTree = {
+      'tsconfig.json': rootTsconfig,
+      'packages/a/package.json': { name: '@ws/a', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+      'packages/a/src/index.ts': '// a comment the root tsconfig removes\nexport const a: string = `a on ${process.platform.length > 0}`;\nconsole.log(a);\n',
+      'packages/a/test/a.test.ts': 'export const t = 1;\n',
+      'packages/b/package.json': { name: '@ws/b', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+      'packages/b/src/index.ts': 'export const b = 2;\n',
+    };
+
+    test('a package without its own uses the root’s options and compiles only its own files', async () => {
+      const fx = workspace(dir, files);
+      const { out, outDir } = await build(fx.path('packages/a'), { adapter: 'tsc' });
+      expect(out.diagnostics).toEqual([]);
+      expect(relPaths(outDir, out.files)).toEqual(['index.js']);
+      expect(nodeStdout(path.join(outDir, 'index.js'))).toBe('a on true');
+      expect(readFileSync(path.join(outDir, 'index.js'), 'utf8')).not.toContain('a comment');
+      // The root tsconfig is the read one; the directory looked through on the way (packages/) is read too.
+      expect(out.reads).toEqual(expect.arrayContaining([fx.path('tsconfig.json'), fx.path('packages')]));
+      expect(out.reads!.some((f) => f.includes(`${path.sep}b${path.sep}`))).toBe(false);
+      expect(tmpPaths(out.reads!)).toEqual([]);
+    });
+
+    test('the root’s options really apply: its noUnusedLocals fails the build', async () => {
+      const fx = workspace(dir, { ...files, 'packages/a/src/index.ts': 'const unused = 1;\nexport const a = 1;\n' });
+      const { out } = await build(fx.path('packages/a'), { adapter: 'tsc' });
+      expect(out.ok).toBe(false);
+      expect(out.diagnostics).toEqual([expect.objectContaining({ code: 'TS6133', file: 'src/index.ts', line: 1 })]);
+    });
+
+    test('without entries: every file of the package but outDir and node_modules, under the package as rootDir', async () => {
+      const { 'packages/a/src/index.ts': _entry, ...rest } = files;
+      const fx = workspace(dir, {
+        ...rest,
+        'packages/a/package.json': { name: '@ws/a', version: '1.0.0', type: 'module' },
+        'packages/a/source/main.ts': "import { one } from './one.js';\nconsole.log(one);\n",
+        'packages/a/source/one.ts': 'export const one = 1;\n',
+        // A previous build's output and an installed dependency are never sources.
+        'packages/a/dist/old.ts': 'export const stale: number = "x";\n',
+        'packages/a/node_modules/dep/index.ts': 'export const dep: number = "x";\n',
+      });
+      const { out, outDir } = await build(fx.path('packages/a'), { adapter: 'tsc', format: 'esm' });
+      expect(out.diagnostics).toEqual([]);
+      expect(relPaths(outDir, out.files)).toEqual(['source/main.js', 'source/one.js', 'test/a.test.js']);
+    });
+
+    test('adapterOptions.tsc.project may name a tsconfig elsewhere in the workspace, not outside it', async () => {
+      const fx = workspace(dir, { ...files, 'configs/tsconfig.lib.json': { extends: '../tsconfig.json', compilerOptions: { removeComments: false } } });
+      const { out, outDir } = await build(fx.path('packages/a'), { adapter: 'tsc', adapterOptions: { tsc: { project: '../../configs/tsconfig.lib.json' } } });
+      expect(out.diagnostics).toEqual([]);
+      expect(readFileSync(path.join(outDir, 'index.js'), 'utf8')).toContain('a comment');
+      expect(out.reads).toContain(fx.path('configs/tsconfig.lib.json'));
+      const err = await build(fx.path('packages/a'), { adapter: 'tsc', adapterOptions: { tsc: { project: '../../../outside.json' } } }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BuildSystemError);
+      expect((err as BuildSystemError).field).toBe('adapterOptions.tsc.project');
+      expect((err as BuildSystemError).message).toContain('inside the workspace root');
+    });
+
+    test('declarations after a bundler use the same lookup', async () => {
+      const fx = workspace(dir, files);
+      if (spawn) process.env.BUILD_SYSTEM_TSC_SPAWN = '1';
+      const pkg = loadPackageInfo(fx.path('packages/a'), new ReadLog());
+      const { ctx } = stagingContext(pkg, { adapter: 'esbuild', dts: true }, { available: true, version: '0', location: dir });
+      const out = await emitDeclarations(ctx);
+      expect(out.diagnostics).toEqual([]);
+      expect(relPaths(ctx.outDir, out.files)).toEqual(['index.d.ts']);
+      expect(readFileSync(path.join(ctx.outDir, 'index.d.ts'), 'utf8')).toContain('export declare const a: string;');
+      expect(out.reads).toContain(fx.path('tsconfig.json'));
+    });
+  });
+
+  test('no entry: sources in lib-src/ build from the tsconfig’s rootDir and include', async () => {
+    const fx = newFixture({
+      'package.json': { name: 'no-entry', version: '1.0.0', main: './build/main.js' },
+      'tsconfig.json': { compilerOptions: { ...compilerOptions, module: 'NodeNext', rootDir: 'lib-src' }, include: ['lib-src'] },
+      'lib-src/main.ts': "import { label } from './parts/label';\nconsole.log(label('cjs'));\n",
+      'lib-src/parts/label.ts': 'export const label = (s: string): string => `${s} ${typeof require}`;\n',
+    });
+    linkTypeScript(fx, dir);
+    const { out, outDir, ctx } = await build(fx.root, { adapter: 'tsc', outDir: 'build' });
+    expect(ctx.config.entries).toEqual({});
+    expect(out.diagnostics).toEqual([]);
+    expect(relPaths(outDir, out.files)).toEqual(['main.js', 'parts/label.js']);
+    expect(nodeStdout(path.join(outDir, 'main.js'))).toBe('cjs function');
+  });
+
+  test('no entry and no tsconfig: a failed build saying what to add', async () => {
+    const fx = newFixture({ 'package.json': { name: 'nothing', version: '1.0.0' }, 'lib-src/x.ts': 'export const x = 1;\n' });
+    linkTypeScript(fx, dir);
+    const { out } = await build(fx.root, { adapter: 'tsc' });
+    expect(out.ok).toBe(false);
+    expect(out.diagnostics[0]!.message).toMatch(/^nothing to compile: nothing has no entry and no tsconfig .*set entry in the build config or add a tsconfig\.json$/);
+  });
+
+  describe('another package’s source', () => {
+    const files: FileTree = {
+      'tsconfig.base.json': { compilerOptions: { ...compilerOptions, declaration: true } },
+      'packages/b/package.json': { name: '@ws/b', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+      'packages/b/src/index.ts': 'export const b = (n: number): number => n + 1;\n',
+      'packages/a/package.json': { name: '@ws/a', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+    };
+
+    test('by relative path: TS6059 with a hint to import the package by name', async () => {
+      const fx = workspace(dir, {
+        ...files,
+        'packages/a/tsconfig.json': { extends: '../../tsconfig.base.json', include: ['src'] },
+        'packages/a/src/index.ts': "import { b } from '../../b/src/index.js';\nexport const a = b(1);\n",
+      });
+      const { out } = await build(fx.path('packages/a'), { adapter: 'tsc' });
+      expect(out.ok).toBe(false);
+      const d = out.diagnostics.find((x) => x.code === 'TS6059');
+      expect(d?.message.split('\n').at(-1)).toBe(
+        "hint: ../b/src/index.ts is another package's source (imported by a relative path or a paths mapping): import that package by its name instead (a dependency, built first), or build with a bundling adapter (esbuild, bun, rollup), which inlines it",
+      );
+    });
+
+    test('by a paths mapping: the same TS6059 and hint', async () => {
+      const fx = workspace(dir, {
+        ...files,
+        'packages/a/tsconfig.json': { extends: '../../tsconfig.base.json', compilerOptions: { paths: { '@ws/b': ['../b/src/index.ts'] } }, include: ['src'] },
+        'packages/a/src/index.ts': "import { b } from '@ws/b';\nexport const a = b(1);\n",
+      });
+      const { out } = await build(fx.path('packages/a'), { adapter: 'tsc' });
+      expect(out.ok).toBe(false);
+      expect(out.diagnostics.find((x) => x.code === 'TS6059')?.message).toContain("\nhint: ../b/src/index.ts is another package's source");
+    });
+
+    test('a type declaration emit cannot name (TS4023): a hint to annotate the export', async () => {
+      const fx = newFixture({
+        'package.json': { name: 'names', version: '1.0.0' },
+        'tsconfig.json': { compilerOptions: { ...compilerOptions, types: [] }, include: ['src'] },
+        'src/index.ts': "import make = require('maker');\nexport const made = make();\n",
+        'node_modules/maker/package.json': { name: 'maker', version: '1.0.0', types: './index.d.ts' },
+        'node_modules/maker/index.d.ts': 'interface Hidden {\n  a: 1;\n}\ndeclare function make(): Hidden;\nexport = make;\n',
+      });
+      linkTypeScript(fx, dir);
+      const { out } = await build(fx.root, { adapter: 'tsc', dts: true });
+      expect(out.ok).toBe(false);
+      const d = out.diagnostics.find((x) => x.code === 'TS4023');
+      expect(d).toMatchObject({ file: 'src/index.ts', line: 2 });
+      expect(d!.message.split('\n')).toEqual([expect.stringContaining("Exported variable 'made' has or is using name 'Hidden'"), expect.stringMatching(/^hint: give this export an explicit type annotation/)]);
+    });
+  });
+
+  describe('emit: false', () => {
+    const sources: FileTree = {
+      'package.json': { name: 'check-only', version: '1.0.0', type: 'module' },
+      'tsconfig.json': { compilerOptions: { ...compilerOptions, declaration: true, sourceMap: true }, include: ['src'] },
+      'src/index.ts': 'export const n: number = 1;\n',
+    };
+
+    test('type-checks with --noEmit: success, no files', async () => {
+      const fx = newFixture(sources);
+      linkTypeScript(fx, dir);
+      const { out, outDir } = await build(fx.root, { adapter: 'tsc', emit: false });
+      expect(out).toMatchObject({ ok: true, files: [], diagnostics: [] });
+      expect(listFiles(outDir)).toEqual([]);
+      expect(out.reads).toContain(fx.path('src/index.ts'));
+    });
+
+    test('a type error fails it, still writing nothing; a composite tsconfig too', async () => {
+      const fx = newFixture({
+        ...sources,
+        'tsconfig.json': { compilerOptions: { ...compilerOptions, composite: true, rootDir: 'src', outDir: 'dist' }, include: ['src'] },
+        'src/index.ts': "export const n: number = 'one';\n",
+      });
+      linkTypeScript(fx, dir);
+      const { out, outDir } = await build(fx.root, { adapter: 'tsc', emit: false });
+      expect(out.ok).toBe(false);
+      expect(out.diagnostics).toEqual([expect.objectContaining({ code: 'TS2322', file: 'src/index.ts', line: 1 })]);
+      expect(listFiles(outDir)).toEqual([]);
+      expect(existsSync(fx.path('dist'))).toBe(false);
+    });
+  });
+});
+
+describe('fields only the tsc adapter reads', () => {
+  test.each([
+    ['include', { adapter: 'esbuild', include: ['src'] }],
+    ['exclude', { adapter: 'auto', exclude: ['test'] }],
+    ['emit', { adapter: 'rollup', emit: false }],
+  ] as const)('%s with another adapter is a config error on that field', (field, config) => {
+    const fx = newFixture({ 'package.json': { name: 'other', version: '1.0.0', type: 'module' }, 'src/index.ts': 'export const x = 1;\n' });
+    let err: unknown;
+    try {
+      resolveConfig(loadPackageInfo(fx.root, new ReadLog()), buildConfigSchema.parse(config), null);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BuildSystemError);
+    expect((err as BuildSystemError).code).toBe('CONFIG_INVALID');
+    expect((err as BuildSystemError).field).toBe(field);
+  });
+});
