@@ -223,6 +223,20 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
       expect(out.diagnostics.find((x) => x.code === 'TS6059')?.message).toContain("\nhint: ../b/src/index.ts is another package's source");
     });
 
+    test('by a paths mapping to its declarations (what TypeScript allows outside rootDir): builds, keeps the specifier, reads them', async () => {
+      const fx = workspace(dir, {
+        ...files,
+        'packages/b/dist/index.d.ts': 'export declare const b: (n: number) => number;\n',
+        'packages/a/tsconfig.json': { extends: '../../tsconfig.base.json', compilerOptions: { paths: { '@ws/b': ['../b/dist/index.d.ts'] } }, include: ['src'] },
+        'packages/a/src/index.ts': "import { b } from '@ws/b';\nexport const a: number = b(1);\n",
+      });
+      const { out, outDir } = await build(fx.path('packages/a'), { adapter: 'tsc', dts: true });
+      expect(out.diagnostics).toEqual([]);
+      expect(relPaths(outDir, out.files)).toEqual(['index.d.ts', 'index.js']);
+      expect(readFileSync(path.join(outDir, 'index.js'), 'utf8')).toContain("from '@ws/b'");
+      expect(out.reads).toContain(fx.path('packages/b/dist/index.d.ts'));
+    });
+
     test('a type declaration emit cannot name (TS4023): a hint to annotate the export', async () => {
       const fx = newFixture({
         'package.json': { name: 'names', version: '1.0.0' },
