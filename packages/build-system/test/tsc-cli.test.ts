@@ -18,10 +18,10 @@ function fixture(files: FileTree, opts: { linkNodeModules?: boolean } = {}): Fix
   return fx;
 }
 
-function cli(fx: Fixture, args: string[], env: NodeJS.ProcessEnv = {}) {
+function cli(fx: Fixture, args: string[], env: NodeJS.ProcessEnv = {}, cacheDir = fx.path('.cache-dir')) {
   const base = { ...process.env, NO_COLOR: '1' };
   delete base.BUILD_SYSTEM_TSC_SPAWN;
-  const r = spawnSync(process.execPath, [cliPath, 'build', '--cwd', fx.root, '--cache-dir', fx.path('.cache-dir'), ...args], { cwd: fx.root, encoding: 'utf8', env: { ...base, ...env } });
+  const r = spawnSync(process.execPath, [cliPath, 'build', '--cwd', fx.root, '--cache-dir', cacheDir, ...args], { cwd: fx.root, encoding: 'utf8', env: { ...base, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, all: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -128,5 +128,45 @@ describe.each(WAYS)('emit: false ($name)', ({ dir, env }) => {
     const again = JSON.parse(cli(fx, ['--json'], env).stdout).results[0];
     expect(again).toMatchObject({ status: 'success', cache: { status: 'hit', key: miss.cache.key } });
     expect(snapshotTree(fx.path('dist'))).toEqual(built);
+  });
+});
+
+describe('the cache with a tsconfig above the package and a generated one', () => {
+  test('a hit despite the generated tsconfig’s random path; a miss when the root tsconfig changes or one appears closer', () => {
+    const fx = fixture({
+      'package.json': { name: 'root', private: true, workspaces: ['packages/*'] },
+      'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: [] }, include: ['packages/*/src'] },
+      'packages/a/package.json': { name: '@ws/a', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+      'packages/a/build.config.ts': `export default { adapter: 'tsc', exclude: ['src/**/*.test.ts'] };\n`,
+      'packages/a/src/index.ts': '// kept unless removeComments\nexport const a = 1;\n',
+      'packages/a/src/index.test.ts': 'export const t = 1;\n',
+    });
+    linkTypeScript(fx, TYPESCRIPTS[0]!.dir);
+    // Outside the workspace: the root's listing is read (the root tsconfig's directory), and a cache dir appearing in it would change it.
+    const cacheDir = fixture({}).root;
+    const run = () => {
+      const r = cli(fx, ['--json'], {}, cacheDir);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout).results[0];
+    };
+    const index = () => fx.read('packages/a/dist/index.js');
+
+    const first = run();
+    expect(first).toMatchObject({ status: 'success', cache: { status: 'miss' } });
+    expect(first.artifacts.map((a: { path: string }) => a.path)).toEqual(['dist/index.js']);
+    expect(index()).toContain('// kept');
+    expect(run()).toMatchObject({ cache: { status: 'hit', key: first.cache.key } });
+
+    fx.write({ 'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: [], removeComments: true }, include: ['packages/*/src'] } });
+    const rootChanged = run();
+    expect(rootChanged).toMatchObject({ cache: { status: 'miss', reason: expect.stringContaining('../../tsconfig.json') } });
+    expect(index()).not.toContain('// kept');
+    expect(run()).toMatchObject({ cache: { status: 'hit', key: rootChanged.cache.key } });
+
+    // A tsconfig.json appearing between the package and the root is the nearest one from now on.
+    fx.write({ 'packages/tsconfig.json': { extends: '../tsconfig.json', compilerOptions: { removeComments: false } } });
+    const closer = run();
+    expect(closer.cache.status).toBe('miss');
+    expect(index()).toContain('// kept');
   });
 });

@@ -25,9 +25,10 @@ import { configInvalid } from './config-error.js';
  * - config `include`/`exclude` replace the tsconfig's (each on its own);
  * - a tsconfig outside the package (4, or 1 pointing elsewhere) is somebody
  *   else's file list: its include would make tsc compile other packages. The
- *   program is restricted to this package: config include/exclude when given,
- *   else the entries (tsc follows their imports), else every source file of
- *   the package minus outDir and node_modules.
+ *   program is restricted to this package: config include when given; else
+ *   the entries (tsc follows their imports) when there is no config exclude;
+ *   else the entries' directory (the package's without entries) minus config
+ *   exclude. outDir, node_modules and the build config are never sources.
  * tsc has no flag for files/include/exclude, so these cases run with a
  * tsconfig generated in a fresh temp dir (never in the package) that
  * `extends` the real one by absolute path and lists absolute patterns. The
@@ -183,8 +184,8 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
   const own = !found.foreign;
   if (own && config.include === undefined && config.exclude === undefined) return plan;
 
-  const outDir = abs(pkg, config.outDir);
-  const alwaysExcluded = [outDir, abs(pkg, 'node_modules')];
+  // Never sources: the build's own product, installed packages, and the build config (build.config.ts is TypeScript too).
+  const alwaysExcluded = [abs(pkg, config.outDir), abs(pkg, 'node_modules'), ...(config.configFile ? [toPosix(config.configFile)] : [])];
   const program: { files?: string[]; include?: string[]; exclude?: string[] } = {};
   if (config.include !== undefined) {
     program.files = [];
@@ -195,8 +196,9 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
       program.files = Object.values(config.entries).map((s) => abs(pkg, s));
       program.include = [];
     } else {
+      // The sources' directory (the package's when there are no entries), minus config exclude.
       program.files = [];
-      program.include = [toPosix(pkg.dir)];
+      program.include = [abs(pkg, config.sourceRoot)];
     }
   }
   if (config.exclude !== undefined) program.exclude = [...config.exclude.map((p) => abs(pkg, p)), ...alwaysExcluded];
