@@ -19,7 +19,7 @@ function fixture(files: FileTree, opts: { linkNodeModules?: boolean } = {}): Fix
 }
 
 function cli(fx: Fixture, args: string[], env: NodeJS.ProcessEnv = {}, cacheDir = fx.path('.cache-dir')) {
-  const base = { ...process.env, NO_COLOR: '1' };
+  const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete base.BUILD_SYSTEM_TSC_SPAWN;
   const r = spawnSync(process.execPath, [cliPath, 'build', '--cwd', fx.root, '--cache-dir', cacheDir, ...args], { cwd: fx.root, encoding: 'utf8', env: { ...base, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, all: `${r.stdout}\n${r.stderr}` };
