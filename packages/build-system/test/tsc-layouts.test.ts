@@ -119,6 +119,14 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
       expect(tmpPaths(out.reads!)).toEqual([]);
     });
 
+    test('a root tsconfig of options only (files: []) applies to the entries', async () => {
+      const fx = workspace(dir, { ...files, 'tsconfig.json': { compilerOptions: { ...compilerOptions, declaration: true }, files: [] } });
+      const { out, outDir } = await build(fx.path('packages/a'), { adapter: 'tsc', dts: false });
+      expect(out.diagnostics).toEqual([]);
+      // declaration comes from the root tsconfig, not from dts.
+      expect(relPaths(outDir, out.files)).toEqual(['index.d.ts', 'index.js']);
+    });
+
     test('the root’s options really apply: its noUnusedLocals fails the build', async () => {
       const fx = workspace(dir, { ...files, 'packages/a/src/index.ts': 'const unused = 1;\nexport const a = 1;\n' });
       const { out } = await build(fx.path('packages/a'), { adapter: 'tsc' });
