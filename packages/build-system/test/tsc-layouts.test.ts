@@ -74,6 +74,19 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
       expect(out.reads).not.toContain(fx.path('test/index.test.ts'));
     });
 
+    test('a base tsconfig with ${configDir} (rootDir, include) still means the package’s tsconfig directory', async () => {
+      const fx = newFixture({
+        ...withTests,
+        'base/tsconfig.json': { compilerOptions: { ...compilerOptions, rootDir: '${configDir}/src' }, include: ['${configDir}/src', '${configDir}/test'] },
+        'tsconfig.json': { extends: './base/tsconfig.json' },
+      });
+      linkTypeScript(fx, dir);
+      const { out, outDir } = await build(fx.root, { adapter: 'tsc', outDir: 'lib', exclude: ['**/*.test.ts'] });
+      expect(out.diagnostics).toEqual([]);
+      expect(relPaths(outDir, out.files)).toEqual(['index.js', 'twice.js']);
+      expect(out.reads).toEqual(expect.arrayContaining([fx.path('tsconfig.json')]));
+    });
+
     test('config include replaces the tsconfig’s include (and files)', async () => {
       const fx = newFixture({ ...withTests, 'tsconfig.json': { compilerOptions, files: ['fixtures/data.ts'], include: ['src', 'test'] } });
       linkTypeScript(fx, dir);

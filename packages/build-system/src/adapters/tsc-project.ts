@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { isInside, staysInside, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
-import { parseJsonc, tsconfigChain } from '../util/tsconfig-chain.js';
+import { parseJsonc } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
 
@@ -41,8 +42,9 @@ import { configInvalid } from './config-error.js';
  * (every `node_modules/@types` from the tsconfig's directory up; from the
  * package's directory for a tsconfig outside the package, so the package's
  * own @types count) unless the chain sets it, and the default `rootDir`
- * (see rootDirFor). A `${configDir}` in the chain would still resolve to the
- * generated file's directory: not supported there.
+ * (TS >= 6 or composite: the tsconfig's directory). Likewise `${configDir}`
+ * means the directory of the tsconfig tsc is given: every option and file
+ * list of the chain that uses it is restated with the real one's directory.
  */
 
 export interface TscOptions {
@@ -122,27 +124,72 @@ export function findTsconfig(pkg: PackageInfo, config: ResolvedConfig, reads?: R
   return { file: undefined, foreign: false, lookedIn };
 }
 
-/** What the tsconfig chain says about the options a generated tsconfig must not get wrong. */
-interface ChainFacts {
-  sets: (option: string) => boolean;
-  composite: boolean;
+/** One tsconfig of an extends chain, parsed. */
+interface ChainLayer {
+  compilerOptions: Record<string, unknown>;
+  top: { files?: unknown; include?: unknown; exclude?: unknown };
 }
 
-function chainFacts(tsconfig: string, reads: ReadLog): ChainFacts {
-  // The chain's files, the tsconfig first, then what it extends: the first to set an option is the one that counts
-  // (exact for a single line of extends; for `extends: [a, b]` a later base wins in tsc, a rare conflict).
-  const options: Record<string, unknown>[] = [];
-  for (const file of tsconfigChain(tsconfig, reads).files) {
+/**
+ * The tsconfig and what it extends (not its references), highest priority
+ * first, as tsc merges them: the file itself, then its bases, a later entry
+ * of an `extends` array before an earlier one. Unreadable or unresolvable
+ * parts are skipped: tsc reports them itself, and the cache refuses a chain it
+ * cannot follow (cache/build-reads.ts).
+ */
+function extendsChain(file: string, reads: ReadLog, seen = new Set<string>()): ChainLayer[] {
+  if (seen.has(file) || seen.size > 32) return [];
+  seen.add(file);
+  let json: { extends?: unknown; compilerOptions?: unknown; files?: unknown; include?: unknown; exclude?: unknown; tsconfig?: unknown };
+  try {
+    json = parseJsonc(reads.readText(file) ?? '{}') as typeof json;
+  } catch {
+    return [];
+  }
+  if (!json || typeof json !== 'object') return [];
+  const dir = path.dirname(file);
+  // An `extends` of a package name can land on its package.json, whose "tsconfig" field names the file.
+  if (path.basename(file) === 'package.json') return typeof json.tsconfig === 'string' ? extendsChain(path.resolve(dir, json.tsconfig), reads, seen) : [];
+  const layer: ChainLayer = {
+    compilerOptions: json.compilerOptions && typeof json.compilerOptions === 'object' ? (json.compilerOptions as Record<string, unknown>) : {},
+    top: { files: json.files, include: json.include, exclude: json.exclude },
+  };
+  const bases = typeof json.extends === 'string' ? [json.extends] : Array.isArray(json.extends) ? json.extends.filter((e): e is string => typeof e === 'string') : [];
+  const below = bases.reverse().flatMap((base) => {
+    const resolved = resolveExtends(base, dir, reads);
+    return resolved ? extendsChain(resolved, reads, seen) : [];
+  });
+  return [layer, ...below];
+}
+
+/** An `extends` value to a file, as TypeScript resolves it (a path, or a package name from the tsconfig's directory). */
+function resolveExtends(spec: string, fromDir: string, reads: ReadLog): string | undefined {
+  if (spec.startsWith('.') || path.isAbsolute(spec)) {
+    const abs = path.resolve(fromDir, spec);
+    return [abs, `${abs}.json`].find((f) => reads.stat(f)?.isFile());
+  }
+  const req = createRequire(path.join(fromDir, 'noop.js'));
+  for (const candidate of spec.endsWith('.json') ? [spec] : [spec, `${spec}.json`, `${spec}/tsconfig.json`, `${spec}/package.json`]) {
     try {
-      const json = parseJsonc(reads.readText(file) ?? '{}') as { compilerOptions?: Record<string, unknown> };
-      if (json && typeof json.compilerOptions === 'object' && json.compilerOptions) options.push(json.compilerOptions);
+      return req.resolve(candidate);
     } catch {
-      // tsc reports an unparsable tsconfig itself.
+      // The next form.
     }
   }
-  const first = (option: string) => options.find((o) => o[option] !== undefined)?.[option];
-  return { sets: (option) => first(option) !== undefined, composite: first('composite') === true };
+  return undefined;
 }
+
+const CONFIG_DIR = '${configDir}';
+
+/** `value` with every `${configDir}` replaced by `dir` (strings, arrays, and objects of them such as `paths`). */
+function withConfigDir(value: unknown, dir: string): unknown {
+  if (typeof value === 'string') return value.replaceAll(CONFIG_DIR, dir);
+  if (Array.isArray(value)) return value.map((v) => withConfigDir(v, dir));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withConfigDir(v, dir)]));
+  return value;
+}
+
+const mentionsConfigDir = (value: unknown) => JSON.stringify(value ?? null).includes(CONFIG_DIR);
 
 export interface ProgramPlan {
   /** The real tsconfig (reported as read), or undefined: the entries go on the command line. */
@@ -204,9 +251,22 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
   if (config.exclude !== undefined) program.exclude = [...config.exclude.map((p) => abs(pkg, p)), ...alwaysExcluded];
   else if (!own) program.exclude = alwaysExcluded;
 
-  const facts = chainFacts(found.file, reads);
+  const chain = extendsChain(found.file, reads);
+  const first = (option: string) => chain.find((l) => l.compilerOptions[option] !== undefined)?.compilerOptions[option];
+  const firstTop = (field: keyof ChainLayer['top']) => chain.find((l) => l.top[field] !== undefined)?.top[field];
   const compilerOptions: Record<string, unknown> = {};
-  if (!facts.sets('typeRoots')) {
+  // `${configDir}` means the directory of the tsconfig tsc was given: the real one's, not the generated one's.
+  const configDir = toPosix(path.dirname(found.file));
+  for (const layer of [...chain].reverse()) {
+    for (const [option, value] of Object.entries(layer.compilerOptions)) {
+      if (mentionsConfigDir(value)) compilerOptions[option] = withConfigDir(value, configDir);
+      else delete compilerOptions[option];
+    }
+  }
+  for (const field of ['files', 'include', 'exclude'] as const) {
+    if (program[field] === undefined && mentionsConfigDir(firstTop(field))) program[field] = withConfigDir(firstTop(field), configDir) as string[];
+  }
+  if (first('typeRoots') === undefined) {
     const typeRoots: string[] = [];
     for (let dir = own ? path.dirname(found.file) : pkg.dir; ; dir = path.dirname(dir)) {
       typeRoots.push(toPosix(path.join(dir, 'node_modules', '@types')));
@@ -218,7 +278,7 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
     // A foreign tsconfig's rootDir is relative to another package's layout: this package's own directory instead.
     if (!own) plan.rootDir = pkg.dir;
     // TypeScript's default where it depends on the tsconfig's location: its directory (TS >= 6, or composite).
-    else if (!facts.sets('rootDir') && (tsMajor >= 6 || facts.composite)) plan.rootDir = path.dirname(found.file);
+    else if (first('rootDir') === undefined && (tsMajor >= 6 || first('composite') === true)) plan.rootDir = path.dirname(found.file);
   }
 
   const dir = await mkdtemp(path.join(tmpdir(), 'build-system-tsconfig-'));
