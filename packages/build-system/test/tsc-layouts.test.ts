@@ -163,6 +163,23 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
       expect(relPaths(outDir, out.files)).toEqual(['source/main.js', 'source/one.js', 'test/a.test.js']);
     });
 
+    test('the lookup stops at the workspace root: a tsconfig above it is not used', async () => {
+      const fx = newFixture({
+        // Outside the workspace: would fail every build that used it.
+        'tsconfig.json': { compilerOptions: { module: 'bogus' } },
+        'ws/package.json': { name: 'root', private: true, workspaces: ['packages/*'] },
+        'ws/packages/a/package.json': { name: '@ws/a', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+        'ws/packages/a/src/index.ts': 'export const a: number = 1;\n',
+      });
+      linkTypeScript(fx, dir);
+      const { out, outDir } = await build(fx.path('ws/packages/a'), { adapter: 'tsc' });
+      expect(out.diagnostics).toEqual([]);
+      expect(relPaths(outDir, out.files)).toEqual(['index.js']);
+      // Where a tsconfig.json was looked for: a new one there would be used, so their listings are read.
+      expect(out.reads).toEqual(expect.arrayContaining([fx.path('ws/packages'), fx.path('ws')]));
+      expect(out.reads).not.toContain(fx.path('tsconfig.json'));
+    });
+
     test('adapterOptions.tsc.project may name a tsconfig elsewhere in the workspace, not outside it', async () => {
       const fx = workspace(dir, { ...files, 'configs/tsconfig.lib.json': { extends: '../tsconfig.json', compilerOptions: { removeComments: false } } });
       const { out, outDir } = await build(fx.path('packages/a'), { adapter: 'tsc', adapterOptions: { tsc: { project: '../../configs/tsconfig.lib.json' } } });
