@@ -275,6 +275,22 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
       expect(out.reads).toContain(fx.path('packages/b/dist/index.d.ts'));
     });
 
+    test('through project references: with config exclude (a generated tsconfig) the references still apply', async () => {
+      const fx = workspace(dir, {
+        ...files,
+        'packages/b/tsconfig.json': { extends: '../../tsconfig.base.json', compilerOptions: { composite: true, rootDir: 'src', outDir: 'dist' }, include: ['src'] },
+        // b's own build output, which the reference makes tsc read instead of b's sources.
+        'packages/b/dist/index.d.ts': 'export declare const b: (n: number) => number;\n',
+        'packages/a/tsconfig.json': { extends: '../../tsconfig.base.json', include: ['src'], references: [{ path: '../b' }] },
+        'packages/a/src/index.ts': "import { b } from '../../b/src/index.js';\nexport const a: number = b(1);\n",
+        'packages/a/src/index.test.ts': 'export const t = 1;\n',
+      });
+      const { out, outDir } = await build(fx.path('packages/a'), { adapter: 'tsc', exclude: ['src/**/*.test.ts'] });
+      expect(out.diagnostics).toEqual([]);
+      expect(relPaths(outDir, out.files)).toEqual(['index.d.ts', 'index.js']);
+      expect(out.reads).toContain(fx.path('packages/b/dist/index.d.ts'));
+    });
+
     test('a type declaration emit cannot name (TS4023): a hint to annotate the export', async () => {
       const fx = newFixture({
         'package.json': { name: 'names', version: '1.0.0' },

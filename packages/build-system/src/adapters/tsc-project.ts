@@ -127,7 +127,7 @@ export function findTsconfig(pkg: PackageInfo, config: ResolvedConfig, reads?: R
 /** One tsconfig of an extends chain, parsed. */
 interface ChainLayer {
   compilerOptions: Record<string, unknown>;
-  top: { files?: unknown; include?: unknown; exclude?: unknown };
+  top: { files?: unknown; include?: unknown; exclude?: unknown; references?: unknown };
 }
 
 /**
@@ -152,7 +152,7 @@ function extendsChain(file: string, reads: ReadLog, seen = new Set<string>()): C
   if (path.basename(file) === 'package.json') return typeof json.tsconfig === 'string' ? extendsChain(path.resolve(dir, json.tsconfig), reads, seen) : [];
   const layer: ChainLayer = {
     compilerOptions: json.compilerOptions && typeof json.compilerOptions === 'object' ? (json.compilerOptions as Record<string, unknown>) : {},
-    top: { files: json.files, include: json.include, exclude: json.exclude },
+    top: { files: json.files, include: json.include, exclude: json.exclude, references: (json as { references?: unknown }).references },
   };
   const bases = typeof json.extends === 'string' ? [json.extends] : Array.isArray(json.extends) ? json.extends.filter((e): e is string => typeof e === 'string') : [];
   const below = bases.reverse().flatMap((base) => {
@@ -281,9 +281,16 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
     else if (first('rootDir') === undefined && (tsMajor >= 6 || first('composite') === true)) plan.rootDir = path.dirname(found.file);
   }
 
+  // Project references are not inherited through extends: the package tsconfig's own, restated with absolute
+  // paths. Not a foreign one's (a solution-style root tsconfig references every package, this one included).
+  const ownReferences = own ? chain[0]?.top.references : undefined;
+  const references = Array.isArray(ownReferences)
+    ? ownReferences.filter((r): r is { path: string } => typeof (r as { path?: unknown })?.path === 'string').map((r) => ({ ...r, path: toPosix(path.resolve(path.dirname(found.file!), r.path)) }))
+    : undefined;
+
   const dir = await mkdtemp(path.join(tmpdir(), 'build-system-tsconfig-'));
   const generated = path.join(dir, 'tsconfig.json');
-  await writeFile(generated, `${JSON.stringify({ extends: toPosix(found.file), compilerOptions, ...program }, null, 2)}\n`);
+  await writeFile(generated, `${JSON.stringify({ extends: toPosix(found.file), compilerOptions, ...program, ...(references ? { references } : {}) }, null, 2)}\n`);
   plan.project = generated;
   plan.generated = generated;
   const realName = toPosix(path.relative(pkg.dir, found.file)) || found.file;
