@@ -112,6 +112,8 @@ export class PackageCache {
    * With `clean: false` a build keeps older files, so extra files are allowed.
    */
   async outDirHolds(manifest: CacheManifest, config: ResolvedConfig): Promise<boolean> {
+    // A type-check-only entry (emit: false) has no files, and its build never touches outDir: nothing to restore.
+    if (!config.emit) return true;
     const outDirAbs = path.resolve(this.pkg.dir, config.outDir);
     const present = await listFiles(outDirAbs);
     if (present === null) return false;

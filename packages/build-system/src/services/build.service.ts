@@ -235,7 +235,7 @@ export class PackageBuildService {
           error: { code: 'BUILD_FAILED', message: firstError(diagnostics) ?? message },
         });
       }
-      if (config.emit) await makeBinsExecutable(config, staging);
+      await makeBinsExecutable(config, staging);
       // The second half of the key: what the tools read beyond the fingerprint's files, checked for changes during the build.
       let entry: { key: string; reads: import('../cache/build-reads.js').RecordedReads } | null = null;
       if (miss) {
@@ -371,7 +371,7 @@ export class PackageBuildService {
     // build's lock would also keep every later no-op from being recorded (cache/noop).
     if (existsSync(lockDirFor(prepared.pkg.dir))) return { result: null, key: current };
     const found = await cache.find(current.primaryKey);
-    if (found.status !== 'hit' || !(await outDirHolds(cache, found.hit.manifest, prepared.config))) return { result: null, key: current };
+    if (found.status !== 'hit' || !(await cache.outDirHolds(found.hit.manifest, prepared.config))) return { result: null, key: current };
     return { result: await this.finishHit(check, current, found.hit.manifest, false) };
   }
 
@@ -398,7 +398,7 @@ export class PackageBuildService {
       corruptKey = found.key;
     } else if (found.status === 'hit') {
       const { manifest } = found.hit;
-      if (await outDirHolds(cache, manifest, config)) return { result: await this.finishHit(check, current, manifest, false) };
+      if (await cache.outDirHolds(manifest, config)) return { result: await this.finishHit(check, current, manifest, false) };
       const restoreProblem = await restoreThroughStaging(pkg.dir, config, found.hit.restore, assertLockHeld);
       if (restoreProblem === null) {
         await cache.rememberOutputs(config.outDir, manifest.artifacts);
@@ -444,7 +444,7 @@ export class PackageBuildService {
     }
     const { manifest } = found.hit;
     let restored = false;
-    if (!(await outDirHolds(cache, manifest, config))) {
+    if (!(await cache.outDirHolds(manifest, config))) {
       const restoreProblem = await restoreThroughStaging(pkg.dir, config, found.hit.restore, assertLockHeld);
       if (restoreProblem !== null) {
         warnings.push(cacheWarning(`remote cache artifact ${manifest.key.slice(0, 12)} could not be restored (${restoreProblem}); building locally`));
@@ -535,11 +535,6 @@ async function restoreThroughStaging(
   return null;
 }
 
-/** Whether outDir already holds an entry's files; a type-check-only build (emit: false) has none and never touches outDir. */
-async function outDirHolds(cache: PackageCache, manifest: CacheManifest, config: ResolvedConfig): Promise<boolean> {
-  return !config.emit || cache.outDirHolds(manifest, config);
-}
-
 /** Artifacts with their file modes in staging (bins are executable), as a cache entry records them. */
 async function withModes(artifacts: readonly Artifact[], outDir: string, staging: string): Promise<(Artifact & { mode: number })[]> {
   return Promise.all(
@@ -559,6 +554,8 @@ function firstError(diagnostics: Diagnostic[]): string | undefined {
 
 /** package.json `bin` targets that this build produced get the executable bit before the swap. */
 async function makeBinsExecutable(config: ResolvedConfig, staging: string): Promise<void> {
+  // emit: false wrote no bins (nor anything else).
+  if (!config.emit) return;
   for (const bin of config.bins) {
     if (!bin.startsWith(`${config.outDir}/`)) continue;
     const inStaging = path.join(staging, bin.slice(config.outDir.length + 1));
