@@ -2,6 +2,8 @@ import { money } from '@demo/core';
 import type { Money } from '@demo/types';
 import { SYMBOLS } from './symbols.js';
 
+export { SYMBOLS };
+
 export class ParseError extends Error {
   constructor(readonly input: string) {
     super(`not an amount: ${JSON.stringify(input)} (expected e.g. "€2.50" or "12 JPY")`);
