@@ -347,33 +347,46 @@ describe('entries from elsewhere in the workspace', () => {
     expect(configError(cli, { entry: { x: '../core/cli-dist/old.js' } }).issues[0]).toMatchObject({ field: 'entry.x', message: expect.stringMatching(/^must not be inside outDir/) });
   });
 
-  test('a CLI bundle with another package’s entry: built and declared (alias + wider rootDir), a changed outside file is a miss naming it', () => {
-    const fx = workspace({
-      ...CORE,
-      'packages/cli/package.json': { name: 'cli', version: '1.0.0', type: 'module', exports: { '.': './dist/cli.js', './core': { types: './dist/core.d.ts', default: './dist/core.js' } } },
-      'packages/cli/tsconfig.json': { ...NODENEXT, include: ['src'] },
-      'packages/cli/build.config.json': { adapter: 'esbuild', dts: true, entry: { cli: 'src/cli.ts', core: '../core/src/index.ts' } },
-      'packages/cli/src/cli.ts': "export const name = 'cli';\n",
-      'app/package.json': { name: 'app', version: '1.0.0', type: 'module' },
-      'app/tsconfig.json': { ...NODENEXT, include: ['*.ts'] },
-      'app/ok.ts': "import { add } from 'cli/core';\nexport const n: number = add(1, 2);\n",
-    }, { cli: 'packages/cli' });
+  test.each(['esbuild', 'bun', 'rollup'])('%s: a bundle with another package’s entry, dual: built and declared per format (alias + wider rootDir); a changed outside file is a miss naming it', (adapter) => {
+    const fx = workspace(
+      {
+        ...CORE,
+        'packages/cli/package.json': {
+          name: 'cli',
+          version: '1.0.0',
+          type: 'module',
+          exports: { '.': './dist/cli.js', './core': { import: { types: './dist/core.d.ts', default: './dist/core.js' }, require: { types: './dist/core.d.cts', default: './dist/core.cjs' } } },
+        },
+        'packages/cli/tsconfig.json': { ...NODENEXT, include: ['src'] },
+        'packages/cli/build.config.json': { adapter, dts: true, format: ['esm', 'cjs'], entry: { cli: 'src/cli.ts', core: '../core/src/index.ts' } },
+        'packages/cli/src/cli.ts': "export const name = 'cli';\n",
+        'app/package.json': { name: 'app', version: '1.0.0', type: 'module' },
+        'app/tsconfig.json': { ...NODENEXT, include: ['*.ts', '*.cts'] },
+        'app/ok.ts': "import { add } from 'cli/core';\nexport const n: number = add(1, 2);\n",
+        'app/ok.cts': "import { add } from 'cli/core';\nexport const m: number = add(1, 2);\n",
+      },
+      { cli: 'packages/cli' },
+    );
     const first = build(fx.root);
     expect(first.status).toBe(0);
-    expect(artifactsOf(first, 'cli')).toEqual(['dist/cli.d.ts', 'dist/cli.js', 'dist/cli/src/cli.d.ts', 'dist/core.d.ts', 'dist/core.js', 'dist/core/src/add.d.ts', 'dist/core/src/index.d.ts']);
+    const declarations = ['cli/src/cli', 'core/src/add', 'core/src/index'].flatMap((d) => [`dist/${d}.d.cts`, `dist/${d}.d.ts`]);
+    expect(artifactsOf(first, 'cli')).toEqual(['dist/cli.cjs', 'dist/cli.d.cts', 'dist/cli.d.ts', 'dist/cli.js', ...declarations.slice(0, 2), 'dist/core.cjs', 'dist/core.d.cts', 'dist/core.d.ts', 'dist/core.js', ...declarations.slice(2)]);
     expect(listFiles(fx.path('packages/cli/dist'))).toEqual(artifactsOf(first, 'cli').map((p) => p.slice('dist/'.length)));
     expect(fx.read('packages/cli/dist/core.d.ts')).toBe("export * from './core/src/index.js';\n");
-    const imported = spawnSync(process.execPath, ['--input-type=module', '-e', "import { add } from 'cli/core'; console.log(add(2, 3))"], { cwd: fx.path('app'), encoding: 'utf8' });
-    expect(imported.stdout.trim()).toBe('5');
+    expect(fx.read('packages/cli/dist/core.d.cts')).toBe("export * from './core/src/index.cjs';\n");
+    expect(fx.read('packages/cli/dist/core/src/index.d.cts')).toContain("from './add.cjs'");
+    const imported = spawnSync(process.execPath, ['--input-type=module', '-e', "import { add } from 'cli/core'; import { createRequire } from 'node:module'; console.log(add(2, 3), createRequire(process.cwd() + '/')('cli/core').add(1, 1))"], {
+      cwd: fx.path('app'),
+      encoding: 'utf8',
+    });
+    expect(imported.stdout.trim()).toBe('5 2');
     expect(typeCheck(fx.path('app')).output).toBe('');
 
     const unchanged = build(fx.root);
     expect(unchanged.results.find((r) => r.package.name === 'cli')?.cache.status).toBe('hit');
     writeFileSync(fx.path('packages/core/src/add.ts'), 'export const add = (a: number, b: number): number => a + b + 0;\n');
-    const edited = build(fx.root);
-    const cli = edited.results.find((r) => r.package.name === 'cli')!;
-    expect(cli.cache.status).toBe('miss');
-    expect(cli.cache.reason).toBe('files changed: ../core/src/add.ts');
+    const edited = build(fx.root).results.find((r) => r.package.name === 'cli')!;
+    expect(edited.cache).toMatchObject({ status: 'miss', reason: 'files changed: ../core/src/add.ts' });
     writeFileSync(fx.path('packages/core/src/index.ts'), "export { add } from './add.js';\nexport const zero = 0;\n");
     const entryEdited = build(fx.root).results.find((r) => r.package.name === 'cli')!;
     expect(entryEdited.cache).toMatchObject({ status: 'miss', reason: 'files changed: ../core/src/index.ts' });

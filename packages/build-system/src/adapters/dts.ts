@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { toPosix } from '../util/paths.js';
+import { isInside, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import { parseJsonc, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
@@ -28,7 +28,11 @@ import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js
  * core/src/index.d.ts), and every entry is reached through its alias file
  * (<entry>.d.ts). With a tsconfig, whose include names only the package's
  * own files, the run uses a tsconfig generated in the staging dir (removed
- * after the run) that extends it and lists the entries as `files`.
+ * after the run) that extends it and lists the entries as `files` (keeping
+ * its include; a tsconfig outside the package contributes no include: it
+ * names other packages' files). In the staging dir, TypeScript's defaults
+ * that depend on the tsconfig's location (typeRoots: every node_modules/@types
+ * upward) stay what they are for the package.
  */
 
 /** Is there a TypeScript to emit declarations with? The service asks before writing anything when dts is true. */
@@ -71,7 +75,8 @@ export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutp
     if (tsconfig) {
       generated = path.join(ctx.outDir, '.build-system-declarations.tsconfig.json');
       const files = Object.values(config.entries).map((s) => toPosix(path.resolve(pkg.dir, s)));
-      const include = chainNamesFiles(tsconfig, ctx.reads) ? {} : { include: [`${toPosix(path.dirname(tsconfig))}/**/*`] };
+      // A tsconfig outside the package (a workspace root's) names other packages' files: the entries and what they import only.
+      const include = !isInside(pkg.dir, tsconfig) ? { include: [] } : chainNamesFiles(tsconfig, ctx.reads) ? {} : { include: [`${toPosix(path.dirname(tsconfig))}/**/*`] };
       writeFileSync(generated, `${JSON.stringify({ extends: toPosix(tsconfig), files, ...include }, null, 2)}\n`);
       runConfig.adapterOptions = { ...config.adapterOptions, tsc: { ...config.adapterOptions.tsc, project: toPosix(path.relative(pkg.dir, generated)) } };
       // The generated file is in the staging dir, which is never recorded as read: the real one is.
