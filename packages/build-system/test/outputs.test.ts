@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { hasDefaultExport, rewriteSpecifiers } from '../src/adapters/declarations-naming.js';
+import { hasDefaultExport, placeDeclarations, rewriteSpecifiers } from '../src/adapters/declarations-naming.js';
 import { resolveConfig, type ResolvedConfig } from '../src/config/resolve.js';
 import { buildConfigSchema, type BuildConfigInput } from '../src/config/schema.js';
 import { BuildSystemError } from '../src/errors.js';
@@ -170,6 +170,34 @@ describe('declarations per format', () => {
     expect(hasDefaultExport('declare const _default: number;\nexport default _default;\n')).toBe(true);
     expect(hasDefaultExport('declare function f(): void;\nexport { f as default, g };\n')).toBe(true);
     expect(hasDefaultExport('export declare const x: { default: number };\n')).toBe(false);
+  });
+
+  test('placeDeclarations: tsc names replaced, maps renamed; an alias over another declaration is an error, an entry without one a warning', () => {
+    const fx = newFixture({
+      'package.json': { name: 'p', type: 'module', exports: { '.': './dist/index.mjs' } },
+      'src/index.ts': '',
+      'src/main.ts': '',
+      'src/extra.js': '',
+      'out/index.d.ts': "export * from './main.js';\n//# sourceMappingURL=index.d.ts.map",
+      'out/index.d.ts.map': JSON.stringify({ version: 3, file: 'index.d.ts', sources: ['../src/index.ts'], mappings: '' }),
+      'out/main.d.ts': 'export default 1;\n',
+    });
+    const emitted = ['out/index.d.ts', 'out/index.d.ts.map', 'out/main.d.ts'].map((f) => fx.path(f));
+    const config = resolveIn(fx.root, { entry: { index: 'src/index.ts', other: 'src/main.ts' } });
+    const placed = placeDeclarations({ config, pkgDir: fx.root, outDir: fx.path('out'), rootDir: fx.path('src'), emitted });
+    expect(placed.diagnostics).toEqual([]);
+    expect(listFiles(fx.path('out'))).toEqual(['index.d.mts', 'index.d.mts.map', 'main.d.mts', 'other.d.mts']);
+    expect(fx.read('out/index.d.mts')).toBe("export * from './main.mjs';\n//# sourceMappingURL=index.d.mts.map");
+    expect(JSON.parse(fx.read('out/index.d.mts.map'))).toMatchObject({ file: 'index.d.mts', sources: ['../src/index.ts'] });
+    expect(fx.read('out/other.d.mts')).toBe("export * from './main.mjs';\nexport { default } from './main.mjs';\n");
+
+    fx.write({ 'out2/index.d.ts': 'export {};\n', 'out2/main.d.ts': 'export {};\n' });
+    const clash = resolveIn(fx.root, { entry: { index: 'src/main.ts', extra: 'src/extra.js' } });
+    const result = placeDeclarations({ config: clash, pkgDir: fx.root, outDir: fx.path('out2'), rootDir: fx.path('src'), emitted: [fx.path('out2/index.d.ts'), fx.path('out2/main.d.ts')] });
+    expect(result.diagnostics).toEqual([
+      expect.objectContaining({ severity: 'error', message: expect.stringContaining('"index" is built from src/main.ts, but index.d.mts is already the declaration of another source file') }),
+      expect.objectContaining({ severity: 'warning', file: 'src/extra.js', message: expect.stringContaining('no declaration was emitted for entry "extra"') }),
+    ]);
   });
 
   const DUAL: FileTree = {

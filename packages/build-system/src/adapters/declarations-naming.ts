@@ -151,19 +151,21 @@ export function placeDeclarations(input: PlaceDeclarationsInput): PlacedDeclarat
   for (const [entryName, source] of Object.entries(config.entries)) {
     const sourceAbs = path.resolve(input.pkgDir, source);
     const target = toPosix(path.relative(input.rootDir, sourceAbs)).replace(SOURCE_EXTENSION, '');
-    if (target === entryName) continue;
     if (!bases.has(target)) {
       diagnostics.push({
         severity: 'warning',
         file: toPosix(path.relative(input.pkgDir, sourceAbs)),
-        message: `no declaration was emitted for entry ${JSON.stringify(entryName)}: its source is not part of the TypeScript program (add it to the tsconfig's include or files)`,
+        message: `no declaration was emitted for entry ${JSON.stringify(entryName)}: ${
+          /\.(c|m)?jsx?$/.test(source) ? 'a JavaScript source gets one only with allowJs in the tsconfig' : "its source is not part of the TypeScript program (add it to the tsconfig's include or files)"
+        }`,
       });
       continue;
     }
+    if (target === entryName) continue;
     if (bases.has(entryName)) {
       diagnostics.push({
         severity: 'error',
-        message: `entry ${JSON.stringify(entryName)} is built from ${source}, but ${entryName}.d.ts is already the declaration of another source file; give the entry another name`,
+        message: `entry ${JSON.stringify(entryName)} is built from ${source}, but ${entryName}${sets[0]?.dts ?? '.d.ts'} is already the declaration of another source file; give the entry another name`,
       });
       continue;
     }
