@@ -58,7 +58,7 @@ export async function readToolConfig(pkg: PackageInfo, found: { tool: ToolName; 
     try {
       return { tool: found.tool, file: rel, value: parseJsonc(reads.readText(found.file) ?? ''), placeholders: [] };
     } catch (e) {
-      throw new BuildSystemError('CONFIG_SYNTAX', `cannot parse ${rel}: ${(e as Error).message}`, { package: pkg.name, file: rel });
+      throw new BuildSystemError('CONFIG_SYNTAX', `cannot parse the ${found.tool} config: ${(e as Error).message}`, { package: pkg.name, file: rel });
     }
   }
   reads.readText(found.file);
@@ -83,7 +83,7 @@ export async function readToolConfig(pkg: PackageInfo, found: { tool: ToolName; 
   } catch (e) {
     const first = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
     const where = first?.location ? { file: first.location.file, line: first.location.line, column: first.location.column + 1 } : { file: rel };
-    throw new BuildSystemError('CONFIG_SYNTAX', `cannot read ${rel}: ${first?.text ?? (e as Error).message}`, { package: pkg.name, ...where });
+    throw new BuildSystemError('CONFIG_SYNTAX', `cannot bundle the ${found.tool} config: ${first?.text ?? (e as Error).message}`, { package: pkg.name, ...where });
   }
   const sink: EvaluationSink = { env: new Set(), refused: null, late() {} };
   const url = `data:text/javascript;base64,${Buffer.from(code, 'utf8').toString('base64')}`;
@@ -91,7 +91,7 @@ export async function readToolConfig(pkg: PackageInfo, found: { tool: ToolName; 
   try {
     mod = await guardedEvaluation(() => import(url) as Promise<Record<string, unknown>>, sink);
   } catch (e) {
-    throw new BuildSystemError('CONFIG_LOAD', `${rel} threw ${(e as Error)?.message ?? String(e)}`, { package: pkg.name, file: rel, cause: e });
+    throw new BuildSystemError('CONFIG_LOAD', `the ${found.tool} config threw ${(e as Error)?.message ?? String(e)}`, { package: pkg.name, file: rel, cause: e });
   }
   let value = mod.default;
   if (value && typeof value === 'object' && (value as { __esModule?: unknown }).__esModule === true && 'default' in value) value = (value as { default: unknown }).default;
@@ -99,29 +99,54 @@ export async function readToolConfig(pkg: PackageInfo, found: { tool: ToolName; 
     try {
       value = await guardedEvaluation(async () => (value as (o: object) => unknown)({}), sink);
     } catch (e) {
-      throw new BuildSystemError('CONFIG_LOAD', `${rel}: its exported function threw ${(e as Error)?.message ?? String(e)}`, { package: pkg.name, file: rel, cause: e });
+      throw new BuildSystemError('CONFIG_LOAD', `the function the ${found.tool} config exports threw ${(e as Error)?.message ?? String(e)}`, { package: pkg.name, file: rel, cause: e });
     }
   }
   return { tool: found.tool, file: rel, value, placeholders };
 }
 
-/** The placeholder module: every property is a function returning a marked value naming what was called. */
-const PLACEHOLDER_SOURCE = `
+/** A function standing for any value of a package that is not installed: calling it gives a marked object naming the call. */
+const STUB_SOURCE = `
 const mark = Symbol.for('build-system.init.placeholder');
-function stub(name) {
+export function stub(name) {
   return new Proxy(function () {}, {
     get(_t, key) {
-      if (key === '__esModule') return false;
       if (key === mark) return name;
-      if (typeof key === 'symbol') return undefined;
+      if (typeof key === 'symbol' || key === 'then') return undefined;
       return stub(name + '.' + key);
     },
     apply() { return { [mark]: name + '()' }; },
     construct() { return { [mark]: 'new ' + name + '()' }; },
   });
 }
-module.exports = stub(MODULE_NAME);
 `;
+
+/** The names `importer` imports from `specifier` with `import { a, b as c } from '…'` (a default import needs none). */
+function importedNames(importer: string, specifier: string): string[] {
+  let text = '';
+  try {
+    text = readFileSync(importer, 'utf8');
+  } catch {
+    return [];
+  }
+  const quoted = specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const re = new RegExp(`import\\s+(?:type\\s+)?(?:[\\w$]+\\s*,\\s*)?\\{([^}]*)\\}\\s*from\\s*['"]${quoted}['"]`, 'g');
+  const named = new Set<string>();
+  for (const m of text.matchAll(re)) {
+    for (const part of m[1]!.split(',')) {
+      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]!.trim();
+      if (/^[\w$]+$/.test(name) && name !== 'default') named.add(name);
+    }
+  }
+  return [...named];
+}
+
+function placeholderModule(specifier: string, importer: string): string {
+  const named = importedNames(importer, specifier);
+  const lines = [STUB_SOURCE, `export default stub(${JSON.stringify(specifier)});`];
+  for (const name of named) lines.push(`export const ${name} = stub(${JSON.stringify(`${specifier}.${name}`)});`);
+  return lines.join('\n');
+}
 
 function standIns(placeholders: string[]): Plugin {
   return {
@@ -138,14 +163,14 @@ function standIns(placeholders: string[]): Plugin {
         const found = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'inner' });
         if (found.errors.length > 0 || !path.isAbsolute(found.path)) {
           if (!placeholders.includes(args.path)) placeholders.push(args.path);
-          return { path: args.path, namespace: 'not-installed' };
+          return { path: args.path, namespace: 'not-installed', pluginData: args.importer };
         }
         if (/\.(c|m)?tsx?$/.test(found.path)) return { path: found.path };
         // Installed code runs as installed (a data: module cannot resolve bare names itself).
         return { path: args.kind === 'require-call' ? found.path : pathToFileURL(found.path).href, external: true };
       });
       build.onLoad({ filter: /.*/, namespace: 'not-installed' }, (args) => ({
-        contents: PLACEHOLDER_SOURCE.replace('MODULE_NAME', JSON.stringify(args.path)),
+        contents: placeholderModule(args.path, args.pluginData as string),
         loader: 'js',
       }));
       // import.meta.url, __dirname and __filename name the file they are written in, not the data: URL.

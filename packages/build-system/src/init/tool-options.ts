@@ -300,7 +300,11 @@ export function scriptOptions(command: ScriptCommand, pkg: PackageInfo, reads: R
         options.outDir = last;
         break;
       case '--target':
-        options.target = list.length === 1 ? list[0] : list;
+        // bun's --target is the runtime (node, browser, bun), not a language level.
+        if (command.tool === 'bun') {
+          if (last === 'node' || last === 'browser') options.platform = last;
+          else unknown.push(`${flag} ${last}`);
+        } else options.target = list.length === 1 ? list[0] : list;
         break;
       case '--platform':
         options.platform = last;
