@@ -157,6 +157,34 @@ export default defineConfig({
     'src/index.test.ts': `export {};\n`,
     'tsconfig.json': tsconfig(),
   },
+  // tsup options in package.json.
+  tsupjson: {
+    'package.json': { name: '@fx/tsupjson', version: '1.0.0', type: 'module', exports: './dist/index.js', tsup: { entry: ['src/index.ts'], format: ['esm'], minify: true } },
+    'src/index.ts': `export const x = 1;\n`,
+  },
+  // tsdown: a config exported as a function, a record entry and a plugin (so rollup).
+  tsdownfn: {
+    'package.json': { name: '@fx/tsdownfn', version: '1.0.0', type: 'module', exports: { '.': { require: './dist/main.cjs' } }, scripts: { build: 'tsdown' } },
+    'tsdown.config.ts': `import { defineConfig } from 'tsdown';
+
+const banner = () => ({ name: 'banner', renderChunk: (code: string) => '/* x */' + code });
+
+export default defineConfig((options) => ({
+  entry: { main: 'src/main.ts' },
+  format: ['cjs'],
+  platform: 'neutral',
+  plugins: [banner()],
+  watch: options.watch ?? false,
+}));
+`,
+    'src/main.ts': `export const main = (): string => 'main';\n`,
+  },
+  // A type-check-only package: \`tsc --noEmit\`.
+  checkonly: {
+    'package.json': { name: '@fx/checkonly', version: '1.0.0', private: true, type: 'module', scripts: { build: 'tsc --noEmit' } },
+    'src/index.ts': `export const ok: boolean = true;\n`,
+    'tsconfig.json': tsconfig(),
+  },
 };
 
 /** What a build of the original setup produces, as a ResolvedConfig says it. */
@@ -203,6 +231,9 @@ const EXPECTED: Record<string, Shape> = {
     minify: true,
   },
   '@fx/tsuparray': { adapter: 'esbuild', entries: { index: 'src/index.ts', extra: 'src/extra.ts' }, formats: ['cjs'], outExtension: { cjs: '.js' }, dts: true },
+  '@fx/tsupjson': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, minify: true, dts: false },
+  '@fx/tsdownfn': { adapter: 'rollup', entries: { main: 'src/main.ts' }, formats: ['cjs'], outExtension: { cjs: '.cjs' }, target: 'es2022', dts: false },
+  '@fx/checkonly': { adapter: 'tsc', emit: false },
 };
 
 function shapeOf(r: ResolvedConfig, expected: Shape): Shape {
@@ -301,6 +332,51 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/bins').adapter!.reason).toBe('build script `bun build src/index.ts src/a.ts src/b.ts --outdir dist --target node --format cjs` runs bun build');
     expect(byName(result, '@fx/typesonly').adapter!.reason).toMatch(/types-only/);
     expect(byName(result, '@fx/cjs').adapter!.reason).toBe('build script `tsc -p tsconfig.build.json` runs tsc, which writes one file per source');
+    expect(byName(result, '@fx/tsupjson').adapter!.reason).toBe('package.json#tsup: tsup bundles with esbuild');
+    expect(byName(result, '@fx/tsdownfn').adapter!.reason).toMatch(/plugins are Rollup-style hooks only the rollup adapter runs/);
+    expect(byName(result, '@fx/tsdownfn').notReproduced.map((n) => `${n.option} ${n.value}`)).toEqual(['plugins [{"name":"banner"}]']);
+    expect(byName(result, '@fx/tsdownfn').ignored).toEqual(['watch']);
+    expect(byName(result, '@fx/checkonly').config).toEqual({ adapter: 'tsc', emit: false });
+    expect(byName(result, '@fx/checkonly').comments.emit).toBe('build script `tsc --noEmit` --noEmit: tsc only type-checks');
+  });
+});
+
+describe('build-system init with tool configs that misbehave', () => {
+  it('a config that throws or exits fails its package (exit 2) and the others still get theirs', async () => {
+    const fx = workspace({
+      throws: {
+        'package.json': { name: '@fx/throws', version: '1.0.0', exports: './dist/index.js' },
+        'tsup.config.ts': `throw new Error('no config for you');\n`,
+        'src/index.ts': `export {};\n`,
+      },
+      exits: {
+        'package.json': { name: '@fx/exits', version: '1.0.0', exports: './dist/index.js' },
+        'tsdown.config.mjs': `process.exit(0);\nexport default {};\n`,
+        'src/index.ts': `export {};\n`,
+      },
+      missing: {
+        'package.json': { name: '@fx/missing', version: '1.0.0', exports: './dist/index.js' },
+        'tsup.config.json': { entry: ['src/nowhere.ts'] },
+        'src/index.ts': `export {};\n`,
+      },
+      fine: PACKAGES.dual!,
+    });
+    try {
+      const result = await runInit({ cwd: fx.root, dryRun: true });
+      expect(result.exitCode).toBe(2);
+      expect(byName(result, '@fx/throws').error).toMatchObject({ code: 'CONFIG_LOAD', file: 'tsup.config.ts', message: 'the tsup config threw no config for you' });
+      expect(byName(result, '@fx/exits').error).toMatchObject({ code: 'CONFIG_LOAD', message: 'the tsdown config threw called process.exit(0)' });
+      // An entry that does not exist: the package fails with the field named, against the file init would write.
+      expect(byName(result, '@fx/missing').error).toMatchObject({
+        code: 'CONFIG_INVALID',
+        file: 'build.config.ts',
+        field: 'entry[0]',
+        message: 'init cannot write a valid config: file does not exist (got "src/nowhere.ts")',
+      });
+      expect(byName(result, '@fx/dual').status).toBe('would-write');
+    } finally {
+      fx.cleanup();
+    }
   });
 });
 

@@ -168,6 +168,12 @@ function tscDecision(facts: PackageFacts, command: ScriptCommand | undefined, re
   if (parsed.flags.has('--sourceMap')) options.sourcemap = { value: true, because: `${where} --sourceMap` };
   if (parsed.flags.has('--noEmit')) d.emit = { value: false, because: `${where} --noEmit: tsc only type-checks` };
   if (parsed.flags.has('--emitDeclarationOnly')) d.tscArgs = { value: ['--emitDeclarationOnly'], because: `${where} --emitDeclarationOnly` };
+  if (d.emit?.value === false) {
+    // Type-check only: nothing is written, so where and what tsc would write does not matter.
+    delete options.outDir;
+    delete options.dts;
+    delete options.sourcemap;
+  }
   const outDir = options.outDir?.value;
   if (outDir !== undefined) {
     const outside = [...facts.js, ...facts.types].filter((o) => !o.path.startsWith(`${outDir}/`));

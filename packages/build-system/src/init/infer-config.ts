@@ -1,9 +1,13 @@
+import path from 'node:path';
 import { canonicalJson } from '../cache/fingerprint.js';
+import { validateConfig } from '../config/load.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import { buildConfigSchema, type BuildConfigInput, type Format } from '../config/schema.js';
+import { BuildSystemError, isBuildSystemError } from '../errors.js';
 import type { AdapterDecision } from './choose-adapter.js';
 import type { PackageFacts } from './package-facts.js';
 import type { Choice, NotReproduced } from './tool-options.js';
+import { INIT_CONFIG_NAME } from './write-config.js';
 
 /**
  * The config `init` writes: every choice the facts support (package.json, the
@@ -43,6 +47,22 @@ export function comparable(r: ResolvedConfig): Record<string, unknown> {
 
 function resolveInput(facts: PackageFacts, input: BuildConfigInput): ResolvedConfig {
   return resolveConfig(facts.pkg, buildConfigSchema.parse(input), null);
+}
+
+/**
+ * The config with every choice, validated and resolved as the loader would; a
+ * problem is reported against the file init would write (the values came from
+ * the tool config or package.json, and the message says which field).
+ */
+function resolveChosen(facts: PackageFacts, input: BuildConfigInput): ResolvedConfig {
+  const file = path.join(facts.pkg.dir, INIT_CONFIG_NAME);
+  try {
+    return resolveConfig(facts.pkg, validateConfig(input, file, facts.pkg), file);
+  } catch (e) {
+    if (!isBuildSystemError(e)) throw e;
+    const issues = e.issues.map((i) => ({ ...i, file: INIT_CONFIG_NAME, message: `init cannot write a valid config: ${i.message}` }));
+    throw new BuildSystemError(e.code, issues[0]!.message, { package: facts.pkg.name, file: INIT_CONFIG_NAME, field: e.field, issues });
+  }
 }
 
 /** The directory every declared output is in, when they share one (package.json `main: ./lib/index.js` → lib). */
@@ -118,7 +138,7 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
 
   // Everything chosen, then drop what resolves the same without it.
   const input = (): BuildConfigInput => Object.fromEntries([...choices].map(([k, c]) => [k, c.value])) as BuildConfigInput;
-  const full = resolveInput(facts, input());
+  const full = resolveChosen(facts, input());
   const target = canonicalJson(comparable(full));
   const same = (candidate: BuildConfigInput) => {
     try {
