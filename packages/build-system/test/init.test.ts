@@ -179,6 +179,12 @@ export default defineConfig((options) => ({
 `,
     'src/main.ts': `export const main = (): string => 'main';\n`,
   },
+  // A build script that runs something init does not know: it, not the tsconfig.build.json beside it, builds the package.
+  custom: {
+    'package.json': { name: '@fx/custom', version: '1.0.0', main: './dist/index.js', scripts: { build: 'node build.mjs' } },
+    'tsconfig.build.json': { compilerOptions: { outDir: 'dist' } },
+    'src/index.ts': `export const custom = true;\n`,
+  },
   // A type-check-only package: \`tsc --noEmit\`.
   checkonly: {
     'package.json': { name: '@fx/checkonly', version: '1.0.0', private: true, type: 'module', scripts: { build: 'tsc --noEmit' } },
@@ -234,6 +240,7 @@ const EXPECTED: Record<string, Shape> = {
   '@fx/tsupjson': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, minify: true, dts: false },
   '@fx/tsdownfn': { adapter: 'rollup', entries: { main: 'src/main.ts' }, formats: ['cjs'], outExtension: { cjs: '.cjs' }, target: 'es2022', dts: false },
   '@fx/checkonly': { adapter: 'tsc', emit: false },
+  '@fx/custom': { adapter: 'auto', entries: { index: 'src/index.ts' }, formats: ['cjs'] },
 };
 
 function shapeOf(r: ResolvedConfig, expected: Shape): Shape {
@@ -337,6 +344,9 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/tsdownfn').notReproduced.map((n) => `${n.option} ${n.value}`)).toEqual(['plugins [{"name":"banner"}]']);
     expect(byName(result, '@fx/tsdownfn').ignored).toEqual(['watch']);
     expect(byName(result, '@fx/checkonly').config).toEqual({ adapter: 'tsc', emit: false });
+    const custom = byName(result, '@fx/custom');
+    expect(custom.adapter!.reason).toBe('the build script names no builder build-system knows (`node build.mjs`)');
+    expect(custom.notReproduced).toEqual([{ option: 'scripts.build', value: 'node build.mjs', why: 'a command build-system does not run; keep it in the script or drop it' }]);
     expect(byName(result, '@fx/checkonly').comments.emit).toBe('build script `tsc --noEmit` --noEmit: tsc only type-checks');
   });
 });

@@ -6,7 +6,7 @@
  * `&&`, `||`, `;` and `|` separate commands, anything else is a word.
  */
 
-export type ScriptTool = 'tsup' | 'tsdown' | 'tsc' | 'rollup' | 'bun' | 'esbuild' | 'other';
+export type ScriptTool = 'tsup' | 'tsdown' | 'tsc' | 'rollup' | 'bun' | 'esbuild' | 'build-system' | 'other';
 
 export interface ScriptCommand {
   tool: ScriptTool;
@@ -33,6 +33,7 @@ function toolOf(program: string, args: string[]): ScriptTool {
   if (name === 'rollup') return 'rollup';
   if (name === 'esbuild') return 'esbuild';
   if (name === 'bun' && args[0] === 'build') return 'bun';
+  if (name === 'build-system') return 'build-system';
   return 'other';
 }
 

@@ -22,8 +22,9 @@ import { scriptOptions, toolConfigOptions, type Choice, type MappedOptions } fro
  *    from that tsconfig, `emit: false` for `tsc --noEmit`;
  * 6. package.json names declarations and no JS (a types-only package) → tsc
  *    with `--emitDeclarationOnly`: nothing but the .d.ts it promises;
- * 7. a tsconfig.build.json and nothing above → tsc (the layout of
- *    `tsc -p tsconfig.build.json`, which the tsc adapter compiles by default);
+ * 7. a tsconfig.build.json, and no build script other than build-system's
+ *    → tsc (the layout of `tsc -p tsconfig.build.json`, which the tsc adapter
+ *    compiles by default);
  * 8. otherwise 'auto' (bun when installed, else esbuild).
  */
 
@@ -46,7 +47,8 @@ const empty = (): MappedOptions => ({ notReproduced: [], ignored: [] });
 export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | undefined, reads: ReadLog): AdapterDecision {
   const { pkg } = facts;
   const commands = scriptCommands(facts.scripts, 'build');
-  const builders = commands.filter((c) => c.tool !== 'other');
+  // build-system in the script is what the config is for: neither a builder to map nor a command left out.
+  const builders = commands.filter((c) => c.tool !== 'other' && c.tool !== 'build-system');
   const others = commands.filter((c) => c.tool === 'other');
   const finish = (d: Omit<AdapterDecision, 'warnings'> & { warnings?: string[] }, command?: ScriptCommand): AdapterDecision => {
     // Commands of the build script that build-system does not run (copying assets, a second builder).
@@ -98,7 +100,8 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
       tscArgs: { value: ['--emitDeclarationOnly'], because: 'only the declarations package.json names, no JS beside them' },
     });
   }
-  if (facts.tsconfigs.includes('tsconfig.build.json')) {
+  // Only without a build script of its own: a script that runs something else is what builds the package.
+  if (facts.tsconfigs.includes('tsconfig.build.json') && others.length === 0) {
     const d = tscDecision(facts, undefined, reads);
     return finish({ ...d, because: 'tsconfig.build.json and no bundler in scripts or config files: the layout of `tsc -p tsconfig.build.json`' });
   }
