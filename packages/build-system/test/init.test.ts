@@ -179,6 +179,19 @@ export default defineConfig((options) => ({
 `,
     'src/main.ts': `export const main = (): string => 'main';\n`,
   },
+  // Plain \`tsc\` compiles tsconfig.json, though the tsc adapter would pick the tsconfig.build.json beside it.
+  tscplain: {
+    'package.json': { name: '@fx/tscplain', version: '1.0.0', main: './out/index.js', scripts: { build: 'tsc' } },
+    'tsconfig.json': { compilerOptions: { module: 'commonjs', outDir: 'out', rootDir: 'src', types: [] }, include: ['src'] },
+    'tsconfig.build.json': { extends: './tsconfig.json', compilerOptions: { outDir: 'other' } },
+    'src/index.ts': `export const plain = 1;\n`,
+  },
+  // \`rollup -c\`: rollup, with its config file named as not read.
+  rollupc: {
+    'package.json': { name: '@fx/rollupc', version: '1.0.0', type: 'module', exports: './dist/index.js', scripts: { build: 'rollup -c' } },
+    'rollup.config.mjs': `export default { input: 'src/index.ts', output: { dir: 'dist', format: 'es' } };\n`,
+    'src/index.ts': `export const r = 1;\n`,
+  },
   // A build script that runs something init does not know: it, not the tsconfig.build.json beside it, builds the package.
   custom: {
     'package.json': { name: '@fx/custom', version: '1.0.0', main: './dist/index.js', scripts: { build: 'node build.mjs' } },
@@ -241,6 +254,8 @@ const EXPECTED: Record<string, Shape> = {
   '@fx/tsdownfn': { adapter: 'rollup', entries: { main: 'src/main.ts' }, formats: ['cjs'], outExtension: { cjs: '.cjs' }, target: 'es2022', dts: false },
   '@fx/checkonly': { adapter: 'tsc', emit: false },
   '@fx/custom': { adapter: 'auto', entries: { index: 'src/index.ts' }, formats: ['cjs'] },
+  '@fx/tscplain': { adapter: 'tsc', outDir: 'out', entries: { index: 'src/index.ts' }, formats: ['cjs'], dts: false },
+  '@fx/rollupc': { adapter: 'rollup', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' } },
 };
 
 function shapeOf(r: ResolvedConfig, expected: Shape): Shape {
@@ -344,6 +359,9 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/tsdownfn').notReproduced.map((n) => `${n.option} ${n.value}`)).toEqual(['plugins [{"name":"banner"}]']);
     expect(byName(result, '@fx/tsdownfn').ignored).toEqual(['watch']);
     expect(byName(result, '@fx/checkonly').config).toEqual({ adapter: 'tsc', emit: false });
+    expect(byName(result, '@fx/tscplain').config).toEqual({ adapter: 'tsc', outDir: 'out', adapterOptions: { tsc: { project: 'tsconfig.json' } } });
+    expect(byName(result, '@fx/tscplain').comments.adapterOptions).toBe('build script `tsc` compiles tsconfig.json; the tsc adapter would pick tsconfig.build.json by itself');
+    expect(byName(result, '@fx/rollupc').notReproduced.map((n) => n.option)).toEqual(['rollup config']);
     const custom = byName(result, '@fx/custom');
     expect(custom.adapter!.reason).toBe('the build script names no builder build-system knows (`node build.mjs`)');
     expect(custom.notReproduced).toEqual([{ option: 'scripts.build', value: 'node build.mjs', why: 'a command build-system does not run; keep it in the script or drop it' }]);
@@ -405,6 +423,16 @@ describe('build-system init through the CLI', () => {
     expect(parsed.dryRun).toBe(true);
     expect(parsed.packages.map((p) => p.status)).toEqual(['would-write', 'would-write', 'would-write', 'would-write']);
     expect(r.stderr).toContain('build-system: warning: @fx/tsup: not reproduced: onSuccess "echo done" (no equivalent option)');
+    expect(snapshotTree(fx.root)).toEqual(before);
+  });
+
+  it('an unknown package is a usage error (exit 2) in the JSON result too, and nothing is written', () => {
+    const before = snapshotTree(fx.root);
+    const r = cli(['init', '@fx/nope', '--json'], { cwd: fx.root });
+    expect(r.code).toBe(2);
+    const parsed = initResultSchema.parse(JSON.parse(r.stdout));
+    expect(parsed.error).toMatchObject({ code: 'PACKAGE_NOT_FOUND' });
+    expect(r.stderr).toContain('unknown package "@fx/nope"');
     expect(snapshotTree(fx.root)).toEqual(before);
   });
 
