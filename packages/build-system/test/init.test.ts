@@ -192,6 +192,11 @@ export default defineConfig((options) => ({
     'rollup.config.mjs': `export default { input: 'src/index.ts', output: { dir: 'dist', format: 'es' } };\n`,
     'src/index.ts': `export const r = 1;\n`,
   },
+  // tsup on the command line, and package.json names no file: tsup's own default format (cjs) is what it builds.
+  tsupbare: {
+    'package.json': { name: '@fx/tsupbare', version: '1.0.0', type: 'module', scripts: { build: 'tsup src/index.ts --minify' } },
+    'src/index.ts': `export const bare = 1;\n`,
+  },
   // A build script that runs something init does not know: it, not the tsconfig.build.json beside it, builds the package.
   custom: {
     'package.json': { name: '@fx/custom', version: '1.0.0', main: './dist/index.js', scripts: { build: 'node build.mjs' } },
@@ -255,6 +260,7 @@ const EXPECTED: Record<string, Shape> = {
   '@fx/checkonly': { adapter: 'tsc', emit: false },
   '@fx/custom': { adapter: 'auto', entries: { index: 'src/index.ts' }, formats: ['cjs'] },
   '@fx/tscplain': { adapter: 'tsc', outDir: 'out', entries: { index: 'src/index.ts' }, formats: ['cjs'], dts: false },
+  '@fx/tsupbare': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['cjs'], outExtension: { cjs: '.cjs' }, minify: true },
   '@fx/rollupc': { adapter: 'rollup', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' } },
 };
 
@@ -361,6 +367,7 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/checkonly').config).toEqual({ adapter: 'tsc', emit: false });
     expect(byName(result, '@fx/tscplain').config).toEqual({ adapter: 'tsc', outDir: 'out', adapterOptions: { tsc: { project: 'tsconfig.json' } } });
     expect(byName(result, '@fx/tscplain').comments.adapterOptions).toBe('build script `tsc` compiles tsconfig.json; the tsc adapter would pick tsconfig.build.json by itself');
+    expect(byName(result, '@fx/tsupbare').comments.format).toBe("tsup's default format (nothing sets one, and package.json names no JS file)");
     expect(byName(result, '@fx/rollupc').notReproduced.map((n) => n.option)).toEqual(['rollup config']);
     const custom = byName(result, '@fx/custom');
     expect(custom.adapter!.reason).toBe('the build script names no builder build-system knows (`node build.mjs`)');

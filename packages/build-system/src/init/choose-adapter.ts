@@ -63,6 +63,7 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
     const command = builders.find((c) => c.tool === toolConfig.tool);
     // Flags on the command line add to the config file, as the tools merge them.
     if (command && command.args.length) mergeInto(options, scriptOptions(command, pkg, reads));
+    toolDefaultFormat(facts, toolConfig.tool, options);
     const sources = toolConfig.file.startsWith('package.json') ? [] : [toolConfig.file];
     if (toolConfig.tool === 'tsup') return finish({ adapter: 'esbuild', because: `${toolConfig.file}: tsup bundles with esbuild`, options, sources }, command);
     return finish({ ...tsdownAdapter(toolConfig.file, options), options, sources }, command);
@@ -72,10 +73,12 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
   if (first) {
     const where = `build script \`${first.text}\``;
     switch (first.tool) {
-      case 'tsup':
-        return finish({ adapter: 'esbuild', because: `${where}: tsup bundles with esbuild`, options: scriptOptions(first, pkg, reads), sources: [] }, first);
+      case 'tsup': {
+        const options = toolDefaultFormat(facts, 'tsup', scriptOptions(first, pkg, reads));
+        return finish({ adapter: 'esbuild', because: `${where}: tsup bundles with esbuild`, options, sources: [] }, first);
+      }
       case 'tsdown': {
-        const options = scriptOptions(first, pkg, reads);
+        const options = toolDefaultFormat(facts, 'tsdown', scriptOptions(first, pkg, reads));
         return finish({ ...tsdownAdapter(where, options), options, sources: [] }, first);
       }
       case 'rollup': {
@@ -111,6 +114,16 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
     options: empty(),
     sources: [],
   });
+}
+
+/**
+ * The format tsup (cjs) or tsdown (esm) writes when nothing sets one. It only
+ * matters when package.json names no JS file: otherwise build-system derives
+ * the formats from the files package.json names, which are what the package publishes.
+ */
+function toolDefaultFormat(facts: PackageFacts, tool: 'tsup' | 'tsdown', options: MappedOptions): MappedOptions {
+  if (!options.format && facts.js.length === 0) options.format = { value: [tool === 'tsup' ? 'cjs' : 'esm'], because: `${tool}'s default format (nothing sets one, and package.json names no JS file)` };
+  return options;
 }
 
 function tsdownAdapter(where: string, options: MappedOptions): { adapter: AdapterName; because: string } {
