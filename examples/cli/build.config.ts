@@ -5,5 +5,4 @@ export default defineConfig({
   adapter: 'auto',
   // entries come from package.json: bin dist/cli.js <- src/cli.ts, main dist/index.js <- src/index.ts
   format: 'cjs',
-  sourcemap: true,
 });

@@ -3,6 +3,7 @@ import { BuildCommand } from './commands/build.command.js';
 import { CacheCommand, CacheInfoCommand, CachePruneCommand } from './commands/cache.command.js';
 import { CleanCommand } from './commands/clean.command.js';
 import { GraphCommand } from './commands/graph.command.js';
+import { InitCommand } from './commands/init.command.js';
 import { ListCommand } from './commands/list.command.js';
 import { PackageBuildService } from './services/build.service.js';
 import { CacheService } from './services/cache.service.js';
@@ -29,6 +30,7 @@ import { WorkspaceBuildService } from './services/workspace.service.js';
     CachePruneCommand,
     CacheInfoCommand,
     GraphCommand,
+    InitCommand,
   ],
   exports: [PackageBuildService, WorkspaceBuildService, ListService, CleanService, CacheService],
 })

@@ -12,6 +12,8 @@ import { CacheService } from './services/cache.service.js';
 import { CleanService, type CleanOptions, type CleanResult } from './services/clean.service.js';
 import { ListService, type ListEntry } from './services/list.service.js';
 import { WorkspaceBuildService } from './services/workspace.service.js';
+import { runInit, type InitOptions } from './init/init.service.js';
+import type { InitResult } from './init/result-schema.js';
 
 export { defineConfig, buildConfigSchema, ADAPTER_NAMES, BUILDER_NAMES } from './config/schema.js';
 export type { BuildConfigInput as UserConfig, BuildConfigInput, BuildConfig, AdapterName, BuilderName, Format } from './config/schema.js';
@@ -35,6 +37,9 @@ export type { OutputLogsMode } from './cache/package-cache.js';
 export type { PruneReport, StoreInfo } from './cache/store.js';
 export type { Fingerprint } from './cache/fingerprint.js';
 export { FINGERPRINT_VERSION } from './cache/fingerprint.js';
+export { initResultSchema, initPackageResultSchema } from './init/result-schema.js';
+export type { InitResult, InitPackageResult } from './init/result-schema.js';
+export type { InitOptions } from './init/init.service.js';
 
 export interface BuildOptions {
   /** Directory to act from: a package, or a workspace root (default process.cwd()). */
@@ -114,4 +119,13 @@ export function cacheInfo(options: { cwd?: string; cacheDir?: string } = {}): Pr
 /** Empties the whole cache directory of a workspace. */
 export function clearCache(options: { cwd?: string; cacheDir?: string } = {}): Promise<{ entries: number; bytes: number }> {
   return new CacheService().clear(options);
+}
+
+/**
+ * Writes a build.config.ts for each selected package that has none (every workspace package
+ * from the root), reproducing what its package.json names and its tsup/tsdown/tsc setup; with
+ * `dryRun` it only returns the configs. Never throws for usage or package errors (they are in the result).
+ */
+export function init(options: InitOptions = {}): Promise<InitResult> {
+  return runInit(options);
 }

@@ -5,3 +5,4 @@ export { BuildCommand } from './commands/build.command.js';
 export { ListCommand } from './commands/list.command.js';
 export { CleanCommand } from './commands/clean.command.js';
 export { CacheCommand, CachePruneCommand, CacheInfoCommand } from './commands/cache.command.js';
+export { InitCommand } from './commands/init.command.js';

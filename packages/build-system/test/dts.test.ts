@@ -6,7 +6,7 @@ import { checkDeclarationTool, emitDeclarations } from '../src/adapters/dts.js';
 import { rollupAdapter } from '../src/adapters/rollup.js';
 import type { BuildConfigInput } from '../src/config/schema.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
-import { COMPOSITE_TSCONFIG, leaveOwnTsBuildInfo, linkRollup, linkTypeScript, nodeStdout, relPaths, runAdapter, stagingContext, trackedFixtures, TYPESCRIPTS } from './helpers/adapter-ctx.js';
+import { COMPOSITE_TSCONFIG, leaveOwnTsBuildInfo, linkRollup, linkTypeScript, listFiles, nodeStdout, relPaths, runAdapter, stagingContext, trackedFixtures, TYPESCRIPTS } from './helpers/adapter-ctx.js';
 import type { FileTree, Fixture } from './helpers/fixture.js';
 import { ReadLog } from '../src/util/read-log.js';
 
@@ -90,6 +90,43 @@ describe.each(TYPESCRIPTS)('declarations with TypeScript $version after a rollup
     const dts = await emitDeclarations(stagingContext(pkg, { adapter: 'rollup', dts: true }, tool).ctx);
     expect(dts.ok).toBe(false);
     expect(dts.diagnostics[0]).toMatchObject({ severity: 'error', file: 'src/shapes/area.ts', line: 3 });
+  });
+
+  test('esm + cjs: .d.ts and .d.cts sets with their own specifiers; no stray files', async () => {
+    const fx = dtsPackage(dir, sources);
+    const { bundled, dts, outDir } = await bundleWithDeclarations(fx, { format: ['esm', 'cjs'] });
+    expect(dts.diagnostics).toEqual([]);
+    expect(relPaths(outDir, bundled.files)).toEqual(['index.cjs', 'index.js']);
+    expect(relPaths(outDir, dts.files)).toEqual(['index.d.cts', 'index.d.ts', 'shapes/area.d.cts', 'shapes/area.d.ts']);
+    expect(listFiles(outDir)).toEqual(['index.cjs', 'index.d.cts', 'index.d.ts', 'index.js', 'shapes/area.d.cts', 'shapes/area.d.ts']);
+    expect(readFileSync(path.join(outDir, 'index.d.cts'), 'utf8')).toContain("from './shapes/area.cjs'");
+    expect(readFileSync(path.join(outDir, 'index.d.ts'), 'utf8')).toContain("from './shapes/area.js'");
+  });
+
+  test('an entry from elsewhere in the workspace: declarations from a wider rootDir, reached through its alias (with and without a tsconfig)', async () => {
+    const fx = newFixture({
+      'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] },
+      'packages/shared/src/index.ts': "export { area, type Shape } from './shapes/area.js';\n",
+      'packages/shared/src/shapes/area.ts': sources['src/shapes/area.ts']!,
+      'packages/lib/package.json': { name: 'lib', version: '1.0.0', type: 'module' },
+      'packages/lib/src/index.ts': 'export const lib = 1;\n',
+    });
+    linkRollup(fx);
+    linkTypeScript(fx, dir);
+    const entry = { index: 'src/index.ts', shared: '../shared/src/index.ts' };
+    for (const tsconfig of [undefined, sources['tsconfig.json']]) {
+      if (tsconfig) fx.write({ 'packages/lib/tsconfig.json': tsconfig });
+      const { out: bundled, ctx, outDir } = await runAdapter(rollupAdapter, fx.path('packages/lib'), { adapter: 'rollup', dts: true, entry });
+      expect(bundled.ok).toBe(true);
+      const dts = await emitDeclarations(ctx);
+      expect(dts.diagnostics).toEqual([]);
+      expect(relPaths(outDir, dts.files)).toEqual(['index.d.ts', 'lib/src/index.d.ts', 'shared.d.ts', 'shared/src/index.d.ts', 'shared/src/shapes/area.d.ts']);
+      // Nothing else is left in the staging dir (the generated tsconfig is gone).
+      expect(listFiles(outDir)).toEqual(['index.d.ts', 'index.js', 'lib/src/index.d.ts', 'shared.d.ts', 'shared.js', 'shared/src/index.d.ts', 'shared/src/shapes/area.d.ts']);
+      expect(readFileSync(path.join(outDir, 'shared.d.ts'), 'utf8')).toBe("export * from './shared/src/index.js';\n");
+      expect(readFileSync(path.join(outDir, 'index.d.ts'), 'utf8')).toBe("export * from './lib/src/index.js';\n");
+      if (tsconfig) expect(dts.reads).toContain(fx.path('packages/lib/tsconfig.json'));
+    }
   });
 
   test('composite tsconfig with an up-to-date tsbuildinfo emits declarations into a fresh outDir, twice', async () => {

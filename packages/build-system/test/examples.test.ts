@@ -20,16 +20,24 @@ describe('the example workspace (README main job)', () => {
     run = JSON.parse(r.stdout);
   });
 
-  it('builds all four packages with four different adapters, dependencies first', () => {
+  it('builds all eight packages, each after the workspace packages it depends on', () => {
     expect(status).toBe(0);
     const order = run.results.map((r) => r.package.name);
-    expect(order).toEqual(['@demo/types', '@demo/core', '@demo/format', '@demo/cli']);
+    expect([...order].sort()).toEqual(['@demo/cli', '@demo/core', '@demo/format', '@demo/ledger', '@demo/parse', '@demo/rates', '@demo/report', '@demo/types']);
+    for (const name of order) {
+      const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'examples', name.replace('@demo/', ''), 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+      for (const dep of Object.keys(manifest.dependencies ?? {})) expect(order.indexOf(dep), `${dep} before ${name}`).toBeLessThan(order.indexOf(name));
+    }
     expect(run.results.every((r) => r.status === 'success')).toBe(true);
     expect(Object.fromEntries(run.results.map((r) => [r.package.name, r.adapter.name]))).toEqual({
       '@demo/types': 'tsc',
       '@demo/core': 'esbuild',
       '@demo/format': 'rollup',
       '@demo/cli': 'bun',
+      '@demo/rates': 'esbuild',
+      '@demo/parse': 'bun',
+      '@demo/ledger': 'tsc',
+      '@demo/report': 'tsc',
     });
   });
 
@@ -47,7 +55,26 @@ describe('the example workspace (README main job)', () => {
   it('emits ESM + CJS with declarations and sourcemaps for @demo/core', () => {
     const core = run.results.find((r) => r.package.name === '@demo/core')!;
     const paths = core.artifacts.map((a) => a.path).sort();
-    expect(paths).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.js.map', 'dist/index.cjs.map']));
+    expect(paths).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/index.js.map', 'dist/index.cjs.map']));
+  });
+
+  it('names outputs as package.json does: .mjs + .d.mts for @demo/rates, .d.cts beside .cjs for @demo/parse', () => {
+    const paths = (name: string) => run.results.find((r) => r.package.name === name)!.artifacts.map((a) => a.path).sort();
+    expect(paths('@demo/rates')).toEqual(['dist/index.d.mts', 'dist/index.mjs', 'dist/table.d.mts', 'dist/table.mjs']);
+    expect(paths('@demo/parse')).toEqual(
+      expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/index.cjs', 'dist/index.d.cts', 'dist/symbols.d.ts', 'dist/symbols.d.cts']),
+    );
+    // The CJS declarations point at their CJS siblings, so TypeScript never mixes the two module kinds.
+    expect(readFileSync(path.join(repoRoot, 'examples/parse/dist/index.d.cts'), 'utf8')).toContain("from './symbols.cjs'");
+  });
+
+  it('tsc leaves the tests out of lib/ (tsconfig.build.json) and builds @demo/report with the root tsconfig', () => {
+    const ledger = run.results.find((r) => r.package.name === '@demo/ledger')!.artifacts.map((a) => a.path).sort();
+    expect(ledger).toEqual(['lib/index.d.ts', 'lib/index.js', 'lib/ledger.d.ts', 'lib/ledger.js']);
+    const report = run.results.find((r) => r.package.name === '@demo/report')!.artifacts.map((a) => a.path).sort();
+    expect(report).toEqual(['dist/index.d.ts', 'dist/index.js']);
+    // examples/tsconfig.json asks for ES2022 and strict NodeNext: the root's options applied.
+    expect(readFileSync(path.join(repoRoot, 'examples/report/dist/index.js'), 'utf8')).toMatch(/^import \{ money \} from '@demo\/core';/m);
   });
 
   it('node can import and run every built output', () => {
@@ -70,6 +97,22 @@ describe('the example workspace (README main job)', () => {
       { cwd: repoRoot, encoding: 'utf8' },
     );
     expect(cjs.trim()).toBe('3.5 $7.00 €2.50');
+    const deep = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', `
+        import { report } from '@demo/report';
+        import { rate } from '@demo/rates';
+        import { PER_EURO } from '@demo/rates/table';
+        import { createRequire } from 'node:module';
+        const require = createRequire(process.cwd() + '/');
+        const { Ledger } = require('@demo/ledger');
+        const { parseMoney } = require('@demo/parse');
+        console.log(JSON.stringify([rate('EUR', 'JPY'), PER_EURO.USD, parseMoney('US$ 3').amount, new Ledger().record('€1').record('€0.5').balance('EUR').amount]));
+        console.log(report(['€2.50', '1.25 EUR', '¥162']));
+      `],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
+    expect(deep.trim().split('\n')).toEqual(['[162,1.08,3,1.5]', 'EUR €3.75', 'JPY ¥162', '=   €4.75']);
   });
 
   it('the bin keeps its shebang, is executable and runs', () => {

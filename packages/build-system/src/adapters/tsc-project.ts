@@ -101,7 +101,7 @@ export interface FoundTsconfig {
 }
 
 /** The lookup order of the module comment. Reads go through `reads` when given (the run's read log). */
-export function findTsconfig(pkg: PackageInfo, config: ResolvedConfig, reads?: ReadLog): FoundTsconfig {
+export function locateTsconfig(pkg: PackageInfo, config: ResolvedConfig, reads?: ReadLog): FoundTsconfig {
   const isFile = (abs: string) => (reads ? reads.stat(abs)?.isFile() : statSyncSafe(abs)?.isFile()) ?? false;
   const { project } = tscOptions(pkg, config);
   if (project) {
@@ -216,7 +216,7 @@ const abs = (pkg: PackageInfo, pattern: string) => toPosix(path.resolve(pkg.dir,
  * directory).
  */
 export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, reads: ReadLog, tsMajor: number): Promise<ProgramPlan> {
-  const found = findTsconfig(pkg, config, reads);
+  const found = locateTsconfig(pkg, config, reads);
   const hasEntries = Object.keys(config.entries).length > 0;
   const plan: ProgramPlan = {
     tsconfig: found.file,

@@ -11,7 +11,7 @@ import { spawnLines } from '../util/spawn.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { diagnosticFile, failedOutput, severityOf } from './output.js';
 import { withHint } from './tsc-hints.js';
-import { planProgram, tscOptions, type ProgramPlan } from './tsc-project.js';
+import { locateTsconfig, planProgram, tscOptions, type ProgramPlan } from './tsc-project.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { AdapterOutput, ToolAvailability } from './types.js';
 
@@ -170,6 +170,11 @@ export interface TscRunContext {
 
 /** build: the tsc adapter's emit; check: the tsc adapter with emit: false (--noEmit); declarations: .d.ts after a bundler. */
 export type TscMode = 'build' | 'check' | 'declarations';
+
+/** The tsconfig the package's tsc runs with (the lookup order of tsc-project.ts), or undefined for none. */
+export function findTsconfig(pkg: PackageInfo, config: ResolvedConfig, reads?: ReadLog): string | undefined {
+  return locateTsconfig(pkg, config, reads).file;
+}
 
 export function majorVersion(version: string): number {
   return Number(/^(\d+)/.exec(version)?.[1] ?? 0);

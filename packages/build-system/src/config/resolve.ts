@@ -1,7 +1,7 @@
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
-import { isInside, staysInside, toPosix } from '../util/paths.js';
+import { isInside, realpathLoose, staysInside, toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { AdapterName, BuildConfig, Format } from './schema.js';
 
@@ -19,8 +19,14 @@ export interface ResolvedConfig {
   adapter: AdapterName;
   /** Output name (no extension, relative to outDir) → source path relative to the package (posix). */
   entries: Record<string, string>;
-  /** Common directory of the entry sources, relative to the package ('' = package root). */
+  /** Common directory of the entry sources inside the package, relative to the package ('' = package root). */
   sourceRoot: string;
+  /**
+   * Entry names whose source lives outside the package (elsewhere in the
+   * workspace; see the outside-entry rule in resolveConfig). Their sources in
+   * `entries` start with `../`.
+   */
+  outsideEntries: string[];
   /** outDir relative to the package (posix, no trailing slash). */
   outDir: string;
   formats: Format[];
@@ -95,6 +101,29 @@ function declaredOutputs(pkg: PackageInfo): { path: string; conditions: string[]
   return outs.filter((o) => JS_OUTPUT.test(o.path) && !o.path.includes('*') && !/\.d\.(c|m)?ts$/.test(o.path));
 }
 
+/** The module kind Node gives a declared output: .mjs is ESM, .cjs CommonJS, .js follows the package type. */
+function outputFormat(pkg: PackageInfo, file: string): Format {
+  if (file.endsWith('.mjs')) return 'esm';
+  if (file.endsWith('.cjs')) return 'cjs';
+  return pkg.type === 'module' ? 'esm' : 'cjs';
+}
+
+/**
+ * The JS extension package.json names for each format among its declared
+ * outputs inside outDir (exports first, then main, module, bin: the first one
+ * of a format wins). A format package.json does not name is left out.
+ */
+function declaredExtensions(pkg: PackageInfo, outDir: string): Partial<ResolvedConfig['outExtension']> {
+  const found: Partial<ResolvedConfig['outExtension']> = {};
+  for (const out of declaredOutputs(pkg)) {
+    if (!out.path.startsWith(`${outDir}/`)) continue;
+    const format = outputFormat(pkg, out.path);
+    const ext = JS_OUTPUT.exec(out.path)![0] as '.js' | '.mjs' | '.cjs';
+    if (found[format] === undefined) (found as Record<Format, string>)[format] = ext;
+  }
+  return found;
+}
+
 function findSource(pkgDir: string, name: string): string | undefined {
   const candidates = [`src/${name}`, `src/${name}/index`, name];
   for (const base of candidates) {
@@ -118,6 +147,44 @@ function deriveEntries(pkg: PackageInfo, outDir: string): Record<string, string>
   if (Object.keys(entries).length > 0) return entries;
   const fallback = findSource(pkg.dir, 'index');
   return fallback ? { index: fallback } : {};
+}
+
+function realpathOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/**
+ * Where an entry source may be. Inside the package (lexically and after
+ * symlinks): as always. Elsewhere: only a file that, symlinks followed, is
+ * inside the workspace root, in no node_modules and not in the package's own
+ * outDir; such a source is kept as its real path relative to the package
+ * (`../core/src/index.ts`). The bundlers report it as read like any other
+ * source, so it keys the cache (cache/build-reads.ts).
+ */
+function entryPlacer(pkg: PackageInfo, outDirAbs: string) {
+  const pkgReal = realpathOrSelf(pkg.dir);
+  const rootReal = realpathOrSelf(pkg.workspaceRoot);
+  const outDirReal = realpathLoose(outDirAbs);
+  const inWorkspace = isInside(rootReal, pkgReal) && rootReal !== pkgReal;
+  return (source: string): { rel: string; outside: boolean } | { problem: string } => {
+    const abs = path.resolve(pkg.dir, source);
+    const lexicallyInside = isInside(pkg.dir, abs);
+    if (!inWorkspace && !staysInside(pkg.dir, abs)) return { problem: `must stay inside the package (got ${JSON.stringify(source)})` };
+    if (!isFile(abs)) return { problem: `file does not exist (got ${JSON.stringify(source)})` };
+    const real = realpathOrSelf(abs);
+    if (lexicallyInside && isInside(pkgReal, real)) return { rel: toPosix(path.relative(pkg.dir, abs)), outside: false };
+    const shown = real === abs ? JSON.stringify(source) : `${JSON.stringify(source)}, which is ${toPosix(real)}`;
+    if (!isInside(rootReal, real)) return { problem: `must stay inside the workspace ${toPosix(pkg.workspaceRoot)} (got ${shown})` };
+    if (toPosix(path.relative(rootReal, real)).split('/').includes('node_modules')) {
+      return { problem: `must not be inside node_modules (got ${shown}); point at the source in the workspace, or import the package from an entry of this one` };
+    }
+    if (isInside(outDirReal, real)) return { problem: `must not be inside outDir, which the build replaces (got ${shown})` };
+    return { rel: toPosix(path.relative(pkgReal, real)), outside: !isInside(pkgReal, real) };
+  };
 }
 
 function commonDir(paths: string[]): string {
@@ -194,17 +261,15 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
 
   // entries
   let entries: Record<string, string> = {};
-  const checkEntry = (field: string, source: string): string | undefined => {
-    const abs = path.resolve(pkg.dir, source);
-    if (!staysInside(pkg.dir, abs)) {
-      problem(field, `must stay inside the package (got ${JSON.stringify(source)})`);
+  const outside = new Set<string>();
+  const placeEntry = entryPlacer(pkg, outDirAbs);
+  const checkEntry = (field: string, source: string): { rel: string; outside: boolean } | undefined => {
+    const placed = placeEntry(source);
+    if ('problem' in placed) {
+      problem(field, placed.problem);
       return undefined;
     }
-    if (!isFile(abs)) {
-      problem(field, `file does not exist (got ${JSON.stringify(source)})`);
-      return undefined;
-    }
-    return toPosix(path.relative(pkg.dir, abs));
+    return placed;
   };
   const entry = config.entry;
   if (entry === undefined) {
@@ -216,12 +281,14 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   } else if (typeof entry === 'string' || Array.isArray(entry)) {
     const list = typeof entry === 'string' ? [entry] : entry;
     const checked = list.map((s, i) => checkEntry(typeof entry === 'string' ? 'entry' : `entry[${i}]`, s));
-    const ok = checked.filter((s): s is string => s !== undefined);
-    const base = commonDir(ok);
-    for (const rel of ok) {
-      const name = (base ? rel.slice(base.length + 1) : rel).replace(/\.[^./]+$/, '');
+    const ok = checked.filter((s): s is { rel: string; outside: boolean } => s !== undefined);
+    // Names keep the layout below the common directory of the package's own entries; an entry from elsewhere in the workspace is named by its basename.
+    const base = commonDir(ok.filter((s) => !s.outside).map((s) => s.rel));
+    for (const { rel, outside: isOutside } of ok) {
+      const name = (isOutside ? path.posix.basename(rel) : base ? rel.slice(base.length + 1) : rel).replace(/\.[^./]+$/, '');
       if (entries[name]) problem('entry', `two entries produce the same output name ${JSON.stringify(name)}; use a record to name them`);
       entries[name] = rel;
+      if (isOutside) outside.add(name);
     }
   } else {
     for (const [name, source] of Object.entries(entry)) {
@@ -230,20 +297,34 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
         problem(`entry.${name}`, `output name must be a relative path inside outDir (got ${JSON.stringify(name)})`);
         continue;
       }
-      const rel = checkEntry(`entry.${name}`, source);
-      if (rel) entries[clean.replace(JS_OUTPUT, '')] = rel;
+      const placed = checkEntry(`entry.${name}`, source);
+      if (!placed) continue;
+      const entryName = clean.replace(JS_OUTPUT, '');
+      entries[entryName] = placed.rel;
+      if (placed.outside) outside.add(entryName);
     }
+  }
+  if (outside.size > 0 && config.adapter === 'tsc') {
+    const name = [...outside][0]!;
+    problem(`entry.${name}`, `${entries[name]} is outside the package: only a bundler can build it into outDir (tsc keeps the file layout); use adapter 'esbuild', 'bun' or 'rollup'`);
   }
   // outDir must not swallow sources: a build swaps the whole directory.
   if (outDir) {
-    for (const source of Object.values(entries)) {
-      if (isInside(outDir, source)) {
+    for (const [name, source] of Object.entries(entries)) {
+      if (!outside.has(name) && isInside(outDir, source)) {
         problem('outDir', `must not contain the entry ${source}: the build replaces outDir as a whole (got ${JSON.stringify(outDirRaw)})`);
         break;
       }
     }
   }
 
+  // A .js file is what the package type says it is: a config .js for the other format would be loaded as the wrong module kind.
+  if (config.outExtension?.esm === '.js' && pkg.type !== 'module') {
+    problem('outExtension.esm', `'.js' is CommonJS in a package without "type": "module", so ESM output must be '.mjs'; set outExtension.esm to '.mjs' or add "type": "module" to package.json`);
+  }
+  if (config.outExtension?.cjs === '.js' && pkg.type === 'module') {
+    problem('outExtension.cjs', `'.js' is ESM in a "type": "module" package, so CommonJS output must be '.cjs'; set outExtension.cjs to '.cjs' or remove "type": "module" from package.json`);
+  }
   for (const issue of tscOnlyFieldIssues(config)) problem(issue.field, issue.message);
 
   if (issues.length > 0) {
@@ -252,7 +333,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
 
   const formats: Format[] = config.format === undefined ? defaultFormats(pkg) : [...new Set(typeof config.format === 'string' ? [config.format] : config.format)];
   const typeDefault: ResolvedConfig['outExtension'] = pkg.type === 'module' ? { esm: '.js', cjs: '.cjs' } : { esm: '.mjs', cjs: '.js' };
-  const outExtension: ResolvedConfig['outExtension'] = { ...typeDefault, ...config.outExtension };
+  const outExtension: ResolvedConfig['outExtension'] = { ...typeDefault, ...declaredExtensions(pkg, outDir), ...config.outExtension };
   const sourcemap: ResolvedConfig['sourcemap'] = config.sourcemap === true ? 'external' : config.sourcemap === false ? false : config.sourcemap;
 
   return {
@@ -260,7 +341,8 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     raw: config,
     adapter: config.adapter,
     entries,
-    sourceRoot: commonDir(Object.values(entries)),
+    sourceRoot: commonDir(Object.entries(entries).filter(([name]) => !outside.has(name)).map(([, source]) => source)),
+    outsideEntries: [...outside].sort(),
     outDir,
     formats,
     outExtension,

@@ -36,6 +36,8 @@ export interface SelectOptions {
   filter?: readonly string[];
   /** Packages without a build.config.* take part too, when package.json lets us infer an entry. */
   all?: boolean;
+  /** Which packages take part without being named (default: a build.config.*, or with `all` an inferable entry); `init` takes every package. */
+  participates?: (pkg: PackageInfo, reads: ReadLog) => boolean;
   /** The run's read log (util/read-log.ts); a new one when omitted. */
   reads?: ReadLog;
 }
@@ -86,7 +88,9 @@ export function selectPackages(options: SelectOptions = {}): Selection {
   const workspace: Workspace = existsSync(path.join(root, 'package.json')) || existsSync(path.join(root, 'pnpm-workspace.yaml'))
     ? loadWorkspace(cwd, reads)
     : { root, packages: [], byName: new Map() };
-  const participates = (p: PackageInfo) => hasBuildConfig(p, reads) || (options.all === true && hasInferableEntry(p));
+  const participates = options.participates
+    ? (p: PackageInfo) => options.participates!(p, reads)
+    : (p: PackageInfo) => hasBuildConfig(p, reads) || (options.all === true && hasInferableEntry(p));
   const withDependencies = options.withDependencies !== false;
 
   const names = options.packages ?? [];

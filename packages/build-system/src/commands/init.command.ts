@@ -1,0 +1,76 @@
+import path from 'node:path';
+import { Command, Option } from 'nest-commander';
+import { formatIssue } from '../errors.js';
+import { runInit } from '../init/init.service.js';
+import type { InitPackageResult, InitResult } from '../init/result-schema.js';
+import { toPosix } from '../util/paths.js';
+import { UsageExitCommand } from './usage-exit.js';
+
+interface InitFlags {
+  json?: boolean;
+  cwd?: string;
+  filter?: string[];
+  dryRun?: boolean;
+  force?: boolean;
+}
+
+function shown(dir: string, file: string): string {
+  return toPosix(path.relative(process.cwd(), path.join(dir, file))) || file;
+}
+
+/** What a person reads: one line per package on stdout, the configs themselves with --dry-run, warnings and errors on stderr. */
+export function printInitResult(result: InitResult, json: boolean): void {
+  const warn = (r: InitPackageResult, text: string) => process.stderr.write(`build-system: warning: ${r.name}: ${text}\n`);
+  if (result.error) for (const issue of result.error.issues) process.stderr.write(`${formatIssue(issue)}\n`);
+  for (const r of result.packages) {
+    for (const n of r.notReproduced) warn(r, `not reproduced: ${n.option} ${n.value} (${n.why})`);
+    for (const w of r.warnings) warn(r, w);
+    if (r.error) for (const issue of r.error.issues) process.stderr.write(`${formatIssue(issue)}\n`);
+    if (json) continue;
+    const adapter = r.adapter ? ` (adapter ${r.adapter.name}: ${r.adapter.reason})` : '';
+    if (r.status === 'would-write') process.stdout.write(`--- ${shown(r.dir, r.file!)}${adapter}\n${r.content}\n`);
+    else if (r.status === 'written') process.stdout.write(`${r.name}: wrote ${shown(r.dir, r.file!)}${r.replaced.length ? `, removed ${r.replaced.join(', ')}` : ''}${adapter}\n`);
+    else if (r.status === 'skipped') process.stdout.write(`${r.name}: skipped: ${r.reason}\n`);
+    else process.stdout.write(`${r.name}: failed\n`);
+  }
+  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+@Command({
+  name: 'build:init',
+  aliases: ['init'],
+  arguments: '[packages...]',
+  description: 'Write a build.config.ts for each package that has none, reproducing its package.json outputs and its tsup/tsdown/tsc setup',
+})
+export class InitCommand extends UsageExitCommand {
+  async run(packages: string[], flags: InitFlags): Promise<void> {
+    const result = await runInit({ cwd: flags.cwd, packages, filter: flags.filter, dryRun: flags.dryRun, force: flags.force });
+    printInitResult(result, flags.json === true);
+    process.exitCode = result.exitCode;
+  }
+
+  @Option({ flags: '--dry-run', description: 'print the configs (path and content); write nothing' })
+  parseDryRun(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--force', description: 'replace an existing build.config.*' })
+  parseForce(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--json', description: 'print one JSON document on stdout' })
+  parseJson(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--cwd <dir>', description: 'run as if started in <dir>' })
+  parseCwd(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--filter <filter>', description: 'select packages (repeatable), as for build' })
+  parseFilter(value: string, previous: string[] = []): string[] {
+    return [...previous, value];
+  }
+}

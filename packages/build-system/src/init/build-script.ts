@@ -1,0 +1,94 @@
+/**
+ * What a package's `scripts.build` runs, as far as `init` needs it: the
+ * commands in order, each split into words, with `npm run x` (pnpm, yarn,
+ * bun) followed into script x, env assignments and runners (`npx`,
+ * `cross-env`, `pnpm exec`) stripped. Not a shell: quotes group words,
+ * `&&`, `||`, `;` and `|` separate commands, anything else is a word.
+ */
+
+export type ScriptTool = 'tsup' | 'tsdown' | 'tsc' | 'rollup' | 'bun' | 'esbuild' | 'build-system' | 'other';
+
+export interface ScriptCommand {
+  tool: ScriptTool;
+  /** Words after the program name. */
+  args: string[];
+  /** The command as written. */
+  text: string;
+}
+
+function words(command: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+  for (const m of command.matchAll(re)) out.push(m[1] ?? m[2] ?? m[3]!);
+  return out;
+}
+
+const RUNNERS = new Set(['npx', 'bunx', 'cross-env', 'dotenv', 'env']);
+
+function toolOf(program: string, args: string[]): ScriptTool {
+  const name = program.split('/').pop()!;
+  if (name === 'tsup' || name === 'tsup-node') return 'tsup';
+  if (name === 'tsdown') return 'tsdown';
+  if (name === 'tsc') return 'tsc';
+  if (name === 'rollup') return 'rollup';
+  if (name === 'esbuild') return 'esbuild';
+  if (name === 'bun' && args[0] === 'build') return 'bun';
+  if (name === 'build-system') return 'build-system';
+  return 'other';
+}
+
+/** The commands `scripts[name]` runs, following `npm run` into other scripts (3 levels). */
+export function scriptCommands(scripts: Record<string, string>, name: string, depth = 0): ScriptCommand[] {
+  const script = scripts[name];
+  if (typeof script !== 'string' || depth > 3) return [];
+  const out: ScriptCommand[] = [];
+  for (const part of script.split(/&&|\|\||;|\|/)) {
+    const text = part.trim();
+    let w = words(text);
+    // Leading env assignments and runners.
+    for (;;) {
+      if (w.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(w[0]!)) w = w.slice(1);
+      else if (w.length && RUNNERS.has(w[0]!)) w = w.slice(1);
+      else if (w[0] === 'pnpm' && w[1] === 'exec') w = w.slice(2);
+      else if (w[0] === 'yarn' && w[1] === 'exec') w = w.slice(2);
+      else break;
+    }
+    if (w.length === 0) continue;
+    const [program, ...args] = w as [string, ...string[]];
+    const runTarget =
+      (program === 'npm' || program === 'pnpm' || program === 'yarn' || program === 'bun') && args[0] === 'run'
+        ? args[1]
+        : (program === 'pnpm' || program === 'yarn') && args[0] && scripts[args[0]] !== undefined
+          ? args[0]
+          : undefined;
+    if (runTarget !== undefined) {
+      out.push(...scriptCommands(scripts, runTarget, depth + 1));
+      continue;
+    }
+    out.push({ tool: toolOf(program, args), args: program === 'bun' ? args.slice(1) : args, text });
+  }
+  return out;
+}
+
+/**
+ * A CLI's flags in the forms tsup, tsdown, tsc, bun and esbuild accept:
+ * `--flag`, `--flag value`, `--flag=value`, `-f value`; positional words are
+ * entries. `takesValue` names the flags that read the next word.
+ */
+export function parseFlags(args: string[], takesValue: ReadonlySet<string>): { positional: string[]; flags: Map<string, string[]> } {
+  const positional: string[] = [];
+  const flags = new Map<string, string[]>();
+  const add = (k: string, v: string) => flags.set(k, [...(flags.get(k) ?? []), v]);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('-') || a === '-') {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    if (eq > 0) add(a.slice(0, eq), a.slice(eq + 1));
+    else if (takesValue.has(a) && i + 1 < args.length) add(a, args[++i]!);
+    else add(a, 'true');
+  }
+  return { positional, flags };
+}

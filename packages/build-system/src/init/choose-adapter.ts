@@ -1,0 +1,199 @@
+import path from 'node:path';
+import type { AdapterName } from '../config/schema.js';
+import { toPosix } from '../util/paths.js';
+import type { ReadLog } from '../util/read-log.js';
+import { parseFlags, scriptCommands, type ScriptCommand } from './build-script.js';
+import { readTsconfigOptions, type PackageFacts } from './package-facts.js';
+import type { ToolConfig } from './tool-config.js';
+import { scriptOptions, toolConfigOptions, type Choice, type MappedOptions } from './tool-options.js';
+
+/**
+ * Which adapter reproduces a package's build, from facts only, first match wins:
+ *
+ * 1. a tsup config (tsup.config.*, package.json `tsup`) or `tsup` in the build
+ *    script → esbuild: tsup is esbuild with defaults;
+ * 2. a tsdown config or `tsdown` in the build script → esbuild, or rollup when
+ *    it has plugins: tsdown bundles with Rolldown; without plugins its options
+ *    map one to one onto esbuild's, which is the faster builder; its plugins
+ *    are Rollup-style hooks only the rollup adapter can run;
+ * 3. `rollup -c` (or any rollup) in the build script → rollup;
+ * 4. `bun build` → bun; `esbuild` → esbuild;
+ * 5. `tsc` (`-p <tsconfig>`, `-b`) → tsc, with outDir, declarations and maps
+ *    from that tsconfig, `emit: false` for `tsc --noEmit`;
+ * 6. package.json names declarations and no JS (a types-only package) → tsc
+ *    with `--emitDeclarationOnly`: nothing but the .d.ts it promises;
+ * 7. a tsconfig.build.json, and no build script other than build-system's
+ *    → tsc (the layout of `tsc -p tsconfig.build.json`, which the tsc adapter
+ *    compiles by default);
+ * 8. otherwise 'auto' (bun when installed, else esbuild).
+ */
+
+export interface AdapterDecision {
+  adapter: AdapterName;
+  because: string;
+  /** Options from the tool config or the build script's flags. */
+  options: MappedOptions;
+  /** tsc adapter: the tsconfig to compile when the adapter's own lookup would pick another. */
+  tscProject?: Choice<string>;
+  tscArgs?: Choice<string[]>;
+  emit?: Choice<boolean>;
+  /** Files the decision read besides package.json (posix, relative to the package). */
+  sources: string[];
+  warnings: string[];
+}
+
+const empty = (): MappedOptions => ({ notReproduced: [], ignored: [] });
+
+export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | undefined, reads: ReadLog): AdapterDecision {
+  const { pkg } = facts;
+  const commands = scriptCommands(facts.scripts, 'build');
+  // build-system in the script is what the config is for: neither a builder to map nor a command left out.
+  const builders = commands.filter((c) => c.tool !== 'other' && c.tool !== 'build-system');
+  const others = commands.filter((c) => c.tool === 'other');
+  const finish = (d: Omit<AdapterDecision, 'warnings'> & { warnings?: string[] }, command?: ScriptCommand): AdapterDecision => {
+    // Commands of the build script that build-system does not run (copying assets, a second builder).
+    for (const c of [...others, ...builders.filter((b) => b !== command && !(toolConfig && (b.tool === 'tsup' || b.tool === 'tsdown')))]) {
+      d.options.notReproduced.push({ option: 'scripts.build', value: c.text, why: 'a command build-system does not run; keep it in the script or drop it' });
+    }
+    return { warnings: [], ...d };
+  };
+
+  if (toolConfig) {
+    const options = toolConfigOptions(toolConfig, pkg, reads);
+    const command = builders.find((c) => c.tool === toolConfig.tool);
+    // Flags on the command line add to the config file, as the tools merge them.
+    if (command && command.args.length) mergeInto(options, scriptOptions(command, pkg, reads));
+    toolDefaultFormat(facts, toolConfig.tool, options);
+    const sources = toolConfig.file.startsWith('package.json') ? [] : [toolConfig.file];
+    if (toolConfig.tool === 'tsup') return finish({ adapter: 'esbuild', because: `${toolConfig.file}: tsup bundles with esbuild`, options, sources }, command);
+    return finish({ ...tsdownAdapter(toolConfig.file, options), options, sources }, command);
+  }
+
+  const first = builders[0];
+  if (first) {
+    const where = `build script \`${first.text}\``;
+    switch (first.tool) {
+      case 'tsup': {
+        const options = toolDefaultFormat(facts, 'tsup', scriptOptions(first, pkg, reads));
+        return finish({ adapter: 'esbuild', because: `${where}: tsup bundles with esbuild`, options, sources: [] }, first);
+      }
+      case 'tsdown': {
+        const options = toolDefaultFormat(facts, 'tsdown', scriptOptions(first, pkg, reads));
+        return finish({ ...tsdownAdapter(where, options), options, sources: [] }, first);
+      }
+      case 'rollup': {
+        const options = empty();
+        options.notReproduced.push({ option: 'rollup config', value: first.text, why: 'its input, output and plugins are not read; entries and formats come from package.json' });
+        return finish({ adapter: 'rollup', because: `${where} runs rollup`, options, sources: [] }, first);
+      }
+      case 'bun':
+        return finish({ adapter: 'bun', because: `${where} runs bun build`, options: scriptOptions(first, pkg, reads), sources: [] }, first);
+      case 'esbuild':
+        return finish({ adapter: 'esbuild', because: `${where} runs esbuild`, options: scriptOptions(first, pkg, reads), sources: [] }, first);
+      case 'tsc':
+        return finish(tscDecision(facts, first, reads), first);
+    }
+  }
+
+  if (facts.js.length === 0 && facts.types.length > 0) {
+    const d = tscDecision(facts, undefined, reads);
+    return finish({
+      ...d,
+      because: 'package.json names declarations and no JS (a types-only package): tsc writes them',
+      tscArgs: { value: ['--emitDeclarationOnly'], because: 'only the declarations package.json names, no JS beside them' },
+    });
+  }
+  // Only without a build script of its own: a script that runs something else is what builds the package.
+  if (facts.tsconfigs.includes('tsconfig.build.json') && others.length === 0) {
+    const d = tscDecision(facts, undefined, reads);
+    return finish({ ...d, because: 'tsconfig.build.json and no bundler in scripts or config files: the layout of `tsc -p tsconfig.build.json`' });
+  }
+  return finish({
+    adapter: 'auto',
+    because: facts.buildScript ? `the build script names no builder build-system knows (\`${facts.buildScript}\`)` : 'no build script or bundler config names a builder',
+    options: empty(),
+    sources: [],
+  });
+}
+
+/**
+ * The format tsup (cjs) or tsdown (esm) writes when nothing sets one. It only
+ * matters when package.json names no JS file: otherwise build-system derives
+ * the formats from the files package.json names, which are what the package publishes.
+ */
+function toolDefaultFormat(facts: PackageFacts, tool: 'tsup' | 'tsdown', options: MappedOptions): MappedOptions {
+  if (!options.format && facts.js.length === 0) options.format = { value: [tool === 'tsup' ? 'cjs' : 'esm'], because: `${tool}'s default format (nothing sets one, and package.json names no JS file)` };
+  return options;
+}
+
+function tsdownAdapter(where: string, options: MappedOptions): { adapter: AdapterName; because: string } {
+  if (options.hasPlugins) return { adapter: 'rollup', because: `${where}: tsdown bundles with Rolldown, and its plugins are Rollup-style hooks only the rollup adapter runs` };
+  return { adapter: 'esbuild', because: `${where}: tsdown bundles with Rolldown; with no plugins its options map one to one onto esbuild, the faster builder` };
+}
+
+function mergeInto(target: MappedOptions, extra: MappedOptions): void {
+  for (const [key, value] of Object.entries(extra)) {
+    if (key === 'notReproduced') target.notReproduced.push(...extra.notReproduced);
+    else if (key === 'ignored') target.ignored.push(...extra.ignored);
+    else (target as unknown as Record<string, unknown>)[key] = value;
+  }
+}
+
+/** The tsconfig the tsc adapter picks by itself: tsconfig.build.json, else tsconfig.json, else none in the package. */
+function adapterDefaultTsconfig(facts: PackageFacts): string | undefined {
+  return ['tsconfig.build.json', 'tsconfig.json'].find((n) => facts.tsconfigs.includes(n));
+}
+
+function tscDecision(facts: PackageFacts, command: ScriptCommand | undefined, reads: ReadLog): Omit<AdapterDecision, 'warnings'> & { warnings: string[] } {
+  const { pkg } = facts;
+  const options = empty();
+  const warnings: string[] = [];
+  const parsed = command ? parseFlags(command.args, new Set(['-p', '--project', '--outDir', '--rootDir'])) : { positional: [], flags: new Map<string, string[]>() };
+  const flag = (name: string) => parsed.flags.get(name)?.at(-1);
+  const build = parsed.flags.has('-b') || parsed.flags.has('--build');
+  let project = flag('-p') ?? flag('--project') ?? (build ? parsed.positional[0] : undefined);
+  if (project && !project.endsWith('.json')) project = path.posix.join(project, 'tsconfig.json');
+  const scriptNamesProject = project !== undefined || command !== undefined;
+  project = project ? toPosix(path.normalize(project)) : command ? 'tsconfig.json' : adapterDefaultTsconfig(facts);
+  const where = command ? `build script \`${command.text}\`` : 'package.json';
+  const d: Omit<AdapterDecision, 'warnings'> & { warnings: string[] } = {
+    adapter: 'tsc',
+    because: `${where} runs tsc, which writes one file per source`,
+    options,
+    sources: [],
+    warnings,
+  };
+  if (build) options.notReproduced.push({ option: 'tsc --build', value: command!.text, why: 'project references are not followed; the package is compiled as one project' });
+  if (project && facts.tsconfigs.includes(project.split('/').pop()!) && !project.includes('/')) {
+    d.sources.push(project);
+    if (scriptNamesProject && project !== adapterDefaultTsconfig(facts)) {
+      d.tscProject = { value: project, because: `${where} compiles ${project}; the tsc adapter would pick ${adapterDefaultTsconfig(facts) ?? 'none'} by itself` };
+    }
+    const ts = readTsconfigOptions(pkg, path.join(pkg.dir, project), reads);
+    if (ts?.outDir !== undefined) options.outDir = { value: ts.outDir, because: `${project} compilerOptions.outDir` };
+    if (ts?.declaration !== undefined || ts?.emitDeclarationOnly) options.dts = { value: ts.declaration === true || ts.emitDeclarationOnly === true, because: `${project} compilerOptions.declaration` };
+    if (ts?.sourceMap === true) options.sourcemap = { value: true, because: `${project} compilerOptions.sourceMap` };
+    if (ts?.noEmit === true) d.emit = { value: false, because: `${project} compilerOptions.noEmit: tsc only type-checks` };
+    if (ts?.emitDeclarationOnly === true) d.tscArgs = { value: ['--emitDeclarationOnly'], because: `${project} compilerOptions.emitDeclarationOnly` };
+  } else if (project && command) {
+    warnings.push(`${where}: ${project} is not in the package; the tsc adapter looks up its own tsconfig`);
+  }
+  const outDirFlag = flag('--outDir');
+  if (outDirFlag) options.outDir = { value: toPosix(outDirFlag).replace(/^\.\//, '').replace(/\/+$/, ''), because: `${where} --outDir` };
+  if (parsed.flags.has('--declaration')) options.dts = { value: true, because: `${where} --declaration` };
+  if (parsed.flags.has('--sourceMap')) options.sourcemap = { value: true, because: `${where} --sourceMap` };
+  if (parsed.flags.has('--noEmit')) d.emit = { value: false, because: `${where} --noEmit: tsc only type-checks` };
+  if (parsed.flags.has('--emitDeclarationOnly')) d.tscArgs = { value: ['--emitDeclarationOnly'], because: `${where} --emitDeclarationOnly` };
+  if (d.emit?.value === false) {
+    // Type-check only: nothing is written, so where and what tsc would write does not matter.
+    delete options.outDir;
+    delete options.dts;
+    delete options.sourcemap;
+  }
+  const outDir = options.outDir?.value;
+  if (outDir !== undefined) {
+    const outside = [...facts.js, ...facts.types].filter((o) => !o.path.startsWith(`${outDir}/`));
+    if (outside.length) warnings.push(`package.json names ${outside.map((o) => o.path).join(', ')} outside tsc's outDir ${outDir}`);
+  }
+  return d;
+}

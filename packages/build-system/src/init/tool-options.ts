@@ -1,0 +1,339 @@
+import path from 'node:path';
+import picomatch from 'picomatch';
+import type { Format } from '../config/schema.js';
+import { toPosix } from '../util/paths.js';
+import type { ReadLog } from '../util/read-log.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import { parseFlags, type ScriptCommand } from './build-script.js';
+import { placeholderName, type ToolConfig } from './tool-config.js';
+
+/**
+ * tsup/tsdown options (from a config file or a build script's flags), and
+ * `bun build` / `esbuild` flags, mapped onto build-system config fields. Each
+ * mapped value carries where it came from; every option that changes the
+ * output and has no equivalent is listed as not reproduced, with its value;
+ * options that do not change the files written (watch, silent, …) as ignored.
+ */
+
+export interface Choice<T = unknown> {
+  value: T;
+  /** Where the value came from, for the comment above the field. */
+  because: string;
+}
+
+export interface NotReproduced {
+  /** The option as the source names it, e.g. `onSuccess` or `tsup.config.ts[1]`. */
+  option: string;
+  /** Its value, shortened. */
+  value: string;
+  why: string;
+}
+
+export interface MappedOptions {
+  entry?: Choice<string | string[] | Record<string, string>>;
+  format?: Choice<Format[]>;
+  dts?: Choice<boolean>;
+  outDir?: Choice<string>;
+  target?: Choice<string>;
+  platform?: Choice<'node' | 'browser' | 'neutral'>;
+  sourcemap?: Choice<boolean | 'inline'>;
+  minify?: Choice<boolean>;
+  external?: Choice<string[]>;
+  define?: Choice<Record<string, string>>;
+  banner?: Choice<string>;
+  clean?: Choice<boolean>;
+  outExtension?: Choice<{ esm?: '.js' | '.mjs'; cjs?: '.js' | '.cjs' }>;
+  notReproduced: NotReproduced[];
+  /** Options that do not change the files a build writes. */
+  ignored: string[];
+  /** Set when the options themselves carry the adapter decision (tsdown plugins). */
+  hasPlugins?: boolean;
+}
+
+export function describe(value: unknown): string {
+  const placeholder = placeholderName(value);
+  if (placeholder) return placeholder;
+  if (typeof value === 'function') return 'a function';
+  if (value instanceof RegExp) return String(value);
+  if (Array.isArray(value) && value.some((v) => placeholderName(v) || typeof v === 'function' || v instanceof RegExp)) {
+    return `[${value.map(describe).join(', ')}]`;
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    json = undefined;
+  }
+  if (json === undefined) return String(value);
+  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+}
+
+const TARGET = /^(es(next|20\d\d|[56])|node\d+(\.\d+){0,2}|chrome\d+|firefox\d+|safari\d+|edge\d+)$/i;
+const FORMATS = new Set(['esm', 'cjs']);
+
+/** Options of each tool that never change the files a build writes. */
+const NO_OUTPUT_EFFECT: Record<string, ReadonlySet<string>> = {
+  tsup: new Set(['name', 'watch', 'ignoreWatch', 'silent', 'config']),
+  tsdown: new Set(['name', 'watch', 'ignoreWatch', 'silent', 'logLevel', 'report', 'publint', 'attw', 'unused', 'config', 'exports', 'failOnWarn']),
+};
+
+/** Files of the package (posix, relative), for entry globs: everything but node_modules, .git and outDir. */
+function packageFiles(pkg: PackageInfo, reads: ReadLog, outDir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of reads.list(path.join(pkg.dir, rel))) {
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (e.name === 'node_modules' || e.name === '.git' || child === outDir) continue;
+        walk(child);
+      } else if (e.isFile()) out.push(child);
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+/** Expands globs the way tsup/tsdown do (globby: `!` excludes); plain paths stay as written. */
+function expandEntries(list: string[], pkg: PackageInfo, reads: ReadLog, outDir: string): { files: string[]; expanded: boolean } {
+  const hasGlob = list.some((e) => /[*?{[]/.test(e) || e.startsWith('!'));
+  if (!hasGlob) return { files: list.map((e) => toPosix(e).replace(/^\.\//, '')), expanded: false };
+  const include = list.filter((e) => !e.startsWith('!')).map((e) => toPosix(e).replace(/^\.\//, ''));
+  const exclude = list.filter((e) => e.startsWith('!')).map((e) => toPosix(e.slice(1)).replace(/^\.\//, ''));
+  const isIn = picomatch(include);
+  const isOut = exclude.length ? picomatch(exclude) : () => false;
+  return { files: packageFiles(pkg, reads, outDir).filter((f) => isIn(f) && !isOut(f)), expanded: true };
+}
+
+/** Maps one tsup/tsdown options object. `where` names it in comments (`tsup.config.ts`, `tsup.config.ts[0]`). */
+export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string, unknown>, where: string, pkg: PackageInfo, reads: ReadLog): MappedOptions {
+  const out: MappedOptions = { notReproduced: [], ignored: [] };
+  const skip = (option: string, why: string) => out.notReproduced.push({ option, value: describe(options[option]), why });
+  const from = (option: string) => `${where} ${option}`;
+  const outDir = typeof options.outDir === 'string' ? toPosix(options.outDir).replace(/^\.\//, '').replace(/\/+$/, '') : 'dist';
+
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (placeholderName(value)) {
+      skip(key, 'its value comes from a package that is not installed here');
+      continue;
+    }
+    switch (key) {
+      case 'entry':
+      case 'entryPoints': {
+        if (typeof value === 'string' || Array.isArray(value)) {
+          const list = (typeof value === 'string' ? [value] : value).filter((v): v is string => typeof v === 'string');
+          const { files, expanded } = expandEntries(list, pkg, reads, outDir);
+          if (files.length === 0) skip(key, 'matches no file');
+          else out.entry = { value: files, because: expanded ? `${from(key)} ${describe(value)}, expanded (re-run init when files are added)` : from(key) };
+        } else if (value && typeof value === 'object') {
+          const record = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+          out.entry = { value: record, because: from(key) };
+        } else skip(key, 'not a path, list or record');
+        break;
+      }
+      case 'format': {
+        const list = (typeof value === 'string' ? [value] : Array.isArray(value) ? value : []).map(String);
+        if (!Array.isArray(value) && typeof value !== 'string') {
+          skip(key, 'per-format option objects have no equivalent');
+          break;
+        }
+        const kept = list.filter((f) => FORMATS.has(f)) as Format[];
+        const other = list.filter((f) => !FORMATS.has(f));
+        if (other.length) out.notReproduced.push({ option: key, value: describe(other), why: 'build-system writes esm and cjs only' });
+        if (kept.length) out.format = { value: kept, because: from(key) };
+        break;
+      }
+      case 'dts':
+      case 'experimentalDts': {
+        if (value === false) {
+          out.dts = { value: false, because: from(key) };
+          break;
+        }
+        out.dts = { value: true, because: `${from(key)} (build-system writes one declaration file per source with tsc, under the same entry names)` };
+        if (value && typeof value === 'object') {
+          const rest = Object.keys(value as object).filter((k) => k !== 'entry');
+          if (rest.length) out.notReproduced.push({ option: `${key}.${rest.join('/')}`, value: describe(value), why: 'declaration options have no equivalent' });
+        }
+        break;
+      }
+      case 'outDir':
+        out.outDir = { value: outDir, because: from(key) };
+        break;
+      case 'target': {
+        const list = (Array.isArray(value) ? value : [value]).filter((v) => typeof v === 'string') as string[];
+        if (list.length === 1 && TARGET.test(list[0]!)) out.target = { value: list[0]!.toLowerCase(), because: from(key) };
+        else if (value !== false) skip(key, 'build-system takes one target (node20, es2022, esnext, chrome120, …)');
+        break;
+      }
+      case 'platform':
+        if (value === 'node' || value === 'browser' || value === 'neutral') out.platform = { value, because: from(key) };
+        else skip(key, 'not node, browser or neutral');
+        break;
+      case 'sourcemap':
+        if (value === true || value === false || value === 'inline') out.sourcemap = { value, because: from(key) };
+        else skip(key, "only true, false or 'inline' have an equivalent");
+        break;
+      case 'minify':
+        if (typeof value === 'boolean') out.minify = { value, because: from(key) };
+        else {
+          out.minify = { value: true, because: from(key) };
+          skip(key, 'minified by the adapter (esbuild/bun/rollup), not with these settings');
+        }
+        break;
+      case 'external': {
+        if (!Array.isArray(value)) {
+          skip(key, 'only a list of names has an equivalent');
+          break;
+        }
+        const names = value.filter((v): v is string => typeof v === 'string');
+        const other = value.filter((v) => typeof v !== 'string');
+        if (other.length) out.notReproduced.push({ option: key, value: describe(other), why: 'patterns other than names have no equivalent' });
+        if (names.length) out.external = { value: names, because: from(key) };
+        break;
+      }
+      case 'define':
+      case 'env': {
+        if (!value || typeof value !== 'object') {
+          skip(key, 'not a record');
+          break;
+        }
+        const entries = Object.entries(value as Record<string, unknown>).map(([k, v]) => (key === 'env' ? [`process.env.${k}`, JSON.stringify(String(v))] : [k, String(v)]));
+        const define = { ...(out.define?.value ?? {}), ...Object.fromEntries(entries) };
+        out.define = { value: define, because: out.define ? `${out.define.because} and ${key}` : from(key) };
+        break;
+      }
+      case 'banner': {
+        const js = typeof value === 'string' ? value : value && typeof value === 'object' ? (value as { js?: unknown }).js : undefined;
+        if (typeof js === 'string') out.banner = { value: js, because: from(typeof value === 'string' ? key : 'banner.js') };
+        const rest = value && typeof value === 'object' ? Object.keys(value as object).filter((k) => k !== 'js') : [];
+        if (rest.length) out.notReproduced.push({ option: `banner.${rest.join('/')}`, value: describe(value), why: 'build-system puts a banner on JS outputs only' });
+        break;
+      }
+      case 'clean':
+        if (typeof value === 'boolean') out.clean = { value, because: from(key) };
+        else skip(key, 'cleaning a list of globs has no equivalent (clean: true empties outDir)');
+        break;
+      case 'fixedExtension':
+        if (value === true) out.outExtension = { value: { esm: '.mjs', cjs: '.cjs' }, because: from(key) };
+        break;
+      case 'outExtension':
+      case 'outExtensions': {
+        if (typeof value !== 'function') {
+          skip(key, 'not a function');
+          break;
+        }
+        const ext: { esm?: '.js' | '.mjs'; cjs?: '.js' | '.cjs' } = {};
+        const bad: string[] = [];
+        for (const format of ['esm', 'cjs'] as const) {
+          let js: unknown;
+          try {
+            js = (value as (ctx: object) => { js?: unknown } | undefined)({ format, options, pkgType: pkg.type })?.js;
+          } catch {
+            bad.push(format);
+            continue;
+          }
+          if (js === undefined) continue;
+          if (format === 'esm' && (js === '.js' || js === '.mjs')) ext.esm = js;
+          else if (format === 'cjs' && (js === '.js' || js === '.cjs')) ext.cjs = js;
+          else bad.push(`${format} ${String(js)}`);
+        }
+        if (Object.keys(ext).length) out.outExtension = { value: ext, because: `${from(key)} (called for esm and cjs)` };
+        if (bad.length) out.notReproduced.push({ option: key, value: bad.join(', '), why: 'build-system writes .js, .mjs or .cjs' });
+        break;
+      }
+      case 'plugins':
+        out.hasPlugins = Array.isArray(value) && value.length > 0;
+        if (out.hasPlugins) skip(key, tool === 'tsdown' ? 'Rollup-style plugins: pass them in adapterOptions.rollup.plugins' : 'plugins have no equivalent');
+        break;
+      default:
+        if (NO_OUTPUT_EFFECT[tool]!.has(key)) out.ignored.push(key);
+        // splitting: false is what build-system does anyway (one file per entry and format).
+        else if (!(key === 'splitting' && value === false) && !(key === 'bundle' && value === true)) skip(key, 'no equivalent option');
+    }
+  }
+  return out;
+}
+
+/** The first options object of a tool config; the others are listed as not reproduced (one config per package). */
+export function toolConfigOptions(config: ToolConfig, pkg: PackageInfo, reads: ReadLog): MappedOptions {
+  const value = config.value;
+  if (Array.isArray(value)) {
+    const [first, ...rest] = value as unknown[];
+    const mapped = mapToolOptions(config.tool, (first ?? {}) as Record<string, unknown>, `${config.file}[0]`, pkg, reads);
+    rest.forEach((other, i) => {
+      mapped.notReproduced.push({ option: `${config.file}[${i + 1}]`, value: describe(other), why: 'build-system builds one set of options per package; only the first config is used' });
+    });
+    return mapped;
+  }
+  if (!value || typeof value !== 'object') {
+    return { notReproduced: [{ option: config.file, value: describe(value), why: 'the config does not export an options object' }], ignored: [] };
+  }
+  return mapToolOptions(config.tool, value as Record<string, unknown>, config.file, pkg, reads);
+}
+
+// --minify and --sourcemap are left out: written bare far more often than with a value.
+const CLI_VALUE_FLAGS = new Set(['--format', '--out-dir', '-d', '--outdir', '--outDir', '--target', '--platform', '--external', '--define', '--config', '-c', '--entry', '--tsconfig', '-p', '--project']);
+
+/**
+ * tsup/tsdown/bun/esbuild flags of a build script, as the same option names
+ * `mapToolOptions` reads, so both go through one mapping.
+ */
+export function scriptOptions(command: ScriptCommand, pkg: PackageInfo, reads: ReadLog): MappedOptions {
+  const { positional, flags } = parseFlags(command.args, CLI_VALUE_FLAGS);
+  const options: Record<string, unknown> = {};
+  const unknown: string[] = [];
+  if (positional.length) options.entry = positional;
+  for (const [flag, values] of flags) {
+    const last = values[values.length - 1]!;
+    const list = values.flatMap((v) => v.split(','));
+    switch (flag) {
+      case '--format':
+        options.format = list;
+        break;
+      case '--dts':
+        options.dts = true;
+        break;
+      case '--out-dir':
+      case '-d':
+      case '--outdir':
+      case '--outDir':
+        options.outDir = last;
+        break;
+      case '--target':
+        // bun's --target is the runtime (node, browser, bun), not a language level.
+        if (command.tool === 'bun') {
+          if (last === 'node' || last === 'browser') options.platform = last;
+          else unknown.push(`${flag} ${last}`);
+        } else options.target = list.length === 1 ? list[0] : list;
+        break;
+      case '--platform':
+        options.platform = last;
+        break;
+      case '--sourcemap':
+        options.sourcemap = last === 'inline' ? 'inline' : last === 'true' || last === 'external' || last === 'linked';
+        break;
+      case '--minify':
+        options.minify = last === 'true' ? true : last;
+        break;
+      case '--clean':
+        options.clean = true;
+        break;
+      case '--external':
+        options.external = list;
+        break;
+      case '--bundle':
+        if (command.tool === 'esbuild') break;
+        unknown.push(flag);
+        break;
+      case '--watch':
+      case '-w':
+      case '--silent':
+        break;
+      default:
+        unknown.push(values.every((v) => v === 'true') ? flag : `${flag} ${values.join(' ')}`);
+    }
+  }
+  const mapped = mapToolOptions(command.tool === 'tsdown' ? 'tsdown' : 'tsup', options, `build script \`${command.text}\`:`, pkg, reads);
+  for (const flag of unknown) mapped.notReproduced.push({ option: flag, value: 'flag', why: 'no equivalent option' });
+  return mapped;
+}

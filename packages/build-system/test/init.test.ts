@@ -1,0 +1,563 @@
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../src/config/load.js';
+import { resolveConfig, type ResolvedConfig } from '../src/config/resolve.js';
+import { runInit } from '../src/init/init.service.js';
+import { comparable } from '../src/init/infer-config.js';
+import { initResultSchema, type InitPackageResult, type InitResult } from '../src/init/result-schema.js';
+import { ReadLog } from '../src/util/read-log.js';
+import { loadPackageInfo } from '../src/workspace/package-info.js';
+import { createFixture, repoRoot, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
+import { cli } from './helpers/workspace.js';
+
+/**
+ * `build-system init` on packages shaped like real ones. Each generated config
+ * is loaded by the real config loader and resolved (resolve.ts); what it
+ * resolves to must be what the original setup builds: the entries, formats,
+ * extensions, declarations, outDir, target and adapter written out below from
+ * the fixture's package.json and tool config, not from init's output.
+ */
+
+const tsconfig = (extra: Record<string, unknown> = {}) => ({
+  compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, declaration: true, types: [], ...extra },
+  include: ['src'],
+});
+
+const PACKAGES: Record<string, FileTree> = {
+  // CommonJS compiled file by file into lib/, tests left out by tsconfig.build.json.
+  cjs: {
+    'package.json': { name: '@fx/cjs', version: '1.0.0', main: './lib/index.js', types: './lib/index.d.ts', engines: { node: '>=20' }, scripts: { build: 'tsc -p tsconfig.build.json' } },
+    'tsconfig.json': { compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, declaration: true, rootDir: 'src', outDir: 'lib', types: [] }, include: ['src'] },
+    'tsconfig.build.json': { extends: './tsconfig.json', exclude: ['src/**/*.test.ts'] },
+    'src/index.ts': `export { add } from './math';\n`,
+    'src/math.ts': `export const add = (a: number, b: number): number => a + b;\n`,
+    'src/math.test.ts': `import { add } from './math';\nif (add(1, 2) !== 3) throw new Error('add');\n`,
+  },
+  // ESM only, published as .mjs + .d.mts.
+  mjs: {
+    'package.json': { name: '@fx/mjs', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.mts', default: './dist/index.mjs' } }, engines: { node: '>=22' } },
+    'src/index.ts': `export const rate = 1.5;\n`,
+    'tsconfig.json': tsconfig(),
+  },
+  // Dual, with .d.cts for the require condition.
+  dual: {
+    'package.json': {
+      name: '@fx/dual',
+      version: '1.0.0',
+      type: 'module',
+      main: './dist/index.cjs',
+      types: './dist/index.d.cts',
+      exports: { '.': { import: { types: './dist/index.d.ts', default: './dist/index.js' }, require: { types: './dist/index.d.cts', default: './dist/index.cjs' } } },
+    },
+    'src/index.ts': `export const parse = (s: string): number => Number(s);\n`,
+    'tsconfig.json': tsconfig(),
+  },
+  // Two bins and a main, built by `bun build`.
+  bins: {
+    'package.json': {
+      name: '@fx/bins',
+      version: '1.0.0',
+      main: './dist/index.js',
+      bin: { a: './dist/a.js', b: './dist/b.js' },
+      scripts: { build: 'bun build src/index.ts src/a.ts src/b.ts --outdir dist --target node --format cjs' },
+    },
+    'src/index.ts': `export const name = 'bins';\n`,
+    'src/a.ts': `#!/usr/bin/env node\nconsole.log('a');\n`,
+    'src/b.ts': `#!/usr/bin/env node\nconsole.log('b');\n`,
+  },
+  // Subpath exports, built by the esbuild CLI with source maps.
+  subpath: {
+    'package.json': {
+      name: '@fx/subpath',
+      version: '1.0.0',
+      type: 'module',
+      exports: { '.': './dist/index.js', './table': './dist/table.js', './package.json': './package.json' },
+      scripts: { build: 'esbuild src/index.ts src/table.ts --bundle --outdir=dist --format=esm --platform=node --sourcemap' },
+    },
+    'src/index.ts': `export const one = 1;\n`,
+    'src/table.ts': `export const table = { EUR: 1 };\n`,
+  },
+  // Types only: package.json names declarations and no JS.
+  typesonly: {
+    'package.json': { name: '@fx/typesonly', version: '1.0.0', type: 'module', types: './dist/index.d.ts' },
+    'src/index.ts': `export interface Money { amount: number; currency: string }\nexport type Currency = 'EUR' | 'USD';\n`,
+    'tsconfig.json': tsconfig({ rootDir: 'src', outDir: 'dist' }),
+  },
+  // tsup: a TypeScript config with an array entry, dts and both formats, plus what has no equivalent.
+  tsup: {
+    'package.json': {
+      name: '@fx/tsup',
+      version: '1.0.0',
+      type: 'module',
+      main: './dist/index.cjs',
+      types: './dist/index.d.cts',
+      exports: { '.': { import: { types: './dist/index.d.ts', default: './dist/index.js' }, require: { types: './dist/index.d.cts', default: './dist/index.cjs' } } },
+      bin: { tool: './dist/cli.js' },
+      engines: { node: '>=20' },
+      scripts: { build: 'tsup && cp README.md dist/' },
+      dependencies: { picomatch: '4.0.7' },
+    },
+    'tsup.config.ts': `import { defineConfig } from 'tsup';
+import { copyPlugin } from 'esbuild-plugin-not-installed';
+
+export default defineConfig({
+  entry: ['src/index.ts', 'src/cli.ts'],
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node18',
+  external: ['picomatch', 'left-pad'],
+  banner: { js: '/* @fx/tsup */' },
+  define: { __VERSION__: JSON.stringify('1.0.0') },
+  onSuccess: 'echo done',
+  esbuildPlugins: [copyPlugin()],
+  silent: true,
+});
+`,
+    'src/index.ts': `export const hello = (n: string): string => \`hi \${n}\`;\n`,
+    'src/cli.ts': `import { hello } from './index.js';\nconsole.log(hello('cli'));\n`,
+    'tsconfig.json': tsconfig(),
+  },
+  // tsdown: .mjs + .d.mts by fixedExtension, a subpath.
+  tsdown: {
+    'package.json': {
+      name: '@fx/tsdown',
+      version: '1.0.0',
+      exports: { '.': { types: './dist/index.d.mts', default: './dist/index.mjs' }, './table': { types: './dist/table.d.mts', default: './dist/table.mjs' } },
+      scripts: { build: 'tsdown' },
+    },
+    'tsdown.config.ts': `import { defineConfig } from 'tsdown';
+
+export default defineConfig({
+  entry: ['src/index.ts', 'src/table.ts'],
+  format: 'esm',
+  dts: true,
+  fixedExtension: true,
+  minify: true,
+  publint: true,
+});
+`,
+    'src/index.ts': `export const rate = 1.5;\n`,
+    'src/table.ts': `export const table = { EUR: 1 };\n`,
+    'tsconfig.json': tsconfig(),
+  },
+  // tsup: an array of configs and a glob entry.
+  tsuparray: {
+    'package.json': { name: '@fx/tsuparray', version: '1.0.0', main: './dist/index.js', types: './dist/index.d.ts' },
+    'tsup.config.mjs': `export default [
+  { entry: ['src/**/*.ts', '!src/**/*.test.ts'], format: ['cjs'], dts: true },
+  { entry: ['src/index.ts'], format: ['iife'], globalName: 'Fx' },
+];
+`,
+    'src/index.ts': `export const a = 1;\n`,
+    'src/extra.ts': `export const b = 2;\n`,
+    'src/index.test.ts': `export {};\n`,
+    'tsconfig.json': tsconfig(),
+  },
+  // tsup options in package.json.
+  tsupjson: {
+    'package.json': { name: '@fx/tsupjson', version: '1.0.0', type: 'module', exports: './dist/index.js', tsup: { entry: ['src/index.ts'], format: ['esm'], minify: true } },
+    'src/index.ts': `export const x = 1;\n`,
+  },
+  // tsdown: a config exported as a function, a record entry and a plugin (so rollup).
+  tsdownfn: {
+    'package.json': { name: '@fx/tsdownfn', version: '1.0.0', type: 'module', exports: { '.': { require: './dist/main.cjs' } }, scripts: { build: 'tsdown' } },
+    'tsdown.config.ts': `import { defineConfig } from 'tsdown';
+
+const banner = () => ({ name: 'banner', renderChunk: (code: string) => '/* x */' + code });
+
+export default defineConfig((options) => ({
+  entry: { main: 'src/main.ts' },
+  format: ['cjs'],
+  platform: 'neutral',
+  plugins: [banner()],
+  watch: options.watch ?? false,
+}));
+`,
+    'src/main.ts': `export const main = (): string => 'main';\n`,
+  },
+  // Plain \`tsc\` compiles tsconfig.json, though the tsc adapter would pick the tsconfig.build.json beside it.
+  tscplain: {
+    'package.json': { name: '@fx/tscplain', version: '1.0.0', main: './out/index.js', scripts: { build: 'tsc' } },
+    'tsconfig.json': { compilerOptions: { module: 'commonjs', outDir: 'out', rootDir: 'src', types: [] }, include: ['src'] },
+    'tsconfig.build.json': { extends: './tsconfig.json', compilerOptions: { outDir: 'other' } },
+    'src/index.ts': `export const plain = 1;\n`,
+  },
+  // \`rollup -c\`: rollup, with its config file named as not read.
+  rollupc: {
+    'package.json': { name: '@fx/rollupc', version: '1.0.0', type: 'module', exports: './dist/index.js', scripts: { build: 'rollup -c' } },
+    'rollup.config.mjs': `export default { input: 'src/index.ts', output: { dir: 'dist', format: 'es' } };\n`,
+    'src/index.ts': `export const r = 1;\n`,
+  },
+  // tsup on the command line, and package.json names no file: tsup's own default format (cjs) is what it builds.
+  tsupbare: {
+    'package.json': { name: '@fx/tsupbare', version: '1.0.0', type: 'module', scripts: { build: 'tsup src/index.ts --minify' } },
+    'src/index.ts': `export const bare = 1;\n`,
+  },
+  // A build script that runs something init does not know: it, not the tsconfig.build.json beside it, builds the package.
+  custom: {
+    'package.json': { name: '@fx/custom', version: '1.0.0', main: './dist/index.js', scripts: { build: 'node build.mjs' } },
+    'tsconfig.build.json': { compilerOptions: { outDir: 'dist' } },
+    'src/index.ts': `export const custom = true;\n`,
+  },
+  // A type-check-only package: \`tsc --noEmit\`.
+  checkonly: {
+    'package.json': { name: '@fx/checkonly', version: '1.0.0', private: true, type: 'module', scripts: { build: 'tsc --noEmit' } },
+    'src/index.ts': `export const ok: boolean = true;\n`,
+    'tsconfig.json': tsconfig(),
+  },
+};
+
+/** What a build of the original setup produces, as a ResolvedConfig says it. */
+type Shape = Partial<Pick<ResolvedConfig, 'adapter' | 'entries' | 'outDir' | 'formats' | 'dts' | 'target' | 'sourcemap' | 'minify' | 'banner' | 'emit' | 'bins' | 'define'>> & {
+  outExtension?: Partial<ResolvedConfig['outExtension']>;
+  dtsExtension?: Partial<ResolvedConfig['dtsExtension']>;
+  external?: string[];
+};
+
+const EXPECTED: Record<string, Shape> = {
+  '@fx/cjs': { adapter: 'tsc', entries: { index: 'src/index.ts' }, outDir: 'lib', formats: ['cjs'], outExtension: { cjs: '.js' }, dtsExtension: { cjs: '.d.ts' }, dts: true, target: 'node20' },
+  '@fx/mjs': { adapter: 'auto', entries: { index: 'src/index.ts' }, outDir: 'dist', formats: ['esm'], outExtension: { esm: '.mjs' }, dtsExtension: { esm: '.d.mts' }, dts: true, target: 'node22' },
+  '@fx/dual': {
+    adapter: 'auto',
+    entries: { index: 'src/index.ts' },
+    outDir: 'dist',
+    formats: ['esm', 'cjs'],
+    outExtension: { esm: '.js', cjs: '.cjs' },
+    dtsExtension: { esm: '.d.ts', cjs: '.d.cts' },
+    dts: true,
+  },
+  '@fx/bins': { adapter: 'bun', entries: { index: 'src/index.ts', a: 'src/a.ts', b: 'src/b.ts' }, formats: ['cjs'], outExtension: { cjs: '.js' }, bins: ['dist/a.js', 'dist/b.js'], dts: false },
+  '@fx/subpath': { adapter: 'esbuild', entries: { index: 'src/index.ts', table: 'src/table.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, sourcemap: 'external', dts: false },
+  '@fx/typesonly': { adapter: 'tsc', outDir: 'dist', dts: true },
+  '@fx/tsup': {
+    adapter: 'esbuild',
+    entries: { index: 'src/index.ts', cli: 'src/cli.ts' },
+    formats: ['esm', 'cjs'],
+    outExtension: { esm: '.js', cjs: '.cjs' },
+    dtsExtension: { esm: '.d.ts', cjs: '.d.cts' },
+    dts: true,
+    target: 'node18',
+    sourcemap: 'external',
+    banner: '/* @fx/tsup */',
+    define: { __VERSION__: '"1.0.0"' },
+  },
+  '@fx/tsdown': {
+    adapter: 'esbuild',
+    entries: { index: 'src/index.ts', table: 'src/table.ts' },
+    formats: ['esm'],
+    outExtension: { esm: '.mjs' },
+    dtsExtension: { esm: '.d.mts' },
+    dts: true,
+    minify: true,
+  },
+  '@fx/tsuparray': { adapter: 'esbuild', entries: { index: 'src/index.ts', extra: 'src/extra.ts' }, formats: ['cjs'], outExtension: { cjs: '.js' }, dts: true },
+  '@fx/tsupjson': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, minify: true, dts: false },
+  '@fx/tsdownfn': { adapter: 'rollup', entries: { main: 'src/main.ts' }, formats: ['cjs'], outExtension: { cjs: '.cjs' }, target: 'es2022', dts: false },
+  '@fx/checkonly': { adapter: 'tsc', emit: false },
+  '@fx/custom': { adapter: 'auto', entries: { index: 'src/index.ts' }, formats: ['cjs'] },
+  '@fx/tscplain': { adapter: 'tsc', outDir: 'out', entries: { index: 'src/index.ts' }, formats: ['cjs'], dts: false },
+  '@fx/tsupbare': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['cjs'], outExtension: { cjs: '.cjs' }, minify: true },
+  '@fx/rollupc': { adapter: 'rollup', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' } },
+};
+
+function shapeOf(r: ResolvedConfig, expected: Shape): Shape {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(expected) as (keyof Shape)[]) {
+    if (key === 'outExtension' || key === 'dtsExtension') {
+      out[key] = Object.fromEntries(Object.keys(expected[key]!).map((f) => [f, r[key][f as 'esm' | 'cjs']]));
+    } else out[key] = r[key as keyof ResolvedConfig];
+  }
+  return out as Shape;
+}
+
+/** Loads a config text with the real loader (from a temp file) and resolves it for the package in `dir`. */
+async function resolveText(dir: string, content: string): Promise<ResolvedConfig> {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'bs-init-check-'));
+  try {
+    const file = path.join(tmp, 'build.config.ts');
+    writeFileSync(file, content);
+    const reads = new ReadLog();
+    const pkg = loadPackageInfo(dir, reads, path.dirname(path.dirname(dir)));
+    return resolveConfig(pkg, await loadConfigFile(file, pkg, reads), file);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function workspace(packages: Record<string, FileTree>): Fixture {
+  const files: FileTree = { 'package.json': { name: 'fx-root', private: true, workspaces: ['packages/*'] } };
+  for (const [dir, tree] of Object.entries(packages)) for (const [rel, content] of Object.entries(tree)) files[`packages/${dir}/${rel}`] = content;
+  return createFixture(files, { linkNodeModules: true });
+}
+
+/** Every file a package.json names: exports targets, main, module, types/typings, bin (no globs, not package.json itself). */
+function declaredFiles(manifest: Record<string, unknown>): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown) => {
+    if (typeof v === 'string') out.add(v);
+    else if (v && typeof v === 'object') for (const x of Object.values(v)) walk(x);
+  };
+  walk(manifest.exports);
+  for (const field of ['main', 'module', 'types', 'typings']) walk(manifest[field]);
+  walk(manifest.bin);
+  return [...out].filter((f) => !f.includes('*') && !f.endsWith('package.json')).map((f) => f.replace(/^\.\//, ''));
+}
+
+const byName = (result: InitResult, name: string): InitPackageResult => {
+  const found = result.packages.find((p) => p.name === name);
+  if (!found) throw new Error(`${name} not in the result: ${result.packages.map((p) => p.name).join(', ')}`);
+  return found;
+};
+
+describe('build-system init on packages shaped like real ones', () => {
+  let fx: Fixture;
+  let result: InitResult;
+
+  beforeAll(async () => {
+    fx = workspace(PACKAGES);
+    result = await runInit({ cwd: fx.root, dryRun: true });
+  });
+  afterAll(() => fx.cleanup());
+
+  it('proposes a config for every package, verified by loading and resolving it, and writes nothing in a dry run', () => {
+    expect(result.exitCode, JSON.stringify(result.packages.filter((p) => p.error), null, 2)).toBe(0);
+    expect(result.packages.map((p) => [p.name, p.status, p.verified]).sort()).toEqual(Object.keys(EXPECTED).sort().map((n) => [n, 'would-write', true]));
+    for (const dir of Object.keys(PACKAGES)) expect(existsSync(fx.path('packages', dir, 'build.config.ts'))).toBe(false);
+  });
+
+  for (const [name, expected] of Object.entries(EXPECTED)) {
+    it(`${name}: the generated config resolves to what the original setup builds`, async () => {
+      const r = byName(result, name);
+      const resolved = await resolveText(r.dir, r.content!);
+      expect(shapeOf(resolved, expected)).toEqual(expected);
+    });
+  }
+
+  it('writes only what build-system would not derive, each with where it came from', () => {
+    // CJS + tsc: tsconfig.build.json is what the tsc adapter picks by itself; lib/ comes from the tsconfig.
+    expect(byName(result, '@fx/cjs').config).toEqual({ adapter: 'tsc', outDir: 'lib' });
+    expect(byName(result, '@fx/cjs').comments.outDir).toBe('tsconfig.build.json compilerOptions.outDir');
+    // Dual and .mjs packages: everything comes from package.json (extensions once resolve.ts reads them from there).
+    expect(Object.keys(byName(result, '@fx/dual').config!)).toEqual([]);
+    expect(byName(result, '@fx/dual').content).toContain("// adapter 'auto' (the default): no build script or bundler config names a builder");
+    // tsup: entries, formats and dts match package.json, so they are left out; what differs is kept.
+    const tsup = byName(result, '@fx/tsup');
+    expect(tsup.config).toEqual({ adapter: 'esbuild', target: 'node18', sourcemap: true, external: ['left-pad'], define: { __VERSION__: '"1.0.0"' }, banner: '/* @fx/tsup */' });
+    expect(tsup.content).toContain('  // tsup.config.ts: tsup bundles with esbuild\n  adapter: \'esbuild\',');
+    expect(tsup.content).toContain('  // tsup.config.ts target\n  target: \'node18\',');
+    // The glob entry is expanded (tests left out) and kept: package.json names only index.
+    expect(byName(result, '@fx/tsuparray').config!.entry).toEqual(['src/extra.ts', 'src/index.ts']);
+    expect(byName(result, '@fx/typesonly').config).toEqual({ adapter: 'tsc', adapterOptions: { tsc: { args: ['--emitDeclarationOnly'] } } });
+  });
+
+  it('lists what it cannot reproduce in the file and in the result, never dropping it silently', () => {
+    const tsup = byName(result, '@fx/tsup');
+    expect(tsup.notReproduced.map((n) => n.option)).toEqual(['onSuccess', 'esbuildPlugins', 'scripts.build']);
+    expect(tsup.content).toContain('// not reproduced: onSuccess "echo done" (no equivalent option)');
+    expect(tsup.content).toContain('// not reproduced: esbuildPlugins [esbuild-plugin-not-installed.copyPlugin()]');
+    expect(tsup.content).toContain('// not reproduced: scripts.build cp README.md dist/');
+    expect(tsup.ignored).toEqual(['silent']);
+    expect(tsup.warnings.join('\n')).toContain('imports esbuild-plugin-not-installed, not installed here');
+    const array = byName(result, '@fx/tsuparray');
+    expect(array.notReproduced.map((n) => n.option)).toEqual(['tsup.config.mjs[1]']);
+    expect(array.content).toMatch(/\/\/ not reproduced: tsup\.config\.mjs\[1\] \{"entry":\["src\/index\.ts"\],"format":\["iife"\],"globalName":"Fx"\}/);
+    expect(byName(result, '@fx/tsdown').ignored).toEqual(['publint']);
+  });
+
+  it('explains each adapter choice from the facts', () => {
+    expect(byName(result, '@fx/tsdown').adapter!.reason).toMatch(/tsdown bundles with Rolldown; with no plugins/);
+    expect(byName(result, '@fx/bins').adapter!.reason).toBe('build script `bun build src/index.ts src/a.ts src/b.ts --outdir dist --target node --format cjs` runs bun build');
+    expect(byName(result, '@fx/typesonly').adapter!.reason).toMatch(/types-only/);
+    expect(byName(result, '@fx/cjs').adapter!.reason).toBe('build script `tsc -p tsconfig.build.json` runs tsc, which writes one file per source');
+    expect(byName(result, '@fx/tsupjson').adapter!.reason).toBe('package.json#tsup: tsup bundles with esbuild');
+    expect(byName(result, '@fx/tsdownfn').adapter!.reason).toMatch(/plugins are Rollup-style hooks only the rollup adapter runs/);
+    expect(byName(result, '@fx/tsdownfn').notReproduced.map((n) => `${n.option} ${n.value}`)).toEqual(['plugins [{"name":"banner"}]']);
+    expect(byName(result, '@fx/tsdownfn').ignored).toEqual(['watch']);
+    expect(byName(result, '@fx/checkonly').config).toEqual({ adapter: 'tsc', emit: false });
+    expect(byName(result, '@fx/tscplain').config).toEqual({ adapter: 'tsc', outDir: 'out', adapterOptions: { tsc: { project: 'tsconfig.json' } } });
+    expect(byName(result, '@fx/tscplain').comments.adapterOptions).toBe('build script `tsc` compiles tsconfig.json; the tsc adapter would pick tsconfig.build.json by itself');
+    expect(byName(result, '@fx/tsupbare').comments.format).toBe("tsup's default format (nothing sets one, and package.json names no JS file)");
+    expect(byName(result, '@fx/rollupc').notReproduced.map((n) => n.option)).toEqual(['rollup config']);
+    const custom = byName(result, '@fx/custom');
+    expect(custom.adapter!.reason).toBe('the build script names no builder build-system knows (`node build.mjs`)');
+    expect(custom.notReproduced).toEqual([{ option: 'scripts.build', value: 'node build.mjs', why: 'a command build-system does not run; keep it in the script or drop it' }]);
+    expect(byName(result, '@fx/checkonly').comments.emit).toBe('build script `tsc --noEmit` --noEmit: tsc only type-checks');
+  });
+});
+
+describe('build-system init with tool configs that misbehave', () => {
+  it('a config that throws or exits fails its package (exit 2) and the others still get theirs', async () => {
+    const fx = workspace({
+      throws: {
+        'package.json': { name: '@fx/throws', version: '1.0.0', exports: './dist/index.js' },
+        'tsup.config.ts': `throw new Error('no config for you');\n`,
+        'src/index.ts': `export {};\n`,
+      },
+      exits: {
+        'package.json': { name: '@fx/exits', version: '1.0.0', exports: './dist/index.js' },
+        'tsdown.config.mjs': `process.exit(0);\nexport default {};\n`,
+        'src/index.ts': `export {};\n`,
+      },
+      missing: {
+        'package.json': { name: '@fx/missing', version: '1.0.0', exports: './dist/index.js' },
+        'tsup.config.json': { entry: ['src/nowhere.ts'] },
+        'src/index.ts': `export {};\n`,
+      },
+      fine: PACKAGES.dual!,
+    });
+    try {
+      const result = await runInit({ cwd: fx.root, dryRun: true });
+      expect(result.exitCode).toBe(2);
+      expect(byName(result, '@fx/throws').error).toMatchObject({ code: 'CONFIG_LOAD', file: 'tsup.config.ts', message: 'the tsup config threw no config for you' });
+      expect(byName(result, '@fx/exits').error).toMatchObject({ code: 'CONFIG_LOAD', message: 'the tsdown config threw called process.exit(0)' });
+      // An entry that does not exist: the package fails with the field named, against the file init would write.
+      expect(byName(result, '@fx/missing').error).toMatchObject({
+        code: 'CONFIG_INVALID',
+        file: 'build.config.ts',
+        field: 'entry[0]',
+        message: 'init cannot write a valid config: file does not exist (got "src/nowhere.ts")',
+      });
+      expect(byName(result, '@fx/dual').status).toBe('would-write');
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
+describe('build-system init through the CLI', () => {
+  let fx: Fixture;
+  beforeAll(() => {
+    fx = workspace({ cjs: PACKAGES.cjs!, typesonly: PACKAGES.typesonly!, tsup: PACKAGES.tsup!, mjs: PACKAGES.mjs! });
+  });
+  afterAll(() => fx.cleanup());
+
+  it('--dry-run --json prints the result (valid against its schema) and writes nothing', () => {
+    const before = snapshotTree(fx.root);
+    const r = cli(['init', '--dry-run', '--json', '--cwd', fx.root]);
+    expect(r.code, r.stderr).toBe(0);
+    const parsed = initResultSchema.parse(JSON.parse(r.stdout));
+    expect(parsed.dryRun).toBe(true);
+    expect(parsed.packages.map((p) => p.status)).toEqual(['would-write', 'would-write', 'would-write', 'would-write']);
+    expect(r.stderr).toContain('build-system: warning: @fx/tsup: not reproduced: onSuccess "echo done" (no equivalent option)');
+    expect(snapshotTree(fx.root)).toEqual(before);
+  });
+
+  it('an unknown package is a usage error (exit 2) in the JSON result too, and nothing is written', () => {
+    const before = snapshotTree(fx.root);
+    const r = cli(['init', '@fx/nope', '--json'], { cwd: fx.root });
+    expect(r.code).toBe(2);
+    const parsed = initResultSchema.parse(JSON.parse(r.stdout));
+    expect(parsed.error).toMatchObject({ code: 'PACKAGE_NOT_FOUND' });
+    expect(r.stderr).toContain('unknown package "@fx/nope"');
+    expect(snapshotTree(fx.root)).toEqual(before);
+  });
+
+  it('--dry-run prints each config with its path', () => {
+    const r = cli(['init', '--dry-run', '@fx/cjs'], { cwd: fx.root });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`--- packages/cjs/build.config.ts (adapter tsc: build script \`tsc -p tsconfig.build.json\` runs tsc`);
+    expect(r.stdout).toContain("  adapter: 'tsc',\n  // tsconfig.build.json compilerOptions.outDir\n  outDir: 'lib',\n});");
+  });
+
+  it('writes the configs, and the real CLI builds exactly what package.json names', () => {
+    const w = cli(['init'], { cwd: fx.root });
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stdout).toContain('@fx/cjs: wrote packages/cjs/build.config.ts (adapter tsc');
+    const built = ['cjs', 'typesonly', 'tsup', 'mjs'];
+    const b = cli(['build', '--json', ...built.map((d) => `@fx/${d}`), '--cwd', fx.root]);
+    expect(b.code, b.stderr + b.stdout).toBe(0);
+    // Every file package.json names (exports, main, module, types, bin) is there.
+    for (const dir of built) {
+      const manifest = JSON.parse(fx.read(`packages/${dir}/package.json`)) as Record<string, unknown>;
+      for (const rel of declaredFiles(manifest)) expect(existsSync(fx.path('packages', dir, rel)), `${dir}: ${rel}`).toBe(true);
+    }
+    // CJS + tsc: one file per source, and no test file in lib/.
+    expect(existsSync(fx.path('packages/cjs/lib/math.js'))).toBe(true);
+    expect(readdirSync(fx.path('packages/cjs/lib')).filter((f) => f.includes('test'))).toEqual([]);
+    // Types only: the declaration package.json names, and no JS.
+    expect(readdirSync(fx.path('packages/typesonly/dist'))).toEqual(['index.d.ts']);
+    // tsup: maps and the banner as its config asked.
+    expect(existsSync(fx.path('packages/tsup/dist/index.js.map'))).toBe(true);
+    expect(readFileSync(fx.path('packages/tsup/dist/index.cjs'), 'utf8')).toContain('/* @fx/tsup */');
+  });
+
+  it('never overwrites a config without --force; --force replaces it and leaves exactly one', () => {
+    const cjsConfig = fx.path('packages/cjs/build.config.ts');
+    writeFileSync(cjsConfig, `export default { adapter: 'tsc', outDir: 'lib', sourcemap: true };\n`);
+    writeFileSync(fx.path('packages/mjs/build.config.json'), '{}\n');
+    rmSync(fx.path('packages/mjs/build.config.ts'), { force: true });
+    const kept = cli(['init', '@fx/cjs', '@fx/mjs'], { cwd: fx.root });
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stdout).toContain('@fx/cjs: skipped: has build.config.ts (pass --force to replace it)');
+    expect(kept.stdout).toContain('@fx/mjs: skipped: has build.config.json (pass --force to replace it)');
+    expect(readFileSync(cjsConfig, 'utf8')).toContain('sourcemap: true');
+
+    const forced = cli(['init', '@fx/mjs', '--force'], { cwd: fx.root });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain('@fx/mjs: wrote packages/mjs/build.config.ts, removed build.config.json');
+    expect(readdirSync(fx.path('packages/mjs')).filter((f) => f.startsWith('build.config'))).toEqual(['build.config.ts']);
+  });
+
+  it('never writes outside the package: a build.config.ts that is a symlink is refused', () => {
+    const outside = fx.path('outside.ts');
+    writeFileSync(outside, '// not a config\n');
+    rmSync(fx.path('packages/cjs/build.config.ts'), { force: true });
+    symlinkSync(outside, fx.path('packages/cjs/build.config.ts'));
+    const r = cli(['init', '@fx/cjs', '--force', '--json', '--cwd', fx.root]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).packages[0].error.code).toBe('PATH_ESCAPES_PACKAGE');
+    expect(readFileSync(outside, 'utf8')).toBe('// not a config\n');
+  });
+});
+
+/**
+ * Every example with a hand-written build.config.ts: init, run on a copy
+ * without the configs, must propose a config that resolves to the same
+ * ResolvedConfig. A new example is covered as soon as it exists. Choices no
+ * fact in the package records (a builder picked by hand where no build script
+ * names one, source maps, a define, a banner) are listed here by package, so
+ * that a new difference fails the test and a listed one that init learns to
+ * infer does too.
+ */
+// Every example keeps the build setup it had before build-system (a build script, a tsup or
+// tsdown config, a rollup config): init must rebuild each hand-written config from it exactly.
+const NOT_INFERABLE: Record<string, string[]> = {};
+
+describe('init reproduces the hand-written configs of examples/*', () => {
+  const examples = path.join(repoRoot, 'examples');
+  const withConfig = readdirSync(examples).filter((d) => existsSync(path.join(examples, d, 'build.config.ts')));
+  let copy: string;
+  let result: InitResult;
+
+  beforeAll(() => {
+    copy = mkdtempSync(path.join(tmpdir(), 'bs-init-examples-'));
+    cpSync(examples, path.join(copy, 'examples'), { recursive: true, filter: (src) => !/[/\\](node_modules|dist|lib)$/.test(src) });
+    for (const d of withConfig) rmSync(path.join(copy, 'examples', d, 'build.config.ts'));
+    writeFileSync(path.join(copy, 'package.json'), JSON.stringify({ name: 'examples-copy', private: true, workspaces: ['examples/*'] }));
+    symlinkSync(path.join(repoRoot, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
+    const r = cli(['init', '--dry-run', '--json', '--cwd', copy]);
+    result = initResultSchema.parse(JSON.parse(r.stdout));
+  });
+  afterAll(() => rmSync(copy, { recursive: true, force: true }));
+
+  it('finds the examples', () => {
+    expect(withConfig.length).toBeGreaterThanOrEqual(8);
+  });
+
+  for (const dir of readdirSync(path.join(repoRoot, 'examples')).filter((d) => existsSync(path.join(repoRoot, 'examples', d, 'build.config.ts')))) {
+    it(`examples/${dir}`, async () => {
+      const name = (JSON.parse(readFileSync(path.join(examples, dir, 'package.json'), 'utf8')) as { name: string }).name;
+      const proposed = byName(result, name);
+      expect(proposed.status, JSON.stringify(proposed.error)).toBe('would-write');
+      const pkgDir = path.join(copy, 'examples', dir);
+      const generated = comparable(await resolveText(pkgDir, proposed.content!));
+      const handWritten = comparable(await resolveText(pkgDir, readFileSync(path.join(examples, dir, 'build.config.ts'), 'utf8')));
+      const differ = Object.keys(handWritten).filter((k) => JSON.stringify(handWritten[k]) !== JSON.stringify(generated[k])).sort();
+      expect(differ, `${name}: init's config differs from the hand-written one in ${differ.join(', ')}`).toEqual(NOT_INFERABLE[name] ?? []);
+    });
+  }
+});
