@@ -1,4 +1,5 @@
 import path from 'node:path';
+import picomatch from 'picomatch';
 import type { Diagnostic } from '../result/schema.js';
 import { parseGitignore, parseGitignoreLine } from '../cache/gitignore.js';
 import { toPosix } from '../util/paths.js';
@@ -36,7 +37,15 @@ interface RuleSet {
   base: string;
   /** Where the rules come from: `"files"` or an ignore file's path relative to the package. */
   source: string;
-  rules: { negate: boolean; dirOnly: boolean; test: (rel: string) => boolean }[];
+  rules: Rule[];
+}
+
+interface Rule {
+  negate: boolean;
+  dirOnly: boolean;
+  test: (rel: string) => boolean;
+  /** A `files` entry's pattern: npm enters a directory this could match something below. */
+  pattern?: string;
 }
 
 const ALWAYS = /^(package\.json|(readme|license|licence|copying)(\..*)?)$/i;
@@ -108,7 +117,12 @@ export class PublishRules {
     let dropped: string | null = null;
     for (const set of sets) {
       const local = set.base === '' ? rel : rel.slice(set.base.length + 1);
-      for (const rule of set.rules) if ((isDir || !rule.dirOnly) && rule.test(local)) dropped = rule.negate ? null : set.source;
+      for (const rule of set.rules) {
+        const matches = (isDir || !rule.dirOnly) && rule.test(local);
+        // A directory something inside could be brought back by is entered (ignore-walk's partial match).
+        const below = isDir && rule.negate && rule.pattern !== undefined && couldMatchBelow(rule.pattern, local);
+        if (matches || below) dropped = rule.negate ? null : set.source;
+      }
     }
     return dropped;
   }
@@ -129,7 +143,19 @@ export class PublishRules {
   }
 }
 
-function ignoreAll(): RuleSet['rules'][number] {
+/** Could `pattern` (slash-separated globs) match a path below `dir`? Segment by segment; `**` matches anything from there on. */
+function couldMatchBelow(pattern: string, dir: string): boolean {
+  const segs = pattern.split('/').filter(Boolean);
+  const dirSegs = dir.split('/');
+  for (let i = 0; i < dirSegs.length; i++) {
+    if (i >= segs.length) return false;
+    if (segs[i] === '**') return true;
+    if (!picomatch.isMatch(dirSegs[i]!, segs[i]!, { dot: true })) return false;
+  }
+  return segs.length > dirSegs.length;
+}
+
+function ignoreAll(): Rule {
   return parseGitignoreLine('*')!;
 }
 
@@ -139,7 +165,7 @@ function ignoreAll(): RuleSet['rules'][number] {
  * everything below it (npm adds `dir/**` after checking the disk; for a file
  * the extra rule matches nothing).
  */
-function filesEntryRule(entry: string): RuleSet['rules'] {
+function filesEntryRule(entry: string): Rule[] {
   let pattern = entry.trim();
   const exclude = pattern.startsWith('!');
   if (exclude) pattern = pattern.slice(1);
@@ -148,7 +174,7 @@ function filesEntryRule(entry: string): RuleSet['rules'] {
   const below = pattern.endsWith('/**') ? null : `${pattern.replace(/\/+$/, '')}/**`;
   return [pattern, below].flatMap((p) => {
     const rule = p === null ? null : parseGitignoreLine(p);
-    return rule ? [{ ...rule, negate: !exclude }] : [];
+    return rule ? [{ ...rule, negate: !exclude, pattern: p! }] : [];
   });
 }
 
