@@ -82,6 +82,10 @@ describe('types resolve to the module kind of the JS Node loads', () => {
     expect(codes({ name: 'p', exports: { '.': { require: { types: './dist/index.d.mts' } } } }, ['dist/index.d.mts'])).toEqual(['PKG_TYPES_MASQUERADE exports["."].require.types']);
   });
 
+  it('an ESM-only package (no require, no default): its ESM types under require are right, not masquerading', () => {
+    expect(codes({ name: 'p', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } } }, DUAL)).toEqual([]);
+  });
+
   it('without a types condition TypeScript looks beside the JS: x.mjs needs x.d.mts', () => {
     const manifest = { name: 'p', types: './dist/index.d.ts', exports: { '.': { import: './dist/index.mjs', require: './dist/index.js' } } };
     expect(codes(manifest, ['dist/index.mjs', 'dist/index.js', 'dist/index.d.ts'])).toEqual(['PKG_TYPES_MISSING exports["."].import']);

@@ -50,6 +50,20 @@ interface Rule {
 
 const ALWAYS = /^(package\.json|(readme|license|licence|copying)(\..*)?)$/i;
 
+/** Parsed ignore files by content: every package of a workspace reads the same root .gitignore, and compiling its globs is most of the check's cost. */
+const parsedByText = new Map<string, Rule[]>();
+const PARSED_KEPT = 64;
+
+function parseIgnoreFile(text: string): Rule[] {
+  let rules = parsedByText.get(text);
+  if (!rules) {
+    if (parsedByText.size >= PARSED_KEPT) parsedByText.clear();
+    rules = parseGitignore(text);
+    parsedByText.set(text, rules);
+  }
+  return rules;
+}
+
 export class PublishRules {
   private readonly outer: RuleSet[] = [];
   private readonly innerByDir = new Map<string, RuleSet | null>();
@@ -137,7 +151,7 @@ export class PublishRules {
     for (const name of ['.npmignore', '.gitignore']) {
       const file = dir ? `${dir}/${name}` : name;
       const text = this.pkgFiles.text(file);
-      if (text !== undefined) return { base, source: file, rules: parseGitignore(text) };
+      if (text !== undefined) return { base, source: file, rules: parseIgnoreFile(text) };
     }
     return null;
   }

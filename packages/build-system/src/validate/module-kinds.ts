@@ -13,10 +13,11 @@ import { normalizeTarget, type PackageTarget } from './package-targets.js';
  * Checked for each subpath and mode:
  * - PKG_TYPES_MASQUERADE: the declaration TypeScript resolves must be of the
  *   module kind of the JS file Node loads for the same importer (.d.mts and
- *   .d.cts say it, .d.ts follows the nearest package.json `type`); when Node
- *   loads no JS (a types-only package) the mode decides (import: ESM,
- *   require: CommonJS). Otherwise TypeScript checks imports against the wrong
- *   module system: attw's "masquerading as ESM/CJS".
+ *   .d.cts say it, .d.ts follows the nearest package.json `type`); for a
+ *   types-only subpath (no JS for any importer) the mode decides (import:
+ *   ESM, require: CommonJS); a mode Node cannot load the subpath in (an
+ *   ESM-only package under require) is skipped. Otherwise TypeScript checks
+ *   imports against the wrong module system: attw's "masquerading as ESM/CJS".
  * - PKG_TYPES_MISSING: when TypeScript resolves a JS file (no `types`
  *   condition on the way), it looks for the declaration beside it (x.js →
  *   x.d.ts, x.mjs → x.d.mts, x.cjs → x.d.cts); for a package that ships types
@@ -57,10 +58,14 @@ export function checkModuleKinds(input: ModuleKindCheck): Diagnostic[] {
 
 function checkExportsTypes({ manifest, files, shipsTypes }: ModuleKindCheck, add: (d: Diagnostic) => void): void {
   for (const subpath of exportSubpaths(manifest.exports)) {
+    // A subpath with JS for some importer but none for this one (ESM-only: no require, no default) cannot be loaded
+    // in this mode at all; the types saying ESM there is right (TypeScript reports the require), nothing masquerades.
+    const hasJs = MODES.some((m) => isJavaScript(resolveExport(manifest.exports, subpath, m.node)?.value ?? ''));
     for (const mode of MODES) {
       const types = resolveExport(manifest.exports, subpath, mode.ts);
       if (!types) continue;
       const js = resolveExport(manifest.exports, subpath, mode.node);
+      if (hasJs && !(js && isJavaScript(js.value))) continue;
       const jsPath = js && isJavaScript(js.value) ? normalizeTarget(js.value) : null;
       const typesPath = normalizeTarget(types.value);
       const field = fieldPath(types.segments);
