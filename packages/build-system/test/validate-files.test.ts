@@ -76,6 +76,19 @@ describe('what npm publishes: the validator agrees with npm pack', () => {
     });
   }
 
+  it('a private package is never published: not checked', () => {
+    const fx = layout({ name: 'k' });
+    const { diagnostics } = validatePackage({
+      dir: fx.path('packages/p'),
+      workspaceRoot: fx.root,
+      manifest: { name: 'k', private: true, exports: './dist/index.js' },
+      outDir: 'dist',
+      artifacts: DIST.map((path) => ({ path })),
+      reads: new ReadLog(),
+    });
+    expect(diagnostics).toEqual([]);
+  });
+
   it('the message says what leaves the file out and what to add', () => {
     const fx = layout({ name: 'j' });
     expect(leftOut(fx, { name: 'j' })).toEqual(DIST);

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -67,12 +67,19 @@ function attwProfile(dir: string): 'node16' | 'esm-only' {
   return js.length > 0 && js.every(esm) ? 'esm-only' : 'node16';
 }
 
-async function runTools(dir: string): Promise<ToolFindings> {
-  const profile = attwProfile(dir);
-  const lint = await publint({ pkgDir: dir, level: 'warning', pack: 'npm' });
-  // attw packs itself with --pack, into the package dir; a tarball made elsewhere keeps the package untouched.
+async function runTools(packageDir: string): Promise<ToolFindings> {
+  const profile = attwProfile(packageDir);
   const dest = mkdtempSync(path.join(tmpdir(), 'bs-attw-'));
+  // A private package is never published, so what npm would leave out of it is moot (the validator does not
+  // check it): the tools see it as if everything were published, from a copy outside the workspace.
+  let dir = packageDir;
+  if ((JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { private?: boolean }).private === true) {
+    dir = path.join(dest, 'copy');
+    cpSync(packageDir, dir, { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' });
+  }
   try {
+    const lint = await publint({ pkgDir: dir, level: 'warning', pack: 'npm' });
+    // attw packs itself with --pack, into the package dir; a tarball made elsewhere keeps the package untouched.
     const { stdout } = await execFileAsync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest], { cwd: dir });
     const tarball = path.join(dest, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
     // attw exits 1 when it finds problems: the JSON is on stdout either way.
@@ -88,9 +95,8 @@ async function runTools(dir: string): Promise<ToolFindings> {
 
 /**
  * Each tool finding that no diagnostic of ours reports, as text (empty: we
- * agree). A package that ships no types (no types field or condition, no
- * declaration built) is not asked for any: attw's UntypedResolution on it is
- * not a problem we claim.
+ * agree). attw's UntypedResolution on a package that ships no types (no
+ * types field or condition, no declaration built) is not a problem we claim.
  */
 function unmatched(findings: ToolFindings, ours: readonly Diagnostic[], result: BuildResult): string[] {
   const codes = new Set(ours.map((d) => d.code));

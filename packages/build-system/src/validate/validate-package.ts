@@ -58,7 +58,9 @@ export function validatePackage(input: ValidationInput): ValidationOutcome {
   // npm publishes the `bin` files (normalized), and `main`/`browser` matched as written (files-coverage.ts).
   const always = targets.filter((t) => t.source === 'bin').map((t) => t.path);
   for (const field of [manifest.main, manifest.browser]) if (typeof field === 'string' && !field.startsWith('./')) always.push(field.replace(/^\/+/, ''));
-  diagnostics.push(...checkPublished(new PublishRules(files, manifest.files, always), Array.isArray(manifest.files), existing));
+  // npm refuses to publish a private package: what it would leave out does not matter, and a warning on every build of
+  // every internal package would only teach people to ignore warnings.
+  if (manifest.private !== true) diagnostics.push(...checkPublished(new PublishRules(files, manifest.files, always), Array.isArray(manifest.files), existing));
   return { diagnostics, looked: files.diskLookups() };
 }
 
