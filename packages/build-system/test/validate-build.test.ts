@@ -91,6 +91,31 @@ describe('validation after a build', () => {
     expect(validation(third)).toEqual(['warning PKG_EXPORT_MISSING exports["./extra"]']);
   });
 
+  it('an ignore file outside the package decided a stored diagnostic: changing it makes the entry stale', async () => {
+    const fx = createFixture(
+      {
+        'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] },
+        '.gitignore': 'node_modules/\ndist/\n',
+        'packages/p/package.json': { name: 'p', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+        'packages/p/build.config.ts': "export default { adapter: 'esbuild' };\n",
+        'packages/p/src/index.ts': 'export const answer = 42;\n',
+      },
+      { linkNodeModules: true },
+    );
+    fixtures.push(fx);
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-'));
+    temp.push(cacheDir);
+    const first = (await build({ cwd: fx.path('packages/p'), cacheDir })).results[0]!;
+    expect(first.diagnostics.find((d) => d.code === 'PKG_FILES_UNCOVERED')?.message).toContain('left out by ../../.gitignore');
+    // The root .gitignore is no input of the package (dist is its outDir either way): only the validation read it.
+    writeFileSync(fx.path('.gitignore'), 'node_modules/\n');
+    const second = (await build({ cwd: fx.path('packages/p'), cacheDir })).results[0]!;
+    expect(second.cache.status).toBe('miss');
+    expect(validation(second)).toEqual([]);
+    const third = (await build({ cwd: fx.path('packages/p'), cacheDir })).results[0]!;
+    expect(third.cache.status).toBe('hit');
+  });
+
   it('--strict fails the build naming the first problem and swaps nothing in; on a hit it fails the same way and restores nothing', () => {
     const { fx, cacheDir } = brokenPackage();
     const plain = cli(fx.root, ['--cache-dir', cacheDir]);
