@@ -117,7 +117,7 @@ export function diagnosticLines(r: BuildResult, style: Style, only?: 'warning'):
     const where = file ? `${file}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ''}` : ''}: ` : '';
     if (r.error?.code !== 'BUILD_FAILED' && d.message && r.error?.message.endsWith(d.message)) continue;
     const severity = d.severity === 'error' ? style.red('error') : style.yellow('warning');
-    lines.push(`  ${where}${severity}${d.code ? ` ${d.code}` : ''}: ${d.message}`);
+    lines.push(`  ${where}${severity}${d.code ? ` ${d.code}` : ''}: ${d.field ? `${d.field}: ` : ''}${d.message}`);
   }
   return lines;
 }
