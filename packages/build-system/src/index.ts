@@ -66,6 +66,12 @@ export interface BuildOptions {
   onEvent?: BuildEventListener;
   /** Build even when the cache holds the result; the new result is still stored (CLI --force). */
   force?: boolean;
+  /**
+   * package.json validation warnings (codes PKG_*: a missing export target,
+   * condition order, types of the wrong module kind, `files` not covering a
+   * target) fail the build and nothing is swapped in (CLI --strict).
+   */
+  strict?: boolean;
   /** Neither read nor write the build cache (CLI --no-cache). */
   noCache?: boolean;
   /** Cache directory. Default: $BUILD_SYSTEM_CACHE_DIR, else <workspace root>/node_modules/.cache/build-system. */

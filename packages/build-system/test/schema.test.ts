@@ -17,7 +17,15 @@ describe('JSON Schemas are generated from the zod schemas', () => {
     const schema = JSON.parse(readFileSync(path.join(packageRoot, 'schema/build-config.schema.json'), 'utf8'));
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['$schema', 'adapter', 'adapterOptions', 'banner', 'clean', 'define', 'dts', 'entry', 'env', 'external', 'format', 'inputs', 'minify', 'outDir', 'platform', 'sourcemap', 'target'].sort(),
+      ['$schema', 'adapter', 'adapterOptions', 'banner', 'clean', 'define', 'dts', 'emit', 'entry', 'env', 'exclude', 'external', 'format', 'include', 'inputs', 'minify', 'outDir', 'outExtension', 'platform', 'sourcemap', 'target'].sort(),
     );
+  });
+
+  it('a diagnostic names the file and the field inside it (package.json validation: exports["./utils"].require.types)', () => {
+    const schema = JSON.parse(readFileSync(path.join(packageRoot, 'schema/build-result.schema.json'), 'utf8'));
+    const diagnostic = schema.properties.diagnostics.items;
+    expect(diagnostic.additionalProperties).toBe(false);
+    expect(Object.keys(diagnostic.properties).sort()).toEqual(['code', 'column', 'field', 'file', 'line', 'message', 'severity']);
+    expect(diagnostic.properties.field.type).toBe('string');
   });
 });

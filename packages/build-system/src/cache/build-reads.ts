@@ -85,6 +85,13 @@ export interface BuildReadsInput {
    * lags it by a tick; ctime, unlike mtime, cannot be set back by anyone.
    */
   startedCtimeMs: number;
+  /**
+   * Paths the build's own checks looked at outside what the tools read (the
+   * package.json validation, src/validate: ignore files, targets outside
+   * outDir), whose content or absence decided diagnostics stored with the
+   * entry: recorded as they are, without their directories.
+   */
+  checked?: { present: readonly string[]; absent: readonly string[] };
 }
 
 export type BuildReadsOutcome = { reads: RecordedReads } | { problem: string };
@@ -196,6 +203,9 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     // A file added beside one read outside the package's own inputs could change what an import resolves to.
     if (!isNodeModules(f)) dirs.add(path.dirname(f));
   }
+  const checkedFiles = new Set<string>();
+  for (const abs of input.checked?.present ?? []) if (!input.staticInputs.has(abs) && abs !== ownManifest && !excluded(abs)) checkedFiles.add(abs);
+  for (const abs of input.checked?.absent ?? []) if (!excluded(abs)) mustBeAbsent.add(abs);
   // A file appearing in a directory the fingerprint walked changes the fingerprint already: no need to record its absence.
   const walkedDirs = new Set<string>();
   for (const f of input.staticInputs.keys()) {
@@ -215,7 +225,7 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
 
   // 5. Hash everything (once per run per file, through the read log); a file changed during the build is not trusted.
   const recorded: RecordedReads = { files: {}, dirs: {}, manifests: {} };
-  for (const abs of [...new Set([...toolFiles, ...ruleFiles])].sort()) {
+  for (const abs of [...new Set([...toolFiles, ...ruleFiles, ...checkedFiles])].sort()) {
     if (input.staticInputs.has(abs) || abs === ownManifest || manifests.has(abs)) continue;
     const st = statSync(abs, { throwIfNoEntry: false });
     if (!st) return { problem: `${readsPath(pkg, abs)} was read by the build but is gone` };
@@ -233,7 +243,7 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     recorded.manifests[readsPath(pkg, abs)] = hash;
   }
   for (const abs of mustBeAbsent) {
-    if (ruleFiles.has(abs) || toolFiles.has(abs) || manifests.has(abs)) continue;
+    if (ruleFiles.has(abs) || toolFiles.has(abs) || checkedFiles.has(abs) || manifests.has(abs)) continue;
     if (reads.stat(abs)) return { problem: `${readsPath(pkg, abs)} appeared while the build ran` };
     recorded.files[readsPath(pkg, abs)] = null;
   }

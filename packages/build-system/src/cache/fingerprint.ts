@@ -34,8 +34,12 @@ import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
  *    lookup. `dependencies` therefore holds only `read` or `external` per
  *    workspace dependency, never an output hash, so a key no longer depends
  *    on which packages a run selected.
+ * 4: an entry's diagnostics include the package.json validation
+ *    (src/validate), replayed by every hit: `files`, which it checks, is a
+ *    fingerprinted field, and entries stored before validation existed (with
+ *    no such diagnostics) stop matching.
  */
-export const FINGERPRINT_VERSION = 3;
+export const FINGERPRINT_VERSION = 4;
 
 export interface Fingerprint {
   /** Shape/meaning version of this type; part of the key. */
@@ -71,9 +75,11 @@ export interface Fingerprint {
  * package.json fields that steer a build: entry and format derivation
  * (type, main, module, browser, exports, imports, bin, types), the target
  * (engines), externals and bundled code (the dependency maps), sideEffects,
- * and name/version (sources often import them). `scripts`, `description`,
- * `files`, `publishConfig` and other metadata do not change outputs and are
- * left out, so editing them keeps the cache. package.json itself is not a
+ * and name/version (sources often import them), and `files` (the build's
+ * package.json validation checks it; its warnings are stored with the
+ * entry). `scripts`, `description`, `publishConfig` and other metadata do
+ * not change outputs or diagnostics and are left out, so editing them keeps
+ * the cache. package.json itself is not a
  * file input for the same reason.
  */
 export const PACKAGE_JSON_FIELDS = [
@@ -95,6 +101,7 @@ export const PACKAGE_JSON_FIELDS = [
   'peerDependencies',
   'optionalDependencies',
   'peerDependenciesMeta',
+  'files',
 ] as const;
 
 /** How a build uses one workspace dependency. */

@@ -34,6 +34,7 @@ export const BUILD_FLAGS: Readonly<Record<string, FlagSpec>> = {
   '--color': { key: 'color', kind: 'boolean' },
   '--no-color': { key: 'color', kind: 'negation' },
   '--force': { key: 'force', kind: 'boolean' },
+  '--strict': { key: 'strict', kind: 'boolean' },
   '--no-cache': { key: 'cache', kind: 'negation' },
   '--cache-dir': { key: 'cacheDir', kind: 'value' },
   '--output-logs': { key: 'outputLogs', kind: 'value' },

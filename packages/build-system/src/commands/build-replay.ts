@@ -4,6 +4,7 @@ import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
 import { readValidRecord, recordFile, recordKey, touchManifests } from '../cache/noop/record.js';
 import type { BuildResult, RunResult } from '../result/schema.js';
+import { isValidationDiagnostic } from '../validate/diagnostics.js';
 import { criticalPath } from '../workspace/critical-path.js';
 import { ReadLog } from '../util/read-log.js';
 import { findWorkspaceRoot } from '../workspace/package-info.js';
@@ -28,6 +29,13 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
   const record = readValidRecord(recordFile(cacheDir, key), key);
   if (!record) {
     debugNoop('no record, or something it watches changed: building');
+    return false;
+  }
+  // --strict is not part of the key: it changes the outcome only of a run with package.json problems, and such a run
+  // is never recorded under --strict (it fails). A record of a run without it that had problems is not replayed here:
+  // the build runs, hits the cache, and fails as --strict says.
+  if (flags.strict && record.packages.some((p) => p.result.diagnostics.some(isValidationDiagnostic))) {
+    debugNoop('--strict and the recorded run has package.json warnings: building');
     return false;
   }
   touchManifests(record);

@@ -27,6 +27,8 @@ export interface BuildFlags {
   color?: boolean;
   all?: boolean;
   force?: boolean;
+  /** --strict: package.json validation warnings fail the build. */
+  strict?: boolean;
   /** false with --no-cache (commander's negatable option). */
   cache?: boolean;
   cacheDir?: string;
@@ -131,7 +133,7 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
     return;
   }
   const cacheOptions = { force: flags.force, noCache: flags.cache === false, cacheDir: flags.cacheDir, outputLogs, remoteCache };
-  const common = { cwd: flags.cwd, packages, filter: flags.filter, all: flags.all, adapter, concurrency, bail: flags.bail, ...cacheOptions };
+  const common = { cwd: flags.cwd, packages, filter: flags.filter, all: flags.all, adapter, concurrency, bail: flags.bail, strict: flags.strict, ...cacheOptions };
 
   if (flags.dryRun) {
     const plan = await builds.plan(common);

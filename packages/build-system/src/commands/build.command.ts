@@ -81,6 +81,11 @@ export class BuildCommand extends UsageExitCommand {
     return true;
   }
 
+  @Option({ flags: '--strict', description: 'package.json problems found after a build (missing export targets, condition order, types of the wrong module kind, files) fail it' })
+  parseStrict(): boolean {
+    return true;
+  }
+
   @Option({ flags: '--no-cache', description: 'neither read nor write the build cache' })
   parseNoCache(): boolean {
     return false;

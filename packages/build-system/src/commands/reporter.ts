@@ -122,7 +122,7 @@ export function diagnosticLines(r: BuildResult, style: Style, only?: 'warning'):
     const file = d.file ? toPosix(path.relative(process.cwd(), path.resolve(r.package.dir, d.file))) : undefined;
     const where = file ? `${file}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ''}` : ''}: ` : '';
     const severity = d.severity === 'error' ? style.red('error') : style.yellow('warning');
-    lines.push(`  ${where}${severity}${d.code ? ` ${d.code}` : ''}: ${d.message}`);
+    lines.push(`  ${where}${severity}${d.code ? ` ${d.code}` : ''}: ${d.field ? `${d.field}: ` : ''}${d.message}`);
   }
   return lines;
 }

@@ -43,5 +43,7 @@ export function noopRecordOptions(packages: readonly string[], flags: BuildFlags
     cacheDir: flags.cacheDir ? path.resolve(flags.cacheDir) : null,
     lockTimeout: flags.lockTimeout ?? null,
     remoteCache: flags.remoteCache !== false,
+    // Not --strict: a recorded run is one that succeeded, so with or without --strict it had no package.json
+    // problem to fail on, or it ran without --strict and the replay checks them (commands/build-replay.ts).
   };
 }

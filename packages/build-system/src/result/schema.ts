@@ -17,7 +17,8 @@ export const diagnosticSchema = z.strictObject({
   file: z.string().optional().describe('Relative to the package directory when inside it.'),
   line: z.number().int().optional(),
   column: z.number().int().optional(),
-  code: z.string().optional().describe("The tool's own code, e.g. TS2322."),
+  code: z.string().optional().describe("The tool's own code, e.g. TS2322, or build-system's, e.g. PKG_TYPES_MASQUERADE."),
+  field: z.string().optional().describe('The field inside `file` the problem is about, e.g. exports["./utils"].require.types.'),
 });
 
 export const artifactSchema = z.strictObject({
@@ -98,6 +99,7 @@ export type Diagnostic = z.infer<typeof diagnosticSchema>;
 export type Artifact = z.infer<typeof artifactSchema>;
 export type CacheInfo = z.infer<typeof cacheInfoSchema>;
 export type CacheChange = z.infer<typeof cacheChangeSchema>;
+export type ErrorInfo = z.infer<typeof errorInfoSchema>;
 
 const runErrorSchema = errorInfoSchema
   .extend({ issues: z.array(z.strictObject({ message: z.string(), file: z.string().optional(), field: z.string().optional(), package: z.string().optional(), line: z.number().optional(), column: z.number().optional() })).optional() })

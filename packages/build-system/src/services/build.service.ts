@@ -21,6 +21,7 @@ import { collectArtifacts } from '../util/artifacts.js';
 import { createStagingDir, discardStaging, JOURNAL_PREFIX, removeLeftovers, swapInStaging } from '../util/atomic-dir.js';
 import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
+import { applyStrict, validateBuild } from '../validate/index.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { dependenciesRead, type WorkspaceDependencyRef } from './dependency-needs.js';
 
@@ -50,6 +51,12 @@ export interface PackageBuildOptions extends CacheOptions {
    * newly stored entry to upload.
    */
   remoteSession?: RemoteCacheSession;
+  /**
+   * package.json validation warnings (src/validate) fail the build (CLI
+   * `--strict`): nothing is swapped in; a cache hit with stored validation
+   * warnings fails the same way without restoring anything.
+   */
+  strict?: boolean;
 }
 
 const LOG_TAIL_LINES = 40;
@@ -236,6 +243,9 @@ export class PackageBuildService {
         });
       }
       await makeBinsExecutable(config, staging);
+      // package.json against what was just produced, before the entry is saved: a hit replays these without validating.
+      const validation = validateBuild({ pkg, outDir: config.outDir, artifacts, staging, reads: options.reads });
+      diagnostics.push(...validation.diagnostics);
       // The second half of the key: what the tools read beyond the fingerprint's files, checked for changes during the build.
       let entry: { key: string; reads: import('../cache/build-reads.js').RecordedReads } | null = null;
       if (miss) {
@@ -251,6 +261,7 @@ export class PackageBuildService {
               excludeDirs: [miss.cache.store.dir, staging],
               hasher: miss.cache.hasher,
               startedCtimeMs: toolStartedCtimeMs,
+              checked: validation.looked,
             });
         if ('problem' in recorded) {
           diagnostics.push(cacheWarning(`not cached: ${recorded.problem}`));
@@ -282,6 +293,14 @@ export class PackageBuildService {
           { replace: miss.replace },
         );
         if (problem) diagnostics.push(cacheWarning(problem));
+      }
+      // --strict: the entry above keeps the warnings (a later run without --strict uses it); this build fails before the swap.
+      const strict = options.strict ? applyStrict(diagnostics) : null;
+      if (strict) {
+        await discardStaging(staging);
+        staging = undefined;
+        await miss?.cache.finish(null);
+        return this.finish(emit, { ...base, status: 'failed', durationMs: Date.now() - started, artifacts: [], diagnostics: strict.diagnostics, error: strict.error });
       }
       // LOCK-INTEGRATION: publish only while the lock is still ours (it is taken over if this process stalled past the stale timeout).
       await lock.assertHeld();
@@ -372,7 +391,7 @@ export class PackageBuildService {
     if (existsSync(lockDirFor(prepared.pkg.dir))) return { result: null, key: current };
     const found = await cache.find(current.primaryKey);
     if (found.status !== 'hit' || !(await cache.outDirHolds(found.hit.manifest, prepared.config))) return { result: null, key: current };
-    return { result: await this.finishHit(check, current, found.hit.manifest, false) };
+    return { result: (await this.strictRefusal(check, found.hit.manifest, 'local')) ?? (await this.finishHit(check, current, found.hit.manifest, false)) };
   }
 
   /**
@@ -398,6 +417,8 @@ export class PackageBuildService {
       corruptKey = found.key;
     } else if (found.status === 'hit') {
       const { manifest } = found.hit;
+      const refused = await this.strictRefusal(check, manifest, 'local');
+      if (refused) return { result: refused };
       if (await cache.outDirHolds(manifest, config)) return { result: await this.finishHit(check, current, manifest, false) };
       const restoreProblem = await restoreThroughStaging(pkg.dir, config, found.hit.restore, assertLockHeld);
       if (restoreProblem === null) {
@@ -443,6 +464,8 @@ export class PackageBuildService {
       return null;
     }
     const { manifest } = found.hit;
+    const refused = await this.strictRefusal(check, manifest, 'remote');
+    if (refused) return refused;
     let restored = false;
     if (!(await cache.outDirHolds(manifest, config))) {
       const restoreProblem = await restoreThroughStaging(pkg.dir, config, found.hit.restore, assertLockHeld);
@@ -454,6 +477,27 @@ export class PackageBuildService {
       await cache.rememberOutputs(config.outDir, manifest.artifacts);
     }
     return this.finishHit(check, current, manifest, restored, 'remote');
+  }
+
+  /**
+   * `--strict` and a hit whose stored diagnostics hold validation warnings:
+   * the build fails as the one it replays would have, and nothing is
+   * restored (outDir stays as it is). Null otherwise.
+   */
+  private async strictRefusal(check: CacheCheck, manifest: CacheManifest, source: 'local' | 'remote'): Promise<BuildResult | null> {
+    const strict = check.options.strict ? applyStrict(manifest.diagnostics) : null;
+    if (!strict) return null;
+    const problem = await check.cache.finish(null);
+    if (problem) check.warnings.push(cacheWarning(problem));
+    return {
+      ...check.base,
+      status: 'failed',
+      durationMs: Date.now() - check.started,
+      cache: { status: 'hit', key: manifest.key, fingerprintKey: manifest.primaryKey, source, restored: false },
+      artifacts: [],
+      diagnostics: [...check.warnings, ...strict.diagnostics],
+      error: strict.error,
+    };
   }
 
   /** A hit whose files are in outDir: recorded as used (a problem doing so is only a warning), then its result. */

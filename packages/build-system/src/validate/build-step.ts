@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Artifact } from '../result/schema.js';
+import type { ReadLog } from '../util/read-log.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import { validatePackage, type ValidationOutcome } from './validate-package.js';
+
+/**
+ * The validation step of a build (services/build.service.ts): run on the
+ * artifacts just collected, before the cache entry is saved, so its
+ * diagnostics are stored with the entry and a hit replays them without
+ * validating again. A build that writes nothing is not validated.
+ */
+export function validateBuild(input: { pkg: PackageInfo; outDir: string; artifacts: readonly Artifact[]; staging: string; reads: ReadLog }): ValidationOutcome {
+  const { pkg, outDir, artifacts, staging } = input;
+  if (artifacts.length === 0) return { diagnostics: [], looked: { present: [], absent: [] } };
+  return validatePackage({
+    dir: pkg.dir,
+    workspaceRoot: pkg.workspaceRoot,
+    manifest: pkg.manifest,
+    outDir,
+    artifacts,
+    reads: input.reads,
+    // Only a nested package.json the build wrote is ever read back (its `type`), from staging where it is now.
+    readArtifact: (rel) => {
+      if (!rel.startsWith(`${outDir}/`)) return undefined;
+      try {
+        return readFileSync(path.join(staging, ...rel.slice(outDir.length + 1).split('/')), 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+  });
+}

@@ -1,0 +1,194 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { build, type BuildResult, type RunResult } from '../src/index.js';
+import { WorkspaceBuildService } from '../src/services/workspace.service.js';
+import { ReadLog } from '../src/util/read-log.js';
+import { cliPath, createFixture, snapshotTree, type Fixture } from './helpers/fixture.js';
+
+/**
+ * The validation step of a build, end to end with the real esbuild: its
+ * diagnostics in the result, stored with the cache entry and replayed by a
+ * hit without validating again, and --strict / strict: true failing the
+ * build (on a miss and on a hit) without swapping anything in.
+ */
+const fixtures: Fixture[] = [];
+const temp: string[] = [];
+afterAll(() => {
+  fixtures.forEach((f) => f.cleanup());
+  temp.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+/** An esbuild package whose package.json exports one subpath the build never produces and one file that is not there. */
+function brokenPackage() {
+  const fx = createFixture(
+    {
+      'package.json': {
+        name: 'broken-exports',
+        version: '1.0.0',
+        type: 'module',
+        exports: { '.': './dist/index.js', './extra': './dist/extra.js', './data.json': './data.json' },
+        files: ['dist'],
+      },
+      'build.config.ts': "export default { adapter: 'esbuild', entry: 'src/index.ts' };\n",
+      'src/index.ts': 'export const answer = 42;\n',
+    },
+    { linkNodeModules: true },
+  );
+  fixtures.push(fx);
+  const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-'));
+  temp.push(cacheDir);
+  return { fx, cacheDir };
+}
+
+const validation = (r: BuildResult) => r.diagnostics.filter((d) => d.code?.startsWith('PKG_')).map((d) => `${d.severity} ${d.code} ${d.field}`);
+
+function cli(cwd: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [cliPath, 'build', '--json', ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, BUILD_SYSTEM_NO_FAST_PATH: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, ...env },
+  });
+  return { status: r.status, run: JSON.parse(r.stdout) as RunResult, stderr: r.stderr };
+}
+
+describe('validation after a build', () => {
+  it('reports each problem with code, file and field; a hit replays the stored diagnostics without validating again', async () => {
+    const { fx, cacheDir } = brokenPackage();
+    const missReads = new ReadLog();
+    const miss = (await new WorkspaceBuildService().run({ cwd: fx.root, cacheDir, reads: missReads })).results[0]!;
+    expect(miss.status).toBe('success');
+    expect(miss.cache.status).toBe('miss');
+    expect(validation(miss)).toEqual(['warning PKG_EXPORT_MISSING exports["./extra"]', 'warning PKG_EXPORT_MISSING exports["./data.json"]']);
+    const extra = miss.diagnostics.find((d) => d.field === 'exports["./extra"]')!;
+    expect(extra).toMatchObject({ file: 'package.json', severity: 'warning' });
+    expect(extra.message).toContain('./dist/extra.js is not produced by this build');
+    // The target outside outDir was looked up through the run's read log.
+    expect(missReads.observations().absent.has(fx.path('data.json'))).toBe(true);
+
+    const hitReads = new ReadLog();
+    const hit = (await new WorkspaceBuildService().run({ cwd: fx.root, cacheDir, reads: hitReads })).results[0]!;
+    expect(hit.cache.status).toBe('hit');
+    expect(validation(hit)).toEqual(validation(miss));
+    // No validation on a hit: nothing looked for the missing target.
+    expect(hitReads.observations().absent.has(fx.path('data.json'))).toBe(false);
+  });
+
+  it('a target outside outDir that appears, and a changed `files`, make the stored diagnostics stale: rebuilt', async () => {
+    const { fx, cacheDir } = brokenPackage();
+    const first = (await build({ cwd: fx.root, cacheDir })).results[0]!;
+    expect(validation(first)).toContain('warning PKG_EXPORT_MISSING exports["./data.json"]');
+    fx.write({ 'data.json': '{}' });
+    const second = (await build({ cwd: fx.root, cacheDir })).results[0]!;
+    expect(second.cache.status).toBe('miss');
+    expect(validation(second)).toEqual(['warning PKG_EXPORT_MISSING exports["./extra"]', 'warning PKG_FILES_UNCOVERED exports["./data.json"]']);
+    const manifest = JSON.parse(fx.read('package.json'));
+    fx.write({ 'package.json': { ...manifest, files: ['dist', 'data.json'] } });
+    const third = (await build({ cwd: fx.root, cacheDir })).results[0]!;
+    expect(third.cache.status).toBe('miss');
+    expect(validation(third)).toEqual(['warning PKG_EXPORT_MISSING exports["./extra"]']);
+  });
+
+  it('an ignore file outside the package decided a stored diagnostic: changing it makes the entry stale', async () => {
+    const fx = createFixture(
+      {
+        'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] },
+        '.gitignore': 'node_modules/\ndist/\n',
+        'packages/p/package.json': { name: 'p', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+        'packages/p/build.config.ts': "export default { adapter: 'esbuild' };\n",
+        'packages/p/src/index.ts': 'export const answer = 42;\n',
+      },
+      { linkNodeModules: true },
+    );
+    fixtures.push(fx);
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-'));
+    temp.push(cacheDir);
+    const first = (await build({ cwd: fx.path('packages/p'), cacheDir })).results[0]!;
+    expect(first.diagnostics.find((d) => d.code === 'PKG_FILES_UNCOVERED')?.message).toContain('left out by ../../.gitignore');
+    // The root .gitignore is no input of the package (dist is its outDir either way): only the validation read it.
+    writeFileSync(fx.path('.gitignore'), 'node_modules/\n');
+    const second = (await build({ cwd: fx.path('packages/p'), cacheDir })).results[0]!;
+    expect(second.cache.status).toBe('miss');
+    expect(validation(second)).toEqual([]);
+    const third = (await build({ cwd: fx.path('packages/p'), cacheDir })).results[0]!;
+    expect(third.cache.status).toBe('hit');
+  });
+
+  it('--strict fails the build naming the first problem and swaps nothing in; on a hit it fails the same way and restores nothing', () => {
+    const { fx, cacheDir } = brokenPackage();
+    const plain = cli(fx.root, ['--cache-dir', cacheDir]);
+    expect(plain.status).toBe(0);
+    const before = snapshotTree(fx.path('dist'));
+
+    // A miss under --strict: built, validated, stored, not published.
+    fx.write({ 'src/index.ts': 'export const answer = 43;\n' });
+    const strictMiss = cli(fx.root, ['--cache-dir', cacheDir, '--strict']);
+    expect(strictMiss.status).toBe(1);
+    const r = strictMiss.run.results[0]!;
+    expect(r.status).toBe('failed');
+    expect(r.cache.status).toBe('miss');
+    expect(r.error).toMatchObject({ code: 'BUILD_FAILED', file: 'package.json', field: 'exports["./extra"]' });
+    expect(r.error!.message).toContain('./dist/extra.js is not produced by this build');
+    expect(r.error!.message).toContain('(--strict)');
+    expect(validation(r)).toEqual(['error PKG_EXPORT_MISSING exports["./extra"]', 'error PKG_EXPORT_MISSING exports["./data.json"]']);
+    expect(snapshotTree(fx.path('dist'))).toEqual(before);
+
+    // Without --strict the stored entry is used: a hit, published, warnings.
+    const relaxed = cli(fx.root, ['--cache-dir', cacheDir]);
+    expect(relaxed.status).toBe(0);
+    expect(relaxed.run.results[0]!.cache.status).toBe('hit');
+    expect(readFileSync(fx.path('dist/index.js'), 'utf8')).toContain('43');
+
+    // A hit under --strict whose outputs are not in outDir: fails, and nothing is restored.
+    rmSync(fx.path('dist'), { recursive: true });
+    const strictHit = cli(fx.root, ['--cache-dir', cacheDir, '--strict']);
+    expect(strictHit.status).toBe(1);
+    expect(strictHit.run.results[0]!.cache.status).toBe('hit');
+    expect(strictHit.run.results[0]!.error).toMatchObject({ code: 'BUILD_FAILED', field: 'exports["./extra"]' });
+    expect(existsSync(fx.path('dist'))).toBe(false);
+  });
+
+  it('the no-op replay: a recorded run with warnings is not replayed under --strict; a clean one is, with or without it', () => {
+    const { fx, cacheDir } = brokenPackage();
+    // Every run with the same env: BUILD_SYSTEM_* variables are part of the record's key.
+    const debug = { BUILD_SYSTEM_DEBUG_NOOP: '1' };
+    const first = cli(fx.root, ['--cache-dir', cacheDir], debug);
+    expect(first.status).toBe(0);
+    expect(first.stderr).toContain('no-op record: written');
+    const replayed = cli(fx.root, ['--cache-dir', cacheDir], debug);
+    expect(replayed.stderr, 'replayed').toContain('replayed');
+    expect(validation(replayed.run.results[0]!)).toHaveLength(2);
+    const strict = cli(fx.root, ['--cache-dir', cacheDir, '--strict'], debug);
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toContain('--strict and the recorded run has package.json warnings');
+
+    // Fixed: clean under --strict, and that record serves runs with and without it.
+    const manifest = JSON.parse(fx.read('package.json'));
+    writeFileSync(fx.path('package.json'), JSON.stringify({ ...manifest, exports: { '.': './dist/index.js' } }));
+    const fixed = cli(fx.root, ['--cache-dir', cacheDir, '--strict'], debug);
+    expect(fixed.status).toBe(0);
+    expect(fixed.stderr).toContain('no-op record: written');
+    const again = cli(fx.root, ['--cache-dir', cacheDir, '--strict'], debug);
+    expect(again.status).toBe(0);
+    expect(again.stderr, 'again').toContain('replayed');
+    const without = cli(fx.root, ['--cache-dir', cacheDir], debug);
+    expect(without.status).toBe(0);
+    expect(without.stderr, 'without').toContain('replayed');
+  });
+
+  it('the API: strict: true fails the run; a package without problems is unaffected', async () => {
+    const { fx, cacheDir } = brokenPackage();
+    const run = await build({ cwd: fx.root, cacheDir, strict: true });
+    expect(run.ok).toBe(false);
+    expect(run.results[0]!.error).toMatchObject({ code: 'BUILD_FAILED', field: 'exports["./extra"]' });
+    expect(existsSync(fx.path('dist'))).toBe(false);
+    const manifest = JSON.parse(fx.read('package.json'));
+    fx.write({ 'package.json': { ...manifest, exports: { '.': './dist/index.js' } } });
+    const clean = await build({ cwd: fx.root, cacheDir, strict: true });
+    expect(clean.ok).toBe(true);
+    expect(validation(clean.results[0]!)).toEqual([]);
+    expect(existsSync(fx.path('dist/index.js'))).toBe(true);
+  });
+});
