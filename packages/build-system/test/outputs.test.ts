@@ -419,4 +419,23 @@ describe('entries from elsewhere in the workspace', () => {
     const entryEdited = build(fx.root).results.find((r) => r.package.name === 'cli')!;
     expect(entryEdited.cache).toMatchObject({ status: 'miss', reason: 'files changed: ../core/src/index.ts' });
   });
+
+  test('a package tsconfig without include: declarations for an outside entry never include the build config or old outputs', () => {
+    const fx = workspace(
+      {
+        ...CORE,
+        'packages/cli/package.json': { name: 'cli', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/cli.d.ts', default: './dist/cli.js' } } },
+        'packages/cli/tsconfig.json': { ...NODENEXT },
+        'packages/cli/build.config.ts': "export default { adapter: 'esbuild', dts: true, entry: { cli: 'src/cli.ts', core: '../core/src/index.ts' } };\n",
+        'packages/cli/src/cli.ts': "export const name = 'cli';\n",
+      },
+      { cli: 'packages/cli' },
+    );
+    expect(build(fx.root).status).toBe(0);
+    const again = build(fx.root, ['--force']);
+    expect(again.status).toBe(0);
+    const paths = artifactsOf(again, 'cli');
+    expect(paths).toEqual(expect.arrayContaining(['dist/cli.d.ts', 'dist/core.d.ts', 'dist/cli/src/cli.d.ts']));
+    expect(paths.filter((p) => /build\.config|dist\/cli\/dist\//.test(p))).toEqual([]);
+  });
 });

@@ -76,7 +76,17 @@ export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutp
       generated = path.join(ctx.outDir, '.build-system-declarations.tsconfig.json');
       const files = Object.values(config.entries).map((s) => toPosix(path.resolve(pkg.dir, s)));
       // A tsconfig outside the package (a workspace root's) names other packages' files: the entries and what they import only.
-      const include = !isInside(pkg.dir, tsconfig) ? { include: [] } : chainNamesFiles(tsconfig, ctx.reads) ? {} : { include: [`${toPosix(path.dirname(tsconfig))}/**/*`] };
+      // Without an include of its own, tsc's default (the tsconfig's directory) applies; restated here it also
+      // needs tsc's default exclude restated, and the build config is never a source (it would land in outDir).
+      const dir = toPosix(path.dirname(tsconfig));
+      const include = !isInside(pkg.dir, tsconfig)
+        ? { include: [] }
+        : chainNamesFiles(tsconfig, ctx.reads)
+          ? {}
+          : {
+              include: [`${dir}/**/*`],
+              exclude: [`${dir}/node_modules`, toPosix(path.resolve(pkg.dir, config.outDir)), ...(config.configFile ? [toPosix(config.configFile)] : [])],
+            };
       writeFileSync(generated, `${JSON.stringify({ extends: toPosix(tsconfig), files, ...include }, null, 2)}\n`);
       runConfig.adapterOptions = { ...config.adapterOptions, tsc: { ...config.adapterOptions.tsc, project: toPosix(path.relative(pkg.dir, generated)) } };
       // The generated file is in the staging dir, which is never recorded as read: the real one is.
