@@ -128,6 +128,14 @@ describe.each(WAYS)('emit: false ($name)', ({ dir, env }) => {
     const again = JSON.parse(cli(fx, ['--json'], env).stdout).results[0];
     expect(again).toMatchObject({ status: 'success', cache: { status: 'hit', key: miss.cache.key } });
     expect(snapshotTree(fx.path('dist'))).toEqual(built);
+
+    // People are told it was a check, and `clean` leaves an outDir this target never writes.
+    const human = cli(fx, ['--force'], env);
+    expect(human.code).toBe(0);
+    expect(human.all).toMatch(/✔ checked with tsc [\d.]+ in \d+ ms \(type-check only, nothing written\)/);
+    const clean = spawnSync(process.execPath, [cliPath, 'clean', '--cwd', fx.root], { cwd: fx.root, encoding: 'utf8' });
+    expect(clean.status).toBe(0);
+    expect(snapshotTree(fx.path('dist'))).toEqual(built);
   });
 });
 

@@ -65,7 +65,9 @@ export class LineReporter implements Reporter {
       const bytes = r.artifacts.reduce((n, a) => n + a.bytes, 0);
       const tool = r.adapter.name ? `${r.adapter.name} ${r.adapter.version}` : '';
       const cache = r.cache.status === 'hit' ? ` (${r.cache.source === 'remote' ? 'remote cache hit' : 'cache hit'}${r.cache.restored ? ', restored' : ''})` : '';
-      this.human.write(`${name}: ${this.style.green('✔')} built with ${tool} in ${Math.round(r.durationMs)} ms${cache} — ${r.artifacts.length} files, ${formatBytes(bytes)} in ${r.outDir ?? 'outDir'}\n`);
+      // Every adapter that emits reports its files: a tsc success with none is a type-check-only target (emit: false).
+      if (r.artifacts.length === 0 && r.adapter.name === 'tsc') this.human.write(`${name}: ${this.style.green('✔')} checked with ${tool} in ${Math.round(r.durationMs)} ms${cache} (type-check only, nothing written)\n`);
+      else this.human.write(`${name}: ${this.style.green('✔')} built with ${tool} in ${Math.round(r.durationMs)} ms${cache} — ${r.artifacts.length} files, ${formatBytes(bytes)} in ${r.outDir ?? 'outDir'}\n`);
       for (const line of diagnosticLines(r, this.style, 'warning')) this.err.write(`${name}: ${line}\n`);
     } else if (r.status === 'skipped') {
       this.human.write(`${name}: ${this.style.yellow('-')} skipped (${r.cache.reason ?? r.adapter.reason})\n`);

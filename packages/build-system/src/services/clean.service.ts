@@ -61,7 +61,8 @@ export class CleanService {
   async cleanPackage(pkg: PackageInfo, onEvent?: BuildEventListener, reads: ReadLog = new ReadLog()): Promise<CleanResult> {
     const { config, file } = await loadPackageConfig(pkg, reads);
     const resolved = resolveConfig(pkg, config, file);
-    const targets = [resolved.outDir];
+    // A type-check-only target (emit: false) never writes outDir: what is there is not ours to remove.
+    const targets = resolved.emit ? [resolved.outDir] : [];
     for (const name of await readdir(pkg.dir)) if (name.endsWith('.tsbuildinfo')) targets.push(name);
     const fromTsconfig = await tsBuildInfoFromTsconfig(pkg.dir);
     if (fromTsconfig) targets.push(fromTsconfig);
