@@ -115,6 +115,13 @@ describe('outExtension: config, else package.json, else the package type', () =>
     expect(() => resolveIn(fx.path('esm'), { outExtension: { esm: '.mjs', cjs: '.cjs' } })).not.toThrow();
   });
 
+  test("esbuild's own outExtension (which renamed the JS without its declarations) is CONFIG_INVALID pointing at outExtension", () => {
+    const fx = newFixture({ 'esm/package.json': { name: 'esm', type: 'module' }, 'esm/src/index.ts': 'export const a = 1;\n' });
+    const error = configError(fx.path('esm'), { adapter: 'esbuild', adapterOptions: { esbuild: { outExtension: { '.js': '.mjs' } } } });
+    expect(error.issues[0]).toMatchObject({ field: 'adapterOptions.esbuild.outExtension', message: expect.stringContaining("outExtension: { esm: '.mjs' }") });
+    expect(() => resolveIn(fx.path('esm'), { adapter: 'esbuild', adapterOptions: { esbuild: { minifyIdentifiers: true } } })).not.toThrow();
+  });
+
   const RATES: FileTree = {
     'packages/rates/package.json': {
       name: 'rates',

@@ -326,6 +326,14 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     problem('outExtension.cjs', `'.js' is ESM in a "type": "module" package, so CommonJS output must be '.cjs'; set outExtension.cjs to '.cjs' or remove "type": "module" from package.json`);
   }
   for (const issue of tscOnlyFieldIssues(config)) problem(issue.field, issue.message);
+  // esbuild's own outExtension renames the JS behind our back: declarations, artifacts and validation would name the old files.
+  const esbuildOptions = config.adapterOptions.esbuild;
+  if (esbuildOptions && 'outExtension' in esbuildOptions) {
+    problem(
+      'adapterOptions.esbuild.outExtension',
+      `renames the JS without its declarations (dependents then fail with TS7016); use the config's outExtension instead, e.g. outExtension: { esm: '.mjs' }, which names the .d.mts too`,
+    );
+  }
 
   if (issues.length > 0) {
     throw new BuildSystemError('CONFIG_INVALID', issues[0]!.message, { package: pkg.name, file, field: issues[0]!.field, issues });
