@@ -150,7 +150,7 @@ describe('the cache with a tsconfig above the package and a generated one', () =
       'packages/a/src/index.test.ts': 'export const t = 1;\n',
     });
     linkTypeScript(fx, TYPESCRIPTS[0]!.dir);
-    // Outside the workspace: the root's listing is read (the root tsconfig's directory), and a cache dir appearing in it would change it.
+    // Outside the workspace, as a user's cache dir may be.
     const cacheDir = fixture({}).root;
     const run = () => {
       const r = cli(fx, ['--json'], {}, cacheDir);
@@ -163,6 +163,9 @@ describe('the cache with a tsconfig above the package and a generated one', () =
     expect(first).toMatchObject({ status: 'success', cache: { status: 'miss' } });
     expect(first.artifacts.map((a: { path: string }) => a.path)).toEqual(['dist/index.js']);
     expect(index()).toContain('// kept');
+    expect(run()).toMatchObject({ cache: { status: 'hit', key: first.cache.key } });
+    // A file beside the root tsconfig is nothing this build read: still a hit.
+    fx.write({ 'NOTES.md': 'unrelated\n', 'tools/script.ts': 'export {};\n' });
     expect(run()).toMatchObject({ cache: { status: 'hit', key: first.cache.key } });
 
     fx.write({ 'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: [], removeComments: true }, include: ['packages/*/src'] } });

@@ -127,7 +127,10 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
       expect(nodeStdout(path.join(outDir, 'index.js'))).toBe('a on true');
       expect(readFileSync(path.join(outDir, 'index.js'), 'utf8')).not.toContain('a comment');
       // The root tsconfig is the read one; the directory looked through on the way (packages/) is read too.
-      expect(out.reads).toEqual(expect.arrayContaining([fx.path('tsconfig.json'), fx.path('packages')]));
+      // The real tsconfig is reported; the directories the lookup passed over are recorded by the cache as
+      // 'no tsconfig.json here' (cache/build-reads.ts 2b), not reported as reads (their listings would rebuild on any new file).
+      expect(out.reads).toContain(fx.path('tsconfig.json'));
+      expect(out.reads).not.toContain(fx.path('packages'));
       expect(out.reads!.some((f) => f.includes(`${path.sep}b${path.sep}`))).toBe(false);
       expect(tmpPaths(out.reads!)).toEqual([]);
     });
@@ -176,7 +179,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
       expect(out.diagnostics).toEqual([]);
       expect(relPaths(outDir, out.files)).toEqual(['index.js']);
       // Where a tsconfig.json was looked for: a new one there would be used, so their listings are read.
-      expect(out.reads).toEqual(expect.arrayContaining([fx.path('ws/packages'), fx.path('ws')]));
+      expect(out.reads).not.toContain(fx.path('ws/packages'));
       expect(out.reads).not.toContain(fx.path('tsconfig.json'));
     });
 

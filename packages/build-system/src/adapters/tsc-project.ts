@@ -91,13 +91,6 @@ export interface FoundTsconfig {
   file: string | undefined;
   /** Outside the package directory (an ancestor's, or a project option pointing elsewhere). */
   foreign: boolean;
-  /**
-   * Directories above the package where a tsconfig.json was looked for and
-   * not found (between the package and the one found, or up to the
-   * workspace root): one appearing there would be used instead. Reported as
-   * read, so the cache records their listings.
-   */
-  lookedIn: string[];
 }
 
 /** The lookup order of the module comment. Reads go through `reads` when given (the run's read log). */
@@ -106,22 +99,21 @@ export function locateTsconfig(pkg: PackageInfo, config: ResolvedConfig, reads?:
   const { project } = tscOptions(pkg, config);
   if (project) {
     const file = path.resolve(pkg.dir, project);
-    return { file, foreign: !isInside(pkg.dir, file), lookedIn: [] };
+    return { file, foreign: !isInside(pkg.dir, file) };
   }
   for (const name of ['tsconfig.build.json', 'tsconfig.json']) {
     const candidate = path.join(pkg.dir, name);
-    if (isFile(candidate)) return { file: candidate, foreign: false, lookedIn: [] };
+    if (isFile(candidate)) return { file: candidate, foreign: false };
   }
-  const lookedIn: string[] = [];
-  if (!isInside(pkg.workspaceRoot, pkg.dir)) return { file: undefined, foreign: false, lookedIn };
+  // The directories passed over are recorded by the cache (cache/build-reads.ts, rule 2b): one appearing there would be used instead.
+  if (!isInside(pkg.workspaceRoot, pkg.dir)) return { file: undefined, foreign: false };
   for (let dir = pkg.dir; dir !== pkg.workspaceRoot; ) {
     dir = path.dirname(dir);
     const candidate = path.join(dir, 'tsconfig.json');
-    if (isFile(candidate)) return { file: candidate, foreign: true, lookedIn };
-    lookedIn.push(dir);
+    if (isFile(candidate)) return { file: candidate, foreign: true };
     if (path.dirname(dir) === dir) break;
   }
-  return { file: undefined, foreign: false, lookedIn };
+  return { file: undefined, foreign: false };
 }
 
 /** One tsconfig of an extends chain, parsed. */
@@ -198,8 +190,6 @@ export interface ProgramPlan {
   project: string | undefined;
   /** `--rootDir` to pass, or undefined: the tsconfig's own, else tsc's default. */
   rootDir: string | undefined;
-  /** Directories to report as read (see FoundTsconfig.lookedIn). */
-  dirsRead: string[];
   /** The generated tsconfig, when there is one (its path is replaced by `generatedLabel` in messages). */
   generated: string | undefined;
   generatedLabel: string;
@@ -222,7 +212,6 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
     tsconfig: found.file,
     project: found.file,
     rootDir: hasEntries ? path.resolve(pkg.dir, config.sourceRoot) : undefined,
-    dirsRead: found.lookedIn,
     generated: undefined,
     generatedLabel: '',
     dispose: async () => {},

@@ -324,11 +324,10 @@ function tscOutputReader(ctx: TscRunContext, mode: TscMode, plan: ProgramPlan) {
       }
       // TypeScript's own lib files are fixed by its version, which the cache key holds already. The
       // real tsconfig (never the generated one) is reported so its extends chain is followed
-      // (cache/build-reads.ts), and the directories looked through for it so one appearing there counts.
+      // (cache/build-reads.ts, which also records that no tsconfig.json appeared in the directories the lookup passed over).
       // A tsconfig a caller generated in the staging dir (dts.ts) is no input either: the caller reports the real one.
       const reads = [
         ...(plan.tsconfig && !isInside(ctx.outDir, plan.tsconfig) ? [plan.tsconfig] : []),
-        ...plan.dirsRead,
         ...programFiles.filter((f) => !toolDirs.some((dir) => isInside(dir, f)) && f !== plan.generated),
       ];
       return { ok, files, diagnostics, reads };

@@ -181,6 +181,20 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     for (const a of chain.absent) mustBeAbsent.add(a);
   }
 
+  // 2b. The tsc adapter's (and declaration emit's) own lookup (adapters/tsc-project.ts): without a tsconfig of
+  // its own, a package uses the nearest tsconfig.json up to the workspace root, so one appearing in a directory
+  // passed over would be used instead. Its absence is recorded, not the directory's listing: a new package or
+  // file beside it changes nothing this build read.
+  const ownTsconfig = ['tsconfig.build.json', 'tsconfig.json'].some((name) => reads.stat(path.join(pkg.dir, name))?.isFile());
+  if ((input.adapter === 'tsc' || input.declarations) && !ownTsconfig && isInside(pkg.workspaceRoot, pkg.dir)) {
+    for (let dir = path.dirname(pkg.dir); ; dir = path.dirname(dir)) {
+      const candidate = path.join(dir, 'tsconfig.json');
+      if (reads.stat(candidate)?.isFile()) break;
+      mustBeAbsent.add(candidate);
+      if (dir === pkg.workspaceRoot || path.dirname(dir) === dir) break;
+    }
+  }
+
   // 3. The nearest package.json of every file the tools read outside the package's own inputs.
   const manifestByDir = new Map<string, string | null>();
   const nearestManifest = (dir: string): string | null => {
@@ -201,7 +215,10 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     const manifest = nearestManifest(path.dirname(f));
     if (manifest && manifest !== ownManifest && !input.staticInputs.has(manifest)) manifests.add(manifest);
     // A file added beside one read outside the package's own inputs could change what an import resolves to.
-    if (!isNodeModules(f)) dirs.add(path.dirname(f));
+    // Not beside a tsconfig: nothing resolves against its siblings, and its own include never applies to a
+    // package outside its directory (adapters/tsc-project.ts restricts the program), so a new file at the
+    // workspace root does not rebuild every package that extends the root tsconfig.
+    if (!isNodeModules(f) && !TSCONFIG_NAME.test(path.basename(f))) dirs.add(path.dirname(f));
   }
   const checkedFiles = new Set<string>();
   for (const abs of input.checked?.present ?? []) if (!input.staticInputs.has(abs) && abs !== ownManifest && !excluded(abs)) checkedFiles.add(abs);
