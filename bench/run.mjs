@@ -10,7 +10,7 @@
  *
  * Every option also reads an env var (flag wins): BENCH_SIZES, BENCH_RUNS, BENCH_STARTUP_RUNS,
  * BENCH_CONTENDERS, BENCH_SCENARIOS, BENCH_OUT, BENCH_JSON, BENCH_WORK, BENCH_SEED,
- * BENCH_WARMUP, BENCH_PROFILE, BENCH_TIMEOUT_MIN. See bench/README.md.
+ * BENCH_WARMUP, BENCH_PROFILE, BENCH_TIMEOUT_MIN, BENCH_MAX_LOAD. See bench/README.md.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { benchEnv, CONTENDERS, removeOutputs, selectContenders, toolBin, unavail
 import { hasGnuTime, measure } from './lib/measure.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { renderReport } from './lib/report.mjs';
-import { evaluateTargets } from './lib/targets.mjs';
+import { evaluateTargets, pairReference } from './lib/targets.mjs';
 import { benchDir, buildSystemBin, buildSystemDir, copyTemplate, findTool, initGitRepo, linkWorkspace, readMeta, repoRoot, setBuildSystemBin, snapshotBuildSystem } from './lib/workspace.mjs';
 import { EDIT_MARKER, generate } from './generate.mjs';
 
@@ -35,7 +35,7 @@ export const SCENARIO_LABELS = {
   startup: 'CLI start-up',
 };
 
-const DEFAULTS = { sizes: '10x20,50x20,200x10', runs: 5, startupRuns: 20, contenders: 'default', scenarios: SCENARIOS.join(','), seed: 1, warmup: 1, profile: true, snapshot: true, timeoutMin: 30 };
+const DEFAULTS = { sizes: '10x20,50x20,200x10', runs: 5, startupRuns: 20, contenders: 'default', scenarios: SCENARIOS.join(','), seed: 1, warmup: 1, profile: true, snapshot: true, timeoutMin: 30, maxLoad: os.cpus().length };
 const QUICK = { sizes: '10x20', runs: 3, startupRuns: 10 };
 
 export function parseOptions(argv, env = process.env) {
@@ -54,9 +54,11 @@ export function parseOptions(argv, env = process.env) {
     snapshot: env.BENCH_SNAPSHOT === undefined ? undefined : env.BENCH_SNAPSHOT !== '0',
     timeoutMin: env.BENCH_TIMEOUT_MIN,
     sizeContendersSpec: env.BENCH_SIZE_CONTENDERS,
+    maxLoad: env.BENCH_MAX_LOAD,
+    sizeScenariosSpec: env.BENCH_SIZE_SCENARIOS,
     quick: false,
   };
-  const names = { '--sizes': 'sizes', '--runs': 'runs', '--startup-runs': 'startupRuns', '--contenders': 'contenders', '--scenarios': 'scenarios', '--out': 'out', '--json': 'json', '--work': 'work', '--seed': 'seed', '--warmup': 'warmup', '--timeout-min': 'timeoutMin', '--size-contenders': 'sizeContendersSpec' };
+  const names = { '--sizes': 'sizes', '--runs': 'runs', '--startup-runs': 'startupRuns', '--contenders': 'contenders', '--scenarios': 'scenarios', '--out': 'out', '--json': 'json', '--work': 'work', '--seed': 'seed', '--warmup': 'warmup', '--timeout-min': 'timeoutMin', '--size-contenders': 'sizeContendersSpec', '--max-load': 'maxLoad', '--size-scenarios': 'sizeScenariosSpec' };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     if (flag === '--quick') o.quick = true;
@@ -77,6 +79,8 @@ export function parseOptions(argv, env = process.env) {
   o.seed = Number(o.seed);
   o.warmup = Number(o.warmup);
   o.timeoutMin = Number(o.timeoutMin);
+  o.maxLoad = Number(o.maxLoad);
+  if (!(o.maxLoad > 0)) throw new Error('--max-load must be a number > 0');
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be a whole number >= 1');
   if (!Number.isInteger(o.startupRuns) || o.startupRuns < 1) throw new Error('--startup-runs must be a whole number >= 1');
   o.sizes = String(o.sizes)
@@ -99,6 +103,16 @@ export function parseOptions(argv, env = process.env) {
     if (!m || !list) throw new Error(`bad --size-contenders part "${part}": use <packages>x<files>=<ids or globs>`);
     o.sizeContenders.set(`n${m[1]}-f${m[2]}`, new Set(selectContenders(list).map((c) => c.id)));
   }
+  // `200x10=noop`: fewer scenarios at a size (a cold turbo build of 200 packages takes minutes).
+  o.sizeScenarios = new Map();
+  for (const part of String(o.sizeScenariosSpec ?? '').split(';').map((x) => x.trim()).filter(Boolean)) {
+    const [size, list] = part.split('=', 2);
+    const m = /^(\d+)x(\d+)$/.exec(size?.trim() ?? '');
+    if (!m || !list) throw new Error(`bad --size-scenarios part "${part}": use <packages>x<files>=<scenarios>`);
+    const wanted = list.split(',').map((x) => x.trim()).filter(Boolean);
+    for (const x of wanted) if (!o.scenarios.includes(x)) throw new Error(`--size-scenarios: "${x}" is not among --scenarios`);
+    o.sizeScenarios.set(`n${m[1]}-f${m[2]}`, wanted);
+  }
   o.work = path.resolve(o.work ?? path.join(benchDir, '.work'));
   o.out = path.resolve(o.out ?? path.join(benchDir, 'RESULTS.md'));
   o.json = path.resolve(o.json ?? path.join(o.work, 'results.json'));
@@ -116,6 +130,8 @@ const HELP = `usage: node bench/run.mjs [options]   (npm run bench at the repo r
   --no-profile            skip the CPU profiles of build-system for targets not met (BENCH_PROFILE=0)
   --no-snapshot           run packages/build-system in place instead of a copy of it made at the start (BENCH_SNAPSHOT=0)
   --size-contenders spec  fewer contenders at one size: '200x10=turbo-tsup*,esbuild-raw,bs-esbuild*' (BENCH_SIZE_CONTENDERS; ';' between sizes)
+  --size-scenarios spec   fewer scenarios at one size: '200x10=noop' (BENCH_SIZE_SCENARIOS; ';' between sizes)
+  --max-load 2            pairs measured while the 1-minute load average is above this are left out of verdicts (BENCH_MAX_LOAD; default: the number of cores, ${DEFAULTS.maxLoad} here)
   --out bench/RESULTS.md  --json <work>/results.json  --work bench/.work  --seed 1  --timeout-min 30
   --render <results.json> write the report again from saved samples (measures nothing)`;
 
@@ -124,6 +140,42 @@ function log(msg) {
 }
 
 const rotate = (list, k) => list.map((_, i) => list[(i + k) % list.length]);
+
+/**
+ * The units of one scenario at one size, in schedule order before rotation. A
+ * build-system contender that a target judges against a reference (targets.mjs,
+ * pairReference) is measured back to back with that reference: a pair unit holds
+ * the reference and up to two build-system contenders, so each of them is
+ * adjacent to one reference sample (b1 ref b2); a third gets a unit, and a
+ * reference sample, of its own. Everything else is a unit of one, as before.
+ */
+export function scheduleUnits(contenders, scenario) {
+  const inScenario = contenders.filter((c) => scenario === 'cold' || c.cached);
+  const ids = new Set(inScenario.map((c) => c.id));
+  const groups = new Map();
+  const units = [];
+  for (const c of inScenario) {
+    const ref = pairReference(c, scenario);
+    if (!ref || !ids.has(ref)) continue;
+    if (!groups.has(ref)) groups.set(ref, []);
+    groups.get(ref).push(c);
+  }
+  const refs = new Set(groups.keys());
+  for (const c of inScenario) {
+    if (refs.has(c.id)) {
+      const members = groups.get(c.id);
+      for (let i = 0; i < members.length; i += 2) units.push({ ref: c, members: members.slice(i, i + 2) });
+    } else if (!(pairReference(c, scenario) && refs.has(pairReference(c, scenario)))) units.push({ ref: null, members: [c] });
+  }
+  return units;
+}
+
+/** A unit's contenders in measuring order for one run: within a pair the order alternates by run. */
+export function unitOrder(unit, run) {
+  if (!unit.ref) return unit.members;
+  const [a, b] = run % 2 ? unit.members : [...unit.members].reverse();
+  return b ? [a, unit.ref, b] : run % 2 ? [a, unit.ref] : [unit.ref, a];
+}
 let editCounter = 0;
 
 /** Rewrites the marked line of `file` (inside a function body): the JS output changes, the declarations do not. */
@@ -237,40 +289,56 @@ async function benchSize(size, contenders, opts, state) {
     state.warmupLeft = 0;
   }
 
-  const buildScenarios = opts.scenarios.filter((s) => s !== 'startup');
+  const buildScenarios = (opts.sizeScenarios.get(size.key) ?? opts.scenarios).filter((s) => s !== 'startup');
+  const unitsOf = new Map(buildScenarios.map((s) => [s, scheduleUnits(contenders, s)]));
   for (let run = 1; run <= opts.runs; run++) {
     for (const scenario of buildScenarios) {
-      for (const c of rotate(contenders, run - 1)) {
-        if (scenario !== 'cold' && !c.cached) continue;
-        const root = roots.get(c.id);
-        // Preconditions, untimed.
-        if (scenario === 'cold') c.clean(root);
-        else {
-          if (!warm.get(c.id)) {
+      for (const unit of rotate(unitsOf.get(scenario), run - 1)) {
+        const pair = unit.ref ? `${scenario}/${run}/${unit.ref.id}/${unit.members.map((m) => m.id).join('+')}` : undefined;
+        const tag = pair ? { pair } : {};
+        // Preconditions of every contender of the unit first (untimed; each works in its own copy), so
+        // that nothing but the timed builds runs between the samples of a pair.
+        const ready = [];
+        for (const c of unitOrder(unit, run)) {
+          const root = roots.get(c.id);
+          if (scenario !== 'cold' && !warm.get(c.id)) {
             const r = await runBuild(c, root, opts);
             warm.set(c.id, r.code === 0);
             if (r.code !== 0) {
-              record.samples.push({ run, scenario, contender: c.id, ok: false, error: `could not reach a warm state: ${failureText(r)}` });
+              record.samples.push({ run, scenario, contender: c.id, ...tag, ok: false, error: `could not reach a warm state: ${failureText(r)}` });
               continue;
             }
           }
+          if (scenario === 'cold') c.clean(root);
           if (scenario === 'restore') removeOutputs(root);
           if (scenario === 'edit-leaf') editSource(root, meta.leaf.file);
           if (scenario === 'edit-core') editSource(root, meta.core.file);
+          ready.push(c);
         }
-        const r = await runBuild(c, root, opts);
-        let error = r.code === 0 ? outputsPresent(root, meta, c) : failureText(r);
-        if (!error && scenario === 'cold' && record.verified[c.id] === undefined) {
-          error = runOutputs(root, meta);
-          record.verified[c.id] = error ?? true;
+        // The timed builds, back to back.
+        const timed = [];
+        for (const c of ready) {
+          // The 1-minute load average just before the timed build (README, "Load").
+          const load1 = Math.round(os.loadavg()[0] * 100) / 100;
+          timed.push({ c, load1, r: await runBuild(c, roots.get(c.id), opts) });
         }
-        // A tool that rebuilds nothing after an edit did not see the edit: that is no measurement.
-        const rebuilt = error ? null : c.rebuilt(r);
-        if (!error && scenario.startsWith('edit-') && rebuilt === 0) error = 'rebuilt no package after an edit: the tool did not see the change';
-        warm.set(c.id, !error);
-        const sample = { run, scenario, contender: c.id, ok: !error, ms: Math.round(r.ms * 10) / 10, cpuMs: r.cpuMs, rssKb: r.rssKb, rebuilt: error ? null : rebuilt, ...(error ? { error } : {}) };
-        record.samples.push(sample);
-        log(`${size.key} run ${run}/${opts.runs} ${scenario.padEnd(9)} ${c.id.padEnd(19)} ${error ? `FAILED ${error.slice(0, 160)}` : `${sample.ms.toFixed(0).padStart(7)} ms  rebuilt ${sample.rebuilt ?? '-'}  rss ${r.rssKb ?? '-'} kB`}`);
+        // Checks after the unit: they take time, and must not sit between the samples of a pair.
+        for (const { c, load1, r } of timed) {
+          const root = roots.get(c.id);
+          let error = r.code === 0 ? outputsPresent(root, meta, c) : failureText(r);
+          if (!error && scenario === 'cold' && record.verified[c.id] === undefined) {
+            error = runOutputs(root, meta);
+            record.verified[c.id] = error ?? true;
+          }
+          // A tool that rebuilds nothing after an edit did not see the edit: that is no measurement.
+          const rebuilt = error ? null : c.rebuilt(r);
+          if (!error && scenario.startsWith('edit-') && rebuilt === 0) error = 'rebuilt no package after an edit: the tool did not see the change';
+          warm.set(c.id, !error);
+          const others = r.othersCores === null ? null : Math.round(r.othersCores * 100) / 100;
+          const sample = { run, scenario, contender: c.id, ...tag, load1, othersCores: others, ok: !error, ms: Math.round(r.ms * 10) / 10, cpuMs: r.cpuMs, rssKb: r.rssKb, rebuilt: error ? null : rebuilt, ...(error ? { error } : {}) };
+          record.samples.push(sample);
+          log(`${size.key} run ${run}/${opts.runs} ${scenario.padEnd(9)} ${c.id.padEnd(19)} ${error ? `FAILED ${error.slice(0, 160)}` : `${sample.ms.toFixed(0).padStart(7)} ms  rebuilt ${sample.rebuilt ?? '-'}  rss ${r.rssKb ?? '-'} kB`}  load ${load1.toFixed(2)} others ${others ?? '-'}${pair ? '  (pair)' : ''}`);
+        }
       }
     }
   }
@@ -367,6 +435,7 @@ async function profileStartup(which, opts, cwd) {
  */
 function rerender(jsonFile, opts) {
   const results = JSON.parse(readFileSync(jsonFile, 'utf8'));
+  if (process.env.BENCH_NOTE) results.meta.note = process.env.BENCH_NOTE;
   results.targets = evaluateTargets(results);
   for (const p of results.profiles ?? []) {
     const file = path.join(benchDir, p.file);
@@ -413,7 +482,7 @@ export async function main(argv = process.argv.slice(2)) {
 
   const sizes = [];
   const results = {
-    meta: { startedAt: started.toISOString(), endedAt: null, machine: state.machine, tools: toolVersions(), options: { sizeContenders: Object.fromEntries([...opts.sizeContenders].map(([k, v]) => [k, [...v]])), sizes: opts.sizes.map((s) => s.key), runs: opts.runs, startupRuns: opts.startupRuns, scenarios: opts.scenarios, contenders: contenders.map((c) => c.id), seed: opts.seed, warmup: opts.warmup, buildSystem: opts.snapshot ? `snapshot of packages/build-system copied at the start to ${path.relative(repoRoot, path.join(opts.work, 'build-system'))}` : 'packages/build-system in place' }, argv },
+    meta: { startedAt: started.toISOString(), endedAt: null, machine: state.machine, tools: toolVersions(), options: { sizeContenders: Object.fromEntries([...opts.sizeContenders].map(([k, v]) => [k, [...v]])), sizeScenarios: Object.fromEntries(opts.sizeScenarios), sizes: opts.sizes.map((s) => s.key), runs: opts.runs, startupRuns: opts.startupRuns, scenarios: opts.scenarios, contenders: contenders.map((c) => c.id), seed: opts.seed, warmup: opts.warmup, maxLoad: opts.maxLoad, buildSystem: opts.snapshot ? `snapshot of packages/build-system copied at the start to ${path.relative(repoRoot, path.join(opts.work, 'build-system'))}` : 'packages/build-system in place' }, argv },
     contenders: opts.contenderList.map((c) => ({ id: c.id, label: c.label, family: c.family, dts: c.dts, cached: c.cached })),
     unavailable,
     sizes,

@@ -11,12 +11,29 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const GNU_TIME = '/usr/bin/time';
+
+/**
+ * Busy CPU time of the whole machine so far (ms), from the first line of
+ * /proc/stat (user nice system idle iowait irq softirq steal …, in USER_HZ =
+ * 100 ticks per second on Linux); null where there is no /proc/stat.
+ */
+function machineBusyMs() {
+  try {
+    const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
+    return (user + nice + system + irq + softirq + (steal || 0)) * 10;
+  } catch {
+    return null;
+  }
+}
 export const hasGnuTime = existsSync(GNU_TIME);
 
 /**
  * @param {{ cmd: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv }} command
  * @param {{ timeoutMs?: number, rss?: boolean }} [opts]
- * @returns {Promise<{ ms: number, code: number | null, signal: string | null, stdout: string, stderr: string, rssKb: number | null, cpuMs: number | null, timedOut: boolean }>}
+ * othersCores: how many cores other processes kept busy, on average, while the
+ * command ran (the machine's busy time over the interval minus the command
+ * tree's own CPU time, ÷ wall time); null without /proc/stat or GNU time.
+ * @returns {Promise<{ ms: number, code: number | null, signal: string | null, stdout: string, stderr: string, rssKb: number | null, cpuMs: number | null, othersCores: number | null, timedOut: boolean }>}
  */
 export function measure(command, opts = {}) {
   const { timeoutMs = 30 * 60_000, rss = true } = opts;
@@ -25,6 +42,7 @@ export function measure(command, opts = {}) {
   const timeFile = tmp ? path.join(tmp, 'rss') : null;
   const [cmd, args] = useTime ? [GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, command.cmd, ...command.args]] : [command.cmd, command.args];
   return new Promise((resolve, reject) => {
+    const busyBefore = machineBusyMs();
     const started = process.hrtime.bigint();
     const child = spawn(cmd, args, { cwd: command.cwd, env: command.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
@@ -47,6 +65,7 @@ export function measure(command, opts = {}) {
     });
     child.on('close', (code, signal) => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const busyAfter = machineBusyMs();
       clearTimeout(timer);
       let rssKb = null;
       let cpuMs = null;
@@ -61,7 +80,8 @@ export function measure(command, opts = {}) {
         }
         rmSync(tmp, { recursive: true, force: true });
       }
-      resolve({ ms, code, signal, stdout, stderr, rssKb, cpuMs, timedOut });
+      const othersCores = busyBefore !== null && busyAfter !== null && cpuMs !== null && ms > 0 ? Math.max(0, busyAfter - busyBefore - cpuMs) / ms : null;
+      resolve({ ms, code, signal, stdout, stderr, rssKb, cpuMs, othersCores, timedOut });
     });
   });
 }

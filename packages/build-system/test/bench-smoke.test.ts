@@ -24,6 +24,8 @@ interface Sample {
   ms: number;
   rssKb: number | null;
   rebuilt: number | null;
+  pair?: string;
+  load1?: number;
   error?: string;
 }
 interface Results {
@@ -149,7 +151,14 @@ describe('bench smoke run (N=3, F=3; build-system + raw esbuild)', () => {
     expect(report).toMatch(/\| raw esbuild \(JS API, one process\) `esbuild-raw` \| \d+ ms \|/);
     expect(report).toMatch(/\| `bs-esbuild` \| \*\*\d+\.\d\d×\*\* \(\d+\.\d\d–\d+\.\d\d\) \|/);
     expect(report).toMatch(/\| `build-system --version` \| \d+ ms \|/);
-    expect(report).toMatch(/Cold full build, JS only \(esbuild adapter\): ≤ 1\.5× the raw esbuild floor \| ≤ 1\.5× \| (✅ met|❌ not met) \| bs-esbuild \/ esbuild-raw \(n3-f3\): \d+\.\d\d×/);
+    expect(report).toMatch(/Cold full build, JS only \(esbuild adapter\): ≤ 1\.5× the raw esbuild floor, every size \| ≤ 1\.5× \| (✅ met|❌ not met|— not measured) \| bs-esbuild \/ esbuild-raw \(n3-f3\): (\d+\.\d\d×|n\/a)/);
+    // Each cold bs-esbuild sample shares a pair id with one esbuild-raw sample of the same run, and every sample records the load.
+    const cold = results.sizes[0]!.samples.filter((s) => s.scenario === 'cold');
+    for (const s of cold.filter((x) => x.contender === 'bs-esbuild')) {
+      expect(s.pair, `run ${s.run}`).toBeTruthy();
+      expect(cold.filter((x) => x.pair === s.pair).map((x) => x.contender).sort()).toEqual(['bs-esbuild', 'esbuild-raw']);
+    }
+    for (const s of results.sizes[0]!.samples) expect(typeof s.load1).toBe('number');
     const coldJs = results.targets.find((t) => t.id === 'cold-js')!;
     expect(coldJs.rows[0]!.ratio!.median).toBeGreaterThan(0);
   });
