@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
-import { isInside, realpathLoose, staysInside, toPosix } from '../util/paths.js';
+import { isInside, realpathLoose, staysInside, stripDot, toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { AdapterName, BuildConfig, Format } from './schema.js';
 
@@ -60,9 +60,6 @@ export interface ResolvedConfig {
 const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 const JS_OUTPUT = /\.(c|m)?js$/;
 
-function stripDot(p: string): string {
-  return toPosix(p).replace(/^\.\//, '').replace(/\/+$/, '');
-}
 
 function isFile(p: string): boolean {
   try {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { CONFIG_FILE_NAMES } from '../config/load.js';
 import type { Format } from '../config/schema.js';
-import { toPosix } from '../util/paths.js';
+import { stripDot, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import { parseJsonc, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
@@ -43,9 +43,6 @@ export interface PackageFacts {
 const JS_FILE = /\.(c|m)?js$/;
 const DTS_FILE = /\.d\.(c|m)?ts$/;
 
-export function stripDot(p: string): string {
-  return toPosix(p).replace(/^\.\//, '').replace(/\/+$/, '');
-}
 
 function formatOf(file: string, pkg: PackageInfo, conditions: string[]): Format {
   // As resolve.ts reads them: the condition first, then the extension, then the package type.

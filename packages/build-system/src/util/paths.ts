@@ -45,3 +45,8 @@ export function staysInside(root: string, target: string): boolean {
   if (!isInside(absRoot, absTarget)) return false;
   return isInside(realpathLoose(absRoot), realpathLoose(absTarget));
 }
+
+/** A package.json path as written (`./dist/x.js`, `dist/`) in one form: posix, no leading `./`, no trailing `/`. */
+export function stripDot(p: string): string {
+  return toPosix(p).replace(/^\.\//, '').replace(/\/+$/, '');
+}
