@@ -2,53 +2,89 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
-import { readValidRecord, recordFile, recordKey, touchManifests } from '../cache/noop/record.js';
+import { type RecordedPackage, readRecordResults, readValidRecord, recordFile, recordKey, resultsFile, touchManifests } from '../cache/noop/record.js';
+import { resolveReplaySelection } from '../cache/noop/selection.js';
+import { REMOTE_ENV } from '../cache/remote/config.js';
 import type { BuildResult, RunResult } from '../result/schema.js';
+import { defaultConcurrency, parseConcurrency } from '../util/concurrency.js';
 import { isValidationDiagnostic } from '../validate/diagnostics.js';
 import { criticalPath } from '../workspace/critical-path.js';
 import { ReadLog } from '../util/read-log.js';
 import { findWorkspaceRoot } from '../workspace/package-info.js';
 import type { ParsedBuildArgv } from './build-argv.js';
+import { parseOutputLogs } from './cache-flags.js';
+import { parseSeconds } from './flags.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
 
 /**
  * A no-op `build` answered from its record (cache/noop/record.ts): when every
- * path the last identical run read is unchanged, every package is the cache
- * hit it was, and this prints exactly what runBuildCommand would — the same
- * reporters fed the same events — with fresh times. Returns false, having
- * printed nothing, whenever the record is missing or anything changed.
+ * path the last recorded run read is unchanged, every package it built is the
+ * cache hit it was, and this prints exactly what runBuildCommand would — the
+ * same reporters fed the same events — with fresh times. The record serves any
+ * selection (names, --filter, --cwd) that resolves, against its graph, to
+ * packages it has results for; print-only flags come from this invocation.
+ * Returns false, having printed nothing, whenever the record is missing,
+ * anything changed, or anything cannot be proven the same.
  */
 export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean> {
   const { flags } = parsed;
-  const options = noopRecordOptions(parsed.packages, flags);
+  const options = noopRecordOptions(flags);
   if (!options) return false;
-  const cwd = flags.cwd ?? process.cwd();
+  // A run with a remote cache configured is never replayed: it may have entries to upload that the
+  // remote lacks, and it reports the remote's state. --no-remote-cache turns that off (and replays).
+  if (flags.remoteCache !== false && REMOTE_ENV.url.some((name) => process.env[name])) {
+    debugNoop('a remote cache is configured: building');
+    return false;
+  }
+  let concurrency: number;
+  try {
+    // Values a real run would reject are its to report (usage error, exit 2).
+    concurrency = flags.concurrency === undefined ? defaultConcurrency() : parseConcurrency(flags.concurrency);
+    if (flags.outputLogs !== undefined) parseOutputLogs(flags.outputLogs);
+    if (flags.lockTimeout !== undefined) parseSeconds('--lock-timeout', flags.lockTimeout);
+  } catch {
+    return false;
+  }
+  const cwd = path.resolve(flags.cwd ?? process.cwd());
   // Where the record is; what the record itself says is checked below (nothing here is an input of a build).
-  const cacheDir = resolveCacheDir(findWorkspaceRoot(path.resolve(cwd), new ReadLog()), flags.cacheDir);
-  const key = recordKey({ cwd, options });
+  const root = findWorkspaceRoot(cwd, new ReadLog());
+  const cacheDir = resolveCacheDir(root, flags.cacheDir);
+  const key = recordKey({ root, cacheDir, options });
   const record = readValidRecord(recordFile(cacheDir, key), key);
   if (!record) {
     debugNoop('no record, or something it watches changed: building');
     return false;
   }
+  const selection = resolveReplaySelection(record, cwd, parsed.packages, flags.filter ?? []);
+  if (!selection) {
+    debugNoop('the selection is not one the record can answer: building');
+    return false;
+  }
+  const stored = readRecordResults(resultsFile(cacheDir, key), record);
+  if (!stored) {
+    debugNoop('the record has no results that go with it: building');
+    return false;
+  }
+  const packages = selection.order.map((name) => stored.packages[name]);
+  if (packages.some((p) => p === undefined)) return false;
   // --strict is not part of the key: it changes the outcome only of a run with package.json problems, and such a run
   // is never recorded under --strict (it fails). A record of a run without it that had problems is not replayed here:
   // the build runs, hits the cache, and fails as --strict says.
-  if (flags.strict && record.packages.some((p) => p.result.diagnostics.some(isValidationDiagnostic))) {
+  if (flags.strict && packages.some((p) => p!.result.diagnostics.some(isValidationDiagnostic))) {
     debugNoop('--strict and the recorded run has package.json warnings: building');
     return false;
   }
-  touchManifests(record);
+  touchManifests(record, new Set(selection.order));
   debugNoop(`replayed ${recordFile(cacheDir, key)}`);
 
   const origin = performance.now();
   const started = Date.now();
   const reporter = await createRunOutput(flags).reporterFor();
-  reporter.onPlan(record.plan);
+  reporter.onPlan({ packages: selection.order.map((name) => ({ name, dir: selection.dirs.get(name)!, dependencies: selection.dependencies.get(name) ?? [] })), concurrency });
   const replayLogs = (flags.outputLogs ?? 'full') === 'full';
   const results: BuildResult[] = [];
   const timeline: NonNullable<RunResult['timeline']> = [];
-  for (const { result: recorded, logs } of record.packages) {
+  for (const { result: recorded, logs } of packages as RecordedPackage[]) {
     const startMs = performance.now() - origin;
     const startedAt = new Date().toISOString();
     const name = recorded.package.name;
@@ -61,22 +97,21 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
     results.push(result);
     timeline.push({ package: name, status: result.status, startMs: round(startMs), endMs: round(endMs) });
   }
-  const deps = new Map(record.plan.packages.map((p) => [p.name, p.dependencies]));
   const durations = new Map(timeline.map((t) => [t.package, t.endMs - t.startMs]));
   const run: RunResult = {
-    schemaVersion: record.schemaVersion as RunResult['schemaVersion'],
+    schemaVersion: stored.schemaVersion as RunResult['schemaVersion'],
     ok: true,
     exitCode: 0,
     startedAt: new Date(started).toISOString(),
     endedAt: new Date().toISOString(),
     durationMs: round(performance.now() - origin),
-    concurrency: record.concurrency,
-    bail: record.bail,
+    concurrency,
+    bail: flags.bail === true,
     results,
     timeline,
     criticalPath: criticalPath(
       results.map((r) => r.package.name),
-      deps,
+      selection.dependencies,
       durations,
     ),
     cache: { hits: { local: results.length, remote: 0 }, misses: 0 },

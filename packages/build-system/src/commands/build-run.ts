@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ADAPTER_NAMES, type AdapterName } from '../config/schema.js';
 import { BuildSystemError } from '../errors.js';
-import { availableCores, runError, type WorkspaceBuildService } from '../services/workspace.service.js';
+import { parseConcurrency } from '../util/concurrency.js';
+import { runError, type WorkspaceBuildService } from '../services/workspace.service.js';
 import { planTable } from './progress.js';
 import { printError } from './errors-output.js';
 import { parseSeconds } from './flags.js';
@@ -68,17 +69,7 @@ export function remoteCacheFlags(flags: BuildFlags): RemoteCacheOptions | false 
   };
 }
 
-/** `--concurrency 4` or, as turbo accepts, a share of the cores: `--concurrency 50%`. */
-export function parseConcurrency(value: string, cores = availableCores()): number {
-  const pct = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
-  if (pct) {
-    const share = Number(pct[1]);
-    if (share > 0) return Math.max(1, Math.floor((cores * share) / 100));
-  } else if (/^\d+$/.test(value.trim()) && Number(value) >= 1) {
-    return Number(value);
-  }
-  throw new BuildSystemError('USAGE', `--concurrency must be a whole number >= 1 or a percentage of the cores like 50% (got ${JSON.stringify(value)})`, { field: '--concurrency' });
-}
+export { parseConcurrency } from '../util/concurrency.js';
 
 /** --summary <file>: the --json document, also written to a file (directories created). */
 function writeSummary(file: string, doc: unknown): void {
@@ -169,7 +160,7 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
   };
   process.on('SIGINT', onSigint);
   // A run that may be replayed next time is recorded from its read log (cache/noop); see noopRecordOptions.
-  const recordOptions = noopRecordOptions(packages, flags);
+  const recordOptions = noopRecordOptions(flags);
   const reads = new ReadLog(recordOptions !== null);
   const recording = recordOptions ? await startRecording(reads) : null;
   let run;
@@ -179,10 +170,8 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
       reads,
       lockTimeoutMs,
       signal: controller.signal,
-      onPlan: (plan) => {
-        recording?.onPlan(plan);
-        reporter.onPlan(plan);
-      },
+      onSelected: (selection) => recording?.onSelected(selection),
+      onPlan: (plan) => reporter.onPlan(plan),
       onEvent: (event) => {
         recording?.onEvent(event);
         reporter.onEvent(event);
@@ -211,7 +200,7 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
       process.exit(130);
     }, 500).unref();
   }
-  if (recording && recordOptions) await recording.finish(run, { cwd: flags.cwd ?? process.cwd(), options: recordOptions, cacheDir: flags.cacheDir });
+  if (recording && recordOptions) await recording.finish(run, { options: recordOptions, cacheDir: flags.cacheDir });
 }
 
 async function startRecording(reads: ReadLog) {

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { LineReporter, type Reporter } from './reporter.js';
 import { createStyle, terminalInfo, wantsColor, type Style } from './terminal.js';
 import type { BuildFlags } from './build-run.js';
@@ -22,28 +21,26 @@ export function createRunOutput(flags: Pick<BuildFlags, 'json' | 'color'>): { js
 }
 
 /**
- * The flags that decide what a run builds, as the no-op record's key (flags that
- * only change how it prints — --json, --color — are not in it). Null for runs
- * that must not be recorded or replayed: forced or uncached builds, dry runs,
- * --explain and --summary (their extra output is computed from a real run),
- * git-ref filters (they depend on the repository's history), remote cache flags.
+ * The flags that can change what a run produces, as the no-op record's key
+ * (cache/noop/record.ts recordKey). Not in it: the selection (positional names,
+ * --filter, --cwd; a replay resolves it against the recorded graph), flags that
+ * only change printing or waiting (--json, --color, --concurrency, --bail,
+ * --output-logs: applied by the replay from the current flags; --lock-timeout: a
+ * replay needs every lock to be free), --strict (checked by the replay) and
+ * --cache-dir (the resolved directory is keyed). Null for runs that must not be
+ * recorded or replayed: forced or uncached builds, dry runs, --explain and
+ * --summary (their extra output is computed from a real run), git-ref filters
+ * (they depend on the repository's history), remote cache flags.
  */
-export function noopRecordOptions(packages: readonly string[], flags: BuildFlags): Record<string, unknown> | null {
+export function noopRecordOptions(flags: BuildFlags): Record<string, unknown> | null {
   if (flags.force || flags.cache === false || flags.dryRun || flags.explain || flags.summary) return null;
   if (flags.filter?.some((f) => f.includes('['))) return null;
   if (flags.remoteCacheUrl || flags.remoteCacheToken || flags.remoteCacheTeam || flags.remoteCacheReadOnly || flags.remoteCacheSignatureKey) return null;
+  if (flags.remoteCacheTimeout !== undefined || flags.remoteCacheConnectTimeout !== undefined) return null;
   return {
-    packages: [...packages],
-    filter: flags.filter ?? [],
-    all: flags.all === true,
+    // Another adapter builds other outputs.
     adapter: flags.adapter ?? null,
-    concurrency: flags.concurrency ?? null,
-    bail: flags.bail === true,
-    outputLogs: flags.outputLogs ?? null,
-    cacheDir: flags.cacheDir ? path.resolve(flags.cacheDir) : null,
-    lockTimeout: flags.lockTimeout ?? null,
-    remoteCache: flags.remoteCache !== false,
-    // Not --strict: a recorded run is one that succeeded, so with or without --strict it had no package.json
-    // problem to fail on, or it ran without --strict and the replay checks them (commands/build-replay.ts).
+    // --all changes which packages take part; the record's participation answers are only valid under the same rule.
+    all: flags.all === true,
   };
 }

@@ -1,33 +1,33 @@
 import path from 'node:path';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
-import { recordFile, recordKey, writeNoopRecord, type NoopRecord } from '../cache/noop/record.js';
+import { recordFile, recordKey, writeNoopRecord, type RecordedGraphEntry } from '../cache/noop/record.js';
 import { LocalCacheStore } from '../cache/store.js';
 import type { BuildEvent } from '../events.js';
 import { lockDirFor } from '../lock.js';
 import type { RunResult } from '../result/schema.js';
-import type { RunPlan } from './workspace.service.js';
+import type { Selection } from './workspace.service.js';
 import { isInside } from '../util/paths.js';
 import { ReadLog } from '../util/read-log.js';
-import { findWorkspaceRoot } from '../workspace/package-info.js';
 
 /** Lines of tool output kept per package, as a cache entry keeps them (build.service.ts STORED_LOG_LINES). */
 const KEPT_LOG_LINES = 5000;
 
 /**
  * One CLI build run being recorded for no-op replay (cache/noop/record.ts):
- * the run's read log (what it read, util/read-log.ts), the plan and tool
- * output it printed, and the record written at the end when the run qualifies.
+ * the run's read log (what it read, util/read-log.ts), its selection (the
+ * workspace graph) and the tool output it printed, and the record written at the end when the run qualifies.
  */
 export class NoopRecording {
-  private plan: NoopRecord['plan'] | null = null;
+  private selection: Selection | null = null;
   private readonly logs = new Map<string, { stream: 'stdout' | 'stderr'; line: string }[]>();
 
   /** `reads` must be the log the run reads through (created with recording = true). */
   constructor(readonly reads: ReadLog) {}
 
-  onPlan(plan: RunPlan): void {
-    this.plan = { packages: plan.packages.map((p) => ({ name: p.name, dir: p.dir, dependencies: [...p.dependencies] })), concurrency: plan.concurrency };
+  /** The run's selection: its graph (and what it decided about participation) is what a replay resolves selections against. */
+  onSelected(selection: Selection): void {
+    this.selection = selection;
   }
 
   onEvent(event: BuildEvent): void {
@@ -37,26 +37,41 @@ export class NoopRecording {
     if (lines.length < KEPT_LOG_LINES) lines.push({ stream: event.stream, line: event.line });
   }
 
-  async finish(run: RunResult, key: { cwd: string; options: Record<string, unknown>; cacheDir?: string }): Promise<void> {
+  async finish(run: RunResult, key: { options: Record<string, unknown>; cacheDir?: string }): Promise<void> {
     const observed = this.reads.observations();
     const why = this.unrecordable(run, observed.refused);
-    if (why || !this.plan) {
-      debugNoop(`not written: ${why ?? 'no plan'}`);
+    if (why || !this.selection) {
+      debugNoop(`not written: ${why ?? 'no selection'}`);
       return;
     }
-    const root = findWorkspaceRoot(path.resolve(key.cwd), new ReadLog());
+    const { graph, participation } = this.selection;
+    const root = graph.root;
     const outside = run.results.find((r) => !isInside(root, r.package.dir));
     if (outside) {
       debugNoop(`not written: ${outside.package.name} is outside the workspace ${root}`);
       return;
     }
+    const names = [...graph.nodes.keys()];
+    const index = new Map(names.map((n, i) => [n, i]));
+    const recordedGraph: RecordedGraphEntry[] = names.map((name) => {
+      const pkg = graph.nodes.get(name)!;
+      const decided = participation.get(pkg.dir);
+      return [
+        name,
+        path.relative(root, pkg.dir),
+        (graph.dependencies.get(name) ?? []).map((d) => index.get(d)!),
+        decided === undefined ? -1 : decided ? 1 : 0,
+        this.selection!.workspace.byName.get(name) === pkg ? 0 : 1,
+      ];
+    });
     const cacheDir = resolveCacheDir(root, key.cacheDir);
     const store = new LocalCacheStore(cacheDir);
-    const recordKeyValue = recordKey({ cwd: key.cwd, options: key.options });
+    const recordKeyValue = recordKey({ root, cacheDir, options: key.options });
     const problem = await writeNoopRecord({
       cacheDir,
       key: recordKeyValue,
-      plan: this.plan,
+      root,
+      graph: recordedGraph,
       run,
       logs: this.logs,
       observed,

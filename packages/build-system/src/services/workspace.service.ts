@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { findConfigFile } from '../config/load.js';
@@ -14,12 +13,14 @@ import type { RemoteCacheSession, RemoteRunSummary } from '../cache/remote/sessi
 import { isInside, toPosix } from '../util/paths.js';
 import { ReadLog } from '../util/read-log.js';
 import { loadWorkspace, type Workspace } from '../workspace/discover.js';
-import { evaluateFilters, parseFilter } from '../workspace/filter.js';
+import { parseFilter } from '../workspace/filter.js';
+import { chooseInGraph } from '../workspace/select.js';
 import { assertAcyclic, createPackageGraph, criticalPath, dependencyClosure, subsetDependencies, topologicalOrder, type PackageGraph } from '../workspace/graph.js';
 import { findWorkspaceRoot, loadPackageInfo, type PackageInfo } from '../workspace/package-info.js';
 import { errorResult, PackageBuildService, type PackageBuildOptions, type PreparedPackage } from './build.service.js';
 import { dependenciesRead } from './dependency-needs.js';
 import { runSchedule } from './scheduler.js';
+import { defaultConcurrency } from '../util/concurrency.js';
 
 export interface SelectOptions {
   /** Directory the command runs in (default process.cwd()). */
@@ -40,6 +41,8 @@ export interface SelectOptions {
   participates?: (pkg: PackageInfo, reads: ReadLog) => boolean;
   /** The run's read log (util/read-log.ts); a new one when omitted. */
   reads?: ReadLog;
+  /** Called with the selection once it is made (the no-op recording keeps its graph). */
+  onSelected?: (selection: Selection) => void;
 }
 
 export interface Selection {
@@ -53,6 +56,8 @@ export interface Selection {
    * outputs the build reads (see `waitsFor`).
    */
   dependencies: Map<string, string[]>;
+  /** package dir → whether it takes part, for every package that was asked. */
+  participation: Map<string, boolean>;
 }
 
 /** A package takes part in a workspace run when it has a build.config.* file. */
@@ -88,9 +93,16 @@ export function selectPackages(options: SelectOptions = {}): Selection {
   const workspace: Workspace = existsSync(path.join(root, 'package.json')) || existsSync(path.join(root, 'pnpm-workspace.yaml'))
     ? loadWorkspace(cwd, reads)
     : { root, packages: [], byName: new Map() };
-  const participates = options.participates
+  const decide = options.participates
     ? (p: PackageInfo) => options.participates!(p, reads)
     : (p: PackageInfo) => hasBuildConfig(p, reads) || (options.all === true && hasInferableEntry(p));
+  // Remembered: the no-op record keeps what was decided (cache/noop/selection.ts).
+  const participation = new Map<string, boolean>();
+  const participates = (p: PackageInfo) => {
+    let yes = participation.get(p.dir);
+    if (yes === undefined) participation.set(p.dir, (yes = decide(p)));
+    return yes;
+  };
   const withDependencies = options.withDependencies !== false;
 
   const names = options.packages ?? [];
@@ -128,20 +140,13 @@ export function selectPackages(options: SelectOptions = {}): Selection {
   }
   const graph = createPackageGraph(workspace, foreign);
 
-  const chosen = new Set(seeds.map((p) => p.name));
-  if (withDependencies) for (const n of dependencyClosure(graph, chosen)) chosen.add(n);
-  if (filters.length > 0) {
-    const r = evaluateFilters(filters, { graph, cwd });
-    for (const n of r.include ?? []) chosen.add(n);
-    for (const n of r.explicit) explicit.add(n);
-    // An exclusion wins over everything, a positional name included.
-    for (const n of r.exclude) chosen.delete(n);
-  }
-  const final = new Set([...chosen].filter((n) => explicit.has(n) || participates(graph.nodes.get(n)!)));
+  const { chosen, final } = chooseInGraph(graph, seeds.map((p) => p.name), explicit, filters, cwd, withDependencies, (n) => participates(graph.nodes.get(n)!));
   if (final.size === 0) throw emptySelection(options, chosen);
   assertAcyclic(graph, final);
   const order = topologicalOrder(graph, final);
-  return { workspace, graph, packages: order.map((n) => graph.nodes.get(n)!), dependencies: subsetDependencies(graph, final) };
+  const selection = { workspace, graph, packages: order.map((n) => graph.nodes.get(n)!), dependencies: subsetDependencies(graph, final), participation };
+  options.onSelected?.(selection);
+  return selection;
 }
 
 function emptySelection(options: SelectOptions, matched: ReadonlySet<string>): BuildSystemError {
@@ -190,23 +195,7 @@ function workspaceDependencyRefs(graph: PackageGraph, name: string): { name: str
   return (graph.dependencies.get(name) ?? []).map((d) => ({ name: d, dir: graph.nodes.get(d)!.dir }));
 }
 
-/** Cores this process may use (what `--concurrency 50%` is a share of). */
-export function availableCores(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : Math.max(1, os.cpus().length);
-}
-
-/**
- * Packages building at once unless told otherwise: 10, as turbo, or one per
- * core on bigger machines. Not the number of cores: a package build is mostly
- * waiting (on esbuild's own multi-threaded service, a spawned bun, the file
- * system), so two at a time on two cores leaves them idle. Measured on the
- * bench workspaces on 2 cores (research.md): cold builds get faster from 2 to 8
- * at once and stay flat up to 16; peak memory barely moves. Heavy spawned work
- * has its own bounds (TypeScript declarations run in a pool of workers).
- */
-export function defaultConcurrency(): number {
-  return Math.max(10, availableCores());
-}
+export { availableCores, defaultConcurrency } from '../util/concurrency.js';
 
 function resolveConcurrency(n: number | undefined): number {
   if (n === undefined) return defaultConcurrency();

@@ -32,7 +32,7 @@ import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
  * one stat that differs — means "no replay": the run happens as usual.
  */
 
-export const NOOP_RECORD_VERSION = 2;
+export const NOOP_RECORD_VERSION = 3;
 const RACY_WINDOW_MS = 2000;
 
 /** One package as a no-op replays it. */
@@ -43,40 +43,72 @@ export interface RecordedPackage {
   logs: { stream: 'stdout' | 'stderr'; line: string }[];
 }
 
+/**
+ * The workspace as the recorded run discovered it (one entry per package, in
+ * discovery order): [name, dir relative to the root, indexes of its workspace
+ * dependencies, takes part (1 / 0, -1 when the run never asked), 1 when it is
+ * outside the workspace globs (named by directory)]. The record's stat checks
+ * prove discovery would find the same today, so a replay resolves any other
+ * selection against it (cache/noop/selection.ts).
+ */
+export type RecordedGraphEntry = [name: string, dir: string, dependencies: number[], participates: 1 | 0 | -1, foreign: 0 | 1];
+
+/**
+ * The hot file: what validation reads. Paths are a directory table plus
+ * basenames; content hashes only for files modified within the racy window
+ * (the only ones checked by content). Results live in a second file
+ * (`<key>.results.json`) read only once validation succeeded.
+ */
 export interface NoopRecord {
   version: typeof NOOP_RECORD_VERSION;
   key: string;
+  /** Ties this file to its results file (written first): a mismatch is "no replay". */
+  id: string;
   writtenAt: number;
-  /** RunResult.schemaVersion of the recorded run (the replay does not load the schema module). */
-  schemaVersion: number;
-  /** What onPlan was given. */
-  plan: { packages: { name: string; dir: string; dependencies: string[] }[]; concurrency: number };
-  concurrency: number;
-  bail: boolean;
-  packages: RecordedPackage[];
-  /** [path, size, mtimeMs, ctimeMs, ino, sha256 | null] */
-  files: [string, number, number, number, number, string | null][];
-  /** [path, mtimeMs, ino, names | null] */
-  dirs: [string, number, number, string[] | null][];
-  absent: string[];
-  /** Symlinks whose target was used: [path, target]. */
-  links: [string, string][];
-  /** Cache entry manifests: [path, size, ino]; their mtime is the entry's last use, which hits move. */
-  manifests: [string, number, number][];
+  root: string;
+  graph: RecordedGraphEntry[];
+  /** Names of the packages whose results were recorded. */
+  built: string[];
+  /** Absolute directories; every path below is [index in this table, basename]. */
+  dirTable: string[];
+  /** [dir, base, size, mtimeMs, ctimeMs, ino, sha256 | 0 (not racy, or never hashed)] */
+  files: [number, string, number, number, number, number, string | 0][];
+  /** [directory index, mtimeMs, ino, names | 0] */
+  dirs: [number, number, number, string[] | 0][];
+  absent: [number, string][];
+  /** Symlinks whose target was used: [dir, base, target]. */
+  links: [number, string, string][];
+  /** Cache entry manifests of `built`, in its order: [dir, base, size, ino]; their mtime is the entry's last use, which hits move. */
+  manifests: [number, string, number, number][];
   /** Env vars configs declared (`env`) → sha256 of the value, null when unset. */
   env: Record<string, string | null>;
   /** Entry names of package directories that are build-system's own (outDir roots, node_modules). */
   ownNames: string[];
 }
 
-/** What makes two invocations the same one: everything but the observed paths. */
+/** The cold file: read after validation. */
+export interface NoopResults {
+  id: string;
+  /** RunResult.schemaVersion of the recorded run (the replay does not load the schema module). */
+  schemaVersion: number;
+  packages: Record<string, RecordedPackage>;
+}
+
+/**
+ * What makes a record usable for a run: everything that can change outputs and
+ * that the record's own checks (paths, declared env vars) do not cover. Not the
+ * cwd, the selection or print-only flags: a replay resolves the selection
+ * against the recorded graph and prints with the current flags.
+ */
 export interface RecordKeyInput {
-  cwd: string;
-  /** Flags that change what is built or how results are computed (not how they are printed). */
+  /** The workspace root (from findWorkspaceRoot, computed anew by every run). */
+  root: string;
+  /** The resolved cache directory (flag, BUILD_SYSTEM_CACHE_DIR or the default): entries live there. */
+  cacheDir: string;
+  /** Flags that change outputs (commands/run-output.ts noopRecordOptions). */
   options: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
 }
-
 
 /** This module's own file: a rebuilt build-system is a different program even at the same version. */
 function selfIdentity(): string {
@@ -89,17 +121,21 @@ function selfIdentity(): string {
   }
 }
 
-/** Env that steers build-system itself (cache dir, remote cache, fast paths) or Node's module resolution. */
-function steeringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of Object.keys(env).sort()) {
-    if (name.startsWith('BUILD_SYSTEM_') || name.startsWith('TURBO_') || name === 'NODE_OPTIONS' || name === 'NODE_PATH') out[name] = sha256(env[name] ?? '');
-  }
-  return out;
-}
+/**
+ * Env vars that can change what a build produces and that no record check sees, decided one by one:
+ * - NODE_OPTIONS (--conditions, --require, loaders) and NODE_PATH change how configs and tools resolve modules;
+ * - BUILD_SYSTEM_CONFIG_TIMEOUT_MS can make a config evaluation that succeeded fail now;
+ * - BUILD_SYSTEM_TSC_SPAWN runs TypeScript another way (same output, but a different program: keyed to be safe).
+ * Not keyed: BUILD_SYSTEM_CACHE_DIR (the resolved cache dir is), the remote cache variables (a replay
+ * never happens while a remote URL is configured: commands/build-replay.ts), other TURBO_* (turbo's own),
+ * BUILD_SYSTEM_DEBUG_NOOP / BUILD_SYSTEM_NO_FAST_PATH (messages; no fast path at all), and env vars
+ * configs read (the record checks each one's value: `env`).
+ */
+const KEYED_ENV = ['NODE_OPTIONS', 'NODE_PATH', 'BUILD_SYSTEM_CONFIG_TIMEOUT_MS', 'BUILD_SYSTEM_TSC_SPAWN'] as const;
 
 export function recordKey(input: RecordKeyInput): string {
   const bun = (globalThis as { Bun?: { version: string } }).Bun;
+  const env = input.env ?? process.env;
   return sha256(
     JSON.stringify([
       NOOP_RECORD_VERSION,
@@ -108,15 +144,20 @@ export function recordKey(input: RecordKeyInput): string {
       bun ? `bun ${bun.version}` : `node ${process.version}`,
       process.platform,
       process.arch,
-      path.resolve(input.cwd),
+      input.root,
+      input.cacheDir,
       input.options,
-      steeringEnv(input.env ?? process.env),
+      KEYED_ENV.map((name) => env[name] ?? null),
     ]),
-  );
+  ).slice(0, 32);
 }
 
 export function recordFile(cacheDir: string, key: string): string {
   return path.join(cacheDir, 'v1', 'noop', `${key}.json`);
+}
+
+export function resultsFile(cacheDir: string, key: string): string {
+  return path.join(cacheDir, 'v1', 'noop', `${key}.results.json`);
 }
 
 export const envValueHash = (name: string, value: string | undefined): string | null => (value === undefined ? null : sha256(`${name}=${value}`));
@@ -144,10 +185,10 @@ function fileSha256(abs: string): string | null {
 // Validation and replay bookkeeping (the CLI's fast path: node:fs only).
 
 /**
- * The record for this invocation when every path it observed is as recorded;
- * null otherwise. Never throws: a record that cannot be read or checked (a
- * path that became a file's child, a permission, a loop, a damaged record)
- * only means "build as usual".
+ * The record under `key` when every path it observed is as recorded; null
+ * otherwise. Never throws: a record that cannot be read or checked (a path
+ * that became a file's child, a permission, a loop, a damaged record) only
+ * means "build as usual".
  */
 export function readValidRecord(file: string, key: string, env: NodeJS.ProcessEnv = process.env): NoopRecord | null {
   try {
@@ -168,16 +209,19 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
   for (const [name, expected] of Object.entries(record.env)) if (envValueHash(name, env[name]) !== expected) return null;
   const racySince = record.writtenAt - RACY_WINDOW_MS;
   const ownNames = new Set(record.ownNames);
-  for (const [p, size, mtimeMs, ctimeMs, ino, sha] of record.files) {
+  const dirTable = record.dirTable;
+  for (const [d, base, size, mtimeMs, ctimeMs, ino, sha] of record.files) {
+    const p = path.join(dirTable[d]!, base);
     const st = statSync(p, { throwIfNoEntry: false });
     if (!st || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs || st.ino !== ino) return null;
-    if (mtimeMs > racySince && (sha === null || fileSha256(p) !== sha)) return null;
+    if (mtimeMs > racySince && (sha === 0 || fileSha256(p) !== sha)) return null;
   }
-  for (const [p, mtimeMs, ino, names] of record.dirs) {
+  for (const [d, mtimeMs, ino, names] of record.dirs) {
+    const p = dirTable[d]!;
     const st = statSync(p, { throwIfNoEntry: false });
     if (!st || !st.isDirectory() || st.mtimeMs !== mtimeMs || st.ino !== ino) return null;
     if (mtimeMs > racySince) {
-      if (names === null) return null;
+      if (names === 0) return null;
       let now: string[];
       try {
         now = readdirSync(p);
@@ -187,25 +231,37 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
       if (!sameNames(now, names, ownNames)) return null;
     }
   }
-  for (const p of record.absent) if (statSync(p, { throwIfNoEntry: false })) return null;
-  for (const [p, target] of record.links ?? []) if (readlinkSync(p) !== target) return null;
-  for (const [p, size, ino] of record.manifests) {
-    const st = statSync(p, { throwIfNoEntry: false });
+  for (const [d, base] of record.absent) if (statSync(path.join(dirTable[d]!, base), { throwIfNoEntry: false })) return null;
+  for (const [d, base, target] of record.links) if (readlinkSync(path.join(dirTable[d]!, base)) !== target) return null;
+  for (const [d, base, size, ino] of record.manifests) {
+    const st = statSync(path.join(dirTable[d]!, base), { throwIfNoEntry: false });
     if (!st || st.size !== size || st.ino !== ino) return null;
   }
   return record;
 }
 
+/** The results that belong to `record` (same id), or null. Never throws. */
+export function readRecordResults(file: string, record: NoopRecord): NoopResults | null {
+  try {
+    const results = JSON.parse(readFileSync(file, 'utf8')) as NoopResults;
+    return typeof results === 'object' && results !== null && results.id === record.id ? results : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A replayed hit is a use of the entry, as a real hit's lookup records it (LRU eviction reads manifest mtimes). */
-export function touchManifests(record: NoopRecord): void {
+export function touchManifests(record: NoopRecord, replayed: ReadonlySet<string>): void {
   const now = new Date();
-  for (const [p] of record.manifests) {
+  // manifests[i] is the entry of built[i] (both in the recorded run's result order).
+  record.manifests.forEach(([d, base], i) => {
+    if (!replayed.has(record.built[i]!)) return;
     try {
-      utimesSync(p, now, now);
+      utimesSync(path.join(record.dirTable[d]!, base), now, now);
     } catch {
       // Only eviction order suffers.
     }
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -214,7 +270,8 @@ export function touchManifests(record: NoopRecord): void {
 export interface RecordInput {
   cacheDir: string;
   key: string;
-  plan: NoopRecord['plan'];
+  root: string;
+  graph: RecordedGraphEntry[];
   run: RunResult;
   logs: ReadonlyMap<string, { stream: 'stdout' | 'stderr'; line: string }[]>;
   observed: { files: Map<string, ObservedFile>; dirs: Map<string, ObservedDir>; absent: Set<string>; links: Map<string, string>; env: Set<string> };
@@ -229,6 +286,23 @@ export async function writeNoopRecord(input: RecordInput): Promise<string | null
     return await buildAndWriteRecord(input);
   } catch (e) {
     return `a path cannot be checked (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
+}
+
+/** Paths as [directory index, basename] over one shared table. */
+class PathTable {
+  readonly dirs: string[] = [];
+  private readonly index = new Map<string, number>();
+  dir(d: string): number {
+    let i = this.index.get(d);
+    if (i === undefined) {
+      i = this.dirs.push(d) - 1;
+      this.index.set(d, i);
+    }
+    return i;
+  }
+  split(p: string): [number, string] {
+    return [this.dir(path.dirname(p)), path.basename(p)];
   }
 }
 
@@ -248,6 +322,9 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     }
   };
   const ownNames = new Set(['node_modules', ...input.outputs.map((o) => path.relative(o.pkgDir, o.outDir).split(path.sep)[0]!).filter((n) => n && n !== '..')]);
+  const table = new PathTable();
+  // Only a file the replay may meet within the racy window is checked by content: other hashes are dead weight.
+  const racyHash = (mtimeMs: number, sha: string | null | undefined): string | 0 => (mtimeMs > racySince && sha ? sha : 0);
 
   const files: NoopRecord['files'] = [];
   const dirs: NoopRecord['dirs'] = [];
@@ -260,7 +337,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     const st = statSync(p, { throwIfNoEntry: false });
     if (!st || st.size !== seen.size || st.mtimeMs !== seen.mtimeMs || st.ctimeMs !== seen.ctimeMs || st.ino !== seen.ino) return `${p} changed during the run`;
     if (seen.mtimeMs > racySince && !seen.sha256) return `${p} was modified moments ago`;
-    files.push([p, seen.size, seen.mtimeMs, seen.ctimeMs, seen.ino, seen.sha256 ?? null]);
+    files.push([...table.split(p), seen.size, seen.mtimeMs, seen.ctimeMs, seen.ino, racyHash(seen.mtimeMs, seen.sha256)]);
   }
   for (const [p, seen] of input.observed.dirs) {
     if (underOutput(p)) continue;
@@ -280,7 +357,8 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
       names = now;
     }
     if (st.mtimeMs > racySince && names === null) return `${p} was modified moments ago`;
-    dirs.push([p, st.mtimeMs, st.ino, names]);
+    // Names are only compared for a recent directory: an old one's mtime vouches for its listing.
+    dirs.push([table.dir(p), st.mtimeMs, st.ino, st.mtimeMs > racySince && names ? names : 0]);
   }
   for (const p of input.observed.absent) {
     if (underOutput(p)) continue;
@@ -290,7 +368,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   const links: NoopRecord['links'] = [];
   for (const [p, target] of input.observed.links) {
     if (readlinkSync(p) !== target) return `${p} was pointed elsewhere during the run`;
-    links.push([p, target]);
+    links.push([...table.split(p), target]);
   }
 
   // What the run produced, as it is now (written by this run or already in place).
@@ -303,7 +381,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
       const abs = path.join(o.pkgDir, ...a.path.split('/'));
       const st = statSync(abs, { throwIfNoEntry: false });
       if (!st || st.size !== a.bytes) return `${abs} is not the artifact the run reported`;
-      files.push([abs, st.size, st.mtimeMs, st.ctimeMs, st.ino, a.sha256]);
+      files.push([...table.split(abs), st.size, st.mtimeMs, st.ctimeMs, st.ino, racyHash(st.mtimeMs, a.sha256)]);
       for (let d = path.dirname(abs); d.startsWith(o.outDir) && !seenDirs.has(d); d = path.dirname(d)) seenDirs.add(d);
     }
     seenDirs.add(o.outDir);
@@ -316,39 +394,45 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
       } catch {
         return `${d} cannot be listed`;
       }
-      dirs.push([d, st.mtimeMs, st.ino, names]);
+      dirs.push([table.dir(d), st.mtimeMs, st.ino, st.mtimeMs > racySince ? names : 0]);
     }
     const mst = statSync(o.manifest, { throwIfNoEntry: false });
     if (!mst) return `cache entry ${o.manifest} is missing`;
-    manifests.push([o.manifest, mst.size, mst.ino]);
+    manifests.push([...table.split(o.manifest), mst.size, mst.ino]);
     for (const blob of o.blobs) {
       const st = statSync(blob, { throwIfNoEntry: false });
       if (!st) return `cache blob ${blob} is missing`;
-      files.push([blob, st.size, st.mtimeMs, st.ctimeMs, st.ino, path.basename(blob)]);
+      files.push([...table.split(blob), st.size, st.mtimeMs, st.ctimeMs, st.ino, racyHash(st.mtimeMs, path.basename(blob))]);
     }
     absent.add(o.lockDir);
   }
   for (const p of absent) if (statSync(p, { throwIfNoEntry: false })) return `${p} exists`;
   // A path cannot appear in a directory whose mtime and inode are unchanged: when the parent is
   // recorded, its check covers the child, and the replay saves a stat (8 config names per package).
-  const recordedDirs = new Set(dirs.map(([d]) => d));
+  const recordedDirs = new Set(dirs.map(([d]) => table.dirs[d]));
   for (const p of [...absent]) if (recordedDirs.has(path.dirname(p))) absent.delete(p);
 
   const envHashes: Record<string, string | null> = {};
   for (const name of [...input.observed.env].sort()) envHashes[name] = envValueHash(name, env[name]);
 
+  const id = `${now.toString(36)}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const results: NoopResults = {
+    id,
+    schemaVersion: input.run.schemaVersion,
+    packages: Object.fromEntries(input.run.results.map((r) => [r.package.name, { result: hitForm(r), logs: input.logs.get(r.package.name) ?? [] }])),
+  };
   const record: NoopRecord = {
     version: NOOP_RECORD_VERSION,
     key: input.key,
+    id,
     writtenAt: now,
-    schemaVersion: input.run.schemaVersion,
-    plan: input.plan,
-    concurrency: input.run.concurrency ?? input.plan.concurrency,
-    bail: input.run.bail ?? false,
-    packages: input.run.results.map((r) => ({ result: hitForm(r), logs: input.logs.get(r.package.name) ?? [] })),
+    root: input.root,
+    graph: input.graph,
+    built: input.run.results.map((r) => r.package.name),
+    dirTable: table.dirs,
     files,
     dirs,
-    absent: [...absent],
+    absent: [...absent].map((p) => table.split(p)),
     links,
     manifests,
     env: envHashes,
@@ -356,6 +440,8 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   };
   const file = recordFile(input.cacheDir, input.key);
   try {
+    // Results first: a record is only ever next to results with its id (a concurrent writer makes them differ: no replay).
+    await writeFileAtomic(resultsFile(input.cacheDir, input.key), JSON.stringify(results), { mkdir: true });
     await writeFileAtomic(file, JSON.stringify(record), { mkdir: true });
   } catch (e) {
     return `cannot write ${file}: ${(e as Error).message}`;
