@@ -23,9 +23,9 @@ interface Run {
   statuses: string[];
 }
 
-function build(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv = {}): Run {
+function build(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd = fx.root): Run {
   const r = spawnSync(process.execPath, [cliPath, 'build', '--json', ...args], {
-    cwd: fx.root,
+    cwd,
     encoding: 'utf8',
     env: { ...process.env, BUILD_SYSTEM_NO_FAST_PATH: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1', ...env },
   });
@@ -63,7 +63,7 @@ function recorded(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv = {})
   const second = build(fx, args, env);
   expect(second.code, second.stderr).toBe(0);
   expect(second.replayed, second.stderr).toBe(true);
-  expect(second.statuses).toEqual(['hit', 'hit']);
+  expect(second.statuses).toEqual(first.statuses.map(() => 'hit'));
 }
 
 describe('no-op record', () => {
@@ -136,10 +136,92 @@ describe('no-op record', () => {
     const other = build(fx, [], { BS_TEST_FLAVOR: 'two' });
     expect(other.replayed).toBe(false);
     expect(other.statuses).toEqual(['miss', 'miss']);
-    // Another selection is another record; --json does not matter (output only).
+    // A smaller selection asked another way is answered by the same record (the recorded run built it).
     const one = build(fx, ['@nr/a'], { BS_TEST_FLAVOR: 'two' });
-    expect(one.replayed).toBe(false);
-    expect(build(fx, ['@nr/a'], { BS_TEST_FLAVOR: 'two' }).replayed).toBe(true);
+    expect(one.replayed, one.stderr).toBe(true);
+    expect(one.statuses).toEqual(['hit']);
+  });
+
+  /** The --json document without what differs between any two runs (times). */
+  const stable = (s: string) => {
+    const doc = JSON.parse(s, (k, v) => (['startedAt', 'endedAt', 'durationMs', 'startMs', 'endMs', 'criticalPath'].includes(k) ? 0 : v)) as { timeline: { package: string }[] };
+    doc.timeline.sort((x, y) => x.package.localeCompare(y.package));
+    return doc;
+  };
+
+  it('serves the same build asked another way (names, --filter, a package directory, print flags, unrelated env) with what a real run prints', () => {
+    const fx = workspace();
+    recorded(fx);
+    const ways: { args: string[]; env?: NodeJS.ProcessEnv; cwd?: string; statuses: string[] }[] = [
+      { args: ['@nr/a'], statuses: ['hit'] },
+      { args: ['packages/b'], statuses: ['hit', 'hit'] },
+      { args: ['--filter', '@nr/b'], statuses: ['hit'] },
+      { args: ['--filter', './packages/*', '--filter', '!@nr/a'], statuses: ['hit'] },
+      { args: [], cwd: 'packages/b', statuses: ['hit', 'hit'] },
+      { args: ['--cwd', 'packages/a'], statuses: ['hit'] },
+      { args: ['--concurrency', '3', '--bail', '--output-logs', 'none', '--lock-timeout', '5', '--strict'], statuses: ['hit', 'hit'] },
+      // Turbo's own variables and remote settings without a remote URL change nothing we build.
+      { args: [], env: { TURBO_TOKEN: 'x', TURBO_TEAM: 'y', BUILD_SYSTEM_REMOTE_CACHE_TEAM: 'z', TURBO_LOG_ORDER: 'grouped' }, statuses: ['hit', 'hit'] },
+      // The same cache directory named another way.
+      { args: [], env: { BUILD_SYSTEM_CACHE_DIR: fx.path('node_modules/.cache/build-system') }, statuses: ['hit', 'hit'] },
+    ];
+    for (const way of ways) {
+      // The real run below records its own selection: the whole workspace is recorded again first.
+      expect(build(fx).code).toBe(0);
+      const what = `${way.args.join(' ')} ${JSON.stringify(way.env ?? {})} in ${way.cwd ?? '.'}`;
+      const cwd = way.cwd ? fx.path(way.cwd) : fx.root;
+      const replay = build(fx, way.args, way.env, cwd);
+      expect(replay.replayed, `${what}: ${replay.stderr}`).toBe(true);
+      expect(replay.statuses, what).toEqual(way.statuses);
+      const real = build(fx, way.args, { ...way.env, BUILD_SYSTEM_NO_FAST_PATH: '1' }, cwd);
+      expect(real.replayed, what).toBe(false);
+      expect(stable(replay.stdout), what).toEqual(stable(real.stdout));
+    }
+  });
+
+  it('does not replay what the record cannot prove: another adapter flag, a selection it did not build, a remote cache, Node options, a bad flag', () => {
+    const fx = workspace();
+    recorded(fx, ['@nr/a']);
+    // b was never built by the recorded run: a real run, and b is a miss.
+    const all = build(fx);
+    expect(all.replayed).toBe(false);
+    expect(all.statuses).toEqual(['hit', 'miss']);
+    expect(build(fx).replayed).toBe(true);
+    // --adapter can change outputs: its own record.
+    const adapter = build(fx, ['--adapter', 'esbuild']);
+    expect(adapter.replayed).toBe(false);
+    expect(adapter.statuses).toEqual(['hit', 'hit']);
+    expect(build(fx, ['--adapter', 'esbuild']).replayed).toBe(true);
+    // A remote cache may need uploads and reports its own state: never replayed (unless turned off).
+    const remote = build(fx, [], { BUILD_SYSTEM_REMOTE_CACHE_URL: 'http://127.0.0.1:9' });
+    expect(remote.replayed).toBe(false);
+    expect(remote.stderr).toContain('a remote cache is configured');
+    expect(build(fx, ['--no-remote-cache'], { BUILD_SYSTEM_REMOTE_CACHE_URL: 'http://127.0.0.1:9' }).replayed).toBe(true);
+    // NODE_OPTIONS can change how configs and tools resolve: keyed.
+    expect(build(fx, [], { NODE_OPTIONS: '--no-deprecation' }).replayed).toBe(false);
+    // A flag value a real run rejects is reported by a real run.
+    const bad = build(fx, ['--concurrency', '0']);
+    expect(bad.replayed).toBe(false);
+    expect(bad.code).toBe(2);
+    // Another cache directory has other entries.
+    expect(build(fx, ['--cache-dir', fx.path('other-cache')]).replayed).toBe(false);
+  });
+
+  it('keeps content hashes only for recent files and the results out of the file validation reads', () => {
+    const fx = workspace();
+    recorded(fx);
+    const dir = fx.path('node_modules/.cache/build-system/v1/noop');
+    const names = readdirSync(dir).sort();
+    expect(names).toHaveLength(2);
+    const [hot, cold] = names.map((n) => JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as Record<string, unknown>);
+    expect(Object.keys(hot!)).not.toContain('packages');
+    expect(cold!.id).toBe(hot!.id);
+    // A results file of another record is not used: the run builds (all hits) and records again.
+    writeFileSync(path.join(dir, names[1]!), JSON.stringify({ ...cold, id: 'other' }));
+    const next = build(fx);
+    expect(next.replayed).toBe(false);
+    expect(next.statuses).toEqual(['hit', 'hit']);
+    expect(build(fx).replayed).toBe(true);
   });
 
   it('is not replayed while a package lock exists (a build may be publishing): the run waits for the lock, then hits', async () => {
