@@ -69,9 +69,12 @@ export interface NoopRecord {
   graph: RecordedGraphEntry[];
   /** Names of the packages whose results were recorded. */
   built: string[];
-  /** Absolute directories; every path below is [index in this table, basename]. */
-  dirTable: string[];
-  /** [dir, base, size, mtimeMs, ctimeMs, ino, sha256 | 0 (not racy, or never hashed)] */
+  /**
+   * Directories as a tree: [index of the parent (an earlier entry), name], -1 and an absolute
+   * path for a top entry. Every path below is [index in this table, basename].
+   */
+  dirTable: [number, string][];
+  /** [dir, base, size, mtimeMs, ctimeMs (0: same as mtimeMs), ino, sha256 | 0 (not racy, or never hashed)] */
   files: [number, string, number, number, number, number, string | 0][];
   /** [directory index, mtimeMs, ino, names | 0] */
   dirs: [number, number, number, string[] | 0][];
@@ -209,11 +212,11 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
   for (const [name, expected] of Object.entries(record.env)) if (envValueHash(name, env[name]) !== expected) return null;
   const racySince = record.writtenAt - RACY_WINDOW_MS;
   const ownNames = new Set(record.ownNames);
-  const dirTable = record.dirTable;
+  const dirTable = expandDirs(record.dirTable);
   for (const [d, base, size, mtimeMs, ctimeMs, ino, sha] of record.files) {
-    const p = path.join(dirTable[d]!, base);
+    const p = joinPath(dirTable[d]!, base);
     const st = statSync(p, { throwIfNoEntry: false });
-    if (!st || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs || st.ino !== ino) return null;
+    if (!st || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== (ctimeMs === 0 ? mtimeMs : ctimeMs) || st.ino !== ino) return null;
     if (mtimeMs > racySince && (sha === 0 || fileSha256(p) !== sha)) return null;
   }
   for (const [d, mtimeMs, ino, names] of record.dirs) {
@@ -231,13 +234,25 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
       if (!sameNames(now, names, ownNames)) return null;
     }
   }
-  for (const [d, base] of record.absent) if (statSync(path.join(dirTable[d]!, base), { throwIfNoEntry: false })) return null;
-  for (const [d, base, target] of record.links) if (readlinkSync(path.join(dirTable[d]!, base)) !== target) return null;
+  for (const [d, base] of record.absent) if (statSync(joinPath(dirTable[d]!, base), { throwIfNoEntry: false })) return null;
+  for (const [d, base, target] of record.links) if (readlinkSync(joinPath(dirTable[d]!, base)) !== target) return null;
   for (const [d, base, size, ino] of record.manifests) {
-    const st = statSync(path.join(dirTable[d]!, base), { throwIfNoEntry: false });
+    const st = statSync(joinPath(dirTable[d]!, base), { throwIfNoEntry: false });
     if (!st || st.size !== size || st.ino !== ino) return null;
   }
   return record;
+}
+
+/** The absolute directories of a record's tree table (parents come first). */
+export function expandDirs(table: NoopRecord['dirTable']): string[] {
+  const out: string[] = [];
+  for (const [parent, name] of table) out.push(parent === -1 ? name : joinPath(out[parent]!, name));
+  return out;
+}
+
+/** dir + name without path.join's normalizing (a third of the replay's time at 200 packages): both come from the table. */
+function joinPath(dir: string, name: string): string {
+  return dir.endsWith(path.sep) ? dir + name : dir + path.sep + name;
 }
 
 /** The results that belong to `record` (same id), or null. Never throws. */
@@ -254,10 +269,11 @@ export function readRecordResults(file: string, record: NoopRecord): NoopResults
 export function touchManifests(record: NoopRecord, replayed: ReadonlySet<string>): void {
   const now = new Date();
   // manifests[i] is the entry of built[i] (both in the recorded run's result order).
+  const dirs = expandDirs(record.dirTable);
   record.manifests.forEach(([d, base], i) => {
     if (!replayed.has(record.built[i]!)) return;
     try {
-      utimesSync(path.join(record.dirTable[d]!, base), now, now);
+      utimesSync(joinPath(dirs[d]!, base), now, now);
     } catch {
       // Only eviction order suffers.
     }
@@ -289,14 +305,18 @@ export async function writeNoopRecord(input: RecordInput): Promise<string | null
   }
 }
 
-/** Paths as [directory index, basename] over one shared table. */
+/** Paths as [directory index, basename] over one shared table of directories, stored as a tree. */
 class PathTable {
   readonly dirs: string[] = [];
+  readonly tree: NoopRecord['dirTable'] = [];
   private readonly index = new Map<string, number>();
   dir(d: string): number {
     let i = this.index.get(d);
     if (i === undefined) {
+      const parent = path.dirname(d);
+      const p = parent === d ? -1 : this.dir(parent);
       i = this.dirs.push(d) - 1;
+      this.tree.push(p === -1 ? [-1, d] : [p, path.basename(d)]);
       this.index.set(d, i);
     }
     return i;
@@ -305,6 +325,9 @@ class PathTable {
     return [this.dir(path.dirname(p)), path.basename(p)];
   }
 }
+
+/** ctime as stored: 0 when it equals mtime (most files), so the common case costs one character. */
+const sameOr0 = (ctimeMs: number, mtimeMs: number): number => (ctimeMs === mtimeMs ? 0 : ctimeMs);
 
 async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   const env = input.env ?? process.env;
@@ -337,7 +360,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     const st = statSync(p, { throwIfNoEntry: false });
     if (!st || st.size !== seen.size || st.mtimeMs !== seen.mtimeMs || st.ctimeMs !== seen.ctimeMs || st.ino !== seen.ino) return `${p} changed during the run`;
     if (seen.mtimeMs > racySince && !seen.sha256) return `${p} was modified moments ago`;
-    files.push([...table.split(p), seen.size, seen.mtimeMs, seen.ctimeMs, seen.ino, racyHash(seen.mtimeMs, seen.sha256)]);
+    files.push([...table.split(p), seen.size, seen.mtimeMs, sameOr0(seen.ctimeMs, seen.mtimeMs), seen.ino, racyHash(seen.mtimeMs, seen.sha256)]);
   }
   for (const [p, seen] of input.observed.dirs) {
     if (underOutput(p)) continue;
@@ -381,7 +404,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
       const abs = path.join(o.pkgDir, ...a.path.split('/'));
       const st = statSync(abs, { throwIfNoEntry: false });
       if (!st || st.size !== a.bytes) return `${abs} is not the artifact the run reported`;
-      files.push([...table.split(abs), st.size, st.mtimeMs, st.ctimeMs, st.ino, racyHash(st.mtimeMs, a.sha256)]);
+      files.push([...table.split(abs), st.size, st.mtimeMs, sameOr0(st.ctimeMs, st.mtimeMs), st.ino, racyHash(st.mtimeMs, a.sha256)]);
       for (let d = path.dirname(abs); d.startsWith(o.outDir) && !seenDirs.has(d); d = path.dirname(d)) seenDirs.add(d);
     }
     seenDirs.add(o.outDir);
@@ -402,7 +425,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     for (const blob of o.blobs) {
       const st = statSync(blob, { throwIfNoEntry: false });
       if (!st) return `cache blob ${blob} is missing`;
-      files.push([...table.split(blob), st.size, st.mtimeMs, st.ctimeMs, st.ino, racyHash(st.mtimeMs, path.basename(blob))]);
+      files.push([...table.split(blob), st.size, st.mtimeMs, sameOr0(st.ctimeMs, st.mtimeMs), st.ino, racyHash(st.mtimeMs, path.basename(blob))]);
     }
     absent.add(o.lockDir);
   }
@@ -429,7 +452,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     root: input.root,
     graph: input.graph,
     built: input.run.results.map((r) => r.package.name),
-    dirTable: table.dirs,
+    dirTable: table.tree,
     files,
     dirs,
     absent: [...absent].map((p) => table.split(p)),
