@@ -9,6 +9,7 @@ import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { changedReads } from './build-reads.js';
 import { explainMiss } from './explain.js';
+import type { OutputLogsMode } from './output-logs.js';
 import { FileHasher } from './file-hasher.js';
 import { computeFingerprint, fingerprintKey, type Fingerprint, type FingerprintInput } from './fingerprint.js';
 import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, LocalCacheStore, type CacheHit, type CacheLookup, type CacheManifest, type LastBuild, type ManifestDraft, type PruneOptions } from './store.js';
@@ -33,8 +34,7 @@ export interface KeyState {
 /** The outcome of a lookup: a usable entry, a damaged one, or nothing usable. */
 export type CacheFind = { status: 'hit'; hit: CacheHit } | { status: 'corrupt'; key: string; problem: string } | { status: 'absent' };
 
-export const OUTPUT_LOGS_MODES = ['full', 'errors-only', 'none'] as const;
-export type OutputLogsMode = (typeof OUTPUT_LOGS_MODES)[number];
+export { OUTPUT_LOGS_MODES, type OutputLogsMode } from './output-logs.js';
 
 
 export interface CacheOptions {

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
 import { type RecordedPackage, readRecordResults, readValidRecord, recordFile, recordKey, resultsFile, touchManifests } from '../cache/noop/record.js';
-import { resolveReplaySelection } from '../cache/noop/selection.js';
+import { OUTPUT_LOGS_MODES } from '../cache/output-logs.js';
 import { REMOTE_ENV } from '../cache/remote/config.js';
 import type { BuildResult, RunResult } from '../result/schema.js';
 import { defaultConcurrency, parseConcurrency } from '../util/concurrency.js';
@@ -12,7 +12,6 @@ import { criticalPath } from '../workspace/critical-path.js';
 import { ReadLog } from '../util/read-log.js';
 import { findWorkspaceRoot } from '../workspace/package-info.js';
 import type { ParsedBuildArgv } from './build-argv.js';
-import { parseOutputLogs } from './cache-flags.js';
 import { parseSeconds } from './flags.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
 
@@ -40,7 +39,7 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
   try {
     // Values a real run would reject are its to report (usage error, exit 2).
     concurrency = flags.concurrency === undefined ? defaultConcurrency() : parseConcurrency(flags.concurrency);
-    if (flags.outputLogs !== undefined) parseOutputLogs(flags.outputLogs);
+    if (flags.outputLogs !== undefined && !(OUTPUT_LOGS_MODES as readonly string[]).includes(flags.outputLogs)) return false;
     if (flags.lockTimeout !== undefined) parseSeconds('--lock-timeout', flags.lockTimeout);
   } catch {
     return false;
@@ -55,6 +54,8 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
     debugNoop('no record, or something it watches changed: building');
     return false;
   }
+  // Loaded once the record holds (the graph and filter code is not needed before).
+  const { resolveReplaySelection } = await import('../cache/noop/selection.js');
   const selection = resolveReplaySelection(record, cwd, parsed.packages, flags.filter ?? []);
   if (!selection) {
     debugNoop('the selection is not one the record can answer: building');

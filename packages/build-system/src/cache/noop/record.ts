@@ -337,13 +337,18 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   // By ancestors, not by scanning every outDir per path: a 200-package run observes thousands of paths.
   const outDirSet = new Set(outDirs);
   const cachePrefix = `${input.cacheDir}${path.sep}`;
-  const underOutput = (p: string) => {
-    if (p.startsWith(cachePrefix)) return true;
-    for (let d = p; ; d = path.dirname(d)) {
-      if (outDirSet.has(d)) return true;
-      if (path.dirname(d) === d) return false;
+  // Memoized per directory: thousands of paths share a few hundred directories (this walk was ~130 ms at 200 packages).
+  const dirUnderOutput = new Map<string, boolean>();
+  const inOutput = (d: string): boolean => {
+    let yes = dirUnderOutput.get(d);
+    if (yes === undefined) {
+      const parent = path.dirname(d);
+      yes = outDirSet.has(d) || (parent !== d && inOutput(parent));
+      dirUnderOutput.set(d, yes);
     }
+    return yes;
   };
+  const underOutput = (p: string) => p.startsWith(cachePrefix) || outDirSet.has(p) || inOutput(path.dirname(p));
   const ownNames = new Set(['node_modules', ...input.outputs.map((o) => path.relative(o.pkgDir, o.outDir).split(path.sep)[0]!).filter((n) => n && n !== '..')]);
   const table = new PathTable();
   // Only a file the replay may meet within the racy window is checked by content: other hashes are dead weight.
