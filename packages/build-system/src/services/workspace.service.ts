@@ -15,7 +15,7 @@ import { ReadLog } from '../util/read-log.js';
 import { loadWorkspace, type Workspace } from '../workspace/discover.js';
 import { parseFilter } from '../workspace/filter.js';
 import { chooseInGraph } from '../workspace/select.js';
-import { assertAcyclic, createPackageGraph, criticalPath, dependencyClosure, subsetDependencies, topologicalOrder, type PackageGraph } from '../workspace/graph.js';
+import { assertAcyclic, createPackageGraph, criticalPath, subsetDependencies, topologicalOrder, type PackageGraph } from '../workspace/graph.js';
 import { findWorkspaceRoot, loadPackageInfo, type PackageInfo } from '../workspace/package-info.js';
 import { errorResult, PackageBuildService, type PackageBuildOptions, type PreparedPackage } from './build.service.js';
 import { dependenciesRead } from './dependency-needs.js';
