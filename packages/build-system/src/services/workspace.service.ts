@@ -9,6 +9,7 @@ import { buildConfigSchema } from '../config/schema.js';
 import { BuildSystemError, exitCodeFor, isBuildSystemError, type ErrorCode } from '../errors.js';
 import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import type { BuildResult, PlanEntry, PlanResult, RunCacheSummary, RunResult } from '../result/schema.js';
+import { flushCacheUsage } from '../cache/package-cache.js';
 import { resolveRemoteCacheConfig, type RemoteCacheOptions } from '../cache/remote/config.js';
 import type { RemoteCacheSession, RemoteRunSummary } from '../cache/remote/session.js';
 import { isInside, toPosix } from '../util/paths.js';
@@ -317,6 +318,7 @@ export class WorkspaceBuildService {
     cancel?.dispose();
     // A run cut short (cancelled, --bail) may end before every config is loaded: none is left running.
     await Promise.all(waiting.values());
+    await flushCacheUsage();
 
     // Uploads ran alongside the builds; the run ends once they are done (bounded: see RemoteCacheSession.finish).
     const remote = remoteSession ? await remoteSession.finish({ cancelled: options.signal?.aborted === true }) : undefined;
