@@ -48,10 +48,23 @@ function displayPath(file: string): string {
   return toPosix(path.relative(process.cwd(), file)) || file;
 }
 
+/**
+ * What each run (its read log) found per package directory: a run asks several
+ * times per package (selection, then loading), and each answer costs six stats;
+ * the first answer is the one the run acts on and logs.
+ */
+const configFilesSeen = new WeakMap<ReadLog, Map<string, string[]>>();
+
 /** The package's config file (absolute), or null. Two at once is an error: which one wins would be a guess. */
 export function findConfigFile(pkgDir: string, reads: ReadLog, packageName?: string): string | null {
-  // Taken or not, each name decides which config applies: every one is logged.
-  const found = CONFIG_FILE_NAMES.map((name) => path.join(pkgDir, name)).filter((file) => reads.stat(file)?.isFile() === true);
+  let seen = configFilesSeen.get(reads);
+  if (!seen) configFilesSeen.set(reads, (seen = new Map()));
+  let found = seen.get(pkgDir);
+  if (!found) {
+    // Taken or not, each name decides which config applies: every one is logged.
+    found = CONFIG_FILE_NAMES.map((name) => path.join(pkgDir, name)).filter((file) => reads.stat(file)?.isFile() === true);
+    seen.set(pkgDir, found);
+  }
   if (found.length > 1) {
     const names = found.map((f) => path.basename(f));
     const message = `found ${found.length} config files (${names.join(', ')}); keep exactly one`;
