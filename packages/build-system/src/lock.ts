@@ -17,7 +17,7 @@
  * vanishes in one step) and deletes the renamed copy.
  */
 import { lstatSync, readFileSync, readlinkSync, renameSync, rmSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -603,7 +603,10 @@ function hold(dir: string, me: LockOwner, waitedMs: number, tookOver: PackageLoc
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw e;
       }
-      await rm(grave, { recursive: true, force: true });
+      // Usually just the owner record: two calls instead of rm -rf's walk. Anything else in it
+      // (a takeover claim left behind) takes the full removal.
+      await unlink(path.join(grave, OWNER_FILE)).catch(() => {});
+      await rmdir(grave).catch(() => rm(grave, { recursive: true, force: true }));
     },
   };
 }

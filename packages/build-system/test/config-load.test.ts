@@ -398,3 +398,48 @@ console.log(JSON.stringify({ bun: typeof (globalThis as { Bun?: unknown }).Bun, 
     expect(result.out[1]).toEqual({ code: 'CONFIG_SYNTAX', line: 2, column: 16 });
   });
 });
+
+describe('identical config texts in several packages', () => {
+  const saved = process.env.BS_TEST_SHARED_OUT;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.BS_TEST_SHARED_OUT;
+    else process.env.BS_TEST_SHARED_OUT = saved;
+  });
+
+  it('each package gets an equal value of its own: changing one changes no other', async () => {
+    const text = "import { defineConfig } from 'build-system';\nexport default defineConfig({ adapter: 'esbuild', format: ['esm', 'cjs'], define: { X: '1' } });\n";
+    const fx = fixture({ 'a/build.config.ts': text, 'b/build.config.ts': text, 'c/build.config.ts': text });
+    const [a, b] = await Promise.all([load(fx, 'a/build.config.ts'), load(fx, 'b/build.config.ts')]);
+    expect(b).toEqual(a);
+    a.format.push('iife');
+    (a.define as Record<string, string>).X = 'changed';
+    const c = await load(fx, 'c/build.config.ts');
+    expect(c.format).toEqual(['esm', 'cjs']);
+    expect(c.define).toEqual({ X: '1' });
+    expect(b.format).toEqual(['esm', 'cjs']);
+  });
+
+  it('a config that names its own location is evaluated per file', async () => {
+    const text = "export default { adapter: 'esbuild', outDir: import.meta.dirname.endsWith('a') ? 'out-a' : 'out-b' };\n";
+    const fx = fixture({ 'a/build.config.ts': text, 'b/build.config.ts': text });
+    expect((await load(fx, 'a/build.config.ts')).outDir).toBe('out-a');
+    expect((await load(fx, 'b/build.config.ts')).outDir).toBe('out-b');
+  });
+
+  it('a config that reads an env var sees the value of the moment it is loaded', async () => {
+    const text = "export default { adapter: 'esbuild', outDir: process.env.BS_TEST_SHARED_OUT ?? 'dist' };\n";
+    const fx = fixture({ 'a/build.config.ts': text, 'b/build.config.ts': text, 'c/build.config.ts': text });
+    process.env.BS_TEST_SHARED_OUT = 'first';
+    expect((await load(fx, 'a/build.config.ts')).outDir).toBe('first');
+    expect((await load(fx, 'b/build.config.ts')).outDir).toBe('first');
+    process.env.BS_TEST_SHARED_OUT = 'second';
+    expect((await load(fx, 'c/build.config.ts')).outDir).toBe('second');
+  });
+
+  it('a text that fails is reported for each file that holds it', async () => {
+    const text = "export default { adapter: 'esbuild', format: 'nope' };\n";
+    const fx = fixture({ 'a/build.config.ts': text, 'b/build.config.ts': text });
+    expect((await failure(load(fx, 'a/build.config.ts'))).file).toBe(rel(fx.path('a/build.config.ts')));
+    expect((await failure(load(fx, 'b/build.config.ts'))).file).toBe(rel(fx.path('b/build.config.ts')));
+  });
+});

@@ -184,4 +184,78 @@ describe('scheduler', () => {
     const out = await runSchedule({ tasks: [], concurrency: 2, run: async () => 1, isFailure: () => false, skip: () => 0, crash: () => 0 });
     expect(out.results.size).toBe(0);
   });
+  describe('waits known late (waitsFor)', () => {
+    /** A promise the test settles. */
+    const later = () => {
+      let settle!: (deps: string[]) => void;
+      let fail!: () => void;
+      const promise = new Promise<readonly string[]>((resolve, reject) => {
+        settle = resolve;
+        fail = () => reject(new Error('no config'));
+      });
+      return { promise, settle, fail };
+    };
+
+    it('a task starts only once its waits are known, then waits for those alone', async () => {
+      const w = later();
+      const h = harness([t('dep'), t('ext'), { name: 'app', dependencies: ['dep', 'ext'], waitsFor: w.promise }], { concurrency: 4 });
+      await h.tick();
+      expect(h.started().sort()).toEqual(['dep', 'ext']);
+      await h.finish('dep');
+      expect(h.started()).not.toContain('app');
+      w.settle(['dep']);
+      await h.tick();
+      // ext is still running: app does not wait for it.
+      expect(h.started()).toContain('app');
+      await h.finish('app');
+      await h.finish('ext');
+      const out = await h.schedule;
+      expect(out.results.get('app')!.status).toBe('ok');
+    });
+
+    it('a dependency that failed before the waits were known skips the task, with the reason a known wait gives', async () => {
+      const w = later();
+      const w2 = later();
+      const h = harness(
+        [t('core'), t('mid', 'core'), { name: 'app', dependencies: ['mid'], waitsFor: w.promise }, { name: 'ext', dependencies: ['core'], waitsFor: w2.promise }],
+        { concurrency: 4 },
+      );
+      await h.tick();
+      await h.finish('core', 'failed');
+      w.settle(['mid']);
+      w2.settle([]);
+      await h.tick();
+      // ext keeps core external: the failure is not its concern.
+      expect(h.started()).toContain('ext');
+      await h.finish('ext');
+      const out = await h.schedule;
+      expect(out.results.get('mid')).toMatchObject({ status: 'skipped', reason: 'dependency core failed' });
+      expect(out.results.get('app')).toMatchObject({ status: 'skipped', reason: 'dependency core failed (via mid)' });
+      expect(out.results.get('ext')!.status).toBe('ok');
+    });
+
+    it('a failure after the waits are known skips downstream as before; a rejected waitsFor waits for every dependency', async () => {
+      const w = later();
+      const h = harness([t('core'), { name: 'app', dependencies: ['core'], waitsFor: w.promise }, t('top', 'app')], { concurrency: 4 });
+      await h.tick();
+      w.fail();
+      await h.tick();
+      expect(h.started()).toEqual(['core']);
+      await h.finish('core', 'failed');
+      const out = await h.schedule;
+      expect(out.results.get('app')).toMatchObject({ status: 'skipped', reason: 'dependency core failed' });
+      expect(out.results.get('top')).toMatchObject({ status: 'skipped', reason: 'dependency core failed (via app)' });
+    });
+
+    it('a cancelled run ends without waiting for waits that never come', async () => {
+      const controller = new AbortController();
+      const h = harness([t('a'), { name: 'b', dependencies: [], waitsFor: new Promise(() => {}) }], { concurrency: 2, signal: controller.signal });
+      await h.tick();
+      expect(h.started()).toEqual(['a']);
+      controller.abort();
+      await h.finish('a');
+      const out = await h.schedule;
+      expect(out.results.get('b')!.status).toBe('skipped');
+    });
+  });
 });

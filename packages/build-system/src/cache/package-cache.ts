@@ -175,22 +175,21 @@ export class PackageCache {
     const maxSizeBytes = this.limits?.maxSizeBytes ?? DEFAULT_MAX_SIZE_BYTES;
     const maxAgeMs = this.limits?.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
     const file = path.join(this.store.root, 'usage.json');
-    const now = Date.now();
-    let usage: { bytes: number; prunedAt: number } | null = null;
-    try {
-      const data = JSON.parse(await readFile(file, 'utf8')) as { bytes?: unknown; prunedAt?: unknown };
-      if (typeof data.bytes === 'number' && typeof data.prunedAt === 'number') usage = { bytes: data.bytes, prunedAt: data.prunedAt };
-    } catch {
-      usage = null;
-    }
-    let next: { bytes: number; prunedAt: number };
-    if (!usage || usage.bytes + addedBytes > maxSizeBytes || now - usage.prunedAt > Math.min(FULL_PRUNE_INTERVAL_MS, maxAgeMs)) {
-      const report = await this.store.prune({ maxSizeBytes, maxAgeMs, now });
-      next = { bytes: report.bytes, prunedAt: now };
-    } else {
-      next = { bytes: usage.bytes + addedBytes, prunedAt: usage.prunedAt };
-    }
-    await writeFileAtomic(file, JSON.stringify(next), { mkdir: true });
+    const state = usageState(file);
+    // One change at a time per file in this process: a prune and the estimate it resets stay together.
+    const turn = state.queue.then(async () => {
+      const now = Date.now();
+      const usage = state.usage === undefined ? await readUsage(file) : state.usage;
+      if (!usage || usage.bytes + addedBytes > maxSizeBytes || now - usage.prunedAt > Math.min(FULL_PRUNE_INTERVAL_MS, maxAgeMs)) {
+        const report = await this.store.prune({ maxSizeBytes, maxAgeMs, now });
+        state.usage = { bytes: report.bytes, prunedAt: now };
+      } else {
+        state.usage = { bytes: usage.bytes + addedBytes, prunedAt: usage.prunedAt };
+      }
+      scheduleUsageWrite(file, state);
+    });
+    state.queue = turn.catch(() => {});
+    await turn;
   }
 
   /** After a swap: the new outDir files' hashes are known, so the next run's outDir check needs no reads. */
@@ -217,6 +216,85 @@ export class PackageCache {
       return `could not record the build in the cache: ${(e as Error).message}`;
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// The usage estimate: read once per run and written once per run (plus at most
+// every USAGE_WRITE_DELAY_MS while it runs), not read and rewritten after every
+// entry. It is an estimate by design (see evictIfNeeded): a write lost to a
+// crash, or to another process writing at the same time, only shifts when the
+// next full prune runs, and the hourly full prune resets it.
+
+interface Usage {
+  bytes: number;
+  prunedAt: number;
+}
+
+interface UsageState {
+  /** undefined: not read yet in this process; null: none on disk (a full prune comes first). */
+  usage: Usage | null | undefined;
+  /** Changes to the estimate, one after the other. */
+  queue: Promise<void>;
+  timer: NodeJS.Timeout | null;
+  writing: Promise<void> | null;
+}
+
+const USAGE_WRITE_DELAY_MS = 250;
+const usageStates = new Map<string, UsageState>();
+
+function usageState(file: string): UsageState {
+  let state = usageStates.get(file);
+  if (!state) {
+    state = { usage: undefined, queue: Promise.resolve(), timer: null, writing: null };
+    usageStates.set(file, state);
+  }
+  return state;
+}
+
+async function readUsage(file: string): Promise<Usage | null> {
+  try {
+    const data = JSON.parse(await readFile(file, 'utf8')) as { bytes?: unknown; prunedAt?: unknown };
+    if (typeof data.bytes === 'number' && typeof data.prunedAt === 'number') return { bytes: data.bytes, prunedAt: data.prunedAt };
+  } catch {
+    // none yet, or unreadable: a full prune sets it
+  }
+  return null;
+}
+
+function scheduleUsageWrite(file: string, state: UsageState): void {
+  if (state.timer) return;
+  state.timer = setTimeout(() => void writeUsage(file, state), USAGE_WRITE_DELAY_MS);
+  // Never what keeps a process alive: flushCacheUsage() writes it at the end of a run.
+  state.timer.unref();
+}
+
+async function writeUsage(file: string, state: UsageState): Promise<void> {
+  if (state.timer) clearTimeout(state.timer);
+  state.timer = null;
+  await state.writing;
+  const usage = state.usage;
+  if (!usage) return;
+  // A failed write costs only an earlier full prune next time.
+  const writing = writeFileAtomic(file, JSON.stringify(usage), { mkdir: true }).catch(() => {});
+  state.writing = writing;
+  await writing;
+  if (state.writing === writing) state.writing = null;
+}
+
+/**
+ * Writes every pending usage estimate now; the workspace run calls this before
+ * it returns. The next run reads the file again (another process, `cache
+ * clean` say, may have changed it meanwhile).
+ */
+export async function flushCacheUsage(): Promise<void> {
+  await Promise.all(
+    [...usageStates].map(async ([file, state]) => {
+      await state.queue;
+      if (state.timer) await writeUsage(file, state);
+      else await state.writing;
+      usageStates.delete(file);
+    }),
+  );
 }
 
 /** Every regular file below `dir` (posix, relative); null when `dir` is missing or not a directory. Symlinks count as foreign files. */

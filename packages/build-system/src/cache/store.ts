@@ -200,6 +200,14 @@ export function packageId(pkgDir: string): string {
   return sha256(path.resolve(pkgDir)).slice(0, 32);
 }
 
+/**
+ * Store directories this process has made or checked: a run writes hundreds of
+ * entries and checks each directory once, not once per entry. Should one
+ * vanish meanwhile (`cache clean` from another shell, damage), the write that
+ * trips over it checks it again and retries once (see `inStoreDirs`).
+ */
+const knownDirs = new Set<string>();
+
 export class LocalCacheStore implements CacheStore {
   readonly root: string;
 
@@ -337,9 +345,8 @@ export class LocalCacheStore implements CacheStore {
   async put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options: { replace?: boolean } = {}): Promise<{ bytes: number }> {
     const finalDir = this.entryDir(draft.key);
     const tmpRoot = path.join(this.root, 'tmp');
-    await this.ensureDir(tmpRoot);
-    await this.ensureDir(path.join(this.root, 'entries'));
-    const tmp = await mkdtemp(path.join(tmpRoot, `entry-${draft.key.slice(0, 12)}-`));
+    const tmp = await this.inStoreDirs([tmpRoot, path.join(this.root, 'entries')], () => mkdtemp(path.join(tmpRoot, `entry-${draft.key.slice(0, 12)}-`)));
+    let published = false;
     try {
       await mkdir(path.join(tmp, 'blobs'));
       const written = new Set<string>();
@@ -355,32 +362,52 @@ export class LocalCacheStore implements CacheStore {
       const manifest: CacheManifest = { ...body, integrity: manifestIntegrity(body) };
       const text = JSON.stringify(manifest);
       await writeFile(path.join(tmp, 'manifest.json'), text);
-      await this.publish(tmp, finalDir, options.replace === true, draft.key);
+      published = await this.inStoreDirs([path.join(this.root, 'entries')], () => this.publish(tmp, finalDir, options.replace === true, draft.key));
       await this.addToIndex(draft.primaryKey, draft.key);
       return { bytes: bytes + Buffer.byteLength(text) };
     } finally {
-      await rm(tmp, { recursive: true, force: true });
+      // Renamed into place, tmp is gone; otherwise (a failure, or another process's valid entry kept) it is removed.
+      if (!published) await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Makes sure `dirs` (the store's own) exist, once per process, then runs
+   * `fn`, which writes below them. When `fn` finds one missing or not a
+   * directory (removed since this process checked it), every one is checked
+   * again and `fn` runs once more.
+   */
+  private async inStoreDirs<T>(dirs: readonly string[], fn: () => Promise<T>): Promise<T> {
+    for (const d of dirs) await this.ensureDir(d);
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT', 'ENOTDIR')) throw e;
+      knownDirs.clear();
+      for (const d of dirs) await this.ensureDir(d);
+      return fn();
     }
   }
 
   /**
    * Moves a finished entry into place. When another process published the
    * same key first, its entry is kept if valid (same key, same inputs: either
-   * is right) and replaced if not; `replace` forces replacing.
+   * is right) and replaced if not; `replace` forces replacing. True when
+   * `tmp` was moved into place (false: the other entry was kept, tmp is left).
    */
-  private async publish(tmp: string, finalDir: string, replace: boolean, key: string): Promise<void> {
+  private async publish(tmp: string, finalDir: string, replace: boolean, key: string): Promise<boolean> {
     // Each round either publishes, finds a valid entry by someone else, or removes a damaged one; only
     // processes replacing the same key over and over could keep this going, so the bound is generous.
     for (let attempt = 0; attempt < 20; attempt++) {
       try {
         await rename(tmp, finalDir);
-        return;
+        return true;
       } catch (e) {
         if (!isErrno(e, 'ENOTEMPTY', 'EEXIST', 'EPERM')) throw e;
       }
       if (!replace) {
         const existing = await this.get(key);
-        if (existing.status === 'hit') return;
+        if (existing.status === 'hit') return false;
         if (existing.status === 'absent') continue;
       }
       await this.removeDir(finalDir);
@@ -409,11 +436,13 @@ export class LocalCacheStore implements CacheStore {
    * turn every later write into an error.
    */
   private async ensureDir(dir: string): Promise<void> {
+    if (knownDirs.has(dir)) return;
     for (const p of [this.root, dir]) {
       const st = await lstat(p).catch(() => null);
       if (st && !st.isDirectory()) await rm(p, { force: true, recursive: true });
     }
     await mkdir(dir, { recursive: true });
+    knownDirs.add(dir);
   }
 
   /** Marks an entry as used now (LRU eviction reads the manifest's mtime); failing only makes eviction less fair. */
@@ -442,8 +471,7 @@ export class LocalCacheStore implements CacheStore {
     const known = await this.candidates(primaryKey);
     if (known[0] === key) return;
     const keys = [key, ...known.filter((k) => k !== key)].slice(0, INDEX_LIMIT);
-    await this.ensureDir(path.join(this.root, 'index'));
-    await writeFileAtomic(this.indexFile(primaryKey), JSON.stringify({ keys }));
+    await this.inStoreDirs([path.join(this.root, 'index')], () => writeFileAtomic(this.indexFile(primaryKey), JSON.stringify({ keys })));
   }
 
   /** Every entry with its size and last use; reads manifests only when `withPackages`. */
@@ -577,6 +605,7 @@ export class LocalCacheStore implements CacheStore {
     const entries = await this.list();
     const bytes = entries.reduce((n, e) => n + e.bytes, 0);
     const trash = path.join(this.dir, `.trash-${randomBytes(6).toString('hex')}`);
+    knownDirs.clear();
     try {
       await rename(this.root, trash);
     } catch (e) {

@@ -48,10 +48,23 @@ function displayPath(file: string): string {
   return toPosix(path.relative(process.cwd(), file)) || file;
 }
 
+/**
+ * What each run (its read log) found per package directory: a run asks several
+ * times per package (selection, then loading), and each answer costs six stats;
+ * the first answer is the one the run acts on and logs.
+ */
+const configFilesSeen = new WeakMap<ReadLog, Map<string, string[]>>();
+
 /** The package's config file (absolute), or null. Two at once is an error: which one wins would be a guess. */
 export function findConfigFile(pkgDir: string, reads: ReadLog, packageName?: string): string | null {
-  // Taken or not, each name decides which config applies: every one is logged.
-  const found = CONFIG_FILE_NAMES.map((name) => path.join(pkgDir, name)).filter((file) => reads.stat(file)?.isFile() === true);
+  let seen = configFilesSeen.get(reads);
+  if (!seen) configFilesSeen.set(reads, (seen = new Map()));
+  let found = seen.get(pkgDir);
+  if (!found) {
+    // Taken or not, each name decides which config applies: every one is logged.
+    found = CONFIG_FILE_NAMES.map((name) => path.join(pkgDir, name)).filter((file) => reads.stat(file)?.isFile() === true);
+    seen.set(pkgDir, found);
+  }
   if (found.length > 1) {
     const names = found.map((f) => path.basename(f));
     const message = `found ${found.length} config files (${names.join(', ')}); keep exactly one`;
@@ -124,6 +137,7 @@ const memo = new Map<string, MemoEntry>();
 /** Forgets every loaded config (watch mode, tests). */
 export function clearConfigCache(): void {
   memo.clear();
+  sharedByText.clear();
 }
 
 /**
@@ -188,9 +202,94 @@ async function evaluateAndValidate(file: string, pkg: PackageInfo, st: Stats, ev
     evaluation.files.set(file, statSignature(st));
     value = await readJsonConfig(file, pkg);
   } else if (bunRuntime()) value = await importWithBun(file, pkg, st.mtimeMs, evaluation);
-  else value = await importWithEsbuild(file, pkg, evaluation);
+  else value = await importSharedOrEsbuild(file, pkg, st, evaluation);
   for (const name of evaluation.env) evaluation.envValues.set(name, process.env[name]);
   return validateConfig(value, file, pkg);
+}
+
+// ---------------------------------------------------------------------------
+// Identical configs: one evaluation per text.
+//
+// Monorepos often carry the same build.config.ts in every package. A config whose
+// evaluation cannot depend on where it is or on anything but its own text and the
+// env vars it read gives the same value in every package, so a run evaluates such
+// a text once and hands the other packages a copy of the value. "Cannot depend":
+// its bundle read no file but itself (it imports nothing but `build-system`),
+// nothing in it names its own location (import.meta, __dirname, __filename), it
+// passed the no-op record's environment check (no clock, chance, file system,
+// process state or run-time imports: `evaluation.refused` stayed empty), and the
+// value it exported is plain data (no functions, no getters that could read
+// something later). Every other config is evaluated per file, as before. What a
+// shared evaluation reads is logged for each package as its own: its own file and
+// stat, the same env vars.
+
+interface SharedEvaluation {
+  value: unknown;
+  env: ReadonlySet<string>;
+  envValues: ReadonlyMap<string, string | undefined>;
+}
+
+/** Text key → the first evaluation of that text (null: it cannot be shared). */
+const sharedByText = new Map<string, Promise<SharedEvaluation | null>>();
+
+async function importSharedOrEsbuild(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation): Promise<unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return importWithEsbuild(file, pkg, evaluation);
+  }
+  if (FILE_DEPENDENT.test(text)) return importWithEsbuild(file, pkg, evaluation);
+  // The extension decides the loader and whether esbuild reads the file as CommonJS; process.cwd() is one thing a config may read.
+  const key = `${process.cwd()}\0${path.extname(file)}\0${text}`;
+  const first = sharedByText.get(key);
+  if (first) {
+    const shared = await first.catch(() => null);
+    if (shared && [...shared.envValues].every(([name, value]) => process.env[name] === value)) {
+      evaluation.files.set(file, statSignature(st));
+      for (const name of shared.env) evaluation.env.add(name);
+      return copyPlainData(shared.value);
+    }
+    return importWithEsbuild(file, pkg, evaluation);
+  }
+  const evaluated = importWithEsbuild(file, pkg, evaluation);
+  const sharing = evaluated.then((value): SharedEvaluation | null => {
+    const onlyItself = evaluation.files.size === 1 && evaluation.files.has(file);
+    if (!onlyItself || evaluation.refused || !isPlainData(value)) return null;
+    const envValues = new Map([...evaluation.env].map((name) => [name, process.env[name]] as const));
+    return { value: copyPlainData(value), env: new Set(evaluation.env), envValues };
+  });
+  sharedByText.set(key, sharing);
+  // A text that failed, or cannot be shared, is evaluated per file from now on (and its errors name each file).
+  sharing.then(
+    (shared) => {
+      if (!shared && sharedByText.get(key) === sharing) sharedByText.delete(key);
+    },
+    () => {
+      if (sharedByText.get(key) === sharing) sharedByText.delete(key);
+    },
+  );
+  return evaluated;
+}
+
+/** Only plain objects, arrays and primitives, every property a data property (never a getter). */
+function isPlainData(v: unknown, depth = 0): boolean {
+  if (v === null || v === undefined || typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number') return true;
+  if (typeof v !== 'object' || depth > 32) return false;
+  if (!Array.isArray(v) && !isPlainObject(v)) return false;
+  for (const key of Reflect.ownKeys(v)) {
+    if (typeof key === 'symbol') return false;
+    const d = Object.getOwnPropertyDescriptor(v, key)!;
+    if (Array.isArray(v) && key === 'length') continue;
+    if (!('value' in d) || !isPlainData(d.value, depth + 1)) return false;
+  }
+  return true;
+}
+
+function copyPlainData(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyPlainData);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copyPlainData(x)]));
+  return v;
 }
 
 // ---------------------------------------------------------------------------

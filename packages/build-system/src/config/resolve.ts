@@ -1,7 +1,7 @@
-import { realpathSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
-import { isInside, realpathLoose, staysInside, stripDot, toPosix } from '../util/paths.js';
+import { isInside, realpathFast, realpathLoose, staysInside, stripDot, toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { AdapterName, BuildConfig, Format } from './schema.js';
 
@@ -148,7 +148,7 @@ function deriveEntries(pkg: PackageInfo, outDir: string): Record<string, string>
 
 function realpathOrSelf(p: string): string {
   try {
-    return realpathSync(p);
+    return realpathFast(p);
   } catch {
     return path.resolve(p);
   }

@@ -25,6 +25,15 @@ export interface ScheduledTask {
   name: string;
   /** Names of tasks (in this schedule) that must finish successfully first; others are ignored. */
   dependencies: readonly string[];
+  /**
+   * When the subset of `dependencies` the task really waits for is known only
+   * later (a workspace package's config decides it, and configs load while
+   * other packages already build): the task starts no earlier than this
+   * settles, then waits for those names only, as if they had been its
+   * `dependencies`. Names outside `dependencies` are ignored; a rejection
+   * means all of `dependencies`.
+   */
+  waitsFor?: Promise<readonly string[]>;
 }
 
 export interface ScheduleOptions<R> {
@@ -79,27 +88,53 @@ function heights(tasks: readonly ScheduledTask[], dependents: Map<string, string
   return memo;
 }
 
+/**
+ * The order the scheduler prefers among tasks that are ready together (longest
+ * chain behind it first, then the given order). Dependencies come before their
+ * dependents, so it is also a build order: work that prepares tasks ahead of
+ * the schedule (loading configs) goes best in this order.
+ */
+export function priorityOrder(tasks: readonly ScheduledTask[]): string[] {
+  const names = new Set(tasks.map((t) => t.name));
+  const order = new Map(tasks.map((t, i) => [t.name, i]));
+  const dependents = new Map<string, string[]>(tasks.map((t) => [t.name, []]));
+  for (const t of tasks) for (const d of new Set(t.dependencies)) if (names.has(d) && d !== t.name) dependents.get(d)!.push(t.name);
+  const height = heights(tasks, dependents);
+  return tasks.map((t) => t.name).sort((a, b) => (height.get(b) ?? 0) - (height.get(a) ?? 0) || order.get(a)! - order.get(b)!);
+}
+
 export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOutcome<R>> {
   const { tasks, bail = false, signal } = options;
   const concurrency = Math.max(1, Math.floor(options.concurrency));
   const names = new Set(tasks.map((t) => t.name));
   const order = new Map(tasks.map((t, i) => [t.name, i]));
+  /** Every dependency a task may wait for (deduplicated, in this schedule). */
+  const declared = new Map<string, string[]>();
+  /** What each task waits for, once known (see ScheduledTask.waitsFor); absent while it is not. */
+  const waits = new Map<string, ReadonlySet<string>>();
   const waitingOn = new Map<string, number>();
+  /** Along declared edges: a task waiting for fewer is told of the rest and ignores them. */
   const dependents = new Map<string, string[]>();
   for (const t of tasks) dependents.set(t.name, []);
   for (const t of tasks) {
     const deps = [...new Set(t.dependencies)].filter((d) => names.has(d) && d !== t.name);
-    waitingOn.set(t.name, deps.length);
+    declared.set(t.name, deps);
     for (const d of deps) dependents.get(d)!.push(t.name);
   }
   const height = heights(tasks, dependents);
   const rank = (a: string, b: string) => (height.get(b) ?? 0) - (height.get(a) ?? 0) || order.get(a)! - order.get(b)!;
+  const ranked = tasks.map((t) => t.name).sort(rank);
 
   const results = new Map<string, R>();
   const timeline: TimelineEntry[] = [];
   const entries = new Map<string, TimelineEntry>();
   const started = new Set<string>();
-  let ready = tasks.filter((t) => waitingOn.get(t.name) === 0).map((t) => t.name);
+  const succeeded = new Set<string>();
+  /** Task → the failed task it is not run because of (itself when it failed). */
+  const blockedBy = new Map<string, string>();
+  let ready: string[] = [];
+  /** Tasks whose waitsFor has not settled yet. */
+  let unsettled = 0;
   let running = 0;
   let maxParallel = 0;
   let stopReason: string | null = null;
@@ -111,25 +146,62 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
       if (results.has(name) || started.has(name)) return;
       results.set(name, options.skip(name, reason));
     };
-    /** Skips everything downstream of a failed task, naming the package that failed. */
-    const skipDependents = (failed: string) => {
-      const queue = [...(dependents.get(failed) ?? [])].map((d) => ({ name: d, via: null as string | null }));
+    const blockedReason = (failed: string, via: string) => (via === failed ? `dependency ${failed} failed` : `dependency ${failed} failed (via ${via})`);
+    /**
+     * Skips everything downstream of `from` (which failed, or was skipped because `failed` did),
+     * naming the package that failed. Tasks whose waits are not known yet are decided when they are.
+     */
+    const skipDependents = (from: string, failed: string) => {
+      const queue = [from];
       while (queue.length > 0) {
-        const { name, via } = queue.shift()!;
-        if (results.has(name) || started.has(name)) continue;
-        skip(name, via ? `dependency ${failed} failed (via ${via})` : `dependency ${failed} failed`);
-        for (const d of dependents.get(name) ?? []) queue.push({ name: d, via: name });
+        const via = queue.shift()!;
+        for (const name of dependents.get(via) ?? []) {
+          if (results.has(name) || started.has(name) || !waits.get(name)?.has(via)) continue;
+          skip(name, blockedReason(failed, via));
+          blockedBy.set(name, failed);
+          queue.push(name);
+        }
       }
+    };
+    /** From now on the task waits for `deps` (within what it declared). */
+    const settle = (name: string, deps: readonly string[]) => {
+      const mine = new Set(deps);
+      const set = new Set(declared.get(name)!.filter((d) => mine.has(d)));
+      waits.set(name, set);
+      if (results.has(name) || started.has(name)) return;
+      for (const d of declared.get(name)!) {
+        const failed = set.has(d) ? blockedBy.get(d) : undefined;
+        if (failed === undefined) continue;
+        skip(name, blockedReason(failed, d));
+        blockedBy.set(name, failed);
+        skipDependents(name, failed);
+        return;
+      }
+      const left = [...set].filter((d) => !succeeded.has(d)).length;
+      waitingOn.set(name, left);
+      if (left === 0) ready.push(name);
+    };
+    /** Is there an unsettled task ranked above `name` that could start as soon as it settles? */
+    const outranked = (name: string) => {
+      if (unsettled === 0) return false;
+      for (const t of ranked) {
+        if (t === name) return false;
+        if (!waits.has(t) && !results.has(t) && declared.get(t)!.every((d) => succeeded.has(d))) return true;
+      }
+      return false;
     };
     const finish = (name: string, result: R) => {
       running--;
       entries.get(name)!.endMs = round(performance.now() - t0);
       results.set(name, result);
       if (options.isFailure(result)) {
-        skipDependents(name);
+        blockedBy.set(name, name);
+        skipDependents(name, name);
         if (bail && stopReason === null) stopReason = `not started: --bail after ${name} failed`;
       } else {
+        succeeded.add(name);
         for (const d of dependents.get(name) ?? []) {
+          if (!waits.get(d)?.has(name)) continue;
           const left = waitingOn.get(d)! - 1;
           waitingOn.set(d, left);
           if (left === 0 && !results.has(d)) ready.push(d);
@@ -148,6 +220,10 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
       }
       ready.sort(rank);
       while (running < concurrency && ready.length > 0) {
+        // The order stays what it would be with every wait known up front: a task that may be ready
+        // the moment its waits are known (each dependency it declared has succeeded) and ranks
+        // higher goes first. Every ready task ranks below the head, so all of them wait too.
+        if (outranked(ready[0]!)) break;
         const name = ready.shift()!;
         if (results.has(name)) continue;
         started.add(name);
@@ -167,7 +243,7 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
           (e) => finish(name, options.crash(name, e)),
         );
       }
-      if (running === 0 && ready.length === 0) {
+      if (running === 0 && ready.length === 0 && (unsettled === 0 || results.size === tasks.length)) {
         // Defensive: tasks still waiting with nothing running can only be a cycle the caller missed.
         for (const t of tasks) skip(t.name, 'dependency cycle');
         resolved = true;
@@ -175,6 +251,20 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
         resolve({ results, timeline, maxParallel });
       }
     };
+    for (const t of tasks) {
+      if (!t.waitsFor) {
+        settle(t.name, declared.get(t.name)!);
+        continue;
+      }
+      unsettled++;
+      const settled = (deps: readonly string[]) => {
+        unsettled--;
+        if (resolved) return;
+        settle(t.name, deps);
+        pump();
+      };
+      t.waitsFor.then(settled, () => settled(declared.get(t.name)!));
+    }
     signal?.addEventListener('abort', pump, { once: true });
     pump();
   });

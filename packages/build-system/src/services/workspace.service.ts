@@ -8,6 +8,7 @@ import { buildConfigSchema } from '../config/schema.js';
 import { BuildSystemError, exitCodeFor, isBuildSystemError, type ErrorCode } from '../errors.js';
 import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import type { BuildResult, PlanEntry, PlanResult, RunCacheSummary, RunResult } from '../result/schema.js';
+import { flushCacheUsage } from '../cache/package-cache.js';
 import { resolveRemoteCacheConfig, type RemoteCacheOptions } from '../cache/remote/config.js';
 import type { RemoteCacheSession, RemoteRunSummary } from '../cache/remote/session.js';
 import { isInside, toPosix } from '../util/paths.js';
@@ -19,7 +20,7 @@ import { assertAcyclic, createPackageGraph, criticalPath, subsetDependencies, to
 import { findWorkspaceRoot, loadPackageInfo, type PackageInfo } from '../workspace/package-info.js';
 import { errorResult, PackageBuildService, type PackageBuildOptions, type PreparedPackage } from './build.service.js';
 import { dependenciesRead } from './dependency-needs.js';
-import { runSchedule } from './scheduler.js';
+import { priorityOrder, runSchedule } from './scheduler.js';
 import { defaultConcurrency } from '../util/concurrency.js';
 
 export interface SelectOptions {
@@ -220,9 +221,10 @@ export function waitsFor(selection: Selection, pkg: PackageInfo, prepared: Prepa
 }
 
 /**
- * Builds a selection with the scheduler: every package is prepared first
- * (configs loaded concurrently, each once), then each starts as soon as the
- * dependencies whose outputs it reads have succeeded (`waitsFor`), up to
+ * Builds a selection with the scheduler: packages are prepared (config
+ * loaded, each once) a few at a time in the scheduler's order, and each starts
+ * as soon as it is prepared and the dependencies whose outputs it reads have
+ * succeeded (`waitsFor`), up to
  * `concurrency` at once. A package whose such dependency failed is skipped
  * (never built against stale outputs); independent packages go on, and so
  * does a package that only imports the failed one as external: its output
@@ -257,14 +259,29 @@ export class WorkspaceBuildService {
     const depsOf = (name: string) => selection.dependencies.get(name) ?? [];
     options.onPlan?.({ packages: selection.packages.map((p) => ({ name: p.name, dir: p.dir, dependencies: depsOf(p.name) })), concurrency });
 
-    // Every package is prepared (config loaded, adapter chosen) before anything builds: what a
-    // package waits for depends on its config. Concurrently, and once: each build is handed its
-    // own preparation, a failed one included, so a config error ends that build as it always did.
-    const preparing = new Map(selection.packages.map((p) => [p.name, this.packageBuild.prepare(p, options)]));
+    // Each package is prepared (config loaded, adapter chosen) once, and starts as soon as its own
+    // preparation and the dependencies it waits for are done: what it waits for depends on its config,
+    // and the scheduler learns that per package (waitsFor) while earlier packages already build.
+    // Each build is handed its own preparation, a failed one included, so a config error ends that
+    // build as it always did (and a package that could not be prepared waits for all its dependencies).
+    const tasks = selection.packages.map((p) => ({ name: p.name, dependencies: depsOf(p.name) }));
+    const inPriority = priorityOrder(tasks).map((name) => byName.get(name)!);
+    const preparing = prepareInOrder(inPriority, PREPARE_CONCURRENCY, (p) => this.packageBuild.prepare(p, options));
     // What a key says about a dependency must not depend on the selection: every workspace dependency counts.
     const workspaceDeps = new Map(selection.packages.map((p) => [p.name, workspaceDependencyRefs(selection.graph, p.name)]));
-    const prepared = new Map(await Promise.all([...preparing].map(async ([name, p]) => [name, await p.catch(() => null)] as const)));
-    const waits = new Map(selection.packages.map((p) => [p.name, waitsFor(selection, p, prepared.get(p.name) ?? null)]));
+    const waits = new Map<string, string[]>();
+    const waiting = new Map(
+      selection.packages.map((p) => [
+        p.name,
+        preparing.get(p.name)!.then(
+          (prepared) => waitsFor(selection, p, prepared),
+          () => waitsFor(selection, p, null),
+        ).then((w) => {
+          waits.set(p.name, w);
+          return w;
+        }),
+      ]),
+    );
 
     const emitDone = (result: BuildResult) => {
       options.onEvent?.({ type: 'package-done', result });
@@ -272,7 +289,7 @@ export class WorkspaceBuildService {
     };
     const cancel = options.signal ? followSignal(options.signal, concurrency) : undefined;
     const outcome = await runSchedule<BuildResult>({
-      tasks: selection.packages.map((p) => ({ name: p.name, dependencies: waits.get(p.name)! })),
+      tasks: tasks.map((t) => ({ ...t, waitsFor: waiting.get(t.name)! })),
       concurrency,
       bail: options.bail,
       signal: cancel?.signal,
@@ -288,6 +305,9 @@ export class WorkspaceBuildService {
       crash: (name, e) => emitDone(errorResult(byName.get(name)!, new Date().toISOString(), Date.now(), e)),
     });
     cancel?.dispose();
+    // A run cut short (cancelled, --bail) may end before every config is loaded: none is left running.
+    await Promise.all(waiting.values());
+    await flushCacheUsage();
 
     // Uploads ran alongside the builds; the run ends once they are done (bounded: see RemoteCacheSession.finish).
     const remote = remoteSession ? await remoteSession.finish({ cancelled: options.signal?.aborted === true }) : undefined;
@@ -379,6 +399,35 @@ export class WorkspaceBuildService {
     const exitCode = Math.max(0, ...packages.map((p) => (p.error ? exitCodeFor(p.error.code as ErrorCode) : 0)));
     return { schemaVersion: RESULT_SCHEMA_VERSION, dryRun: true, ok: exitCode === 0, exitCode, startedAt, concurrency, packages };
   }
+}
+
+/**
+ * Configs evaluated at once. Not all of them: the esbuild service shares itself
+ * among every request in flight, so 200 config bundles at once finish together
+ * and hold every package build back behind the last config (measured at 200
+ * packages: the first build started 2–3 s into a loaded run with all at once,
+ * 0.5–0.9 s with 8–32 at once; research.md §8). In the scheduler's order
+ * (priorityOrder), a few at a time, configs keep loading while the first
+ * packages build.
+ */
+const PREPARE_CONCURRENCY = 16;
+
+/** Starts `prepare` for each package in order, at most `limit` at once; every promise is returned at once. */
+function prepareInOrder(packages: readonly PackageInfo[], limit: number, prepare: (pkg: PackageInfo) => Promise<PreparedPackage>): Map<string, Promise<PreparedPackage>> {
+  const out = new Map<string, Promise<PreparedPackage>>();
+  const starters: (() => void)[] = [];
+  let next = 0;
+  const startNext = () => {
+    if (next < starters.length) starters[next++]!();
+  };
+  packages.forEach((pkg) => {
+    const p = new Promise<void>((resolve) => starters.push(resolve)).then(() => prepare(pkg));
+    // Settled either way, the next one starts; the rejection itself stays with the returned promise.
+    p.then(startNext, startNext);
+    out.set(pkg.name, p);
+  });
+  for (let i = 0; i < Math.min(limit, packages.length); i++) startNext();
+  return out;
 }
 
 /** Abort listeners one running build may hold at once: esbuild's per format, a lock wait, a spawned tool. */

@@ -18,6 +18,14 @@ export function isStrictlyInside(parent: string, child: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
+/**
+ * realpath(3) in one system call. Node's own realpathSync walks the path in JS,
+ * one lstat per component; containment checks run for every package and
+ * staging directory, so that walk was thousands of lstats per workspace build.
+ * Same answer for every existing path; throws like realpathSync when one is missing.
+ */
+export const realpathFast: (p: string) => string = realpathSync.native;
+
 /** realpath of the longest existing prefix of `p`, with the rest appended. Follows symlinks. */
 export function realpathLoose(p: string): string {
   const abs = path.resolve(p);
@@ -25,7 +33,7 @@ export function realpathLoose(p: string): string {
   let cur = abs;
   for (;;) {
     try {
-      return path.join(realpathSync(cur), ...rest.reverse());
+      return path.join(realpathFast(cur), ...rest.reverse());
     } catch {
       const parent = path.dirname(cur);
       if (parent === cur) return abs;
