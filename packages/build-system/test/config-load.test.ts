@@ -411,7 +411,7 @@ describe('identical config texts in several packages', () => {
     const fx = fixture({ 'a/build.config.ts': text, 'b/build.config.ts': text, 'c/build.config.ts': text });
     const [a, b] = await Promise.all([load(fx, 'a/build.config.ts'), load(fx, 'b/build.config.ts')]);
     expect(b).toEqual(a);
-    a.format.push('iife');
+    (a.format as string[]).push('iife');
     (a.define as Record<string, string>).X = 'changed';
     const c = await load(fx, 'c/build.config.ts');
     expect(c.format).toEqual(['esm', 'cjs']);
