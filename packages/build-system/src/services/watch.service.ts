@@ -86,8 +86,8 @@ class WatchLoop {
   private watched = new Set<string>();
   /** Every path the builds read, stat'd or looked for: a change to one of them counts. */
   private known = new Set<string>();
-  /** Directories whose listing the builds used: an entry added or removed there counts too. */
-  private listed = new Set<string>();
+  /** Directories whose listing the builds used, with the names they held: a new entry there counts too. */
+  private listed = new Map<string, Set<string>>();
   /** The cache directory (written by every build, read by none as an input): never watched. */
   private cacheDir: string | null;
   private readonly cwd: string;
@@ -186,7 +186,9 @@ class WatchLoop {
   private classify(files: readonly string[]): Classified {
     const dirty = new Set<string>();
     let full = this.selection === null;
-    const counts = (f: string) => this.known.has(f) || this.listed.has(path.dirname(f)) || this.listed.has(f);
+    // Known paths count, and new entries of a listed directory (a new source file, a new package);
+    // a file nobody read that was already there (a log beside the packages) does not.
+    const counts = (f: string) => this.known.has(f) || this.listed.get(path.dirname(f))?.has(path.basename(f)) === false;
     const root = this.selection?.workspace.root ?? this.cwd;
     for (const file of files) {
       // A file nobody read (a log, an editor's swap file beside an unlisted one): not an input.
@@ -253,11 +255,11 @@ class WatchLoop {
     const dirs = full ? new Set<string>() : new Set(this.watched);
     if (full) {
       this.known = new Set();
-      this.listed = new Set();
+      this.listed = new Map();
     }
     for (const [dir, seenDir] of seen.dirs) {
       this.known.add(dir);
-      if (seenDir.names) this.listed.add(dir);
+      if (seenDir.names) this.listed.set(dir, new Set(seenDir.names));
     }
     for (const file of [...seen.files.keys(), ...seen.links.keys(), ...seen.absent]) this.known.add(file);
     // Only inside the workspace: the root search also probed every directory above it.
