@@ -54,7 +54,7 @@ export interface ParsedBuildArgv {
   packages: string[];
   flags: BuildFlags;
   /** `watch`, or `build --watch`: a watch session (commands/watch-run.ts), never a no-op replay. */
-  watch: boolean;
+  watch?: true;
 }
 
 /** `argv` after the program name; null unless it is a `build` (or `watch`, which takes the same flags) this parser fully understands. */
@@ -85,5 +85,5 @@ export function parseBuildArgv(argv: readonly string[]): ParsedBuildArgv | null 
     if (spec.kind === 'repeatable') flags[spec.key] = [...((flags[spec.key] as string[] | undefined) ?? []), value];
     else flags[spec.key] = value;
   }
-  return { packages, flags: flags as BuildFlags, watch: argv[0] === 'watch' || flags.watch === true };
+  return { packages, flags: flags as BuildFlags, ...(argv[0] === 'watch' || flags.watch === true ? { watch: true as const } : {}) };
 }

@@ -28,7 +28,7 @@ export async function runWatchCommand(service: WatchService, packages: string[],
   let options;
   try {
     const bad = NOT_WITH_WATCH.find((k) => flags[k] !== undefined && flags[k] !== false);
-    if (bad) throw new BuildSystemError('USAGE', `${FLAG_NAMES[bad]} cannot be used with watch`, { field: FLAG_NAMES[bad] });
+    if (bad) throw new BuildSystemError('USAGE', 'cannot be used with watch', { field: FLAG_NAMES[bad] });
     options = runOptionsFromFlags(flags);
   } catch (e) {
     const started = Date.now();
