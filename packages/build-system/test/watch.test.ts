@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { lockDirFor } from '../src/lock.js';
@@ -69,7 +69,7 @@ const leftovers = (fx: Fixture, key: string) => readdirSync(fx.path('packages', 
 describe('build-system watch', () => {
   it('an edit rebuilds the package, then its dependents in graph order; a dependent that does not read it is a hit', async () => {
     const fx = fixture({
-      a: { source: source('a1') },
+      a: { plainConfig: BUNDLING, source: source('a1') },
       b: { deps: ['a'], depField: 'devDependencies', plainConfig: BUNDLING, source: `import { value } from '@fx/a';\nexport const b = 'b+' + value;\n` },
       // Keeps @fx/a external (the default): its build never opens a's files.
       c: { deps: ['a'], plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: `import { value } from '@fx/a';\nexport const c = value;\n` },
@@ -119,6 +119,19 @@ describe('build-system watch', () => {
     expect(during!.packages.sort()).toEqual([scoped('other'), scoped('slow')]);
   });
 
+  it('an edit made during round 0, before anything is watched, is not lost', async () => {
+    const fx = fixture({ slow: { delayMs: 1500, source: source('s1') } });
+    const p = startWatch(fx);
+    // The config is loaded, the build is waiting in its plugin: edit the config now.
+    await until(() => (buildCounts(fx)[scoped('slow')] ?? 0) >= 1, 'round 0 building', p);
+    fx.write({ 'packages/slow/build.config.ts': fx.read('packages/slow/build.config.ts').replace("format: 'esm',", "format: 'esm',\n  banner: '/* late */',") });
+    const first = await round(p, 0);
+    expect(first.run.ok).toBe(true);
+    const next = await round(p, 1);
+    expect(next.trigger.files).toContain('packages/slow/build.config.ts');
+    expect(dist(fx, 'slow')).toContain('/* late */');
+  });
+
   it('a build.config.* edit reloads the config; a new package joins the graph', async () => {
     const fx = fixture({ a: { plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: source('a1') } });
     const p = startWatch(fx);
@@ -151,14 +164,14 @@ describe('build-system watch', () => {
     fx.write({ 'packages/a/src/index.ts': `export const value: string = ;\n` });
     await until(() => p.stderr().includes('src/index.ts:1:'), 'the error with its position', p);
     expect(p.stderr()).toMatch(/@fx\/a: .*src\/index\.ts:1:\d+: /);
-    expect(p.stdout()).toMatch(/✖ round \d+ \(packages\/a\/src\/index\.ts\): 2 packages, .*1 failed, 1 skipped/);
+    expect(p.stdout()).toMatch(/✖ round \d+ \(.+\): 2 packages, .*1 failed, 1 skipped/);
     // outDirs keep the last good build.
     expect(dist(fx, 'a')).toContain('"a1"');
     expect(p.child.exitCode).toBeNull();
 
     fx.write({ 'packages/a/src/index.ts': source('a3') });
     await until(() => dist(fx, 'b').includes('"a3"') && /✔ round \d+ \(packages/.test(p.stdout()), 'b rebuilt after the fix', p, 15_000);
-    expect(p.stdout()).toMatch(/✔ round \d+ \(packages\/a\/src\/index\.ts\): 2 packages, 2 rebuilt/);
+    expect(p.stdout()).toMatch(/✔ round \d+ \(.+\): 2 packages, 2 rebuilt/);
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -221,7 +234,11 @@ describe('build-system watch', () => {
       const k = keys[next() % keys.length]!;
       last[k] = i;
       const s = spec[k]!;
-      fx.write({ [`packages/${k}/src/index.ts`]: s.source!.replace(/'p\d-\d+'/, `'${k}-${i}'`) });
+      // Written whole (temp file + rename, as most editors save): every state a build can read is a complete
+      // source, so an output that is not complete can only be a half-written read.
+      const file = fx.path('packages', k, 'src/index.ts');
+      writeFileSync(`${file}.tmp`, s.source!.replace(/'p\d-\d+'/, `'${k}-${i}'`));
+      renameSync(`${file}.tmp`, file);
       await new Promise((r) => setTimeout(r, 10));
     }
     // Settled: every output holds its package's last edit (and, by bundling, its dependencies' last ones).

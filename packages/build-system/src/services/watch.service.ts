@@ -1,3 +1,4 @@
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
@@ -27,6 +28,8 @@ export interface WatchSession extends AsyncIterable<WatchRound> {
 
 /** Names beside outDir and in a package that build-system itself writes (staging, journal, lock). */
 const OWN_FILE = /^\.build-system/;
+/** Directories that are never inputs as such (the package lock may create a package's node_modules); what a build reads inside them is watched by its own directory. */
+const NEVER_INPUT = new Set(['node_modules', '.git']);
 const CONFIG_FILE = /^build\.config\.[cm]?[jt]s$/;
 
 /** What a batch of changed paths asks for. */
@@ -159,7 +162,8 @@ class WatchLoop {
   }
 
   private ignored(file: string): boolean {
-    if (OWN_FILE.test(path.basename(file))) return true;
+    const name = path.basename(file);
+    if (OWN_FILE.test(name) || NEVER_INPUT.has(name)) return true;
     if (this.cacheDir && isInside(this.cacheDir, file)) return true;
     return this.outDirs.some((dir) => isInside(dir, file));
   }
@@ -282,6 +286,37 @@ class WatchLoop {
     if (this.selection) add(this.selection.workspace.root);
     this.watcher.sync(dirs);
     this.watched = dirs;
+    this.catchUp(seen);
+  }
+
+  /**
+   * A directory is watched only once a round has read it, so an edit made between the read and the
+   * watch (during round 0, or in a directory a round read for the first time) raised no event. The
+   * log holds the state each file had when it was read: whatever differs now is a change.
+   */
+  private catchUp(seen: ReturnType<ReadLog['observations']>): void {
+    for (const [file, was] of seen.files) {
+      const now = statSync(file, { throwIfNoEntry: false });
+      if (!now || now.size !== was.size || now.mtimeMs !== was.mtimeMs || now.ino !== was.ino) this.changed(file);
+    }
+    for (const [dir, was] of seen.dirs) {
+      if (!was.names) continue;
+      const now = statSync(dir, { throwIfNoEntry: false });
+      if (!now || now.ino !== was.ino) this.changed(dir);
+      else if (now.mtimeMs !== was.mtimeMs) {
+        // Entries came or went; our own (lock, staging, outDir) are dropped by `changed`.
+        let names: Set<string>;
+        try {
+          names = new Set(readdirSync(dir));
+        } catch {
+          this.changed(dir);
+          continue;
+        }
+        const before = new Set(was.names);
+        for (const name of names) if (!before.has(name)) this.changed(path.join(dir, name));
+        for (const name of before) if (!names.has(name)) this.changed(path.join(dir, name));
+      }
+    }
   }
 
   private roundResult(number: number, what: Classified, count: number, run: RunResult, durationMs: number): WatchRound {
