@@ -12,12 +12,14 @@ export async function generateSchemas(dist = path.join(root, 'dist')) {
   const { buildConfigSchema } = await import(pathToFileURL(path.join(dist, 'config/schema.js')).href);
   const { buildResultSchema, runResultSchema } = await import(pathToFileURL(path.join(dist, 'result/schema.js')).href);
   const { initResultSchema } = await import(pathToFileURL(path.join(dist, 'init/result-schema.js')).href);
+  const { watchRoundSchema } = await import(pathToFileURL(path.join(dist, 'result/watch-schema.js')).href);
   const text = (schema, io) => `${JSON.stringify(z.toJSONSchema(schema, { io, target: 'draft-2020-12' }), null, 2)}\n`;
   return {
     'build-config.schema.json': text(buildConfigSchema, 'input'),
     'build-result.schema.json': text(buildResultSchema, 'output'),
     'run-result.schema.json': text(runResultSchema, 'output'),
     'init-result.schema.json': text(initResultSchema, 'output'),
+    'watch-round.schema.json': text(watchRoundSchema, 'output'),
   };
 }
 

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { BuildCommand } from './commands/build.command.js';
+import { BuildCommand, WatchCommand } from './commands/build.command.js';
 import { CacheCommand, CacheInfoCommand, CachePruneCommand } from './commands/cache.command.js';
 import { CleanCommand } from './commands/clean.command.js';
 import { GraphCommand } from './commands/graph.command.js';
@@ -24,6 +24,7 @@ import { WorkspaceBuildService } from './services/workspace.service.js';
     CleanService,
     CacheService,
     BuildCommand,
+    WatchCommand,
     ListCommand,
     CleanCommand,
     CacheCommand,

@@ -12,6 +12,7 @@ import { CacheService } from './services/cache.service.js';
 import { CleanService, type CleanOptions, type CleanResult } from './services/clean.service.js';
 import { ListService, type ListEntry } from './services/list.service.js';
 import { WorkspaceBuildService } from './services/workspace.service.js';
+import { WatchService, type WatchOptions, type WatchSession } from './services/watch.service.js';
 import { runInit, type InitOptions } from './init/init.service.js';
 import type { InitResult } from './init/result-schema.js';
 
@@ -40,6 +41,10 @@ export { FINGERPRINT_VERSION } from './cache/fingerprint.js';
 export { initResultSchema, initPackageResultSchema } from './init/result-schema.js';
 export type { InitResult, InitPackageResult } from './init/result-schema.js';
 export type { InitOptions } from './init/init.service.js';
+export { watchRoundSchema } from './result/watch-schema.js';
+export type { WatchRound } from './result/watch-schema.js';
+export type { WatchOptions, WatchSession } from './services/watch.service.js';
+export { WatchService } from './services/watch.service.js';
 
 export interface BuildOptions {
   /** Directory to act from: a package, or a workspace root (default process.cwd()). */
@@ -101,6 +106,18 @@ export function build(options: BuildOptions = {}): Promise<RunResult | PlanResul
   const { dryRun, ...rest } = options;
   const service = new WorkspaceBuildService();
   return dryRun ? service.plan(rest) : service.run(rest);
+}
+
+/**
+ * Builds the selection (round 0), then watches every input its builds read and
+ * rebuilds what a change affects: the changed packages, then their dependents
+ * in graph order (a dependent whose inputs are unchanged is a cache hit), with
+ * the same locks and atomic output swaps as `build`. Changes made during a
+ * round make the next one. Iterate the session for the rounds; `close()` stops
+ * (a running round is cancelled cleanly). A failed round does not end it.
+ */
+export function watch(options: WatchOptions & Omit<BuildOptions, 'dryRun' | 'signal'> = {}): WatchSession {
+  return new WatchService().watch(options);
 }
 
 export function list(options: { cwd?: string; packages?: string[]; filter?: string[]; all?: boolean } = {}): Promise<ListEntry[]> {

@@ -13,7 +13,7 @@
  *    such run goes through Nest and records what it printed, keyed by this
  *    install, its built command modules (size + mtime) and the output width;
  *    any change to them is a new key, so nothing stale is ever replayed.
- * 3. `build` / `build:package` whose flags commands/build-argv.ts understands
+ * 3. `build` / `build:package` / `watch` whose flags commands/build-argv.ts understands
  *    (every flag the Nest command defines, in the forms commander accepts):
  *    runBuildCommand, the very function the Nest command runs, without Nest.
  *    Help, other commands, and any flag or form the parser is unsure about
@@ -48,6 +48,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       if (build) {
         await enableCompileCache();
         try {
+          if (build.watch) {
+            await runWatchWithoutNest(build);
+            return;
+          }
           if (await (await import('./commands/build-replay.js')).replayNoopBuild(build)) return;
           await runBuildWithoutNest(build);
         } catch (e) {
@@ -187,4 +191,9 @@ function recordHelp(file: string): void {
 async function runBuildWithoutNest(parsed: ParsedBuildArgv): Promise<void> {
   const [{ WorkspaceBuildService }, { runBuildCommand }] = await Promise.all([import('./services/workspace.service.js'), import('./commands/build-run.js')]);
   await runBuildCommand(new WorkspaceBuildService(), parsed.packages, parsed.flags);
+}
+
+async function runWatchWithoutNest(parsed: ParsedBuildArgv): Promise<void> {
+  const [{ WatchService }, { runWatchCommand }] = await Promise.all([import('./services/watch.service.js'), import('./commands/watch-run.js')]);
+  await runWatchCommand(new WatchService(), parsed.packages, parsed.flags);
 }

@@ -110,6 +110,19 @@ describe('CLI fast paths', () => {
     expect(cli(['frobnicate']).code).toBe(2);
   });
 
+  it('watch (and build --watch) take the fast path too, and refuse what the Nest command refuses alike', () => {
+    const fx = workspace();
+    for (const args of [['watch', '--dry-run'], ['build', '--watch', '--force']]) {
+      const fast = cli(args, { cwd: fx.root });
+      const nest = cli(args, { cwd: fx.root, env: viaNest });
+      expect(fast.nestModules).toBe(0);
+      expect(nest.nestModules).toBeGreaterThan(0);
+      expect(fast.code).toBe(2);
+      expect([fast.code, fast.stdout, fast.stderr]).toEqual([nest.code, nest.stdout, nest.stderr]);
+      expect(fast.stderr).toMatch(/--(dry-run|force).*cannot be used with watch/);
+    }
+  });
+
   it('a build, and a cached no-op, print what the Nest command prints, without Nest', () => {
     const fx = workspace();
     const nestFirst = cli(['build', '--json'], { cwd: fx.root, env: viaNest });

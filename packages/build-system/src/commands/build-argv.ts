@@ -47,16 +47,19 @@ export const BUILD_FLAGS: Readonly<Record<string, FlagSpec>> = {
   '--remote-cache-timeout': { key: 'remoteCacheTimeout', kind: 'value' },
   '--remote-cache-connect-timeout': { key: 'remoteCacheConnectTimeout', kind: 'value' },
   '--no-remote-cache': { key: 'remoteCache', kind: 'negation' },
+  '--watch': { key: 'watch', kind: 'boolean' },
 };
 
 export interface ParsedBuildArgv {
   packages: string[];
   flags: BuildFlags;
+  /** `watch`, or `build --watch`: a watch session (commands/watch-run.ts), never a no-op replay. */
+  watch?: true;
 }
 
-/** `argv` after the program name; null unless it is a `build` this parser fully understands. */
+/** `argv` after the program name; null unless it is a `build` (or `watch`, which takes the same flags) this parser fully understands. */
 export function parseBuildArgv(argv: readonly string[]): ParsedBuildArgv | null {
-  if (argv[0] !== 'build' && argv[0] !== 'build:package') return null;
+  if (argv[0] !== 'build' && argv[0] !== 'build:package' && argv[0] !== 'watch') return null;
   const packages: string[] = [];
   const flags: Record<string, unknown> = {};
   for (let i = 1; i < argv.length; i++) {
@@ -82,5 +85,5 @@ export function parseBuildArgv(argv: readonly string[]): ParsedBuildArgv | null 
     if (spec.kind === 'repeatable') flags[spec.key] = [...((flags[spec.key] as string[] | undefined) ?? []), value];
     else flags[spec.key] = value;
   }
-  return { packages, flags: flags as BuildFlags };
+  return { packages, flags: flags as BuildFlags, ...(argv[0] === 'watch' || flags.watch === true ? { watch: true as const } : {}) };
 }

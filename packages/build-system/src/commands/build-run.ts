@@ -44,6 +44,8 @@ export interface BuildFlags {
   remoteCacheConnectTimeout?: string;
   /** false with --no-remote-cache. */
   remoteCache?: boolean;
+  /** --watch: keep watching and rebuild on changes (commands/watch-run.ts). */
+  watch?: boolean;
 }
 
 /**
@@ -82,6 +84,23 @@ function writeSummary(file: string, doc: unknown): void {
   }
 }
 
+/** The run options the flags of `build` (and `watch`) stand for; throws USAGE for a bad value. */
+export function runOptionsFromFlags(flags: BuildFlags) {
+  const remoteCache: RemoteCacheOptions | false = remoteCacheFlags(flags);
+  const outputLogs: OutputLogsMode | undefined = flags.outputLogs !== undefined ? parseOutputLogs(flags.outputLogs) : undefined;
+  let adapter: AdapterName | undefined;
+  if (flags.adapter !== undefined) {
+    if (!(ADAPTER_NAMES as readonly string[]).includes(flags.adapter)) {
+      throw new BuildSystemError('USAGE', `must be one of ${ADAPTER_NAMES.join(', ')} (got ${JSON.stringify(flags.adapter)})`, { field: '--adapter' });
+    }
+    adapter = flags.adapter as AdapterName;
+  }
+  const lockTimeoutMs = flags.lockTimeout !== undefined ? parseSeconds('--lock-timeout', flags.lockTimeout) * 1000 : undefined;
+  const concurrency = flags.concurrency !== undefined ? parseConcurrency(flags.concurrency) : undefined;
+  const cacheOptions = { force: flags.force, noCache: flags.cache === false, cacheDir: flags.cacheDir, outputLogs, remoteCache };
+  return { cwd: flags.cwd, filter: flags.filter, all: flags.all, adapter, concurrency, bail: flags.bail, strict: flags.strict, lockTimeoutMs, ...cacheOptions };
+}
+
 /**
  * What `build` / `build:package` does once its flags are parsed, framework-free.
  * Two front ends call it: the Nest command (BuildCommand, which defines the
@@ -101,30 +120,17 @@ export async function runBuildCommand(builds: WorkspaceBuildService, packages: s
 async function runGuarded(builds: WorkspaceBuildService, packages: string[], flags: BuildFlags, guard: { finish(): void }): Promise<void> {
   const { json, style, lines, reporterFor } = createRunOutput(flags);
   const started = Date.now();
-  let adapter: AdapterName | undefined;
-  let lockTimeoutMs: number | undefined;
-  let concurrency: number | undefined;
-  let outputLogs: OutputLogsMode | undefined;
-  let remoteCache: RemoteCacheOptions | false;
+  let parsed: ReturnType<typeof runOptionsFromFlags>;
   try {
-    remoteCache = remoteCacheFlags(flags);
-    if (flags.outputLogs !== undefined) outputLogs = parseOutputLogs(flags.outputLogs);
-    if (flags.adapter !== undefined) {
-      if (!(ADAPTER_NAMES as readonly string[]).includes(flags.adapter)) {
-        throw new BuildSystemError('USAGE', `must be one of ${ADAPTER_NAMES.join(', ')} (got ${JSON.stringify(flags.adapter)})`, { field: '--adapter' });
-      }
-      adapter = flags.adapter as AdapterName;
-    }
-    if (flags.lockTimeout !== undefined) lockTimeoutMs = parseSeconds('--lock-timeout', flags.lockTimeout) * 1000;
-    if (flags.concurrency !== undefined) concurrency = parseConcurrency(flags.concurrency);
+    parsed = runOptionsFromFlags(flags);
   } catch (e) {
     const run = runError(new Date(started).toISOString(), started, e);
     lines.printRun(run);
     process.exitCode = run.exitCode;
     return;
   }
-  const cacheOptions = { force: flags.force, noCache: flags.cache === false, cacheDir: flags.cacheDir, outputLogs, remoteCache };
-  const common = { cwd: flags.cwd, packages, filter: flags.filter, all: flags.all, adapter, concurrency, bail: flags.bail, strict: flags.strict, ...cacheOptions };
+  const { lockTimeoutMs, ...options } = parsed;
+  const common = { ...options, packages };
 
   if (flags.dryRun) {
     const plan = await builds.plan(common);

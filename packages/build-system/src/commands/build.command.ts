@@ -3,7 +3,9 @@ import { Command, Option } from 'nest-commander';
 import { UsageExitCommand } from './usage-exit.js';
 import { ADAPTER_NAMES } from '../config/schema.js';
 import { WorkspaceBuildService } from '../services/workspace.service.js';
+import { WatchService } from '../services/watch.service.js';
 import { runBuildCommand, type BuildFlags } from './build-run.js';
+import { runWatchCommand } from './watch-run.js';
 
 @Command({
   name: 'build:package',
@@ -18,7 +20,13 @@ export class BuildCommand extends UsageExitCommand {
   }
 
   async run(packages: string[], flags: BuildFlags): Promise<void> {
-    await runBuildCommand(this.builds, packages, flags);
+    if (flags.watch) await runWatchCommand(new WatchService(this.builds), packages, flags);
+    else await runBuildCommand(this.builds, packages, flags);
+  }
+
+  @Option({ flags: '--watch', description: 'keep running: rebuild what a change affects (same as the watch command)' })
+  parseWatch(): boolean {
+    return true;
   }
 
   @Option({ flags: '--json', description: 'print one JSON document (every BuildResult) on stdout; logs go to stderr' })
@@ -149,5 +157,22 @@ export class BuildCommand extends UsageExitCommand {
   @Option({ flags: '--no-color', description: 'no colour' })
   parseNoColor(): boolean {
     return false;
+  }
+}
+
+/**
+ * `watch`: `build --watch` under its own name. It takes every flag of `build`
+ * (inherited); those that do not fit a watch (--dry-run, --force, --bail,
+ * --summary, --explain) are usage errors (commands/watch-run.ts).
+ */
+@Command({
+  name: 'watch',
+  arguments: '[packages...]',
+  argsDescription: { packages: 'package names or directories (default: as for build)' },
+  description: 'Build, then rebuild what each change affects (dependents in graph order, cache hits for the rest) until Ctrl-C',
+})
+export class WatchCommand extends BuildCommand {
+  override async run(packages: string[], flags: BuildFlags): Promise<void> {
+    await super.run(packages, { ...flags, watch: true });
   }
 }

@@ -1,0 +1,349 @@
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { resolveCacheDir } from '../cache/cache-dir.js';
+import { RESULT_SCHEMA_VERSION } from '../result/version.js';
+import type { RunResult } from '../result/schema.js';
+import type { WatchRound } from '../result/watch-schema.js';
+import { DirWatcher } from '../util/dir-watcher.js';
+import { isInside, toPosix } from '../util/paths.js';
+import { ReadLog } from '../util/read-log.js';
+import { dependentClosure } from '../workspace/graph.js';
+import { selectPackages, WorkspaceBuildService, type RunOptions, type Selection } from './workspace.service.js';
+
+export interface WatchOptions extends Omit<RunOptions, 'signal' | 'reads' | 'onPlan' | 'withDependencies' | 'participates'> {
+  /**
+   * After the first change, wait this long for more before a round starts (ms,
+   * default 15): an editor's save (temp file, rename) or a `git checkout`
+   * is one round, not several. Changes during a round wait for the next one anyway.
+   */
+  debounceMs?: number;
+}
+
+/** `watch()`: the rounds as they finish, and how to stop. */
+export interface WatchSession extends AsyncIterable<WatchRound> {
+  /** Stops watching; a running round is cancelled (locks released, staging removed, outDirs left whole). Resolves once it has. */
+  close(): Promise<void>;
+}
+
+/** Names beside outDir and in a package that build-system itself writes (staging, journal, lock). */
+const OWN_FILE = /^\.build-system/;
+/** Directories that are never inputs as such (the package lock may create a package's node_modules); what a build reads inside them is watched by its own directory. */
+const NEVER_INPUT = new Set(['node_modules', '.git']);
+const CONFIG_FILE = /^build\.config\.[cm]?[jt]s$/;
+
+/** What a batch of changed paths asks for. */
+interface Classified {
+  /** Select again and check every package: a config, a package.json or something outside the selected packages changed. */
+  full: boolean;
+  /** Selected packages whose own inputs changed. */
+  dirty: Set<string>;
+  /** The changed paths that count, relative to the workspace root. */
+  files: string[];
+}
+
+/**
+ * Watch mode on top of the one-shot run: each round is a
+ * `WorkspaceBuildService.run` over the packages a change can affect, so it has
+ * the run's per-package lock, atomic output swap and content cache — a
+ * dependent whose inputs did not change is a hit. Round 0 builds the whole
+ * selection. What is watched is what the builds read: every directory in the
+ * round's read log (input directories listed, directories of files read, of
+ * configs and tsconfigs along `extends`, of paths probed and absent), except
+ * outDirs, build-system's own files and the cache directory.
+ *
+ * A change inside a selected package makes that package and its dependents
+ * (within the selection) the next round, together with every package that
+ * failed or was skipped last time. A build.config.*, a package.json or
+ * anything outside the selected packages (a shared tsconfig, the lockfile, a
+ * new package directory) makes it a full round with the selection computed
+ * again. Changes that arrive while a round runs are kept and make the next
+ * round: none is lost, and a burst is one round.
+ */
+export class WatchService {
+  constructor(private readonly builds: WorkspaceBuildService = new WorkspaceBuildService()) {}
+
+  watch(options: WatchOptions = {}): WatchSession {
+    return new WatchLoop(this.builds, options).session();
+  }
+}
+
+class WatchLoop {
+  private readonly pending = new Set<string>();
+  private wake: (() => void) | null = null;
+  private readonly controller = new AbortController();
+  private readonly watcher: DirWatcher;
+  private closed = false;
+  private done: Promise<void> = Promise.resolve();
+  // The async iterator's side: finished rounds not yet taken, and a reader waiting for one.
+  private readonly ready: WatchRound[] = [];
+  private reader: ((r: IteratorResult<WatchRound>) => void) | null = null;
+  private readerFail: ((e: unknown) => void) | null = null;
+  private failure: unknown = null;
+
+  private selection: Selection | null = null;
+  /** Packages whose last build failed or was skipped: part of every round until they succeed. */
+  private readonly unsettled = new Set<string>();
+  /** Absolute outDirs of the selected packages: our own writes, never a reason for a round. */
+  private outDirs: string[] = [];
+  private watched = new Set<string>();
+  /** Every path the builds read, stat'd or looked for: a change to one of them counts. */
+  private known = new Set<string>();
+  /** Directories whose listing the builds used, with the names they held: a new entry there counts too. */
+  private listed = new Map<string, Set<string>>();
+  /** The cache directory (written by every build, read by none as an input): never watched. */
+  private cacheDir: string | null;
+  private readonly cwd: string;
+
+  constructor(
+    private readonly builds: WorkspaceBuildService,
+    private readonly options: WatchOptions,
+  ) {
+    this.cwd = path.resolve(options.cwd ?? process.cwd());
+    this.cacheDir = options.cacheDir ? path.resolve(options.cacheDir) : null;
+    this.watcher = new DirWatcher((file) => this.changed(file));
+  }
+
+  session(): WatchSession {
+    this.done = this.loop().catch((e) => {
+      this.failure = e;
+      this.readerFail?.(e);
+    });
+    return {
+      close: () => this.close(),
+      [Symbol.asyncIterator]: () => ({
+        next: () => this.next(),
+        return: async () => {
+          await this.close();
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+  }
+
+  private next(): Promise<IteratorResult<WatchRound>> {
+    if (this.failure) return Promise.reject(this.failure);
+    const round = this.ready.shift();
+    if (round) return Promise.resolve({ done: false, value: round });
+    if (this.closed) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve, reject) => {
+      this.reader = resolve;
+      this.readerFail = reject;
+    });
+  }
+
+  private publish(round: WatchRound): void {
+    if (this.reader) {
+      const r = this.reader;
+      this.reader = this.readerFail = null;
+      r({ done: false, value: round });
+    } else this.ready.push(round);
+  }
+
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.controller.abort();
+      this.watcher.close();
+      this.wake?.();
+    }
+    await this.done;
+    if (this.reader) {
+      const r = this.reader;
+      this.reader = this.readerFail = null;
+      r({ done: true, value: undefined });
+    }
+  }
+
+  private changed(file: string): void {
+    if (this.closed || this.ignored(file)) return;
+    this.pending.add(file);
+    this.wake?.();
+  }
+
+  private ignored(file: string): boolean {
+    const name = path.basename(file);
+    if (OWN_FILE.test(name) || NEVER_INPUT.has(name)) return true;
+    if (this.cacheDir && isInside(this.cacheDir, file)) return true;
+    return this.outDirs.some((dir) => isInside(dir, file));
+  }
+
+  private async loop(): Promise<void> {
+    let number = 0;
+    await this.round(number++, { full: true, dirty: new Set(), files: [] }, 0);
+    const debounceMs = this.options.debounceMs ?? 15;
+    while (!this.closed) {
+      if (this.pending.size === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = null;
+      if (this.closed) break;
+      if (debounceMs > 0) await new Promise((resolve) => setTimeout(resolve, debounceMs));
+      if (this.closed) break;
+      const batch = [...this.pending];
+      this.pending.clear();
+      const what = this.classify(batch);
+      // Nothing any build read: no round (a log file, an editor's temp file in an unlisted directory).
+      if (what.files.length === 0) continue;
+      await this.round(number++, what, what.files.length);
+    }
+  }
+
+  private classify(files: readonly string[]): Classified {
+    const dirty = new Set<string>();
+    let full = this.selection === null;
+    // Known paths count, and new entries of a listed directory (a new source file, a new package);
+    // a file nobody read that was already there (a log beside the packages) does not.
+    const counts = (f: string) => this.known.has(f) || this.listed.get(path.dirname(f))?.has(path.basename(f)) === false;
+    const root = this.selection?.workspace.root ?? this.cwd;
+    for (const file of files) {
+      // A file nobody read (a log, an editor's swap file beside an unlisted one): not an input.
+      if (!counts(file)) continue;
+      const owner = this.selection ? ownerOf(this.selection, file) : undefined;
+      if (!owner) {
+        full = true;
+        continue;
+      }
+      const rel = path.relative(owner.dir, file);
+      // Its config or package.json: load it again, and with it the graph (dependencies may have changed).
+      if (rel === 'package.json' || CONFIG_FILE.test(rel) || rel === '') full = true;
+      dirty.add(owner.name);
+    }
+    const counted = files.filter(counts);
+    return { full, dirty, files: counted.map((f) => toPosix(path.relative(root, f)) || '.') };
+  }
+
+  private async round(number: number, what: Classified, count: number): Promise<void> {
+    const started = performance.now();
+    const reads = new ReadLog();
+    const base: RunOptions = { ...this.options, reads, signal: this.controller.signal };
+    let packages: string[] | null = null;
+    if (!what.full && this.selection) {
+      const selected = new Set(this.selection.packages.map((p) => p.name));
+      const affected = new Set([...dependentClosure(this.selection.graph, what.dirty)].filter((n) => selected.has(n)));
+      for (const n of this.unsettled) if (selected.has(n)) affected.add(n);
+      packages = this.selection.packages.map((p) => p.name).filter((n) => affected.has(n));
+    }
+    let run: RunResult;
+    if (packages) {
+      run = await this.builds.run({ ...base, packages, filter: undefined, withDependencies: false });
+    } else {
+      run = await this.builds.run(base);
+      // The graph for the rounds to come: read through the same log, so its package.json files are watched too.
+      try {
+        this.selection = selectPackages({ ...this.options, reads });
+      } catch {
+        this.selection = null;
+      }
+    }
+    // A run that could not even select (a cycle, a broken package.json): the next round selects again.
+    if (run.error) this.selection = null;
+    this.settle(run, packages === null);
+    this.updateWatches(reads, packages === null);
+    if (this.closed && run.cancelled) return;
+    this.publish(this.roundResult(number, what, count, run, performance.now() - started));
+  }
+
+  private settle(run: RunResult, full: boolean): void {
+    if (full) this.unsettled.clear();
+    for (const r of run.results) {
+      if (r.status === 'success') this.unsettled.delete(r.package.name);
+      else this.unsettled.add(r.package.name);
+    }
+    const outDirs = new Map(this.outDirs.map((d) => [d, d]));
+    for (const r of run.results) if (r.outDir) outDirs.set(path.resolve(r.package.dir, r.outDir), path.resolve(r.package.dir, r.outDir));
+    this.outDirs = [...outDirs.keys()];
+  }
+
+  /** Watch the directories this round read (added to what earlier rounds read, unless it read everything). */
+  private updateWatches(reads: ReadLog, full: boolean): void {
+    const seen = reads.observations();
+    const dirs = full ? new Set<string>() : new Set(this.watched);
+    if (full) {
+      this.known = new Set();
+      this.listed = new Map();
+    }
+    for (const [dir, seenDir] of seen.dirs) {
+      this.known.add(dir);
+      if (seenDir.names) this.listed.set(dir, new Set(seenDir.names));
+    }
+    for (const file of [...seen.files.keys(), ...seen.links.keys(), ...seen.absent]) this.known.add(file);
+    // Only inside the workspace: the root search also probed every directory above it.
+    const root = this.selection?.workspace.root ?? this.cwd;
+    if (this.selection) this.cacheDir = resolveCacheDir(this.selection.workspace.root, this.options.cacheDir);
+    const cacheDir = this.cacheDir;
+    const add = (dir: string) => {
+      if (!isInside(root, dir)) return;
+      if (OWN_FILE.test(path.basename(dir))) return;
+      if (cacheDir && isInside(cacheDir, dir)) return;
+      if (this.outDirs.some((o) => isInside(o, dir))) return;
+      dirs.add(dir);
+    };
+    for (const dir of seen.dirs.keys()) add(dir);
+    for (const file of seen.files.keys()) add(path.dirname(file));
+    for (const file of seen.links.keys()) add(path.dirname(file));
+    // Something looked for and not found (a config name not taken, a tool not installed): its creation counts.
+    for (const file of seen.absent) add(path.dirname(file));
+    // The workspace root: a new package directory, a new lockfile.
+    if (this.selection) add(this.selection.workspace.root);
+    this.watcher.sync(dirs);
+    this.watched = dirs;
+    this.catchUp(seen);
+  }
+
+  /**
+   * A directory is watched only once a round has read it, so an edit made between the read and the
+   * watch (during round 0, or in a directory a round read for the first time) raised no event. The
+   * log holds the state each file had when it was read: whatever differs now is a change.
+   */
+  private catchUp(seen: ReturnType<ReadLog['observations']>): void {
+    for (const [file, was] of seen.files) {
+      const now = statSync(file, { throwIfNoEntry: false });
+      if (!now || now.size !== was.size || now.mtimeMs !== was.mtimeMs || now.ino !== was.ino) this.changed(file);
+    }
+    for (const [dir, was] of seen.dirs) {
+      if (!was.names) continue;
+      const now = statSync(dir, { throwIfNoEntry: false });
+      if (!now || now.ino !== was.ino) this.changed(dir);
+      else if (now.mtimeMs !== was.mtimeMs) {
+        // Entries came or went; our own (lock, staging, outDir) are dropped by `changed`.
+        let names: Set<string>;
+        try {
+          names = new Set(readdirSync(dir));
+        } catch {
+          this.changed(dir);
+          continue;
+        }
+        const before = new Set(was.names);
+        for (const name of names) if (!before.has(name)) this.changed(path.join(dir, name));
+        for (const name of before) if (!names.has(name)) this.changed(path.join(dir, name));
+      }
+    }
+  }
+
+  private roundResult(number: number, what: Classified, count: number, run: RunResult, durationMs: number): WatchRound {
+    const names = (pred: (r: RunResult['results'][number]) => boolean) => run.results.filter(pred).map((r) => r.package.name);
+    return {
+      schemaVersion: RESULT_SCHEMA_VERSION,
+      type: 'round',
+      round: number,
+      trigger: { files: what.files.slice(0, 10), count },
+      reloaded: what.full,
+      packages: run.results.map((r) => r.package.name),
+      rebuilt: names((r) => r.cache.status !== 'hit' && r.status !== 'skipped'),
+      hits: run.results.filter((r) => r.cache.status === 'hit').length,
+      failed: names((r) => r.status === 'failed'),
+      skipped: names((r) => r.status === 'skipped'),
+      durationMs: Math.round(durationMs * 10) / 10,
+      watching: this.watcher.size,
+      run,
+    };
+  }
+}
+
+/** The selected package a path belongs to (the deepest directory holding it), if any. */
+function ownerOf(selection: Selection, file: string) {
+  let best: Selection['packages'][number] | undefined;
+  for (const p of selection.packages) {
+    if (isInside(p.dir, file) && (!best || p.dir.length > best.dir.length)) best = p;
+  }
+  return best;
+}
