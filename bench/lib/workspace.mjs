@@ -135,9 +135,17 @@ export function copyTemplate(template, dest) {
 }
 
 /** Rewrites every package's build.config.ts for one build-system variant. */
-export function configureBuildSystem(root, { adapter, dts }) {
+export function configureBuildSystem(root, { adapter, dts, isolatedDeclarations = false }) {
   const text = buildConfigSource({ adapter, dts });
-  for (const dir of readdirSync(path.join(root, 'packages'))) writeFileSync(path.join(root, 'packages', dir, 'build.config.ts'), text);
+  for (const dir of readdirSync(path.join(root, 'packages'))) {
+    writeFileSync(path.join(root, 'packages', dir, 'build.config.ts'), text);
+    if (!isolatedDeclarations) continue;
+    // The generated sources annotate every export, so they satisfy isolatedDeclarations as they are.
+    const tsconfig = path.join(root, 'packages', dir, 'tsconfig.json');
+    const json = JSON.parse(readFileSync(tsconfig, 'utf8'));
+    json.compilerOptions.isolatedDeclarations = true;
+    writeFileSync(tsconfig, `${JSON.stringify(json, null, 2)}\n`);
+  }
 }
 
 export function readMeta(root) {
