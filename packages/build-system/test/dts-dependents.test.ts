@@ -29,7 +29,8 @@ const tsconfig = {
 
 const HUB_BODY = (factor: string) => `export function twice(n: number): number {\n  return n * ${factor};\n}\n`;
 
-function hubWorkspace(): Fixture {
+/** `isolated`: the hub's tsconfig sets isolatedDeclarations, so its declarations come per file from oxc-transform (adapters/isolated-dts.ts). */
+function hubWorkspace(isolated: boolean): Fixture {
   const fx = createFixture(
     {
       'package.json': { name: 'dts-root', private: true, workspaces: ['packages/*'] },
@@ -41,7 +42,7 @@ function hubWorkspace(): Fixture {
         exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' }, './alt': { types: './dist/alt.d.ts', import: './dist/alt.js' } },
       },
       'packages/hub/build.config.ts': `export default { adapter: 'esbuild', entry: ['src/index.ts', 'src/alt.ts'], format: 'esm', dts: true };\n`,
-      'packages/hub/tsconfig.json': tsconfig,
+      'packages/hub/tsconfig.json': isolated ? { ...tsconfig, compilerOptions: { ...tsconfig.compilerOptions, isolatedDeclarations: true } } : tsconfig,
       'packages/hub/src/index.ts': HUB_BODY('2'),
       'packages/hub/src/alt.ts': `export { twice } from './index.js';\nexport const alt: string = 'alt';\n`,
       // Dependents that read the hub's declarations only.
@@ -83,9 +84,12 @@ const untouched = (fx: Fixture, key: string) =>
       return `${rel}:${st.ino}:${st.mtimeMs}`;
     });
 
-describe('dependents keyed on the declarations they read', () => {
+describe.each([
+  { hub: 'TypeScript', isolated: false },
+  { hub: 'isolatedDeclarations (per file)', isolated: true },
+])('dependents keyed on the declarations they read (hub declarations by $hub)', ({ isolated }) => {
   it('a body edit rebuilds the hub and its bundler, not its tsc/dts dependents; a declaration change rebuilds them all', { timeout: 300_000 }, () => {
-    const fx = hubWorkspace();
+    const fx = hubWorkspace(isolated);
     expect(status(build(fx))).toEqual({ hub: 'miss', 'via-tsc': 'miss', 'via-dts': 'miss', bundles: 'miss' });
     const hubDts = snapshotTree(fx.path('packages/hub/dist'));
     const before = { 'via-tsc': untouched(fx, 'via-tsc'), 'via-dts': untouched(fx, 'via-dts') };
@@ -97,6 +101,8 @@ describe('dependents keyed on the declarations they read', () => {
     const after = snapshotTree(fx.path('packages/hub/dist'));
     expect(after['index.js']).not.toBe(hubDts['index.js']);
     expect(after['index.d.ts']).toBe(hubDts['index.d.ts']);
+    // Which emitter wrote them (oxc quotes specifiers with ", TypeScript with ').
+    expect(readFileSync(fx.path('packages/hub/dist/alt.d.ts'), 'utf8').includes('"./index.js"')).toBe(isolated);
     // Hits in place: neither tsc nor the bundler ran for them, and nothing in their dist was written.
     expect(r['via-tsc']!.cache).toMatchObject({ status: 'hit', restored: false });
     expect(r['via-dts']!.cache).toMatchObject({ status: 'hit', restored: false });
