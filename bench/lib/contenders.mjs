@@ -117,7 +117,7 @@ function buildSystem(id, label, adapter, dts, typescript = 'typescript', { isola
     dts,
     cached: true,
     typescript,
-    needs: [adapter === 'rollup' ? 'rollup' : adapter === 'bun' ? 'bun' : 'esbuild', ...(dts ? [typescript] : [])],
+    needs: [adapter === 'rollup' ? 'rollup' : adapter === 'bun' ? 'bun' : 'esbuild', ...(dts ? [typescript] : []), ...(isolatedDeclarations ? ['oxc-transform'] : [])],
     prepare: (root) => configureBuildSystem(root, { adapter, dts, isolatedDeclarations }),
     command: () => ({ cmd: node, args: [buildSystemBin, 'build', '--json'] }),
     clean(root) {

@@ -93,8 +93,9 @@ export function linkWorkspace(root, { typescript = 'typescript' } = {}) {
     symlinkSync(path.join('..', '..', 'packages', dir), path.join(nm, pkg.name), 'dir');
   }
   const linked = {};
-  const tools = { typescript, tsup: 'tsup', turbo: 'turbo', nx: 'nx', esbuild: 'esbuild', rollup: 'rollup', '@rollup/plugin-node-resolve': '@rollup/plugin-node-resolve', bun: 'bun' };
-  const fromRepo = new Set(['rollup', '@rollup/plugin-node-resolve', 'bun']);
+  const tools = { typescript, tsup: 'tsup', turbo: 'turbo', nx: 'nx', esbuild: 'esbuild', rollup: 'rollup', '@rollup/plugin-node-resolve': '@rollup/plugin-node-resolve', bun: 'bun', 'oxc-transform': 'oxc-transform' };
+  // oxc-transform: build-system's per-file declarations under isolatedDeclarations (bs-esbuild-dts-iso) use the workspace's.
+  const fromRepo = new Set(['rollup', '@rollup/plugin-node-resolve', 'bun', 'oxc-transform']);
   for (const [as, name] of Object.entries(tools)) {
     const tool = findTool(name, { preferRepo: fromRepo.has(as) });
     if (!tool) continue;

@@ -65,8 +65,6 @@ const NOT_BUNDLED = [
   /^(class-validator|class-transformer|file-type)(\/|$)/,
   // User tools, resolved at run time.
   /^(esbuild|typescript|rollup|@rollup\/|bun)(\/|$)/,
-  // A native binding per platform, loaded by its own require (adapters/isolated-dts.ts).
-  /^oxc-transform(\/|$)/,
 ];
 // nest-commander loads these at start-up for features build-system does not use: interactive
 // prompts (inquirer, with lodash, rxjs operators, ora…), plugins found through cosmiconfig

@@ -60,9 +60,10 @@ function hubWorkspace(isolated: boolean): Fixture {
       'packages/bundles/src/index.ts': `import { twice } from '@d/hub';\nexport const six = twice(3);\n`,
   });
   fixtures.push(fx);
-  // TypeScript, and the workspace packages linked by name, as an installed workspace has them.
+  // TypeScript, oxc-transform, and the workspace packages linked by name, as an installed workspace has them.
   mkdirSync(fx.path('node_modules/@d'), { recursive: true });
   symlinkSync(path.join(repoRoot, 'node_modules/typescript'), fx.path('node_modules/typescript'), 'dir');
+  symlinkSync(path.join(repoRoot, 'node_modules/oxc-transform'), fx.path('node_modules/oxc-transform'), 'dir');
   for (const key of ['hub', 'via-tsc', 'via-dts', 'bundles']) symlinkSync(`../../packages/${key}`, fx.path(`node_modules/@d/${key}`), 'dir');
   return fx;
 }

@@ -1,15 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { emitDeclarations } from '../src/adapters/dts.js';
 import { esbuildAdapter } from '../src/adapters/esbuild.js';
 import type { BuildConfigInput } from '../src/config/schema.js';
 import { linkTypeScript, listFiles, runAdapter, trackedFixtures, TYPESCRIPTS } from './helpers/adapter-ctx.js';
-import type { FileTree } from './helpers/fixture.js';
+import { repoRoot, type FileTree } from './helpers/fixture.js';
 
 /**
  * Declarations per file (src/adapters/isolated-dts.ts) when the tsconfig sets
- * isolatedDeclarations: the same declaration files as TypeScript's program
+ * isolatedDeclarations and the package has oxc-transform: the same declaration files as TypeScript's program
  * writes, with the same declarations (formatting aside: oxc indents with tabs
  * and writes double quotes, which also tells the two paths apart), named per
  * format by the same step; an export the file alone cannot type is an error
@@ -33,9 +33,11 @@ const sources: FileTree = {
   'src/extra.mts': "export const extra: string = 'x';\n",
 };
 
-async function declarations(files: FileTree, config: BuildConfigInput = {}) {
+async function declarations(files: FileTree, config: BuildConfigInput = {}, emitter = true) {
   const fx = newFixture(files);
   linkTypeScript(fx, ts5.dir);
+  // The package's own oxc-transform, as a workspace installs it (build-system has none of its own).
+  if (emitter) symlinkSync(path.join(repoRoot, 'node_modules/oxc-transform'), fx.path('node_modules/oxc-transform'), 'dir');
   const { ctx, outDir } = await runAdapter(esbuildAdapter, fx.root, { adapter: 'esbuild', dts: true, entry: ['src/index.ts'], ...config });
   const dts = await emitDeclarations(ctx);
   const texts = Object.fromEntries(listFiles(outDir).filter((f) => /\.d\.[cm]?ts$/.test(f)).map((f) => [f, readFileSync(path.join(outDir, f), 'utf8')]));
@@ -75,7 +77,11 @@ describe('declarations per file under isolatedDeclarations', () => {
     expect(error!.message).toMatch(/TS9010.*explicit type annotation/);
   });
 
-  test('what the per-file path cannot follow runs TypeScript: a declaration naming a file the tsconfig does not include, declarationMap', { timeout: 120_000 }, async () => {
+  test('what the per-file path cannot follow runs TypeScript: no oxc-transform installed, a declaration naming a file the tsconfig does not include, declarationMap', { timeout: 180_000 }, async () => {
+    const noEmitter = await declarations({ ...sources, 'tsconfig.json': tsconfig(true) }, {}, false);
+    expect(noEmitter.dts.ok).toBe(true);
+    expect(noEmitter.texts['index.d.ts']).not.toContain('\t');
+
     // `files` lists the entry only: its declaration re-exports shapes/area.js, which only TypeScript's program finds.
     const onlyEntry = await declarations({ ...sources, 'tsconfig.json': { ...tsconfig(true), include: undefined, files: ['src/index.ts'] } });
     expect(onlyEntry.dts.ok).toBe(true);

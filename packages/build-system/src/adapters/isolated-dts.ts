@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import picomatch from 'picomatch';
@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import type { Diagnostic } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
+import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { extendsChain, locateTsconfig, tscOptions } from './tsc-project.js';
 import type { AdapterOutput } from './types.js';
@@ -36,7 +37,9 @@ import type { AdapterOutput } from './types.js';
  * - every relative specifier in the emitted declarations resolves to one of
  *   the emitted sources (a file only imported, not included, is TypeScript's
  *   to find).
- * Its version is in the fingerprint (`declarations.isolated`).
+ * oxc-transform is the package's own (installed in it or at the workspace
+ * root, like TypeScript); without it TypeScript runs. Its version is in the
+ * fingerprint (`declarations.isolated`).
  */
 
 /** tsconfig options under which this path's output would differ from TypeScript's, or which it cannot follow. */
@@ -46,6 +49,8 @@ const SOURCE = /\.(ts|tsx|mts|cts)$/;
 const DECLARATION_SOURCE = /\.d\.([^/]+\.)?(ts|mts|cts)$/;
 
 export interface IsolatedPlan {
+  /** The package's oxc-transform. */
+  emitter: ResolvedModule;
   /** The package's tsconfig (reported as read; the cache follows its chain). */
   tsconfig: string;
   /** Absolute source files to emit declarations for, sorted. */
@@ -53,27 +58,13 @@ export interface IsolatedPlan {
   stripInternal: boolean;
 }
 
-/** The version of oxc-transform this build-system emits isolated declarations with (keyed in the fingerprint). */
-export function isolatedEmitterVersion(): string | null {
-  try {
-    // Its package.json is not exported: walk up from its entry to the directory named after it.
-    let dir = path.dirname(createRequire(import.meta.url).resolve('oxc-transform'));
-    while (safeJson(path.join(dir, 'package.json'))?.name !== 'oxc-transform') {
-      if (path.dirname(dir) === dir) return null;
-      dir = path.dirname(dir);
-    }
-    return String(safeJson(path.join(dir, 'package.json'))!.version);
-  } catch {
-    return null;
-  }
-}
-
-function safeJson(file: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
+/**
+ * The package's own oxc-transform (from the package, then the workspace root),
+ * as TypeScript is found: never a copy of build-system's, so a workspace
+ * without it installs nothing extra and simply runs TypeScript.
+ */
+export function findIsolatedEmitter(pkg: PackageInfo, reads: ReadLog): ResolvedModule | undefined {
+  return resolveModule('oxc-transform', [pkg.dir, pkg.workspaceRoot], reads, { includeOwn: false });
 }
 
 /** The sources and options for a per-file declaration emit, or null when TypeScript must run (see the module comment). */
@@ -88,6 +79,8 @@ export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfi
   if (chain.length === 0 || JSON.stringify(chain).includes('${configDir}')) return null;
   const option = (name: string): unknown => chain.find((l) => l.compilerOptions[name] !== undefined)?.compilerOptions[name];
   if (option('isolatedDeclarations') !== true) return null;
+  const emitter = findIsolatedEmitter(pkg, reads);
+  if (!emitter) return null;
   if (UNSUPPORTED_OPTIONS.some((name) => option(name) !== undefined && option(name) !== false)) return null;
   const top = (field: 'files' | 'include' | 'exclude') => chain.find((l) => l.top[field] !== undefined);
   const filesLayer = top('files');
@@ -127,7 +120,7 @@ export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfi
   const emitted = [...sources].filter((s) => !DECLARATION_SOURCE.test(s)).sort();
   if (emitted.length === 0 || emitted.some((s) => !isInside(rootDir, s) || !SOURCE.test(s))) return null;
   if (emitted.some((s) => s.endsWith('.tsx')) && option('jsx') === undefined) return null;
-  return { tsconfig: found.file, sources: emitted, stripInternal: option('stripInternal') === true };
+  return { emitter, tsconfig: found.file, sources: emitted, stripInternal: option('stripInternal') === true };
 }
 
 /** tsc's reading of an include/exclude entry: a last segment without `*`, `?` or an extension names a directory. */
@@ -178,7 +171,8 @@ export async function emitIsolatedDeclarations(
   outDir: string,
   reads: ReadLog,
 ): Promise<AdapterOutput | null> {
-  const { isolatedDeclarationSync } = await import('oxc-transform');
+  // Its CommonJS entry loads the platform's native binding beside it.
+  const { isolatedDeclarationSync } = createRequire(plan.emitter.main)(plan.emitter.main) as typeof import('oxc-transform');
   const planned = new Set(plan.sources);
   const outputs: { file: string; code: string }[] = [];
   const diagnostics: Diagnostic[] = [];

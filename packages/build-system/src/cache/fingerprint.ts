@@ -38,9 +38,9 @@ import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
  *    (src/validate), replayed by every hit: `files`, which it checks, is a
  *    fingerprinted field, and entries stored before validation existed (with
  *    no such diagnostics) stop matching.
- * 5: `declarations.isolated`: the version of the per-file declaration
- *    emitter (oxc-transform) that replaces TypeScript's program when the
- *    tsconfig sets isolatedDeclarations (adapters/isolated-dts.ts).
+ * 5: `declarations.isolated`: the version of the package's per-file
+ *    declaration emitter (oxc-transform) that replaces TypeScript's program
+ *    when the tsconfig sets isolatedDeclarations (adapters/isolated-dts.ts).
  */
 export const FINGERPRINT_VERSION = 5;
 
@@ -55,8 +55,9 @@ export interface Fingerprint {
   adapter: { name: BuilderName; version: string };
   /**
    * TypeScript that emits declarations after a bundling adapter (`dts: true`), else null;
-   * `isolated`: the per-file emitter used instead when the tsconfig sets isolatedDeclarations
-   * (adapters/isolated-dts.ts), whose choice follows from keyed inputs (config, tsconfig chain, sources).
+   * `isolated`: the version of the package's oxc-transform (null: none installed), which emits
+   * them per file instead when the tsconfig sets isolatedDeclarations (adapters/isolated-dts.ts);
+   * which of the two runs follows from keyed inputs (config, tsconfig chain, sources).
    */
   declarations: { tool: 'typescript'; version: string; isolated: string | null } | null;
   /** The resolved config, with user-facing field names (see normalizedConfig). */
