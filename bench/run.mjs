@@ -124,7 +124,7 @@ const HELP = `usage: node bench/run.mjs [options]   (npm run bench at the repo r
   --sizes 10x20,50x20     monorepo sizes as <packages>x<files>        (BENCH_SIZES, default ${DEFAULTS.sizes})
   --runs 5                timed runs per scenario and contender       (BENCH_RUNS)
   --startup-runs 20       runs of each start-up command               (BENCH_STARTUP_RUNS)
-  --contenders ids|globs  e.g. 'bs-esbuild*,turbo-tsup,esbuild-raw'   (BENCH_CONTENDERS; default: all but nx-tsup-dts; 'all'; ids: ${CONTENDERS.map((c) => c.id).join(', ')})
+  --contenders ids|globs  e.g. 'bs-esbuild*,turbo-tsup,esbuild-raw'   (BENCH_CONTENDERS; default: all but nx-tsup-dts and bs-esbuild-dts-iso; 'all'; ids: ${CONTENDERS.map((c) => c.id).join(', ')})
   --scenarios list        ${SCENARIOS.join(',')}  (BENCH_SCENARIOS)
   --warmup 1              untimed builds per contender before the first size (BENCH_WARMUP)
   --no-profile            skip the CPU profiles of build-system for targets not met (BENCH_PROFILE=0)

@@ -108,7 +108,7 @@ function tscBuild(id, label, tsPackage) {
   };
 }
 
-function buildSystem(id, label, adapter, dts, typescript = 'typescript') {
+function buildSystem(id, label, adapter, dts, typescript = 'typescript', { isolatedDeclarations = false } = {}) {
   return {
     id,
     label,
@@ -117,8 +117,8 @@ function buildSystem(id, label, adapter, dts, typescript = 'typescript') {
     dts,
     cached: true,
     typescript,
-    needs: [adapter === 'rollup' ? 'rollup' : adapter === 'bun' ? 'bun' : 'esbuild', ...(dts ? [typescript] : [])],
-    prepare: (root) => configureBuildSystem(root, { adapter, dts }),
+    needs: [adapter === 'rollup' ? 'rollup' : adapter === 'bun' ? 'bun' : 'esbuild', ...(dts ? [typescript] : []), ...(isolatedDeclarations ? ['oxc-transform'] : [])],
+    prepare: (root) => configureBuildSystem(root, { adapter, dts, isolatedDeclarations }),
     command: () => ({ cmd: node, args: [buildSystemBin, 'build', '--json'] }),
     clean(root) {
       removeOutputs(root);
@@ -158,6 +158,8 @@ export const CONTENDERS = [
   buildSystem('bs-esbuild', 'build-system esbuild', 'esbuild', false),
   buildSystem('bs-esbuild-dts', 'build-system esbuild + dts (TS 5)', 'esbuild', true),
   buildSystem('bs-esbuild-dts-ts7', 'build-system esbuild + dts (TS 7)', 'esbuild', true, 'typescript7'),
+  // The same sources with isolatedDeclarations in every tsconfig.json: declarations per file, no TypeScript program (issue 14).
+  buildSystem('bs-esbuild-dts-iso', 'build-system esbuild + dts (isolatedDeclarations)', 'esbuild', true, 'typescript', { isolatedDeclarations: true }),
   buildSystem('bs-bun', 'build-system bun', 'bun', false),
   buildSystem('bs-bun-dts', 'build-system bun + dts (TS 5)', 'bun', true),
   buildSystem('bs-rollup', 'build-system rollup', 'rollup', false),
@@ -171,7 +173,8 @@ export const isBaseline = (c) => c.family !== 'bs';
 export function selectContenders(spec) {
   if (!spec || spec === 'all') return [...CONTENDERS];
   // nx + tsup with declarations repeats turbo + tsup (dts)'s work at nx's pace: opt-in (all, or by id).
-  if (spec === 'default') return CONTENDERS.filter((c) => c.id !== 'nx-tsup-dts');
+  // bs-esbuild-dts-iso measures one more emitter on the dts scenarios: opt-in too.
+  if (spec === 'default') return CONTENDERS.filter((c) => c.id !== 'nx-tsup-dts' && c.id !== 'bs-esbuild-dts-iso');
   const picked = new Set();
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
     const re = new RegExp(`^${part.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);

@@ -93,8 +93,9 @@ export function linkWorkspace(root, { typescript = 'typescript' } = {}) {
     symlinkSync(path.join('..', '..', 'packages', dir), path.join(nm, pkg.name), 'dir');
   }
   const linked = {};
-  const tools = { typescript, tsup: 'tsup', turbo: 'turbo', nx: 'nx', esbuild: 'esbuild', rollup: 'rollup', '@rollup/plugin-node-resolve': '@rollup/plugin-node-resolve', bun: 'bun' };
-  const fromRepo = new Set(['rollup', '@rollup/plugin-node-resolve', 'bun']);
+  const tools = { typescript, tsup: 'tsup', turbo: 'turbo', nx: 'nx', esbuild: 'esbuild', rollup: 'rollup', '@rollup/plugin-node-resolve': '@rollup/plugin-node-resolve', bun: 'bun', 'oxc-transform': 'oxc-transform' };
+  // oxc-transform: build-system's per-file declarations under isolatedDeclarations (bs-esbuild-dts-iso) use the workspace's.
+  const fromRepo = new Set(['rollup', '@rollup/plugin-node-resolve', 'bun', 'oxc-transform']);
   for (const [as, name] of Object.entries(tools)) {
     const tool = findTool(name, { preferRepo: fromRepo.has(as) });
     if (!tool) continue;
@@ -135,9 +136,17 @@ export function copyTemplate(template, dest) {
 }
 
 /** Rewrites every package's build.config.ts for one build-system variant. */
-export function configureBuildSystem(root, { adapter, dts }) {
+export function configureBuildSystem(root, { adapter, dts, isolatedDeclarations = false }) {
   const text = buildConfigSource({ adapter, dts });
-  for (const dir of readdirSync(path.join(root, 'packages'))) writeFileSync(path.join(root, 'packages', dir, 'build.config.ts'), text);
+  for (const dir of readdirSync(path.join(root, 'packages'))) {
+    writeFileSync(path.join(root, 'packages', dir, 'build.config.ts'), text);
+    if (!isolatedDeclarations) continue;
+    // The generated sources annotate every export, so they satisfy isolatedDeclarations as they are.
+    const tsconfig = path.join(root, 'packages', dir, 'tsconfig.json');
+    const json = JSON.parse(readFileSync(tsconfig, 'utf8'));
+    json.compilerOptions.isolatedDeclarations = true;
+    writeFileSync(tsconfig, `${JSON.stringify(json, null, 2)}\n`);
+  }
 }
 
 export function readMeta(root) {

@@ -33,6 +33,10 @@ import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js
  * names other packages' files). In the staging dir, TypeScript's defaults
  * that depend on the tsconfig's location (typeRoots: every node_modules/@types
  * upward) stay what they are for the package.
+ *
+ * With `isolatedDeclarations: true` in the package's tsconfig the
+ * declarations come from a per-file emitter instead (isolated-dts.ts: no
+ * TypeScript program, so no type check), where its output is TypeScript's.
  */
 
 /** Is there a TypeScript to emit declarations with? The service asks before writing anything when dts is true. */
@@ -94,7 +98,11 @@ export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutp
     }
   }
   try {
-    const out = await runPackageTsc({ ...ctx, config: runConfig }, 'declarations', `dts: true needs TypeScript, which is not installed for ${pkg.name}`);
+    // isolatedDeclarations: per file, without a TypeScript program (isolated-dts.ts); null = TypeScript runs.
+    const { planIsolatedDeclarations, emitIsolatedDeclarations } = await import('./isolated-dts.js');
+    const isolatedPlan = generated ? null : planIsolatedDeclarations(pkg, config, rootDir, ctx.reads);
+    const isolated = isolatedPlan && (await emitIsolatedDeclarations(isolatedPlan, pkg, rootDir, ctx.outDir, ctx.reads));
+    const out = isolated ?? (await runPackageTsc({ ...ctx, config: runConfig }, 'declarations', `dts: true needs TypeScript, which is not installed for ${pkg.name}`));
     if (!out.ok) return out;
     const placed = placeDeclarations({ config, pkgDir: pkg.dir, outDir: ctx.outDir, rootDir, emitted: out.files });
     return {

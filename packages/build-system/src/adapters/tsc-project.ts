@@ -117,7 +117,9 @@ export function locateTsconfig(pkg: PackageInfo, config: ResolvedConfig, reads?:
 }
 
 /** One tsconfig of an extends chain, parsed. */
-interface ChainLayer {
+export interface ChainLayer {
+  /** The directory of the tsconfig file: its relative paths resolve against it. */
+  dir: string;
   compilerOptions: Record<string, unknown>;
   top: { files?: unknown; include?: unknown; exclude?: unknown; references?: unknown };
 }
@@ -129,7 +131,7 @@ interface ChainLayer {
  * parts are skipped: tsc reports them itself, and the cache refuses a chain it
  * cannot follow (cache/build-reads.ts).
  */
-function extendsChain(file: string, reads: ReadLog, seen = new Set<string>()): ChainLayer[] {
+export function extendsChain(file: string, reads: ReadLog, seen = new Set<string>()): ChainLayer[] {
   if (seen.has(file) || seen.size > 32) return [];
   seen.add(file);
   let json: { extends?: unknown; compilerOptions?: unknown; files?: unknown; include?: unknown; exclude?: unknown; tsconfig?: unknown };
@@ -143,6 +145,7 @@ function extendsChain(file: string, reads: ReadLog, seen = new Set<string>()): C
   // An `extends` of a package name can land on its package.json, whose "tsconfig" field names the file.
   if (path.basename(file) === 'package.json') return typeof json.tsconfig === 'string' ? extendsChain(path.resolve(dir, json.tsconfig), reads, seen) : [];
   const layer: ChainLayer = {
+    dir,
     compilerOptions: json.compilerOptions && typeof json.compilerOptions === 'object' ? (json.compilerOptions as Record<string, unknown>) : {},
     top: { files: json.files, include: json.include, exclude: json.exclude, references: (json as { references?: unknown }).references },
   };

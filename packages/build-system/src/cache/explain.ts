@@ -42,7 +42,8 @@ export function diffFingerprints(previous: Fingerprint, current: Fingerprint): C
     tools.push({ name: 'adapter', from: `${previous.adapter.name} ${previous.adapter.version}`, to: `${current.adapter.name} ${current.adapter.version}` });
   }
   if (!same(previous.declarations, current.declarations)) {
-    tools.push({ name: 'declarations', from: previous.declarations ? `typescript ${previous.declarations.version}` : null, to: current.declarations ? `typescript ${current.declarations.version}` : null });
+    const named = (d: Fingerprint['declarations']) => (d ? `typescript ${d.version}${d.isolated ? ` + oxc-transform ${d.isolated}` : ''}` : null);
+    tools.push({ name: 'declarations', from: named(previous.declarations), to: named(current.declarations) });
   }
   if (previous.buildSystem !== current.buildSystem) tools.push({ name: 'build-system', from: previous.buildSystem, to: current.buildSystem });
   if (!same(previous.runtime, current.runtime)) tools.push({ name: 'runtime', from: describeRuntime(previous.runtime), to: describeRuntime(current.runtime) });

@@ -38,8 +38,11 @@ import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
  *    (src/validate), replayed by every hit: `files`, which it checks, is a
  *    fingerprinted field, and entries stored before validation existed (with
  *    no such diagnostics) stop matching.
+ * 5: `declarations.isolated`: the version of the package's per-file
+ *    declaration emitter (oxc-transform) that replaces TypeScript's program
+ *    when the tsconfig sets isolatedDeclarations (adapters/isolated-dts.ts).
  */
-export const FINGERPRINT_VERSION = 4;
+export const FINGERPRINT_VERSION = 5;
 
 export interface Fingerprint {
   /** Shape/meaning version of this type; part of the key. */
@@ -50,8 +53,13 @@ export interface Fingerprint {
   runtime: { name: 'node' | 'bun'; major: number; platform: NodeJS.Platform; arch: string };
   /** The adapter that builds, and its tool's version (esbuild, bun, typescript, rollup). */
   adapter: { name: BuilderName; version: string };
-  /** TypeScript that emits declarations after a bundling adapter (`dts: true`), else null. */
-  declarations: { tool: 'typescript'; version: string } | null;
+  /**
+   * TypeScript that emits declarations after a bundling adapter (`dts: true`), else null;
+   * `isolated`: the version of the package's oxc-transform (null: none installed), which emits
+   * them per file instead when the tsconfig sets isolatedDeclarations (adapters/isolated-dts.ts);
+   * which of the two runs follows from keyed inputs (config, tsconfig chain, sources).
+   */
+  declarations: { tool: 'typescript'; version: string; isolated: string | null } | null;
   /** The resolved config, with user-facing field names (see normalizedConfig). */
   config: Record<string, unknown>;
   /** The package.json fields that can change build output (see PACKAGE_JSON_FIELDS). */

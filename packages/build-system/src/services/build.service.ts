@@ -352,7 +352,8 @@ export class PackageBuildService {
     if (config.dts && choice.adapter.name !== 'tsc') {
       const { findTypeScript } = await import('../adapters/tsc-runner.js');
       const ts = findTypeScript(pkg, options.reads);
-      if (ts) declarations = { tool: 'typescript', version: ts.version };
+      const { findIsolatedEmitter } = await import('../adapters/isolated-dts.js');
+      if (ts) declarations = { tool: 'typescript', version: ts.version, isolated: findIsolatedEmitter(pkg, options.reads)?.version ?? null };
     }
     // Every workspace dependency, selected or not, by how the build uses it: the same key whatever the run selected.
     const deps = options.workspaceDependencies ?? [];

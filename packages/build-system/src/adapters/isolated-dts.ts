@@ -1,0 +1,206 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { Diagnostic } from '../result/schema.js';
+import { isInside, toPosix } from '../util/paths.js';
+import type { ReadLog } from '../util/read-log.js';
+import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import { extendsChain, locateTsconfig, tscOptions } from './tsc-project.js';
+import type { AdapterOutput } from './types.js';
+
+/**
+ * Declarations without a TypeScript program, for packages whose tsconfig sets
+ * `isolatedDeclarations: true` (issue 14). That option makes TypeScript
+ * itself guarantee that every file's declarations follow from that file
+ * alone (exported functions have return types, exported consts annotated
+ * types…), so a per-file emitter needs no checker: oxc-transform's
+ * isolatedDeclaration takes ~1 ms a file where a TypeScript 5 program for a
+ * 20-file package costs seconds (load, libs, full check).
+ *
+ * What it does not do: type-check. A type error inside a function body is
+ * not reported by `dts: true` on this path (the declarations do not depend
+ * on it); a declaration the file alone cannot give (a missing return type)
+ * is an error, as TypeScript's TS9007-style errors are.
+ *
+ * Taken only where its output is TypeScript's (modulo formatting: tabs,
+ * double quotes) and the file set is knowable without TypeScript; anything
+ * else returns null and the caller runs TypeScript as before:
+ * - the package's own tsconfig (no adapterOptions.tsc, no config
+ *   include/exclude, no entries from outside the package);
+ * - no declarationMap (no map to give), removeComments, allowJs, outFile,
+ *   `${configDir}`, or options that rewrite import extensions;
+ * - every source the tsconfig includes lies under the declarations' rootDir
+ *   (TypeScript reports TS6059 otherwise: it should, so it runs);
+ * - every relative specifier in the emitted declarations resolves to one of
+ *   the emitted sources (a file only imported, not included, is TypeScript's
+ *   to find).
+ * oxc-transform is the package's own (installed in it or at the workspace
+ * root, like TypeScript); without it TypeScript runs. Its version is in the
+ * fingerprint (`declarations.isolated`).
+ */
+
+/** tsconfig options under which this path's output would differ from TypeScript's, or which it cannot follow. */
+const UNSUPPORTED_OPTIONS = ['declarationMap', 'removeComments', 'allowJs', 'outFile', 'out', 'allowImportingTsExtensions', 'rewriteRelativeImportExtensions'] as const;
+
+const SOURCE = /\.(ts|tsx|mts|cts)$/;
+const DECLARATION_SOURCE = /\.d\.([^/]+\.)?(ts|mts|cts)$/;
+
+export interface IsolatedPlan {
+  /** The package's oxc-transform. */
+  emitter: ResolvedModule;
+  /** The package's tsconfig (reported as read; the cache follows its chain). */
+  tsconfig: string;
+  /** Absolute source files to emit declarations for, sorted. */
+  sources: string[];
+  stripInternal: boolean;
+}
+
+/**
+ * The package's own oxc-transform (from the package, then the workspace root),
+ * as TypeScript is found: never a copy of build-system's, so a workspace
+ * without it installs nothing extra and simply runs TypeScript.
+ */
+export function findIsolatedEmitter(pkg: PackageInfo, reads: ReadLog): ResolvedModule | undefined {
+  return resolveModule('oxc-transform', [pkg.dir, pkg.workspaceRoot], reads, { includeOwn: false });
+}
+
+/** The sources and options for a per-file declaration emit, or null when TypeScript must run (see the module comment). */
+export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfig, rootDir: string, reads: ReadLog): IsolatedPlan | null {
+  if (config.outsideEntries.length > 0 || Object.keys(config.entries).length === 0) return null;
+  if (config.include !== undefined || config.exclude !== undefined) return null;
+  const tsc = tscOptions(pkg, config);
+  if (tsc.project !== undefined || tsc.args.length > 0) return null;
+  const found = locateTsconfig(pkg, config, reads);
+  if (!found.file || found.foreign) return null;
+  const chain = extendsChain(found.file, reads);
+  if (chain.length === 0 || JSON.stringify(chain).includes('${configDir}')) return null;
+  const option = (name: string): unknown => chain.find((l) => l.compilerOptions[name] !== undefined)?.compilerOptions[name];
+  if (option('isolatedDeclarations') !== true) return null;
+  const emitter = findIsolatedEmitter(pkg, reads);
+  if (!emitter) return null;
+  if (UNSUPPORTED_OPTIONS.some((name) => option(name) !== undefined && option(name) !== false)) return null;
+  const top = (field: 'files' | 'include' | 'exclude') => chain.find((l) => l.top[field] !== undefined);
+  const filesLayer = top('files');
+  const includeLayer = top('include');
+  const excludeLayer = top('exclude');
+  const strings = (value: unknown): string[] | null => (Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : value === undefined ? [] : null);
+  const files = strings(filesLayer?.top.files);
+  const include = includeLayer ? strings(includeLayer.top.include) : filesLayer ? [] : ['**/*'];
+  const exclude = excludeLayer ? strings(excludeLayer.top.exclude) : ['node_modules', 'bower_components', 'jspm_packages'];
+  if (!files || !include || !exclude) return null;
+
+  const sources = new Set<string>();
+  for (const f of files) sources.add(path.resolve(filesLayer!.dir, f));
+  if (include.length > 0) {
+    const includeDir = includeLayer?.dir ?? path.dirname(found.file);
+    const matchers = include.map((p) => picomatch(toPosix(path.resolve(includeDir, asGlob(p)))));
+    const excluded = exclude.map((p) => picomatch(toPosix(path.resolve(excludeLayer?.dir ?? includeDir, asGlob(p)))));
+    const outDir = path.resolve(pkg.dir, config.outDir);
+    // Walked from the package directory: an include reaching outside it is TypeScript's to resolve.
+    if (include.some((p) => !isInside(pkg.dir, path.resolve(includeDir, globBase(p))))) return null;
+    const walk = (dir: string) => {
+      for (const entry of reads.list(dir)) {
+        const abs = path.join(dir, entry.name);
+        // tsc's wildcards skip dot names and node_modules; outDir and build-system's staging are never sources.
+        if (entry.name.startsWith('.') || entry.name === 'node_modules' || abs === outDir) continue;
+        const posix = toPosix(abs);
+        if (entry.isDirectory()) {
+          if (!excluded.some((m) => m(posix) || m(`${posix}/x`))) walk(abs);
+        } else if (SOURCE.test(entry.name) && matchers.some((m) => m(posix)) && !excluded.some((m) => m(posix))) {
+          sources.add(abs);
+        }
+      }
+    };
+    walk(pkg.dir);
+  }
+  if (config.configFile) sources.delete(path.resolve(config.configFile));
+  const emitted = [...sources].filter((s) => !DECLARATION_SOURCE.test(s)).sort();
+  if (emitted.length === 0 || emitted.some((s) => !isInside(rootDir, s) || !SOURCE.test(s))) return null;
+  if (emitted.some((s) => s.endsWith('.tsx')) && option('jsx') === undefined) return null;
+  return { emitter, tsconfig: found.file, sources: emitted, stripInternal: option('stripInternal') === true };
+}
+
+/** tsc's reading of an include/exclude entry: a last segment without `*`, `?` or an extension names a directory. */
+function asGlob(pattern: string): string {
+  const last = pattern.split('/').pop() ?? '';
+  return /[*?]/.test(last) || /\.[^./]+$/.test(last) ? pattern : `${pattern.replace(/\/$/, '')}/**/*`;
+}
+
+/** The directory part of a pattern before its first wildcard. */
+function globBase(pattern: string): string {
+  const parts = pattern.split('/');
+  const i = parts.findIndex((p) => /[*?]/.test(p));
+  return (i === -1 ? parts.slice(0, -1) : parts.slice(0, i)).join('/') || '.';
+}
+
+/** `.ts` → `.d.ts`, `.mts` → `.d.mts`, `.cts` → `.d.cts`, `.tsx` → `.d.ts`. */
+function declarationName(source: string): string {
+  return source.replace(/\.(m|c)?tsx?$/, (_, kind: string | undefined) => `.d.${kind ?? ''}ts`);
+}
+
+const RELATIVE_SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+|<reference\s+path\s*=\s*)(['"])(\.{1,2}\/[^'"]*)\1/g;
+
+/** The sources a relative specifier of `from` can name (the order TypeScript tries them in does not matter here: any hit must be ours). */
+function candidates(from: string, specifier: string): string[] {
+  const base = path.resolve(path.dirname(from), specifier);
+  const stem = base.replace(/\.(m|c)?jsx?$/, '');
+  const kind = /\.mjs$/.test(base) ? 'm' : /\.cjs$/.test(base) ? 'c' : '';
+  if (stem !== base) return [`${stem}.${kind}ts`, `${stem}.${kind}tsx`, `${stem}.d.${kind}ts`];
+  return [base, `${base}.ts`, `${base}.tsx`, `${base}.d.ts`, path.join(base, 'index.ts'), path.join(base, 'index.tsx'), path.join(base, 'index.d.ts')];
+}
+
+/** 1-based line and column of a character offset. */
+function position(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, column: before[before.length - 1]!.length + 1 };
+}
+
+/**
+ * Emits the plan's declarations into outDir (same paths as `tsc
+ * --emitDeclarationOnly --rootDir rootDir --declarationDir outDir`), or
+ * returns null, having written nothing that stays, when a declaration names
+ * a file the plan does not emit (TypeScript must run).
+ */
+export async function emitIsolatedDeclarations(
+  plan: IsolatedPlan,
+  pkg: PackageInfo,
+  rootDir: string,
+  outDir: string,
+  reads: ReadLog,
+): Promise<AdapterOutput | null> {
+  // Its CommonJS entry loads the platform's native binding beside it.
+  const { isolatedDeclarationSync } = createRequire(plan.emitter.main)(plan.emitter.main) as typeof import('oxc-transform');
+  const planned = new Set(plan.sources);
+  const outputs: { file: string; code: string }[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const source of plan.sources) {
+    const text = reads.readText(source) ?? '';
+    const result = isolatedDeclarationSync(source, text, { stripInternal: plan.stripInternal });
+    for (const e of result.errors) {
+      const at = e.labels[0] ? position(text, e.labels[0].start) : undefined;
+      diagnostics.push({
+        severity: e.severity === 'Error' ? 'error' : 'warning',
+        message: e.helpMessage ? `${e.message} (${e.helpMessage})` : e.message,
+        file: toPosix(path.relative(pkg.dir, source)),
+        line: at?.line,
+        column: at?.column,
+      });
+    }
+    for (const m of result.code.matchAll(RELATIVE_SPECIFIER)) {
+      const hit = candidates(source, m[2]!).find((c) => reads.stat(c)?.isFile());
+      if (!hit || (!planned.has(hit) && !DECLARATION_SOURCE.test(hit))) return null;
+    }
+    outputs.push({ file: path.join(outDir, path.relative(rootDir, declarationName(source))), code: result.code });
+  }
+  const ok = !diagnostics.some((d) => d.severity === 'error');
+  if (ok) {
+    for (const o of outputs) {
+      mkdirSync(path.dirname(o.file), { recursive: true });
+      writeFileSync(o.file, o.code);
+    }
+  }
+  return { ok, files: ok ? outputs.map((o) => o.file) : [], diagnostics, reads: [plan.tsconfig, ...plan.sources] };
+}

@@ -1,0 +1,95 @@
+import { readFileSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { emitDeclarations } from '../src/adapters/dts.js';
+import { esbuildAdapter } from '../src/adapters/esbuild.js';
+import type { BuildConfigInput } from '../src/config/schema.js';
+import { linkTypeScript, listFiles, runAdapter, trackedFixtures, TYPESCRIPTS } from './helpers/adapter-ctx.js';
+import { repoRoot, type FileTree } from './helpers/fixture.js';
+
+/**
+ * Declarations per file (src/adapters/isolated-dts.ts) when the tsconfig sets
+ * isolatedDeclarations and the package has oxc-transform: the same declaration files as TypeScript's program
+ * writes, with the same declarations (formatting aside: oxc indents with tabs
+ * and writes double quotes, which also tells the two paths apart), named per
+ * format by the same step; an export the file alone cannot type is an error
+ * with its place; anything the per-file path cannot follow runs TypeScript.
+ */
+
+const newFixture = trackedFixtures();
+const ts5 = TYPESCRIPTS[0]!;
+
+const tsconfig = (isolated: boolean, extra: Record<string, unknown> = {}) => ({
+  compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, declaration: true, outDir: 'dist', types: [], ...(isolated ? { isolatedDeclarations: true } : {}) },
+  include: ['src'],
+  ...extra,
+});
+
+const sources: FileTree = {
+  'package.json': { name: 'iso-lib', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js', require: './dist/index.cjs' } } },
+  'src/index.ts': "import { area, type Shape } from './shapes/area.js';\nexport type { Shape };\nexport * from './shapes/area.js';\n/** The sum of the areas. */\nexport const total = (shapes: Shape[]): number => shapes.reduce((n, s) => n + area(s), 0);\nexport class Bag<T> {\n  private items: T[] = [];\n  add(item: T): this {\n    this.items.push(item);\n    return this;\n  }\n}\n",
+  'src/shapes/area.ts': "export type Shape = { kind: 'square'; side: number } | { kind: 'circle'; r: number };\nexport function area(s: Shape): number {\n  return s.kind === 'square' ? s.side ** 2 : Math.PI * s.r ** 2;\n}\n",
+  // Included by the tsconfig, imported by nobody: TypeScript writes its declaration too.
+  'src/extra.mts': "export const extra: string = 'x';\n",
+};
+
+async function declarations(files: FileTree, config: BuildConfigInput = {}, emitter = true) {
+  const fx = newFixture(files);
+  linkTypeScript(fx, ts5.dir);
+  // The package's own oxc-transform, as a workspace installs it (build-system has none of its own).
+  if (emitter) symlinkSync(path.join(repoRoot, 'node_modules/oxc-transform'), fx.path('node_modules/oxc-transform'), 'dir');
+  const { ctx, outDir } = await runAdapter(esbuildAdapter, fx.root, { adapter: 'esbuild', dts: true, entry: ['src/index.ts'], ...config });
+  const dts = await emitDeclarations(ctx);
+  const texts = Object.fromEntries(listFiles(outDir).filter((f) => /\.d\.[cm]?ts$/.test(f)).map((f) => [f, readFileSync(path.join(outDir, f), 'utf8')]));
+  return { dts, texts };
+}
+
+/** Declarations compared for what they declare: indentation, quotes and blank lines aside. */
+const normalized = (text: string) =>
+  text
+    .replace(/^(\t| {4})+/gm, (m) => '  '.repeat(m.replace(/ {4}/g, '\t').length))
+    .replace(/"/g, "'")
+    .replace(/\n{2,}/g, '\n');
+
+describe('declarations per file under isolatedDeclarations', () => {
+  test('the same files and declarations as TypeScript, per format', { timeout: 120_000 }, async () => {
+    const config: BuildConfigInput = { format: ['esm', 'cjs'] };
+    const viaTs = await declarations({ ...sources, 'tsconfig.json': tsconfig(false) }, config);
+    const isolated = await declarations({ ...sources, 'tsconfig.json': tsconfig(true) }, config);
+    expect(viaTs.dts.diagnostics).toEqual([]);
+    expect(isolated.dts.diagnostics).toEqual([]);
+    expect(isolated.dts.ok).toBe(true);
+    expect(Object.keys(isolated.texts).sort()).toEqual(Object.keys(viaTs.texts).sort());
+    expect(Object.keys(isolated.texts)).toEqual(expect.arrayContaining(['index.d.ts', 'index.d.cts', 'shapes/area.d.ts', 'shapes/area.d.cts', 'extra.d.ts']));
+    // Really the per-file emitter (tabs), really TypeScript on the other side (spaces).
+    expect(isolated.texts['index.d.ts']).toContain('\t');
+    expect(viaTs.texts['index.d.ts']).not.toContain('\t');
+    for (const file of Object.keys(viaTs.texts)) expect(normalized(isolated.texts[file]!), file).toBe(normalized(viaTs.texts[file]!));
+    // The reads name the tsconfig and every source, so the cache keys the entry on them.
+    expect(isolated.dts.reads!.map((r) => path.basename(r)).sort()).toEqual(['area.ts', 'extra.mts', 'index.ts', 'tsconfig.json']);
+  });
+
+  test('an export whose type the file alone cannot give is an error at its place', { timeout: 60_000 }, async () => {
+    const { dts } = await declarations({ ...sources, 'tsconfig.json': tsconfig(true), 'src/extra.mts': "// a type only a checker can tell\nexport const extra = Math.random();\n" });
+    expect(dts.ok).toBe(false);
+    const error = dts.diagnostics.find((d) => d.severity === 'error');
+    expect(error).toMatchObject({ file: 'src/extra.mts', line: 2, column: 14 });
+    expect(error!.message).toMatch(/TS9010.*explicit type annotation/);
+  });
+
+  test('what the per-file path cannot follow runs TypeScript: no oxc-transform installed, a declaration naming a file the tsconfig does not include, declarationMap', { timeout: 180_000 }, async () => {
+    const noEmitter = await declarations({ ...sources, 'tsconfig.json': tsconfig(true) }, {}, false);
+    expect(noEmitter.dts.ok).toBe(true);
+    expect(noEmitter.texts['index.d.ts']).not.toContain('\t');
+
+    // `files` lists the entry only: its declaration re-exports shapes/area.js, which only TypeScript's program finds.
+    const onlyEntry = await declarations({ ...sources, 'tsconfig.json': { ...tsconfig(true), include: undefined, files: ['src/index.ts'] } });
+    expect(onlyEntry.dts.ok).toBe(true);
+    expect(Object.keys(onlyEntry.texts).sort()).toEqual(['index.d.cts', 'index.d.ts', 'shapes/area.d.cts', 'shapes/area.d.ts']);
+    expect(onlyEntry.texts['index.d.ts']).not.toContain('\t');
+
+    const withMaps = await declarations({ ...sources, 'tsconfig.json': tsconfig(true, { compilerOptions: { ...tsconfig(true).compilerOptions, declarationMap: true } }) });
+    expect(withMaps.dts.ok).toBe(true);
+    expect(withMaps.texts['index.d.ts']).not.toContain('\t');
+  });
+});
