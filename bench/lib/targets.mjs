@@ -263,7 +263,7 @@ export function evaluateTargets(results) {
     // between the smallest and the largest size: ln(RSS ratio) / ln(N ratio) must be ≤ 1.
     const rows = [];
     if (sizes.length > 1) {
-      for (const c of bs) {
+      for (const c of bs.filter((x) => sizes.some((s) => s.samples.some((y) => y.contender === x.id)))) {
         const per = sizes.map((s) => ({ size: s.key, n: s.packages, kb: median(s.samples.filter((x) => x.scenario === 'cold' && x.contender === c.id && x.ok).map((x) => x.rssKb)) }));
         const first = per[0];
         const last = per.at(-1);
