@@ -10,7 +10,7 @@
  *
  * Every option also reads an env var (flag wins): BENCH_SIZES, BENCH_RUNS, BENCH_STARTUP_RUNS,
  * BENCH_CONTENDERS, BENCH_SCENARIOS, BENCH_OUT, BENCH_JSON, BENCH_WORK, BENCH_SEED,
- * BENCH_WARMUP, BENCH_PROFILE, BENCH_TIMEOUT_MIN, BENCH_MAX_LOAD. See bench/README.md.
+ * BENCH_WARMUP, BENCH_PROFILE, BENCH_TIMEOUT_MIN, BENCH_MAX_LOAD, BENCH_SETTLE_MAX_WAIT. See bench/README.md.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
