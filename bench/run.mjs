@@ -126,7 +126,7 @@ export function parseOptions(argv, env = process.env) {
 
 /**
  * A size: `<packages>x<files>` (the synthetic shape, generate.mjs) or `real<packages>[x<files>]`
- * (the real-repo shape, generate-real.mjs; files per library default ${REAL_DEFAULT_FILES}). null if neither.
+ * (the real-repo shape, generate-real.mjs; files per library default REAL_DEFAULT_FILES, 8). null if neither.
  */
 export function parseSize(text) {
   const m = /^(\d+)x(\d+)$/.exec(text);
@@ -415,7 +415,9 @@ async function benchSize(size, contenders, opts, state) {
         if (pair && ready.length > 1) {
           const s = await settle({ maxLoad: opts.maxLoad, maxWaitMs: opts.settleMaxWait * 1000 });
           tag = { ...tag, pairLoad: s.load1, settleMs: s.waitedMs, ...(s.loaded ? { loaded: true } : {}) };
-          if (s.waitedMs > 0 || s.loaded) log(`${size.key} run ${run} ${scenario}: settled ${s.loaded ? 'NOT (max wait passed, pair marked loaded)' : ''} after ${(s.waitedMs / 1000).toFixed(0)} s at load ${s.load1.toFixed(2)}`);
+          const waited = `${(s.waitedMs / 1000).toFixed(0)} s`;
+          if (s.loaded) log(`${size.key} run ${run} ${scenario}: load ${s.load1.toFixed(2)} still above ${opts.maxLoad} after ${waited}: pair marked loaded`);
+          else if (s.waitedMs > 0) log(`${size.key} run ${run} ${scenario}: settled after ${waited} at load ${s.load1.toFixed(2)}`);
         }
         // The timed builds, back to back.
         const timed = [];

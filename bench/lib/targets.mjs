@@ -98,11 +98,6 @@ export function pairReferences(contender, scenario, shape = 'synthetic') {
   return t ? [t.reference(contender)] : [];
 }
 
-/** The one reference of a synthetic-shape pair, or null (kept for callers that pair one to one). */
-export function pairReference(contender, scenario) {
-  return pairReferences(contender, scenario)[0] ?? null;
-}
-
 /**
  * The load threshold used when the results do not say: the number of cores.
  * A 1-minute load average above it means more runnable tasks than cores, on
@@ -193,7 +188,7 @@ function ratioRow(target, size, c, ran, maxLoad) {
     keptLoad: stats(kept.map((p) => p.load)),
     met: ratio ? ratio.median <= target.threshold : null,
   };
-  if (!ratio) row.note = list.length ? `all ${list.length} pairs above load ${maxLoad}` : 'no successful pair';
+  if (!ratio) row.note = list.length ? `all ${list.length} pairs started above load ${maxLoad} or were marked loaded` : 'no successful pair';
   return row;
 }
 
