@@ -95,7 +95,7 @@ export function renderReport(results, { jsonPath = 'results.json' } = {}) {
     } else out.push(`## ${size.packages} packages × ${size.files} files (\`${size.key}\`)`, '');
     out.push(
       `${size.meta.edges} workspace dependency edges. Most depended-on: \`${size.meta.core.name}\` (${size.meta.core.dependents} transitive, ${size.meta.coreDirectDependents} direct dependents; edit: \`${size.meta.core.file}\`). Leaf: \`${size.meta.leaf.name}\` (edit: \`${size.meta.leaf.file}\`).`,
-      `Outputs checked after every sample (dist/index.js, and index.d.ts with dts); after the first cold build every package's output was imported and run under Node: ${Object.entries(size.verified).map(([id, v]) => `${id} ${v === true ? 'ok' : `FAILED (${v})`}`).join(', ') || '–'}.`,
+      `${size.shape === 'real' ? "Outputs checked after every sample (every file package.json names; for tsc -b what tsc emits); after the first cold build the libraries (and dual packages through require, and the CLI's bin, for the tools that follow package.json) were run under Node" : "Outputs checked after every sample (dist/index.js, and index.d.ts with dts); after the first cold build every package's output was imported and run under Node"}: ${Object.entries(size.verified).map(([id, v]) => `${id} ${v === true ? 'ok' : `FAILED (${v})`}`).join(', ') || '–'}.`,
       settleLine(size),
       '',
     );
