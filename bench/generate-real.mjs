@@ -8,12 +8,14 @@
  * - p000 is types-only (interfaces and type aliases; tsc emits an empty
  *   index.js beside them), built with the tsc adapter and declarations;
  * - p001 is the hub (what most packages depend on), p001 → … → p008 a chain, so
- *   the dependency depth is ≥ 8 (≥ 9 counting the CLI that bundles p008);
+ *   the dependency depth is ≥ 9 packages (p000 … p008), 10 with the CLI that bundles p008;
  * - most packages are ESM libraries built with build-system's tsc adapter with
  *   declarations (file-by-file output, as `tsc -p` does), some with a `./utils`
  *   subpath export;
- * - about one in three of the rest are dual CJS/ESM packages (`.mjs` + `.cjs`,
- *   `.d.mts` + `.d.cts`, two entries: `.` and `./client`), built with esbuild;
+ * - about one in three of the rest are dual CJS/ESM packages (two entries, `.`
+ *   and `./client`), built with esbuild, in the two layouts tsup writes: with
+ *   "type": "module" `.js` + `.cjs`, `.d.ts` + `.d.cts`; without, `.mjs` + `.js`,
+ *   `.d.mts` + `.d.ts`;
  *   nothing in the workspace imports them (they are the published SDKs), which
  *   also keeps `tsc -b` valid: tsc emits `.js`/`.d.ts`, not the dual layout;
  * - the last package is a CLI bundled by esbuild (`bin`, shebang) that bundles
@@ -23,7 +25,7 @@
  *   `tsup.config.ts` + scripts `build`/`build:dts` for turbo + tsup.
  *
  * The files use the same generated TypeScript as generate.mjs (sourceFile), plus
- * a type from p000 in every library. bench-meta.json describes the graph, the
+ * a type from p000 in every library that depends on it. bench-meta.json describes the graph, the
  * hub (`core`, where the hub edit goes), a leaf, the depth, and per package its
  * kind and the files each family of contenders must produce (`expect`).
  */
