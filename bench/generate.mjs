@@ -38,10 +38,10 @@ export function rng(seed) {
   };
 }
 
-const pad = (n, w) => String(n).padStart(w, '0');
+export const pad = (n, w) => String(n).padStart(w, '0');
 export const packageName = (i, width) => `@bench/p${pad(i, width)}`;
-const ident = (i, width) => `p${pad(i, width)}`;
-const Ident = (i, width) => `P${pad(i, width)}`;
+export const ident = (i, width) => `p${pad(i, width)}`;
+export const Ident = (i, width) => `P${pad(i, width)}`;
 /** The line the edit scenarios rewrite: inside a function body, so the JS changes and the .d.ts does not. */
 export const EDIT_MARKER = '// bench:edit';
 
@@ -62,7 +62,7 @@ export function makeGraph(n, random) {
 }
 
 /** name index → every package that depends on it, directly or not. */
-function transitiveDependents(deps) {
+export function transitiveDependents(deps) {
   const direct = deps.map(() => []);
   deps.forEach((ds, i) => ds.forEach((d) => direct[d].push(i)));
   return direct.map((_, i) => {
@@ -78,7 +78,7 @@ function transitiveDependents(deps) {
   });
 }
 
-function sourceFile(pkg, file, width, random, imports) {
+export function sourceFile(pkg, file, width, random, imports) {
   const P = `${Ident(pkg, width)}F${pad(file, 2)}`;
   const p = `${ident(pkg, width)}f${pad(file, 2)}`;
   const lines = [];
@@ -179,7 +179,7 @@ function indexFile(pkg, files, deps, width) {
   return lines.join('\n');
 }
 
-const json = (v) => `${JSON.stringify(v, null, 2)}\n`;
+export const json = (v) => `${JSON.stringify(v, null, 2)}\n`;
 
 /** Compiler options shared by every package: ESM under NodeNext, strict, declarations. */
 const compilerOptions = {

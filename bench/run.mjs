@@ -10,20 +10,22 @@
  *
  * Every option also reads an env var (flag wins): BENCH_SIZES, BENCH_RUNS, BENCH_STARTUP_RUNS,
  * BENCH_CONTENDERS, BENCH_SCENARIOS, BENCH_OUT, BENCH_JSON, BENCH_WORK, BENCH_SEED,
- * BENCH_WARMUP, BENCH_PROFILE, BENCH_TIMEOUT_MIN, BENCH_MAX_LOAD. See bench/README.md.
+ * BENCH_WARMUP, BENCH_PROFILE, BENCH_TIMEOUT_MIN, BENCH_MAX_LOAD, BENCH_SETTLE_MAX_WAIT. See bench/README.md.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { benchEnv, CONTENDERS, removeOutputs, selectContenders, toolBin, unavailableReason } from './lib/contenders.mjs';
+import { benchEnv, CONTENDERS, removeOutputs, selectContenders, shapesOf, toolBin, unavailableReason } from './lib/contenders.mjs';
 import { hasGnuTime, measure } from './lib/measure.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { renderReport } from './lib/report.mjs';
-import { evaluateTargets, pairReference } from './lib/targets.mjs';
+import { settle, SETTLE_MAX_WAIT_S } from './lib/settle.mjs';
+import { evaluateTargets, pairReferences, REAL_SCENARIOS } from './lib/targets.mjs';
 import { benchDir, buildSystemBin, buildSystemDir, copyTemplate, findTool, initGitRepo, linkWorkspace, readMeta, repoRoot, setBuildSystemBin, snapshotBuildSystem } from './lib/workspace.mjs';
 import { EDIT_MARKER, generate } from './generate.mjs';
+import { generateReal, REAL_DEFAULT_FILES } from './generate-real.mjs';
 
 export const SCENARIOS = ['cold', 'noop', 'restore', 'edit-leaf', 'edit-core', 'startup'];
 export const SCENARIO_LABELS = {
@@ -35,7 +37,7 @@ export const SCENARIO_LABELS = {
   startup: 'CLI start-up',
 };
 
-const DEFAULTS = { sizes: '10x20,50x20,200x10', runs: 5, startupRuns: 20, contenders: 'default', scenarios: SCENARIOS.join(','), seed: 1, warmup: 1, profile: true, snapshot: true, timeoutMin: 30, maxLoad: os.cpus().length };
+const DEFAULTS = { sizes: '10x20,50x20,200x10', runs: 5, startupRuns: 20, contenders: 'default', scenarios: SCENARIOS.join(','), seed: 1, warmup: 1, profile: true, snapshot: true, timeoutMin: 30, maxLoad: os.cpus().length, settleMaxWait: SETTLE_MAX_WAIT_S };
 const QUICK = { sizes: '10x20', runs: 3, startupRuns: 10 };
 
 export function parseOptions(argv, env = process.env) {
@@ -56,9 +58,10 @@ export function parseOptions(argv, env = process.env) {
     sizeContendersSpec: env.BENCH_SIZE_CONTENDERS,
     maxLoad: env.BENCH_MAX_LOAD,
     sizeScenariosSpec: env.BENCH_SIZE_SCENARIOS,
+    settleMaxWait: env.BENCH_SETTLE_MAX_WAIT,
     quick: false,
   };
-  const names = { '--sizes': 'sizes', '--runs': 'runs', '--startup-runs': 'startupRuns', '--contenders': 'contenders', '--scenarios': 'scenarios', '--out': 'out', '--json': 'json', '--work': 'work', '--seed': 'seed', '--warmup': 'warmup', '--timeout-min': 'timeoutMin', '--size-contenders': 'sizeContendersSpec', '--max-load': 'maxLoad', '--size-scenarios': 'sizeScenariosSpec' };
+  const names = { '--sizes': 'sizes', '--runs': 'runs', '--startup-runs': 'startupRuns', '--contenders': 'contenders', '--scenarios': 'scenarios', '--out': 'out', '--json': 'json', '--work': 'work', '--seed': 'seed', '--warmup': 'warmup', '--timeout-min': 'timeoutMin', '--size-contenders': 'sizeContendersSpec', '--max-load': 'maxLoad', '--size-scenarios': 'sizeScenariosSpec', '--settle-max-wait': 'settleMaxWait' };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     if (flag === '--quick') o.quick = true;
@@ -81,6 +84,8 @@ export function parseOptions(argv, env = process.env) {
   o.timeoutMin = Number(o.timeoutMin);
   o.maxLoad = Number(o.maxLoad);
   if (!(o.maxLoad > 0)) throw new Error('--max-load must be a number > 0');
+  o.settleMaxWait = Number(o.settleMaxWait);
+  if (!(o.settleMaxWait >= 0)) throw new Error('--settle-max-wait must be a number of seconds >= 0');
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be a whole number >= 1');
   if (!Number.isInteger(o.startupRuns) || o.startupRuns < 1) throw new Error('--startup-runs must be a whole number >= 1');
   o.sizes = String(o.sizes)
@@ -88,9 +93,9 @@ export function parseOptions(argv, env = process.env) {
     .map((s) => s.trim())
     .filter(Boolean)
     .map((s) => {
-      const m = /^(\d+)x(\d+)$/.exec(s);
-      if (!m) throw new Error(`bad size "${s}": use <packages>x<files>, e.g. 10x20`);
-      return { packages: Number(m[1]), files: Number(m[2]), key: `n${m[1]}-f${m[2]}` };
+      const size = parseSize(s);
+      if (!size) throw new Error(`bad size "${s}": use <packages>x<files> (e.g. 10x20) or real<packages>[x<files>] (e.g. real60)`);
+      return size;
     });
   o.scenarios = String(o.scenarios).split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of o.scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`);
@@ -99,19 +104,19 @@ export function parseOptions(argv, env = process.env) {
   o.sizeContenders = new Map();
   for (const part of String(o.sizeContendersSpec ?? '').split(';').map((x) => x.trim()).filter(Boolean)) {
     const [size, list] = part.split('=', 2);
-    const m = /^(\d+)x(\d+)$/.exec(size?.trim() ?? '');
-    if (!m || !list) throw new Error(`bad --size-contenders part "${part}": use <packages>x<files>=<ids or globs>`);
-    o.sizeContenders.set(`n${m[1]}-f${m[2]}`, new Set(selectContenders(list).map((c) => c.id)));
+    const parsed = parseSize(size?.trim() ?? '');
+    if (!parsed || !list) throw new Error(`bad --size-contenders part "${part}": use <size>=<ids or globs>`);
+    o.sizeContenders.set(parsed.key, new Set(selectContenders(list).map((c) => c.id)));
   }
   // `200x10=noop`: fewer scenarios at a size (a cold turbo build of 200 packages takes minutes).
   o.sizeScenarios = new Map();
   for (const part of String(o.sizeScenariosSpec ?? '').split(';').map((x) => x.trim()).filter(Boolean)) {
     const [size, list] = part.split('=', 2);
-    const m = /^(\d+)x(\d+)$/.exec(size?.trim() ?? '');
-    if (!m || !list) throw new Error(`bad --size-scenarios part "${part}": use <packages>x<files>=<scenarios>`);
+    const parsed = parseSize(size?.trim() ?? '');
+    if (!parsed || !list) throw new Error(`bad --size-scenarios part "${part}": use <size>=<scenarios>`);
     const wanted = list.split(',').map((x) => x.trim()).filter(Boolean);
     for (const x of wanted) if (!o.scenarios.includes(x)) throw new Error(`--size-scenarios: "${x}" is not among --scenarios`);
-    o.sizeScenarios.set(`n${m[1]}-f${m[2]}`, wanted);
+    o.sizeScenarios.set(parsed.key, wanted);
   }
   o.work = path.resolve(o.work ?? path.join(benchDir, '.work'));
   o.out = path.resolve(o.out ?? path.join(benchDir, 'RESULTS.md'));
@@ -119,9 +124,22 @@ export function parseOptions(argv, env = process.env) {
   return o;
 }
 
+/**
+ * A size: `<packages>x<files>` (the synthetic shape, generate.mjs) or `real<packages>[x<files>]`
+ * (the real-repo shape, generate-real.mjs; files per library default REAL_DEFAULT_FILES, 8). null if neither.
+ */
+export function parseSize(text) {
+  const m = /^(\d+)x(\d+)$/.exec(text);
+  if (m) return { shape: 'synthetic', packages: Number(m[1]), files: Number(m[2]), key: `n${m[1]}-f${m[2]}` };
+  const r = /^real(\d+)(?:x(\d+))?$/.exec(text);
+  if (!r) return null;
+  const files = r[2] === undefined ? REAL_DEFAULT_FILES : Number(r[2]);
+  return { shape: 'real', packages: Number(r[1]), files, key: r[2] === undefined ? `real${r[1]}` : `real${r[1]}x${r[2]}` };
+}
+
 const HELP = `usage: node bench/run.mjs [options]   (npm run bench at the repo root)
   --quick                 sizes 10x20, 3 runs, 10 start-up runs
-  --sizes 10x20,50x20     monorepo sizes as <packages>x<files>        (BENCH_SIZES, default ${DEFAULTS.sizes})
+  --sizes 10x20,50x20     monorepo sizes as <packages>x<files>, or real<packages>[x<files>] for the real-repo shape (BENCH_SIZES, default ${DEFAULTS.sizes})
   --runs 5                timed runs per scenario and contender       (BENCH_RUNS)
   --startup-runs 20       runs of each start-up command               (BENCH_STARTUP_RUNS)
   --contenders ids|globs  e.g. 'bs-esbuild*,turbo-tsup,esbuild-raw'   (BENCH_CONTENDERS; default: all but nx-tsup-dts and bs-esbuild-dts-iso; 'all'; ids: ${CONTENDERS.map((c) => c.id).join(', ')})
@@ -131,7 +149,8 @@ const HELP = `usage: node bench/run.mjs [options]   (npm run bench at the repo r
   --no-snapshot           run packages/build-system in place instead of a copy of it made at the start (BENCH_SNAPSHOT=0)
   --size-contenders spec  fewer contenders at one size: '200x10=turbo-tsup*,esbuild-raw,bs-esbuild*' (BENCH_SIZE_CONTENDERS; ';' between sizes)
   --size-scenarios spec   fewer scenarios at one size: '200x10=noop' (BENCH_SIZE_SCENARIOS; ';' between sizes)
-  --max-load 2            pairs measured while the 1-minute load average is above this are left out of verdicts (BENCH_MAX_LOAD; default: the number of cores, ${DEFAULTS.maxLoad} here)
+  --max-load 2            before each pair, wait until the 1-minute load average is at most this; pairs that start above it are left out of verdicts (BENCH_MAX_LOAD; default: the number of cores, ${DEFAULTS.maxLoad} here)
+  --settle-max-wait 300   longest wait (seconds) for the load before a pair; then the pair runs, marked loaded (BENCH_SETTLE_MAX_WAIT; 0: never wait)
   --out bench/RESULTS.md  --json <work>/results.json  --work bench/.work  --seed 1  --timeout-min 30
   --render <results.json> write the report again from saved samples (measures nothing)`;
 
@@ -143,39 +162,57 @@ const rotate = (list, k) => list.map((_, i) => list[(i + k) % list.length]);
 
 /**
  * The units of one scenario at one size, in schedule order before rotation. A
- * build-system contender that a target judges against a reference (targets.mjs,
- * pairReference) is measured back to back with that reference: a pair unit holds
- * the reference and up to two build-system contenders, so each of them is
+ * build-system contender paired with references (targets.mjs, pairReferences)
+ * is measured back to back with them. Synthetic shape, one reference: a unit
+ * holds the reference and up to two build-system contenders, so each of them is
  * adjacent to one reference sample (b1 ref b2); a third gets a unit, and a
- * reference sample, of its own. Everything else is a unit of one, as before.
+ * reference sample, of its own. Real shape, two references: a unit holds both
+ * and one build-system contender between them (r1 b r2). Everything else is a
+ * unit of one. A unit is { refs: [...], members: [...] }.
  */
-export function scheduleUnits(contenders, scenario) {
+export function scheduleUnits(contenders, scenario, shape = 'synthetic') {
   const inScenario = contenders.filter((c) => scenario === 'cold' || c.cached);
   const ids = new Set(inScenario.map((c) => c.id));
+  const refsOf = (c) => pairReferences(c, scenario, shape).filter((r) => ids.has(r));
+  // Paired members grouped by their reference list, emitted where the first reference stands.
   const groups = new Map();
+  for (const c of inScenario) {
+    const refs = refsOf(c);
+    if (refs.length === 0) continue;
+    const key = refs.join('+');
+    if (!groups.has(key)) groups.set(key, { refs: refs.map((r) => inScenario.find((x) => x.id === r)), members: [] });
+    groups.get(key).members.push(c);
+  }
+  const asRef = new Set([...groups.values()].flatMap((g) => g.refs.map((r) => r.id)));
   const units = [];
   for (const c of inScenario) {
-    const ref = pairReference(c, scenario);
-    if (!ref || !ids.has(ref)) continue;
-    if (!groups.has(ref)) groups.set(ref, []);
-    groups.get(ref).push(c);
-  }
-  const refs = new Set(groups.keys());
-  for (const c of inScenario) {
-    if (refs.has(c.id)) {
-      const members = groups.get(c.id);
-      for (let i = 0; i < members.length; i += 2) units.push({ ref: c, members: members.slice(i, i + 2) });
-    } else if (!(pairReference(c, scenario) && refs.has(pairReference(c, scenario)))) units.push({ ref: null, members: [c] });
+    for (const [key, g] of groups) {
+      if (g.refs[0] !== c) continue;
+      const per = g.refs.length === 1 ? 2 : 1;
+      for (let i = 0; i < g.members.length; i += per) units.push({ refs: g.refs, members: g.members.slice(i, i + per) });
+      groups.delete(key);
+    }
+    if (!asRef.has(c.id) && refsOf(c).length === 0) units.push({ refs: [], members: [c] });
   }
   return units;
 }
 
-/** A unit's contenders in measuring order for one run: within a pair the order alternates by run. */
+/**
+ * A unit's contenders in measuring order for one run: within a pair the order
+ * alternates by run (b1 ref b2 / b2 ref b1, b ref / ref b, r1 b r2 / r2 b r1).
+ */
 export function unitOrder(unit, run) {
-  if (!unit.ref) return unit.members;
-  const [a, b] = run % 2 ? unit.members : [...unit.members].reverse();
-  return b ? [a, unit.ref, b] : run % 2 ? [a, unit.ref] : [unit.ref, a];
+  const odd = run % 2 === 1;
+  if (unit.refs.length === 0) return unit.members;
+  if (unit.refs.length === 1) {
+    const [ref] = unit.refs;
+    const [a, b] = odd ? unit.members : [...unit.members].reverse();
+    return b ? [a, ref, b] : odd ? [a, ref] : [ref, a];
+  }
+  const [r1, r2] = odd ? unit.refs : [...unit.refs].reverse();
+  return [r1, unit.members[0], r2];
 }
+
 let editCounter = 0;
 
 /** Rewrites the marked line of `file` (inside a function body): the JS output changes, the declarations do not. */
@@ -189,8 +226,17 @@ export function editSource(root, rel) {
   return token;
 }
 
-/** Every package's dist/index.js (and index.d.ts when the contender emits declarations) exists. */
+/**
+ * Every package's dist/index.js (and index.d.ts when the contender emits declarations) exists. Real
+ * shape: every file its package.json names (`expect.package`), or for tsc -b what tsc emits (`expect.tsc`).
+ */
 function outputsPresent(root, meta, contender) {
+  if (meta.shape === 'real') {
+    for (const p of meta.packages) {
+      for (const f of p.expect[contender.family === 'tsc' ? 'tsc' : 'package']) if (!existsSync(path.join(root, p.dir, f))) return `${p.name}: ${f} missing`;
+    }
+    return null;
+  }
   for (const p of meta.packages) {
     if (!existsSync(path.join(root, p.dir, 'dist', 'index.js'))) return `${p.name}: dist/index.js missing`;
     if (contender.dts && !existsSync(path.join(root, p.dir, 'dist', 'index.d.ts'))) return `${p.name}: dist/index.d.ts missing`;
@@ -198,8 +244,14 @@ function outputsPresent(root, meta, contender) {
   return null;
 }
 
-/** Imports every package's built output under Node (through node_modules, as a consumer would) and calls it. */
-export function runOutputs(root, meta) {
+/**
+ * Imports every package's built output under Node (through node_modules, as a consumer would) and
+ * calls it. Real shape (`contender` given): the libraries; for the tools that follow package.json
+ * (not tsc -b, which emits .js/.d.ts whatever the package names) also each dual package through
+ * `require` and `import`, and the CLI's bin, which must print what it bundled.
+ */
+export function runOutputs(root, meta, contender) {
+  if (meta.shape === 'real') return runRealOutputs(root, meta, contender);
   const script = `
     const names = ${JSON.stringify(meta.packages.map((p) => p.name))};
     let ok = 0;
@@ -215,6 +267,47 @@ export function runOutputs(root, meta) {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) return `node could not run the outputs: ${r.stderr.trim().split('\n').slice(0, 3).join(' ')}`;
   return JSON.parse(r.stdout).ok === meta.packages.length ? null : 'not every package ran';
+}
+
+function runRealOutputs(root, meta, contender) {
+  const packaged = contender.family !== 'tsc';
+  const libs = meta.packages.filter((p) => p.kind === 'lib' || (packaged && p.kind === 'dual')).map((p) => p.name);
+  const duals = packaged ? meta.packages.filter((p) => p.kind === 'dual').map((p) => p.name) : [];
+  const script = `
+    import { createRequire } from 'node:module';
+    const require = createRequire(process.cwd() + '/package.json');
+    const summary = (mod, name) => {
+      const fn = Object.entries(mod).find(([k, v]) => k.endsWith('Summary') && typeof v === 'function');
+      if (!fn) throw new Error(name + ': no Summary export');
+      const s = fn[1]();
+      if (s.name !== name || typeof s.score !== 'number') throw new Error(name + ': unexpected summary ' + JSON.stringify(s));
+    };
+    let ok = 0;
+    for (const name of ${JSON.stringify(libs)}) { summary(await import(name), name); ok++; }
+    for (const name of ${JSON.stringify(duals)}) { summary(require(name), name); ok++; }
+    console.log(JSON.stringify({ ok }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) return `node could not run the outputs: ${r.stderr.trim().split('\n').slice(0, 3).join(' ')}`;
+  if (JSON.parse(r.stdout).ok !== libs.length + duals.length) return 'not every package ran';
+  if (!packaged) return null;
+  const cli = meta.packages.find((p) => p.kind === 'cli');
+  const bin = path.join(root, cli.dir, 'dist', 'cli.js');
+  if (!readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node')) return `${cli.name}: dist/cli.js has no shebang`;
+  const out = spawnSync(process.execPath, [bin, 'x'], { cwd: root, encoding: 'utf8' });
+  if (out.status !== 0) return `${cli.name}: the bin failed: ${out.stderr.trim().split('\n')[0]}`;
+  const printed = JSON.parse(out.stdout);
+  const bundled = meta.packages.filter((p) => cli.devDeps.includes(p.name) && p.kind === 'lib').map((p) => p.name);
+  if (printed.cli !== cli.name || JSON.stringify(printed.bundled) !== JSON.stringify(bundled)) return `${cli.name}: the bin printed ${out.stdout.trim().slice(0, 200)}`;
+  return null;
+}
+
+/** build-system's package validation warnings (PKG_*) in a --json result: ["<package>: <code> <field>"]. */
+function packageWarnings(r) {
+  try {
+    return JSON.parse(r.stdout).results.flatMap((x) => x.diagnostics.filter((d) => /^PKG_/.test(d.code)).map((d) => `${x.package.name}: ${d.code} ${d.field ?? ''}`.trim()));
+  } catch {
+    return ['result not readable'];
+  }
 }
 
 function machineInfo() {
@@ -265,11 +358,13 @@ function failureText(r) {
 async function benchSize(size, contenders, opts, state) {
   const dir = path.join(opts.work, size.key);
   const template = path.join(dir, 'template');
-  generate({ packages: size.packages, files: size.files, seed: opts.seed, out: template, npmVersion: state.machine.npm || '10.0.0' });
+  const make = size.shape === 'real' ? generateReal : generate;
+  make({ packages: size.packages, files: size.files, seed: opts.seed, out: template, npmVersion: state.machine.npm || '10.0.0' });
   initGitRepo(template);
   linkWorkspace(template);
   const meta = readMeta(template);
-  const record = { ...size, meta: { core: meta.core, leaf: meta.leaf, edges: meta.edges, coreDirectDependents: meta.packages.filter((p) => p.deps.includes(meta.core.name)).length }, samples: [], verified: {} };
+  const shapeMeta = size.shape === 'real' ? { depth: meta.depth, kinds: meta.kinds } : {};
+  const record = { ...size, meta: { core: meta.core, leaf: meta.leaf, edges: meta.edges, coreDirectDependents: meta.packages.filter((p) => p.deps.includes(meta.core.name)).length, ...shapeMeta }, samples: [], verified: {}, validation: {} };
   const roots = new Map(contenders.map((c) => [c.id, path.join(dir, c.id)]));
   for (const c of contenders) prepareCopy(template, roots.get(c.id), c);
   const warm = new Map();
@@ -289,13 +384,14 @@ async function benchSize(size, contenders, opts, state) {
     state.warmupLeft = 0;
   }
 
-  const buildScenarios = (opts.sizeScenarios.get(size.key) ?? opts.scenarios).filter((s) => s !== 'startup');
-  const unitsOf = new Map(buildScenarios.map((s) => [s, scheduleUnits(contenders, s)]));
+  const defaultScenarios = size.shape === 'real' ? opts.scenarios.filter((s) => REAL_SCENARIOS.includes(s)) : opts.scenarios;
+  const buildScenarios = (opts.sizeScenarios.get(size.key) ?? defaultScenarios).filter((s) => s !== 'startup');
+  const unitsOf = new Map(buildScenarios.map((s) => [s, scheduleUnits(contenders, s, size.shape)]));
   for (let run = 1; run <= opts.runs; run++) {
     for (const scenario of buildScenarios) {
       for (const unit of rotate(unitsOf.get(scenario), run - 1)) {
-        const pair = unit.ref ? `${scenario}/${run}/${unit.ref.id}/${unit.members.map((m) => m.id).join('+')}` : undefined;
-        const tag = pair ? { pair } : {};
+        const pair = unit.refs.length ? `${scenario}/${run}/${unit.refs.map((r) => r.id).join('+')}/${unit.members.map((m) => m.id).join('+')}` : undefined;
+        let tag = pair ? { pair } : {};
         // Preconditions of every contender of the unit first (untimed; each works in its own copy), so
         // that nothing but the timed builds runs between the samples of a pair.
         const ready = [];
@@ -315,6 +411,14 @@ async function benchSize(size, contenders, opts, state) {
           if (scenario === 'edit-core') editSource(root, meta.core.file);
           ready.push(c);
         }
+        // Settle (README, "Load"): wait for the load left by earlier builds to decay before the pair.
+        if (pair && ready.length > 1) {
+          const s = await settle({ maxLoad: opts.maxLoad, maxWaitMs: opts.settleMaxWait * 1000 });
+          tag = { ...tag, pairLoad: s.load1, settleMs: s.waitedMs, ...(s.loaded ? { loaded: true } : {}) };
+          const waited = `${(s.waitedMs / 1000).toFixed(0)} s`;
+          if (s.loaded) log(`${size.key} run ${run} ${scenario}: load ${s.load1.toFixed(2)} still above ${opts.maxLoad} after ${waited}: pair marked loaded`);
+          else if (s.waitedMs > 0) log(`${size.key} run ${run} ${scenario}: settled after ${waited} at load ${s.load1.toFixed(2)}`);
+        }
         // The timed builds, back to back.
         const timed = [];
         for (const c of ready) {
@@ -327,9 +431,11 @@ async function benchSize(size, contenders, opts, state) {
           const root = roots.get(c.id);
           let error = r.code === 0 ? outputsPresent(root, meta, c) : failureText(r);
           if (!error && scenario === 'cold' && record.verified[c.id] === undefined) {
-            error = runOutputs(root, meta);
+            error = runOutputs(root, meta, c);
             record.verified[c.id] = error ?? true;
           }
+          // build-system checks its outputs against package.json: keep what it warned on the first cold build.
+          if (!error && scenario === 'cold' && c.family === 'bs' && record.validation[c.id] === undefined) record.validation[c.id] = packageWarnings(r);
           // A tool that rebuilds nothing after an edit did not see the edit: that is no measurement.
           const rebuilt = error ? null : c.rebuilt(r);
           if (!error && scenario.startsWith('edit-') && rebuilt === 0) error = 'rebuilt no package after an edit: the tool did not see the change';
@@ -482,7 +588,7 @@ export async function main(argv = process.argv.slice(2)) {
 
   const sizes = [];
   const results = {
-    meta: { startedAt: started.toISOString(), endedAt: null, machine: state.machine, tools: toolVersions(), options: { sizeContenders: Object.fromEntries([...opts.sizeContenders].map(([k, v]) => [k, [...v]])), sizeScenarios: Object.fromEntries(opts.sizeScenarios), sizes: opts.sizes.map((s) => s.key), runs: opts.runs, startupRuns: opts.startupRuns, scenarios: opts.scenarios, contenders: contenders.map((c) => c.id), seed: opts.seed, warmup: opts.warmup, maxLoad: opts.maxLoad, buildSystem: opts.snapshot ? `snapshot of packages/build-system copied at the start to ${path.relative(repoRoot, path.join(opts.work, 'build-system'))}` : 'packages/build-system in place' }, argv },
+    meta: { startedAt: started.toISOString(), endedAt: null, machine: state.machine, tools: toolVersions(), options: { sizeContenders: Object.fromEntries([...opts.sizeContenders].map(([k, v]) => [k, [...v]])), sizeScenarios: Object.fromEntries(opts.sizeScenarios), sizes: opts.sizes.map((s) => s.key), settleMaxWait: opts.settleMaxWait, runs: opts.runs, startupRuns: opts.startupRuns, scenarios: opts.scenarios, contenders: contenders.map((c) => c.id), seed: opts.seed, warmup: opts.warmup, maxLoad: opts.maxLoad, buildSystem: opts.snapshot ? `snapshot of packages/build-system copied at the start to ${path.relative(repoRoot, path.join(opts.work, 'build-system'))}` : 'packages/build-system in place' }, argv },
     contenders: opts.contenderList.map((c) => ({ id: c.id, label: c.label, family: c.family, dts: c.dts, cached: c.cached })),
     unavailable,
     sizes,
@@ -507,7 +613,7 @@ export async function main(argv = process.argv.slice(2)) {
     for (const size of opts.sizes) {
       log(`size ${size.key}: ${contenders.length} contenders × ${opts.runs} runs`);
       const only = opts.sizeContenders.get(size.key);
-      const atSize = only ? contenders.filter((c) => only.has(c.id)) : contenders;
+      const atSize = (only ? contenders.filter((c) => only.has(c.id)) : contenders).filter((c) => shapesOf(c).includes(size.shape));
       if (only) log(`size ${size.key}: only ${atSize.map((c) => c.id).join(', ')} (--size-contenders)`);
       sizes.push(await benchSize(size, atSize, opts, state));
       // Written after every size: a multi-hour run keeps what it has measured.

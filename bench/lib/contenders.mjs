@@ -47,6 +47,8 @@ function turbo(id, label, task, dts) {
     id,
     label,
     family: 'turbo',
+    // The real shape's packages are built with declarations, so only the dts task runs there.
+    shapes: dts ? ['synthetic', 'real'] : ['synthetic'],
     dts,
     cached: true,
     needs: ['turbo', 'tsup', ...(dts ? ['typescript'] : [])],
@@ -95,6 +97,7 @@ function tscBuild(id, label, tsPackage) {
     id,
     label,
     family: 'tsc',
+    shapes: ['synthetic', 'real'],
     dts: true,
     cached: true, // incremental through .tsbuildinfo (kept in dist: deleting dist is a full rebuild)
     needs: [tsPackage],
@@ -136,6 +139,14 @@ function buildSystem(id, label, adapter, dts, typescript = 'typescript', { isola
   };
 }
 
+/**
+ * build-system on the real shape (generate-real.mjs): the configs as generated (tsc adapter with
+ * declarations for most packages, esbuild for the dual packages and the bundled CLI), TypeScript 5.
+ */
+function buildSystemAsGenerated(id, label) {
+  return { ...buildSystem(id, label, 'tsc', true), shapes: ['real'], needs: ['esbuild', 'typescript'], prepare: undefined };
+}
+
 /** Every contender, in report order. Ids are what --contenders takes (globs like bs-* too). */
 export const CONTENDERS = [
   turbo('turbo-tsup', 'turbo + tsup', 'build', false),
@@ -164,7 +175,11 @@ export const CONTENDERS = [
   buildSystem('bs-bun-dts', 'build-system bun + dts (TS 5)', 'bun', true),
   buildSystem('bs-rollup', 'build-system rollup', 'rollup', false),
   buildSystem('bs-rollup-dts', 'build-system rollup + dts (TS 5)', 'rollup', true),
+  buildSystemAsGenerated('bs-real', 'build-system, configs as generated (tsc + dts; esbuild for dual and CLI; TS 5)'),
 ];
+
+/** The shapes of workspace a contender runs on (bench/README.md, "Real-repo shape"). */
+export const shapesOf = (c) => c.shapes ?? ['synthetic'];
 
 /** Contenders that are not build-system: the baselines ratios are computed against. */
 export const isBaseline = (c) => c.family !== 'bs';

@@ -75,14 +75,27 @@ export const STARTUP_THRESHOLD = 2.0;
 export const MEMORY_EXPONENT_LIMIT = 1;
 
 /**
- * The reference a build-system contender is paired with in a scenario (the
- * first target of that scenario that judges it), or null: run.mjs measures the
- * contender back to back with that reference. Only targets decide pairs.
+ * The real-repo shape (generate-real.mjs) has no thresholds: issue 13 asks for
+ * build-system's ratios there against turbo + tsup (dts) and `tsc -b`. Its
+ * build-system contender is measured back to back with both (`ref bs ref`).
  */
-export function pairReference(contender, scenario) {
-  if (contender.family !== 'bs') return null;
+export const REAL_REFERENCES = ['turbo-tsup-dts', 'tsc5-b'];
+export const REAL_SCENARIOS = ['cold', 'noop', 'edit-core'];
+
+/** A size's shape: 'synthetic' (generate.mjs) unless it says 'real'. */
+export const shapeOf = (size) => size?.shape ?? 'synthetic';
+
+/**
+ * The references a build-system contender is measured back to back with in a
+ * scenario, or []: in the synthetic shape the reference of the first target of
+ * that scenario that judges it (only targets decide pairs); in the real shape
+ * REAL_REFERENCES.
+ */
+export function pairReferences(contender, scenario, shape = 'synthetic') {
+  if (contender.family !== 'bs') return [];
+  if (shape === 'real') return REAL_SCENARIOS.includes(scenario) ? [...REAL_REFERENCES] : [];
   const t = TARGETS.find((x) => x.scenario === scenario && x.applies(contender));
-  return t ? t.reference(contender) : null;
+  return t ? [t.reference(contender)] : [];
 }
 
 /**
@@ -98,11 +111,14 @@ export function maxLoadOf(results) {
 
 /**
  * The pairs of contender `a` against reference `b` in one scenario of one size:
- * [{ ratio, load, run, adjacent }]. Samples measured as a pair share a `pair` id
- * (adjacent: true); samples without one (results of the old harness, or
- * contenders not paired by any target) are matched by run index (adjacent:
- * false). `load` is the higher 1-minute load average of the two samples (null
- * when not recorded).
+ * [{ ratio, load, loaded, run, adjacent }]. Samples measured as a pair share a
+ * `pair` id (adjacent: true); samples without one (results of the old harness,
+ * or contenders not paired by any target) are matched by run index (adjacent:
+ * false). `load`: the 1-minute load average when the pair started, after the
+ * settle wait (`pairLoad`, recorded on every sample of the pair), because the
+ * load1 of a pair's later samples counts the pair's own earlier build; for
+ * samples without it (older results, unpaired samples), the higher load1 of the
+ * two; null when not recorded. `loaded`: the settle wait ran out before the pair.
  */
 export function pairs(size, scenario, a, b) {
   const ok = size.samples.filter((s) => s.scenario === scenario && s.ok);
@@ -114,7 +130,8 @@ export function pairs(size, scenario, a, b) {
     const ref = paired ?? B.find((r) => r.run === s.run);
     if (!ref || !(ref.ms > 0)) continue;
     const loads = [s.load1, ref.load1].filter((x) => typeof x === 'number');
-    out.push({ ratio: s.ms / ref.ms, load: loads.length ? Math.max(...loads) : null, run: s.run, adjacent: paired !== undefined });
+    const load = paired && typeof s.pairLoad === 'number' ? s.pairLoad : loads.length ? Math.max(...loads) : null;
+    out.push({ ratio: s.ms / ref.ms, load, loaded: Boolean(paired && (s.loaded || ref.loaded)), run: s.run, adjacent: paired !== undefined });
   }
   return out;
 }
@@ -132,11 +149,14 @@ export function startupRatios(startup, a, b) {
   return [...A].filter(([run]) => B.has(run)).map(([run, ms]) => ms / B.get(run));
 }
 
-/** Pairs above `maxLoad` are dropped; a pair without a recorded load is kept (old results). */
+/**
+ * Pairs marked loaded (the settle wait ran out) or that started above `maxLoad`
+ * are dropped; a pair without a recorded load is kept (old results).
+ */
 export function splitByLoad(list, maxLoad) {
   const kept = [];
   const dropped = [];
-  for (const p of list) (maxLoad !== null && p.load !== null && p.load > maxLoad ? dropped : kept).push(p);
+  for (const p of list) (p.loaded || (maxLoad !== null && p.load !== null && p.load > maxLoad) ? dropped : kept).push(p);
   return { kept, dropped };
 }
 
@@ -168,7 +188,7 @@ function ratioRow(target, size, c, ran, maxLoad) {
     keptLoad: stats(kept.map((p) => p.load)),
     met: ratio ? ratio.median <= target.threshold : null,
   };
-  if (!ratio) row.note = list.length ? `all ${list.length} pairs above load ${maxLoad}` : 'no successful pair';
+  if (!ratio) row.note = list.length ? `all ${list.length} pairs started above load ${maxLoad} or were marked loaded` : 'no successful pair';
   return row;
 }
 
@@ -176,7 +196,8 @@ export function evaluateTargets(results) {
   const contenders = new Map(results.contenders.map((c) => [c.id, c]));
   const ran = new Set(results.meta.options.contenders);
   const bs = [...ran].map((id) => contenders.get(id)).filter((c) => c?.family === 'bs');
-  const sizes = [...results.sizes].sort((a, b) => a.packages - b.packages);
+  // The targets are about the synthetic shape; the real shape is reported without thresholds.
+  const sizes = results.sizes.filter((s) => shapeOf(s) === 'synthetic').sort((a, b) => a.packages - b.packages);
   const maxLoad = maxLoadOf(results);
   const primary = (list, preferred) => list.find((c) => c.id === preferred) ?? list[0];
   const targets = [];
@@ -237,7 +258,7 @@ export function evaluateTargets(results) {
     // between the smallest and the largest size: ln(RSS ratio) / ln(N ratio) must be ≤ 1.
     const rows = [];
     if (sizes.length > 1) {
-      for (const c of bs) {
+      for (const c of bs.filter((x) => sizes.some((s) => s.samples.some((y) => y.contender === x.id)))) {
         const per = sizes.map((s) => ({ size: s.key, n: s.packages, kb: median(s.samples.filter((x) => x.scenario === 'cold' && x.contender === c.id && x.ok).map((x) => x.rssKb)) }));
         const first = per[0];
         const last = per.at(-1);

@@ -117,3 +117,110 @@ describe("bench targets", () => {
     expect(row).toMatchObject({ ratio: null, met: null, kept: 0, dropped: 3 });
   });
 });
+
+const settleUrl = pathToFileURL(
+  path.join(repoRoot, "bench", "lib", "settle.mjs"),
+).href;
+
+/** A clock whose load average follows `loadAt(ms)` and whose sleeps only advance time. */
+function fakeClock(loadAt: (ms: number) => number) {
+  let t = 0;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => t,
+    load1: () => loadAt(t),
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      t += ms;
+    },
+  };
+}
+
+describe("bench settle rule (wait for the load before each pair)", () => {
+  it("goes at or below the threshold, waits above it, and gives up (loaded) once the max wait has passed", async () => {
+    const { settleDecision } = await import(settleUrl);
+    const at = (load1: number | null, waitedMs: number, maxWaitMs = 300_000) =>
+      settleDecision({ load1, waitedMs, maxLoad: 2, maxWaitMs });
+    expect(at(0.4, 0)).toBe("go");
+    expect(at(2, 0)).toBe("go");
+    expect(at(2.01, 0)).toBe("wait");
+    expect(at(17, 299_999)).toBe("wait");
+    expect(at(17, 300_000)).toBe("loaded");
+    expect(at(1.5, 900_000)).toBe("go");
+    // --settle-max-wait 0: never waits; a pair above the threshold is marked loaded at once.
+    expect(at(3, 0, 0)).toBe("loaded");
+    // A load that could not be read never blocks a run.
+    expect(at(null, 0)).toBe("go");
+  });
+
+  it("waits while the load left by a previous build decays, and records how long", async () => {
+    const { settle } = await import(settleUrl);
+    // 17 right after a long turbo build, decaying with the kernel's 60 s time constant.
+    const clock = fakeClock((ms) => 17 * Math.exp(-ms / 60_000));
+    const r = await settle({ maxLoad: 2, maxWaitMs: 300_000, pollMs: 5_000, clock });
+    expect(r.loaded).toBe(false);
+    expect(r.load1).toBeLessThanOrEqual(2);
+    // 17·e^(−t/60 s) ≤ 2 from t ≈ 128 s: the first 5 s poll after that.
+    expect(r.waitedMs).toBe(130_000);
+    expect(clock.sleeps.every((ms) => ms === 5_000)).toBe(true);
+  });
+
+  it("marks the pair loaded when the load stays high past the max wait", async () => {
+    const { settle } = await import(settleUrl);
+    const clock = fakeClock(() => 6);
+    const r = await settle({ maxLoad: 2, maxWaitMs: 12_000, pollMs: 5_000, clock });
+    expect(r).toEqual({ waitedMs: 12_000, load1: 6, loaded: true });
+    // The last sleep is cut to the time left, so the wait never overshoots the max.
+    expect(clock.sleeps).toEqual([5_000, 5_000, 2_000]);
+  });
+
+  it("judges a pair by its load at the start (after settling), and drops pairs marked loaded", async () => {
+    const at = (pairLoad: number, secondLoad1: number, loaded: boolean) => {
+      const s = size(200, 0.4, pairLoad);
+      for (const x of s.samples as Record<string, unknown>[]) {
+        x.pairLoad = pairLoad;
+        if (loaded) x.loaded = true;
+        // The reference, measured second, sees the load of build-system's build just before it.
+        if (x.contender === "turbo-tsup") x.load1 = secondLoad1;
+      }
+      return s;
+    };
+    const row = async (s: ReturnType<typeof size>) =>
+      (await evaluate(results([s]))).find((t) => t.id === "noop-large")!
+        .rows[0]!;
+    expect(await row(at(0.8, 9, false))).toMatchObject({ kept: 3, dropped: 0, met: true });
+    expect(await row(at(0.8, 0.8, true))).toMatchObject({ kept: 0, dropped: 3, met: null });
+    expect(await row(at(2.5, 2.5, false))).toMatchObject({ kept: 0, dropped: 3, met: null });
+  });
+});
+
+describe("bench schedule of the real-repo shape", () => {
+  it("puts build-system between its two references, order alternating by run", async () => {
+    const { scheduleUnits, unitOrder } = await import(
+      pathToFileURL(path.join(repoRoot, "bench", "run.mjs")).href
+    );
+    const { CONTENDERS } = await import(
+      pathToFileURL(path.join(repoRoot, "bench", "lib", "contenders.mjs")).href
+    );
+    const pick = (ids: string[]) =>
+      ids.map((id) => CONTENDERS.find((c: { id: string }) => c.id === id));
+    const units = scheduleUnits(
+      pick(["turbo-tsup-dts", "tsc5-b", "tsc7-b", "bs-real"]),
+      "edit-core",
+      "real",
+    );
+    const order = (run: number) =>
+      units.map((u: unknown) =>
+        unitOrder(u, run).map((c: { id: string }) => c.id),
+      );
+    expect(order(1)).toEqual([
+      ["turbo-tsup-dts", "bs-real", "tsc5-b"],
+      ["tsc7-b"],
+    ]);
+    expect(order(2)).toEqual([
+      ["tsc5-b", "bs-real", "turbo-tsup-dts"],
+      ["tsc7-b"],
+    ]);
+  });
+});
