@@ -202,10 +202,10 @@ describe('abort and failures', () => {
     while (tscPoolStats().busy === 0) await new Promise((r) => setTimeout(r, 5));
     const { alive } = tscPoolStats();
     await new Promise((r) => setTimeout(r, 100));
-    const aborted = performance.now();
     ac.abort();
     const { out, outDir, written } = await running;
-    expect(performance.now() - aborted).toBeLessThan(1000);
+    // Not a timed assertion (they fail on a loaded machine): the worker is gone and nothing was compiled, so
+    // the answer came from the abort, not from the ~2 s check finishing.
     expect(out).toEqual({ ok: false, files: [], diagnostics: [], reads: null });
     expect(tscPoolStats()).toMatchObject({ busy: 0, alive: alive - 1, compiled: before.compiled });
     // Aborted while checking, before emit; and the worker is gone, so nothing appears later either.
@@ -289,11 +289,9 @@ describe('from the built package', () => {
     ].join('\n');
     const p = startProcess(process.execPath, ['--input-type=module', '-e', code], { cwd: repoRoot });
     const built = await p.event('built', 60_000);
-    const at = performance.now();
     const exit = await Promise.race([p.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000))]);
     if (exit === 'hung') p.child.kill('SIGKILL');
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(performance.now() - at).toBeLessThan(3000);
     expect(built).toMatchObject({ status: 'success', stats: { compiled: 1, handedBack: 0, alive: 1, busy: 0 } });
     expect(listFiles(fx.path('dist'))).toEqual(['index.d.ts', 'index.js', 'shapes/area.d.ts']);
   });
