@@ -31,8 +31,8 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { EDIT_MARKER, ident, Ident, json, pad, packageName, rng, sourceFile, transitiveDependents } from './generate.mjs';
+import { pathToFileURL } from 'node:url';
+import { EDIT_MARKER, ident, Ident, indexFile, json, packageName, pad, parseGeneratorArgs, rng, sourceFile, transitiveDependents } from './generate.mjs';
 
 export const REAL_MIN_PACKAGES = 12;
 export const REAL_DEFAULT_FILES = 8;
@@ -133,23 +133,6 @@ function libFile(i, k, width, random, imports, usesTypes) {
     '}',
     '',
   ].join('\n');
-}
-
-function indexFile(i, files, deps, width) {
-  const lines = [];
-  for (const d of deps) lines.push(`import { ${ident(d, width)}Summary } from '${packageName(d, width)}';`);
-  lines.push(`import { ${ident(i, width)}f00Make, ${ident(i, width)}f00Score } from './f00.js';`);
-  for (let f = 0; f < files; f++) lines.push(`export * from './f${pad(f, 2)}.js';`);
-  lines.push(
-    '',
-    `/** What ${packageName(i, width)} and its dependencies amount to: the bench calls it to run the outputs. */`,
-    `export function ${ident(i, width)}Summary(): { name: string; score: number; deps: string[] } {`,
-    `  const item = ${ident(i, width)}f00Make(${i}, '${ident(i, width)}');`,
-    `  return { name: '${packageName(i, width)}', score: ${ident(i, width)}f00Score([item]), deps: [${deps.map((d) => `${ident(d, width)}Summary().name`).join(', ')}] };`,
-    '}',
-    '',
-  );
-  return lines.join('\n');
 }
 
 function subpathFile(i, width, name) {
@@ -378,23 +361,8 @@ export function generateReal({ packages: n, files: f = REAL_DEFAULT_FILES, seed 
   return meta;
 }
 
-function parseArgs(argv) {
-  const o = { packages: 60, files: REAL_DEFAULT_FILES, seed: 1, out: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const [k, inline] = argv[i].split('=', 2);
-    const v = inline ?? argv[++i];
-    if (k === '--packages') o.packages = Number(v);
-    else if (k === '--files') o.files = Number(v);
-    else if (k === '--seed') o.seed = Number(v);
-    else if (k === '--out') o.out = path.resolve(v);
-    else throw new Error(`unknown argument ${argv[i]} (use --packages N --files F --seed S --out DIR)`);
-  }
-  o.out ??= path.join(path.dirname(fileURLToPath(import.meta.url)), '.work', `real${o.packages}x${o.files}`, 'template');
-  return o;
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseGeneratorArgs(process.argv.slice(2), { packages: 60, files: REAL_DEFAULT_FILES, seed: 1 }, (x) => `real${x.packages}x${x.files}`);
   const meta = generateReal(o);
   console.log(`generated ${meta.packages.length} packages (${Object.entries(meta.kinds).map(([k, v]) => `${v} ${k}`).join(', ')}), depth ${meta.depth}, ${meta.edges} edges, into ${o.out}`);
   console.log(`hub: ${meta.core.name} (${meta.core.dependents} dependents); leaf: ${meta.leaf.name}`);

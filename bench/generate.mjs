@@ -162,7 +162,8 @@ export function sourceFile(pkg, file, width, random, imports) {
   return lines.join('\n');
 }
 
-function indexFile(pkg, files, deps, width) {
+/** A package's index: re-exports its files and a Summary() that calls its dependencies' (the bench runs it). Shared with generate-real.mjs. */
+export function indexFile(pkg, files, deps, width) {
   const lines = [];
   for (const d of deps) lines.push(`import { ${ident(d, width)}Summary } from '${packageName(d, width)}';`);
   lines.push(`import { ${ident(pkg, width)}f00Make, ${ident(pkg, width)}f00Score } from './f00.js';`);
@@ -338,8 +339,9 @@ export function buildConfigSource({ adapter, dts }) {
   ].join('\n');
 }
 
-function parseArgs(argv) {
-  const o = { packages: 10, files: 20, seed: 1, out: undefined };
+/** The generators' command line (--packages N --files F --seed S --out DIR); `outName` names the default output under bench/.work. Shared with generate-real.mjs. */
+export function parseGeneratorArgs(argv, defaults, outName) {
+  const o = { ...defaults, out: undefined };
   for (let i = 0; i < argv.length; i++) {
     const [k, inline] = argv[i].split('=', 2);
     const v = inline ?? argv[++i];
@@ -349,12 +351,12 @@ function parseArgs(argv) {
     else if (k === '--out') o.out = path.resolve(v);
     else throw new Error(`unknown argument ${argv[i]} (use --packages N --files F --seed S --out DIR)`);
   }
-  o.out ??= path.join(path.dirname(fileURLToPath(import.meta.url)), '.work', `n${o.packages}-f${o.files}`, 'template');
+  o.out ??= path.join(path.dirname(fileURLToPath(import.meta.url)), '.work', outName(o), 'template');
   return o;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseGeneratorArgs(process.argv.slice(2), { packages: 10, files: 20, seed: 1 }, (x) => `n${x.packages}-f${x.files}`);
   const meta = generate(o);
   console.log(`generated ${meta.packages.length} packages × ${meta.files} files, ${meta.edges} dependency edges, into ${o.out}`);
   console.log(`most depended-on: ${meta.core.name} (${meta.core.dependents} dependents); leaf: ${meta.leaf.name}`);
