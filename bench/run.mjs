@@ -23,17 +23,22 @@ import { summarizeProfile } from './lib/profile.mjs';
 import { renderReport } from './lib/report.mjs';
 import { settle, SETTLE_MAX_WAIT_S } from './lib/settle.mjs';
 import { evaluateTargets, pairReferences, REAL_SCENARIOS } from './lib/targets.mjs';
-import { benchDir, buildSystemBin, buildSystemDir, copyTemplate, findTool, initGitRepo, linkWorkspace, readMeta, repoRoot, setBuildSystemBin, snapshotBuildSystem } from './lib/workspace.mjs';
-import { EDIT_MARKER, generate } from './generate.mjs';
+import { benchDir, buildSystemBin, buildSystemDir, copyTemplate, editSource, findTool, initGitRepo, linkWorkspace, readMeta, repoRoot, setBuildSystemBin, snapshotBuildSystem } from './lib/workspace.mjs';
+import { startWatchSession } from './lib/watch-session.mjs';
+import { generate } from './generate.mjs';
 import { generateReal, REAL_DEFAULT_FILES } from './generate-real.mjs';
 
-export const SCENARIOS = ['cold', 'noop', 'restore', 'edit-leaf', 'edit-core', 'startup'];
+export const SCENARIOS = ['cold', 'noop', 'restore', 'edit-leaf', 'edit-core', 'watch-leaf', 'watch-core', 'startup'];
+/** Scenarios timed under one `build-system watch` per contender and size (lib/watch-session.mjs), after the others. */
+export const WATCH_SCENARIOS = ['watch-leaf', 'watch-core'];
 export const SCENARIO_LABELS = {
   cold: 'cold full build (no outputs, no cache)',
   noop: 'fully cached no-op (nothing changed)',
   restore: 'cached, outDirs deleted (restore)',
   'edit-leaf': 'one file edited in a leaf package',
   'edit-core': 'one file edited in the most depended-on package',
+  'watch-leaf': 'under build-system watch: a leaf edit until its dist holds it (build-system only)',
+  'watch-core': 'under build-system watch: a hub edit until its dist holds it (build-system only)',
   startup: 'CLI start-up',
 };
 
@@ -158,6 +163,8 @@ function log(msg) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
+export { editSource };
+
 const rotate = (list, k) => list.map((_, i) => list[(i + k) % list.length]);
 
 /**
@@ -211,19 +218,6 @@ export function unitOrder(unit, run) {
   }
   const [r1, r2] = odd ? unit.refs : [...unit.refs].reverse();
   return [r1, unit.members[0], r2];
-}
-
-let editCounter = 0;
-
-/** Rewrites the marked line of `file` (inside a function body): the JS output changes, the declarations do not. */
-export function editSource(root, rel) {
-  const file = path.join(root, rel);
-  const text = readFileSync(file, 'utf8');
-  const token = `v${Date.now().toString(36)}${(editCounter++).toString(36)}`;
-  const re = new RegExp(`const stamp = '[^']*'; ${EDIT_MARKER.replace(/[/]/g, '\\/')}`);
-  if (!re.test(text)) throw new Error(`${rel}: no "${EDIT_MARKER}" line to edit`);
-  writeFileSync(file, text.replace(re, `const stamp = '${token}'; ${EDIT_MARKER}`));
-  return token;
 }
 
 /**
@@ -385,7 +379,8 @@ async function benchSize(size, contenders, opts, state) {
   }
 
   const defaultScenarios = size.shape === 'real' ? opts.scenarios.filter((s) => REAL_SCENARIOS.includes(s)) : opts.scenarios;
-  const buildScenarios = (opts.sizeScenarios.get(size.key) ?? defaultScenarios).filter((s) => s !== 'startup');
+  const wanted = opts.sizeScenarios.get(size.key) ?? defaultScenarios;
+  const buildScenarios = wanted.filter((s) => s !== 'startup' && !WATCH_SCENARIOS.includes(s));
   const unitsOf = new Map(buildScenarios.map((s) => [s, scheduleUnits(contenders, s, size.shape)]));
   for (let run = 1; run <= opts.runs; run++) {
     for (const scenario of buildScenarios) {
@@ -448,8 +443,72 @@ async function benchSize(size, contenders, opts, state) {
       }
     }
   }
+  const watchScenarios = wanted.filter((s) => WATCH_SCENARIOS.includes(s));
+  if (watchScenarios.length) await benchWatch(size, meta, contenders, roots, warm, watchScenarios, record, opts);
   record.roots = Object.fromEntries(roots);
   return record;
+}
+
+/**
+ * The watch scenarios of one size: per build-system contender one `build-system watch --json`
+ * (started after the other scenarios, on a warm workspace, so its initial round is all hits),
+ * then per run and scenario one edit, timed edit → the edited package's dist holds it (`ms`)
+ * and edit → the round's JSON line (`roundMs`). Each sample waits for the load first (the
+ * settle rule, lib/settle.mjs) and records it like a pair does (`pairLoad`, `settleMs`,
+ * `loaded`); targets.mjs compares watch-leaf with the same run's edit-leaf sample of the
+ * contender. Other contenders have no watch mode here: "n/a" (`record.watchNa`).
+ */
+async function benchWatch(size, meta, contenders, roots, warm, scenarios, record, opts) {
+  const targetOf = { 'watch-leaf': meta.leaf, 'watch-core': meta.core };
+  record.watchNa = contenders.filter((c) => c.family !== 'bs').map((c) => c.id);
+  if (record.watchNa.length) log(`${size.key} ${scenarios.join(', ')}: n/a for ${record.watchNa.join(', ')} (no build-system watch)`);
+  const env = { ...process.env, ...benchEnv };
+  for (const c of contenders.filter((x) => x.family === 'bs')) {
+    const root = roots.get(c.id);
+    const fail = (error) => {
+      for (let run = 1; run <= opts.runs; run++) for (const scenario of scenarios) record.samples.push({ run, scenario, contender: c.id, ok: false, error });
+      log(`${size.key} ${c.id} watch: FAILED ${error.slice(0, 160)}`);
+    };
+    if (!warm.get(c.id)) {
+      const r = await runBuild(c, root, opts);
+      warm.set(c.id, r.code === 0);
+      if (r.code !== 0) {
+        fail(`could not reach a warm state: ${failureText(r)}`);
+        continue;
+      }
+    }
+    let session;
+    try {
+      session = await startWatchSession(root, { env });
+    } catch (e) {
+      fail(e.message);
+      continue;
+    }
+    log(`${size.key} ${c.id}: watch started in ${session.startupMs.toFixed(0)} ms, ${session.watching} directories`);
+    record.watchStartup = { ...record.watchStartup, [c.id]: { ms: Math.round(session.startupMs), watching: session.watching } };
+    try {
+      for (let run = 1; run <= opts.runs; run++) {
+        for (const scenario of scenarios) {
+          const s = await settle({ maxLoad: opts.maxLoad, maxWaitMs: opts.settleMaxWait * 1000 });
+          // The watcher coalesces what arrives during a round: let the previous round's last writes pass.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const load1 = Math.round(os.loadavg()[0] * 100) / 100;
+          const tag = { pairLoad: s.load1, settleMs: s.waitedMs, ...(s.loaded ? { loaded: true } : {}) };
+          let sample;
+          try {
+            const e = await session.edit(targetOf[scenario]);
+            sample = { run, scenario, contender: c.id, ...tag, load1, ok: true, ms: Math.round(e.toDistMs * 10) / 10, roundMs: Math.round(e.toRoundMs * 10) / 10, rebuilt: e.round.rebuilt, roundPackages: e.round.packages, hits: e.round.hits };
+          } catch (e) {
+            sample = { run, scenario, contender: c.id, ...tag, load1, ok: false, error: e.message };
+          }
+          record.samples.push(sample);
+          log(`${size.key} run ${run}/${opts.runs} ${scenario.padEnd(10)} ${c.id.padEnd(19)} ${sample.ok ? `${sample.ms.toFixed(0).padStart(7)} ms to dist, ${sample.roundMs.toFixed(0)} ms to round  rebuilt ${sample.rebuilt}/${sample.roundPackages}` : `FAILED ${sample.error.slice(0, 160)}`}  load ${load1.toFixed(2)}`);
+        }
+      }
+    } finally {
+      await session.close();
+    }
+  }
 }
 
 /** CLI start-up: build-system's --version/--help against `node -e 0` and the other tools' bins. */

@@ -12,14 +12,17 @@
  * and edit → the round's JSON line (every dependent rebuilt or found a hit). Then the
  * same leaf edit with `build-system build` (process start included). Prints medians
  * and the load average; numbers on a shared machine are only comparable within one run.
+ * The watch session (start, edit, timings) is lib/watch-session.mjs, shared with run.mjs's
+ * watch-leaf / watch-core scenarios.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { EDIT_MARKER, generate } from './generate.mjs';
-import { benchDir, buildSystemBin, configureBuildSystem, linkWorkspace, readMeta } from './lib/workspace.mjs';
+import { generate } from './generate.mjs';
+import { startWatchSession } from './lib/watch-session.mjs';
+import { benchDir, buildSystemBin, configureBuildSystem, editSource, linkWorkspace, readMeta } from './lib/workspace.mjs';
 
 const { values } = parseArgs({ options: { packages: { type: 'string', default: '200' }, files: { type: 'string', default: '10' }, edits: { type: 'string', default: '7' } } });
 const n = Number(values.packages);
@@ -34,37 +37,10 @@ const meta = readMeta(root);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-let counter = 0;
-function edit(rel) {
-  const file = path.join(root, rel);
-  const token = `w${process.pid}x${counter++}`;
-  const re = new RegExp(`const stamp = '[^']*'; ${EDIT_MARKER.replace(/[/]/g, '\\/')}`);
-  writeFileSync(file, readFileSync(file, 'utf8').replace(re, `const stamp = '${token}'; ${EDIT_MARKER}`));
-  return token;
-}
-const distHas = (dir, token) => {
-  try {
-    return readFileSync(path.join(root, dir, 'dist', 'index.js'), 'utf8').includes(token);
-  } catch {
-    return false;
-  }
-};
-
 const first = spawnSync(process.execPath, [buildSystemBin, 'build'], { cwd: root, encoding: 'utf8' });
 if (first.status !== 0) throw new Error(`first build failed: ${first.stderr}`);
 
-const watcher = spawn(process.execPath, [buildSystemBin, 'watch', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
-const rounds = [];
-let partial = '';
-watcher.stdout.setEncoding('utf8').on('data', (d) => {
-  const lines = (partial + d).split('\n');
-  partial = lines.pop();
-  for (const line of lines) if (line.startsWith('{')) rounds.push({ at: performance.now(), doc: JSON.parse(line) });
-});
-const startedAt = performance.now();
-while (rounds.length === 0) await sleep(2);
-const startupMs = rounds[0].at - startedAt;
-
+const session = await startWatchSession(root);
 const results = {};
 for (const [scenario, target] of [['leaf', meta.leaf], ['core', meta.core]]) {
   const toDist = [];
@@ -72,25 +48,18 @@ for (const [scenario, target] of [['leaf', meta.leaf], ['core', meta.core]]) {
   const sizes = [];
   for (let i = 0; i < edits; i++) {
     await sleep(300);
-    const seen = rounds.length;
-    const t0 = performance.now();
-    const token = edit(target.file);
-    while (!distHas(target.dir, token)) await sleep(1);
-    toDist.push(performance.now() - t0);
-    while (!rounds.slice(seen).some((r) => r.doc.trigger.files.includes(target.file))) await sleep(1);
-    // The round that took the edit; later rounds of the same burst (none expected) would add to it.
-    const round = rounds.slice(seen).find((r) => r.doc.trigger.files.includes(target.file));
-    toRound.push(round.at - t0);
-    sizes.push(`${round.doc.packages.length}p/${round.doc.rebuilt.length}r/${round.doc.hits}h`);
+    const e = await session.edit(target);
+    toDist.push(e.toDistMs);
+    toRound.push(e.toRoundMs);
+    sizes.push(`${e.round.packages}p/${e.round.rebuilt}r/${e.round.hits}h`);
   }
   results[scenario] = { editToDistMs: median(toDist), editToRoundMs: median(toRound), round: sizes[sizes.length - 1] };
 }
-watcher.kill('SIGINT');
-await new Promise((r) => watcher.on('close', r));
+await session.close();
 
 const oneShot = [];
 for (let i = 0; i < edits; i++) {
-  edit(meta.leaf.file);
+  editSource(root, meta.leaf.file);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [buildSystemBin, 'build'], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -101,8 +70,8 @@ const out = {
   files: Number(values.files),
   edits,
   load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
-  watchStartupMs: Math.round(startupMs),
-  watching: rounds[0].doc.watching,
+  watchStartupMs: Math.round(session.startupMs),
+  watching: session.watching,
   leaf: results.leaf,
   core: results.core,
   oneShotLeafMs: median(oneShot),

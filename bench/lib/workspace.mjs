@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildConfigSource } from '../generate.mjs';
+import { buildConfigSource, EDIT_MARKER } from '../generate.mjs';
 
 export const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const repoRoot = path.resolve(benchDir, '..');
@@ -151,4 +151,17 @@ export function configureBuildSystem(root, { adapter, dts, isolatedDeclarations 
 
 export function readMeta(root) {
   return JSON.parse(readFileSync(path.join(root, 'bench-meta.json'), 'utf8'));
+}
+
+let editCounter = 0;
+
+/** Rewrites the marked line of `file` (inside a function body): the JS output changes, the declarations do not. */
+export function editSource(root, rel) {
+  const file = path.join(root, rel);
+  const text = readFileSync(file, 'utf8');
+  const token = `v${Date.now().toString(36)}${(editCounter++).toString(36)}`;
+  const re = new RegExp(`const stamp = '[^']*'; ${EDIT_MARKER.replace(/[/]/g, '\\/')}`);
+  if (!re.test(text)) throw new Error(`${rel}: no "${EDIT_MARKER}" line to edit`);
+  writeFileSync(file, text.replace(re, `const stamp = '${token}'; ${EDIT_MARKER}`));
+  return token;
 }
