@@ -180,7 +180,7 @@ const rotate = (list, k) => list.map((_, i) => list[(i + k) % list.length]);
 export function scheduleUnits(contenders, scenario, shape = 'synthetic') {
   const inScenario = contenders.filter((c) => scenario === 'cold' || c.cached);
   const ids = new Set(inScenario.map((c) => c.id));
-  const refsOf = (c) => pairReferences(c, scenario, shape).filter((r) => ids.has(r));
+  const refsOf = (c) => pairReferences(c, scenario, shape, ids).filter((r) => ids.has(r));
   // Paired members grouped by their reference list, emitted where the first reference stands.
   const groups = new Map();
   for (const c of inScenario) {

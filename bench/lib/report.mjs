@@ -12,6 +12,8 @@ const SCENARIO_LABELS = {
   restore: 'Cached, outDirs deleted (restore)',
   'edit-leaf': 'One file edited in a leaf package',
   'edit-core': 'One file edited in the most depended-on package',
+  'watch-leaf': 'Under `build-system watch`: a leaf edit until its dist holds it',
+  'watch-core': 'Under `build-system watch`: a hub edit until its dist holds it',
 };
 
 const ms = (x) => (x === null || x === undefined ? '–' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
@@ -70,7 +72,7 @@ export function renderReport(results, { jsonPath = 'results.json' } = {}) {
     '',
   );
 
-  out.push('## Targets (issue 6)', '');
+  out.push('## Targets (issues 6, 13, 14)', '');
   out.push(
     table(
       ['target', 'threshold', 'verdict', 'evidence (median ratio, min–max)'],
@@ -103,7 +105,8 @@ export function renderReport(results, { jsonPath = 'results.json' } = {}) {
       const rows = ran
         .map((id) => {
           const samples = size.samples.filter((s) => s.scenario === scenario && s.contender === id);
-          if (samples.length === 0) return null;
+          // No watch mode for the other tools in this harness: said, not left out silently.
+          if (samples.length === 0) return scenario.startsWith('watch-') && size.watchNa?.includes(id) ? [`${label.get(id)} \`${id}\``, 'n/a', '–', 'no build-system watch', '–', '–', '–', '–'] : null;
           const ok = samples.filter((s) => s.ok);
           const st = stats(ok.map((s) => s.ms));
           const failed = samples.find((s) => !s.ok);
@@ -123,6 +126,7 @@ export function renderReport(results, { jsonPath = 'results.json' } = {}) {
       if (rows.length === 0) continue;
       out.push(`### ${SCENARIO_LABELS[scenario]}`, '');
       out.push(table(['contender', 'median', 'min–max', 'runs ok', 'CPU (tree)', 'peak RSS', 'rebuilt', 'load (1 min)'], rows), '');
+      if (scenario.startsWith('watch-')) out.push(watchLine(size, scenario, bsIds), '');
       const cols = baselines.filter((b) => size.samples.some((s) => s.scenario === scenario && s.contender === b && s.ok));
       const ratioRows = bsIds
         .filter((id) => size.samples.some((s) => s.scenario === scenario && s.contender === id && s.ok))
@@ -202,7 +206,22 @@ function settleLine(size) {
   return `Settle before each pair (wait until the 1-minute load is at most --max-load): ${waits.length} pairs, wait median ${st.median.toFixed(0)} s (${st.min.toFixed(0)}–${st.max.toFixed(0)} s); ${loaded} marked loaded (the max wait passed).`;
 }
 
+/** Under the watch tables: what the times are, the edit → round line, and the watcher's start-up. */
+function watchLine(size, scenario, ids) {
+  const parts = ids
+    .map((id) => {
+      const ok = size.samples.filter((s) => s.scenario === scenario && s.contender === id && s.ok);
+      const round = median(ok.map((s) => s.roundMs));
+      const start = size.watchStartup?.[id];
+      return round === null ? null : `\`${id}\` edit → round line ${ms(round)}${start ? ` (watch start-up ${ms(start.ms)}, ${start.watching} directories)` : ''}`;
+    })
+    .filter(Boolean);
+  return `One \`build-system watch --json\` per contender, started after the other scenarios; median/min–max: edit → the edited package's dist/index.js holds the edit; "rebuilt": packages of the round that ran (not hits). ${parts.join('; ')}.`;
+}
+
 function targetEvidence(t, maxLoad) {
+  if (t.id === 'watch-leaf') return t.rows.map((r) => (r.contender ? `${r.label}: ${r.ms ? `${ms(r.ms.median)} (${ms(r.ms.min)}–${ms(r.ms.max)})` : 'n/a'}${r.ratio ? `, ${r.ratio.median.toFixed(2)}× the one-shot edit-leaf` : ''}${r.note ? ` — ${r.note}` : ''}; ${r.kept} kept, ${r.dropped} dropped ${r.met === true ? '✅' : r.met === false ? '❌' : ''}` : r.label)).join('<br>') || '–';
+  if (t.id === 'hub-edit-dts') return t.rows.map((r) => `${r.label}: rebuilt ${r.rebuilt ?? '–'} ${r.met === true ? '✅' : r.met === false ? '❌' : ''}`).join('<br>') || '–';
   if (t.id === 'memory') return t.rows.map((r) => `${r.label}: ${r.perSize.map((p) => `${p.size} ${mb(p.kb)}`).join(', ')}; exponent ${r.exponent === null ? '–' : r.exponent.toFixed(2)}`).join('<br>') || '–';
   const range = (x) => (x ? `${x.median.toFixed(2)}× (${x.min.toFixed(2)}–${x.max.toFixed(2)})` : 'n/a');
   const load = (r) => (r.kept === undefined ? '' : `; ${r.kept} pairs kept, ${r.dropped} dropped (load at start > ${maxLoad} or loaded)${r.load ? `, load ${r.load.min.toFixed(1)}–${r.load.max.toFixed(1)}` : ''}${r.ratio === null && r.all ? `; all pairs, not judged: ${range(r.all)}` : ''}`);
@@ -248,6 +267,9 @@ function closing(t, results) {
     const b = slow.length ? `${slow.map((r) => r.label).join(', ')} rebuild the right packages (the edited one and its direct dependents, whose outputs then do not change, so the rest are hits) but are slower than 0.5× because each rebuilt package re-emits its declarations with TypeScript 5, a type-check per package (see the cold dts target); with TypeScript 7 the same rebuild is far under the target.` : '';
     return `${a}${b}`;
   }
+  if (t.id === 'watch-leaf') return 'the edit → dist time of the watcher is its file-event latency (debounce), the round (config, key of the changed package, lock, esbuild, atomic swap) and the poll of the output; see research.md §12.';
+  if (t.id === 'hub-edit-dts') return "a dependent that only reads the hub's declarations must be keyed on them (research.md §12): a body-only edit leaves them byte-identical, so every dependent must be a hit.";
+  if (t.id === 'edit-core-tsc') return "build-system rebuilds the hub and checks each dependent's key; `tsc -b` re-checks the hub and sees its declarations unchanged. Where build-system is slower, the rebuilt count (hub-edit-dts target) and the profile say whether dependents ran tsc.";
   if (t.id === 'startup') return 'see specs/002-build-package-handler/research.md §5 and the profiles below.';
   if (t.id === 'memory') return 'peak RSS grows faster than N between the smallest and the largest size: see the memory table.';
   return '';

@@ -1,5 +1,5 @@
 /**
- * The targets (issues 6 and 13), evaluated from one run's samples.
+ * The targets (issues 6, 13 and 14), evaluated from one run's samples.
  *
  * Each target is one data entry in TARGETS: its scenario, the sizes it applies
  * to (a fixed package count, or every size), the build-system contenders it
@@ -70,7 +70,21 @@ export const TARGETS = [
     reference: matchedTurbo,
     rebuiltLimit: true,
   },
+  {
+    id: 'edit-core-tsc',
+    title: 'One-shot hub edit with declarations: ≤ 1.0× `tsc -b` (TS 5 and TS 7) at 50 and 200 packages',
+    scenario: 'edit-core',
+    packages: [50, 200],
+    threshold: 1.0,
+    applies: (c) => c.id === 'bs-esbuild-dts' || c.id === 'bs-esbuild-dts-ts7',
+    reference: (c) => (c.id === 'bs-esbuild-dts-ts7' ? 'tsc7-b' : 'tsc5-b'),
+  },
 ];
+/** Watch, JS only (issue 14): a leaf edit reaches dist within this many ms at WATCH_LEAF_PACKAGES packages. */
+export const WATCH_LEAF_MS = 120;
+export const WATCH_LEAF_PACKAGES = 200;
+/** The hub edits of the bench change a function body: with declarations, only the hub itself may rebuild (issue 14). */
+export const HUB_EDIT_SCENARIOS = ['edit-core', 'watch-core'];
 export const STARTUP_THRESHOLD = 2.0;
 export const MEMORY_EXPONENT_LIMIT = 1;
 
@@ -89,12 +103,15 @@ export const shapeOf = (size) => size?.shape ?? 'synthetic';
  * The references a build-system contender is measured back to back with in a
  * scenario, or []: in the synthetic shape the reference of the first target of
  * that scenario that judges it (only targets decide pairs); in the real shape
- * REAL_REFERENCES.
+ * REAL_REFERENCES. A second target of the same scenario (edit-core-tsc after
+ * edit-core) pairs only when the first one's reference is not in the run;
+ * otherwise its samples are matched by run index (adjacent: false).
  */
-export function pairReferences(contender, scenario, shape = 'synthetic') {
+export function pairReferences(contender, scenario, shape = 'synthetic', ran = null) {
   if (contender.family !== 'bs') return [];
   if (shape === 'real') return REAL_SCENARIOS.includes(scenario) ? [...REAL_REFERENCES] : [];
-  const t = TARGETS.find((x) => x.scenario === scenario && x.applies(contender));
+  // With `ran` (the ids in the run), the first target whose reference is there: without turbo, bs-esbuild-dts pairs with tsc -b.
+  const t = TARGETS.find((x) => x.scenario === scenario && x.applies(contender) && (!ran || ran.has(x.reference(contender))));
   return t ? [t.reference(contender)] : [];
 }
 
@@ -192,6 +209,51 @@ function ratioRow(target, size, c, ran, maxLoad) {
   return row;
 }
 
+/**
+ * Watch, JS only: edit → the leaf's dist holds the edit, absolute, at WATCH_LEAF_PACKAGES packages
+ * (build-system contenders without declarations). A sample is kept like a pair: not marked loaded
+ * and its starting load at most maxLoad. `ratio`: each kept sample ÷ the same run's one-shot
+ * edit-leaf sample of the same contender (reported, not judged).
+ */
+function watchLeafTarget(sizes, bs, maxLoad) {
+  const rows = [];
+  const s = sizes.find((x) => x.packages === WATCH_LEAF_PACKAGES);
+  if (!s) rows.push({ label: `${WATCH_LEAF_PACKAGES} packages: size not in this run`, size: null, ratio: null, met: null, note: 'size not run' });
+  for (const c of s ? bs.filter((x) => !x.dts && s.samples.some((y) => y.contender === x.id && y.scenario === 'watch-leaf')) : []) {
+    const ok = s.samples.filter((x) => x.contender === c.id && x.scenario === 'watch-leaf' && x.ok);
+    const list = ok.map((x) => ({ sample: x, load: typeof x.pairLoad === 'number' ? x.pairLoad : (x.load1 ?? null), loaded: Boolean(x.loaded) }));
+    const { kept, dropped } = splitByLoad(list, maxLoad);
+    const oneShot = (run) => s.samples.find((x) => x.contender === c.id && x.scenario === 'edit-leaf' && x.ok && x.run === run);
+    const ms = stats(kept.map((p) => p.sample.ms));
+    const ratios = kept.map((p) => (oneShot(p.sample.run)?.ms > 0 ? p.sample.ms / oneShot(p.sample.run).ms : null)).filter((x) => x !== null);
+    const row = { label: `${c.id} watch-leaf (${s.key})`, contender: c.id, size: s.key, ms, ratio: stats(ratios), kept: kept.length, dropped: dropped.length, load: stats(list.map((p) => p.load)), threshold: WATCH_LEAF_MS, met: ms ? ms.median <= WATCH_LEAF_MS : null };
+    if (!ms) row.note = list.length ? `all ${list.length} samples started above load ${maxLoad} or were marked loaded` : 'no successful sample';
+    rows.push(row);
+  }
+  return { id: 'watch-leaf', title: `Watch, JS only: a leaf edit reaches dist in ≤ ${WATCH_LEAF_MS} ms at ${WATCH_LEAF_PACKAGES} packages (ratio to the one-shot edit-leaf of the same run reported)`, threshold: `≤ ${WATCH_LEAF_MS} ms`, thresholdValue: WATCH_LEAF_MS, scenario: 'watch-leaf', rows, met: verdict(rows) };
+}
+
+/**
+ * A body-only edit in the hub rebuilds no dependent's declarations: for build-system with
+ * esbuild + dts, the hub edit (one-shot edit-core, and the watch-core round) rebuilds only
+ * the hub. `rebuilt` per sample: results that are not cache hits (contenders.mjs) or the
+ * round's `rebuilt` list (watch). Every size; median of the successful samples.
+ */
+function hubDeclarationsTarget(sizes, bs) {
+  const rows = [];
+  for (const s of sizes) {
+    for (const c of bs.filter((x) => x.id.startsWith('bs-esbuild-dts'))) {
+      for (const scenario of HUB_EDIT_SCENARIOS) {
+        const ok = s.samples.filter((x) => x.contender === c.id && x.scenario === scenario && x.ok && typeof x.rebuilt === 'number');
+        if (!s.samples.some((x) => x.contender === c.id && x.scenario === scenario)) continue;
+        const rebuilt = median(ok.map((x) => x.rebuilt));
+        rows.push({ label: `${c.id} ${scenario} (${s.key})`, contender: c.id, size: s.key, scenario, rebuilt, allowed: 1, ratio: null, met: rebuilt === null ? null : rebuilt <= 1 });
+      }
+    }
+  }
+  return { id: 'hub-edit-dts', title: "A body-only edit in the hub rebuilds no dependent's declarations (esbuild + dts: the hub edit rebuilds 1 package, one-shot and under watch)", threshold: 'rebuilt = 1', thresholdValue: 1, scenario: 'edit-core', rows, met: verdict(rows) };
+}
+
 export function evaluateTargets(results) {
   const contenders = new Map(results.contenders.map((c) => [c.id, c]));
   const ran = new Set(results.meta.options.contenders);
@@ -208,9 +270,11 @@ export function evaluateTargets(results) {
     if (def.packages === 'every') {
       for (const s of sizes) for (const c of judged.filter((x) => s.samples.some((y) => y.contender === x.id && y.scenario === def.scenario))) rows.push(ratioRow(def, s, c, ran, maxLoad));
     } else {
-      const s = sizes.find((x) => x.packages === def.packages);
-      if (s) for (const c of judged.filter((x) => s.samples.some((y) => y.contender === x.id && y.scenario === def.scenario))) rows.push(ratioRow(def, s, c, ran, maxLoad));
-      else rows.push({ label: `${def.packages} packages: size not in this run`, size: null, ratio: null, met: null, note: 'size not run' });
+      for (const n of [def.packages].flat()) {
+        const s = sizes.find((x) => x.packages === n);
+        if (s) for (const c of judged.filter((x) => s.samples.some((y) => y.contender === x.id && y.scenario === def.scenario))) rows.push(ratioRow(def, s, c, ran, maxLoad));
+        else rows.push({ label: `${n} packages: size not in this run`, size: null, ratio: null, met: null, note: 'size not run' });
+      }
     }
     if (def.rebuiltLimit) {
       for (const r of rows.filter((x) => x.contender)) {
@@ -238,6 +302,7 @@ export function evaluateTargets(results) {
     }
     targets.push(t);
   }
+  targets.push(watchLeafTarget(sizes, bs, maxLoad), hubDeclarationsTarget(sizes, bs));
   {
     const rows = results.startup
       ? [

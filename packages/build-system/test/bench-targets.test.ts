@@ -224,3 +224,121 @@ describe("bench schedule of the real-repo shape", () => {
     ]);
   });
 });
+
+/** The issue-14 targets: watch leaf edit (absolute), the hub edit's rebuilt count with dts, hub edit with dts vs tsc -b. */
+const dtsContenders = [
+  ...contenders,
+  { id: "bs-esbuild-dts", family: "bs", dts: true },
+  { id: "bs-esbuild-dts-ts7", family: "bs", dts: true },
+  { id: "tsc5-b", family: "tsc", dts: true },
+  { id: "tsc7-b", family: "tsc", dts: true },
+];
+
+type Sample = Record<string, unknown>;
+function sizeOf(packages: number, samples: Sample[]) {
+  return {
+    packages,
+    files: 10,
+    key: `n${packages}-f10`,
+    meta: { coreDirectDependents: 4 },
+    samples,
+  };
+}
+const issue14Results = (sizes: ReturnType<typeof sizeOf>[], ran: string[]) => ({
+  meta: { options: { contenders: ran, maxLoad: 2 }, machine: { cores: 2 } },
+  contenders: dtsContenders,
+  sizes,
+  startup: null,
+});
+
+/** Per run: a watch-leaf sample of `watchMs` and the one-shot edit-leaf of the same run (`oneShotMs`). */
+function watchSamples(watchMs: number[], oneShotMs = 400, load = 0.5) {
+  return watchMs.flatMap((ms, i) => [
+    { run: i + 1, scenario: "watch-leaf", contender: "bs-esbuild", pairLoad: load, load1: load, ok: true, ms, roundMs: ms + 10, rebuilt: 1 },
+    { run: i + 1, scenario: "edit-leaf", contender: "bs-esbuild", load1: load, ok: true, ms: oneShotMs, rebuilt: 1 },
+  ]);
+}
+
+describe("bench targets of issue 14", () => {
+  it("watch leaf edit: met at a median of 90 ms at 200 packages, with the ratio to the one-shot edit-leaf of the same run", async () => {
+    const targets = await evaluate(issue14Results([sizeOf(200, watchSamples([80, 90, 110]))], ["bs-esbuild"]) as never);
+    const t = targets.find((x) => x.id === "watch-leaf")!;
+    expect(t.met).toBe(true);
+    expect(t.rows[0]).toMatchObject({ size: "n200-f10", met: true, kept: 3, dropped: 0 });
+    expect(t.rows[0].ratio!.median).toBeCloseTo(90 / 400, 5);
+  });
+
+  it("watch leaf edit: not met at a median of 130 ms; not measured without the 200-package size or when every sample was loaded", async () => {
+    const slow = await evaluate(issue14Results([sizeOf(200, watchSamples([125, 130, 140]))], ["bs-esbuild"]) as never);
+    expect(slow.find((x) => x.id === "watch-leaf")!.met).toBe(false);
+    const small = await evaluate(issue14Results([sizeOf(50, watchSamples([80, 90, 110]))], ["bs-esbuild"]) as never);
+    expect(small.find((x) => x.id === "watch-leaf")!.met).toBeNull();
+    const loaded = await evaluate(issue14Results([sizeOf(200, watchSamples([80, 90, 110], 400, 6))], ["bs-esbuild"]) as never);
+    expect(loaded.find((x) => x.id === "watch-leaf")!.rows[0]).toMatchObject({ met: null, kept: 0, dropped: 3 });
+  });
+
+  const hub = (scenario: string, rebuilt: number[]) =>
+    rebuilt.map((n, i) => ({ run: i + 1, scenario, contender: "bs-esbuild-dts", load1: 0.5, ok: true, ms: 500, rebuilt: n }));
+
+  it("hub edit with dts: met when the one-shot and the watch round rebuild only the hub", async () => {
+    const targets = await evaluate(issue14Results([sizeOf(10, [...hub("edit-core", [1, 1, 1]), ...hub("watch-core", [1, 1, 1])])], ["bs-esbuild-dts"]) as never);
+    const t = targets.find((x) => x.id === "hub-edit-dts")!;
+    expect(t.rows.map((r) => [(r as unknown as { scenario: string }).scenario, r.met])).toEqual([
+      ["edit-core", true],
+      ["watch-core", true],
+    ]);
+    expect(t.met).toBe(true);
+  });
+
+  it("hub edit with dts: not met when the dependents rebuild (one-shot or under watch)", async () => {
+    const oneShot = await evaluate(issue14Results([sizeOf(10, hub("edit-core", [5, 5, 1]))], ["bs-esbuild-dts"]) as never);
+    expect(oneShot.find((x) => x.id === "hub-edit-dts")!.met).toBe(false);
+    const watch = await evaluate(issue14Results([sizeOf(10, [...hub("edit-core", [1, 1, 1]), ...hub("watch-core", [5, 5, 5])])], ["bs-esbuild-dts"]) as never);
+    expect(watch.find((x) => x.id === "hub-edit-dts")!.met).toBe(false);
+  });
+
+  /** edit-core pairs of bs-esbuild-dts / tsc5-b and bs-esbuild-dts-ts7 / tsc7-b at `ratio`. */
+  function tscPairs(ratio: number, ratio7 = ratio) {
+    return [1, 2, 3].flatMap((run) => [
+      { run, scenario: "edit-core", contender: "tsc5-b", pair: `edit-core/${run}/tsc5-b/bs-esbuild-dts`, pairLoad: 0.5, load1: 0.5, ok: true, ms: 1000 },
+      { run, scenario: "edit-core", contender: "bs-esbuild-dts", pair: `edit-core/${run}/tsc5-b/bs-esbuild-dts`, pairLoad: 0.5, load1: 0.5, ok: true, ms: 1000 * ratio, rebuilt: 1 },
+      { run, scenario: "edit-core", contender: "tsc7-b", pair: `edit-core/${run}/tsc7-b/bs-esbuild-dts-ts7`, pairLoad: 0.5, load1: 0.5, ok: true, ms: 200 },
+      { run, scenario: "edit-core", contender: "bs-esbuild-dts-ts7", pair: `edit-core/${run}/tsc7-b/bs-esbuild-dts-ts7`, pairLoad: 0.5, load1: 0.5, ok: true, ms: 200 * ratio7, rebuilt: 1 },
+    ]);
+  }
+  const tscRan = ["bs-esbuild-dts", "bs-esbuild-dts-ts7", "tsc5-b", "tsc7-b"];
+
+  it("one-shot hub edit with dts: met at 0.8× tsc -b (TS 5 and TS 7) at 50 and 200 packages", async () => {
+    const targets = await evaluate(issue14Results([sizeOf(50, tscPairs(0.8)), sizeOf(200, tscPairs(0.8))], tscRan) as never);
+    const t = targets.find((x) => x.id === "edit-core-tsc")!;
+    expect(t.rows.map((r) => [r.size, (r as unknown as { reference: string }).reference, r.met])).toEqual([
+      ["n50-f10", "tsc5-b", true],
+      ["n50-f10", "tsc7-b", true],
+      ["n200-f10", "tsc5-b", true],
+      ["n200-f10", "tsc7-b", true],
+    ]);
+    expect(t.met).toBe(true);
+  });
+
+  it("one-shot hub edit with dts: not met when TS 7 is at 1.3× tsc7-b; not measured with only the 10-package size", async () => {
+    const slow = await evaluate(issue14Results([sizeOf(50, tscPairs(0.8, 1.3)), sizeOf(200, tscPairs(0.8))], tscRan) as never);
+    const t = slow.find((x) => x.id === "edit-core-tsc")!;
+    expect(t.met).toBe(false);
+    expect(t.rows.filter((r) => r.met === false).map((r) => r.size)).toEqual(["n50-f10"]);
+    const small = await evaluate(issue14Results([sizeOf(10, tscPairs(0.8))], tscRan) as never);
+    expect(small.find((x) => x.id === "edit-core-tsc")!.met).toBeNull();
+  });
+
+  it("without turbo in the run, bs-esbuild-dts is measured back to back with tsc -b in edit-core", async () => {
+    const { scheduleUnits } = await import(pathToFileURL(path.join(repoRoot, "bench", "run.mjs")).href);
+    const { CONTENDERS } = await import(pathToFileURL(path.join(repoRoot, "bench", "lib", "contenders.mjs")).href);
+    const pick = (ids: string[]) => ids.map((id) => CONTENDERS.find((c: { id: string }) => c.id === id));
+    const ids = (units: { refs: { id: string }[]; members: { id: string }[] }[]) => units.map((u) => [u.refs.map((r) => r.id), u.members.map((m) => m.id)]);
+    expect(ids(scheduleUnits(pick(["tsc5-b", "bs-esbuild-dts"]), "edit-core"))).toEqual([[["tsc5-b"], ["bs-esbuild-dts"]]]);
+    // With turbo + tsup (dts) there, the first edit-core target's reference wins.
+    expect(ids(scheduleUnits(pick(["turbo-tsup-dts", "tsc5-b", "bs-esbuild-dts"]), "edit-core"))).toEqual([
+      [["turbo-tsup-dts"], ["bs-esbuild-dts"]],
+      [[], ["tsc5-b"]],
+    ]);
+  });
+});
