@@ -226,11 +226,11 @@ describe('build-system watch', () => {
     const reader = startProcess(process.execPath, ['-e', readerScript, JSON.stringify(outputs)]);
     procs.push(reader);
 
-    // 60 edits across the packages, ~10 ms apart: many land while a round runs.
+    // 200 edits across the packages (issue 14), ~10 ms apart: many land while a round runs.
     let seed = 7;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
     const last: Record<string, number> = {};
-    for (let i = 1; i <= 60; i++) {
+    for (let i = 1; i <= 200; i++) {
       const k = keys[next() % keys.length]!;
       last[k] = i;
       const s = spec[k]!;
