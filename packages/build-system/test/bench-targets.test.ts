@@ -265,7 +265,7 @@ describe("bench targets of issue 14", () => {
     const t = targets.find((x) => x.id === "watch-leaf")!;
     expect(t.met).toBe(true);
     expect(t.rows[0]).toMatchObject({ size: "n200-f10", met: true, kept: 3, dropped: 0 });
-    expect(t.rows[0].ratio!.median).toBeCloseTo(90 / 400, 5);
+    expect(t.rows[0]!.ratio!.median).toBeCloseTo(90 / 400, 5);
   });
 
   it("watch leaf edit: not met at a median of 130 ms; not measured without the 200-package size or when every sample was loaded", async () => {
