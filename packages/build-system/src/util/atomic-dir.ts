@@ -29,7 +29,7 @@ import { rmSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { onInterrupt, uninterruptible } from '../lock.js';
+import { onInterrupt, uninterruptible } from './signals.js';
 import { isStrictlyInside, staysInside } from './paths.js';
 
 /** Names beside outDir, all matching `.build-system-*` (one ignore pattern covers them). */
