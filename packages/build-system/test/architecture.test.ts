@@ -27,7 +27,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['workspace/'],
   ['config/'],
   ['result/', 'events.ts', 'request.ts'], // request.ts: the BuildRequest schema (issue 15, flags)
-  ['lock.ts'],
+  ['lock.ts', 'lock/'],
   ['adapters/'],
   ['cache/'],
   ['validate/'],
@@ -239,7 +239,8 @@ describe('architecture of src/', () => {
 
   it('reads a real graph', () => {
     expect(graph.size).toBeGreaterThan(50);
-    expect(graph.get('lock.ts')).toContain('util/signals.ts');
+    expect(graph.get('lock/hold.ts')).toContain('util/signals.ts');
+    expect(graph.get('util/atomic-dir.ts')).toContain('util/signals.ts');
   });
 
   it('places every file in a layer', () => {
