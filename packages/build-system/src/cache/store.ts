@@ -7,51 +7,8 @@ import path from 'node:path';
 import type { Artifact } from '../result/schema.js';
 import type { RecordedReads } from './build-reads.js';
 import type { Fingerprint } from './fingerprint.js';
-import {
-  NOFOLLOW,
-  CacheCorruptError,
-  type CacheLookup,
-  type CacheManifest,
-  type CacheStore,
-  DEFAULT_MAX_AGE_MS,
-  DEFAULT_MAX_SIZE_BYTES,
-  type EntrySummary,
-  INDEX_LIMIT,
-  isErrno,
-  type LastBuild,
-  MANIFEST_VERSION,
-  type ManifestDraft,
-  manifestIntegrity,
-  packageId,
-  type PruneOptions,
-  type PruneReport,
-  readBlobFile,
-  restoredFileMode,
-  STORE_LAYOUT,
-  type StoreInfo,
-  TMP_LEFTOVER_AGE_MS,
-} from './store-format.js';
-export {
-  CacheCorruptError,
-  type CacheHit,
-  type CacheLookup,
-  type CacheManifest,
-  type CacheStore,
-  DEFAULT_MAX_AGE_MS,
-  DEFAULT_MAX_SIZE_BYTES,
-  type EntrySummary,
-  type LastBuild,
-  type LogLine,
-  MANIFEST_VERSION,
-  type ManifestDraft,
-  packageId,
-  type PruneOptions,
-  type PruneReport,
-  restoredFileMode,
-  STORE_LAYOUT,
-  type StoredArtifact,
-  type StoreInfo,
-} from './store-format.js';
+import { NOFOLLOW, CacheCorruptError, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, INDEX_LIMIT, isErrno, type LastBuild, MANIFEST_VERSION, type ManifestDraft, manifestIntegrity, packageId, type PruneOptions, type PruneReport, readBlobFile, restoredFileMode, STORE_LAYOUT, type StoreInfo, TMP_LEFTOVER_AGE_MS } from './store-format.js';
+export { CacheCorruptError, type CacheHit, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, type LastBuild, type LogLine, MANIFEST_VERSION, type ManifestDraft, packageId, type PruneOptions, type PruneReport, restoredFileMode, STORE_LAYOUT, type StoredArtifact, type StoreInfo } from './store-format.js';
 
 /**
  * The local cache store.
