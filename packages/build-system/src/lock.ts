@@ -16,47 +16,29 @@
  * The directory's existence is the lock. Release renames L away (so it
  * vanishes in one step) and deletes the renamed copy.
  */
-import { lstatSync, readFileSync, readlinkSync, renameSync, rmSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { lstatSync, watch, type FSWatcher } from 'node:fs';
+import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { BuildSystemError } from './errors.js';
 import { VERSION } from './version.js';
 import type { PackageInfo } from './workspace/package-info.js';
+import { hold, type PackageLock } from './lock/hold.js';
+import { heldTokens, judge, myPidNamespace, observe, OWNER_FILE, seconds, staleLimit, waitingMessage, type LockOwner, type Observation } from './lock/owner.js';
+
+export type { LockOwner } from './lock/owner.js';
+export type { PackageLock } from './lock/hold.js';
+export { waitingMessage } from './lock/owner.js';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 300_000;
 export const DEFAULT_STALE_MS = 10_000;
 /** Heartbeat cadence; never more than a third of the stale timeout, so two missed beats are not yet "stale". */
 const HEARTBEAT_MS = 2_000;
-const OWNER_FILE = 'owner.json';
 /** Poll back-off while waiting: fast at first (a cache hit holds the lock for milliseconds), then gentle. */
 const POLL_FIRST_MS = 20;
 const POLL_MAX_MS = 250;
 
-export interface LockOwner {
-  /** Random id of this acquisition: tells lock generations apart when pids repeat. */
-  token: string;
-  pid: number;
-  hostname: string;
-  /**
-   * Linux pid namespace of the holder (`/proc/self/ns/pid`). Containers that
-   * share a hostname (host networking) have separate pid spaces: a pid is only
-   * checked when hostname and namespace both match.
-   */
-  pidNamespace?: string;
-  /** When the lock was taken (ISO time). */
-  startedAt: string;
-  /** What holds it, for people: e.g. `build:package`. */
-  command: string;
-  /** The holder's full command line, for diagnosis. */
-  commandLine: string;
-  /** build-system version of the holder. */
-  version: string;
-  package: string;
-  /** The holder's heartbeat cadence: waiters never call a lock stale before three beats were missed. */
-  heartbeatMs: number;
-}
 
 export interface PackageLockOptions {
   /** How long to wait for another holder; 0 = fail at once. Default 5 minutes. */
@@ -73,24 +55,6 @@ export interface PackageLockOptions {
   onWait?(message: string): void;
 }
 
-export interface PackageLock {
-  /** The lock directory. */
-  readonly dir: string;
-  readonly owner: LockOwner;
-  /** How long acquiring took (0 when the lock was free). */
-  readonly waitedMs: number;
-  /** Set when a stale lock was taken over: whose and why. */
-  readonly tookOver?: { owner: LockOwner | null; reason: string };
-  /**
-   * True once the lock is no longer ours: released, or taken over by another
-   * process because our heartbeat stalled past its stale timeout.
-   */
-  readonly lost: boolean;
-  /** Re-reads the owner record now; throws unless this lock still holds it. Call right before publishing outputs. */
-  assertHeld(): Promise<void>;
-  /** Releases the lock (idempotent). Never removes a lock that another process has taken over. */
-  release(): Promise<void>;
-}
 
 /**
  * Where a package's lock lives: `<pkg>/node_modules/.cache/build-system/lock`.
@@ -109,160 +73,6 @@ export function lockDirFor(pkgDir: string): string {
     // absent: created as a real directory below
   }
   return linked ? path.join(pkgDir, '.build-system-lock') : path.join(nodeModules, '.cache', 'build-system', 'lock');
-}
-
-// ---------------------------------------------------------------------------
-// Host identity and liveness
-
-let pidNamespaceCache: string | null | undefined;
-function myPidNamespace(): string | undefined {
-  if (pidNamespaceCache === undefined) {
-    try {
-      pidNamespaceCache = readlinkSync('/proc/self/ns/pid');
-    } catch {
-      pidNamespaceCache = null;
-    }
-  }
-  return pidNamespaceCache ?? undefined;
-}
-
-/** Can we judge this owner's pid? Only on the same host and, on Linux, in the same pid namespace. */
-function pidIsComparable(owner: LockOwner): boolean {
-  if (owner.hostname !== os.hostname()) return false;
-  const mine = myPidNamespace();
-  return owner.pidNamespace === undefined || mine === undefined || owner.pidNamespace === mine;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-let bootTimeMs: number | null | undefined;
-/**
- * Start time of a process (Linux only, from /proc), or undefined. A pid whose
- * process started after the lock was taken cannot be the holder: the pid was
- * reused (common in containers, where pids are small and restart from 1).
- */
-function processStartMs(pid: number): number | undefined {
-  try {
-    if (bootTimeMs === undefined) {
-      const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
-      bootTimeMs = m ? Number(m[1]) * 1000 : null;
-    }
-    if (bootTimeMs === null) return undefined;
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (comm) may contain spaces and parentheses: count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]); // field 22 overall: starttime in clock ticks since boot
-    // USER_HZ is 100 on every Linux architecture Node supports.
-    return Number.isFinite(ticks) ? bootTimeMs + ticks * 10 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-/** Slack for the /proc start-time comparison: btime has 1 s resolution and follows wall-clock steps. */
-const PID_REUSE_SLACK_MS = 2_000;
-
-/** Tokens of the locks this process holds right now (a record with our pid but another token is a dead predecessor's). */
-const heldTokens = new Set<string>();
-
-interface Observation {
-  owner: LockOwner | null;
-  /** Heartbeat time: owner.json's mtime, or the directory's while no record is written yet. */
-  heartbeatAt: number;
-}
-
-type Verdict = { stale: false } | { stale: true; reason: string };
-
-function isOwner(x: unknown): x is LockOwner {
-  const o = x as LockOwner;
-  return (
-    typeof o === 'object' &&
-    o !== null &&
-    // The token names claim directories: a path-safe word only.
-    typeof o.token === 'string' &&
-    /^[0-9A-Za-z_]{1,64}$/.test(o.token) &&
-    Number.isInteger(o.pid) &&
-    o.pid > 0 &&
-    typeof o.hostname === 'string' &&
-    typeof o.startedAt === 'string'
-  );
-}
-
-/** Reads the lock as it is now; null when there is none. */
-async function observe(dir: string): Promise<Observation | null> {
-  const file = path.join(dir, OWNER_FILE);
-  try {
-    const text = await readFile(file, 'utf8');
-    const st = await stat(file);
-    const parsed: unknown = JSON.parse(text);
-    if (isOwner(parsed)) return { owner: parsed, heartbeatAt: st.mtimeMs };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && !(e instanceof SyntaxError)) throw e;
-  }
-  // No (valid) record: the holder is between mkdir and writing it, or died there.
-  try {
-    return { owner: null, heartbeatAt: (await stat(dir)).mtimeMs };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-}
-
-/** The holder's own cadence stretches the limit (three missed beats), capped so a bogus record cannot pin a lock forever. */
-function staleLimit(owner: LockOwner | null, staleMs: number): number {
-  const beat = typeof owner?.heartbeatMs === 'number' && owner.heartbeatMs > 0 ? Math.min(owner.heartbeatMs, 60_000) : 0;
-  return Math.max(staleMs, 3 * beat);
-}
-
-function judge(seen: Observation, staleMs: number, now = Date.now()): Verdict {
-  const o = seen.owner;
-  if (o && pidIsComparable(o)) {
-    if (o.pid === process.pid && !heldTokens.has(o.token)) return { stale: true, reason: `it was taken by an earlier process with this pid (${o.pid})` };
-    if (!pidAlive(o.pid)) return { stale: true, reason: `pid ${o.pid} is not running on this host` };
-    const started = processStartMs(o.pid);
-    if (started !== undefined && started > Date.parse(o.startedAt) + PID_REUSE_SLACK_MS) {
-      return { stale: true, reason: `pid ${o.pid} now belongs to a process started after the lock was taken` };
-    }
-  }
-  const limit = staleLimit(seen.owner, staleMs);
-  const age = now - seen.heartbeatAt;
-  if (age > limit) return { stale: true, reason: `its heartbeat is ${seconds(age)} s old (stale after ${seconds(limit)} s)` };
-  return { stale: false };
-}
-
-// ---------------------------------------------------------------------------
-// Messages
-
-function seconds(ms: number): string {
-  const s = ms / 1000;
-  return s >= 10 || Number.isInteger(s) ? String(Math.round(s)) : s.toFixed(1);
-}
-
-function clock(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  // A lock from another day says so; today's shows the time only.
-  return d.toDateString() === new Date().toDateString() ? time : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
-}
-
-function holderText(owner: LockOwner | null): string {
-  if (!owner) return 'locked by a process that has not written its owner record yet';
-  return `locked by pid ${owner.pid} on host ${owner.hostname} since ${clock(owner.startedAt)} (${owner.command})`;
-}
-
-/** `waiting for @demo/core: locked by pid 4211 on host ci-7 since 12:03:11 (build:package)` */
-export function waitingMessage(pkgName: string, owner: LockOwner | null): string {
-  return `waiting for ${pkgName}: ${holderText(owner)}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -502,204 +312,5 @@ async function sweepReleased(dir: string): Promise<void> {
     }
   } catch {
     // best effort: a leftover copy is no lock and harms nothing
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Holding and releasing
-
-function hold(dir: string, me: LockOwner, waitedMs: number, tookOver: PackageLock['tookOver']): PackageLock {
-  const ownerFile = path.join(dir, OWNER_FILE);
-  let lost = false;
-  let released = false;
-  let beating = false;
-
-  const stillOurs = async (): Promise<boolean> => {
-    try {
-      const o: unknown = JSON.parse(await readFile(ownerFile, 'utf8'));
-      return isOwner(o) && o.token === me.token;
-    } catch {
-      return false;
-    }
-  };
-
-  const beat = async () => {
-    if (beating || released) return;
-    beating = true;
-    try {
-      if (!(await stillOurs())) {
-        // Taken over (we stalled past the stale timeout) or removed by hand: stop pretending.
-        lost = true;
-        stop();
-        return;
-      }
-      const now = new Date();
-      await utimes(ownerFile, now, now);
-    } catch {
-      // A missed beat is tolerated (three are needed before anyone calls the lock stale).
-    } finally {
-      beating = false;
-    }
-  };
-  // unref: a heartbeat must never keep a finished process alive.
-  const timer = setInterval(() => void beat(), me.heartbeatMs);
-  timer.unref();
-
-  const stop = () => {
-    clearInterval(timer);
-    heldTokens.delete(me.token);
-    unregister();
-  };
-
-  const releaseSync = () => {
-    if (released) return;
-    released = true;
-    stop();
-    if (lost) return;
-    lost = true;
-    try {
-      const o: unknown = JSON.parse(readFileSync(ownerFile, 'utf8'));
-      if (!isOwner(o) || o.token !== me.token) return;
-      const grave = `${dir}.released-${me.token}`;
-      renameSync(dir, grave);
-      rmSync(grave, { recursive: true, force: true });
-    } catch {
-      // Gone already, or not ours: nothing to release.
-    }
-  };
-
-  const unregister = onInterrupt(releaseSync);
-
-  return {
-    dir,
-    owner: me,
-    waitedMs,
-    tookOver,
-    get lost() {
-      return lost;
-    },
-    async assertHeld() {
-      if (!lost && (await stillOurs())) return;
-      lost = true;
-      throw new BuildSystemError(
-        'LOCK_LOST',
-        `lost the lock on ${me.package}: another process took it over (this one stalled for more than the stale timeout) or it was removed; outputs were not published`,
-        { package: me.package, issues: [{ message: `lost the lock on ${me.package} before publishing outputs` }] },
-      );
-    },
-    async release() {
-      if (released) return;
-      released = true;
-      stop();
-      if (lost) return;
-      lost = true;
-      if (!(await stillOurs())) return;
-      // Renamed away first so the lock disappears in one step; rm -rf of the
-      // directory itself would leave a record-less lock for a moment.
-      const grave = `${dir}.released-${me.token}`;
-      try {
-        await rename(dir, grave);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw e;
-      }
-      // Usually just the owner record: two calls instead of rm -rf's walk. Anything else in it
-      // (a takeover claim left behind) takes the full removal.
-      await unlink(path.join(grave, OWNER_FILE)).catch(() => {});
-      await rmdir(grave).catch(() => rm(grave, { recursive: true, force: true }));
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------
-// Process-level interrupt handling
-
-/**
- * Synchronous cleanups to run when the process is interrupted (SIGINT,
- * SIGTERM, SIGHUP) or exits: held locks release themselves, uncommitted
- * staging directories delete themselves. Handlers are installed only while
- * there is something to clean up, so an idle importer's signal behaviour is
- * untouched.
- */
-const cleanups = new Set<() => void>();
-let critical = 0;
-let deferredSignal: NodeJS.Signals | null = null;
-const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-const EXIT_CODES: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
-let installed = false;
-
-function runCleanups(): void {
-  for (const fn of [...cleanups]) {
-    try {
-      fn();
-    } catch {
-      // keep going: every other lock still has to be released
-    }
-  }
-}
-
-function onSignal(sig: NodeJS.Signals): void {
-  // Another listener means someone else runs the shutdown (the CLI cancels its
-  // builds on Ctrl-C and releases through the normal path; an embedding app has
-  // its own plan). Releasing here would free the lock while a build still runs;
-  // the 'exit' hook releases whatever is still held when the process ends.
-  if (process.listenerCount(sig) > 1) return;
-  // During an output swap, finish it first (milliseconds) so outDir is not left
-  // half swapped; a second signal does not wait.
-  if (critical > 0 && deferredSignal === null) {
-    deferredSignal = sig;
-    return;
-  }
-  interruptNow(sig);
-}
-
-function interruptNow(sig: NodeJS.Signals): void {
-  runCleanups();
-  process.exit(EXIT_CODES[sig] ?? 1);
-}
-
-function onExit(): void {
-  runCleanups();
-}
-
-function syncHandlers(): void {
-  const want = cleanups.size > 0 || critical > 0;
-  if (want && !installed) {
-    for (const s of SIGNALS) process.on(s, onSignal);
-    process.on('exit', onExit);
-    installed = true;
-  } else if (!want && installed) {
-    for (const s of SIGNALS) process.off(s, onSignal);
-    process.off('exit', onExit);
-    installed = false;
-  }
-}
-
-/** Registers a synchronous cleanup for interrupt/exit; returns its removal. */
-export function onInterrupt(cleanup: () => void): () => void {
-  cleanups.add(cleanup);
-  syncHandlers();
-  return () => {
-    cleanups.delete(cleanup);
-    syncHandlers();
-  };
-}
-
-/**
- * Runs `fn` with SIGINT/SIGTERM/SIGHUP deferred until it settles (the output
- * swap uses this); a deferred signal is then acted on. A second signal while
- * deferred interrupts at once.
- */
-export async function uninterruptible<T>(fn: () => Promise<T>): Promise<T> {
-  critical++;
-  syncHandlers();
-  try {
-    return await fn();
-  } finally {
-    critical--;
-    const sig = deferredSignal;
-    if (critical === 0) deferredSignal = null;
-    syncHandlers();
-    if (critical === 0 && sig) interruptNow(sig);
   }
 }

@@ -157,7 +157,7 @@ describe('ProgressView on a terminal', () => {
     text = screen.text();
     expect(text).not.toContain('building');
     expect(text).toMatch(/package\s+status\s+adapter\s+cache\s+duration\s+output/);
-    expect(text).toMatch(/@w\/a\s+✔ built\s+esbuild 0\.28\.2\s+hit\s+1\.2 s\s+2\.0 kB/);
+    expect(text).toMatch(/@w\/a\s+✔ built\s+esbuild 0\.28\.2\s+hit\s+1\.2 s\s+2\.0 KiB/);
     expect(text).toMatch(/@w\/b\s+✖ failed\s+esbuild 0\.28\.2\s+miss\s+1\.2 s\s+-/);
     expect(text).toMatch(/@w\/c\s+- skipped\s+-\s+skipped\s+-\s+-/);
     expect(text).toContain('4 packages: 2 built (1 cached), 1 failed, 1 skipped in 2.5 s · concurrency 2 · critical path @w/a → @w/d (2.4 s)');
@@ -183,7 +183,7 @@ describe('plain lines', () => {
     const reporter = new LineReporter(false, out as unknown as NodeJS.WritableStream, err as unknown as NodeJS.WritableStream);
     reporter.onEvent({ type: 'log', package: '@w/a', stream: 'stderr', line: 'from the tool' });
     reporter.onEvent({ type: 'package-done', result: result('@w/a', 'success') });
-    expect(out.text()).toMatch(/^@w\/a: ✔ built with esbuild 0\.28\.2 in 1234 ms — 1 files, 2\.0 kB in outDir$/m);
+    expect(out.text()).toMatch(/^@w\/a: ✔ built with esbuild 0\.28\.2 in 1234 ms — 1 files, 2\.0 KiB in outDir$/m);
     expect(err.text()).toContain('@w/a: from the tool');
     expect(summaryTable([result('@w/a', 'success')], createStyle(false))[2]).toMatch(/^@w\/a\s+✔ built/);
   });

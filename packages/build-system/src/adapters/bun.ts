@@ -1,3 +1,4 @@
+// Long because: one adapter with two ways to run Bun (in-process Bun.build when running under Bun, the bun CLI otherwise) that must produce the same outputs, plus the output fixes (source map paths, shebangs) both need.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

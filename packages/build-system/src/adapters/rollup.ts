@@ -1,3 +1,4 @@
+// Long because: one adapter: rollup's plugin for build-system (esbuild transform, diagnostics, entry heads) is only meaningful together with the config that drives it.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -1,3 +1,4 @@
+// Long because: the one place that finds TypeScript, builds tsc's command line and reads its output, for both the tsc adapter and declaration emit; the command line and the output reader depend on each other's flags.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,4 @@
+// Long because: a worker entry that may import only node: builtins (see below), so its compile loop and its source-file cache cannot share modules with the main thread.
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -1,13 +1,14 @@
+// Long because: one class, LocalCacheStore, whose write, read and prune paths share the crash-safe entry protocol (write in tmp, publish by one rename, verify on read) and the store-directory bookkeeping (knownDirs, inStoreDirs); the on-disk format and its types are in store-format.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { constants as fsConstants } from 'node:fs';
 import { copyFile, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BuilderName } from '../config/schema.js';
-import type { Artifact, Diagnostic } from '../result/schema.js';
-import { sha256 } from '../util/hash.js';
+import type { Artifact } from '../result/schema.js';
 import type { RecordedReads } from './build-reads.js';
-import { canonicalJson, type Fingerprint } from './fingerprint.js';
+import type { Fingerprint } from './fingerprint.js';
+import { NOFOLLOW, CacheCorruptError, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, INDEX_LIMIT, isErrno, type LastBuild, MANIFEST_VERSION, type ManifestDraft, manifestIntegrity, packageId, type PruneOptions, type PruneReport, readBlobFile, restoredFileMode, STORE_LAYOUT, type StoreInfo, TMP_LEFTOVER_AGE_MS } from './store-format.js';
+export { CacheCorruptError, type CacheHit, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, type LastBuild, type LogLine, MANIFEST_VERSION, type ManifestDraft, packageId, type PruneOptions, type PruneReport, restoredFileMode, STORE_LAYOUT, type StoredArtifact, type StoreInfo } from './store-format.js';
 
 /**
  * The local cache store.
@@ -40,165 +41,6 @@ import { canonicalJson, type Fingerprint } from './fingerprint.js';
  * hold is the hit. An index is a hint: a lost update or an evicted entry only
  * costs a rebuild.
  */
-
-export const STORE_LAYOUT = 'v1';
-export const MANIFEST_VERSION = 2;
-/** Entries kept per fingerprint key in its index (distinct states of the files read outside the package). */
-const INDEX_LIMIT = 8;
-export const DEFAULT_MAX_SIZE_BYTES = 5 * 1024 ** 3;
-export const DEFAULT_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
-/** Unfinished writes older than this are crash leftovers (a live write takes seconds). */
-const TMP_LEFTOVER_AGE_MS = 3600 * 1000;
-
-export interface StoredArtifact extends Artifact {
-  /** File mode bits (bins are executable). */
-  mode: number;
-}
-
-export interface LogLine {
-  stream: 'stdout' | 'stderr';
-  line: string;
-}
-
-export interface CacheManifest {
-  manifestVersion: typeof MANIFEST_VERSION;
-  /** entryKey(primaryKey, reads). */
-  key: string;
-  /** The fingerprint's key (fingerprintKey(fingerprint)): the index this entry is listed in. */
-  primaryKey: string;
-  createdAt: string;
-  /** The package that wrote the entry (information only: the key holds no path). */
-  package: { name: string; dir: string };
-  /** outDir relative to the package; artifact paths start with it. */
-  outDir: string;
-  fingerprint: Fingerprint;
-  /** What the build read outside the package's own files; a hit needs every one unchanged. */
-  reads: RecordedReads;
-  adapter: { name: BuilderName; version: string; reason: string };
-  /** How long the original build took. */
-  durationMs: number;
-  artifacts: StoredArtifact[];
-  /** Diagnostics of the original build (warnings), reported again on a hit. */
-  diagnostics: Diagnostic[];
-  /** Tool output of the original build, replayed on a hit. */
-  logs: LogLine[];
-  /** sha256 of the canonical JSON of every other field: a damaged manifest never reads as valid. */
-  integrity: string;
-}
-
-export type ManifestDraft = Omit<CacheManifest, 'manifestVersion' | 'createdAt' | 'integrity'>;
-
-/** A package's last build, as a miss is explained against it. */
-export interface LastBuild {
-  /** The entry key. */
-  key: string;
-  fingerprint: Fingerprint;
-  reads: RecordedReads;
-}
-
-export class CacheCorruptError extends Error {
-  constructor(
-    readonly key: string,
-    readonly problem: string,
-  ) {
-    super(`cache entry ${key.slice(0, 12)} is corrupt: ${problem}`);
-    this.name = 'CacheCorruptError';
-  }
-}
-
-/** A found entry. Nothing is written until `restore` is called. */
-export interface CacheHit {
-  manifest: CacheManifest;
-  /** Writes every artifact below `outDirTarget` (a staging dir standing for outDir), verifying each sha256. Throws CacheCorruptError. */
-  restore(outDirTarget: string): Promise<void>;
-}
-
-export type CacheLookup = { status: 'hit'; hit: CacheHit } | { status: 'absent' } | { status: 'corrupt'; problem: string };
-
-/** The two operations a build needs from any store (local today; a remote one would implement the same). */
-export interface CacheStore {
-  get(key: string, options?: { touch?: boolean }): Promise<CacheLookup>;
-  /** Stores an entry; `sourceOf` gives the file holding each artifact's bytes. `replace` overwrites an existing (corrupt) entry. */
-  put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options?: { replace?: boolean }): Promise<{ bytes: number }>;
-}
-
-export interface PruneOptions {
-  /** Keep at most this many bytes (default 5 GiB). */
-  maxSizeBytes?: number;
-  /** Remove entries not used for this long (default 30 days). */
-  maxAgeMs?: number;
-  now?: number;
-}
-
-export interface EntrySummary {
-  key: string;
-  bytes: number;
-  lastUsed: number;
-  /** Package name from the manifest (info only; null when not read or unreadable). */
-  package: string | null;
-  packageDir: string | null;
-}
-
-export interface PruneReport {
-  removed: (EntrySummary & { reason: 'age' | 'size' | 'corrupt' })[];
-  kept: number;
-  bytes: number;
-}
-
-export interface StoreInfo {
-  dir: string;
-  entries: number;
-  bytes: number;
-  oldestUse: string | null;
-  newestUse: string | null;
-  packages: { name: string; entries: number; bytes: number }[];
-}
-
-const NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
-
-/**
- * Permission bits a restored file is created with: the recorded ones within
- * 0o777, never setuid/setgid/sticky, never world-writable. A cache entry
- * (local, or from a remote) decides whether a file is executable, and no
- * more. The umask applies on top as the file is created (restore always
- * creates, and never chmods, which would bypass the umask).
- */
-export function restoredFileMode(recorded: number): number {
-  return recorded & 0o777 & ~0o002;
-}
-
-/**
- * A blob's bytes, only if it is a regular file: a blob replaced by a symbolic
- * link (to /etc/passwd, say) or a fifo is refused, not followed or waited on
- * (O_NOFOLLOW where the platform has it, an lstat everywhere).
- */
-async function readBlobFile(file: string): Promise<Buffer> {
-  const before = await lstat(file);
-  if (before.isSymbolicLink()) throw new Error('it is a symbolic link');
-  if (!before.isFile()) throw new Error('it is not a regular file');
-  // O_NONBLOCK: should a fifo be swapped in after the lstat, open returns instead of waiting for a writer.
-  const handle = await open(file, fsConstants.O_RDONLY | NOFOLLOW | (fsConstants.O_NONBLOCK ?? 0));
-  try {
-    const st = await handle.stat();
-    if (!st.isFile() || st.ino !== before.ino || st.dev !== before.dev) throw new Error('it changed while it was opened');
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
-}
-
-function isErrno(e: unknown, ...codes: string[]): boolean {
-  return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
-}
-
-function manifestIntegrity(m: Omit<CacheManifest, 'integrity'>): string {
-  return sha256(canonicalJson(m));
-}
-
-/** Id of a package in per-package files (last build, stat cache): its absolute directory, hashed. */
-export function packageId(pkgDir: string): string {
-  return sha256(path.resolve(pkgDir)).slice(0, 32);
-}
 
 /**
  * Store directories this process has made or checked: a run writes hundreds of

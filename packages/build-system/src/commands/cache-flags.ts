@@ -31,12 +31,8 @@ export function parseAge(flag: string, value: string): number {
   return Math.floor(Number(m[1]) * AGE_UNITS[m[2]!.toLowerCase()]!);
 }
 
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-}
+/** The CLI's one byte formatter, under the name the cache commands use. */
+export { formatBytes as formatSize } from '../util/bytes.js';
 
 /** One line per package: `@demo/app: cache miss — dependency output changed: @demo/core`. */
 export function explainLine(r: BuildResult, style?: Style): string {

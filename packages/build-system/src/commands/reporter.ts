@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { formatBytes } from '../util/bytes.js';
 import { formatIssue } from '../errors.js';
 import type { BuildEvent } from '../events.js';
 import type { BuildResult, Diagnostic, RunResult } from '../result/schema.js';
@@ -152,8 +153,4 @@ export function failureLines(r: BuildResult, style: Style): string[] {
   return lines;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
+export { formatBytes } from '../util/bytes.js';

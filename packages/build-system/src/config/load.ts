@@ -1,4 +1,5 @@
 import { readFileSync, statSync, type Stats } from 'node:fs';
+import { sourceMapLookup } from '../util/source-map.js';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -809,60 +810,9 @@ function evaluationError(e: unknown, file: string, pkg: PackageInfo, mapStack: S
   return new BuildSystemError('CONFIG_LOAD', issue.message, { ...issue, issues: [issue], cause: e });
 }
 
-// ---------------------------------------------------------------------------
-// Source maps: just enough to turn a bundle line:column into the original one.
-
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-function decodeVlq(segment: string): number[] {
-  const out: number[] = [];
-  let value = 0;
-  let shift = 0;
-  for (const ch of segment) {
-    const digit = BASE64.indexOf(ch);
-    if (digit < 0) return out;
-    value += (digit & 31) << shift;
-    if (digit & 32) shift += 5;
-    else {
-      out.push(value & 1 ? -(value >>> 1) : value >>> 1);
-      value = 0;
-      shift = 0;
-    }
-  }
-  return out;
-}
-
 /** (1-based line, 1-based column in the bundle) → original absolute file, 1-based line and column. */
 function sourceMapper(mapText: string, mapDir: string, files: Map<string, BundleFileInfo>) {
-  const map = JSON.parse(mapText) as { sources: string[]; mappings: string };
-  const lines = map.mappings.split(';');
-  return (line: number, column: number): { file: string; line: number; column: number } | undefined => {
-    // Fields after the first are deltas over the whole mappings string: walk to the line.
-    let src = 0;
-    let srcLine = 0;
-    let srcCol = 0;
-    let best: { src: number; line: number; col: number } | undefined;
-    for (let i = 0; i < lines.length && i < line; i++) {
-      let genCol = 0;
-      for (const seg of lines[i]!.split(',')) {
-        if (!seg) continue;
-        const f = decodeVlq(seg);
-        genCol += f[0] ?? 0;
-        if (f.length >= 4) {
-          src += f[1]!;
-          srcLine += f[2]!;
-          srcCol += f[3]!;
-          if (i === line - 1 && genCol <= column - 1) best = { src, line: srcLine, col: srcCol };
-        }
-      }
-    }
-    if (!best) return undefined;
-    const source = map.sources[best.src];
-    if (!source || source.includes(':')) return undefined; // esbuild runtime or a virtual module
-    const abs = path.resolve(mapDir, source);
-    const prefix = best.line === 0 ? (files.get(abs)?.prefix ?? 0) : 0;
-    return { file: abs, line: best.line + 1, column: Math.max(1, best.col - prefix + 1) };
-  };
+  return sourceMapLookup(mapText, mapDir, (abs) => files.get(abs)?.prefix ?? 0);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,8 +1,19 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Artifact } from '../result/schema.js';
 import { sha256File } from './hash.js';
 import { isStrictlyInside, toPosix } from './paths.js';
+
+/**
+ * The shape `result/schema.ts`'s `artifactSchema` validates (that zod schema is
+ * the truth; the result code assigns these to it, so the typecheck catches a
+ * drift). Spelled out here so `util/` does not import from a layer above it.
+ */
+export interface Artifact {
+  path: string;
+  bytes: number;
+  sha256: string;
+  kind: 'js' | 'dts' | 'map' | 'other';
+}
 
 export function artifactKind(file: string): Artifact['kind'] {
   if (/\.d\.(c|m)?ts$/.test(file)) return 'dts';

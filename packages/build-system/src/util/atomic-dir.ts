@@ -24,12 +24,16 @@
  * numbers: specs/002-build-package-handler/research.md (question 3).
  *
  * Everything here assumes the caller holds the package lock.
+ *
+ * Long because: staging, the journaled swap and the recovery of an interrupted
+ * swap are one protocol; outDir is never left half swapped only if they are read
+ * together.
  */
 import { rmSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { onInterrupt, uninterruptible } from '../lock.js';
+import { onInterrupt, uninterruptible } from './signals.js';
 import { isStrictlyInside, staysInside } from './paths.js';
 
 /** Names beside outDir, all matching `.build-system-*` (one ignore pattern covers them). */

@@ -1,3 +1,4 @@
+// Long because: one request path whose three time bounds, retry and byte-limited body reading interact; they are checked together, and the hostile-remote tests exercise them as one.
 import http from 'node:http';
 import https from 'node:https';
 import type { RemoteCacheConfig } from './config.js';

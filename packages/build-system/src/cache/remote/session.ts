@@ -1,3 +1,4 @@
+// Long because: one run's remote-cache state (lazy status check, disable once with one warning, upload queue and its drain on exit); each rule refers to the others.
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import path from 'node:path';

@@ -1,3 +1,4 @@
+// Long because: the writer and the reader share the header format, and every rule about what an untrusted archive may write is meant to be read in one place (see below). A split into tar-write/tar-read is possible if the reader grows.
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';

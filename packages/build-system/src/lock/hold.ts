@@ -1,0 +1,136 @@
+/**
+ * A held lock: the heartbeat that keeps it fresh, the check that it is still
+ * ours right before publishing, and release (async, or synchronous from the
+ * interrupt hook). Taking a lock is `../lock.ts`.
+ */
+import { readFileSync, renameSync, rmSync } from 'node:fs';
+import { readFile, rename, rm, rmdir, unlink, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { BuildSystemError } from '../errors.js';
+import { onInterrupt } from '../util/signals.js';
+import { heldTokens, isOwner, OWNER_FILE, type LockOwner } from './owner.js';
+
+export interface PackageLock {
+  /** The lock directory. */
+  readonly dir: string;
+  readonly owner: LockOwner;
+  /** How long acquiring took (0 when the lock was free). */
+  readonly waitedMs: number;
+  /** Set when a stale lock was taken over: whose and why. */
+  readonly tookOver?: { owner: LockOwner | null; reason: string };
+  /**
+   * True once the lock is no longer ours: released, or taken over by another
+   * process because our heartbeat stalled past its stale timeout.
+   */
+  readonly lost: boolean;
+  /** Re-reads the owner record now; throws unless this lock still holds it. Call right before publishing outputs. */
+  assertHeld(): Promise<void>;
+  /** Releases the lock (idempotent). Never removes a lock that another process has taken over. */
+  release(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------
+// Holding and releasing
+
+export function hold(dir: string, me: LockOwner, waitedMs: number, tookOver: PackageLock['tookOver']): PackageLock {
+  const ownerFile = path.join(dir, OWNER_FILE);
+  let lost = false;
+  let released = false;
+  let beating = false;
+
+  const stillOurs = async (): Promise<boolean> => {
+    try {
+      const o: unknown = JSON.parse(await readFile(ownerFile, 'utf8'));
+      return isOwner(o) && o.token === me.token;
+    } catch {
+      return false;
+    }
+  };
+
+  const beat = async () => {
+    if (beating || released) return;
+    beating = true;
+    try {
+      if (!(await stillOurs())) {
+        // Taken over (we stalled past the stale timeout) or removed by hand: stop pretending.
+        lost = true;
+        stop();
+        return;
+      }
+      const now = new Date();
+      await utimes(ownerFile, now, now);
+    } catch {
+      // A missed beat is tolerated (three are needed before anyone calls the lock stale).
+    } finally {
+      beating = false;
+    }
+  };
+  // unref: a heartbeat must never keep a finished process alive.
+  const timer = setInterval(() => void beat(), me.heartbeatMs);
+  timer.unref();
+
+  const stop = () => {
+    clearInterval(timer);
+    heldTokens.delete(me.token);
+    unregister();
+  };
+
+  const releaseSync = () => {
+    if (released) return;
+    released = true;
+    stop();
+    if (lost) return;
+    lost = true;
+    try {
+      const o: unknown = JSON.parse(readFileSync(ownerFile, 'utf8'));
+      if (!isOwner(o) || o.token !== me.token) return;
+      const grave = `${dir}.released-${me.token}`;
+      renameSync(dir, grave);
+      rmSync(grave, { recursive: true, force: true });
+    } catch {
+      // Gone already, or not ours: nothing to release.
+    }
+  };
+
+  const unregister = onInterrupt(releaseSync);
+
+  return {
+    dir,
+    owner: me,
+    waitedMs,
+    tookOver,
+    get lost() {
+      return lost;
+    },
+    async assertHeld() {
+      if (!lost && (await stillOurs())) return;
+      lost = true;
+      throw new BuildSystemError(
+        'LOCK_LOST',
+        `lost the lock on ${me.package}: another process took it over (this one stalled for more than the stale timeout) or it was removed; outputs were not published`,
+        { package: me.package, issues: [{ message: `lost the lock on ${me.package} before publishing outputs` }] },
+      );
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      stop();
+      if (lost) return;
+      lost = true;
+      if (!(await stillOurs())) return;
+      // Renamed away first so the lock disappears in one step; rm -rf of the
+      // directory itself would leave a record-less lock for a moment.
+      const grave = `${dir}.released-${me.token}`;
+      try {
+        await rename(dir, grave);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw e;
+      }
+      // Usually just the owner record: two calls instead of rm -rf's walk. Anything else in it
+      // (a takeover claim left behind) takes the full removal.
+      await unlink(path.join(grave, OWNER_FILE)).catch(() => {});
+      await rmdir(grave).catch(() => rm(grave, { recursive: true, force: true }));
+    },
+  };
+}
