@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
 import { isInside, realpathFast, realpathLoose, staysInside, stripDot, toPosix } from '../util/paths.js';
+import { manifestTargets, type TargetSource } from '../util/manifest-targets.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { AdapterName, BuildConfig, Format } from './schema.js';
 
@@ -69,32 +70,22 @@ function isFile(p: string): boolean {
   }
 }
 
-/** Every string leaf of package.json `exports`, with the conditions that lead to it. */
-function exportTargets(exp: unknown, conditions: string[] = [], out: { target: string; conditions: string[] }[] = []) {
-  if (typeof exp === 'string') out.push({ target: exp, conditions });
-  else if (Array.isArray(exp)) for (const e of exp) exportTargets(e, conditions, out);
-  else if (exp && typeof exp === 'object') {
-    for (const [key, value] of Object.entries(exp as Record<string, unknown>)) {
-      exportTargets(value, key.startsWith('.') ? conditions : [...conditions, key], out);
-    }
-  }
-  return out;
+/** `bin` targets, posix, relative. */
+function binTargets(pkg: PackageInfo): string[] {
+  return manifestTargets(pkg.manifest).targets.filter((t) => t.source === 'bin').map((t) => stripDot(t.value));
 }
 
-function binTargets(pkg: PackageInfo): string[] {
-  const bin = pkg.manifest.bin;
-  if (typeof bin === 'string') return [stripDot(bin)];
-  if (bin && typeof bin === 'object') return Object.values(bin).filter((v): v is string => typeof v === 'string').map(stripDot);
-  return [];
-}
+/** The condition each plain field stands for when resolve reads formats from it. */
+const FIELD_CONDITION: Partial<Record<TargetSource, string>> = { main: 'main', module: 'import', bin: 'bin' };
 
 /** JS output paths the package.json promises (exports, main, module, bin), posix, relative. */
 function declaredOutputs(pkg: PackageInfo): { path: string; conditions: string[] }[] {
-  const m = pkg.manifest;
-  const outs = exportTargets(m.exports).map((t) => ({ path: stripDot(t.target), conditions: t.conditions }));
-  if (typeof m.main === 'string') outs.push({ path: stripDot(m.main), conditions: ['main'] });
-  if (typeof m.module === 'string') outs.push({ path: stripDot(m.module), conditions: ['import'] });
-  for (const b of binTargets(pkg)) outs.push({ path: b, conditions: ['bin'] });
+  const outs: { path: string; conditions: string[] }[] = [];
+  // Every leaf counts here, also those Node refuses: validation reports those; resolution still builds them.
+  for (const t of manifestTargets(pkg.manifest).targets) {
+    if (t.source === 'exports') outs.push({ path: stripDot(t.value), conditions: t.conditions });
+    else if (FIELD_CONDITION[t.source]) outs.push({ path: stripDot(t.value), conditions: [FIELD_CONDITION[t.source]!] });
+  }
   return outs.filter((o) => JS_OUTPUT.test(o.path) && !o.path.includes('*') && !/\.d\.(c|m)?ts$/.test(o.path));
 }
 
@@ -221,7 +212,7 @@ function defaultTarget(pkg: PackageInfo, platform: ResolvedConfig['platform']): 
 function declaresTypes(pkg: PackageInfo): boolean {
   const m = pkg.manifest;
   if (typeof m.types === 'string' || typeof m.typings === 'string') return true;
-  return exportTargets(m.exports).some((t) => t.conditions.includes('types') || /\.d\.(c|m)?ts$/.test(t.target));
+  return manifestTargets(m).targets.some((t) => t.source === 'exports' && (t.conditions.includes('types') || /\.d\.(c|m)?ts$/.test(t.value)));
 }
 
 function dependencyExternals(pkg: PackageInfo): string[] {
