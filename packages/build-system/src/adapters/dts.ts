@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { isInside, toPosix } from '../util/paths.js';
@@ -6,6 +6,7 @@ import type { ReadLog } from '../util/read-log.js';
 import { parseJsonc, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { placeDeclarations } from './declarations-naming.js';
+import { writeGeneratedTsconfig } from './generated-tsconfig.js';
 import { checkTypeScript, findTsconfig, runPackageTsc } from './tsc-runner.js';
 import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js';
 
@@ -91,7 +92,7 @@ export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutp
               include: [`${dir}/**/*`],
               exclude: [`${dir}/node_modules`, toPosix(path.resolve(pkg.dir, config.outDir)), ...(config.configFile ? [toPosix(config.configFile)] : [])],
             };
-      writeFileSync(generated, `${JSON.stringify({ extends: toPosix(tsconfig), files, ...include }, null, 2)}\n`);
+      writeGeneratedTsconfig(generated, tsconfig, { files, ...include });
       runConfig.adapterOptions = { ...config.adapterOptions, tsc: { ...config.adapterOptions.tsc, project: toPosix(path.relative(pkg.dir, generated)) } };
       // The generated file is in the staging dir, which is never recorded as read: the real one is.
       extraReads.push(tsconfig);

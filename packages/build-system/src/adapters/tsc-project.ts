@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -9,6 +9,7 @@ import type { ReadLog } from '../util/read-log.js';
 import { parseJsonc } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
+import { writeGeneratedTsconfig } from './generated-tsconfig.js';
 
 /**
  * Which tsconfig a package's tsc runs with, and which files it compiles.
@@ -282,7 +283,7 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
 
   const dir = await mkdtemp(path.join(tmpdir(), 'build-system-tsconfig-'));
   const generated = path.join(dir, 'tsconfig.json');
-  await writeFile(generated, `${JSON.stringify({ extends: toPosix(found.file), compilerOptions, ...program, ...(references ? { references } : {}) }, null, 2)}\n`);
+  writeGeneratedTsconfig(generated, found.file, { compilerOptions, ...program, ...(references ? { references } : {}) });
   plan.project = generated;
   plan.generated = generated;
   const realName = toPosix(path.relative(pkg.dir, found.file)) || found.file;

@@ -1,8 +1,19 @@
-import { statSync } from 'node:fs';
 import path from 'node:path';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
 import { isInside, realpathFast, realpathLoose, staysInside, stripDot, toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import {
+  binTargets,
+  declaredExtensions,
+  declaresTypes,
+  defaultFormats,
+  defaultTarget,
+  dependencyExternals,
+  deriveEntries,
+  findSource,
+  isFile,
+  JS_OUTPUT,
+} from './package-defaults.js';
 import type { AdapterName, BuildConfig, Format } from './schema.js';
 
 /**
@@ -57,95 +68,6 @@ export interface ResolvedConfig {
   bins: string[];
 }
 
-const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
-const JS_OUTPUT = /\.(c|m)?js$/;
-
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** Every string leaf of package.json `exports`, with the conditions that lead to it. */
-function exportTargets(exp: unknown, conditions: string[] = [], out: { target: string; conditions: string[] }[] = []) {
-  if (typeof exp === 'string') out.push({ target: exp, conditions });
-  else if (Array.isArray(exp)) for (const e of exp) exportTargets(e, conditions, out);
-  else if (exp && typeof exp === 'object') {
-    for (const [key, value] of Object.entries(exp as Record<string, unknown>)) {
-      exportTargets(value, key.startsWith('.') ? conditions : [...conditions, key], out);
-    }
-  }
-  return out;
-}
-
-function binTargets(pkg: PackageInfo): string[] {
-  const bin = pkg.manifest.bin;
-  if (typeof bin === 'string') return [stripDot(bin)];
-  if (bin && typeof bin === 'object') return Object.values(bin).filter((v): v is string => typeof v === 'string').map(stripDot);
-  return [];
-}
-
-/** JS output paths the package.json promises (exports, main, module, bin), posix, relative. */
-function declaredOutputs(pkg: PackageInfo): { path: string; conditions: string[] }[] {
-  const m = pkg.manifest;
-  const outs = exportTargets(m.exports).map((t) => ({ path: stripDot(t.target), conditions: t.conditions }));
-  if (typeof m.main === 'string') outs.push({ path: stripDot(m.main), conditions: ['main'] });
-  if (typeof m.module === 'string') outs.push({ path: stripDot(m.module), conditions: ['import'] });
-  for (const b of binTargets(pkg)) outs.push({ path: b, conditions: ['bin'] });
-  return outs.filter((o) => JS_OUTPUT.test(o.path) && !o.path.includes('*') && !/\.d\.(c|m)?ts$/.test(o.path));
-}
-
-/** The module kind Node gives a declared output: .mjs is ESM, .cjs CommonJS, .js follows the package type. */
-function outputFormat(pkg: PackageInfo, file: string): Format {
-  if (file.endsWith('.mjs')) return 'esm';
-  if (file.endsWith('.cjs')) return 'cjs';
-  return pkg.type === 'module' ? 'esm' : 'cjs';
-}
-
-/**
- * The JS extension package.json names for each format among its declared
- * outputs inside outDir (exports first, then main, module, bin: the first one
- * of a format wins). A format package.json does not name is left out.
- */
-function declaredExtensions(pkg: PackageInfo, outDir: string): Partial<ResolvedConfig['outExtension']> {
-  const found: Partial<ResolvedConfig['outExtension']> = {};
-  for (const out of declaredOutputs(pkg)) {
-    if (!out.path.startsWith(`${outDir}/`)) continue;
-    const format = outputFormat(pkg, out.path);
-    const ext = JS_OUTPUT.exec(out.path)![0] as '.js' | '.mjs' | '.cjs';
-    if (found[format] === undefined) (found as Record<Format, string>)[format] = ext;
-  }
-  return found;
-}
-
-function findSource(pkgDir: string, name: string): string | undefined {
-  const candidates = [`src/${name}`, `src/${name}/index`, name];
-  for (const base of candidates) {
-    for (const ext of SOURCE_EXTENSIONS) {
-      const rel = `${base}${ext}`;
-      if (isFile(path.join(pkgDir, rel))) return rel;
-    }
-  }
-  return undefined;
-}
-
-function deriveEntries(pkg: PackageInfo, outDir: string): Record<string, string> {
-  const entries: Record<string, string> = {};
-  for (const out of declaredOutputs(pkg)) {
-    if (!out.path.startsWith(`${outDir}/`)) continue;
-    const name = out.path.slice(outDir.length + 1).replace(JS_OUTPUT, '');
-    if (entries[name]) continue;
-    const source = findSource(pkg.dir, name);
-    if (source) entries[name] = source;
-  }
-  if (Object.keys(entries).length > 0) return entries;
-  const fallback = findSource(pkg.dir, 'index');
-  return fallback ? { index: fallback } : {};
-}
-
 function realpathOrSelf(p: string): string {
   try {
     return realpathFast(p);
@@ -195,43 +117,6 @@ function commonDir(paths: string[]): string {
     n = i;
   }
   return first.slice(0, n).join('/');
-}
-
-function defaultFormats(pkg: PackageInfo): Format[] {
-  const formats = new Set<Format>();
-  for (const out of declaredOutputs(pkg)) {
-    if (out.conditions.includes('import')) formats.add('esm');
-    else if (out.conditions.includes('require')) formats.add('cjs');
-    else if (out.path.endsWith('.mjs')) formats.add('esm');
-    else if (out.path.endsWith('.cjs')) formats.add('cjs');
-    else formats.add(pkg.type === 'module' ? 'esm' : 'cjs');
-  }
-  if (formats.size === 0) formats.add(pkg.type === 'module' ? 'esm' : 'cjs');
-  return (['esm', 'cjs'] as const).filter((f) => formats.has(f));
-}
-
-function defaultTarget(pkg: PackageInfo, platform: ResolvedConfig['platform']): string {
-  if (platform !== 'node') return 'es2022';
-  const range = pkg.manifest.engines?.node;
-  const m = typeof range === 'string' ? /(\d+)(?:\.(\d+))?/.exec(range) : null;
-  if (m) return m[2] && m[2] !== '0' ? `node${m[1]}.${m[2]}` : `node${m[1]}`;
-  return 'node20';
-}
-
-function declaresTypes(pkg: PackageInfo): boolean {
-  const m = pkg.manifest;
-  if (typeof m.types === 'string' || typeof m.typings === 'string') return true;
-  return exportTargets(m.exports).some((t) => t.conditions.includes('types') || /\.d\.(c|m)?ts$/.test(t.target));
-}
-
-function dependencyExternals(pkg: PackageInfo): string[] {
-  const m = pkg.manifest;
-  const names = new Set<string>([
-    ...Object.keys(m.dependencies ?? {}),
-    ...Object.keys(m.peerDependencies ?? {}),
-    ...Object.keys(m.optionalDependencies ?? {}),
-  ]);
-  return [...names].sort().flatMap((n) => [n, `${n}/*`]);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Format } from '../config/schema.js';
 import { stripDot, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import { parseJsonc, tsconfigChain } from '../util/tsconfig-chain.js';
+import { manifestTargets, type TargetSource } from '../util/manifest-targets.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 
 /**
@@ -53,45 +54,27 @@ function formatOf(file: string, pkg: PackageInfo, conditions: string[]): Format 
   return pkg.type === 'module' ? 'esm' : 'cjs';
 }
 
-function walkExports(exp: unknown, at: string, conditions: string[], out: { target: string; field: string; conditions: string[] }[]): void {
-  if (typeof exp === 'string') out.push({ target: exp, field: at, conditions });
-  else if (Array.isArray(exp)) exp.forEach((e, i) => walkExports(e, `${at}[${i}]`, conditions, out));
-  else if (exp && typeof exp === 'object') {
-    for (const [key, value] of Object.entries(exp as Record<string, unknown>)) {
-      walkExports(value, key.startsWith('.') ? `${at}[${JSON.stringify(key)}]` : `${at}.${key}`, key.startsWith('.') ? conditions : [...conditions, key], out);
-    }
-  }
-}
+/** The condition each plain field stands for when reading its format. */
+const FIELD_CONDITION: Partial<Record<TargetSource, string>> = { main: 'main', module: 'import', bin: 'bin' };
 
 export function readPackageFacts(pkg: PackageInfo, reads: ReadLog): PackageFacts {
   const m = pkg.manifest;
-  const targets: { target: string; field: string; conditions: string[] }[] = [];
-  walkExports(m.exports, 'exports', [], targets);
-  if (typeof m.main === 'string') targets.push({ target: m.main, field: 'main', conditions: ['main'] });
-  if (typeof m.module === 'string') targets.push({ target: m.module, field: 'module', conditions: ['import'] });
-  const bins: string[] = [];
-  if (typeof m.bin === 'string') {
-    bins.push(stripDot(m.bin));
-    targets.push({ target: m.bin, field: 'bin', conditions: ['bin'] });
-  } else if (m.bin && typeof m.bin === 'object') {
-    for (const [name, target] of Object.entries(m.bin)) {
-      if (typeof target !== 'string') continue;
-      bins.push(stripDot(target));
-      targets.push({ target, field: `bin.${name}`, conditions: ['bin'] });
-    }
-  }
+  const all = manifestTargets(m).targets;
   const js: DeclaredOutput[] = [];
   const types: { path: string; field: string }[] = [];
-  for (const t of targets) {
-    const p = stripDot(t.target);
+  // Exports, main, module and bin, in that order; every leaf, also those Node refuses (validation reports them).
+  for (const t of all) {
+    const condition = FIELD_CONDITION[t.source];
+    if (t.source !== 'exports' && !condition) continue;
+    const p = stripDot(t.value);
     if (p.includes('*')) continue;
     if (DTS_FILE.test(p)) types.push({ path: p, field: t.field });
-    else if (JS_FILE.test(p)) js.push({ path: p, field: t.field, format: formatOf(p, pkg, t.conditions) });
+    else if (JS_FILE.test(p)) js.push({ path: p, field: t.field, format: formatOf(p, pkg, condition ? [condition] : t.conditions) });
   }
-  for (const field of ['types', 'typings'] as const) {
-    const v = m[field];
-    if (typeof v === 'string' && DTS_FILE.test(v)) types.push({ path: stripDot(v), field });
+  for (const t of all) {
+    if ((t.source === 'types' || t.source === 'typings') && DTS_FILE.test(t.value)) types.push({ path: stripDot(t.value), field: t.source });
   }
+  const bins = all.filter((t) => t.source === 'bin').map((t) => stripDot(t.value));
 
   const listing = reads.list(pkg.dir).map((e) => e.name);
   const scripts = (m.scripts && typeof m.scripts === 'object' ? m.scripts : {}) as Record<string, string>;

@@ -43,13 +43,5 @@ export function validationWarning(code: ValidationCode, field: string, message: 
   return { severity: 'warning', message, file: 'package.json', field, code };
 }
 
-/** `exports["./utils"].require.types`: dots for plain names, brackets for the rest. */
-export function fieldPath(segments: readonly (string | number)[]): string {
-  let out = '';
-  for (const s of segments) {
-    if (typeof s === 'number') out += `[${s}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(s)) out += out === '' ? s : `.${s}`;
-    else out += `[${JSON.stringify(s)}]`;
-  }
-  return out;
-}
+/** `exports["./utils"].require.types`: one formatter for field paths, shared with the manifest walk. */
+export { fieldPath } from '../util/manifest-targets.js';

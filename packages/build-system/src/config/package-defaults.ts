@@ -1,0 +1,130 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { manifestTargets, type TargetSource } from '../util/manifest-targets.js';
+import { stripDot } from '../util/paths.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import type { ResolvedConfig } from './resolve.js';
+import type { Format } from './schema.js';
+
+/**
+ * What a package's package.json implies when its config is silent: the entries
+ * (from the outputs it promises), the formats and their extensions, the
+ * target, whether it ships types, its externals and bins. Read by resolve.ts.
+ */
+
+const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
+export const JS_OUTPUT = /\.(c|m)?js$/;
+
+
+export function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** `bin` targets, posix, relative. */
+export function binTargets(pkg: PackageInfo): string[] {
+  return manifestTargets(pkg.manifest).targets.filter((t) => t.source === 'bin').map((t) => stripDot(t.value));
+}
+
+/** The condition each plain field stands for when resolve reads formats from it. */
+const FIELD_CONDITION: Partial<Record<TargetSource, string>> = { main: 'main', module: 'import', bin: 'bin' };
+
+/** JS output paths the package.json promises (exports, main, module, bin), posix, relative. */
+function declaredOutputs(pkg: PackageInfo): { path: string; conditions: string[] }[] {
+  const outs: { path: string; conditions: string[] }[] = [];
+  // Every leaf counts here, also those Node refuses: validation reports those; resolution still builds them.
+  for (const t of manifestTargets(pkg.manifest).targets) {
+    if (t.source === 'exports') outs.push({ path: stripDot(t.value), conditions: t.conditions });
+    else if (FIELD_CONDITION[t.source]) outs.push({ path: stripDot(t.value), conditions: [FIELD_CONDITION[t.source]!] });
+  }
+  return outs.filter((o) => JS_OUTPUT.test(o.path) && !o.path.includes('*') && !/\.d\.(c|m)?ts$/.test(o.path));
+}
+
+/** The module kind Node gives a declared output: .mjs is ESM, .cjs CommonJS, .js follows the package type. */
+function outputFormat(pkg: PackageInfo, file: string): Format {
+  if (file.endsWith('.mjs')) return 'esm';
+  if (file.endsWith('.cjs')) return 'cjs';
+  return pkg.type === 'module' ? 'esm' : 'cjs';
+}
+
+/**
+ * The JS extension package.json names for each format among its declared
+ * outputs inside outDir (exports first, then main, module, bin: the first one
+ * of a format wins). A format package.json does not name is left out.
+ */
+export function declaredExtensions(pkg: PackageInfo, outDir: string): Partial<ResolvedConfig['outExtension']> {
+  const found: Partial<ResolvedConfig['outExtension']> = {};
+  for (const out of declaredOutputs(pkg)) {
+    if (!out.path.startsWith(`${outDir}/`)) continue;
+    const format = outputFormat(pkg, out.path);
+    const ext = JS_OUTPUT.exec(out.path)![0] as '.js' | '.mjs' | '.cjs';
+    if (found[format] === undefined) (found as Record<Format, string>)[format] = ext;
+  }
+  return found;
+}
+
+export function findSource(pkgDir: string, name: string): string | undefined {
+  const candidates = [`src/${name}`, `src/${name}/index`, name];
+  for (const base of candidates) {
+    for (const ext of SOURCE_EXTENSIONS) {
+      const rel = `${base}${ext}`;
+      if (isFile(path.join(pkgDir, rel))) return rel;
+    }
+  }
+  return undefined;
+}
+
+export function deriveEntries(pkg: PackageInfo, outDir: string): Record<string, string> {
+  const entries: Record<string, string> = {};
+  for (const out of declaredOutputs(pkg)) {
+    if (!out.path.startsWith(`${outDir}/`)) continue;
+    const name = out.path.slice(outDir.length + 1).replace(JS_OUTPUT, '');
+    if (entries[name]) continue;
+    const source = findSource(pkg.dir, name);
+    if (source) entries[name] = source;
+  }
+  if (Object.keys(entries).length > 0) return entries;
+  const fallback = findSource(pkg.dir, 'index');
+  return fallback ? { index: fallback } : {};
+}
+
+export function defaultFormats(pkg: PackageInfo): Format[] {
+  const formats = new Set<Format>();
+  for (const out of declaredOutputs(pkg)) {
+    if (out.conditions.includes('import')) formats.add('esm');
+    else if (out.conditions.includes('require')) formats.add('cjs');
+    else if (out.path.endsWith('.mjs')) formats.add('esm');
+    else if (out.path.endsWith('.cjs')) formats.add('cjs');
+    else formats.add(pkg.type === 'module' ? 'esm' : 'cjs');
+  }
+  if (formats.size === 0) formats.add(pkg.type === 'module' ? 'esm' : 'cjs');
+  return (['esm', 'cjs'] as const).filter((f) => formats.has(f));
+}
+
+export function defaultTarget(pkg: PackageInfo, platform: ResolvedConfig['platform']): string {
+  if (platform !== 'node') return 'es2022';
+  const range = pkg.manifest.engines?.node;
+  const m = typeof range === 'string' ? /(\d+)(?:\.(\d+))?/.exec(range) : null;
+  if (m) return m[2] && m[2] !== '0' ? `node${m[1]}.${m[2]}` : `node${m[1]}`;
+  return 'node20';
+}
+
+export function declaresTypes(pkg: PackageInfo): boolean {
+  const m = pkg.manifest;
+  if (typeof m.types === 'string' || typeof m.typings === 'string') return true;
+  return manifestTargets(m).targets.some((t) => t.source === 'exports' && (t.conditions.includes('types') || /\.d\.(c|m)?ts$/.test(t.value)));
+}
+
+export function dependencyExternals(pkg: PackageInfo): string[] {
+  const m = pkg.manifest;
+  const names = new Set<string>([
+    ...Object.keys(m.dependencies ?? {}),
+    ...Object.keys(m.peerDependencies ?? {}),
+    ...Object.keys(m.optionalDependencies ?? {}),
+  ]);
+  return [...names].sort().flatMap((n) => [n, `${n}/*`]);
+}
+
