@@ -5,10 +5,10 @@ import { debugNoop } from '../cache/noop/debug.js';
 import { type RecordedPackage, readRecordResults, readValidRecord, recordFile, recordKey, resultsFile, touchManifests } from '../cache/noop/record.js';
 import { OUTPUT_LOGS_MODES } from '../cache/output-logs.js';
 import { REMOTE_ENV } from '../cache/remote/config.js';
-import type { BuildResult, RunResult } from '../result/schema.js';
+import type { BuildResult } from '../result/schema.js';
+import { makeRunResult, type RunFacts } from '../services/results.js';
 import { defaultConcurrency, parseConcurrency } from '../util/concurrency.js';
 import { isValidationDiagnostic } from '../validate/diagnostics.js';
-import { criticalPath } from '../workspace/critical-path.js';
 import { ReadLog } from '../util/read-log.js';
 import { findWorkspaceRoot } from '../workspace/package-info.js';
 import type { ParsedBuildArgv } from './build-argv.js';
@@ -84,7 +84,7 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
   reporter.onPlan({ packages: selection.order.map((name) => ({ name, dir: selection.dirs.get(name)!, dependencies: selection.dependencies.get(name) ?? [] })), concurrency });
   const replayLogs = (flags.outputLogs ?? 'full') === 'full';
   const results: BuildResult[] = [];
-  const timeline: NonNullable<RunResult['timeline']> = [];
+  const timeline: RunFacts['timeline'] = [];
   for (const { result: recorded, logs } of packages as RecordedPackage[]) {
     const startMs = performance.now() - origin;
     const startedAt = new Date().toISOString();
@@ -96,27 +96,10 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
     const result = withTimes(recorded, startedAt, Math.round(endMs - startMs));
     reporter.onEvent({ type: 'package-done', result });
     results.push(result);
-    timeline.push({ package: name, status: result.status, startMs: round(startMs), endMs: round(endMs) });
+    timeline.push({ name, startMs: round(startMs), endMs: round(endMs) });
   }
-  const durations = new Map(timeline.map((t) => [t.package, t.endMs - t.startMs]));
-  const run: RunResult = {
-    schemaVersion: stored.schemaVersion as RunResult['schemaVersion'],
-    ok: true,
-    exitCode: 0,
-    startedAt: new Date(started).toISOString(),
-    endedAt: new Date().toISOString(),
-    durationMs: round(performance.now() - origin),
-    concurrency,
-    bail: flags.bail === true,
-    results,
-    timeline,
-    criticalPath: criticalPath(
-      results.map((r) => r.package.name),
-      selection.dependencies,
-      durations,
-    ),
-    cache: { hits: { local: results.length, remote: 0 }, misses: 0 },
-  };
+  // The same maker as a real run's result: a replay differs from the run it replays only in its times.
+  const run = makeRunResult({ origin, started, concurrency, bail: flags.bail === true, cancelled: false, results, timeline, waits: selection.dependencies });
   reporter.printRun(run);
   process.exitCode = 0;
   return true;

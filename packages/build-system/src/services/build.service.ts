@@ -608,26 +608,6 @@ async function makeBinsExecutable(config: ResolvedConfig, staging: string): Prom
   }
 }
 
-/** A result for a package that failed before or outside the adapter (config, lock, I/O). */
-export function errorResult(pkg: PackageInfo, startedAt: string, started: number, e: unknown): BuildResult {
-  const err = isBuildSystemError(e) ? e : new BuildSystemError('INTERNAL', (e as Error)?.message ?? String(e), { package: pkg.name, cause: e });
-  return {
-    schemaVersion: RESULT_SCHEMA_VERSION,
-    package: { name: pkg.name, dir: pkg.dir },
-    status: 'failed',
-    adapter: { name: null, version: null, reason: 'not chosen: the build stopped before' },
-    startedAt,
-    durationMs: Date.now() - started,
-    cache: { status: 'disabled', key: null },
-    artifacts: [],
-    // Issues name files relative to the cwd (for the one-line message); diagnostics are relative to the package.
-    diagnostics: err.issues.map((i) => ({
-      severity: 'error' as const,
-      message: i.field ? `${i.field}: ${i.message}` : i.message,
-      file: i.file ? toPosix(path.relative(pkg.dir, path.resolve(i.file))) : undefined,
-      line: i.line,
-      column: i.column,
-    })),
-    error: { code: err.code, message: err.lines()[0] ?? err.message, file: err.file, field: err.field },
-  };
-}
+/** Made by the one result maker (services/results.ts); exported here for the build's callers. */
+import { errorResult } from './results.js';
+export { errorResult };

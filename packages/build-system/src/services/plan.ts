@@ -1,0 +1,139 @@
+/**
+ * The plan of a run without building (`build --dry-run`, `list`, API `plan()`
+ * and `list()`): order, what each package waits for, adapter, cache state.
+ */
+import path from 'node:path';
+import { findConfigFile } from '../config/load.js';
+import { BuildSystemError } from '../errors.js';
+import { RESULT_SCHEMA_VERSION } from '../result/version.js';
+import type { PlanEntry, PlanResult } from '../result/schema.js';
+import { defaultConcurrency } from '../util/concurrency.js';
+import { toPosix } from '../util/paths.js';
+import { ReadLog } from '../util/read-log.js';
+import type { PackageGraph } from '../workspace/graph.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import type { RemoteCacheOptions } from '../cache/remote/config.js';
+import type { PackageBuildOptions, PackageBuildService, PreparedPackage } from './build.service.js';
+import { dependenciesRead } from './dependency-needs.js';
+import { errorInfo, exitCodeOf, runError, toBuildSystemError } from './results.js';
+import { selectPackages, type Selection, type SelectOptions } from './selection.js';
+
+export interface RunOptions extends SelectOptions, Omit<PackageBuildOptions, 'reads' | 'workspaceDependencies'> {
+  /** Most packages building at once, spawned tools included (default: `defaultConcurrency()`, 10 or the number of cores if more). */
+  concurrency?: number;
+  /** After the first failure, start nothing new (running builds finish). */
+  bail?: boolean;
+  /** Called once the selection is known, before anything builds: progress views size themselves from it. */
+  onPlan?: (plan: RunPlan) => void;
+  /**
+   * Remote cache (Turborepo v8 API). Unset: from env (BUILD_SYSTEM_REMOTE_CACHE_*, then TURBO_API /
+   * TURBO_TOKEN / TURBO_TEAM); no URL anywhere = no remote. `false`: off, whatever the env says.
+   */
+  remoteCache?: RemoteCacheOptions | false;
+}
+
+export interface RunPlan {
+  /** In build order. */
+  packages: { name: string; dir: string; dependencies: string[] }[];
+  concurrency: number;
+}
+
+/** Every workspace dependency of `name` in the graph (selected or not), with its directory. */
+export function workspaceDependencyRefs(graph: PackageGraph, name: string): { name: string; dir: string }[] {
+  return (graph.dependencies.get(name) ?? []).map((d) => ({ name: d, dir: graph.nodes.get(d)!.dir }));
+}
+
+
+
+export function resolveConcurrency(n: number | undefined): number {
+  if (n === undefined) return defaultConcurrency();
+  if (!Number.isInteger(n) || n < 1) throw new BuildSystemError('USAGE', `--concurrency must be a whole number >= 1 (got ${n})`, { field: '--concurrency' });
+  return n;
+}
+
+/**
+ * The selected dependencies `pkg` waits for: those whose outputs its build
+ * reads (services/dependency-needs.ts). A bundler keeping a workspace
+ * dependency external never opens its files, so it need not wait for it. A
+ * package that could not be prepared (config or adapter error) waits for all
+ * of them, as before: its result stays what it was (skipped when a dependency
+ * failed, else its own error).
+ */
+export function waitsFor(selection: Selection, pkg: PackageInfo, prepared: PreparedPackage | null): string[] {
+  const deps = selection.dependencies.get(pkg.name) ?? [];
+  if (!prepared) return deps;
+  const refs = deps.map((name) => ({ name, dir: selection.graph.nodes.get(name)!.dir }));
+  const reads = dependenciesRead({ pkg, config: prepared.config, adapter: prepared.choice.adapter.name }, refs);
+  return deps.filter((d) => reads.has(d));
+}
+
+/**
+ * The plan, or the selection's error thrown (USAGE, PACKAGE_NOT_FOUND,
+ * WORKSPACE_CYCLE): `plan()` turns that into a result, `list()` throws it.
+ * Loads and checks every config exactly as a build would; writes nothing.
+ */
+export async function planSelection(packageBuild: PackageBuildService, runOptions: RunOptions = {}): Promise<PlanResult> {
+  const options = { ...runOptions, reads: runOptions.reads ?? new ReadLog() };
+  const startedAt = new Date().toISOString();
+  const concurrency = resolveConcurrency(options.concurrency);
+  const selection = selectPackages(options);
+  const packages: PlanEntry[] = [];
+  // Packages that would be rebuilt: what their dependents would read from them is not known before.
+  const rebuilt = new Set<string>();
+  for (const pkg of selection.packages) {
+    const base = { name: pkg.name, dir: pkg.dir, dependencies: selection.dependencies.get(pkg.name) ?? [], waitsFor: selection.dependencies.get(pkg.name) ?? [] };
+    let cache: PlanEntry['cache'] = { status: 'disabled', key: null, wouldHit: null };
+    rebuilt.add(pkg.name);
+    try {
+      const prepared = await packageBuild.prepare(pkg, options);
+      const { config, choice } = prepared;
+      base.waitsFor = waitsFor(selection, pkg, prepared);
+      // A dependency it does not wait for is not read: whether it is rebuilt does not matter.
+      const dependencyRebuilt = base.waitsFor.some((d) => rebuilt.has(d));
+      const perPackage = { ...options, workspaceDependencies: workspaceDependencyRefs(selection.graph, pkg.name) };
+      const prediction = await packageBuild.predictCache(prepared, perPackage, dependencyRebuilt).catch(() => null);
+      if (prediction) {
+        cache = prediction.cache;
+        if (prediction.hit) rebuilt.delete(pkg.name);
+      }
+      packages.push({
+        ...base,
+        configFile: config.configFile ? toPosix(path.relative(pkg.dir, config.configFile)) : null,
+        adapter: config.adapter,
+        chosen: choice.adapter.name,
+        version: choice.tool.version,
+        available: true,
+        reason: choice.reason,
+        cache,
+      });
+    } catch (e) {
+      const err = toBuildSystemError(e, pkg.name);
+      const file = findConfigFile(pkg.dir, options.reads);
+      const { code, message, file: errFile, field } = errorInfo(err);
+      packages.push({
+        ...base,
+        configFile: file ? toPosix(path.relative(pkg.dir, file)) : null,
+        adapter: null,
+        chosen: null,
+        version: null,
+        available: false,
+        reason: err.lines().join('; '),
+        cache,
+        error: { code, message, file: errFile, field },
+      });
+    }
+  }
+  const exitCode = Math.max(0, ...packages.map((p) => (p.error ? exitCodeOf(p.error.code) : 0)));
+  return { schemaVersion: RESULT_SCHEMA_VERSION, dryRun: true, ok: exitCode === 0, exitCode, startedAt, concurrency, packages };
+}
+
+/** `planSelection` with a selection error as the plan's error (exit 2), as `build --dry-run` and `list` print it. */
+export async function plan(packageBuild: PackageBuildService, options: RunOptions = {}): Promise<PlanResult> {
+  const started = Date.now();
+  try {
+    return await planSelection(packageBuild, options);
+  } catch (e) {
+    const { error, exitCode } = runError(new Date(started).toISOString(), started, e);
+    return { schemaVersion: RESULT_SCHEMA_VERSION, dryRun: true, ok: false, exitCode, startedAt: new Date(started).toISOString(), concurrency: options.concurrency ?? defaultConcurrency(), packages: [], error };
+  }
+}
