@@ -11,16 +11,15 @@ import type { WorkspaceDependencyRef } from '../dependency-needs.js';
 
 /**
  * What a build system instance is wired with (src/create.ts): where adapters
- * come from, the clock, and a reporter that hears every run's events. Passed
- * down instead of reached for, so a test can run the pipeline with a fake
- * adapter and nothing process-wide decides what a run does.
+ * come from and the clock. Passed down instead of reached for, so a test can
+ * run the pipeline with a fake adapter and nothing process-wide decides what
+ * a run does. (The reporter is joined to each run's `onEvent` by create.ts,
+ * so workspace-level events reach it too.)
  */
 export interface SystemContext {
   adapters: AdapterRegistry;
   /** Milliseconds since the epoch; durations and `startedAt` come from it. */
   now(): number;
-  /** Hears every event of every run, after the run's own `onEvent`. */
-  reporter?: BuildEventListener;
 }
 
 export const defaultSystemContext: SystemContext = { adapters: getAdapter, now: Date.now };
@@ -32,12 +31,7 @@ export interface RunContext extends SystemContext {
 }
 
 export function runContext(system: SystemContext, reads: ReadLog, onEvent: BuildEventListener | undefined): RunContext {
-  const { reporter } = system;
-  const emit: BuildEventListener = (e) => {
-    onEvent?.(e);
-    reporter?.(e);
-  };
-  return { ...system, reads, emit };
+  return { ...system, reads, emit: onEvent ?? (() => {}) };
 }
 
 export interface PackageBuildOptions extends CacheOptions {
