@@ -8,11 +8,10 @@ import type { PlanResult, RunResult } from './result/schema.js';
 import type { OutputLogsMode } from './cache/package-cache.js';
 import type { PruneReport, StoreInfo } from './cache/store.js';
 import type { RemoteCacheOptions } from './cache/remote/config.js';
-import { CacheService } from './services/cache.service.js';
-import { CleanService, type CleanOptions, type CleanResult } from './services/clean.service.js';
-import { ListService, type ListEntry } from './services/list.service.js';
-import { WorkspaceBuildService } from './services/workspace.service.js';
-import { WatchService, type WatchOptions, type WatchSession } from './services/watch.service.js';
+import type { CleanOptions, CleanResult } from './services/clean.service.js';
+import type { ListEntry } from './services/list.service.js';
+import type { WatchOptions, WatchSession } from './services/watch.service.js';
+import { createBuildSystem } from './create.js';
 import { runInit, type InitOptions } from './init/init.service.js';
 import type { InitResult } from './init/result-schema.js';
 
@@ -28,12 +27,9 @@ export type { ListEntry } from './services/list.service.js';
 export type { CleanResult, CleanOptions } from './services/clean.service.js';
 export type { BuilderAdapter, AdapterContext, AdapterOutput, ToolAvailability } from './adapters/types.js';
 export type { ResolvedConfig } from './config/resolve.js';
-export { PackageBuildService } from './services/build.service.js';
-export { WorkspaceBuildService, selectPackages } from './services/workspace.service.js';
 export type { RunPlan, Selection, SelectOptions } from './services/workspace.service.js';
-export { ListService } from './services/list.service.js';
-export { CleanService } from './services/clean.service.js';
-export { CacheService } from './services/cache.service.js';
+export { createBuildSystem } from './create.js';
+export type { BuildSystem, BuildSystemOptions } from './create.js';
 export type { OutputLogsMode } from './cache/package-cache.js';
 export type { PruneReport, StoreInfo } from './cache/store.js';
 export type { Fingerprint } from './cache/fingerprint.js';
@@ -44,7 +40,6 @@ export type { InitOptions } from './init/init.service.js';
 export { watchRoundSchema } from './result/watch-schema.js';
 export type { WatchRound } from './result/watch-schema.js';
 export type { WatchOptions, WatchSession } from './services/watch.service.js';
-export { WatchService } from './services/watch.service.js';
 
 export interface BuildOptions {
   /** Directory to act from: a package, or a workspace root (default process.cwd()). */
@@ -104,8 +99,8 @@ export function build(options?: BuildOptions & { dryRun?: false }): Promise<RunR
 export function build(options: BuildOptions): Promise<RunResult | PlanResult>;
 export function build(options: BuildOptions = {}): Promise<RunResult | PlanResult> {
   const { dryRun, ...rest } = options;
-  const service = new WorkspaceBuildService();
-  return dryRun ? service.plan(rest) : service.run(rest);
+  const system = createBuildSystem();
+  return dryRun ? system.plan(rest) : system.build(rest);
 }
 
 /**
@@ -117,31 +112,31 @@ export function build(options: BuildOptions = {}): Promise<RunResult | PlanResul
  * (a running round is cancelled cleanly). A failed round does not end it.
  */
 export function watch(options: WatchOptions & Omit<BuildOptions, 'dryRun' | 'signal'> = {}): WatchSession {
-  return new WatchService().watch(options);
+  return createBuildSystem().watch(options);
 }
 
 export function list(options: { cwd?: string; packages?: string[]; filter?: string[]; all?: boolean } = {}): Promise<ListEntry[]> {
-  return new ListService().list(options);
+  return createBuildSystem().list(options);
 }
 
 /** Removes outDirs (and with `cache: true` the packages' cache entries). */
 export function clean(options: CleanOptions = {}): Promise<CleanResult[]> {
-  return new CleanService().clean(options);
+  return createBuildSystem().clean(options);
 }
 
 /** Evicts cache entries: unused for maxAgeMs (default 30 days), then least recently used down to maxSizeBytes (default 5 GiB). */
 export function pruneCache(options: { cwd?: string; cacheDir?: string; maxSizeBytes?: number; maxAgeMs?: number } = {}): Promise<PruneReport & { dir: string }> {
-  return new CacheService().prune(options);
+  return createBuildSystem().pruneCache(options);
 }
 
 /** Where the cache is, its size, entries per package. */
 export function cacheInfo(options: { cwd?: string; cacheDir?: string } = {}): Promise<StoreInfo> {
-  return new CacheService().info(options);
+  return createBuildSystem().cacheInfo(options);
 }
 
 /** Empties the whole cache directory of a workspace. */
 export function clearCache(options: { cwd?: string; cacheDir?: string } = {}): Promise<{ entries: number; bytes: number }> {
-  return new CacheService().clear(options);
+  return createBuildSystem().clearCache(options);
 }
 
 /**

@@ -1,0 +1,89 @@
+import { chmod, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { AdapterContext, AdapterOutput } from '../../adapters/types.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
+import type { OutputLogsMode } from '../../cache/package-cache.js';
+import type { LogLine } from '../../cache/store.js';
+import type { Artifact, Diagnostic } from '../../result/schema.js';
+import { collectArtifacts } from '../../util/artifacts.js';
+import type { PreparedPackage, RunContext } from './context.js';
+
+const LOG_TAIL_LINES = 40;
+/** Tool output kept in a cache entry for replay; a runaway tool must not bloat the cache. */
+const STORED_LOG_LINES = 5000;
+
+/** The tool output of one build: a tail for the result, the lines a cache entry replays, and the events. */
+export interface BuildLog {
+  log(stream: 'stdout' | 'stderr', line: string): void;
+  tail: string[];
+  logs: LogLine[];
+  /** errors-only: the output of a build is shown once it is known to have failed. */
+  showLogsOfFailure(): void;
+}
+
+export function createBuildLog(pkgName: string, mode: OutputLogsMode, ctx: Pick<RunContext, 'emit'>): BuildLog {
+  const tail: string[] = [];
+  const logs: LogLine[] = [];
+  return {
+    tail,
+    logs,
+    log(stream, line) {
+      tail.push(line);
+      if (tail.length > LOG_TAIL_LINES) tail.shift();
+      if (logs.length < STORED_LOG_LINES) logs.push({ stream, line });
+      if (mode === 'full') ctx.emit({ type: 'log', package: pkgName, stream, line });
+    },
+    showLogsOfFailure() {
+      if (mode === 'errors-only') for (const l of logs) ctx.emit({ type: 'log', package: pkgName, stream: l.stream, line: l.line });
+    },
+  };
+}
+
+/** What the tools produced in staging. */
+export interface ToolRun {
+  outputs: AdapterOutput[];
+  ok: boolean;
+  /** The cache's warnings so far, the tools' diagnostics, and any reported file that is not in the output. */
+  diagnostics: Diagnostic[];
+  /** Empty unless ok. */
+  artifacts: Artifact[];
+  /** The file system's clock as the tool started: a read file changed since is not trusted (build-reads.ts). */
+  toolStartedCtimeMs: number;
+}
+
+/**
+ * Step "build": the adapter (and, for a bundler with `dts`, the declaration
+ * emitter) into the empty staging dir; then the artifacts it reported, and
+ * bins made executable.
+ */
+export async function buildStep(
+  prepared: PreparedPackage,
+  input: { staging: string; signal: AbortSignal; log: BuildLog; ctx: RunContext; cacheWarnings: readonly Diagnostic[] },
+): Promise<ToolRun> {
+  const { pkg, config, choice } = prepared;
+  const { staging, signal } = input;
+  const adapterCtx: AdapterContext = { pkg, config, outDir: staging, tool: choice.tool, signal, log: input.log.log, reads: input.ctx.reads };
+  const toolStartedCtimeMs = (await stat(staging)).ctimeMs;
+  const outputs: AdapterOutput[] = [await choice.adapter.build(adapterCtx)];
+  if (outputs[0]!.ok && config.dts && choice.adapter.name !== 'tsc' && !signal.aborted) {
+    const { emitDeclarations } = await import('../../adapters/dts.js');
+    outputs.push(await emitDeclarations(adapterCtx));
+  }
+  const diagnostics: Diagnostic[] = [...input.cacheWarnings, ...outputs.flatMap((o) => o.diagnostics)];
+  const ok = outputs.every((o) => o.ok) && !signal.aborted;
+  const { artifacts, missing } = ok ? await collectArtifacts(outputs.flatMap((o) => o.files), staging, config.outDir) : { artifacts: [], missing: [] };
+  for (const m of missing) diagnostics.push({ severity: 'warning', message: `the ${choice.adapter.name} adapter reported ${m} but it is not a file in the output` });
+  if (ok) await makeBinsExecutable(config, staging);
+  return { outputs, ok, diagnostics, artifacts, toolStartedCtimeMs };
+}
+
+/** package.json `bin` targets that this build produced get the executable bit before the swap. */
+async function makeBinsExecutable(config: ResolvedConfig, staging: string): Promise<void> {
+  // emit: false wrote no bins (nor anything else).
+  if (!config.emit) return;
+  for (const bin of config.bins) {
+    if (!bin.startsWith(`${config.outDir}/`)) continue;
+    const inStaging = path.join(staging, bin.slice(config.outDir.length + 1));
+    await chmod(inStaging, 0o755).catch(() => {});
+  }
+}

@@ -1,0 +1,45 @@
+import path from 'node:path';
+import { chooseAdapter, type AdapterRegistry } from '../../adapters/registry.js';
+import { loadPackageConfig } from '../../config/load.js';
+import { resolveConfig } from '../../config/resolve.js';
+import type { AdapterName } from '../../config/schema.js';
+import { BuildSystemError } from '../../errors.js';
+import { toPosix } from '../../util/paths.js';
+import type { ReadLog } from '../../util/read-log.js';
+import type { PackageInfo } from '../../workspace/package-info.js';
+import type { PreparedPackage } from './context.js';
+
+/**
+ * Step "load config": the package's config loaded and resolved, its adapter
+ * chosen and its tools checked. Throws BuildSystemError (config/usage) before
+ * anything is written.
+ */
+export async function loadConfigStep(
+  pkg: PackageInfo,
+  input: { adapter?: AdapterName; reads: ReadLog; adapters: AdapterRegistry },
+): Promise<PreparedPackage> {
+  const { reads } = input;
+  const { config, file } = await loadPackageConfig(pkg, reads);
+  const raw = input.adapter ? { ...config, adapter: input.adapter } : config;
+  const resolved = resolveConfig(pkg, raw, file);
+  const origin = input.adapter ? '--adapter' : file ? toPosix(path.relative(pkg.dir, file)) : 'default';
+  const relFile = file ? toPosix(path.relative(process.cwd(), file)) : undefined;
+  const choice = await chooseAdapter(pkg, resolved.adapter, origin, reads, relFile, input.adapters);
+  if (choice.adapter.name === 'tsc') {
+    // tsc cannot emit every format/entry naming a bundler can; refuse before anything is written.
+    const { assertTscCanBuild } = await import('../../adapters/tsc.js');
+    assertTscCanBuild(pkg, resolved);
+  }
+  if (resolved.dts && choice.adapter.name !== 'tsc') {
+    const { checkDeclarationTool } = await import('../../adapters/dts.js');
+    const dtsTool = await checkDeclarationTool(pkg, reads);
+    if (!dtsTool.available) {
+      throw new BuildSystemError('ADAPTER_UNAVAILABLE', `dts: true needs TypeScript: ${dtsTool.reason}; install it with: ${dtsTool.installHint}`, {
+        package: pkg.name,
+        file: relFile,
+        field: 'dts',
+      });
+    }
+  }
+  return { pkg, config: resolved, choice };
+}
