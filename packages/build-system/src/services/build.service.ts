@@ -41,6 +41,8 @@ export interface PackageBuildOptions extends CacheOptions {
   adapter?: AdapterName;
   /** How long to wait for another process's lock; 0 = fail at once. */
   lockTimeoutMs?: number;
+  /** How long a lock's heartbeat may be silent before a waiter takes it over (ms; CLI --stale-timeout). */
+  staleLockMs?: number;
   signal?: AbortSignal;
   onEvent?: BuildEventListener;
   /** Command line recorded in the lock owner record. */
@@ -167,6 +169,7 @@ export class PackageBuildService {
     try {
       lock = await acquirePackageLock(pkg, {
         timeoutMs: options.lockTimeoutMs,
+        staleMs: options.staleLockMs,
         // LOCK-INTEGRATION: the short command is what waiters are shown ("… since 12:03:11 (build:package)"); the full line is recorded for diagnosis.
         command: 'build:package',
         commandLine: options.command,
