@@ -1,54 +1,22 @@
-import type { BuildFlags } from './build-run.js';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { BUILD_FLAG_TABLE, type BuildFlags } from '../cli/flag-table.js';
 
 /**
- * `build` / `build:package` flags read without commander, so src/main.ts can
- * run a build without starting Nest (~300 ms). The Nest command (build.command.ts)
- * stays the definition of the CLI: its @Option list is what `--help` shows and
- * test/cli-fast-path.test.ts checks that every flag it defines is in BUILD_FLAGS
- * and parses to the same value. Anything this parser is not sure about — an
- * unknown flag, a missing value, a value that looks like a flag, `--`, `-h` —
- * returns null and the invocation goes to Nest, which prints commander's own
- * usage error or help.
+ * `build` / `build:package` / `watch` flags read without commander, so src/main.ts
+ * can run a build without starting Nest (~300 ms). Both this parser and the Nest
+ * command's options come from one table (cli/flag-table.ts). Anything this parser
+ * is not sure about — an unknown flag, a missing or empty value, a value that looks
+ * like a flag, a value given to a boolean, `--`, `-h`, short options — returns null
+ * and the invocation goes to Nest, which prints commander's own usage error or help.
  */
 
-type FlagKind = 'boolean' | 'value' | 'repeatable' | 'negation';
+/** Every long option the Nest command defines, by name, as the table defines it. */
+export const BUILD_FLAGS: Readonly<Record<string, (typeof BUILD_FLAG_TABLE)[number]>> = Object.fromEntries(BUILD_FLAG_TABLE.map((f) => [f.flag, f]));
 
-interface FlagSpec {
-  /** Key in BuildFlags (commander's camelCase of the long name). */
-  key: keyof BuildFlags;
-  kind: FlagKind;
-}
-
-/** Every option BuildCommand defines, by its long name. */
-export const BUILD_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  '--json': { key: 'json', kind: 'boolean' },
-  '--adapter': { key: 'adapter', kind: 'value' },
-  '--cwd': { key: 'cwd', kind: 'value' },
-  '--lock-timeout': { key: 'lockTimeout', kind: 'value' },
-  '--filter': { key: 'filter', kind: 'repeatable' },
-  '--all': { key: 'all', kind: 'boolean' },
-  '--concurrency': { key: 'concurrency', kind: 'value' },
-  '--bail': { key: 'bail', kind: 'boolean' },
-  '--dry-run': { key: 'dryRun', kind: 'boolean' },
-  '--summary': { key: 'summary', kind: 'value' },
-  '--color': { key: 'color', kind: 'boolean' },
-  '--no-color': { key: 'color', kind: 'negation' },
-  '--force': { key: 'force', kind: 'boolean' },
-  '--strict': { key: 'strict', kind: 'boolean' },
-  '--no-cache': { key: 'cache', kind: 'negation' },
-  '--cache-dir': { key: 'cacheDir', kind: 'value' },
-  '--output-logs': { key: 'outputLogs', kind: 'value' },
-  '--explain': { key: 'explain', kind: 'boolean' },
-  '--remote-cache-url': { key: 'remoteCacheUrl', kind: 'value' },
-  '--remote-cache-token': { key: 'remoteCacheToken', kind: 'value' },
-  '--remote-cache-team': { key: 'remoteCacheTeam', kind: 'value' },
-  '--remote-cache-read-only': { key: 'remoteCacheReadOnly', kind: 'boolean' },
-  '--remote-cache-signature-key': { key: 'remoteCacheSignatureKey', kind: 'value' },
-  '--remote-cache-timeout': { key: 'remoteCacheTimeout', kind: 'value' },
-  '--remote-cache-connect-timeout': { key: 'remoteCacheConnectTimeout', kind: 'value' },
-  '--no-remote-cache': { key: 'remoteCache', kind: 'negation' },
-  '--watch': { key: 'watch', kind: 'boolean' },
-};
+// parseArgs knows no negation or value-looks-like-a-flag rule: `--no-x` is its own boolean, mapped after parsing.
+const options: ParseArgsConfig['options'] = Object.fromEntries(
+  BUILD_FLAG_TABLE.map((f) => [f.flag.slice(2), { type: f.type === 'value' || f.type === 'repeatable' ? 'string' : 'boolean', multiple: f.type === 'repeatable' }] as const),
+);
 
 export interface ParsedBuildArgv {
   packages: string[];
@@ -60,29 +28,34 @@ export interface ParsedBuildArgv {
 /** `argv` after the program name; null unless it is a `build` (or `watch`, which takes the same flags) this parser fully understands. */
 export function parseBuildArgv(argv: readonly string[]): ParsedBuildArgv | null {
   if (argv[0] !== 'build' && argv[0] !== 'build:package' && argv[0] !== 'watch') return null;
+  const args = argv.slice(1);
+  // The fields of parseArgs' tokens this reads (its own type narrows to nothing with a computed options table).
+  let tokens: { kind: string; rawName?: string; value?: string; inlineValue?: boolean }[];
+  try {
+    tokens = parseArgs({ args, options, strict: true, allowPositionals: true, tokens: true }).tokens ?? [];
+  } catch {
+    return null;
+  }
   const packages: string[] = [];
   const flags: Record<string, unknown> = {};
-  for (let i = 1; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('-')) {
-      if (arg === '') return null;
-      packages.push(arg);
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') return null;
+    if (token.kind === 'positional') {
+      if (!token.value) return null;
+      packages.push(token.value);
       continue;
     }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const spec = Object.hasOwn(BUILD_FLAGS, name) ? BUILD_FLAGS[name] : undefined;
-    if (!spec) return null;
-    if (spec.kind === 'boolean' || spec.kind === 'negation') {
-      if (eq > 0) return null; // commander rejects a value here: its message, not ours
-      flags[spec.key] = spec.kind === 'boolean';
+    // commander reads `-x` clusters and its own short forms (-h): leave them to it.
+    if (!token.rawName?.startsWith('--')) return null;
+    const spec = BUILD_FLAGS[token.rawName]!;
+    if (spec.type === 'boolean' || spec.type === 'negation') {
+      if (token.inlineValue) return null; // commander rejects a value here: its message, not ours
+      flags[spec.key] = spec.type === 'boolean';
       continue;
     }
-    let value: string | undefined;
-    if (eq > 0) value = arg.slice(eq + 1);
-    else if (i + 1 < argv.length) value = argv[++i];
+    const value = token.value;
     if (value === undefined || value === '' || value.startsWith('-')) return null;
-    if (spec.kind === 'repeatable') flags[spec.key] = [...((flags[spec.key] as string[] | undefined) ?? []), value];
+    if (spec.type === 'repeatable') flags[spec.key] = [...((flags[spec.key] as string[] | undefined) ?? []), value];
     else flags[spec.key] = value;
   }
   return { packages, flags: flags as BuildFlags, ...(argv[0] === 'watch' || flags.watch === true ? { watch: true as const } : {}) };

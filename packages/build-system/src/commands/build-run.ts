@@ -11,42 +11,11 @@ import { explainLines, parseOutputLogs } from './cache-flags.js';
 import type { OutputLogsMode } from '../cache/package-cache.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
 import { redactArgv, type RemoteCacheOptions } from '../cache/remote/config.js';
+import type { BuildFlags } from '../cli/flag-table.js';
 import { ReadLog } from '../util/read-log.js';
 import { guardRun } from './run-guard.js';
 
-/** Flags of `build` as commander hands them over (names from the option definitions in build.command.ts). */
-export interface BuildFlags {
-  json?: boolean;
-  adapter?: string;
-  cwd?: string;
-  lockTimeout?: string;
-  filter?: string[];
-  concurrency?: string;
-  bail?: boolean;
-  dryRun?: boolean;
-  summary?: string;
-  color?: boolean;
-  all?: boolean;
-  force?: boolean;
-  /** --strict: package.json validation warnings fail the build. */
-  strict?: boolean;
-  /** false with --no-cache (commander's negatable option). */
-  cache?: boolean;
-  cacheDir?: string;
-  outputLogs?: string;
-  explain?: boolean;
-  remoteCacheUrl?: string;
-  remoteCacheToken?: string;
-  remoteCacheTeam?: string;
-  remoteCacheReadOnly?: boolean;
-  remoteCacheSignatureKey?: string;
-  remoteCacheTimeout?: string;
-  remoteCacheConnectTimeout?: string;
-  /** false with --no-remote-cache. */
-  remoteCache?: boolean;
-  /** --watch: keep watching and rebuild on changes (commands/watch-run.ts). */
-  watch?: boolean;
-}
+export type { BuildFlags } from '../cli/flag-table.js';
 
 /**
  * The remote cache flags as options; unset ones fall back to env in the
@@ -54,12 +23,7 @@ export interface BuildFlags {
  */
 export function remoteCacheFlags(flags: BuildFlags): RemoteCacheOptions | false {
   if (flags.remoteCache === false) return false;
-  const seconds = (flag: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    const s = parseSeconds(flag, v);
-    if (s === 0) throw new BuildSystemError('USAGE', `must be a number of seconds > 0 (got ${JSON.stringify(v)})`, { field: flag });
-    return s * 1000;
-  };
+  const seconds = (flag: string, v: string | undefined) => (v === undefined ? undefined : positiveSeconds(flag, v));
   return {
     url: flags.remoteCacheUrl,
     token: flags.remoteCacheToken,
@@ -69,6 +33,13 @@ export function remoteCacheFlags(flags: BuildFlags): RemoteCacheOptions | false 
     requestTimeoutMs: seconds('--remote-cache-timeout', flags.remoteCacheTimeout),
     connectTimeoutMs: seconds('--remote-cache-connect-timeout', flags.remoteCacheConnectTimeout),
   };
+}
+
+/** A `<seconds>` flag that must be > 0, in ms. */
+function positiveSeconds(flag: string, v: string): number {
+  const s = parseSeconds(flag, v);
+  if (s === 0) throw new BuildSystemError('USAGE', `must be a number of seconds > 0 (got ${JSON.stringify(v)})`, { field: flag });
+  return s * 1000;
 }
 
 export { parseConcurrency } from '../util/concurrency.js';
@@ -96,9 +67,10 @@ export function runOptionsFromFlags(flags: BuildFlags) {
     adapter = flags.adapter as AdapterName;
   }
   const lockTimeoutMs = flags.lockTimeout !== undefined ? parseSeconds('--lock-timeout', flags.lockTimeout) * 1000 : undefined;
+  const staleLockMs = flags.staleTimeout !== undefined ? positiveSeconds('--stale-timeout', flags.staleTimeout) : undefined;
   const concurrency = flags.concurrency !== undefined ? parseConcurrency(flags.concurrency) : undefined;
   const cacheOptions = { force: flags.force, noCache: flags.cache === false, cacheDir: flags.cacheDir, outputLogs, remoteCache };
-  return { cwd: flags.cwd, filter: flags.filter, all: flags.all, adapter, concurrency, bail: flags.bail, strict: flags.strict, lockTimeoutMs, ...cacheOptions };
+  return { cwd: flags.cwd, filter: flags.filter, all: flags.all, adapter, concurrency, bail: flags.bail, strict: flags.strict, lockTimeoutMs, staleLockMs, ...cacheOptions };
 }
 
 /**
@@ -129,7 +101,7 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
     process.exitCode = run.exitCode;
     return;
   }
-  const { lockTimeoutMs, ...options } = parsed;
+  const { lockTimeoutMs, staleLockMs, ...options } = parsed;
   const common = { ...options, packages };
 
   if (flags.dryRun) {
@@ -175,6 +147,7 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
       ...common,
       reads,
       lockTimeoutMs,
+      staleLockMs,
       signal: controller.signal,
       onSelected: (selection) => recording?.onSelected(selection),
       onPlan: (plan) => reporter.onPlan(plan),

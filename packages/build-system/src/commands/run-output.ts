@@ -1,6 +1,6 @@
 import { LineReporter, type Reporter } from './reporter.js';
 import { createStyle, terminalInfo, wantsColor, type Style } from './terminal.js';
-import type { BuildFlags } from './build-run.js';
+import { BUILD_FLAG_TABLE, type BuildFlags } from '../cli/flag-table.js';
 
 // Light on purpose: the no-op replay (build-replay.ts) uses these without loading the build services.
 
@@ -22,25 +22,27 @@ export function createRunOutput(flags: Pick<BuildFlags, 'json' | 'color'>): { js
 
 /**
  * The flags that can change what a run produces, as the no-op record's key
- * (cache/noop/record.ts recordKey). Not in it: the selection (positional names,
- * --filter, --cwd; a replay resolves it against the recorded graph), flags that
- * only change printing or waiting (--json, --color, --concurrency, --bail,
- * --output-logs: applied by the replay from the current flags; --lock-timeout: a
- * replay needs every lock to be free), --strict (checked by the replay) and
- * --cache-dir (the resolved directory is keyed). Null for runs that must not be
- * recorded or replayed: forced or uncached builds, dry runs, --explain and
- * --summary (their extra output is computed from a real run), git-ref filters
- * (they depend on the repository's history), remote cache flags.
+ * (cache/noop/record.ts recordKey): the table's `affectsOutputs: 'key'` rows
+ * (cli/flag-table.ts). Rows marked 'never' make a run neither recorded nor
+ * replayed (their output comes from a real run); the rest only change printing,
+ * waiting or selection, which a replay applies from the current flags. Also
+ * never replayed: git-ref filters (they depend on the repository's history).
  */
 export function noopRecordOptions(flags: BuildFlags): Record<string, unknown> | null {
-  if (flags.force || flags.cache === false || flags.dryRun || flags.explain || flags.summary) return null;
+  const given = flags as Record<string, unknown>;
+  const key: Record<string, unknown> = {};
+  for (const def of BUILD_FLAG_TABLE) {
+    const value = given[def.key];
+    if (def.affectsOutputs === 'never' && value !== undefined && isSet(def.type, value)) return null;
+    if (def.affectsOutputs === 'key') key[def.key] = def.type === 'boolean' ? value === true : (value ?? null);
+  }
   if (flags.filter?.some((f) => f.includes('['))) return null;
-  if (flags.remoteCacheUrl || flags.remoteCacheToken || flags.remoteCacheTeam || flags.remoteCacheReadOnly || flags.remoteCacheSignatureKey) return null;
-  if (flags.remoteCacheTimeout !== undefined || flags.remoteCacheConnectTimeout !== undefined) return null;
-  return {
-    // Another adapter builds other outputs.
-    adapter: flags.adapter ?? null,
-    // --all changes which packages take part; the record's participation answers are only valid under the same rule.
-    all: flags.all === true,
-  };
+  return key;
+}
+
+/** Whether a flag's value asks for what the flag does (`--no-cache` is set when cache is false). */
+function isSet(type: string, value: unknown): boolean {
+  if (type === 'negation') return value === false;
+  if (type === 'boolean') return value === true;
+  return true;
 }

@@ -3,8 +3,7 @@ import path from 'node:path';
 import { manifestTargets, type TargetSource } from '../util/manifest-targets.js';
 import { stripDot } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import type { ResolvedConfig } from './resolve.js';
-import type { Format } from './schema.js';
+import type { Format, OutExtensions, Platform } from './schema.js';
 
 /**
  * What a package's package.json implies when its config is silent: the entries
@@ -55,8 +54,8 @@ function outputFormat(pkg: PackageInfo, file: string): Format {
  * outputs inside outDir (exports first, then main, module, bin: the first one
  * of a format wins). A format package.json does not name is left out.
  */
-export function declaredExtensions(pkg: PackageInfo, outDir: string): Partial<ResolvedConfig['outExtension']> {
-  const found: Partial<ResolvedConfig['outExtension']> = {};
+export function declaredExtensions(pkg: PackageInfo, outDir: string): Partial<OutExtensions> {
+  const found: Partial<OutExtensions> = {};
   for (const out of declaredOutputs(pkg)) {
     if (!out.path.startsWith(`${outDir}/`)) continue;
     const format = outputFormat(pkg, out.path);
@@ -104,7 +103,7 @@ export function defaultFormats(pkg: PackageInfo): Format[] {
   return (['esm', 'cjs'] as const).filter((f) => formats.has(f));
 }
 
-export function defaultTarget(pkg: PackageInfo, platform: ResolvedConfig['platform']): string {
+export function defaultTarget(pkg: PackageInfo, platform: Platform): string {
   if (platform !== 'node') return 'es2022';
   const range = pkg.manifest.engines?.node;
   const m = typeof range === 'string' ? /(\d+)(?:\.(\d+))?/.exec(range) : null;

@@ -14,7 +14,7 @@ import {
   isFile,
   JS_OUTPUT,
 } from './package-defaults.js';
-import type { AdapterName, BuildConfig, Format } from './schema.js';
+import type { AdapterName, BuildConfig, Format, OutExtensions, Platform } from './schema.js';
 
 /**
  * Options normalized in one place: every default that depends on the package
@@ -42,7 +42,7 @@ export interface ResolvedConfig {
   outDir: string;
   formats: Format[];
   /** File extension of JS outputs per format: the config's, else what package.json names, else as the package `type` requires. */
-  outExtension: Record<Format, '.js' | '.mjs' | '.cjs'>;
+  outExtension: OutExtensions;
   /** Declaration extension per format, following the JS one: .js -> .d.ts, .mjs -> .d.mts, .cjs -> .d.cts. */
   dtsExtension: Record<Format, '.d.ts' | '.d.mts' | '.d.cts'>;
   /** false: type-check only (tsc adapter); nothing is written, outDir is left alone. */
@@ -51,7 +51,7 @@ export interface ResolvedConfig {
   include: string[] | undefined;
   /** tsc adapter: globs replacing the tsconfig's exclude; undefined = the tsconfig's. */
   exclude: string[] | undefined;
-  platform: 'node' | 'browser' | 'neutral';
+  platform: Platform;
   target: string;
   sourcemap: false | 'inline' | 'external';
   minify: boolean;

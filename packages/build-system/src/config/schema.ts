@@ -102,6 +102,9 @@ export type BuildConfig = z.output<typeof buildConfigSchema>;
 export type AdapterName = (typeof ADAPTER_NAMES)[number];
 export type BuilderName = (typeof BUILDER_NAMES)[number];
 export type Format = z.infer<typeof formatSchema>;
+/** A JS output's extension, per format, after resolution. */
+export type OutExtensions = Record<Format, '.js' | '.mjs' | '.cjs'>;
+export type Platform = BuildConfig['platform'];
 
 /** Identity function that gives `build.config.ts` its types. */
 export function defineConfig(config: BuildConfigInput): BuildConfigInput {

@@ -25,9 +25,12 @@ import { hitInPlaceStep, hitUnderLockStep } from './package-build/hit.js';
 import { keyStep } from './package-build/key.js';
 import { loadConfigStep } from './package-build/load-config.js';
 import { recordStep, storeEntryStep, type NewEntry } from './package-build/record.js';
+import { errorResult } from './results.js';
 
 export type { PackageBuildOptions, PreparedPackage, SystemContext } from './package-build/context.js';
 export { CACHE_DIAGNOSTIC } from './package-build/diagnostics.js';
+/** Made by the one result maker (services/results.ts); exported here for the build's callers. */
+export { errorResult };
 
 /**
  * Builds one package as named steps, each in services/package-build/:
@@ -103,6 +106,7 @@ export class PackageBuildService {
     try {
       lock = await acquirePackageLock(pkg, {
         timeoutMs: options.lockTimeoutMs,
+        staleMs: options.staleLockMs,
         // LOCK-INTEGRATION: the short command is what waiters are shown ("… since 12:03:11 (build:package)"); the full line is recorded for diagnosis.
         command: 'build:package',
         commandLine: options.command,
@@ -245,6 +249,3 @@ function unavailable(e: unknown): CacheInfo {
   return { status: 'disabled', key: null, reason: `cache unavailable: ${(e as Error).message}` };
 }
 
-/** Made by the one result maker (services/results.ts); exported here for the build's callers. */
-import { errorResult } from './results.js';
-export { errorResult };

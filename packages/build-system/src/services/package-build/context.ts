@@ -50,6 +50,8 @@ export interface PackageBuildOptions extends CacheOptions {
   adapter?: AdapterName;
   /** How long to wait for another process's lock; 0 = fail at once. */
   lockTimeoutMs?: number;
+  /** How long a lock's heartbeat may be silent before a waiter takes it over (ms; CLI --stale-timeout). */
+  staleLockMs?: number;
   signal?: AbortSignal;
   onEvent?: BuildEventListener;
   /** Command line recorded in the lock owner record. */
