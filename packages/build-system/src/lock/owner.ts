@@ -184,6 +184,11 @@ function holderText(owner: LockOwner | null): string {
   return `locked by pid ${owner.pid} on host ${owner.hostname} since ${clock(owner.startedAt)} (${owner.command})`;
 }
 
+/** `took over the lock of @demo/core (locked by pid 4211 on host ci-7 since 12:03:11 (build:package)): its heartbeat is 5.0 s old (stale after 3 s)` */
+export function takeoverMessage(pkgName: string, tookOver: { owner: LockOwner | null; reason: string }): string {
+  return `took over the lock of ${pkgName} (${holderText(tookOver.owner)}): ${tookOver.reason}`;
+}
+
 /** `waiting for @demo/core: locked by pid 4211 on host ci-7 since 12:03:11 (build:package)` */
 export function waitingMessage(pkgName: string, owner: LockOwner | null): string {
   return `waiting for ${pkgName}: ${holderText(owner)}`;

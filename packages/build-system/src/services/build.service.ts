@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { BuildSystemError, isBuildSystemError } from '../errors.js';
 import { acquirePackageLock, type PackageLock } from '../lock.js';
+import { takeoverMessage } from '../lock/owner.js';
 import { PackageCache } from '../cache/package-cache.js';
 import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import type { BuildResult, CacheInfo, Diagnostic, PlanEntry } from '../result/schema.js';
@@ -119,6 +120,8 @@ export class PackageBuildService {
     } catch (e) {
       return finish({ ...errorResult(pkg, startedAt, started, e), adapter: base.adapter, outDir: config.outDir });
     }
+    // A takeover is rare and means a build died or hung elsewhere: say whose lock it was and why it was judged stale.
+    if (lock.tookOver) ctx.emit({ type: 'warning', message: takeoverMessage(pkg.name, lock.tookOver) });
 
     const log = createBuildLog(pkg.name, options.outputLogs ?? 'full', ctx);
     /** Staging while it is this build's to discard: cleared once it is swapped in or discarded. */
