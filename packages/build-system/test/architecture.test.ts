@@ -46,7 +46,6 @@ export const LAYERS: readonly (readonly string[])[] = [
  */
 export const PENDING_SPLIT: readonly string[] = [
   'config/load.ts', // bundling the config vs evaluating it
-  'cache/noop/record.ts', // writing the record vs replaying it
 ];
 
 /**

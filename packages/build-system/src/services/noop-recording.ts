@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
-import { recordFile, recordKey, writeNoopRecord, type RecordedGraphEntry } from '../cache/noop/record.js';
+import { recordFile, recordKey, type RecordedGraphEntry } from '../cache/noop/record.js';
+import { writeNoopRecord } from '../cache/noop/write.js';
 import { LocalCacheStore } from '../cache/store.js';
 import type { BuildEvent } from '../events.js';
 import { lockDirFor } from '../lock.js';

@@ -1,0 +1,233 @@
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { BuildResult, RunResult } from '../../result/schema.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
+import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
+import {
+  envValueHash,
+  NOOP_RECORD_VERSION,
+  RACY_WINDOW_MS,
+  recordFile,
+  resultsFile,
+  sameNames,
+  type NoopRecord,
+  type NoopResults,
+  type RecordedGraphEntry,
+  type RecordedPackage,
+} from './record.js';
+
+/**
+ * Writing a no-op record after a successful run, from the run's read log and
+ * what it produced. The record's format and trust rules are in record.ts;
+ * check.ts reads it back.
+ */
+
+export interface RecordInput {
+  cacheDir: string;
+  key: string;
+  root: string;
+  graph: RecordedGraphEntry[];
+  run: RunResult;
+  logs: ReadonlyMap<string, { stream: 'stdout' | 'stderr'; line: string }[]>;
+  observed: { files: Map<string, ObservedFile>; dirs: Map<string, ObservedDir>; absent: Set<string>; links: Map<string, string>; env: Set<string> };
+  /** Per package: its outDir (absolute), the cache entry manifest and blob files, its lock directory. */
+  outputs: { pkgDir: string; outDir: string; manifest: string; blobs: string[]; lockDir: string }[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Why a record cannot be written, or null when it was written. Never throws: a path that cannot be checked is a reason. */
+export async function writeNoopRecord(input: RecordInput): Promise<string | null> {
+  try {
+    return await buildAndWriteRecord(input);
+  } catch (e) {
+    return `a path cannot be checked (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
+}
+
+/** Paths as [directory index, basename] over one shared table of directories, stored as a tree. */
+class PathTable {
+  readonly dirs: string[] = [];
+  readonly tree: NoopRecord['dirTable'] = [];
+  private readonly index = new Map<string, number>();
+  dir(d: string): number {
+    let i = this.index.get(d);
+    if (i === undefined) {
+      const parent = path.dirname(d);
+      const p = parent === d ? -1 : this.dir(parent);
+      i = this.dirs.push(d) - 1;
+      this.tree.push(p === -1 ? [-1, d] : [p, path.basename(d)]);
+      this.index.set(d, i);
+    }
+    return i;
+  }
+  /** An absolute, normalized path split at its last separator (path.dirname + basename cost ~0.1 s over 5,000 paths). */
+  split(p: string): [number, string] {
+    const i = p.lastIndexOf(path.sep);
+    // A file in a root directory ("/x", "C:\\x") keeps the separator in its directory, as path.dirname does.
+    const dir = i === 0 || p.lastIndexOf(path.sep, i - 1) === -1 ? p.slice(0, i + 1) : p.slice(0, i);
+    return [this.dir(dir), p.slice(i + 1)];
+  }
+}
+
+/** ctime as stored: 0 when it equals mtime (most files), so the common case costs one character. */
+const sameOr0 = (ctimeMs: number, mtimeMs: number): number => (ctimeMs === mtimeMs ? 0 : ctimeMs);
+
+async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
+  const env = input.env ?? process.env;
+  const now = Date.now();
+  const racySince = now - RACY_WINDOW_MS;
+  const outDirs = input.outputs.map((o) => o.outDir);
+  // By ancestors, not by scanning every outDir per path: a 200-package run observes thousands of paths.
+  const outDirSet = new Set(outDirs);
+  const cachePrefix = `${input.cacheDir}${path.sep}`;
+  // Memoized per directory: thousands of paths share a few hundred directories (this walk was ~130 ms at 200 packages).
+  const dirUnderOutput = new Map<string, boolean>();
+  const inOutput = (d: string): boolean => {
+    let yes = dirUnderOutput.get(d);
+    if (yes === undefined) {
+      const parent = path.dirname(d);
+      yes = outDirSet.has(d) || (parent !== d && inOutput(parent));
+      dirUnderOutput.set(d, yes);
+    }
+    return yes;
+  };
+  const underOutput = (p: string) => p.startsWith(cachePrefix) || outDirSet.has(p) || inOutput(path.dirname(p));
+  const ownNames = new Set(['node_modules', ...input.outputs.map((o) => path.relative(o.pkgDir, o.outDir).split(path.sep)[0]!).filter((n) => n && n !== '..')]);
+  const table = new PathTable();
+  // Only a file the replay may meet within the racy window is checked by content: other hashes are dead weight.
+  const racyHash = (mtimeMs: number, sha: string | null | undefined): string | 0 => (mtimeMs > racySince && sha ? sha : 0);
+
+  const files: NoopRecord['files'] = [];
+  const dirs: NoopRecord['dirs'] = [];
+  const absent = new Set<string>();
+  const manifests: NoopRecord['manifests'] = [];
+
+  // What the run read, as it read it. Not stat'ed again here (that was ~200 ms at 200 packages): a file
+  // changed since cannot match these numbers at replay (ctime never goes back), so a record of a state
+  // already gone is never replayed — the next run is a real one and records again. Recent files are
+  // checked by content, which covers changes within one timestamp tick.
+  for (const [p, seen] of input.observed.files) {
+    if (underOutput(p)) continue;
+    if (seen.mtimeMs > racySince && !seen.sha256) return `${p} was modified moments ago`;
+    files.push([...table.split(p), seen.size, seen.mtimeMs, sameOr0(seen.ctimeMs, seen.mtimeMs), seen.ino, racyHash(seen.mtimeMs, seen.sha256)]);
+  }
+  for (const [p, seen] of input.observed.dirs) {
+    if (underOutput(p)) continue;
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) return `${p} was removed during the run`;
+    let names: string[] | null = seen.names ?? null;
+    if (st.mtimeMs !== seen.mtimeMs || st.ino !== seen.ino) {
+      // Changed since it was listed: fine only if the change is build-system's own (staging, outDir, lock).
+      if (!seen.names || st.ino !== seen.ino) return `${p} changed during the run`;
+      let now: string[];
+      try {
+        now = readdirSync(p);
+      } catch {
+        return `${p} cannot be listed`;
+      }
+      if (!sameNames(now, seen.names, ownNames)) return `${p} changed during the run`;
+      names = now;
+    }
+    if (st.mtimeMs > racySince && names === null) return `${p} was modified moments ago`;
+    // Names are only compared for a recent directory: an old one's mtime vouches for its listing.
+    dirs.push([table.dir(p), st.mtimeMs, st.ino, st.mtimeMs > racySince && names ? names : 0]);
+  }
+  // Likewise: a path that appeared since fails the replay's check.
+  for (const p of input.observed.absent) if (!underOutput(p)) absent.add(p);
+  const links: NoopRecord['links'] = [];
+  for (const [p, target] of input.observed.links) {
+    if (readlinkSync(p) !== target) return `${p} was pointed elsewhere during the run`;
+    links.push([...table.split(p), target]);
+  }
+
+  // What the run produced, as it is now (written by this run or already in place).
+  const byPackage = new Map(input.run.results.map((r) => [r.package.dir, r]));
+  for (const o of input.outputs) {
+    const result = byPackage.get(o.pkgDir);
+    if (!result) return `no result for ${o.pkgDir}`;
+    const seenDirs = new Set<string>();
+    for (const a of result.artifacts) {
+      const abs = path.join(o.pkgDir, ...a.path.split('/'));
+      const st = statSync(abs, { throwIfNoEntry: false });
+      if (!st || st.size !== a.bytes) return `${abs} is not the artifact the run reported`;
+      files.push([...table.split(abs), st.size, st.mtimeMs, sameOr0(st.ctimeMs, st.mtimeMs), st.ino, racyHash(st.mtimeMs, a.sha256)]);
+      for (let d = path.dirname(abs); d.startsWith(o.outDir) && !seenDirs.has(d); d = path.dirname(d)) seenDirs.add(d);
+    }
+    seenDirs.add(o.outDir);
+    for (const d of seenDirs) {
+      const st = statSync(d, { throwIfNoEntry: false });
+      if (!st) return `${d} is missing`;
+      // Listed only when recent: an older directory's mtime vouches for its names (200 listings saved on a no-op).
+      let names: string[] | 0 = 0;
+      if (st.mtimeMs > racySince) {
+        try {
+          names = readdirSync(d);
+        } catch {
+          return `${d} cannot be listed`;
+        }
+      }
+      dirs.push([table.dir(d), st.mtimeMs, st.ino, names]);
+    }
+    const mst = statSync(o.manifest, { throwIfNoEntry: false });
+    if (!mst) return `cache entry ${o.manifest} is missing`;
+    manifests.push([...table.split(o.manifest), mst.size, mst.ino]);
+    for (const blob of o.blobs) {
+      const st = statSync(blob, { throwIfNoEntry: false });
+      if (!st) return `cache blob ${blob} is missing`;
+      files.push([...table.split(blob), st.size, st.mtimeMs, sameOr0(st.ctimeMs, st.mtimeMs), st.ino, racyHash(st.mtimeMs, path.basename(blob))]);
+    }
+    absent.add(o.lockDir);
+  }
+  for (const p of absent) if (statSync(p, { throwIfNoEntry: false })) return `${p} exists`;
+  // A path cannot appear in a directory whose mtime and inode are unchanged: when the parent is
+  // recorded, its check covers the child, and the replay saves a stat (8 config names per package).
+  const recordedDirs = new Set(dirs.map(([d]) => table.dirs[d]));
+  for (const p of [...absent]) if (recordedDirs.has(path.dirname(p))) absent.delete(p);
+
+  const envHashes: Record<string, string | null> = {};
+  for (const name of [...input.observed.env].sort()) envHashes[name] = envValueHash(name, env[name]);
+
+  const id = `${now.toString(36)}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const results: NoopResults = {
+    id,
+    schemaVersion: input.run.schemaVersion,
+    packages: Object.fromEntries(input.run.results.map((r) => [r.package.name, { result: hitForm(r), logs: input.logs.get(r.package.name) ?? [] }])),
+  };
+  const record: NoopRecord = {
+    version: NOOP_RECORD_VERSION,
+    key: input.key,
+    id,
+    writtenAt: now,
+    root: input.root,
+    graph: input.graph,
+    built: input.run.results.map((r) => r.package.name),
+    dirTable: table.tree,
+    files,
+    dirs,
+    absent: [...absent].map((p) => table.split(p)),
+    links,
+    manifests,
+    env: envHashes,
+    ownNames: [...ownNames],
+  };
+  const file = recordFile(input.cacheDir, input.key);
+  try {
+    // Results first: a record is only ever next to results with its id (a concurrent writer makes them differ: no replay).
+    await writeFileAtomic(resultsFile(input.cacheDir, input.key), JSON.stringify(results), { mkdir: true });
+    await writeFileAtomic(file, JSON.stringify(record), { mkdir: true });
+  } catch (e) {
+    return `cannot write ${file}: ${(e as Error).message}`;
+  }
+  return null;
+}
+
+/** A successful result as the next run reports it: a local hit, nothing restored, the entry's diagnostics. */
+function hitForm(r: BuildResult): RecordedPackage['result'] {
+  const { startedAt: _s, durationMs: _d, ...rest } = r;
+  return {
+    ...rest,
+    cache: { status: 'hit', key: r.cache.key, ...(r.cache.fingerprintKey ? { fingerprintKey: r.cache.fingerprintKey } : {}), source: 'local', restored: false },
+    // What the entry stored: the run's own cache notes (code CACHE) are not part of it.
+    diagnostics: r.diagnostics.filter((d) => d.code !== 'CACHE'),
+  };
+}
