@@ -2,7 +2,7 @@
 /**
  * Measures three ways to load a TypeScript `build.config.ts` under Node:
  *   - jiti (transform + require hook, no global hooks)
- *   - esbuild: bundle to ESM in memory, import it from a data: URL (what src/config/load.ts does)
+ *   - esbuild: bundle to ESM in memory, import it from a data: URL (what src/config/bundle.ts does)
  *   - tsx: its scoped `tsImport` API (registers module.register hooks)
  *
  * Each sample is a fresh `node` process (a CLI run loads its config once, cold),
@@ -54,7 +54,7 @@ function write(rel, text) {
 
 // A small, realistic config: imports defineConfig from 'build-system' and a local helper .ts.
 // 'build-system' is a stub package in the fixture's own node_modules so that all three
-// loaders resolve it the same ordinary way (the product aliases it instead, see load.ts).
+// loaders resolve it the same ordinary way (the product aliases it instead, see src/config/bundle.ts).
 write('package.json', JSON.stringify({ name: 'bench-pkg', type: 'module', engines: { node: '>=20' } }, null, 2));
 write('node_modules/build-system/package.json', JSON.stringify({ name: 'build-system', type: 'module', exports: './index.js' }));
 write('node_modules/build-system/index.js', 'export function defineConfig(config) { return config; }\n');
