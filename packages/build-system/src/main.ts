@@ -1,6 +1,7 @@
 /**
- * CLI bootstrap. Every command, option and help text is defined once, in
- * src/commands: nest-commander over BuildSystemModule. Usage errors from
+ * CLI bootstrap. Every command, option and help text is defined once, as data
+ * in src/cli (commands.ts, flag-table.ts); src/commands turns them into
+ * nest-commander commands over BuildSystemModule. Usage errors from
  * commander (unknown command or option) exit 2; --help and --version exit 0.
  *
  * Importing Nest + nest-commander costs ~300 ms here (specs/002-build-package-handler/
