@@ -35,7 +35,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['services/'],
   ['init/'],
   ['create.ts'], // composition root: createBuildSystem (adapters, reporter, clock)
-  ['cli/'], // the CLI's flags as data (flag-table.ts), read by commands/
+  ['cli/'], // the CLI's commands and flags as data (commands.ts, flag-table.ts) and the help rendered from them, read by commands/ and main.ts
   ['commands/'],
   ['main.ts', 'index.ts', 'nest*.ts', 'build.module.ts'], // entry points
 ];

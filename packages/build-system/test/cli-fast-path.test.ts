@@ -4,14 +4,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILD_FLAGS, parseBuildArgv } from '../src/commands/build-argv.js';
+import { COMMANDS } from '../src/cli/commands.js';
+import { BUILD_FLAG_TABLE } from '../src/cli/flag-table.js';
+import { commandHelp, helpFor, programHelp } from '../src/cli/help.js';
 import { cliPath, createFixture, packageRoot, type Fixture } from './helpers/fixture.js';
 
 /**
  * src/main.ts answers three invocations without loading Nest (see its header and
- * specs/002-build-package-handler/research.md §5): --version, a replayed
- * --help, and `build` with flags commands/build-argv.ts understands. Each must
- * print exactly what the Nest CLI prints (BUILD_SYSTEM_NO_FAST_PATH=1) and must
- * not load @nestjs/* or nest-commander.
+ * specs/002-build-package-handler/research.md §5): --version,
+ * --help generated from the flag tables (cli/help.ts), and `build` with flags
+ * commands/build-argv.ts understands. Each must
+ * print exactly what the Nest CLI prints (BUILD_SYSTEM_NO_FAST_PATH=1; the
+ * top-level --help adds every command's options after it) and must not load
+ * @nestjs/* or nest-commander.
  */
 const tmp = mkdtempSync(path.join(tmpdir(), 'bs-fastpath-'));
 const fixtures: Fixture[] = [];
@@ -83,31 +88,68 @@ describe('CLI fast paths', () => {
     }
   });
 
-  it('--help: the first run goes through Nest and records it; later runs replay it without Nest', () => {
-    const env = { XDG_CACHE_HOME: path.join(tmp, 'xdg-help') };
+  it('--help and -h: generated from the tables without Nest, commander\'s program help first, nothing written to the home', () => {
+    const home = mkdtempSync(path.join(tmp, 'home-'));
+    const env = { HOME: home, XDG_CACHE_HOME: path.join(home, '.cache') };
     const nest = cli(['--help'], { env: { ...env, ...viaNest } });
     expect(nest.code).toBe(0);
     expect(nest.stdout).toContain('build:package');
-    const first = cli(['--help'], { env });
-    expect(first.nestModules).toBeGreaterThan(0);
-    expect(first.stdout).toBe(nest.stdout);
-    const memo = readdirSync(path.join(env.XDG_CACHE_HOME, 'build-system'));
-    expect(memo).toHaveLength(1);
-    const second = cli(['-h'], { env });
-    expect(second.code).toBe(0);
-    expect(second.nestModules).toBe(0);
-    expect(second.stdout).toBe(nest.stdout);
-    // It really is the memo that is printed.
-    writeFileSync(path.join(env.XDG_CACHE_HOME, 'build-system', memo[0]!), 'replayed\n');
-    expect(cli(['--help'], { env }).stdout).toBe('replayed\n');
+    for (const flag of ['--help', '-h']) {
+      const fast = cli([flag], { env });
+      expect(fast.code).toBe(0);
+      expect(fast.nestModules).toBe(0);
+      // Everything Nest shows (the commands with their descriptions), then every command's options.
+      expect(fast.stdout.startsWith(nest.stdout)).toBe(true);
+      expect(fast.stdout).toBe(programHelp(80));
+    }
+    expect(readdirSync(home)).toEqual([]);
   });
 
-  it('subcommand help and anything else still go through Nest', () => {
-    const r = cli(['build', '--help']);
+  it("a command's --help is generated too: byte for byte what Nest prints, without Nest", () => {
+    const commands = [...COMMANDS.flatMap((c) => [[c.name], ...(c.aliases ?? []).map((a) => [a]), ...(c.subCommands ?? []).map((s) => [c.name, s.name])])];
+    expect(commands.length).toBeGreaterThan(10);
+    for (const names of commands) {
+      const nest = cli([...names, '--help'], { env: viaNest });
+      const fast = cli([...names, names.length === 1 ? '-h' : '--help']);
+      expect(nest.code, names.join(' ')).toBe(0);
+      expect(nest.nestModules).toBeGreaterThan(0);
+      expect([fast.code, fast.nestModules], names.join(' ')).toEqual([0, 0]);
+      expect(fast.stdout, names.join(' ')).toBe(nest.stdout);
+    }
+    expect(cli(['build', '--help']).stdout).toContain('--concurrency');
+  });
+
+  it('help it is not sure of, and anything else, still goes through Nest', () => {
+    for (const argv of [['build', '--json', '--help'], ['help', 'build'], ['frobnicate', '--help'], ['cache', 'nope', '--help'], ['cache', 'prune', 'x', '--help'], ['--help', 'build']]) {
+      expect(helpFor(argv, 80), argv.join(' ')).toBeNull();
+    }
+    const r = cli(['build', '--json', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--concurrency');
     expect(r.nestModules).toBeGreaterThan(0);
     expect(cli(['frobnicate']).code).toBe(2);
+  });
+
+  it('the generated help shows every row of every flag table, with its help text', () => {
+    // Wrapping and column padding are whitespace: compare with every run of it as one space.
+    const flat = (text: string) => ` ${text.replace(/\s+/g, ' ')} `;
+    const program = flat(programHelp(80));
+    let rows = 0;
+    for (const command of COMMANDS) {
+      expect(program).toContain(flat(command.description));
+      for (const [def, parent] of [[command, undefined] as const, ...(command.subCommands ?? []).map((s) => [s, command] as const)]) {
+        const own = flat(commandHelp(def, 80, parent));
+        if (parent) expect(flat(commandHelp(parent, 80))).toContain(flat(def.description));
+        for (const f of def.flags) {
+          const row = flat(`${f.arg ? `${f.flag} ${f.arg}` : f.flag} ${f.help}`);
+          expect(own, `${def.name} ${f.flag}`).toContain(row);
+          expect(program, `${def.name} ${f.flag}`).toContain(row);
+          rows++;
+        }
+      }
+    }
+    // build and watch share BUILD_FLAG_TABLE; every other table adds its own rows.
+    expect(rows).toBeGreaterThan(2 * BUILD_FLAG_TABLE.length + 20);
   });
 
   it('watch (and build --watch) take the fast path too, and refuse what the Nest command refuses alike', () => {

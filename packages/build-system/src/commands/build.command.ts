@@ -1,20 +1,15 @@
 import { Inject } from '@nestjs/common';
 import { Command } from 'nest-commander';
 import { UsageExitCommand } from './usage-exit.js';
-import { BUILD_FLAG_TABLE, type BuildFlags } from '../cli/flag-table.js';
-import { applyFlagOptions } from './flag-options.js';
+import type { BuildFlags } from '../cli/flag-table.js';
+import { BUILD_COMMAND, WATCH_COMMAND } from '../cli/commands.js';
+import { applyFlagOptions, commandMetadata } from './flag-options.js';
 import { WorkspaceBuildService } from '../services/workspace.service.js';
 import { WatchService } from '../services/watch.service.js';
 import { runBuildCommand } from './build-run.js';
 import { runWatchCommand } from './watch-run.js';
 
-@Command({
-  name: 'build:package',
-  aliases: ['build'],
-  arguments: '[packages...]',
-  argsDescription: { packages: 'package names or directories (default: the package in --cwd, or every configured package at a workspace root)' },
-  description: 'Build packages (and the workspace packages they depend on) into their outDir',
-})
+@Command(commandMetadata(BUILD_COMMAND))
 export class BuildCommand extends UsageExitCommand {
   constructor(@Inject(WorkspaceBuildService) private readonly builds: WorkspaceBuildService) {
     super();
@@ -27,19 +22,14 @@ export class BuildCommand extends UsageExitCommand {
 }
 
 // The options: one generated method per flag table row (cli/flag-table.ts).
-applyFlagOptions(BuildCommand, BUILD_FLAG_TABLE);
+applyFlagOptions(BuildCommand, BUILD_COMMAND.flags);
 
 /**
  * `watch`: `build --watch` under its own name. It takes every flag of `build`
  * (inherited); those that do not fit a watch (--dry-run, --force, --bail,
  * --summary, --explain) are usage errors (commands/watch-run.ts).
  */
-@Command({
-  name: 'watch',
-  arguments: '[packages...]',
-  argsDescription: { packages: 'package names or directories (default: as for build)' },
-  description: 'Build, then rebuild what each change affects (dependents in graph order, cache hits for the rest) until Ctrl-C',
-})
+@Command(commandMetadata(WATCH_COMMAND))
 export class WatchCommand extends BuildCommand {
   override async run(packages: string[], flags: BuildFlags): Promise<void> {
     await super.run(packages, { ...flags, watch: true });

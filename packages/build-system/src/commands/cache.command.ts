@@ -1,52 +1,25 @@
 import { Inject } from '@nestjs/common';
-import { Command, Option, SubCommand } from 'nest-commander';
+import { Command, SubCommand } from 'nest-commander';
+import { CACHE_COMMAND, CACHE_INFO_COMMAND, CACHE_PRUNE_COMMAND, type CacheInfoFlags, type CachePruneFlags } from '../cli/commands.js';
+import { applyFlagOptions, commandMetadata } from './flag-options.js';
 import { BuildSystemError } from '../errors.js';
 import { CacheService } from '../services/cache.service.js';
 import { formatSize, parseAge, parseSize } from './cache-flags.js';
 import { failCommand } from './errors-output.js';
 import { UsageExitCommand } from './usage-exit.js';
 
-interface CacheFlags {
-  json?: boolean;
-  cwd?: string;
-  cacheDir?: string;
-}
-
-interface PruneFlags extends CacheFlags {
-  maxSize?: string;
-  maxAge?: string;
-}
-
 /** Errors of a cache command: one line each on stderr, `{ error }` on stdout under --json. */
 function fail(e: unknown, json: boolean | undefined): void {
   failCommand(e, json ? {} : undefined);
 }
 
-/** Options every cache subcommand has. */
-abstract class CacheSubCommand extends UsageExitCommand {
-  @Option({ flags: '--json', description: 'print one JSON document on stdout' })
-  parseJson(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--cwd <dir>', description: 'act on the workspace of <dir>' })
-  parseCwd(value: string): string {
-    return value;
-  }
-
-  @Option({ flags: '--cache-dir <dir>', description: 'cache directory (default: $BUILD_SYSTEM_CACHE_DIR, else <workspace>/node_modules/.cache/build-system)' })
-  parseCacheDir(value: string): string {
-    return value;
-  }
-}
-
-@SubCommand({ name: 'prune', description: 'Evict cache entries: unused for --max-age, then least recently used down to --max-size' })
-export class CachePruneCommand extends CacheSubCommand {
+@SubCommand(commandMetadata(CACHE_PRUNE_COMMAND))
+export class CachePruneCommand extends UsageExitCommand {
   constructor(@Inject(CacheService) private readonly caches: CacheService) {
     super();
   }
 
-  async run(_args: string[], flags: PruneFlags): Promise<void> {
+  async run(_args: string[], flags: CachePruneFlags): Promise<void> {
     try {
       const maxSizeBytes = flags.maxSize !== undefined ? parseSize('--max-size', flags.maxSize) : undefined;
       const maxAgeMs = flags.maxAge !== undefined ? parseAge('--max-age', flags.maxAge) : undefined;
@@ -61,25 +34,15 @@ export class CachePruneCommand extends CacheSubCommand {
       fail(e, flags.json);
     }
   }
-
-  @Option({ flags: '--max-size <size>', description: 'keep at most this much, e.g. 500MB or 2GiB (default 5GiB)' })
-  parseMaxSize(value: string): string {
-    return value;
-  }
-
-  @Option({ flags: '--max-age <age>', description: 'remove entries unused for this long, e.g. 7d or 12h; a plain number is seconds (default 30d)' })
-  parseMaxAge(value: string): string {
-    return value;
-  }
 }
 
-@SubCommand({ name: 'info', description: 'Show where the cache is, its size and entries per package' })
-export class CacheInfoCommand extends CacheSubCommand {
+@SubCommand(commandMetadata(CACHE_INFO_COMMAND))
+export class CacheInfoCommand extends UsageExitCommand {
   constructor(@Inject(CacheService) private readonly caches: CacheService) {
     super();
   }
 
-  async run(_args: string[], flags: CacheFlags): Promise<void> {
+  async run(_args: string[], flags: CacheInfoFlags): Promise<void> {
     try {
       const info = await this.caches.info({ cwd: flags.cwd, cacheDir: flags.cacheDir });
       if (flags.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
@@ -95,12 +58,7 @@ export class CacheInfoCommand extends CacheSubCommand {
   }
 }
 
-@Command({
-  name: 'cache',
-  arguments: '[subcommand]',
-  description: 'Inspect or prune the build cache (subcommands: prune, info)',
-  subCommands: [CachePruneCommand, CacheInfoCommand],
-})
+@Command({ ...commandMetadata(CACHE_COMMAND), subCommands: [CachePruneCommand, CacheInfoCommand] })
 export class CacheCommand extends UsageExitCommand {
   async run(args: string[]): Promise<void> {
     const message = args.length ? `unknown cache subcommand ${JSON.stringify(args[0])}` : 'missing subcommand';
@@ -108,3 +66,7 @@ export class CacheCommand extends UsageExitCommand {
     fail(e, false);
   }
 }
+
+// The options: one generated method per row of each subcommand's flag table (cli/commands.ts).
+applyFlagOptions(CachePruneCommand, CACHE_PRUNE_COMMAND.flags);
+applyFlagOptions(CacheInfoCommand, CACHE_INFO_COMMAND.flags);

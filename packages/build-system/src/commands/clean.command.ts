@@ -1,25 +1,14 @@
 import { Inject } from '@nestjs/common';
-import { Command, Option } from 'nest-commander';
+import { Command } from 'nest-commander';
+import { CLEAN_COMMAND, type CleanFlags } from '../cli/commands.js';
+import { applyFlagOptions, commandMetadata } from './flag-options.js';
 import { UsageExitCommand } from './usage-exit.js';
 import { CacheService } from '../services/cache.service.js';
 import { CleanService } from '../services/clean.service.js';
 import { formatSize } from './cache-flags.js';
 import { failCommand } from './errors-output.js';
 
-interface CleanFlags {
-  json?: boolean;
-  cwd?: string;
-  cache?: boolean;
-  all?: boolean;
-  cacheDir?: string;
-}
-
-@Command({
-  name: 'build:clean',
-  aliases: ['clean'],
-  arguments: '[packages...]',
-  description: "Remove packages' outDir and tsbuildinfo (never anything outside the package)",
-})
+@Command(commandMetadata(CLEAN_COMMAND))
 export class CleanCommand extends UsageExitCommand {
   constructor(
     @Inject(CleanService) private readonly cleaner: CleanService,
@@ -55,29 +44,7 @@ export class CleanCommand extends UsageExitCommand {
       failCommand(e, flags.json ? { packages: [] } : undefined);
     }
   }
-
-  @Option({ flags: '--json', description: 'print one JSON document on stdout' })
-  parseJson(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--cwd <dir>', description: 'run as if started in <dir>' })
-  parseCwd(value: string): string {
-    return value;
-  }
-
-  @Option({ flags: '--cache', description: "also remove these packages' build cache entries" })
-  parseCache(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--all', description: 'remove the whole build cache (every package, every entry)' })
-  parseAll(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--cache-dir <dir>', description: 'cache directory (default: $BUILD_SYSTEM_CACHE_DIR, else <workspace>/node_modules/.cache/build-system)' })
-  parseCacheDir(value: string): string {
-    return value;
-  }
 }
+
+// The options: one generated method per row of its flag table (cli/commands.ts).
+applyFlagOptions(CleanCommand, CLEAN_COMMAND.flags);

@@ -1,4 +1,5 @@
-import { Option } from 'nest-commander';
+import { Option, type CommandMetadata } from 'nest-commander';
+import type { CommandDef } from '../cli/commands.js';
 import type { FlagDef } from '../cli/flag-table.js';
 
 /**
@@ -19,4 +20,15 @@ export function applyFlagOptions(command: { prototype: object }, table: readonly
     Object.defineProperty(command.prototype, name, descriptor);
     Option({ flags: def.arg ? `${def.flag} ${def.arg}` : def.flag, description: def.help })(command.prototype, name, descriptor);
   }
+}
+
+/** A command's `@Command` / `@SubCommand` metadata from its row in cli/commands.ts (the Nest classes of subcommands are the caller's). */
+export function commandMetadata(def: CommandDef): CommandMetadata {
+  return {
+    name: def.name,
+    description: def.description,
+    ...(def.aliases ? { aliases: [...def.aliases] } : {}),
+    ...(def.arguments ? { arguments: def.arguments } : {}),
+    ...(def.argsDescription ? { argsDescription: { ...def.argsDescription } } : {}),
+  };
 }

@@ -1,23 +1,13 @@
-import { Command, Option } from 'nest-commander';
+import { Command } from 'nest-commander';
+import { GRAPH_COMMAND, type GraphFlags } from '../cli/commands.js';
+import { applyFlagOptions, commandMetadata } from './flag-options.js';
 import { BuildSystemError } from '../errors.js';
 import { selectPackages } from '../services/workspace.service.js';
 import { GRAPH_FORMATS, renderGraph, type GraphFormat } from '../workspace/graph.js';
 import { UsageExitCommand } from './usage-exit.js';
 import { failCommand } from './errors-output.js';
 
-interface GraphFlags {
-  format?: string;
-  cwd?: string;
-  filter?: string[];
-  all?: boolean;
-}
-
-@Command({
-  name: 'build:graph',
-  aliases: ['graph'],
-  arguments: '[packages...]',
-  description: 'Print the package graph of the selection (edges point from a dependency to its dependents) as dot, json or mermaid',
-})
+@Command(commandMetadata(GRAPH_COMMAND))
 export class GraphCommand extends UsageExitCommand {
   async run(packages: string[], flags: GraphFlags): Promise<void> {
     try {
@@ -33,24 +23,7 @@ export class GraphCommand extends UsageExitCommand {
       failCommand(e);
     }
   }
-
-  @Option({ flags: '--format <format>', description: `${GRAPH_FORMATS.join(' | ')} (default dot)` })
-  parseFormat(value: string): string {
-    return value;
-  }
-
-  @Option({ flags: '--cwd <dir>', description: 'run as if started in <dir>' })
-  parseCwd(value: string): string {
-    return value;
-  }
-
-  @Option({ flags: '--filter <filter>', description: 'select packages (repeatable), as for build' })
-  parseFilter(value: string, previous: string[] = []): string[] {
-    return [...previous, value];
-  }
-
-  @Option({ flags: '--all', description: 'include packages without a build.config.* when an entry can be inferred' })
-  parseAll(): boolean {
-    return true;
-  }
 }
+
+// The options: one generated method per row of its flag table (cli/commands.ts).
+applyFlagOptions(GraphCommand, GRAPH_COMMAND.flags);

@@ -1,18 +1,12 @@
 import path from 'node:path';
-import { Command, Option } from 'nest-commander';
+import { Command } from 'nest-commander';
+import { INIT_COMMAND, type InitFlags } from '../cli/commands.js';
 import { formatIssue } from '../errors.js';
 import { runInit } from '../init/init.service.js';
 import type { InitPackageResult, InitResult } from '../init/result-schema.js';
 import { toPosix } from '../util/paths.js';
 import { UsageExitCommand } from './usage-exit.js';
-
-interface InitFlags {
-  json?: boolean;
-  cwd?: string;
-  filter?: string[];
-  dryRun?: boolean;
-  force?: boolean;
-}
+import { applyFlagOptions, commandMetadata } from './flag-options.js';
 
 function shown(dir: string, file: string): string {
   return toPosix(path.relative(process.cwd(), path.join(dir, file))) || file;
@@ -36,41 +30,14 @@ export function printInitResult(result: InitResult, json: boolean): void {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
-@Command({
-  name: 'build:init',
-  aliases: ['init'],
-  arguments: '[packages...]',
-  description: 'Write a build.config.ts for each package that has none, reproducing its package.json outputs and its tsup/tsdown/tsc setup',
-})
+@Command(commandMetadata(INIT_COMMAND))
 export class InitCommand extends UsageExitCommand {
   async run(packages: string[], flags: InitFlags): Promise<void> {
     const result = await runInit({ cwd: flags.cwd, packages, filter: flags.filter, dryRun: flags.dryRun, force: flags.force });
     printInitResult(result, flags.json === true);
     process.exitCode = result.exitCode;
   }
-
-  @Option({ flags: '--dry-run', description: 'print the configs (path and content); write nothing' })
-  parseDryRun(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--force', description: 'replace an existing build.config.*' })
-  parseForce(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--json', description: 'print one JSON document on stdout' })
-  parseJson(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--cwd <dir>', description: 'run as if started in <dir>' })
-  parseCwd(value: string): string {
-    return value;
-  }
-
-  @Option({ flags: '--filter <filter>', description: 'select packages (repeatable), as for build' })
-  parseFilter(value: string, previous: string[] = []): string[] {
-    return [...previous, value];
-  }
 }
+
+// The options: one generated method per row of its flag table (cli/commands.ts).
+applyFlagOptions(InitCommand, INIT_COMMAND.flags);

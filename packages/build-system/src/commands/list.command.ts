@@ -1,25 +1,14 @@
 import { Inject } from '@nestjs/common';
-import { Command, Option } from 'nest-commander';
+import { Command } from 'nest-commander';
+import { LIST_COMMAND, type ListFlags } from '../cli/commands.js';
+import { applyFlagOptions, commandMetadata } from './flag-options.js';
 import { UsageExitCommand } from './usage-exit.js';
 import { WorkspaceBuildService } from '../services/workspace.service.js';
 import { planTable } from './progress.js';
 import { printError } from './errors-output.js';
 import { createStyle, wantsColor } from './terminal.js';
 
-interface ListFlags {
-  json?: boolean;
-  cwd?: string;
-  filter?: string[];
-  all?: boolean;
-  color?: boolean;
-}
-
-@Command({
-  name: 'build:list',
-  aliases: ['list'],
-  arguments: '[packages...]',
-  description: 'List packages in build order with the adapter each would use, whether it is installed, their dependencies and cache state',
-})
+@Command(commandMetadata(LIST_COMMAND))
 export class ListCommand extends UsageExitCommand {
   constructor(@Inject(WorkspaceBuildService) private readonly builds: WorkspaceBuildService) {
     super();
@@ -38,34 +27,7 @@ export class ListCommand extends UsageExitCommand {
     }
     process.exitCode = plan.exitCode;
   }
-
-  @Option({ flags: '--json', description: 'print one JSON document on stdout' })
-  parseJson(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--cwd <dir>', description: 'run as if started in <dir>' })
-  parseCwd(value: string): string {
-    return value;
-  }
-
-  @Option({ flags: '--filter <filter>', description: 'select packages (repeatable), as for build' })
-  parseFilter(value: string, previous: string[] = []): string[] {
-    return [...previous, value];
-  }
-
-  @Option({ flags: '--all', description: 'include packages without a build.config.* when an entry can be inferred' })
-  parseAll(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--color', description: 'force colour' })
-  parseColor(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--no-color', description: 'no colour' })
-  parseNoColor(): boolean {
-    return false;
-  }
 }
+
+// The options: one generated method per row of its flag table (cli/commands.ts).
+applyFlagOptions(ListCommand, LIST_COMMAND.flags);
