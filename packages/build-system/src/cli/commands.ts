@@ -1,4 +1,4 @@
-import { GRAPH_FORMATS } from '../workspace/graph.js';
+import { GRAPH_FORMATS } from '../workspace/graph-formats.js';
 import { ALL_FLAG, BUILD_FLAG_TABLE, CACHE_DIR_FLAG, COLOR_FLAG, CWD_FLAG, FILTER_FLAG, JSON_FLAG, NO_COLOR_FLAG, type FlagDef, type FlagsOf } from './flag-table.js';
 
 /**

@@ -3,6 +3,7 @@ import { BuildSystemError } from '../errors.js';
 import { toPosix } from '../util/paths.js';
 import { workspaceDependencies, type Workspace } from './discover.js';
 import type { PackageInfo } from './package-info.js';
+import type { GraphFormat } from './graph-formats.js';
 
 /**
  * The workspace package graph. Nodes are every workspace package (taking part
@@ -173,8 +174,7 @@ export function subsetEdges(graph: PackageGraph, subset: ReadonlySet<string>): {
 // Lives apart so the CLI's no-op replay can compute it without the graph code (and picomatch).
 export { criticalPath, type CriticalPath } from './critical-path.js';
 
-export type GraphFormat = 'dot' | 'json' | 'mermaid';
-export const GRAPH_FORMATS: readonly GraphFormat[] = ['dot', 'json', 'mermaid'];
+export { GRAPH_FORMATS, type GraphFormat } from './graph-formats.js';
 
 /** The graph of `order` (a topologically ordered subset) as text. */
 export function renderGraph(graph: PackageGraph, order: readonly string[], format: GraphFormat): string {
