@@ -50,6 +50,7 @@ const RUN_HOOK_KEYS = Object.keys({
   remoteSession: true,
   onPlan: true,
 } satisfies Record<keyof RunHooks, true>);
+const LIST_HOOK_KEYS = Object.keys({ reads: true, onSelected: true, withDependencies: true, participates: true } satisfies Record<Exclude<keyof SelectOptions, keyof BuildRequest>, true>);
 const WATCH_HOOK_KEYS = Object.keys({ onEvent: true, command: true, onSelected: true, debounceMs: true } satisfies Record<Exclude<keyof WatchOptions, keyof BuildRequest>, true>);
 
 export function createBuildSystem(options: BuildSystemOptions = {}): BuildSystem {
@@ -91,7 +92,8 @@ export function createBuildSystem(options: BuildSystemOptions = {}): BuildSystem
       return workspace.plan(reported(o));
     },
     // ListService chooses adapters itself (it is results' to make list() the plan); it sees the real registry.
-    list: (o = {}) => new ListService().list(o),
+    // list() throws what a plan would report (a selection error), a bad option included.
+    list: async (o = {}) => new ListService().list(checkRequest(o, LIST_HOOK_KEYS)),
     // A watch has no result to carry a bad option: it throws the USAGE error before anything starts.
     watch: (o = {}) => watcher.watch(reported(checkRequest(o, WATCH_HOOK_KEYS))),
     clean: (o = {}) => new CleanService().clean(o),

@@ -81,7 +81,7 @@ describe('programmatic API', () => {
     expect(JSON.parse(out)).toEqual([true, 'success']);
   });
 
-  it('checks its options as a BuildRequest: a bad one is a USAGE error naming it (in the result of build/plan, thrown by watch), and nothing is built', async () => {
+  it('checks its options as a BuildRequest: a bad one is a USAGE error naming it (in the result of build/plan, thrown by list/watch), and nothing is built', async () => {
     const api = await import(distIndex);
     const fx = fixturePackage();
     fixtures.push(fx);
@@ -94,6 +94,7 @@ describe('programmatic API', () => {
     const plan = await api.build({ cwd: fx.root, dryRun: true, adapter: 'webpack' });
     expect(plan).toMatchObject({ dryRun: true, ok: false, exitCode: 2, packages: [], error: { code: 'USAGE', field: 'adapter' } });
     api.planResultSchema.parse(plan);
+    await expect(api.list({ cwd: fx.root, all: 'yes' })).rejects.toMatchObject({ name: 'BuildSystemError', code: 'USAGE', field: 'all' });
     expect(() => api.watch({ cwd: fx.root, filter: '@demo/*' })).toThrow(expect.objectContaining({ name: 'BuildSystemError', code: 'USAGE', field: 'filter' }));
     expect(existsSync(fx.path('dist'))).toBe(false);
     // Hooks beside the request are not request fields and pass: the same build with them succeeds.
