@@ -15,7 +15,9 @@ import { CacheService } from './services/cache.service.js';
 import { CleanService, type CleanOptions, type CleanResult } from './services/clean.service.js';
 import { ListService, type ListEntry } from './services/list.service.js';
 import { WatchService, type WatchOptions, type WatchSession } from './services/watch.service.js';
-import { WorkspaceBuildService, type RunOptions, type SelectOptions } from './services/workspace.service.js';
+import { WorkspaceBuildService, runError, type RunOptions, type SelectOptions } from './services/workspace.service.js';
+import { planError, type RunHooks } from './services/plan.js';
+import { checkRequest, type BuildRequest } from './request.js';
 
 export interface BuildSystemOptions {
   /** Adapters that stand in for the real builders of the same name (e.g. a test's fake `esbuild`). */
@@ -37,6 +39,20 @@ export interface BuildSystem {
   clearCache(options?: { cwd?: string; cacheDir?: string }): Promise<{ entries: number; bytes: number }>;
 }
 
+// The keys of a call's options that are not request fields, let through unchecked (the Records make the compiler insist on every one).
+const RUN_HOOK_KEYS = Object.keys({
+  reads: true,
+  onSelected: true,
+  withDependencies: true,
+  signal: true,
+  onEvent: true,
+  command: true,
+  remoteSession: true,
+  onPlan: true,
+} satisfies Record<keyof RunHooks, true>);
+const LIST_HOOK_KEYS = Object.keys({ reads: true, onSelected: true, withDependencies: true, participates: true } satisfies Record<Exclude<keyof SelectOptions, keyof BuildRequest>, true>);
+const WATCH_HOOK_KEYS = Object.keys({ onEvent: true, command: true, onSelected: true, debounceMs: true } satisfies Record<Exclude<keyof WatchOptions, keyof BuildRequest>, true>);
+
 export function createBuildSystem(options: BuildSystemOptions = {}): BuildSystem {
   const packageBuild = new PackageBuildService({ adapters: createAdapterRegistry(options.adapters), now: options.now ?? Date.now });
   const workspace = new WorkspaceBuildService(packageBuild);
@@ -56,11 +72,30 @@ export function createBuildSystem(options: BuildSystemOptions = {}): BuildSystem
     };
   };
   return {
-    build: (o = {}) => workspace.run(reported(o)),
-    plan: (o = {}) => workspace.plan(reported(o)),
+    // A bad option is a USAGE error in the result (exit code 2), as a bad CLI flag is: build() and plan() never throw for it.
+    build: async (o = {}) => {
+      const started = Date.now();
+      try {
+        checkRequest(o, RUN_HOOK_KEYS);
+      } catch (e) {
+        return runError(new Date(started).toISOString(), started, e);
+      }
+      return workspace.run(reported(o));
+    },
+    plan: async (o = {}) => {
+      const started = Date.now();
+      try {
+        checkRequest(o, RUN_HOOK_KEYS);
+      } catch (e) {
+        return planError(started, e);
+      }
+      return workspace.plan(reported(o));
+    },
     // ListService chooses adapters itself (it is results' to make list() the plan); it sees the real registry.
-    list: (o = {}) => new ListService().list(o),
-    watch: (o = {}) => watcher.watch(reported(o)),
+    // list() throws what a plan would report (a selection error), a bad option included.
+    list: async (o = {}) => new ListService().list(checkRequest(o, LIST_HOOK_KEYS)),
+    // A watch has no result to carry a bad option: it throws the USAGE error before anything starts.
+    watch: (o = {}) => watcher.watch(reported(checkRequest(o, WATCH_HOOK_KEYS))),
     clean: (o = {}) => new CleanService().clean(o),
     pruneCache: (o = {}) => cache.prune(o),
     cacheInfo: (o = {}) => cache.info(o),

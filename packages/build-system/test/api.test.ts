@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFixture, packageRoot, repoRoot, type Fixture } from './helpers/fixture.js';
@@ -78,6 +79,29 @@ describe('programmatic API', () => {
       { cwd: repoRoot, encoding: 'utf8' },
     );
     expect(JSON.parse(out)).toEqual([true, 'success']);
+  });
+
+  it('checks its options as a BuildRequest: a bad one is a USAGE error naming it (in the result of build/plan, thrown by list/watch), and nothing is built', async () => {
+    const api = await import(distIndex);
+    const fx = fixturePackage();
+    fixtures.push(fx);
+    const zero = await api.build({ cwd: fx.root, concurrency: 0 });
+    expect(zero).toMatchObject({ ok: false, exitCode: 2, results: [], error: { code: 'USAGE', field: 'concurrency' } });
+    api.runResultSchema.parse(zero);
+    // The CLI's flag name where the API's is lockTimeoutMs: named, with the right one offered.
+    const typo = await api.build({ cwd: fx.root, lockTimeout: 5 });
+    expect(typo.error).toMatchObject({ code: 'USAGE', field: 'lockTimeout', message: 'lockTimeout: unknown option (did you mean "lockTimeoutMs"?)' });
+    const plan = await api.build({ cwd: fx.root, dryRun: true, adapter: 'webpack' });
+    expect(plan).toMatchObject({ dryRun: true, ok: false, exitCode: 2, packages: [], error: { code: 'USAGE', field: 'adapter' } });
+    api.planResultSchema.parse(plan);
+    await expect(api.list({ cwd: fx.root, all: 'yes' })).rejects.toMatchObject({ name: 'BuildSystemError', code: 'USAGE', field: 'all' });
+    expect(() => api.watch({ cwd: fx.root, filter: '@demo/*' })).toThrow(expect.objectContaining({ name: 'BuildSystemError', code: 'USAGE', field: 'filter' }));
+    expect(existsSync(fx.path('dist'))).toBe(false);
+    // Hooks beside the request are not request fields and pass: the same build with them succeeds.
+    const events: string[] = [];
+    const ok = await api.build({ cwd: fx.root, onEvent: (e: { type: string }) => events.push(e.type), signal: new AbortController().signal });
+    expect(ok.ok).toBe(true);
+    expect(events).toContain('package-done');
   });
 
   it('defineConfig is the identity and the config schema rejects unknown keys', async () => {

@@ -4,16 +4,16 @@ import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
 import { readRecordResults, readValidRecord, touchManifests } from '../cache/noop/check.js';
 import { type RecordedPackage, recordFile, recordKey, resultsFile } from '../cache/noop/record.js';
-import { OUTPUT_LOGS_MODES } from '../cache/output-logs.js';
 import { REMOTE_ENV } from '../cache/remote/config.js';
 import type { BuildResult } from '../result/schema.js';
 import { makeRunResult, type RunFacts } from '../services/results.js';
-import { defaultConcurrency, parseConcurrency } from '../util/concurrency.js';
+import { defaultConcurrency } from '../util/concurrency.js';
 import { isValidationDiagnostic } from '../validate/diagnostics.js';
 import { ReadLog } from '../util/read-log.js';
 import { findWorkspaceRoot } from '../workspace/package-info.js';
 import type { ParsedBuildArgv } from './build-argv.js';
-import { parseSeconds } from './flags.js';
+import { flagsToRequest } from '../cli/flags-to-request.js';
+import type { BuildRequest } from '../request.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
 
 /**
@@ -30,25 +30,24 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
   const { flags } = parsed;
   const options = noopRecordOptions(flags);
   if (!options) return false;
-  // A run with a remote cache configured is never replayed: it may have entries to upload that the
-  // remote lacks, and it reports the remote's state. --no-remote-cache turns that off (and replays).
-  if (flags.remoteCache !== false && REMOTE_ENV.url.some((name) => process.env[name])) {
-    debugNoop('a remote cache is configured: building');
-    return false;
-  }
-  let concurrency: number;
+  let request: BuildRequest;
   try {
-    // Values a real run would reject are its to report (usage error, exit 2).
-    concurrency = flags.concurrency === undefined ? defaultConcurrency() : parseConcurrency(flags.concurrency);
-    if (flags.outputLogs !== undefined && !(OUTPUT_LOGS_MODES as readonly string[]).includes(flags.outputLogs)) return false;
-    if (flags.lockTimeout !== undefined) parseSeconds('--lock-timeout', flags.lockTimeout);
+    // The same conversion as a real run: a value it would reject is its to report (usage error, exit 2).
+    request = flagsToRequest(parsed.packages, flags).request;
   } catch {
     return false;
   }
-  const cwd = path.resolve(flags.cwd ?? process.cwd());
+  // A run with a remote cache configured is never replayed: it may have entries to upload that the
+  // remote lacks, and it reports the remote's state. --no-remote-cache turns that off (and replays).
+  if (request.remoteCache !== false && REMOTE_ENV.url.some((name) => process.env[name])) {
+    debugNoop('a remote cache is configured: building');
+    return false;
+  }
+  const concurrency = request.concurrency ?? defaultConcurrency();
+  const cwd = path.resolve(request.cwd ?? process.cwd());
   // Where the record is; what the record itself says is checked below (nothing here is an input of a build).
   const root = findWorkspaceRoot(cwd, new ReadLog());
-  const cacheDir = resolveCacheDir(root, flags.cacheDir);
+  const cacheDir = resolveCacheDir(root, request.cacheDir);
   const key = recordKey({ root, cacheDir, options });
   const record = readValidRecord(recordFile(cacheDir, key), key);
   if (!record) {
@@ -57,7 +56,7 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
   }
   // Loaded once the record holds (the graph and filter code is not needed before).
   const { resolveReplaySelection } = await import('../cache/noop/selection.js');
-  const selection = resolveReplaySelection(record, cwd, parsed.packages, flags.filter ?? []);
+  const selection = resolveReplaySelection(record, cwd, parsed.packages, request.filter ?? []);
   if (!selection) {
     debugNoop('the selection is not one the record can answer: building');
     return false;
@@ -72,7 +71,7 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
   // --strict is not part of the key: it changes the outcome only of a run with package.json problems, and such a run
   // is never recorded under --strict (it fails). A record of a run without it that had problems is not replayed here:
   // the build runs, hits the cache, and fails as --strict says.
-  if (flags.strict && packages.some((p) => p!.result.diagnostics.some(isValidationDiagnostic))) {
+  if (request.strict && packages.some((p) => p!.result.diagnostics.some(isValidationDiagnostic))) {
     debugNoop('--strict and the recorded run has package.json warnings: building');
     return false;
   }
@@ -83,7 +82,7 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
   const started = Date.now();
   const reporter = await createRunOutput(flags).reporterFor();
   reporter.onPlan({ packages: selection.order.map((name) => ({ name, dir: selection.dirs.get(name)!, dependencies: selection.dependencies.get(name) ?? [] })), concurrency });
-  const replayLogs = (flags.outputLogs ?? 'full') === 'full';
+  const replayLogs = (request.outputLogs ?? 'full') === 'full';
   const results: BuildResult[] = [];
   const timeline: RunFacts['timeline'] = [];
   for (const { result: recorded, logs } of packages as RecordedPackage[]) {
@@ -100,7 +99,7 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
     timeline.push({ name, startMs: round(startMs), endMs: round(endMs) });
   }
   // The same maker as a real run's result: a replay differs from the run it replays only in its times.
-  const run = makeRunResult({ origin, started, concurrency, bail: flags.bail === true, cancelled: false, results, timeline, waits: selection.dependencies });
+  const run = makeRunResult({ origin, started, concurrency, bail: request.bail === true, cancelled: false, results, timeline, waits: selection.dependencies });
   reporter.printRun(run);
   process.exitCode = 0;
   return true;

@@ -1,48 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ADAPTER_NAMES, type AdapterName } from '../config/schema.js';
 import { BuildSystemError } from '../errors.js';
-import { parseConcurrency } from '../util/concurrency.js';
 import { runError, type WorkspaceBuildService } from '../services/workspace.service.js';
 import { planTable } from './progress.js';
 import { printError } from './errors-output.js';
-import { parseSeconds } from './flags.js';
-import { explainLines, parseOutputLogs } from './cache-flags.js';
-import type { OutputLogsMode } from '../cache/package-cache.js';
+import { explainLines } from './cache-flags.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
-import { redactArgv, type RemoteCacheOptions } from '../cache/remote/config.js';
+import { redactArgv } from '../cache/remote/config.js';
 import type { BuildFlags } from '../cli/flag-table.js';
+import { flagsToRequest, type CliRequest } from '../cli/flags-to-request.js';
 import { ReadLog } from '../util/read-log.js';
 import { guardRun } from './run-guard.js';
 
 export type { BuildFlags } from '../cli/flag-table.js';
-
-/**
- * The remote cache flags as options; unset ones fall back to env in the
- * service. `false` for --no-remote-cache (env ignored).
- */
-export function remoteCacheFlags(flags: BuildFlags): RemoteCacheOptions | false {
-  if (flags.remoteCache === false) return false;
-  const seconds = (flag: string, v: string | undefined) => (v === undefined ? undefined : positiveSeconds(flag, v));
-  return {
-    url: flags.remoteCacheUrl,
-    token: flags.remoteCacheToken,
-    team: flags.remoteCacheTeam,
-    readOnly: flags.remoteCacheReadOnly,
-    signatureKey: flags.remoteCacheSignatureKey,
-    requestTimeoutMs: seconds('--remote-cache-timeout', flags.remoteCacheTimeout),
-    connectTimeoutMs: seconds('--remote-cache-connect-timeout', flags.remoteCacheConnectTimeout),
-  };
-}
-
-/** A `<seconds>` flag that must be > 0, in ms. */
-function positiveSeconds(flag: string, v: string): number {
-  const s = parseSeconds(flag, v);
-  if (s === 0) throw new BuildSystemError('USAGE', `must be a number of seconds > 0 (got ${JSON.stringify(v)})`, { field: flag });
-  return s * 1000;
-}
-
-export { parseConcurrency } from '../util/concurrency.js';
 
 /** --summary <file>: the --json document, also written to a file (directories created). */
 function writeSummary(file: string, doc: unknown): void {
@@ -53,24 +23,6 @@ function writeSummary(file: string, doc: unknown): void {
   } catch (e) {
     throw new BuildSystemError('USAGE', `--summary: cannot write ${file}: ${(e as Error).message}`, { field: '--summary' });
   }
-}
-
-/** The run options the flags of `build` (and `watch`) stand for; throws USAGE for a bad value. */
-export function runOptionsFromFlags(flags: BuildFlags) {
-  const remoteCache: RemoteCacheOptions | false = remoteCacheFlags(flags);
-  const outputLogs: OutputLogsMode | undefined = flags.outputLogs !== undefined ? parseOutputLogs(flags.outputLogs) : undefined;
-  let adapter: AdapterName | undefined;
-  if (flags.adapter !== undefined) {
-    if (!(ADAPTER_NAMES as readonly string[]).includes(flags.adapter)) {
-      throw new BuildSystemError('USAGE', `must be one of ${ADAPTER_NAMES.join(', ')} (got ${JSON.stringify(flags.adapter)})`, { field: '--adapter' });
-    }
-    adapter = flags.adapter as AdapterName;
-  }
-  const lockTimeoutMs = flags.lockTimeout !== undefined ? parseSeconds('--lock-timeout', flags.lockTimeout) * 1000 : undefined;
-  const staleLockMs = flags.staleTimeout !== undefined ? positiveSeconds('--stale-timeout', flags.staleTimeout) : undefined;
-  const concurrency = flags.concurrency !== undefined ? parseConcurrency(flags.concurrency) : undefined;
-  const cacheOptions = { force: flags.force, noCache: flags.cache === false, cacheDir: flags.cacheDir, outputLogs, remoteCache };
-  return { cwd: flags.cwd, filter: flags.filter, all: flags.all, adapter, concurrency, bail: flags.bail, strict: flags.strict, lockTimeoutMs, staleLockMs, ...cacheOptions };
 }
 
 /**
@@ -92,22 +44,21 @@ export async function runBuildCommand(builds: WorkspaceBuildService, packages: s
 async function runGuarded(builds: WorkspaceBuildService, packages: string[], flags: BuildFlags, guard: { finish(): void }): Promise<void> {
   const { json, style, lines, reporterFor } = createRunOutput(flags);
   const started = Date.now();
-  let parsed: ReturnType<typeof runOptionsFromFlags>;
+  let parsed: CliRequest;
   try {
-    parsed = runOptionsFromFlags(flags);
+    parsed = flagsToRequest(packages, flags);
   } catch (e) {
     const run = runError(new Date(started).toISOString(), started, e);
     lines.printRun(run);
     process.exitCode = run.exitCode;
     return;
   }
-  const { lockTimeoutMs, staleLockMs, ...options } = parsed;
-  const common = { ...options, packages };
+  const { request, view } = parsed;
 
-  if (flags.dryRun) {
-    const plan = await builds.plan(common);
+  if (request.dryRun) {
+    const plan = await builds.plan(request);
     try {
-      if (flags.summary) writeSummary(flags.summary, plan);
+      if (view.summary) writeSummary(view.summary, plan);
     } catch (e) {
       printError(e as BuildSystemError);
       process.exitCode = 2;
@@ -144,10 +95,8 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
   let run;
   try {
     run = await builds.run({
-      ...common,
+      ...request,
       reads,
-      lockTimeoutMs,
-      staleLockMs,
       signal: controller.signal,
       onSelected: (selection) => recording?.onSelected(selection),
       onPlan: (plan) => reporter.onPlan(plan),
@@ -163,10 +112,10 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
   }
   reporter.printRun(run);
   // For people: why each package was (or was not) rebuilt; --json carries the same in cache.reason/changes.
-  if (flags.explain) for (const line of explainLines(run, style)) (json ? process.stderr : process.stdout).write(`${line}\n`);
+  if (view.explain) for (const line of explainLines(run, style)) (json ? process.stderr : process.stdout).write(`${line}\n`);
   process.exitCode = run.cancelled ? 130 : run.exitCode;
   try {
-    if (flags.summary) writeSummary(flags.summary, run);
+    if (view.summary) writeSummary(view.summary, run);
   } catch (e) {
     printError(e as BuildSystemError);
     process.exitCode = Math.max(Number(process.exitCode ?? 0), 2);
@@ -179,7 +128,7 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
       process.exit(130);
     }, 500).unref();
   }
-  if (recording && recordOptions) await recording.finish(run, { options: recordOptions, cacheDir: flags.cacheDir });
+  if (recording && recordOptions) await recording.finish(run, { options: recordOptions, cacheDir: request.cacheDir });
 }
 
 async function startRecording(reads: ReadLog) {

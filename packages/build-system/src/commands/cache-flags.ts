@@ -1,14 +1,8 @@
-import { OUTPUT_LOGS_MODES, type OutputLogsMode } from '../cache/package-cache.js';
 import { BuildSystemError } from '../errors.js';
 import type { BuildResult, RunResult } from '../result/schema.js';
 import type { Style } from './terminal.js';
 
 /** Parsing and printing shared by the cache flags of `build:package`, `build:clean` and `cache`. */
-
-export function parseOutputLogs(value: string): OutputLogsMode {
-  if ((OUTPUT_LOGS_MODES as readonly string[]).includes(value)) return value as OutputLogsMode;
-  throw new BuildSystemError('USAGE', `must be one of ${OUTPUT_LOGS_MODES.join(', ')} (got ${JSON.stringify(value)})`, { field: '--output-logs' });
-}
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
 

@@ -5,7 +5,8 @@ import type { WatchService } from '../services/watch.service.js';
 import { redactArgv } from '../cache/remote/config.js';
 import { failureLines } from './reporter.js';
 import { printError } from './errors-output.js';
-import { runOptionsFromFlags, type BuildFlags } from './build-run.js';
+import type { BuildFlags } from '../cli/flag-table.js';
+import { flagsToRequest } from '../cli/flags-to-request.js';
 import { createRunOutput } from './run-output.js';
 import { formatDuration, type Style } from './terminal.js';
 import { guardRun } from './run-guard.js';
@@ -29,7 +30,7 @@ export async function runWatchCommand(service: WatchService, packages: string[],
   try {
     const bad = NOT_WITH_WATCH.find((k) => flags[k] !== undefined && flags[k] !== false);
     if (bad) throw new BuildSystemError('USAGE', 'cannot be used with watch', { field: FLAG_NAMES[bad] });
-    options = runOptionsFromFlags(flags);
+    options = flagsToRequest(packages, flags).request;
   } catch (e) {
     const started = Date.now();
     const run = runError(new Date(started).toISOString(), started, e);
@@ -40,7 +41,6 @@ export async function runWatchCommand(service: WatchService, packages: string[],
   }
   const session = service.watch({
     ...options,
-    packages,
     command: ['build-system', ...redactArgv(process.argv.slice(2))].join(' '),
     onEvent: (event) => {
       if (event.type === 'warning') process.stderr.write(`build-system: warning: ${event.message}\n`);

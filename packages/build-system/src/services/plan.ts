@@ -12,25 +12,24 @@ import { toPosix } from '../util/paths.js';
 import { ReadLog } from '../util/read-log.js';
 import type { PackageGraph } from '../workspace/graph.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import type { RemoteCacheOptions } from '../cache/remote/config.js';
+import type { BuildRequest } from '../request.js';
 import type { PackageBuildOptions, PackageBuildService, PreparedPackage } from './build.service.js';
 import { dependenciesRead } from './dependency-needs.js';
 import { errorInfo, exitCodeOf, runError, toBuildSystemError } from './results.js';
 import { selectPackages, type Selection, type SelectOptions } from './selection.js';
 
-export interface RunOptions extends SelectOptions, Omit<PackageBuildOptions, 'reads' | 'workspaceDependencies'> {
-  /** Most packages building at once, spawned tools included (default: `defaultConcurrency()`, 10 or the number of cores if more). */
-  concurrency?: number;
-  /** After the first failure, start nothing new (running builds finish). */
-  bail?: boolean;
+/**
+ * What a run is given beside its request: callbacks, the abort signal, the read
+ * log and the like, which cannot be parsed, compared or logged. create.ts lets
+ * these keys through unchecked and checks the rest as a BuildRequest.
+ */
+export interface RunHooks extends Pick<SelectOptions, 'reads' | 'onSelected' | 'withDependencies'>, Pick<PackageBuildOptions, 'signal' | 'onEvent' | 'command' | 'remoteSession'> {
   /** Called once the selection is known, before anything builds: progress views size themselves from it. */
   onPlan?: (plan: RunPlan) => void;
-  /**
-   * Remote cache (Turborepo v8 API). Unset: from env (BUILD_SYSTEM_REMOTE_CACHE_*, then TURBO_API /
-   * TURBO_TOKEN / TURBO_TEAM); no URL anywhere = no remote. `false`: off, whatever the env says.
-   */
-  remoteCache?: RemoteCacheOptions | false;
 }
+
+/** A run (or plan): the request (request.ts, the fields the services read) and its hooks beside it. */
+export type RunOptions = BuildRequest & RunHooks;
 
 export interface RunPlan {
   /** In build order. */
@@ -133,7 +132,12 @@ export async function plan(packageBuild: PackageBuildService, options: RunOption
   try {
     return await planSelection(packageBuild, options);
   } catch (e) {
-    const { error, exitCode } = runError(new Date(started).toISOString(), started, e);
-    return { schemaVersion: RESULT_SCHEMA_VERSION, dryRun: true, ok: false, exitCode, startedAt: new Date(started).toISOString(), concurrency: options.concurrency ?? defaultConcurrency(), packages: [], error };
+    return planError(started, e, options.concurrency);
   }
+}
+
+/** A plan that could not be made (a bad option or selection): its error and exit code, no packages. */
+export function planError(started: number, e: unknown, concurrency = defaultConcurrency()): PlanResult {
+  const { error, exitCode } = runError(new Date(started).toISOString(), started, e);
+  return { schemaVersion: RESULT_SCHEMA_VERSION, dryRun: true, ok: false, exitCode, startedAt: new Date(started).toISOString(), concurrency, packages: [], error };
 }

@@ -11,7 +11,8 @@ import { ReadLog } from '../util/read-log.js';
 import { dependentClosure } from '../workspace/graph.js';
 import { selectPackages, WorkspaceBuildService, type RunOptions, type Selection } from './workspace.service.js';
 
-export interface WatchOptions extends Omit<RunOptions, 'signal' | 'reads' | 'onPlan' | 'withDependencies' | 'participates'> {
+/** A watch: the request (request.ts) of every round, the hooks it passes on, and its own debounce. */
+export interface WatchOptions extends Omit<RunOptions, 'dryRun' | 'signal' | 'reads' | 'onPlan' | 'withDependencies' | 'remoteSession'> {
   /**
    * After the first change, wait this long for more before a round starts (ms,
    * default 15): an editor's save (temp file, rename) or a `git checkout`
