@@ -71,7 +71,9 @@ describe('BUILD_FLAG_TABLE', () => {
     const given = parsed(argvOf(row));
     expect(given.flags, 'the parser sets the row key').toHaveProperty(row.key);
     const changed = changedFields(flagsToRequest(given.packages, given.flags), flagsToRequest(bare.packages, bare.flags));
-    expect(changed, `${row.flag} changes nothing the run is given: wire it in src/cli/flags-to-request.ts`).not.toEqual([]);
+    // Exactly the field its row names, and nothing else (remote cache options live inside request.remoteCache).
+    const target = row.to.startsWith('request.remoteCache') ? 'request.remoteCache' : row.to;
+    expect(changed, `${row.flag} must change ${target} only`).toEqual([target]);
   });
 
   it.each(BUILD_FLAG_TABLE.map((row) => [row.flag, row] as const))('%s bears on the no-op record key as its row says', (_flag, row) => {
@@ -86,6 +88,15 @@ describe('BUILD_FLAG_TABLE', () => {
     expect(given).not.toBeNull();
     if (row.affectsOutputs === 'key') expect(bareKey(given!)).not.toBe(bareKey(base));
     else expect(bareKey(given!)).toBe(bareKey(base));
+  });
+
+  it('puts a value where its row says, converted as its row says', () => {
+    const p = parsed(['build', '--stale-timeout', '9', '--lock-timeout', '0.5', '--remote-cache-timeout', '5', '--no-cache', '--no-color']);
+    const { request, view } = flagsToRequest(p.packages, p.flags);
+    expect(request).toMatchObject({ staleLockMs: 9000, lockTimeoutMs: 500, noCache: true, remoteCache: { requestTimeoutMs: 5000 } });
+    expect(view).toEqual({ color: false });
+    const off = parsed(['build', '--no-remote-cache', '--remote-cache-url', 'https://x.example']);
+    expect(flagsToRequest(off.packages, off.flags).request.remoteCache).toBe(false);
   });
 
   it('the conversion keeps a bad value a usage error naming its flag', () => {

@@ -1,10 +1,9 @@
 import { OUTPUT_LOGS_MODES, type OutputLogsMode } from '../cache/output-logs.js';
-import type { RemoteCacheOptions } from '../cache/remote/config.js';
 import { ADAPTER_NAMES, type AdapterName } from '../config/schema.js';
 import { BuildSystemError } from '../errors.js';
 import type { BuildRequest } from '../request.js';
 import { parseConcurrency } from '../util/concurrency.js';
-import type { BuildFlags } from './flag-table.js';
+import { BUILD_FLAG_TABLE, type BuildFlagDef, type BuildFlags, type CliView, type FlagParse } from './flag-table.js';
 
 /**
  * The one conversion from the flags of `build` / `build:package` / `watch`
@@ -16,50 +15,48 @@ import type { BuildFlags } from './flag-table.js';
  * this without zod's schema.
  */
 
-/** The flags that change how a run is shown or written down, not what it builds. */
-export interface CliView {
-  /** A watch session (`watch`, or `build --watch`). */
-  watch?: boolean;
-  json?: boolean;
-  /** Unset: colour when the stream is a terminal and NO_COLOR is not set. */
-  color?: boolean;
-  /** Also write the --json document to this file. */
-  summary?: string;
-  explain?: boolean;
-}
+export type { CliView } from './flag-table.js';
 
 export interface CliRequest {
   request: BuildRequest;
   view: CliView;
 }
 
+type FlagValue = string | boolean | readonly string[];
+
+/** One function per FlagParse of the table: the flag's text (or switch) → the target's value. */
+const PARSERS: Record<FlagParse, (flag: string, value: FlagValue) => unknown> = {
+  'seconds-ms': (flag, v) => parseSeconds(flag, String(v)) * 1000,
+  'positive-seconds-ms': (flag, v) => positiveSeconds(flag, String(v)),
+  adapter: (_flag, v) => parseAdapter(String(v)),
+  'output-logs': (_flag, v) => parseOutputLogs(String(v)),
+  concurrency: (_flag, v) => parseConcurrency(String(v)),
+  negated: (_flag, v) => v === false,
+  off: (_flag, v) => (v === false ? false : undefined),
+};
+
+/**
+ * Each row's value goes where its `to` says, through its `parse`: nothing here
+ * names a flag, so a new row needs no line in this file. Rows are taken in the
+ * table's order, so of several bad flags the first in `--help` is reported.
+ */
 export function flagsToRequest(packages: readonly string[], flags: BuildFlags): CliRequest {
-  // Checked in this order so that, of several bad flags, the one reported stays the one it always was.
-  const remoteCache = remoteCacheFlags(flags);
-  const outputLogs = flags.outputLogs !== undefined ? parseOutputLogs(flags.outputLogs) : undefined;
-  const adapter = flags.adapter !== undefined ? parseAdapter(flags.adapter) : undefined;
-  const lockTimeoutMs = flags.lockTimeout !== undefined ? parseSeconds('--lock-timeout', flags.lockTimeout) * 1000 : undefined;
-  const staleLockMs = flags.staleTimeout !== undefined ? positiveSeconds('--stale-timeout', flags.staleTimeout) : undefined;
-  const concurrency = flags.concurrency !== undefined ? parseConcurrency(flags.concurrency) : undefined;
-  const request: BuildRequest = {
-    cwd: flags.cwd,
-    packages,
-    filter: flags.filter,
-    all: flags.all,
-    adapter,
-    concurrency,
-    bail: flags.bail,
-    dryRun: flags.dryRun,
-    strict: flags.strict,
-    lockTimeoutMs,
-    staleLockMs,
-    force: flags.force,
-    noCache: flags.cache === false,
-    cacheDir: flags.cacheDir,
-    outputLogs,
-    remoteCache,
-  };
-  return { request, view: { watch: flags.watch, json: flags.json, color: flags.color, summary: flags.summary, explain: flags.explain } };
+  const request: Record<string, unknown> = { packages };
+  const remoteCache: Record<string, unknown> = {};
+  const view: Record<string, unknown> = {};
+  let remoteOff = false;
+  const given = flags as Record<string, FlagValue | undefined>;
+  for (const row of BUILD_FLAG_TABLE as readonly BuildFlagDef[]) {
+    const raw = given[row.key];
+    if (raw === undefined) continue;
+    const value = row.parse ? PARSERS[row.parse](row.flag, raw) : raw;
+    if (row.to === 'request.remoteCache') remoteOff ||= value === false;
+    else if (row.to.startsWith('request.remoteCache.')) remoteCache[row.to.slice('request.remoteCache.'.length)] = value;
+    else if (row.to.startsWith('request.')) request[row.to.slice('request.'.length)] = value;
+    else view[row.to.slice('view.'.length)] = value;
+  }
+  request.remoteCache = remoteOff ? false : remoteCache;
+  return { request: request as BuildRequest, view: view as CliView };
 }
 
 /** A `<seconds>` flag (>= 0), in seconds. */
@@ -86,19 +83,4 @@ function parseOutputLogs(value: string): OutputLogsMode {
 function parseAdapter(value: string): AdapterName {
   if ((ADAPTER_NAMES as readonly string[]).includes(value)) return value as AdapterName;
   throw new BuildSystemError('USAGE', `must be one of ${ADAPTER_NAMES.join(', ')} (got ${JSON.stringify(value)})`, { field: '--adapter' });
-}
-
-/** The remote cache flags as options; unset ones fall back to env in the service. `false` for --no-remote-cache (env ignored). */
-function remoteCacheFlags(flags: BuildFlags): RemoteCacheOptions | false {
-  if (flags.remoteCache === false) return false;
-  const seconds = (flag: string, v: string | undefined) => (v === undefined ? undefined : positiveSeconds(flag, v));
-  return {
-    url: flags.remoteCacheUrl,
-    token: flags.remoteCacheToken,
-    team: flags.remoteCacheTeam,
-    readOnly: flags.remoteCacheReadOnly,
-    signatureKey: flags.remoteCacheSignatureKey,
-    requestTimeoutMs: seconds('--remote-cache-timeout', flags.remoteCacheTimeout),
-    connectTimeoutMs: seconds('--remote-cache-connect-timeout', flags.remoteCacheConnectTimeout),
-  };
 }
