@@ -1,5 +1,5 @@
 import { getAdapter, type AdapterChoice, type AdapterRegistry } from '../../adapters/registry.js';
-import type { AdapterName } from '../../config/schema.js';
+import type { BuildRequest } from '../../request.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import type { BuildEventListener } from '../../events.js';
 import type { CacheOptions, KeyState, PackageCache } from '../../cache/package-cache.js';
@@ -34,7 +34,11 @@ export function runContext(system: SystemContext, reads: ReadLog, onEvent: Build
   return { ...system, reads, emit: onEvent ?? (() => {}) };
 }
 
-export interface PackageBuildOptions extends CacheOptions {
+/**
+ * What one package's build is given: the request's fields that bear on a
+ * single package (their docs are in request.ts), and the run's own parts.
+ */
+export interface PackageBuildOptions extends CacheOptions, Pick<BuildRequest, 'adapter' | 'lockTimeoutMs' | 'staleLockMs' | 'strict'> {
   /**
    * The run's read log (util/read-log.ts): every input is read and hashed
    * through it, once per run, and the CLI's no-op record is derived from it.
@@ -46,12 +50,6 @@ export interface PackageBuildOptions extends CacheOptions {
    * miss names the one whose files changed. Unknown when omitted.
    */
   workspaceDependencies?: readonly WorkspaceDependencyRef[];
-  /** Overrides the config's adapter (CLI `--adapter`). */
-  adapter?: AdapterName;
-  /** How long to wait for another process's lock; 0 = fail at once. */
-  lockTimeoutMs?: number;
-  /** How long a lock's heartbeat may be silent before a waiter takes it over (ms; CLI --stale-timeout). */
-  staleLockMs?: number;
   signal?: AbortSignal;
   onEvent?: BuildEventListener;
   /** Command line recorded in the lock owner record. */
@@ -62,12 +60,6 @@ export interface PackageBuildOptions extends CacheOptions {
    * newly stored entry to upload.
    */
   remoteSession?: RemoteCacheSession;
-  /**
-   * package.json validation warnings (src/validate) fail the build (CLI
-   * `--strict`): nothing is swapped in; a cache hit with stored validation
-   * warnings fails the same way without restoring anything.
-   */
-  strict?: boolean;
 }
 
 /** A package with its config loaded, checked and its adapter chosen: everything decided before anything is written. */
