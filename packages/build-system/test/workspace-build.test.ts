@@ -3,25 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockDirFor } from '../src/lock.js';
-import type { RunOptions } from '../src/services/plan.js';
 import { planResultSchema, runResultSchema, type RunResult, type TimelineEntry } from '../src/result/schema.js';
 import { repoRoot, snapshotTree, type Fixture } from './helpers/fixture.js';
-import { buildCounts, cli, cliAsync, fakeCounts, inProcessWorkspace, scoped, workspaceFixture, type PackageSpec } from './helpers/workspace.js';
+import { buildCounts, cli, cliAsync, scoped, workspaceFixture, type PackageSpec } from './helpers/workspace.js';
 
 /**
  * Whole-workspace builds through the CLI with real esbuild builds. Packages
  * are made slow by an esbuild plugin that waits (see helpers/workspace.ts), so
  * the timeline in the JSON document shows what ran when; assertions compare
  * timeline entries with each other, never with the wall clock.
- *
- * Where a case is about what the scheduler decides (order, overlap, skips)
- * and a real-esbuild CLI case already proves the same through the CLI, it
- * runs in this process with the fake adapter instead (inProcessWorkspace in
- * helpers/workspace.ts): the spawned CLI and esbuild made it slow, and are
- * not what it tests.
- *
- * Long because: every scheduling rule needs its own workspace, all read
- * through the same timeline helpers above; split, they would be repeated.
  */
 const fixtures: Fixture[] = [];
 afterAll(() => fixtures.forEach((f) => f.cleanup()));
@@ -41,13 +31,6 @@ function runJson(args: string[], fx: Fixture) {
     throw new Error(`no run document (exit ${r.code}): ${(e as Error).message}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   }
   return { ...r, doc };
-}
-
-/** `inProcessWorkspace` (helpers/workspace.ts), with the fixture cleaned up after the file. */
-async function inProcess(style: 'npm' | 'pnpm', spec: Record<string, PackageSpec>, options: RunOptions) {
-  const r = await inProcessWorkspace(style, spec, options);
-  fixtures.push(r.fx);
-  return r;
 }
 
 const entry = (doc: RunResult, key: string): TimelineEntry => {
@@ -78,25 +61,12 @@ const EDGES: [string, string][] = [
   ['c2', 'c3'],
 ];
 
-// npm style through the CLI with real esbuild; pnpm style (what differs is discovery) in-process with the fake adapter.
-describe.each([
-  ['npm', 'the CLI, real esbuild'],
-  ['pnpm', 'in-process, fake adapter'],
-] as const)('%s-style workspace (%s): diamond, chain and an independent package', (style, _way) => {
+describe.each(['npm', 'pnpm'] as const)('%s-style workspace: diamond, chain and an independent package', (style) => {
   let fx: Fixture;
-  let run: { code: number | null; stdout: string; stderr: string; doc: RunResult };
-  let counts: () => Record<string, number>;
-  beforeAll(async () => {
-    if (style === 'npm') {
-      fx = fixture(style, GRAPH);
-      run = runJson(['build', '--concurrency', '3', '--summary', fx.path('out/summary.json')], fx);
-      counts = () => buildCounts(fx);
-    } else {
-      const r = await inProcess(style, GRAPH, { concurrency: 3 });
-      fx = r.fx;
-      run = { code: r.doc.exitCode, stdout: '', stderr: JSON.stringify(r.doc.results.map((x) => [x.package.name, x.status, x.error])), doc: r.doc };
-      counts = () => fakeCounts(r.fake);
-    }
+  let run: ReturnType<typeof runJson>;
+  beforeAll(() => {
+    fx = fixture(style, GRAPH);
+    run = runJson(['build', '--concurrency', '3', '--summary', fx.path('out/summary.json')], fx);
   });
 
   it('builds everything, exit 0, results in dependency order', () => {
@@ -118,7 +88,7 @@ describe.each([
   });
 
   it('the diamond root is built once', () => {
-    expect(counts()[scoped('base')]).toBe(1);
+    expect(buildCounts(fx)[scoped('base')]).toBe(1);
     expect(run.doc.timeline!.filter((t) => t.package === scoped('base'))).toHaveLength(1);
     expect(run.doc.results.filter((r) => r.package.name === scoped('base'))).toHaveLength(1);
   });
@@ -153,7 +123,7 @@ describe.each([
     expect(cp.durationMs).toBeCloseTo(durations, 0);
   });
 
-  it.runIf(style === 'npm')('--summary writes the same document to a file', () => {
+  it('--summary writes the same document to a file', () => {
     const summary = JSON.parse(readFileSync(fx.path('out/summary.json'), 'utf8'));
     expect(summary).toEqual(JSON.parse(run.stdout));
   });
@@ -169,16 +139,16 @@ describe('a failing package', () => {
     solo: { delayMs: 300 },
   };
 
-  // In-process with the fake adapter: the skips are the scheduler's; the CLI case below keeps real esbuild's failure.
-  it('dependents are skipped with the reason, independent packages are built, exit 1', async () => {
-    const { fx, doc, fake } = await inProcess('npm', SPEC, { concurrency: 2 });
-    expect(doc.exitCode).toBe(1);
+  it('dependents are skipped with the reason, independent packages are built, exit 1', () => {
+    const fx = fixture('npm', SPEC);
+    const { code, doc } = runJson(['build', '--concurrency', '2'], fx);
+    expect(code).toBe(1);
     expect(result(doc, 'bad')).toMatchObject({ status: 'failed', error: { code: 'BUILD_FAILED' } });
     expect(result(doc, 'bad').diagnostics[0]).toMatchObject({ severity: 'error', file: 'src/index.ts', line: 1 });
     expect(result(doc, 'after-bad')).toMatchObject({ status: 'skipped', cache: { reason: 'dependency @fx/bad failed' } });
     expect(result(doc, 'after-after')).toMatchObject({ status: 'skipped', cache: { reason: 'dependency @fx/bad failed (via @fx/after-bad)' } });
     for (const ok of ['base', 'other', 'solo']) expect(result(doc, ok).status, ok).toBe('success');
-    expect(fakeCounts(fake)[scoped('after-bad')]).toBeUndefined();
+    expect(buildCounts(fx)[scoped('after-bad')]).toBeUndefined();
     expect(existsSync(fx.path('packages/after-bad/dist'))).toBe(false);
   });
 
@@ -307,10 +277,10 @@ describe('--bail', () => {
     expect(doc.bail).toBe(true);
   });
 
-  // In-process with the fake adapter: the case above keeps the CLI and real esbuild for the same workspace.
-  it('without --bail the same workspace builds `later` after the failure', async () => {
-    const { doc } = await inProcess('npm', SPEC, { concurrency: 2 });
-    expect(doc.exitCode).toBe(1);
+  it('without --bail the same workspace builds `later` after the failure', () => {
+    const fx = fixture('npm', SPEC);
+    const { code, doc } = runJson(['build', '--concurrency', '2'], fx);
+    expect(code).toBe(1);
     expect(result(doc, 'later').status).toBe('success');
     expect(entry(doc, 'later').startMs).toBeGreaterThanOrEqual(entry(doc, 'bad').endMs);
   });

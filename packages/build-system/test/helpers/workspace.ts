@@ -1,9 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createBuildSystem } from '../../src/create.js';
-import type { RunResult } from '../../src/result/schema.js';
-import type { RunOptions } from '../../src/services/plan.js';
-import { fakeAdapter, type FakeAdapter } from './fake-adapter.js';
 import { cliPath, createFixture, type Fixture } from './fixture.js';
 
 /** One package of a generated workspace: `packages/<key>`, named `@fx/<key>`. */
@@ -107,37 +103,6 @@ ${onStart.map((line) => `              ${line}\n`).join('')}            });
 };
 `;
 }
-
-/**
- * The workspace of `spec` (as workspaceFixture makes it) built in this process: createBuildSystem with the
- * fake adapter (test/helpers/fake-adapter.ts) standing in for esbuild, no
- * child process. The configs are the same as the CLI cases' (their esbuild
- * plugin still makes every dependency one the build reads, so the waits are
- * the same); a spec's delayMs holds the fake build that long, and `broken`
- * is a FAKE_ERROR on line 1 of src/index.ts. The caller cleans up `fx`.
- */
-export async function inProcessWorkspace(style: WorkspaceStyle, spec: Record<string, PackageSpec>, options: RunOptions): Promise<{ fx: Fixture; doc: RunResult; fake: FakeAdapter }> {
-  const faked = Object.fromEntries(
-    Object.entries(spec).map(([key, s]) => [key, s.broken ? { ...s, broken: false, source: `export const value: number = 1; // FAKE_ERROR: Unexpected ";"\n` } : s]),
-  );
-  const fx = workspaceFixture(style, faked);
-  const fake = fakeAdapter();
-  const build = fake.build.bind(fake);
-  const delays = new Map(Object.entries(spec).map(([key, s]) => [scoped(key), s.delayMs ?? 0]));
-  fake.build = async (ctx) => {
-    await new Promise((resolve) => setTimeout(resolve, delays.get(ctx.pkg.name) ?? 0));
-    return build(ctx);
-  };
-  const doc = await createBuildSystem({ adapters: [fake] }).build({ cwd: fx.root, ...options });
-  return { fx, doc, fake };
-}
-
-/** How many times the fake adapter built each package (what buildCounts reads from builds.log for esbuild). */
-export const fakeCounts = (fake: FakeAdapter): Record<string, number> => {
-  const counts: Record<string, number> = {};
-  for (const name of fake.started) counts[name] = (counts[name] ?? 0) + 1;
-  return counts;
-};
 
 /** How many times each package was built (from builds.log). */
 export function buildCounts(fx: Fixture): Record<string, number> {
