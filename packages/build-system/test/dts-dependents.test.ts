@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BuildResult, RunResult } from '../src/result/schema.js';
+import { createBuildSystem } from '../src/create.js';
+import type { BuildResult } from '../src/result/schema.js';
 import { createFixture, repoRoot, snapshotTree, type Fixture } from './helpers/fixture.js';
-import { cli } from './helpers/workspace.js';
 
 /**
  * Issue 14, "Declarations: key dependents on what they read". A dependent
@@ -16,7 +16,10 @@ import { cli } from './helpers/workspace.js';
  * TypeScript sees of the hub (a declaration, the package.json `types` it
  * resolves through, a declaration file added or removed) is a miss.
  *
- * Real esbuild and TypeScript, through the CLI.
+ * Real esbuild and TypeScript, in this process through the composition
+ * root with the real adapters: the keys are the pipeline's, which the CLI
+ * only wraps (its own paths, replay included, are tested in stale-matrix and
+ * noop-record), and a spawned CLI per build loaded TypeScript again each time.
  */
 
 const fixtures: Fixture[] = [];
@@ -68,10 +71,12 @@ function hubWorkspace(isolated: boolean): Fixture {
   return fx;
 }
 
-function build(fx: Fixture, args: string[] = []): Record<string, BuildResult> {
-  const r = cli(['build', '--json', ...args], { cwd: fx.root, env: { BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_NO_FAST_PATH: '1' } });
-  if (r.code !== 0) throw new Error(`build exited ${r.code}: ${r.stdout.slice(-3000)} ${r.stderr.slice(-3000)}`);
-  const run = JSON.parse(r.stdout) as RunResult;
+const system = createBuildSystem();
+
+/** A whole-workspace build, with the cache where the CLI puts it by default (the workspace's node_modules/.cache). */
+async function build(fx: Fixture, options: { force?: boolean } = {}): Promise<Record<string, BuildResult>> {
+  const run = await system.build({ cwd: fx.root, cacheDir: fx.path('node_modules/.cache/build-system'), ...options });
+  if (run.exitCode !== 0) throw new Error(`build exited ${run.exitCode}: ${JSON.stringify(run.results.map((x) => [x.package.name, x.error, x.diagnostics])).slice(-3000)}`);
   return Object.fromEntries(run.results.map((x) => [x.package.name.slice('@d/'.length), x]));
 }
 
@@ -89,15 +94,15 @@ describe.each([
   { hub: 'TypeScript', isolated: false },
   { hub: 'isolatedDeclarations (per file)', isolated: true },
 ])('dependents keyed on the declarations they read (hub declarations by $hub)', ({ isolated }) => {
-  it('a body edit rebuilds the hub and its bundler, not its tsc/dts dependents; a declaration change rebuilds them all', { timeout: 300_000 }, () => {
+  it('a body edit rebuilds the hub and its bundler, not its tsc/dts dependents; a declaration change rebuilds them all', { timeout: 300_000 }, async () => {
     const fx = hubWorkspace(isolated);
-    expect(status(build(fx))).toEqual({ hub: 'miss', 'via-tsc': 'miss', 'via-dts': 'miss', bundles: 'miss' });
+    expect(status(await build(fx))).toEqual({ hub: 'miss', 'via-tsc': 'miss', 'via-dts': 'miss', bundles: 'miss' });
     const hubDts = snapshotTree(fx.path('packages/hub/dist'));
     const before = { 'via-tsc': untouched(fx, 'via-tsc'), 'via-dts': untouched(fx, 'via-dts') };
 
     // 1. Body edit: the hub's JS changes, its declarations come out byte-identical.
     fx.write({ 'packages/hub/src/index.ts': HUB_BODY('(1 + 1)') });
-    let r = build(fx);
+    let r = await build(fx);
     expect(status(r)).toEqual({ hub: 'miss', 'via-tsc': 'hit', 'via-dts': 'hit', bundles: 'miss' });
     const after = snapshotTree(fx.path('packages/hub/dist'));
     expect(after['index.js']).not.toBe(hubDts['index.js']);
@@ -115,7 +120,7 @@ describe.each([
 
     // 2. An exported signature changes: every dependent misses, and the declaration readers emit new types.
     fx.write({ 'packages/hub/src/index.ts': `export function twice(n: number): string {\n  return String(n * 2);\n}\n` });
-    r = build(fx);
+    r = await build(fx);
     expect(status(r)).toEqual({ hub: 'miss', 'via-tsc': 'miss', 'via-dts': 'miss', bundles: 'miss' });
     expect(r['via-tsc']!.cache.reason).toMatch(/@d\/hub/);
     expect(readFileSync(fx.path('packages/via-tsc/dist/index.d.ts'), 'utf8')).toContain('string');
@@ -125,19 +130,19 @@ describe.each([
     const manifest = JSON.parse(fx.read('packages/hub/package.json')) as { exports: Record<string, { types: string }> };
     manifest.exports['.']!.types = './dist/alt.d.ts';
     fx.write({ 'packages/hub/package.json': manifest });
-    r = build(fx);
+    r = await build(fx);
     expect(r['via-tsc']!.cache.status).toBe('miss');
     expect(r['via-dts']!.cache.status).toBe('miss');
 
     // 4. Declaration files appear in the hub's output (new sources), then one disappears: misses both times.
     // (Removing both would bring back step 3's files exactly, whose entries are rightly hits.)
     fx.write({ 'packages/hub/src/added.ts': `export const added = 1;\n`, 'packages/hub/src/more.ts': `export const more = 2;\n` });
-    r = build(fx);
+    r = await build(fx);
     expect(Object.keys(snapshotTree(fx.path('packages/hub/dist')))).toContain('added.d.ts');
     expect(r['via-tsc']!.cache.status).toBe('miss');
     expect(r['via-dts']!.cache.status).toBe('miss');
     rmSync(fx.path('packages/hub/src/added.ts'));
-    r = build(fx);
+    r = await build(fx);
     expect(Object.keys(snapshotTree(fx.path('packages/hub/dist')))).not.toContain('added.d.ts');
     expect(r['via-tsc']!.cache.status).toBe('miss');
     expect(r['via-dts']!.cache.status).toBe('miss');
@@ -145,7 +150,7 @@ describe.each([
     // After all of it, every output equals what a --force build makes of the same files.
     const outputs = () => Object.fromEntries(['hub', 'via-tsc', 'via-dts', 'bundles'].map((k) => [k, snapshotTree(fx.path(`packages/${k}/dist`))]));
     const cached = outputs();
-    build(fx, ['--force']);
+    await build(fx, { force: true });
     expect(cached).toEqual(outputs());
   });
 });

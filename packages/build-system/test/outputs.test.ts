@@ -5,19 +5,26 @@ import { describe, expect, test } from 'vitest';
 import { hasDefaultExport, placeDeclarations, rewriteSpecifiers } from '../src/adapters/declarations-naming.js';
 import { resolveConfig, type ResolvedConfig } from '../src/config/resolve.js';
 import { buildConfigSchema, type BuildConfigInput } from '../src/config/schema.js';
+import { createBuildSystem } from '../src/create.js';
 import { BuildSystemError } from '../src/errors.js';
+import type { RunResult } from '../src/result/schema.js';
 import { ReadLog } from '../src/util/read-log.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { listFiles, trackedFixtures } from './helpers/adapter-ctx.js';
-import { cliPath, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
+import { repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
 
 /**
  * Outputs named as package.json says: JS extensions per format, declarations
  * per format (dual types) with their specifiers rewritten, an alias
  * declaration per entry, entries from every exports subpath and bin, and
  * entries whose source lives elsewhere in the workspace. Builds are real
- * (the CLI with esbuild, bun, rollup and TypeScript from the repo), and the
- * declarations are checked by compiling a consumer with tsc.
+ * (esbuild, bun, rollup and TypeScript from the repo, in this process through
+ * createBuildSystem; see `build`), and the declarations are checked by
+ * compiling a consumer with tsc.
+ *
+ * Long because: each naming rule is checked on real builds by up to three
+ * tools and a consumer compile, all through the workspace and tsc helpers
+ * above; split, those would be repeated.
  */
 
 const newFixture = trackedFixtures();
@@ -54,14 +61,22 @@ function workspace(files: FileTree, linked: Record<string, string> = {}): Fixtur
 
 interface BuildRun {
   status: number | null;
-  results: Array<{ package: { name: string }; status: string; cache: { status: string; reason?: string | null }; artifacts: Array<{ path: string }>; diagnostics: Array<{ severity: string; message: string }> }>;
+  results: RunResult['results'];
   stderr: string;
 }
 
-function build(cwd: string, args: string[] = []): BuildRun {
-  const r = spawnSync(process.execPath, [cliPath, 'build', '--json', ...args], { cwd, encoding: 'utf8' });
-  const doc = JSON.parse(r.stdout || '{"results":[]}') as { results: BuildRun['results'] };
-  return { status: r.status, results: doc.results, stderr: r.stderr };
+const system = createBuildSystem();
+
+/**
+ * A whole-workspace build in this process with the real adapters (the CLI's
+ * `build --json` minus the process: what is named and written is the
+ * adapters' and the pipeline's, and a spawned CLI per build loaded every tool
+ * again). `stderr` holds the run's error and each package's diagnostics, for
+ * failure messages.
+ */
+async function build(cwd: string, options: { force?: boolean } = {}): Promise<BuildRun> {
+  const run = await system.build({ cwd, ...options });
+  return { status: run.exitCode, results: run.results, stderr: JSON.stringify({ error: run.error, results: run.results.map((r) => [r.package.name, r.error, r.diagnostics]) }) };
 }
 
 function artifactsOf(run: BuildRun, name: string): string[] {
@@ -134,9 +149,9 @@ describe('outExtension: config, else package.json, else the package type', () =>
     'packages/rates/src/table.ts': 'export const PER_EURO = { EUR: 1, USD: 1.08 } as const;\n',
   };
 
-  test.each(['esbuild', 'bun', 'rollup'])('%s builds exactly dist/index.mjs, dist/table.mjs and their .d.mts, importing .mjs siblings', (adapter) => {
+  test.each(['esbuild', 'bun', 'rollup'])('%s builds exactly dist/index.mjs, dist/table.mjs and their .d.mts, importing .mjs siblings', async (adapter) => {
     const fx = workspace({ ...RATES, 'packages/rates/build.config.json': { adapter } });
-    const run = build(fx.root);
+    const run = await build(fx.root);
     expect(run.status).toBe(0);
     expect(artifactsOf(run, 'rates')).toEqual(['dist/index.d.mts', 'dist/index.mjs', 'dist/table.d.mts', 'dist/table.mjs']);
     expect(fx.read('packages/rates/dist/index.d.mts')).toContain("from './table.mjs'");
@@ -222,9 +237,9 @@ describe('declarations per format', () => {
     'packages/dual/src/fmt/index.ts': "import type { Money } from '../money.js';\nexport const fmt = (m: Money): string => `${m.amount} ${m.currency}`;\n",
   };
 
-  test('format esm + cjs in a type: module package: .d.ts and .d.cts, each pointing at its own siblings; maps follow', () => {
+  test('format esm + cjs in a type: module package: .d.ts and .d.cts, each pointing at its own siblings; maps follow', async () => {
     const fx = workspace(DUAL);
-    const run = build(fx.root);
+    const run = await build(fx.root);
     expect(run.status).toBe(0);
     expect(artifactsOf(run, 'dual')).toEqual([
       'dist/fmt/index.d.cts',
@@ -252,7 +267,7 @@ describe('declarations per format', () => {
     expect(existsSync(path.resolve(fx.path('packages/dual/dist'), map.sources[0]!))).toBe(true);
   });
 
-  test('a dependent compiled by tsc (nodenext) uses an .mjs/.d.mts package and a dual .cjs/.d.cts package from CommonJS code', () => {
+  test('a dependent compiled by tsc (nodenext) uses an .mjs/.d.mts package and a dual .cjs/.d.cts package from CommonJS code', async () => {
     const fx = workspace(
       {
         ...DUAL,
@@ -268,7 +283,7 @@ describe('declarations per format', () => {
       },
       { dual: 'packages/dual', rates: 'packages/rates' },
     );
-    const run = build(fx.root);
+    const run = await build(fx.root);
     expect(run.status).toBe(0);
     const ok = typeCheck(fx.path('app'));
     expect(ok.output).toBe('');
@@ -279,7 +294,7 @@ describe('declarations per format', () => {
 });
 
 describe('entries and their declarations', () => {
-  test('entries from every exports subpath, bin (string and record) and main/module, built in one build', () => {
+  test('entries from every exports subpath, bin (string and record) and main/module, built in one build', async () => {
     const fx = workspace({
       'packages/multi/package.json': {
         name: 'multi',
@@ -307,14 +322,14 @@ describe('entries and their declarations', () => {
       'bin/a': 'src/bin/a.ts',
       b: 'src/b.ts',
     });
-    const run = build(fx.root);
+    const run = await build(fx.root);
     expect(run.status).toBe(0);
     expect(artifactsOf(run, 'multi')).toEqual(['dist/b.js', 'dist/bin/a.js', 'dist/index.js', 'dist/io/read.js', 'dist/utils.js']);
     expect(artifactsOf(run, 'single-bin')).toEqual(['dist/cli.js']);
     expect(spawnSync(fx.path('packages/multi/dist/bin/a.js'), { encoding: 'utf8' }).stdout).toBe('a\n');
   });
 
-  test('a renamed entry gets an alias declaration beside its JS (with its default export); the others land in place', () => {
+  test('a renamed entry gets an alias declaration beside its JS (with its default export); the others land in place', async () => {
     const fx = workspace({
       'packages/tool/package.json': { name: 'tool', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' }, './cli': { types: './dist/cli.d.ts', default: './dist/cli.js' } } },
       'packages/tool/tsconfig.json': { ...NODENEXT, include: ['src'] },
@@ -326,7 +341,7 @@ describe('entries and their declarations', () => {
       'app/tsconfig.json': { ...NODENEXT, include: ['*.ts'] },
       'app/ok.ts': "import run, { type Options } from 'tool/cli';\nconst o: Options = { verbose: true };\nexport const n: number = run(o);\n",
     }, { tool: 'packages/tool' });
-    const run = build(fx.root);
+    const run = await build(fx.root);
     expect(run.status).toBe(0);
     expect(artifactsOf(run, 'tool')).toEqual(['dist/bin/cli.d.ts', 'dist/cli.d.ts', 'dist/cli.js', 'dist/index.d.ts', 'dist/index.js', 'dist/plain.d.ts', 'dist/plain.js']);
     expect(fx.read('packages/tool/dist/cli.d.ts')).toBe("export * from './bin/cli.js';\nexport { default } from './bin/cli.js';\n");
@@ -382,7 +397,7 @@ describe('entries from elsewhere in the workspace', () => {
     expect(configError(cli, { entry: { x: '../core/cli-dist/old.js' } }).issues[0]).toMatchObject({ field: 'entry.x', message: expect.stringMatching(/^must not be inside outDir/) });
   });
 
-  test.each(['esbuild', 'bun', 'rollup'])('%s: a bundle with another package’s entry, dual: built and declared per format (alias + wider rootDir); a changed outside file is a miss naming it', (adapter) => {
+  test.each(['esbuild', 'bun', 'rollup'])('%s: a bundle with another package’s entry, dual: built and declared per format (alias + wider rootDir); a changed outside file is a miss naming it', async (adapter) => {
     const fx = workspace(
       {
         ...CORE,
@@ -402,7 +417,7 @@ describe('entries from elsewhere in the workspace', () => {
       },
       { cli: 'packages/cli' },
     );
-    const first = build(fx.root);
+    const first = await build(fx.root);
     expect(first.status).toBe(0);
     const declarations = ['cli/src/cli', 'core/src/add', 'core/src/index'].flatMap((d) => [`dist/${d}.d.cts`, `dist/${d}.d.ts`]);
     expect(artifactsOf(first, 'cli')).toEqual(['dist/cli.cjs', 'dist/cli.d.cts', 'dist/cli.d.ts', 'dist/cli.js', ...declarations.slice(0, 2), 'dist/core.cjs', 'dist/core.d.cts', 'dist/core.d.ts', 'dist/core.js', ...declarations.slice(2)]);
@@ -417,17 +432,17 @@ describe('entries from elsewhere in the workspace', () => {
     expect(imported.stdout.trim()).toBe('5 2');
     expect(typeCheck(fx.path('app')).output).toBe('');
 
-    const unchanged = build(fx.root);
+    const unchanged = await build(fx.root);
     expect(unchanged.results.find((r) => r.package.name === 'cli')?.cache.status).toBe('hit');
     writeFileSync(fx.path('packages/core/src/add.ts'), 'export const add = (a: number, b: number): number => a + b + 0;\n');
-    const edited = build(fx.root).results.find((r) => r.package.name === 'cli')!;
+    const edited = (await build(fx.root)).results.find((r) => r.package.name === 'cli')!;
     expect(edited.cache).toMatchObject({ status: 'miss', reason: 'files changed: ../core/src/add.ts' });
     writeFileSync(fx.path('packages/core/src/index.ts'), "export { add } from './add.js';\nexport const zero = 0;\n");
-    const entryEdited = build(fx.root).results.find((r) => r.package.name === 'cli')!;
+    const entryEdited = (await build(fx.root)).results.find((r) => r.package.name === 'cli')!;
     expect(entryEdited.cache).toMatchObject({ status: 'miss', reason: 'files changed: ../core/src/index.ts' });
   });
 
-  test('a package tsconfig without include: declarations for an outside entry never include the build config or old outputs', () => {
+  test('a package tsconfig without include: declarations for an outside entry never include the build config or old outputs', async () => {
     const fx = workspace(
       {
         ...CORE,
@@ -438,8 +453,8 @@ describe('entries from elsewhere in the workspace', () => {
       },
       { cli: 'packages/cli' },
     );
-    expect(build(fx.root).status).toBe(0);
-    const again = build(fx.root, ['--force']);
+    expect((await build(fx.root)).status).toBe(0);
+    const again = await build(fx.root, { force: true });
     expect(again.status).toBe(0);
     const paths = artifactsOf(again, 'cli');
     expect(paths).toEqual(expect.arrayContaining(['dist/cli.d.ts', 'dist/core.d.ts', 'dist/cli/src/cli.d.ts']));

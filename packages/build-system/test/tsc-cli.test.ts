@@ -1,12 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, test } from 'vitest';
+import { createBuildSystem } from '../src/create.js';
 import { linkTypeScript, TYPESCRIPTS } from './helpers/adapter-ctx.js';
 import { cliPath, createFixture, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
 
 /**
  * The tsc adapter through the real CLI: each diagnostic printed once (tsc and
  * esbuild), and the type-check-only target (emit: false) with the cache.
+ * Where a case asks only what the cache did (hit, miss, key, reason, files),
+ * its builds run in this process with the real TypeScript (`build` below);
+ * what the CLI prints, and `clean`, stay with the real CLI.
  */
 
 const fixtures: Fixture[] = [];
@@ -23,6 +27,25 @@ function cli(fx: Fixture, args: string[], env: NodeJS.ProcessEnv = {}, cacheDir 
   delete base.BUILD_SYSTEM_TSC_SPAWN;
   const r = spawnSync(process.execPath, [cliPath, 'build', '--cwd', fx.root, '--cache-dir', cacheDir, ...args], { cwd: fx.root, encoding: 'utf8', env: { ...base, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, all: `${r.stdout}\n${r.stderr}` };
+}
+
+const system = createBuildSystem();
+
+/**
+ * A build in this process with the real adapters, as `cli(fx, ['--json'], env, cacheDir)` runs it:
+ * BUILD_SYSTEM_TSC_SPAWN (which the tsc adapter reads at build time) set from `env` for the build only.
+ */
+async function build(fx: Fixture, env: NodeJS.ProcessEnv = {}, cacheDir = fx.path('.cache-dir')) {
+  const saved = process.env.BUILD_SYSTEM_TSC_SPAWN;
+  if (env.BUILD_SYSTEM_TSC_SPAWN === undefined) delete process.env.BUILD_SYSTEM_TSC_SPAWN;
+  else process.env.BUILD_SYSTEM_TSC_SPAWN = env.BUILD_SYSTEM_TSC_SPAWN;
+  try {
+    const run = await system.build({ cwd: fx.root, cacheDir });
+    return { code: run.exitCode, results: run.results };
+  } finally {
+    if (saved === undefined) delete process.env.BUILD_SYSTEM_TSC_SPAWN;
+    else process.env.BUILD_SYSTEM_TSC_SPAWN = saved;
+  }
 }
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
@@ -81,7 +104,7 @@ describe('each diagnostic is printed once', () => {
 });
 
 describe.each(WAYS)('emit: false ($name)', ({ dir, env }) => {
-  test('checks, writes nothing, leaves outDir alone; cached, and keyed like a tsc build', () => {
+  test('checks, writes nothing, leaves outDir alone; cached, and keyed like a tsc build', async () => {
     const fx = fixture({
       ...tscPackage('export const n: number = 1;\n', `{ adapter: 'tsc', emit: false }`),
       // What an earlier build left: emit: false neither cleans nor replaces it.
@@ -93,39 +116,38 @@ describe.each(WAYS)('emit: false ($name)', ({ dir, env }) => {
     const listing = () => readdirSync(fx.root).filter((n) => n !== '.cache-dir').sort();
     const names = listing();
 
-    const first = cli(fx, ['--json'], env);
+    const first = await build(fx, env);
     expect(first.code).toBe(0);
-    const miss = JSON.parse(first.stdout).results[0];
+    const miss = first.results[0]!;
     expect(miss).toMatchObject({ status: 'success', artifacts: [], diagnostics: [], cache: { status: 'miss' } });
     expect(snapshotTree(fx.path('dist'))).toEqual(before);
     // No staging dir or generated tsconfig left in the package.
     expect(listing()).toEqual(names);
 
-    const second = cli(fx, ['--json'], env);
-    const hit = JSON.parse(second.stdout).results[0];
+    const hit = (await build(fx, env)).results[0];
     expect(hit).toMatchObject({ status: 'success', artifacts: [], diagnostics: [], cache: { status: 'hit', key: miss.cache.key } });
     expect(snapshotTree(fx.path('dist'))).toEqual(before);
 
     // Keyed like any tsc build: a source change is a miss, and a type error fails it (outDir still untouched).
     fx.write({ 'src/index.ts': "export const n: number = 'one';\n" });
-    const failed = cli(fx, ['--json'], env);
+    const failed = await build(fx, env);
     expect(failed.code).toBe(1);
-    const bad = JSON.parse(failed.stdout).results[0];
+    const bad = failed.results[0]!;
     expect(bad).toMatchObject({ status: 'failed', cache: { status: 'miss' } });
     expect(bad.diagnostics).toEqual([expect.objectContaining({ code: 'TS2322', file: 'src/index.ts' })]);
     expect(snapshotTree(fx.path('dist'))).toEqual(before);
 
     // emit is in the key: the emitting build of the same sources is not the check's entry.
     fx.write({ 'src/index.ts': 'export const n: number = 1;\n', 'build.config.ts': `export default { adapter: 'tsc' };\n` });
-    const emitting = JSON.parse(cli(fx, ['--json'], env).stdout).results[0];
+    const emitting = (await build(fx, env)).results[0]!;
     expect(emitting).toMatchObject({ status: 'success', cache: { status: 'miss', reason: expect.stringContaining('emit') } });
-    expect(emitting.artifacts.map((a: { path: string }) => a.path)).toEqual(['dist/index.js']);
+    expect(emitting.artifacts.map((a) => a.path)).toEqual(['dist/index.js']);
     const built = snapshotTree(fx.path('dist'));
     expect(Object.keys(built)).toEqual(['index.js']);
 
     // Back to emit: false: its entry is a hit, and the emitted outDir is left as it is (no restore of "nothing").
     fx.write({ 'build.config.ts': `export default { adapter: 'tsc', emit: false };\n` });
-    const again = JSON.parse(cli(fx, ['--json'], env).stdout).results[0];
+    const again = (await build(fx, env)).results[0];
     expect(again).toMatchObject({ status: 'success', cache: { status: 'hit', key: miss.cache.key } });
     expect(snapshotTree(fx.path('dist'))).toEqual(built);
 
@@ -140,7 +162,7 @@ describe.each(WAYS)('emit: false ($name)', ({ dir, env }) => {
 });
 
 describe('the cache with a tsconfig above the package and a generated one', () => {
-  test('a hit despite the generated tsconfig’s random path; a miss when the root tsconfig changes or one appears closer', () => {
+  test('a hit despite the generated tsconfig’s random path; a miss when the root tsconfig changes or one appears closer', async () => {
     const fx = fixture({
       'package.json': { name: 'root', private: true, workspaces: ['packages/*'] },
       'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: [] }, include: ['packages/*/src'] },
@@ -152,31 +174,31 @@ describe('the cache with a tsconfig above the package and a generated one', () =
     linkTypeScript(fx, TYPESCRIPTS[0]!.dir);
     // Outside the workspace, as a user's cache dir may be.
     const cacheDir = fixture({}).root;
-    const run = () => {
-      const r = cli(fx, ['--json'], {}, cacheDir);
+    const run = async () => {
+      const r = await build(fx, {}, cacheDir);
       expect(r.code).toBe(0);
-      return JSON.parse(r.stdout).results[0];
+      return r.results[0]!;
     };
     const index = () => fx.read('packages/a/dist/index.js');
 
-    const first = run();
+    const first = await run();
     expect(first).toMatchObject({ status: 'success', cache: { status: 'miss' } });
-    expect(first.artifacts.map((a: { path: string }) => a.path)).toEqual(['dist/index.js']);
+    expect(first.artifacts.map((a) => a.path)).toEqual(['dist/index.js']);
     expect(index()).toContain('// kept');
-    expect(run()).toMatchObject({ cache: { status: 'hit', key: first.cache.key } });
+    expect(await run()).toMatchObject({ cache: { status: 'hit', key: first.cache.key } });
     // A file beside the root tsconfig is nothing this build read: still a hit.
     fx.write({ 'NOTES.md': 'unrelated\n', 'tools/script.ts': 'export {};\n' });
-    expect(run()).toMatchObject({ cache: { status: 'hit', key: first.cache.key } });
+    expect(await run()).toMatchObject({ cache: { status: 'hit', key: first.cache.key } });
 
     fx.write({ 'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: [], removeComments: true }, include: ['packages/*/src'] } });
-    const rootChanged = run();
+    const rootChanged = await run();
     expect(rootChanged).toMatchObject({ cache: { status: 'miss', reason: expect.stringContaining('../../tsconfig.json') } });
     expect(index()).not.toContain('// kept');
-    expect(run()).toMatchObject({ cache: { status: 'hit', key: rootChanged.cache.key } });
+    expect(await run()).toMatchObject({ cache: { status: 'hit', key: rootChanged.cache.key } });
 
     // A tsconfig.json appearing between the package and the root is the nearest one from now on.
     fx.write({ 'packages/tsconfig.json': { extends: '../tsconfig.json', compilerOptions: { removeComments: false } } });
-    const closer = run();
+    const closer = await run();
     expect(closer.cache.status).toBe('miss');
     expect(index()).toContain('// kept');
   });
