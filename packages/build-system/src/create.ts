@@ -54,7 +54,8 @@ const LIST_HOOK_KEYS = Object.keys({ reads: true, onSelected: true, withDependen
 const WATCH_HOOK_KEYS = Object.keys({ onEvent: true, command: true, onSelected: true, debounceMs: true } satisfies Record<Exclude<keyof WatchOptions, keyof BuildRequest>, true>);
 
 export function createBuildSystem(options: BuildSystemOptions = {}): BuildSystem {
-  const packageBuild = new PackageBuildService({ adapters: createAdapterRegistry(options.adapters), now: options.now ?? Date.now });
+  const now = options.now ?? Date.now;
+  const packageBuild = new PackageBuildService({ adapters: createAdapterRegistry(options.adapters), now });
   const workspace = new WorkspaceBuildService(packageBuild);
   const watcher = new WatchService(workspace);
   const cache = new CacheService();
@@ -74,7 +75,7 @@ export function createBuildSystem(options: BuildSystemOptions = {}): BuildSystem
   return {
     // A bad option is a USAGE error in the result (exit code 2), as a bad CLI flag is: build() and plan() never throw for it.
     build: async (o = {}) => {
-      const started = Date.now();
+      const started = now();
       try {
         checkRequest(o, RUN_HOOK_KEYS);
       } catch (e) {
@@ -83,7 +84,7 @@ export function createBuildSystem(options: BuildSystemOptions = {}): BuildSystem
       return workspace.run(reported(o));
     },
     plan: async (o = {}) => {
-      const started = Date.now();
+      const started = now();
       try {
         checkRequest(o, RUN_HOOK_KEYS);
       } catch (e) {
