@@ -96,7 +96,9 @@ describe('the package pipeline with a fake adapter, in-process', () => {
   it('builds workspace dependencies first, and the reporter hears every package', async () => {
     const fx = createFixture({
       'package.json': { name: 'root', private: true, workspaces: ['packages/*'] },
-      'packages/app/package.json': { name: '@fx/app', version: '1.0.0', type: 'module', exports: './dist/index.js', dependencies: { '@fx/lib': '1.0.0' } },
+      // A devDependency is bundled (not external), so app's build reads lib's output and must wait for it
+      // (services/dependency-needs.ts); an external dependency would let both start at once, in either order.
+      'packages/app/package.json': { name: '@fx/app', version: '1.0.0', type: 'module', exports: './dist/index.js', devDependencies: { '@fx/lib': '1.0.0' } },
       'packages/app/build.config.ts': `export default { adapter: 'esbuild' };\n`,
       'packages/app/src/index.ts': `export const app = 1;\n`,
       'packages/lib/package.json': { name: '@fx/lib', version: '1.0.0', type: 'module', exports: './dist/index.js' },
