@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ADAPTER_NAMES } from './config/schema.js';
-import { closestName, fieldPath, isPlainObject } from './config/validate.js';
+import { describeZodIssues, isPlainObject } from './config/validate.js';
 import { OUTPUT_LOGS_MODES } from './cache/output-logs.js';
 import type { RemoteCacheOptions } from './cache/remote/config.js';
 import { BuildSystemError, type ErrorIssue } from './errors.js';
@@ -92,26 +92,7 @@ export function checkRequest<T extends object>(options: T, beside: readonly stri
   const data = Object.fromEntries(Object.entries(options).filter(([k]) => !skip.has(k)));
   const parsed = buildRequestSchema.safeParse(data);
   if (parsed.success) return options;
-  const issues: ErrorIssue[] = parsed.error.issues.flatMap((issue): ErrorIssue[] => {
-    if (issue.code === 'unrecognized_keys') {
-      const known = issue.path.length === 0 ? [...Object.keys(buildRequestSchema.shape), ...beside] : [];
-      return issue.keys.map((key) => {
-        const guess = closestName(key, known);
-        return { field: fieldPath([...issue.path, key]), message: guess ? `unknown option (did you mean ${JSON.stringify(guess)}?)` : 'unknown option' };
-      });
-    }
-    const got = issue.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), data);
-    return [{ field: fieldPath(issue.path), message: `${issue.message} (got ${shown(got)})` }];
-  });
+  // The config's own describer: field path, the value got, the name a typo meant.
+  const issues: ErrorIssue[] = describeZodIssues(parsed.error.issues, data, { schema: buildRequestSchema, noun: 'option', alsoKnown: beside });
   throw new BuildSystemError('USAGE', issues[0]!.message, { field: issues[0]!.field, issues });
-}
-
-/** A value for "(got …)": JSON where it has one (a bigint or a cycle has none). */
-function shown(v: unknown): string {
-  if (typeof v === 'function') return 'a function';
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
 }

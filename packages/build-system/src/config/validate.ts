@@ -36,7 +36,7 @@ export function validateConfig(value: unknown, file: string, pkg: PackageInfo): 
   }
   const parsed = buildConfigSchema.safeParse(value);
   if (parsed.success) return parsed.data;
-  return fail(describeZodIssues(parsed.error.issues, value));
+  return fail(describeZodIssues(parsed.error.issues, value, CONFIG_NAMING));
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -118,9 +118,9 @@ function joinOr(parts: string[]): string {
   return `${unique.slice(0, -1).join(', ')} or ${unique[unique.length - 1]}`;
 }
 
-/** The object schema reached by following `p` from the root (for the known-field list of an unknown key). */
-function objectShapeAt(p: Path): Record<string, unknown> | undefined {
-  let schema: unknown = buildConfigSchema;
+/** The object schema reached by following `p` from `root` (for the known-field list of an unknown key). */
+function objectShapeAt(root: z.ZodType, p: Path): Record<string, unknown> | undefined {
+  let schema: unknown = root;
   const unwrap = (s: unknown): unknown => {
     let cur = s;
     while (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault || cur instanceof z.ZodNullable) cur = cur.unwrap();
@@ -168,15 +168,30 @@ interface FieldMessage {
   message: string;
 }
 
-function describeZodIssues(issues: readonly ZodIssue[], root: unknown, base: Path = []): FieldMessage[] {
+/** What the issues are about: the schema (for the names an unknown key may have meant) and what its keys are called. */
+export interface IssueNaming {
+  schema: z.ZodType;
+  /** `field` for a config, `option` for the API's options. */
+  noun: string;
+  /** Names accepted at the top beside the schema's own (e.g. the API's callbacks). */
+  alsoKnown?: readonly string[];
+}
+
+const CONFIG_NAMING: IssueNaming = { schema: buildConfigSchema, noun: 'field' };
+
+/**
+ * zod's issues as one `field: message` each (the field path, what was got, the
+ * name a typo meant); shared by the config and the API's options (request.ts).
+ */
+export function describeZodIssues(issues: readonly ZodIssue[], root: unknown, naming: IssueNaming, base: Path = []): FieldMessage[] {
   const out: FieldMessage[] = [];
-  for (const issue of issues) out.push(...describeZodIssue(issue, root, base));
+  for (const issue of issues) out.push(...describeZodIssue(issue, root, naming, base));
   // One line per field: a value that is both empty and malformed is reported once, by the first rule it breaks.
   const seen = new Set<string>();
   return out.filter((m) => (seen.has(m.field) ? false : (seen.add(m.field), true)));
 }
 
-function describeZodIssue(issue: ZodIssue, root: unknown, base: Path): FieldMessage[] {
+function describeZodIssue(issue: ZodIssue, root: unknown, naming: IssueNaming, base: Path): FieldMessage[] {
   const p: Path = [...base, ...issue.path];
   const got = valueAt(root, p);
   const field = fieldPath(p);
@@ -186,18 +201,19 @@ function describeZodIssue(issue: ZodIssue, root: unknown, base: Path): FieldMess
     case 'invalid_value':
       return [{ field, message: `must be ${oneOf(issue.values)} (got ${describeValue(got)})` }];
     case 'unrecognized_keys': {
-      const known = Object.keys(objectShapeAt(p) ?? {}).filter((k) => k !== '$schema');
+      const known = [...Object.keys(objectShapeAt(naming.schema, p) ?? {}).filter((k) => k !== '$schema'), ...(p.length === 0 ? (naming.alsoKnown ?? []) : [])];
+      const { noun } = naming;
       return issue.keys.map((key) => {
         const guess = closestName(key, known);
-        const hint = guess ? `did you mean ${JSON.stringify(guess)}?` : known.length ? `known fields: ${known.join(', ')}` : '';
-        return { field: fieldPath([...p, key]), message: hint ? `unknown field (${hint})` : 'unknown field' };
+        const hint = guess ? `did you mean ${JSON.stringify(guess)}?` : known.length ? `known ${noun}s: ${known.join(', ')}` : '';
+        return { field: fieldPath([...p, key]), message: hint ? `unknown ${noun} (${hint})` : `unknown ${noun}` };
       });
     }
     case 'invalid_union': {
       // zod already narrows a union to the branch whose shape matches; what is left here
       // fits none of them at the top: name every accepted form.
       const deeper = issue.errors.find((branch) => branch.length > 0 && branch.every((i) => i.path.length > 0));
-      if (deeper) return describeZodIssues(deeper, root, p);
+      if (deeper) return describeZodIssues(deeper, root, naming, p);
       const forms = issue.errors.flatMap((branch) =>
         branch.map((i) => (i.code === 'invalid_type' ? expectedName(i.expected) : i.code === 'invalid_value' ? oneOf(i.values) : i.message)),
       );
