@@ -57,9 +57,12 @@ function formatList(items: readonly Item[], termWidth: number, width: number): s
 const flagTerm = (f: FlagDef): string => (f.arg ? `${f.flag} ${f.arg}` : f.flag);
 const optionItems = (flags: readonly FlagDef[]): Item[] => flags.map((f) => [flagTerm(f), f.help]);
 
+/** `build:list|list`: the name and first alias, as commander shows a command. */
+const displayName = (def: CommandDef): string => def.name + (def.aliases?.[0] ? `|${def.aliases[0]}` : '');
+
 /** `build:list|list [options] [packages...]`, as a line of the parent's Commands list. */
 function commandTerm(def: CommandDef): string {
-  return [def.name + (def.aliases?.[0] ? `|${def.aliases[0]}` : ''), ...(def.flags.length ? ['[options]'] : []), ...(def.arguments ? [def.arguments] : [])].join(' ');
+  return [displayName(def), ...(def.flags.length ? ['[options]'] : []), ...(def.arguments ? [def.arguments] : [])].join(' ');
 }
 
 /** Usage, description and item sections, each followed by an empty line (commander's formatHelp). */
@@ -74,7 +77,7 @@ function layout(usage: string, description: string | undefined, sections: readon
 
 /** The help of one command (`parent` for a subcommand such as `cache prune`), as commander prints it. */
 export function commandHelp(def: CommandDef, width: number, parent?: CommandDef): string {
-  const name = def.name + (def.aliases?.[0] ? `|${def.aliases[0]}` : '');
+  const name = displayName(def);
   const subCommands = def.subCommands ?? [];
   const usage = [parent ? `${PROGRAM} ${parent.name} ${name}` : `${PROGRAM} ${name}`, '[options]', ...(subCommands.length ? ['[command]'] : []), ...(def.arguments ? [def.arguments] : [])].join(' ');
   const args: Item[] = Object.entries(def.argsDescription ?? {});
@@ -96,7 +99,7 @@ export function programHelp(width: number): string {
   const shown = new Map<readonly FlagDef[], string>();
   for (const [def, parent] of COMMANDS.flatMap((c) => [[c, undefined] as const, ...(c.subCommands ?? []).map((s) => [s, c] as const)])) {
     if (def.flags.length === 0) continue;
-    const title = parent ? `${parent.name} ${def.name}` : def.name + (def.aliases?.[0] ? `|${def.aliases[0]}` : '');
+    const title = parent ? `${parent.name} ${def.name}` : displayName(def);
     const same = shown.get(def.flags);
     if (same) sections.push(`Options of ${title}: those of ${same}`, '');
     else {
