@@ -31,12 +31,15 @@ afterEach(() => {
   delete process.env.BUILD_SYSTEM_TSC_SPAWN;
 });
 
-const compilerOptions = { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: ['node'] };
+// lib without DOM and a small @types/node (SMALL_NODE_TYPES): a spawned tsc parses every lib file again,
+// and this file is about which tsconfig and files tsc is given, not about those declarations.
+// types: ['node'] stays: through a generated tsconfig it needs the typeRoots set for the real one.
+const compilerOptions = { module: 'NodeNext', target: 'ES2022', lib: ['ES2022'], strict: true, skipLibCheck: true, types: ['node'] };
 
 /** A workspace: root package.json with workspaces, the given files, typescript linked at the root. */
 function workspace(tsDir: string, files: FileTree): Fixture {
   const fx = newFixture({ 'package.json': { name: 'root', private: true, workspaces: ['packages/*'] }, ...files });
-  linkTypeScript(fx, tsDir);
+  linkTypeScript(fx, tsDir, 'small');
   return fx;
 }
 
@@ -62,7 +65,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
 
     test('config exclude replaces the tsconfig’s: tests and fixtures stay out of outDir; the real tsconfig is the read one', async () => {
       const fx = newFixture(withTests);
-      linkTypeScript(fx, dir);
+      linkTypeScript(fx, dir, 'small');
       const { out, outDir } = await build(fx.root, { adapter: 'tsc', outDir: 'lib', exclude: ['test', 'fixtures', 'src/**/*.test.ts'] });
       expect(out.diagnostics).toEqual([]);
       expect(relPaths(outDir, out.files)).toEqual(['index.js', 'twice.js']);
@@ -80,7 +83,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
         'base/tsconfig.json': { compilerOptions: { ...compilerOptions, rootDir: '${configDir}/src' }, include: ['${configDir}/src', '${configDir}/test'] },
         'tsconfig.json': { extends: './base/tsconfig.json' },
       });
-      linkTypeScript(fx, dir);
+      linkTypeScript(fx, dir, 'small');
       const { out, outDir } = await build(fx.root, { adapter: 'tsc', outDir: 'lib', exclude: ['**/*.test.ts'] });
       expect(out.diagnostics).toEqual([]);
       expect(relPaths(outDir, out.files)).toEqual(['index.js', 'twice.js']);
@@ -89,7 +92,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
 
     test('config include replaces the tsconfig’s include (and files)', async () => {
       const fx = newFixture({ ...withTests, 'tsconfig.json': { compilerOptions, files: ['fixtures/data.ts'], include: ['src', 'test'] } });
-      linkTypeScript(fx, dir);
+      linkTypeScript(fx, dir, 'small');
       const { out, outDir } = await build(fx.root, { adapter: 'tsc', outDir: 'lib', include: ['src'], exclude: ['**/*.test.ts'] });
       expect(out.diagnostics).toEqual([]);
       expect(relPaths(outDir, out.files)).toEqual(['index.js', 'twice.js']);
@@ -97,7 +100,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
 
     test('without include/exclude the tsconfig’s test files fail with TS6059 and a hint naming exclude', async () => {
       const fx = newFixture(withTests);
-      linkTypeScript(fx, dir);
+      linkTypeScript(fx, dir, 'small');
       const { out } = await build(fx.root, { adapter: 'tsc', outDir: 'lib' });
       expect(out.ok).toBe(false);
       const d = out.diagnostics.find((x) => x.code === 'TS6059');
@@ -174,7 +177,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
         'ws/packages/a/package.json': { name: '@ws/a', version: '1.0.0', type: 'module', exports: './dist/index.js' },
         'ws/packages/a/src/index.ts': 'export const a: number = 1;\n',
       });
-      linkTypeScript(fx, dir);
+      linkTypeScript(fx, dir, 'small');
       const { out, outDir } = await build(fx.path('ws/packages/a'), { adapter: 'tsc' });
       expect(out.diagnostics).toEqual([]);
       expect(relPaths(outDir, out.files)).toEqual(['index.js']);
@@ -215,7 +218,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
       'lib-src/main.ts': "import { label } from './parts/label';\nconsole.log(label('cjs'));\n",
       'lib-src/parts/label.ts': 'export const label = (s: string): string => `${s} ${typeof require}`;\n',
     });
-    linkTypeScript(fx, dir);
+    linkTypeScript(fx, dir, 'small');
     const { out, outDir, ctx } = await build(fx.root, { adapter: 'tsc', outDir: 'build' });
     expect(ctx.config.entries).toEqual({});
     expect(out.diagnostics).toEqual([]);
@@ -225,7 +228,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
 
   test('no entry and no tsconfig: a failed build saying what to add', async () => {
     const fx = newFixture({ 'package.json': { name: 'nothing', version: '1.0.0' }, 'lib-src/x.ts': 'export const x = 1;\n' });
-    linkTypeScript(fx, dir);
+    linkTypeScript(fx, dir, 'small');
     const { out } = await build(fx.root, { adapter: 'tsc' });
     expect(out.ok).toBe(false);
     expect(out.diagnostics[0]!.message).toMatch(/^nothing to compile: nothing has no entry and no tsconfig .*set entry in the build config or add a tsconfig\.json$/);
@@ -302,7 +305,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
         'node_modules/maker/package.json': { name: 'maker', version: '1.0.0', types: './index.d.ts' },
         'node_modules/maker/index.d.ts': 'interface Hidden {\n  a: 1;\n}\ndeclare function make(): Hidden;\nexport = make;\n',
       });
-      linkTypeScript(fx, dir);
+      linkTypeScript(fx, dir, 'small');
       const { out } = await build(fx.root, { adapter: 'tsc', dts: true });
       expect(out.ok).toBe(false);
       const d = out.diagnostics.find((x) => x.code === 'TS4023');
@@ -320,7 +323,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
 
     test('type-checks with --noEmit: success, no files', async () => {
       const fx = newFixture(sources);
-      linkTypeScript(fx, dir);
+      linkTypeScript(fx, dir, 'small');
       const { out, outDir } = await build(fx.root, { adapter: 'tsc', emit: false });
       expect(out).toMatchObject({ ok: true, files: [], diagnostics: [] });
       expect(listFiles(outDir)).toEqual([]);
@@ -333,7 +336,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
         'tsconfig.json': { compilerOptions: { ...compilerOptions, composite: true, rootDir: 'src', outDir: 'dist' }, include: ['src'] },
         'src/index.ts': "export const n: number = 'one';\n",
       });
-      linkTypeScript(fx, dir);
+      linkTypeScript(fx, dir, 'small');
       const { out, outDir } = await build(fx.root, { adapter: 'tsc', emit: false });
       expect(out.ok).toBe(false);
       expect(out.diagnostics).toEqual([expect.objectContaining({ code: 'TS2322', file: 'src/index.ts', line: 1 })]);

@@ -52,11 +52,35 @@ export function linkRollup(fx: Fixture): void {
   symlinkSync(path.join(repoRoot, 'node_modules/@rollup/plugin-node-resolve'), fx.path('node_modules/@rollup/plugin-node-resolve'), 'dir');
 }
 
-/** Links `tsDir` as the fixture's `typescript`, and the repo's @types/node. */
-export function linkTypeScript(fx: Fixture, tsDir: string): void {
+/**
+ * A small stand-in for @types/node: what fixture sources use (console.log, process.platform and
+ * .versions, require), declared the way @types/node does (Console merges with lib.dom's). The real
+ * one is ~50k lines that each spawned tsc (which has no parsed-file cache) parses again: about
+ * two thirds of the CPU time of a small spawned build. It is still a types package in
+ * node_modules/@types, so `types: ['node']` still fails with TS2688 when typeRoots is wrong.
+ */
+export const SMALL_NODE_TYPES: FileTree = {
+  'node_modules/@types/node/package.json': { name: '@types/node', version: '0.0.0-fixture', types: 'index.d.ts' },
+  'node_modules/@types/node/index.d.ts': [
+    'interface Console {',
+    '  log(...data: any[]): void;',
+    '}',
+    'declare var console: Console;',
+    'declare var process: { platform: string; versions: Record<string, string | undefined> };',
+    'declare var require: (id: string) => any;',
+    '',
+  ].join('\n'),
+};
+
+/**
+ * Links `tsDir` as the fixture's `typescript`, and the repo's @types/node ('repo'), or writes
+ * SMALL_NODE_TYPES ('small') for tests whose subject is not Node's types.
+ */
+export function linkTypeScript(fx: Fixture, tsDir: string, nodeTypes: 'repo' | 'small' = 'repo'): void {
   mkdirSync(fx.path('node_modules/@types'), { recursive: true });
   symlinkSync(tsDir, fx.path('node_modules/typescript'), 'dir');
-  symlinkSync(path.join(repoRoot, 'node_modules/@types/node'), fx.path('node_modules/@types/node'), 'dir');
+  if (nodeTypes === 'small') fx.write(SMALL_NODE_TYPES);
+  else symlinkSync(path.join(repoRoot, 'node_modules/@types/node'), fx.path('node_modules/@types/node'), 'dir');
 }
 
 /**
