@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { emitDeclarations } from '../src/adapters/dts.js';
@@ -7,7 +7,7 @@ import { tscPoolStats, tscWorkerFile } from '../src/adapters/tsc-pool.js';
 import type { AdapterOutput, BuilderAdapter } from '../src/adapters/types.js';
 import type { BuildConfigInput } from '../src/config/schema.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
-import { linkTypeScript, listFiles, relPaths, stagingContext, trackedFixtures, TYPESCRIPTS, type LogLine } from './helpers/adapter-ctx.js';
+import { linkTypeScript, listFiles, relPaths, SMALL_NODE_TYPES, stagingContext, trackedFixtures, TYPESCRIPTS, type LogLine } from './helpers/adapter-ctx.js';
 import { packageRoot, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
 import { startProcess } from './helpers/procs.js';
 import { ReadLog } from '../src/util/read-log.js';
@@ -19,9 +19,14 @@ afterEach(() => {
   delete process.env.BUILD_SYSTEM_TSC_SPAWN;
 });
 
-function tsPackage(files: FileTree, tsDir = ts5): Fixture {
+/**
+ * A package with the 5.9 typescript. Node's types: the repo's @types/node (a symlinked package of
+ * ~150 files) where what the compiler read is the point; SMALL_NODE_TYPES elsewhere, since each
+ * spawned tsc and each new worker parses them again.
+ */
+function tsPackage(files: FileTree, nodeTypes: 'repo' | 'small' = 'small'): Fixture {
   const fx = newFixture(files);
-  linkTypeScript(fx, tsDir);
+  linkTypeScript(fx, ts5, nodeTypes);
   return fx;
 }
 
@@ -61,14 +66,14 @@ const comparable = (e: Emit) => ({ ...e.out, files: relPaths(e.outDir, e.out.fil
 
 const sources: FileTree = {
   'package.json': { name: 'pool-lib', version: '1.0.0', type: 'module', exports: './dist/index.js' },
-  'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: ['node'] }, include: ['src'] },
+  'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', lib: ['ES2022'], strict: true, skipLibCheck: true, types: ['node'] }, include: ['src'] },
   'src/index.ts': "import { area, type Shape } from './shapes/area.js';\nexport type { Shape };\n/** Sum of the areas. */\nexport const total = (shapes: Shape[]): number => shapes.reduce((n, s) => n + area(s), 0);\nexport class Box<T> {\n  constructor(readonly value: T) {}\n}\n",
   'src/shapes/area.ts': "export type Shape = { kind: 'square'; side: number } | { kind: 'circle'; r: number };\nexport function area(s: Shape): number {\n  return s.kind === 'square' ? s.side ** 2 : Math.PI * s.r ** 2;\n}\n",
 };
 
 describe('in-process tsc and spawned tsc agree', () => {
   test('declarations: byte-identical files, same output and log', async () => {
-    const fx = tsPackage(sources);
+    const fx = tsPackage(sources, 'repo');
     const { inProcess, spawned } = await bothWays(fx, { adapter: 'esbuild', dts: true });
     expect(inProcess.out.diagnostics).toEqual([]);
     expect(Object.keys(inProcess.written)).toEqual(['index.d.ts', 'shapes/area.d.ts']);
@@ -83,7 +88,7 @@ describe('in-process tsc and spawned tsc agree', () => {
   });
 
   test('tsc adapter build (JS, source maps, declarations): byte-identical files', async () => {
-    const fx = tsPackage(sources);
+    const fx = tsPackage(sources, 'repo');
     const { inProcess, spawned } = await bothWays(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', dts: true, sourcemap: true }, tscAdapter);
     expect(Object.keys(inProcess.written)).toEqual(['index.d.ts', 'index.js', 'index.js.map', 'shapes/area.d.ts', 'shapes/area.js', 'shapes/area.js.map']);
     expect(inProcess.written).toEqual(spawned.written);
@@ -93,7 +98,7 @@ describe('in-process tsc and spawned tsc agree', () => {
   test('type errors, a chained one and a tsconfig error: the same diagnostics with file, line, column and code', async () => {
     const fx = tsPackage({
       ...sources,
-      'tsconfig.json': { compilerOptions: { module: 'NodeNext', strict: true, skipLibCheck: true, types: ['node'], notAnOption: true }, include: ['src'] },
+      'tsconfig.json': { compilerOptions: { module: 'NodeNext', lib: ['ES2022'], strict: true, skipLibCheck: true, types: ['node'], notAnOption: true }, include: ['src'] },
       'src/greet.ts': "export function greet(name: string): string {\n  const n: number = name;\n  return `hello ${n}`;\n}\nexport const pairs: Array<{ x: number }> = [{ x: 'no' }] as Array<{ x: string }>;\n",
     });
     const { inProcess, spawned } = await bothWays(fx, { adapter: 'esbuild', dts: true });
@@ -133,7 +138,7 @@ describe('in-process tsc and spawned tsc agree', () => {
   test('a file emitted outside the staging dir (outFile) is the same error, and in-process it is not even written', async () => {
     const fx = tsPackage({
       ...sources,
-      'tsconfig.json': { compilerOptions: { module: 'amd', outFile: 'bundle/out.js', strict: true, skipLibCheck: true, types: ['node'] }, include: ['src'] },
+      'tsconfig.json': { compilerOptions: { module: 'amd', outFile: 'bundle/out.js', lib: ['ES2022'], strict: true, skipLibCheck: true, types: ['node'] }, include: ['src'] },
     });
     const inProcess = await emit(fx, { adapter: 'esbuild', dts: true });
     expect(existsSync(fx.path('bundle'))).toBe(false);
@@ -195,7 +200,8 @@ describe('abort and failures', () => {
   };
 
   test('abort terminates the busy worker, returns promptly with nothing; the next build works', async () => {
-    const fx = tsPackage(slowSources);
+    // The repo's @types/node, as before: this case is about timing (the abort lands mid-check), so its program stays the same.
+    const fx = tsPackage(slowSources, 'repo');
     const ac = new AbortController();
     const before = tscPoolStats();
     const running = emit(fx, { adapter: 'esbuild', dts: true }, undefined, ac.signal);
@@ -230,8 +236,7 @@ describe('abort and failures', () => {
       'node_modules/typescript/bin/tsc': `#!/usr/bin/env node\nrequire(${JSON.stringify(path.join(real, 'lib/tsc.js'))});\n`,
       'node_modules/typescript/lib/typescript.js': typescriptJs,
     });
-    mkdirSync(fx.path('node_modules/@types'), { recursive: true });
-    symlinkSync(path.join(repoRoot, 'node_modules/@types/node'), fx.path('node_modules/@types/node'), 'dir');
+    fx.write(SMALL_NODE_TYPES);
   }
 
   test('an unloadable TypeScript falls back to the spawned tsc (said once in the log), and is not tried again', async () => {
