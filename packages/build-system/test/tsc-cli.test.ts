@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createBuildSystem } from '../src/create.js';
@@ -22,11 +22,19 @@ function fixture(files: FileTree, opts: { linkNodeModules?: boolean } = {}): Fix
   return fx;
 }
 
+/** `build-system build` in a child process, awaited (not spawnSync) so that concurrent cases wait on their CLIs together. */
 function cli(fx: Fixture, args: string[], env: NodeJS.ProcessEnv = {}, cacheDir = fx.path('.cache-dir')) {
   const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete base.BUILD_SYSTEM_TSC_SPAWN;
-  const r = spawnSync(process.execPath, [cliPath, 'build', '--cwd', fx.root, '--cache-dir', cacheDir, ...args], { cwd: fx.root, encoding: 'utf8', env: { ...base, ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, all: `${r.stdout}\n${r.stderr}` };
+  const child = spawn(process.execPath, [cliPath, 'build', '--cwd', fx.root, '--cache-dir', cacheDir, ...args], { cwd: fx.root, env: { ...base, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise<{ code: number | null; stdout: string; stderr: string; all: string }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, all: `${stdout}\n${stderr}` }));
+  });
 }
 
 const system = createBuildSystem();
@@ -50,9 +58,10 @@ async function build(fx: Fixture, env: NodeJS.ProcessEnv = {}, cacheDir = fx.pat
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
+// lib without DOM: each CLI process and each spawned tsc parses TypeScript's lib files again (lib.dom is most of them).
 const tscPackage = (source: string, config = `{ adapter: 'tsc' }`): FileTree => ({
   'package.json': { name: 'tsc-cli', version: '1.0.0', type: 'module', exports: './dist/index.js' },
-  'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: [] }, include: ['src'] },
+  'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', lib: ['ES2022'], strict: true, skipLibCheck: true, types: [] }, include: ['src'] },
   'build.config.ts': `export default ${config};\n`,
   'src/index.ts': source,
 });
@@ -63,20 +72,21 @@ const WAYS = [
   { name: 'TypeScript 7', dir: TYPESCRIPTS[1]!.dir, env: {} },
 ];
 
-describe('each diagnostic is printed once', () => {
+// Concurrent: each case waits on its own CLI processes (env passed to the child, not set here), on its own fixture.
+describe.concurrent('each diagnostic is printed once', () => {
   const twoErrors = "export const x: number = 'a';\nexport const y: string = 1;\n";
 
-  test.each(WAYS)('tsc type errors ($name): once each in the human output, all in --json', ({ dir, env }) => {
+  test.each(WAYS)('tsc type errors ($name): once each in the human output, all in --json', async ({ dir, env }) => {
     const fx = fixture(tscPackage(twoErrors));
     linkTypeScript(fx, dir);
-    const human = cli(fx, [], env);
+    const human = await cli(fx, [], env);
     expect(human.code).toBe(1);
     expect(count(human.all, "Type 'string' is not assignable to type 'number'.")).toBe(1);
     expect(count(human.all, "Type 'number' is not assignable to type 'string'.")).toBe(1);
     // The second one with its code, where an editor links it.
     expect(human.stderr).toContain("src/index.ts:2:14: error TS2322: Type 'number' is not assignable to type 'string'.");
 
-    const json = cli(fx, ['--json'], env);
+    const json = await cli(fx, ['--json'], env);
     const result = JSON.parse(json.stdout).results[0];
     expect(result.diagnostics).toEqual([
       expect.objectContaining({ code: 'TS2322', line: 1, message: "Type 'string' is not assignable to type 'number'." }),
@@ -85,7 +95,7 @@ describe('each diagnostic is printed once', () => {
     expect(count(json.stderr, "Type 'string' is not assignable to type 'number'.")).toBe(1);
   });
 
-  test('esbuild syntax error: once', () => {
+  test('esbuild syntax error: once', async () => {
     const fx = fixture(
       {
         'package.json': { name: 'esbuild-cli', version: '1.0.0', type: 'module', exports: './dist/index.js' },
@@ -94,11 +104,11 @@ describe('each diagnostic is printed once', () => {
       },
       { linkNodeModules: true },
     );
-    const human = cli(fx, []);
+    const human = await cli(fx, []);
     expect(human.code).toBe(1);
     expect(count(human.all, 'Unexpected ";"')).toBe(1);
     expect(human.stderr).toContain('src/index.ts:1:23: Unexpected ";"');
-    const json = JSON.parse(cli(fx, ['--json']).stdout).results[0];
+    const json = JSON.parse((await cli(fx, ['--json'])).stdout).results[0];
     expect(json.diagnostics).toEqual([expect.objectContaining({ severity: 'error', message: 'Unexpected ";"', line: 1, column: 23 })]);
   });
 });
@@ -152,7 +162,7 @@ describe.each(WAYS)('emit: false ($name)', ({ dir, env }) => {
     expect(snapshotTree(fx.path('dist'))).toEqual(built);
 
     // People are told it was a check, and `clean` leaves an outDir this target never writes.
-    const human = cli(fx, ['--force'], env);
+    const human = await cli(fx, ['--force'], env);
     expect(human.code).toBe(0);
     expect(human.all).toMatch(/✔ checked with tsc [\d.]+ in \d+ ms \(type-check only, nothing written\)/);
     const clean = spawnSync(process.execPath, [cliPath, 'clean', '--cwd', fx.root], { cwd: fx.root, encoding: 'utf8' });
@@ -165,7 +175,7 @@ describe('the cache with a tsconfig above the package and a generated one', () =
   test('a hit despite the generated tsconfig’s random path; a miss when the root tsconfig changes or one appears closer', async () => {
     const fx = fixture({
       'package.json': { name: 'root', private: true, workspaces: ['packages/*'] },
-      'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: [] }, include: ['packages/*/src'] },
+      'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', lib: ['ES2022'], strict: true, skipLibCheck: true, types: [] }, include: ['packages/*/src'] },
       'packages/a/package.json': { name: '@ws/a', version: '1.0.0', type: 'module', exports: './dist/index.js' },
       'packages/a/build.config.ts': `export default { adapter: 'tsc', exclude: ['src/**/*.test.ts'] };\n`,
       'packages/a/src/index.ts': '// kept unless removeComments\nexport const a = 1;\n',
@@ -190,7 +200,7 @@ describe('the cache with a tsconfig above the package and a generated one', () =
     fx.write({ 'NOTES.md': 'unrelated\n', 'tools/script.ts': 'export {};\n' });
     expect(await run()).toMatchObject({ cache: { status: 'hit', key: first.cache.key } });
 
-    fx.write({ 'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, types: [], removeComments: true }, include: ['packages/*/src'] } });
+    fx.write({ 'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', lib: ['ES2022'], strict: true, skipLibCheck: true, types: [], removeComments: true }, include: ['packages/*/src'] } });
     const rootChanged = await run();
     expect(rootChanged).toMatchObject({ cache: { status: 'miss', reason: expect.stringContaining('../../tsconfig.json') } });
     expect(index()).not.toContain('// kept');
