@@ -11,10 +11,13 @@ import { ReadLog } from '../src/util/read-log.js';
 
 const newFixture = trackedFixtures();
 
-/** A package whose node_modules holds only the given typescript (as `typescript`) and @types/node. */
-function tsPackage(tsDir: string | undefined, files: FileTree): Fixture {
+/**
+ * A package whose node_modules holds only the given typescript (as `typescript`) and @types/node:
+ * the repo's where a case says so, else SMALL_NODE_TYPES (each spawned tsc parses the real one again).
+ */
+function tsPackage(tsDir: string | undefined, files: FileTree, nodeTypes: 'repo' | 'small' = 'small'): Fixture {
   const fx = newFixture(files);
-  if (tsDir) linkTypeScript(fx, tsDir);
+  if (tsDir) linkTypeScript(fx, tsDir, nodeTypes);
   return fx;
 }
 
@@ -46,7 +49,8 @@ describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, d
   });
 
   test('ESM package with tsconfig: outputs from TSFILE lines, node runs them, .d.ts when dts', async () => {
-    const fx = tsPackage(dir, esmSources);
+    // The repo's @types/node: one build of a package as it usually is.
+    const fx = tsPackage(dir, esmSources, 'repo');
     const { out, outDir, lines } = await build(fx, { adapter: 'tsc', entry: 'src/index.ts', format: 'esm', dts: true });
     expect(out.diagnostics).toEqual([]);
     expect(out.ok).toBe(true);
@@ -140,7 +144,8 @@ describe.each(TYPESCRIPTS)('tsc adapter with TypeScript $version', ({ version, d
     const many: FileTree = {};
     for (let i = 0; i < 400; i++) many[`src/gen/m${i}.ts`] = `export type T${i}<X> = { [K in keyof X]: X[K] extends string ? T${i}<X[K]> : number };\nexport const v${i}: T${i}<{ a: string; b: number }> = { a: 1 as never, b: 2 };\n`;
     many['src/index.ts'] = Array.from({ length: 400 }, (_, i) => `export * from './gen/m${i}.js';`).join('\n');
-    const fx = tsPackage(dir, { ...esmSources, ...many });
+    // The repo's @types/node, as before: the program must stay big enough not to finish within the abort delay.
+    const fx = tsPackage(dir, { ...esmSources, ...many }, 'repo');
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 60);
     const started = Date.now();

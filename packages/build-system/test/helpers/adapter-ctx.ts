@@ -133,7 +133,7 @@ export const LIBRARY_STDOUT = 'hello world ext=ext-42 os=true\n';
 
 /** A composite tsconfig (outDir dist): what `tsc -p .` answers with an up-to-date tsconfig.tsbuildinfo. */
 export const COMPOSITE_TSCONFIG = {
-  compilerOptions: { module: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: true, composite: true, outDir: 'dist', rootDir: 'src', types: ['node'] },
+  compilerOptions: { module: 'NodeNext', target: 'ES2022', lib: ['ES2022'], strict: true, skipLibCheck: true, composite: true, outDir: 'dist', rootDir: 'src', types: ['node'] },
   include: ['src'],
 };
 
