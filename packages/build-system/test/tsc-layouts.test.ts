@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { emitDeclarations } from '../src/adapters/dts.js';
 import { tscAdapter } from '../src/adapters/tsc.js';
 import { resolveConfig } from '../src/config/resolve.js';
@@ -9,8 +9,8 @@ import { buildConfigSchema, type BuildConfigInput } from '../src/config/schema.j
 import { BuildSystemError } from '../src/errors.js';
 import { ReadLog } from '../src/util/read-log.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
-import { linkTypeScript, listFiles, nodeStdout, relPaths, runAdapter, stagingContext, trackedFixtures, TYPESCRIPTS } from './helpers/adapter-ctx.js';
-import type { FileTree, Fixture } from './helpers/fixture.js';
+import { linkTypeScript, listFiles, nodeStdout, relPaths, runAdapter, stagingContext, TYPESCRIPTS } from './helpers/adapter-ctx.js';
+import { createFixture, type FileTree, type Fixture } from './helpers/fixture.js';
 
 /**
  * The tsc adapter with real tsconfig layouts (issue 12): config include/exclude,
@@ -19,17 +19,31 @@ import type { FileTree, Fixture } from './helpers/fixture.js';
  * spawned and 7 (always spawned).
  */
 
-const newFixture = trackedFixtures();
+// Removed after the file, not after each case: the spawned ways' cases run concurrently.
+const fixtures: Fixture[] = [];
+afterAll(() => fixtures.splice(0).forEach((fx) => fx.cleanup()));
+function newFixture(files: FileTree): Fixture {
+  const fx = createFixture(files);
+  fixtures.push(fx);
+  return fx;
+}
 
-const WAYS = [
-  { name: 'TypeScript 5.9 in-process', dir: TYPESCRIPTS[0]!.dir, spawn: false },
+interface Way {
+  name: string;
+  dir: string;
+  /** BUILD_SYSTEM_TSC_SPAWN=1 for the whole way (set before its first case, removed after its last). */
+  spawn: boolean;
+  /** TypeScript 7: a native binary, always spawned, whatever BUILD_SYSTEM_TSC_SPAWN says. */
+  native?: true;
+}
+
+const IN_PROCESS: Way[] = [{ name: 'TypeScript 5.9 in-process', dir: TYPESCRIPTS[0]!.dir, spawn: false }];
+// Each case of these waits on its own tsc process, and nothing else in the process changes while
+// they run (the env var is the whole way's), so their cases run concurrently (both ways at once).
+const CHILD_PROCESS: Way[] = [
   { name: 'TypeScript 5.9 spawned', dir: TYPESCRIPTS[0]!.dir, spawn: true },
-  { name: 'TypeScript 7 (native)', dir: TYPESCRIPTS[1]!.dir, spawn: false },
+  { name: 'TypeScript 7 (native)', dir: TYPESCRIPTS[1]!.dir, spawn: false, native: true },
 ];
-
-afterEach(() => {
-  delete process.env.BUILD_SYSTEM_TSC_SPAWN;
-});
 
 // lib without DOM and a small @types/node (SMALL_NODE_TYPES): a spawned tsc parses every lib file again,
 // and this file is about which tsconfig and files tsc is given, not about those declarations.
@@ -45,9 +59,21 @@ function workspace(tsDir: string, files: FileTree): Fixture {
 
 const tmpPaths = (files: readonly string[]) => files.filter((f) => f.startsWith(tmpdir()) && f.includes('build-system-tsconfig-'));
 
-describe.each(WAYS)('$name', ({ dir, spawn }) => {
+function layoutCases({ dir, spawn, native }: Way): void {
+  if (spawn) {
+    beforeAll(() => {
+      process.env.BUILD_SYSTEM_TSC_SPAWN = '1';
+    });
+    afterAll(() => {
+      delete process.env.BUILD_SYSTEM_TSC_SPAWN;
+    });
+  }
+  /** The path a 5.9 build takes is read from the env at build time: checked for each. */
+  const expectWay = () => {
+    if (!native) expect(process.env.BUILD_SYSTEM_TSC_SPAWN === '1').toBe(spawn);
+  };
   const build = (pkgDir: string, config: BuildConfigInput) => {
-    if (spawn) process.env.BUILD_SYSTEM_TSC_SPAWN = '1';
+    expectWay();
     return runAdapter(tscAdapter, pkgDir, config);
   };
 
@@ -200,7 +226,7 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
 
     test('declarations after a bundler use the same lookup', async () => {
       const fx = workspace(dir, files);
-      if (spawn) process.env.BUILD_SYSTEM_TSC_SPAWN = '1';
+      expectWay();
       const pkg = loadPackageInfo(fx.path('packages/a'), new ReadLog());
       const { ctx } = stagingContext(pkg, { adapter: 'esbuild', dts: true }, { available: true, version: '0', location: dir });
       const out = await emitDeclarations(ctx);
@@ -344,7 +370,10 @@ describe.each(WAYS)('$name', ({ dir, spawn }) => {
       expect(existsSync(fx.path('dist'))).toBe(false);
     });
   });
-});
+}
+
+describe.each(IN_PROCESS)('$name', layoutCases);
+describe.each(CHILD_PROCESS)('$name', { concurrent: true }, layoutCases);
 
 describe('fields only the tsc adapter reads', () => {
   test.each([
