@@ -313,12 +313,16 @@ describe('from the built package', () => {
       `const api = require(${JSON.stringify(distCjs)});`,
       `api.build({ cwd: process.argv[1] }).then((run) => console.log(JSON.stringify({ type: 'built', status: run.results[0].status, ...seen })));`,
     ].join('\n');
-    for (const spawnTsc of [false, true]) {
+    // Both at once: two processes, each with its own fixture and env, each waited on.
+    const runs = [false, true].map(async (spawnTsc) => {
       const fx = apiPackage();
       const p = startProcess(process.execPath, ['-e', code, fx.root], { cwd: repoRoot, env: spawnTsc ? { BUILD_SYSTEM_TSC_SPAWN: '1' } : {} });
       const built = await p.event('built', 60_000);
       const exit = await Promise.race([p.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000))]);
       if (exit === 'hung') p.child.kill('SIGKILL');
+      return { spawnTsc, fx, built, exit };
+    });
+    for (const { spawnTsc, fx, built, exit } of await Promise.all(runs)) {
       expect(exit).toEqual({ code: 0, signal: null });
       expect(built).toEqual(
         spawnTsc
