@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,76 +37,85 @@ function pkg(holdMs = 0): { fx: Fixture; cacheDir: string; marker: string } {
   return { fx, cacheDir: path.join(side, 'cache'), marker };
 }
 
-function cli(cwd: string, args: string[]) {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** The CLI awaited, not spawnSync'd: the tests of this file run concurrently, each on its own package. */
+function cli(cwd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [cliPath, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    p.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
-describe('CLI cache flags', () => {
-  it('--explain says why, --no-cache turns it off, --force rebuilds; bad values exit 2', () => {
+describe.concurrent('CLI cache flags', () => {
+  it('--explain says why, --no-cache turns it off, --force rebuilds; bad values exit 2', async () => {
     const { fx, cacheDir, marker } = pkg();
-    const first = cli(fx.root, ['build', '--explain', '--cache-dir', cacheDir]);
+    const first = await cli(fx.root, ['build', '--explain', '--cache-dir', cacheDir]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^fx-cache-cli: cache miss \[[0-9a-f]{12}\] — first build$/m);
 
-    const second = cli(fx.root, ['build', '--explain', '--cache-dir', cacheDir]);
+    const second = await cli(fx.root, ['build', '--explain', '--cache-dir', cacheDir]);
     expect(second.stdout).toMatch(/^fx-cache-cli: cache hit \[[0-9a-f]{12}\] — outDir already up to date, nothing written$/m);
 
     writeFileSync(fx.path('src/index.ts'), 'export const answer: number = 43;\n');
-    const third = cli(fx.root, ['build', '--explain', '--json', '--cache-dir', cacheDir]);
+    const third = await cli(fx.root, ['build', '--explain', '--json', '--cache-dir', cacheDir]);
     // Under --json stdout is the document; the explanation goes to stderr.
     const run = JSON.parse(third.stdout) as RunResult;
     expect(run.results[0]!.cache.reason).toBe('files changed: src/index.ts');
     expect(third.stderr).toMatch(/fx-cache-cli: cache miss \[[0-9a-f]{12}\] — files changed: src\/index\.ts/);
 
-    const off = cli(fx.root, ['build', '--explain', '--no-cache', '--cache-dir', cacheDir]);
+    const off = await cli(fx.root, ['build', '--explain', '--no-cache', '--cache-dir', cacheDir]);
     expect(off.stdout).toMatch(/fx-cache-cli: cache off — cache disabled \(--no-cache\)/);
-    const forced = cli(fx.root, ['build', '--explain', '--force', '--cache-dir', cacheDir]);
+    const forced = await cli(fx.root, ['build', '--explain', '--force', '--cache-dir', cacheDir]);
     expect(forced.stdout).toMatch(/cache miss .* — forced \(--force\)/);
     expect(readFileSync(marker, 'utf8')).toBe('xxxx');
 
-    const bad = cli(fx.root, ['build', '--output-logs', 'loud']);
+    const bad = await cli(fx.root, ['build', '--output-logs', 'loud']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--output-logs: must be one of full, errors-only, none \(got "loud"\)/);
   });
 
-  it('cache info, cache prune, build:clean --cache and --all', () => {
+  it('cache info, cache prune, build:clean --cache and --all', async () => {
     const { fx, cacheDir } = pkg();
-    expect(cli(fx.root, ['build', '--cache-dir', cacheDir]).code).toBe(0);
+    expect((await cli(fx.root, ['build', '--cache-dir', cacheDir])).code).toBe(0);
     writeFileSync(fx.path('src/index.ts'), 'export const answer: number = 43;\n');
-    expect(cli(fx.root, ['build', '--cache-dir', cacheDir]).code).toBe(0);
+    expect((await cli(fx.root, ['build', '--cache-dir', cacheDir])).code).toBe(0);
 
-    const info = cli(fx.root, ['cache', 'info', '--json', '--cache-dir', cacheDir]);
+    const info = await cli(fx.root, ['cache', 'info', '--json', '--cache-dir', cacheDir]);
     expect(info.code, info.stderr).toBe(0);
     const parsed = JSON.parse(info.stdout) as { dir: string; entries: number; packages: { name: string; entries: number }[] };
     expect(parsed).toMatchObject({ dir: cacheDir, entries: 2, packages: [{ name: 'fx-cache-cli', entries: 2 }] });
-    expect(cli(fx.root, ['cache', 'info', '--cache-dir', cacheDir]).stdout).toMatch(/: 2 entries, /);
+    expect((await cli(fx.root, ['cache', 'info', '--cache-dir', cacheDir])).stdout).toMatch(/: 2 entries, /);
 
-    const prune = cli(fx.root, ['cache', 'prune', '--max-age', '1d', '--json', '--cache-dir', cacheDir]);
+    const prune = await cli(fx.root, ['cache', 'prune', '--max-age', '1d', '--json', '--cache-dir', cacheDir]);
     expect(JSON.parse(prune.stdout)).toMatchObject({ removed: [], kept: 2 });
-    expect(cli(fx.root, ['cache', 'prune', '--max-size', 'lots', '--cache-dir', cacheDir])).toMatchObject({ code: 2 });
-    expect(cli(fx.root, ['cache', 'frobnicate'])).toMatchObject({ code: 2 });
+    expect(await cli(fx.root, ['cache', 'prune', '--max-size', 'lots', '--cache-dir', cacheDir])).toMatchObject({ code: 2 });
+    expect(await cli(fx.root, ['cache', 'frobnicate'])).toMatchObject({ code: 2 });
 
-    const clean = cli(fx.root, ['clean', '--cache', '--cache-dir', cacheDir]);
+    const clean = await cli(fx.root, ['clean', '--cache', '--cache-dir', cacheDir]);
     expect(clean.code, clean.stderr).toBe(0);
     expect(clean.stdout).toMatch(/fx-cache-cli: removed dist; 2 cache entries/);
     expect(existsSync(fx.path('dist'))).toBe(false);
-    expect(JSON.parse(cli(fx.root, ['cache', 'info', '--json', '--cache-dir', cacheDir]).stdout).entries).toBe(0);
+    expect(JSON.parse((await cli(fx.root, ['cache', 'info', '--json', '--cache-dir', cacheDir])).stdout).entries).toBe(0);
 
-    expect(cli(fx.root, ['build', '--cache-dir', cacheDir]).code).toBe(0);
-    const pruneAll = cli(fx.root, ['cache', 'prune', '--max-size', '0', '--json', '--cache-dir', cacheDir]);
+    expect((await cli(fx.root, ['build', '--cache-dir', cacheDir])).code).toBe(0);
+    const pruneAll = await cli(fx.root, ['cache', 'prune', '--max-size', '0', '--json', '--cache-dir', cacheDir]);
     expect(JSON.parse(pruneAll.stdout)).toMatchObject({ kept: 0, bytes: 0 });
-    expect(cli(fx.root, ['build', '--cache-dir', cacheDir]).code).toBe(0);
-    const all = cli(fx.root, ['clean', '--all', '--cache-dir', cacheDir]);
+    expect((await cli(fx.root, ['build', '--cache-dir', cacheDir])).code).toBe(0);
+    const all = await cli(fx.root, ['clean', '--all', '--cache-dir', cacheDir]);
     expect(all.stdout).toMatch(/cache: removed 1 entries/);
     expect(existsSync(path.join(cacheDir, 'v1'))).toBe(false);
   });
 });
 
-describe('processes racing for one package', () => {
+describe.concurrent('processes racing for one package', () => {
   it('four CLI processes at once: the adapter runs once, the others find the entry after the lock', async () => {
-    // The build holds the lock for 3 s, far longer than the processes' start-up spread, so the
-    // others find no entry before the lock and have to look again once they hold it.
+    // The build holds the lock for 3 s, far longer than the processes' start-up spread (the other
+    // tests' CLI runs included), so the others find no entry before the lock and have to look
+    // again once they hold it.
     const { fx, cacheDir, marker } = pkg(3000);
     const runs = await Promise.all(
       [1, 2, 3, 4].map(

@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -41,21 +41,15 @@ writeFileSync(
 );
 let probeCount = 0;
 
-function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const out = path.join(tmp, `probe-${probeCount++}.txt`);
-  const r = spawnSync(process.execPath, ['--require', probe, cliPath, ...args], {
-    cwd: opts.cwd ?? tmp,
-    encoding: 'utf8',
-    env: { ...process.env, BUILD_SYSTEM_NO_FAST_PATH: undefined, XDG_CACHE_HOME: path.join(tmp, 'xdg'), NEST_PROBE_OUT: out, ...opts.env },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, nestModules: Number(readFileSync(out, 'utf8')) };
-}
-/** `cli` without blocking: for many independent runs at once (each command's help). */
-function cliAsync(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<ReturnType<typeof cli>> {
+/**
+ * The CLI with the Nest probe, awaited (not spawnSync'd: the tests of this file run concurrently,
+ * each on its own workspace); `nestModules` is what the probe counted.
+ */
+function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string; nestModules: number }> {
   const out = path.join(tmp, `probe-${probeCount++}.txt`);
   const env = { ...process.env, BUILD_SYSTEM_NO_FAST_PATH: undefined, XDG_CACHE_HOME: path.join(tmp, 'xdg'), NEST_PROBE_OUT: out, ...opts.env };
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--require', probe, cliPath, ...args], { cwd: tmp, encoding: 'utf8', env }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--require', probe, cliPath, ...args], { cwd: opts.cwd ?? tmp, encoding: 'utf8', env }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
       resolve({ code, stdout, stderr, nestModules: Number(readFileSync(out, 'utf8')) });
     });
@@ -85,13 +79,13 @@ function workspace(): Fixture {
   return fx;
 }
 
-describe('CLI fast paths', () => {
-  it('--version and -V: the version, as Nest prints it, without loading Nest', () => {
+describe.concurrent('CLI fast paths', () => {
+  it('--version and -V: the version, as Nest prints it, without loading Nest', async () => {
     const version = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')).version as string;
-    const nest = cli(['--version'], { env: viaNest });
+    const nest = await cli(['--version'], { env: viaNest });
     expect(nest.nestModules).toBeGreaterThan(0);
     for (const flag of ['--version', '-V']) {
-      const fast = cli([flag]);
+      const fast = await cli([flag]);
       expect(fast.code).toBe(0);
       expect(fast.stdout).toBe(nest.stdout);
       expect(fast.stdout).toBe(`${version}\n`);
@@ -99,14 +93,14 @@ describe('CLI fast paths', () => {
     }
   });
 
-  it('--help and -h: generated from the tables without Nest, commander\'s program help first, nothing written to the home', () => {
+  it('--help and -h: generated from the tables without Nest, commander\'s program help first, nothing written to the home', async () => {
     const home = mkdtempSync(path.join(tmp, 'home-'));
     const env = { HOME: home, XDG_CACHE_HOME: path.join(home, '.cache') };
-    const nest = cli(['--help'], { env: { ...env, ...viaNest } });
+    const nest = await cli(['--help'], { env: { ...env, ...viaNest } });
     expect(nest.code).toBe(0);
     expect(nest.stdout).toContain('build:package');
     for (const flag of ['--help', '-h']) {
-      const fast = cli([flag], { env });
+      const fast = await cli([flag], { env });
       expect(fast.code).toBe(0);
       expect(fast.nestModules).toBe(0);
       // Everything Nest shows (the commands with their descriptions), then every command's options.
@@ -121,7 +115,7 @@ describe('CLI fast paths', () => {
     expect(commands.length).toBeGreaterThan(10);
     // Independent processes: started together, they cost the suite one Nest start-up per core, not one per command.
     const runs = await Promise.all(
-      commands.map(async (names) => [names, await cliAsync([...names, '--help'], { env: viaNest }), await cliAsync([...names, names.length === 1 ? '-h' : '--help'])] as const),
+      commands.map(async (names) => [names, await cli([...names, '--help'], { env: viaNest }), await cli([...names, names.length === 1 ? '-h' : '--help'])] as const),
     );
     for (const [names, nest, fast] of runs) {
       expect(nest.code, names.join(' ')).toBe(0);
@@ -129,21 +123,21 @@ describe('CLI fast paths', () => {
       expect([fast.code, fast.nestModules], names.join(' ')).toEqual([0, 0]);
       expect(fast.stdout, names.join(' ')).toBe(nest.stdout);
     }
-    expect(cli(['build', '--help']).stdout).toContain('--concurrency');
+    expect((await cli(['build', '--help'])).stdout).toContain('--concurrency');
   });
 
-  it('help it is not sure of, and anything else, still goes through Nest', () => {
+  it('help it is not sure of, and anything else, still goes through Nest', async () => {
     for (const argv of [['build', '--json', '--help'], ['help', 'build'], ['frobnicate', '--help'], ['cache', 'nope', '--help'], ['cache', 'prune', 'x', '--help'], ['--help', 'build']]) {
       expect(helpFor(argv, 80), argv.join(' ')).toBeNull();
     }
-    const r = cli(['build', '--json', '--help']);
+    const r = await cli(['build', '--json', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--concurrency');
     expect(r.nestModules).toBeGreaterThan(0);
-    expect(cli(['frobnicate']).code).toBe(2);
+    expect((await cli(['frobnicate'])).code).toBe(2);
   });
 
-  it('the generated help shows every row of every flag table, with its help text', () => {
+  it('the generated help shows every row of every flag table, with its help text', async () => {
     // Wrapping and column padding are whitespace: compare with every run of it as one space.
     const flat = (text: string) => ` ${text.replace(/\s+/g, ' ')} `;
     const program = flat(programHelp(80));
@@ -165,11 +159,11 @@ describe('CLI fast paths', () => {
     expect(rows).toBeGreaterThan(2 * BUILD_FLAG_TABLE.length + 20);
   });
 
-  it('watch (and build --watch) take the fast path too, and refuse what the Nest command refuses alike', () => {
+  it('watch (and build --watch) take the fast path too, and refuse what the Nest command refuses alike', async () => {
     const fx = workspace();
     for (const args of [['watch', '--dry-run'], ['build', '--watch', '--force']]) {
-      const fast = cli(args, { cwd: fx.root });
-      const nest = cli(args, { cwd: fx.root, env: viaNest });
+      const fast = await cli(args, { cwd: fx.root });
+      const nest = await cli(args, { cwd: fx.root, env: viaNest });
       expect(fast.nestModules).toBe(0);
       expect(nest.nestModules).toBeGreaterThan(0);
       expect(fast.code).toBe(2);
@@ -178,15 +172,15 @@ describe('CLI fast paths', () => {
     }
   });
 
-  it('a build, and a cached no-op, print what the Nest command prints, without Nest', () => {
+  it('a build, and a cached no-op, print what the Nest command prints, without Nest', async () => {
     const fx = workspace();
-    const nestFirst = cli(['build', '--json'], { cwd: fx.root, env: viaNest });
+    const nestFirst = await cli(['build', '--json'], { cwd: fx.root, env: viaNest });
     expect(nestFirst.code, nestFirst.stderr).toBe(0);
     expect(nestFirst.nestModules).toBeGreaterThan(0);
     fx.write({ 'packages/a/src/index.ts': `export const a: number = 3;\n`, 'packages/b/src/index.ts': `export const b: number = 4;\n` });
-    const nestBuild = cli(['build', '--json'], { cwd: fx.root, env: viaNest });
+    const nestBuild = await cli(['build', '--json'], { cwd: fx.root, env: viaNest });
     fx.write({ 'packages/a/src/index.ts': `export const a: number = 5;\n`, 'packages/b/src/index.ts': `export const b: number = 6;\n` });
-    const fastBuild = cli(['build', '--json'], { cwd: fx.root });
+    const fastBuild = await cli(['build', '--json'], { cwd: fx.root });
     expect(fastBuild.code, fastBuild.stderr).toBe(0);
     expect(fastBuild.nestModules).toBe(0);
     // Both rebuilt both packages (the sources changed); apart from keys and hashes of the different sources, the same document.
@@ -194,8 +188,8 @@ describe('CLI fast paths', () => {
     expect(shape(fastBuild.stdout)).toEqual(shape(nestBuild.stdout));
     expect((stable(fastBuild.stdout) as { results: { cache: { status: string } }[] }).results.map((r) => r.cache.status)).toEqual(['miss', 'miss']);
 
-    const fast = cli(['build', '--json'], { cwd: fx.root });
-    const nest = cli(['build', '--json'], { cwd: fx.root, env: viaNest });
+    const fast = await cli(['build', '--json'], { cwd: fx.root });
+    const nest = await cli(['build', '--json'], { cwd: fx.root, env: viaNest });
     expect(fast.code).toBe(0);
     expect(fast.nestModules).toBe(0);
     expect(nest.nestModules).toBeGreaterThan(0);
@@ -213,28 +207,28 @@ describe('CLI fast paths', () => {
     expect(lines(fast.stderr)).toEqual(lines(nest.stderr));
 
     // People's output (not a TTY here: the line reporter), a package name and --cwd= form.
-    const fastHuman = cli(['build:package', '@fp/b', `--cwd=${fx.root}`]);
-    const nestHuman = cli(['build:package', '@fp/b', `--cwd=${fx.root}`], { env: viaNest });
+    const fastHuman = await cli(['build:package', '@fp/b', `--cwd=${fx.root}`]);
+    const nestHuman = await cli(['build:package', '@fp/b', `--cwd=${fx.root}`], { env: viaNest });
     expect(fastHuman.nestModules).toBe(0);
     expect(lines(fastHuman.stdout)).toEqual(lines(nestHuman.stdout));
     expect(fastHuman.stdout).toContain('@fp/b');
   });
 
-  it('a flag value error is reported exactly as the Nest command reports it', () => {
+  it('a flag value error is reported exactly as the Nest command reports it', async () => {
     const fx = workspace();
     for (const args of [['--concurrency', 'lots'], ['--adapter', 'webpack'], ['--output-logs', 'some']]) {
-      const fast = cli(['build', ...args], { cwd: fx.root });
-      const nest = cli(['build', ...args], { cwd: fx.root, env: viaNest });
+      const fast = await cli(['build', ...args], { cwd: fx.root });
+      const nest = await cli(['build', ...args], { cwd: fx.root, env: viaNest });
       expect(fast.nestModules, args.join(' ')).toBe(0);
       expect(fast.code, args.join(' ')).toBe(2);
       expect([fast.code, fast.stdout, fast.stderr]).toEqual([nest.code, nest.stdout, nest.stderr]);
     }
   });
 
-  it('a selection error: exit 2 and the message the Nest command prints', () => {
+  it('a selection error: exit 2 and the message the Nest command prints', async () => {
     const fx = workspace();
-    const r = cli(['build', '@fp/nope'], { cwd: fx.root });
-    const nest = cli(['build', '@fp/nope'], { cwd: fx.root, env: viaNest });
+    const r = await cli(['build', '@fp/nope'], { cwd: fx.root });
+    const nest = await cli(['build', '@fp/nope'], { cwd: fx.root, env: viaNest });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('@fp/nope');
     expect(r.nestModules).toBe(0);
@@ -242,16 +236,16 @@ describe('CLI fast paths', () => {
   });
 });
 
-describe('parseBuildArgv', () => {
-  it('knows every flag the Nest build command defines', () => {
-    const help = cli(['build', '--help'], { env: viaNest });
+describe.concurrent('parseBuildArgv', () => {
+  it('knows every flag the Nest build command defines', async () => {
+    const help = await cli(['build', '--help'], { env: viaNest });
     expect(help.code).toBe(0);
     const defined = [...help.stdout.matchAll(/(?:^|\s)(--[a-z][a-z-]*)/g)].map((m) => m[1]!).filter((f) => f !== '--help');
     expect(defined.length).toBeGreaterThan(20);
     expect(new Set(defined)).toEqual(new Set(Object.keys(BUILD_FLAGS)));
   });
 
-  it('parses the forms commander accepts', () => {
+  it('parses the forms commander accepts', async () => {
     expect(parseBuildArgv(['build'])).toEqual({ packages: [], flags: {} });
     expect(parseBuildArgv(['build:package', 'a', '--json', '--cwd', 'x', 'b'])).toEqual({ packages: ['a', 'b'], flags: { json: true, cwd: 'x' } });
     expect(parseBuildArgv(['build', '--cwd=dir', '--filter', 'a', '--filter=b...', '--no-cache', '--no-color', '--concurrency', '50%'])).toEqual({
@@ -262,7 +256,7 @@ describe('parseBuildArgv', () => {
     expect(parseBuildArgv(['build', '--no-remote-cache', '--force', '--dry-run'])!.flags).toEqual({ remoteCache: false, force: true, dryRun: true });
   });
 
-  it('leaves other commands, unknown flags and every ambiguity to Nest', () => {
+  it('leaves other commands, unknown flags and every ambiguity to Nest', async () => {
     for (const argv of [[], ['list'], ['clean'], ['build', '--frobnicate'], ['build', '--cwd'], ['build', '--cwd', '--json'], ['build', '--cwd='], ['build', '--'], ['build', '-h'], ['build', '--help'], ['build', '--json=yes'], ['build', '--filter', '-x'], ['build', '']]) {
       expect(parseBuildArgv(argv), argv.join(' ')).toBeNull();
     }

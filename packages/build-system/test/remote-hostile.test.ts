@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_ARTIFACT_BYTES } from '../src/cache/remote/config.js';
 import { MAX_SMALL_ANSWER_BYTES } from '../src/cache/remote/http.js';
 import { parseTar } from '../src/cache/remote/tar.js';
@@ -27,10 +27,6 @@ const RSS_BOUND = 2 * LIMIT;
 
 const fixtures: Fixture[] = [];
 const temps: string[] = [];
-const servers: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-});
 afterAll(() => {
   fixtures.forEach((f) => f.cleanup());
   temps.forEach((d) => rmSync(d, { recursive: true, force: true }));
@@ -55,9 +51,12 @@ function workspace(): Fixture {
   return fx;
 }
 
-async function server(): Promise<V8Server> {
-  const s = await startV8Server();
-  servers.push(s);
+/** A server closed when its test ends (the test's own hook: the dead-server tests run concurrently). */
+async function server(t: TestContext): Promise<V8Server> {
+  return closedAtEnd(t, await startV8Server());
+}
+function closedAtEnd<S extends { close(): Promise<void> }>(t: TestContext, s: S): S {
+  t.onTestFinished(() => s.close());
   return s;
 }
 
@@ -67,8 +66,8 @@ const mib = (bytes: number) => `${Math.round(bytes / 1024 ** 2)} MiB`;
 const artifactGets = (s: V8Server) => s.requests.filter((r) => r.method === 'GET' && r.path !== '/v8/artifacts/status');
 
 describe('remote cache against hostile servers: memory', () => {
-  it('a gzip bomb, a forged artifact streaming past the limit and one declaring too much: each refused with a warning, every package builds, peak RSS within 2 × the limit', async () => {
-    const srv = await server();
+  it('a gzip bomb, a forged artifact streaming past the limit and one declaring too much: each refused with a warning, every package builds, peak RSS within 2 × the limit', async (t) => {
+    const srv = await server(t);
     const fx = workspace();
     // Machine A uploads: the server learns each package's key and real manifest (whose fingerprint hashes to the key).
     const a = await buildInChild({ cwd: fx.root, remoteCache: remote(srv.url) });
@@ -131,8 +130,8 @@ describe('remote cache against hostile servers: memory', () => {
     expect(readdirSync(path.join(cacheDir, 'v1/tmp'))).toEqual([]);
   });
 
-  it('an endless status body: at most a few KB read, the remote off with one warning, the run not held up', async () => {
-    const srv = await server();
+  it('an endless status body: at most a few KB read, the remote off with one warning, the run not held up', async (t) => {
+    const srv = await server(t);
     let sent = 0;
     srv.handle = (req, res) => {
       if (!req.url!.startsWith('/v8/artifacts/status')) return false;
@@ -160,11 +159,13 @@ describe('remote cache against hostile servers: memory', () => {
   });
 });
 
-describe('remote cache against dead servers: time (circuit breaker)', () => {
-  it('a server that accepts and never answers: one request, one warning, the run costs about one idle timeout', async () => {
+// Concurrently: each test waits on its own dead server for a timeout; the time each test checks is
+// its own run's against its own baseline, both measured under the same company.
+describe.concurrent('remote cache against dead servers: time (circuit breaker)', () => {
+  it('a server that accepts and never answers: one request, one warning, the run costs about one idle timeout', async (t) => {
     const fx = workspace();
     const baseline = await buildInChild({ cwd: fx.root, remoteCache: false });
-    const srv = await server();
+    const srv = await server(t);
     srv.handle = () => true; // accepted, never answered
     const r = await buildInChild({ cwd: fx.root, remoteCache: remote(srv.url) });
     console.log(`silent server: ${r.ms} ms vs ${baseline.ms} ms without a remote (+${r.ms - baseline.ms} ms)`);
@@ -180,10 +181,10 @@ describe('remote cache against dead servers: time (circuit breaker)', () => {
     expect(r.ms - baseline.ms).toBeLessThan(DEFAULT_IDLE_TIMEOUT_MS + 3000);
   });
 
-  it('a server whose lookups all hang: the first timeout aborts the others at once, one warning, no retries', async () => {
+  it('a server whose lookups all hang: the first timeout aborts the others at once, one warning, no retries', async (t) => {
     const fx = workspace();
     const baseline = await buildInChild({ cwd: fx.root, remoteCache: false });
-    const srv = await server();
+    const srv = await server(t);
     srv.handle = (req) => req.method === 'GET' && !req.url!.startsWith('/v8/artifacts/status');
     const r = await buildInChild({ cwd: fx.root, remoteCache: remote(srv.url), concurrency: 3 });
     console.log(`hanging lookups: ${r.ms} ms vs ${baseline.ms} ms without a remote (+${r.ms - baseline.ms} ms)`);
@@ -196,11 +197,10 @@ describe('remote cache against dead servers: time (circuit breaker)', () => {
     expect(r.ms - baseline.ms).toBeLessThan(DEFAULT_IDLE_TIMEOUT_MS + 3000);
   });
 
-  it('a black-holed address: the connect times out once and the remote is off for the run', async () => {
+  it('a black-holed address: the connect times out once and the remote is off for the run', async (t) => {
     const fx = workspace();
     const baseline = await buildInChild({ cwd: fx.root, remoteCache: false });
-    const hole = await startBlackHole();
-    servers.push(hole);
+    const hole = closedAtEnd(t, await startBlackHole());
     const r = await buildInChild({ cwd: fx.root, remoteCache: remote(hole.url) });
     console.log(`black hole: ${r.ms} ms vs ${baseline.ms} ms without a remote (+${r.ms - baseline.ms} ms)`);
     expect(allBuilt(r)).toBe(true);

@@ -1,28 +1,32 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { lockDirFor } from '../src/lock.js';
 import { watchRoundSchema, type WatchRound } from '../src/result/watch-schema.js';
 import { cliPath, snapshotTree, type Fixture } from './helpers/fixture.js';
 import { startProcess, type Proc } from './helpers/procs.js';
-import { buildCounts, cli, scoped, workspaceFixture, type PackageSpec } from './helpers/workspace.js';
+import { buildCounts, cliAsync, scoped, workspaceFixture, type PackageSpec } from './helpers/workspace.js';
 
 /**
  * `build-system watch` as a real process on temp workspaces with real esbuild
  * builds. Every wait polls for a state (a round, a file's content) with a
- * generous limit; nothing asserts how long anything took.
+ * generous limit; nothing asserts how long anything took. The tests run
+ * concurrently: each has its own workspace and processes, and most of their
+ * time is spent waiting on those processes (and on the fixtures' build delays).
  */
 const fixtures: Fixture[] = [];
-const procs: Proc[] = [];
-afterEach(async () => {
-  for (const p of procs.splice(0)) {
+afterAll(() => fixtures.forEach((f) => f.cleanup()));
+
+/** A process of this test, killed when the test ends (its own hook: the tests run concurrently). */
+function owned(t: TestContext, p: Proc): Proc {
+  t.onTestFinished(async () => {
     if (p.child.exitCode === null && p.child.signalCode === null) {
       p.child.kill('SIGKILL');
       await p.exited;
     }
-  }
-});
-afterAll(() => fixtures.forEach((f) => f.cleanup()));
+  });
+  return p;
+}
 
 /** With its workspace dependencies in devDependencies (not kept external), esbuild bundles them: its build reads their outputs. */
 const BUNDLING = `{ adapter: 'esbuild', format: 'esm' }`;
@@ -36,10 +40,8 @@ function fixture(spec: Record<string, PackageSpec>): Fixture {
   return fx;
 }
 
-function startWatch(fx: Fixture, args: string[] = ['--json']): Proc {
-  const p = startProcess(process.execPath, [cliPath, 'watch', ...args], { cwd: fx.root, env: { FORCE_COLOR: undefined, NO_COLOR: '1' } });
-  procs.push(p);
-  return p;
+function startWatch(t: TestContext, fx: Fixture, args: string[] = ['--json']): Proc {
+  return owned(t, startProcess(process.execPath, [cliPath, 'watch', ...args], { cwd: fx.root, env: { FORCE_COLOR: undefined, NO_COLOR: '1' } }));
 }
 
 async function until<T>(check: () => T | undefined | false, what: string, p?: Proc, timeoutMs = 60_000): Promise<T> {
@@ -66,15 +68,15 @@ const dist = (fx: Fixture, key: string) => {
 /** build-system's own leftovers in a package directory: lock, staging, journal. */
 const leftovers = (fx: Fixture, key: string) => readdirSync(fx.path('packages', key)).filter((n) => n.startsWith('.build-system'));
 
-describe('build-system watch', () => {
-  it('an edit rebuilds the package, then its dependents in graph order; a dependent that does not read it is a hit', async () => {
+describe.concurrent('build-system watch', () => {
+  it('an edit rebuilds the package, then its dependents in graph order; a dependent that does not read it is a hit', async (t) => {
     const fx = fixture({
       a: { plainConfig: BUNDLING, source: source('a1') },
       b: { deps: ['a'], depField: 'devDependencies', plainConfig: BUNDLING, source: `import { value } from '@fx/a';\nexport const b = 'b+' + value;\n` },
       // Keeps @fx/a external (the default): its build never opens a's files.
       c: { deps: ['a'], plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: `import { value } from '@fx/a';\nexport const c = value;\n` },
     });
-    const p = startWatch(fx);
+    const p = startWatch(t, fx);
     const first = await round(p, 0);
     expect(first.run.ok).toBe(true);
     expect(first.rebuilt.sort()).toEqual([scoped('a'), scoped('b'), scoped('c')]);
@@ -99,9 +101,9 @@ describe('build-system watch', () => {
     expect(leaf.packages, JSON.stringify(rounds(p).map((x) => [x.round, x.trigger, x.reloaded, x.packages]))).toEqual([scoped('b')]);
   });
 
-  it('changes made while a round runs are coalesced into the next round; none is lost', async () => {
+  it('changes made while a round runs are coalesced into the next round; none is lost', async (t) => {
     const fx = fixture({ slow: { delayMs: 1500, source: source('s1') }, other: { source: source('o1') } });
-    const p = startWatch(fx);
+    const p = startWatch(t, fx);
     await round(p, 0);
     const before = buildCounts(fx)[scoped('slow')] ?? 0;
     fx.write({ 'packages/slow/src/index.ts': source('s2') });
@@ -119,9 +121,9 @@ describe('build-system watch', () => {
     expect(during!.packages.sort()).toEqual([scoped('other'), scoped('slow')]);
   });
 
-  it('an edit made during round 0, before anything is watched, is not lost', async () => {
+  it('an edit made during round 0, before anything is watched, is not lost', async (t) => {
     const fx = fixture({ slow: { delayMs: 1500, source: source('s1') } });
-    const p = startWatch(fx);
+    const p = startWatch(t, fx);
     // The config is loaded, the build is waiting in its plugin: edit the config now.
     await until(() => (buildCounts(fx)[scoped('slow')] ?? 0) >= 1, 'round 0 building', p);
     fx.write({ 'packages/slow/build.config.ts': fx.read('packages/slow/build.config.ts').replace("format: 'esm',", "format: 'esm',\n  banner: '/* late */',") });
@@ -132,9 +134,9 @@ describe('build-system watch', () => {
     expect(dist(fx, 'slow')).toContain('/* late */');
   });
 
-  it('a build.config.* edit reloads the config; a new package joins the graph', async () => {
+  it('a build.config.* edit reloads the config; a new package joins the graph', async (t) => {
     const fx = fixture({ a: { plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: source('a1') } });
-    const p = startWatch(fx);
+    const p = startWatch(t, fx);
     await round(p, 0);
     expect(dist(fx, 'a')).not.toContain('/* reloaded */');
     fx.write({ 'packages/a/build.config.ts': `export default { adapter: 'esbuild', format: 'esm', banner: '/* reloaded */' };\n` });
@@ -154,12 +156,12 @@ describe('build-system watch', () => {
     await until(() => dist(fx, 'n').includes('"n2"'), 'the new package rebuilt', p);
   });
 
-  it('a failed build is reported with file:line:column and the watch goes on; fixing it rebuilds it and the dependents it skipped', async () => {
+  it('a failed build is reported with file:line:column and the watch goes on; fixing it rebuilds it and the dependents it skipped', async (t) => {
     const fx = fixture({
       a: { source: source('a1') },
       b: { deps: ['a'], depField: 'devDependencies', plainConfig: BUNDLING, source: `import { value } from '@fx/a';\nexport const b = value;\n` },
     });
-    const p = startWatch(fx, []);
+    const p = startWatch(t, fx, []);
     await until(() => p.stdout().includes('initial build'), 'the initial build line', p);
     fx.write({ 'packages/a/src/index.ts': `export const value: string = ;\n` });
     await until(() => p.stderr().includes('src/index.ts:1:'), 'the error with its position', p);
@@ -175,12 +177,12 @@ describe('build-system watch', () => {
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    it(`${signal} during a round cancels it: exit ${signal === 'SIGINT' ? 130 : 143}, no lock and no staging directory left`, async () => {
+    it(`${signal} during a round cancels it: exit ${signal === 'SIGINT' ? 130 : 143}, no lock and no staging directory left`, async (t) => {
       const fx = fixture({ slow: { delayMs: 30_000, source: source('s1') } });
       // Round 0 without the delay: start with outputs built.
       const slowConfig = fx.read('packages/slow/build.config.ts');
       writeFileSync(fx.path('packages/slow/build.config.ts'), `export default { adapter: 'esbuild', format: 'esm' };\n`);
-      const p = startWatch(fx);
+      const p = startWatch(t, fx);
       await round(p, 0);
       const good = dist(fx, 'slow');
       // Now the slow config: round 1 hangs in the build, holding the lock with its staging directory.
@@ -195,7 +197,7 @@ describe('build-system watch', () => {
     });
   }
 
-  it('many rapid edits across packages while a reader reads every output: no missing or half-written read; the end state equals a --force build', async () => {
+  it('many rapid edits across packages while a reader reads every output: no missing or half-written read; the end state equals a --force build', async (t) => {
     const keys = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'];
     const spec: Record<string, PackageSpec> = {};
     keys.forEach((k, i) => {
@@ -204,7 +206,7 @@ describe('build-system watch', () => {
       spec[k] = { deps, depField: 'devDependencies', plainConfig: BUNDLING, source: `${imports}export const value: string = ${deps.length ? `dep + ` : ''}'${k}-0';\nexport const end = 'END';\n` };
     });
     const fx = fixture(spec);
-    const p = startWatch(fx);
+    const p = startWatch(t, fx);
     await round(p, 0);
     const outputs = keys.map((k) => fx.path('packages', k, 'dist/index.js'));
     // The reader: every output, over and over; a read is bad when the file is missing or does not end as esbuild ends a module.
@@ -223,8 +225,7 @@ describe('build-system watch', () => {
         }
         setImmediate(loop);
       })();`;
-    const reader = startProcess(process.execPath, ['-e', readerScript, JSON.stringify(outputs)]);
-    procs.push(reader);
+    const reader = owned(t, startProcess(process.execPath, ['-e', readerScript, JSON.stringify(outputs)]));
 
     // 200 edits across the packages (issue 14), ~10 ms apart: many land while a round runs.
     let seed = 7;
@@ -256,7 +257,8 @@ describe('build-system watch', () => {
     expect(settledRounds).toBeGreaterThan(1);
 
     const watched = Object.fromEntries(keys.map((k) => [k, snapshotTree(fx.path('packages', k, 'dist'))]));
-    const forced = cli(['build', '--force', '--cwd', fx.root]);
+    // Not spawnSync: the other tests' watch processes are read by this process meanwhile.
+    const forced = await cliAsync(['build', '--force', '--cwd', fx.root]).done;
     expect(forced.code, forced.stderr).toBe(0);
     const fresh = Object.fromEntries(keys.map((k) => [k, snapshotTree(fx.path('packages', k, 'dist'))]));
     expect(watched).toEqual(fresh);

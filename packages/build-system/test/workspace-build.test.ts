@@ -5,13 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockDirFor } from '../src/lock.js';
 import { planResultSchema, runResultSchema, type RunResult, type TimelineEntry } from '../src/result/schema.js';
 import { repoRoot, snapshotTree, type Fixture } from './helpers/fixture.js';
-import { buildCounts, cli, cliAsync, scoped, workspaceFixture, type PackageSpec } from './helpers/workspace.js';
+import { buildCounts, cliAsync, cliRun as cli, scoped, workspaceFixture, type PackageSpec } from './helpers/workspace.js';
 
 /**
  * Whole-workspace builds through the CLI with real esbuild builds. Packages
  * are made slow by an esbuild plugin that waits (see helpers/workspace.ts), so
  * the timeline in the JSON document shows what ran when; assertions compare
- * timeline entries with each other, never with the wall clock.
+ * timeline entries with each other, never with the wall clock. The CLI runs
+ * are awaited, not spawnSync'd, so that tests marked concurrent (each on its own
+ * workspace, or only reading a shared one) overlap their waits; the describes
+ * still run one after another, and the tests whose timelines depend on a delay
+ * outlasting another build do not share the machine with other tests of this file.
  */
 const fixtures: Fixture[] = [];
 afterAll(() => fixtures.forEach((f) => f.cleanup()));
@@ -22,8 +26,8 @@ function fixture(style: 'npm' | 'pnpm', spec: Record<string, PackageSpec>): Fixt
   return fx;
 }
 
-function runJson(args: string[], fx: Fixture) {
-  const r = cli([...args, '--json', '--cwd', fx.root]);
+async function runJson(args: string[], fx: Fixture) {
+  const r = await cli([...args, '--json', '--cwd', fx.root]);
   let doc: RunResult;
   try {
     doc = runResultSchema.parse(JSON.parse(r.stdout));
@@ -61,15 +65,26 @@ const EDGES: [string, string][] = [
   ['c2', 'c3'],
 ];
 
+type DiamondRun = { fx: Fixture; run: Awaited<ReturnType<typeof runJson>> };
+let diamondRuns: Record<'npm' | 'pnpm', Promise<DiamondRun>> | undefined;
+/** Both styles' builds at once (started by whichever describe comes first): most of their time is the fixtures' delays. */
+function diamondRun(style: 'npm' | 'pnpm'): Promise<DiamondRun> {
+  const start = (s: 'npm' | 'pnpm') => {
+    const fx = fixture(s, GRAPH);
+    return runJson(['build', '--concurrency', '3', '--summary', fx.path('out/summary.json')], fx).then((run) => ({ fx, run }));
+  };
+  diamondRuns ??= { npm: start('npm'), pnpm: start('pnpm') };
+  return diamondRuns[style];
+}
+
 describe.each(['npm', 'pnpm'] as const)('%s-style workspace: diamond, chain and an independent package', (style) => {
   let fx: Fixture;
-  let run: ReturnType<typeof runJson>;
-  beforeAll(() => {
-    fx = fixture(style, GRAPH);
-    run = runJson(['build', '--concurrency', '3', '--summary', fx.path('out/summary.json')], fx);
+  let run: DiamondRun['run'];
+  beforeAll(async () => {
+    ({ fx, run } = await diamondRun(style));
   });
 
-  it('builds everything, exit 0, results in dependency order', () => {
+  it('builds everything, exit 0, results in dependency order', async () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.doc.results.every((r) => r.status === 'success')).toBe(true);
     const order = run.doc.results.map((r) => r.package.name);
@@ -81,30 +96,30 @@ describe.each(['npm', 'pnpm'] as const)('%s-style workspace: diamond, chain and 
     expect(existsSync(fx.path('packages/ignored/dist'))).toBe(false);
   });
 
-  it('every package starts only after its dependencies ended', () => {
+  it('every package starts only after its dependencies ended', async () => {
     for (const [dep, dependent] of EDGES) {
       expect(entry(run.doc, dep).endMs, `${dep} ends before ${dependent} starts`).toBeLessThanOrEqual(entry(run.doc, dependent).startMs);
     }
   });
 
-  it('the diamond root is built once', () => {
+  it('the diamond root is built once', async () => {
     expect(buildCounts(fx)[scoped('base')]).toBe(1);
     expect(run.doc.timeline!.filter((t) => t.package === scoped('base'))).toHaveLength(1);
     expect(run.doc.results.filter((r) => r.package.name === scoped('base'))).toHaveLength(1);
   });
 
-  it('independent packages overlap in time', () => {
+  it('independent packages overlap in time', async () => {
     expect(overlap(entry(run.doc, 'left'), entry(run.doc, 'right'))).toBe(true);
     expect(overlap(entry(run.doc, 'solo'), entry(run.doc, 'base'))).toBe(true);
   });
 
-  it('a package starts when its own dependencies are done, not when a whole level is', () => {
+  it('a package starts when its own dependencies are done, not when a whole level is', async () => {
     // c2 needs only c1 (fast); base (slow) is in the same level as c1.
     expect(entry(run.doc, 'c2').startMs).toBeLessThan(entry(run.doc, 'base').endMs);
     expect(entry(run.doc, 'c3').startMs).toBeLessThan(entry(run.doc, 'base').endMs);
   });
 
-  it('never more than --concurrency packages at once', () => {
+  it('never more than --concurrency packages at once', async () => {
     expect(run.doc.concurrency).toBe(3);
     const timeline = run.doc.timeline!;
     for (const t of timeline) {
@@ -113,7 +128,7 @@ describe.each(['npm', 'pnpm'] as const)('%s-style workspace: diamond, chain and 
     }
   });
 
-  it('the document carries the run: start, end, concurrency, critical path', () => {
+  it('the document carries the run: start, end, concurrency, critical path', async () => {
     expect(Date.parse(run.doc.endedAt!)).toBeGreaterThanOrEqual(Date.parse(run.doc.startedAt));
     const cp = run.doc.criticalPath!;
     expect(cp.packages[0]).toBe(scoped('base'));
@@ -123,7 +138,7 @@ describe.each(['npm', 'pnpm'] as const)('%s-style workspace: diamond, chain and 
     expect(cp.durationMs).toBeCloseTo(durations, 0);
   });
 
-  it('--summary writes the same document to a file', () => {
+  it('--summary writes the same document to a file', async () => {
     const summary = JSON.parse(readFileSync(fx.path('out/summary.json'), 'utf8'));
     expect(summary).toEqual(JSON.parse(run.stdout));
   });
@@ -139,9 +154,9 @@ describe('a failing package', () => {
     solo: { delayMs: 300 },
   };
 
-  it('dependents are skipped with the reason, independent packages are built, exit 1', () => {
+  it.concurrent('dependents are skipped with the reason, independent packages are built, exit 1', async () => {
     const fx = fixture('npm', SPEC);
-    const { code, doc } = runJson(['build', '--concurrency', '2'], fx);
+    const { code, doc } = await runJson(['build', '--concurrency', '2'], fx);
     expect(code).toBe(1);
     expect(result(doc, 'bad')).toMatchObject({ status: 'failed', error: { code: 'BUILD_FAILED' } });
     expect(result(doc, 'bad').diagnostics[0]).toMatchObject({ severity: 'error', file: 'src/index.ts', line: 1 });
@@ -152,9 +167,9 @@ describe('a failing package', () => {
     expect(existsSync(fx.path('packages/after-bad/dist'))).toBe(false);
   });
 
-  it('plain output: prefixed lines for the failure and the skips', () => {
+  it.concurrent('plain output: prefixed lines for the failure and the skips', async () => {
     const fx = fixture('npm', SPEC);
-    const r = cli(['build', '--concurrency', '2', '--cwd', fx.root], { env: { CI: '1' } });
+    const r = await cli(['build', '--concurrency', '2', '--cwd', fx.root], { env: { CI: '1' } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('@fx/bad: ✖ src/index.ts:1:');
     expect(r.stdout).toContain('@fx/after-bad: - skipped (dependency @fx/bad failed)');
@@ -186,10 +201,10 @@ describe('a package waits only for the dependencies whose outputs its build read
     symlinkSync(path.join(repoRoot, 'node_modules'), fx.path('packages/typed/node_modules'), 'dir');
   };
 
-  it('an external dependency builds alongside; a bundled one and dts: true wait (timeline, output, critical path, plan)', () => {
+  it('an external dependency builds alongside; a bundled one and dts: true wait (timeline, output, critical path, plan)', async () => {
     const fx = fixture('npm', spec('slow', { slow: { delayMs: 1500 } }));
     link(fx, 'slow');
-    const plan = planResultSchema.parse(JSON.parse(cli(['build', '--dry-run', '--json', '--cwd', fx.root]).stdout));
+    const plan = planResultSchema.parse(JSON.parse((await cli(['build', '--dry-run', '--json', '--cwd', fx.root])).stdout));
     const waits = Object.fromEntries(plan.packages.map((p) => [p.name, [p.dependencies, p.waitsFor]]));
     expect(waits).toEqual({
       [scoped('slow')]: [[], []],
@@ -200,11 +215,11 @@ describe('a package waits only for the dependencies whose outputs its build read
     // The plan still lists in build order.
     expect(plan.packages[0]!.name).toBe(scoped('slow'));
     // For people: the table marks what is not waited for.
-    const table = cli(['build', '--dry-run', '--cwd', fx.root]).stdout;
+    const table = (await cli(['build', '--dry-run', '--cwd', fx.root])).stdout;
     expect(table).toMatch(new RegExp(`${scoped('app')}\\s+esbuild \\S+\\s+${scoped('slow')} \\(external\\)`));
     expect(table).not.toMatch(new RegExp(`${scoped('bundles')}.*\\(external\\)`));
 
-    const { code, doc, stderr } = runJson(['build', '--concurrency', '4'], fx);
+    const { code, doc, stderr } = await runJson(['build', '--concurrency', '4'], fx);
     expect(code, stderr + JSON.stringify(doc.results.map((r) => [r.package.name, r.status, r.error, r.diagnostics]))).toBe(0);
     const slow = entry(doc, 'slow');
     expect(entry(doc, 'app').startMs).toBeLessThan(slow.endMs);
@@ -220,10 +235,10 @@ describe('a package waits only for the dependencies whose outputs its build read
     expect(doc.results.map((r) => r.package.name)).toEqual(plan.packages.map((p) => p.name));
   });
 
-  it('a failed dependency skips the packages that read its outputs, not one that imports it as external', () => {
+  it('a failed dependency skips the packages that read its outputs, not one that imports it as external', async () => {
     const fx = fixture('npm', spec('bad', { bad: { broken: true, plainConfig: plain } }));
     link(fx, 'bad');
-    const { code, doc } = runJson(['build', '--concurrency', '4'], fx);
+    const { code, doc } = await runJson(['build', '--concurrency', '4'], fx);
     expect(code).toBe(1);
     expect(result(doc, 'bad')).toMatchObject({ status: 'failed', error: { code: 'BUILD_FAILED' } });
     expect(result(doc, 'app').status).toBe('success');
@@ -235,7 +250,7 @@ describe('a package waits only for the dependencies whose outputs its build read
 });
 
 describe('concurrency', () => {
-  it('defaults to 10 packages at once (or one per core when there are more), the same for plans', async () => {
+  it.concurrent('defaults to 10 packages at once (or one per core when there are more), the same for plans', async () => {
     const { build } = await import('../src/index.js');
     const fx = fixture('npm', { one: { plainConfig: "{ adapter: 'esbuild' }" } });
     const expected = Math.max(10, os.availableParallelism());
@@ -244,10 +259,10 @@ describe('concurrency', () => {
     expect((await build({ cwd: fx.root, dryRun: true })).concurrency).toBe(expected);
   });
 
-  it('many packages at once: no listener-leak warning from the run signal every build listens on', () => {
+  it.concurrent('many packages at once: no listener-leak warning from the run signal every build listens on', async () => {
     const spec = Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`p${i}`, { plainConfig: "{ adapter: 'esbuild', format: ['esm', 'cjs'] }" } as PackageSpec]));
     const fx = fixture('npm', spec);
-    const { code, doc, stderr } = runJson(['build', '--concurrency', '14'], fx);
+    const { code, doc, stderr } = await runJson(['build', '--concurrency', '14'], fx);
     expect(code, stderr).toBe(0);
     expect(doc.results).toHaveLength(14);
     expect(stderr).not.toMatch(/MaxListenersExceeded|memory leak/);
@@ -264,9 +279,9 @@ describe('--bail', () => {
     later: {},
   };
 
-  it('nothing new starts after the first failure; what runs finishes; exit 1', () => {
+  it.concurrent('nothing new starts after the first failure; what runs finishes; exit 1', async () => {
     const fx = fixture('npm', SPEC);
-    const { code, doc } = runJson(['build', '--concurrency', '2', '--bail'], fx);
+    const { code, doc } = await runJson(['build', '--concurrency', '2', '--bail'], fx);
     expect(code).toBe(1);
     const failedAt = entry(doc, 'bad').endMs;
     for (const t of doc.timeline!) expect(t.startMs, `${t.package} started before the failure`).toBeLessThanOrEqual(failedAt);
@@ -277,9 +292,9 @@ describe('--bail', () => {
     expect(doc.bail).toBe(true);
   });
 
-  it('without --bail the same workspace builds `later` after the failure', () => {
+  it.concurrent('without --bail the same workspace builds `later` after the failure', async () => {
     const fx = fixture('npm', SPEC);
-    const { code, doc } = runJson(['build', '--concurrency', '2'], fx);
+    const { code, doc } = await runJson(['build', '--concurrency', '2'], fx);
     expect(code).toBe(1);
     expect(result(doc, 'later').status).toBe('success');
     expect(entry(doc, 'later').startMs).toBeGreaterThanOrEqual(entry(doc, 'bad').endMs);
@@ -299,20 +314,20 @@ describe('selection errors exit 2 with a clear message and build nothing', () =>
     for (const dir of readdirSync(f.path('packages'))) expect(existsSync(f.path('packages', dir, 'dist')), dir).toBe(false);
   };
 
-  it.each([
+  it.concurrent.each([
     ['a cycle', () => ['build', '--cwd', cyclic.root], /dependency cycle: @fx\/(x → @fx\/y → @fx\/x|y → @fx\/x → @fx\/y)/],
     ['an unknown package name', () => ['build', '@fx/nope', '--cwd', fx.root], /unknown package "@fx\/nope"/],
     ['an unknown name in --filter', () => ['build', '--filter', '@fx/nope', '--cwd', fx.root], /--filter "@fx\/nope": unknown package "@fx\/nope" \(known: @fx\/a, @fx\/b\)/],
     ['an unknown filter syntax', () => ['build', '--filter', '@fx/a..', '--cwd', fx.root], /--filter "@fx\/a\.\.": .* is not a package name, glob or directory/],
     ['an empty selection', () => ['build', '--filter', '@other/*', '--cwd', fx.root], /nothing to build: no package matches --filter @other\/\*/],
     ['a bad --concurrency', () => ['build', '--concurrency', '0', '--cwd', fx.root], /--concurrency must be a whole number >= 1/],
-  ])('%s', (_what, args, message) => {
-    const r = cli(args());
+  ])('%s', async (_what, args, message) => {
+    const r = await cli(args());
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     nothingBuilt(fx);
     nothingBuilt(cyclic);
-    const json = cli([...args(), '--json']);
+    const json = await cli([...args(), '--json']);
     expect(json.code).toBe(2);
     const doc = runResultSchema.parse(JSON.parse(json.stdout));
     expect(doc.error?.message).toMatch(message);
@@ -326,8 +341,8 @@ describe('plans without building', () => {
     fx = fixture('pnpm', { base: {}, left: { deps: ['base'] }, top: { deps: ['left'] }, solo: {} });
   });
 
-  it('--dry-run --json: the plan in build order with adapter, dependencies and cache; nothing written', () => {
-    const r = cli(['build', '--dry-run', '--json', '--filter', '@fx/top...', '--concurrency', '2', '--cwd', fx.root]);
+  it.concurrent('--dry-run --json: the plan in build order with adapter, dependencies and cache; nothing written', async () => {
+    const r = await cli(['build', '--dry-run', '--json', '--filter', '@fx/top...', '--concurrency', '2', '--cwd', fx.root]);
     expect(r.code, r.stderr).toBe(0);
     const plan = planResultSchema.parse(JSON.parse(r.stdout));
     expect(plan.packages.map((p) => p.name)).toEqual([scoped('base'), scoped('left'), scoped('top')]);
@@ -338,45 +353,45 @@ describe('plans without building', () => {
     expect(existsSync(fx.path('packages/base/dist'))).toBe(false);
   });
 
-  it('--dry-run for people: a table, and a config error exits 2', () => {
-    const r = cli(['build', '--dry-run', '--cwd', fx.root]);
+  it.concurrent('--dry-run for people: a table, and a config error exits 2', async () => {
+    const r = await cli(['build', '--dry-run', '--cwd', fx.root]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/#\s+package\s+adapter\s+depends on\s+cache/);
     expect(r.stdout).toMatch(/@fx\/top\s+esbuild \S+\s+@fx\/left/);
     expect(r.stdout).toContain('nothing was built');
     const broken = fixture('npm', { ok: {}, badconf: {} });
     broken.write({ 'packages/badconf/build.config.ts': `export default { adapter: 'esbuild', outDir: '../../escape' };\n` });
-    const bad = cli(['build', '--dry-run', '--cwd', broken.root]);
+    const bad = await cli(['build', '--dry-run', '--cwd', broken.root]);
     expect(bad.code).toBe(2);
     expect(bad.stdout).toMatch(/@fx\/badconf: ✖ .*outDir: must stay inside the package/);
   });
 
-  it('build:list: build order, adapter, dependencies, cache state; --filter works there too', () => {
-    const r = cli(['list', '--json', '--filter', '...@fx/left', '--cwd', fx.root]);
+  it.concurrent('build:list: build order, adapter, dependencies, cache state; --filter works there too', async () => {
+    const r = await cli(['list', '--json', '--filter', '...@fx/left', '--cwd', fx.root]);
     expect(r.code, r.stderr).toBe(0);
     const { packages } = JSON.parse(r.stdout);
     expect(packages.map((p: { name: string }) => p.name)).toEqual([scoped('left'), scoped('top')]);
     expect(packages[1]).toMatchObject({ chosen: 'esbuild', available: true, dependencies: [scoped('left')], cache: { status: expect.any(String) } });
-    const text = cli(['list', '--cwd', fx.root]);
+    const text = await cli(['list', '--cwd', fx.root]);
     expect(text.stdout.split('\n').findIndex((l) => l.includes('@fx/base'))).toBeLessThan(text.stdout.split('\n').findIndex((l) => l.includes('@fx/top')));
   });
 
-  it('build:graph: dot (default), json and mermaid; a bad format exits 2', () => {
-    const dot = cli(['graph', '--cwd', fx.root]);
+  it.concurrent('build:graph: dot (default), json and mermaid; a bad format exits 2', async () => {
+    const dot = await cli(['graph', '--cwd', fx.root]);
     expect(dot.code).toBe(0);
     expect(dot.stdout).toContain('"@fx/base" -> "@fx/left"');
     expect(dot.stdout).toContain('"@fx/left" -> "@fx/top"');
-    const json = JSON.parse(cli(['graph', '--format', 'json', '--filter', '@fx/top...', '--cwd', fx.root]).stdout);
+    const json = JSON.parse((await cli(['graph', '--format', 'json', '--filter', '@fx/top...', '--cwd', fx.root])).stdout);
     expect(json.edges).toEqual([
       { from: scoped('base'), to: scoped('left') },
       { from: scoped('left'), to: scoped('top') },
     ]);
-    expect(cli(['graph', '--format', 'mermaid', '--cwd', fx.root]).stdout).toMatch(/^graph LR\n/);
-    const bad = cli(['graph', '--format', 'svg', '--cwd', fx.root]);
+    expect((await cli(['graph', '--format', 'mermaid', '--cwd', fx.root])).stdout).toMatch(/^graph LR\n/);
+    const bad = await cli(['graph', '--format', 'svg', '--cwd', fx.root]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--format: must be one of dot, json, mermaid');
     const cycle = fixture('npm', { x: { deps: ['y'] }, y: { deps: ['x'] } });
-    const c = cli(['graph', '--cwd', cycle.root]);
+    const c = await cli(['graph', '--cwd', cycle.root]);
     expect(c.code).toBe(2);
     expect(c.stderr).toContain('dependency cycle');
   });
@@ -385,7 +400,7 @@ describe('plans without building', () => {
 describe('Ctrl-C', () => {
   it('cancels the running build, starts nothing more, releases the lock and leaves outDirs as they were (exit 130)', async () => {
     const fx = fixture('npm', { slow: { delayMs: 10 }, waiting: { deps: ['slow'] } });
-    expect(cli(['build', '--cwd', fx.root]).code).toBe(0);
+    expect((await cli(['build', '--cwd', fx.root])).code).toBe(0);
     const before = { slow: snapshotTree(fx.path('packages/slow/dist')), waiting: snapshotTree(fx.path('packages/waiting/dist')) };
     expect(Object.keys(before.slow)).toContain('index.js');
     // A new source and a slow build, so the second run really builds (no cache hit) and is busy when interrupted.

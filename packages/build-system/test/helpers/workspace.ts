@@ -131,6 +131,22 @@ export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEn
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `cli` without blocking this process: for tests that run concurrently (each spawnSync would stall the others). */
+export function cliRun(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  const env = { ...process.env, ...opts.env };
+  // Tests read plain lines: never let the caller's terminal settings leak in.
+  delete env.FORCE_COLOR;
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise<CliRun>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** Starts the CLI without waiting, for tests that interrupt it. */
 export function cliAsync(args: string[], opts: { cwd?: string } = {}) {
   const child = spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? process.cwd(), env: { ...process.env, FORCE_COLOR: undefined } });
