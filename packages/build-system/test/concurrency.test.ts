@@ -3,6 +3,10 @@
  * (`node packages/build-system/bin/build-system.js build --json --cwd <pkg>`):
  * concurrent CLI processes, SIGKILL at several points, a reader polling
  * outDir during rebuilds, and lock timeouts. Real processes, real timers.
+ * Builds that only set the scene (the first output before a crash) and the
+ * reader's rebuilds run in this process through createBuildSystem: the swap
+ * they exercise is the pipeline's, not the CLI's, and a CLI process per
+ * build would only load Node and Nest again each time.
  *
  * The fixture's build.config.ts carries a probe esbuild plugin (the esbuild
  * adapter passes adapterOptions.esbuild through): it appends its pid to
@@ -14,6 +18,7 @@ import { existsSync, readFileSync, readdirSync, utimesSync, writeFileSync, mkdir
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createBuildSystem } from '../src/create.js';
 import { lockDirFor, type LockOwner } from '../src/lock.js';
 import { cliPath, createFixture, snapshotTree, type Fixture } from './helpers/fixture.js';
 import { killAndWait, startProcess, startWorker, type Proc } from './helpers/procs.js';
@@ -111,6 +116,16 @@ function manifest(run: CliRun): Record<string, string> {
   return Object.fromEntries(r.artifacts.map((a) => [a.path.replace(/^dist\//, ''), a.sha256]));
 }
 
+const system = createBuildSystem();
+
+/** A build in this process (the CLI's `build --json --cwd <pkg>` minus the process); its manifest, as for a CLI run. */
+async function apiBuild(fx: Fixture, options: { noCache?: boolean } = {}): Promise<Record<string, string>> {
+  const run = await system.build({ cwd: fx.root, ...options });
+  expect(run.exitCode, JSON.stringify({ error: run.error, results: run.results.map((r) => [r.error, r.diagnostics]) })).toBe(0);
+  const r = run.results[0]!;
+  return Object.fromEntries(r.artifacts.map((a) => [a.path.replace(/^dist\//, ''), a.sha256]));
+}
+
 const leftovers = (fx: Fixture) => readdirSync(fx.root).filter((n) => n.startsWith('.build-system-'));
 const hms = (iso: string) => new Date(iso).toTimeString().slice(0, 8);
 
@@ -141,7 +156,7 @@ describe('build-system CLI under concurrency and crashes', () => {
   for (const point of ['before-adapter', 'during-write', 'during-swap'] as const) {
     it(`SIGKILL ${point}: outDir stays whole, and the next run succeeds without manual cleanup`, async () => {
       const fx = lockFixture();
-      const m1 = manifest(await runCli(fx));
+      const m1 = await apiBuild(fx);
       writeFileSync(fx.path('src/index.ts'), source(2));
 
       const env = point === 'during-write' ? { PROBE_PAUSE: 'during-write' } : { BUILD_SYSTEM_TEST_PAUSE: point };
@@ -173,9 +188,9 @@ describe('build-system CLI under concurrency and crashes', () => {
 
   it('a reader polling outDir during 20 rebuilds never sees a missing or partial file', async () => {
     const fx = lockFixture();
-    const m1 = manifest(await runCli(fx, ['--no-cache']));
+    const m1 = await apiBuild(fx, { noCache: true });
     writeFileSync(fx.path('src/index.ts'), source(2));
-    const m2 = manifest(await runCli(fx, ['--no-cache']));
+    const m2 = await apiBuild(fx, { noCache: true });
     expect(Object.keys(m2).sort()).toEqual(Object.keys(m1).sort());
     const valid = Object.fromEntries(Object.keys(m1).map((f) => [f, [m1[f], m2[f]]]));
     const side = createFixture({});
@@ -187,6 +202,7 @@ describe('build-system CLI under concurrency and crashes', () => {
       const [dir, validJson, stop] = process.argv.slice(1);
       const valid = JSON.parse(validJson);
       const stats = { reads: 0, missing: [], partial: [], seen: {} };
+      let first = true;
       while (!existsSync(stop)) {
         for (const [rel, ok] of Object.entries(valid)) {
           let data;
@@ -196,15 +212,18 @@ describe('build-system CLI under concurrency and crashes', () => {
           if (!ok.includes(h)) stats.partial.push(rel + ': ' + data.length + ' bytes');
           stats.seen[h] = true;
         }
+        if (first) process.stderr.write('reader: reading\\n');
+        first = false;
       }
       process.stdout.write(JSON.stringify(stats));
     `;
     const reader = startProcess(process.execPath, ['-e', readerSrc, fx.path('dist'), JSON.stringify(valid), stop]);
     procs.push(reader);
+    // The rebuilds start once the reader reads (in-process builds are quick: they could all be over before it started).
+    await reader.stderrIncludes('reader: reading');
     for (let i = 0; i < 20; i++) {
       writeFileSync(fx.path('src/index.ts'), source(i % 2 === 0 ? 1 : 2));
-      const r = await runCli(fx, ['--no-cache']);
-      expect(r.code, r.stderr).toBe(0);
+      await apiBuild(fx, { noCache: true });
     }
     writeFileSync(stop, '');
     await reader.exited;
@@ -299,7 +318,7 @@ describe('build-system CLI under concurrency and crashes', () => {
   ] as const) {
     it(`${signal} during a build releases the lock, removes the staging dir and exits ${code}`, async () => {
       const fx = lockFixture();
-      const m1 = manifest(await runCli(fx));
+      const m1 = await apiBuild(fx);
       writeFileSync(fx.path('src/index.ts'), source(2));
       const p = startCli(fx, [], { PROBE_PAUSE: 'during-write' });
       await p.stderrIncludes('probe: paused during-write');

@@ -129,8 +129,8 @@ describe('acquirePackageLock', () => {
     const go = fx.path('go');
     const marker = fx.path('inside');
     const ps = Array.from({ length: 6 }, () => worker({ op: 'contend', pkgDir: pkg.dir, go, marker, rounds: 4, holdMs: 15, timeoutMs: 60_000 }));
-    // Let every child load before the start signal, so they really start together.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Every child loaded before the start signal, so they really start together.
+    await Promise.all(ps.map((p) => p.event('ready')));
     writeFileSync(go, '');
     const exits = await Promise.all(ps.map((p) => p.exited));
     expect(exits.map((x) => x.code)).toEqual([0, 0, 0, 0, 0, 0]);
@@ -165,7 +165,7 @@ describe('acquirePackageLock', () => {
       const marker = fx.path('inside');
       const ps = Array.from({ length: 6 }, () => worker({ op: 'contend', pkgDir: pkg.dir, go, marker, rounds: 1, holdMs: 100, timeoutMs: 60_000 }));
       await killAndWait(holder, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 1_500));
+      await Promise.all(ps.map((p) => p.event('ready')));
       writeFileSync(go, '');
       const exits = await Promise.all(ps.map((p) => p.exited));
       expect(exits.map((x) => x.code)).toEqual([0, 0, 0, 0, 0, 0]);

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,19 +23,29 @@ interface Run {
   statuses: string[];
 }
 
-function build(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd = fx.root): Run {
-  const r = spawnSync(process.execPath, [cliPath, 'build', '--json', ...args], {
+/** A CLI run, asynchronously: the cases run concurrently (each in its own workspace), waiting on their CLI processes. */
+function build(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd = fx.root): Promise<Run> {
+  const child = spawn(process.execPath, [cliPath, 'build', '--json', ...args], {
     cwd,
-    encoding: 'utf8',
     env: { ...process.env, BUILD_SYSTEM_NO_FAST_PATH: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let statuses: string[] = [];
-  try {
-    statuses = (JSON.parse(r.stdout) as { results: { cache: { status: string } }[] }).results.map((x) => x.cache.status);
-  } catch {
-    // A failed run: the caller looks at code/stderr.
-  }
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, replayed: r.stderr.includes('no-op record: replayed'), statuses };
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let statuses: string[] = [];
+      try {
+        statuses = (JSON.parse(stdout) as { results: { cache: { status: string } }[] }).results.map((x) => x.cache.status);
+      } catch {
+        // A failed run: the caller looks at code/stderr.
+      }
+      resolve({ code, stdout, stderr, replayed: stderr.includes('no-op record: replayed'), statuses });
+    });
+  });
 }
 
 function workspace(extra: Record<string, string | object> = {}, config = `import { defineConfig } from 'build-system';\nexport default defineConfig({ adapter: 'esbuild', env: ['BS_TEST_FLAVOR'] });\n`): Fixture {
@@ -56,22 +66,22 @@ function workspace(extra: Record<string, string | object> = {}, config = `import
 }
 
 /** Two runs: the first records (whatever it built), the second must be a replayed no-op. */
-function recorded(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv = {}): void {
-  const first = build(fx, args, env);
+async function recorded(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<void> {
+  const first = await build(fx, args, env);
   expect(first.code, first.stderr).toBe(0);
   expect(first.stderr).toContain('no-op record: written');
-  const second = build(fx, args, env);
+  const second = await build(fx, args, env);
   expect(second.code, second.stderr).toBe(0);
   expect(second.replayed, second.stderr).toBe(true);
   expect(second.statuses).toEqual(first.statuses.map(() => 'hit'));
 }
 
-describe('no-op record', () => {
-  it('replays a no-op with the same document a real run prints', () => {
+describe.concurrent('no-op record', () => {
+  it('replays a no-op with the same document a real run prints', async () => {
     const fx = workspace();
-    recorded(fx);
-    const replay = build(fx);
-    const real = build(fx, [], { BUILD_SYSTEM_NO_FAST_PATH: '1' });
+    await recorded(fx);
+    const replay = await build(fx);
+    const real = await build(fx, [], { BUILD_SYSTEM_NO_FAST_PATH: '1' });
     expect(replay.replayed).toBe(true);
     expect(real.replayed).toBe(false);
     const stable = (s: string) => {
@@ -87,7 +97,7 @@ describe('no-op record', () => {
     const manifest = path.join(entries, readdirSync(entries)[0]!, 'manifest.json');
     const old = new Date(Date.now() - 3600_000);
     utimesSync(manifest, old, old);
-    expect(build(fx).replayed).toBe(true);
+    expect((await build(fx)).replayed).toBe(true);
     expect(statSync(manifest).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
   });
 
@@ -102,44 +112,44 @@ describe('no-op record', () => {
     ['the cache emptied', (fx) => rmSync(path.join(fx.root, 'node_modules/.cache/build-system/v1/entries'), { recursive: true }), ['miss', 'miss']],
   ];
   for (const [what, change, statuses] of changes) {
-    it(`is not replayed after ${what}`, () => {
+    it(`is not replayed after ${what}`, async () => {
       const fx = workspace();
-      recorded(fx);
+      await recorded(fx);
       change(fx);
-      const next = build(fx);
+      const next = await build(fx);
       expect(next.code, next.stderr).toBe(0);
       expect(next.replayed).toBe(false);
       expect(next.statuses).toEqual(statuses);
       // Recorded again: the run after is a replay of the new state.
-      const after = build(fx);
+      const after = await build(fx);
       expect(after.replayed, after.stderr).toBe(true);
       expect(after.statuses).toEqual(statuses.map(() => 'hit'));
     });
   }
 
-  it('is not replayed when a file changed but kept its size and mtime (ctime tells)', () => {
+  it('is not replayed when a file changed but kept its size and mtime (ctime tells)', async () => {
     const fx = workspace();
     const file = path.join(fx.root, 'packages/a/src/index.ts');
     // A whole second, so setting it again restores it exactly (and old: the record trusts the stat).
     const when = 1_700_000_000;
     utimesSync(file, when, when);
-    recorded(fx);
+    await recorded(fx);
     writeFileSync(file, readFileSync(file, 'utf8').replace('= 1', '= 2'));
     utimesSync(file, when, when);
     expect(statSync(file).mtimeMs).toBe(when * 1000);
-    const next = build(fx);
+    const next = await build(fx);
     expect(next.replayed).toBe(false);
     expect(next.statuses).toEqual(['miss', 'hit']);
   });
 
-  it("is not replayed when an env var a config declares changes, and is keyed by flags", () => {
+  it("is not replayed when an env var a config declares changes, and is keyed by flags", async () => {
     const fx = workspace();
-    recorded(fx, [], { BS_TEST_FLAVOR: 'one' });
-    const other = build(fx, [], { BS_TEST_FLAVOR: 'two' });
+    await recorded(fx, [], { BS_TEST_FLAVOR: 'one' });
+    const other = await build(fx, [], { BS_TEST_FLAVOR: 'two' });
     expect(other.replayed).toBe(false);
     expect(other.statuses).toEqual(['miss', 'miss']);
     // A smaller selection asked another way is answered by the same record (the recorded run built it).
-    const one = build(fx, ['@nr/a'], { BS_TEST_FLAVOR: 'two' });
+    const one = await build(fx, ['@nr/a'], { BS_TEST_FLAVOR: 'two' });
     expect(one.replayed, one.stderr).toBe(true);
     expect(one.statuses).toEqual(['hit']);
   });
@@ -151,67 +161,84 @@ describe('no-op record', () => {
     return doc;
   };
 
-  it('serves the same build asked another way (names, --filter, a package directory, print flags, unrelated env) with what a real run prints', () => {
-    const fx = workspace();
-    recorded(fx);
-    const ways: { args: string[]; env?: NodeJS.ProcessEnv; cwd?: string; statuses: string[] }[] = [
-      { args: ['@nr/a'], statuses: ['hit'] },
-      { args: ['packages/b'], statuses: ['hit', 'hit'] },
-      { args: ['--filter', '@nr/b'], statuses: ['hit'] },
-      { args: ['--filter', './packages/*', '--filter', '!@nr/a'], statuses: ['hit'] },
-      { args: [], cwd: 'packages/b', statuses: ['hit', 'hit'] },
-      { args: ['--cwd', 'packages/a'], statuses: ['hit'] },
-      { args: ['--concurrency', '3', '--bail', '--output-logs', 'none', '--lock-timeout', '5', '--strict'], statuses: ['hit', 'hit'] },
-      // Turbo's own variables and remote settings without a remote URL change nothing we build.
-      { args: [], env: { TURBO_TOKEN: 'x', TURBO_TEAM: 'y', BUILD_SYSTEM_REMOTE_CACHE_TEAM: 'z', TURBO_LOG_ORDER: 'grouped' }, statuses: ['hit', 'hit'] },
-      // The same cache directory named another way.
-      { args: [], env: { BUILD_SYSTEM_CACHE_DIR: fx.path('node_modules/.cache/build-system') }, statuses: ['hit', 'hit'] },
-    ];
-    for (const way of ways) {
-      // The real run below records its own selection: the whole workspace is recorded again first.
-      expect(build(fx).code).toBe(0);
-      const what = `${way.args.join(' ')} ${JSON.stringify(way.env ?? {})} in ${way.cwd ?? '.'}`;
-      const cwd = way.cwd ? fx.path(way.cwd) : fx.root;
-      const replay = build(fx, way.args, way.env, cwd);
-      expect(replay.replayed, `${what}: ${replay.stderr}`).toBe(true);
-      expect(replay.statuses, what).toEqual(way.statuses);
-      const real = build(fx, way.args, { ...way.env, BUILD_SYSTEM_NO_FAST_PATH: '1' }, cwd);
-      expect(real.replayed, what).toBe(false);
-      expect(stable(replay.stdout), what).toEqual(stable(real.stdout));
-    }
-  });
+  interface Way {
+    args: string[];
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    statuses: string[];
+  }
+  const ways = (fx: Fixture): Way[] => [
+    { args: ['@nr/a'], statuses: ['hit'] },
+    { args: ['packages/b'], statuses: ['hit', 'hit'] },
+    { args: ['--filter', '@nr/b'], statuses: ['hit'] },
+    { args: ['--filter', './packages/*', '--filter', '!@nr/a'], statuses: ['hit'] },
+    { args: [], cwd: 'packages/b', statuses: ['hit', 'hit'] },
+    { args: ['--cwd', 'packages/a'], statuses: ['hit'] },
+    { args: ['--concurrency', '3', '--bail', '--output-logs', 'none', '--lock-timeout', '5', '--strict'], statuses: ['hit', 'hit'] },
+    // Turbo's own variables and remote settings without a remote URL change nothing we build.
+    { args: [], env: { TURBO_TOKEN: 'x', TURBO_TEAM: 'y', BUILD_SYSTEM_REMOTE_CACHE_TEAM: 'z', TURBO_LOG_ORDER: 'grouped' }, statuses: ['hit', 'hit'] },
+    // The same cache directory named another way.
+    { args: [], env: { BUILD_SYSTEM_CACHE_DIR: fx.path('node_modules/.cache/build-system') }, statuses: ['hit', 'hit'] },
+  ];
+  // Three workspaces, three ways each: side by side, no one case is the long pole of the file.
+  for (const [from, to, what] of [
+    [0, 3, 'names, a package directory, --filter'],
+    [3, 6, '--filter with a negation, a package directory as cwd, --cwd'],
+    [6, 9, 'print flags, unrelated env, the cache directory named another way'],
+  ] as const) {
+    it(`serves the same build asked another way (${what}) with what a real run prints`, async () => {
+      const fx = workspace();
+      await recorded(fx);
+      // Every replay first, all from the one record of the whole workspace (a replay writes no record);
+      // then the real runs to compare with (each real run records its own selection, so they come last).
+      const replays: { way: Way; what: string; cwd: string; replay: Run }[] = [];
+      for (const way of ways(fx).slice(from, to)) {
+        const what = `${way.args.join(' ')} ${JSON.stringify(way.env ?? {})} in ${way.cwd ?? '.'}`;
+        const cwd = way.cwd ? fx.path(way.cwd) : fx.root;
+        const replay = await build(fx, way.args, way.env, cwd);
+        expect(replay.replayed, `${what}: ${replay.stderr}`).toBe(true);
+        expect(replay.statuses, what).toEqual(way.statuses);
+        replays.push({ way, what, cwd, replay });
+      }
+      for (const { way, what, cwd, replay } of replays) {
+        const real = await build(fx, way.args, { ...way.env, BUILD_SYSTEM_NO_FAST_PATH: '1' }, cwd);
+        expect(real.replayed, what).toBe(false);
+        expect(stable(replay.stdout), what).toEqual(stable(real.stdout));
+      }
+    });
+  }
 
-  it('does not replay what the record cannot prove: another adapter flag, a selection it did not build, a remote cache, Node options, a bad flag', () => {
+  it('does not replay what the record cannot prove: another adapter flag, a selection it did not build, a remote cache, Node options, a bad flag', async () => {
     const fx = workspace();
-    recorded(fx, ['@nr/a']);
+    await recorded(fx, ['@nr/a']);
     // b was never built by the recorded run: a real run, and b is a miss.
-    const all = build(fx);
+    const all = await build(fx);
     expect(all.replayed).toBe(false);
     expect(all.statuses).toEqual(['hit', 'miss']);
-    expect(build(fx).replayed).toBe(true);
+    expect((await build(fx)).replayed).toBe(true);
     // --adapter can change outputs: its own record.
-    const adapter = build(fx, ['--adapter', 'esbuild']);
+    const adapter = await build(fx, ['--adapter', 'esbuild']);
     expect(adapter.replayed).toBe(false);
     expect(adapter.statuses).toEqual(['hit', 'hit']);
-    expect(build(fx, ['--adapter', 'esbuild']).replayed).toBe(true);
+    expect((await build(fx, ['--adapter', 'esbuild'])).replayed).toBe(true);
     // A remote cache may need uploads and reports its own state: never replayed (unless turned off).
-    const remote = build(fx, [], { BUILD_SYSTEM_REMOTE_CACHE_URL: 'http://127.0.0.1:9' });
+    const remote = await build(fx, [], { BUILD_SYSTEM_REMOTE_CACHE_URL: 'http://127.0.0.1:9' });
     expect(remote.replayed).toBe(false);
     expect(remote.stderr).toContain('a remote cache is configured');
-    expect(build(fx, ['--no-remote-cache'], { BUILD_SYSTEM_REMOTE_CACHE_URL: 'http://127.0.0.1:9' }).replayed).toBe(true);
+    expect((await build(fx, ['--no-remote-cache'], { BUILD_SYSTEM_REMOTE_CACHE_URL: 'http://127.0.0.1:9' })).replayed).toBe(true);
     // NODE_OPTIONS can change how configs and tools resolve: keyed.
-    expect(build(fx, [], { NODE_OPTIONS: '--no-deprecation' }).replayed).toBe(false);
+    expect((await build(fx, [], { NODE_OPTIONS: '--no-deprecation' })).replayed).toBe(false);
     // A flag value a real run rejects is reported by a real run.
-    const bad = build(fx, ['--concurrency', '0']);
+    const bad = await build(fx, ['--concurrency', '0']);
     expect(bad.replayed).toBe(false);
     expect(bad.code).toBe(2);
     // Another cache directory has other entries.
-    expect(build(fx, ['--cache-dir', fx.path('other-cache')]).replayed).toBe(false);
+    expect((await build(fx, ['--cache-dir', fx.path('other-cache')])).replayed).toBe(false);
   });
 
-  it('keeps content hashes only for recent files and the results out of the file validation reads', () => {
+  it('keeps content hashes only for recent files and the results out of the file validation reads', async () => {
     const fx = workspace();
-    recorded(fx);
+    await recorded(fx);
     const dir = fx.path('node_modules/.cache/build-system/v1/noop');
     const names = readdirSync(dir).sort();
     expect(names).toHaveLength(2);
@@ -220,71 +247,87 @@ describe('no-op record', () => {
     expect(cold!.id).toBe(hot!.id);
     // A results file of another record is not used: the run builds (all hits) and records again.
     writeFileSync(path.join(dir, names[1]!), JSON.stringify({ ...cold, id: 'other' }));
-    const next = build(fx);
+    const next = await build(fx);
     expect(next.replayed).toBe(false);
     expect(next.statuses).toEqual(['hit', 'hit']);
-    expect(build(fx).replayed).toBe(true);
+    expect((await build(fx)).replayed).toBe(true);
   });
 
   it('is not replayed while a package lock exists (a build may be publishing): the run waits for the lock, then hits', async () => {
     const fx = workspace();
-    recorded(fx);
+    await recorded(fx);
     const lock = lockDirFor(path.join(fx.root, 'packages/a'));
     mkdirSync(lock, { recursive: true });
-    const started = Date.now();
     const child = spawn(process.execPath, [cliPath, 'build', '--json'], {
       cwd: fx.root,
       env: { ...process.env, BUILD_SYSTEM_NO_FAST_PATH: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1' },
     });
     let stdout = '';
     let stderr = '';
+    // The holder "finishes publishing" once the run says it waits for it (not after a fixed time: a run
+    // that starts late on a busy machine would find the lock already gone, and rightly replay).
+    let exited = false;
+    let removedWhileRunning: boolean | undefined;
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // The holder "finishes publishing" a moment later.
-    setTimeout(() => rmSync(lock, { recursive: true, force: true }), 800);
+    child.stderr.on('data', (d: Buffer) => {
+      const seen = stderr.includes('waiting for @nr/a: locked by');
+      stderr += d.toString();
+      if (!seen && stderr.includes('waiting for @nr/a: locked by')) {
+        setTimeout(() => {
+          removedWhileRunning = !exited;
+          rmSync(lock, { recursive: true, force: true });
+        }, 500);
+      }
+    });
+    child.on('exit', () => (exited = true));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code, stderr).toBe(0);
     expect(stderr).not.toContain('no-op record: replayed');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+    // It waited for the holder (neither went ahead nor took the lock over): still running when the lock went.
+    expect(removedWhileRunning, stderr).toBe(true);
+    expect(stderr).not.toContain('took over');
     expect((JSON.parse(stdout) as { results: { cache: { status: string } }[] }).results.map((r) => r.cache.status)).toEqual(['hit', 'hit']);
   });
 
-  it('records the env vars a config reads, in any form, and replays only while they keep their values', () => {
+  it('records the env vars a config reads, in any form, and replays only while they keep their values', async () => {
     // Computed names and destructuring: what a text match cannot see, the tracked process.env does.
     const config = `import { defineConfig } from 'build-system';\nconst { BS_MINIFY } = process.env;\nconst flavor = process.env['BS_' + 'FLAVOR'] ?? 'plain';\nexport default defineConfig({ adapter: 'esbuild', minify: BS_MINIFY === '1', define: { FLAVOR: JSON.stringify(flavor) } });\n`;
     const fx = workspace({ 'packages/a/src/index.ts': `declare const FLAVOR: string;\nexport const a: string = FLAVOR;\n` }, config);
-    recorded(fx);
+    await recorded(fx);
     // Each variable the config read is part of the record: a new value is a real run, and the output follows it.
-    const flavored = build(fx, [], { BS_FLAVOR: 'spicy' });
+    const flavored = await build(fx, [], { BS_FLAVOR: 'spicy' });
     expect(flavored.replayed).toBe(false);
     expect(flavored.statuses).toEqual(['miss', 'miss']);
     expect(readFileSync(fx.path('packages/a/dist/index.js'), 'utf8')).toContain('spicy');
-    expect(build(fx, [], { BS_FLAVOR: 'spicy' }).replayed).toBe(true);
-    const minified = build(fx, [], { BS_FLAVOR: 'spicy', BS_MINIFY: '1' });
+    expect((await build(fx, [], { BS_FLAVOR: 'spicy' })).replayed).toBe(true);
+    const minified = await build(fx, [], { BS_FLAVOR: 'spicy', BS_MINIFY: '1' });
     expect(minified.replayed).toBe(false);
     expect(minified.statuses).toEqual(['miss', 'miss']);
     // Back to the first values: a replay of a new record, or real hits — never the spicy output.
-    const back = build(fx);
+    const back = await build(fx);
     expect(back.statuses).toEqual(['hit', 'hit']);
     expect(readFileSync(fx.path('packages/a/dist/index.js'), 'utf8')).toContain('plain');
   });
 
-  it('never records a config that lists the environment or reads the clock, nor forced or uncached runs', () => {
-    for (const [config, why] of [
-      [`const all = Object.keys(process.env).length;\nexport default { adapter: 'esbuild', define: { N: String(all) } };\n`, /lists every environment variable/],
-      [`export default { adapter: 'esbuild', banner: '// ' + Date.now() };\n`, /uses Date/],
-    ] as const) {
+  // Three cases side by side: a config listing the environment, one reading the clock, forced or uncached runs.
+  for (const [config, why] of [
+    [`const all = Object.keys(process.env).length;\nexport default { adapter: 'esbuild', define: { N: String(all) } };\n`, /lists every environment variable/],
+    [`export default { adapter: 'esbuild', banner: '// ' + Date.now() };\n`, /uses Date/],
+  ] as const) {
+    it(`never records a config that ${why.source}`, async () => {
       const fx = workspace({}, config);
-      const first = build(fx);
+      const first = await build(fx);
       expect(first.code, first.stderr).toBe(0);
       expect(first.stderr).toMatch(new RegExp(`no-op record: not written: .*${why.source}`));
-      expect(build(fx).replayed).toBe(false);
-    }
+      expect((await build(fx)).replayed).toBe(false);
+    });
+  }
 
+  it('never records forced or uncached runs', async () => {
     const plain = workspace();
-    recorded(plain);
+    await recorded(plain);
     for (const args of [['--force'], ['--no-cache'], ['--dry-run']]) {
-      const r = build(plain, args);
+      const r = await build(plain, args);
       expect(r.replayed, args.join(' ')).toBe(false);
       expect(r.stderr, args.join(' ')).not.toContain('no-op record: written');
     }

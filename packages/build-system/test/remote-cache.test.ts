@@ -23,16 +23,19 @@ import { ustarHeader } from './helpers/hostile-remote.js';
  */
 
 const TOKEN = `tok-${randomBytes(12).toString('hex')}`;
+/** The team of servers a test has to itself (the silent one); on the shared server each test has its own team. */
 const TEAM = 'bs-team';
 const PACKAGES = ['core', 'util', 'app', 'solo'] as const;
 
 const fixtures: Fixture[] = [];
 const temps: string[] = [];
 const servers: RemoteServer[] = [];
+let shared: Promise<RemoteServer> | undefined;
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.stop();
 });
-afterAll(() => {
+afterAll(async () => {
+  await (await shared)?.stop();
   fixtures.forEach((f) => f.cleanup());
   temps.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
@@ -43,10 +46,34 @@ function tempDir(prefix = 'bs-remote-'): string {
   return d;
 }
 
-async function server(opts: { signatureKey?: string } = {}): Promise<RemoteServer> {
-  const s = await startRemoteCacheServer({ token: TOKEN, ...opts });
-  servers.push(s);
-  return s;
+/** A test's view of a server: its team there, and the artifact files that test made (tags included). */
+interface Remote {
+  url: string;
+  storage: string;
+  team: string;
+  files(): string[];
+  kill(): Promise<void>;
+}
+
+let teams = 0;
+
+/**
+ * One server process is shared by the tests that need nothing special of it (starting one costs
+ * more than most runs against it): each test gets a team of its own there, and sees only the files
+ * it made, as with a fresh server. A server that stores tags, or one the test kills, is its own.
+ */
+async function server(opts: { signatureKey?: string; own?: boolean } = {}): Promise<Remote> {
+  const team = `bs-team-${++teams}`;
+  let s: RemoteServer;
+  if (opts.signatureKey || opts.own) {
+    s = await startRemoteCacheServer({ token: TOKEN, signatureKey: opts.signatureKey });
+    servers.push(s);
+  } else {
+    shared ??= startRemoteCacheServer({ token: TOKEN });
+    s = await shared;
+  }
+  const before = new Set(s.files());
+  return { url: s.url, storage: s.storage, team, files: () => s.files().filter((f) => !before.has(f)), kill: () => s.kill() };
 }
 
 /** The marker file and the delay come from env: the config text (part of the cache key) is the same on every "machine". */
@@ -116,8 +143,8 @@ function cli(args: string[], opts: { cwd: string; env?: Record<string, string>; 
   );
 }
 
-function remoteFlags(url: string, extra: string[] = []): string[] {
-  return ['--remote-cache-url', url, '--remote-cache-token', TOKEN, '--remote-cache-team', TEAM, ...extra];
+function remoteFlags(srv: { url: string; team?: string }, extra: string[] = []): string[] {
+  return ['--remote-cache-url', srv.url, '--remote-cache-token', TOKEN, '--remote-cache-team', srv.team ?? TEAM, ...extra];
 }
 
 function markerFile(): string {
@@ -155,10 +182,10 @@ function countMatches(text: string, re: RegExp): number {
 }
 
 /** Machine A builds everything and uploads; returns its --json run. */
-async function buildAndUpload(srv: RemoteServer, extra: string[] = []): Promise<{ fx: Fixture; run: RunResult; marker: string }> {
+async function buildAndUpload(srv: Remote, extra: string[] = []): Promise<{ fx: Fixture; run: RunResult; marker: string }> {
   const fx = machine();
   const marker = markerFile();
-  const r = await cli(['build', '--json', ...remoteFlags(srv.url, extra)], { cwd: fx.root, env: { BS_REMOTE_MARKER: marker } });
+  const r = await cli(['build', '--json', ...remoteFlags(srv, extra)], { cwd: fx.root, env: { BS_REMOTE_MARKER: marker } });
   expect(r.code, r.stderr).toBe(0);
   return { fx, run: r.json(), marker };
 }
@@ -172,7 +199,7 @@ describe('remote cache against turborepo-remote-cache', () => {
     // Machine A: token by flag.
     const a = machine();
     const markerA = markerFile();
-    const ra = await cli(['build', '--json', '--summary', summaryFile, ...remoteFlags(srv.url)], { cwd: a.root, env: { BS_REMOTE_MARKER: markerA } });
+    const ra = await cli(['build', '--json', '--summary', summaryFile, ...remoteFlags(srv)], { cwd: a.root, env: { BS_REMOTE_MARKER: markerA } });
     outputs.push(ra.stdout, ra.stderr, readFileSync(summaryFile, 'utf8'));
     expect(ra.code, ra.stderr).toBe(0);
     const runA = ra.json();
@@ -181,15 +208,15 @@ describe('remote cache against turborepo-remote-cache', () => {
     // The run ended after its uploads: every artifact is on the server, named by its key under the team.
     expect(runA.cache?.remote).toMatchObject({ status: 'enabled', uploads: { done: 4, failed: 0, skipped: 0 }, downloads: { hits: 0, misses: 4 }, warnings: [] });
     // Stored under the fingerprint's key: what another machine can compute before it builds.
-    expect(srv.files()).toEqual(runA.results.map((r) => `${TEAM}/${r.cache.fingerprintKey}`).sort());
+    expect(srv.files()).toEqual(runA.results.map((r) => `${srv.team}/${r.cache.fingerprintKey}`).sort());
     // The server's artifact is a gzip (Node 20 has no zstd) tar with our manifest, logs and the outputs.
     const core = byName(runA).core!;
-    expect(readFileSync(path.join(srv.storage, TEAM, core.cache.fingerprintKey!)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect(readFileSync(path.join(srv.storage, srv.team, core.cache.fingerprintKey!)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
 
     // Machine B: an identical copy elsewhere, empty local cache, token by env.
     const b = machine();
     const markerB = markerFile();
-    const envB = { BUILD_SYSTEM_REMOTE_CACHE_URL: srv.url, BUILD_SYSTEM_REMOTE_CACHE_TOKEN: TOKEN, BUILD_SYSTEM_REMOTE_CACHE_TEAM: TEAM, BS_REMOTE_MARKER: markerB };
+    const envB = { BUILD_SYSTEM_REMOTE_CACHE_URL: srv.url, BUILD_SYSTEM_REMOTE_CACHE_TOKEN: TOKEN, BUILD_SYSTEM_REMOTE_CACHE_TEAM: srv.team, BS_REMOTE_MARKER: markerB };
     expect(existsSync(b.path('node_modules/.cache'))).toBe(false);
     // A leftover in B's outDir: a restore through the build's swap (clean: true) removes it; a plain copy would not.
     b.write({ 'packages/core/dist/stale.js': 'old\n' });
@@ -217,7 +244,7 @@ describe('remote cache against turborepo-remote-cache', () => {
 
     // Machine C with turbo's env names, human output: the summary counts both kinds of hits.
     const c = machine();
-    const rc = await cli(['build'], { cwd: c.root, env: { TURBO_API: srv.url, TURBO_TOKEN: TOKEN, TURBO_TEAM: TEAM } });
+    const rc = await cli(['build'], { cwd: c.root, env: { TURBO_API: srv.url, TURBO_TOKEN: TOKEN, TURBO_TEAM: srv.team } });
     outputs.push(rc.stdout, rc.stderr);
     expect(rc.code, rc.stderr).toBe(0);
     expect(rc.stdout).toContain('4 packages: 4 built (4 cached: 0 local, 4 remote)');
@@ -241,7 +268,7 @@ describe('remote cache against turborepo-remote-cache', () => {
       }
     }, 20);
     try {
-      const r = await cli(['build', '@r/core', ...remoteFlags(srv.url, ['--remote-cache-signature-key', 'sig-value-1234'])], { cwd: fx.root, env: { BS_REMOTE_DELAY_MS: '800' } });
+      const r = await cli(['build', '@r/core', ...remoteFlags(srv, ['--remote-cache-signature-key', 'sig-value-1234'])], { cwd: fx.root, env: { BS_REMOTE_DELAY_MS: '800' } });
       expect(r.code, r.stderr).toBe(0);
     } finally {
       clearInterval(poll);
@@ -259,7 +286,7 @@ describe('remote cache against turborepo-remote-cache', () => {
     const fx = machine();
     const marker = markerFile();
     const wrong = `wrong-${randomBytes(8).toString('hex')}`;
-    const r = await cli(['build', '--json', '--remote-cache-url', srv.url, '--remote-cache-team', TEAM], {
+    const r = await cli(['build', '--json', '--remote-cache-url', srv.url, '--remote-cache-team', srv.team], {
       cwd: fx.root,
       env: { BUILD_SYSTEM_REMOTE_CACHE_TOKEN: wrong, BS_REMOTE_MARKER: marker },
     });
@@ -280,7 +307,7 @@ describe('remote cache against turborepo-remote-cache', () => {
   it('read-only never uploads, and still reads', async () => {
     const srv = await server();
     const ro = machine();
-    const r = await cli(['build', '--json', ...remoteFlags(srv.url, ['--remote-cache-read-only'])], { cwd: ro.root });
+    const r = await cli(['build', '--json', ...remoteFlags(srv, ['--remote-cache-read-only'])], { cwd: ro.root });
     expect(r.code, r.stderr).toBe(0);
     expect(srv.files()).toEqual([]);
     expect(r.json().cache?.remote).toMatchObject({ readOnly: true, uploads: { done: 0, failed: 0 } });
@@ -290,7 +317,7 @@ describe('remote cache against turborepo-remote-cache', () => {
     const before = srv.files();
     const reader = machine();
     const marker = markerFile();
-    const r2 = await cli(['build', '--json'], { cwd: reader.root, env: { TURBO_API: srv.url, TURBO_TOKEN: TOKEN, TURBO_TEAM: TEAM, BUILD_SYSTEM_REMOTE_CACHE_READ_ONLY: '1', BS_REMOTE_MARKER: marker } });
+    const r2 = await cli(['build', '--json'], { cwd: reader.root, env: { TURBO_API: srv.url, TURBO_TOKEN: TOKEN, TURBO_TEAM: srv.team, BUILD_SYSTEM_REMOTE_CACHE_READ_ONLY: '1', BS_REMOTE_MARKER: marker } });
     expect(r2.code, r2.stderr).toBe(0);
     expect(r2.json().cache?.hits).toEqual({ local: 0, remote: 4 });
     expect(adapterRuns(marker)).toEqual([]);
@@ -308,7 +335,7 @@ describe('remote cache against turborepo-remote-cache', () => {
     const signedRun = async (env: Record<string, string> = {}) => {
       const fx = machine();
       const marker = markerFile();
-      const r = await cli(['build', '--json', ...remoteFlags(srv.url)], { cwd: fx.root, env: { BUILD_SYSTEM_REMOTE_CACHE_SIGNATURE_KEY: sig, BS_REMOTE_MARKER: marker, ...env } });
+      const r = await cli(['build', '--json', ...remoteFlags(srv)], { cwd: fx.root, env: { BUILD_SYSTEM_REMOTE_CACHE_SIGNATURE_KEY: sig, BS_REMOTE_MARKER: marker, ...env } });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout + r.stderr).not.toContain(sig);
       return { r, run: r.json(), runs: adapterRuns(marker) };
@@ -319,7 +346,7 @@ describe('remote cache against turborepo-remote-cache', () => {
     expect(ok.run.cache?.hits).toEqual({ local: 0, remote: 4 });
 
     // A tag that is valid base64 but not this artifact's.
-    const tagFile = path.join(srv.storage, TEAM, `${keyOf('core')}.tag`);
+    const tagFile = path.join(srv.storage, srv.team, `${keyOf('core')}.tag`);
     const goodTag = readFileSync(tagFile, 'utf8');
     writeFileSync(tagFile, Buffer.alloc(32, 7).toString('base64'));
     const badTag = await signedRun();
@@ -332,7 +359,7 @@ describe('remote cache against turborepo-remote-cache', () => {
 
     // The right tag, but one byte of the artifact changed.
     writeFileSync(tagFile, goodTag);
-    const artifact = path.join(srv.storage, TEAM, keyOf('core'));
+    const artifact = path.join(srv.storage, srv.team, keyOf('core'));
     const bytes = readFileSync(artifact);
     bytes[bytes.byteLength >> 1]! ^= 0xff;
     writeFileSync(artifact, bytes);
@@ -352,7 +379,7 @@ describe('remote cache against turborepo-remote-cache', () => {
     await buildAndUpload(srv, ['--remote-cache-signature-key', 'k-123456']);
     const fx = machine();
     const marker = markerFile();
-    const r = await cli(['build', '--json', ...remoteFlags(srv.url, ['--remote-cache-signature-key', 'k-123456'])], { cwd: fx.root, env: { BS_REMOTE_MARKER: marker } });
+    const r = await cli(['build', '--json', ...remoteFlags(srv, ['--remote-cache-signature-key', 'k-123456'])], { cwd: fx.root, env: { BS_REMOTE_MARKER: marker } });
     expect(r.code, r.stderr).toBe(0);
     expect(adapterRuns(marker)).toHaveLength(4);
     for (const res of r.json().results) expect(res.diagnostics[0]?.message).toMatch(/refused: it has no x-artifact-tag/);
@@ -370,7 +397,7 @@ describe('remote cache against turborepo-remote-cache', () => {
 
     const b = machine();
     const marker = markerFile();
-    const r = await cli(['build', '--json', ...remoteFlags(srv.url)], { cwd: b.root, env: { BS_REMOTE_MARKER: marker } });
+    const r = await cli(['build', '--json', ...remoteFlags(srv)], { cwd: b.root, env: { BS_REMOTE_MARKER: marker } });
     expect(r.code, r.stderr).toBe(0);
     const core = byName(r.json()).core!;
     expect(core.cache.status).toBe('miss');
@@ -402,7 +429,7 @@ describe('remote cache against turborepo-remote-cache', () => {
     };
     const forge = (...entries: Buffer[]) => gzipSync(Buffer.concat([...entries, Buffer.alloc(1024)]));
     // app (its inputs do not change when core and util are rebuilt to the same bytes): the real artifact, every mode 0o6777.
-    const real = await parseTar(gunzipSync(readFileSync(path.join(srv.storage, TEAM, keyOf('app')))));
+    const real = await parseTar(gunzipSync(readFileSync(path.join(srv.storage, srv.team, keyOf('app')))));
     const remoteManifest = JSON.parse((real[0] as { data: Buffer }).data.toString()) as { artifacts: { mode: number }[] };
     for (const a of remoteManifest.artifacts) a.mode = 0o6777;
     const setuid = gzipSync(
@@ -425,7 +452,7 @@ describe('remote cache against turborepo-remote-cache', () => {
       for (const [name, [body]] of Object.entries(round)) await put(srv, keyOf(name), body);
       const fx = machine();
       const marker = markerFile();
-      const r = await cli(['build', '--json', ...remoteFlags(srv.url)], { cwd: fx.root, env: { BS_REMOTE_MARKER: marker } });
+      const r = await cli(['build', '--json', ...remoteFlags(srv)], { cwd: fx.root, env: { BS_REMOTE_MARKER: marker } });
       expect(r.code, r.stderr).toBe(0);
       const run = r.json();
       expect(adapterRuns(marker)).toEqual(['@r/core', '@r/solo', '@r/util']);
@@ -445,7 +472,7 @@ describe('remote cache against turborepo-remote-cache', () => {
   });
 
   it('the server killed mid-run: the run finishes within the timeouts, exit code 0', async () => {
-    const srv = await server();
+    const srv = await server({ own: true });
     const fx = machine();
     const marker = markerFile();
     let killedAt = 0;
@@ -456,7 +483,7 @@ describe('remote cache against turborepo-remote-cache', () => {
       }
     }, 20);
     try {
-      const r = await cli(['build', '--json', ...remoteFlags(srv.url, ['--remote-cache-timeout', '2', '--remote-cache-connect-timeout', '1'])], {
+      const r = await cli(['build', '--json', ...remoteFlags(srv, ['--remote-cache-timeout', '2', '--remote-cache-connect-timeout', '1'])], {
         cwd: fx.root,
         env: { BS_REMOTE_MARKER: marker, BS_REMOTE_DELAY_MS: '700' },
       });
@@ -484,7 +511,7 @@ describe('remote cache against turborepo-remote-cache', () => {
       expect(baseline.code).toBe(0);
       const fx = machine();
       const marker = markerFile();
-      const r = await cli(['build', '--json', ...remoteFlags(silent.url, ['--remote-cache-timeout', '1', '--remote-cache-connect-timeout', '1'])], {
+      const r = await cli(['build', '--json', ...remoteFlags(silent, ['--remote-cache-timeout', '1', '--remote-cache-connect-timeout', '1'])], {
         cwd: fx.root,
         env: { BS_REMOTE_MARKER: marker },
       });
@@ -506,9 +533,9 @@ describe('remote cache against turborepo-remote-cache', () => {
 
 
 /** PUT straight to the server, as a malicious or broken client could. */
-function put(srv: RemoteServer, key: string, body: Buffer): Promise<void> {
+function put(srv: Remote, key: string, body: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${srv.url}/v8/artifacts/${key}?slug=${TEAM}`, {
+    const req = http.request(`${srv.url}/v8/artifacts/${key}?slug=${srv.team}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/octet-stream', 'content-length': body.byteLength },
     });

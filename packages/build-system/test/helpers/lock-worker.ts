@@ -58,6 +58,8 @@ switch (args.op) {
     break;
   }
   case 'contend': {
+    // Loaded and about to watch for the start file: the test starts everyone at once after all say so.
+    emit({ type: 'ready' });
     while (!existsSync(args.go!)) await sleep(1);
     for (let i = 0; i < (args.rounds ?? 1); i++) {
       const lock = await acquirePackageLock(pkg, lockOpts);
