@@ -4,6 +4,12 @@ export interface SpawnLinesOptions {
   cwd: string;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /**
+   * What an abort sends first (default SIGTERM, then SIGKILL after 2 s). SIGKILL for a program that
+   * ignores SIGTERM and has nothing to clean up (TypeScript 7's native tsc runs to its end on
+   * SIGTERM and SIGINT).
+   */
+  abortWith?: 'SIGTERM' | 'SIGKILL';
   onLine?(stream: 'stdout' | 'stderr', line: string): void;
 }
 
@@ -17,7 +23,8 @@ export interface SpawnLinesResult {
 
 /**
  * Runs a command without a shell, streams its output line by line, and
- * collects it. Aborting the signal sends SIGTERM (then SIGKILL after 2 s).
+ * collects it. Aborting the signal sends SIGTERM (then SIGKILL after 2 s), or
+ * `abortWith`.
  * Never rejects for a non-zero exit: the caller reads `code`. Rejects only
  * when the program cannot be started (ENOENT, EACCES).
  */
@@ -35,7 +42,8 @@ export function spawnLines(command: string, args: readonly string[], options: Sp
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
       aborted = true;
-      child.kill('SIGTERM');
+      child.kill(options.abortWith ?? 'SIGTERM');
+      if (options.abortWith === 'SIGKILL') return;
       killTimer = setTimeout(() => child.kill('SIGKILL'), 2000);
       killTimer.unref();
     };
