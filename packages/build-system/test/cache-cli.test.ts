@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/index.js';
 import { cliPath, createFixture, type Fixture } from './helpers/fixture.js';
+import { cliRun } from './helpers/workspace.js';
 
 /** The cache through the built CLI: flags, `cache prune|info`, `build:clean --cache`, and processes racing for one package. */
 
@@ -38,17 +39,7 @@ function pkg(holdMs = 0): { fx: Fixture; cacheDir: string; marker: string } {
 }
 
 /** The CLI awaited, not spawnSync'd: the tests of this file run concurrently, each on its own package. */
-function cli(cwd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [cliPath, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    p.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (cwd: string, args: string[]) => cliRun(args, { cwd });
 
 describe.concurrent('CLI cache flags', () => {
   it('--explain says why, --no-cache turns it off, --force rebuilds; bad values exit 2', async () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lockDirFor } from '../src/lock.js';
 import { cliPath, createFixture, type Fixture } from './helpers/fixture.js';
+import { cliRun } from './helpers/workspace.js';
 
 /**
  * The no-op record (src/cache/noop/record.ts, src/commands/build-replay.ts): a
@@ -24,28 +25,18 @@ interface Run {
 }
 
 /** A CLI run, asynchronously: the cases run concurrently (each in its own workspace), waiting on their CLI processes. */
-function build(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd = fx.root): Promise<Run> {
-  const child = spawn(process.execPath, [cliPath, 'build', '--json', ...args], {
+async function build(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd = fx.root): Promise<Run> {
+  const { code, stdout, stderr } = await cliRun(['build', '--json', ...args], {
     cwd,
-    env: { ...process.env, BUILD_SYSTEM_NO_FAST_PATH: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { BUILD_SYSTEM_NO_FAST_PATH: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1', ...env },
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let statuses: string[] = [];
-      try {
-        statuses = (JSON.parse(stdout) as { results: { cache: { status: string } }[] }).results.map((x) => x.cache.status);
-      } catch {
-        // A failed run: the caller looks at code/stderr.
-      }
-      resolve({ code, stdout, stderr, replayed: stderr.includes('no-op record: replayed'), statuses });
-    });
-  });
+  let statuses: string[] = [];
+  try {
+    statuses = (JSON.parse(stdout) as { results: { cache: { status: string } }[] }).results.map((x) => x.cache.status);
+  } catch {
+    // A failed run: the caller looks at code/stderr.
+  }
+  return { code, stdout, stderr, replayed: stderr.includes('no-op record: replayed'), statuses };
 }
 
 function workspace(extra: Record<string, string | object> = {}, config = `import { defineConfig } from 'build-system';\nexport default defineConfig({ adapter: 'esbuild', env: ['BS_TEST_FLAVOR'] });\n`): Fixture {

@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createBuildSystem } from '../src/create.js';
 import { linkTypeScript, TYPESCRIPTS } from './helpers/adapter-ctx.js';
 import { cliPath, createFixture, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
+import { cliRun } from './helpers/workspace.js';
 
 /**
  * The tsc adapter through the real CLI: each diagnostic printed once (tsc and
@@ -23,18 +24,9 @@ function fixture(files: FileTree, opts: { linkNodeModules?: boolean } = {}): Fix
 }
 
 /** `build-system build` in a child process, awaited (not spawnSync) so that concurrent cases wait on their CLIs together. */
-function cli(fx: Fixture, args: string[], env: NodeJS.ProcessEnv = {}, cacheDir = fx.path('.cache-dir')) {
-  const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  delete base.BUILD_SYSTEM_TSC_SPAWN;
-  const child = spawn(process.execPath, [cliPath, 'build', '--cwd', fx.root, '--cache-dir', cacheDir, ...args], { cwd: fx.root, env: { ...base, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise<{ code: number | null; stdout: string; stderr: string; all: string }>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, all: `${stdout}\n${stderr}` }));
-  });
+async function cli(fx: Fixture, args: string[], env: NodeJS.ProcessEnv = {}, cacheDir = fx.path('.cache-dir')) {
+  const r = await cliRun(['build', '--cwd', fx.root, '--cache-dir', cacheDir, ...args], { cwd: fx.root, env: { NO_COLOR: '1', BUILD_SYSTEM_TSC_SPAWN: undefined, ...env } });
+  return { ...r, all: `${r.stdout}\n${r.stderr}` };
 }
 
 const system = createBuildSystem();

@@ -131,31 +131,34 @@ export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEn
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** `cli` without blocking this process: for tests that run concurrently (each spawnSync would stall the others). */
-export function cliRun(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+/**
+ * The CLI in a child process, not waited for: its output is collected and `done` resolves when it
+ * exits. `env` is laid over this process's (a key set to undefined is left out); FORCE_COLOR never
+ * passes, since tests read plain lines.
+ */
+function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv }, stdin: 'pipe' | 'ignore') {
   const env = { ...process.env, ...opts.env };
-  // Tests read plain lines: never let the caller's terminal settings leak in.
   delete env.FORCE_COLOR;
-  const child = spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? process.cwd(), env, stdio: [stdin, 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return new Promise<CliRun>((resolve, reject) => {
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<CliRun>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return { child, done };
+}
+
+/** `cli` without blocking this process: for tests that run concurrently (each spawnSync would stall the others). */
+export function cliRun(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  return startCli(args, opts, 'ignore').done;
 }
 
 /** Starts the CLI without waiting, for tests that interrupt it. */
-export function cliAsync(args: string[], opts: { cwd?: string } = {}) {
-  const child = spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? process.cwd(), env: { ...process.env, FORCE_COLOR: undefined } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<CliRun>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, done };
+export function cliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return startCli(args, opts, 'pipe');
 }
 
 export function git(cwd: string, ...args: string[]): string {
