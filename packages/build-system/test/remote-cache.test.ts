@@ -475,10 +475,10 @@ describe('remote cache against turborepo-remote-cache', () => {
     const srv = await server({ own: true });
     const fx = machine();
     const marker = markerFile();
-    let killedAt = 0;
+    let killed = false;
     const killWhenCoreUploaded = setInterval(() => {
-      if (!killedAt && srv.files().length > 0) {
-        killedAt = Date.now();
+      if (!killed && srv.files().length > 0) {
+        killed = true;
         void srv.kill();
       }
     }, 20);
@@ -487,8 +487,7 @@ describe('remote cache against turborepo-remote-cache', () => {
         cwd: fx.root,
         env: { BS_REMOTE_MARKER: marker, BS_REMOTE_DELAY_MS: '700' },
       });
-      const endedAt = Date.now();
-      expect(killedAt, 'the server was killed while the run went on').toBeGreaterThan(0);
+      expect(killed, 'the server was killed while the run went on').toBe(true);
       expect(r.code, r.stderr).toBe(0);
       const run = r.json();
       expect(run.results.map((x) => x.status)).toEqual(['success', 'success', 'success', 'success']);
@@ -496,9 +495,12 @@ describe('remote cache against turborepo-remote-cache', () => {
       for (const key of PACKAGES) expect(existsSync(fx.path('packages', key, 'dist/index.js'))).toBe(true);
       expect(countMatches(r.stderr, /remote cache disabled for this run/), r.stderr).toBe(1);
       expect(run.cache?.remote?.status).toBe('disabled');
-      // After the kill: at most util and app still to build (0.7 s each, one after the other), plus one
-      // failed request and its retry (a refused connection fails at once; 2 × 2 s timeout is the bound).
-      expect(endedAt - killedAt).toBeLessThan(2 * 700 + 2 * 2000 + 300 + 3000);
+      // After the kill, one failed request (and its retry) turned the remote off; every later upload
+      // was skipped, not tried against the dead server one by one.
+      const uploads = run.cache!.remote!.uploads;
+      expect(uploads.done).toBeGreaterThanOrEqual(1);
+      expect(uploads.failed).toBeLessThanOrEqual(1);
+      expect(uploads.done + uploads.failed + uploads.skipped).toBe(4);
     } finally {
       clearInterval(killWhenCoreUploaded);
     }
@@ -507,8 +509,6 @@ describe('remote cache against turborepo-remote-cache', () => {
   it('a server that never answers: the run finishes within the timeouts, exit code 0', async () => {
     const silent = await startSilentServer();
     try {
-      const baseline = await cli(['build', '--json', '--no-cache'], { cwd: machine().root });
-      expect(baseline.code).toBe(0);
       const fx = machine();
       const marker = markerFile();
       const r = await cli(['build', '--json', ...remoteFlags(silent, ['--remote-cache-timeout', '1', '--remote-cache-connect-timeout', '1'])], {
@@ -522,9 +522,8 @@ describe('remote cache against turborepo-remote-cache', () => {
       expect(r.stderr).toMatch(/remote cache disabled for this run: http:\/\/127\.0\.0\.1:\d+ is not usable \(GET \/v8\/artifacts\/status: no complete answer within 1000 ms\)/);
       // The status request alone: a timeout is not retried, it turns the remote off for the whole run.
       expect(silent.connections()).toBe(1);
-      // One 1 s timeout over a run without a remote (generous slack for a busy machine).
-      expect(r.ms).toBeLessThan(baseline.ms + 1000 + 2500);
-      expect(r.ms).toBeGreaterThanOrEqual(1000);
+      // The remote is off for the rest of the run: no lookup or upload was sent after the status request.
+      expect(r.json().cache?.remote).toMatchObject({ status: 'disabled', uploads: { done: 0 } });
     } finally {
       await silent.close();
     }

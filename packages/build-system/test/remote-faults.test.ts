@@ -231,15 +231,18 @@ describe('remote cache faults', () => {
 
   it('an upload that never gets an answer holds the end of the run only for the bounded wait', async () => {
     fake.handle = (req) => req.method === 'PUT'; // accepted, never answered
-    const { run: r, warnings, ms } = await run(workspace(), {
+    const { run: r, warnings } = await run(workspace(), {
       concurrency: 1,
       remoteCache: { url: fake.url, token: 'fake-token', team: 'slug-team', requestTimeoutMs: 700, connectTimeoutMs: 500 },
     });
     expect(allBuilt(r)).toBe(true);
     expect(warnings).toEqual([expect.stringMatching(/is not usable \(PUT \/v8\/artifacts\/[0-9a-f]{64}: no complete answer within 700 ms\)/)]);
-    // core's upload: two tries of 0.7 s and the backoff; util's and app's may be queued behind it and are skipped once the remote is off.
-    expect(r.cache?.remote?.uploads.done).toBe(0);
-    expect(ms).toBeLessThan(2 * 700 + 300 + 6000);
+    // What bounds the wait: a timed-out upload is not retried (no PUT is sent twice), and the first
+    // timeout opens the breaker, which ends the uploads still waiting and skips the ones not yet sent.
+    const puts = fake.requests.filter((x) => x.method === 'PUT');
+    expect(puts.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(puts.map((x) => x.path)).size).toBe(puts.length);
+    expect(r.cache?.remote?.uploads).toEqual({ done: 0, failed: 1, skipped: 2 });
   });
 
   it('a body that stalls after the headers: the idle timeout ends it, the remote is off, no retry', async () => {
@@ -249,28 +252,31 @@ describe('remote cache faults', () => {
       res.write(gzipSync(randomBytes(4096)).subarray(0, 50));
       return true; // and nothing more, on an open connection
     };
-    const { run: r, warnings, ms } = await run(workspace(), {
+    const { run: r, warnings } = await run(workspace(), {
       concurrency: 1,
       remoteCache: { url: fake.url, token: 'fake-token', team: 'team_fake', idleTimeoutMs: 400, requestTimeoutMs: 20_000 },
     });
     expect(allBuilt(r)).toBe(true);
+    // Ended by the 400 ms idle timeout (the warning says which), not by the 20 s request timeout.
     expect(warnings).toEqual([expect.stringMatching(/is not usable \(GET \/v8\/artifacts\/[0-9a-f]{64}: the answer stalled for 400 ms after \d+ bytes\)/)]);
     expect(artifactGets()).toHaveLength(1);
-    expect(ms).toBeLessThan(20_000);
   });
 
   it('an artifact whose Content-Length passes maxArtifactBytes: refused before its body is read; the remote stays on', async () => {
-    let closedAfter: number[] = [];
+    let closed = 0;
     fake.handle = (req, res) => {
       if (req.method !== 'GET' || req.url!.startsWith('/v8/artifacts/status')) return false;
-      const started = Date.now();
-      res.socket!.once('close', () => closedAfter.push(Date.now() - started));
+      res.socket!.once('close', () => closed++);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 512 * 1024 ** 2 });
       res.write(Buffer.alloc(1024));
       return true; // the rest never comes: only a client that reads on would notice
     };
     const limit = 256 * 1024;
-    const { run: r, warnings } = await run(workspace(), { concurrency: 1, remoteCache: { url: fake.url, token: 'fake-token', team: 'team_fake', maxArtifactBytes: limit } });
+    // Timeouts far beyond the test's own: a connection that closes can only have been dropped by the client.
+    const { run: r, warnings } = await run(workspace(), {
+      concurrency: 1,
+      remoteCache: { url: fake.url, token: 'fake-token', team: 'team_fake', maxArtifactBytes: limit, idleTimeoutMs: 600_000, requestTimeoutMs: 600_000 },
+    });
     expect(allBuilt(r)).toBe(true);
     expect(warnings).toEqual([]);
     for (const x of r.results) {
@@ -279,10 +285,9 @@ describe('remote cache faults', () => {
     // Every package still asked: an artifact's size is that artifact's problem.
     expect(artifactGets()).toHaveLength(3);
     expect(r.cache?.remote).toMatchObject({ status: 'enabled', downloads: { rejected: 3 } });
-    // Each connection was dropped at the headers, not after a timeout.
-    expect(closedAfter).toHaveLength(3);
-    for (const t of closedAfter) expect(t).toBeLessThan(1000);
-    closedAfter = [];
+    // Each connection was dropped at the headers (the server sees the close a moment later).
+    while (closed < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(closed).toBe(3);
   });
 
   it('a server that stops reading an upload: noticed within the idle timeout, not the request timeout', async () => {
@@ -305,11 +310,10 @@ describe('remote cache faults', () => {
       files['packages/big/build.config.ts'] = `export default { adapter: 'esbuild' };\n`;
       const fx = createFixture(files);
       fixtures.push(fx);
-      const { run: r, warnings, ms } = await run(fx, { remoteCache: { url, token: 'fake-token', team: 'team_fake', idleTimeoutMs: 500, requestTimeoutMs: 60_000 } });
+      const { run: r, warnings } = await run(fx, { remoteCache: { url, token: 'fake-token', team: 'team_fake', idleTimeoutMs: 500, requestTimeoutMs: 60_000 } });
       expect(r.ok).toBe(true);
       expect(warnings).toEqual([expect.stringMatching(/is not usable \(PUT \/v8\/artifacts\/[0-9a-f]{64}: the server stopped taking the upload for 500 ms\)/)]);
       expect(r.cache?.remote).toMatchObject({ status: 'disabled', uploads: { done: 0, failed: 1 } });
-      expect(ms).toBeLessThan(30_000);
     } finally {
       stalling.closeAllConnections();
       await new Promise((resolve) => stalling.close(resolve));

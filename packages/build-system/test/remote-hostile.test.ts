@@ -159,54 +159,45 @@ describe('remote cache against hostile servers: memory', () => {
   });
 });
 
-// Concurrently: each test waits on its own dead server for a timeout; the time each test checks is
-// its own run's against its own baseline, both measured under the same company.
-describe.concurrent('remote cache against dead servers: time (circuit breaker)', () => {
-  it('a server that accepts and never answers: one request, one warning, the run costs about one idle timeout', async (t) => {
+// Concurrently: each test waits on its own dead server for a timeout. What bounds a run's time is
+// checked as what happened (how many requests, what was skipped), not as a clock reading; the test's
+// own timeout catches a run that hangs.
+describe.concurrent('remote cache against dead servers: one timeout, then the breaker', () => {
+  it('a server that accepts and never answers: one request, one warning, nothing more sent', async (t) => {
     const fx = workspace();
-    const baseline = await buildInChild({ cwd: fx.root, remoteCache: false });
     const srv = await server(t);
     srv.handle = () => true; // accepted, never answered
     const r = await buildInChild({ cwd: fx.root, remoteCache: remote(srv.url) });
-    console.log(`silent server: ${r.ms} ms vs ${baseline.ms} ms without a remote (+${r.ms - baseline.ms} ms)`);
     expect(allBuilt(r)).toBe(true);
     expect(r.warnings).toEqual([expect.stringMatching(new RegExp(`is not usable \\(GET /v8/artifacts/status: no answer within ${DEFAULT_IDLE_TIMEOUT_MS} ms\\)`))]);
     // The status request alone: no retry of a timeout, no artifact lookups, no uploads.
     expect(srv.connections()).toBe(1);
     expect(srv.requests).toEqual([{ method: 'GET', path: '/v8/artifacts/status' }]);
     expect(r.remote).toMatchObject({ status: 'disabled', uploads: { done: 0, skipped: 3 } });
-    // The run did wait for the timeout (that is where its time went) ...
-    expect(r.ms).toBeGreaterThanOrEqual(DEFAULT_IDLE_TIMEOUT_MS);
-    // ... and only for it: generous for a loaded machine, and the old 2 × 30 s + 0.3 s could never pass it.
-    expect(r.ms - baseline.ms).toBeLessThan(DEFAULT_IDLE_TIMEOUT_MS + 3000);
   });
 
   it('a server whose lookups all hang: the first timeout aborts the others at once, one warning, no retries', async (t) => {
     const fx = workspace();
-    const baseline = await buildInChild({ cwd: fx.root, remoteCache: false });
     const srv = await server(t);
     srv.handle = (req) => req.method === 'GET' && !req.url!.startsWith('/v8/artifacts/status');
     const r = await buildInChild({ cwd: fx.root, remoteCache: remote(srv.url), concurrency: 3 });
-    console.log(`hanging lookups: ${r.ms} ms vs ${baseline.ms} ms without a remote (+${r.ms - baseline.ms} ms)`);
     expect(allBuilt(r)).toBe(true);
     expect(r.warnings).toEqual([expect.stringMatching(new RegExp(`is not usable \\(GET /v8/artifacts/[0-9a-f]{64}: no answer within ${DEFAULT_IDLE_TIMEOUT_MS} ms\\)`))]);
     // Three lookups at once, each once; none after the breaker opened, and nothing uploaded.
     expect(artifactGets(srv)).toHaveLength(3);
     expect(srv.requests.filter((x) => x.method === 'PUT')).toEqual([]);
     expect(r.results.flatMap((x) => x.diagnostics)).toEqual([]);
-    expect(r.ms - baseline.ms).toBeLessThan(DEFAULT_IDLE_TIMEOUT_MS + 3000);
+    expect(r.remote).toMatchObject({ status: 'disabled', uploads: { done: 0, skipped: 3 } });
   });
 
   it('a black-holed address: the connect times out once and the remote is off for the run', async (t) => {
     const fx = workspace();
-    const baseline = await buildInChild({ cwd: fx.root, remoteCache: false });
     const hole = closedAtEnd(t, await startBlackHole());
     const r = await buildInChild({ cwd: fx.root, remoteCache: remote(hole.url) });
-    console.log(`black hole: ${r.ms} ms vs ${baseline.ms} ms without a remote (+${r.ms - baseline.ms} ms)`);
     expect(allBuilt(r)).toBe(true);
     expect(r.warnings).toEqual([expect.stringMatching(new RegExp(`is not usable \\(GET /v8/artifacts/status: could not connect within ${DEFAULT_CONNECT_TIMEOUT_MS} ms\\)`))]);
     expect(r.remote).toMatchObject({ status: 'disabled', uploads: { done: 0, skipped: 3 } });
-    expect(r.ms).toBeGreaterThanOrEqual(DEFAULT_CONNECT_TIMEOUT_MS);
-    expect(r.ms - baseline.ms).toBeLessThan(DEFAULT_CONNECT_TIMEOUT_MS + 3000);
+    // Nothing was looked up after the status request failed.
+    expect(r.remote).toMatchObject({ downloads: { hits: 0, misses: 0, rejected: 0 } });
   });
 });

@@ -375,10 +375,9 @@ describe('artifact format', () => {
     const bomb = Buffer.concat(Array.from({ length: 2048 }, () => member));
     expect(bomb.byteLength).toBeGreaterThan(2_000_000);
     const pulled = { chunks: 0 };
-    const started = Date.now();
     await expect(receiveArtifactOf(chunked(bomb, 16 * 1024, pulled))).rejects.toThrow(/has no build-system.json/);
+    // Refused after its first block: at most two chunks of 16 KB were ever pulled.
     expect(pulled.chunks).toBeLessThanOrEqual(2);
-    expect(Date.now() - started).toBeLessThan(2000);
 
     // The same zeros after a valid archive: padding, refused past MAX_TRAILING_BYTES.
     const { body } = await pack();
@@ -509,19 +508,16 @@ describe('HTTP client bounds (node:http servers on 127.0.0.1)', () => {
       seen++; // never answered
     });
     const c = client(url, { idleTimeoutMs: 300, requestTimeoutMs: 60_000 });
-    const started = Date.now();
-    const first = c.request({ method: 'GET', path: '/v8/artifacts/status' }).catch((e: RemoteTransportError) => ({ e, at: Date.now() - started }));
+    const first = c.request({ method: 'GET', path: '/v8/artifacts/status' }).catch((e: RemoteTransportError) => ({ e }));
     // A second request a moment later: it would time out 100 ms after the first, but the breaker ends it with the first.
     await new Promise((r) => setTimeout(r, 100));
-    const second = c.request({ method: 'GET', path: '/v8/artifacts/a' }).catch((e: RemoteTransportError) => ({ e, at: Date.now() - started }));
-    const [a, b] = (await Promise.all([first, second])) as { e: RemoteTransportError; at: number }[];
+    const second = c.request({ method: 'GET', path: '/v8/artifacts/a' }).catch((e: RemoteTransportError) => ({ e }));
+    const [a, b] = (await Promise.all([first, second])) as { e: RemoteTransportError }[];
     expect(a!.e).toMatchObject({ kind: 'timeout', message: 'GET /v8/artifacts/status: no answer within 300 ms' });
     expect(b!.e).toMatchObject({ kind: 'circuit-open' });
+    // Ended by the first one's timeout (its cause), not by a timeout of its own.
     expect(b!.e.cause).toBe(a!.e);
-    expect(Math.abs(b!.at - a!.at)).toBeLessThan(50);
-    const later = Date.now();
     await expect(c.request({ method: 'PUT', path: '/v8/artifacts/b', body: Buffer.from('x') })).rejects.toMatchObject({ kind: 'circuit-open' });
-    expect(Date.now() - later).toBeLessThan(50);
     c.close();
     expect(seen).toBe(2);
   });
