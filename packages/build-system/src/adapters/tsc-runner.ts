@@ -370,7 +370,10 @@ export async function runTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: Ts
       const { runInTscWorker } = await import('./tsc-pool.js');
       const reader = tscOutputReader(ctx, mode, plan);
       const job = { tsDir: ts.dir, args: tscArgs(ctx, ts, mode, UNUSED_BUILD_INFO_FILE, plan), cwd: ctx.pkg.dir, outDir: ctx.outDir };
-      const outcome = await runInTscWorker(job, ctx.signal, (stream, line) => reader.onLine(stream, line));
+      const onLine = (stream: 'stdout' | 'stderr', line: string) => reader.onLine(stream, line);
+      // A one-shot run's first TypeScript 5 job: from a snapshot with the libs parsed and bound, when there is one (tsc-snapshot.ts).
+      const fromSnapshot = mode === 'declarations' ? await (await import('./tsc-snapshot.js')).runFromSnapshot(job, ctx.pkg.workspaceRoot, ctx.signal, onLine) : undefined;
+      const outcome = fromSnapshot ?? (await runInTscWorker(job, ctx.signal, onLine));
       if (outcome.kind === 'aborted') return { ok: false, files: [], diagnostics: [], reads: null };
       if (outcome.kind === 'done') {
         for (const line of outcome.lines) reader.onLine('stdout', line);

@@ -142,6 +142,11 @@ class SourceFileCache {
     return entry.file;
   }
 
+  /** Each cached file's name and stamp (tsc-snapshot.ts checks a snapshot's libs by them). */
+  stamps(): [string, string][] {
+    return [...this.entries.values()].map((e) => [e.file.fileName, e.stamp]);
+  }
+
   set(key: string, stamp: string, file: TS.SourceFile): void {
     const old = this.entries.get(key);
     if (old) {
@@ -160,7 +165,7 @@ class SourceFileCache {
   }
 }
 
-interface LoadedTypeScript {
+export interface LoadedTypeScript {
   ts: TypeScript;
   parseAffecting: string[];
   sourceFiles: SourceFileCache;
@@ -174,27 +179,32 @@ const SOURCE_FILE_CACHE_CHARS = 32 * 1024 * 1024;
 function loadTypeScript(tsDir: string): LoadedTypeScript {
   let found = loaded.get(tsDir);
   if (!found) {
-    const ts = createRequire(path.join(tsDir, 'package.json'))(path.join(tsDir, 'lib', 'typescript.js')) as TypeScript;
-    const needed = [
-      'parseCommandLine',
-      'getParsedCommandLineOfConfigFile',
-      'createCompilerHost',
-      'createProgram',
-      'formatDiagnostic',
-      'sortAndDeduplicateDiagnostics',
-      'getConfigFileParsingDiagnostics',
-      'convertToOptionsWithAbsolutePaths',
-      'getNormalizedAbsolutePath',
-      'createGetCanonicalFileName',
-    ] as const;
-    const missing = needed.filter((name) => typeof ts[name] !== 'function');
-    if (missing.length > 0) throw new Error(`typescript ${ts.version} has no ${missing.join(', ')}`);
-    const exposed = (ts as unknown as { sourceFileAffectingCompilerOptions?: { name: string }[] }).sourceFileAffectingCompilerOptions;
-    const parseAffecting = [...new Set([...PARSE_AFFECTING_OPTIONS, ...(Array.isArray(exposed) ? exposed.map((o) => o.name) : [])])].sort();
-    found = { ts, parseAffecting, sourceFiles: new SourceFileCache(SOURCE_FILE_CACHE_CHARS) };
+    found = typeScriptFrom(createRequire(path.join(tsDir, 'package.json'))(path.join(tsDir, 'lib', 'typescript.js')));
     loaded.set(tsDir, found);
   }
   return found;
+}
+
+/** A loaded typescript.js checked for the API compile() uses, with an empty declaration-file cache (also used by tsc-snapshot-entry.ts). */
+export function typeScriptFrom(module: unknown): LoadedTypeScript {
+  const ts = module as TypeScript;
+  const needed = [
+    'parseCommandLine',
+    'getParsedCommandLineOfConfigFile',
+    'createCompilerHost',
+    'createProgram',
+    'formatDiagnostic',
+    'sortAndDeduplicateDiagnostics',
+    'getConfigFileParsingDiagnostics',
+    'convertToOptionsWithAbsolutePaths',
+    'getNormalizedAbsolutePath',
+    'createGetCanonicalFileName',
+  ] as const;
+  const missing = needed.filter((name) => typeof ts[name] !== 'function');
+  if (missing.length > 0) throw new Error(`typescript ${ts.version} has no ${missing.join(', ')}`);
+  const exposed = (ts as unknown as { sourceFileAffectingCompilerOptions?: { name: string }[] }).sourceFileAffectingCompilerOptions;
+  const parseAffecting = [...new Set([...PARSE_AFFECTING_OPTIONS, ...(Array.isArray(exposed) ? exposed.map((o) => o.name) : [])])].sort();
+  return { ts, parseAffecting, sourceFiles: new SourceFileCache(SOURCE_FILE_CACHE_CHARS) };
 }
 
 // util/paths.ts's isInside, repeated on purpose: this worker imports only node: builtins, because
@@ -218,7 +228,7 @@ function assertCompileOnly(options: TS.CompilerOptions, where: string): void {
  * executeCommandLine and emitFilesAndReportErrors (5.x), with a plain
  * program instead of an incremental one (see below).
  */
-function compile(typescript: LoadedTypeScript, request: TscWorkerRequest): { lines: string[]; exitCode: number; reads: string[] } {
+export function compile(typescript: LoadedTypeScript, request: TscWorkerRequest, warmOnly = false): { lines: string[]; exitCode: number; reads: string[] } {
   const { ts } = typescript;
   const { cwd, outDir } = request;
   const lines: string[] = [];
@@ -310,6 +320,11 @@ function compile(typescript: LoadedTypeScript, request: TscWorkerRequest): { lin
     host,
     configFileParsingDiagnostics: ts.getConfigFileParsingDiagnostics(config),
   });
+  if (warmOnly) {
+    // What a later program of the same options reuses: its declaration files parsed (cached) and bound (creating the checker binds them).
+    program.getGlobalDiagnostics();
+    return { lines: [], exitCode: 0, reads: [] };
+  }
 
   // The order and short-circuits of tsc's emitFilesAndReportErrors: semantic
   // diagnostics only without syntax errors, declaration diagnostics only when
@@ -366,13 +381,18 @@ function cachingGetSourceFile(typescript: LoadedTypeScript, options: TS.Compiler
 }
 
 function handle(request: TscWorkerRequest): TscWorkerReply {
-  const { id } = request;
   let typescript: LoadedTypeScript;
   try {
     typescript = loadTypeScript(request.tsDir);
   } catch (e) {
-    return { id, kind: 'unloadable', reason: (e as Error).message };
+    return { id: request.id, kind: 'unloadable', reason: (e as Error).message };
   }
+  return compileReply(typescript, request);
+}
+
+/** compile() as a reply: a command line only tsc runs is `unsupported`, a throw `failed`. */
+export function compileReply(typescript: LoadedTypeScript, request: TscWorkerRequest): TscWorkerReply {
+  const { id } = request;
   try {
     return { id, kind: 'done', ...compile(typescript, request) };
   } catch (e) {

@@ -1,0 +1,245 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { setPriority } from 'node:os';
+import path from 'node:path';
+import { requireOwn } from '../util/resolve-module.js';
+import { spawnLines } from '../util/spawn.js';
+import { tscWorkerFile, type TscJob, type TscJobOutcome } from './tsc-pool.js';
+import { REPLY_PREFIX, type SnapshotWarmRequest } from './tsc-snapshot-protocol.js';
+import type { TscWorkerReply, TscWorkerRequest } from './tsc-worker.js';
+
+/**
+ * TypeScript 5 declarations from a V8 startup snapshot (issue 14, research.md
+ * §13). A one-shot run's declarations job in a fresh worker spends ~0.3 s
+ * loading typescript.js and ~1.2 s parsing and binding the default libs before
+ * it reaches the package's own files; a process started from a snapshot that
+ * holds both (tsc-snapshot-entry.ts) starts in ~0.3 s with them done.
+ *
+ * The snapshot is a cache, never an input of a key: `<cache dir>/v1/tsc-snapshot/<key>.blob`
+ * with `<key>.json` beside it, where the key hashes the exact node binary and
+ * the TypeScript (dir, version, typescript.js stat); the json holds the blob's
+ * size and each lib file's stamp. Anything missing, mismatched or failing means
+ * the worker path (tsc-pool.ts), with a line under BUILD_SYSTEM_DEBUG. Even a
+ * stale lib in it is never served: every cached file is stamp-checked on use,
+ * as in the worker.
+ *
+ * Used for the first declarations job of a TypeScript in a process only: after
+ * it the pool's worker is warm for the rest, and a snapshot process per job
+ * would pay its ~0.3 s start every time. Built in a child process when a run
+ * needed it and found none, at the lowest CPU priority (it takes ~3 s CPU and
+ * ~250 MB). The child does not hold the process open: when the run is over
+ * (`beforeExit`), a run that took WAIT_AFTER_RUN_S or more waits for it (a
+ * few seconds more on a run that long), a shorter one kills it (it would
+ * double the run); any other exit (Ctrl-C's process.exit) kills it too, so
+ * nothing outlives the CLI. BUILD_SYSTEM_TSC_SNAPSHOT=0 turns it off.
+ */
+
+const FORMAT = 1;
+const debug = (line: string) => {
+  if (process.env.BUILD_SYSTEM_DEBUG) process.stderr.write(`build-system: tsc snapshot: ${line}\n`);
+};
+
+/** Where a workspace's snapshots live: its cache dir (cache/cache-dir.ts's rule without --cache-dir, which adapters do not see), under the store's layout dir so `cache clear` removes them. */
+export function snapshotDir(workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = env.BUILD_SYSTEM_CACHE_DIR || undefined;
+  const cacheDir = chosen ? path.resolve(chosen) : path.join(workspaceRoot, 'node_modules', '.cache', 'build-system');
+  return path.join(cacheDir, 'v1', 'tsc-snapshot');
+}
+
+// The stamp tsc-worker.ts's cache serves a file by (not imported: that module is a worker entry).
+const stampOf = (s: Stats) => `${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`;
+
+/** Everything that makes a blob valid for this process and this TypeScript; undefined when it cannot be known. */
+export function snapshotKey(tsDir: string): string | undefined {
+  try {
+    const tsFile = path.join(tsDir, 'lib', 'typescript.js');
+    const version = (JSON.parse(readFileSync(path.join(tsDir, 'package.json'), 'utf8')) as { version?: string }).version;
+    const facts = [FORMAT, process.version, process.arch, process.execPath, stampOf(statSync(process.execPath)), tsDir, version, stampOf(statSync(tsFile))];
+    return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 32);
+  } catch {
+    return undefined;
+  }
+}
+
+interface SnapshotMeta {
+  format: number;
+  blobSize: number;
+  /** TypeScript's own declaration files in the snapshot, with their stamps when it was built. */
+  libs: [string, string][];
+}
+
+/** The blob when it is there and its libs are the ones on disk. */
+async function validBlob(dir: string, key: string, tsDir: string): Promise<string | undefined> {
+  const blob = path.join(dir, `${key}.blob`);
+  try {
+    const meta = JSON.parse(await readFile(path.join(dir, `${key}.json`), 'utf8')) as SnapshotMeta;
+    if (meta.format !== FORMAT || !Array.isArray(meta.libs) || meta.libs.length === 0) return undefined;
+    if ((await stat(blob)).size !== meta.blobSize) return undefined;
+    for (const [file, stamp] of meta.libs) {
+      if (!file.startsWith(tsDir + path.sep) || stampOf(await stat(file)) !== stamp) {
+        debug(`${file} changed since the snapshot was built`);
+        return undefined;
+      }
+    }
+    return blob;
+  } catch {
+    return undefined;
+  }
+}
+
+const usedFor = new Set<string>();
+const building = new Map<string, Promise<void>>();
+const counts = { compiled: 0, fellBack: 0, built: 0 };
+
+/**
+ * Runs the job from the TypeScript's snapshot when this is the process's first
+ * job for it and a valid snapshot exists; undefined means "use the worker"
+ * (and, without a snapshot, one is being built for the next run).
+ */
+export async function runFromSnapshot(job: TscJob, workspaceRoot: string, signal: AbortSignal, onLine: (stream: 'stdout' | 'stderr', line: string) => void): Promise<TscJobOutcome | undefined> {
+  if (process.env.BUILD_SYSTEM_TSC_SNAPSHOT === '0' || usedFor.has(job.tsDir)) return undefined;
+  usedFor.add(job.tsDir);
+  const key = snapshotKey(job.tsDir);
+  if (!key) return undefined;
+  const dir = snapshotDir(workspaceRoot);
+  const blob = await validBlob(dir, key, job.tsDir);
+  if (!blob) {
+    startBuild(dir, key, job);
+    return undefined;
+  }
+  const request: TscWorkerRequest = { id: 1, ...job };
+  let reply: TscWorkerReply | undefined;
+  // Held until the reply: a process that cannot start prints V8's fatal trace, which is not the build's to show (the worker compiles instead).
+  const printed: [stream: 'stdout' | 'stderr', line: string][] = [];
+  const result = await spawnLines(process.execPath, ['--snapshot-blob', blob, JSON.stringify(request)], {
+    cwd: job.cwd,
+    signal,
+    // It writes only into the staging dir, like TypeScript 7's tsc (tsc-runner.ts): nothing to clean up.
+    abortWith: 'SIGKILL',
+    onLine(stream, line) {
+      if (stream === 'stdout' && line.startsWith(REPLY_PREFIX)) reply = JSON.parse(line.slice(REPLY_PREFIX.length)) as TscWorkerReply;
+      else printed.push([stream, line]);
+    },
+  });
+  if (result.aborted) return { kind: 'aborted' };
+  if (reply?.kind === 'done' && result.code === 0) {
+    for (const [stream, line] of printed) onLine(stream, line);
+    counts.compiled++;
+    return { kind: 'done', lines: reply.lines, exitCode: reply.exitCode, reads: reply.reads };
+  }
+  counts.fellBack++;
+  const why = reply ? `${reply.kind}${'reason' in reply ? `: ${reply.reason.split('\n')[0]}` : ''}` : `exit ${result.code ?? result.signal}: ${result.stderr.trim().split('\n').slice(-1)[0] ?? ''}`;
+  debug(`not used (${why}); the worker compiles`);
+  // A blob that cannot start (damaged, or refused by this node) is rebuilt by the next run that needs it.
+  if (!reply) await rm(path.join(dir, `${key}.json`), { force: true });
+  return undefined;
+}
+
+/** The entry bundled to one CommonJS file: a snapshot builder may require node: builtins only. */
+async function bundledEntry(): Promise<string> {
+  const workerFile = tscWorkerFile();
+  const entry = path.join(path.dirname(workerFile), `tsc-snapshot-entry${path.extname(workerFile)}`);
+  const { build } = requireOwn('esbuild') as typeof import('esbuild');
+  const out = await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', target: 'node20', write: false, logLevel: 'silent' });
+  return out.outputFiles[0]!.text;
+}
+
+/** A run at least this long (process uptime when it is over) waits for an unfinished snapshot build; a shorter one drops it. */
+export const WAIT_AFTER_RUN_S = 4;
+
+const children = new Set<ChildProcess>();
+const leftovers = new Set<string>();
+let exitHookInstalled = false;
+
+/** Nothing the builder started may outlive the process (the CLI's Ctrl-C path calls process.exit). */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('beforeExit', () => {
+    for (const child of children) {
+      if (process.uptime() >= WAIT_AFTER_RUN_S) child.ref();
+      else child.kill('SIGKILL');
+    }
+  });
+  process.on('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+    for (const file of leftovers) rmSync(file, { force: true });
+  });
+}
+
+function startBuild(dir: string, key: string, job: TscJob): void {
+  if (building.has(key)) return;
+  const done = buildSnapshot(dir, key, job)
+    .catch((e: Error) => debug(`not built: ${e.message}`))
+    .finally(() => building.delete(key));
+  building.set(key, done);
+}
+
+/** Builds `<key>.blob` and `<key>.json` (temp files, then renamed: a reader sees a whole snapshot or none). */
+export async function buildSnapshot(dir: string, key: string, job: TscJob): Promise<void> {
+  installExitHook();
+  await mkdir(dir, { recursive: true });
+  const tag = `${process.pid}-${Date.now()}`;
+  const entryFile = path.join(dir, `${key}.entry-${tag}.cjs`);
+  const blobTemp = path.join(dir, `${key}.blob-${tag}.tmp`);
+  const filesOut = path.join(dir, `${key}.files-${tag}.json`);
+  const metaTemp = path.join(dir, `${key}.json-${tag}.tmp`);
+  for (const f of [entryFile, blobTemp, filesOut, metaTemp]) leftovers.add(f);
+  try {
+    await writeFile(entryFile, await bundledEntry());
+    // The first job's command line, compiled without emit: outDir points nowhere it could write.
+    const warm: SnapshotWarmRequest = { tsFile: path.join(job.tsDir, 'lib', 'typescript.js'), request: { id: 0, ...job, outDir: path.join(dir, `${key}.none-${tag}`) }, filesOut };
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--snapshot-blob', blobTemp, '--build-snapshot', entryFile], {
+        cwd: job.cwd,
+        env: { ...process.env, BUILD_SYSTEM_TSC_SNAPSHOT_WARM: JSON.stringify(warm) },
+        // No pipes: an open pipe would hold the process as a ref()ed child does.
+        stdio: 'ignore',
+      });
+      child.unref();
+      children.add(child);
+      try {
+        // The run's own work goes first: this only fills idle time.
+        if (child.pid) setPriority(child.pid, 19);
+      } catch {
+        // Not allowed here: it runs at normal priority.
+      }
+      child.on('error', reject);
+      child.on('close', (c) => {
+        children.delete(child);
+        if (c !== 0) debug(`the builder exited with ${c}`);
+        resolve(c);
+      });
+    });
+    if (code !== 0 || !existsSync(blobTemp)) return;
+    const files = JSON.parse(await readFile(filesOut, 'utf8')) as [string, string][];
+    const meta: SnapshotMeta = { format: FORMAT, blobSize: (await stat(blobTemp)).size, libs: files.filter(([f]) => f.startsWith(job.tsDir + path.sep)) };
+    await writeFile(metaTemp, JSON.stringify(meta));
+    await rename(blobTemp, path.join(dir, `${key}.blob`));
+    await rename(metaTemp, path.join(dir, `${key}.json`));
+    counts.built++;
+    debug(`built ${key} (${meta.libs.length} lib files, ${meta.blobSize} bytes)`);
+  } finally {
+    for (const f of [entryFile, blobTemp, filesOut, metaTemp]) {
+      leftovers.delete(f);
+      await rm(f, { force: true });
+    }
+  }
+}
+
+/** Snapshot builds this process started and has not finished (tests await them). */
+export function snapshotBuilds(): Promise<void> {
+  return Promise.all(building.values()).then(() => undefined);
+}
+
+/** Jobs compiled from a snapshot, jobs a snapshot could not compile (the worker did), snapshots built: tests check which path ran. */
+export function tscSnapshotStats(): { compiled: number; fellBack: number; built: number } {
+  return { ...counts };
+}
+
+/** Lets the next job of every TypeScript try its snapshot again, as in a new process (tests). */
+export function forgetSnapshotUses(): void {
+  usedFor.clear();
+}

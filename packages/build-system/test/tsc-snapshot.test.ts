@@ -1,0 +1,256 @@
+import { cpSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { emitDeclarations } from '../src/adapters/dts.js';
+import { tscPoolStats } from '../src/adapters/tsc-pool.js';
+import { forgetSnapshotUses, snapshotBuilds, snapshotDir, snapshotKey, tscSnapshotStats, WAIT_AFTER_RUN_S } from '../src/adapters/tsc-snapshot.js';
+import type { AdapterOutput } from '../src/adapters/types.js';
+import { ReadLog } from '../src/util/read-log.js';
+import { loadPackageInfo } from '../src/workspace/package-info.js';
+import { linkTypeScript, listFiles, stagingContext, trackedFixtures, TYPESCRIPTS, type LogLine } from './helpers/adapter-ctx.js';
+import type { FileTree, Fixture } from './helpers/fixture.js';
+import { cliRun } from './helpers/workspace.js';
+
+/**
+ * TypeScript 5 declarations from a V8 startup snapshot (src/adapters/tsc-snapshot.ts) against the
+ * pool's worker, with the real TypeScript 5.9 and real `node --snapshot-blob` processes. Each
+ * snapshot build takes a few seconds, so the cases share one cache dir per TypeScript.
+ */
+
+const newFixture = trackedFixtures();
+const ts5 = TYPESCRIPTS[0]!.dir;
+const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-tsc-snapshot-'));
+// A TypeScript of our own to change (its libs, its version) without touching the repo's.
+const ownTs = path.join(cacheDir, 'typescript-copy');
+
+beforeEach(() => {
+  // The suite turns snapshots off (vitest.config.ts); they are this file's subject.
+  delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
+  process.env.BUILD_SYSTEM_CACHE_DIR = cacheDir;
+  forgetSnapshotUses();
+});
+afterEach(() => {
+  delete process.env.BUILD_SYSTEM_CACHE_DIR;
+});
+afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+const TSCONFIG = { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: [] }, include: ['src'] };
+
+const clean: FileTree = {
+  'package.json': { name: 'snap-clean', version: '1.0.0', type: 'module' },
+  'tsconfig.json': TSCONFIG,
+  'src/index.ts': "export { greet, type Greeting } from './greet.js';\nexport const sizes = new Map<string, number>([['a', 1]]);\n",
+  'src/greet.ts': 'export interface Greeting {\n  text: string;\n  at: Date;\n}\n/** Says hello. */\nexport function greet(name: string): Greeting {\n  return { text: `hello ${name}`, at: new Date() };\n}\n',
+};
+
+const broken: FileTree = {
+  'package.json': { name: 'snap-broken', version: '1.0.0', type: 'module' },
+  'tsconfig.json': TSCONFIG,
+  'src/index.ts': "export function twice(n: number): number {\n  const s: string = n * 2;\n  return s.length;\n}\n",
+};
+
+interface Emit {
+  out: AdapterOutput;
+  logs: LogLine[];
+  written: Record<string, string>;
+}
+
+function tsPackage(files: FileTree, tsDir = ts5): Fixture {
+  const fx = newFixture(files);
+  linkTypeScript(fx, tsDir, 'small');
+  return fx;
+}
+
+async function emit(fx: Fixture, signal?: AbortSignal): Promise<Emit & { outDir: string }> {
+  const pkg = loadPackageInfo(fx.root, new ReadLog());
+  const { ctx, logs } = stagingContext(pkg, { adapter: 'esbuild', dts: true }, { available: true, version: '5.9.3', location: ts5 }, signal);
+  const out = await emitDeclarations(ctx);
+  const written = Object.fromEntries(listFiles(ctx.outDir).map((f) => [f, readFileSync(path.join(ctx.outDir, f), 'utf8')]));
+  return { out, logs, written, outDir: ctx.outDir };
+}
+
+/** The package's declarations once with the worker and once from the snapshot (built by the first if missing); checks which path each took. */
+async function bothPaths(fx: Fixture): Promise<{ worker: Emit; snapshot: Emit }> {
+  process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
+  const poolBefore = tscPoolStats().compiled;
+  const worker = await emit(fx);
+  delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
+  expect(tscPoolStats().compiled).toBe(poolBefore + 1);
+  await ensureSnapshot(fx);
+  const before = { pool: tscPoolStats().compiled, snap: tscSnapshotStats().compiled };
+  const snapshot = await emit(fx);
+  expect(tscSnapshotStats().compiled).toBe(before.snap + 1);
+  expect(tscPoolStats().compiled).toBe(before.pool);
+  return { worker, snapshot };
+}
+
+/** A first job with no snapshot compiles in the worker and builds one for the next. */
+async function ensureSnapshot(fx: Fixture): Promise<void> {
+  forgetSnapshotUses();
+  await emit(fx);
+  await snapshotBuilds();
+  forgetSnapshotUses();
+}
+
+function blobOf(tsDir: string): string {
+  return path.join(snapshotDir('/unused'), `${snapshotKey(tsDir)}.blob`);
+}
+
+describe('declarations from the TypeScript 5 snapshot', () => {
+  test('the snapshot is built by a run without one, in the cache dir; the same .d.ts files, byte for byte, as the worker', async () => {
+    const fx = tsPackage(clean);
+    const { worker, snapshot } = await bothPaths(fx);
+    expect(existsSync(blobOf(ts5))).toBe(true);
+    expect(path.dirname(blobOf(ts5))).toBe(path.join(cacheDir, 'v1', 'tsc-snapshot'));
+    // Only the blob and its meta are left: the builder's entry, temp blob and file list are gone.
+    expect(readdirSync(path.dirname(blobOf(ts5))).sort()).toEqual([`${snapshotKey(ts5)}.blob`, `${snapshotKey(ts5)}.json`]);
+    expect(snapshot.out.ok).toBe(true);
+    expect(Object.keys(snapshot.written).sort()).toEqual(['greet.d.ts', 'index.d.ts']);
+    expect(snapshot.written).toEqual(worker.written);
+    expect(snapshot.out.diagnostics).toEqual(worker.out.diagnostics);
+    expect(snapshot.out.reads?.slice().sort()).toEqual(worker.out.reads?.slice().sort());
+  });
+
+  test('a type error: the same diagnostics, with file, line and column, as the worker', async () => {
+    const fx = tsPackage(broken);
+    const { worker, snapshot } = await bothPaths(fx);
+    expect(snapshot.out.ok).toBe(false);
+    expect(snapshot.out.diagnostics).toEqual(worker.out.diagnostics);
+    expect(snapshot.out.diagnostics).toEqual([expect.objectContaining({ code: 'TS2322', file: 'src/index.ts', line: 2, column: 9 })]);
+    expect(snapshot.written).toEqual(worker.written);
+  });
+
+  test('only the first job of a TypeScript in a process runs from the snapshot; the next ones use the warm worker', async () => {
+    const fx = tsPackage(clean);
+    await ensureSnapshot(fx);
+    const before = { pool: tscPoolStats().compiled, snap: tscSnapshotStats().compiled };
+    await emit(fx);
+    await emit(fx);
+    expect(tscSnapshotStats().compiled).toBe(before.snap + 1);
+    expect(tscPoolStats().compiled).toBe(before.pool + 1);
+  });
+
+  test('aborting a job running from the snapshot stops it: no outputs, nothing written later', async () => {
+    const fx = tsPackage(clean);
+    await ensureSnapshot(fx);
+    const ac = new AbortController();
+    const poolBefore = tscPoolStats().compiled;
+    // Long before the process can have parsed the package (its start alone takes ~0.3 s).
+    setTimeout(() => ac.abort(), 30);
+    const { out, outDir } = await emit(fx, ac.signal);
+    expect(out).toEqual({ ok: false, files: [], diagnostics: [], reads: null });
+    expect(tscPoolStats().compiled).toBe(poolBefore);
+    // The process was SIGKILLed before spawnLines returned: the staging dir stays empty.
+    await snapshotBuilds();
+    expect(listFiles(outDir)).toEqual([]);
+  });
+});
+
+describe('a snapshot that no longer fits falls back to the worker and still builds correctly', () => {
+  /** Our own copy of TypeScript 5.9 with a snapshot built for it. */
+  async function copyWithSnapshot(): Promise<Fixture> {
+    rmSync(ownTs, { recursive: true, force: true });
+    cpSync(ts5, ownTs, { recursive: true });
+    const fx = tsPackage(clean, ownTs);
+    await ensureSnapshot(fx);
+    expect(existsSync(blobOf(ownTs))).toBe(true);
+    return fx;
+  }
+
+  async function expectWorkerBuild(fx: Fixture, expected: Record<string, string>): Promise<void> {
+    const before = { pool: tscPoolStats().compiled, snap: tscSnapshotStats().compiled };
+    const { out, written } = await emit(fx);
+    expect(out.ok).toBe(true);
+    expect(written).toEqual(expected);
+    expect(tscSnapshotStats().compiled).toBe(before.snap);
+    expect(tscPoolStats().compiled).toBe(before.pool + 1);
+  }
+
+  test('a lib file changed since the snapshot was built', async () => {
+    const fx = await copyWithSnapshot();
+    process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
+    const expected = (await emit(fx)).written;
+    delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
+    forgetSnapshotUses();
+    const lib = path.join(ownTs, 'lib', 'lib.es5.d.ts');
+    const { atime, mtime } = statSync(lib);
+    utimesSync(lib, atime, new Date(mtime.getTime() + 1000));
+    await expectWorkerBuild(fx, expected);
+  });
+
+  test('another TypeScript version in the same place', async () => {
+    const fx = await copyWithSnapshot();
+    const oldKey = snapshotKey(ownTs);
+    const pkgJson = path.join(ownTs, 'package.json');
+    writeFileSync(pkgJson, readFileSync(pkgJson, 'utf8').replace('"version": "5.9.3"', '"version": "5.9.4"'));
+    expect(snapshotKey(ownTs)).not.toBe(oldKey);
+    forgetSnapshotUses();
+    process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
+    const expected = (await emit(fx)).written;
+    delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
+    forgetSnapshotUses();
+    await expectWorkerBuild(fx, expected);
+    await snapshotBuilds();
+  });
+
+  test('a damaged blob (same size): the process cannot start, the worker compiles, the next run rebuilds it', async () => {
+    const fx = await copyWithSnapshot();
+    process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
+    const expected = (await emit(fx)).written;
+    delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
+    forgetSnapshotUses();
+    const blob = blobOf(ownTs);
+    const fd = openSync(blob, 'r+');
+    writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, Math.floor(statSync(blob).size / 2));
+    closeSync(fd);
+    const fellBack = tscSnapshotStats().fellBack;
+    const before = { pool: tscPoolStats().compiled, snap: tscSnapshotStats().compiled };
+    const { out, written, logs } = await emit(fx);
+    expect(out.ok).toBe(true);
+    expect(written).toEqual(expected);
+    expect(tscSnapshotStats()).toMatchObject({ compiled: before.snap, fellBack: fellBack + 1 });
+    expect(tscPoolStats().compiled).toBe(before.pool + 1);
+    // V8's fatal trace is not the build's output.
+    expect(logs.filter((l) => /Fatal|Check failed|VerifyChecksum/.test(l.line))).toEqual([]);
+    // Its meta is gone, so the next run that needs it builds a good one, and uses it after that.
+    forgetSnapshotUses();
+    await emit(fx);
+    await snapshotBuilds();
+    forgetSnapshotUses();
+    const snap = tscSnapshotStats().compiled;
+    const again = await emit(fx);
+    expect(again.written).toEqual(expected);
+    expect(tscSnapshotStats().compiled).toBe(snap + 1);
+  });
+});
+
+describe('through the CLI', () => {
+  test(`a run that starts a snapshot build leaves no process and no temp file behind (it waits only after ${WAIT_AFTER_RUN_S} s)`, async () => {
+    const fx = tsPackage({
+      ...clean,
+      'package.json': { name: 'snap-cli', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } } },
+      'build.config.ts': "export default { adapter: 'esbuild', format: 'esm', dts: true };\n",
+    });
+    const dir = fx.path('node_modules/.cache/build-system/v1/tsc-snapshot');
+    const r = await cliRun(['build'], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined } });
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    expect(readFileSync(fx.path('dist/greet.d.ts'), 'utf8')).toContain('export declare function greet(name: string): Greeting;');
+    // The builder's command line names its files in `dir`: no live process may still have them open.
+    const running = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir);
+        } catch {
+          return false;
+        }
+      });
+    expect(running).toEqual([]);
+    // Nothing (a short run dropped the build) or a whole snapshot (a loaded machine made the run long enough to wait).
+    const key = snapshotKey(ts5)!;
+    const left = existsSync(dir) ? readdirSync(dir).sort() : [];
+    expect([[], [`${key}.blob`, `${key}.json`]]).toContainEqual(left);
+  });
+});
