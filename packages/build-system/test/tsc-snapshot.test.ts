@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { emitDeclarations } from '../src/adapters/dts.js';
 import { tscPoolStats } from '../src/adapters/tsc-pool.js';
-import { forgetSnapshotUses, snapshotBuilds, snapshotDir, snapshotKey, tscSnapshotStats, WAIT_AFTER_RUN_S } from '../src/adapters/tsc-snapshot.js';
+import { buildPendingSnapshots, forgetSnapshotUses, MAX_JOBS_TO_BUILD, snapshotDir, snapshotKey, tscSnapshotStats } from '../src/adapters/tsc-snapshot.js';
 import type { AdapterOutput } from '../src/adapters/types.js';
 import { ReadLog } from '../src/util/read-log.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
@@ -85,11 +85,11 @@ async function bothPaths(fx: Fixture): Promise<{ worker: Emit; snapshot: Emit }>
   return { worker, snapshot };
 }
 
-/** A first job with no snapshot compiles in the worker and builds one for the next. */
+/** A first job with no snapshot compiles in the worker; the process builds one for the next when its work is done. */
 async function ensureSnapshot(fx: Fixture): Promise<void> {
   forgetSnapshotUses();
   await emit(fx);
-  await snapshotBuilds();
+  await buildPendingSnapshots();
   forgetSnapshotUses();
 }
 
@@ -131,6 +131,23 @@ describe('declarations from the TypeScript 5 snapshot', () => {
     expect(tscPoolStats().compiled).toBe(before.pool + 1);
   });
 
+  test(`a process that ran more than ${MAX_JOBS_TO_BUILD} declaration jobs (a cold build) builds no snapshot; one with fewer does`, async () => {
+    const fx = tsPackage(clean);
+    rmSync(path.dirname(blobOf(ts5)), { recursive: true, force: true });
+    forgetSnapshotUses();
+    const built = tscSnapshotStats().built;
+    for (let i = 0; i <= MAX_JOBS_TO_BUILD; i++) expect((await emit(fx)).out.ok).toBe(true);
+    await buildPendingSnapshots();
+    expect(tscSnapshotStats().built).toBe(built);
+    expect(existsSync(blobOf(ts5))).toBe(false);
+    forgetSnapshotUses();
+    for (let i = 0; i < MAX_JOBS_TO_BUILD; i++) expect((await emit(fx)).out.ok).toBe(true);
+    await buildPendingSnapshots();
+    expect(tscSnapshotStats().built).toBe(built + 1);
+    expect(existsSync(blobOf(ts5))).toBe(true);
+    forgetSnapshotUses();
+  });
+
   test('aborting a job running from the snapshot stops it: no outputs, nothing written later', async () => {
     const fx = tsPackage(clean);
     await ensureSnapshot(fx);
@@ -142,7 +159,7 @@ describe('declarations from the TypeScript 5 snapshot', () => {
     expect(out).toEqual({ ok: false, files: [], diagnostics: [], reads: null });
     expect(tscPoolStats().compiled).toBe(poolBefore);
     // The process was SIGKILLed before spawnLines returned: the staging dir stays empty.
-    await snapshotBuilds();
+    await buildPendingSnapshots();
     expect(listFiles(outDir)).toEqual([]);
   });
 });
@@ -191,7 +208,7 @@ describe('a snapshot that no longer fits falls back to the worker and still buil
     delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
     forgetSnapshotUses();
     await expectWorkerBuild(fx, expected);
-    await snapshotBuilds();
+    await buildPendingSnapshots();
   });
 
   test('a damaged blob (same size): the process cannot start, the worker compiles, the next run rebuilds it', async () => {
@@ -216,7 +233,7 @@ describe('a snapshot that no longer fits falls back to the worker and still buil
     // Its meta is gone, so the next run that needs it builds a good one, and uses it after that.
     forgetSnapshotUses();
     await emit(fx);
-    await snapshotBuilds();
+    await buildPendingSnapshots();
     forgetSnapshotUses();
     const snap = tscSnapshotStats().compiled;
     const again = await emit(fx);
@@ -226,7 +243,7 @@ describe('a snapshot that no longer fits falls back to the worker and still buil
 });
 
 describe('through the CLI', () => {
-  test(`a run that starts a snapshot build leaves no process and no temp file behind (it waits only after ${WAIT_AFTER_RUN_S} s)`, async () => {
+  test('a run with one declarations job builds the snapshot after its output, waits for it, and leaves no process and no temp file behind', async () => {
     const fx = tsPackage({
       ...clean,
       'package.json': { name: 'snap-cli', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } } },
@@ -248,9 +265,8 @@ describe('through the CLI', () => {
         }
       });
     expect(running).toEqual([]);
-    // Nothing (a short run dropped the build) or a whole snapshot (a loaded machine made the run long enough to wait).
+    // A whole snapshot, and nothing else.
     const key = snapshotKey(ts5)!;
-    const left = existsSync(dir) ? readdirSync(dir).sort() : [];
-    expect([[], [`${key}.blob`, `${key}.json`]]).toContainEqual(left);
+    expect(readdirSync(dir).sort()).toEqual([`${key}.blob`, `${key}.json`]);
   });
 });

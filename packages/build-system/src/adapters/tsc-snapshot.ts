@@ -27,12 +27,15 @@ import type { TscWorkerReply, TscWorkerRequest } from './tsc-worker.js';
  *
  * Used for the first declarations job of a TypeScript in a process only: after
  * it the pool's worker is warm for the rest, and a snapshot process per job
- * would pay its ~0.3 s start every time. Built in a child process when a run
- * needed it and found none, at the lowest CPU priority (it takes ~3 s CPU and
- * ~250 MB). The child does not hold the process open: when the run is over
- * (`beforeExit`), a run that took WAIT_AFTER_RUN_S or more waits for it (a
- * few seconds more on a run that long), a shorter one kills it (it would
- * double the run); any other exit (Ctrl-C's process.exit) kills it too, so
+ * would pay its ~0.3 s start every time. So it pays only in a run with few
+ * declaration jobs: an edit, not a cold build (a cold build or a CI run
+ * without a cache would pay ~3 s CPU to build a snapshot it never uses).
+ * Hence the rule: a process that needed a snapshot and found none builds it
+ * once its work is done (`beforeExit`, after the results are printed), in a
+ * child at the lowest CPU priority (~3 s CPU, ~250 MB), and only when it ran
+ * at most MAX_JOBS_TO_BUILD declaration jobs of that TypeScript; it waits for
+ * the child, once per node binary, TypeScript and cache dir. Any other exit
+ * (Ctrl-C's process.exit) kills the child and removes its temp files, so
  * nothing outlives the CLI. BUILD_SYSTEM_TSC_SNAPSHOT=0 turns it off.
  */
 
@@ -90,7 +93,14 @@ async function validBlob(dir: string, key: string, tsDir: string): Promise<strin
 }
 
 const usedFor = new Set<string>();
+/** Declaration jobs per TypeScript in this process: what decides whether a snapshot pays (see above). */
+const jobsFor = new Map<string, number>();
+/** Snapshots this process needed and found missing, built (or not) when its work is done. */
+const pending = new Map<string, { dir: string; job: TscJob }>();
 const building = new Map<string, Promise<void>>();
+
+/** A process with more declaration jobs than this is a cold build: it builds no snapshot. */
+export const MAX_JOBS_TO_BUILD = 3;
 const counts = { compiled: 0, fellBack: 0, built: 0 };
 
 /**
@@ -99,14 +109,17 @@ const counts = { compiled: 0, fellBack: 0, built: 0 };
  * (and, without a snapshot, one is being built for the next run).
  */
 export async function runFromSnapshot(job: TscJob, workspaceRoot: string, signal: AbortSignal, onLine: (stream: 'stdout' | 'stderr', line: string) => void): Promise<TscJobOutcome | undefined> {
-  if (process.env.BUILD_SYSTEM_TSC_SNAPSHOT === '0' || usedFor.has(job.tsDir)) return undefined;
+  if (process.env.BUILD_SYSTEM_TSC_SNAPSHOT === '0') return undefined;
+  jobsFor.set(job.tsDir, (jobsFor.get(job.tsDir) ?? 0) + 1);
+  if (usedFor.has(job.tsDir)) return undefined;
   usedFor.add(job.tsDir);
   const key = snapshotKey(job.tsDir);
   if (!key) return undefined;
   const dir = snapshotDir(workspaceRoot);
   const blob = await validBlob(dir, key, job.tsDir);
   if (!blob) {
-    startBuild(dir, key, job);
+    if (!building.has(key)) pending.set(key, { dir, job });
+    installExitHook();
     return undefined;
   }
   const request: TscWorkerRequest = { id: 1, ...job };
@@ -146,8 +159,6 @@ async function bundledEntry(): Promise<string> {
   return out.outputFiles[0]!.text;
 }
 
-/** A run at least this long (process uptime when it is over) waits for an unfinished snapshot build; a shorter one drops it. */
-export const WAIT_AFTER_RUN_S = 4;
 
 const children = new Set<ChildProcess>();
 const leftovers = new Set<string>();
@@ -157,12 +168,8 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('beforeExit', () => {
-    for (const child of children) {
-      if (process.uptime() >= WAIT_AFTER_RUN_S) child.ref();
-      else child.kill('SIGKILL');
-    }
-  });
+  // Runs when the event loop is empty, i.e. the run's work (and its output) is done; the build it may start keeps the process alive until it ends.
+  process.once('beforeExit', () => void buildPendingSnapshots());
   process.on('exit', () => {
     for (const child of children) child.kill('SIGKILL');
     for (const file of leftovers) rmSync(file, { force: true });
@@ -195,13 +202,11 @@ export async function buildSnapshot(dir: string, key: string, job: TscJob): Prom
       const child = spawn(process.execPath, ['--snapshot-blob', blobTemp, '--build-snapshot', entryFile], {
         cwd: job.cwd,
         env: { ...process.env, BUILD_SYSTEM_TSC_SNAPSHOT_WARM: JSON.stringify(warm) },
-        // No pipes: an open pipe would hold the process as a ref()ed child does.
         stdio: 'ignore',
       });
-      child.unref();
       children.add(child);
       try {
-        // The run's own work goes first: this only fills idle time.
+        // Anything else on the machine goes first.
         if (child.pid) setPriority(child.pid, 19);
       } catch {
         // Not allowed here: it runs at normal priority.
@@ -229,6 +234,20 @@ export async function buildSnapshot(dir: string, key: string, job: TscJob): Prom
   }
 }
 
+/**
+ * Builds the snapshots this process needed and did not find, if it ran few
+ * enough declaration jobs for one to pay (MAX_JOBS_TO_BUILD); resolves when
+ * they are written. Called at `beforeExit`; tests call it directly.
+ */
+export function buildPendingSnapshots(): Promise<void> {
+  for (const [key, { dir, job }] of pending) {
+    if ((jobsFor.get(job.tsDir) ?? 0) <= MAX_JOBS_TO_BUILD) startBuild(dir, key, job);
+    else debug(`not built: ${jobsFor.get(job.tsDir)} declaration jobs ran (a cold build; at most ${MAX_JOBS_TO_BUILD} make one pay)`);
+  }
+  pending.clear();
+  return snapshotBuilds();
+}
+
 /** Snapshot builds this process started and has not finished (tests await them). */
 export function snapshotBuilds(): Promise<void> {
   return Promise.all(building.values()).then(() => undefined);
@@ -242,4 +261,6 @@ export function tscSnapshotStats(): { compiled: number; fellBack: number; built:
 /** Lets the next job of every TypeScript try its snapshot again, as in a new process (tests). */
 export function forgetSnapshotUses(): void {
   usedFor.clear();
+  jobsFor.clear();
+  pending.clear();
 }
