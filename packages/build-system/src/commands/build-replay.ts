@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
 import { readRecordResults, readValidRecord, touchManifests } from '../cache/noop/check.js';
-import { type RecordedPackage, recordFile, recordKey, resultsFile } from '../cache/noop/record.js';
+import { type NoopResults, type RecordedPackage, recordFile, recordKey, resultsFile, type SelectionInput } from '../cache/noop/record.js';
+import type { ReplaySelection } from '../cache/noop/selection.js';
 import { REMOTE_ENV } from '../cache/remote/config.js';
 import type { BuildResult } from '../result/schema.js';
 import { makeRunResult, type RunFacts } from '../services/results.js';
@@ -54,16 +56,17 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
     debugNoop('no record, or something it watches changed: building');
     return false;
   }
-  // Loaded once the record holds (the graph and filter code is not needed before).
-  const { resolveReplaySelection } = await import('../cache/noop/selection.js');
-  const selection = resolveReplaySelection(record, cwd, parsed.packages, request.filter ?? []);
-  if (!selection) {
-    debugNoop('the selection is not one the record can answer: building');
-    return false;
-  }
   const stored = readRecordResults(resultsFile(cacheDir, key), record);
   if (!stored) {
     debugNoop('the record has no results that go with it: building');
+    return false;
+  }
+  const input = { cwd, names: parsed.packages, filters: request.filter ?? [] };
+  // The recording invocation's own selection is stored; any other is resolved against the recorded graph,
+  // with the graph and filter code loaded only then.
+  const selection = storedSelection(stored, input) ?? (await import('../cache/noop/selection.js')).resolveReplaySelection(record, input.cwd, input.names, input.filters);
+  if (!selection) {
+    debugNoop('the selection is not one the record can answer: building');
     return false;
   }
   const packages = selection.order.map((name) => stored.packages[name]);
@@ -106,6 +109,19 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The stored resolution when this invocation is the one that wrote the record (same cwd, names and
+ * filter texts, in order): what resolveReplaySelection returns for it, computed by the same function
+ * at record time against the same graph. The cwd must still exist, as resolution requires.
+ */
+function storedSelection(stored: NoopResults, input: SelectionInput): ReplaySelection | null {
+  const s = stored.selection;
+  if (!s || s.cwd !== input.cwd || !sameList(s.names, input.names) || !sameList(s.filters, input.filters) || !existsSync(input.cwd)) return null;
+  return { order: s.order, dependencies: new Map(s.dependencies), dirs: new Map(s.dirs) };
+}
 
 /** The recorded result with this run's times, keys in the order the build service writes them. */
 function withTimes(recorded: Omit<BuildResult, 'startedAt' | 'durationMs'>, startedAt: string, durationMs: number): BuildResult {

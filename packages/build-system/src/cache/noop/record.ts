@@ -34,7 +34,7 @@ import { VERSION } from '../../version.js';
  * its bookkeeping on the CLI's fast path (node:fs only).
  */
 
-export const NOOP_RECORD_VERSION = 3;
+export const NOOP_RECORD_VERSION = 4;
 /** A path modified this close to the record's writing is checked by content (see the trust rules above). */
 export const RACY_WINDOW_MS = 2000;
 
@@ -98,6 +98,32 @@ export interface NoopResults {
   /** RunResult.schemaVersion of the recorded run (the replay does not load the schema module). */
   schemaVersion: number;
   packages: Record<string, RecordedPackage>;
+  /**
+   * The selection of the invocation that wrote the record, resolved against the recorded graph as a
+   * replay resolves it (cache/noop/selection.ts) and stored with what it was resolved from: a replay
+   * of that same invocation (the common no-op) takes it as it is, without loading the graph and filter
+   * code. Absent when that resolution has no answer.
+   */
+  selection?: RecordedSelection;
+}
+
+/** A resolved selection and its inputs (the replay's cwd, package names and filter texts). */
+export interface RecordedSelection {
+  cwd: string;
+  names: string[];
+  filters: string[];
+  order: string[];
+  /** The resolved plan dependencies, as [name, dependencies] entries in the resolution's order. */
+  dependencies: [string, string[]][];
+  /** [name, absolute dir] for every package of the resolved graph. */
+  dirs: [string, string][];
+}
+
+/** The invocation a replay answers: what its selection is resolved from. */
+export interface SelectionInput {
+  cwd: string;
+  names: readonly string[];
+  filters: readonly string[];
 }
 
 /**
