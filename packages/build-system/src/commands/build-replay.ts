@@ -16,6 +16,7 @@ import { findWorkspaceRoot } from '../workspace/package-info.js';
 import type { ParsedBuildArgv } from './build-argv.js';
 import { flagsToRequest } from '../cli/flags-to-request.js';
 import type { BuildRequest } from '../request.js';
+import { LineReporter } from './reporter.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
 
 /**
@@ -83,7 +84,12 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
 
   const origin = performance.now();
   const started = Date.now();
-  const reporter = await createRunOutput(flags).reporterFor();
+  const output = createRunOutput(flags);
+  const live = await output.reporterFor();
+  // Not a terminal: the same line reporter, its lines collected and written at the end in their order
+  // (one write per stream run instead of ~2 per package: the replay takes milliseconds, nobody watches it stream).
+  const printed = live === output.lines ? new OrderedOutput() : null;
+  const reporter = printed ? new LineReporter(output.json, printed.stream(process.stdout), printed.stream(process.stderr), output.style) : live;
   reporter.onPlan({ packages: selection.order.map((name) => ({ name, dir: selection.dirs.get(name)!, dependencies: selection.dependencies.get(name) ?? [] })), concurrency });
   const replayLogs = (request.outputLogs ?? 'full') === 'full';
   const results: BuildResult[] = [];
@@ -104,8 +110,27 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
   // The same maker as a real run's result: a replay differs from the run it replays only in its times.
   const run = makeRunResult({ origin, started, concurrency, bail: request.bail === true, cancelled: false, results, timeline, waits: selection.dependencies });
   reporter.printRun(run);
+  printed?.flush();
   process.exitCode = 0;
   return true;
+}
+
+/** Writes to several streams, kept in order and written at flush with one write per run of one stream's chunks. */
+class OrderedOutput {
+  private readonly chunks: { to: NodeJS.WritableStream; text: string }[] = [];
+  stream(to: NodeJS.WritableStream): NodeJS.WritableStream {
+    return {
+      write: (text: string) => {
+        const last = this.chunks.at(-1);
+        if (last?.to === to) last.text += text;
+        else this.chunks.push({ to, text });
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream;
+  }
+  flush(): void {
+    for (const { to, text } of this.chunks.splice(0)) to.write(text);
+  }
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;

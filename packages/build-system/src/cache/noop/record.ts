@@ -142,8 +142,15 @@ export interface RecordKeyInput {
   env?: NodeJS.ProcessEnv;
 }
 
-/** This module's own file: a rebuilt build-system is a different program even at the same version. */
+/** Set by scripts/build.mjs, different for every build: the same in the CLI's replay bundle and in the chunks that write records. */
+declare const __BUILD_SYSTEM_BUILD_ID__: string | undefined;
+
+/**
+ * Which build of build-system this is: a rebuilt build-system is a different program even at the same version.
+ * Built, the build id; from src/ (no build id), this module's own file.
+ */
 function selfIdentity(): string {
+  if (typeof __BUILD_SYSTEM_BUILD_ID__ === 'string') return __BUILD_SYSTEM_BUILD_ID__;
   try {
     const self = moduleFile(import.meta.url);
     const st = statSync(self);
