@@ -102,7 +102,10 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
     reporter.onEvent({ type: 'adapter-chosen', package: name, adapter: recorded.adapter.name!, version: recorded.adapter.version!, reason: recorded.adapter.reason });
     if (replayLogs) for (const l of logs) reporter.onEvent({ type: 'log', package: name, stream: l.stream, line: l.line });
     const endMs = performance.now() - origin;
-    const result = withTimes(recorded, startedAt, Math.round(endMs - startMs));
+    // This run's times, set in place: the keys keep the order the build service writes them in.
+    const result = recorded;
+    result.startedAt = startedAt;
+    result.durationMs = Math.round(endMs - startMs);
     reporter.onEvent({ type: 'package-done', result });
     results.push(result);
     timeline.push({ name, startMs: round(startMs), endMs: round(endMs) });
@@ -146,15 +149,4 @@ function storedSelection(stored: NoopResults, input: SelectionInput): ReplaySele
   const s = stored.selection;
   if (!s || s.cwd !== input.cwd || !sameList(s.names, input.names) || !sameList(s.filters, input.filters) || !existsSync(input.cwd)) return null;
   return { order: s.order, dependencies: new Map(s.dependencies), dirs: new Map(s.dirs) };
-}
-
-/** The recorded result with this run's times, keys in the order the build service writes them. */
-function withTimes(recorded: Omit<BuildResult, 'startedAt' | 'durationMs'>, startedAt: string, durationMs: number): BuildResult {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(recorded)) {
-    out[k] = v;
-    if (k === 'adapter') out.startedAt = startedAt;
-    if (k === 'status') out.durationMs = durationMs;
-  }
-  return out as BuildResult;
 }

@@ -40,8 +40,11 @@ export const RACY_WINDOW_MS = 2000;
 
 /** One package as a no-op replays it. */
 export interface RecordedPackage {
-  /** The result of a hit, minus the times the replay fills in. */
-  result: Omit<BuildResult, 'startedAt' | 'durationMs'>;
+  /**
+   * The result of a hit, keys in the order the build service writes them; the replay sets its own
+   * startedAt and durationMs in place (no copy of each result).
+   */
+  result: BuildResult;
   /** Tool output a hit replays (the cache entry's logs). */
   logs: { stream: 'stdout' | 'stderr'; line: string }[];
 }

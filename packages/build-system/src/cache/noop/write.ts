@@ -243,9 +243,9 @@ function selectionFor(record: NoopRecord, input: SelectionInput): RecordedSelect
 
 /** A successful result as the next run reports it: a local hit, nothing restored, the entry's diagnostics. */
 function hitForm(r: BuildResult): RecordedPackage['result'] {
-  const { startedAt: _s, durationMs: _d, ...rest } = r;
+  // startedAt and durationMs stay where they are: the replay overwrites their values.
   return {
-    ...rest,
+    ...r,
     cache: { status: 'hit', key: r.cache.key, ...(r.cache.fingerprintKey ? { fingerprintKey: r.cache.fingerprintKey } : {}), source: 'local', restored: false },
     // What the entry stored: the run's own cache notes (code CACHE) are not part of it.
     diagnostics: r.diagnostics.filter((d) => d.code !== 'CACHE'),
