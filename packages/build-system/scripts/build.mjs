@@ -11,7 +11,7 @@
 // - declarations: tsc per file (.d.ts), bundled into index.d.cts / nest.d.cts for require()
 // JSON Schemas: scripts/generate-schemas.mjs.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -31,6 +31,23 @@ const sources = readdirSync(src, { recursive: true })
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
   .map((f) => path.join(src, f));
 
+// The build id: a hash of what this build is made of (every source file, this script, package.json),
+// so the same code always gets the same id (dist stays reproducible) and any change gets another.
+const buildId = (() => {
+  const hash = createHash('sha256');
+  const parts = [...readdirSync(src, { recursive: true }).map(String).filter((f) => !f.endsWith('/')).sort().map((f) => path.join(src, f)), fileURLToPath(import.meta.url), path.join(root, 'package.json')];
+  for (const file of parts) {
+    let bytes;
+    try {
+      bytes = readFileSync(file);
+    } catch {
+      continue; // a directory
+    }
+    hash.update(`${path.relative(root, file)}\0${bytes.length}\0`).update(bytes);
+  }
+  return `${manifest.version}+${hash.digest('hex').slice(0, 16)}`;
+})();
+
 const common = {
   platform: 'node',
   target: 'node20',
@@ -42,9 +59,9 @@ const common = {
   tsconfig: path.join(root, 'tsconfig.json'),
   logLevel: 'warning',
   // The version is inlined (src/version.ts): bundled into someone else's file, this code cannot find our package.json.
-  // The build id tells one build of this code from another (the no-op record's key, src/cache/noop/record.ts):
+  // The build id tells this code from other code (the no-op record's key, src/cache/noop/record.ts):
   // the same in every output of one build, whichever file holds the code that reads it.
-  define: { __BUILD_SYSTEM_VERSION__: JSON.stringify(manifest.version), __BUILD_SYSTEM_BUILD_ID__: JSON.stringify(`${manifest.version}+${Date.now().toString(36)}.${randomBytes(6).toString('hex')}`) },
+  define: { __BUILD_SYSTEM_VERSION__: JSON.stringify(manifest.version), __BUILD_SYSTEM_BUILD_ID__: JSON.stringify(buildId) },
 };
 // esbuild empties import.meta in CJS output; src/util/module-file.ts then falls back to __filename.
 const cjs = { ...common, bundle: true, packages: 'external', format: 'cjs', logOverride: { 'empty-import-meta': 'silent' } };

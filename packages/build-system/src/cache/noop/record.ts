@@ -145,11 +145,11 @@ export interface RecordKeyInput {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Set by scripts/build.mjs, different for every build: the same in the CLI's replay bundle and in the chunks that write records. */
+/** Set by scripts/build.mjs from a hash of the code it builds: the same in the CLI's replay bundle and in the chunks that write records, different for different code. */
 declare const __BUILD_SYSTEM_BUILD_ID__: string | undefined;
 
 /**
- * Which build of build-system this is: a rebuilt build-system is a different program even at the same version.
+ * Which build-system this is: changed code is a different program even at the same version.
  * Built, the build id; from src/ (no build id), this module's own file.
  */
 function selfIdentity(): string {
