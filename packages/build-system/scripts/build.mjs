@@ -5,11 +5,13 @@
 // - dist/nest.cjs       `build-system/nest` for require(), likewise
 // - dist/cli.js + dist/cli-chunks/   the CLI (bin/build-system.js): src/main.ts bundled with code splitting,
 //                       with everything it runs inside, NestJS and nest-commander included
+// - dist/cli-replay.js + dist/cli-replay-chunks/   the CLI's no-op replay (src/commands/build-replay.ts) as its own bundle
 // - dist/vendor/esbuild esbuild's JS API, copied (the binary comes from the @esbuild/<platform> optional dependency)
 // - dist/THIRD_PARTY_LICENSES.md   the licences of everything bundled or copied into dist
 // - declarations: tsc per file (.d.ts), bundled into index.d.cts / nest.d.cts for require()
 // JSON Schemas: scripts/generate-schemas.mjs.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -29,6 +31,23 @@ const sources = readdirSync(src, { recursive: true })
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
   .map((f) => path.join(src, f));
 
+// The build id: a hash of what this build is made of (every source file, this script, package.json),
+// so the same code always gets the same id (dist stays reproducible) and any change gets another.
+const buildId = (() => {
+  const hash = createHash('sha256');
+  const parts = [...readdirSync(src, { recursive: true }).map(String).filter((f) => !f.endsWith('/')).sort().map((f) => path.join(src, f)), fileURLToPath(import.meta.url), path.join(root, 'package.json')];
+  for (const file of parts) {
+    let bytes;
+    try {
+      bytes = readFileSync(file);
+    } catch {
+      continue; // a directory
+    }
+    hash.update(`${path.relative(root, file)}\0${bytes.length}\0`).update(bytes);
+  }
+  return `${manifest.version}+${hash.digest('hex').slice(0, 16)}`;
+})();
+
 const common = {
   platform: 'node',
   target: 'node20',
@@ -40,7 +59,9 @@ const common = {
   tsconfig: path.join(root, 'tsconfig.json'),
   logLevel: 'warning',
   // The version is inlined (src/version.ts): bundled into someone else's file, this code cannot find our package.json.
-  define: { __BUILD_SYSTEM_VERSION__: JSON.stringify(manifest.version) },
+  // The build id tells this code from other code (the no-op record's key, src/cache/noop/record.ts):
+  // the same in every output of one build, whichever file holds the code that reads it.
+  define: { __BUILD_SYSTEM_VERSION__: JSON.stringify(manifest.version), __BUILD_SYSTEM_BUILD_ID__: JSON.stringify(buildId) },
 };
 // esbuild empties import.meta in CJS output; src/util/module-file.ts then falls back to __filename.
 const cjs = { ...common, bundle: true, packages: 'external', format: 'cjs', logOverride: { 'empty-import-meta': 'silent' } };
@@ -75,6 +96,23 @@ const UNUSED_BY_OUR_CLI = {
   cosmiconfig: "exports.cosmiconfig = () => { throw new Error('build-system: nest-commander plugins are not supported'); };",
   '@fig/complete-commander': "exports.addCompletionSpecCommand = () => { throw new Error('build-system: shell completion is not supported'); };",
 };
+// A replayed no-op (src/commands/build-replay.ts) is answered in about the time Node takes to start, so its module
+// graph is its own bundle, dist/cli-replay.js, one file instead of the ~17 shared chunks the split CLI bundle makes of
+// it (each ESM module costs the loader ~0.5 ms). main.ts imports it by that name. Its copies of shared modules hold no
+// state a later real run needs (a replay that does not answer has only read). Dynamic imports it rarely takes (the
+// selection resolver, the terminal progress view) stay chunks of their own.
+const CLI_REPLAY = './cli-replay.js';
+const cliBanner = { js: "import { createRequire as __bsCreateRequire } from 'node:module'; const require = __bsCreateRequire(import.meta.url);" };
+await esbuild.build({
+  ...common,
+  entryPoints: { 'cli-replay': path.join(src, 'commands/build-replay.ts') },
+  outdir: dist,
+  splitting: true,
+  chunkNames: 'cli-replay-chunks/[name]-[hash]',
+  bundle: true,
+  format: 'esm',
+  banner: cliBanner,
+});
 const cli = await esbuild.build({
   ...common,
   entryPoints: { cli: path.join(src, 'main.ts') },
@@ -85,7 +123,7 @@ const cli = await esbuild.build({
   format: 'esm',
   metafile: true,
   // Bundled CJS code (Nest, picomatch) calls require() for Node builtins and Nest's optional packages.
-  banner: { js: "import { createRequire as __bsCreateRequire } from 'node:module'; const require = __bsCreateRequire(import.meta.url);" },
+  banner: cliBanner,
   plugins: [
     {
       name: 'cli-bundle',
@@ -93,6 +131,7 @@ const cli = await esbuild.build({
         const stubbed = new RegExp(`^(${Object.keys(UNUSED_BY_OUR_CLI).map((n) => n.replace(/[/@]/g, '\\$&')).join('|')})$`);
         build.onResolve({ filter: stubbed }, (args) => ({ path: args.path, namespace: 'unused-by-our-cli' }));
         build.onLoad({ filter: /.*/, namespace: 'unused-by-our-cli' }, (args) => ({ contents: UNUSED_BY_OUR_CLI[args.path], loader: 'js' }));
+        build.onResolve({ filter: /\/commands\/build-replay\.js$/ }, (args) => (args.importer === path.join(src, 'main.ts') ? { path: CLI_REPLAY, external: true } : undefined));
         build.onResolve({ filter: /^[^./]/ }, (args) => (NOT_BUNDLED.some((re) => re.test(args.path)) ? { path: args.path, external: true } : undefined));
       },
     },

@@ -53,6 +53,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
           await runWatchWithoutNest(build);
           return;
         }
+        // Built, this is dist/cli-replay.js, the replay's own one-file bundle (scripts/build.mjs).
         if (await (await import('./commands/build-replay.js')).replayNoopBuild(build)) return;
         await runBuildWithoutNest(build);
       } catch (e) {

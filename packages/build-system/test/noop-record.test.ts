@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lockDirFor } from '../src/lock.js';
@@ -90,6 +91,26 @@ describe.concurrent('no-op record', () => {
     utimesSync(manifest, old, old);
     expect((await build(fx)).replayed).toBe(true);
     expect(statSync(manifest).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('replays without evaluating zod (the config schema and everything behind it)', async () => {
+    // Preloaded (NODE_OPTIONS, the same in both runs: it is part of the record's key): at exit, whether zod
+    // was evaluated; zod's bundled copy in the CLI chunks defines globalThis.__zod_globalRegistry when it is.
+    const fx = workspace();
+    // Outside the workspace: a file written there would change what the record watches.
+    const probeDir = mkdtempSync(path.join(tmpdir(), 'bs-zod-probe-'));
+    fixtures.push({ cleanup: () => rmSync(probeDir, { recursive: true, force: true }) } as Fixture);
+    const probe = path.join(probeDir, 'probe.cjs');
+    const out = path.join(probeDir, 'out.txt');
+    writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, String(globalThis.__zod_globalRegistry !== undefined)));\n`);
+    const env = { NODE_OPTIONS: `--require ${JSON.stringify(probe)}` };
+    await recorded(fx, [], env);
+    // What the probe sees in a real run (configs are validated with zod), then in a replay.
+    expect((await build(fx, [], { ...env, BUILD_SYSTEM_NO_FAST_PATH: '1' })).replayed).toBe(false);
+    expect(readFileSync(out, 'utf8')).toBe('true');
+    const replay = await build(fx, [], env);
+    expect(replay.replayed, replay.stderr).toBe(true);
+    expect(readFileSync(out, 'utf8')).toBe('false');
   });
 
   const changes: [string, (fx: Fixture) => void, string[]][] = [

@@ -1,5 +1,5 @@
 import type { RemoteCacheOptions } from '../cache/remote/config.js';
-import { ADAPTER_NAMES } from '../config/schema.js';
+import { ADAPTER_NAMES } from '../config/adapter-names.js';
 import type { BuildRequest } from '../request.js';
 
 /**

@@ -1,5 +1,5 @@
 import { OUTPUT_LOGS_MODES, type OutputLogsMode } from '../cache/output-logs.js';
-import { ADAPTER_NAMES, type AdapterName } from '../config/schema.js';
+import { ADAPTER_NAMES, type AdapterName } from '../config/adapter-names.js';
 import { BuildSystemError } from '../errors.js';
 import type { BuildRequest } from '../request.js';
 import { parseConcurrency } from '../util/concurrency.js';

@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
 import { readRecordResults, readValidRecord, touchManifests } from '../cache/noop/check.js';
-import { type RecordedPackage, recordFile, recordKey, resultsFile } from '../cache/noop/record.js';
+import { type NoopResults, type RecordedPackage, recordFile, recordKey, resultsFile, type SelectionInput } from '../cache/noop/record.js';
+import type { ReplaySelection } from '../cache/noop/selection.js';
 import { REMOTE_ENV } from '../cache/remote/config.js';
 import type { BuildResult } from '../result/schema.js';
 import { makeRunResult, type RunFacts } from '../services/results.js';
@@ -14,6 +16,7 @@ import { findWorkspaceRoot } from '../workspace/package-info.js';
 import type { ParsedBuildArgv } from './build-argv.js';
 import { flagsToRequest } from '../cli/flags-to-request.js';
 import type { BuildRequest } from '../request.js';
+import { LineReporter } from './reporter.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
 
 /**
@@ -54,16 +57,17 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
     debugNoop('no record, or something it watches changed: building');
     return false;
   }
-  // Loaded once the record holds (the graph and filter code is not needed before).
-  const { resolveReplaySelection } = await import('../cache/noop/selection.js');
-  const selection = resolveReplaySelection(record, cwd, parsed.packages, request.filter ?? []);
-  if (!selection) {
-    debugNoop('the selection is not one the record can answer: building');
-    return false;
-  }
   const stored = readRecordResults(resultsFile(cacheDir, key), record);
   if (!stored) {
     debugNoop('the record has no results that go with it: building');
+    return false;
+  }
+  const input = { cwd, names: parsed.packages, filters: request.filter ?? [] };
+  // The recording invocation's own selection is stored; any other is resolved against the recorded graph,
+  // with the graph and filter code loaded only then.
+  const selection = storedSelection(stored, input) ?? (await import('../cache/noop/selection.js')).resolveReplaySelection(record, input.cwd, input.names, input.filters);
+  if (!selection) {
+    debugNoop('the selection is not one the record can answer: building');
     return false;
   }
   const packages = selection.order.map((name) => stored.packages[name]);
@@ -80,7 +84,12 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
 
   const origin = performance.now();
   const started = Date.now();
-  const reporter = await createRunOutput(flags).reporterFor();
+  const output = createRunOutput(flags);
+  const live = await output.reporterFor();
+  // Not a terminal: the same line reporter, its lines collected and written at the end in their order
+  // (one write per stream run instead of ~2 per package: the replay takes milliseconds, nobody watches it stream).
+  const printed = live === output.lines ? new OrderedOutput() : null;
+  const reporter = printed ? new LineReporter(output.json, printed.stream(process.stdout), printed.stream(process.stderr), output.style) : live;
   reporter.onPlan({ packages: selection.order.map((name) => ({ name, dir: selection.dirs.get(name)!, dependencies: selection.dependencies.get(name) ?? [] })), concurrency });
   const replayLogs = (request.outputLogs ?? 'full') === 'full';
   const results: BuildResult[] = [];
@@ -93,7 +102,10 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
     reporter.onEvent({ type: 'adapter-chosen', package: name, adapter: recorded.adapter.name!, version: recorded.adapter.version!, reason: recorded.adapter.reason });
     if (replayLogs) for (const l of logs) reporter.onEvent({ type: 'log', package: name, stream: l.stream, line: l.line });
     const endMs = performance.now() - origin;
-    const result = withTimes(recorded, startedAt, Math.round(endMs - startMs));
+    // This run's times, set in place: the keys keep the order the build service writes them in.
+    const result = recorded;
+    result.startedAt = startedAt;
+    result.durationMs = Math.round(endMs - startMs);
     reporter.onEvent({ type: 'package-done', result });
     results.push(result);
     timeline.push({ name, startMs: round(startMs), endMs: round(endMs) });
@@ -101,19 +113,40 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
   // The same maker as a real run's result: a replay differs from the run it replays only in its times.
   const run = makeRunResult({ origin, started, concurrency, bail: request.bail === true, cancelled: false, results, timeline, waits: selection.dependencies });
   reporter.printRun(run);
+  printed?.flush();
   process.exitCode = 0;
   return true;
 }
 
+/** Writes to several streams, kept in order and written at flush with one write per run of one stream's chunks. */
+class OrderedOutput {
+  private readonly chunks: { to: NodeJS.WritableStream; text: string }[] = [];
+  stream(to: NodeJS.WritableStream): NodeJS.WritableStream {
+    return {
+      write: (text: string) => {
+        const last = this.chunks.at(-1);
+        if (last?.to === to) last.text += text;
+        else this.chunks.push({ to, text });
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream;
+  }
+  flush(): void {
+    for (const { to, text } of this.chunks.splice(0)) to.write(text);
+  }
+}
+
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-/** The recorded result with this run's times, keys in the order the build service writes them. */
-function withTimes(recorded: Omit<BuildResult, 'startedAt' | 'durationMs'>, startedAt: string, durationMs: number): BuildResult {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(recorded)) {
-    out[k] = v;
-    if (k === 'adapter') out.startedAt = startedAt;
-    if (k === 'status') out.durationMs = durationMs;
-  }
-  return out as BuildResult;
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The stored resolution when this invocation is the one that wrote the record (same cwd, names and
+ * filter texts, in order): what resolveReplaySelection returns for it, computed by the same function
+ * at record time against the same graph. The cwd must still exist, as resolution requires.
+ */
+function storedSelection(stored: NoopResults, input: SelectionInput): ReplaySelection | null {
+  const s = stored.selection;
+  if (!s || s.cwd !== input.cwd || !sameList(s.names, input.names) || !sameList(s.filters, input.filters) || !existsSync(input.cwd)) return null;
+  return { order: s.order, dependencies: new Map(s.dependencies), dirs: new Map(s.dirs) };
 }

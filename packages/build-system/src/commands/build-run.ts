@@ -128,7 +128,9 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
       process.exit(130);
     }, 500).unref();
   }
-  if (recording && recordOptions) await recording.finish(run, { options: recordOptions, cacheDir: request.cacheDir });
+  // The selection input as build-replay.ts resolves it: a replay of this same invocation takes the stored answer.
+  const selection = { cwd: path.resolve(request.cwd ?? process.cwd()), names: [...(request.packages ?? [])], filters: request.filter ?? [] };
+  if (recording && recordOptions) await recording.finish(run, { options: recordOptions, cacheDir: request.cacheDir }, selection);
 }
 
 async function startRecording(reads: ReadLog) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ADAPTER_NAMES, BUILDER_NAMES } from './adapter-names.js';
 
 /**
  * The one truth about `build.config.*`. TypeScript types are inferred from it
@@ -6,8 +7,8 @@ import { z } from 'zod';
  * Unknown keys are errors at every level (strict objects).
  */
 
-export const ADAPTER_NAMES = ['auto', 'bun', 'esbuild', 'tsc', 'rollup'] as const;
-export const BUILDER_NAMES = ['bun', 'esbuild', 'tsc', 'rollup'] as const;
+export { ADAPTER_NAMES, BUILDER_NAMES } from './adapter-names.js';
+export type { AdapterName, BuilderName } from './adapter-names.js';
 
 const nonEmpty = z.string().min(1, { message: 'must not be empty' });
 
@@ -99,8 +100,6 @@ export const buildConfigSchema = z
 export type BuildConfigInput = z.input<typeof buildConfigSchema>;
 /** What the loader hands on after validation (defaults applied). */
 export type BuildConfig = z.output<typeof buildConfigSchema>;
-export type AdapterName = (typeof ADAPTER_NAMES)[number];
-export type BuilderName = (typeof BUILDER_NAMES)[number];
 export type Format = z.infer<typeof formatSchema>;
 /** A JS output's extension, per format, after resolution. */
 export type OutExtensions = Record<Format, '.js' | '.mjs' | '.cjs'>;

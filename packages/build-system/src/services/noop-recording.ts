@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
-import { recordFile, recordKey, type RecordedGraphEntry } from '../cache/noop/record.js';
+import { recordFile, recordKey, type RecordedGraphEntry, type SelectionInput } from '../cache/noop/record.js';
 import { writeNoopRecord } from '../cache/noop/write.js';
 import { LocalCacheStore } from '../cache/store.js';
 import type { BuildEvent } from '../events.js';
@@ -38,7 +38,8 @@ export class NoopRecording {
     if (lines.length < KEPT_LOG_LINES) lines.push({ stream: event.stream, line: event.line });
   }
 
-  async finish(run: RunResult, key: { options: Record<string, unknown>; cacheDir?: string }): Promise<void> {
+  /** `selection`: this invocation's cwd, package names and filter texts, as a replay of it resolves them. */
+  async finish(run: RunResult, key: { options: Record<string, unknown>; cacheDir?: string }, selection?: SelectionInput): Promise<void> {
     const observed = this.reads.observations();
     const why = this.unrecordable(run, observed.refused);
     if (why || !this.selection) {
@@ -76,6 +77,7 @@ export class NoopRecording {
       run,
       logs: this.logs,
       observed,
+      selection,
       outputs: run.results.map((r) => ({
         pkgDir: r.package.dir,
         outDir: path.resolve(r.package.dir, r.outDir!),

@@ -34,14 +34,17 @@ import { VERSION } from '../../version.js';
  * its bookkeeping on the CLI's fast path (node:fs only).
  */
 
-export const NOOP_RECORD_VERSION = 3;
+export const NOOP_RECORD_VERSION = 4;
 /** A path modified this close to the record's writing is checked by content (see the trust rules above). */
 export const RACY_WINDOW_MS = 2000;
 
 /** One package as a no-op replays it. */
 export interface RecordedPackage {
-  /** The result of a hit, minus the times the replay fills in. */
-  result: Omit<BuildResult, 'startedAt' | 'durationMs'>;
+  /**
+   * The result of a hit, keys in the order the build service writes them; the replay sets its own
+   * startedAt and durationMs in place (no copy of each result).
+   */
+  result: BuildResult;
   /** Tool output a hit replays (the cache entry's logs). */
   logs: { stream: 'stdout' | 'stderr'; line: string }[];
 }
@@ -98,6 +101,32 @@ export interface NoopResults {
   /** RunResult.schemaVersion of the recorded run (the replay does not load the schema module). */
   schemaVersion: number;
   packages: Record<string, RecordedPackage>;
+  /**
+   * The selection of the invocation that wrote the record, resolved against the recorded graph as a
+   * replay resolves it (cache/noop/selection.ts) and stored with what it was resolved from: a replay
+   * of that same invocation (the common no-op) takes it as it is, without loading the graph and filter
+   * code. Absent when that resolution has no answer.
+   */
+  selection?: RecordedSelection;
+}
+
+/** A resolved selection and its inputs (the replay's cwd, package names and filter texts). */
+export interface RecordedSelection {
+  cwd: string;
+  names: string[];
+  filters: string[];
+  order: string[];
+  /** The resolved plan dependencies, as [name, dependencies] entries in the resolution's order. */
+  dependencies: [string, string[]][];
+  /** [name, absolute dir] for every package of the resolved graph. */
+  dirs: [string, string][];
+}
+
+/** The invocation a replay answers: what its selection is resolved from. */
+export interface SelectionInput {
+  cwd: string;
+  names: readonly string[];
+  filters: readonly string[];
 }
 
 /**
@@ -116,8 +145,15 @@ export interface RecordKeyInput {
   env?: NodeJS.ProcessEnv;
 }
 
-/** This module's own file: a rebuilt build-system is a different program even at the same version. */
+/** Set by scripts/build.mjs from a hash of the code it builds: the same in the CLI's replay bundle and in the chunks that write records, different for different code. */
+declare const __BUILD_SYSTEM_BUILD_ID__: string | undefined;
+
+/**
+ * Which build-system this is: changed code is a different program even at the same version.
+ * Built, the build id; from src/ (no build id), this module's own file.
+ */
 function selfIdentity(): string {
+  if (typeof __BUILD_SYSTEM_BUILD_ID__ === 'string') return __BUILD_SYSTEM_BUILD_ID__;
   try {
     const self = moduleFile(import.meta.url);
     const st = statSync(self);

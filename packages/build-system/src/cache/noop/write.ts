@@ -14,7 +14,10 @@ import {
   type NoopResults,
   type RecordedGraphEntry,
   type RecordedPackage,
+  type RecordedSelection,
+  type SelectionInput,
 } from './record.js';
+import { resolveReplaySelection } from './selection.js';
 
 /**
  * Writing a no-op record after a successful run, from the run's read log and
@@ -32,6 +35,8 @@ export interface RecordInput {
   observed: { files: Map<string, ObservedFile>; dirs: Map<string, ObservedDir>; absent: Set<string>; links: Map<string, string>; env: Set<string> };
   /** Per package: its outDir (absolute), the cache entry manifest and blob files, its lock directory. */
   outputs: { pkgDir: string; outDir: string; manifest: string; blobs: string[]; lockDir: string }[];
+  /** The recording invocation's selection input: its resolution is stored for replays of the same invocation. */
+  selection?: SelectionInput;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -188,11 +193,6 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   for (const name of [...input.observed.env].sort()) envHashes[name] = envValueHash(name, env[name]);
 
   const id = `${now.toString(36)}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const results: NoopResults = {
-    id,
-    schemaVersion: input.run.schemaVersion,
-    packages: Object.fromEntries(input.run.results.map((r) => [r.package.name, { result: hitForm(r), logs: input.logs.get(r.package.name) ?? [] }])),
-  };
   const record: NoopRecord = {
     version: NOOP_RECORD_VERSION,
     key: input.key,
@@ -210,6 +210,12 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     env: envHashes,
     ownNames: [...ownNames],
   };
+  const results: NoopResults = {
+    id,
+    schemaVersion: input.run.schemaVersion,
+    packages: Object.fromEntries(input.run.results.map((r) => [r.package.name, { result: hitForm(r), logs: input.logs.get(r.package.name) ?? [] }])),
+    ...(input.selection ? { selection: selectionFor(record, input.selection) } : {}),
+  };
   const file = recordFile(input.cacheDir, input.key);
   try {
     // Results first: a record is only ever next to results with its id (a concurrent writer makes them differ: no replay).
@@ -221,11 +227,25 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   return null;
 }
 
+/** What a replay of `input` resolves against the record (the very function it calls), to store; undefined when it has no answer. */
+function selectionFor(record: NoopRecord, input: SelectionInput): RecordedSelection | undefined {
+  const resolved = resolveReplaySelection(record, input.cwd, input.names, input.filters);
+  if (!resolved) return undefined;
+  return {
+    cwd: input.cwd,
+    names: [...input.names],
+    filters: [...input.filters],
+    order: resolved.order,
+    dependencies: [...resolved.dependencies],
+    dirs: [...resolved.dirs],
+  };
+}
+
 /** A successful result as the next run reports it: a local hit, nothing restored, the entry's diagnostics. */
 function hitForm(r: BuildResult): RecordedPackage['result'] {
-  const { startedAt: _s, durationMs: _d, ...rest } = r;
+  // startedAt and durationMs stay where they are: the replay overwrites their values.
   return {
-    ...rest,
+    ...r,
     cache: { status: 'hit', key: r.cache.key, ...(r.cache.fingerprintKey ? { fingerprintKey: r.cache.fingerprintKey } : {}), source: 'local', restored: false },
     // What the entry stored: the run's own cache notes (code CACHE) are not part of it.
     diagnostics: r.diagnostics.filter((d) => d.code !== 'CACHE'),
