@@ -2,6 +2,7 @@ import { readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
+import { sha256 } from '../util/hash.js';
 import { statSignature, type ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { evaluationKey, readStoredEvaluation, storeEvaluation, type ConfigCacheLocation } from './evaluation-cache.js';
@@ -37,6 +38,11 @@ export interface Evaluation extends EvaluationSink {
    * calls it once the config proved usable (valid, resolved), so a failing run writes nothing.
    */
   keep?: () => Promise<void>;
+  /**
+   * The config file's content as read for evaluating it, with the stat taken before that read
+   * (the size agreed): while the file keeps that stat, logging it needs no second read.
+   */
+  content?: { file: string; signature: string; sha256: string };
 }
 
 export function newEvaluation(): Evaluation {
@@ -96,12 +102,15 @@ export function clearSharedEvaluations(): void {
 }
 
 async function importSharedOrEsbuild(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation, stored?: ConfigCacheLocation): Promise<unknown> {
-  let text: string;
+  let data: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    data = readFileSync(file);
   } catch {
     return importWithEsbuild(file, pkg, evaluation);
   }
+  // Hashed as bytes (what the read log hashes), at the stat taken before the read, as ReadLog.hash vouches for one.
+  if (data.byteLength === st.size) evaluation.content = { file, signature: statSignature(st), sha256: sha256(data) };
+  const text = data.toString('utf8');
   if (FILE_DEPENDENT.test(text)) return importWithEsbuild(file, pkg, evaluation);
   // The extension decides the loader and whether esbuild reads the file as CommonJS; process.cwd() is one thing a config may read.
   const key = `${process.cwd()}\0${path.extname(file)}\0${text}`;

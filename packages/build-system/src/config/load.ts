@@ -119,12 +119,18 @@ async function logEvaluation(evaluation: Evaluation, reads: ReadLog): Promise<vo
   evaluation.consumers.add(reads);
   if (evaluation.refused) reads.refuse(evaluation.refused);
   for (const name of evaluation.env) reads.noteEnv(name);
+  const { content } = evaluation;
   await Promise.all(
-    [...evaluation.files.keys()].map((f) =>
-      reads.hash(f).catch(() => {
+    [...evaluation.files.keys()].map(async (f) => {
+      try {
+        const now = statSync(f);
+        // Read when it was evaluated and unchanged since: its hash is known (no second read per package).
+        const known = content?.file === f && statSignature(now) === content.signature ? content.sha256 : undefined;
+        await reads.hash(f, now, known);
+      } catch {
         reads.refuse(`${f}, read by a config, cannot be read now`);
-      }),
-    ),
+      }
+    }),
   );
 }
 
