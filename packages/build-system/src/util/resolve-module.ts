@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { moduleFile } from './module-file.js';
@@ -163,10 +163,19 @@ function selfReference(name: string, from: string, reads: ReadLog): boolean {
     if (dir.endsWith(`${path.sep}node_modules`)) return false;
     let manifest = seen.get(dir);
     if (manifest === undefined) {
+      // Through the run's read log: discovery read the workspace packages' package.json already (and
+      // which package a lookup starts in decides its outcome, so the record holds it).
+      let text: string | undefined;
       try {
-        manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown; exports?: unknown };
+        text = reads.readTextOnce(path.join(dir, 'package.json'));
       } catch {
-        manifest = listing(dir, reads).has('package.json') ? {} : null;
+        text = '{}';
+      }
+      try {
+        const parsed = text === undefined ? null : (JSON.parse(text.replace(/^\uFEFF/, '')) as unknown);
+        manifest = text === undefined ? null : typeof parsed === 'object' && parsed !== null ? (parsed as { name?: unknown; exports?: unknown }) : {};
+      } catch {
+        manifest = {};
       }
       seen.set(dir, manifest);
     }

@@ -42,7 +42,7 @@ export function readPackageJson(dir: string, reads: ReadLog): PackageJson {
   const file = path.join(dir, 'package.json');
   let text: string | undefined;
   try {
-    text = reads.readText(file);
+    text = reads.readTextOnce(file);
   } catch {
     text = undefined;
   }
@@ -91,7 +91,7 @@ function isWorkspaceRoot(dir: string, reads: ReadLog): boolean {
   if (reads.stat(path.join(dir, 'pnpm-workspace.yaml'))?.isFile()) return true;
   let text: string | undefined;
   try {
-    text = reads.readText(path.join(dir, 'package.json'));
+    text = reads.readTextOnce(path.join(dir, 'package.json'));
   } catch {
     return false;
   }
