@@ -2,8 +2,10 @@ import { readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
+import { sha256 } from '../util/hash.js';
 import { statSignature, type ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { evaluationKey, readStoredEvaluation, storeEvaluation, type ConfigCacheLocation } from './evaluation-cache.js';
 import { bundleConfig, escapeRegExp, esbuildSyntaxIssues, FILE_DEPENDENT, loaderFor, syntaxError, type StackMapper } from './bundle.js';
 import { ConfigExitError, ConfigTimeoutError, guardedEvaluation, type EvaluationSink } from './guarded-evaluation.js';
 import { displayPath } from './find.js';
@@ -31,6 +33,16 @@ export interface Evaluation extends EvaluationSink {
   envValues: Map<string, string | undefined>;
   /** The read logs of the runs that used it: a late env read makes each of them unrecordable. */
   consumers: Set<ReadLog>;
+  /**
+   * Stores the value for later processes (evaluation-cache.ts), when it may be stored; the caller
+   * calls it once the config proved usable (valid, resolved), so a failing run writes nothing.
+   */
+  keep?: () => Promise<void>;
+  /**
+   * The config file's content as read for evaluating it, with the stat taken before that read
+   * (the size agreed): while the file keeps that stat, logging it needs no second read.
+   */
+  content?: { file: string; signature: string; sha256: string };
 }
 
 export function newEvaluation(): Evaluation {
@@ -48,13 +60,13 @@ export function newEvaluation(): Evaluation {
 }
 
 /** The value the config at `file` (absolute, stat'ed as `st`) exports, unvalidated; what it read goes into `evaluation`. */
-export async function evaluateConfig(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation): Promise<unknown> {
+export async function evaluateConfig(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation, stored?: ConfigCacheLocation): Promise<unknown> {
   let value: unknown;
   if (file.endsWith('.json')) {
     evaluation.files.set(file, statSignature(st));
     value = await readJsonConfig(file, pkg);
   } else if (bunRuntime()) value = await importWithBun(file, pkg, st.mtimeMs, evaluation);
-  else value = await importSharedOrEsbuild(file, pkg, st, evaluation);
+  else value = await importSharedOrEsbuild(file, pkg, st, evaluation, stored);
   for (const name of evaluation.env) evaluation.envValues.set(name, process.env[name]);
   return value;
 }
@@ -89,17 +101,26 @@ export function clearSharedEvaluations(): void {
   sharedByText.clear();
 }
 
-async function importSharedOrEsbuild(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation): Promise<unknown> {
-  let text: string;
+async function importSharedOrEsbuild(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation, stored?: ConfigCacheLocation): Promise<unknown> {
+  let data: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    data = readFileSync(file);
   } catch {
     return importWithEsbuild(file, pkg, evaluation);
   }
+  // Hashed as bytes (what the read log hashes), at the stat taken before the read, as ReadLog.hash vouches for one.
+  if (data.byteLength === st.size) evaluation.content = { file, signature: statSignature(st), sha256: sha256(data) };
+  const text = data.toString('utf8');
   if (FILE_DEPENDENT.test(text)) return importWithEsbuild(file, pkg, evaluation);
   // The extension decides the loader and whether esbuild reads the file as CommonJS; process.cwd() is one thing a config may read.
   const key = `${process.cwd()}\0${path.extname(file)}\0${text}`;
-  const first = sharedByText.get(key);
+  let first = sharedByText.get(key);
+  // Evaluated by an earlier process under the same conditions (evaluation-cache.ts): shared from there.
+  const storedKey = stored && !first ? evaluationKey(text, path.extname(file)) : '';
+  if (!first && stored) {
+    const found = readStoredEvaluation(stored, storedKey);
+    if (found) sharedByText.set(key, (first = Promise.resolve(found)));
+  }
   if (first) {
     const shared = await first.catch(() => null);
     if (shared && [...shared.envValues].every(([name, value]) => process.env[name] === value)) {
@@ -126,6 +147,11 @@ async function importSharedOrEsbuild(file: string, pkg: PackageInfo, st: Stats, 
       if (sharedByText.get(key) === sharing) sharedByText.delete(key);
     },
   );
+  if (stored && storedKey) {
+    const shared = await sharing.catch(() => null);
+    let kept: Promise<void> | undefined;
+    if (shared) evaluation.keep = () => (kept ??= storeEvaluation(stored, storedKey, shared));
+  }
   return evaluated;
 }
 

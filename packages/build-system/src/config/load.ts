@@ -4,12 +4,14 @@ import { BuildSystemError, type ErrorIssue } from '../errors.js';
 import { statSignature, type ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { clearSharedEvaluations, evaluateConfig, newEvaluation, type Evaluation } from './evaluate.js';
+import type { ConfigCacheLocation } from './evaluation-cache.js';
 import { displayPath, findConfigFile } from './find.js';
 import { buildConfigSchema, type BuildConfig } from './schema.js';
 import { validateConfig } from './validate.js';
 
 // The entry keeps the names importers know; finding and validating live beside it.
 export { CONFIG_FILE_NAMES, findConfigFile } from './find.js';
+export type { ConfigCacheLocation } from './evaluation-cache.js';
 export { closestName, fieldPath, validateConfig } from './validate.js';
 
 /**
@@ -28,12 +30,16 @@ export interface LoadedPackageConfig {
   config: BuildConfig;
   /** Absolute path of the config file, or null when the package has none (schema defaults apply). */
   file: string | null;
+  /** Stores the evaluated config for later processes when it may be (evaluation-cache.ts): call it once the config proved usable. */
+  keep?: () => Promise<void>;
 }
 
-export async function loadPackageConfig(pkg: PackageInfo, reads: ReadLog): Promise<LoadedPackageConfig> {
+/** `stored`: where evaluated configs of earlier processes are kept (evaluation-cache.ts); none: always evaluate. */
+export async function loadPackageConfig(pkg: PackageInfo, reads: ReadLog, stored?: ConfigCacheLocation): Promise<LoadedPackageConfig> {
   const file = findConfigFile(pkg.dir, reads, pkg.name);
   if (file === null) return { config: buildConfigSchema.parse({}), file: null };
-  return { config: await loadConfigFile(file, pkg, reads), file };
+  const { config, evaluation } = await loadEvaluated(file, pkg, reads, stored);
+  return { config, file, keep: evaluation.keep };
 }
 
 // ---------------------------------------------------------------------------
@@ -70,7 +76,11 @@ export function clearConfigCache(): void {
  * and inode; every env var it read). Concurrent callers share one evaluation.
  * What it read is logged in `reads` for every caller, cached or not.
  */
-export async function loadConfigFile(file: string, pkg: PackageInfo, reads: ReadLog): Promise<BuildConfig> {
+export async function loadConfigFile(file: string, pkg: PackageInfo, reads: ReadLog, stored?: ConfigCacheLocation): Promise<BuildConfig> {
+  return (await loadEvaluated(file, pkg, reads, stored)).config;
+}
+
+async function loadEvaluated(file: string, pkg: PackageInfo, reads: ReadLog, stored?: ConfigCacheLocation): Promise<{ config: BuildConfig; evaluation: Evaluation }> {
   const abs = path.resolve(file);
   let st: Stats;
   try {
@@ -82,7 +92,7 @@ export async function loadConfigFile(file: string, pkg: PackageInfo, reads: Read
   let entry = memo.get(abs);
   if (!entry || (entry.done && !stillValid(entry.evaluation))) {
     const evaluation = newEvaluation();
-    const config = evaluateAndValidate(abs, pkg, st, evaluation);
+    const config = evaluateAndValidate(abs, pkg, st, evaluation, stored);
     const created: MemoEntry = { done: false, evaluation, config };
     entry = created;
     memo.set(abs, created);
@@ -98,7 +108,7 @@ export async function loadConfigFile(file: string, pkg: PackageInfo, reads: Read
   }
   const { evaluation } = entry;
   try {
-    return await entry.config;
+    return { config: await entry.config, evaluation };
   } finally {
     await logEvaluation(evaluation, reads);
   }
@@ -109,15 +119,21 @@ async function logEvaluation(evaluation: Evaluation, reads: ReadLog): Promise<vo
   evaluation.consumers.add(reads);
   if (evaluation.refused) reads.refuse(evaluation.refused);
   for (const name of evaluation.env) reads.noteEnv(name);
+  const { content } = evaluation;
   await Promise.all(
-    [...evaluation.files.keys()].map((f) =>
-      reads.hash(f).catch(() => {
+    [...evaluation.files.keys()].map(async (f) => {
+      try {
+        const now = statSync(f);
+        // Read when it was evaluated and unchanged since: its hash is known (no second read per package).
+        const known = content?.file === f && statSignature(now) === content.signature ? content.sha256 : undefined;
+        await reads.hash(f, now, known);
+      } catch {
         reads.refuse(`${f}, read by a config, cannot be read now`);
-      }),
-    ),
+      }
+    }),
   );
 }
 
-async function evaluateAndValidate(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation): Promise<BuildConfig> {
-  return validateConfig(await evaluateConfig(file, pkg, st, evaluation), file, pkg);
+async function evaluateAndValidate(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation, stored?: ConfigCacheLocation): Promise<BuildConfig> {
+  return validateConfig(await evaluateConfig(file, pkg, st, evaluation, stored), file, pkg);
 }

@@ -45,8 +45,9 @@ export class PackageBuildService {
   constructor(private readonly system: SystemContext = defaultSystemContext) {}
 
   /** Step "load config". Throws BuildSystemError (config/usage) before any write. */
-  prepare(pkg: PackageInfo, options: Pick<PackageBuildOptions, 'adapter' | 'reads'>): Promise<PreparedPackage> {
-    return loadConfigStep(pkg, { adapter: options.adapter, reads: options.reads, adapters: this.system.adapters });
+  prepare(pkg: PackageInfo, options: Pick<PackageBuildOptions, 'adapter' | 'reads' | 'cacheDir' | 'force' | 'noCache'>): Promise<PreparedPackage> {
+    const { adapter, reads, cacheDir, force, noCache } = options;
+    return loadConfigStep(pkg, { adapter, reads, adapters: this.system.adapters, cacheDir, force, noCache });
   }
 
   /**

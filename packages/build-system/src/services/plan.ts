@@ -84,7 +84,8 @@ export async function planSelection(packageBuild: PackageBuildService, runOption
     let cache: PlanEntry['cache'] = { status: 'disabled', key: null, wouldHit: null };
     rebuilt.add(pkg.name);
     try {
-      const prepared = await packageBuild.prepare(pkg, options);
+      // A plan writes nothing, not even an evaluated config (config/evaluation-cache.ts): configs are evaluated as without a cache.
+      const prepared = await packageBuild.prepare(pkg, { ...options, noCache: true });
       const { config, choice } = prepared;
       base.waitsFor = waitsFor(selection, pkg, prepared);
       // A dependency it does not wait for is not read: whether it is rebuilt does not matter.

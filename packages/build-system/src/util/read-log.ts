@@ -71,6 +71,8 @@ export class ReadLog {
   private readonly linkTargets = new Map<string, string>();
   private readonly envNames = new Set<string>();
   private refusedReason: string | null = null;
+  /** readTextOnce: path → the text the run read (undefined: absent). */
+  private readonly texts = new Map<string, string | undefined>();
   /** path → the hash of its content at one stat signature (a file changed mid-run is hashed again). */
   private readonly hashes = new Map<string, { signature: string; digest: Promise<FileDigest> }>();
   private active = 0;
@@ -101,6 +103,18 @@ export class ReadLog {
     }
     // Stat after the read: if the file changed in between, the newer stat goes with the older hash and a record never matches — safe.
     this.noteFile(abs, statSync(abs, { throwIfNoEntry: false }) ?? null, sha256(text));
+    return text;
+  }
+
+  /**
+   * readText once per run per path: package.json files, which discovery, the workspace root
+   * check and module resolution (a package's own name) each read. The first read is what the
+   * run saw and logged, so later callers get that text.
+   */
+  readTextOnce(abs: string): string | undefined {
+    if (this.texts.has(abs)) return this.texts.get(abs);
+    const text = this.readText(abs);
+    this.texts.set(abs, text);
     return text;
   }
 

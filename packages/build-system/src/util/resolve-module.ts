@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { moduleFile } from './module-file.js';
@@ -80,41 +80,145 @@ export function resolveModule(name: string, searchDirs: readonly string[], reads
   const dirs = [...searchDirs];
   if (opts.includeOwn !== false) dirs.push(ownDir);
   for (const from of dirs) {
-    const req = createRequire(path.join(from, 'noop.js'));
-    const vendored = from === ownDir ? vendoredDir(name) : null;
-    let pkgJsonPath: string;
-    try {
-      pkgJsonPath = vendored ? path.join(vendored, 'package.json') : req.resolve(`${name}/package.json`);
-    } catch {
-      // Packages whose exports hide package.json: resolve the main entry and walk up.
-      try {
-        const main = req.resolve(name);
-        let dir = path.dirname(main);
-        while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-        pkgJsonPath = path.join(dir, 'package.json');
-      } catch {
-        continue;
-      }
-    }
-    const pkgText = reads.readText(pkgJsonPath) ?? '{}';
-    const pkg = JSON.parse(pkgText) as { version?: string };
+    const found = resolveFrom(name, from, reads);
+    if (!found) continue;
     // An earlier search dir that gains the package would win next time.
     if (reads.recording) {
       // Where Node looked before it found this one: a copy installed there later would win.
       for (const earlier of dirs.slice(0, dirs.indexOf(from))) noteNotInstalled(reads, name, earlier);
       // A vendored copy wins whatever is installed around build-system.
-      if (!vendored) noteNotInstalled(reads, name, from, path.dirname(pkgJsonPath));
+      if (!found.vendored) noteNotInstalled(reads, name, from, found.dir);
     }
-    let main: string;
-    try {
-      main = req.resolve(vendored ?? name);
-    } catch {
-      main = pkgJsonPath;
-    }
-    return { dir: path.dirname(pkgJsonPath), version: pkg.version ?? '0.0.0', main };
+    return { dir: found.dir, version: found.version, main: found.main };
   }
   if (reads.recording) for (const from of dirs) noteNotInstalled(reads, name, from);
   return undefined;
+}
+
+interface Resolution extends ResolvedModule {
+  vendored: boolean;
+}
+
+/**
+ * Per run (per read log): `name` resolved from a node_modules directory on, by where the
+ * lookup from a directory first finds a `node_modules/<name>` entry. A run resolves the same
+ * tool for every package (esbuild from 200 package directories); from each of them Node walks
+ * the same ancestors, so one resolution per place it is found is enough. Per run, not per
+ * process: an install between two runs (watch mode) must be seen.
+ */
+const resolutions = new WeakMap<ReadLog, Map<string, Resolution | null>>();
+/** Per run: the entry names of a directory (empty when it cannot be listed). */
+const listings = new WeakMap<ReadLog, Map<string, ReadonlySet<string>>>();
+/** Per run: a directory's package.json as Node's self-reference check reads it (null: none there). */
+const scopes = new WeakMap<ReadLog, Map<string, { name?: unknown; exports?: unknown } | null>>();
+
+function memoFor<V>(map: WeakMap<ReadLog, Map<string, V>>, reads: ReadLog): Map<string, V> {
+  let m = map.get(reads);
+  if (!m) map.set(reads, (m = new Map()));
+  return m;
+}
+
+function listing(dir: string, reads: ReadLog): ReadonlySet<string> {
+  const seen = memoFor(listings, reads);
+  let names = seen.get(dir);
+  if (!names) {
+    try {
+      names = new Set(readdirSync(dir));
+    } catch {
+      names = new Set();
+    }
+    seen.set(dir, names);
+  }
+  return names;
+}
+
+/**
+ * The first `node_modules/<name>` Node's lookup from `from` can stop at: the directories it
+ * tries are `<d>/node_modules` for `from` and each ancestor `d` not itself named node_modules
+ * (Module._nodeModulePaths), and one that holds neither `<name>` nor `<name>` with an extension
+ * Node tries resolves nothing. Node's lookup from `from` therefore gives what the lookup from
+ * the directory holding that node_modules gives. null when no ancestor has one (global folders
+ * and NODE_PATH may still resolve it).
+ */
+function firstCandidate(name: string, from: string, reads: ReadLog): string | null {
+  const segments = name.split('/');
+  const base = segments[segments.length - 1]!;
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (path.basename(dir) !== 'node_modules') {
+      const candidate = path.join(dir, 'node_modules', ...segments);
+      const names = listing(path.dirname(candidate), reads);
+      if (names.has(base) || names.has(`${base}.js`) || names.has(`${base}.json`) || names.has(`${base}.node`)) return candidate;
+    }
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+/**
+ * Whether Node would resolve `name` from `from` to the package `from` is in (a package
+ * resolving its own name through its `exports`): then the lookup is not shared.
+ */
+function selfReference(name: string, from: string, reads: ReadLog): boolean {
+  const seen = memoFor(scopes, reads);
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (dir.endsWith(`${path.sep}node_modules`)) return false;
+    let manifest = seen.get(dir);
+    if (manifest === undefined) {
+      // Through the run's read log: discovery read the workspace packages' package.json already (and
+      // which package a lookup starts in decides its outcome, so the record holds it).
+      let text: string | undefined;
+      try {
+        text = reads.readTextOnce(path.join(dir, 'package.json'));
+      } catch {
+        text = '{}';
+      }
+      try {
+        const parsed = text === undefined ? null : (JSON.parse(text.replace(/^\uFEFF/, '')) as unknown);
+        manifest = text === undefined ? null : typeof parsed === 'object' && parsed !== null ? (parsed as { name?: unknown; exports?: unknown }) : {};
+      } catch {
+        manifest = {};
+      }
+      seen.set(dir, manifest);
+    }
+    if (manifest) return manifest.name === name && manifest.exports != null;
+    if (path.dirname(dir) === dir) return false;
+  }
+}
+
+function resolveFrom(name: string, from: string, reads: ReadLog): Resolution | null {
+  const vendored = from === ownDir ? vendoredDir(name) : null;
+  if (!vendored && selfReference(name, from, reads)) return resolveWithNode(name, from, null, reads);
+  const memo = memoFor(resolutions, reads);
+  const key = vendored ? `vendored\0${vendored}` : `${name}\0${firstCandidate(name, from, reads) ?? ''}`;
+  let found = memo.get(key);
+  if (found === undefined) memo.set(key, (found = resolveWithNode(name, from, vendored, reads)));
+  return found;
+}
+
+function resolveWithNode(name: string, from: string, vendored: string | null, reads: ReadLog): Resolution | null {
+  const req = createRequire(path.join(from, 'noop.js'));
+  let pkgJsonPath: string;
+  try {
+    pkgJsonPath = vendored ? path.join(vendored, 'package.json') : req.resolve(`${name}/package.json`);
+  } catch {
+    // Packages whose exports hide package.json: resolve the main entry and walk up.
+    try {
+      const main = req.resolve(name);
+      let dir = path.dirname(main);
+      while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+      pkgJsonPath = path.join(dir, 'package.json');
+    } catch {
+      return null;
+    }
+  }
+  const pkgText = reads.readText(pkgJsonPath) ?? '{}';
+  const pkg = JSON.parse(pkgText) as { version?: string };
+  let main: string;
+  try {
+    main = req.resolve(vendored ?? name);
+  } catch {
+    main = pkgJsonPath;
+  }
+  return { dir: path.dirname(pkgJsonPath), version: pkg.version ?? '0.0.0', main, vendored: vendored !== null };
 }
 
 /** For the no-op record: `name` is not installed where Node would look from `fromDir` (node_modules of it and every ancestor). */
@@ -123,7 +227,8 @@ function noteNotInstalled(reads: ReadLog, name: string, fromDir: string, foundAt
     if (path.basename(dir) !== 'node_modules') {
       const candidate = path.join(dir, 'node_modules', ...name.split('/'));
       if (candidate === foundAt) break;
-      reads.noteFile(candidate);
+      // Not in its directory's listing (this run's): absent, no stat needed.
+      reads.noteFile(candidate, listing(path.dirname(candidate), reads).has(path.basename(candidate)) ? undefined : null);
     }
     if (path.dirname(dir) === dir) break;
   }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { chooseAdapter, type AdapterRegistry } from '../../adapters/registry.js';
+import { resolveCacheDir } from '../../cache/cache-dir.js';
 import { loadPackageConfig } from '../../config/load.js';
 import { resolveConfig } from '../../config/resolve.js';
 import type { AdapterName } from '../../config/schema.js';
@@ -16,10 +17,12 @@ import type { PreparedPackage } from './context.js';
  */
 export async function loadConfigStep(
   pkg: PackageInfo,
-  input: { adapter?: AdapterName; reads: ReadLog; adapters: AdapterRegistry },
+  input: { adapter?: AdapterName; reads: ReadLog; adapters: AdapterRegistry; cacheDir?: string; force?: boolean; noCache?: boolean },
 ): Promise<PreparedPackage> {
   const { reads } = input;
-  const { config, file } = await loadPackageConfig(pkg, reads);
+  // Evaluated configs are kept beside the build cache and obey the same flags (config/evaluation-cache.ts).
+  const stored = input.noCache ? undefined : { dir: resolveCacheDir(pkg.workspaceRoot, input.cacheDir), read: !input.force, write: true };
+  const { config, file, keep } = await loadPackageConfig(pkg, reads, stored);
   const raw = input.adapter ? { ...config, adapter: input.adapter } : config;
   const resolved = resolveConfig(pkg, raw, file);
   const origin = input.adapter ? '--adapter' : file ? toPosix(path.relative(pkg.dir, file)) : 'default';
@@ -41,5 +44,7 @@ export async function loadConfigStep(
       });
     }
   }
+  // Usable: only now may its evaluation be kept for later runs (a run that fails on its config writes nothing).
+  await keep?.();
   return { pkg, config: resolved, choice };
 }
