@@ -16,8 +16,8 @@
  * The directory's existence is the lock. Release renames L away (so it
  * vanishes in one step) and deletes the renamed copy.
  */
-import { lstatSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -85,14 +85,16 @@ function newToken(): string {
 async function writeOwner(dir: string, owner: LockOwner): Promise<void> {
   // Written aside and renamed in, so a reader never sees half a record.
   const tmp = path.join(dir, `${OWNER_FILE}.${owner.token}.tmp`);
-  await writeFile(tmp, `${JSON.stringify(owner, null, 2)}\n`);
-  await rename(tmp, path.join(dir, OWNER_FILE));
+  // Synchronous, like the mkdir before it: a lock is taken per package build, and the promise API's per-call
+  // cost was most of the work for these small files (research.md §8, session 10).
+  writeFileSync(tmp, `${JSON.stringify(owner, null, 2)}\n`);
+  renameSync(tmp, path.join(dir, OWNER_FILE));
 }
 
 /** mkdir is the atomic step: exactly one process creates the directory. */
 async function tryCreate(dir: string, owner: LockOwner): Promise<boolean> {
   try {
-    await mkdir(dir);
+    mkdirSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
@@ -307,7 +309,8 @@ async function sweepReleased(dir: string): Promise<void> {
   const parent = path.dirname(dir);
   const prefix = `${path.basename(dir)}.released-`;
   try {
-    for (const name of await readdir(parent)) {
+    // readdirSync: one small directory per lock taken, where the promise API's per-call cost is most of the work.
+    for (const name of readdirSync(parent)) {
       if (name.startsWith(prefix)) await rm(path.join(parent, name), { recursive: true, force: true });
     }
   } catch {

@@ -1,6 +1,5 @@
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { readFile } from 'node:fs/promises';
-import { statSync, type Stats } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { FileDigest, ReadLog } from '../util/read-log.js';
 
@@ -79,7 +78,8 @@ export class FileHasher {
     const hasher = new FileHasher(reads, stateFile);
     if (!stateFile) return hasher;
     try {
-      const data = JSON.parse(await readFile(stateFile, 'utf8')) as PersistedStatCache;
+      // Synchronous: a small file read once per package, where the promise API's per-call cost is most of the work.
+      const data = JSON.parse(readFileSync(stateFile, 'utf8')) as PersistedStatCache;
       if (data.version === STAT_CACHE_VERSION && data.entries && typeof data.entries === 'object') {
         for (const [file, e] of Object.entries(data.entries)) {
           if (!Array.isArray(e) || e.length !== 5) continue;

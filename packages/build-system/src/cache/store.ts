@@ -1,8 +1,8 @@
 // Long because: one class, LocalCacheStore, whose write, read and prune paths share the crash-safe entry protocol (write in tmp, publish by one rename, verify on read) and the store-directory bookkeeping (knownDirs, inStoreDirs); the on-disk format and its types are in store-format.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { constants as fsConstants } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Artifact } from '../result/schema.js';
 import type { RecordedReads } from './build-reads.js';
@@ -49,6 +49,9 @@ export { CacheCorruptError, type CacheHit, type CacheLookup, type CacheManifest,
  * trips over it checks it again and retries once (see `inStoreDirs`).
  */
 const knownDirs = new Set<string>();
+
+/** Blobs up to this size are copied synchronously into a new entry (see put). */
+const SYNC_COPY_MAX_BYTES = 1024 * 1024;
 
 export class LocalCacheStore implements CacheStore {
   readonly root: string;
@@ -187,10 +190,13 @@ export class LocalCacheStore implements CacheStore {
   async put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options: { replace?: boolean } = {}): Promise<{ bytes: number }> {
     const finalDir = this.entryDir(draft.key);
     const tmpRoot = path.join(this.root, 'tmp');
-    const tmp = await this.inStoreDirs([tmpRoot, path.join(this.root, 'entries')], () => mkdtemp(path.join(tmpRoot, `entry-${draft.key.slice(0, 12)}-`)));
+    // The entry's directories, small blobs and manifest are written with synchronous calls: per package on a
+    // miss they were a dozen promise-API calls, each a thread-pool round trip costing more main-thread time
+    // than the write itself (research.md §8, session 10). Large blobs still copy through the thread pool.
+    const tmp = await this.inStoreDirs([tmpRoot, path.join(this.root, 'entries')], async () => mkdtempSync(path.join(tmpRoot, `entry-${draft.key.slice(0, 12)}-`)));
     let published = false;
     try {
-      await mkdir(path.join(tmp, 'blobs'));
+      mkdirSync(path.join(tmp, 'blobs'));
       const written = new Set<string>();
       let bytes = 0;
       for (const a of draft.artifacts) {
@@ -198,12 +204,14 @@ export class LocalCacheStore implements CacheStore {
         written.add(a.sha256);
         bytes += a.bytes;
         // COPYFILE_FICLONE: a reflink where the filesystem can, a plain copy elsewhere.
-        await copyFile(sourceOf(a), path.join(tmp, 'blobs', a.sha256), fsConstants.COPYFILE_FICLONE);
+        const blob = path.join(tmp, 'blobs', a.sha256);
+        if (a.bytes <= SYNC_COPY_MAX_BYTES) copyFileSync(sourceOf(a), blob, fsConstants.COPYFILE_FICLONE);
+        else await copyFile(sourceOf(a), blob, fsConstants.COPYFILE_FICLONE);
       }
       const body: Omit<CacheManifest, 'integrity'> = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...draft };
       const manifest: CacheManifest = { ...body, integrity: manifestIntegrity(body) };
       const text = JSON.stringify(manifest);
-      await writeFile(path.join(tmp, 'manifest.json'), text);
+      writeFileSync(path.join(tmp, 'manifest.json'), text);
       published = await this.inStoreDirs([path.join(this.root, 'entries')], () => this.publish(tmp, finalDir, options.replace === true, draft.key));
       await this.addToIndex(draft.primaryKey, draft.key);
       return { bytes: bytes + Buffer.byteLength(text) };
@@ -242,7 +250,7 @@ export class LocalCacheStore implements CacheStore {
     // processes replacing the same key over and over could keep this going, so the bound is generous.
     for (let attempt = 0; attempt < 20; attempt++) {
       try {
-        await rename(tmp, finalDir);
+        renameSync(tmp, finalDir);
         return true;
       } catch (e) {
         if (!isErrno(e, 'ENOTEMPTY', 'EEXIST', 'EPERM')) throw e;
@@ -301,7 +309,7 @@ export class LocalCacheStore implements CacheStore {
   /** The entry keys built from one fingerprint, newest first (empty when none, or the index is unreadable). */
   async candidates(primaryKey: string): Promise<string[]> {
     try {
-      const data = JSON.parse(await readFile(this.indexFile(primaryKey), 'utf8')) as { keys?: unknown };
+      const data = JSON.parse(readFileSync(this.indexFile(primaryKey), 'utf8')) as { keys?: unknown };
       return Array.isArray(data.keys) ? data.keys.filter((k): k is string => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k)) : [];
     } catch {
       return [];
@@ -481,12 +489,13 @@ export class LocalCacheStore implements CacheStore {
    */
   async readLastKey(pkgDir: string): Promise<string | null> {
     try {
-      const handle = await open(this.lastFile(pkgDir), 'r');
+      const fd = openSync(this.lastFile(pkgDir), 'r');
       try {
-        const { buffer, bytesRead } = await handle.read(Buffer.alloc(80), 0, 80, 0);
+        const buffer = Buffer.alloc(80);
+        const bytesRead = readSync(fd, buffer, 0, 80, 0);
         return /^\{"key":"([0-9a-f]{64})"/.exec(buffer.subarray(0, bytesRead).toString('utf8'))?.[1] ?? null;
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     } catch {
       return null;

@@ -3,8 +3,8 @@
  * ours right before publishing, and release (async, or synchronous from the
  * interrupt hook). Taking a lock is `../lock.ts`.
  */
-import { readFileSync, renameSync, rmSync } from 'node:fs';
-import { readFile, rename, rm, rmdir, unlink, utimes } from 'node:fs/promises';
+import { readFileSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildSystemError } from '../errors.js';
 import { onInterrupt } from '../util/signals.js';
@@ -40,7 +40,9 @@ export function hold(dir: string, me: LockOwner, waitedMs: number, tookOver: Pac
 
   const stillOurs = async (): Promise<boolean> => {
     try {
-      const o: unknown = JSON.parse(await readFile(ownerFile, 'utf8'));
+      // Synchronous: a small record read twice per build (before publishing, at release), where the promise
+      // API's per-call cost is most of the work (research.md §8, session 10).
+      const o: unknown = JSON.parse(readFileSync(ownerFile, 'utf8'));
       return isOwner(o) && o.token === me.token;
     } catch {
       return false;
@@ -122,15 +124,23 @@ export function hold(dir: string, me: LockOwner, waitedMs: number, tookOver: Pac
       // directory itself would leave a record-less lock for a moment.
       const grave = `${dir}.released-${me.token}`;
       try {
-        await rename(dir, grave);
+        renameSync(dir, grave);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw e;
       }
       // Usually just the owner record: two calls instead of rm -rf's walk. Anything else in it
       // (a takeover claim left behind) takes the full removal.
-      await unlink(path.join(grave, OWNER_FILE)).catch(() => {});
-      await rmdir(grave).catch(() => rm(grave, { recursive: true, force: true }));
+      try {
+        unlinkSync(path.join(grave, OWNER_FILE));
+      } catch {
+        // not there: the rmdir below tells
+      }
+      try {
+        rmdirSync(grave);
+      } catch {
+        await rm(grave, { recursive: true, force: true });
+      }
     },
   };
 }

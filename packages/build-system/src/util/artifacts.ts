@@ -1,6 +1,9 @@
-import { lstat } from 'node:fs/promises';
+import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { sha256File } from './hash.js';
+import { sha256, sha256File } from './hash.js';
+
+/** Outputs up to this size are read synchronously to be hashed: for small files the promise API's per-call cost is most of the work. */
+const SYNC_READ_MAX_BYTES = 256 * 1024;
 import { isStrictlyInside, toPosix } from './paths.js';
 
 /**
@@ -37,8 +40,9 @@ export async function collectArtifacts(reported: readonly string[], stagingDir: 
       missing.push(rel);
       continue;
     }
+    let st: Stats;
     try {
-      const st = await lstat(abs);
+      st = lstatSync(abs);
       if (!st.isFile()) {
         missing.push(rel);
         continue;
@@ -47,9 +51,13 @@ export async function collectArtifacts(reported: readonly string[], stagingDir: 
       missing.push(rel);
       continue;
     }
-    const { sha256, bytes } = await sha256File(abs);
+    const digest = st.size <= SYNC_READ_MAX_BYTES ? digestOf(readFileSync(abs)) : await sha256File(abs);
     const finalPath = `${outDir}/${rel}`;
-    artifacts.push({ path: finalPath, bytes, sha256, kind: artifactKind(finalPath) });
+    artifacts.push({ path: finalPath, bytes: digest.bytes, sha256: digest.sha256, kind: artifactKind(finalPath) });
   }
   return { artifacts, missing };
+}
+
+function digestOf(data: Buffer): { sha256: string; bytes: number } {
+  return { sha256: sha256(data), bytes: data.byteLength };
 }

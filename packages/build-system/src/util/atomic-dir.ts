@@ -29,8 +29,8 @@
  * swap are one protocol; outDir is never left half swapped only if they are read
  * together.
  */
-import { rmSync } from 'node:fs';
-import { lstat, mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { onInterrupt, uninterruptible } from './signals.js';
@@ -122,13 +122,16 @@ function forgetStaging(staging: string): void {
 export async function createStagingDir(pkgDir: string, outDir: string): Promise<string> {
   const target = resolveOutDir(pkgDir, outDir);
   const parent = path.dirname(target);
-  await mkdir(parent, { recursive: true });
+  // Synchronous calls on this path (mkdir, lstat, readdir, the rename of a first swap): they run once or twice
+  // per package build on tiny directories, where the promise API's per-call cost (a thread-pool round trip)
+  // was most of the work (research.md §8, session 10).
+  mkdirSync(parent, { recursive: true });
   // Not mkdtemp: its 0700 mode would become outDir's mode on the rename path
   // (a web server or another user could no longer read dist). mkdir uses the umask.
   for (;;) {
     const staging = path.join(parent, `${STAGING_PREFIX}${path.basename(target)}-${randomBytes(6).toString('hex')}`);
     try {
-      await mkdir(staging);
+      mkdirSync(staging);
     } catch (e) {
       if (code(e) === 'EEXIST') continue;
       throw e;
@@ -165,7 +168,7 @@ async function listTree(root: string): Promise<Tree> {
   const walk = async (rel: string) => {
     let dirents;
     try {
-      dirents = await readdir(rel ? path.join(root, rel) : root, { withFileTypes: true });
+      dirents = readdirSync(rel ? path.join(root, rel) : root, { withFileTypes: true });
     } catch (e) {
       if (code(e) === 'ENOENT' || code(e) === 'ENOTDIR') return;
       throw e;
@@ -186,7 +189,7 @@ async function listTree(root: string): Promise<Tree> {
 
 async function lstatOrNull(p: string) {
   try {
-    return await lstat(p);
+    return lstatSync(p);
   } catch (e) {
     if (code(e) === 'ENOENT') return null;
     throw e;
@@ -328,7 +331,7 @@ export async function swapInStaging(pkgDir: string, outDir: string, staging: str
     if (!isDir) {
       const files = [...(await listTree(staging)).entries.values()].filter((k) => k === 'file').length;
       try {
-        await rename(staging, target); // nothing to replace: one atomic step
+        renameSync(staging, target); // nothing to replace: one atomic step
         forgetStaging(staging);
         return { mode: 'rename' as const, added: files, replaced: 0, removed: 0 };
       } catch (e) {
@@ -397,7 +400,7 @@ export async function removeLeftovers(pkgDir: string, outDir: string): Promise<L
   const report: LeftoverReport = { rolledForward: [], removed: [] };
   let names: string[];
   try {
-    names = await readdir(parent);
+    names = readdirSync(parent);
   } catch (e) {
     if (code(e) === 'ENOENT') return report;
     throw e;

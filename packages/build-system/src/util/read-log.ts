@@ -58,6 +58,8 @@ export interface FileDigest {
 
 /** Most file reads in flight at once, so thousands of inputs do not exhaust file descriptors. */
 const READ_CONCURRENCY = 32;
+/** Files up to this size are read synchronously when hashed (see hash()); larger ones through the thread pool, READ_CONCURRENCY at a time. */
+const SYNC_READ_MAX_BYTES = 256 * 1024;
 
 /** A file version's identity for memos: size, mtime, ctime (which nobody can set back) and inode. */
 export function statSignature(st: Stats): string {
@@ -169,20 +171,33 @@ export class ReadLog {
       this.hashes.set(abs, { signature, digest });
       return digest;
     }
-    const digest = this.limited(async () => {
-      const data = await readFile(abs);
-      const hex = sha256(data);
-      // The stat we were given may predate the read: only vouch for it when the size agrees.
-      if (data.byteLength === st.size) this.noteFile(abs, st, hex);
-      else this.refuse(`${abs} changed while it was read`);
-      return { sha256: hex, bytes: data.byteLength };
-    });
+    // A small file is read synchronously: the promise API's open, fstat, read and close are four thread-pool
+    // round trips, which cost more main-thread time than the read itself (research.md §8, session 10).
+    const digest = st.size <= SYNC_READ_MAX_BYTES ? this.digestNow(abs, st) : this.limited(async () => this.digestOf(abs, st, await readFile(abs)));
     this.hashes.set(abs, { signature, digest });
     // A failed read is not remembered: the caller decides what a missing file means.
     digest.catch(() => {
       if (this.hashes.get(abs)?.digest === digest) this.hashes.delete(abs);
     });
     return digest;
+  }
+
+  private digestNow(abs: string, st: Stats): Promise<FileDigest> {
+    let data: Buffer;
+    try {
+      data = readFileSync(abs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve(this.digestOf(abs, st, data));
+  }
+
+  private digestOf(abs: string, st: Stats, data: Buffer): FileDigest {
+    const hex = sha256(data);
+    // The stat we were given may predate the read: only vouch for it when the size agrees.
+    if (data.byteLength === st.size) this.noteFile(abs, st, hex);
+    else this.refuse(`${abs} changed while it was read`);
+    return { sha256: hex, bytes: data.byteLength };
   }
 
   /** The value of an env var, logged as used. */
