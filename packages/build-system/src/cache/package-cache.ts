@@ -3,7 +3,7 @@ import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { statSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import type { Artifact, CacheChange } from '../result/schema.js';
 import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
