@@ -496,9 +496,9 @@ describe('remote cache against turborepo-remote-cache', () => {
       expect(countMatches(r.stderr, /remote cache disabled for this run/), r.stderr).toBe(1);
       expect(run.cache?.remote?.status).toBe('disabled');
       // After the kill, one failed request (and its retry) turned the remote off; every later upload
-      // was skipped, not tried against the dead server one by one.
+      // was skipped, not tried against the dead server one by one. (The upload the server stored may
+      // still count as failed: it can die before its answer arrives.)
       const uploads = run.cache!.remote!.uploads;
-      expect(uploads.done).toBeGreaterThanOrEqual(1);
       expect(uploads.failed).toBeLessThanOrEqual(1);
       expect(uploads.done + uploads.failed + uploads.skipped).toBe(4);
     } finally {
