@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { emitDeclarations } from '../src/adapters/dts.js';
 import { tscPoolStats } from '../src/adapters/tsc-pool.js';
-import { buildPendingSnapshots, forgetSnapshotUses, MAX_JOBS_TO_BUILD, snapshotDir, snapshotKey, tscSnapshotStats } from '../src/adapters/tsc-snapshot.js';
+import { buildPendingSnapshots, dropTscSnapshotPrewarm, forgetSnapshotUses, MAX_JOBS_TO_BUILD, prewarmTscSnapshot, snapshotDir, snapshotKey, tscSnapshotStats } from '../src/adapters/tsc-snapshot.js';
+import { readSnapshotHint } from '../src/adapters/tsc-snapshot-hint.js';
 import type { AdapterOutput } from '../src/adapters/types.js';
 import { ReadLog } from '../src/util/read-log.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
@@ -103,8 +104,8 @@ describe('declarations from the TypeScript 5 snapshot', () => {
     const { worker, snapshot } = await bothPaths(fx);
     expect(existsSync(blobOf(ts5))).toBe(true);
     expect(path.dirname(blobOf(ts5))).toBe(path.join(cacheDir, 'v1', 'tsc-snapshot'));
-    // Only the blob and its meta are left: the builder's entry, temp blob and file list are gone.
-    expect(readdirSync(path.dirname(blobOf(ts5))).sort()).toEqual([`${snapshotKey(ts5)}.blob`, `${snapshotKey(ts5)}.json`]);
+    // Only the blob, its meta and the hint naming it for the next run's prewarm are left: the builder's entry, temp blob and file list are gone.
+    expect(readdirSync(path.dirname(blobOf(ts5))).sort()).toEqual([`${snapshotKey(ts5)}.blob`, `${snapshotKey(ts5)}.json`, 'last.json']);
     expect(snapshot.out.ok).toBe(true);
     expect(Object.keys(snapshot.written).sort()).toEqual(['greet.d.ts', 'index.d.ts']);
     expect(snapshot.written).toEqual(worker.written);
@@ -265,8 +266,90 @@ describe('through the CLI', () => {
         }
       });
     expect(running).toEqual([]);
-    // A whole snapshot, and nothing else.
+    // A whole snapshot and its hint, and nothing else.
     const key = snapshotKey(ts5)!;
-    expect(readdirSync(dir).sort()).toEqual([`${key}.blob`, `${key}.json`]);
+    expect(readdirSync(dir).sort()).toEqual([`${key}.blob`, `${key}.json`, 'last.json']);
+
+    // The next run after an edit starts a process from it while it loads, hands it the job, and leaves none behind.
+    writeFileSync(fx.path('src/greet.ts'), readFileSync(fx.path('src/greet.ts'), 'utf8').replace('name: string', 'who: string').replace('${name}', '${who}'));
+    const second = await cliRun(['build'], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG: '1' } });
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain('tsc snapshot');
+    expect(second.stderr).toMatch(/started a process from [0-9a-f]+ while the run loads/);
+    expect(second.stderr).toContain('compiled in the process started when the run began');
+    expect(readFileSync(fx.path('dist/greet.d.ts'), 'utf8')).toContain('export declare function greet(who: string): Greeting;');
+    expect(snapshotProcesses(dir)).toEqual([]);
+
+    // A run with nothing to compile kills the process it started: none is left.
+    const noop = await cliRun(['build'], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_NO_FAST_PATH: '1', BUILD_SYSTEM_DEBUG: '1' } });
+    expect(noop.code).toBe(0);
+    expect(noop.stderr).toMatch(/started a process from [0-9a-f]+ while the run loads/);
+    expect(noop.stderr).not.toContain('compiled in the process');
+    expect(snapshotProcesses(dir)).toEqual([]);
   });
 });
+
+/** Live processes whose command line names a file in `dir` (a snapshot's blob). */
+function snapshotProcesses(dir: string): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false;
+      }
+    });
+}
+
+describe('a process prewarmed from the last used snapshot', () => {
+  test('takes the first job: the same .d.ts files as the worker, counted as prewarmed', async () => {
+    const fx = tsPackage(clean);
+    process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
+    const worker = await emit(fx);
+    delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
+    await ensureSnapshot(fx);
+    const before = { ...tscSnapshotStats(), pool: tscPoolStats().compiled };
+    prewarmTscSnapshot(fx.root, readSnapshotHint(fx.root)!);
+    expect(snapshotProcesses(path.dirname(blobOf(ts5)))).toHaveLength(1);
+    const warm = await emit(fx);
+    expect(tscSnapshotStats()).toMatchObject({ compiled: before.compiled + 1, prewarmed: before.prewarmed + 1, fellBack: before.fellBack });
+    expect(tscPoolStats().compiled).toBe(before.pool);
+    expect(warm.out.ok).toBe(true);
+    expect(warm.written).toEqual(worker.written);
+    expect(warm.out.reads?.slice().sort()).toEqual(worker.out.reads?.slice().sort());
+    expect(snapshotProcesses(path.dirname(blobOf(ts5)))).toEqual([]);
+  });
+
+  test('a type error through it: the same diagnostics as the worker', async () => {
+    const fx = tsPackage(broken);
+    process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
+    const worker = await emit(fx);
+    delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
+    await ensureSnapshot(tsPackage(clean));
+    const prewarmed = tscSnapshotStats().prewarmed;
+    prewarmTscSnapshot(fx.root, readSnapshotHint(fx.root)!);
+    const warm = await emit(fx);
+    expect(tscSnapshotStats().prewarmed).toBe(prewarmed + 1);
+    expect(warm.out.ok).toBe(false);
+    expect(warm.out.diagnostics).toEqual(worker.out.diagnostics);
+  });
+
+  test('not used: dropping it kills the process; without a hint none is started', async () => {
+    const fx = tsPackage(clean);
+    await ensureSnapshot(fx);
+    const dir = path.dirname(blobOf(ts5));
+    prewarmTscSnapshot(fx.root, readSnapshotHint(fx.root)!);
+    expect(snapshotProcesses(dir)).toHaveLength(1);
+    dropTscSnapshotPrewarm();
+    await waitFor(() => snapshotProcesses(dir).length === 0);
+    expect(snapshotProcesses(dir)).toEqual([]);
+    // The run reads the hint first and loads tsc-snapshot.ts only when there is one (workspace.service.ts).
+    rmSync(path.join(dir, 'last.json'));
+    expect(readSnapshotHint(fx.root)).toBeUndefined();
+  });
+});
+
+async function waitFor(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+}

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
-import { REPLY_PREFIX, type SnapshotWarmRequest } from './tsc-snapshot-protocol.js';
+import { REPLY_PREFIX, STDIN_ARG, type SnapshotWarmRequest } from './tsc-snapshot-protocol.js';
 import { compile, compileReply, typeScriptFrom, type LoadedTypeScript, type TscWorkerReply, type TscWorkerRequest } from './tsc-worker.js';
 
 /**
@@ -19,8 +19,9 @@ import { compile, compileReply, typeScriptFrom, type LoadedTypeScript, type TscW
  * its file's size, mtime, ctime and inode are what they were.
  *
  * A process started from the blob reads one TscWorkerRequest (JSON, its last
- * argument), compiles it as the worker would, and prints the reply on one
- * line after REPLY_PREFIX.
+ * argument, or from stdin when that argument is STDIN_ARG: a process started
+ * while the run was still loading configs), compiles it as the worker would,
+ * and prints the reply on one line after REPLY_PREFIX.
  */
 
 let typescript: LoadedTypeScript | undefined;
@@ -37,7 +38,25 @@ function buildTime(): void {
 }
 
 function run(): void {
-  const request = JSON.parse(process.argv[process.argv.length - 1]!) as TscWorkerRequest;
+  const last = process.argv[process.argv.length - 1]!;
+  if (last !== STDIN_ARG) {
+    answer(JSON.parse(last) as TscWorkerRequest);
+    return;
+  }
+  let text = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk: string) => (text += chunk));
+  process.stdin.on('end', () => {
+    // Not needed after all: the run found no job for this TypeScript.
+    if (text.trim() === '') return;
+    const request = JSON.parse(text) as TscWorkerRequest;
+    // Before TypeScript first asks for the cwd (ts.sys memoizes it): the job's paths are relative to its own.
+    process.chdir(request.cwd);
+    answer(request);
+  });
+}
+
+function answer(request: TscWorkerRequest): void {
   let reply: TscWorkerReply;
   if (!typescript) {
     reply = { id: request.id, kind: 'unloadable', reason: 'the snapshot holds no TypeScript' };

@@ -10,6 +10,15 @@ import type { TscWorkerRequest } from './tsc-worker.js';
 /** Starts the stdout line that carries a snapshot process's reply (JSON TscWorkerReply). */
 export const REPLY_PREFIX = '\u0000build-system-tsc-snapshot-reply ';
 
+/**
+ * The last argument of a process started before its job is known (a prewarmed one): it reads the
+ * request (JSON TscWorkerRequest) from stdin, moves to the request's cwd, and compiles it; an empty
+ * stdin means it was not needed and it exits.
+ */
+// No leading dash: a process started with --snapshot-blob has no script argument, so Node would read a
+// trailing '--flag' as one of its own options and refuse to start (exit 9, "bad option").
+export const STDIN_ARG = 'request-on-stdin';
+
 /** What the builder is told (environment variable BUILD_SYSTEM_TSC_SNAPSHOT_WARM, JSON). */
 export interface SnapshotWarmRequest {
   tsFile: string;

@@ -1,3 +1,4 @@
+// Long because: one snapshot cache whose key, validation, build, prewarmed start and use share the same files and the same process bookkeeping (children, exit hook); the entry and its protocol are in tsc-snapshot-entry.ts and tsc-snapshot-protocol.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
@@ -7,7 +8,10 @@ import path from 'node:path';
 import { requireOwn } from '../util/resolve-module.js';
 import { spawnLines } from '../util/spawn.js';
 import { tscWorkerFile, type TscJob, type TscJobOutcome } from './tsc-pool.js';
-import { REPLY_PREFIX, type SnapshotWarmRequest } from './tsc-snapshot-protocol.js';
+import { snapshotDir, writeSnapshotHint, type SnapshotHint } from './tsc-snapshot-hint.js';
+import { REPLY_PREFIX, STDIN_ARG, type SnapshotWarmRequest } from './tsc-snapshot-protocol.js';
+
+export { snapshotDir } from './tsc-snapshot-hint.js';
 import type { TscWorkerReply, TscWorkerRequest } from './tsc-worker.js';
 
 /**
@@ -41,15 +45,8 @@ import type { TscWorkerReply, TscWorkerRequest } from './tsc-worker.js';
 
 const FORMAT = 1;
 const debug = (line: string) => {
-  if (process.env.BUILD_SYSTEM_DEBUG) process.stderr.write(`build-system: tsc snapshot: ${line}\n`);
+  if (process.env.BUILD_SYSTEM_DEBUG) process.stderr.write(`build-system: tsc snapshot (${Math.round(performance.now())} ms): ${line}\n`);
 };
-
-/** Where a workspace's snapshots live: its cache dir (cache/cache-dir.ts's rule without --cache-dir, which adapters do not see), under the store's layout dir so `cache clear` removes them. */
-export function snapshotDir(workspaceRoot: string, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = env.BUILD_SYSTEM_CACHE_DIR || undefined;
-  const cacheDir = chosen ? path.resolve(chosen) : path.join(workspaceRoot, 'node_modules', '.cache', 'build-system');
-  return path.join(cacheDir, 'v1', 'tsc-snapshot');
-}
 
 // The stamp tsc-worker.ts's cache serves a file by (not imported: that module is a worker entry).
 const stampOf = (s: Stats) => `${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`;
@@ -73,15 +70,18 @@ interface SnapshotMeta {
   libs: [string, string][];
 }
 
-/** The blob when it is there and its libs are the ones on disk. */
-async function validBlob(dir: string, key: string, tsDir: string): Promise<string | undefined> {
+/**
+ * The blob when it is there and its libs are the ones on disk. Synchronous: ~100 stats (~1 ms), and a
+ * prewarm must not queue behind the run's own file work in the thread pool.
+ */
+function validBlob(dir: string, key: string, tsDir: string): string | undefined {
   const blob = path.join(dir, `${key}.blob`);
   try {
-    const meta = JSON.parse(await readFile(path.join(dir, `${key}.json`), 'utf8')) as SnapshotMeta;
+    const meta = JSON.parse(readFileSync(path.join(dir, `${key}.json`), 'utf8')) as SnapshotMeta;
     if (meta.format !== FORMAT || !Array.isArray(meta.libs) || meta.libs.length === 0) return undefined;
-    if ((await stat(blob)).size !== meta.blobSize) return undefined;
+    if (statSync(blob).size !== meta.blobSize) return undefined;
     for (const [file, stamp] of meta.libs) {
-      if (!file.startsWith(tsDir + path.sep) || stampOf(await stat(file)) !== stamp) {
+      if (!file.startsWith(tsDir + path.sep) || stampOf(statSync(file)) !== stamp) {
         debug(`${file} changed since the snapshot was built`);
         return undefined;
       }
@@ -101,7 +101,7 @@ const building = new Map<string, Promise<void>>();
 
 /** A process with more declaration jobs than this is a cold build: it builds no snapshot. */
 export const MAX_JOBS_TO_BUILD = 3;
-const counts = { compiled: 0, fellBack: 0, built: 0 };
+const counts = { compiled: 0, fellBack: 0, built: 0, prewarmed: 0 };
 
 /**
  * Runs the job from the TypeScript's snapshot when this is the process's first
@@ -116,7 +116,7 @@ export async function runFromSnapshot(job: TscJob, workspaceRoot: string, signal
   const key = snapshotKey(job.tsDir);
   if (!key) return undefined;
   const dir = snapshotDir(workspaceRoot);
-  const blob = await validBlob(dir, key, job.tsDir);
+  const blob = validBlob(dir, key, job.tsDir);
   if (!blob) {
     if (!building.has(key)) pending.set(key, { dir, job });
     installExitHook();
@@ -126,20 +126,31 @@ export async function runFromSnapshot(job: TscJob, workspaceRoot: string, signal
   let reply: TscWorkerReply | undefined;
   // Held until the reply: a process that cannot start prints V8's fatal trace, which is not the build's to show (the worker compiles instead).
   const printed: [stream: 'stdout' | 'stderr', line: string][] = [];
-  const result = await spawnLines(process.execPath, ['--snapshot-blob', blob, JSON.stringify(request)], {
-    cwd: job.cwd,
-    signal,
-    // It writes only into the staging dir, like TypeScript 7's tsc (tsc-runner.ts): nothing to clean up.
-    abortWith: 'SIGKILL',
-    onLine(stream, line) {
-      if (stream === 'stdout' && line.startsWith(REPLY_PREFIX)) reply = JSON.parse(line.slice(REPLY_PREFIX.length)) as TscWorkerReply;
-      else printed.push([stream, line]);
-    },
-  });
+  const take = (stream: 'stdout' | 'stderr', line: string) => {
+    if (stream === 'stdout' && line.startsWith(REPLY_PREFIX)) reply = JSON.parse(line.slice(REPLY_PREFIX.length)) as TscWorkerReply;
+    else printed.push([stream, line]);
+  };
+  // Another TypeScript's prewarmed process stays for that TypeScript's job (or is killed when the run ends).
+  const warm = prewarmed?.key === key ? prewarmed : undefined;
+  if (warm) prewarmed = undefined;
+  const result = warm
+    ? await finishPrewarmed(warm, request, signal, take)
+    : await spawnLines(process.execPath, ['--snapshot-blob', blob, JSON.stringify(request)], {
+        cwd: job.cwd,
+        signal,
+        // It writes only into the staging dir, like TypeScript 7's tsc (tsc-runner.ts): nothing to clean up.
+        abortWith: 'SIGKILL',
+        onLine: take,
+      });
   if (result.aborted) return { kind: 'aborted' };
   if (reply?.kind === 'done' && result.code === 0) {
     for (const [stream, line] of printed) onLine(stream, line);
     counts.compiled++;
+    if (warm) {
+      counts.prewarmed++;
+      debug('compiled in the process started when the run began');
+    }
+    await writeHint(dir, key, job.tsDir);
     return { kind: 'done', lines: reply.lines, exitCode: reply.exitCode, reads: reply.reads };
   }
   counts.fellBack++;
@@ -148,6 +159,105 @@ export async function runFromSnapshot(job: TscJob, workspaceRoot: string, signal
   // A blob that cannot start (damaged, or refused by this node) is rebuilt by the next run that needs it.
   if (!reply) await rm(path.join(dir, `${key}.json`), { force: true });
   return undefined;
+}
+
+/**
+ * Prewarming. The snapshot process needs ~0.3 s to start (it maps a ~40 MB
+ * heap), and a run needs ~0.3 s (50 packages) to ~0.8 s (200) of discovery,
+ * configs and keys before it knows which package's declarations to build.
+ * So when a run starts and the workspace's last used snapshot (tsc-snapshot-hint.ts) is still
+ * valid, a process is started from it at once, waiting for its job on stdin;
+ * the run's first declarations job of that TypeScript is handed to it. Not
+ * needed (every package hit, or another TypeScript): it is killed when the run
+ * ends (dropTscSnapshotPrewarm), and by the exit hook in any case. It never
+ * holds the process open until it is handed a job.
+ */
+interface Prewarmed {
+  key: string;
+  child: ChildProcess;
+  output: { stdout: string; stderr: string };
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+let prewarmed: Prewarmed | undefined;
+let prewarmTried = false;
+
+async function writeHint(dir: string, key: string, tsDir: string): Promise<void> {
+  const failed = await writeSnapshotHint(dir, { key, tsDir });
+  if (failed) debug(`hint not written: ${failed}`);
+}
+
+/** Starts a process from the workspace's last used snapshot, if it is still valid (see above). Once per process. */
+export function prewarmTscSnapshot(workspaceRoot: string, hint: SnapshotHint): void {
+  if (prewarmTried || process.env.BUILD_SYSTEM_TSC_SNAPSHOT === '0') return;
+  prewarmTried = true;
+  if (snapshotKey(hint.tsDir) !== hint.key) return;
+  const blob = validBlob(snapshotDir(workspaceRoot), hint.key, hint.tsDir);
+  if (!blob) return;
+  if (prewarmed || usedFor.has(hint.tsDir)) {
+    debug('not started: the run asked for its declarations first');
+    return;
+  }
+  installExitHook();
+  const child = spawn(process.execPath, ['--snapshot-blob', blob, STDIN_ARG], { cwd: workspaceRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (output.stdout += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (output.stderr += c));
+  child.stdin!.on('error', () => {}); // it died before its job: closed says so
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('error', () => resolve({ code: null, signal: null }));
+    child.on('close', (code, sig) => {
+      children.delete(child);
+      resolve({ code, signal: sig });
+    });
+  });
+  children.add(child);
+  try {
+    if (child.pid) setPriority(child.pid, 10);
+  } catch {
+    // not allowed here
+  }
+  holdOpen(child, false);
+  prewarmed = { key: hint.key, child, output, closed };
+  debug(`started a process from ${hint.key} while the run loads`);
+}
+
+/** Kills a prewarmed process the run did not use (the run is over). */
+export function dropTscSnapshotPrewarm(): void {
+  prewarmed?.child.kill('SIGKILL');
+  prewarmed = undefined;
+}
+
+function holdOpen(child: ChildProcess, hold: boolean): void {
+  for (const handle of [child, child.stdin, child.stdout, child.stderr] as ({ ref(): void; unref(): void } | null)[]) {
+    if (hold) handle?.ref();
+    else handle?.unref();
+  }
+}
+
+/** Hands a prewarmed process its job and collects what it says, as spawnLines would. */
+async function finishPrewarmed(warm: Prewarmed, request: TscWorkerRequest, signal: AbortSignal, onLine: (stream: 'stdout' | 'stderr', line: string) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; aborted: boolean; stderr: string }> {
+  if (signal.aborted) {
+    warm.child.kill('SIGKILL');
+    return { code: null, signal: 'SIGKILL', aborted: true, stderr: '' };
+  }
+  let aborted = false;
+  const onAbort = () => {
+    aborted = true;
+    warm.child.kill('SIGKILL');
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  holdOpen(warm.child, true);
+  debug(`job handed to the prewarmed process (${warm.child.exitCode === null ? 'running' : 'exited'})`);
+  warm.child.stdin!.end(JSON.stringify(request));
+  const { code, signal: exitSignal } = await warm.closed;
+  signal.removeEventListener('abort', onAbort);
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const lines = warm.output[stream].split(/\r?\n/);
+    if (lines.at(-1) === '') lines.pop();
+    for (const line of lines) onLine(stream, line);
+  }
+  return { code, signal: exitSignal, aborted, stderr: warm.output.stderr };
 }
 
 /** The entry bundled to one CommonJS file: a snapshot builder may require node: builtins only. */
@@ -224,6 +334,7 @@ export async function buildSnapshot(dir: string, key: string, job: TscJob): Prom
     await writeFile(metaTemp, JSON.stringify(meta));
     await rename(blobTemp, path.join(dir, `${key}.blob`));
     await rename(metaTemp, path.join(dir, `${key}.json`));
+    await writeHint(dir, key, job.tsDir);
     counts.built++;
     debug(`built ${key} (${meta.libs.length} lib files, ${meta.blobSize} bytes)`);
   } finally {
@@ -254,12 +365,14 @@ export function snapshotBuilds(): Promise<void> {
 }
 
 /** Jobs compiled from a snapshot, jobs a snapshot could not compile (the worker did), snapshots built: tests check which path ran. */
-export function tscSnapshotStats(): { compiled: number; fellBack: number; built: number } {
+export function tscSnapshotStats(): { compiled: number; fellBack: number; built: number; prewarmed: number } {
   return { ...counts };
 }
 
 /** Lets the next job of every TypeScript try its snapshot again, as in a new process (tests). */
 export function forgetSnapshotUses(): void {
+  dropTscSnapshotPrewarm();
+  prewarmTried = false;
   usedFor.clear();
   jobsFor.clear();
   pending.clear();

@@ -5,6 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { readSnapshotHint } from '../adapters/tsc-snapshot-hint.js';
 import type { BuildResult, PlanResult, RunResult } from '../result/schema.js';
 import { flushCacheUsage } from '../cache/package-cache.js';
 import { resolveRemoteCacheConfig } from '../cache/remote/config.js';
@@ -51,6 +52,12 @@ export class WorkspaceBuildService {
     } catch (e) {
       return runError(startedAt, started, e);
     }
+    // A process from the workspace's TypeScript 5 snapshot starts now, while configs and keys load, for
+    // the first declarations job; killed below if the run needs none (adapters/tsc-snapshot.ts, research §13).
+    const root = selection.packages[0]?.workspaceRoot;
+    const hint = root && process.env.BUILD_SYSTEM_TSC_SNAPSHOT !== '0' ? readSnapshotHint(root) : undefined;
+    const snapshot = hint ? import('../adapters/tsc-snapshot.js') : undefined;
+    void snapshot?.then((m) => m.prewarmTscSnapshot(root!, hint!)).catch(() => {});
     let remoteSession: RemoteCacheSession | undefined;
     if (remoteConfig) {
       // Loaded only when configured: node:http, zlib and the archive code stay out of runs without a remote.
@@ -110,6 +117,7 @@ export class WorkspaceBuildService {
     // A run cut short (cancelled, --bail) may end before every config is loaded: none is left running.
     await Promise.all(waiting.values());
     await flushCacheUsage();
+    (await snapshot)?.dropTscSnapshotPrewarm();
 
     // Uploads ran alongside the builds; the run ends once they are done (bounded: see RemoteCacheSession.finish).
     const remote = remoteSession ? await remoteSession.finish({ cancelled: options.signal?.aborted === true }) : undefined;
