@@ -95,7 +95,7 @@ async function ensureSnapshot(fx: Fixture): Promise<void> {
 }
 
 function blobOf(tsDir: string): string {
-  return path.join(snapshotDir('/unused'), `${snapshotKey(tsDir)}.blob`);
+  return path.join(snapshotDir(cacheDir), `${snapshotKey(tsDir)}.blob`);
 }
 
 describe('declarations from the TypeScript 5 snapshot', () => {
@@ -250,8 +250,10 @@ describe('through the CLI', () => {
       'package.json': { name: 'snap-cli', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } } },
       'build.config.ts': "export default { adapter: 'esbuild', format: 'esm', dts: true };\n",
     });
-    const dir = fx.path('node_modules/.cache/build-system/v1/tsc-snapshot');
-    const r = await cliRun(['build'], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined } });
+    // --cache-dir: the snapshot goes where the cache goes, and nowhere else.
+    const ownCache = fx.path('.ci-cache');
+    const dir = path.join(ownCache, 'v1', 'tsc-snapshot');
+    const r = await cliRun(['build', '--cache-dir', ownCache], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined } });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     expect(readFileSync(fx.path('dist/greet.d.ts'), 'utf8')).toContain('export declare function greet(name: string): Greeting;');
@@ -269,10 +271,11 @@ describe('through the CLI', () => {
     // A whole snapshot and its hint, and nothing else.
     const key = snapshotKey(ts5)!;
     expect(readdirSync(dir).sort()).toEqual([`${key}.blob`, `${key}.json`, 'last.json']);
+    expect(existsSync(fx.path('node_modules/.cache/build-system/v1'))).toBe(false); // (the package lock lives beside it, whatever the cache dir)
 
     // The next run after an edit starts a process from it while it loads, hands it the job, and leaves none behind.
     writeFileSync(fx.path('src/greet.ts'), readFileSync(fx.path('src/greet.ts'), 'utf8').replace('name: string', 'who: string').replace('${name}', '${who}'));
-    const second = await cliRun(['build'], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG: '1' } });
+    const second = await cliRun(['build', '--cache-dir', ownCache], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG: '1' } });
     expect(second.code).toBe(0);
     expect(second.stderr).toContain('tsc snapshot');
     expect(second.stderr).toMatch(/started a process from [0-9a-f]+ while the run loads/);
@@ -281,11 +284,12 @@ describe('through the CLI', () => {
     expect(snapshotProcesses(dir)).toEqual([]);
 
     // A run with nothing to compile kills the process it started: none is left.
-    const noop = await cliRun(['build'], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_NO_FAST_PATH: '1', BUILD_SYSTEM_DEBUG: '1' } });
+    const noop = await cliRun(['build', '--cache-dir', ownCache], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_NO_FAST_PATH: '1', BUILD_SYSTEM_DEBUG: '1' } });
     expect(noop.code).toBe(0);
     expect(noop.stderr).toMatch(/started a process from [0-9a-f]+ while the run loads/);
     expect(noop.stderr).not.toContain('compiled in the process');
     expect(snapshotProcesses(dir)).toEqual([]);
+    expect(existsSync(fx.path('node_modules/.cache/build-system/v1'))).toBe(false); // (the package lock lives beside it, whatever the cache dir)
   });
 });
 
@@ -310,7 +314,7 @@ describe('a process prewarmed from the last used snapshot', () => {
     delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
     await ensureSnapshot(fx);
     const before = { ...tscSnapshotStats(), pool: tscPoolStats().compiled };
-    prewarmTscSnapshot(fx.root, readSnapshotHint(fx.root)!);
+    prewarmTscSnapshot(cacheDir, readSnapshotHint(cacheDir)!);
     expect(snapshotProcesses(path.dirname(blobOf(ts5)))).toHaveLength(1);
     const warm = await emit(fx);
     expect(tscSnapshotStats()).toMatchObject({ compiled: before.compiled + 1, prewarmed: before.prewarmed + 1, fellBack: before.fellBack });
@@ -328,7 +332,7 @@ describe('a process prewarmed from the last used snapshot', () => {
     delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
     await ensureSnapshot(tsPackage(clean));
     const prewarmed = tscSnapshotStats().prewarmed;
-    prewarmTscSnapshot(fx.root, readSnapshotHint(fx.root)!);
+    prewarmTscSnapshot(cacheDir, readSnapshotHint(cacheDir)!);
     const warm = await emit(fx);
     expect(tscSnapshotStats().prewarmed).toBe(prewarmed + 1);
     expect(warm.out.ok).toBe(false);
@@ -339,14 +343,14 @@ describe('a process prewarmed from the last used snapshot', () => {
     const fx = tsPackage(clean);
     await ensureSnapshot(fx);
     const dir = path.dirname(blobOf(ts5));
-    prewarmTscSnapshot(fx.root, readSnapshotHint(fx.root)!);
+    prewarmTscSnapshot(cacheDir, readSnapshotHint(cacheDir)!);
     expect(snapshotProcesses(dir)).toHaveLength(1);
     dropTscSnapshotPrewarm();
     await waitFor(() => snapshotProcesses(dir).length === 0);
     expect(snapshotProcesses(dir)).toEqual([]);
     // The run reads the hint first and loads tsc-snapshot.ts only when there is one (workspace.service.ts).
     rmSync(path.join(dir, 'last.json'));
-    expect(readSnapshotHint(fx.root)).toBeUndefined();
+    expect(readSnapshotHint(cacheDir)).toBeUndefined();
   });
 });
 

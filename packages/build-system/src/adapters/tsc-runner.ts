@@ -166,6 +166,8 @@ export interface TscRunContext {
   outDir: string;
   signal: AbortSignal;
   reads: ReadLog;
+  /** The run's cache dir (AdapterContext.cacheDir): where the TypeScript 5 snapshot lives. */
+  cacheDir: string;
   log(stream: 'stdout' | 'stderr', line: string): void;
 }
 
@@ -372,7 +374,7 @@ export async function runTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: Ts
       const job = { tsDir: ts.dir, args: tscArgs(ctx, ts, mode, UNUSED_BUILD_INFO_FILE, plan), cwd: ctx.pkg.dir, outDir: ctx.outDir };
       const onLine = (stream: 'stdout' | 'stderr', line: string) => reader.onLine(stream, line);
       // A one-shot run's first TypeScript 5 job: from a snapshot with the libs parsed and bound, when there is one (tsc-snapshot.ts).
-      const fromSnapshot = mode === 'declarations' ? await (await import('./tsc-snapshot.js')).runFromSnapshot(job, ctx.pkg.workspaceRoot, ctx.signal, onLine) : undefined;
+      const fromSnapshot = mode === 'declarations' ? await (await import('./tsc-snapshot.js')).runFromSnapshot(job, ctx.cacheDir, ctx.signal, onLine) : undefined;
       const outcome = fromSnapshot ?? (await runInTscWorker(job, ctx.signal, onLine));
       if (outcome.kind === 'aborted') return { ok: false, files: [], diagnostics: [], reads: null };
       if (outcome.kind === 'done') {

@@ -108,14 +108,14 @@ const counts = { compiled: 0, fellBack: 0, built: 0, prewarmed: 0 };
  * job for it and a valid snapshot exists; undefined means "use the worker"
  * (and, without a snapshot, one is being built for the next run).
  */
-export async function runFromSnapshot(job: TscJob, workspaceRoot: string, signal: AbortSignal, onLine: (stream: 'stdout' | 'stderr', line: string) => void): Promise<TscJobOutcome | undefined> {
+export async function runFromSnapshot(job: TscJob, cacheDir: string, signal: AbortSignal, onLine: (stream: 'stdout' | 'stderr', line: string) => void): Promise<TscJobOutcome | undefined> {
   if (process.env.BUILD_SYSTEM_TSC_SNAPSHOT === '0') return undefined;
   jobsFor.set(job.tsDir, (jobsFor.get(job.tsDir) ?? 0) + 1);
   if (usedFor.has(job.tsDir)) return undefined;
   usedFor.add(job.tsDir);
   const key = snapshotKey(job.tsDir);
   if (!key) return undefined;
-  const dir = snapshotDir(workspaceRoot);
+  const dir = snapshotDir(cacheDir);
   const blob = validBlob(dir, key, job.tsDir);
   if (!blob) {
     if (!building.has(key)) pending.set(key, { dir, job });
@@ -188,18 +188,19 @@ async function writeHint(dir: string, key: string, tsDir: string): Promise<void>
 }
 
 /** Starts a process from the workspace's last used snapshot, if it is still valid (see above). Once per process. */
-export function prewarmTscSnapshot(workspaceRoot: string, hint: SnapshotHint): void {
+export function prewarmTscSnapshot(cacheDir: string, hint: SnapshotHint): void {
   if (prewarmTried || process.env.BUILD_SYSTEM_TSC_SNAPSHOT === '0') return;
   prewarmTried = true;
   if (snapshotKey(hint.tsDir) !== hint.key) return;
-  const blob = validBlob(snapshotDir(workspaceRoot), hint.key, hint.tsDir);
+  const blob = validBlob(snapshotDir(cacheDir), hint.key, hint.tsDir);
   if (!blob) return;
   if (prewarmed || usedFor.has(hint.tsDir)) {
     debug('not started: the run asked for its declarations first');
     return;
   }
   installExitHook();
-  const child = spawn(process.execPath, ['--snapshot-blob', blob, STDIN_ARG], { cwd: workspaceRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Its cwd is the job's, set when the job arrives (tsc-snapshot-entry.ts).
+  const child = spawn(process.execPath, ['--snapshot-blob', blob, STDIN_ARG], { stdio: ['pipe', 'pipe', 'pipe'] });
   const output = { stdout: '', stderr: '' };
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (output.stdout += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (output.stderr += c));

@@ -43,6 +43,12 @@ export interface AdapterContext {
   signal: AbortSignal;
   /** The run's read log (tool lookups during the build are logged like any other read). */
   reads: ReadLog;
+  /**
+   * The run's cache dir (--cache-dir, BUILD_SYSTEM_CACHE_DIR or the workspace's default, as the cache
+   * store resolves it): where a tool keeps what it reuses across runs (the TypeScript 5 snapshot), so
+   * `cache clear` removes it and nothing lands elsewhere.
+   */
+  cacheDir: string;
   /** One line of tool output (no trailing newline). */
   log(stream: 'stdout' | 'stderr', line: string): void;
 }

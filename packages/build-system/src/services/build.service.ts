@@ -2,6 +2,7 @@ import path from 'node:path';
 import { BuildSystemError, isBuildSystemError } from '../errors.js';
 import { acquirePackageLock, type PackageLock } from '../lock.js';
 import { takeoverMessage } from '../lock/owner.js';
+import { resolveCacheDir } from '../cache/cache-dir.js';
 import { PackageCache } from '../cache/package-cache.js';
 import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import type { BuildResult, CacheInfo, Diagnostic, PlanEntry } from '../result/schema.js';
@@ -182,7 +183,7 @@ export class PackageBuildService {
     const { pkg, config, choice } = prepared;
     const durationMs = () => ctx.now() - started;
 
-    const run = await buildStep(prepared, { staging, signal, log, ctx, cacheWarnings: input.cacheWarnings });
+    const run = await buildStep(prepared, { staging, signal, log, ctx, cacheWarnings: input.cacheWarnings, cacheDir: resolveCacheDir(pkg.workspaceRoot, options.cacheDir) });
     const { diagnostics, artifacts } = run;
     if (!run.ok) {
       await consume(() => discardStaging(staging));

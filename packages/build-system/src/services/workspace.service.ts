@@ -7,6 +7,7 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { readSnapshotHint } from '../adapters/tsc-snapshot-hint.js';
 import type { BuildResult, PlanResult, RunResult } from '../result/schema.js';
+import { resolveCacheDir } from '../cache/cache-dir.js';
 import { flushCacheUsage } from '../cache/package-cache.js';
 import { resolveRemoteCacheConfig } from '../cache/remote/config.js';
 import type { RemoteCacheSession } from '../cache/remote/session.js';
@@ -55,9 +56,10 @@ export class WorkspaceBuildService {
     // A process from the workspace's TypeScript 5 snapshot starts now, while configs and keys load, for
     // the first declarations job; killed below if the run needs none (adapters/tsc-snapshot.ts, research §13).
     const root = selection.packages[0]?.workspaceRoot;
-    const hint = root && process.env.BUILD_SYSTEM_TSC_SNAPSHOT !== '0' ? readSnapshotHint(root) : undefined;
+    const cacheDir = root ? resolveCacheDir(root, options.cacheDir) : undefined;
+    const hint = cacheDir && process.env.BUILD_SYSTEM_TSC_SNAPSHOT !== '0' ? readSnapshotHint(cacheDir) : undefined;
     const snapshot = hint ? import('../adapters/tsc-snapshot.js') : undefined;
-    void snapshot?.then((m) => m.prewarmTscSnapshot(root!, hint!)).catch(() => {});
+    void snapshot?.then((m) => m.prewarmTscSnapshot(cacheDir!, hint!)).catch(() => {});
     let remoteSession: RemoteCacheSession | undefined;
     if (remoteConfig) {
       // Loaded only when configured: node:http, zlib and the archive code stay out of runs without a remote.

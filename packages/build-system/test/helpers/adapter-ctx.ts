@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect } from 'vitest';
+import { resolveCacheDir } from '../../src/cache/cache-dir.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from '../../src/adapters/types.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { buildConfigSchema, type BuildConfigInput } from '../../src/config/schema.js';
@@ -164,7 +165,7 @@ export function stagingContext(
   const config = resolveConfig(pkg, buildConfigSchema.parse(input), null);
   const outDir = mkdtempSync(path.join(pkg.dir, '.build-system-staging-'));
   const logs: LogLine[] = [];
-  return { ctx: { pkg, config, outDir, tool, signal, reads: new ReadLog(), log: (stream, line) => logs.push({ stream, line }) }, logs };
+  return { ctx: { pkg, config, outDir, tool, signal, reads: new ReadLog(), cacheDir: resolveCacheDir(pkg.workspaceRoot), log: (stream, line) => logs.push({ stream, line }) }, logs };
 }
 
 export interface AdapterRun {

@@ -58,11 +58,11 @@ export interface ToolRun {
  */
 export async function buildStep(
   prepared: PreparedPackage,
-  input: { staging: string; signal: AbortSignal; log: BuildLog; ctx: RunContext; cacheWarnings: readonly Diagnostic[] },
+  input: { staging: string; signal: AbortSignal; log: BuildLog; ctx: RunContext; cacheWarnings: readonly Diagnostic[]; cacheDir: string },
 ): Promise<ToolRun> {
   const { pkg, config, choice } = prepared;
   const { staging, signal } = input;
-  const adapterCtx: AdapterContext = { pkg, config, outDir: staging, tool: choice.tool, signal, log: input.log.log, reads: input.ctx.reads };
+  const adapterCtx: AdapterContext = { pkg, config, outDir: staging, tool: choice.tool, signal, log: input.log.log, reads: input.ctx.reads, cacheDir: input.cacheDir };
   const toolStartedCtimeMs = (await stat(staging)).ctimeMs;
   const outputs: AdapterOutput[] = [await choice.adapter.build(adapterCtx)];
   if (outputs[0]!.ok && config.dts && choice.adapter.name !== 'tsc' && !signal.aborted) {
