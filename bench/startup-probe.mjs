@@ -11,7 +11,7 @@
  * is far less sensitive to other load on a shared machine than wall time.
  *
  * Variants: `node -e 0`; importing each piece of the CLI's dependency tree alone;
- * the CLI as shipped (`bin/build-system.js --version|--help`, and with the
+ * the CLI as shipped (`bin/build-system.cjs --version|--help`, and with the
  * fast path off: BUILD_SYSTEM_NO_FAST_PATH=1); and the remedies tried:
  * an esbuild bundle of the whole CLI (CJS, one file), the bundle run through a
  * V8 code cache (vm.Script cachedData: what NODE_COMPILE_CACHE does on Node ≥ 22.1,

@@ -14,8 +14,14 @@ import { buildConfigSource, EDIT_MARKER } from '../generate.mjs';
 export const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const repoRoot = path.resolve(benchDir, '..');
 export const buildSystemDir = path.join(repoRoot, 'packages', 'build-system');
+/** The bin of a build-system checkout or snapshot: bin/build-system.cjs since session 11, bin/build-system.js before. */
+function binIn(dir) {
+  const cjs = path.join(dir, 'bin', 'build-system.cjs');
+  return existsSync(cjs) ? cjs : path.join(dir, 'bin', 'build-system.js');
+}
+
 /** The CLI the contenders run: the live package, or a snapshot of it (setBuildSystemBin). */
-export let buildSystemBin = path.join(buildSystemDir, 'bin', 'build-system.js');
+export let buildSystemBin = binIn(buildSystemDir);
 
 export function setBuildSystemBin(bin) {
   buildSystemBin = bin;
@@ -50,7 +56,7 @@ export function snapshotBuildSystem(dest) {
       }
     }
   }
-  return path.join(dest, 'bin', 'build-system.js');
+  return binIn(dest);
 }
 
 /**

@@ -21,16 +21,19 @@
  *    go to Nest, which prints commander's own usage error. A no-op whose
  *    record says nothing it read has changed is replayed from that record
  *    (commands/build-replay.ts, cache/noop/record.ts) without loading the
- *    build services at all.
+ *    build services at all; through the bin, that is tried before this file
+ *    is loaded (cli-start.ts, CommonJS), and main() is told so.
  *
  * BUILD_SYSTEM_NO_FAST_PATH=1 sends everything through Nest.
  */
+import { NO_FAST_PATH_ENV } from './cli/fast-path-env.js';
 import { parseBuildArgv, type ParsedBuildArgv } from './commands/build-argv.js';
 import { VERSION } from './version.js';
 
-export const NO_FAST_PATH_ENV = 'BUILD_SYSTEM_NO_FAST_PATH';
+export { NO_FAST_PATH_ENV };
 
-export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+/** `replayTried`: cli-start.ts (the bin's first code) already tried the no-op replay and it did not answer. */
+export async function main(argv: readonly string[] = process.argv.slice(2), options: { replayTried?: boolean } = {}): Promise<void> {
   if (process.env[NO_FAST_PATH_ENV] !== '1') {
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
       process.stdout.write(`${VERSION}\n`);
@@ -53,8 +56,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
           await runWatchWithoutNest(build);
           return;
         }
-        // Built, this is dist/cli-replay.js, the replay's own one-file bundle (scripts/build.mjs).
-        if (await (await import('./commands/build-replay.js')).replayNoopBuild(build)) return;
+        if (!options.replayTried && (await (await import('./commands/build-replay.js')).replayNoopBuild(build))) return;
         await runBuildWithoutNest(build);
       } catch (e) {
         // What the Nest CLI's serviceErrorHandler does with a command that throws.

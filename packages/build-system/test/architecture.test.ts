@@ -37,7 +37,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['create.ts'], // composition root: createBuildSystem (adapters, reporter, clock)
   ['cli/'], // the CLI's commands and flags as data (commands.ts, flag-table.ts) and the help rendered from them, read by commands/ and main.ts
   ['commands/'],
-  ['main.ts', 'index.ts', 'nest*.ts', 'build.module.ts'], // entry points
+  ['main.ts', 'cli-start.ts', 'index.ts', 'nest*.ts', 'build.module.ts'], // entry points
 ];
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Issue 3's "Done when", end to end through the built CLI
- * (`node packages/build-system/bin/build-system.js build --json --cwd <pkg>`):
+ * (`node packages/build-system/bin/build-system.cjs build --json --cwd <pkg>`):
  * concurrent CLI processes, SIGKILL at several points, a reader polling
  * outDir during rebuilds, and lock timeouts. Real processes, real timers.
  * Builds that only set the scene (the first output before a crash) and the

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const packageRoot = path.join(repoRoot, 'packages/build-system');
 /** The built CLI entry (tests run `npm run build` first via `npm test`). */
-export const cliPath = path.join(packageRoot, 'bin/build-system.js');
+export const cliPath = path.join(packageRoot, 'bin/build-system.cjs');
 export const repoBin = path.join(repoRoot, 'node_modules/.bin');
 
 export type FileTree = Record<string, string | object>;
