@@ -1,8 +1,8 @@
 // Long because: one class, LocalCacheStore, whose write, read and prune paths share the crash-safe entry protocol (write in tmp, publish by one rename, verify on read) and the store-directory bookkeeping (knownDirs, inStoreDirs); the on-disk format and its types are in store-format.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { closeSync, constants as fsConstants, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, copyFileSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Artifact } from '../result/schema.js';
 import type { RecordedReads } from './build-reads.js';
@@ -84,61 +84,71 @@ export class LocalCacheStore implements CacheStore {
     let lookup: CacheLookup = { status: 'absent' };
     // An entry another process is replacing or evicting can look damaged for a moment: look again, real damage stays.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const look = await this.lookOnce(key, options);
+      const look = this.lookOnce(key, options);
       lookup = look.lookup;
       if (lookup.status !== 'corrupt' || look.stable) break;
     }
     return lookup;
   }
 
-  /** One look at an entry; `stable` is false when the entry changed while we looked (so a problem may be a race). */
-  private async lookOnce(key: string, options: { touch?: boolean }): Promise<{ lookup: CacheLookup; stable: boolean }> {
+  /**
+   * One look at an entry; `stable` is false when the entry changed while we looked (so a problem may be a race).
+   * Synchronous, like the other small reads on a run's hot paths: a manifest of a few KB and a stat per blob
+   * cost ~3× the CPU through fs/promises here (research.md §5, "No record at all"), and a no-op run without
+   * a record looks up every package.
+   */
+  private lookOnce(key: string, options: { touch?: boolean }): { lookup: CacheLookup; stable: boolean } {
     const dir = this.entryDir(key);
     const manifestFile = path.join(dir, 'manifest.json');
-    const identity = async () => {
-      const st = await stat(manifestFile).catch(() => null);
+    const identity = () => {
+      const st = statSync(manifestFile, { throwIfNoEntry: false });
       return st ? `${st.ino}:${st.ctimeMs}:${st.size}` : null;
     };
     let text: string;
     let seen: string | null;
     try {
-      const handle = await open(manifestFile, 'r');
+      const fd = openSync(manifestFile, 'r');
       try {
-        const st = await handle.stat();
+        const st = fstatSync(fd);
         seen = `${st.ino}:${st.ctimeMs}:${st.size}`;
-        text = await handle.readFile('utf8');
+        text = readFileSync(fd, 'utf8');
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     } catch (e) {
       if (!isErrno(e, 'ENOENT', 'ENOTDIR')) return { lookup: { status: 'corrupt', problem: `manifest unreadable (${(e as Error).message})` }, stable: true };
-      const dirIdentity = async () => {
-        const st = await stat(dir).catch(() => null);
+      const dirIdentity = () => {
+        let st;
+        try {
+          st = statSync(dir, { throwIfNoEntry: false });
+        } catch {
+          return null; // ENOTDIR
+        }
         return st ? `${st.ino}:${st.ctimeMs}` : null;
       };
-      const before = await dirIdentity();
+      const before = dirIdentity();
       if (before === null) return { lookup: { status: 'absent' }, stable: true };
       // Published entries always hold a manifest. Missing while the same directory stays in place is damage;
       // anything else is another process replacing the entry as we looked.
-      const stable = (await identity()) === null && (await dirIdentity()) === before;
+      const stable = identity() === null && dirIdentity() === before;
       return { lookup: { status: 'corrupt', problem: 'manifest missing' }, stable };
     }
-    const corrupt = async (problem: string) => ({ lookup: { status: 'corrupt' as const, problem }, stable: (await identity()) === seen });
+    const corrupt = (problem: string) => ({ lookup: { status: 'corrupt' as const, problem }, stable: identity() === seen });
     let manifest: CacheManifest;
     try {
       manifest = JSON.parse(text) as CacheManifest;
     } catch {
       return corrupt('manifest is not valid JSON');
     }
-    const problem = await this.checkEntry(key, dir, manifest);
+    const problem = this.checkEntry(key, dir, manifest);
     if (problem) return corrupt(problem);
     // Last use for LRU eviction; failing to touch it only makes eviction less fair.
-    if (options.touch !== false) await this.touch(key);
+    if (options.touch !== false) this.touchSync(key);
     return { lookup: { status: 'hit', hit: { manifest, restore: (target) => this.restore(key, dir, manifest, target) } }, stable: true };
   }
 
   /** Cheap checks (no artifact is read): manifest integrity, and every blob present with the right size. */
-  private async checkEntry(key: string, dir: string, manifest: CacheManifest): Promise<string | null> {
+  private checkEntry(key: string, dir: string, manifest: CacheManifest): string | null {
     if (typeof manifest !== 'object' || manifest === null || manifest.manifestVersion !== MANIFEST_VERSION) return 'manifest version unknown';
     const { integrity, ...rest } = manifest;
     if (integrity !== manifestIntegrity(rest)) return 'manifest checksum mismatch';
@@ -147,10 +157,11 @@ export class LocalCacheStore implements CacheStore {
     for (const a of manifest.artifacts) {
       let st;
       try {
-        st = await stat(path.join(dir, 'blobs', a.sha256));
+        st = statSync(path.join(dir, 'blobs', a.sha256), { throwIfNoEntry: false });
       } catch {
-        return `blob of ${a.path} missing`;
+        st = undefined;
       }
+      if (!st) return `blob of ${a.path} missing`;
       if (st.size !== a.bytes) return `blob of ${a.path} has ${st.size} bytes, expected ${a.bytes}`;
     }
     return null;
@@ -297,8 +308,16 @@ export class LocalCacheStore implements CacheStore {
 
   /** Marks an entry as used now (LRU eviction reads the manifest's mtime); failing only makes eviction less fair. */
   async touch(key: string): Promise<void> {
+    this.touchSync(key);
+  }
+
+  private touchSync(key: string): void {
     const now = new Date();
-    await utimes(this.manifestFile(key), now, now).catch(() => {});
+    try {
+      utimesSync(this.manifestFile(key), now, now);
+    } catch {
+      // only makes eviction less fair
+    }
   }
 
   private indexFile(primaryKey: string): string {
