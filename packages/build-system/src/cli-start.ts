@@ -7,11 +7,15 @@
  * the ESM graph (bin → cli.js → its chunks → the replay bundle) that did this
  * before (research.md §5, "3d"). So this file answers what needs no build
  * service: `--version`, and a `build` whose no-op record says nothing it read
- * has changed. Everything else goes to main.ts (dist/cli.js, ESM), told the
+ * has changed (when it has, it prewarms TypeScript for the run). Everything else goes to main.ts (dist/cli.js, ESM), told the
  * replay was already tried. Its copies of shared modules hold no state the
  * ESM side needs: a replay that does not answer has only read.
  */
+import { existsSync } from 'node:fs';
 import * as nodeModule from 'node:module';
+import path from 'node:path';
+import { readSnapshotHint, snapshotDir } from './adapters/tsc-snapshot-hint.js';
+import { leavePrewarmedProcess, startPrewarmedProcess } from './adapters/tsc-snapshot-prewarm.js';
 import { parseBuildArgv } from './commands/build-argv.js';
 import { replayNoopBuild } from './commands/build-replay.js';
 import { NO_FAST_PATH_ENV } from './cli/fast-path-env.js';
@@ -27,7 +31,9 @@ export async function start(argv: readonly string[] = process.argv.slice(2)): Pr
     if (build && !build.watch) {
       enableCompileCache();
       try {
-        if (await replayNoopBuild(build)) return;
+        const seen: { cacheDir?: string } = {};
+        if (await replayNoopBuild(build, seen)) return;
+        if (seen.cacheDir) prewarmTypeScript(seen.cacheDir);
       } catch (e) {
         // What main.ts does with a build that throws.
         process.stderr.write(`build-system: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
@@ -39,6 +45,22 @@ export async function start(argv: readonly string[] = process.argv.slice(2)): Pr
   // Kept as an import() of the ESM bundle by scripts/build.mjs.
   const { main } = await import('./main.js');
   await main(argv, { replayTried: true });
+}
+
+/**
+ * A run is coming: if the cache dir names a TypeScript 5 snapshot its last declarations job used,
+ * a process starts from it now, ~0.1 s before the run could start one itself (it still has to load
+ * cli.js and discover the workspace), so its ~0.25 s of start overlaps that. The run takes it over
+ * (adapters/tsc-snapshot-prewarm.ts), checks the snapshot when a job needs it, and kills it if none
+ * does; an unused one also ends on its stdin's EOF when this process exits.
+ */
+function prewarmTypeScript(cacheDir: string): void {
+  if (process.env.BUILD_SYSTEM_TSC_SNAPSHOT === '0') return;
+  const hint = readSnapshotHint(cacheDir);
+  if (!hint) return;
+  const blob = path.join(snapshotDir(cacheDir), `${hint.key}.blob`);
+  if (!existsSync(blob)) return;
+  leavePrewarmedProcess(startPrewarmedProcess(blob, hint.key, cacheDir));
 }
 
 /** As main.ts's: V8's on-disk compile cache where Node has it (>= 22.1); nothing on Node 20 or Bun. */

@@ -273,17 +273,18 @@ describe('through the CLI', () => {
     expect(readdirSync(dir).sort()).toEqual([`${key}.blob`, `${key}.json`, 'last.json']);
     expect(existsSync(fx.path('node_modules/.cache/build-system/v1'))).toBe(false); // (the package lock lives beside it, whatever the cache dir)
 
-    // The next run after an edit starts a process from it while it loads, hands it the job, and leaves none behind.
+    // The next run after an edit: the CLI's start file starts a process from it as soon as the no-op replay
+    // says no, the run adopts it and hands it the job, and none is left behind.
     writeFileSync(fx.path('src/greet.ts'), readFileSync(fx.path('src/greet.ts'), 'utf8').replace('name: string', 'who: string').replace('${name}', '${who}'));
     const second = await cliRun(['build', '--cache-dir', ownCache], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG: '1' } });
     expect(second.code).toBe(0);
     expect(second.stderr).toContain('tsc snapshot');
-    expect(second.stderr).toMatch(/started a process from [0-9a-f]+ while the run loads/);
+    expect(second.stderr).toMatch(new RegExp(`adopted the process the CLI started at \\d+ ms from ${key}`));
     expect(second.stderr).toContain('compiled in the process started when the run began');
     expect(readFileSync(fx.path('dist/greet.d.ts'), 'utf8')).toContain('export declare function greet(who: string): Greeting;');
     expect(snapshotProcesses(dir)).toEqual([]);
 
-    // A run with nothing to compile kills the process it started: none is left.
+    // Through Nest (no start file), a run with nothing to compile starts one itself and kills it: none is left.
     const noop = await cliRun(['build', '--cache-dir', ownCache], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_NO_FAST_PATH: '1', BUILD_SYSTEM_DEBUG: '1' } });
     expect(noop.code).toBe(0);
     expect(noop.stderr).toMatch(/started a process from [0-9a-f]+ while the run loads/);

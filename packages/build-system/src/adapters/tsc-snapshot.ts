@@ -9,7 +9,8 @@ import { requireOwn } from '../util/resolve-module.js';
 import { spawnLines } from '../util/spawn.js';
 import { tscWorkerFile, type TscJob, type TscJobOutcome } from './tsc-pool.js';
 import { snapshotDir, writeSnapshotHint, type SnapshotHint } from './tsc-snapshot-hint.js';
-import { REPLY_PREFIX, STDIN_ARG, type SnapshotWarmRequest } from './tsc-snapshot-protocol.js';
+import { holdOpen, startPrewarmedProcess, takePrewarmedProcess, type PrewarmedProcess } from './tsc-snapshot-prewarm.js';
+import { REPLY_PREFIX, type SnapshotWarmRequest } from './tsc-snapshot-protocol.js';
 
 export { snapshotDir } from './tsc-snapshot-hint.js';
 import type { TscWorkerReply, TscWorkerRequest } from './tsc-worker.js';
@@ -172,12 +173,7 @@ export async function runFromSnapshot(job: TscJob, cacheDir: string, signal: Abo
  * ends (dropTscSnapshotPrewarm), and by the exit hook in any case. It never
  * holds the process open until it is handed a job.
  */
-interface Prewarmed {
-  key: string;
-  child: ChildProcess;
-  output: { stdout: string; stderr: string };
-  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Prewarmed = PrewarmedProcess;
 
 let prewarmed: Prewarmed | undefined;
 let prewarmTried = false;
@@ -191,6 +187,13 @@ async function writeHint(dir: string, key: string, tsDir: string): Promise<void>
 export function prewarmTscSnapshot(cacheDir: string, hint: SnapshotHint): void {
   if (prewarmTried || process.env.BUILD_SYSTEM_TSC_SNAPSHOT === '0') return;
   prewarmTried = true;
+  // Started by the CLI's start file as soon as the no-op replay said no (cli-start.ts): adopted as is.
+  const early = takePrewarmedProcess(cacheDir);
+  if (early) {
+    adopt(early);
+    debug(`adopted the process the CLI started at ${Math.round(early.startedAt)} ms from ${early.key}`);
+    return;
+  }
   if (snapshotKey(hint.tsDir) !== hint.key) return;
   const blob = validBlob(snapshotDir(cacheDir), hint.key, hint.tsDir);
   if (!blob) return;
@@ -198,42 +201,21 @@ export function prewarmTscSnapshot(cacheDir: string, hint: SnapshotHint): void {
     debug('not started: the run asked for its declarations first');
     return;
   }
-  installExitHook();
-  // Its cwd is the job's, set when the job arrives (tsc-snapshot-entry.ts).
-  const child = spawn(process.execPath, ['--snapshot-blob', blob, STDIN_ARG], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const output = { stdout: '', stderr: '' };
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (output.stdout += c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (output.stderr += c));
-  child.stdin!.on('error', () => {}); // it died before its job: closed says so
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('error', () => resolve({ code: null, signal: null }));
-    child.on('close', (code, sig) => {
-      children.delete(child);
-      resolve({ code, signal: sig });
-    });
-  });
-  children.add(child);
-  try {
-    if (child.pid) setPriority(child.pid, 10);
-  } catch {
-    // not allowed here
-  }
-  holdOpen(child, false);
-  prewarmed = { key: hint.key, child, output, closed };
+  adopt(startPrewarmedProcess(blob, hint.key, cacheDir));
   debug(`started a process from ${hint.key} while the run loads`);
+}
+
+function adopt(started: Prewarmed): void {
+  installExitHook();
+  children.add(started.child);
+  void started.closed.then(() => children.delete(started.child));
+  prewarmed = started;
 }
 
 /** Kills a prewarmed process the run did not use (the run is over). */
 export function dropTscSnapshotPrewarm(): void {
   prewarmed?.child.kill('SIGKILL');
   prewarmed = undefined;
-}
-
-function holdOpen(child: ChildProcess, hold: boolean): void {
-  for (const handle of [child, child.stdin, child.stdout, child.stderr] as ({ ref(): void; unref(): void } | null)[]) {
-    if (hold) handle?.ref();
-    else handle?.unref();
-  }
 }
 
 /** Hands a prewarmed process its job and collects what it says, as spawnLines would. */

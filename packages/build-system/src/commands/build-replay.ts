@@ -28,8 +28,10 @@ import { createRunOutput, noopRecordOptions } from './run-output.js';
  * packages it has results for; print-only flags come from this invocation.
  * Returns false, having printed nothing, whenever the record is missing,
  * anything changed, or anything cannot be proven the same.
+ *
+ * `seen.cacheDir` is set once the run's cache dir is known (the CLI's start file prewarms TypeScript there when this says no).
  */
-export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean> {
+export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: { cacheDir?: string } = {}): Promise<boolean> {
   const { flags } = parsed;
   const options = noopRecordOptions(flags);
   if (!options) return false;
@@ -51,6 +53,7 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv): Promise<boolean>
   // Where the record is; what the record itself says is checked below (nothing here is an input of a build).
   const root = findWorkspaceRoot(cwd, new ReadLog());
   const cacheDir = resolveCacheDir(root, request.cacheDir);
+  seen.cacheDir = cacheDir;
   const key = recordKey({ root, cacheDir, options });
   const record = readValidRecord(recordFile(cacheDir, key), key);
   if (!record) {

@@ -39,6 +39,34 @@ export function createBuildLog(pkgName: string, mode: OutputLogsMode, ctx: Pick<
   };
 }
 
+/**
+ * A bundler's declarations run beside the bundle, not after it: they read only sources and write only
+ * .d.ts files (and a generated tsconfig) into staging, and on an edit the declarations job is the long
+ * one, so the bundle's time comes off the critical path (research.md §13). Their tool output is held
+ * until the bundle is done, so the lines keep the order of a sequential build.
+ */
+function startDeclarations(ctx: AdapterContext): { output: Promise<{ output: AdapterOutput } | { error: unknown }>; stop(): void; showLogs(): void } {
+  const stopper = new AbortController();
+  const stopped = AbortSignal.any([ctx.signal, stopper.signal]);
+  let held: [stream: 'stdout' | 'stderr', line: string][] | null = [];
+  const log = (stream: 'stdout' | 'stderr', line: string) => (held ? held.push([stream, line]) : ctx.log(stream, line));
+  // Settled into a value at once: a rejection while the bundle still runs must not go unhandled.
+  const output = import('../../adapters/dts.js')
+    .then(({ emitDeclarations }) => emitDeclarations({ ...ctx, signal: stopped, log }))
+    .then(
+      (emitted) => ({ output: emitted }),
+      (error: unknown) => ({ error }),
+    );
+  return {
+    output,
+    stop: () => stopper.abort(),
+    showLogs() {
+      for (const [stream, line] of held ?? []) ctx.log(stream, line);
+      held = null;
+    },
+  };
+}
+
 /** What the tools produced in staging. */
 export interface ToolRun {
   outputs: AdapterOutput[];
@@ -64,10 +92,23 @@ export async function buildStep(
   const { staging, signal } = input;
   const adapterCtx: AdapterContext = { pkg, config, outDir: staging, tool: choice.tool, signal, log: input.log.log, reads: input.ctx.reads, cacheDir: input.cacheDir };
   const toolStartedCtimeMs = (await stat(staging)).ctimeMs;
-  const outputs: AdapterOutput[] = [await choice.adapter.build(adapterCtx)];
-  if (outputs[0]!.ok && config.dts && choice.adapter.name !== 'tsc' && !signal.aborted) {
-    const { emitDeclarations } = await import('../../adapters/dts.js');
-    outputs.push(await emitDeclarations(adapterCtx));
+  const declarations = config.dts && choice.adapter.name !== 'tsc' ? startDeclarations(adapterCtx) : undefined;
+  let bundled: AdapterOutput;
+  try {
+    bundled = await choice.adapter.build(adapterCtx);
+  } catch (e) {
+    // Nothing may write into staging once this step is over: a bundler that threw stops the declarations and waits for them.
+    declarations?.stop();
+    await declarations?.output;
+    throw e;
+  }
+  const outputs: AdapterOutput[] = [bundled];
+  if (declarations) {
+    if (!bundled.ok) declarations.stop();
+    declarations.showLogs();
+    const emitted = await declarations.output;
+    if ('error' in emitted) throw emitted.error;
+    if (bundled.ok && !signal.aborted) outputs.push(emitted.output);
   }
   const diagnostics: Diagnostic[] = [...input.cacheWarnings, ...outputs.flatMap((o) => o.diagnostics)];
   const ok = outputs.every((o) => o.ok) && !signal.aborted;
