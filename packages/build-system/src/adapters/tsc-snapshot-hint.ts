@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -32,13 +32,16 @@ export function readSnapshotHint(cacheDir: string): SnapshotHint | undefined {
   }
 }
 
-/** Replaces the hint in `dir` (a snapshot dir) atomically; a hint that cannot be written only costs the next run its prewarm. */
+/** Replaces the hint in `dir` (a snapshot dir) atomically and marks the snapshot used; a hint that cannot be written only costs the next run its prewarm. */
 export async function writeSnapshotHint(dir: string, hint: SnapshotHint): Promise<string | undefined> {
   const file = path.join(dir, HINT_FILE);
   const temp = `${file}.${process.pid}-${Date.now()}.tmp`;
   try {
     await writeFile(temp, JSON.stringify(hint));
     await rename(temp, file);
+    // The snapshot's last use, which `cache prune` goes by (cache/side-files.ts); gone already is fine.
+    const now = new Date();
+    await utimes(path.join(dir, `${hint.key}.json`), now, now).catch(() => {});
     return undefined;
   } catch (e) {
     await rm(temp, { force: true });

@@ -5,6 +5,7 @@
  * every read obeys (a restored file's mode, a blob only if it is a regular
  * file). The store that writes, reads and prunes entries is `store.ts`.
  */
+import type { RemovedSideFile, SideFilesInfo } from './side-files.js';
 import { constants as fsConstants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
@@ -116,6 +117,8 @@ export interface PruneReport {
   removed: (EntrySummary & { reason: 'age' | 'size' | 'corrupt' })[];
   kept: number;
   bytes: number;
+  /** What went of the cache dir's other files: no-op records, kept config evaluations, TypeScript snapshots (cache/side-files.ts). */
+  removedOther: RemovedSideFile[];
 }
 
 export interface StoreInfo {
@@ -125,6 +128,8 @@ export interface StoreInfo {
   oldestUse: string | null;
   newestUse: string | null;
   packages: { name: string; entries: number; bytes: number }[];
+  /** The cache dir's other files (cache/side-files.ts); not counted in `bytes`, which is the entries' size the cap applies to. */
+  other: SideFilesInfo;
 }
 
 export const NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;

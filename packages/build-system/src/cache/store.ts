@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Artifact } from '../result/schema.js';
 import type { RecordedReads } from './build-reads.js';
 import type { Fingerprint } from './fingerprint.js';
+import { pruneSideFiles, sideFilesInfo } from './side-files.js';
 import { NOFOLLOW, CacheCorruptError, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, INDEX_LIMIT, isErrno, type LastBuild, MANIFEST_VERSION, type ManifestDraft, manifestIntegrity, packageId, type PruneOptions, type PruneReport, readBlobFile, restoredFileMode, STORE_LAYOUT, type StoreInfo, TMP_LEFTOVER_AGE_MS } from './store-format.js';
 export { CacheCorruptError, type CacheHit, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, type LastBuild, type LogLine, MANIFEST_VERSION, type ManifestDraft, packageId, type PruneOptions, type PruneReport, restoredFileMode, STORE_LAYOUT, type StoredArtifact, type StoreInfo } from './store-format.js';
 
@@ -411,7 +412,8 @@ export class LocalCacheStore implements CacheStore {
     }
     for (const e of removed) await this.removeDir(path.join(this.root, 'entries', e.key));
     await this.removeStaleIndexes(now, maxAge);
-    return { removed, kept: kept.length, bytes: total };
+    const removedOther = pruneSideFiles(this.dir, { now, maxAgeMs: maxAge, leftoverAgeMs: TMP_LEFTOVER_AGE_MS });
+    return { removed, kept: kept.length, bytes: total, removedOther };
   }
 
   /** Index files not rewritten for maxAge list only entries that age eviction has removed by now. */
@@ -451,6 +453,7 @@ export class LocalCacheStore implements CacheStore {
       oldestUse: uses.length ? new Date(uses[0]!).toISOString() : null,
       newestUse: uses.length ? new Date(uses[uses.length - 1]!).toISOString() : null,
       packages: [...byPackage.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      other: sideFilesInfo(this.dir),
     };
   }
 

@@ -13,6 +13,14 @@ function fail(e: unknown, json: boolean | undefined): void {
   failCommand(e, json ? {} : undefined);
 }
 
+/** "2 no-op records, 1 TypeScript snapshot file": what kinds of other files a prune removed. */
+function otherKinds(files: readonly { kind: string }[]): string {
+  const names: Record<string, string> = { 'noop-record': 'no-op record files', 'config-evaluation': 'config evaluations', 'tsc-snapshot': 'TypeScript snapshot files' };
+  const counts = new Map<string, number>();
+  for (const f of files) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
+  return [...counts].map(([kind, n]) => `${n} ${names[kind] ?? kind}`).join(', ');
+}
+
 @SubCommand(commandMetadata(CACHE_PRUNE_COMMAND))
 export class CachePruneCommand extends UsageExitCommand {
   constructor(@Inject(CacheService) private readonly caches: CacheService) {
@@ -28,6 +36,10 @@ export class CachePruneCommand extends UsageExitCommand {
       else {
         const freed = report.removed.reduce((n, e) => n + e.bytes, 0);
         process.stdout.write(`${report.dir}: removed ${report.removed.length} entries (${formatSize(freed)}); ${report.kept} left (${formatSize(report.bytes)})\n`);
+        if (report.removedOther.length > 0) {
+          const otherFreed = report.removedOther.reduce((n, f) => n + f.bytes, 0);
+          process.stdout.write(`also removed ${report.removedOther.length} other files (${formatSize(otherFreed)}): ${otherKinds(report.removedOther)}\n`);
+        }
       }
       process.exitCode = 0;
     } catch (e) {
@@ -50,6 +62,8 @@ export class CacheInfoCommand extends UsageExitCommand {
         process.stdout.write(`${info.dir}: ${info.entries} entries, ${formatSize(info.bytes)}\n`);
         if (info.oldestUse) process.stdout.write(`last used: oldest ${info.oldestUse}, newest ${info.newestUse}\n`);
         for (const p of info.packages) process.stdout.write(`  ${p.name}: ${p.entries} entries, ${formatSize(p.bytes)}\n`);
+        const { noopRecords: n, configEvaluations: c, tscSnapshots: t } = info.other;
+        process.stdout.write(`besides entries: no-op records ${n.files} files (${formatSize(n.bytes)}), config evaluations ${c.files} (${formatSize(c.bytes)}), TypeScript snapshots ${t.files} (${formatSize(t.bytes)})\n`);
       }
       process.exitCode = 0;
     } catch (e) {
