@@ -1,8 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { sha256 } from '../util/hash.js';
-import { moduleFile } from '../util/module-file.js';
+import { selfIdentity } from '../util/self-identity.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -45,21 +45,11 @@ const FORMAT = 1;
  */
 const KEYED_ENV = ['NODE_OPTIONS', 'BUILD_SYSTEM_CONFIG_TIMEOUT_MS'] as const;
 
-/** This module's own file: a rebuilt build-system is another evaluator even at the same version. */
-function selfIdentity(): string {
-  try {
-    const self = moduleFile(import.meta.url);
-    const st = statSync(self);
-    return `${self}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** What an entry's key is made of besides the config's text and extension (defaults: this process). */
 export interface EvaluatorIdentity {
   version: string;
-  /** The evaluating module's file, size and mtime. */
+  /** Which build-system evaluates (util/self-identity.ts): its build id, or from src/ its module's file, size and mtime. */
   program: string;
   runtime: string;
   cwd: string;
@@ -68,7 +58,7 @@ export interface EvaluatorIdentity {
 
 /** The entry's key: everything the value depends on but the env values it read (stored in the entry). */
 export function evaluationKey(text: string, extension: string, who: Partial<EvaluatorIdentity> = {}): string {
-  const { version = VERSION, program = selfIdentity(), runtime = `node ${process.version} ${process.platform} ${process.arch}`, cwd = process.cwd(), env = process.env } = who;
+  const { version = VERSION, program = selfIdentity(import.meta.url), runtime = `node ${process.version} ${process.platform} ${process.arch}`, cwd = process.cwd(), env = process.env } = who;
   return sha256(JSON.stringify([FORMAT, version, program, runtime, cwd, extension, KEYED_ENV.map((n) => env[n] ?? null), text]));
 }
 

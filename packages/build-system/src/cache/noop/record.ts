@@ -1,8 +1,7 @@
-import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildResult } from '../../result/schema.js';
 import { sha256 } from '../../util/hash.js';
-import { moduleFile } from '../../util/module-file.js';
+import { selfIdentity } from '../../util/self-identity.js';
 import { VERSION } from '../../version.js';
 
 /**
@@ -145,23 +144,6 @@ export interface RecordKeyInput {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Set by scripts/build.mjs from a hash of the code it builds: the same in the CLI's replay bundle and in the chunks that write records, different for different code. */
-declare const __BUILD_SYSTEM_BUILD_ID__: string | undefined;
-
-/**
- * Which build-system this is: changed code is a different program even at the same version.
- * Built, the build id; from src/ (no build id), this module's own file.
- */
-function selfIdentity(): string {
-  if (typeof __BUILD_SYSTEM_BUILD_ID__ === 'string') return __BUILD_SYSTEM_BUILD_ID__;
-  try {
-    const self = moduleFile(import.meta.url);
-    const st = statSync(self);
-    return `${self}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /**
  * Env vars that can change what a build produces and that no record check sees, decided one by one:
@@ -182,7 +164,7 @@ export function recordKey(input: RecordKeyInput): string {
     JSON.stringify([
       NOOP_RECORD_VERSION,
       VERSION,
-      selfIdentity(),
+      selfIdentity(import.meta.url),
       bun ? `bun ${bun.version}` : `node ${process.version}`,
       process.platform,
       process.arch,
