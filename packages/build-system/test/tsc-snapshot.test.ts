@@ -72,6 +72,15 @@ async function emit(fx: Fixture, signal?: AbortSignal): Promise<Emit & { outDir:
 }
 
 /** The package's declarations once with the worker and once from the snapshot (built by the first if missing); checks which path each took. */
+/** What the worker writes (the snapshot off), then the snapshot's use counts forgotten: the reference for a run that must not use it. */
+async function workerReference(fx: Fixture): Promise<Emit['written']> {
+  process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
+  const expected = (await emit(fx)).written;
+  delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
+  forgetSnapshotUses();
+  return expected;
+}
+
 async function bothPaths(fx: Fixture): Promise<{ worker: Emit; snapshot: Emit }> {
   process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
   const poolBefore = tscPoolStats().compiled;
@@ -187,10 +196,7 @@ describe('a snapshot that no longer fits falls back to the worker and still buil
 
   test('a lib file changed since the snapshot was built', async () => {
     const fx = await copyWithSnapshot();
-    process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
-    const expected = (await emit(fx)).written;
-    delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
-    forgetSnapshotUses();
+    const expected = await workerReference(fx);
     const lib = path.join(ownTs, 'lib', 'lib.es5.d.ts');
     const { atime, mtime } = statSync(lib);
     utimesSync(lib, atime, new Date(mtime.getTime() + 1000));
@@ -204,20 +210,14 @@ describe('a snapshot that no longer fits falls back to the worker and still buil
     writeFileSync(pkgJson, readFileSync(pkgJson, 'utf8').replace('"version": "5.9.3"', '"version": "5.9.4"'));
     expect(snapshotKey(ownTs)).not.toBe(oldKey);
     forgetSnapshotUses();
-    process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
-    const expected = (await emit(fx)).written;
-    delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
-    forgetSnapshotUses();
+    const expected = await workerReference(fx);
     await expectWorkerBuild(fx, expected);
     await buildPendingSnapshots();
   });
 
   test('a damaged blob (same size): the process cannot start, the worker compiles, the next run rebuilds it', async () => {
     const fx = await copyWithSnapshot();
-    process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
-    const expected = (await emit(fx)).written;
-    delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
-    forgetSnapshotUses();
+    const expected = await workerReference(fx);
     const blob = blobOf(ownTs);
     const fd = openSync(blob, 'r+');
     writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, Math.floor(statSync(blob).size / 2));
