@@ -258,16 +258,7 @@ describe('through the CLI', () => {
     expect(r.code).toBe(0);
     expect(readFileSync(fx.path('dist/greet.d.ts'), 'utf8')).toContain('export declare function greet(name: string): Greeting;');
     // The builder's command line names its files in `dir`: no live process may still have them open.
-    const running = readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .filter((p) => {
-        try {
-          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir);
-        } catch {
-          return false;
-        }
-      });
-    expect(running).toEqual([]);
+    expect(snapshotProcesses(dir)).toEqual([]);
     // A whole snapshot and its hint, and nothing else.
     const key = snapshotKey(ts5)!;
     expect(readdirSync(dir).sort()).toEqual([`${key}.blob`, `${key}.json`, 'last.json']);
