@@ -52,7 +52,7 @@ export function checkTypeScript(pkg: PackageInfo, reads: ReadLog): ToolAvailabil
   if (!ts) {
     return {
       available: false,
-      reason: `typescript is not installed for ${pkg.name} (looked in ${pkg.dir} and ${pkg.workspaceRoot})`,
+      reason: `typescript is not installed for ${pkg.name} (looked in ${pkg.dir === pkg.workspaceRoot ? pkg.dir : `${pkg.dir} and ${pkg.workspaceRoot}`})`,
       installHint: installCommand(pkg, ['typescript']),
     };
   }
