@@ -166,6 +166,25 @@ const cases: Case[] = [
     message: 'npm install -D rollup @rollup/plugin-node-resolve',
   },
   {
+    // The field prefix says dts; the message must not repeat it ("dts: dts: true needs …").
+    name: 'dts: true without TypeScript installed',
+    files: ts(`export default { adapter: 'esbuild', dts: true };\n`),
+    field: 'dts',
+    code: 'ADAPTER_UNAVAILABLE',
+    message: 'needs TypeScript to write declarations: typescript is not installed',
+  },
+  {
+    // dts not set: on because package.json declares types, which the message must say (the config does not name dts).
+    name: 'dts from package.json types without TypeScript installed',
+    files: {
+      'build.config.ts': `export default { adapter: 'esbuild' };\n`,
+      'package.json': { name: PKG, version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } },
+    },
+    field: 'dts',
+    code: 'ADAPTER_UNAVAILABLE',
+    message: 'not set, so on because package.json declares types (dts: false turns declarations off); they need TypeScript: typescript is not installed',
+  },
+  {
     name: 'default export is a function',
     files: ts(`export default () => ({ outDir: 'lib' });\n`),
     field: '(default export)',

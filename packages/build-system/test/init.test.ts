@@ -144,6 +144,33 @@ export default defineConfig({
     'src/table.ts': `export const table = { EUR: 1 };\n`,
     'tsconfig.json': tsconfig(),
   },
+  // tsdown --unbundle (t3-env's layout): one file per source, shared modules imported, not inlined: the tsc adapter.
+  unbundle: {
+    'package.json': {
+      name: '@fx/unbundle',
+      version: '1.0.0',
+      type: 'module',
+      exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' }, './extra': { types: './dist/extra.d.ts', default: './dist/extra.js' } },
+      scripts: { build: 'tsdown src/index.ts src/extra.ts --dts --platform neutral --unbundle' },
+    },
+    'src/index.ts': `export { shared } from './shared.js';\n`,
+    'src/extra.ts': `import { shared } from './shared.js';\nexport const extra = shared + 1;\n`,
+    'src/shared.ts': `export const shared = 1;\n`,
+    'tsconfig.json': tsconfig(),
+  },
+  // tsdown unbundle in a config, but dual and minified: tsc cannot write that, so the bundler stays and says so.
+  unbundledual: {
+    'package.json': {
+      name: '@fx/unbundledual',
+      version: '1.0.0',
+      type: 'module',
+      exports: { '.': { import: './dist/index.js', require: './dist/index.cjs' } },
+      scripts: { build: 'tsdown' },
+    },
+    'tsdown.config.ts': `export default { entry: ['src/index.ts'], format: ['esm', 'cjs'], unbundle: true, minify: true };\n`,
+    'src/index.ts': `export const dual = 1;\n`,
+    'tsconfig.json': tsconfig(),
+  },
   // tsup: an array of configs and a glob entry.
   tsuparray: {
     'package.json': { name: '@fx/tsuparray', version: '1.0.0', main: './dist/index.js', types: './dist/index.d.ts' },
@@ -254,6 +281,8 @@ const EXPECTED: Record<string, Shape> = {
     dts: true,
     minify: true,
   },
+  '@fx/unbundle': { adapter: 'tsc', entries: { index: 'src/index.ts', extra: 'src/extra.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, dtsExtension: { esm: '.d.ts' }, dts: true },
+  '@fx/unbundledual': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm', 'cjs'], outExtension: { esm: '.js', cjs: '.cjs' }, minify: true },
   '@fx/tsuparray': { adapter: 'esbuild', entries: { index: 'src/index.ts', extra: 'src/extra.ts' }, formats: ['cjs'], outExtension: { cjs: '.js' }, dts: true },
   '@fx/tsupjson': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, minify: true, dts: false },
   '@fx/tsdownfn': { adapter: 'rollup', entries: { main: 'src/main.ts' }, formats: ['cjs'], outExtension: { cjs: '.cjs' }, target: 'es2022', dts: false },
@@ -366,6 +395,18 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(array.notReproduced.map((n) => n.option)).toEqual(['tsup.config.mjs[1]']);
     expect(array.content).toMatch(/\/\/ not reproduced: tsup\.config\.mjs\[1\] \{"entry":\["src\/index\.ts"\],"format":\["iife"\],"globalName":"Fx"\}/);
     expect(byName(result, '@fx/tsdown').ignored).toEqual(['publint']);
+  });
+
+  it('tsdown --unbundle: the tsc adapter (one file per source), or the bundler with a note when tsc cannot write the outputs', () => {
+    const unbundle = byName(result, '@fx/unbundle');
+    expect(unbundle.config).toEqual({ adapter: 'tsc', platform: 'neutral' });
+    expect(unbundle.adapter!.reason).toMatch(/^build script `tsdown .* --unbundle`: unbundle: one file per source .* tsc adapter/);
+    expect(unbundle.notReproduced).toEqual([]);
+    const dual = byName(result, '@fx/unbundledual');
+    expect(dual.adapter!.name).toBe('esbuild');
+    expect(dual.notReproduced.map((n) => `${n.option}: ${n.why}`)).toEqual([
+      "unbundle: one file per source needs the tsc adapter, which cannot reproduce format esm + cjs (tsc writes the package's own, esm, only), minify; the bundler inlines shared modules into each entry instead",
+    ]);
   });
 
   it('explains each adapter choice from the facts', () => {

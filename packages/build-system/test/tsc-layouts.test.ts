@@ -131,6 +131,26 @@ function layoutCases({ dir, spawn, native }: Way): void {
       expect(out.ok).toBe(false);
       const d = out.diagnostics.find((x) => x.code === 'TS6059');
       expect(d?.message.split('\n').at(-1)).toMatch(/^hint: (test\/index\.test\.ts|fixtures\/data\.ts) is compiled because the tsconfig includes it .*exclude: \['(test|fixtures)\/\*\*'\]/);
+      // tsc emits a file outside rootDir at <outDir>/../<its path>: nothing may land beside the sources.
+      expect(existsSync(fx.path('test/index.test.js'))).toBe(false);
+      expect(existsSync(fx.path('fixtures/data.js'))).toBe(false);
+    });
+
+    test('declarations after a bundler: the tsconfig’s test files fail with TS6059, nothing is written beside them, and the hint names a tsconfig.build.json (exclude is for the tsc adapter)', async () => {
+      const fx = newFixture({ ...withTests, 'tsconfig.json': { compilerOptions: { ...compilerOptions, declarationMap: true }, include: ['src', 'test', 'fixtures'] } });
+      linkTypeScript(fx, dir, 'small');
+      expectWay();
+      const pkg = loadPackageInfo(fx.root, new ReadLog());
+      const { ctx } = stagingContext(pkg, { adapter: 'esbuild', dts: true }, { available: true, version: '0', location: dir });
+      const out = await emitDeclarations(ctx);
+      expect(out.ok).toBe(false);
+      const d = out.diagnostics.find((x) => x.code === 'TS6059');
+      const hint = d?.message.split('\n').at(-1);
+      expect(hint).toMatch(/^hint: (test\/index\.test\.ts|fixtures\/data\.ts) is compiled because the tsconfig includes it .*tsconfig\.build\.json/);
+      expect(hint).not.toContain('in the build config');
+      for (const f of ['test/index.test.d.ts', 'test/index.test.d.ts.map', 'fixtures/data.d.ts', 'fixtures/data.d.ts.map']) expect(existsSync(fx.path(f))).toBe(false);
+      // Not reported as written elsewhere either: tsc wrote nothing.
+      expect(out.diagnostics.filter((x) => x.message.includes('outside the output directory'))).toEqual([]);
     });
   });
 

@@ -16,6 +16,7 @@ import type { PackageInfo } from '../workspace/package-info.js';
  *   any wider rootDir moves every output of the package (dist/index.js
  *   becomes dist/<pkg>/src/index.js) and would publish the other package's
  *   code and types inside this one; import it by name instead, or bundle.
+ * - TS5053 with outFile: build-system's outDir/declarationDir cannot go with it.
  * - TS4023, TS2742, TS2883 (an exported declaration's type cannot be named in
  *   the .d.ts): declaration emit needs an import path for every type it writes.
  */
@@ -33,11 +34,21 @@ function hintFor(d: Diagnostic, pkg: PackageInfo, mode: 'build' | 'declarations'
       const rel = toPosix(path.relative(pkg.dir, abs));
       if (isInside(pkg.dir, abs)) {
         const top = rel.split('/')[0]!;
-        return `${rel} is compiled because the tsconfig includes it but is not under the sources' directory; leave it out with exclude: ['${top.includes('.') ? rel : `${top}/**`}'] in the build config (or a tsconfig.build.json), or set entry so every source is under one directory`;
+        const glob = top.includes('.') ? rel : `${top}/**`;
+        // The build config's exclude is read by the tsc adapter only (a bundler's config refuses it).
+        const leaveOut =
+          mode === 'declarations'
+            ? `leave it out with a tsconfig.build.json beside package.json that extends the tsconfig and includes only the sources (or excludes '${glob}')`
+            : `leave it out with exclude: ['${glob}'] in the build config (or a tsconfig.build.json)`;
+        return `${rel} is compiled because the tsconfig includes it but is not under the sources' directory; ${leaveOut}, or set entry so every source is under one directory`;
       }
       const alternative = mode === 'declarations' ? '; the bundle may inline its code, but declarations are written per source file' : ', or build with a bundling adapter (esbuild, bun, rollup), which inlines it';
       return `${rel} is another package's source (imported by a relative path or a paths mapping): import that package by its name instead (a dependency, built first)${alternative}`;
     }
+    case 'TS5053':
+      // build-system sets declarationDir (and outDir) to its staging dir; a tsconfig outFile cannot go with them.
+      if (!/'outFile'/.test(d.message)) return undefined;
+      return 'build-system writes one output per source into outDir, which a single outFile cannot be: remove outFile from the tsconfig (or build with a tsconfig.build.json without it)';
     case 'TS4023':
     case 'TS2742':
     case 'TS2883':

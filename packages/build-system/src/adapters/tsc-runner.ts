@@ -52,7 +52,7 @@ export function checkTypeScript(pkg: PackageInfo, reads: ReadLog): ToolAvailabil
   if (!ts) {
     return {
       available: false,
-      reason: `typescript is not installed for ${pkg.name} (looked in ${pkg.dir} and ${pkg.workspaceRoot})`,
+      reason: `typescript is not installed for ${pkg.name} (looked in ${pkg.dir === pkg.workspaceRoot ? pkg.dir : `${pkg.dir} and ${pkg.workspaceRoot}`})`,
       installHint: installCommand(pkg, ['typescript']),
     };
   }
@@ -244,7 +244,9 @@ function commonArgs(ctx: TscRunContext, ts: TypeScriptInstall, plan: ProgramPlan
   if (plan.rootDir) args.push('--rootDir', plan.rootDir);
   // emit: false is --noEmit whatever the tsconfig says; emitDeclarationOnly would conflict with it (TS5053).
   if (mode === 'check') args.push('--noEmit', '--emitDeclarationOnly', 'false');
-  else args.push('--noEmit', 'false');
+  // --noEmitOnError: a failed build's outputs are dropped anyway, and tsc writes a file outside
+  // rootDir (TS6059: tests a tsconfig includes) at <outDir>/../<its path>, i.e. beside the sources.
+  else args.push('--noEmit', 'false', '--noEmitOnError');
   args.push('--listEmittedFiles', '--pretty', 'false');
   return args;
 }

@@ -15,7 +15,10 @@ import { scriptOptions, toolConfigOptions, type Choice, type MappedOptions } fro
  * 2. a tsdown config or `tsdown` in the build script → esbuild, or rollup when
  *    it has plugins: tsdown bundles with Rolldown; without plugins its options
  *    map one to one onto esbuild's, which is the faster builder; its plugins
- *    are Rollup-style hooks only the rollup adapter can run;
+ *    are Rollup-style hooks only the rollup adapter can run; with
+ *    `unbundle` (`--unbundle`, `bundle: false`) → tsc, which writes one file
+ *    per source as tsdown then does, where tsc can write what package.json
+ *    names (see `unbundled`);
  * 3. `rollup -c` (or any rollup) in the build script → rollup;
  * 4. `bun build` → bun; `esbuild` → esbuild;
  * 5. `tsc` (`-p <tsconfig>`, `-b`) → tsc, with outDir, declarations and maps
@@ -65,8 +68,8 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
     if (command && command.args.length) mergeInto(options, scriptOptions(command, pkg, reads));
     toolDefaultFormat(facts, toolConfig.tool, options);
     const sources = toolConfig.file.startsWith('package.json') ? [] : [toolConfig.file];
-    if (toolConfig.tool === 'tsup') return finish({ adapter: 'esbuild', because: `${toolConfig.file}: tsup bundles with esbuild`, options, sources }, command);
-    return finish({ ...tsdownAdapter(toolConfig.file, options), options, sources }, command);
+    if (toolConfig.tool === 'tsup') return finish({ ...(unbundled(facts, options) ?? { adapter: 'esbuild', because: `${toolConfig.file}: tsup bundles with esbuild` }), options, sources }, command);
+    return finish({ ...(unbundled(facts, options) ?? tsdownAdapter(toolConfig.file, options)), options, sources }, command);
   }
 
   const first = builders[0];
@@ -79,7 +82,7 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
       }
       case 'tsdown': {
         const options = toolDefaultFormat(facts, 'tsdown', scriptOptions(first, pkg, reads));
-        return finish({ ...tsdownAdapter(where, options), options, sources: [] }, first);
+        return finish({ ...(unbundled(facts, options) ?? tsdownAdapter(where, options)), options, sources: [] }, first);
       }
       case 'rollup': {
         const options = empty();
@@ -129,6 +132,41 @@ function toolDefaultFormat(facts: PackageFacts, tool: 'tsup' | 'tsdown', options
 function tsdownAdapter(where: string, options: MappedOptions): { adapter: AdapterName; because: string } {
   if (options.hasPlugins) return { adapter: 'rollup', because: `${where}: tsdown bundles with Rolldown, and its plugins are Rollup-style hooks only the rollup adapter runs` };
   return { adapter: 'esbuild', because: `${where}: tsdown bundles with Rolldown; with no plugins its options map one to one onto esbuild, the faster builder` };
+}
+
+/**
+ * Unbundled output (tsdown `--unbundle`/`unbundle: true`, `bundle: false`):
+ * one JS file per source, relative imports kept, which is what tsc writes; a
+ * bundling adapter would inline every shared module into each entry. tsc is
+ * chosen only where it can write what package.json names: TypeScript entries,
+ * the package's own format alone (tsc writes one), no option only a bundler
+ * applies (minify, define, banner), no plugins. Otherwise the bundler stays,
+ * and the option is listed as not reproduced, saying what that means.
+ */
+function unbundled(facts: PackageFacts, options: MappedOptions): { adapter: AdapterName; because: string } | undefined {
+  const flag = options.unbundle;
+  if (!flag) return undefined;
+  delete options.unbundle;
+  const native = facts.pkg.type === 'module' ? 'esm' : 'cjs';
+  const formats = options.format?.value ?? [...new Set(facts.js.map((o) => o.format))];
+  const entries = options.entry?.value;
+  const sources = entries === undefined ? [] : typeof entries === 'string' ? [entries] : Array.isArray(entries) ? entries : Object.values(entries);
+  const blockers = [
+    ...(options.hasPlugins ? ['plugins'] : []),
+    ...(formats.length > 1 || formats.some((f) => f !== native) ? [`format ${formats.join(' + ')} (tsc writes the package's own, ${native}, only)`] : []),
+    ...(options.minify?.value ? ['minify'] : []),
+    ...(options.define && Object.keys(options.define.value).length ? ['define'] : []),
+    ...(options.banner ? ['banner'] : []),
+    ...(entries !== undefined && !Array.isArray(entries) && typeof entries === 'object' ? ['a record entry (tsc names outputs after their sources)'] : []),
+    ...(sources.some((s) => !/\.(ts|tsx|mts|cts)$/.test(s)) ? ['entries that are not TypeScript'] : []),
+  ];
+  if (blockers.length === 0) return { adapter: 'tsc', because: `${flag.because}: one file per source with its imports kept, which is what the tsc adapter writes (a bundler would inline shared modules into each entry)` };
+  options.notReproduced.push({
+    option: flag.because.split(' ').pop()!,
+    value: 'true',
+    why: `one file per source needs the tsc adapter, which cannot reproduce ${blockers.join(', ')}; the bundler inlines shared modules into each entry instead`,
+  });
+  return undefined;
 }
 
 function mergeInto(target: MappedOptions, extra: MappedOptions): void {

@@ -48,6 +48,8 @@ export interface MappedOptions {
   ignored: string[];
   /** Set when the options themselves carry the adapter decision (tsdown plugins). */
   hasPlugins?: boolean;
+  /** tsdown `unbundle: true` / `--unbundle`, `bundle: false`: one output file per source (chooseAdapter decides what builds it). */
+  unbundle?: Choice<true>;
 }
 
 export function describe(value: unknown): string {
@@ -241,6 +243,12 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         if (bad.length) out.notReproduced.push({ option: key, value: bad.join(', '), why: 'build-system writes .js, .mjs or .cjs' });
         break;
       }
+      case 'unbundle':
+        if (value === true) out.unbundle = { value: true, because: from(key) };
+        break;
+      case 'bundle':
+        if (value === false) out.unbundle = { value: true, because: from(key) };
+        break;
       case 'plugins':
         out.hasPlugins = Array.isArray(value) && value.length > 0;
         if (out.hasPlugins) skip(key, tool === 'tsdown' ? 'Rollup-style plugins: pass them in adapterOptions.rollup.plugins' : 'plugins have no equivalent');
@@ -248,7 +256,7 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
       default:
         if (NO_OUTPUT_EFFECT[tool]!.has(key)) out.ignored.push(key);
         // splitting: false is what build-system does anyway (one file per entry and format).
-        else if (!(key === 'splitting' && value === false) && !(key === 'bundle' && value === true)) skip(key, 'no equivalent option');
+        else if (!(key === 'splitting' && value === false)) skip(key, 'no equivalent option');
     }
   }
   return out;
@@ -320,6 +328,13 @@ export function scriptOptions(command: ScriptCommand, pkg: PackageInfo, reads: R
         break;
       case '--external':
         options.external = list;
+        break;
+      case '--unbundle':
+        if (command.tool === 'tsdown') {
+          options.unbundle = true;
+          break;
+        }
+        unknown.push(flag);
         break;
       case '--bundle':
         if (command.tool === 'esbuild') break;

@@ -37,7 +37,9 @@ export async function loadConfigStep(
     const { checkDeclarationTool } = await import('../../adapters/dts.js');
     const dtsTool = await checkDeclarationTool(pkg, reads);
     if (!dtsTool.available) {
-      throw new BuildSystemError('ADAPTER_UNAVAILABLE', `dts: true needs TypeScript: ${dtsTool.reason}; install it with: ${dtsTool.installHint}`, {
+      // Printed after `<config>: dts: `; when the config does not set dts, say where it came from.
+      const why = raw.dts === undefined ? 'not set, so on because package.json declares types (dts: false turns declarations off); they need TypeScript' : 'needs TypeScript to write declarations';
+      throw new BuildSystemError('ADAPTER_UNAVAILABLE', `${why}: ${dtsTool.reason}; install it with: ${dtsTool.installHint}`, {
         package: pkg.name,
         file: relFile,
         field: 'dts',
