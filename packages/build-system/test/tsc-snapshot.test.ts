@@ -95,11 +95,16 @@ async function bothPaths(fx: Fixture): Promise<{ worker: Emit; snapshot: Emit }>
   return { worker, snapshot };
 }
 
-/** A first job with no snapshot compiles in the worker; the process builds one for the next when its work is done. */
+/**
+ * A first job with no snapshot compiles in the worker; a process that wants one marks it, and the
+ * next that wants it builds it for the one after when its work is done.
+ */
 async function ensureSnapshot(fx: Fixture): Promise<void> {
-  forgetSnapshotUses();
-  await emit(fx);
-  await buildPendingSnapshots();
+  for (let i = 0; i < 2; i++) {
+    forgetSnapshotUses();
+    await emit(fx);
+    await buildPendingSnapshots();
+  }
   forgetSnapshotUses();
 }
 
@@ -114,7 +119,7 @@ describe('declarations from the TypeScript 5 snapshot', () => {
     expect(existsSync(blobOf(ts5))).toBe(true);
     expect(path.dirname(blobOf(ts5))).toBe(path.join(cacheDir, 'v1', 'tsc-snapshot'));
     // Only the blob, its meta and the hint naming it for the next run's prewarm are left: the builder's entry, temp blob and file list are gone.
-    expect(readdirSync(path.dirname(blobOf(ts5))).sort()).toEqual([`${snapshotKey(ts5)}.blob`, `${snapshotKey(ts5)}.json`, 'last.json']);
+    expect(readdirSync(path.dirname(blobOf(ts5))).sort()).toEqual([`${snapshotKey(ts5)}.blob`, `${snapshotKey(ts5)}.json`, `${snapshotKey(ts5)}.wanted`, 'last.json']);
     expect(snapshot.out.ok).toBe(true);
     expect(Object.keys(snapshot.written).sort()).toEqual(['greet.d.ts', 'index.d.ts']);
     expect(snapshot.written).toEqual(worker.written);
@@ -141,20 +146,26 @@ describe('declarations from the TypeScript 5 snapshot', () => {
     expect(tscPoolStats().compiled).toBe(before.pool + 1);
   });
 
-  test(`a process that ran more than ${MAX_JOBS_TO_BUILD} declaration jobs (a cold build) builds no snapshot; one with fewer does`, async () => {
+  test(`a process that ran more than ${MAX_JOBS_TO_BUILD} declaration jobs (a cold build) builds no snapshot; one with fewer does, the second time one wants it`, async () => {
     const fx = tsPackage(clean);
     rmSync(path.dirname(blobOf(ts5)), { recursive: true, force: true });
+    const wanted = blobOf(ts5).replace(/\.blob$/, '.wanted');
     forgetSnapshotUses();
     const built = tscSnapshotStats().built;
     for (let i = 0; i <= MAX_JOBS_TO_BUILD; i++) expect((await emit(fx)).out.ok).toBe(true);
     await buildPendingSnapshots();
     expect(tscSnapshotStats().built).toBe(built);
     expect(existsSync(blobOf(ts5))).toBe(false);
-    forgetSnapshotUses();
-    for (let i = 0; i < MAX_JOBS_TO_BUILD; i++) expect((await emit(fx)).out.ok).toBe(true);
-    await buildPendingSnapshots();
-    expect(tscSnapshotStats().built).toBe(built + 1);
-    expect(existsSync(blobOf(ts5))).toBe(true);
+    expect(existsSync(wanted)).toBe(false);
+    // An edit-sized process: the first wants it (and says so), the second builds it.
+    for (const expectBuilt of [false, true]) {
+      forgetSnapshotUses();
+      for (let i = 0; i < MAX_JOBS_TO_BUILD; i++) expect((await emit(fx)).out.ok).toBe(true);
+      await buildPendingSnapshots();
+      expect(existsSync(wanted)).toBe(true);
+      expect(tscSnapshotStats().built).toBe(built + (expectBuilt ? 1 : 0));
+      expect(existsSync(blobOf(ts5))).toBe(expectBuilt);
+    }
     forgetSnapshotUses();
   });
 
@@ -244,7 +255,7 @@ describe('a snapshot that no longer fits falls back to the worker and still buil
 });
 
 describe('through the CLI', () => {
-  test('a run with one declarations job builds the snapshot after its output, waits for it, and leaves no process and no temp file behind', async () => {
+  test('the first run with one declarations job only marks the snapshot wanted; the second builds it after its output, waits for it, and leaves no process and no temp file behind', async () => {
     const fx = tsPackage({
       ...clean,
       'package.json': { name: 'snap-cli', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } } },
@@ -253,15 +264,21 @@ describe('through the CLI', () => {
     // --cache-dir: the snapshot goes where the cache goes, and nowhere else.
     const ownCache = fx.path('.ci-cache');
     const dir = path.join(ownCache, 'v1', 'tsc-snapshot');
+    const key = snapshotKey(ts5)!;
+    // A CI job with a fresh cache is such a run every time: it must not wait for a snapshot nobody will use.
+    const first = await cliRun(['build', '--cache-dir', ownCache], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined } });
+    expect(first.stderr).not.toMatch(/error/i);
+    expect(first.code).toBe(0);
+    expect(readFileSync(fx.path('dist/greet.d.ts'), 'utf8')).toContain('export declare function greet(name: string): Greeting;');
+    expect(readdirSync(dir).sort()).toEqual([`${key}.wanted`]);
+    writeFileSync(fx.path('src/greet.ts'), readFileSync(fx.path('src/greet.ts'), 'utf8').replace('`hello ', '`hi '));
     const r = await cliRun(['build', '--cache-dir', ownCache], { cwd: fx.root, env: { BUILD_SYSTEM_TSC_SNAPSHOT: undefined, BUILD_SYSTEM_CACHE_DIR: undefined } });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
-    expect(readFileSync(fx.path('dist/greet.d.ts'), 'utf8')).toContain('export declare function greet(name: string): Greeting;');
     // The builder's command line names its files in `dir`: no live process may still have them open.
     expect(snapshotProcesses(dir)).toEqual([]);
     // A whole snapshot and its hint, and nothing else.
-    const key = snapshotKey(ts5)!;
-    expect(readdirSync(dir).sort()).toEqual([`${key}.blob`, `${key}.json`, 'last.json']);
+    expect(readdirSync(dir).sort()).toEqual([`${key}.blob`, `${key}.json`, `${key}.wanted`, 'last.json']);
     expect(existsSync(fx.path('node_modules/.cache/build-system/v1'))).toBe(false); // (the package lock lives beside it, whatever the cache dir)
 
     // The next run after an edit: the CLI's start file starts a process from it as soon as the no-op replay

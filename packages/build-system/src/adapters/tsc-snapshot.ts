@@ -1,7 +1,7 @@
 // Long because: one snapshot cache whose key, validation, build, prewarmed start and use share the same files and the same process bookkeeping (children, exit hook); the entry and its protocol are in tsc-snapshot-entry.ts and tsc-snapshot-protocol.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import path from 'node:path';
@@ -38,8 +38,12 @@ import type { TscWorkerReply, TscWorkerRequest } from './tsc-worker.js';
  * Hence the rule: a process that needed a snapshot and found none builds it
  * once its work is done (`beforeExit`, after the results are printed), in a
  * child at the lowest CPU priority (~3 s CPU, ~250 MB), and only when it ran
- * at most MAX_JOBS_TO_BUILD declaration jobs of that TypeScript; it waits for
- * the child, once per node binary, TypeScript and cache dir. Any other exit
+ * at most MAX_JOBS_TO_BUILD declaration jobs of that TypeScript, and only the
+ * second time such a run wanted it (the first leaves `<key>.wanted`): a CI job
+ * with a fresh cache and a few packages is such a run every time, and waited
+ * ~3 s (~14 s on a loaded machine) after its output for a snapshot nobody
+ * would use. It waits for the child, once per node binary, TypeScript and
+ * cache dir. Any other exit
  * (Ctrl-C's process.exit) kills the child and removes its temp files, so
  * nothing outlives the CLI. BUILD_SYSTEM_TSC_SNAPSHOT=0 turns it off.
  */
@@ -335,11 +339,28 @@ export async function buildSnapshot(dir: string, key: string, job: TscJob): Prom
  */
 export function buildPendingSnapshots(): Promise<void> {
   for (const [key, { dir, job }] of pending) {
-    if ((jobsFor.get(job.tsDir) ?? 0) <= MAX_JOBS_TO_BUILD) startBuild(dir, key, job);
-    else debug(`not built: ${jobsFor.get(job.tsDir)} declaration jobs ran (a cold build; at most ${MAX_JOBS_TO_BUILD} make one pay)`);
+    if ((jobsFor.get(job.tsDir) ?? 0) > MAX_JOBS_TO_BUILD) debug(`not built: ${jobsFor.get(job.tsDir)} declaration jobs ran (a cold build; at most ${MAX_JOBS_TO_BUILD} make one pay)`);
+    else if (wantedBefore(dir, key)) startBuild(dir, key, job);
+    else debug(`not built yet: the first run to want ${key} (the next one builds it)`);
   }
   pending.clear();
   return snapshotBuilds();
+}
+
+/**
+ * Whether an earlier run already wanted this snapshot; if not, this run's want is left
+ * (`<key>.wanted`, an empty file; cache prune treats it like the snapshot's own files).
+ */
+function wantedBefore(dir: string, key: string): boolean {
+  const marker = path.join(dir, `${key}.wanted`);
+  if (existsSync(marker)) return true;
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(marker, '');
+  } catch {
+    // unwritable: no snapshot, as with any other cache write that fails
+  }
+  return false;
 }
 
 /** Snapshot builds this process started and has not finished (tests await them). */

@@ -17,7 +17,8 @@ import { readSnapshotHint, snapshotDir } from '../adapters/tsc-snapshot-hint.js'
  * - `tsc-snapshot`: TypeScript 5 snapshots (adapters/tsc-snapshot.ts), ~40 MB
  *   each, one per TypeScript install and lib set; `last.json` names the one
  *   last used and each use touches its `<key>.json`. The last used one is
- *   kept within the age limit; any other goes after a day unused.
+ *   kept within the age limit; any other goes after a day unused (with its
+ *   `<key>.wanted`, the mark of a run that wanted it before it was built).
  * - In all three, temp files older than an hour (a writer that died) go.
  */
 
@@ -68,7 +69,7 @@ const noopDir = (cacheDir: string) => path.join(cacheDir, 'v1', 'noop');
 const configsDir = (cacheDir: string) => path.join(cacheDir, 'v1', 'configs');
 const RECORD = /^([0-9a-f]+)\.json$/;
 const RECORD_RESULTS = /^([0-9a-f]+)\.results\.json$/;
-const SNAPSHOT = /^([0-9a-f]+)\.(blob|json)$/;
+const SNAPSHOT = /^([0-9a-f]+)\.(blob|json|wanted)$/;
 
 const sum = (files: Listed[]) => ({ files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0) });
 
