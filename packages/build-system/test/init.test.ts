@@ -428,6 +428,46 @@ describe('build-system init with tool configs that misbehave', () => {
   });
 });
 
+describe('build-system init with a tsdown object entry whose key is a glob', () => {
+  // honojs/middleware packages/oauth-providers: `entry: { index: 'src/index.ts', '*': 'src/providers/*/index.ts' }`,
+  // which tsdown builds into dist/index.*, dist/github/index.*, dist/google/index.* (the key's `*` is the
+  // file's path below the glob's base, without its extension). init used to copy the record as written and
+  // then fail: "file does not exist (got "src/providers/*/index.ts")".
+  it('expands it the way tsdown does, into one entry per file', async () => {
+    const fx = workspace({
+      oauth: {
+        'package.json': { name: '@fx/oauth', version: '1.0.0', type: 'module', main: './dist/index.cjs', module: './dist/index.mjs', types: './dist/index.d.cts' },
+        'tsdown.config.ts': `export default { entry: { index: 'src/index.ts', '*': ['src/providers/*/index.ts', '!src/providers/internal/**'] } };\n`,
+        'src/index.ts': `export const version = 1;\n`,
+        'src/providers/github/index.ts': `export const github = 'github';\n`,
+        'src/providers/google/index.ts': `export const google = 'google';\n`,
+        'src/providers/google/types.ts': `export type Token = string;\n`,
+        'src/providers/internal/index.ts': `export {};\n`,
+      },
+      nomatch: {
+        'package.json': { name: '@fx/nomatch', version: '1.0.0', type: 'module', exports: './dist/index.mjs' },
+        'tsdown.config.ts': `export default { entry: { index: 'src/index.ts', '*': 'src/plugins/*.ts' } };\n`,
+        'src/index.ts': `export {};\n`,
+      },
+    });
+    try {
+      const result = await runInit({ cwd: fx.root, dryRun: true });
+      const oauth = byName(result, '@fx/oauth');
+      expect(oauth.error ?? null).toBeNull();
+      expect(oauth.status).toBe('would-write');
+      expect(oauth.config?.entry).toEqual({ index: 'src/index.ts', 'github/index': 'src/providers/github/index.ts', 'google/index': 'src/providers/google/index.ts' });
+      expect(oauth.content).toContain('expanded (re-run init when files are added)');
+      // A glob that matches nothing is reported as not reproduced; the rest of the record is kept.
+      const nomatch = byName(result, '@fx/nomatch');
+      expect(nomatch.status).toBe('would-write');
+      expect(nomatch.config?.entry).toBeUndefined(); // index is what package.json names anyway
+      expect(nomatch.notReproduced.map((n) => n.why)).toContain('entry key "*": "src/plugins/*.ts" matches no file');
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
 describe('build-system init through the CLI', () => {
   let fx: Fixture;
   beforeAll(() => {
