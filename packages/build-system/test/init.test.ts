@@ -468,6 +468,25 @@ describe('build-system init with a tsdown object entry whose key is a glob', () 
   });
 });
 
+describe('build-system init on a package of hand-written JavaScript', () => {
+  // honojs/middleware packages/eslint-config: exports ./index.js, no build script, no tsconfig, no src.
+  // init wrote a config for it, and `build` then bundled index.js into a dist/index.js nothing points at.
+  it('skips it as nothing to build; a package with sources beside the same manifest still gets a config', async () => {
+    const manifest = (name: string) => ({ name, version: '1.0.0', type: 'module', module: './index.js', exports: { '.': './index.js' } });
+    const fx = workspace({
+      plain: { 'package.json': manifest('@fx/plain'), 'index.js': 'export default [];\n' },
+      built: { 'package.json': manifest('@fx/built'), 'src/index.ts': 'export default [];\n' },
+    });
+    try {
+      const result = await runInit({ cwd: fx.root, dryRun: true });
+      expect(byName(result, '@fx/plain')).toMatchObject({ status: 'skipped', reason: 'nothing to build: the JavaScript package.json names (index.js) is written by hand, there are no sources' });
+      expect(byName(result, '@fx/built').status).toBe('would-write');
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
 describe('build-system init through the CLI', () => {
   let fx: Fixture;
   beforeAll(() => {
