@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { checkDeclarationTool, emitDeclarations } from '../src/adapters/dts.js';
 import { rollupAdapter } from '../src/adapters/rollup.js';
 import type { BuildConfigInput } from '../src/config/schema.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
-import { COMPOSITE_TSCONFIG, leaveOwnTsBuildInfo, linkRollup, linkTypeScript, listFiles, nodeStdout, relPaths, runAdapter, stagingContext, trackedFixtures, TYPESCRIPTS } from './helpers/adapter-ctx.js';
+import { COMPOSITE_TSCONFIG, leaveOwnTsBuildInfo, linkRollup, linkTypeScript, listFiles, nodeStdout, relPaths, runAdapter, SMALL_NODE_TYPES, stagingContext, trackedFixtures, TYPESCRIPTS } from './helpers/adapter-ctx.js';
 import type { FileTree, Fixture } from './helpers/fixture.js';
 import { ReadLog } from '../src/util/read-log.js';
 
@@ -161,4 +161,36 @@ test('checkDeclarationTool: no typescript -> unavailable with the install comman
   const dts = await emitDeclarations(stagingContext(pkg, { adapter: 'rollup', dts: true }, { available: true, version: '0', location: '' }).ctx);
   expect(dts.ok).toBe(false);
   expect(dts.diagnostics[0]!.message).toContain('npm install -D typescript');
+});
+
+/**
+ * honojs/middleware installs `"typescript": "npm:@typescript/typescript6@^6.0.2"`: node_modules/typescript
+ * is a TypeScript whose package.json names itself @typescript/typescript6 and whose only bin is
+ * bin/tsc6 (no bin/tsc). It is the package's TypeScript all the same; `dts: true` failed with
+ * "typescript is not installed". Both ways of running it: in a worker, and spawned (BUILD_SYSTEM_TSC_SPAWN=1).
+ */
+describe.each([{ spawn: false }, { spawn: true }])('a TypeScript installed through an npm alias whose bin is tsc6 (spawn: $spawn)', ({ spawn }) => {
+  test('declarations are emitted with it', async () => {
+    const fx = dtsPackage(undefined, sources);
+    const real = TYPESCRIPTS[0]!.dir;
+    const version = (JSON.parse(readFileSync(path.join(real, 'package.json'), 'utf8')) as { version: string }).version;
+    fx.write({
+      'node_modules/typescript/package.json': { name: '@typescript/typescript6', version, main: './lib/typescript.js', typings: './lib/typescript.d.ts', bin: { tsc6: './bin/tsc6' } },
+      'node_modules/typescript/bin/tsc6': "#!/usr/bin/env node\nrequire('../lib/tsc.js')\n",
+      ...SMALL_NODE_TYPES,
+    });
+    symlinkSync(path.join(real, 'lib'), fx.path('node_modules/typescript/lib'), 'dir');
+    expect(existsSync(fx.path('node_modules/typescript/bin/tsc'))).toBe(false);
+    const pkg = loadPackageInfo(fx.root, new ReadLog());
+    expect(await checkDeclarationTool(pkg, new ReadLog())).toMatchObject({ available: true, version });
+    if (spawn) process.env.BUILD_SYSTEM_TSC_SPAWN = '1';
+    try {
+      const { dts, outDir } = await bundleWithDeclarations(fx, {});
+      expect(dts.diagnostics).toEqual([]);
+      expect(dts.ok).toBe(true);
+      expect(relPaths(outDir, dts.files)).toEqual(['index.d.ts', 'shapes/area.d.ts']);
+    } finally {
+      delete process.env.BUILD_SYSTEM_TSC_SPAWN;
+    }
+  });
 });

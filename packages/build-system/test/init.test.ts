@@ -469,6 +469,65 @@ describe('build-system init with tool configs that misbehave', () => {
   });
 });
 
+describe('build-system init with a tsdown object entry whose key is a glob', () => {
+  // honojs/middleware packages/oauth-providers: `entry: { index: 'src/index.ts', '*': 'src/providers/*/index.ts' }`,
+  // which tsdown builds into dist/index.*, dist/github/index.*, dist/google/index.* (the key's `*` is the
+  // file's path below the glob's base, without its extension). init used to copy the record as written and
+  // then fail: "file does not exist (got "src/providers/*/index.ts")".
+  it('expands it the way tsdown does, into one entry per file', async () => {
+    const fx = workspace({
+      oauth: {
+        'package.json': { name: '@fx/oauth', version: '1.0.0', type: 'module', main: './dist/index.cjs', module: './dist/index.mjs', types: './dist/index.d.cts' },
+        'tsdown.config.ts': `export default { entry: { index: 'src/index.ts', '*': ['src/providers/*/index.ts', '!src/providers/internal/**'] } };\n`,
+        'src/index.ts': `export const version = 1;\n`,
+        'src/providers/github/index.ts': `export const github = 'github';\n`,
+        'src/providers/google/index.ts': `export const google = 'google';\n`,
+        'src/providers/google/types.ts': `export type Token = string;\n`,
+        'src/providers/internal/index.ts': `export {};\n`,
+      },
+      nomatch: {
+        'package.json': { name: '@fx/nomatch', version: '1.0.0', type: 'module', exports: './dist/index.mjs' },
+        'tsdown.config.ts': `export default { entry: { index: 'src/index.ts', '*': 'src/plugins/*.ts' } };\n`,
+        'src/index.ts': `export {};\n`,
+      },
+    });
+    try {
+      const result = await runInit({ cwd: fx.root, dryRun: true });
+      const oauth = byName(result, '@fx/oauth');
+      expect(oauth.error ?? null).toBeNull();
+      expect(oauth.status).toBe('would-write');
+      expect(oauth.config?.entry).toEqual({ index: 'src/index.ts', 'github/index': 'src/providers/github/index.ts', 'google/index': 'src/providers/google/index.ts' });
+      expect(oauth.content).toContain('expanded (re-run init when files are added)');
+      // A glob that matches nothing is reported as not reproduced; the rest of the record is kept.
+      const nomatch = byName(result, '@fx/nomatch');
+      expect(nomatch.status).toBe('would-write');
+      expect(nomatch.config?.entry).toBeUndefined(); // index is what package.json names anyway
+      expect(nomatch.notReproduced.map((n) => n.why)).toContain('entry key "*": "src/plugins/*.ts" matches no file');
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
+describe('build-system init on a package of hand-written JavaScript', () => {
+  // honojs/middleware packages/eslint-config: exports ./index.js, no build script, no tsconfig, no src.
+  // init wrote a config for it, and `build` then bundled index.js into a dist/index.js nothing points at.
+  it('skips it as nothing to build; a package with sources beside the same manifest still gets a config', async () => {
+    const manifest = (name: string) => ({ name, version: '1.0.0', type: 'module', module: './index.js', exports: { '.': './index.js' } });
+    const fx = workspace({
+      plain: { 'package.json': manifest('@fx/plain'), 'index.js': 'export default [];\n' },
+      built: { 'package.json': manifest('@fx/built'), 'src/index.ts': 'export default [];\n' },
+    });
+    try {
+      const result = await runInit({ cwd: fx.root, dryRun: true });
+      expect(byName(result, '@fx/plain')).toMatchObject({ status: 'skipped', reason: 'nothing to build: the JavaScript package.json names (index.js) is written by hand, there are no sources' });
+      expect(byName(result, '@fx/built').status).toBe('would-write');
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
 describe('build-system init through the CLI', () => {
   let fx: Fixture;
   beforeAll(() => {

@@ -192,3 +192,45 @@ describe('validation after a build', () => {
     expect(existsSync(fx.path('dist/index.js'))).toBe(true);
   });
 });
+
+describe('validation of a pnpm package whose built files are in publishConfig', () => {
+  // honojs/middleware: `exports` names the sources for the workspace, `publishConfig.exports` the built
+  // files, which pnpm publishes instead. Validating the development `exports` warned PKG_FILES_UNCOVERED
+  // for every package (src is not in `files`), failed every --strict build, and never noticed a
+  // publishConfig target the build does not produce.
+  const pkg = (name: string, publishExports: Record<string, unknown>) => ({
+    [`packages/${name}/package.json`]: {
+      name,
+      version: '1.0.0',
+      type: 'module',
+      main: './dist/index.cjs',
+      module: './dist/index.mjs',
+      exports: { '.': './src/index.ts', './package.json': './package.json' },
+      files: ['dist'],
+      publishConfig: { access: 'public', exports: { ...publishExports, './package.json': './package.json' } },
+    },
+    [`packages/${name}/build.config.ts`]: "export default { adapter: 'esbuild' };\n",
+    [`packages/${name}/src/index.ts`]: 'export const answer = 42;\n',
+  });
+  const files = {
+    ...pkg('ok', { '.': { import: './dist/index.mjs', require: './dist/index.cjs' } }),
+    ...pkg('extra', { '.': { import: './dist/index.mjs', require: './dist/index.cjs' }, './extra': { import: './dist/extra.mjs', require: './dist/extra.cjs' } }),
+  };
+
+  it('with pnpm, checks publishConfig.exports (named so) instead of the development exports', async () => {
+    const fx = createFixture({ 'package.json': { name: 'ws', private: true }, 'pnpm-workspace.yaml': "packages:\n  - 'packages/*'\n", ...files }, { linkNodeModules: true });
+    fixtures.push(fx);
+    const run = await build({ cwd: fx.root, cacheDir: mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-')) });
+    const byName = (n: string) => run.results.find((r) => r.package.name === n)!;
+    expect(byName('ok').status).toBe('success');
+    expect(validation(byName('ok'))).toEqual([]);
+    expect(validation(byName('extra'))).toEqual(['warning PKG_EXPORT_MISSING publishConfig.exports["./extra"].import', 'warning PKG_EXPORT_MISSING publishConfig.exports["./extra"].require']);
+  });
+
+  it('with npm, which publishes `exports` as written, the development exports are still what is checked', async () => {
+    const fx = createFixture({ 'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] }, ...pkg('ok', { '.': { import: './dist/index.mjs', require: './dist/index.cjs' } }) }, { linkNodeModules: true });
+    fixtures.push(fx);
+    const run = await build({ cwd: fx.root, cacheDir: mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-')) });
+    expect(validation(run.results[0]!)).toEqual(['warning PKG_FILES_UNCOVERED exports["."]']);
+  });
+});

@@ -1,5 +1,5 @@
 // Long because: the one place that finds TypeScript, builds tsc's command line and reads its output, for both the tsc adapter and declaration emit; the command line and the output reader depend on each other's flags.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,6 +35,32 @@ export interface TypeScriptInstall {
   /** Directory of the typescript package (symlinks resolved). */
   dir: string;
   version: string;
+  /** The Node script that runs tsc: bin/tsc, or what an aliased package names its bin (see tscScript). */
+  tscBin: string;
+}
+
+/**
+ * The script that starts tsc in a typescript install. Usually bin/tsc; a package installed under
+ * the name typescript through an npm alias may name it otherwise: `"typescript":
+ * "npm:@typescript/typescript6@^6"` (honojs/middleware, next to TypeScript 7 as `typescript7`-style
+ * aliases) ships only bin/tsc6, declared in its package.json `bin`. Any bin named tsc<digits> is
+ * taken, then lib/tsc.js, which every JavaScript TypeScript's bin script requires.
+ */
+function tscScript(dir: string): string | undefined {
+  const standard = path.join(dir, 'bin', 'tsc');
+  if (existsSync(standard)) return standard;
+  try {
+    const bin = (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { bin?: unknown }).bin;
+    if (bin && typeof bin === 'object') {
+      for (const [name, rel] of Object.entries(bin as Record<string, unknown>)) {
+        if (/^tsc\d*$/.test(name) && typeof rel === 'string' && existsSync(path.join(dir, rel))) return path.join(dir, rel);
+      }
+    }
+  } catch {
+    // No readable package.json: only the file layout can say.
+  }
+  const lib = path.join(dir, 'lib', 'tsc.js');
+  return existsSync(lib) ? lib : undefined;
 }
 
 /**
@@ -43,8 +69,9 @@ export interface TypeScriptInstall {
  */
 export function findTypeScript(pkg: PackageInfo, reads: ReadLog): TypeScriptInstall | undefined {
   const found: ResolvedModule | undefined = resolveModule('typescript', [pkg.dir, pkg.workspaceRoot], reads, { includeOwn: false });
-  if (!found || !existsSync(path.join(found.dir, 'bin', 'tsc'))) return undefined;
-  return { dir: found.dir, version: found.version };
+  const tscBin = found && tscScript(found.dir);
+  if (!found || !tscBin) return undefined;
+  return { dir: found.dir, version: found.version, tscBin };
 }
 
 export function checkTypeScript(pkg: PackageInfo, reads: ReadLog): ToolAvailability {
@@ -70,7 +97,8 @@ const commandCache = new Map<string, Promise<{ command: string; args: string[] }
  * locator (lib/getExePath.js, the function the VS Code extension mirrors), we
  * spawn the native binary directly; otherwise (TypeScript 5.x) `node bin/tsc`.
  */
-function tscCommand(tsDir: string): Promise<{ command: string; args: string[] }> {
+function tscCommand(ts: TypeScriptInstall): Promise<{ command: string; args: string[] }> {
+  const tsDir = ts.dir;
   let cached = commandCache.get(tsDir);
   if (!cached) {
     cached = (async () => {
@@ -84,7 +112,7 @@ function tscCommand(tsDir: string): Promise<{ command: string; args: string[] }>
           // Fall through to the Node wrapper: slower to abort, but it runs.
         }
       }
-      return { command: process.execPath, args: [path.join(tsDir, 'bin', 'tsc')] };
+      return { command: process.execPath, args: [ts.tscBin] };
     })();
     commandCache.set(tsDir, cached);
   }
@@ -396,7 +424,7 @@ async function spawnTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode
   const buildInfoDir = await mkdtemp(path.join(tmpdir(), 'build-system-tsbuildinfo-'));
   const buildInfoFile = path.join(buildInfoDir, 'build.tsbuildinfo');
   try {
-    const { command, args: prefix } = await tscCommand(ts.dir);
+    const { command, args: prefix } = await tscCommand(ts);
     // --listFiles: the program's files, which key the cache entry (the in-process path reports them itself).
     const args = [...prefix, ...tscArgs(ctx, ts, mode, buildInfoFile, plan), '--listFiles'];
     const reader = tscOutputReader(ctx, mode, plan);

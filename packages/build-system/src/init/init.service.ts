@@ -95,6 +95,19 @@ async function initPackage(pkg: PackageInfo, opts: { dryRun: boolean; force: boo
     if (facts.js.length === 0 && facts.types.length > 0 && !toolConfig && !facts.buildScript && facts.tsconfigs.length === 0 && !reads.stat(path.join(pkg.dir, 'src'))?.isDirectory()) {
       return { ...base, reason: `nothing to build: its declarations (${facts.types.map((t) => t.path).join(', ')}) are written by hand, there are no sources` };
     }
+    // Plain JavaScript published as written (honojs/middleware's @hono/eslint-config: exports ./index.js, no build
+    // script, no tsconfig, no src): a config would "build" index.js into dist/index.js, which nothing points at.
+    if (
+      decision.adapter === 'auto' &&
+      !toolConfig &&
+      !facts.buildScript &&
+      facts.js.length > 0 &&
+      facts.tsconfigs.length === 0 &&
+      !reads.stat(path.join(pkg.dir, 'src'))?.isDirectory() &&
+      facts.js.every((o) => reads.stat(path.join(pkg.dir, o.path))?.isFile())
+    ) {
+      return { ...base, reason: `nothing to build: the JavaScript package.json names (${[...new Set(facts.js.map((o) => o.path))].join(', ')}) is written by hand, there are no sources` };
+    }
     const inferred = inferConfig(facts, decision);
     if (toolConfig && toolConfig.placeholders.length) {
       inferred.warnings.push(`${toolConfig.file} imports ${toolConfig.placeholders.join(', ')}, not installed here: values from them are not reproduced`);

@@ -106,6 +106,40 @@ function expandEntries(list: string[], pkg: PackageInfo, reads: ReadLog, outDir:
   return { files: packageFiles(pkg, reads, outDir).filter((f) => isIn(f) && !isOut(f)), expanded: true };
 }
 
+/**
+ * An object entry, as tsdown reads it: a key without `*` names one output; a key with `*` is a
+ * pattern (tsdown >= 0.15: `{ '*': 'src/providers/*\/index.ts' }`) whose value globs (one or a
+ * list, `!` excludes) are expanded, each file named by the key with every `*` replaced by its path
+ * below the globs' common base, extension dropped (src/providers/github/index.ts -> github/index).
+ */
+function expandObjectEntry(value: Record<string, unknown>, pkg: PackageInfo, reads: ReadLog, outDir: string): { record: Record<string, string>; expanded: boolean; problems: string[] } {
+  const record: Record<string, string> = {};
+  const problems: string[] = [];
+  let expanded = false;
+  for (const [name, target] of Object.entries(value)) {
+    if (!name.includes('*')) {
+      if (typeof target === 'string') record[name] = target;
+      continue;
+    }
+    const patterns = (typeof target === 'string' ? [target] : Array.isArray(target) ? target : []).filter((v): v is string => typeof v === 'string').map((v) => toPosix(v).replace(/^\.\//, ''));
+    const bases = new Set(patterns.filter((p) => !p.startsWith('!')).map((p) => picomatch.scan(p).base));
+    if (bases.size !== 1) {
+      problems.push(`entry key "${name}": its globs must share one base directory`);
+      continue;
+    }
+    const base = [...bases][0]!;
+    const isIn = picomatch(patterns.filter((p) => !p.startsWith('!')));
+    const files = packageFiles(pkg, reads, outDir).filter((f) => isIn(f));
+    const excluded = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
+    const isOut = excluded.length ? picomatch(excluded) : () => false;
+    const matched = files.filter((f) => !isOut(f));
+    if (matched.length === 0) problems.push(`entry key "${name}": ${JSON.stringify(target)} matches no file`);
+    for (const file of matched) record[name.replaceAll('*', path.posix.relative(base, file).replace(/\.[^./]+$/, ''))] = file;
+    expanded = true;
+  }
+  return { record, expanded, problems };
+}
+
 /** Maps one tsup/tsdown options object. `where` names it in comments (`tsup.config.ts`, `tsup.config.ts[0]`). */
 export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string, unknown>, where: string, pkg: PackageInfo, reads: ReadLog): MappedOptions {
   const out: MappedOptions = { notReproduced: [], ignored: [] };
@@ -128,8 +162,10 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
           if (files.length === 0) skip(key, 'matches no file');
           else out.entry = { value: files, because: expanded ? `${from(key)} ${describe(value)}, expanded (re-run init when files are added)` : from(key) };
         } else if (value && typeof value === 'object') {
-          const record = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
-          out.entry = { value: record, because: from(key) };
+          const { record, expanded, problems } = expandObjectEntry(value as Record<string, unknown>, pkg, reads, outDir);
+          for (const problem of problems) skip(key, problem);
+          if (Object.keys(record).length > 0) out.entry = { value: record, because: expanded ? `${from(key)} ${describe(value)}, expanded (re-run init when files are added)` : from(key) };
+          else if (problems.length === 0) skip(key, 'matches no file');
         } else skip(key, 'not a path, list or record');
         break;
       }
