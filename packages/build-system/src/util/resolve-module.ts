@@ -234,9 +234,17 @@ function noteNotInstalled(reads: ReadLog, name: string, fromDir: string, foundAt
   }
 }
 
-/** Looks for an executable in node_modules/.bin from `fromDir` upward, then on PATH. */
-export function findBinary(name: string, fromDirs: readonly string[], reads: ReadLog, envPath = process.env.PATH ?? ''): string | undefined {
+/**
+ * Looks for an executable in node_modules/.bin from `fromDir` upward, then on PATH. Each place
+ * looked in and found empty is recorded as absent, and PATH itself as read (unless the caller
+ * passes `envPath`): installing the tool in any of them, or a different PATH, changes what a run
+ * would choose (adapter `auto` prefers bun), so a no-op record must not be replayed then, and with
+ * both recorded it need not be refused (a workspace with one `auto` package and no bun had no
+ * no-op replay at all: honojs/middleware, research.md §5).
+ */
+export function findBinary(name: string, fromDirs: readonly string[], reads: ReadLog, envPath?: string): string | undefined {
   const seen = new Set<string>();
+  const looked: string[] = [];
   for (const start of fromDirs) {
     let dir = path.resolve(start);
     for (;;) {
@@ -247,21 +255,25 @@ export function findBinary(name: string, fromDirs: readonly string[], reads: Rea
           reads.noteFile(candidate);
           return candidate;
         }
+        looked.push(candidate);
       }
       const parent = path.dirname(dir);
       if (parent === dir) break;
       dir = parent;
     }
   }
-  for (const dir of envPath.split(path.delimiter)) {
+  const pathValue = envPath ?? reads.env('PATH') ?? '';
+  for (const dir of pathValue.split(path.delimiter)) {
+    // An empty entry is the cwd for a shell; it is not looked in here (as before).
     if (!dir) continue;
-    const candidate = path.join(dir, name);
+    const candidate = path.join(path.resolve(dir), name);
     if (existsSync(candidate)) {
       reads.noteFile(candidate);
       return candidate;
     }
+    looked.push(candidate);
   }
-  // Found nowhere: installing it anywhere on PATH would change the outcome.
-  reads.refuse(`${name} is not installed`);
+  // Found nowhere: each place it could appear is watched.
+  for (const candidate of looked) reads.noteAbsent(candidate);
   return undefined;
 }
