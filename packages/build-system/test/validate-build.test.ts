@@ -227,6 +227,28 @@ describe('validation of a pnpm package whose built files are in publishConfig', 
     expect(validation(byName('extra'))).toEqual(['warning PKG_EXPORT_MISSING publishConfig.exports["./extra"].import', 'warning PKG_EXPORT_MISSING publishConfig.exports["./extra"].require']);
   });
 
+  it('a cache hit is not taken across a publishConfig edit or a change of package manager: the warnings it would replay are another manifest\'s', async () => {
+    const fx = createFixture({ 'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] }, 'pnpm-workspace.yaml': "packages:\n  - 'packages/*'\n", ...pkg('ok', { '.': { import: './dist/index.mjs', require: './dist/index.cjs' } }) }, { linkNodeModules: true });
+    fixtures.push(fx);
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-'));
+    const first = (await build({ cwd: fx.root, cacheDir })).results[0]!;
+    expect(validation(first)).toEqual([]);
+    expect((await build({ cwd: fx.root, cacheDir })).results[0]!.cache.status).toBe('hit');
+    // publishConfig.exports now names a file the build does not produce.
+    const manifestFile = fx.path('packages/ok/package.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { publishConfig: { exports: Record<string, unknown> } };
+    manifest.publishConfig.exports['./extra'] = './dist/extra.mjs';
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    const edited = (await build({ cwd: fx.root, cacheDir })).results[0]!;
+    expect(edited.cache.status).toBe('miss');
+    expect(validation(edited)).toEqual(['warning PKG_EXPORT_MISSING publishConfig.exports["./extra"]']);
+    // Not pnpm any more (npm publishes `exports` as written): the development exports are checked again.
+    rmSync(fx.path('pnpm-workspace.yaml'));
+    const npm = (await build({ cwd: fx.root, cacheDir })).results[0]!;
+    expect(npm.cache.status).toBe('miss');
+    expect(validation(npm)).toEqual(['warning PKG_FILES_UNCOVERED exports["."]']);
+  });
+
   it('with npm, which publishes `exports` as written, the development exports are still what is checked', async () => {
     const fx = createFixture({ 'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] }, ...pkg('ok', { '.': { import: './dist/index.mjs', require: './dist/index.cjs' } }) }, { linkNodeModules: true });
     fixtures.push(fx);

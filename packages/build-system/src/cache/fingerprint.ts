@@ -4,6 +4,7 @@ import type { BuilderName } from '../config/schema.js';
 import { sha256 } from '../util/hash.js';
 import { VERSION } from '../version.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { publishedManifest } from '../workspace/published-manifest.js';
 import type { FileHasher } from './file-hasher.js';
 import { listInputFiles } from './inputs.js';
 import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
@@ -85,8 +86,10 @@ export interface Fingerprint {
  * (engines), externals and bundled code (the dependency maps), sideEffects,
  * and name/version (sources often import them), and `files` (the build's
  * package.json validation checks it; its warnings are stored with the
- * entry). `scripts`, `description`, `publishConfig` and other metadata do
- * not change outputs or diagnostics and are left out, so editing them keeps
+ * entry). With pnpm, the `publishConfig` fields pnpm publishes in their place
+ * (the validation checks those instead; pickPackageJson adds them under
+ * `publishConfig`). `scripts`, `description`, other `publishConfig` fields and
+ * other metadata do not change outputs or diagnostics and are left out, so editing them keeps
  * the cache. package.json itself is not a
  * file input for the same reason.
  */
@@ -206,6 +209,10 @@ export function currentRuntime(): Fingerprint['runtime'] {
 function pickPackageJson(pkg: PackageInfo): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of PACKAGE_JSON_FIELDS) if (pkg.manifest[field] !== undefined) out[field] = pkg.manifest[field];
+  // What pnpm publishes instead (workspace/published-manifest.ts): the build's validation checks it, and its
+  // warnings are stored with the entry. Present only where pnpm replaces a field, so no other key changes.
+  const { manifest, replaced } = publishedManifest(pkg);
+  if (replaced.length > 0) out.publishConfig = Object.fromEntries(replaced.map((f) => [f, (manifest as Record<string, unknown>)[f]]));
   return out;
 }
 

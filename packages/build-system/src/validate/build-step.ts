@@ -2,33 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Artifact } from '../result/schema.js';
 import type { ReadLog } from '../util/read-log.js';
-import type { PackageInfo, PackageJson } from '../workspace/package-info.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import { publishedManifest } from '../workspace/published-manifest.js';
 import { validatePackage, type ValidationOutcome } from './validate-package.js';
-
-/**
- * The package.json fields validation reads that pnpm replaces by their `publishConfig` value when it
- * packs and publishes (pnpm docs, package.json > publishConfig). A pnpm workspace commonly points
- * `exports` at the sources for development and puts the built files in `publishConfig.exports`
- * (honojs/middleware: `"exports": { ".": "./src/index.ts" }`, `"publishConfig": { "exports": { ".":
- * { "import": "./dist/index.mjs", "require": "./dist/index.cjs" } } }`); what is published, and so
- * what the build must produce, is the second.
- */
-const PNPM_PUBLISH_FIELDS = ['exports', 'main', 'module', 'types', 'typings', 'bin', 'browser'] as const;
-
-/**
- * The manifest as the package manager publishes it, and the fields publishConfig replaced. Only
- * pnpm's rules: npm and yarn 1 publish these fields as written (yarn 2+ has its own list; not
- * told apart from yarn 1 here).
- */
-export function publishedManifest(pkg: Pick<PackageInfo, 'manifest' | 'packageManager'>): { manifest: PackageJson; replaced: string[] } {
-  const publishConfig = (pkg.manifest as { publishConfig?: unknown }).publishConfig;
-  if (pkg.packageManager !== 'pnpm' || !publishConfig || typeof publishConfig !== 'object') return { manifest: pkg.manifest, replaced: [] };
-  const replaced = PNPM_PUBLISH_FIELDS.filter((f) => (publishConfig as Record<string, unknown>)[f] !== undefined);
-  if (replaced.length === 0) return { manifest: pkg.manifest, replaced };
-  const manifest = { ...pkg.manifest } as Record<string, unknown>;
-  for (const f of replaced) manifest[f] = (publishConfig as Record<string, unknown>)[f];
-  return { manifest: manifest as PackageJson, replaced };
-}
 
 /**
  * The validation step of a build (services/build.service.ts): run on the

@@ -115,10 +115,16 @@ export function findWorkspaceRoot(dir: string, reads: ReadLog): string {
   }
 }
 
-export function detectPackageManager(root: string): PackageManager {
-  if (existsSync(path.join(root, 'pnpm-lock.yaml')) || existsSync(path.join(root, 'pnpm-workspace.yaml'))) return 'pnpm';
-  if (existsSync(path.join(root, 'yarn.lock'))) return 'yarn';
-  if (existsSync(path.join(root, 'bun.lock')) || existsSync(path.join(root, 'bun.lockb'))) return 'bun';
+/**
+ * The workspace's package manager, from its lockfile. With `reads`, each name looked at is logged
+ * (present or absent): the build's package.json validation depends on the answer (pnpm publishes
+ * publishConfig's fields), so a no-op record must not outlive a lockfile appearing or going.
+ */
+export function detectPackageManager(root: string, reads?: ReadLog): PackageManager {
+  const has = (name: string) => (reads ? reads.stat(path.join(root, name)) !== undefined : existsSync(path.join(root, name)));
+  if (has('pnpm-lock.yaml') || has('pnpm-workspace.yaml')) return 'pnpm';
+  if (has('yarn.lock')) return 'yarn';
+  if (has('bun.lock') || has('bun.lockb')) return 'bun';
   return 'npm';
 }
 
@@ -132,7 +138,7 @@ function packageManagerOf(root: string, reads: ReadLog): PackageManager {
   let byRoot = managers.get(reads);
   if (!byRoot) managers.set(reads, (byRoot = new Map()));
   let manager = byRoot.get(root);
-  if (!manager) byRoot.set(root, (manager = detectPackageManager(root)));
+  if (!manager) byRoot.set(root, (manager = detectPackageManager(root, reads)));
   return manager;
 }
 
