@@ -1,5 +1,5 @@
 // Long because: the one place that finds TypeScript, builds tsc's command line and reads its output, for both the tsc adapter and declaration emit; the command line and the output reader depend on each other's flags.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -46,11 +46,12 @@ export interface TypeScriptInstall {
  * aliases) ships only bin/tsc6, declared in its package.json `bin`. Any bin named tsc<digits> is
  * taken, then lib/tsc.js, which every JavaScript TypeScript's bin script requires.
  */
-function tscScript(dir: string): string | undefined {
+function tscScript(dir: string, reads: ReadLog): string | undefined {
   const standard = path.join(dir, 'bin', 'tsc');
   if (existsSync(standard)) return standard;
   try {
-    const bin = (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { bin?: unknown }).bin;
+    // Already read (and logged) by resolveModule this run: not read again.
+    const bin = (JSON.parse(reads.readTextOnce(path.join(dir, 'package.json')) ?? '') as { bin?: unknown }).bin;
     if (bin && typeof bin === 'object') {
       for (const [name, rel] of Object.entries(bin as Record<string, unknown>)) {
         if (/^tsc\d*$/.test(name) && typeof rel === 'string' && existsSync(path.join(dir, rel))) return path.join(dir, rel);
@@ -69,7 +70,7 @@ function tscScript(dir: string): string | undefined {
  */
 export function findTypeScript(pkg: PackageInfo, reads: ReadLog): TypeScriptInstall | undefined {
   const found: ResolvedModule | undefined = resolveModule('typescript', [pkg.dir, pkg.workspaceRoot], reads, { includeOwn: false });
-  const tscBin = found && tscScript(found.dir);
+  const tscBin = found && tscScript(found.dir, reads);
   if (!found || !tscBin) return undefined;
   return { dir: found.dir, version: found.version, tscBin };
 }
