@@ -134,14 +134,19 @@ describe.each([
     expect(r['via-tsc']!.cache.status).toBe('miss');
     expect(r['via-dts']!.cache.status).toBe('miss');
 
-    // 4. Declaration files appear in the hub's output (new sources), then one disappears: misses both times.
-    // (Removing both would bring back step 3's files exactly, whose entries are rightly hits.)
-    fx.write({ 'packages/hub/src/added.ts': `export const added = 1;\n`, 'packages/hub/src/more.ts': `export const more = 2;\n` });
+    // 4. Declaration files appear in the hub's output (new sources, used in a body only: index.d.ts stays as it
+    // was), then one disappears: misses both times. (Removing both would bring back step 3's files exactly,
+    // whose entries are rightly hits.)
+    const indexDeclaration = fx.read('packages/hub/dist/index.d.ts');
+    const usingBoth = `import { added } from './added.js';\nimport { more } from './more.js';\nexport function twice(n: number): string {\n  return String(n * 2 + added - added + more - more);\n}\n`;
+    fx.write({ 'packages/hub/src/added.ts': `export const added = 1;\n`, 'packages/hub/src/more.ts': `export const more = 2;\n`, 'packages/hub/src/index.ts': usingBoth });
     r = await build(fx);
     expect(Object.keys(snapshotTree(fx.path('packages/hub/dist')))).toContain('added.d.ts');
+    expect(fx.read('packages/hub/dist/index.d.ts')).toBe(indexDeclaration);
     expect(r['via-tsc']!.cache.status).toBe('miss');
     expect(r['via-dts']!.cache.status).toBe('miss');
     rmSync(fx.path('packages/hub/src/added.ts'));
+    fx.write({ 'packages/hub/src/index.ts': `import { more } from './more.js';\nexport function twice(n: number): string {\n  return String(n * 2 + more - more);\n}\n` });
     r = await build(fx);
     expect(Object.keys(snapshotTree(fx.path('packages/hub/dist')))).not.toContain('added.d.ts');
     expect(r['via-tsc']!.cache.status).toBe('miss');

@@ -27,10 +27,11 @@ const tsconfig = (isolated: boolean, extra: Record<string, unknown> = {}) => ({
 
 const sources: FileTree = {
   'package.json': { name: 'iso-lib', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js', require: './dist/index.cjs' } } },
-  'src/index.ts': "import { area, type Shape } from './shapes/area.js';\nexport type { Shape };\nexport * from './shapes/area.js';\n/** The sum of the areas. */\nexport const total = (shapes: Shape[]): number => shapes.reduce((n, s) => n + area(s), 0);\nexport class Bag<T> {\n  private items: T[] = [];\n  add(item: T): this {\n    this.items.push(item);\n    return this;\n  }\n}\n",
+  'src/index.ts': "import { area, type Shape } from './shapes/area.js';\nexport type { Shape };\nexport * from './shapes/area.js';\nexport { extra } from './extra.mjs';\n/** The sum of the areas. */\nexport const total = (shapes: Shape[]): number => shapes.reduce((n, s) => n + area(s), 0);\nexport class Bag<T> {\n  private items: T[] = [];\n  add(item: T): this {\n    this.items.push(item);\n    return this;\n  }\n}\n",
   'src/shapes/area.ts': "export type Shape = { kind: 'square'; side: number } | { kind: 'circle'; r: number };\nexport function area(s: Shape): number {\n  return s.kind === 'square' ? s.side ** 2 : Math.PI * s.r ** 2;\n}\n",
-  // Included by the tsconfig, imported by nobody: TypeScript writes its declaration too.
   'src/extra.mts': "export const extra: string = 'x';\n",
+  // Included by the tsconfig, imported by no entry (and with a type error): neither path compiles or writes it.
+  'src/index.test.ts': "import { total } from './index.js';\nexport const wrong: string = total([]);\n",
 };
 
 async function declarations(files: FileTree, config: BuildConfigInput = {}, emitter = true) {
@@ -61,11 +62,12 @@ describe('declarations per file under isolatedDeclarations', () => {
     expect(isolated.dts.ok).toBe(true);
     expect(Object.keys(isolated.texts).sort()).toEqual(Object.keys(viaTs.texts).sort());
     expect(Object.keys(isolated.texts)).toEqual(expect.arrayContaining(['index.d.ts', 'index.d.cts', 'shapes/area.d.ts', 'shapes/area.d.cts', 'extra.d.ts']));
+    expect(Object.keys(isolated.texts).filter((f) => f.includes('test'))).toEqual([]);
     // Really the per-file emitter (tabs), really TypeScript on the other side (spaces).
     expect(isolated.texts['index.d.ts']).toContain('\t');
     expect(viaTs.texts['index.d.ts']).not.toContain('\t');
     for (const file of Object.keys(viaTs.texts)) expect(normalized(isolated.texts[file]!), file).toBe(normalized(viaTs.texts[file]!));
-    // The reads name the tsconfig and every source, so the cache keys the entry on them.
+    // The reads name the tsconfig and every source the entry reaches, so the cache keys the entry on them.
     expect(isolated.dts.reads!.map((r) => path.basename(r)).sort()).toEqual(['area.ts', 'extra.mts', 'index.ts', 'tsconfig.json']);
   });
 
@@ -85,7 +87,7 @@ describe('declarations per file under isolatedDeclarations', () => {
     // `files` lists the entry only: its declaration re-exports shapes/area.js, which only TypeScript's program finds.
     const onlyEntry = await declarations({ ...sources, 'tsconfig.json': { ...tsconfig(true), include: undefined, files: ['src/index.ts'] } });
     expect(onlyEntry.dts.ok).toBe(true);
-    expect(Object.keys(onlyEntry.texts).sort()).toEqual(['index.d.cts', 'index.d.ts', 'shapes/area.d.cts', 'shapes/area.d.ts']);
+    expect(Object.keys(onlyEntry.texts).sort()).toEqual(['extra.d.cts', 'extra.d.ts', 'index.d.cts', 'index.d.ts', 'shapes/area.d.cts', 'shapes/area.d.ts']);
     expect(onlyEntry.texts['index.d.ts']).not.toContain('\t');
 
     const withMaps = await declarations({ ...sources, 'tsconfig.json': tsconfig(true, { compilerOptions: { ...tsconfig(true).compilerOptions, declarationMap: true } }) });

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ProgressView, summaryTable } from '../src/commands/progress.js';
-import { LineReporter } from '../src/commands/reporter.js';
+import { LineReporter, runSummaryLine } from '../src/commands/reporter.js';
 import { createStyle, terminalInfo, wantsColor } from '../src/commands/terminal.js';
 import { RESULT_SCHEMA_VERSION, type BuildResult, type RunResult } from '../src/result/schema.js';
 import { cliPath, type Fixture } from './helpers/fixture.js';
@@ -183,9 +183,15 @@ describe('plain lines', () => {
     const reporter = new LineReporter(false, out as unknown as NodeJS.WritableStream, err as unknown as NodeJS.WritableStream);
     reporter.onEvent({ type: 'log', package: '@w/a', stream: 'stderr', line: 'from the tool' });
     reporter.onEvent({ type: 'package-done', result: result('@w/a', 'success') });
-    expect(out.text()).toMatch(/^@w\/a: ✔ built with esbuild 0\.28\.2 in 1234 ms — 1 files, 2\.0 KiB in outDir$/m);
+    expect(out.text()).toMatch(/^@w\/a: ✔ built with esbuild 0\.28\.2 in 1234 ms — 1 file, 2\.0 KiB in outDir$/m);
     expect(err.text()).toContain('@w/a: from the tool');
     expect(summaryTable([result('@w/a', 'success')], createStyle(false))[2]).toMatch(/^@w\/a\s+✔ built/);
+  });
+
+  it('count one thing in the singular', () => {
+    const run: RunResult = { schemaVersion: RESULT_SCHEMA_VERSION, ok: true, exitCode: 0, startedAt: new Date(0).toISOString(), durationMs: 300, results: [result('@w/a', 'success')] };
+    expect(runSummaryLine(run, createStyle(false))).toBe('1 package: 1 built, 0 failed, 0 skipped in 300 ms');
+    expect(runSummaryLine({ ...run, results: [result('@w/a', 'success'), result('@w/b', 'success')] }, createStyle(false))).toMatch(/^2 packages: 2 built/);
   });
 });
 

@@ -124,33 +124,73 @@ function layoutCases({ dir, spawn, native }: Way): void {
       expect(relPaths(outDir, out.files)).toEqual(['index.js', 'twice.js']);
     });
 
-    test('without include/exclude the tsconfig’s test files fail with TS6059 and a hint naming exclude', async () => {
-      const fx = newFixture(withTests);
+    test('without include/exclude the tsconfig’s test files fail with TS6059 and a hint naming exclude, once per directory', async () => {
+      const fx = newFixture({ ...withTests, 'test/more.test.ts': 'export const more = 3;\n' });
       linkTypeScript(fx, dir, 'small');
       const { out } = await build(fx.root, { adapter: 'tsc', outDir: 'lib' });
       expect(out.ok).toBe(false);
-      const d = out.diagnostics.find((x) => x.code === 'TS6059');
-      expect(d?.message.split('\n').at(-1)).toMatch(/^hint: (test\/index\.test\.ts|fixtures\/data\.ts) is compiled because the tsconfig includes it .*exclude: \['(test|fixtures)\/\*\*'\]/);
+      const outside = out.diagnostics.filter((x) => x.code === 'TS6059');
+      expect(outside).toHaveLength(3);
+      const hints = outside.flatMap((x) => x.message.split('\n').filter((l) => l.startsWith('hint: ')));
+      expect(hints.sort()).toEqual([expect.stringMatching(/^hint: files in fixtures\/ are compiled because the tsconfig includes them .*exclude: \['fixtures\/\*\*'\]/), expect.stringMatching(/^hint: files in test\/ are compiled because the tsconfig includes them .*exclude: \['test\/\*\*'\]/)]);
       // tsc emits a file outside rootDir at <outDir>/../<its path>: nothing may land beside the sources.
       expect(existsSync(fx.path('test/index.test.js'))).toBe(false);
       expect(existsSync(fx.path('fixtures/data.js'))).toBe(false);
     });
 
-    test('declarations after a bundler: the tsconfig’s test files fail with TS6059, nothing is written beside them, and the hint names a tsconfig.build.json (exclude is for the tsc adapter)', async () => {
-      const fx = newFixture({ ...withTests, 'tsconfig.json': { compilerOptions: { ...compilerOptions, declarationMap: true }, include: ['src', 'test', 'fixtures'] } });
+    test('declarations after a bundler follow the entries: the tsconfig’s tests and fixtures are neither compiled nor written, its ambient declarations are', async () => {
+      const fx = newFixture({
+        ...withTests,
+        'tsconfig.json': { compilerOptions: { ...compilerOptions, declarationMap: true }, include: ['src', 'test', 'fixtures'] },
+        // A global no source imports: only the tsconfig's include brings it in.
+        'src/env.d.ts': 'declare const __VERSION__: string;\n',
+        'src/index.ts': "export { twice } from './twice.js';\nexport const version: string = __VERSION__;\n",
+        // Type errors in what the entries never reach: compiled, they would fail the build.
+        'src/twice.test.ts': "import { twice } from './twice.js';\nexport const wrong: string = twice(1);\n",
+        'test/index.test.ts': "import { twice } from '../src/twice.js';\nexport const t: string = twice(2);\n",
+      });
       linkTypeScript(fx, dir, 'small');
       expectWay();
       const pkg = loadPackageInfo(fx.root, new ReadLog());
       const { ctx } = stagingContext(pkg, { adapter: 'esbuild', dts: true }, { available: true, version: '0', location: dir });
       const out = await emitDeclarations(ctx);
-      expect(out.ok).toBe(false);
-      const d = out.diagnostics.find((x) => x.code === 'TS6059');
-      const hint = d?.message.split('\n').at(-1);
-      expect(hint).toMatch(/^hint: (test\/index\.test\.ts|fixtures\/data\.ts) is compiled because the tsconfig includes it .*tsconfig\.build\.json/);
-      expect(hint).not.toContain('in the build config');
-      for (const f of ['test/index.test.d.ts', 'test/index.test.d.ts.map', 'fixtures/data.d.ts', 'fixtures/data.d.ts.map']) expect(existsSync(fx.path(f))).toBe(false);
-      // Not reported as written elsewhere either: tsc wrote nothing.
-      expect(out.diagnostics.filter((x) => x.message.includes('outside the output directory'))).toEqual([]);
+      expect(out.diagnostics).toEqual([]);
+      expect(out.ok).toBe(true);
+      expect(listFiles(ctx.outDir)).toEqual(['index.d.ts', 'index.d.ts.map', 'twice.d.ts', 'twice.d.ts.map']);
+      expect(readFileSync(path.join(ctx.outDir, 'index.d.ts'), 'utf8')).toContain('export declare const version: string;');
+      expect(out.reads).toEqual(expect.arrayContaining([fx.path('tsconfig.json'), fx.path('src/env.d.ts'), fx.path('src/twice.ts')]));
+      expect(out.reads).not.toContain(fx.path('test/index.test.ts'));
+      expect(out.reads).not.toContain(fx.path('src/twice.test.ts'));
+      for (const f of ['test/index.test.d.ts', 'test/index.test.d.ts.map', 'fixtures/data.d.ts', 'src/twice.test.d.ts']) expect(existsSync(fx.path(f))).toBe(false);
+      expect(tmpPaths(out.reads!)).toEqual([]);
+    });
+
+    test('declarations after a bundler: entries importing a file outside their directory get a wider rootDir, and each entry its declaration beside its JS', async () => {
+      // honojs/middleware ssg-plugins-essential: entries in src/plugins, a helper in src/utils.
+      const fx = newFixture({
+        'package.json': { name: 'plugins', version: '1.0.0', type: 'module', exports: { './rss': './dist/rss.js', './sitemap': './dist/sitemap.js' } },
+        'tsconfig.json': { compilerOptions: { ...compilerOptions, declarationMap: true }, include: ['src'] },
+        'src/plugins/rss.ts': "import { canonical } from '../utils/canonical.js';\nexport const rss = (url: string): string => canonical(url) + '/rss';\n",
+        'src/plugins/sitemap.ts': "import { canonical } from '../utils/canonical.js';\nexport default function sitemap(url: string): string {\n  return canonical(url) + '/sitemap.xml';\n}\n",
+        'src/utils/canonical.ts': "export const canonical = (url: string): string => url.replace(/\\/$/, '');\n",
+        'src/utils/canonical.test.ts': "import { canonical } from './canonical.js';\nexport const wrong: number = canonical('x');\n",
+      });
+      linkTypeScript(fx, dir, 'small');
+      expectWay();
+      const pkg = loadPackageInfo(fx.root, new ReadLog());
+      const { ctx } = stagingContext(pkg, { adapter: 'esbuild', dts: true, entry: { rss: 'src/plugins/rss.ts', sitemap: 'src/plugins/sitemap.ts' } }, { available: true, version: '0', location: dir });
+      expect(ctx.config.sourceRoot).toBe('src/plugins');
+      const out = await emitDeclarations(ctx);
+      expect(out.diagnostics).toEqual([]);
+      expect(out.ok).toBe(true);
+      expect(listFiles(ctx.outDir)).toEqual(
+        expect.arrayContaining(['plugins/rss.d.ts', 'plugins/sitemap.d.ts', 'utils/canonical.d.ts', 'utils/canonical.d.ts.map', 'rss.d.ts', 'sitemap.d.ts']),
+      );
+      expect(listFiles(ctx.outDir).some((f) => f.includes('.test.'))).toBe(false);
+      expect(readFileSync(path.join(ctx.outDir, 'rss.d.ts'), 'utf8')).toContain("export * from './plugins/rss.js';");
+      expect(readFileSync(path.join(ctx.outDir, 'sitemap.d.ts'), 'utf8')).toMatch(/export \{ default \} from '\.\/plugins\/sitemap\.js';/);
+      // Nothing beside the sources from the failed first run.
+      expect(existsSync(fx.path('src/utils/canonical.d.ts'))).toBe(false);
     });
   });
 

@@ -100,6 +100,8 @@ describe('in-process tsc and spawned tsc agree', () => {
       ...sources,
       'tsconfig.json': { compilerOptions: { module: 'NodeNext', lib: ['ES2022'], strict: true, skipLibCheck: true, types: ['node'], notAnOption: true }, include: ['src'] },
       'src/greet.ts': "export function greet(name: string): string {\n  const n: number = name;\n  return `hello ${n}`;\n}\nexport const pairs: Array<{ x: number }> = [{ x: 'no' }] as Array<{ x: string }>;\n",
+      // Declarations follow the entry: the file with the errors is one it reaches.
+      'src/index.ts': `${sources['src/index.ts']}export { greet, pairs } from './greet.js';\n`,
     });
     const { inProcess, spawned } = await bothWays(fx, { adapter: 'esbuild', dts: true });
     expect(inProcess.out.ok).toBe(false);
@@ -129,7 +131,7 @@ describe('in-process tsc and spawned tsc agree', () => {
   });
 
   test('an error only declaration emit finds (TS4094): the same diagnostics', async () => {
-    const fx = tsPackage({ ...sources, 'src/mixin.ts': 'export const mixin = () =>\n  class {\n    private secret = 1;\n  };\n' });
+    const fx = tsPackage({ ...sources, 'src/mixin.ts': 'export const mixin = () =>\n  class {\n    private secret = 1;\n  };\n', 'src/index.ts': `${sources['src/index.ts']}export { mixin } from './mixin.js';\n` });
     const { inProcess, spawned } = await bothWays(fx, { adapter: 'esbuild', dts: true });
     expect(inProcess.out.diagnostics).toEqual([expect.objectContaining({ severity: 'error', file: 'src/mixin.ts', line: 1, code: 'TS4094' })]);
     expect(comparable(inProcess)).toEqual(comparable(spawned));

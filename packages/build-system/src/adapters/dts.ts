@@ -1,13 +1,11 @@
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { isInside, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
-import { parseJsonc, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { placeDeclarations } from './declarations-naming.js';
-import { writeGeneratedTsconfig } from './generated-tsconfig.js';
-import { checkTypeScript, findTsconfig, runPackageTsc } from './tsc-runner.js';
+import { fileOutsideRootDir } from './tsc-hints.js';
+import { checkTypeScript, runPackageTsc } from './tsc-runner.js';
 import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js';
 
 /**
@@ -21,19 +19,19 @@ import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js
  * adapter (adapterOptions.tsc.project, tsconfig.build.json, tsconfig.json,
  * else the entries on the command line).
  *
+ * The program is the entries and what they import, plus the declaration
+ * files the tsconfig includes, not the tsconfig's whole file list (tests)
+ * — see declarations-program.ts.
+ *
  * Entries from elsewhere in the workspace (config.outsideEntries): their
  * sources are not below the package's source root, which tsc refuses
  * (TS6059). The declarations run then gets the nearest directory holding the
  * source root and every such source as rootDir, so the tree below outDir
  * keeps the workspace layout from there (e.g. cli/src/index.d.ts and
  * core/src/index.d.ts), and every entry is reached through its alias file
- * (<entry>.d.ts). With a tsconfig, whose include names only the package's
- * own files, the run uses a tsconfig generated in the staging dir (removed
- * after the run) that extends it and lists the entries as `files` (keeping
- * its include; a tsconfig outside the package contributes no include: it
- * names other packages' files). In the staging dir, TypeScript's defaults
- * that depend on the tsconfig's location (typeRoots: every node_modules/@types
- * upward) stay what they are for the package.
+ * (<entry>.d.ts). The same widening happens after the fact when an entry
+ * imports a file of this package outside the entries' directory: the run
+ * fails with TS6059 naming it, and runs again with rootDir holding it.
  *
  * With `isolatedDeclarations: true` in the package's tsconfig the
  * declarations come from a per-file emitter instead (isolated-dts.ts: no
@@ -55,64 +53,58 @@ export function declarationRoot(pkg: PackageInfo, config: ResolvedConfig): strin
   return root;
 }
 
-/** Does the tsconfig chain name its own files (include or files)? Without, tsc's default include (the tsconfig's directory) applies. */
-function chainNamesFiles(tsconfig: string, reads: ReadLog): boolean {
-  return tsconfigChain(tsconfig, reads).files.some((file) => {
-    try {
-      const json = parseJsonc(reads.readText(file) ?? '{}') as { include?: unknown; files?: unknown } | null;
-      return json !== null && (json.include !== undefined || json.files !== undefined);
-    } catch {
-      return false;
-    }
-  });
+/**
+ * Where a run that failed because entries import files of this package
+ * outside rootDir (TS6059; `src/plugins/rss.ts` importing `../utils/x`, with
+ * the entries all in src/plugins) should try again: rootDir widened to hold
+ * them. Undefined when any such file is outside the package (another
+ * package's source: widening would publish its code in this one, tsc-hints.ts
+ * says what to do) or there is no such file. Other errors do not stop it:
+ * the second run reports them without the TS6059s, which name no mistake.
+ */
+function widenedRoot(out: AdapterOutput, pkg: PackageInfo, rootDir: string): string | undefined {
+  const outside = out.diagnostics.flatMap((d) => (d.severity === 'error' && fileOutsideRootDir(d)) || []);
+  if (outside.length === 0) return undefined;
+  let root = rootDir;
+  for (const file of outside) {
+    const abs = path.resolve(pkg.dir, file);
+    if (!isInside(pkg.dir, abs)) return undefined;
+    while (!isInside(root, abs)) root = path.dirname(root);
+  }
+  return root === rootDir ? undefined : root;
 }
 
-/** ctx.tool is the bundler's; TypeScript is looked up here. */
+/**
+ * ctx.tool is the bundler's; TypeScript is looked up here. The program is the
+ * entries and what they import (tsc-project.ts, declarations-program.ts).
+ */
 export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutput> {
   const { pkg, config } = ctx;
-  const rootDir = declarationRoot(pkg, config);
-  let runConfig = config;
-  let generated: string | undefined;
-  const extraReads: string[] = [];
-  if (config.outsideEntries.length > 0) {
-    runConfig = { ...config, sourceRoot: toPosix(path.relative(pkg.dir, rootDir)) };
-    const tsconfig = findTsconfig(pkg, config);
-    if (tsconfig) {
-      generated = path.join(ctx.outDir, '.build-system-declarations.tsconfig.json');
-      const files = Object.values(config.entries).map((s) => toPosix(path.resolve(pkg.dir, s)));
-      // A tsconfig outside the package (a workspace root's) names other packages' files: the entries and what they import only.
-      // Without an include of its own, tsc's default (the tsconfig's directory) applies; restated here it also
-      // needs tsc's default exclude restated, and the build config is never a source (it would land in outDir).
-      const dir = toPosix(path.dirname(tsconfig));
-      const include = !isInside(pkg.dir, tsconfig)
-        ? { include: [] }
-        : chainNamesFiles(tsconfig, ctx.reads)
-          ? {}
-          : {
-              include: [`${dir}/**/*`],
-              exclude: [`${dir}/node_modules`, toPosix(path.resolve(pkg.dir, config.outDir)), ...(config.configFile ? [toPosix(config.configFile)] : [])],
-            };
-      writeGeneratedTsconfig(generated, tsconfig, { files, ...include });
-      runConfig.adapterOptions = { ...config.adapterOptions, tsc: { ...config.adapterOptions.tsc, project: toPosix(path.relative(pkg.dir, generated)) } };
-      // The generated file is in the staging dir, which is never recorded as read: the real one is.
-      extraReads.push(tsconfig);
+  let rootDir = declarationRoot(pkg, config);
+  // isolatedDeclarations: per file, without a TypeScript program (isolated-dts.ts); null = TypeScript runs.
+  const { planIsolatedDeclarations, emitIsolatedDeclarations } = await import('./isolated-dts.js');
+  const isolatedPlan = planIsolatedDeclarations(pkg, config, rootDir, ctx.reads);
+  let out = isolatedPlan && (await emitIsolatedDeclarations(isolatedPlan, pkg, rootDir, ctx.outDir, ctx.reads));
+  const runWithRoot = (root: string) => {
+    const runConfig = root === path.resolve(pkg.dir, config.sourceRoot) ? config : { ...config, sourceRoot: toPosix(path.relative(pkg.dir, root)) };
+    return runPackageTsc({ ...ctx, config: runConfig }, 'declarations', `dts: true needs TypeScript, which is not installed for ${pkg.name}`);
+  };
+  if (!out) {
+    out = await runWithRoot(rootDir);
+    // Declarations are named per entry anyway (declarations-naming.ts writes an alias beside each entry's JS),
+    // so a wider rootDir changes only where the per-source files sit. Costs a second compile, for such packages only.
+    const wider = out.ok ? undefined : widenedRoot(out, pkg, rootDir);
+    if (wider) {
+      rootDir = wider;
+      out = await runWithRoot(rootDir);
     }
   }
-  try {
-    // isolatedDeclarations: per file, without a TypeScript program (isolated-dts.ts); null = TypeScript runs.
-    const { planIsolatedDeclarations, emitIsolatedDeclarations } = await import('./isolated-dts.js');
-    const isolatedPlan = generated ? null : planIsolatedDeclarations(pkg, config, rootDir, ctx.reads);
-    const isolated = isolatedPlan && (await emitIsolatedDeclarations(isolatedPlan, pkg, rootDir, ctx.outDir, ctx.reads));
-    const out = isolated ?? (await runPackageTsc({ ...ctx, config: runConfig }, 'declarations', `dts: true needs TypeScript, which is not installed for ${pkg.name}`));
-    if (!out.ok) return out;
-    const placed = placeDeclarations({ config, pkgDir: pkg.dir, outDir: ctx.outDir, rootDir, emitted: out.files });
-    return {
-      ok: !placed.diagnostics.some((d) => d.severity === 'error'),
-      files: placed.files,
-      diagnostics: [...out.diagnostics, ...placed.diagnostics],
-      reads: out.reads && [...extraReads, ...out.reads],
-    };
-  } finally {
-    if (generated) rmSync(generated, { force: true });
-  }
+  if (!out.ok) return out;
+  const placed = placeDeclarations({ config, pkgDir: pkg.dir, outDir: ctx.outDir, rootDir, emitted: out.files });
+  return {
+    ok: !placed.diagnostics.some((d) => d.severity === 'error'),
+    files: placed.files,
+    diagnostics: [...out.diagnostics, ...placed.diagnostics],
+    reads: out.reads,
+  };
 }

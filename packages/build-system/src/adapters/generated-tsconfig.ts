@@ -6,8 +6,8 @@ import { toPosix } from '../util/paths.js';
  * real tsconfig by absolute path (so every option and the cache's read chain
  * stay the real file's) and restates only the fields the run must change
  * (files/include/exclude, and what depends on the tsconfig's location).
- * Used by the declaration pass (dts.ts, outside entries) and the tsc
- * adapter's program plan (tsc-project.ts, include/exclude and foreign tsconfigs).
+ * Used by the program plan of every tsc run (tsc-project.ts: include/exclude,
+ * foreign tsconfigs, and a bundled package's declarations, which follow its entries).
  */
 export interface GeneratedTsconfigFields {
   compilerOptions?: Record<string, unknown>;

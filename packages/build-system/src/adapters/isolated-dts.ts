@@ -32,8 +32,11 @@ import type { AdapterOutput } from './types.js';
  *   include/exclude, no entries from outside the package);
  * - no declarationMap (no map to give), removeComments, allowJs, outFile,
  *   `${configDir}`, or options that rewrite import extensions;
- * - every source the tsconfig includes lies under the declarations' rootDir
- *   (TypeScript reports TS6059 otherwise: it should, so it runs);
+ * - the files are the entries and the included sources they import, found
+ *   by their relative specifiers, as TypeScript's program for declarations
+ *   after a bundler is (declarations-program.ts: not tests the tsconfig
+ *   includes), and each lies under the declarations' rootDir (TypeScript
+ *   reports TS6059 otherwise: it should, so it runs);
  * - every relative specifier in the emitted declarations resolves to one of
  *   the emitted sources (a file only imported, not included, is TypeScript's
  *   to find).
@@ -53,7 +56,9 @@ export interface IsolatedPlan {
   emitter: ResolvedModule;
   /** The package's tsconfig (reported as read; the cache follows its chain). */
   tsconfig: string;
-  /** Absolute source files to emit declarations for, sorted. */
+  /** The entries (absolute): what is emitted is them and the sources they import, as TypeScript's program would be. */
+  entries: string[];
+  /** Absolute source files the tsconfig includes (the ones that can be emitted), sorted. */
   sources: string[];
   stripInternal: boolean;
 }
@@ -118,9 +123,11 @@ export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfi
   }
   if (config.configFile) sources.delete(path.resolve(config.configFile));
   const emitted = [...sources].filter((s) => !DECLARATION_SOURCE.test(s)).sort();
-  if (emitted.length === 0 || emitted.some((s) => !isInside(rootDir, s) || !SOURCE.test(s))) return null;
+  const entries = Object.values(config.entries).map((s) => path.resolve(pkg.dir, s));
+  // An entry the tsconfig does not include: TypeScript says what it makes of that.
+  if (emitted.length === 0 || entries.some((e) => !sources.has(e))) return null;
   if (emitted.some((s) => s.endsWith('.tsx')) && option('jsx') === undefined) return null;
-  return { emitter, tsconfig: found.file, sources: emitted, stripInternal: option('stripInternal') === true };
+  return { emitter, tsconfig: found.file, entries, sources: emitted, stripInternal: option('stripInternal') === true };
 }
 
 /** tsc's reading of an include/exclude entry: a last segment without `*`, `?` or an extension names a directory. */
@@ -176,8 +183,16 @@ export async function emitIsolatedDeclarations(
   const planned = new Set(plan.sources);
   const outputs: { file: string; code: string }[] = [];
   const diagnostics: Diagnostic[] = [];
-  for (const source of plan.sources) {
+  // The entries, then every included source a reached one imports (any import: TypeScript's program follows them all).
+  const reached = new Set(plan.entries);
+  for (const source of reached) {
+    // Outside rootDir, TypeScript reports TS6059 (and dts.ts widens rootDir): it should run.
+    if (!isInside(rootDir, source)) return null;
     const text = reads.readText(source) ?? '';
+    for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
+      const hit = candidates(source, m[2]!).find((c) => planned.has(c));
+      if (hit) reached.add(hit);
+    }
     const result = isolatedDeclarationSync(source, text, { stripInternal: plan.stripInternal });
     for (const e of result.errors) {
       const at = e.labels[0] ? position(text, e.labels[0].start) : undefined;
@@ -202,5 +217,6 @@ export async function emitIsolatedDeclarations(
       writeFileSync(o.file, o.code);
     }
   }
-  return { ok, files: ok ? outputs.map((o) => o.file) : [], diagnostics, reads: [plan.tsconfig, ...plan.sources] };
+  // What it read: an unreached source can only come in through an edit to one of these.
+  return { ok, files: ok ? outputs.map((o) => o.file) : [], diagnostics, reads: [plan.tsconfig, ...reached] };
 }

@@ -20,27 +20,43 @@ import type { PackageInfo } from '../workspace/package-info.js';
  * - TS4023, TS2742, TS2883 (an exported declaration's type cannot be named in
  *   the .d.ts): declaration emit needs an import path for every type it writes.
  */
-export function withHint(d: Diagnostic, pkg: PackageInfo, mode: 'build' | 'declarations' | 'check'): Diagnostic {
-  const hint = hintFor(d, pkg, mode);
-  return hint ? { ...d, message: `${d.message}\nhint: ${hint}` } : d;
+/** The file a TS6059 diagnostic names (as tsc printed it: absolute, or relative to the package), else undefined. */
+export function fileOutsideRootDir(d: Diagnostic): string | undefined {
+  return d.code === 'TS6059' ? /^File '(.+?)' is not under 'rootDir'/.exec(d.message)?.[1] : undefined;
+}
+
+/**
+ * The diagnostics with their hints, each distinct hint once (on the first
+ * diagnostic it fits): ten tests under test/ are ten TS6059s and one fix.
+ */
+export function withHints(diagnostics: readonly Diagnostic[], pkg: PackageInfo, mode: 'build' | 'declarations' | 'check'): Diagnostic[] {
+  const given = new Set<string>();
+  return diagnostics.map((d) => {
+    const hint = hintFor(d, pkg, mode);
+    if (!hint || given.has(hint)) return d;
+    given.add(hint);
+    return { ...d, message: `${d.message}\nhint: ${hint}` };
+  });
 }
 
 function hintFor(d: Diagnostic, pkg: PackageInfo, mode: 'build' | 'declarations' | 'check'): string | undefined {
   switch (d.code) {
     case 'TS6059': {
-      const file = /^File '(.+?)' is not under 'rootDir'/.exec(d.message)?.[1];
+      const file = fileOutsideRootDir(d);
       if (!file) return undefined;
       const abs = path.resolve(pkg.dir, file);
       const rel = toPosix(path.relative(pkg.dir, abs));
       if (isInside(pkg.dir, abs)) {
         const top = rel.split('/')[0]!;
+        // Named by the pattern that leaves them out, not by the file: one hint serves every file below it.
         const glob = top.includes('.') ? rel : `${top}/**`;
         // The build config's exclude is read by the tsc adapter only (a bundler's config refuses it).
         const leaveOut =
           mode === 'declarations'
             ? `leave it out with a tsconfig.build.json beside package.json that extends the tsconfig and includes only the sources (or excludes '${glob}')`
             : `leave it out with exclude: ['${glob}'] in the build config (or a tsconfig.build.json)`;
-        return `${rel} is compiled because the tsconfig includes it but is not under the sources' directory; ${leaveOut}, or set entry so every source is under one directory`;
+        const what = glob === rel ? `${rel} is compiled because the tsconfig includes it but it is` : `files in ${top}/ are compiled because the tsconfig includes them but they are`;
+        return `${what} not under the sources' directory; ${leaveOut}, or set entry so every source is under one directory`;
       }
       const alternative = mode === 'declarations' ? '; the bundle may inline its code, but declarations are written per source file' : ', or build with a bundling adapter (esbuild, bun, rollup), which inlines it';
       return `${rel} is another package's source (imported by a relative path or a paths mapping): import that package by its name instead (a dependency, built first)${alternative}`;

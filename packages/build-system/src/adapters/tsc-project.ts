@@ -9,6 +9,7 @@ import type { ReadLog } from '../util/read-log.js';
 import { parseJsonc } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
+import { declarationProgram } from './declarations-program.js';
 import { writeGeneratedTsconfig } from './generated-tsconfig.js';
 
 /**
@@ -209,9 +210,11 @@ const abs = (pkg: PackageInfo, pattern: string) => toPosix(path.resolve(pkg.dir,
  * TypeScript major version (from 6 on, rootDir defaults to the tsconfig's
  * directory).
  */
-export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, reads: ReadLog, tsMajor: number): Promise<ProgramPlan> {
+export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, reads: ReadLog, tsMajor: number, mode: 'build' | 'check' | 'declarations'): Promise<ProgramPlan> {
   const found = locateTsconfig(pkg, config, reads);
   const hasEntries = Object.keys(config.entries).length > 0;
+  // A bundled package's declarations: its entries and what they import, not the tsconfig's whole file list (declarations-program.ts).
+  const followEntries = mode === 'declarations' && hasEntries && config.include === undefined;
   const plan: ProgramPlan = {
     tsconfig: found.file,
     project: found.file,
@@ -222,7 +225,10 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
   };
   if (!found.file) return plan;
   const own = !found.foreign;
-  if (own && config.include === undefined && config.exclude === undefined) return plan;
+  if (own && !followEntries && config.include === undefined && config.exclude === undefined) return plan;
+  const chain = extendsChain(found.file, reads);
+  // `${configDir}` means the directory of the tsconfig tsc was given: the real one's, not the generated one's.
+  const configDir = toPosix(path.dirname(found.file));
 
   // Never sources: the build's own product, installed packages, and the build config (build.config.ts is TypeScript too).
   const alwaysExcluded = [abs(pkg, config.outDir), abs(pkg, 'node_modules'), ...(config.configFile ? [toPosix(config.configFile)] : [])];
@@ -230,6 +236,12 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
   if (config.include !== undefined) {
     program.files = [];
     program.include = config.include.map((p) => abs(pkg, p));
+  } else if (own && followEntries) {
+    const resolve = (layer: ChainLayer, p: string) => toPosix(path.resolve(layer.dir, withConfigDir(p, configDir) as string));
+    const scope = declarationProgram(chain, Object.values(config.entries).map((s) => abs(pkg, s)), resolve);
+    program.files = scope.files;
+    program.include = scope.include;
+    program.exclude = [...scope.exclude, ...alwaysExcluded];
   } else if (!own) {
     if (config.exclude === undefined && hasEntries) {
       // The entries, and what they import: the same program as without a tsconfig.
@@ -244,12 +256,9 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
   if (config.exclude !== undefined) program.exclude = [...config.exclude.map((p) => abs(pkg, p)), ...alwaysExcluded];
   else if (!own) program.exclude = alwaysExcluded;
 
-  const chain = extendsChain(found.file, reads);
   const first = (option: string) => chain.find((l) => l.compilerOptions[option] !== undefined)?.compilerOptions[option];
   const firstTop = (field: keyof ChainLayer['top']) => chain.find((l) => l.top[field] !== undefined)?.top[field];
   const compilerOptions: Record<string, unknown> = {};
-  // `${configDir}` means the directory of the tsconfig tsc was given: the real one's, not the generated one's.
-  const configDir = toPosix(path.dirname(found.file));
   for (const layer of [...chain].reverse()) {
     for (const [option, value] of Object.entries(layer.compilerOptions)) {
       if (mentionsConfigDir(value)) compilerOptions[option] = withConfigDir(value, configDir);
@@ -259,6 +268,9 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
   for (const field of ['files', 'include', 'exclude'] as const) {
     if (program[field] === undefined && mentionsConfigDir(firstTop(field))) program[field] = withConfigDir(firstTop(field), configDir) as string[];
   }
+  // A composite project must list every file it compiles (TS6307), which a program of entries does not: composite
+  // only adds what the run sets anyway (declaration, an explicit rootDir, a tsbuildinfo, which commonArgs makes throw-away).
+  if (own && followEntries && first('composite') === true) compilerOptions.composite = false;
   if (first('typeRoots') === undefined) {
     const typeRoots: string[] = [];
     for (let dir = own ? path.dirname(found.file) : pkg.dir; ; dir = path.dirname(dir)) {
@@ -287,7 +299,8 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
   plan.project = generated;
   plan.generated = generated;
   const realName = toPosix(path.relative(pkg.dir, found.file)) || found.file;
-  plan.generatedLabel = `${realName} (with the build config's ${config.include !== undefined || config.exclude !== undefined ? 'include/exclude' : 'files of this package'})`;
+  const narrowedTo = config.include !== undefined || config.exclude !== undefined ? "the build config's include/exclude" : own ? 'the entries and the declaration files it includes' : "the build config's files of this package";
+  plan.generatedLabel = `${realName} (with ${narrowedTo})`;
   plan.dispose = () => rm(dir, { recursive: true, force: true });
   return plan;
 }

@@ -11,7 +11,7 @@ import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import { spawnLines } from '../util/spawn.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { diagnosticFile, failedOutput, severityOf } from './output.js';
-import { withHint } from './tsc-hints.js';
+import { withHints } from './tsc-hints.js';
 import { locateTsconfig, planProgram, tscOptions, type ProgramPlan } from './tsc-project.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { AdapterOutput, ToolAvailability } from './types.js';
@@ -203,11 +203,6 @@ export interface TscRunContext {
 /** build: the tsc adapter's emit; check: the tsc adapter with emit: false (--noEmit); declarations: .d.ts after a bundler. */
 export type TscMode = 'build' | 'check' | 'declarations';
 
-/** The tsconfig the package's tsc runs with (the lookup order of tsc-project.ts), or undefined for none. */
-export function findTsconfig(pkg: PackageInfo, config: ResolvedConfig, reads?: ReadLog): string | undefined {
-  return locateTsconfig(pkg, config, reads).file;
-}
-
 export function majorVersion(version: string): number {
   return Number(/^(\d+)/.exec(version)?.[1] ?? 0);
 }
@@ -342,8 +337,10 @@ function tscOutputReader(ctx: TscRunContext, mode: TscMode, plan: ProgramPlan) {
      */
     output(result: TscRunResult, toolDirs: readonly string[], buildInfoFile?: string, programFiles: readonly string[] = parser.listed): AdapterOutput {
       // The generated tsconfig's path is random: messages name the real one (a failed build's diagnostics are shown, not keyed).
-      const diagnostics = parser.diagnostics.map((d) =>
-        withHint(plan.generated ? { ...d, message: d.message.replaceAll(plan.generated, plan.generatedLabel) } : d, ctx.pkg, mode),
+      const diagnostics = withHints(
+        parser.diagnostics.map((d) => (plan.generated ? inRealTsconfig(d, plan, ctx.pkg.dir) : d)),
+        ctx.pkg,
+        mode,
       );
       const files: string[] = [];
       for (const file of parser.emitted) {
@@ -367,6 +364,20 @@ function tscOutputReader(ctx: TscRunContext, mode: TscMode, plan: ProgramPlan) {
       return { ok, files, diagnostics, reads };
     },
   };
+}
+
+/**
+ * A diagnostic of a run with a generated tsconfig, as the user's files give
+ * it: the generated file's path (random, in a temp dir) becomes the real
+ * tsconfig's name in messages, and a diagnostic located in the generated file
+ * (an option it inherits that conflicts with build-system's flags) is the real
+ * tsconfig's, without a line: the generated file's lines are not the user's.
+ */
+function inRealTsconfig(d: Diagnostic, plan: ProgramPlan, pkgDir: string): Diagnostic {
+  const message = d.message.replaceAll(plan.generated!, plan.generatedLabel);
+  if (d.file === undefined || path.resolve(pkgDir, d.file) !== plan.generated) return { ...d, message };
+  const { line: _line, column: _column, ...rest } = d;
+  return { ...rest, message, file: toPosix(diagnosticFile(pkgDir, plan.tsconfig!)) };
 }
 
 /**
@@ -394,7 +405,7 @@ const UNUSED_BUILD_INFO_FILE = path.join(tmpdir(), 'build-system-in-process.tsbu
  */
 export async function runTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode): Promise<AdapterOutput> {
   if (ctx.signal.aborted) return { ok: false, files: [], diagnostics: [], reads: null };
-  const plan = await planProgram(ctx.pkg, ctx.config, ctx.reads, majorVersion(ts.version));
+  const plan = await planProgram(ctx.pkg, ctx.config, ctx.reads, majorVersion(ts.version), mode);
   try {
     if (!plan.project && Object.keys(ctx.config.entries).length === 0) {
       return failedOutput(`nothing to compile: ${ctx.pkg.name} has no entry and no tsconfig (looked in the package and up to the workspace root); set entry in the build config or add a tsconfig.json`);

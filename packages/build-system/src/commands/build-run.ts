@@ -11,6 +11,7 @@ import type { BuildFlags } from '../cli/flag-table.js';
 import { flagsToRequest, type CliRequest } from '../cli/flags-to-request.js';
 import { ReadLog } from '../util/read-log.js';
 import { guardRun } from './run-guard.js';
+import { counted } from './terminal.js';
 
 export type { BuildFlags } from '../cli/flag-table.js';
 
@@ -68,7 +69,7 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
     else if (plan.error) printError(plan.error);
     else {
       process.stdout.write(`${planTable(plan, style).join('\n')}\n`);
-      process.stdout.write(`dry run: ${plan.packages.length} packages, concurrency ${plan.concurrency}; nothing was built\n`);
+      process.stdout.write(`dry run: ${counted(plan.packages.length, 'package')}, concurrency ${plan.concurrency}; nothing was built\n`);
     }
     process.exitCode = plan.exitCode;
     return;

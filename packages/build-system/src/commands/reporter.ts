@@ -5,7 +5,7 @@ import type { BuildEvent } from '../events.js';
 import type { BuildResult, Diagnostic, RunResult } from '../result/schema.js';
 import type { RunPlan } from '../services/workspace.service.js';
 import { toPosix } from '../util/paths.js';
-import { createStyle, formatDuration, type Style } from './terminal.js';
+import { counted, createStyle, formatDuration, type Style } from './terminal.js';
 
 /** What the build command talks to: a plain line reporter or the live progress view. */
 export interface Reporter {
@@ -68,7 +68,7 @@ export class LineReporter implements Reporter {
       const cache = r.cache.status === 'hit' ? ` (${r.cache.source === 'remote' ? 'remote cache hit' : 'cache hit'}${r.cache.restored ? ', restored' : ''})` : '';
       // Every adapter that emits reports its files: a tsc success with none is a type-check-only target (emit: false).
       if (r.artifacts.length === 0 && r.adapter.name === 'tsc') this.human.write(`${name}: ${this.style.green('✔')} checked with ${tool} in ${Math.round(r.durationMs)} ms${cache} (type-check only, nothing written)\n`);
-      else this.human.write(`${name}: ${this.style.green('✔')} built with ${tool} in ${Math.round(r.durationMs)} ms${cache} — ${r.artifacts.length} files, ${formatBytes(bytes)} in ${r.outDir ?? 'outDir'}\n`);
+      else this.human.write(`${name}: ${this.style.green('✔')} built with ${tool} in ${Math.round(r.durationMs)} ms${cache} — ${counted(r.artifacts.length, 'file')}, ${formatBytes(bytes)} in ${r.outDir ?? 'outDir'}\n`);
       for (const line of diagnosticLines(r, this.style, 'warning')) this.err.write(`${name}: ${line}\n`);
     } else if (r.status === 'skipped') {
       this.human.write(`${name}: ${this.style.yellow('-')} skipped (${r.cache.reason ?? r.adapter.reason})\n`);
@@ -101,7 +101,7 @@ export function runSummaryLine(run: RunResult, style: Style): string {
     count('failed') ? style.red(`${count('failed')} failed`) : '0 failed',
     count('skipped') ? style.yellow(`${count('skipped')} skipped`) : '0 skipped',
   ];
-  let line = `${run.results.length} packages: ${parts.join(', ')} in ${formatDuration(run.durationMs)}`;
+  let line = `${counted(run.results.length, 'package')}: ${parts.join(', ')} in ${formatDuration(run.durationMs)}`;
   if (run.cancelled) line += ` ${style.yellow('(cancelled)')}`;
   if (run.concurrency) line += ` · concurrency ${run.concurrency}`;
   if (run.criticalPath && run.criticalPath.packages.length > 1) {

@@ -71,6 +71,11 @@ export function visibleLength(s: string): number {
   return util.stripVTControlCharacters(s).length;
 }
 
+/** `1 package`, `2 packages`: a count with its noun (regular plurals only). */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;

@@ -8,7 +8,7 @@ import { printError } from './errors-output.js';
 import type { BuildFlags } from '../cli/flag-table.js';
 import { flagsToRequest } from '../cli/flags-to-request.js';
 import { createRunOutput } from './run-output.js';
-import { formatDuration, type Style } from './terminal.js';
+import { counted, formatDuration, type Style } from './terminal.js';
 import { guardRun } from './run-guard.js';
 
 /** Flags of `build` that make no sense for a watch (each round decides what to build and prints its own line). */
@@ -83,7 +83,7 @@ function printRound(round: WatchRound, style: Style): void {
   const { run } = round;
   const what = round.round === 0 ? 'initial build' : `round ${round.round}`;
   const why = round.trigger.files.length ? ` (${round.trigger.files.slice(0, 3).join(', ')}${round.trigger.count > 3 ? `, +${round.trigger.count - 3}` : ''})` : '';
-  const parts = [`${round.packages.length} packages`, `${round.rebuilt.length} rebuilt`, `${round.hits} hits`];
+  const parts = [counted(round.packages.length, 'package'), `${round.rebuilt.length} rebuilt`, counted(round.hits, 'hit')];
   if (round.failed.length) parts.push(style.red(`${round.failed.length} failed`));
   if (round.skipped.length) parts.push(style.yellow(`${round.skipped.length} skipped`));
   const mark = run.ok ? style.green('✔') : style.red('✖');

@@ -1,0 +1,85 @@
+import type { ChainLayer } from './tsc-project.js';
+
+/**
+ * The program of a bundled package's declarations run: its entries (tsc
+ * follows their imports, type-only ones included) plus the hand-written
+ * declaration files its tsconfig covers (a `src/env.d.ts` with globals or
+ * module augmentations that no source imports), and nothing else.
+ *
+ * Why not the tsconfig's own file list: in most real packages that list is
+ * also the editor's and the test runner's (`"include": ["src", "test"]`, or
+ * `src/**` with `*.test.ts` beside the sources). Compiled for declarations,
+ * those files either fail the run (TS6059: a test outside the sources'
+ * directory, which is rootDir) or get declarations nobody ships, and their type
+ * errors fail a build whose bundle never contained them. A bundler ships what
+ * the entries reach; tsdown's declarations follow the entries for the same
+ * reason. The tsc adapter is not affected: it emits one output per file of the
+ * tsconfig, as `tsc` does.
+ *
+ * The declaration files are kept through include patterns narrowed to
+ * declarations (`src` -> `src/**\/*.d.ts`, `src/**\/*.ts` -> `src/**\/*.d.ts`);
+ * a pattern that can match no declaration (`src/index.ts`, `*.tsx`) is dropped.
+ * Exclude keeps the tsconfig's, or tsc's default when it has none (with the
+ * tsconfig's outDir/declarationDir, which tsc's default also leaves out).
+ * Paths are made absolute: the generated tsconfig lives elsewhere. A
+ * composite tsconfig is run as not composite (tsc-project.ts): composite
+ * requires every compiled file to be listed (TS6307), and what else it
+ * implies the run sets itself.
+ */
+export interface DeclarationProgram {
+  files: string[];
+  include: string[];
+  exclude: string[];
+}
+
+const DECLARATION = /\.d\.[cm]?ts$/;
+const TS_DEFAULT_EXCLUDE = ['node_modules', 'bower_components', 'jspm_packages'];
+
+/** `chain`: the tsconfig's extends chain, highest priority first (extendsChain); `resolve` makes a layer's path absolute (with `${configDir}` replaced). */
+export function declarationProgram(chain: ChainLayer[], entries: string[], resolve: (layer: ChainLayer, p: string) => string): DeclarationProgram {
+  const layerOf = (field: 'files' | 'include' | 'exclude') => chain.find((l) => l.top[field] !== undefined);
+  const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+  const filesLayer = layerOf('files');
+  const includeLayer = layerOf('include');
+  const excludeLayer = layerOf('exclude');
+  const own = chain[0];
+
+  const declarationFiles = filesLayer ? strings(filesLayer.top.files).filter((f) => DECLARATION.test(f)).map((f) => resolve(filesLayer, f)) : [];
+  // tsc's default include (everything below the tsconfig) applies when the chain names neither files nor include.
+  const include = includeLayer ? strings(includeLayer.top.include).map((p) => [includeLayer, p] as const) : filesLayer || !own ? [] : [[own, '**/*'] as const];
+  const declarationIncludes = include.flatMap(([layer, p]) => {
+    const narrowed = declarationsOnly(p);
+    return narrowed ? [resolve(layer, narrowed)] : [];
+  });
+
+  let exclude: string[];
+  if (excludeLayer) exclude = strings(excludeLayer.top.exclude).map((p) => resolve(excludeLayer, p));
+  else {
+    exclude = own ? TS_DEFAULT_EXCLUDE.map((p) => resolve(own, p)) : [];
+    for (const option of ['outDir', 'declarationDir']) {
+      const layer = chain.find((l) => typeof l.compilerOptions[option] === 'string');
+      if (layer) exclude.push(resolve(layer, layer.compilerOptions[option] as string));
+    }
+  }
+  return { files: [...entries, ...declarationFiles], include: declarationIncludes, exclude };
+}
+
+/**
+ * An include pattern narrowed to the declaration files it matches, or
+ * undefined when it matches none. tsc reads a last segment without `*`, `?`
+ * or an extension as a directory.
+ */
+export function declarationsOnly(pattern: string): string | undefined {
+  const slash = pattern.lastIndexOf('/');
+  const dir = pattern.slice(0, slash + 1);
+  const last = pattern.slice(slash + 1);
+  const wildcard = /[*?]/.test(last);
+  if (!wildcard && !/\.[^./]+$/.test(last)) return `${pattern.replace(/\/$/, '')}/**/*.d.ts`;
+  if (DECLARATION.test(last)) return pattern;
+  if (!wildcard) return undefined;
+  // `*`, `index*`: any name, so any declaration starting that way.
+  if (last.endsWith('*')) return `${dir}${last}.d.ts`;
+  // `*.ts`, `*.mts`, `*.cts` also match the declarations of that kind.
+  const kind = /\.([cm]?)ts$/.exec(last);
+  return kind ? `${dir}${last.slice(0, -kind[0].length)}.d.${kind[1]}ts` : undefined;
+}
