@@ -29,17 +29,15 @@ describe('esbuild adapter', () => {
 
   it('builds ESM and CJS that Node runs, with the dependency left external and types erased', async () => {
     const fx = libraryFixture();
-    const { out, outDir } = await build(fx, { entry: { index: 'src/index.ts', 'nested/deep/index': 'src/index.ts' }, format: ['esm', 'cjs'] });
+    // One source under two names, each a whole bundle (what expectLibraryBundles reads): splitting off, or the ESM
+    // side would share it as a chunk (test/splitting.test.ts).
+    const { out, outDir } = await build(fx, { entry: { index: 'src/index.ts', 'nested/deep/index': 'src/index.ts' }, format: ['esm', 'cjs'], splitting: false });
     expect(out.diagnostics).toEqual([]);
     expect(out.ok).toBe(true);
     // type: module → ESM keeps .js and CJS gets .cjs.
-    expect(out.files.map((f) => path.relative(outDir, f).split(path.sep).join('/')).sort()).toEqual([
-      'index.cjs',
-      'index.js',
-      'nested/deep/index.cjs',
-      'nested/deep/index.js',
-    ]);
-    expect(listFiles(outDir)).toEqual(['index.cjs', 'index.js', 'nested/deep/index.cjs', 'nested/deep/index.js']);
+    const expected = ['index.cjs', 'index.js', 'nested/deep/index.cjs', 'nested/deep/index.js'];
+    expect(out.files.map((f) => path.relative(outDir, f).split(path.sep).join('/')).sort()).toEqual(expected);
+    expect(listFiles(outDir)).toEqual(expected);
     for (const file of out.files) expect(path.isAbsolute(file)).toBe(true);
     const esm = expectLibraryBundles(outDir, out.files);
     // types.ts holds only types: it must not even be part of the bundle.

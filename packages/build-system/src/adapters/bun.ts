@@ -69,6 +69,8 @@ interface Invocation {
   sources: string[];
   root: string;
   entryNaming: string;
+  /** Shared chunks' naming when this run splits (ESM with splitting on), else undefined. */
+  chunkNaming: string | undefined;
 }
 
 function stripExtension(p: string): string {
@@ -87,9 +89,11 @@ function planInvocations(pkgDir: string, config: ResolvedConfig): Invocation[] {
   const runs: Invocation[] = [];
   for (const format of config.formats) {
     const ext = config.outExtension[format];
-    if (derivable.length > 0) runs.push({ format, sources: derivable, root, entryNaming: `[dir]/[name]${ext}` });
+    // bun splits ESM only. Entries in different runs share nothing: only a run's own entries share chunks.
+    const chunkNaming = format === 'esm' && config.splitting ? `chunk-[hash]${ext}` : undefined;
+    if (derivable.length > 0) runs.push({ format, sources: derivable, root, entryNaming: `[dir]/[name]${ext}`, chunkNaming });
     for (const { name, source } of named) {
-      runs.push({ format, sources: [source], root: path.dirname(source), entryNaming: `${name}${ext}` });
+      runs.push({ format, sources: [source], root: path.dirname(source), entryNaming: `${name}${ext}`, chunkNaming });
     }
   }
   return runs;
@@ -137,6 +141,7 @@ function cliArgs(run: Invocation, config: ResolvedConfig, outDir: string, metafi
     `--outdir=${outDir}`,
     `--root=${run.root}`,
     `--entry-naming=${run.entryNaming}`,
+    ...(run.chunkNaming ? ['--splitting', `--chunk-naming=${run.chunkNaming}`] : []),
     `--target=${bunTarget(config.platform)}`,
     `--format=${run.format}`,
     `--sourcemap=${bunSourcemap(config.sourcemap)}`,
@@ -317,7 +322,8 @@ async function runInProcess(bun: BunRuntime, ctx: AdapterContext, run: Invocatio
     entrypoints: run.sources,
     outdir: ctx.outDir,
     root: run.root,
-    naming: { entry: run.entryNaming },
+    naming: { entry: run.entryNaming, ...(run.chunkNaming ? { chunk: run.chunkNaming } : {}) },
+    ...(run.chunkNaming ? { splitting: true } : {}),
     target: bunTarget(config.platform),
     format: run.format,
     sourcemap: bunSourcemap(config.sourcemap),

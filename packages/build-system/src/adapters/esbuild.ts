@@ -144,6 +144,8 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format)
     external: config.external,
     logLevel: 'silent',
     ...(config.banner !== undefined ? { banner: { js: config.banner } } : {}),
+    // Shared chunks (chunk-<hash><ext>, outExtension applies): esbuild splits ESM only.
+    ...(format === 'esm' && config.splitting ? { splitting: true, chunkNames: 'chunk-[hash]' } : {}),
     ...(config.adapterOptions.esbuild as Esbuild.BuildOptions | undefined),
     // Not overridable: the adapter reports outputs from the metafile (whose
     // paths are relative to absWorkingDir), and anything written outside the

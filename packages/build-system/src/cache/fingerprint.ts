@@ -188,6 +188,7 @@ export function normalizedConfig(config: ResolvedConfig): Record<string, unknown
     target: config.target,
     sourcemap: config.sourcemap,
     minify: config.minify,
+    splitting: config.splitting,
     dts: config.dts,
     external: config.external,
     define: config.define,

@@ -55,6 +55,8 @@ export interface ResolvedConfig {
   target: string;
   sourcemap: false | 'inline' | 'external';
   minify: boolean;
+  /** ESM outputs share chunks (esbuild, bun; rollup always does). */
+  splitting: boolean;
   dts: boolean;
   /** Module specifiers kept external (exact names and `name/*` subpath patterns). */
   external: string[];
@@ -244,6 +246,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     target: config.target ?? defaultTarget(pkg, config.platform),
     sourcemap,
     minify: config.minify,
+    splitting: config.splitting,
     dts: config.dts ?? declaresTypes(pkg),
     external: [...new Set([...dependencyExternals(pkg), ...(config.external ?? [])])],
     define: config.define,

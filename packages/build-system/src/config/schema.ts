@@ -52,6 +52,12 @@ export const buildConfigSchema = z
       .describe('Language target. Default: node<major> from package.json engines.node, else node20.'),
     sourcemap: z.union([z.boolean(), z.enum(['inline', 'external'])]).default(false),
     minify: z.boolean().default(false),
+    splitting: z
+      .boolean()
+      .default(true)
+      .describe(
+        'ESM outputs share what several entries import (and what is imported dynamically) as chunk files (chunk-<hash>.js), so a module and its state exist once per package, as with tsup (ESM) and tsdown. false: every entry bundles its own copy. esbuild and bun split ESM only (CommonJS cannot); rollup always shares chunks.',
+      ),
     dts: z
       .boolean()
       .optional()
