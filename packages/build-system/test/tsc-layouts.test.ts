@@ -76,6 +76,15 @@ function layoutCases({ dir, spawn, native }: Way): void {
     expectWay();
     return runAdapter(tscAdapter, pkgDir, config);
   };
+  /** A bundled package's declarations pass alone (dts.ts), in a fresh fixture of `files`. */
+  const bundlerDeclarations = async (files: FileTree, config: BuildConfigInput = {}) => {
+    const fx = newFixture(files);
+    linkTypeScript(fx, dir, 'small');
+    expectWay();
+    const pkg = loadPackageInfo(fx.root, new ReadLog());
+    const { ctx } = stagingContext(pkg, { adapter: 'esbuild', dts: true, ...config }, { available: true, version: '0', location: dir });
+    return { fx, ctx, out: await emitDeclarations(ctx) };
+  };
 
   describe('include / exclude', () => {
     // tsconfig.json type-checks tests and fixtures too, as most do.
@@ -139,7 +148,7 @@ function layoutCases({ dir, spawn, native }: Way): void {
     });
 
     test('declarations after a bundler follow the entries: the tsconfig’s tests and fixtures are neither compiled nor written, its ambient declarations are', async () => {
-      const fx = newFixture({
+      const { fx, ctx, out } = await bundlerDeclarations({
         ...withTests,
         'tsconfig.json': { compilerOptions: { ...compilerOptions, declarationMap: true }, include: ['src', 'test', 'fixtures'] },
         // A global no source imports: only the tsconfig's include brings it in.
@@ -149,11 +158,6 @@ function layoutCases({ dir, spawn, native }: Way): void {
         'src/twice.test.ts': "import { twice } from './twice.js';\nexport const wrong: string = twice(1);\n",
         'test/index.test.ts': "import { twice } from '../src/twice.js';\nexport const t: string = twice(2);\n",
       });
-      linkTypeScript(fx, dir, 'small');
-      expectWay();
-      const pkg = loadPackageInfo(fx.root, new ReadLog());
-      const { ctx } = stagingContext(pkg, { adapter: 'esbuild', dts: true }, { available: true, version: '0', location: dir });
-      const out = await emitDeclarations(ctx);
       expect(out.diagnostics).toEqual([]);
       expect(out.ok).toBe(true);
       expect(listFiles(ctx.outDir)).toEqual(['index.d.ts', 'index.d.ts.map', 'twice.d.ts', 'twice.d.ts.map']);
@@ -167,20 +171,16 @@ function layoutCases({ dir, spawn, native }: Way): void {
 
     test('declarations after a bundler: entries importing a file outside their directory get a wider rootDir, and each entry its declaration beside its JS', async () => {
       // honojs/middleware ssg-plugins-essential: entries in src/plugins, a helper in src/utils.
-      const fx = newFixture({
+      const entry = { rss: 'src/plugins/rss.ts', sitemap: 'src/plugins/sitemap.ts' };
+      const { fx, ctx, out } = await bundlerDeclarations({
         'package.json': { name: 'plugins', version: '1.0.0', type: 'module', exports: { './rss': './dist/rss.js', './sitemap': './dist/sitemap.js' } },
         'tsconfig.json': { compilerOptions: { ...compilerOptions, declarationMap: true }, include: ['src'] },
         'src/plugins/rss.ts': "import { canonical } from '../utils/canonical.js';\nexport const rss = (url: string): string => canonical(url) + '/rss';\n",
         'src/plugins/sitemap.ts': "import { canonical } from '../utils/canonical.js';\nexport default function sitemap(url: string): string {\n  return canonical(url) + '/sitemap.xml';\n}\n",
         'src/utils/canonical.ts': "export const canonical = (url: string): string => url.replace(/\\/$/, '');\n",
         'src/utils/canonical.test.ts': "import { canonical } from './canonical.js';\nexport const wrong: number = canonical('x');\n",
-      });
-      linkTypeScript(fx, dir, 'small');
-      expectWay();
-      const pkg = loadPackageInfo(fx.root, new ReadLog());
-      const { ctx } = stagingContext(pkg, { adapter: 'esbuild', dts: true, entry: { rss: 'src/plugins/rss.ts', sitemap: 'src/plugins/sitemap.ts' } }, { available: true, version: '0', location: dir });
+      }, { entry });
       expect(ctx.config.sourceRoot).toBe('src/plugins');
-      const out = await emitDeclarations(ctx);
       expect(out.diagnostics).toEqual([]);
       expect(out.ok).toBe(true);
       expect(listFiles(ctx.outDir)).toEqual(
