@@ -71,6 +71,26 @@ describe('declarations per file under isolatedDeclarations', () => {
     expect(isolated.dts.reads!.map((r) => path.basename(r)).sort()).toEqual(['area.ts', 'extra.mts', 'index.ts', 'tsconfig.json']);
   });
 
+  test('entries importing a file of the package outside their directory: still per file, with a wider rootDir and an alias per entry', { timeout: 60_000 }, async () => {
+    const { dts, texts } = await declarations(
+      {
+        'package.json': { name: 'iso-plugins', version: '1.0.0', type: 'module', exports: { './rss': './dist/rss.js' } },
+        'tsconfig.json': tsconfig(true),
+        'src/plugins/rss.ts': "import { canonical } from '../utils/canonical.js';\nexport interface Feed {\n  url: string;\n}\nexport const rss = (feed: Feed): string => canonical(feed.url) + '/rss';\n",
+        'src/utils/canonical.ts': "export const canonical = (url: string): string => url.replace(/\\/$/, '');\n",
+      },
+      { entry: { rss: 'src/plugins/rss.ts' }, format: 'esm' },
+    );
+    expect(dts.diagnostics).toEqual([]);
+    expect(Object.keys(texts).sort()).toEqual(['plugins/rss.d.ts', 'rss.d.ts', 'utils/canonical.d.ts']);
+    // The per-file emitter wrote them (tabs), TypeScript did not run.
+    expect(texts['utils/canonical.d.ts']).toContain('export declare const canonical');
+    expect(texts['plugins/rss.d.ts']).toMatch(/^export declare const rss/m);
+    expect(texts['plugins/rss.d.ts']).toContain('\turl: string;');
+    expect(texts['rss.d.ts']).toContain("export * from './plugins/rss.js';");
+    expect(dts.reads!.map((r) => path.basename(r)).sort()).toEqual(['canonical.ts', 'rss.ts', 'tsconfig.json']);
+  });
+
   test('an export whose type the file alone cannot give is an error at its place', { timeout: 60_000 }, async () => {
     const { dts } = await declarations({ ...sources, 'tsconfig.json': tsconfig(true), 'src/extra.mts': "// a type only a checker can tell\nexport const extra = Math.random();\n" });
     expect(dts.ok).toBe(false);

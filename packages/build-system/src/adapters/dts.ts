@@ -84,7 +84,9 @@ export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutp
   // isolatedDeclarations: per file, without a TypeScript program (isolated-dts.ts); null = TypeScript runs.
   const { planIsolatedDeclarations, emitIsolatedDeclarations } = await import('./isolated-dts.js');
   const isolatedPlan = planIsolatedDeclarations(pkg, config, rootDir, ctx.reads);
-  let out = isolatedPlan && (await emitIsolatedDeclarations(isolatedPlan, pkg, rootDir, ctx.outDir, ctx.reads));
+  const isolated = isolatedPlan && (await emitIsolatedDeclarations(isolatedPlan, pkg, rootDir, ctx.outDir, ctx.reads));
+  let out = isolated?.output;
+  if (isolated) rootDir = isolated.rootDir;
   const runWithRoot = (root: string) => {
     const runConfig = root === path.resolve(pkg.dir, config.sourceRoot) ? config : { ...config, sourceRoot: toPosix(path.relative(pkg.dir, root)) };
     return runPackageTsc({ ...ctx, config: runConfig }, 'declarations', `dts: true needs TypeScript, which is not installed for ${pkg.name}`);

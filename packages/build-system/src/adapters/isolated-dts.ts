@@ -35,8 +35,8 @@ import type { AdapterOutput } from './types.js';
  * - the files are the entries and the included sources they import, found
  *   by their relative specifiers, as TypeScript's program for declarations
  *   after a bundler is (declarations-program.ts: not tests the tsconfig
- *   includes), and each lies under the declarations' rootDir (TypeScript
- *   reports TS6059 otherwise: it should, so it runs);
+ *   includes), all inside the package; one outside the declarations' rootDir
+ *   widens it (returned), as dts.ts does for TypeScript;
  * - every relative specifier in the emitted declarations resolves to one of
  *   the emitted sources (a file only imported, not included, is TypeScript's
  *   to find).
@@ -177,17 +177,19 @@ export async function emitIsolatedDeclarations(
   rootDir: string,
   outDir: string,
   reads: ReadLog,
-): Promise<AdapterOutput | null> {
+): Promise<{ output: AdapterOutput; rootDir: string } | null> {
   // Its CommonJS entry loads the platform's native binding beside it.
   const { isolatedDeclarationSync } = createRequire(plan.emitter.main)(plan.emitter.main) as typeof import('oxc-transform');
   const planned = new Set(plan.sources);
-  const outputs: { file: string; code: string }[] = [];
+  const outputs: { source: string; code: string }[] = [];
   const diagnostics: Diagnostic[] = [];
+  let root = rootDir;
   // The entries, then every included source a reached one imports (any import: TypeScript's program follows them all).
   const reached = new Set(plan.entries);
   for (const source of reached) {
-    // Outside rootDir, TypeScript reports TS6059 (and dts.ts widens rootDir): it should run.
-    if (!isInside(rootDir, source)) return null;
+    // A file of this package outside rootDir widens it, as dts.ts does after TypeScript's TS6059; another package's is TypeScript's to report.
+    if (!isInside(pkg.dir, source)) return null;
+    while (!isInside(root, source)) root = path.dirname(root);
     const text = reads.readText(source) ?? '';
     for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
       const hit = candidates(source, m[2]!).find((c) => planned.has(c));
@@ -208,15 +210,16 @@ export async function emitIsolatedDeclarations(
       const hit = candidates(source, m[2]!).find((c) => reads.stat(c)?.isFile());
       if (!hit || (!planned.has(hit) && !DECLARATION_SOURCE.test(hit))) return null;
     }
-    outputs.push({ file: path.join(outDir, path.relative(rootDir, declarationName(source))), code: result.code });
+    outputs.push({ source, code: result.code });
   }
   const ok = !diagnostics.some((d) => d.severity === 'error');
+  const files = outputs.map((o) => path.join(outDir, path.relative(root, declarationName(o.source))));
   if (ok) {
-    for (const o of outputs) {
-      mkdirSync(path.dirname(o.file), { recursive: true });
-      writeFileSync(o.file, o.code);
-    }
+    outputs.forEach((o, i) => {
+      mkdirSync(path.dirname(files[i]!), { recursive: true });
+      writeFileSync(files[i]!, o.code);
+    });
   }
   // What it read: an unreached source can only come in through an edit to one of these.
-  return { ok, files: ok ? outputs.map((o) => o.file) : [], diagnostics, reads: [plan.tsconfig, ...reached] };
+  return { output: { ok, files: ok ? files : [], diagnostics, reads: [plan.tsconfig, ...reached] }, rootDir: root };
 }
