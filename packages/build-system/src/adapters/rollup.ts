@@ -336,7 +336,8 @@ export const rollupAdapter: BuilderAdapter = {
           dir: ctx.outDir,
           format: rollupFormat[format],
           entryFileNames: `[name]${ext}`,
-          chunkFileNames: `[name]-[hash]${ext}`,
+          // The name every adapter gives a shared chunk (cache/build-reads.ts SHARED_CHUNK leaves them out of listings).
+          chunkFileNames: `chunk-[hash]${ext}`,
           sourcemap: config.sourcemap === 'inline' ? 'inline' : config.sourcemap === 'external',
           // Same shape as the esbuild adapter's CJS output: exports as properties, `default` included.
           ...(format === 'cjs' ? { exports: 'named' as const } : {}),

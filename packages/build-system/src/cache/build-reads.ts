@@ -37,7 +37,8 @@ import { canonicalJson } from './fingerprint.js';
  *   new script in a dependency does not rebuild its dependents; not the
  *   package's own, whose build-relevant fields the fingerprint holds;
  * - the names in each directory a file outside the package's own inputs was
- *   read from (a file added beside it can change what an import resolves to);
+ *   read from (a file added beside it can change what an import resolves to),
+ *   shared chunks aside (SHARED_CHUNK);
  * - for TypeScript (tsc adapter, `dts: true`), the `node_modules/@types`
  *   directories it scans by default.
  * Files of the tool's own install are left out by the adapters: the tool's
@@ -106,8 +107,19 @@ export function readsPath(pkg: PackageInfo, abs: string): string {
   return isInside(pkg.workspaceRoot, abs) ? toPosix(path.relative(pkg.dir, abs)) || '.' : toPosix(abs);
 }
 
+/**
+ * A shared chunk, as every adapter names them (`chunk-<hash><ext>`, and its
+ * map). Left out of directory listings: a chunk's name changes with its
+ * content, so with it a body edit in a package with several entries would
+ * change the listing of its outDir and rebuild every dependent that reads
+ * only its declarations there. No specifier anyone writes resolves to a name
+ * carrying a content hash; only the package's own JS imports it, and JS that
+ * is read is hashed where it is read.
+ */
+export const SHARED_CHUNK = /^chunk-[A-Za-z0-9_-]+\.[cm]?js(\.map)?$/;
+
 function namesHash(names: readonly string[]): string {
-  return sha256(JSON.stringify([...names].sort()));
+  return sha256(JSON.stringify(names.filter((name) => !SHARED_CHUNK.test(name)).sort()));
 }
 
 /** sha256 of a package.json's MANIFEST_FIELDS; of its whole text when it is not a JSON object; null when it cannot be read. */
