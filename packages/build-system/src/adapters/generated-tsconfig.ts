@@ -6,8 +6,10 @@ import { toPosix } from '../util/paths.js';
  * real tsconfig by absolute path (so every option and the cache's read chain
  * stay the real file's) and restates only the fields the run must change
  * (files/include/exclude, and what depends on the tsconfig's location).
- * Used by the declaration pass (dts.ts, outside entries) and the tsc
- * adapter's program plan (tsc-project.ts, include/exclude and foreign tsconfigs).
+ * Used by the declaration pass (dts.ts, outside entries), the tsc
+ * adapter's program plan (tsc-project.ts, include/exclude and foreign tsconfigs)
+ * and referenced projects emitted first (tsc-references.ts, which moves their
+ * declarationDir).
  */
 export interface GeneratedTsconfigFields {
   compilerOptions?: Record<string, unknown>;
