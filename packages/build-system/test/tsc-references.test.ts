@@ -174,4 +174,25 @@ describe('a referenced project that cannot be emitted', () => {
     expect(listFiles(outDir)).toEqual([]);
     expect(existsSync(fx.path('shared/dist'))).toBe(false);
   });
+
+  it('a reference to a project that is not composite (a solution-style tsconfig): TypeScript’s TS6306 about the real tsconfig, no retry', async () => {
+    const fx = createFixture({
+      'package.json': { name: 'refs-root', private: true, workspaces: ['packages/*'] },
+      'shared/tsconfig.json': { files: [], references: [{ path: './tsconfig.build.json' }] },
+      'shared/tsconfig.build.json': { compilerOptions: { composite: true, strict: true, types: [], rootDir: 'src', outDir: 'dist', module: 'esnext', moduleResolution: 'bundler', target: 'es2022' }, include: ['src'] },
+      'shared/src/index.ts': 'export const n: number = 1;\n',
+      'packages/app/package.json': { name: '@r/app', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+      'packages/app/tsconfig.json': { compilerOptions: { strict: true, types: [], module: 'esnext', moduleResolution: 'bundler', target: 'es2022' }, include: ['src'], references: [{ path: '../../shared' }] },
+      'packages/app/src/index.ts': "import { n } from '../../../shared/src/index.js';\nexport const m: number = n + 1;\n",
+    });
+    fixtures.push(fx);
+    mkdirSync(fx.path('node_modules'));
+    // TypeScript 5 reports TS6305 beside TS6306 here; 7 only TS6306.
+    symlinkSync(TYPESCRIPTS[0]!.dir, fx.path('node_modules/typescript'), 'dir');
+    const { out } = await runAdapter(tscAdapter, fx.path('packages/app'), { adapter: 'tsc', dts: true });
+    expect(out.ok).toBe(false);
+    const notComposite = out.diagnostics.find((d) => d.code === 'TS6306');
+    expect(notComposite).toMatchObject({ file: 'tsconfig.json', message: `Referenced project '${fx.path('shared')}' must have setting "composite": true.` });
+    expect(out.diagnostics.some((d) => d.code === 'TSC_REFERENCE_NOT_EMITTED' || d.message.includes('build-system-references-'))).toBe(false);
+  });
 });

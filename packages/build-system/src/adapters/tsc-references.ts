@@ -57,10 +57,19 @@ import type { AdapterOutput } from './types.js';
 
 /** TypeScript's "Output file '…' has not been built from source file '…'". */
 const UNBUILT_REFERENCE = 'TS6305';
+/** TypeScript's "Referenced project '…' must have setting "composite": true": no emit can fix that reference. */
+const NOT_COMPOSITE = 'TS6306';
 
-/** Did the run fail because a referenced project's output declarations are missing? */
+/** Did the run fail because a referenced project's output declarations are missing (and for no reason a retry keeps)? */
 export function missesReferenceOutputs(out: AdapterOutput): boolean {
-  return !out.ok && out.diagnostics.some((d) => d.code === UNBUILT_REFERENCE);
+  return !out.ok && out.diagnostics.some((d) => d.code === UNBUILT_REFERENCE) && !out.diagnostics.some((d) => d.code === NOT_COMPOSITE);
+}
+
+/** `d` with the generated stand-ins' paths in its message replaced by the real tsconfigs' (a temp path says nothing to anyone). */
+export function withRealReferences(d: Diagnostic, redirect: ReadonlyMap<string, string>): Diagnostic {
+  let message = d.message;
+  for (const [real, generated] of redirect) message = message.replaceAll(generated, real).replaceAll(toPosix(generated), toPosix(real));
+  return message === d.message ? d : { ...d, message };
 }
 
 /** One referenced project: the generated tsconfig to run, and the real one it stands for (for messages). */

@@ -13,7 +13,7 @@ import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { diagnosticFile, failedOutput, severityOf } from './output.js';
 import { withHint } from './tsc-hints.js';
 import { locateTsconfig, planProgram, tscOptions, type ProgramPlan } from './tsc-project.js';
-import { emitReferencedDeclarations, missesReferenceOutputs, type ReferencedProject } from './tsc-references.js';
+import { emitReferencedDeclarations, missesReferenceOutputs, withRealReferences, type ReferencedProject } from './tsc-references.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { AdapterOutput, ToolAvailability } from './types.js';
 
@@ -434,8 +434,9 @@ async function runWithReferencesEmitted(ctx: TscRunContext, ts: TypeScriptInstal
     const plan = await planProgram(ctx.pkg, ctx.config, ctx.reads, tsMajor, emitted.redirect);
     try {
       const out = await runPlanned(ctx, ts, mode, plan);
+      const diagnostics = out.diagnostics.map((d) => withRealReferences(d, emitted.redirect));
       // The emitted declarations are temp files; the sources they came from are the inputs.
-      return { ...out, reads: out.reads && emitted.reads && [...out.reads.filter((file) => !isInside(emitted.dir, file)), ...emitted.reads] };
+      return { ...out, diagnostics, reads: out.reads && emitted.reads && [...out.reads.filter((file) => !isInside(emitted.dir, file)), ...emitted.reads] };
     } finally {
       await plan.dispose();
     }
