@@ -135,7 +135,7 @@ export async function emitReferencedDeclarations(references: readonly string[], 
     writeGeneratedTsconfig(generated, real, {
       compilerOptions: {
         ...moved.compilerOptions,
-        // Where tsc will look for this project's outputs from the package's run: it reads these options, so they are the run's too.
+        // The package's run derives where this project's outputs are from these options, and this project's run emits by them.
         ...(moved.defaultRootDir ? { rootDir: toPosix(moved.defaultRootDir) } : {}),
         declarationDir: toPosix(declarationDir),
         tsBuildInfoFile: toPosix(path.join(projectDir, 'tsconfig.tsbuildinfo')),
@@ -153,6 +153,11 @@ export async function emitReferencedDeclarations(references: readonly string[], 
       diagnostics.push(notEmitted(toPosix(path.relative(pkgDir, real))));
     }
   };
-  for (const ref of references) await visit(ref);
+  try {
+    for (const ref of references) await visit(ref);
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
   return { redirect, ok, diagnostics, reads: readsKnown ? runReads : null, dir, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
