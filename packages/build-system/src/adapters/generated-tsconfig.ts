@@ -7,7 +7,9 @@ import { toPosix } from '../util/paths.js';
  * stay the real file's) and restates only the fields the run must change
  * (files/include/exclude, and what depends on the tsconfig's location).
  * Used by the program plan of every tsc run (tsc-project.ts: include/exclude,
- * foreign tsconfigs, and a bundled package's declarations, which follow its entries).
+ * foreign tsconfigs, and a bundled package's declarations, which follow its
+ * entries) and referenced projects emitted first (tsc-references.ts, which
+ * moves their declarationDir).
  */
 export interface GeneratedTsconfigFields {
   compilerOptions?: Record<string, unknown>;

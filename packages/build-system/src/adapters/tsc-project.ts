@@ -46,7 +46,14 @@ import { writeGeneratedTsconfig } from './generated-tsconfig.js';
  * own @types count) unless the chain sets it, and the default `rootDir`
  * (TS >= 6 or composite: the tsconfig's directory). Likewise `${configDir}`
  * means the directory of the tsconfig tsc is given: every option and file
- * list of the chain that uses it is restated with the real one's directory.
+ * list of the chain that uses it is restated with the real one's directory
+ * (relocatedFields, shared with tsc-references.ts).
+ *
+ * Project references are the package tsconfig's own (they are not inherited
+ * through extends; a foreign tsconfig's are not followed). A run that failed
+ * because a referenced project's outputs are not where its tsconfig says is
+ * repeated with a generated tsconfig referencing stand-ins whose declarations
+ * were just emitted (tsc-references.ts says why).
  */
 
 export interface TscOptions {
@@ -188,6 +195,65 @@ function withConfigDir(value: unknown, dir: string): unknown {
 
 const mentionsConfigDir = (value: unknown) => JSON.stringify(value ?? null).includes(CONFIG_DIR);
 
+/** What a generated tsconfig restates so that it means what the real one at `file` means (module comment). */
+export interface RelocatedFields {
+  /** The options of the chain that use `${configDir}`, restated; `typeRoots` when the chain leaves it to the default. */
+  compilerOptions: Record<string, unknown>;
+  /** files/include/exclude of the chain that use `${configDir}`, restated (undefined: not restated). */
+  top: { files?: string[]; include?: string[]; exclude?: string[] };
+  /** TypeScript's rootDir default where it is the tsconfig's directory (TS >= 6, or composite) and the chain sets none. */
+  defaultRootDir: string | undefined;
+}
+
+/**
+ * The fields of the tsconfig `file` (and what it extends) whose meaning depends on where the
+ * tsconfig is, restated for a generated tsconfig elsewhere that extends it. `typeRootsFrom`: the
+ * directory TypeScript's default typeRoots start from (the tsconfig's own, or the package's).
+ */
+export function relocatedFields(file: string, reads: ReadLog, tsMajor: number, typeRootsFrom = path.dirname(file)): RelocatedFields {
+  const chain = extendsChain(file, reads);
+  const first = (option: string) => chain.find((l) => l.compilerOptions[option] !== undefined)?.compilerOptions[option];
+  const firstTop = (field: keyof ChainLayer['top']) => chain.find((l) => l.top[field] !== undefined)?.top[field];
+  const compilerOptions: Record<string, unknown> = {};
+  // `${configDir}` means the directory of the tsconfig tsc was given: the real one's, not the generated one's.
+  const configDir = toPosix(path.dirname(file));
+  for (const layer of [...chain].reverse()) {
+    for (const [option, value] of Object.entries(layer.compilerOptions)) {
+      if (mentionsConfigDir(value)) compilerOptions[option] = withConfigDir(value, configDir);
+      else delete compilerOptions[option];
+    }
+  }
+  const top: RelocatedFields['top'] = {};
+  for (const field of ['files', 'include', 'exclude'] as const) {
+    if (mentionsConfigDir(firstTop(field))) top[field] = withConfigDir(firstTop(field), configDir) as string[];
+  }
+  if (first('typeRoots') === undefined) {
+    const typeRoots: string[] = [];
+    for (let dir = typeRootsFrom; ; dir = path.dirname(dir)) {
+      typeRoots.push(toPosix(path.join(dir, 'node_modules', '@types')));
+      if (path.dirname(dir) === dir) break;
+    }
+    compilerOptions.typeRoots = typeRoots;
+  }
+  const defaultRootDir = first('rootDir') === undefined && (tsMajor >= 6 || first('composite') === true) ? path.dirname(file) : undefined;
+  return { compilerOptions, top, defaultRootDir };
+}
+
+/**
+ * The tsconfigs the `references` of `file` name, as files (a directory means its tsconfig.json).
+ * Only the file's own: references are not inherited through extends.
+ */
+export function ownReferences(file: string, reads: ReadLog): string[] {
+  const refs = extendsChain(file, reads)[0]?.top.references;
+  if (!Array.isArray(refs)) return [];
+  return refs.flatMap((r) => {
+    const p = (r as { path?: unknown })?.path;
+    if (typeof p !== 'string') return [];
+    const abs = path.resolve(path.dirname(file), p);
+    return [reads.stat(abs)?.isDirectory() ? path.join(abs, 'tsconfig.json') : abs];
+  });
+}
+
 export interface ProgramPlan {
   /** The real tsconfig (reported as read), or undefined: the entries go on the command line. */
   tsconfig: string | undefined;
@@ -198,6 +264,11 @@ export interface ProgramPlan {
   /** The generated tsconfig, when there is one (its path is replaced by `generatedLabel` in messages). */
   generated: string | undefined;
   generatedLabel: string;
+  /**
+   * The tsconfigs the program's project references name (absolute files), which tsc replaces by
+   * their outputs; none for a foreign tsconfig, whose references are not followed.
+   */
+  references: string[];
   /** Removes the generated tsconfig. */
   dispose(): Promise<void>;
 }
@@ -208,9 +279,17 @@ const abs = (pkg: PackageInfo, pattern: string) => toPosix(path.resolve(pkg.dir,
  * Decides the tsconfig, the program and the root directory for one tsc run,
  * writing the generated tsconfig when one is needed. `tsMajor`: the
  * TypeScript major version (from 6 on, rootDir defaults to the tsconfig's
- * directory).
+ * directory). `redirect`: referenced tsconfig → the one to reference instead
+ * (tsc-references.ts); given, the run always has a generated tsconfig.
  */
-export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, reads: ReadLog, tsMajor: number, mode: 'build' | 'check' | 'declarations'): Promise<ProgramPlan> {
+export async function planProgram(
+  pkg: PackageInfo,
+  config: ResolvedConfig,
+  reads: ReadLog,
+  tsMajor: number,
+  mode: 'build' | 'check' | 'declarations',
+  redirect?: ReadonlyMap<string, string>,
+): Promise<ProgramPlan> {
   const found = locateTsconfig(pkg, config, reads);
   const hasEntries = Object.keys(config.entries).length > 0;
   // A bundled package's declarations: its entries and what they import, not the tsconfig's whole file list (declarations-program.ts).
@@ -221,14 +300,14 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
     rootDir: hasEntries ? path.resolve(pkg.dir, config.sourceRoot) : undefined,
     generated: undefined,
     generatedLabel: '',
+    references: [],
     dispose: async () => {},
   };
   if (!found.file) return plan;
   const own = !found.foreign;
-  if (own && !followEntries && config.include === undefined && config.exclude === undefined) return plan;
+  if (own) plan.references = ownReferences(found.file, reads);
+  if (own && !followEntries && config.include === undefined && config.exclude === undefined && !redirect) return plan;
   const chain = extendsChain(found.file, reads);
-  // `${configDir}` means the directory of the tsconfig tsc was given: the real one's, not the generated one's.
-  const configDir = toPosix(path.dirname(found.file));
 
   // Never sources: the build's own product, installed packages, and the build config (build.config.ts is TypeScript too).
   const alwaysExcluded = [abs(pkg, config.outDir), abs(pkg, 'node_modules'), ...(config.configFile ? [toPosix(config.configFile)] : [])];
@@ -237,6 +316,8 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
     program.files = [];
     program.include = config.include.map((p) => abs(pkg, p));
   } else if (own && followEntries) {
+    // `${configDir}` means the directory of the tsconfig tsc was given: the real one's, not the generated one's.
+    const configDir = toPosix(path.dirname(found.file));
     const resolve = (layer: ChainLayer, p: string) => toPosix(path.resolve(layer.dir, withConfigDir(p, configDir) as string));
     const scope = declarationProgram(chain, Object.values(config.entries).map((s) => abs(pkg, s)), resolve);
     program.files = scope.files;
@@ -256,51 +337,36 @@ export async function planProgram(pkg: PackageInfo, config: ResolvedConfig, read
   if (config.exclude !== undefined) program.exclude = [...config.exclude.map((p) => abs(pkg, p)), ...alwaysExcluded];
   else if (!own) program.exclude = alwaysExcluded;
 
-  const first = (option: string) => chain.find((l) => l.compilerOptions[option] !== undefined)?.compilerOptions[option];
-  const firstTop = (field: keyof ChainLayer['top']) => chain.find((l) => l.top[field] !== undefined)?.top[field];
-  const compilerOptions: Record<string, unknown> = {};
-  for (const layer of [...chain].reverse()) {
-    for (const [option, value] of Object.entries(layer.compilerOptions)) {
-      if (mentionsConfigDir(value)) compilerOptions[option] = withConfigDir(value, configDir);
-      else delete compilerOptions[option];
-    }
-  }
+  const moved = relocatedFields(found.file, reads, tsMajor, own ? path.dirname(found.file) : pkg.dir);
   for (const field of ['files', 'include', 'exclude'] as const) {
-    if (program[field] === undefined && mentionsConfigDir(firstTop(field))) program[field] = withConfigDir(firstTop(field), configDir) as string[];
+    if (program[field] === undefined && moved.top[field] !== undefined) program[field] = moved.top[field];
   }
   // A composite project must list every file it compiles (TS6307), which a program of entries does not: composite
   // only adds what the run sets anyway (declaration, an explicit rootDir, a tsbuildinfo, which commonArgs makes throw-away).
-  if (own && followEntries && first('composite') === true) compilerOptions.composite = false;
-  if (first('typeRoots') === undefined) {
-    const typeRoots: string[] = [];
-    for (let dir = own ? path.dirname(found.file) : pkg.dir; ; dir = path.dirname(dir)) {
-      typeRoots.push(toPosix(path.join(dir, 'node_modules', '@types')));
-      if (path.dirname(dir) === dir) break;
-    }
-    compilerOptions.typeRoots = typeRoots;
-  }
+  if (own && followEntries && chain.find((l) => l.compilerOptions.composite !== undefined)?.compilerOptions.composite === true) moved.compilerOptions.composite = false;
   if (!plan.rootDir) {
     // A foreign tsconfig's rootDir is relative to another package's layout: this package's own directory instead.
     if (!own) plan.rootDir = pkg.dir;
-    // TypeScript's default where it depends on the tsconfig's location: its directory (TS >= 6, or composite).
-    else if (first('rootDir') === undefined && (tsMajor >= 6 || first('composite') === true)) plan.rootDir = path.dirname(found.file);
+    else plan.rootDir = moved.defaultRootDir;
   }
-
-  // Project references are not inherited through extends: the package tsconfig's own, restated with absolute
-  // paths. Not a foreign one's (a solution-style root tsconfig references every package, this one included).
-  const ownReferences = own ? chain[0]?.top.references : undefined;
-  const references = Array.isArray(ownReferences)
-    ? ownReferences.filter((r): r is { path: string } => typeof (r as { path?: unknown })?.path === 'string').map((r) => ({ ...r, path: toPosix(path.resolve(path.dirname(found.file!), r.path)) }))
-    : undefined;
+  // A foreign tsconfig's references are not restated (a solution-style root tsconfig references every package, this one included).
+  const references = own ? plan.references.map((ref) => ({ path: toPosix(redirect?.get(ref) ?? ref) })) : [];
 
   const dir = await mkdtemp(path.join(tmpdir(), 'build-system-tsconfig-'));
   const generated = path.join(dir, 'tsconfig.json');
-  writeGeneratedTsconfig(generated, found.file, { compilerOptions, ...program, ...(references ? { references } : {}) });
+  writeGeneratedTsconfig(generated, found.file, { compilerOptions: moved.compilerOptions, ...program, ...(references.length > 0 ? { references } : {}) });
   plan.project = generated;
   plan.generated = generated;
   const realName = toPosix(path.relative(pkg.dir, found.file)) || found.file;
-  const narrowedTo = config.include !== undefined || config.exclude !== undefined ? "the build config's include/exclude" : own ? 'the entries and the declaration files it includes' : "the build config's files of this package";
-  plan.generatedLabel = `${realName} (with ${narrowedTo})`;
+  const changed =
+    config.include !== undefined || config.exclude !== undefined
+      ? "the build config's include/exclude"
+      : !own
+        ? "the build config's files of this package"
+        : followEntries
+          ? `the entries and the declaration files it includes${redirect ? ', and its project references built by build-system' : ''}`
+          : 'its project references built by build-system';
+  plan.generatedLabel = `${realName} (with ${changed})`;
   plan.dispose = () => rm(dir, { recursive: true, force: true });
   return plan;
 }

@@ -13,6 +13,7 @@ import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { diagnosticFile, failedOutput, severityOf } from './output.js';
 import { withHints } from './tsc-hints.js';
 import { locateTsconfig, planProgram, tscOptions, type ProgramPlan } from './tsc-project.js';
+import { emitReferencedDeclarations, missesReferenceOutputs, withRealReferences, type ReferencedProject } from './tsc-references.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { AdapterOutput, ToolAvailability } from './types.js';
 
@@ -375,9 +376,9 @@ function tscOutputReader(ctx: TscRunContext, mode: TscMode, plan: ProgramPlan) {
  */
 function inRealTsconfig(d: Diagnostic, plan: ProgramPlan, pkgDir: string): Diagnostic {
   const message = d.message.replaceAll(plan.generated!, plan.generatedLabel);
-  if (d.file === undefined || path.resolve(pkgDir, d.file) !== plan.generated) return { ...d, message };
+  if (d.file === undefined || plan.tsconfig === undefined || path.resolve(pkgDir, d.file) !== plan.generated) return { ...d, message };
   const { line: _line, column: _column, ...rest } = d;
-  return { ...rest, message, file: toPosix(diagnosticFile(pkgDir, plan.tsconfig!)) };
+  return { ...rest, message, file: toPosix(diagnosticFile(pkgDir, plan.tsconfig)) };
 }
 
 /**
@@ -405,30 +406,74 @@ const UNUSED_BUILD_INFO_FILE = path.join(tmpdir(), 'build-system-in-process.tsbu
  */
 export async function runTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode): Promise<AdapterOutput> {
   if (ctx.signal.aborted) return { ok: false, files: [], diagnostics: [], reads: null };
-  const plan = await planProgram(ctx.pkg, ctx.config, ctx.reads, majorVersion(ts.version), mode);
+  const tsMajor = majorVersion(ts.version);
+  const plan = await planProgram(ctx.pkg, ctx.config, ctx.reads, tsMajor, mode);
+  let out: AdapterOutput;
   try {
     if (!plan.project && Object.keys(ctx.config.entries).length === 0) {
       return failedOutput(`nothing to compile: ${ctx.pkg.name} has no entry and no tsconfig (looked in the package and up to the workspace root); set entry in the build config or add a tsconfig.json`);
     }
-    if (runsInProcess(ts)) {
-      const { runInTscWorker } = await import('./tsc-pool.js');
-      const reader = tscOutputReader(ctx, mode, plan);
-      const job = { tsDir: ts.dir, args: tscArgs(ctx, ts, mode, UNUSED_BUILD_INFO_FILE, plan), cwd: ctx.pkg.dir, outDir: ctx.outDir };
-      const onLine = (stream: 'stdout' | 'stderr', line: string) => reader.onLine(stream, line);
-      // A one-shot run's first TypeScript 5 job: from a snapshot with the libs parsed and bound, when there is one (tsc-snapshot.ts).
-      const fromSnapshot = mode === 'declarations' ? await (await import('./tsc-snapshot.js')).runFromSnapshot(job, ctx.cacheDir, ctx.signal, onLine) : undefined;
-      const outcome = fromSnapshot ?? (await runInTscWorker(job, ctx.signal, onLine));
-      if (outcome.kind === 'aborted') return { ok: false, files: [], diagnostics: [], reads: null };
-      if (outcome.kind === 'done') {
-        for (const line of outcome.lines) reader.onLine('stdout', line);
-        return reader.output({ code: outcome.exitCode, signal: null, stdout: outcome.lines.join('\n'), stderr: '' }, [ts.dir], undefined, outcome.reads);
-      }
-      if (outcome.unexpected) ctx.log('stderr', `build-system: ${outcome.reason.split('\n')[0]}; running tsc as a child process instead`);
-    }
-    return await spawnTsc(ctx, ts, mode, plan);
+    out = await runPlanned(ctx, ts, mode, plan);
   } finally {
     await plan.dispose();
   }
+  // Referenced projects whose outputs are not where their tsconfigs say: emitted first, as tsc -b would (tsc-references.ts).
+  if (plan.references.length === 0 || !missesReferenceOutputs(out) || ctx.signal.aborted) return out;
+  return runWithReferencesEmitted(ctx, ts, mode, plan.references, tsMajor);
+}
+
+/** runTsc's retry: the referenced projects' declarations into a temp dir, then the package's run referencing them there. */
+async function runWithReferencesEmitted(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode, references: string[], tsMajor: number): Promise<AdapterOutput> {
+  // The referenced runs are not this package's: its extra tsc args (adapterOptions.tsc.args) are not theirs.
+  const { tsc: _ownTscOptions, ...otherOptions } = ctx.config.adapterOptions;
+  const runReference = (project: ReferencedProject, outDir: string) => {
+    const plan: ProgramPlan = {
+      tsconfig: undefined,
+      project: project.generated,
+      rootDir: undefined,
+      generated: project.generated,
+      generatedLabel: toPosix(path.relative(ctx.pkg.dir, project.real)),
+      references: [],
+      dispose: async () => {},
+    };
+    return runPlanned({ ...ctx, outDir, config: { ...ctx.config, adapterOptions: otherOptions } }, ts, 'declarations', plan);
+  };
+  const emitted = await emitReferencedDeclarations(references, ctx.pkg.dir, ctx.reads, tsMajor, runReference);
+  try {
+    if (ctx.signal.aborted) return { ok: false, files: [], diagnostics: [], reads: null };
+    if (!emitted.ok) return { ok: false, files: [], diagnostics: emitted.diagnostics, reads: emitted.reads };
+    const plan = await planProgram(ctx.pkg, ctx.config, ctx.reads, tsMajor, mode, emitted.redirect);
+    try {
+      const out = await runPlanned(ctx, ts, mode, plan);
+      const diagnostics = out.diagnostics.map((d) => withRealReferences(d, emitted.redirect));
+      // The emitted declarations are temp files; the sources they came from are the inputs.
+      return { ...out, diagnostics, reads: out.reads && emitted.reads && [...out.reads.filter((file) => !isInside(emitted.dir, file)), ...emitted.reads] };
+    } finally {
+      await plan.dispose();
+    }
+  } finally {
+    await emitted.dispose();
+  }
+}
+
+/** One tsc run of a planned program, in a pooled worker or spawned (see runTsc). */
+async function runPlanned(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode, plan: ProgramPlan): Promise<AdapterOutput> {
+  if (runsInProcess(ts)) {
+    const { runInTscWorker } = await import('./tsc-pool.js');
+    const reader = tscOutputReader(ctx, mode, plan);
+    const job = { tsDir: ts.dir, args: tscArgs(ctx, ts, mode, UNUSED_BUILD_INFO_FILE, plan), cwd: ctx.pkg.dir, outDir: ctx.outDir };
+    const onLine = (stream: 'stdout' | 'stderr', line: string) => reader.onLine(stream, line);
+    // A one-shot run's first TypeScript 5 job: from a snapshot with the libs parsed and bound, when there is one (tsc-snapshot.ts).
+    const fromSnapshot = mode === 'declarations' ? await (await import('./tsc-snapshot.js')).runFromSnapshot(job, ctx.cacheDir, ctx.signal, onLine) : undefined;
+    const outcome = fromSnapshot ?? (await runInTscWorker(job, ctx.signal, onLine));
+    if (outcome.kind === 'aborted') return { ok: false, files: [], diagnostics: [], reads: null };
+    if (outcome.kind === 'done') {
+      for (const line of outcome.lines) reader.onLine('stdout', line);
+      return reader.output({ code: outcome.exitCode, signal: null, stdout: outcome.lines.join('\n'), stderr: '' }, [ts.dir], undefined, outcome.reads);
+    }
+    if (outcome.unexpected) ctx.log('stderr', `build-system: ${outcome.reason.split('\n')[0]}; running tsc as a child process instead`);
+  }
+  return spawnTsc(ctx, ts, mode, plan);
 }
 
 /** The package's tsc as a child process, with a throw-away tsbuildinfo (see commonArgs). */
