@@ -169,6 +169,22 @@ function layoutCases({ dir, spawn, native }: Way): void {
       expect(tmpPaths(out.reads!)).toEqual([]);
     });
 
+    test('declarations after a bundler: tsconfig types that are no @types package (a name in node_modules, a relative path) still resolve', async () => {
+      // honojs cloudflare-access (`"@cloudflare/workers-types"`), kubb (`"bun-types"`, `"../../reset.d.ts"`): found from the
+      // real tsconfig's directory (a path in a base tsconfig too: TypeScript reads it from the project's), not the generated one's.
+      const { out, ctx } = await bundlerDeclarations({
+        ...withTests,
+        'base/tsconfig.json': { compilerOptions: { ...compilerOptions, types: ['node', 'workers-env', './env/globals.d.ts'] } },
+        'tsconfig.json': { extends: './base/tsconfig.json', include: ['src', 'test'] },
+        'node_modules/workers-env/package.json': { name: 'workers-env', version: '1.0.0', types: 'index.d.ts' },
+        'node_modules/workers-env/index.d.ts': 'declare const KV_NAMESPACE: string;\n',
+        'env/globals.d.ts': 'declare const BUILD_ID: string;\n',
+        'src/index.ts': 'export const ids: string[] = [KV_NAMESPACE, BUILD_ID];\n',
+      });
+      expect(out.diagnostics).toEqual([]);
+      expect(readFileSync(path.join(ctx.outDir, 'index.d.ts'), 'utf8')).toContain('export declare const ids: string[];');
+    });
+
     test('declarations after a bundler: entries importing a file outside their directory get a wider rootDir, and each entry its declaration beside its JS', async () => {
       // honojs/middleware ssg-plugins-essential: entries in src/plugins, a helper in src/utils.
       const entry = { rss: 'src/plugins/rss.ts', sitemap: 'src/plugins/sitemap.ts' };

@@ -235,8 +235,35 @@ export function relocatedFields(file: string, reads: ReadLog, tsMajor: number, t
     }
     compilerOptions.typeRoots = typeRoots;
   }
+  const types = compilerOptions.types ?? first('types');
+  if (Array.isArray(types)) {
+    const rootsLayer = chain.find((l) => l.compilerOptions.typeRoots !== undefined);
+    const typeRoots = (compilerOptions.typeRoots ?? first('typeRoots')) as unknown;
+    const roots = Array.isArray(typeRoots) ? typeRoots.filter((r): r is string => typeof r === 'string').map((r) => path.resolve(rootsLayer?.dir ?? path.dirname(file), r)) : [];
+    compilerOptions.types = types.map((entry) => (typeof entry === 'string' ? locatedTypesEntry(entry, path.dirname(file), typeRootsFrom, roots, reads) : entry));
+  }
   const defaultRootDir = first('rootDir') === undefined && (tsMajor >= 6 || first('composite') === true) ? path.dirname(file) : undefined;
   return { compilerOptions, top, defaultRootDir };
+}
+
+/**
+ * A `types` entry as the real tsconfig's location makes it mean. TypeScript
+ * resolves it from the project's tsconfig directory: a path against that
+ * directory, a name in the typeRoots and then (TypeScript 5) in every
+ * node_modules upward — `"bun-types"`, `"@cloudflare/workers-types"`, which
+ * are no @types package. From a generated tsconfig elsewhere neither would be
+ * found (TS2688), so a path becomes absolute and a name found only in a
+ * node_modules becomes that package's absolute directory; a name the
+ * typeRoots hold, or one found nowhere (TypeScript reports it), stays as written.
+ */
+function locatedTypesEntry(entry: string, projectDir: string, lookupFrom: string, typeRoots: readonly string[], reads: ReadLog): string {
+  if (entry.startsWith('./') || entry.startsWith('../') || path.isAbsolute(entry)) return toPosix(path.resolve(projectDir, entry));
+  if (typeRoots.some((root) => reads.stat(path.join(root, entry)) !== undefined || reads.stat(path.join(root, `${entry}.d.ts`)) !== undefined)) return entry;
+  for (let dir = lookupFrom; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', entry);
+    if (reads.stat(candidate)?.isDirectory()) return toPosix(candidate);
+    if (path.dirname(dir) === dir) return entry;
+  }
 }
 
 /**
