@@ -133,3 +133,110 @@ describe('init on a pnpm package whose own fields point at its sources and publi
     expect(plain.warnings).toEqual([]);
   });
 });
+
+describe('init with a tsdown config at the workspace root (workspace mode)', () => {
+  // honojs/middleware: the root tsdown.config.ts sets `workspace: true`, `format: ['cjs', 'esm']`, `dts`
+  // and more; each package's own tsdown.config.ts sets only `entry`, and tsdown merges the package's
+  // config over the root's. init read the package's config alone.
+  const rootConfig = `import { defineConfig } from 'tsdown';
+export default defineConfig({
+  workspace: { include: ['packages/*'], exclude: ['**/legacy/**'] },
+  entry: ['src/index.ts'],
+  format: ['cjs', 'esm'],
+  dts: true,
+  define: { __WORKSPACE__: '"from-the-root"' },
+  tsconfig: 'tsconfig.build.json',
+  publint: true,
+});
+`;
+  const pkg = (name: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    version: '1.0.0',
+    type: 'module',
+    exports: { '.': './src/index.ts' },
+    scripts: { build: 'pnpm -w run build:pkg' },
+    publishConfig: { exports: { '.': { import: './dist/index.mjs', require: './dist/index.cjs' } } },
+    ...extra,
+  });
+  const index = `declare const __WORKSPACE__: string;\nexport const where: string = __WORKSPACE__;\n`;
+
+  it("applies the root config to packages without one, merges it under a package's own, and says what it left out", async () => {
+    const fx = pnpmWorkspace({ 'tsdown.config.ts': rootConfig }, {
+      // No config of its own: the root's entry, formats, declarations and define.
+      bare: { 'package.json': pkg('@fx/bare'), 'src/index.ts': index },
+      // Its own entry list is concatenated with the root's (tsdown merges arrays), so both are built.
+      own: {
+        'package.json': pkg('@fx/own', {
+          exports: { '.': './src/index.ts', './cli': './src/cli.ts' },
+          publishConfig: { exports: { '.': { import: './dist/index.mjs', require: './dist/index.cjs' }, './cli': { import: './dist/cli.mjs', require: './dist/cli.cjs' } } },
+        }),
+        'tsdown.config.ts': `export default { entry: ['src/cli.ts'], define: { __WORKSPACE__: '"from-the-package"' } };\n`,
+        'src/index.ts': index,
+        'src/cli.ts': `export const cli = true;\n`,
+      },
+      // Left out by the root's workspace.exclude: tsdown does not build it with the root config.
+      legacy: { 'package.json': pkg('@fx/legacy', { scripts: {} }), 'src/index.ts': `export const legacy = 1;\n` },
+    });
+    const { init, run } = await initAndBuild(fx);
+
+    const bare = byName(init, '@fx/bare');
+    expect(bare.sources).toEqual(['../../tsdown.config.ts']);
+    expect(bare.config).toMatchObject({ define: { __WORKSPACE__: '"from-the-root"' } });
+    expect(bare.comments.define).toBe('../../tsdown.config.ts define');
+    // What has no equivalent is said, in the result and in the file.
+    expect(bare.notReproduced).toContainEqual({ option: 'tsconfig', value: '"tsconfig.build.json"', why: 'no equivalent option' });
+    expect(bare.content).toContain('// not reproduced: tsconfig "tsconfig.build.json"');
+    expect(bare.ignored).toContain('publint');
+
+    const own = byName(init, '@fx/own');
+    expect(own.sources).toEqual(['tsdown.config.ts', '../../tsdown.config.ts']);
+    expect(own.config).toMatchObject({ entry: ['src/cli.ts', 'src/index.ts'], define: { __WORKSPACE__: '"from-the-package"' } });
+    expect(own.comments.define).toContain("merged over ../../tsdown.config.ts's");
+
+    const legacy = byName(init, '@fx/legacy');
+    expect(legacy.sources).toEqual([]);
+    expect(legacy.config).not.toHaveProperty('define');
+
+    for (const dir of ['bare', 'own']) {
+      const manifest = JSON.parse(fx.read(`packages/${dir}/package.json`)) as { publishConfig: Record<string, unknown> };
+      for (const rel of namedFiles(manifest.publishConfig)) expect(existsSync(fx.path('packages', dir, rel)), `${dir}: ${rel}`).toBe(true);
+      // dts: true from the root config.
+      expect(existsSync(fx.path('packages', dir, 'dist/index.d.mts')), `${dir}: dist/index.d.mts`).toBe(true);
+    }
+    expect(readFileSync(fx.path('packages/bare/dist/index.mjs'), 'utf8')).toContain('from-the-root');
+    expect(readFileSync(fx.path('packages/own/dist/index.cjs'), 'utf8')).toContain('from-the-package');
+    expect(packageJsonFindings(run)).toEqual({ '@fx/bare': [], '@fx/own': [], '@fx/legacy': [] });
+  });
+
+  it('follows tsdown where it skips a package (no entry anywhere), reads package.json `tsdown`, and reports the root configs it does not use', async () => {
+    const root = `export default [
+  { workspace: true, format: ['esm'] },
+  { workspace: true, format: ['cjs'], outDir: 'cjs' },
+];
+`;
+    const fx = pnpmWorkspace({ 'tsdown.config.ts': root }, {
+      // No entry in either config: tsdown's workspace build leaves it out.
+      skipped: { 'package.json': pkg('@fx/skipped'), 'src/index.ts': `export const a = 1;\n` },
+      built: { 'package.json': pkg('@fx/built'), 'tsdown.config.ts': `export default { entry: 'src/index.ts' };\n`, 'src/index.ts': `export const b = 1;\n` },
+      // package.json `tsdown` is the package's own config too, when there is no tsdown.config.* (tsdown's lookup order).
+      keyed: { 'package.json': pkg('@fx/keyed', { tsdown: { entry: 'src/index.ts', sourcemap: true } }), 'src/index.ts': `export const c = 1;\n` },
+    });
+    const init = await runInit({ cwd: fx.root, dryRun: true });
+    const skipped = byName(init, '@fx/skipped');
+    expect(skipped.warnings).toContain("tsdown's workspace build (../../tsdown.config.ts) skips this package: neither it nor the package's own config sets entry");
+    expect(skipped.sources).toEqual([]);
+    const built = byName(init, '@fx/built');
+    expect(built.notReproduced).toContainEqual({
+      option: '../../tsdown.config.ts[1]',
+      value: '{"workspace":true,"format":["cjs"],"outDir":"cjs"}',
+      why: 'tsdown builds each package once per root config; only the first is used',
+    });
+    const keyed = byName(init, '@fx/keyed');
+    expect(keyed.config).toMatchObject({ sourcemap: true });
+    expect(keyed.comments.sourcemap).toBe('package.json#tsdown sourcemap');
+    expect(keyed.sources).toEqual(['../../tsdown.config.ts']);
+    // The first root config's format (esm, which resolve.ts derives anyway), over what publishConfig names.
+    expect(built.config).not.toHaveProperty('format');
+    expect(built.warnings).toContain('package.json names ./dist/index.cjs, which this config does not produce');
+  });
+});

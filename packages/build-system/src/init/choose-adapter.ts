@@ -67,7 +67,7 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
     // Flags on the command line add to the config file, as the tools merge them.
     if (command && command.args.length) mergeInto(options, scriptOptions(command, pkg, reads));
     toolDefaultFormat(facts, toolConfig.tool, options);
-    const sources = toolConfig.file.startsWith('package.json') ? [] : [toolConfig.file];
+    const sources = (toolConfig.files ?? [toolConfig.file]).filter((f) => !f.startsWith('package.json'));
     if (toolConfig.tool === 'tsup') return finish({ ...(unbundled(facts, options) ?? { adapter: 'esbuild', because: `${toolConfig.file}: tsup bundles with esbuild` }), options, sources }, command);
     return finish({ ...(unbundled(facts, options) ?? tsdownAdapter(toolConfig.file, options)), options, sources }, command);
   }

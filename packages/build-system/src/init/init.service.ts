@@ -15,6 +15,7 @@ import { readPackageFacts } from './package-facts.js';
 import { renderConfig } from './render-config.js';
 import type { InitPackageResult, InitResult } from './result-schema.js';
 import { findToolConfig, readToolConfig } from './tool-config.js';
+import { tsdownWorkspaceConfig } from './tsdown-workspace.js';
 import { INIT_CONFIG_NAME, writePackageConfig } from './write-config.js';
 
 /**
@@ -87,8 +88,14 @@ async function initPackage(pkg: PackageInfo, opts: { dryRun: boolean; force: boo
       return { ...base, reason: `has ${facts.existingConfigs.join(', ')} (pass --force to replace it)` };
     }
     const found = findToolConfig(pkg, reads);
-    const toolConfig = found ? await readToolConfig(pkg, found, reads) : undefined;
+    // A tsdown root config in workspace mode is part of what tsdown builds the package with.
+    const workspace = await tsdownWorkspaceConfig(pkg, found, reads);
+    const toolConfig = workspace?.config ?? (found ? await readToolConfig(pkg, found, reads) : undefined);
     const decision = chooseAdapter(facts, toolConfig, reads);
+    if (workspace) {
+      decision.options.notReproduced.push(...workspace.notReproduced);
+      decision.warnings.push(...workspace.warnings);
+    }
     if (decision.adapter === 'auto' && facts.js.length === 0 && facts.types.length === 0 && !facts.buildScript) {
       return { ...base, reason: 'nothing to build: package.json names no JS or declaration file, and no build script or bundler config' };
     }
@@ -110,7 +117,7 @@ async function initPackage(pkg: PackageInfo, opts: { dryRun: boolean; force: boo
     }
     const inferred = inferConfig(facts, decision);
     if (toolConfig && toolConfig.placeholders.length) {
-      inferred.warnings.push(`${toolConfig.file} imports ${toolConfig.placeholders.join(', ')}, not installed here: values from them are not reproduced`);
+      inferred.warnings.push(`${(toolConfig.files ?? [toolConfig.file]).join(' or ')} imports ${toolConfig.placeholders.join(', ')}, not installed here: values from them are not reproduced`);
     }
     const sources = [...new Set(decision.sources)];
     const adapterField = inferred.fields.find((f) => f.name === 'adapter');
