@@ -218,6 +218,9 @@ export default defineConfig({
       // No entry in either config: tsdown's workspace build leaves it out.
       skipped: { 'package.json': pkg('@fx/skipped'), 'src/index.ts': `export const a = 1;\n` },
       built: { 'package.json': pkg('@fx/built'), 'tsdown.config.ts': `export default { entry: 'src/index.ts' };\n`, 'src/index.ts': `export const b = 1;\n` },
+      // Its build script runs tsdown in the package, where tsdown loads the root config as its own: in workspace
+      // mode that one looks for packages below this one and finds none.
+      inside: { 'package.json': pkg('@fx/inside', { scripts: { build: 'tsdown' } }), 'src/index.ts': `export const d = 1;\n` },
       // package.json `tsdown` is the package's own config too, when there is no tsdown.config.* (tsdown's lookup order).
       keyed: { 'package.json': pkg('@fx/keyed', { tsdown: { entry: 'src/index.ts', sourcemap: true } }), 'src/index.ts': `export const c = 1;\n` },
     });
@@ -231,6 +234,11 @@ export default defineConfig({
       value: '{"workspace":true,"format":["cjs"],"outDir":"cjs"}',
       why: 'tsdown builds each package once per root config; only the first is used',
     });
+    const inside = byName(init, '@fx/inside');
+    expect(inside.sources).toEqual([]);
+    expect(inside.warnings).toContain(
+      'build script `tsdown` runs tsdown in the package, where it loads ../../tsdown.config.ts: in workspace mode it looks for packages below this one and finds none; init did not use it',
+    );
     const keyed = byName(init, '@fx/keyed');
     expect(keyed.config).toMatchObject({ sourcemap: true });
     expect(keyed.comments.sourcemap).toBe('package.json#tsdown sourcemap');
@@ -238,5 +246,40 @@ export default defineConfig({
     // The first root config's format (esm, which resolve.ts derives anyway), over what publishConfig names.
     expect(built.config).not.toHaveProperty('format');
     expect(built.warnings).toContain('package.json names ./dist/index.cjs, which this config does not produce');
+  });
+
+  it('decides by where tsdown runs: in the package it takes the root config as its own; `pnpm -w run` + `tsdown --workspace` merges it', async () => {
+    // No `workspace` in the config: tsdown run in a package without a config of its own finds this one above
+    // it and uses it as it is; `tsdown --workspace $INIT_CWD` at the root turns workspace mode on for the package.
+    const root = `export default { entry: ['src/index.ts'], format: ['esm', 'cjs'], dts: true, define: { __WORKSPACE__: '"from-the-root"' } };\n`;
+    const fx = pnpmWorkspace({ 'tsdown.config.ts': root }, {
+      inpkg: { 'package.json': pkg('@fx/inpkg', { scripts: { build: 'tsdown' } }), 'src/index.ts': index },
+      viaroot: {
+        'package.json': pkg('@fx/viaroot', {
+          publishConfig: { exports: { '.': { import: './dist/index.mjs', require: './dist/index.cjs' }, './cli': { import: './dist/cli.mjs', require: './dist/cli.cjs' } } },
+        }),
+        'tsdown.config.ts': `export default { entry: ['src/cli.ts'], define: { __WORKSPACE__: '"from-the-package"' } };\n`,
+        'src/index.ts': index,
+        'src/cli.ts': `export const cli = true;\n`,
+      },
+    });
+    const { init, run } = await initAndBuild(fx);
+    const inpkg = byName(init, '@fx/inpkg');
+    expect(inpkg.sources).toEqual(['../../tsdown.config.ts']);
+    expect(inpkg.comments.define).toBe('../../tsdown.config.ts define');
+    const viaroot = byName(init, '@fx/viaroot');
+    expect(viaroot.sources).toEqual(['tsdown.config.ts', '../../tsdown.config.ts']);
+    expect(viaroot.config).toMatchObject({ entry: ['src/cli.ts', 'src/index.ts'] });
+    // `pnpm -w run build:pkg` is followed into the root's script: a tsdown run, not a command left out.
+    expect(viaroot.notReproduced).toEqual([]);
+
+    for (const dir of ['inpkg', 'viaroot']) {
+      const manifest = JSON.parse(fx.read(`packages/${dir}/package.json`)) as { publishConfig: Record<string, unknown> };
+      for (const rel of namedFiles(manifest.publishConfig)) expect(existsSync(fx.path('packages', dir, rel)), `${dir}: ${rel}`).toBe(true);
+      expect(existsSync(fx.path('packages', dir, 'dist/index.d.cts')), `${dir}: dist/index.d.cts`).toBe(true);
+    }
+    expect(readFileSync(fx.path('packages/inpkg/dist/index.mjs'), 'utf8')).toContain('from-the-root');
+    expect(readFileSync(fx.path('packages/viaroot/dist/index.mjs'), 'utf8')).toContain('from-the-package');
+    expect(packageJsonFindings(run)).toEqual({ '@fx/inpkg': [], '@fx/viaroot': [] });
   });
 });

@@ -9,13 +9,14 @@ import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import { selectPackages } from '../services/workspace.service.js';
 import { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { scriptCommands } from './build-script.js';
 import { chooseAdapter } from './choose-adapter.js';
 import { comparable, inferConfig, type InferredConfig } from './infer-config.js';
 import { readPackageFacts } from './package-facts.js';
 import { renderConfig } from './render-config.js';
 import type { InitPackageResult, InitResult } from './result-schema.js';
 import { findToolConfig, readToolConfig } from './tool-config.js';
-import { tsdownWorkspaceConfig } from './tsdown-workspace.js';
+import { tsdownConfigFor } from './tsdown-run.js';
 import { INIT_CONFIG_NAME, writePackageConfig } from './write-config.js';
 
 /**
@@ -88,8 +89,8 @@ async function initPackage(pkg: PackageInfo, opts: { dryRun: boolean; force: boo
       return { ...base, reason: `has ${facts.existingConfigs.join(', ')} (pass --force to replace it)` };
     }
     const found = findToolConfig(pkg, reads);
-    // A tsdown root config in workspace mode is part of what tsdown builds the package with.
-    const workspace = await tsdownWorkspaceConfig(pkg, found, reads);
+    // A tsdown config above the package can be what tsdown builds it with, or part of it (tsdown-run.ts).
+    const workspace = await tsdownConfigFor(pkg, found, scriptCommands(facts.scripts, 'build', 0, facts.rootScripts), reads);
     const toolConfig = workspace?.config ?? (found ? await readToolConfig(pkg, found, reads) : undefined);
     const decision = chooseAdapter(facts, toolConfig, reads);
     if (workspace) {

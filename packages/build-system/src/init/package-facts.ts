@@ -44,6 +44,8 @@ export interface PackageFacts {
   buildScript: string | null;
   /** The package's scripts (for following `npm run x`). */
   scripts: Record<string, string>;
+  /** The workspace root's scripts (for following `pnpm -w run x`); empty for the root itself. */
+  rootScripts: Record<string, string>;
   /** tsconfig*.json files directly in the package (file names). */
   tsconfigs: string[];
   /** The package.json fields publishConfig replaces on publish (pnpm); js, types and bins are read from those. */
@@ -101,10 +103,20 @@ export function readPackageFacts(pkg: PackageInfo, reads: ReadLog): PackageFacts
     existingConfigs: CONFIG_FILE_NAMES.filter((n) => listing.includes(n)),
     buildScript: typeof scripts.build === 'string' ? scripts.build : null,
     scripts,
+    rootScripts: pkg.dir === pkg.workspaceRoot ? {} : scriptsOf(path.join(pkg.workspaceRoot, 'package.json'), reads),
     tsconfigs: listing.filter((n) => /^tsconfig.*\.json$/.test(n)).sort(),
     published: replaced,
     devSources: replaced.length ? developmentSources(pkg, all, replaced, reads) : new Map(),
   };
+}
+
+function scriptsOf(manifestFile: string, reads: ReadLog): Record<string, string> {
+  try {
+    const scripts = (parseJsonc(reads.readText(manifestFile) ?? '{}') as { scripts?: unknown } | null)?.scripts;
+    return scripts && typeof scripts === 'object' ? (scripts as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
 }
 
 const SOURCE_FILE = /\.(c|m)?[jt]sx?$/;

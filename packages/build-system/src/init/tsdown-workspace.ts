@@ -10,19 +10,19 @@ import { describe, type NotReproduced } from './tool-options.js';
 /**
  * tsdown's workspace mode, read the way tsdown applies it (tsdown 0.2x, src/config/workspace.ts and
  * src/config/index.ts): tsdown runs at the workspace root and loads the root's config (tsdown.config.*,
- * else package.json `tsdown`). Only when that config sets `workspace` does it build packages with it:
- * `true` or `include: 'auto'` is every directory below the root holding a package.json, globs name
- * package directories, and `exclude` (default node_modules, dist, test(s), t(e)mp) leaves some out.
- * For each package it loads the package's own config (tsdown.config.* or package.json `tsdown` in
- * that directory only; a function gets `{ rootConfig }`) and merges it over the root's the way defu
- * does: the package's value wins, objects merge key by key, arrays concatenate (the package's items
- * first). A package for which neither sets `entry` is skipped. `workspace.config: false` stops the
- * packages' own configs from being read.
+ * else package.json `tsdown`). Only in workspace mode (the config's `workspace`, or `--workspace [dir]`
+ * on the command line, which replaces it) does it build packages with it: `true` or `include: 'auto'`
+ * is every directory below the root holding a package.json, globs name package directories, and
+ * `exclude` (default node_modules, dist, test(s), t(e)mp) leaves some out. For each package it loads
+ * the package's own config (tsdown.config.* or package.json `tsdown` in that directory only; a
+ * function gets `{ rootConfig }`) and merges it over the root's the way defu does: the package's value
+ * wins, objects merge key by key, arrays concatenate (the package's items first). A package for which
+ * neither sets `entry` is skipped. `workspace.config: false` stops the packages' own configs from
+ * being read. Whether tsdown runs at the root at all is tsdown-run.ts's question.
  *
  * Not carried over, and said so: more than one root config (tsdown builds each package once per
  * root config; the first is used), `workspace.config` naming a file (tsdown resolves it from the
- * directory it is started in), workspace mode turned on by `tsdown -W` on the command line rather
- * than by the config (the config alone is read), and `ci`-dependent values (read as a local run).
+ * directory it is started in), and `ci`-dependent values (read as a local run).
  */
 
 export interface WorkspaceToolConfig {
@@ -55,26 +55,38 @@ export function mergeOver(over: Options, under: Options): Options {
   return out;
 }
 
-/** The root config is evaluated once per run and workspace root, not once per package. */
-const rootConfigs = new WeakMap<ReadLog, Map<string, Promise<ToolConfig | undefined>>>();
+/** A directory's tsdown config is evaluated once per run, not once per package below it. */
+const dirConfigs = new WeakMap<ReadLog, Map<string, Promise<ToolConfig | undefined>>>();
 
-function readRootConfig(root: string, reads: ReadLog): Promise<ToolConfig | undefined> {
-  let byRoot = rootConfigs.get(reads);
-  if (!byRoot) rootConfigs.set(reads, (byRoot = new Map()));
-  let pending = byRoot.get(root);
+/**
+ * The tsdown config of a directory above packages (the workspace root, or any directory between), named
+ * relative to that directory. `withPackageJson`: also its package.json `tsdown` (tsdown reads that one
+ * only where it starts looking: the workspace root for a workspace run).
+ */
+export function readDirConfig(dir: string, reads: ReadLog, withPackageJson: boolean): Promise<ToolConfig | undefined> {
+  let byDir = dirConfigs.get(reads);
+  if (!byDir) dirConfigs.set(reads, (byDir = new Map()));
+  const cacheKey = `${dir}\0${withPackageJson}`;
+  let pending = byDir.get(cacheKey);
   if (!pending) {
     let manifest: PackageJson = {};
     try {
-      manifest = (parseJsonc(reads.readText(path.join(root, 'package.json')) ?? '{}') ?? {}) as PackageJson;
+      if (withPackageJson) manifest = (parseJsonc(reads.readText(path.join(dir, 'package.json')) ?? '{}') ?? {}) as PackageJson;
     } catch {
-      // A root package.json that does not parse holds no `tsdown` key; the workspace reports it elsewhere.
+      // A package.json that does not parse holds no `tsdown` key; the workspace reports it elsewhere.
     }
-    const rootPkg: PackageInfo = { name: 'the workspace root', version: '0.0.0', dir: root, manifest, type: manifest.type === 'module' ? 'module' : 'commonjs', workspaceRoot: root, packageManager: 'npm' };
-    const found = findConfigOf('tsdown', rootPkg, reads);
-    pending = found ? readToolConfig(rootPkg, found, reads, { ci: false }) : Promise.resolve(undefined);
-    byRoot.set(root, pending);
+    const holder: PackageInfo = { name: toPosix(dir), version: '0.0.0', dir, manifest, type: manifest.type === 'module' ? 'module' : 'commonjs', workspaceRoot: dir, packageManager: 'npm' };
+    const found = findConfigOf('tsdown', holder, reads);
+    pending = found ? readToolConfig(holder, found, reads, { ci: false }) : Promise.resolve(undefined);
+    byDir.set(cacheKey, pending);
   }
   return pending;
+}
+
+/** A config file of `dir` named from the package, like every other file in its result: ../../tsdown.config.ts, ../../package.json#tsdown. */
+export function fromPackage(pkg: PackageInfo, dir: string, config: ToolConfig): string {
+  const [rel, key] = config.file.split('#') as [string, string?];
+  return toPosix(path.relative(pkg.dir, path.join(dir, rel))) + (key ? `#${key}` : '');
 }
 
 /** Whether the root config's `workspace` takes in the package directory (`rel`, posix, from the root). */
@@ -90,16 +102,14 @@ function covers(workspace: Options, rel: string): boolean {
 /**
  * The config tsdown builds the package with in workspace mode, or undefined when the root has no
  * tsdown config in workspace mode taking in the package (then the package's own config, if any, is
- * all there is). `own` is the package's own tool config file (findToolConfig).
+ * all there is). `own` is the package's own tsdown config file (findToolConfig); `cli` the
+ * `--workspace [dir]` of a tsdown run at the root, which replaces the config's `workspace` (tsdown
+ * merges its command line over the config the same way).
  */
-export async function tsdownWorkspaceConfig(pkg: PackageInfo, own: { tool: ToolName; file: string } | undefined, reads: ReadLog): Promise<WorkspaceToolConfig | undefined> {
-  // A tsup config is tsup's build, whatever tsdown's root says.
-  if (pkg.dir === pkg.workspaceRoot || (own && own.tool !== 'tsdown')) return undefined;
-  const root = await readRootConfig(pkg.workspaceRoot, reads);
+export async function tsdownWorkspaceConfig(pkg: PackageInfo, own: { tool: ToolName; file: string } | undefined, reads: ReadLog, cli?: true | string): Promise<WorkspaceToolConfig | undefined> {
+  const root = await readDirConfig(pkg.workspaceRoot, reads, true);
   if (!root) return undefined;
-  // Named from the package, like every other file in its result: ../../tsdown.config.ts, ../../package.json#tsdown.
-  const [rootRel, key] = root.file.split('#') as [string, string?];
-  const rootFile = toPosix(path.relative(pkg.dir, path.join(pkg.workspaceRoot, rootRel))) + (key ? `#${key}` : '');
+  const rootFile = fromPackage(pkg, pkg.workspaceRoot, root);
   const notReproduced: NotReproduced[] = [];
   const warnings: string[] = [];
   let rootOptions = root.value;
@@ -107,8 +117,12 @@ export async function tsdownWorkspaceConfig(pkg: PackageInfo, own: { tool: ToolN
     rootOptions.slice(1).forEach((other, i) => notReproduced.push({ option: `${rootFile}[${i + 1}]`, value: describe(other), why: 'tsdown builds each package once per root config; only the first is used' }));
     rootOptions = rootOptions[0];
   }
-  if (!isPlainObject(rootOptions) || !rootOptions.workspace) return undefined;
-  const workspace: Options = rootOptions.workspace === true ? {} : typeof rootOptions.workspace === 'string' || Array.isArray(rootOptions.workspace) ? { include: rootOptions.workspace } : isPlainObject(rootOptions.workspace) ? rootOptions.workspace : {};
+  if (!isPlainObject(rootOptions)) return undefined;
+  const mode = cli ?? rootOptions.workspace;
+  if (!mode) return undefined;
+  // pnpm sets INIT_CWD to where it was started: the package, when its build script runs `pnpm -w run …`.
+  const initCwd = typeof mode === 'string' && /^\$\{?INIT_CWD\}?$/.test(mode);
+  const workspace: Options = mode === true ? {} : initCwd ? { include: toPosix(path.relative(pkg.workspaceRoot, pkg.dir)) } : typeof mode === 'string' || Array.isArray(mode) ? { include: mode } : isPlainObject(mode) ? mode : {};
   if (!covers(workspace, toPosix(path.relative(pkg.workspaceRoot, pkg.dir)))) return undefined;
 
   // The package's own config, unless `workspace.config: false` tells tsdown not to read it.
