@@ -1,7 +1,8 @@
 /**
  * What a package's `scripts.build` runs, as far as `init` needs it: the
  * commands in order, each split into words, with `npm run x` (pnpm, yarn,
- * bun) followed into script x, env assignments and runners (`npx`,
+ * bun) followed into script x, `pnpm -w run x` (`--workspace-root`) into the
+ * workspace root's script x, env assignments and runners (`npx`,
  * `cross-env`, `pnpm exec`) stripped. Not a shell: quotes group words,
  * `&&`, `||`, `;` and `|` separate commands, anything else is a word.
  */
@@ -14,6 +15,8 @@ export interface ScriptCommand {
   args: string[];
   /** The command as written. */
   text: string;
+  /** Run in the workspace root (reached through `pnpm -w run`), not in the package. */
+  atRoot?: boolean;
 }
 
 function words(command: string): string[] {
@@ -37,8 +40,11 @@ function toolOf(program: string, args: string[]): ScriptTool {
   return 'other';
 }
 
-/** The commands `scripts[name]` runs, following `npm run` into other scripts (3 levels). */
-export function scriptCommands(scripts: Record<string, string>, name: string, depth = 0): ScriptCommand[] {
+/**
+ * The commands `scripts[name]` runs, following `npm run` into other scripts (3 levels). `rootScripts`
+ * are the workspace root's, for `pnpm -w`; `atRoot` says `scripts` are those.
+ */
+export function scriptCommands(scripts: Record<string, string>, name: string, depth = 0, rootScripts: Record<string, string> = {}, atRoot = false): ScriptCommand[] {
   const script = scripts[name];
   if (typeof script !== 'string' || depth > 3) return [];
   const out: ScriptCommand[] = [];
@@ -54,6 +60,14 @@ export function scriptCommands(scripts: Record<string, string>, name: string, de
       else break;
     }
     if (w.length === 0) continue;
+    // pnpm's -w (--workspace-root) runs the root's script, in the root: what a workspace-wide tool config is applied from.
+    if (w[0] === 'pnpm' && (w[1] === '-w' || w[1] === '--workspace-root')) {
+      const rest = w[2] === 'run' ? w.slice(3) : w.slice(2);
+      if (rest[0] !== undefined && rootScripts[rest[0]] !== undefined) {
+        out.push(...scriptCommands(rootScripts, rest[0], depth + 1, rootScripts, true));
+        continue;
+      }
+    }
     const [program, ...args] = w as [string, ...string[]];
     const runTarget =
       (program === 'npm' || program === 'pnpm' || program === 'yarn' || program === 'bun') && args[0] === 'run'
@@ -62,10 +76,10 @@ export function scriptCommands(scripts: Record<string, string>, name: string, de
           ? args[0]
           : undefined;
     if (runTarget !== undefined) {
-      out.push(...scriptCommands(scripts, runTarget, depth + 1));
+      out.push(...scriptCommands(scripts, runTarget, depth + 1, rootScripts, atRoot));
       continue;
     }
-    out.push({ tool: toolOf(program, args), args: program === 'bun' ? args.slice(1) : args, text });
+    out.push({ tool: toolOf(program, args), args: program === 'bun' ? args.slice(1) : args, text, ...(atRoot ? { atRoot } : {}) });
   }
   return out;
 }

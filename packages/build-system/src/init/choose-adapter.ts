@@ -6,6 +6,7 @@ import { parseFlags, scriptCommands, type ScriptCommand } from './build-script.j
 import { readTsconfigOptions, type PackageFacts } from './package-facts.js';
 import type { ToolConfig } from './tool-config.js';
 import { scriptOptions, toolConfigOptions, type Choice, type MappedOptions } from './tool-options.js';
+import { withoutWorkspaceFlags } from './tsdown-run.js';
 
 /**
  * Which adapter reproduces a package's build, from facts only, first match wins:
@@ -49,7 +50,8 @@ const empty = (): MappedOptions => ({ notReproduced: [], ignored: [] });
 
 export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | undefined, reads: ReadLog): AdapterDecision {
   const { pkg } = facts;
-  const commands = scriptCommands(facts.scripts, 'build');
+  // tsdown's workspace flags choose packages and the config (tsdown-run.ts), not options of this one's build.
+  const commands = scriptCommands(facts.scripts, 'build', 0, facts.rootScripts).map(withoutWorkspaceFlags);
   // build-system in the script is what the config is for: neither a builder to map nor a command left out.
   const builders = commands.filter((c) => c.tool !== 'other' && c.tool !== 'build-system');
   const others = commands.filter((c) => c.tool === 'other');
@@ -67,7 +69,7 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
     // Flags on the command line add to the config file, as the tools merge them.
     if (command && command.args.length) mergeInto(options, scriptOptions(command, pkg, reads));
     toolDefaultFormat(facts, toolConfig.tool, options);
-    const sources = toolConfig.file.startsWith('package.json') ? [] : [toolConfig.file];
+    const sources = (toolConfig.files ?? [toolConfig.file]).filter((f) => !f.startsWith('package.json'));
     if (toolConfig.tool === 'tsup') return finish({ ...(unbundled(facts, options) ?? { adapter: 'esbuild', because: `${toolConfig.file}: tsup bundles with esbuild` }), options, sources }, command);
     return finish({ ...(unbundled(facts, options) ?? tsdownAdapter(toolConfig.file, options)), options, sources }, command);
   }

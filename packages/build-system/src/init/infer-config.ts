@@ -6,6 +6,7 @@ import { buildConfigSchema, type BuildConfigInput, type Format } from '../config
 import { BuildSystemError, isBuildSystemError } from '../errors.js';
 import type { AdapterDecision } from './choose-adapter.js';
 import type { PackageFacts } from './package-facts.js';
+import { publishedChoices } from './published-outputs.js';
 import type { Choice, NotReproduced } from './tool-options.js';
 import { INIT_CONFIG_NAME } from './write-config.js';
 
@@ -98,11 +99,15 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
     if (choice !== undefined) choices.set(name, choice);
   };
   set('adapter', { value: decision.adapter, because: decision.because });
-  set('entry', o.entry);
   const outDirFromPackage = declaredOutDir(facts);
-  set('outDir', o.outDir ?? (outDirFromPackage ? { value: outDirFromPackage, because: `package.json names its files in ${outDirFromPackage}/` } : undefined));
-  set('format', o.format);
-  const outDir = (choices.get('outDir')?.value as string | undefined) ?? 'dist';
+  const outDirChoice = o.outDir ?? (outDirFromPackage ? { value: outDirFromPackage, because: `package.json names its files in ${outDirFromPackage}/` } : undefined);
+  const outDir = outDirChoice?.value ?? 'dist';
+  // The tool's own options first (they are what it builds), then what a pnpm package publishes.
+  const published = publishedChoices(facts, outDir);
+  // tsc compiles what its tsconfig includes, not entries.
+  set('entry', o.entry ?? (decision.adapter === 'tsc' ? undefined : published.entry));
+  set('outDir', outDirChoice);
+  set('format', o.format ?? published.format);
   if (o.outExtension) set('outExtension', o.outExtension);
   else {
     const { from, ...ext } = declaredExtensions(facts, outDir);
@@ -112,7 +117,7 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
   set('target', o.target);
   set('sourcemap', o.sourcemap);
   set('minify', o.minify);
-  set('dts', o.dts);
+  set('dts', o.dts ?? published.dts);
   set('emit', decision.emit);
   const covered = new Set(dependencyNames(facts));
   if (o.external) {
@@ -167,7 +172,7 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
     if (!same(input())) choices.set(name, choice);
   }
 
-  const warnings = [...decision.warnings, ...missingOutputs(facts, full)];
+  const warnings = [...decision.warnings, ...published.warnings, ...missingOutputs(facts, full)];
   const fields = ORDER.filter((n) => choices.has(n)).map((name) => ({ name, value: choices.get(name)!.value, because: choices.get(name)!.because }));
   return { fields, resolved: full, notReproduced: o.notReproduced, ignored: o.ignored, warnings };
 }

@@ -9,12 +9,14 @@ import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import { selectPackages } from '../services/workspace.service.js';
 import { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { scriptCommands } from './build-script.js';
 import { chooseAdapter } from './choose-adapter.js';
 import { comparable, inferConfig, type InferredConfig } from './infer-config.js';
 import { readPackageFacts } from './package-facts.js';
 import { renderConfig } from './render-config.js';
 import type { InitPackageResult, InitResult } from './result-schema.js';
 import { findToolConfig, readToolConfig } from './tool-config.js';
+import { tsdownConfigFor } from './tsdown-run.js';
 import { INIT_CONFIG_NAME, writePackageConfig } from './write-config.js';
 
 /**
@@ -87,8 +89,14 @@ async function initPackage(pkg: PackageInfo, opts: { dryRun: boolean; force: boo
       return { ...base, reason: `has ${facts.existingConfigs.join(', ')} (pass --force to replace it)` };
     }
     const found = findToolConfig(pkg, reads);
-    const toolConfig = found ? await readToolConfig(pkg, found, reads) : undefined;
+    // A tsdown config above the package can be what tsdown builds it with, or part of it (tsdown-run.ts).
+    const workspace = await tsdownConfigFor(pkg, found, scriptCommands(facts.scripts, 'build', 0, facts.rootScripts), reads);
+    const toolConfig = workspace?.config ?? (found ? await readToolConfig(pkg, found, reads) : undefined);
     const decision = chooseAdapter(facts, toolConfig, reads);
+    if (workspace) {
+      decision.options.notReproduced.push(...workspace.notReproduced);
+      decision.warnings.push(...workspace.warnings);
+    }
     if (decision.adapter === 'auto' && facts.js.length === 0 && facts.types.length === 0 && !facts.buildScript) {
       return { ...base, reason: 'nothing to build: package.json names no JS or declaration file, and no build script or bundler config' };
     }
@@ -110,7 +118,7 @@ async function initPackage(pkg: PackageInfo, opts: { dryRun: boolean; force: boo
     }
     const inferred = inferConfig(facts, decision);
     if (toolConfig && toolConfig.placeholders.length) {
-      inferred.warnings.push(`${toolConfig.file} imports ${toolConfig.placeholders.join(', ')}, not installed here: values from them are not reproduced`);
+      inferred.warnings.push(`${(toolConfig.files ?? [toolConfig.file]).join(' or ')} imports ${toolConfig.placeholders.join(', ')}, not installed here: values from them are not reproduced`);
     }
     const sources = [...new Set(decision.sources)];
     const adapterField = inferred.fields.find((f) => f.name === 'adapter');

@@ -4,14 +4,21 @@ import type { Format } from '../config/schema.js';
 import { stripDot, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import { parseJsonc, tsconfigChain } from '../util/tsconfig-chain.js';
-import { manifestTargets, type TargetSource } from '../util/manifest-targets.js';
+import { manifestTargets, type ManifestTarget, type TargetSource } from '../util/manifest-targets.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { publishedManifest, writtenField } from '../workspace/published-manifest.js';
 
 /**
  * What `init` knows about one package before deciding anything: the files its
  * package.json promises (JS, declarations, bins), its build script, the tool
  * config files beside it and its tsconfig files. Read-only; every read goes
  * through the run's read log.
+ *
+ * The files promised are those of the manifest as published: with pnpm,
+ * publishConfig's exports/main/module/types/bin replace the package's own on
+ * publish (workspace/published-manifest.ts), and a pnpm workspace often points
+ * its own fields at the sources for development. What is published is what the
+ * build must write, and what validation checks it against.
  */
 
 export interface DeclaredOutput {
@@ -37,8 +44,17 @@ export interface PackageFacts {
   buildScript: string | null;
   /** The package's scripts (for following `npm run x`). */
   scripts: Record<string, string>;
+  /** The workspace root's scripts (for following `pnpm -w run x`); empty for the root itself. */
+  rootScripts: Record<string, string>;
   /** tsconfig*.json files directly in the package (file names). */
   tsconfigs: string[];
+  /** The package.json fields publishConfig replaces on publish (pnpm); js, types and bins are read from those. */
+  published: string[];
+  /**
+   * With `published`: JS output (as in `js`) → the source the package's own field at the same place
+   * points at (`exports["./rss"]` is ./src/plugins/rss.ts, publishConfig's ./dist/rss.mjs).
+   */
+  devSources: Map<string, string>;
 }
 
 const JS_FILE = /\.(c|m)?js$/;
@@ -58,7 +74,7 @@ function formatOf(file: string, pkg: PackageInfo, conditions: string[]): Format 
 const FIELD_CONDITION: Partial<Record<TargetSource, string>> = { main: 'main', module: 'import', bin: 'bin' };
 
 export function readPackageFacts(pkg: PackageInfo, reads: ReadLog): PackageFacts {
-  const m = pkg.manifest;
+  const { manifest: m, replaced } = publishedManifest(pkg);
   const all = manifestTargets(m).targets;
   const js: DeclaredOutput[] = [];
   const types: { path: string; field: string }[] = [];
@@ -68,11 +84,12 @@ export function readPackageFacts(pkg: PackageInfo, reads: ReadLog): PackageFacts
     if (t.source !== 'exports' && !condition) continue;
     const p = stripDot(t.value);
     if (p.includes('*')) continue;
-    if (DTS_FILE.test(p)) types.push({ path: p, field: t.field });
-    else if (JS_FILE.test(p)) js.push({ path: p, field: t.field, format: formatOf(p, pkg, condition ? [condition] : t.conditions) });
+    const field = writtenField(t.field, replaced);
+    if (DTS_FILE.test(p)) types.push({ path: p, field });
+    else if (JS_FILE.test(p)) js.push({ path: p, field, format: formatOf(p, pkg, condition ? [condition] : t.conditions) });
   }
   for (const t of all) {
-    if ((t.source === 'types' || t.source === 'typings') && DTS_FILE.test(t.value)) types.push({ path: stripDot(t.value), field: t.source });
+    if ((t.source === 'types' || t.source === 'typings') && DTS_FILE.test(t.value)) types.push({ path: stripDot(t.value), field: writtenField(t.source, replaced) });
   }
   const bins = all.filter((t) => t.source === 'bin').map((t) => stripDot(t.value));
 
@@ -86,8 +103,48 @@ export function readPackageFacts(pkg: PackageInfo, reads: ReadLog): PackageFacts
     existingConfigs: CONFIG_FILE_NAMES.filter((n) => listing.includes(n)),
     buildScript: typeof scripts.build === 'string' ? scripts.build : null,
     scripts,
+    rootScripts: pkg.dir === pkg.workspaceRoot ? {} : scriptsOf(path.join(pkg.workspaceRoot, 'package.json'), reads),
     tsconfigs: listing.filter((n) => /^tsconfig.*\.json$/.test(n)).sort(),
+    published: replaced,
+    devSources: replaced.length ? developmentSources(pkg, all, replaced, reads) : new Map(),
   };
+}
+
+function scriptsOf(manifestFile: string, reads: ReadLog): Record<string, string> {
+  try {
+    const scripts = (parseJsonc(reads.readText(manifestFile) ?? '{}') as { scripts?: unknown } | null)?.scripts;
+    return scripts && typeof scripts === 'object' ? (scripts as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+const SOURCE_FILE = /\.(c|m)?[jt]sx?$/;
+
+/** Where a target sits, the same for the package's own field and publishConfig's: the exports subpath, else the field. */
+const placeOf = (t: ManifestTarget) => (t.source === 'exports' ? `exports ${t.subpath ?? '.'}` : t.source === 'bin' ? t.field : t.source);
+
+/**
+ * The source of each published JS output, read from the package's own field at the same place: pnpm
+ * replaces `exports: { "./rss": "./src/plugins/rss.ts" }` by publishConfig's `"./rss": { import:
+ * "./dist/rss.mjs" }` on publish, so in the workspace the first is the source the second is built
+ * from. Only a file that exists and is not itself a published target counts.
+ */
+function developmentSources(pkg: PackageInfo, published: ManifestTarget[], replaced: string[], reads: ReadLog): Map<string, string> {
+  const publishedPaths = new Set(published.map((t) => stripDot(t.value)));
+  const byPlace = new Map<string, string>();
+  for (const t of manifestTargets(pkg.manifest).targets) {
+    const p = stripDot(t.value);
+    if (!replaced.includes(t.source) || byPlace.has(placeOf(t)) || DTS_FILE.test(p) || !SOURCE_FILE.test(p) || publishedPaths.has(p)) continue;
+    if (reads.stat(path.join(pkg.dir, p))?.isFile()) byPlace.set(placeOf(t), p);
+  }
+  const out = new Map<string, string>();
+  for (const t of published) {
+    const source = byPlace.get(placeOf(t));
+    const p = stripDot(t.value);
+    if (source && JS_FILE.test(p) && !DTS_FILE.test(p) && !out.has(p)) out.set(p, source);
+  }
+  return out;
 }
 
 /** The compiler options a tsconfig ends up with for the few init reads, with outDir/rootDir made relative to the package. */

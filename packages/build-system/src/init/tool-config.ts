@@ -32,6 +32,10 @@ export interface ToolConfig {
   value: unknown;
   /** Bare imports that were not installed and became placeholders. */
   placeholders: string[];
+  /** Every file the value came from, relative to the package, when it is not `file` alone (a tsdown workspace root config). */
+  files?: string[];
+  /** Where an option's value came from, when not all from `file` (for the comment above its field). */
+  origin?: (option: string) => string;
 }
 
 const EXTENSIONS = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs', 'json'];
@@ -39,21 +43,29 @@ const EXTENSIONS = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs', 'json'];
 /** Marks a value that came from a package the config imports but that is not installed. */
 export const PLACEHOLDER = Symbol.for('build-system.init.placeholder');
 
-/** The tool config file of a package, tsup first (tsup.config.*, then package.json `tsup`), then tsdown. */
+/** The tool config file of a package, tsup first (tsup.config.*, then package.json `tsup`), then tsdown (likewise). */
 export function findToolConfig(pkg: PackageInfo, reads: ReadLog): { tool: ToolName; file: string } | undefined {
-  for (const tool of ['tsup', 'tsdown'] as const) {
-    for (const ext of EXTENSIONS) {
-      const file = path.join(pkg.dir, `${tool}.config.${ext}`);
-      if (reads.stat(file)?.isFile()) return { tool, file };
-    }
-    if (tool === 'tsup' && pkg.manifest.tsup && typeof pkg.manifest.tsup === 'object') return { tool, file: path.join(pkg.dir, 'package.json') };
+  return findConfigOf('tsup', pkg, reads) ?? findConfigOf('tsdown', pkg, reads);
+}
+
+/** One tool's config in a directory, looked up in the tool's order: `<tool>.config.<ext>` by EXTENSIONS, then package.json's `<tool>` key. */
+export function findConfigOf(tool: ToolName, pkg: Pick<PackageInfo, 'dir' | 'manifest'>, reads: ReadLog): { tool: ToolName; file: string } | undefined {
+  for (const ext of EXTENSIONS) {
+    const file = path.join(pkg.dir, `${tool}.config.${ext}`);
+    if (reads.stat(file)?.isFile()) return { tool, file };
   }
+  const key = pkg.manifest[tool];
+  if (key && typeof key === 'object') return { tool, file: path.join(pkg.dir, 'package.json') };
   return undefined;
 }
 
-export async function readToolConfig(pkg: PackageInfo, found: { tool: ToolName; file: string }, reads: ReadLog): Promise<ToolConfig> {
+/**
+ * `context` is the second argument a config that exports a function is called with (tsdown passes
+ * `{ ci, rootConfig }`; tsup passes none).
+ */
+export async function readToolConfig(pkg: PackageInfo, found: { tool: ToolName; file: string }, reads: ReadLog, context?: object): Promise<ToolConfig> {
   const rel = toPosix(path.relative(pkg.dir, found.file));
-  if (path.basename(found.file) === 'package.json') return { tool: found.tool, file: 'package.json#tsup', value: pkg.manifest.tsup, placeholders: [] };
+  if (path.basename(found.file) === 'package.json') return { tool: found.tool, file: `package.json#${found.tool}`, value: pkg.manifest[found.tool], placeholders: [] };
   if (found.file.endsWith('.json')) {
     try {
       return { tool: found.tool, file: rel, value: parseJsonc(reads.readText(found.file) ?? ''), placeholders: [] };
@@ -97,7 +109,7 @@ export async function readToolConfig(pkg: PackageInfo, found: { tool: ToolName; 
   if (value && typeof value === 'object' && (value as { __esModule?: unknown }).__esModule === true && 'default' in value) value = (value as { default: unknown }).default;
   if (typeof value === 'function') {
     try {
-      value = await guardedEvaluation(async () => (value as (o: object) => unknown)({}), sink);
+      value = await guardedEvaluation(async () => (value as (o: object, c?: object) => unknown)({}, context), sink);
     } catch (e) {
       throw new BuildSystemError('CONFIG_LOAD', `the function the ${found.tool} config exports threw ${(e as Error)?.message ?? String(e)}`, { package: pkg.name, file: rel, cause: e });
     }

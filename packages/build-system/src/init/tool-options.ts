@@ -78,11 +78,11 @@ const NO_OUTPUT_EFFECT: Record<string, ReadonlySet<string>> = {
   tsdown: new Set(['name', 'watch', 'ignoreWatch', 'silent', 'logLevel', 'report', 'publint', 'attw', 'unused', 'config', 'exports', 'failOnWarn']),
 };
 
-/** Maps one tsup/tsdown options object. `where` names it in comments (`tsup.config.ts`, `tsup.config.ts[0]`). */
-export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string, unknown>, where: string, pkg: PackageInfo, reads: ReadLog): MappedOptions {
+/** Maps one tsup/tsdown options object. `where` names it in comments (`tsup.config.ts`, `tsup.config.ts[0]`), or names each option's origin. */
+export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string, unknown>, where: string | ((option: string) => string), pkg: PackageInfo, reads: ReadLog): MappedOptions {
   const out: MappedOptions = { notReproduced: [], ignored: [] };
   const skip = (option: string, why: string) => out.notReproduced.push({ option, value: describe(options[option]), why });
-  const from = (option: string) => `${where} ${option}`;
+  const from = (option: string) => (typeof where === 'string' ? `${where} ${option}` : where(option));
   const outDir = typeof options.outDir === 'string' ? toPosix(options.outDir).replace(/^\.\//, '').replace(/\/+$/, '') : 'dist';
 
   for (const [key, value] of Object.entries(options)) {
@@ -241,7 +241,7 @@ export function toolConfigOptions(config: ToolConfig, pkg: PackageInfo, reads: R
   const value = config.value;
   if (Array.isArray(value)) {
     const [first, ...rest] = value as unknown[];
-    const mapped = mapToolOptions(config.tool, (first ?? {}) as Record<string, unknown>, `${config.file}[0]`, pkg, reads);
+    const mapped = mapToolOptions(config.tool, (first ?? {}) as Record<string, unknown>, config.origin ?? `${config.file}[0]`, pkg, reads);
     rest.forEach((other, i) => {
       mapped.notReproduced.push({ option: `${config.file}[${i + 1}]`, value: describe(other), why: 'build-system builds one set of options per package; only the first config is used' });
     });
@@ -250,7 +250,7 @@ export function toolConfigOptions(config: ToolConfig, pkg: PackageInfo, reads: R
   if (!value || typeof value !== 'object') {
     return { notReproduced: [{ option: config.file, value: describe(value), why: 'the config does not export an options object' }], ignored: [] };
   }
-  return mapToolOptions(config.tool, value as Record<string, unknown>, config.file, pkg, reads);
+  return mapToolOptions(config.tool, value as Record<string, unknown>, config.origin ?? config.file, pkg, reads);
 }
 
 // --minify and --sourcemap are left out: written bare far more often than with a value.

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Artifact } from '../result/schema.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import { publishedManifest } from '../workspace/published-manifest.js';
+import { publishedManifest, writtenField } from '../workspace/published-manifest.js';
 import { validatePackage, type ValidationOutcome } from './validate-package.js';
 
 /**
@@ -35,6 +35,5 @@ export function validateBuild(input: { pkg: PackageInfo; outDir: string; artifac
   });
   if (replaced.length === 0) return outcome;
   // A field publishConfig replaced is named where it is written: publishConfig.exports["./rss"].import.
-  const renamed = (field: string | undefined) => (field && replaced.some((f) => field === f || field.startsWith(`${f}[`) || field.startsWith(`${f}.`)) ? `publishConfig.${field}` : field);
-  return { ...outcome, diagnostics: outcome.diagnostics.map((d) => (d.field === undefined ? d : { ...d, field: renamed(d.field) })) };
+  return { ...outcome, diagnostics: outcome.diagnostics.map((d) => (d.field === undefined ? d : { ...d, field: writtenField(d.field, replaced) })) };
 }

@@ -24,3 +24,12 @@ export function publishedManifest(pkg: Pick<PackageInfo, 'manifest' | 'packageMa
   for (const f of replaced) manifest[f] = (publishConfig as Record<string, unknown>)[f];
   return { manifest: manifest as PackageJson, replaced };
 }
+
+/**
+ * A field path of the published manifest as written in package.json: under a field publishConfig
+ * replaced it is publishConfig's (`exports["./rss"].import` → `publishConfig.exports["./rss"].import`),
+ * so a message or a comment points at the line that holds the value.
+ */
+export function writtenField(field: string, replaced: readonly string[]): string {
+  return replaced.some((f) => field === f || field.startsWith(`${f}[`) || field.startsWith(`${f}.`)) ? `publishConfig.${field}` : field;
+}
