@@ -1,4 +1,4 @@
-import type { ChainLayer } from './tsc-project.js';
+import type { ChainLayer } from './tsconfig-layers.js';
 
 /**
  * The program of a bundled package's declarations run: its entries (tsc

@@ -8,7 +8,8 @@ import { isInside, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import { extendsChain, locateTsconfig, tscOptions } from './tsc-project.js';
+import { locateTsconfig, tscOptions } from './tsc-project.js';
+import { extendsChain } from './tsconfig-layers.js';
 import type { AdapterOutput } from './types.js';
 
 /**

@@ -6,7 +6,7 @@ import type { Diagnostic } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import { writeGeneratedTsconfig } from './generated-tsconfig.js';
-import { ownReferences, relocatedFields } from './tsc-project.js';
+import { ownReferences, relocatedFields } from './tsconfig-layers.js';
 import type { AdapterOutput } from './types.js';
 
 /**
