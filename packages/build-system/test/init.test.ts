@@ -107,6 +107,7 @@ export default defineConfig({
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
+  splitting: false,
   clean: true,
   target: 'node18',
   external: ['picomatch', 'left-pad'],
@@ -375,7 +376,8 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/dual').content).toContain("// adapter 'auto' (the default): no build script or bundler config names a builder");
     // tsup: entries, formats and dts match package.json, so they are left out; what differs is kept.
     const tsup = byName(result, '@fx/tsup');
-    expect(tsup.config).toEqual({ adapter: 'esbuild', target: 'node18', sourcemap: true, external: ['left-pad'], define: { __VERSION__: '"1.0.0"' }, banner: '/* @fx/tsup */' });
+    expect(tsup.config).toEqual({ adapter: 'esbuild', target: 'node18', sourcemap: true, splitting: false, external: ['left-pad'], define: { __VERSION__: '"1.0.0"' }, banner: '/* @fx/tsup */' });
+    expect(tsup.content).toContain("  // tsup.config.ts splitting\n  splitting: false,");
     expect(tsup.content).toContain('  // tsup.config.ts: tsup bundles with esbuild\n  adapter: \'esbuild\',');
     expect(tsup.content).toContain('  // tsup.config.ts target\n  target: \'node18\',');
     // The glob entry is expanded (tests left out) and kept: package.json names only index.
@@ -405,7 +407,7 @@ describe('build-system init on packages shaped like real ones', () => {
     const dual = byName(result, '@fx/unbundledual');
     expect(dual.adapter!.name).toBe('esbuild');
     expect(dual.notReproduced.map((n) => `${n.option}: ${n.why}`)).toEqual([
-      "unbundle: one file per source needs the tsc adapter, which cannot reproduce format esm + cjs (tsc writes the package's own, esm, only), minify; the bundler inlines shared modules into each entry instead",
+      "unbundle: one file per source needs the tsc adapter, which cannot reproduce format esm + cjs (tsc writes the package's own, esm, only), minify; the bundler writes one file per entry instead (what entries share in chunks for ESM, inlined for CommonJS)",
     ]);
   });
 

@@ -139,7 +139,8 @@ function tsdownAdapter(where: string, options: MappedOptions): { adapter: Adapte
 /**
  * Unbundled output (tsdown `--unbundle`/`unbundle: true`, `bundle: false`):
  * one JS file per source, relative imports kept, which is what tsc writes; a
- * bundling adapter would inline every shared module into each entry. tsc is
+ * bundling adapter would merge the sources into one file per entry (and shared
+ * chunks in ESM). tsc is
  * chosen only where it can write what package.json names: TypeScript entries,
  * the package's own format alone (tsc writes one), no option only a bundler
  * applies (minify, define, banner), no plugins. Otherwise the bundler stays,
@@ -162,11 +163,11 @@ function unbundled(facts: PackageFacts, options: MappedOptions): { adapter: Adap
     ...(entries !== undefined && !Array.isArray(entries) && typeof entries === 'object' ? ['a record entry (tsc names outputs after their sources)'] : []),
     ...(sources.some((s) => !/\.(ts|tsx|mts|cts)$/.test(s)) ? ['entries that are not TypeScript'] : []),
   ];
-  if (blockers.length === 0) return { adapter: 'tsc', because: `${flag.because}: one file per source with its imports kept, which is what the tsc adapter writes (a bundler would inline shared modules into each entry)` };
+  if (blockers.length === 0) return { adapter: 'tsc', because: `${flag.because}: one file per source with its imports kept, which is what the tsc adapter writes (a bundler would merge the sources into one file per entry)` };
   options.notReproduced.push({
     option: flag.because.split(' ').pop()!,
     value: 'true',
-    why: `one file per source needs the tsc adapter, which cannot reproduce ${blockers.join(', ')}; the bundler inlines shared modules into each entry instead`,
+    why: `one file per source needs the tsc adapter, which cannot reproduce ${blockers.join(', ')}; the bundler writes one file per entry instead (what entries share in chunks for ESM, inlined for CommonJS)`,
   });
   return undefined;
 }

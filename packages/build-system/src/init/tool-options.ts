@@ -37,6 +37,8 @@ export interface MappedOptions {
   platform?: Choice<'node' | 'browser' | 'neutral'>;
   sourcemap?: Choice<boolean | 'inline'>;
   minify?: Choice<boolean>;
+  /** tsup `splitting` (its default, true for ESM, is build-system's too). */
+  splitting?: Choice<boolean>;
   external?: Choice<string[]>;
   define?: Choice<Record<string, string>>;
   banner?: Choice<string>;
@@ -145,6 +147,10 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         if (value === 'node' || value === 'browser' || value === 'neutral') out.platform = { value, because: from(key) };
         else skip(key, 'not node, browser or neutral');
         break;
+      case 'splitting':
+        if (tool === 'tsup' && typeof value === 'boolean') out.splitting = { value, because: from(key) };
+        else skip(key, 'no equivalent option');
+        break;
       case 'sourcemap':
         if (value === true || value === false || value === 'inline') out.sourcemap = { value, because: from(key) };
         else skip(key, "only true, false or 'inline' have an equivalent");
@@ -229,8 +235,7 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         break;
       default:
         if (NO_OUTPUT_EFFECT[tool]!.has(key)) out.ignored.push(key);
-        // splitting: false is what build-system does anyway (one file per entry and format).
-        else if (!(key === 'splitting' && value === false)) skip(key, 'no equivalent option');
+        else skip(key, 'no equivalent option');
     }
   }
   return out;
@@ -296,6 +301,12 @@ export function scriptOptions(command: ScriptCommand, pkg: PackageInfo, reads: R
         break;
       case '--minify':
         options.minify = last === 'true' ? true : last;
+        break;
+      case '--splitting':
+        options.splitting = last !== 'false';
+        break;
+      case '--no-splitting':
+        options.splitting = false;
         break;
       case '--clean':
         options.clean = true;
