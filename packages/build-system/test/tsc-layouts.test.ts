@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -354,7 +354,7 @@ function layoutCases({ dir, spawn, native }: Way): void {
       expect(out.ok).toBe(false);
       const d = out.diagnostics.find((x) => x.code === 'TS6059');
       expect(d?.message.split('\n').at(-1)).toBe(
-        "hint: ../b/src/index.ts is another package's source (imported by a relative path or a paths mapping): import that package by its name instead (a dependency, built first), or build with a bundling adapter (esbuild, bun, rollup), which inlines it",
+        "hint: that is another package's source (imported by a relative path or a paths mapping): import that package by its name instead (a dependency, built first), or build with a bundling adapter (esbuild, bun, rollup), which inlines it",
       );
     });
 
@@ -366,7 +366,34 @@ function layoutCases({ dir, spawn, native }: Way): void {
       });
       const { out } = await build(fx.path('packages/a'), { adapter: 'tsc' });
       expect(out.ok).toBe(false);
-      expect(out.diagnostics.find((x) => x.code === 'TS6059')?.message).toContain("\nhint: ../b/src/index.ts is another package's source");
+      expect(out.diagnostics.find((x) => x.code === 'TS6059')?.message).toContain("\nhint: that is another package's source");
+    });
+
+    test('declarations after a bundler: a paths mapping into another package’s sources is left out, so the import reaches its built declarations by name', async () => {
+      // nx/kubb: the root tsconfig maps every workspace package to its sources, for editors and tests.
+      const fx = workspace(dir, {
+        ...files,
+        'tsconfig.base.json': { compilerOptions: { ...compilerOptions, declaration: true, paths: { '@ws/*': ['./packages/*/src/index.ts'], '#self/*': ['./packages/a/src/*'] } } },
+        'packages/b/package.json': { name: '@ws/b', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } },
+        'packages/b/dist/index.d.ts': 'export declare const b: (n: number) => number;\n',
+        'packages/a/tsconfig.json': { extends: '../../tsconfig.base.json', include: ['src'] },
+        'packages/a/src/helper.ts': 'export const two = 2;\n',
+        'packages/a/src/index.ts': "import { b } from '@ws/b';\nimport { two } from '#self/helper.js';\nexport const a: number = b(two);\n",
+      });
+      // @ws/b installed as the workspace links it.
+      mkdirSync(fx.path('node_modules/@ws'), { recursive: true });
+      symlinkSync('../../packages/b', fx.path('node_modules/@ws/b'), 'dir');
+      expectWay();
+      const pkg = loadPackageInfo(fx.path('packages/a'), new ReadLog());
+      const { ctx } = stagingContext(pkg, { adapter: 'esbuild', dts: true }, { available: true, version: '0', location: dir });
+      const out = await emitDeclarations(ctx);
+      expect(out.diagnostics).toEqual([]);
+      expect(relPaths(ctx.outDir, out.files)).toEqual(['helper.d.ts', 'index.d.ts']);
+      expect(out.reads).toContain(fx.path('packages/b/dist/index.d.ts'));
+      expect(out.reads).not.toContain(fx.path('packages/b/src/index.ts'));
+      // The tsc adapter keeps the mapping (its JS imports must not change): the TS6059 and its hint, as above.
+      const viaTsc = await build(fx.path('packages/a'), { adapter: 'tsc' });
+      expect(viaTsc.out.diagnostics.find((x) => x.code === 'TS6059')?.message).toContain("\nhint: that is another package's source");
     });
 
     test('by a paths mapping to its declarations (what TypeScript allows outside rootDir): builds, keeps the specifier, reads them', async () => {

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { isInside, toPosix } from '../util/paths.js';
 import type { ChainLayer } from './tsconfig-layers.js';
 
 /**
@@ -82,4 +84,36 @@ export function declarationsOnly(pattern: string): string | undefined {
   // `*.ts`, `*.mts`, `*.cts` also match the declarations of that kind.
   const kind = /\.([cm]?)ts$/.exec(last);
   return kind ? `${dir}${last.slice(0, -kind[0].length)}.d.${kind[1]}ts` : undefined;
+}
+
+/**
+ * The tsconfig's `paths` without the mappings into another workspace
+ * package's sources (`"@acme/*": ["../../packages/*\/src"]`, the nx and kubb
+ * layout), or undefined when it has none. Through such a mapping the
+ * declarations run compiles the other package's sources as this one's, which
+ * tsc refuses (TS6059: not under rootDir) and which would publish its code
+ * and types inside this package. Without the mapping the import resolves as
+ * it does for the package's users: by name, to the dependency's built
+ * declarations (a workspace dependency is built first). The tsc adapter keeps
+ * the mapping and its TS6059 hint: it emits JS, whose imports must not change.
+ * Kept values are made absolute (the generated tsconfig lives elsewhere).
+ */
+export function pathsWithoutSiblingSources(chain: ChainLayer[], restated: unknown, pkgDir: string, workspaceRoot: string): Record<string, string[]> | undefined {
+  const pathsLayer = chain.find((l) => l.compilerOptions.paths !== undefined);
+  const paths = restated ?? pathsLayer?.compilerOptions.paths;
+  if (!pathsLayer || !paths || typeof paths !== 'object' || Array.isArray(paths)) return undefined;
+  const baseLayer = chain.find((l) => typeof l.compilerOptions.baseUrl === 'string');
+  const base = baseLayer ? path.resolve(baseLayer.dir, baseLayer.compilerOptions.baseUrl as string) : pathsLayer.dir;
+  const siblingSource = (target: string) => {
+    const abs = path.resolve(base, target.split('*')[0]!);
+    return isInside(workspaceRoot, abs) && !isInside(pkgDir, abs) && !abs.split(path.sep).includes('node_modules');
+  };
+  const kept: Record<string, string[]> = {};
+  let dropped = false;
+  for (const [key, targets] of Object.entries(paths as Record<string, unknown>)) {
+    const list = Array.isArray(targets) ? targets.filter((t): t is string => typeof t === 'string') : [];
+    if (list.length > 0 && list.every(siblingSource)) dropped = true;
+    else kept[key] = list.map((t) => toPosix(path.resolve(base, t)));
+  }
+  return dropped ? kept : undefined;
 }

@@ -59,7 +59,8 @@ function hintFor(d: Diagnostic, pkg: PackageInfo, mode: 'build' | 'declarations'
         return `${what} not under the sources' directory; ${leaveOut}, or set entry so every source is under one directory`;
       }
       const alternative = mode === 'declarations' ? '; the bundle may inline its code, but declarations are written per source file' : ', or build with a bundling adapter (esbuild, bun, rollup), which inlines it';
-      return `${rel} is another package's source (imported by a relative path or a paths mapping): import that package by its name instead (a dependency, built first)${alternative}`;
+      // The diagnostic names the file; the hint does not, so a package reaching many of another's files gets it once.
+      return `that is another package's source (imported by a relative path or a paths mapping): import that package by its name instead (a dependency, built first)${alternative}`;
     }
     case 'TS5053':
       // build-system sets declarationDir (and outDir) to its staging dir; a tsconfig outFile cannot go with them.

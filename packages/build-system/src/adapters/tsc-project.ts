@@ -7,7 +7,7 @@ import { isInside, staysInside, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
-import { declarationProgram } from './declarations-program.js';
+import { declarationProgram, pathsWithoutSiblingSources } from './declarations-program.js';
 import { writeGeneratedTsconfig } from './generated-tsconfig.js';
 import { extendsChain, ownReferences, relocatedFields, withConfigDir, type ChainLayer } from './tsconfig-layers.js';
 
@@ -214,6 +214,10 @@ export async function planProgram(
   // A composite project must list every file it compiles (TS6307), which a program of entries does not: composite
   // only adds what the run sets anyway (declaration, an explicit rootDir, a tsbuildinfo, which commonArgs makes throw-away).
   if (own && followEntries && chain.find((l) => l.compilerOptions.composite !== undefined)?.compilerOptions.composite === true) moved.compilerOptions.composite = false;
+  if (followEntries) {
+    const paths = pathsWithoutSiblingSources(chain, moved.compilerOptions.paths, pkg.dir, pkg.workspaceRoot);
+    if (paths) moved.compilerOptions.paths = paths;
+  }
   if (!plan.rootDir) {
     // A foreign tsconfig's rootDir is relative to another package's layout: this package's own directory instead.
     if (!own) plan.rootDir = pkg.dir;
