@@ -44,6 +44,27 @@ describe('esbuild adapter', () => {
     expect(esm).not.toContain('src/types.ts');
   });
 
+  it('ESM for Node that bundles a CommonJS module calling require() runs: require comes from createRequire, only where needed', async () => {
+    const fx = newFixture({
+      'package.json': { name: 'fx-req', version: '1.0.0', type: 'module', exports: './dist/index.js', devDependencies: { 'cjs-dep': '1.0.0' } },
+      // A CommonJS dependency, bundled (a devDependency): esbuild turns its require('node:os') into a stand-in.
+      'node_modules/cjs-dep/package.json': { name: 'cjs-dep', version: '1.0.0', main: 'index.js' },
+      'node_modules/cjs-dep/index.js': "const os = require('node:os');\nmodule.exports = { eol: os.EOL.length };\n",
+      'src/index.ts': "import dep from 'cjs-dep';\nconsole.log('eol', dep.eol);\n",
+      'src/plain.ts': "console.log('plain');\n",
+    });
+    const { out, outDir } = await build(fx, { entry: { index: 'src/index.ts', plain: 'src/plain.ts' }, format: 'esm', sourcemap: true });
+    expect(out.diagnostics).toEqual([]);
+    const run = runNode(path.join(outDir, 'index.js'));
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('eol 1');
+    expect(readFileSync(path.join(outDir, 'index.js'), 'utf8')).toContain('createRequire');
+    // The banner goes on every output of that build, and maps still point at the source.
+    expect(runNode(path.join(outDir, 'plain.js')).stdout.trim()).toBe('plain');
+    const withoutCjs = await build(newFixture({ 'package.json': { name: 'fx-plain', version: '1.0.0', type: 'module' }, 'src/index.ts': "console.log('plain');\n" }), { entry: 'src/index.ts', format: 'esm' });
+    expect(readFileSync(path.join(withoutCjs.outDir, 'index.js'), 'utf8')).not.toContain('createRequire');
+  });
+
   it('writes external source maps that point Node at the original TypeScript line', async () => {
     const fx = libraryFixture();
     const { out, outDir } = await build(fx, { entry: { throws: 'src/throws.ts' }, format: ['esm', 'cjs'], sourcemap: true });

@@ -1,3 +1,4 @@
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as Esbuild from 'esbuild';
@@ -128,8 +129,35 @@ const abortedOutcome = (): FormatOutcome => ({
   reads: [],
 });
 
-async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format): Promise<FormatOutcome> {
+/**
+ * ESM for Node that bundles CommonJS (a dependency calling `require('node:os')`):
+ * esbuild turns each such call into its `__require` stand-in, which throws
+ * "Dynamic require of ... is not supported" at run time unless a `require` is
+ * in scope. tsdown's output imports createRequire for this; here the format is
+ * built once more with this banner when the first output has the stand-in —
+ * unless the bundle declares a top-level `require` of its own, which the
+ * banner would collide with (then a warning says what will fail).
+ */
+const DYNAMIC_REQUIRE = 'Dynamic require of "';
+const REQUIRE_BANNER = 'import { createRequire as __buildSystemCreateRequire } from "node:module";\nconst require = __buildSystemCreateRequire(import.meta.url);';
+const OWN_REQUIRE = /^(?:(?:var|let|const|function|class)\s+require\b|import\b[^\n;]*[{,\s]require[\s,}])/m;
+
+/** 'banner': build again with REQUIRE_BANNER; 'conflict': the stand-in is there but a banner cannot define require; undefined: nothing to do. */
+function requireShimNeed(pkgDir: string, outputs: Esbuild.Metafile['outputs']): 'banner' | 'conflict' | undefined {
+  let need: 'banner' | 'conflict' | undefined;
+  for (const rel of Object.keys(outputs)) {
+    if (!JS_FILE.test(rel)) continue;
+    const text = readFileSync(path.resolve(pkgDir, rel), 'utf8');
+    if (!text.includes(DYNAMIC_REQUIRE)) continue;
+    if (OWN_REQUIRE.test(text)) return 'conflict';
+    need = 'banner';
+  }
+  return need;
+}
+
+async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format, withRequire = false): Promise<FormatOutcome> {
   const { pkg, config, signal } = ctx;
+  const banner = withRequire ? [REQUIRE_BANNER, ...(config.banner !== undefined ? [config.banner] : [])].join('\n') : config.banner;
   const entryPoints = Object.fromEntries(Object.entries(config.entries).map(([name, source]) => [name, path.resolve(pkg.dir, source)]));
   const options: Esbuild.BuildOptions = {
     entryPoints,
@@ -143,7 +171,7 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format)
     define: config.define,
     external: config.external,
     logLevel: 'silent',
-    ...(config.banner !== undefined ? { banner: { js: config.banner } } : {}),
+    ...(banner !== undefined ? { banner: { js: banner } } : {}),
     // Shared chunks (chunk-<hash><ext>, outExtension applies): esbuild splits ESM only.
     ...(format === 'esm' && config.splitting ? { splitting: true, chunkNames: 'chunk-[hash]' } : {}),
     ...(config.adapterOptions.esbuild as Esbuild.BuildOptions | undefined),
@@ -182,15 +210,26 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format)
     ...result.warnings.map((m) => toDiagnostic(pkg.dir, m, 'warning')),
   ];
   const outputs = result.metafile?.outputs ?? {};
+  if (!withRequire && result.errors.length === 0 && format === 'esm' && config.platform === 'node') {
+    const need = requireShimNeed(pkg.dir, outputs);
+    // Same options and outdir: the second build overwrites the first's files (its names are the same, content hashes aside).
+    if (need === 'banner') {
+      for (const rel of Object.keys(outputs)) rmSync(path.resolve(pkg.dir, rel), { force: true });
+      return buildFormat(api, ctx, format, true);
+    }
+    if (need === 'conflict') {
+      diagnostics.push({ severity: 'warning', message: "the ESM output calls require() through esbuild's stand-in, which throws at run time (a bundled CommonJS module requiring something), and the bundle declares its own top-level require; keep that dependency external, or build it as CommonJS" });
+    }
+  }
   // Metafile paths are relative to absWorkingDir (the package).
   const files = Object.keys(outputs).map((rel) => path.resolve(pkg.dir, rel));
-  fixShebangs(ctx, outputs);
+  fixShebangs(ctx, outputs, banner);
   // A tsconfig named in the options replaces esbuild's own lookup; the metafile does not list it.
   const tsconfig = typeof options.tsconfig === 'string' ? [path.resolve(pkg.dir, options.tsconfig)] : [];
   return { ok: result.errors.length === 0, aborted: false, files, diagnostics, reads: [...tsconfig, ...metafileInputs(pkg.dir, result.metafile?.inputs ?? {})] };
 }
 
-function fixShebangs(ctx: AdapterContext, outputs: Esbuild.Metafile['outputs']): void {
+function fixShebangs(ctx: AdapterContext, outputs: Esbuild.Metafile['outputs'], banner: string | undefined): void {
   const shebangBySource = new Map<string, string>();
   for (const source of Object.values(ctx.config.entries)) {
     const abs = path.resolve(ctx.pkg.dir, source);
@@ -201,7 +240,7 @@ function fixShebangs(ctx: AdapterContext, outputs: Esbuild.Metafile['outputs']):
   for (const [rel, output] of Object.entries(outputs)) {
     if (!output.entryPoint || !JS_FILE.test(rel)) continue;
     const shebang = shebangBySource.get(path.resolve(ctx.pkg.dir, output.entryPoint));
-    if (shebang) ensureShebangFirst(path.resolve(ctx.pkg.dir, rel), shebang, ctx.config.banner);
+    if (shebang) ensureShebangFirst(path.resolve(ctx.pkg.dir, rel), shebang, banner);
   }
 }
 
