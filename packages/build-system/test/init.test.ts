@@ -185,6 +185,19 @@ export default defineConfig({
     'src/index.test.ts': `export {};\n`,
     'tsconfig.json': tsconfig(),
   },
+  // tsdown: an array that is one build split by format (kubb's layout): one config with both formats.
+  tsdownsplit: {
+    'package.json': {
+      name: '@fx/tsdownsplit',
+      version: '1.0.0',
+      type: 'module',
+      exports: { '.': { import: { types: './dist/index.d.ts', default: './dist/index.js' }, require: { types: './dist/index.d.cts', default: './dist/index.cjs' } } },
+      scripts: { build: 'tsdown' },
+    },
+    'tsdown.config.ts': `export default [\n  { entry: ['src/index.ts'], format: 'esm', dts: true, minify: true },\n  { entry: ['src/index.ts'], format: 'cjs', minify: true },\n];\n`,
+    'src/index.ts': `export const split = 1;\n`,
+    'tsconfig.json': tsconfig(),
+  },
   // tsup options in package.json.
   tsupjson: {
     'package.json': { name: '@fx/tsupjson', version: '1.0.0', type: 'module', exports: './dist/index.js', tsup: { entry: ['src/index.ts'], format: ['esm'], minify: true } },
@@ -285,6 +298,7 @@ const EXPECTED: Record<string, Shape> = {
   '@fx/unbundle': { adapter: 'tsc', entries: { index: 'src/index.ts', extra: 'src/extra.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, dtsExtension: { esm: '.d.ts' }, dts: true },
   '@fx/unbundledual': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm', 'cjs'], outExtension: { esm: '.js', cjs: '.cjs' }, minify: true },
   '@fx/tsuparray': { adapter: 'esbuild', entries: { index: 'src/index.ts', extra: 'src/extra.ts' }, formats: ['cjs'], outExtension: { cjs: '.js' }, dts: true },
+  '@fx/tsdownsplit': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm', 'cjs'], outExtension: { esm: '.js', cjs: '.cjs' }, minify: true, dts: true },
   '@fx/tsupjson': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, minify: true, dts: false },
   '@fx/tsdownfn': { adapter: 'rollup', entries: { main: 'src/main.ts' }, formats: ['cjs'], outExtension: { cjs: '.cjs' }, target: 'es2022', dts: false },
   '@fx/checkonly': { adapter: 'tsc', emit: false },
@@ -397,6 +411,8 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(array.notReproduced.map((n) => n.option)).toEqual(['tsup.config.mjs[1]']);
     expect(array.content).toMatch(/\/\/ not reproduced: tsup\.config\.mjs\[1\] \{"entry":\["src\/index\.ts"\],"format":\["iife"\],"globalName":"Fx"\}/);
     expect(byName(result, '@fx/tsdown').ignored).toEqual(['publint']);
+    // One build split by format is merged, not half dropped.
+    expect(byName(result, '@fx/tsdownsplit').notReproduced).toEqual([]);
   });
 
   it('tsdown --unbundle: the tsc adapter (one file per source), or the bundler with a note when tsc cannot write the outputs', () => {

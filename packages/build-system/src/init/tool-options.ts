@@ -3,6 +3,7 @@ import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { parseFlags, type ScriptCommand } from './build-script.js';
+import { mergeFormatSplit } from './config-array.js';
 import { expandEntries, expandObjectEntry } from './entry-globs.js';
 import { placeholderName, type ToolConfig } from './tool-config.js';
 
@@ -248,6 +249,8 @@ export function toolConfigOptions(config: ToolConfig, pkg: PackageInfo, reads: R
     const [first, ...rest] = value as unknown[];
     const mapped = mapToolOptions(config.tool, (first ?? {}) as Record<string, unknown>, config.origin ?? `${config.file}[0]`, pkg, reads);
     rest.forEach((other, i) => {
+      const otherMapped = other && typeof other === 'object' ? mapToolOptions(config.tool, other as Record<string, unknown>, `${config.file}[${i + 1}]`, pkg, reads) : undefined;
+      if (otherMapped && mergeFormatSplit(mapped, otherMapped, config.file, i + 1, config.tool === 'tsup' ? 'cjs' : 'esm')) return;
       mapped.notReproduced.push({ option: `${config.file}[${i + 1}]`, value: describe(other), why: 'build-system builds one set of options per package; only the first config is used' });
     });
     return mapped;
