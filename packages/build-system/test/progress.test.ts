@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ProgressView, summaryTable } from '../src/commands/progress.js';
-import { LineReporter, runSummaryLine } from '../src/commands/reporter.js';
+import { diagnosticLines, LineReporter, runSummaryLine } from '../src/commands/reporter.js';
 import { createStyle, terminalInfo, wantsColor } from '../src/commands/terminal.js';
 import { RESULT_SCHEMA_VERSION, type BuildResult, type RunResult } from '../src/result/schema.js';
 import { cliPath, type Fixture } from './helpers/fixture.js';
@@ -186,6 +186,16 @@ describe('plain lines', () => {
     expect(out.text()).toMatch(/^@w\/a: ✔ built with esbuild 0\.28\.2 in 1234 ms — 1 file, 2\.0 KiB in outDir$/m);
     expect(err.text()).toContain('@w/a: from the tool');
     expect(summaryTable([result('@w/a', 'success')], createStyle(false))[2]).toMatch(/^@w\/a\s+✔ built/);
+  });
+
+  it('a diagnostic of many lines is cut on the terminal, its hint kept; the result keeps it whole', () => {
+    const message = ["File '/ws/x/test/a.ts' is not under 'rootDir'.", ...Array.from({ length: 40 }, (_, i) => `  Imported via './a${i}.js' from file '/ws/x/src/f${i}.ts'`), 'hint: leave it out'].join('\n');
+    const failed = result('@w/x', 'failed', { diagnostics: [{ severity: 'error', message, file: 'src/f.ts', line: 1, column: 1, code: 'TS6059' }] });
+    const lines = diagnosticLines(failed, createStyle(false)).join('\n').split('\n');
+    expect(lines).toHaveLength(12);
+    expect(lines.at(-2)).toBe('  … 31 more lines (--json has the whole message)');
+    expect(lines.at(-1)).toBe('hint: leave it out');
+    expect(failed.diagnostics[0]!.message.split('\n')).toHaveLength(42);
   });
 
   it('count one thing in the singular', () => {

@@ -125,9 +125,26 @@ export function diagnosticLines(r: BuildResult, style: Style, only?: 'warning'):
     const file = d.file ? toPosix(path.relative(process.cwd(), path.resolve(r.package.dir, d.file))) : undefined;
     const where = file ? `${file}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ''}` : ''}: ` : '';
     const severity = d.severity === 'error' ? style.red('error') : style.yellow('warning');
-    lines.push(`  ${where}${severity}${d.code ? ` ${d.code}` : ''}: ${d.field ? `${d.field}: ` : ''}${d.message}`);
+    lines.push(`  ${where}${severity}${d.code ? ` ${d.code}` : ''}: ${d.field ? `${d.field}: ` : ''}${shortened(d.message)}`);
   }
   return lines;
+}
+
+/** Lines of one diagnostic a terminal gets; the JSON result keeps them all. */
+const MESSAGE_LINES = 12;
+
+/**
+ * A message cut to MESSAGE_LINES lines, its hint kept. TypeScript's elaborations
+ * ("The file is in the program because: Imported via …" per importer) ran to
+ * ninety lines for one TS6059 on a real repo, burying the next diagnostic.
+ */
+export function shortened(message: string): string {
+  const lines = message.split('\n');
+  if (lines.length <= MESSAGE_LINES) return message;
+  const hint = lines.at(-1)!.startsWith('hint: ') ? [lines.at(-1)!] : [];
+  const body = hint.length ? lines.slice(0, -1) : lines;
+  const kept = body.slice(0, MESSAGE_LINES - 1 - hint.length);
+  return [...kept, `  … ${body.length - kept.length} more lines (--json has the whole message)`, ...hint].join('\n');
 }
 
 /**
