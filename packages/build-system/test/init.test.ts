@@ -139,6 +139,7 @@ export default defineConfig({
   fixedExtension: true,
   minify: true,
   publint: true,
+  deps: { neverBundle: [/^@acme\\//, /^left-pad$/, (id: string) => id === 'x'], onlyBundle: false },
 });
 `,
     'src/index.ts': `export const rate = 1.5;\n`,
@@ -411,6 +412,9 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(array.notReproduced.map((n) => n.option)).toEqual(['tsup.config.mjs[1]']);
     expect(array.content).toMatch(/\/\/ not reproduced: tsup\.config\.mjs\[1\] \{"entry":\["src\/index\.ts"\],"format":\["iife"\],"globalName":"Fx"\}/);
     expect(byName(result, '@fx/tsdown').ignored).toEqual(['publint']);
+    // tsdown's deps.neverBundle is external; a regular expression anchoring a name is that name (or name/*).
+    expect(byName(result, '@fx/tsdown').config!.external).toEqual(['@acme/*', 'left-pad']);
+    expect(byName(result, '@fx/tsdown').notReproduced.map((n) => n.option)).toEqual(['deps.neverBundle', 'deps.onlyBundle']);
     // One build split by format is merged, not half dropped.
     expect(byName(result, '@fx/tsdownsplit').notReproduced).toEqual([]);
   });

@@ -5,6 +5,7 @@ import type { PackageInfo } from '../workspace/package-info.js';
 import { parseFlags, type ScriptCommand } from './build-script.js';
 import { mergeFormatSplit } from './config-array.js';
 import { expandEntries, expandObjectEntry } from './entry-globs.js';
+import { externalPatterns } from './external-patterns.js';
 import { placeholderName, type ToolConfig } from './tool-config.js';
 
 /**
@@ -52,6 +53,13 @@ export interface MappedOptions {
   hasPlugins?: boolean;
   /** tsdown `unbundle: true` / `--unbundle`, `bundle: false`: one output file per source (chooseAdapter decides what builds it). */
   unbundle?: Choice<true>;
+}
+
+/** external / deps.neverBundle into out.external (names and name/* patterns); the rest reported. */
+function addExternal(out: MappedOptions, option: string, value: unknown, because: string): void {
+  const { names, other } = externalPatterns(value);
+  if (other.length) out.notReproduced.push({ option, value: describe(other), why: 'only names, name/* and regular expressions anchoring a name have an equivalent' });
+  if (names.length) out.external = { value: [...(out.external?.value ?? []), ...names], because: out.external ? `${out.external.because} and ${option}` : because };
 }
 
 export function describe(value: unknown): string {
@@ -163,17 +171,16 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
           skip(key, 'minified by the adapter (esbuild/bun/rollup), not with these settings');
         }
         break;
-      case 'external': {
-        if (!Array.isArray(value)) {
-          skip(key, 'only a list of names has an equivalent');
-          break;
-        }
-        const names = value.filter((v): v is string => typeof v === 'string');
-        const other = value.filter((v) => typeof v !== 'string');
-        if (other.length) out.notReproduced.push({ option: key, value: describe(other), why: 'patterns other than names have no equivalent' });
-        if (names.length) out.external = { value: names, because: from(key) };
+      case 'external':
+        addExternal(out, key, value, from(key));
         break;
-      }
+      case 'deps':
+        // tsdown >= 0.15: neverBundle is what external was; the rest decides what may be bundled, which has no equivalent.
+        for (const [option, v] of Object.entries(value && typeof value === 'object' ? value : {})) {
+          if (option === 'neverBundle') addExternal(out, 'deps.neverBundle', v, from('deps.neverBundle'));
+          else out.notReproduced.push({ option: `deps.${option}`, value: describe(v), why: 'no equivalent option' });
+        }
+        break;
       case 'define':
       case 'env': {
         if (!value || typeof value !== 'object') {
