@@ -101,7 +101,29 @@ const usedFor = new Set<string>();
 /** Declaration jobs per TypeScript in this process: what decides whether a snapshot pays (see above). */
 const jobsFor = new Map<string, number>();
 /** Snapshots this process needed and found missing, built (or not) when its work is done. */
-const pending = new Map<string, { dir: string; job: TscJob }>();
+const pending = new Map<string, { dir: string; job: TscJob; project: ProjectText | undefined }>();
+
+/**
+ * The job's tsconfig (`-p`) as it was when the job ran. A generated one
+ * (tsc-project.ts) is removed when its run ends, before the snapshot is built
+ * at exit from the same command line; its content names everything by
+ * absolute path, so a copy anywhere means the same.
+ */
+interface ProjectText {
+  file: string;
+  text: string;
+}
+
+function projectText(job: TscJob): ProjectText | undefined {
+  const i = job.args.indexOf('-p');
+  const file = i >= 0 ? job.args[i + 1] : undefined;
+  if (!file) return undefined;
+  try {
+    return { file, text: readFileSync(file, 'utf8') };
+  } catch {
+    return undefined;
+  }
+}
 const building = new Map<string, Promise<void>>();
 
 /** A process with more declaration jobs than this is a cold build: it builds no snapshot. */
@@ -123,7 +145,7 @@ export async function runFromSnapshot(job: TscJob, cacheDir: string, signal: Abo
   const dir = snapshotDir(cacheDir);
   const blob = validBlob(dir, key, job.tsDir);
   if (!blob) {
-    if (!building.has(key)) pending.set(key, { dir, job });
+    if (!building.has(key)) pending.set(key, { dir, job, project: projectText(job) });
     installExitHook();
     return undefined;
   }
@@ -273,16 +295,16 @@ function installExitHook(): void {
   });
 }
 
-function startBuild(dir: string, key: string, job: TscJob): void {
+function startBuild(dir: string, key: string, job: TscJob, project?: ProjectText): void {
   if (building.has(key)) return;
-  const done = buildSnapshot(dir, key, job)
+  const done = buildSnapshot(dir, key, job, project)
     .catch((e: Error) => debug(`not built: ${e.message}`))
     .finally(() => building.delete(key));
   building.set(key, done);
 }
 
 /** Builds `<key>.blob` and `<key>.json` (temp files, then renamed: a reader sees a whole snapshot or none). */
-export async function buildSnapshot(dir: string, key: string, job: TscJob): Promise<void> {
+export async function buildSnapshot(dir: string, key: string, ranJob: TscJob, project?: ProjectText): Promise<void> {
   installExitHook();
   await mkdir(dir, { recursive: true });
   const tag = `${process.pid}-${Date.now()}`;
@@ -290,8 +312,14 @@ export async function buildSnapshot(dir: string, key: string, job: TscJob): Prom
   const blobTemp = path.join(dir, `${key}.blob-${tag}.tmp`);
   const filesOut = path.join(dir, `${key}.files-${tag}.json`);
   const metaTemp = path.join(dir, `${key}.json-${tag}.tmp`);
-  for (const f of [entryFile, blobTemp, filesOut, metaTemp]) leftovers.add(f);
+  const projectCopy = path.join(dir, `${key}.tsconfig-${tag}.json`);
+  for (const f of [entryFile, blobTemp, filesOut, metaTemp, projectCopy]) leftovers.add(f);
   try {
+    let job = ranJob;
+    if (project && !existsSync(project.file)) {
+      await writeFile(projectCopy, project.text);
+      job = { ...ranJob, args: ranJob.args.map((a) => (a === project.file ? projectCopy : a)) };
+    }
     await writeFile(entryFile, await bundledEntry());
     // The first job's command line, compiled without emit: outDir points nowhere it could write.
     const warm: SnapshotWarmRequest = { tsFile: path.join(job.tsDir, 'lib', 'typescript.js'), request: { id: 0, ...job, outDir: path.join(dir, `${key}.none-${tag}`) }, filesOut };
@@ -325,7 +353,7 @@ export async function buildSnapshot(dir: string, key: string, job: TscJob): Prom
     counts.built++;
     debug(`built ${key} (${meta.libs.length} lib files, ${meta.blobSize} bytes)`);
   } finally {
-    for (const f of [entryFile, blobTemp, filesOut, metaTemp]) {
+    for (const f of [entryFile, blobTemp, filesOut, metaTemp, projectCopy]) {
       leftovers.delete(f);
       await rm(f, { force: true });
     }
@@ -338,9 +366,9 @@ export async function buildSnapshot(dir: string, key: string, job: TscJob): Prom
  * they are written. Called at `beforeExit`; tests call it directly.
  */
 export function buildPendingSnapshots(): Promise<void> {
-  for (const [key, { dir, job }] of pending) {
+  for (const [key, { dir, job, project }] of pending) {
     if ((jobsFor.get(job.tsDir) ?? 0) > MAX_JOBS_TO_BUILD) debug(`not built: ${jobsFor.get(job.tsDir)} declaration jobs ran (a cold build; at most ${MAX_JOBS_TO_BUILD} make one pay)`);
-    else if (wantedBefore(dir, key)) startBuild(dir, key, job);
+    else if (wantedBefore(dir, key)) startBuild(dir, key, job, project);
     else debug(`not built yet: the first run to want ${key} (the next one builds it)`);
   }
   pending.clear();
