@@ -169,17 +169,20 @@ function layoutCases({ dir, spawn, native }: Way): void {
       expect(tmpPaths(out.reads!)).toEqual([]);
     });
 
-    test('declarations after a bundler: tsconfig types that are no @types package (a name in node_modules, a relative path) still resolve', async () => {
+    test('declarations after a bundler: tsconfig types that are no @types package (a name in node_modules, a subpath of one, a relative path) still resolve', async () => {
       // honojs cloudflare-access (`"@cloudflare/workers-types"`), kubb (`"bun-types"`, `"../../reset.d.ts"`): found from the
       // real tsconfig's directory (a path in a base tsconfig too: TypeScript reads it from the project's), not the generated one's.
       const { out, ctx } = await bundlerDeclarations({
         ...withTests,
-        'base/tsconfig.json': { compilerOptions: { ...compilerOptions, types: ['node', 'workers-env', './env/globals.d.ts'] } },
+        'base/tsconfig.json': { compilerOptions: { ...compilerOptions, types: ['node', 'workers-env', 'test-env/globals', './env/globals.d.ts'] } },
         'tsconfig.json': { extends: './base/tsconfig.json', include: ['src', 'test'] },
         'node_modules/workers-env/package.json': { name: 'workers-env', version: '1.0.0', types: 'index.d.ts' },
         'node_modules/workers-env/index.d.ts': 'declare const KV_NAMESPACE: string;\n',
         'env/globals.d.ts': 'declare const BUILD_ID: string;\n',
-        'src/index.ts': 'export const ids: string[] = [KV_NAMESPACE, BUILD_ID];\n',
+        // A subpath of a package (vitest/globals, kubb): its file, not the package.
+        'node_modules/test-env/package.json': { name: 'test-env', version: '1.0.0' },
+        'node_modules/test-env/globals.d.ts': 'declare const TEST_GLOBAL: string;\n',
+        'src/index.ts': 'export const ids: string[] = [KV_NAMESPACE, BUILD_ID, TEST_GLOBAL];\n',
       });
       expect(out.diagnostics).toEqual([]);
       expect(readFileSync(path.join(ctx.outDir, 'index.d.ts'), 'utf8')).toContain('export declare const ids: string[];');

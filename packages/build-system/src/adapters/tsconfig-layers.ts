@@ -148,9 +148,13 @@ export function relocatedFields(file: string, reads: ReadLog, tsMajor: number, t
 function locatedTypesEntry(entry: string, projectDir: string, lookupFrom: string, typeRoots: readonly string[], reads: ReadLog): string {
   if (entry.startsWith('./') || entry.startsWith('../') || path.isAbsolute(entry)) return toPosix(path.resolve(projectDir, entry));
   if (typeRoots.some((root) => reads.stat(path.join(root, entry)) !== undefined || reads.stat(path.join(root, `${entry}.d.ts`)) !== undefined)) return entry;
+  // A package, or a subpath of one (`vitest/globals`: its globals.d.ts), found from the package's directory upward.
+  const parts = entry.split('/');
+  const name = parts.slice(0, entry.startsWith('@') ? 2 : 1).join('/');
+  const subpath = parts.slice(name.split('/').length).join('/');
   for (let dir = lookupFrom; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'node_modules', entry);
-    if (reads.stat(candidate)?.isDirectory()) return toPosix(candidate);
+    const pkgDir = path.join(dir, 'node_modules', name);
+    if (reads.stat(pkgDir)?.isDirectory()) return toPosix(subpath ? path.join(pkgDir, subpath) : pkgDir);
     if (path.dirname(dir) === dir) return entry;
   }
 }
