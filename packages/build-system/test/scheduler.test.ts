@@ -90,7 +90,7 @@ describe('scheduler', () => {
     await h.finish('solo');
     const out = await h.schedule;
     expect(out.results.get('mid')).toMatchObject({ status: 'skipped', reason: 'dependency base failed' });
-    expect(out.results.get('top')).toMatchObject({ status: 'skipped', reason: 'dependency base failed (via mid)' });
+    expect(out.results.get('top')).toMatchObject({ status: 'skipped', reason: 'dependency base failed, via mid' });
     expect(out.results.get('solo')!.status).toBe('ok');
     expect(h.started()).toEqual(['base', 'solo']);
   });
@@ -230,7 +230,7 @@ describe('scheduler', () => {
       await h.finish('ext');
       const out = await h.schedule;
       expect(out.results.get('mid')).toMatchObject({ status: 'skipped', reason: 'dependency core failed' });
-      expect(out.results.get('app')).toMatchObject({ status: 'skipped', reason: 'dependency core failed (via mid)' });
+      expect(out.results.get('app')).toMatchObject({ status: 'skipped', reason: 'dependency core failed, via mid' });
       expect(out.results.get('ext')!.status).toBe('ok');
     });
 
@@ -244,7 +244,7 @@ describe('scheduler', () => {
       await h.finish('core', 'failed');
       const out = await h.schedule;
       expect(out.results.get('app')).toMatchObject({ status: 'skipped', reason: 'dependency core failed' });
-      expect(out.results.get('top')).toMatchObject({ status: 'skipped', reason: 'dependency core failed (via app)' });
+      expect(out.results.get('top')).toMatchObject({ status: 'skipped', reason: 'dependency core failed, via app' });
     });
 
     it('a cancelled run ends without waiting for waits that never come', async () => {

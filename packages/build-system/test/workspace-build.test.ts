@@ -161,7 +161,7 @@ describe('a failing package', () => {
     expect(result(doc, 'bad')).toMatchObject({ status: 'failed', error: { code: 'BUILD_FAILED' } });
     expect(result(doc, 'bad').diagnostics[0]).toMatchObject({ severity: 'error', file: 'src/index.ts', line: 1 });
     expect(result(doc, 'after-bad')).toMatchObject({ status: 'skipped', cache: { reason: 'dependency @fx/bad failed' } });
-    expect(result(doc, 'after-after')).toMatchObject({ status: 'skipped', cache: { reason: 'dependency @fx/bad failed (via @fx/after-bad)' } });
+    expect(result(doc, 'after-after')).toMatchObject({ status: 'skipped', cache: { reason: 'dependency @fx/bad failed, via @fx/after-bad' } });
     for (const ok of ['base', 'other', 'solo']) expect(result(doc, ok).status, ok).toBe('success');
     expect(buildCounts(fx)[scoped('after-bad')]).toBeUndefined();
     expect(existsSync(fx.path('packages/after-bad/dist'))).toBe(false);

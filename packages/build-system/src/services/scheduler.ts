@@ -146,7 +146,7 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
       if (results.has(name) || started.has(name)) return;
       results.set(name, options.skip(name, reason));
     };
-    const blockedReason = (failed: string, via: string) => (via === failed ? `dependency ${failed} failed` : `dependency ${failed} failed (via ${via})`);
+    const blockedReason = (failed: string, via: string) => (via === failed ? `dependency ${failed} failed` : `dependency ${failed} failed, via ${via}`);
     /**
      * Skips everything downstream of `from` (which failed, or was skipped because `failed` did),
      * naming the package that failed. Tasks whose waits are not known yet are decided when they are.
