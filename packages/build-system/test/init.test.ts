@@ -568,6 +568,19 @@ describe('build-system init through the CLI', () => {
     expect(snapshotTree(fx.root)).toEqual(before);
   });
 
+  it('a warning several packages share is printed once, naming them', () => {
+    const twin = { ...PACKAGES.tsup!, 'package.json': { ...(PACKAGES.tsup!['package.json'] as Record<string, unknown>), name: '@fx/tsup-twin' } };
+    const two = workspace({ tsup: PACKAGES.tsup!, twin });
+    try {
+      const r = cli(['init', '--dry-run', '--cwd', two.root]);
+      expect(r.code, r.stderr).toBe(0);
+      const onSuccess = r.stderr.split('\n').filter((l) => l.includes('onSuccess'));
+      expect(onSuccess).toEqual(['build-system: warning: 2 packages (@fx/tsup, @fx/tsup-twin): not reproduced: onSuccess "echo done" (no equivalent option)']);
+    } finally {
+      two.cleanup();
+    }
+  });
+
   it('an unknown package is a usage error (exit 2) in the JSON result too, and nothing is written', () => {
     const before = snapshotTree(fx.root);
     const r = cli(['init', '@fx/nope', '--json'], { cwd: fx.root });

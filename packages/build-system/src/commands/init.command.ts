@@ -14,11 +14,19 @@ function shown(dir: string, file: string): string {
 
 /** What a person reads: one line per package on stdout, the configs themselves with --dry-run, warnings and errors on stderr. */
 export function printInitResult(result: InitResult, json: boolean): void {
-  const warn = (r: InitPackageResult, text: string) => process.stderr.write(`build-system: warning: ${r.name}: ${text}\n`);
+  // A warning several packages share (a workspace root config's, the same build script everywhere) is printed once, naming them.
+  const lines = (r: InitPackageResult) => [...r.notReproduced.map((n) => `not reproduced: ${n.option} ${n.value} (${n.why})`), ...r.warnings];
+  const sharedBy = new Map<string, string[]>();
+  for (const r of result.packages) for (const text of new Set(lines(r))) sharedBy.set(text, [...(sharedBy.get(text) ?? []), r.name]);
+  for (const [text, names] of sharedBy) {
+    if (names.length > 1) process.stderr.write(`build-system: warning: ${names.length} packages (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}): ${text}\n`);
+  }
+  const warn = (r: InitPackageResult, text: string) => {
+    if (sharedBy.get(text)!.length === 1) process.stderr.write(`build-system: warning: ${r.name}: ${text}\n`);
+  };
   if (result.error) for (const issue of result.error.issues) process.stderr.write(`${formatIssue(issue)}\n`);
   for (const r of result.packages) {
-    for (const n of r.notReproduced) warn(r, `not reproduced: ${n.option} ${n.value} (${n.why})`);
-    for (const w of r.warnings) warn(r, w);
+    for (const text of lines(r)) warn(r, text);
     if (r.error) for (const issue of r.error.issues) process.stderr.write(`${formatIssue(issue)}\n`);
     if (json) continue;
     const adapter = r.adapter ? ` (adapter ${r.adapter.name}: ${r.adapter.reason})` : '';
