@@ -24,6 +24,21 @@ const ts5 = TYPESCRIPTS[0]!.dir;
 const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-tsc-snapshot-'));
 // A TypeScript of our own to change (its libs, its version) without touching the repo's.
 const ownTs = path.join(cacheDir, 'typescript-copy');
+/**
+ * Whether our copy and the snapshot built for it are as built: a case that leaves them so says so
+ * (its last line), and the next case that needs a snapshot of the copy reuses it instead of copying
+ * TypeScript and building one again (~3 s CPU at the lowest priority: far longer on a loaded
+ * machine). Cleared by every case that uses the copy as it starts, so a case that fails midway
+ * costs the next one a fresh copy, never a snapshot in an unknown state.
+ */
+let ownTsFits = false;
+
+/** A fresh copy of TypeScript 5.9: new inodes, so a new snapshot key, with no snapshot, want or hint of its own. */
+function freshOwnTs(): void {
+  rmSync(ownTs, { recursive: true, force: true });
+  cpSync(ts5, ownTs, { recursive: true });
+  ownTsFits = false;
+}
 
 beforeEach(() => {
   // The suite turns snapshots off (vitest.config.ts); they are this file's subject.
@@ -172,15 +187,17 @@ describe('declarations from the TypeScript 5 snapshot', () => {
   });
 
   test(`a process that ran more than ${MAX_JOBS_TO_BUILD} declaration jobs (a cold build) builds no snapshot; one with fewer does, the second time one wants it`, async () => {
-    const fx = tsPackage(clean);
-    rmSync(path.dirname(blobOf(ts5)), { recursive: true, force: true });
-    const wanted = blobOf(ts5).replace(/\.blob$/, '.wanted');
+    // Our copy, with no snapshot and no want yet; the snapshot this case builds is then the one the "no longer fits" cases start from.
+    freshOwnTs();
+    const fx = tsPackage(clean, ownTs);
+    expect(existsSync(blobOf(ownTs))).toBe(false);
+    const wanted = blobOf(ownTs).replace(/\.blob$/, '.wanted');
     forgetSnapshotUses();
     const built = tscSnapshotStats().built;
     for (let i = 0; i <= MAX_JOBS_TO_BUILD; i++) expect((await emit(fx)).out.ok).toBe(true);
     await buildPendingSnapshots();
     expect(tscSnapshotStats().built).toBe(built);
-    expect(existsSync(blobOf(ts5))).toBe(false);
+    expect(existsSync(blobOf(ownTs))).toBe(false);
     expect(existsSync(wanted)).toBe(false);
     // An edit-sized process: the first wants it (and says so), the second builds it.
     for (const expectBuilt of [false, true]) {
@@ -189,9 +206,10 @@ describe('declarations from the TypeScript 5 snapshot', () => {
       await buildPendingSnapshots();
       expect(existsSync(wanted)).toBe(true);
       expect(tscSnapshotStats().built).toBe(built + (expectBuilt ? 1 : 0));
-      expect(existsSync(blobOf(ts5))).toBe(expectBuilt);
+      expect(existsSync(blobOf(ownTs))).toBe(expectBuilt);
     }
     forgetSnapshotUses();
+    ownTsFits = true;
   });
 
   test('aborting a job running from the snapshot stops it: no outputs, nothing written later', async () => {
@@ -211,23 +229,11 @@ describe('declarations from the TypeScript 5 snapshot', () => {
 });
 
 describe('a snapshot that no longer fits falls back to the worker and still builds correctly', () => {
-  /**
-   * Whether our copy of TypeScript and its snapshot are as built: a case that leaves them so says
-   * so (its last line), and the next case reuses them instead of copying TypeScript and building a
-   * snapshot again. Cleared as each case starts, so a case that fails midway costs the next one a
-   * fresh copy, never a snapshot in an unknown state.
-   */
-  let ownTsFits = false;
-
-  /** Our own copy of TypeScript 5.9 with a snapshot built for it. */
+  /** Our own copy of TypeScript 5.9 with a snapshot built for it (ownTsFits: the one an earlier case left, when it still fits). */
   async function copyWithSnapshot(): Promise<Fixture> {
-    if (!ownTsFits) {
-      rmSync(ownTs, { recursive: true, force: true });
-      cpSync(ts5, ownTs, { recursive: true });
-    }
+    if (!ownTsFits) freshOwnTs();
     ownTsFits = false;
     const fx = tsPackage(clean, ownTs);
-    // A new copy has new inodes, so a new key: its snapshot is built here.
     await ensureSnapshot(fx, ownTs);
     expect(existsSync(blobOf(ownTs))).toBe(true);
     return fx;
