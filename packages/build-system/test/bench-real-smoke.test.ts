@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,8 +10,9 @@ import { repoRoot } from './helpers/fixture.js';
  * The bench's real-repo shape (bench/generate-real.mjs) end to end: one run of the
  * smallest real workspace (12 packages, 1 file per library) with build-system (its
  * configs as generated), turbo + tsup (dts) and `tsc -b`, in the three scenarios the
- * shape is reported on. turbo and tsup are the bench's own devDependencies: they are
- * installed first if missing, as `npm run bench` does.
+ * shape is reported on. Both contenders' tools are the repo's own (bench/lib/workspace.mjs
+ * findTool falls back to the root node_modules), so bench/'s devDependencies (turbo, tsup, nx:
+ * ~200 MB) are not installed for it: a clean clone's `npm test` would fetch them for nothing.
  */
 const benchDir = path.join(repoRoot, 'bench');
 const importBench = (rel: string) => import(pathToFileURL(path.join(benchDir, rel)).href);
@@ -77,10 +78,6 @@ describe('bench real-shape run (real12x1; build-system and tsc -b; 1 run)', () =
   let report: string;
 
   beforeAll(() => {
-    if (!existsSync(path.join(benchDir, 'node_modules', 'turbo', 'package.json'))) {
-      const install = spawnSync('npm', ['install', '--prefix', benchDir, '--no-audit', '--no-fund'], { cwd: repoRoot, encoding: 'utf8', timeout: 600_000 });
-      if (install.status !== 0) throw new Error(`npm install --prefix bench failed: ${install.stderr}`);
-    }
     const out = path.join(tmp, 'RESULTS.md');
     const json = path.join(tmp, 'results.json');
     run = spawnSync(

@@ -24,6 +24,21 @@ const ts5 = TYPESCRIPTS[0]!.dir;
 const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-tsc-snapshot-'));
 // A TypeScript of our own to change (its libs, its version) without touching the repo's.
 const ownTs = path.join(cacheDir, 'typescript-copy');
+/**
+ * Whether our copy and the snapshot built for it are as built: a case that leaves them so says so
+ * (its last line), and the next case that needs a snapshot of the copy reuses it instead of copying
+ * TypeScript and building one again (~3 s CPU at the lowest priority: far longer on a loaded
+ * machine). Cleared by every case that uses the copy as it starts, so a case that fails midway
+ * costs the next one a fresh copy, never a snapshot in an unknown state.
+ */
+let ownTsFits = false;
+
+/** A fresh copy of TypeScript 5.9: new inodes, so a new snapshot key, with no snapshot, want or hint of its own. */
+function freshOwnTs(): void {
+  rmSync(ownTs, { recursive: true, force: true });
+  cpSync(ts5, ownTs, { recursive: true });
+  ownTsFits = false;
+}
 
 beforeEach(() => {
   // The suite turns snapshots off (vitest.config.ts); they are this file's subject.
@@ -96,20 +111,45 @@ async function bothPaths(fx: Fixture): Promise<{ worker: Emit; snapshot: Emit }>
 }
 
 /**
- * A first job with no snapshot compiles in the worker; a process that wants one marks it, and the
- * next that wants it builds it for the one after when its work is done.
+ * A snapshot of `tsDir` in the shared cache dir, built the way runs build one when there is none: a
+ * first job with no snapshot compiles in the worker; a process that wants one marks it, and the next
+ * that wants it builds it for the one after when its work is done. One that is there already is
+ * kept: each build costs ~3 s CPU at the lowest priority (far longer on a loaded machine), so the
+ * cases that need only a snapshot to exist share the one built first; the cases about building it
+ * (or about one that no longer fits) start from none themselves.
  */
-async function ensureSnapshot(fx: Fixture): Promise<void> {
+async function ensureSnapshot(fx: Fixture, tsDir = ts5): Promise<void> {
+  if (existsSync(blobOf(tsDir)) && existsSync(metaOf(tsDir))) return;
   for (let i = 0; i < 2; i++) {
     forgetSnapshotUses();
     await emit(fx);
     await buildPendingSnapshots();
   }
   forgetSnapshotUses();
+  expect(existsSync(blobOf(tsDir))).toBe(true);
+}
+
+/**
+ * The hint a prewarm starts from names TypeScript 5's snapshot: when it names another (the cache
+ * dir's last run used our copy), a run compiles from this one, as the last run before a prewarm did.
+ */
+async function useSnapshot(fx: Fixture): Promise<void> {
+  await ensureSnapshot(fx);
+  if (readSnapshotHint(cacheDir)?.key === snapshotKey(ts5)) return;
+  forgetSnapshotUses();
+  const compiled = tscSnapshotStats().compiled;
+  await emit(fx);
+  expect(tscSnapshotStats().compiled).toBe(compiled + 1);
+  expect(readSnapshotHint(cacheDir)).toEqual({ key: snapshotKey(ts5), tsDir: ts5 });
+  forgetSnapshotUses();
 }
 
 function blobOf(tsDir: string): string {
   return path.join(snapshotDir(cacheDir), `${snapshotKey(tsDir)}.blob`);
+}
+
+function metaOf(tsDir: string): string {
+  return path.join(snapshotDir(cacheDir), `${snapshotKey(tsDir)}.json`);
 }
 
 describe('declarations from the TypeScript 5 snapshot', () => {
@@ -147,15 +187,17 @@ describe('declarations from the TypeScript 5 snapshot', () => {
   });
 
   test(`a process that ran more than ${MAX_JOBS_TO_BUILD} declaration jobs (a cold build) builds no snapshot; one with fewer does, the second time one wants it`, async () => {
-    const fx = tsPackage(clean);
-    rmSync(path.dirname(blobOf(ts5)), { recursive: true, force: true });
-    const wanted = blobOf(ts5).replace(/\.blob$/, '.wanted');
+    // Our copy, with no snapshot and no want yet; the snapshot this case builds is then the one the "no longer fits" cases start from.
+    freshOwnTs();
+    const fx = tsPackage(clean, ownTs);
+    expect(existsSync(blobOf(ownTs))).toBe(false);
+    const wanted = blobOf(ownTs).replace(/\.blob$/, '.wanted');
     forgetSnapshotUses();
     const built = tscSnapshotStats().built;
     for (let i = 0; i <= MAX_JOBS_TO_BUILD; i++) expect((await emit(fx)).out.ok).toBe(true);
     await buildPendingSnapshots();
     expect(tscSnapshotStats().built).toBe(built);
-    expect(existsSync(blobOf(ts5))).toBe(false);
+    expect(existsSync(blobOf(ownTs))).toBe(false);
     expect(existsSync(wanted)).toBe(false);
     // An edit-sized process: the first wants it (and says so), the second builds it.
     for (const expectBuilt of [false, true]) {
@@ -164,9 +206,10 @@ describe('declarations from the TypeScript 5 snapshot', () => {
       await buildPendingSnapshots();
       expect(existsSync(wanted)).toBe(true);
       expect(tscSnapshotStats().built).toBe(built + (expectBuilt ? 1 : 0));
-      expect(existsSync(blobOf(ts5))).toBe(expectBuilt);
+      expect(existsSync(blobOf(ownTs))).toBe(expectBuilt);
     }
     forgetSnapshotUses();
+    ownTsFits = true;
   });
 
   test('aborting a job running from the snapshot stops it: no outputs, nothing written later', async () => {
@@ -186,12 +229,12 @@ describe('declarations from the TypeScript 5 snapshot', () => {
 });
 
 describe('a snapshot that no longer fits falls back to the worker and still builds correctly', () => {
-  /** Our own copy of TypeScript 5.9 with a snapshot built for it. */
+  /** Our own copy of TypeScript 5.9 with a snapshot built for it (ownTsFits: the one an earlier case left, when it still fits). */
   async function copyWithSnapshot(): Promise<Fixture> {
-    rmSync(ownTs, { recursive: true, force: true });
-    cpSync(ts5, ownTs, { recursive: true });
+    if (!ownTsFits) freshOwnTs();
+    ownTsFits = false;
     const fx = tsPackage(clean, ownTs);
-    await ensureSnapshot(fx);
+    await ensureSnapshot(fx, ownTs);
     expect(existsSync(blobOf(ownTs))).toBe(true);
     return fx;
   }
@@ -205,25 +248,22 @@ describe('a snapshot that no longer fits falls back to the worker and still buil
     expect(tscPoolStats().compiled).toBe(before.pool + 1);
   }
 
-  test('a lib file changed since the snapshot was built', async () => {
-    const fx = await copyWithSnapshot();
-    const expected = await workerReference(fx);
-    const lib = path.join(ownTs, 'lib', 'lib.es5.d.ts');
-    const { atime, mtime } = statSync(lib);
-    utimesSync(lib, atime, new Date(mtime.getTime() + 1000));
-    await expectWorkerBuild(fx, expected);
-  });
-
+  // The cases that can put the copy back come first; the lib file's new ctime cannot be undone, so that case is last.
   test('another TypeScript version in the same place', async () => {
     const fx = await copyWithSnapshot();
     const oldKey = snapshotKey(ownTs);
     const pkgJson = path.join(ownTs, 'package.json');
-    writeFileSync(pkgJson, readFileSync(pkgJson, 'utf8').replace('"version": "5.9.3"', '"version": "5.9.4"'));
+    const original = readFileSync(pkgJson, 'utf8');
+    writeFileSync(pkgJson, original.replace('"version": "5.9.3"', '"version": "5.9.4"'));
     expect(snapshotKey(ownTs)).not.toBe(oldKey);
     forgetSnapshotUses();
     const expected = await workerReference(fx);
     await expectWorkerBuild(fx, expected);
     await buildPendingSnapshots();
+    // 5.9.3 again: the key (version, typescript.js) and the libs are the snapshot's again.
+    writeFileSync(pkgJson, original);
+    expect(snapshotKey(ownTs)).toBe(oldKey);
+    ownTsFits = true;
   });
 
   test('a damaged blob (same size): the process cannot start, the worker compiles, the next run rebuilds it', async () => {
@@ -251,6 +291,16 @@ describe('a snapshot that no longer fits falls back to the worker and still buil
     const again = await emit(fx);
     expect(again.written).toEqual(expected);
     expect(tscSnapshotStats().compiled).toBe(snap + 1);
+    ownTsFits = true;
+  });
+
+  test('a lib file changed since the snapshot was built', async () => {
+    const fx = await copyWithSnapshot();
+    const expected = await workerReference(fx);
+    const lib = path.join(ownTs, 'lib', 'lib.es5.d.ts');
+    const { atime, mtime } = statSync(lib);
+    utimesSync(lib, atime, new Date(mtime.getTime() + 1000));
+    await expectWorkerBuild(fx, expected);
   });
 });
 
@@ -321,7 +371,7 @@ describe('a process prewarmed from the last used snapshot', () => {
     process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
     const worker = await emit(fx);
     delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
-    await ensureSnapshot(fx);
+    await useSnapshot(fx);
     const before = { ...tscSnapshotStats(), pool: tscPoolStats().compiled };
     prewarmTscSnapshot(cacheDir, readSnapshotHint(cacheDir)!);
     expect(snapshotProcesses(path.dirname(blobOf(ts5)))).toHaveLength(1);
@@ -339,7 +389,7 @@ describe('a process prewarmed from the last used snapshot', () => {
     process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
     const worker = await emit(fx);
     delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
-    await ensureSnapshot(tsPackage(clean));
+    await useSnapshot(tsPackage(clean));
     const prewarmed = tscSnapshotStats().prewarmed;
     prewarmTscSnapshot(cacheDir, readSnapshotHint(cacheDir)!);
     const warm = await emit(fx);
@@ -350,7 +400,7 @@ describe('a process prewarmed from the last used snapshot', () => {
 
   test('not used: dropping it kills the process; without a hint none is started', async () => {
     const fx = tsPackage(clean);
-    await ensureSnapshot(fx);
+    await useSnapshot(fx);
     const dir = path.dirname(blobOf(ts5));
     prewarmTscSnapshot(cacheDir, readSnapshotHint(cacheDir)!);
     expect(snapshotProcesses(dir)).toHaveLength(1);
