@@ -140,8 +140,10 @@ export default defineConfig({
   minify: true,
   publint: true,
   deps: { neverBundle: [/^@acme\\//, /^left-pad$/, (id: string) => id === 'x'], onlyBundle: false },
+  tsconfig: './tsconfig.lib.json',
 });
 `,
+    'tsconfig.lib.json': { extends: './tsconfig.json', include: ['src'] },
     'src/index.ts': `export const rate = 1.5;\n`,
     'src/table.ts': `export const table = { EUR: 1 };\n`,
     'tsconfig.json': tsconfig(),
@@ -195,7 +197,7 @@ export default defineConfig({
       exports: { '.': { import: { types: './dist/index.d.ts', default: './dist/index.js' }, require: { types: './dist/index.d.cts', default: './dist/index.cjs' } } },
       scripts: { build: 'tsdown' },
     },
-    'tsdown.config.ts': `export default [\n  { entry: ['src/index.ts'], format: 'esm', dts: true, minify: true },\n  { entry: ['src/index.ts'], format: 'cjs', minify: true },\n];\n`,
+    'tsdown.config.ts': `export default [\n  { entry: ['src/index.ts'], format: 'esm', dts: true, minify: true, tsconfig: 'tsconfig.json' },\n  { entry: ['src/index.ts'], format: 'cjs', minify: true, tsconfig: 'tsconfig.json' },\n];\n`,
     'src/index.ts': `export const split = 1;\n`,
     'tsconfig.json': tsconfig(),
   },
@@ -415,6 +417,9 @@ describe('build-system init on packages shaped like real ones', () => {
     // tsdown's deps.neverBundle is external; a regular expression anchoring a name is that name (or name/*).
     expect(byName(result, '@fx/tsdown').config!.external).toEqual(['@acme/*', 'left-pad']);
     expect(byName(result, '@fx/tsdown').notReproduced.map((n) => n.option)).toEqual(['deps.neverBundle', 'deps.onlyBundle']);
+    // tsdown's tsconfig is the declarations' tsconfig (adapterOptions.tsc.project), unless it is the one build-system picks anyway.
+    expect(byName(result, '@fx/tsdown').config!.adapterOptions).toEqual({ tsc: { project: './tsconfig.lib.json' } });
+    expect(byName(result, '@fx/tsdownsplit').ignored).toContain('tsconfig');
     // One build split by format is merged, not half dropped.
     expect(byName(result, '@fx/tsdownsplit').notReproduced).toEqual([]);
   });

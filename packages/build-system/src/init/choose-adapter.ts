@@ -5,7 +5,8 @@ import type { ReadLog } from '../util/read-log.js';
 import { parseFlags, scriptCommands, type ScriptCommand } from './build-script.js';
 import { readTsconfigOptions, type PackageFacts } from './package-facts.js';
 import type { ToolConfig } from './tool-config.js';
-import { scriptOptions, toolConfigOptions, type Choice, type MappedOptions } from './tool-options.js';
+import { scriptOptions } from './script-options.js';
+import { toolConfigOptions, type Choice, type MappedOptions } from './tool-options.js';
 import { withoutWorkspaceFlags } from './tsdown-run.js';
 
 /**

@@ -128,12 +128,13 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
   set('define', o.define);
   set('banner', o.banner);
   set('clean', o.clean);
-  if (decision.tscProject || decision.tscArgs) {
+  const tscProject = decision.tscProject ?? o.tsconfig;
+  if (tscProject || decision.tscArgs) {
     const tsc: Record<string, unknown> = {};
     const because: string[] = [];
-    if (decision.tscProject) {
-      tsc.project = decision.tscProject.value;
-      because.push(decision.tscProject.because);
+    if (tscProject) {
+      tsc.project = tscProject.value;
+      because.push(tscProject.because);
     }
     if (decision.tscArgs) {
       tsc.args = decision.tscArgs.value;

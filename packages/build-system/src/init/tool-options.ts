@@ -1,8 +1,8 @@
+import path from 'node:path';
 import type { Format } from '../config/schema.js';
 import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import { parseFlags, type ScriptCommand } from './build-script.js';
 import { mergeFormatSplit } from './config-array.js';
 import { expandEntries, expandObjectEntry } from './entry-globs.js';
 import { externalPatterns } from './external-patterns.js';
@@ -39,6 +39,8 @@ export interface MappedOptions {
   platform?: Choice<'node' | 'browser' | 'neutral'>;
   sourcemap?: Choice<boolean | 'inline'>;
   minify?: Choice<boolean>;
+  /** The tool's `tsconfig`, when it is not the one build-system picks itself (adapterOptions.tsc.project). */
+  tsconfig?: Choice<string>;
   /** tsup `splitting` (its default, true for ESM, is build-system's too). */
   splitting?: Choice<boolean>;
   external?: Choice<string[]>;
@@ -156,6 +158,17 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         if (value === 'node' || value === 'browser' || value === 'neutral') out.platform = { value, because: from(key) };
         else skip(key, 'not node, browser or neutral');
         break;
+      case 'tsconfig': {
+        // The tsconfig the declarations (and tsc) run with: adapterOptions.tsc.project, unless it is the one build-system picks anyway.
+        if (typeof value !== 'string') {
+          skip(key, 'only a path has an equivalent');
+          break;
+        }
+        const picked = ['tsconfig.build.json', 'tsconfig.json'].find((name) => reads.stat(path.join(pkg.dir, name))?.isFile());
+        if (path.resolve(pkg.dir, value) === (picked && path.join(pkg.dir, picked))) out.ignored.push(key);
+        else out.tsconfig = { value: toPosix(value), because: from(key) };
+        break;
+      }
       case 'splitting':
         if (tool === 'tsup' && typeof value === 'boolean') out.splitting = { value, because: from(key) };
         else skip(key, 'no equivalent option');
@@ -266,84 +279,4 @@ export function toolConfigOptions(config: ToolConfig, pkg: PackageInfo, reads: R
     return { notReproduced: [{ option: config.file, value: describe(value), why: 'the config does not export an options object' }], ignored: [] };
   }
   return mapToolOptions(config.tool, value as Record<string, unknown>, config.origin ?? config.file, pkg, reads);
-}
-
-// --minify and --sourcemap are left out: written bare far more often than with a value.
-const CLI_VALUE_FLAGS = new Set(['--format', '--out-dir', '-d', '--outdir', '--outDir', '--target', '--platform', '--external', '--define', '--config', '-c', '--entry', '--tsconfig', '-p', '--project']);
-
-/**
- * tsup/tsdown/bun/esbuild flags of a build script, as the same option names
- * `mapToolOptions` reads, so both go through one mapping.
- */
-export function scriptOptions(command: ScriptCommand, pkg: PackageInfo, reads: ReadLog): MappedOptions {
-  const { positional, flags } = parseFlags(command.args, CLI_VALUE_FLAGS);
-  const options: Record<string, unknown> = {};
-  const unknown: string[] = [];
-  if (positional.length) options.entry = positional;
-  for (const [flag, values] of flags) {
-    const last = values[values.length - 1]!;
-    const list = values.flatMap((v) => v.split(','));
-    switch (flag) {
-      case '--format':
-        options.format = list;
-        break;
-      case '--dts':
-        options.dts = true;
-        break;
-      case '--out-dir':
-      case '-d':
-      case '--outdir':
-      case '--outDir':
-        options.outDir = last;
-        break;
-      case '--target':
-        // bun's --target is the runtime (node, browser, bun), not a language level.
-        if (command.tool === 'bun') {
-          if (last === 'node' || last === 'browser') options.platform = last;
-          else unknown.push(`${flag} ${last}`);
-        } else options.target = list.length === 1 ? list[0] : list;
-        break;
-      case '--platform':
-        options.platform = last;
-        break;
-      case '--sourcemap':
-        options.sourcemap = last === 'inline' ? 'inline' : last === 'true' || last === 'external' || last === 'linked';
-        break;
-      case '--minify':
-        options.minify = last === 'true' ? true : last;
-        break;
-      case '--splitting':
-        options.splitting = last !== 'false';
-        break;
-      case '--no-splitting':
-        options.splitting = false;
-        break;
-      case '--clean':
-        options.clean = true;
-        break;
-      case '--external':
-        options.external = list;
-        break;
-      case '--unbundle':
-        if (command.tool === 'tsdown') {
-          options.unbundle = true;
-          break;
-        }
-        unknown.push(flag);
-        break;
-      case '--bundle':
-        if (command.tool === 'esbuild') break;
-        unknown.push(flag);
-        break;
-      case '--watch':
-      case '-w':
-      case '--silent':
-        break;
-      default:
-        unknown.push(values.every((v) => v === 'true') ? flag : `${flag} ${values.join(' ')}`);
-    }
-  }
-  const mapped = mapToolOptions(command.tool === 'tsdown' ? 'tsdown' : 'tsup', options, `build script \`${command.text}\`:`, pkg, reads);
-  for (const flag of unknown) mapped.notReproduced.push({ option: flag, value: 'flag', why: 'no equivalent option' });
-  return mapped;
 }
