@@ -166,6 +166,7 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         }
         const picked = ['tsconfig.build.json', 'tsconfig.json'].find((name) => reads.stat(path.join(pkg.dir, name))?.isFile());
         if (path.resolve(pkg.dir, value) === (picked && path.join(pkg.dir, picked))) out.ignored.push(key);
+        else if (!reads.stat(path.resolve(pkg.dir, value))?.isFile()) skip(key, `no such file in the package; build-system uses ${picked ?? 'the nearest tsconfig.json'}`);
         else out.tsconfig = { value: toPosix(value), because: from(key) };
         break;
       }
