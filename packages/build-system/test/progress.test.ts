@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ProgressView, summaryTable } from '../src/commands/progress.js';
-import { diagnosticLines, LineReporter, runSummaryLine } from '../src/commands/reporter.js';
+import { diagnosticLines, failureLines, LineReporter, runSummaryLine } from '../src/commands/reporter.js';
 import { createStyle, terminalInfo, wantsColor } from '../src/commands/terminal.js';
 import { RESULT_SCHEMA_VERSION, type BuildResult, type RunResult } from '../src/result/schema.js';
 import { cliPath, type Fixture } from './helpers/fixture.js';
@@ -196,6 +196,19 @@ describe('plain lines', () => {
     expect(lines.at(-2)).toBe('  … 31 more lines (--json has the whole message)');
     expect(lines.at(-1)).toBe('hint: leave it out');
     expect(failed.diagnostics[0]!.message.split('\n')).toHaveLength(42);
+  });
+
+  it('the failure line gives the first error’s code, as the lines under it do', () => {
+    const failed = result('@w/x', 'failed', {
+      error: { code: 'BUILD_FAILED', message: "src/index.ts:1:19: Cannot find module './nope.js'." },
+      diagnostics: [
+        { severity: 'error', message: "Cannot find module './nope.js'.", file: 'src/index.ts', line: 1, column: 19, code: 'TS2307' },
+        { severity: 'error', message: 'Type mismatch.', file: 'src/index.ts', line: 2, column: 14, code: 'TS2322' },
+      ],
+    });
+    const lines = failureLines(failed, createStyle(false));
+    expect(lines[0]).toBe("@w/x: ✖ src/index.ts:1:19: TS2307: Cannot find module './nope.js'.");
+    expect(lines.slice(1)).toEqual([expect.stringMatching(/^@w\/x: {3}.*src\/index\.ts:2:14: error TS2322: Type mismatch\.$/)]);
   });
 
   it('count one thing in the singular', () => {

@@ -162,7 +162,11 @@ function isShownInError(r: BuildResult, d: Diagnostic): boolean {
 /** What a person needs about a failed package, each line prefixed with its name. */
 export function failureLines(r: BuildResult, style: Style): string[] {
   const name = style.bold(r.package.name);
-  const lines = [`${name}: ${style.red('✖')} ${r.error?.message ?? 'failed'}`];
+  // The first error's code, as the lines below give theirs (`src/index.ts:1:19: TS2307: Cannot find module…`).
+  const first = r.error ? r.diagnostics.find((d) => isShownInError(r, d)) : undefined;
+  const where = first?.file ? `${first.file}${first.line ? `:${first.line}${first.column ? `:${first.column}` : ''}` : ''}: ` : '';
+  const message = first?.code && r.error!.message.startsWith(where) ? `${where}${first.code}: ${r.error!.message.slice(where.length)}` : (r.error?.message ?? 'failed');
+  const lines = [`${name}: ${style.red('✖')} ${shortened(message)}`];
   for (const line of diagnosticLines(r, style)) lines.push(`${name}: ${line}`);
   if (r.error?.code === 'BUILD_FAILED' && r.diagnostics.length === 0 && r.logTail?.length) {
     for (const line of r.logTail.slice(-15)) lines.push(`${name}:   | ${line}`);
