@@ -335,13 +335,21 @@ describe.concurrent('no-op record', () => {
     });
   }
 
-  it('never records forced or uncached runs', async () => {
+  it('never records uncached or dry runs, never replays a forced one, and records a forced one for the next plain run', async () => {
     const plain = workspace();
     await recorded(plain);
-    for (const args of [['--force'], ['--no-cache'], ['--dry-run']]) {
+    for (const args of [['--no-cache'], ['--dry-run']]) {
       const r = await build(plain, args);
       expect(r.replayed, args.join(' ')).toBe(false);
       expect(r.stderr, args.join(' ')).not.toContain('no-op record: written');
     }
+    // --force rebuilds and stores every result (honojs: the first run after it cost 759 ms instead of a 17 ms replay).
+    const forced = await build(plain, ['--force']);
+    expect(forced.replayed).toBe(false);
+    expect(forced.statuses).toEqual(['miss', 'miss']);
+    expect(forced.stderr).toContain('no-op record: written');
+    const after = await build(plain);
+    expect(after.replayed, after.stderr).toBe(true);
+    expect(after.statuses).toEqual(['hit', 'hit']);
   });
 });

@@ -90,7 +90,7 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
   };
   process.on('SIGINT', onSigint);
   // A run that may be replayed next time is recorded from its read log (cache/noop); see noopRecordOptions.
-  const recordOptions = noopRecordOptions(flags);
+  const recordOptions = noopRecordOptions(flags, 'record');
   const reads = new ReadLog(recordOptions !== null);
   const recording = recordOptions ? await startRecording(reads) : null;
   let run;

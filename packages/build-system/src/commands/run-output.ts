@@ -24,15 +24,18 @@ export function createRunOutput(flags: Pick<BuildFlags, 'json' | 'color'>): { js
  * The flags that can change what a run produces, as the no-op record's key
  * (cache/noop/record.ts recordKey): the table's `affectsOutputs: 'key'` rows
  * (cli/flag-table.ts). Rows marked 'never' make a run neither recorded nor
- * replayed (their output comes from a real run); the rest only change printing,
+ * replayed (their output comes from a real run), except that a --force run is
+ * recorded for the runs after it; the rest only change printing,
  * waiting or selection, which a replay applies from the current flags. Also
  * never replayed: git-ref filters (they depend on the repository's history).
  */
-export function noopRecordOptions(flags: BuildFlags): Record<string, unknown> | null {
+export function noopRecordOptions(flags: BuildFlags, purpose: 'replay' | 'record' = 'replay'): Record<string, unknown> | null {
   const given = flags as Record<string, unknown>;
   const key: Record<string, unknown> = {};
   for (const def of BUILD_FLAG_TABLE) {
     const value = given[def.key];
+    // A forced run is never replayed, but it rebuilt and stored every result: the next plain run may replay it.
+    if (purpose === 'record' && def.key === 'force') continue;
     if (def.affectsOutputs === 'never' && value !== undefined && isSet(def.type, value)) return null;
     if (def.affectsOutputs === 'key') key[def.key] = def.type === 'boolean' ? value === true : (value ?? null);
   }
