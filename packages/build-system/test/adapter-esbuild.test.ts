@@ -5,8 +5,11 @@ import { esbuildAdapter } from '../src/adapters/esbuild.js';
 import type { BuildConfigInput } from '../src/config/schema.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { BIN_BANNER, BIN_BUILD, BIN_STDOUT, BROKEN_FILES, expectBrokenLineError, expectLibraryBundles, expectRunsAsBin, expectSingleShebang, libraryFiles, listFiles, repoVersion, runAdapter, runNode, SHEBANG, trackedFixtures, type AdapterRun } from './helpers/adapter-ctx.js';
-import type { Fixture } from './helpers/fixture.js';
 import { ReadLog } from '../src/util/read-log.js';
+import { build as buildApi } from '../src/index.js';
+import { createFixture, type Fixture } from './helpers/fixture.js';
+import { resolveConfig } from '../src/config/resolve.js';
+import { buildConfigSchema } from '../src/config/schema.js';
 
 const newFixture = trackedFixtures();
 
@@ -63,6 +66,47 @@ describe('esbuild adapter', () => {
     expect(runNode(path.join(outDir, 'plain.js')).stdout.trim()).toBe('plain');
     const withoutCjs = await build(newFixture({ 'package.json': { name: 'fx-plain', version: '1.0.0', type: 'module' }, 'src/index.ts': "console.log('plain');\n" }), { entry: 'src/index.ts', format: 'esm' });
     expect(readFileSync(path.join(withoutCjs.outDir, 'index.js'), 'utf8')).not.toContain('createRequire');
+  });
+
+  it('shims: import.meta.url in CommonJS, __dirname and __filename in ESM, as tsup and tsdown give them; without, both fail under Node', async () => {
+    const files = {
+      'package.json': { name: 'fx-shims', version: '1.0.0', type: 'module', exports: { import: './dist/index.js', require: './dist/index.cjs' } },
+      'src/index.ts': "declare const __dirname: string, __filename: string;\nconst url: string = typeof module === 'object' ? import.meta.url : 'file://' + __filename;\nconsole.log(url.startsWith('file:'), typeof __dirname, __filename.endsWith('index.js') || __filename.endsWith('index.cjs'));\n",
+    };
+    const shimmed = await build(newFixture(files), { entry: 'src/index.ts', format: ['esm', 'cjs'], shims: true });
+    expect(shimmed.out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    for (const file of ['index.js', 'index.cjs']) {
+      const run = runNode(path.join(shimmed.outDir, file));
+      expect(run.stderr, file).toBe('');
+      expect(run.stdout.trim(), file).toBe('true string true');
+    }
+    // The CommonJS output reads import.meta.url through the banner's variable.
+    expect(readFileSync(path.join(shimmed.outDir, 'index.cjs'), 'utf8')).toContain('__buildSystemImportMetaUrl');
+    const plain = await build(newFixture(files), { entry: 'src/index.ts', format: ['esm', 'cjs'] });
+    expect(runNode(path.join(plain.outDir, 'index.js')).stderr).toMatch(/__filename is not defined/);
+    expect(runNode(path.join(plain.outDir, 'index.cjs')).status).not.toBe(0);
+    // Another adapter would drop them: refused, naming the field.
+    expect(() => resolveConfig(loadPackageInfo(newFixture(files).root, new ReadLog()), buildConfigSchema.parse({ adapter: 'bun', shims: true }), null)).toThrow(/shims are applied by the esbuild adapter; got adapter 'bun'/);
+  });
+
+  it("shims with adapter 'auto' build with esbuild even where bun is installed", async () => {
+    const fx = createFixture(
+      {
+        'package.json': { name: 'fx-shims-auto', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+        'build.config.ts': "export default { adapter: 'auto', shims: true };\n",
+        'src/index.ts': 'export const here: string = __dirname;\n',
+      },
+      { linkNodeModules: true },
+    );
+    try {
+      const cacheDir = path.join(fx.root, '.cache-test');
+      const [result] = (await buildApi({ cwd: fx.root, cacheDir })).results;
+      expect(result!.adapter.name).toBe('esbuild');
+      expect(result!.adapter.reason).toContain('(shims)');
+      expect(readFileSync(fx.path('dist/index.js'), 'utf8')).toContain('__buildSystemDirnameValue');
+    } finally {
+      fx.cleanup();
+    }
   });
 
   it('writes external source maps that point Node at the original TypeScript line', async () => {

@@ -108,6 +108,7 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   splitting: false,
+  shims: true,
   clean: true,
   target: 'node18',
   external: ['picomatch', 'left-pad'],
@@ -393,7 +394,7 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/dual').content).toContain("// adapter 'auto' (the default): no build script or bundler config names a builder");
     // tsup: entries, formats and dts match package.json, so they are left out; what differs is kept.
     const tsup = byName(result, '@fx/tsup');
-    expect(tsup.config).toEqual({ adapter: 'esbuild', target: 'node18', sourcemap: true, splitting: false, external: ['left-pad'], define: { __VERSION__: '"1.0.0"' }, banner: '/* @fx/tsup */' });
+    expect(tsup.config).toEqual({ adapter: 'esbuild', target: 'node18', sourcemap: true, splitting: false, shims: true, external: ['left-pad'], define: { __VERSION__: '"1.0.0"' }, banner: '/* @fx/tsup */' });
     expect(tsup.content).toContain("  // tsup.config.ts splitting\n  splitting: false,");
     expect(tsup.content).toContain('  // tsup.config.ts: tsup bundles with esbuild\n  adapter: \'esbuild\',');
     expect(tsup.content).toContain('  // tsup.config.ts target\n  target: \'node18\',');

@@ -155,9 +155,34 @@ function requireShimNeed(pkgDir: string, outputs: Esbuild.Metafile['outputs']): 
   return need;
 }
 
+/**
+ * `shims: true` (tsup's and tsdown's option of that name): what a module of
+ * the other format reads that this one lacks. CommonJS has no import.meta
+ * (esbuild leaves `{}`: import.meta.url is undefined); ESM has no __dirname
+ * and __filename. Defined as names the banner sets, so only free uses are
+ * replaced, not a module's own variables of those names.
+ */
+const SHIMS: Partial<Record<Format, { banner: string; define: Record<string, string> }>> = {
+  cjs: {
+    banner: 'var __buildSystemImportMetaUrl = require("node:url").pathToFileURL(__filename).href;',
+    define: { 'import.meta.url': '__buildSystemImportMetaUrl' },
+  },
+  esm: {
+    banner: [
+      'import { fileURLToPath as __buildSystemFileURLToPath } from "node:url";',
+      'import { dirname as __buildSystemDirname } from "node:path";',
+      'const __buildSystemFilename = __buildSystemFileURLToPath(import.meta.url);',
+      'const __buildSystemDirnameValue = __buildSystemDirname(__buildSystemFilename);',
+    ].join('\n'),
+    define: { __filename: '__buildSystemFilename', __dirname: '__buildSystemDirnameValue' },
+  },
+};
+
 async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format, withRequire = false): Promise<FormatOutcome> {
   const { pkg, config, signal } = ctx;
-  const banner = withRequire ? [REQUIRE_BANNER, ...(config.banner !== undefined ? [config.banner] : [])].join('\n') : config.banner;
+  const shims = config.shims && config.platform === 'node' ? SHIMS[format] : undefined;
+  const bannerLines = [...(withRequire ? [REQUIRE_BANNER] : []), ...(shims ? [shims.banner] : []), ...(config.banner !== undefined ? [config.banner] : [])];
+  const banner = bannerLines.length > 0 ? bannerLines.join('\n') : undefined;
   const entryPoints = Object.fromEntries(Object.entries(config.entries).map(([name, source]) => [name, path.resolve(pkg.dir, source)]));
   const options: Esbuild.BuildOptions = {
     entryPoints,
@@ -168,7 +193,7 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
     target: config.target,
     sourcemap: config.sourcemap === 'external' ? true : config.sourcemap === 'inline' ? 'inline' : false,
     minify: config.minify,
-    define: config.define,
+    define: { ...shims?.define, ...config.define },
     external: config.external,
     logLevel: 'silent',
     ...(banner !== undefined ? { banner: { js: banner } } : {}),

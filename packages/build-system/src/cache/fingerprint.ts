@@ -189,6 +189,7 @@ export function normalizedConfig(config: ResolvedConfig): Record<string, unknown
     sourcemap: config.sourcemap,
     minify: config.minify,
     splitting: config.splitting,
+    shims: config.shims,
     dts: config.dts,
     external: config.external,
     define: config.define,

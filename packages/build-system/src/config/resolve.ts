@@ -57,6 +57,8 @@ export interface ResolvedConfig {
   minify: boolean;
   /** ESM outputs share chunks (esbuild, bun; rollup always does). */
   splitting: boolean;
+  /** import.meta.url in CommonJS, __dirname/__filename in ESM (esbuild adapter, platform node). */
+  shims: boolean;
   dts: boolean;
   /** Module specifiers kept external (exact names and `name/*` subpath patterns). */
   external: string[];
@@ -209,7 +211,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   if (config.outExtension?.cjs === '.js' && pkg.type === 'module') {
     problem('outExtension.cjs', `'.js' is ESM in a "type": "module" package, so CommonJS output must be '.cjs'; set outExtension.cjs to '.cjs' or remove "type": "module" from package.json`);
   }
-  for (const issue of tscOnlyFieldIssues(config)) problem(issue.field, issue.message);
+  for (const issue of [...tscOnlyFieldIssues(config), ...shimsIssues(config)]) problem(issue.field, issue.message);
   // esbuild's own outExtension renames the JS behind our back: declarations, artifacts and validation would name the old files.
   const esbuildOptions = config.adapterOptions.esbuild;
   if (esbuildOptions && 'outExtension' in esbuildOptions) {
@@ -247,6 +249,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     sourcemap,
     minify: config.minify,
     splitting: config.splitting,
+    shims: config.shims,
     dts: config.dts ?? declaresTypes(pkg),
     external: [...new Set([...dependencyExternals(pkg), ...(config.external ?? [])])],
     define: config.define,
@@ -282,4 +285,10 @@ function tscOnlyFieldIssues(config: BuildConfig): { field: string; message: stri
   if (config.exclude !== undefined) issues.push({ field: 'exclude', message: `only the tsc adapter compiles a file list; with adapter ${adapter} the build follows imports from entry. Remove exclude or set adapter: 'tsc'` });
   if (config.emit === false) issues.push({ field: 'emit', message: `emit: false (type-check only) needs adapter: 'tsc'; got adapter ${adapter}` });
   return issues;
+}
+
+/** shims are written by the esbuild adapter ('auto' picks it when they are asked for: load-config.ts); any other would drop them. */
+function shimsIssues(config: BuildConfig): { field: string; message: string }[] {
+  if (!config.shims || config.adapter === 'esbuild' || config.adapter === 'auto') return [];
+  return [{ field: 'shims', message: `shims are applied by the esbuild adapter; got adapter '${config.adapter}'. Remove shims or set adapter: 'esbuild'` }];
 }

@@ -52,6 +52,12 @@ export const buildConfigSchema = z
       .describe('Language target. Default: node<major> from package.json engines.node, else node20.'),
     sourcemap: z.union([z.boolean(), z.enum(['inline', 'external'])]).default(false),
     minify: z.boolean().default(false),
+    shims: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Node shims, as tsup's and tsdown's `shims`: CommonJS outputs get import.meta.url (from __filename), ESM outputs __dirname and __filename (from import.meta.url). The esbuild adapter applies them ('auto' picks esbuild when it is set); platform node only.",
+      ),
     splitting: z
       .boolean()
       .default(true)

@@ -161,6 +161,7 @@ function unbundled(facts: PackageFacts, options: MappedOptions): { adapter: Adap
     ...(options.minify?.value ? ['minify'] : []),
     ...(options.define && Object.keys(options.define.value).length ? ['define'] : []),
     ...(options.banner ? ['banner'] : []),
+    ...(options.shims?.value ? ['shims'] : []),
     ...(entries !== undefined && !Array.isArray(entries) && typeof entries === 'object' ? ['a record entry (tsc names outputs after their sources)'] : []),
     ...(sources.some((s) => !/\.(ts|tsx|mts|cts)$/.test(s)) ? ['entries that are not TypeScript'] : []),
   ];

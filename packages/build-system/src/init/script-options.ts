@@ -56,6 +56,9 @@ export function scriptOptions(command: ScriptCommand, pkg: PackageInfo, reads: R
       case '--no-splitting':
         options.splitting = false;
         break;
+      case '--shims':
+        options.shims = last !== 'false';
+        break;
       case '--clean':
         options.clean = true;
         break;

@@ -41,6 +41,8 @@ export interface MappedOptions {
   minify?: Choice<boolean>;
   /** The tool's `tsconfig`, when it is not the one build-system picks itself (adapterOptions.tsc.project). */
   tsconfig?: Choice<string>;
+  /** tsup/tsdown `shims`. */
+  shims?: Choice<boolean>;
   /** tsup `splitting` (its default, true for ESM, is build-system's too). */
   splitting?: Choice<boolean>;
   external?: Choice<string[]>;
@@ -170,6 +172,10 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         else out.tsconfig = { value: toPosix(value), because: from(key) };
         break;
       }
+      case 'shims':
+        if (typeof value === 'boolean') out.shims = { value, because: from(key) };
+        else skip(key, 'only true or false has an equivalent');
+        break;
       case 'splitting':
         if (tool === 'tsup' && typeof value === 'boolean') out.splitting = { value, because: from(key) };
         else skip(key, 'no equivalent option');

@@ -27,7 +27,9 @@ export async function loadConfigStep(
   const resolved = resolveConfig(pkg, raw, file);
   const origin = input.adapter ? '--adapter' : file ? toPosix(path.relative(pkg.dir, file)) : 'default';
   const relFile = file ? toPosix(path.relative(process.cwd(), file)) : undefined;
-  const choice = await chooseAdapter(pkg, resolved.adapter, origin, reads, relFile, input.adapters);
+  // shims are esbuild's to write (config/resolve.ts refuses them with another adapter): 'auto' takes esbuild then, not bun.
+  const shimmed = resolved.shims && resolved.adapter === 'auto';
+  const choice = await chooseAdapter(pkg, shimmed ? 'esbuild' : resolved.adapter, shimmed ? `${origin} (shims)` : origin, reads, relFile, input.adapters);
   if (choice.adapter.name === 'tsc') {
     // tsc cannot emit every format/entry naming a bundler can; refuse before anything is written.
     const { assertTscCanBuild } = await import('../../adapters/tsc.js');
