@@ -66,6 +66,12 @@ export function declarationProgram(chain: ChainLayer[], entries: string[], resol
   return { files: [...entries, ...declarationFiles], include: declarationIncludes, exclude };
 }
 
+/** tsc's reading of an include/exclude entry: a last segment without `*`, `?` or an extension names a directory. */
+export function namesDirectory(pattern: string): boolean {
+  const last = pattern.replace(/\/$/, '').split('/').pop() ?? '';
+  return !/[*?]/.test(last) && !/\.[^./]+$/.test(last);
+}
+
 /**
  * An include pattern narrowed to the declaration files it matches, or
  * undefined when it matches none. tsc reads a last segment without `*`, `?`
@@ -76,7 +82,7 @@ export function declarationsOnly(pattern: string): string | undefined {
   const dir = pattern.slice(0, slash + 1);
   const last = pattern.slice(slash + 1);
   const wildcard = /[*?]/.test(last);
-  if (!wildcard && !/\.[^./]+$/.test(last)) return `${pattern.replace(/\/$/, '')}/**/*.d.ts`;
+  if (namesDirectory(pattern)) return `${pattern.replace(/\/$/, '')}/**/*.d.ts`;
   if (DECLARATION.test(last)) return pattern;
   if (!wildcard) return undefined;
   // `*`, `index*`: any name, so any declaration starting that way.

@@ -142,11 +142,16 @@ const DYNAMIC_REQUIRE = 'Dynamic require of "';
 const REQUIRE_BANNER = 'import { createRequire as __buildSystemCreateRequire } from "node:module";\nconst require = __buildSystemCreateRequire(import.meta.url);';
 const OWN_REQUIRE = /^(?:(?:var|let|const|function|class)\s+require\b|import\b[^\n;]*[{,\s]require[\s,}])/m;
 
-/** 'banner': build again with REQUIRE_BANNER; 'conflict': the stand-in is there but a banner cannot define require; undefined: nothing to do. */
+/**
+ * 'banner': build again with REQUIRE_BANNER; 'conflict': the stand-in is there but a banner cannot
+ * define require; undefined: nothing to do. The metafile tells without reading the outputs: an
+ * external `require-call` import in an ESM output is exactly a call esbuild left to its stand-in.
+ * Only such an output is read, for the conflict check.
+ */
 function requireShimNeed(pkgDir: string, outputs: Esbuild.Metafile['outputs']): 'banner' | 'conflict' | undefined {
   let need: 'banner' | 'conflict' | undefined;
-  for (const rel of Object.keys(outputs)) {
-    if (!JS_FILE.test(rel)) continue;
+  for (const [rel, output] of Object.entries(outputs)) {
+    if (!JS_FILE.test(rel) || !output.imports.some((i) => i.kind === 'require-call' && i.external)) continue;
     const text = readFileSync(path.resolve(pkgDir, rel), 'utf8');
     if (!text.includes(DYNAMIC_REQUIRE)) continue;
     if (OWN_REQUIRE.test(text)) return 'conflict';

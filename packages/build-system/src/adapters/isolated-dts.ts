@@ -8,6 +8,7 @@ import { isInside, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { namesDirectory } from './declarations-program.js';
 import { locateTsconfig, tscOptions } from './tsc-project.js';
 import { extendsChain } from './tsconfig-layers.js';
 import type { AdapterOutput } from './types.js';
@@ -131,10 +132,9 @@ export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfi
   return { emitter, tsconfig: found.file, entries, sources: emitted, stripInternal: option('stripInternal') === true };
 }
 
-/** tsc's reading of an include/exclude entry: a last segment without `*`, `?` or an extension names a directory. */
+/** An include/exclude entry as a glob: a directory (declarations-program.ts namesDirectory) means everything below it. */
 function asGlob(pattern: string): string {
-  const last = pattern.split('/').pop() ?? '';
-  return /[*?]/.test(last) || /\.[^./]+$/.test(last) ? pattern : `${pattern.replace(/\/$/, '')}/**/*`;
+  return namesDirectory(pattern) ? `${pattern.replace(/\/$/, '')}/**/*` : pattern;
 }
 
 /** The directory part of a pattern before its first wildcard. */
