@@ -238,10 +238,18 @@ function adopt(started: Prewarmed): void {
   prewarmed = started;
 }
 
-/** Kills a prewarmed process the run did not use (the run is over). */
-export function dropTscSnapshotPrewarm(): void {
-  prewarmed?.child.kill('SIGKILL');
+/**
+ * Kills a prewarmed process the run did not use (the run is over), and waits until it is gone: a
+ * signal is delivered when the kernel gets to it, so without the wait the CLI could exit while the
+ * process still runs (seen under load in CI), and whoever ran it would see a process outlive it.
+ */
+export async function dropTscSnapshotPrewarm(): Promise<void> {
+  const warm = prewarmed;
   prewarmed = undefined;
+  if (!warm) return;
+  holdOpen(warm.child, true); // an unref'd child would let the loop end before its close event
+  warm.child.kill('SIGKILL');
+  await warm.closed;
 }
 
 /** Hands a prewarmed process its job and collects what it says, as spawnLines would. */
@@ -403,7 +411,7 @@ export function tscSnapshotStats(): { compiled: number; fellBack: number; built:
 
 /** Lets the next job of every TypeScript try its snapshot again, as in a new process (tests). */
 export function forgetSnapshotUses(): void {
-  dropTscSnapshotPrewarm();
+  void dropTscSnapshotPrewarm();
   prewarmTried = false;
   usedFor.clear();
   jobsFor.clear();

@@ -119,7 +119,7 @@ export class WorkspaceBuildService {
     // A run cut short (cancelled, --bail) may end before every config is loaded: none is left running.
     await Promise.all(waiting.values());
     await flushCacheUsage();
-    (await snapshot)?.dropTscSnapshotPrewarm();
+    await (await snapshot)?.dropTscSnapshotPrewarm();
 
     // Uploads ran alongside the builds; the run ends once they are done (bounded: see RemoteCacheSession.finish).
     const remote = remoteSession ? await remoteSession.finish({ cancelled: options.signal?.aborted === true }) : undefined;
