@@ -113,6 +113,20 @@ function workspaceFiles(): FileTree {
     'above/tsconfig-above/build.config.ts': esbuild,
     'above/tsconfig-above/src/index.tsx': `declare const React: { createElement(...a: unknown[]): unknown };\ndeclare function hh(...a: unknown[]): unknown;\nexport const el = <span />;\n`,
     ...simple('tsconfig-deleted', esbuild, { 'tsconfig.json': { compilerOptions: { jsx: 'react', jsxFactory: 'h' } }, 'src/index.tsx': `declare function h(...a: unknown[]): unknown;\ndeclare function hh(...a: unknown[]): unknown;\nexport const el = <p />;\n` }),
+    // A tsconfig include reaching a shared types directory outside the package, with no declaration in it yet
+    // (a README only; absent altogether for the second): nothing there was read, and a global declaration
+    // added there changes what TypeScript infers. tsc adapter, and declarations after a bundler.
+    'types/tsc-globals/README.md': 'Global declarations.\n',
+    ...simple('include-outside', tscDts, {
+      'tsconfig.json': { ...tsconfigOwn, include: ['src', '../../types/tsc-globals'] },
+      'src/options.d.ts': `interface TscOptions { a: string }\n`,
+      'src/index.ts': `export function make(o: TscOptions) {\n  return { ...o };\n}\n`,
+    }),
+    ...simple('include-absent', `export default { adapter: 'esbuild', dts: true };\n`, {
+      'tsconfig.json': { ...tsconfigOwn, include: ['src', '../../types/decl-globals/**/*.d.ts'] },
+      'src/options.d.ts': `interface DeclOptions { a: string }\n`,
+      'src/index.ts': `export function make(o: DeclOptions) {\n  return { ...o };\n}\n`,
+    }),
     ...simple('relative-outside', esbuild, { 'src/index.ts': `export { message } from '../../../shared/message/message';\n` }),
     ...simple('renamed-outside', esbuild, { 'src/index.ts': `export { moved } from '../../../shared/moved/moved';\n` }),
     ...simple('paths-other', esbuild, { 'tsconfig.json': { compilerOptions: { baseUrl: '.', paths: { '@other/*': ['../other-src/src/*'] } } }, 'src/index.ts': `export { other } from '@other/value';\n` }),
@@ -316,6 +330,13 @@ const CASES: Case[] = [
   },
   { name: 'a tsconfig.json appearing in a directory above the package (esbuild lookup)', pkg: 'tsconfig-above', changes: true, edit: (fx) => fx.write({ 'above/tsconfig.json': { compilerOptions: { jsx: 'react', jsxFactory: 'hh' } } }) },
   { name: "the package's own tsconfig deleted (the one above applies)", pkg: 'tsconfig-deleted', changes: true, edit: (fx) => rmSync(fx.path('packages/tsconfig-deleted/tsconfig.json')) },
+  { name: 'a declaration file added to a directory outside the package that the tsconfig includes (tsc)', pkg: 'include-outside', changes: true, edit: (fx) => fx.write({ 'types/tsc-globals/extra.d.ts': `interface TscOptions { b?: number }\n` }) },
+  {
+    name: 'the first declaration file in a directory the tsconfig includes that did not exist (declarations after esbuild)',
+    pkg: 'include-absent',
+    changes: true,
+    edit: (fx) => fx.write({ 'types/decl-globals/more/extra.d.ts': `interface DeclOptions { b?: number }\n` }),
+  },
   { name: 'a relative import of a file outside the package', pkg: 'relative-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/message/message.ts', 'shared v1', 'shared v2') },
   {
     name: 'a file outside the package renamed, the import following it',
@@ -396,6 +417,8 @@ const BECAUSE: Record<string, RegExp> = {
   'tsconfig-option': /^files changed: \.\.\/\.\.\/configs\/esbuild\.tsconfig\.json$/,
   'tsconfig-above': /^files changed: \.\.\/tsconfig\.json$/,
   'tsconfig-deleted': /^files removed: tsconfig\.json$/,
+  'include-outside': /^files changed: \.\.\/\.\.\/types\/tsc-globals\/$/,
+  'include-absent': /^files changed: \.\.\/\.\.\/types\/decl-globals$/,
   'relative-outside': /^files changed: \.\.\/\.\.\/shared\/message\/message\.ts$/,
   'renamed-outside': /^files changed: src\/index\.ts$/,
   'paths-other': /^files changed: \.\.\/other-src\/src\/value\.ts$/,

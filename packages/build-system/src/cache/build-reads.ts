@@ -7,6 +7,7 @@ import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
 import { canonicalJson } from './fingerprint.js';
+import { includeDirsOutside } from './include-dirs.js';
 
 /**
  * What a build read beyond the package's own files, as the second half of
@@ -40,7 +41,8 @@ import { canonicalJson } from './fingerprint.js';
  *   read from (a file added beside it can change what an import resolves to),
  *   shared chunks aside (SHARED_CHUNK);
  * - for TypeScript (tsc adapter, `dts: true`), the `node_modules/@types`
- *   directories it scans by default.
+ *   directories it scans by default, and the directories outside the package
+ *   that its own tsconfig's `include` reaches (include-dirs.ts).
  * Files of the tool's own install are left out by the adapters: the tool's
  * version is in the fingerprint.
  *
@@ -191,6 +193,14 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     if (chain.problem) return { problem: `the tsconfig chain of ${readsPath(pkg, start)} cannot be followed: ${chain.problem}` };
     for (const f of chain.files) ruleFiles.add(f);
     for (const a of chain.absent) mustBeAbsent.add(a);
+    // 2a. What the package's own tsconfig includes outside the package: a file appearing there joins the
+    // program, though nobody read it this time (include-dirs.ts). A tsconfig outside the package is not
+    // followed: the program of a package using it is restricted to the package (adapters/tsc-project.ts).
+    if ((input.adapter === 'tsc' || input.declarations) && isInside(pkg.dir, start)) {
+      const reached = includeDirsOutside(start, pkg.dir, reads);
+      for (const d of reached.dirs) dirs.add(d);
+      for (const a of reached.absent) mustBeAbsent.add(a);
+    }
   }
 
   // 2b. The tsc adapter's (and declaration emit's) own lookup (adapters/tsc-project.ts): without a tsconfig of

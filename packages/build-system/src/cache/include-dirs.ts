@@ -1,0 +1,76 @@
+import path from 'node:path';
+import { extendsChain, withConfigDir } from '../adapters/tsconfig-layers.js';
+import { isInside } from '../util/paths.js';
+import type { ReadLog } from '../util/read-log.js';
+
+/**
+ * The directories outside a package that its tsconfig's `include` patterns
+ * reach (`"include": ["src", "../../types"]`), to be recorded by their
+ * listings, and the pattern bases that do not exist yet, to be recorded as
+ * absent.
+ *
+ * Why: a file TypeScript compiled is reported by the tool and hashed, and the
+ * directory it sits in is listed; but a file that an include pattern would
+ * match and that did not exist at build time was read by nobody. Inside the
+ * package the fingerprint's walk sees it appear. Outside, nothing did: a
+ * global `.d.ts` added to an empty (or not yet created) shared types
+ * directory changed the declarations a `--force` build makes, and the cache
+ * kept serving the old ones.
+ *
+ * Over-approximation on purpose: every directory below a pattern's literal
+ * base is listed, whatever the pattern's wildcards and extensions, so a file
+ * added there that TypeScript would not compile may cost a rebuild, never a
+ * stale output. The package's own directory is left out (its inputs are the
+ * fingerprint's, and its outputs must not key its own build), and so are
+ * what tsc never matches through a wildcard: node_modules, bower_components,
+ * jspm_packages and names starting with a dot. Symlinked directories are not
+ * entered: they appear in their parent's listing as names.
+ */
+export interface IncludeDirs {
+  dirs: string[];
+  absent: string[];
+}
+
+/** tsc's wildcard matching never enters these (its default exclude, and hidden names). */
+const NEVER_MATCHED = new Set(['node_modules', 'bower_components', 'jspm_packages']);
+/** A walk this wide means a pattern based at a very high directory: listed up to here, the rest walked by nobody (each run pays the walk). */
+const MAX_DIRS = 5000;
+
+/** What `tsconfig`'s effective include reaches outside `pkgDir` (see IncludeDirs). */
+export function includeDirsOutside(tsconfig: string, pkgDir: string, reads: ReadLog): IncludeDirs {
+  const chain = extendsChain(tsconfig, reads);
+  const own = chain[0];
+  const layer = chain.find((l) => l.top.include !== undefined);
+  const out: IncludeDirs = { dirs: [], absent: [] };
+  if (!own || !layer || !Array.isArray(layer.top.include)) return out;
+  const seen = new Set<string>();
+  for (const pattern of layer.top.include) {
+    if (typeof pattern !== 'string') continue;
+    const abs = path.resolve(layer.dir, withConfigDir(pattern, own.dir) as string);
+    const base = literalBase(abs);
+    if (isInside(pkgDir, base)) continue;
+    const st = reads.stat(base);
+    if (!st) out.absent.push(base);
+    else if (st.isDirectory()) walk(base, pkgDir, reads, seen, out);
+    // A file named outright: TypeScript reads it (reported, hashed) or fails on its absence.
+  }
+  return out;
+}
+
+/** The part of an absolute pattern before its first segment with a wildcard. */
+function literalBase(abs: string): string {
+  const segments = abs.split(path.sep);
+  const wild = segments.findIndex((s) => /[*?]/.test(s));
+  return wild === -1 ? abs : segments.slice(0, wild).join(path.sep) || path.sep;
+}
+
+function walk(dir: string, pkgDir: string, reads: ReadLog, seen: Set<string>, out: IncludeDirs): void {
+  if (seen.has(dir) || seen.size >= MAX_DIRS) return;
+  seen.add(dir);
+  out.dirs.push(dir);
+  for (const entry of reads.list(dir)) {
+    if (!entry.isDirectory() || NEVER_MATCHED.has(entry.name) || entry.name.startsWith('.')) continue;
+    const child = path.join(dir, entry.name);
+    if (!isInside(pkgDir, child)) walk(child, pkgDir, reads, seen, out);
+  }
+}
