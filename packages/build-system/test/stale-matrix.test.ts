@@ -127,6 +127,13 @@ function workspaceFiles(): FileTree {
       'src/options.d.ts': `interface DeclOptions { a: string }\n`,
       'src/index.ts': `export function make(o: DeclOptions) {\n  return { ...o };\n}\n`,
     }),
+    // typeRoots outside the package, without `types`: TypeScript loads every package there.
+    'typings-case/a/index.d.ts': `interface RootsOptions { fromA?: string }\n`,
+    ...simple('typeroots-outside', tscDts, {
+      'tsconfig.json': { compilerOptions: { ...tsconfigOwn.compilerOptions, types: undefined, typeRoots: ['../../typings-case'] }, include: ['src'] },
+      'src/options.d.ts': `interface RootsOptions { a: string }\n`,
+      'src/index.ts': `export function make(o: RootsOptions) {\n  return { ...o };\n}\n`,
+    }),
     ...simple('relative-outside', esbuild, { 'src/index.ts': `export { message } from '../../../shared/message/message';\n` }),
     ...simple('renamed-outside', esbuild, { 'src/index.ts': `export { moved } from '../../../shared/moved/moved';\n` }),
     ...simple('paths-other', esbuild, { 'tsconfig.json': { compilerOptions: { baseUrl: '.', paths: { '@other/*': ['../other-src/src/*'] } } }, 'src/index.ts': `export { other } from '@other/value';\n` }),
@@ -337,6 +344,7 @@ const CASES: Case[] = [
     changes: true,
     edit: (fx) => fx.write({ 'types/decl-globals/more/extra.d.ts': `interface DeclOptions { b?: number }\n` }),
   },
+  { name: 'a types package added to a typeRoots directory outside the package (tsc)', pkg: 'typeroots-outside', changes: true, edit: (fx) => fx.write({ 'typings-case/b/index.d.ts': `interface RootsOptions { fromB?: string }\n` }) },
   { name: 'a relative import of a file outside the package', pkg: 'relative-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/message/message.ts', 'shared v1', 'shared v2') },
   {
     name: 'a file outside the package renamed, the import following it',
@@ -419,6 +427,7 @@ const BECAUSE: Record<string, RegExp> = {
   'tsconfig-deleted': /^files removed: tsconfig\.json$/,
   'include-outside': /^files changed: \.\.\/\.\.\/types\/tsc-globals\/$/,
   'include-absent': /^files changed: \.\.\/\.\.\/types\/decl-globals$/,
+  'typeroots-outside': /^files changed: \.\.\/\.\.\/typings-case\/$/,
   'relative-outside': /^files changed: \.\.\/\.\.\/shared\/message\/message\.ts$/,
   'renamed-outside': /^files changed: src\/index\.ts$/,
   'paths-other': /^files changed: \.\.\/other-src\/src\/value\.ts$/,

@@ -7,7 +7,7 @@ import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
 import { canonicalJson } from './fingerprint.js';
-import { includeDirsOutside } from './include-dirs.js';
+import { includeDirsOutside, typeRootsOutside } from './include-dirs.js';
 
 /**
  * What a build read beyond the package's own files, as the second half of
@@ -42,7 +42,7 @@ import { includeDirsOutside } from './include-dirs.js';
  *   shared chunks aside (SHARED_CHUNK);
  * - for TypeScript (tsc adapter, `dts: true`), the `node_modules/@types`
  *   directories it scans by default, and the directories outside the package
- *   that its own tsconfig's `include` reaches (include-dirs.ts).
+ *   that its own tsconfig's `include` and `typeRoots` reach (include-dirs.ts).
  * Files of the tool's own install are left out by the adapters: the tool's
  * version is in the fingerprint.
  *
@@ -193,13 +193,14 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     if (chain.problem) return { problem: `the tsconfig chain of ${readsPath(pkg, start)} cannot be followed: ${chain.problem}` };
     for (const f of chain.files) ruleFiles.add(f);
     for (const a of chain.absent) mustBeAbsent.add(a);
-    // 2a. What the package's own tsconfig includes outside the package: a file appearing there joins the
-    // program, though nobody read it this time (include-dirs.ts). A tsconfig outside the package is not
+    // 2a. What the package's own tsconfig includes, and its typeRoots, outside the package: a file appearing
+    // there joins the program, though nobody read it this time (include-dirs.ts). A tsconfig outside the package is not
     // followed: the program of a package using it is restricted to the package (adapters/tsc-project.ts).
     if ((input.adapter === 'tsc' || input.declarations) && isInside(pkg.dir, start)) {
-      const reached = includeDirsOutside(start, pkg.dir, reads);
-      for (const d of reached.dirs) dirs.add(d);
-      for (const a of reached.absent) mustBeAbsent.add(a);
+      for (const reached of [includeDirsOutside(start, pkg.dir, reads), typeRootsOutside(start, pkg.dir, reads)]) {
+        for (const d of reached.dirs) dirs.add(d);
+        for (const a of reached.absent) mustBeAbsent.add(a);
+      }
     }
   }
 

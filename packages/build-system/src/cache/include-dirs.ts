@@ -57,6 +57,29 @@ export function includeDirsOutside(tsconfig: string, pkgDir: string, reads: Read
   return out;
 }
 
+/**
+ * The `typeRoots` directories a tsconfig's chain sets outside `pkgDir`: TypeScript loads every
+ * package in them (without `types`), so a package added there, which nobody read this time, joins
+ * the program. Each is listed (its packages' files, once read, are hashed where they are read), or
+ * recorded as absent. The default roots (`node_modules/@types` upward) are build-reads.ts's own rule.
+ */
+export function typeRootsOutside(tsconfig: string, pkgDir: string, reads: ReadLog): IncludeDirs {
+  const chain = extendsChain(tsconfig, reads);
+  const own = chain[0];
+  const layer = chain.find((l) => l.compilerOptions.typeRoots !== undefined);
+  const out: IncludeDirs = { dirs: [], absent: [] };
+  if (!own || !layer || !Array.isArray(layer.compilerOptions.typeRoots)) return out;
+  for (const root of layer.compilerOptions.typeRoots) {
+    if (typeof root !== 'string') continue;
+    const abs = path.resolve(layer.dir, withConfigDir(root, own.dir) as string);
+    if (isInside(pkgDir, abs)) continue;
+    const st = reads.stat(abs);
+    if (!st) out.absent.push(abs);
+    else if (st.isDirectory()) out.dirs.push(abs);
+  }
+  return out;
+}
+
 /** The part of an absolute pattern before its first segment with a wildcard. */
 function literalBase(abs: string): string {
   const segments = abs.split(path.sep);
