@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { build, type BuildEvent, type BuildOptions, type BuildResult, type CacheChange, type RunResult } from '../src/index.js';
 import { LocalCacheStore } from '../src/cache/store.js';
-import { cliPath, createFixture, repoRoot, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
+import { cliPath, createFixture, repoBin, repoRoot, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
 
 /**
  * The incremental cache end to end, with the real esbuild (and tsc for the
@@ -264,6 +264,45 @@ describe('cache: each miss says why', () => {
     } finally {
       delete process.env.BS_CACHE_TEST_FLAVOUR;
       delete process.env.BS_CACHE_TEST_OTHER;
+    }
+  });
+
+  it("bun: NODE_ENV, which bun inlines as it finds it, is keyed though the config does not name it", async () => {
+    const fx = createFixture({
+      'package.json': { name: 'fx-bun-env', version: '1.0.0', type: 'module', main: 'dist/index.js' },
+      'build.config.ts': "export default { adapter: 'bun', platform: 'browser' };\n",
+      'src/index.ts': 'export const mode = process.env.NODE_ENV;\n',
+    });
+    fixtures.push(fx);
+    mkdirSync(fx.path('node_modules/.bin'), { recursive: true });
+    symlinkSync(path.join(repoBin, 'bun'), fx.path('node_modules/.bin/bun'));
+    const cacheDir = path.join(tempDir('bs-cache-bun-env-'), 'cache');
+    const saved = process.env.NODE_ENV;
+    const run = async (value: string | undefined) => {
+      if (value === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = value;
+      const r = ((await build({ cwd: fx.root, cacheDir })) as RunResult).results[0]!;
+      expect(r.status).toBe('success');
+      return { r, js: readFileSync(fx.path('dist/index.js'), 'utf8') };
+    };
+    try {
+      const prod = await run('production');
+      expect(prod.r.cache.status).toBe('miss');
+      expect(prod.js).toContain('"production"');
+      expect((await run('production')).r.cache.status).toBe('hit');
+      const test = await run('test');
+      expect(test.r.cache.reason).toBe('env changed: NODE_ENV');
+      expect(test.js).toContain('"test"');
+      const unset = await run(undefined);
+      expect(unset.r.cache.status).toBe('miss');
+      expect(unset.js).toContain('"development"');
+      // Back to a value built before: its entry is restored, with that value inlined.
+      const again = await run('production');
+      expect(again.r.cache.status).toBe('hit');
+      expect(again.js).toContain('"production"');
+    } finally {
+      if (saved === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = saved;
     }
   });
 

@@ -1,4 +1,5 @@
 import type { Stats } from 'node:fs';
+import { TOOL_ENV } from '../adapters/tool-env.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { BuilderName } from '../config/schema.js';
 import { sha256 } from '../util/hash.js';
@@ -67,7 +68,7 @@ export interface Fingerprint {
   packageJson: Record<string, unknown>;
   /** The workspace lockfile's entries for this package's external dependencies; null without a lockfile. */
   lockfile: LockfileFingerprint | null;
-  /** Env vars named by config `env` → sha256 of the value (null = unset). Values are never stored in clear. */
+  /** Env vars named by config `env`, and those the adapter's tool reads itself (adapters/tool-env.ts) → sha256 of the value (null = unset). Values are never stored in clear. */
   env: Record<string, string | null>;
   /** Input files (posix, relative to the package) → sha256 of their content. */
   files: Record<string, string>;
@@ -259,7 +260,8 @@ export async function computeFingerprint(input: FingerprintInput): Promise<{ fin
   ]);
 
   const envHashes: Record<string, string | null> = {};
-  for (const name of [...config.env].sort()) {
+  // The builder's own (adapters/tool-env.ts) are keyed like declared ones: bun inlines NODE_ENV as it finds it.
+  for (const name of [...new Set([...config.env, ...TOOL_ENV[input.adapter.name]])].sort()) {
     const value = hasher.reads.env(name, env);
     envHashes[name] = value === undefined ? null : sha256(`${name}=${value}`);
   }
