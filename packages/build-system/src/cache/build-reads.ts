@@ -7,7 +7,7 @@ import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
 import { canonicalJson } from './fingerprint.js';
-import { includeDirsOutside, typeRootsOutside } from './include-dirs.js';
+import { includeDirsOutside, pathFallbacksOutside, typeRootsOutside } from './tsconfig-dirs.js';
 
 /**
  * What a build read beyond the package's own files, as the second half of
@@ -42,7 +42,10 @@ import { includeDirsOutside, typeRootsOutside } from './include-dirs.js';
  *   shared chunks aside (SHARED_CHUNK);
  * - for TypeScript (tsc adapter, `dts: true`), the `node_modules/@types`
  *   directories it scans by default, and the directories outside the package
- *   that its own tsconfig's `include` and `typeRoots` reach (include-dirs.ts).
+ *   that its own tsconfig's `include` and `typeRoots` reach, and (bundlers
+ *   too) the earlier targets of `paths` fallbacks (tsconfig-dirs.ts);
+ * - beside an `index.*` read outside the package, its directory's parent: a
+ *   `mod.ts` appearing there wins over `mod/index.ts` for `import './mod'`.
  * Files of the tool's own install are left out by the adapters: the tool's
  * version is in the fingerprint.
  *
@@ -103,6 +106,8 @@ const BUNDLERS_WITH_TSCONFIG_LOOKUP: ReadonlySet<BuilderName> = new Set(['esbuil
 /** tsconfig.json, tsconfig.build.json, app.tsconfig.json, jsconfig.json… (any name an adapter reports as its project). */
 const TSCONFIG_NAME = /[tj]sconfig[^/]*\.json$/;
 const isNodeModules = (abs: string) => abs.split(path.sep).includes('node_modules');
+/** A file a directory import resolves to (index.ts, index.js, index.d.ts…). */
+const INDEX_FILE = /^index\.[^/]+$/;
 
 /** The key of a package's recorded reads as stored (see the module comment for the path rule). */
 export function readsPath(pkg: PackageInfo, abs: string): string {
@@ -193,14 +198,18 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     if (chain.problem) return { problem: `the tsconfig chain of ${readsPath(pkg, start)} cannot be followed: ${chain.problem}` };
     for (const f of chain.files) ruleFiles.add(f);
     for (const a of chain.absent) mustBeAbsent.add(a);
-    // 2a. What the package's own tsconfig includes, and its typeRoots, outside the package: a file appearing
-    // there joins the program, though nobody read it this time (include-dirs.ts). A tsconfig outside the package is not
+    // 2a. What the package's own tsconfig includes, its typeRoots, and the earlier targets of `paths` fallbacks,
+    // outside the package: a file appearing there joins the build, though nobody read it this time (tsconfig-dirs.ts). A tsconfig outside the package is not
     // followed: the program of a package using it is restricted to the package (adapters/tsc-project.ts).
-    if ((input.adapter === 'tsc' || input.declarations) && isInside(pkg.dir, start)) {
-      for (const reached of [includeDirsOutside(start, pkg.dir, reads), typeRootsOutside(start, pkg.dir, reads)]) {
-        for (const d of reached.dirs) dirs.add(d);
-        for (const a of reached.absent) mustBeAbsent.add(a);
-      }
+    const typescript = input.adapter === 'tsc' || input.declarations;
+    const reached = [
+      ...(typescript && isInside(pkg.dir, start) ? [includeDirsOutside(start, pkg.dir, reads), typeRootsOutside(start, pkg.dir, reads)] : []),
+      // `paths` applies from whichever tsconfig the tool used, the package's or one above it.
+      ...(typescript || BUNDLERS_WITH_TSCONFIG_LOOKUP.has(input.adapter) ? [pathFallbacksOutside(start, pkg.dir, reads)] : []),
+    ];
+    for (const { dirs: listed, absent } of reached) {
+      for (const d of listed) dirs.add(d);
+      for (const a of absent) mustBeAbsent.add(a);
     }
   }
 
@@ -241,7 +250,13 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     // Not beside a tsconfig: nothing resolves against its siblings, and its own include never applies to a
     // package outside its directory (adapters/tsc-project.ts restricts the program), so a new file at the
     // workspace root does not rebuild every package that extends the root tsconfig.
-    if (!isNodeModules(f) && !TSCONFIG_NAME.test(path.basename(f))) dirs.add(path.dirname(f));
+    if (!isNodeModules(f) && !TSCONFIG_NAME.test(path.basename(f))) {
+      dirs.add(path.dirname(f));
+      // `import '../x/mod'` read mod/index.ts: a mod.ts added beside the directory would win. Not for a package's
+      // own root (a dependency's dist/index.js is reached through its package.json, never by probing).
+      const parent = path.dirname(path.dirname(f));
+      if (INDEX_FILE.test(path.basename(f)) && !isInside(pkg.dir, parent) && !reads.stat(path.join(parent, 'package.json'))) dirs.add(parent);
+    }
   }
   const checkedFiles = new Set<string>();
   for (const abs of input.checked?.present ?? []) if (!input.staticInputs.has(abs) && abs !== ownManifest && !excluded(abs)) checkedFiles.add(abs);

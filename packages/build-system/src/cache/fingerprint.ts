@@ -43,8 +43,13 @@ import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
  * 5: `declarations.isolated`: the version of the package's per-file
  *    declaration emitter (oxc-transform) that replaces TypeScript's program
  *    when the tsconfig sets isolatedDeclarations (adapters/isolated-dts.ts).
+ * 6: an entry's recorded reads also list the directories outside the package
+ *    that its tsconfig's include, typeRoots and `paths` fallbacks reach, and
+ *    the parent of an `index.*` read outside it (build-reads.ts). An entry
+ *    recorded before lacks them and would still look valid when a file
+ *    appears there, so those entries stop matching.
  */
-export const FINGERPRINT_VERSION = 5;
+export const FINGERPRINT_VERSION = 6;
 
 export interface Fingerprint {
   /** Shape/meaning version of this type; part of the key. */

@@ -4,6 +4,11 @@ import { isInside } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 
 /**
+ * Directories outside a package that its tsconfig makes part of the build
+ * without anything in them being read: what `include` matches, the `typeRoots`,
+ * and the earlier targets of `paths` fallbacks. Each is recorded by its
+ * listing, so a file appearing there is a change.
+ *
  * The directories outside a package that its tsconfig's `include` patterns
  * reach (`"include": ["src", "../../types"]`), to be recorded by their
  * listings, and the pattern bases that do not exist yet, to be recorded as
@@ -76,6 +81,43 @@ export function typeRootsOutside(tsconfig: string, pkgDir: string, reads: ReadLo
     const st = reads.stat(abs);
     if (!st) out.absent.push(abs);
     else if (st.isDirectory()) out.dirs.push(abs);
+  }
+  return out;
+}
+
+/**
+ * For each `paths` key with fallbacks (`"@x/*": ["../../a/*", "../../b/*"]`),
+ * the directories its targets before the last one start in, outside
+ * `pkgDir`: an import resolved through a later target now goes to an earlier
+ * one as soon as a matching file appears there, in a directory nothing was
+ * read from. Listed (or absent). A target's literal base is listed, not what
+ * its wildcard stands for in every import: `a/*` is exact, `a/*\/src` notices
+ * a new directory under `a` and not a new file under an existing `a/x/src`
+ * (see research §16). The last target needs nothing: nothing falls back past
+ * it. esbuild, bun and TypeScript all honour `paths`.
+ */
+export function pathFallbacksOutside(tsconfig: string, pkgDir: string, reads: ReadLog): IncludeDirs {
+  const chain = extendsChain(tsconfig, reads);
+  const own = chain[0];
+  const pathsLayer = chain.find((l) => l.compilerOptions.paths !== undefined);
+  const out: IncludeDirs = { dirs: [], absent: [] };
+  const paths = pathsLayer?.compilerOptions.paths;
+  if (!own || !pathsLayer || !paths || typeof paths !== 'object' || Array.isArray(paths)) return out;
+  const baseLayer = chain.find((l) => typeof l.compilerOptions.baseUrl === 'string');
+  const base = baseLayer ? path.resolve(baseLayer.dir, withConfigDir(baseLayer.compilerOptions.baseUrl, own.dir) as string) : pathsLayer.dir;
+  for (const targets of Object.values(paths as Record<string, unknown>)) {
+    if (!Array.isArray(targets)) continue;
+    for (const target of targets.slice(0, -1)) {
+      if (typeof target !== 'string') continue;
+      const abs = path.resolve(base, withConfigDir(target, own.dir) as string);
+      // The directory the target's first wildcard is in (a target without one names a file or directory: its parent).
+      const star = abs.indexOf('*');
+      const dir = star === -1 ? path.dirname(abs) : path.dirname(`${abs.slice(0, star)}x`);
+      if (isInside(pkgDir, dir) || dir.split(path.sep).includes('node_modules')) continue;
+      const st = reads.stat(dir);
+      if (!st) out.absent.push(dir);
+      else if (st.isDirectory()) out.dirs.push(dir);
+    }
   }
   return out;
 }
