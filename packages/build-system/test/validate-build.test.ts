@@ -261,6 +261,44 @@ describe('validation of a pnpm package whose built files are in publishConfig', 
     expect(validation(npm)).toEqual(['warning PKG_FILES_UNCOVERED exports["."]']);
   });
 
+  it('with pnpm and no build config, the entries, formats and extensions come from publishConfig, not from the development exports', async () => {
+    const fx = createFixture(
+      {
+        'package.json': { name: 'ws', private: true },
+        'pnpm-workspace.yaml': "packages:\n  - 'packages/*'\n",
+        'packages/bare/package.json': {
+          name: 'bare',
+          version: '1.0.0',
+          type: 'module',
+          exports: { '.': './src/index.ts', './utils': './src/utils.ts' },
+          files: ['dist'],
+          publishConfig: {
+            exports: {
+              '.': { import: './dist/index.mjs', require: './dist/index.cjs' },
+              './utils': { import: './dist/utils.mjs', require: './dist/utils.cjs' },
+            },
+          },
+        },
+        'packages/bare/src/index.ts': "export { twice } from './utils';\n",
+        'packages/bare/src/utils.ts': 'export const twice = (n: number): number => n * 2;\n',
+      },
+      { linkNodeModules: true },
+    );
+    fixtures.push(fx);
+    // --all: a package without a config takes part when its package.json names what to build.
+    const run = await build({ cwd: fx.root, all: true, cacheDir: mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-')) });
+    const r = run.results[0]!;
+    expect(r.status).toBe('success');
+    expect(validation(r)).toEqual([]);
+    // (and the chunk both ESM entries share)
+    expect(r.artifacts.map((a) => a.path).filter((p) => !p.endsWith('.map') && !p.startsWith('dist/chunk-')).sort()).toEqual(['dist/index.cjs', 'dist/index.mjs', 'dist/utils.cjs', 'dist/utils.mjs']);
+    // What pnpm publishes works under Node, both ways.
+    const dir = fx.path('packages/bare');
+    const evalIn = (code: string) => spawnSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8' }).stdout.trim();
+    expect(evalIn("import('./dist/utils.mjs').then((m) => console.log(m.twice(2)))")).toBe('4');
+    expect(evalIn("console.log(require('./dist/index.cjs').twice(3))")).toBe('6');
+  });
+
   it('with npm, which publishes `exports` as written, the development exports are still what is checked', async () => {
     const fx = createFixture({ 'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] }, ...pkg('ok', { '.': { import: './dist/index.mjs', require: './dist/index.cjs' } }) }, { linkNodeModules: true });
     fixtures.push(fx);

@@ -3,13 +3,26 @@ import path from 'node:path';
 import { manifestTargets, type TargetSource } from '../util/manifest-targets.js';
 import { stripDot } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { publishedManifest } from '../workspace/published-manifest.js';
 import type { Format, OutExtensions, Platform } from './schema.js';
 
 /**
  * What a package's package.json implies when its config is silent: the entries
  * (from the outputs it promises), the formats and their extensions, the
  * target, whether it ships types, its externals and bins. Read by resolve.ts.
+ *
+ * The outputs it promises are those of the manifest as published: with pnpm,
+ * `publishConfig.exports`/`main`/`bin`… replace the fields written for the
+ * workspace, which commonly point at the sources (published-manifest.ts).
+ * Read from the development fields, such a package built one `index.js` in
+ * the package's type where it publishes `.mjs` and `.cjs`, and validation
+ * then warned that every published target was missing.
  */
+
+/** The manifest whose output fields the build must produce. */
+function promised(pkg: PackageInfo): PackageInfo['manifest'] {
+  return publishedManifest(pkg).manifest;
+}
 
 const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 export const JS_OUTPUT = /\.(c|m)?js$/;
@@ -25,7 +38,7 @@ export function isFile(p: string): boolean {
 
 /** `bin` targets, posix, relative. */
 export function binTargets(pkg: PackageInfo): string[] {
-  return manifestTargets(pkg.manifest).targets.filter((t) => t.source === 'bin').map((t) => stripDot(t.value));
+  return manifestTargets(promised(pkg)).targets.filter((t) => t.source === 'bin').map((t) => stripDot(t.value));
 }
 
 /** The condition each plain field stands for when resolve reads formats from it. */
@@ -35,7 +48,7 @@ const FIELD_CONDITION: Partial<Record<TargetSource, string>> = { main: 'main', m
 function declaredOutputs(pkg: PackageInfo): { path: string; conditions: string[] }[] {
   const outs: { path: string; conditions: string[] }[] = [];
   // Every leaf counts here, also those Node refuses: validation reports those; resolution still builds them.
-  for (const t of manifestTargets(pkg.manifest).targets) {
+  for (const t of manifestTargets(promised(pkg)).targets) {
     if (t.source === 'exports') outs.push({ path: stripDot(t.value), conditions: t.conditions });
     else if (FIELD_CONDITION[t.source]) outs.push({ path: stripDot(t.value), conditions: [FIELD_CONDITION[t.source]!] });
   }
@@ -112,7 +125,7 @@ export function defaultTarget(pkg: PackageInfo, platform: Platform): string {
 }
 
 export function declaresTypes(pkg: PackageInfo): boolean {
-  const m = pkg.manifest;
+  const m = promised(pkg);
   if (typeof m.types === 'string' || typeof m.typings === 'string') return true;
   return manifestTargets(m).targets.some((t) => t.source === 'exports' && (t.conditions.includes('types') || /\.d\.(c|m)?ts$/.test(t.value)));
 }
