@@ -267,6 +267,29 @@ describe('cache: each miss says why', () => {
     }
   });
 
+  it('tsc: in a directory the include reaches, a gitignored declaration appearing is a change; a gitignored log is not', async () => {
+    const fx = createFixture({
+      'package.json': { name: 'fx-include', version: '1.0.0', type: 'module', types: './dist/index.d.ts', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } }, files: ['dist'] },
+      'build.config.ts': "export default { adapter: 'tsc', dts: true };\n",
+      'tsconfig.json': { compilerOptions: { target: 'es2022', module: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [], rootDir: 'src', outDir: 'dist' }, include: ['src'] },
+      '.gitignore': 'dist\n*.gen.d.ts\n*.log\n',
+      'src/options.d.ts': 'interface IncOptions { a: string }\n',
+      'src/index.ts': 'export function make(o: IncOptions) {\n  return { ...o };\n}\n',
+    }, { linkNodeModules: true });
+    fixtures.push(fx);
+    const cacheDir = path.join(tempDir('bs-cache-include-'), 'cache');
+    const run = async () => ((await build({ cwd: fx.root, cacheDir })) as RunResult).results[0]!;
+    const first = await run();
+    expect(first.status, JSON.stringify(first.diagnostics)).toBe('success');
+    expect(first.cache.status).toBe('miss');
+    fx.write({ 'src/build.log': 'a log line\n' });
+    expect((await run()).cache.status).toBe('hit');
+    fx.write({ 'src/extra.gen.d.ts': 'interface IncOptions { b?: number }\n' });
+    const r = await run();
+    expect(r.cache.reason).toBe('files changed: src/');
+    expect(readFileSync(fx.path('dist/index.d.ts'), 'utf8')).toContain('b?: number;');
+  });
+
   it("bun: NODE_ENV, which bun inlines as it finds it, is keyed though the config does not name it", async () => {
     const fx = createFixture({
       'package.json': { name: 'fx-bun-env', version: '1.0.0', type: 'module', main: 'dist/index.js' },

@@ -140,6 +140,13 @@ function workspaceFiles(): FileTree {
     'shared/fallback-a/other.ts': `export const other = 1;\n`,
     'shared/fallback-b/mod.ts': `export const fallback = 'from b';\n`,
     ...simple('paths-fallback', esbuild, { 'tsconfig.json': { compilerOptions: { baseUrl: '.', paths: { '@fb/*': ['../../shared/fallback-a/*', '../../shared/fallback-b/*'] } } }, 'src/index.ts': `export { fallback } from '@fb/mod';\n` }),
+    // A gitignored directory generated into src/ (the root .gitignore's **/generated/), holding a global declaration
+    // the tsconfig's include picks up: no input of the fingerprint, and read by nobody before it existed.
+    ...simple('gitignored-dts', tscDts, {
+      'tsconfig.json': tsconfigOwn,
+      'src/options.d.ts': `interface GenOptions { a: string }\n`,
+      'src/index.ts': `export function make(o: GenOptions) {\n  return { ...o };\n}\n`,
+    }),
     ...simple('relative-outside', esbuild, { 'src/index.ts': `export { message } from '../../../shared/message/message';\n` }),
     ...simple('renamed-outside', esbuild, { 'src/index.ts': `export { moved } from '../../../shared/moved/moved';\n` }),
     ...simple('paths-other', esbuild, { 'tsconfig.json': { compilerOptions: { baseUrl: '.', paths: { '@other/*': ['../other-src/src/*'] } } }, 'src/index.ts': `export { other } from '@other/value';\n` }),
@@ -353,6 +360,7 @@ const CASES: Case[] = [
   { name: 'a types package added to a typeRoots directory outside the package (tsc)', pkg: 'typeroots-outside', changes: true, edit: (fx) => fx.write({ 'typings-case/b/index.d.ts': `interface RootsOptions { fromB?: string }\n` }) },
   { name: 'a file outside the package added beside the directory an import resolved to (mod.ts over mod/index.ts)', pkg: 'index-shadow', changes: true, edit: (fx) => fx.write({ 'shared/idx/mod.ts': `export const idx = 'from mod.ts';\n` }) },
   { name: 'a file appearing in the earlier target of a tsconfig `paths` fallback', pkg: 'paths-fallback', changes: true, edit: (fx) => fx.write({ 'shared/fallback-a/mod.ts': `export const fallback = 'from a';\n` }) },
+  { name: 'a gitignored declaration generated into a directory the tsconfig includes (tsc)', pkg: 'gitignored-dts', changes: true, edit: (fx) => fx.write({ 'packages/gitignored-dts/src/generated/env.d.ts': `interface GenOptions { b?: number }\n` }) },
   { name: 'a relative import of a file outside the package', pkg: 'relative-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/message/message.ts', 'shared v1', 'shared v2') },
   {
     name: 'a file outside the package renamed, the import following it',
@@ -438,6 +446,7 @@ const BECAUSE: Record<string, RegExp> = {
   'typeroots-outside': /^files changed: \.\.\/\.\.\/typings-case\/$/,
   'index-shadow': /^files changed: \.\.\/\.\.\/shared\/idx\/$/,
   'paths-fallback': /^files changed: \.\.\/\.\.\/shared\/fallback-a\/$/,
+  'gitignored-dts': /^files changed: src\/$/,
   'relative-outside': /^files changed: \.\.\/\.\.\/shared\/message\/message\.ts$/,
   'renamed-outside': /^files changed: src\/index\.ts$/,
   'paths-other': /^files changed: \.\.\/other-src\/src\/value\.ts$/,

@@ -1,4 +1,4 @@
-import { statSync, type Stats } from 'node:fs';
+import { statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { BuilderName } from '../config/schema.js';
 import { sha256 } from '../util/hash.js';
@@ -7,7 +7,7 @@ import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
 import { canonicalJson } from './fingerprint.js';
-import { includeDirsOutside, pathFallbacksOutside, typeRootsOutside } from './tsconfig-dirs.js';
+import { compilableNames, includeDirs, pathFallbacksOutside, typeRootsOutside, type IncludeDirs } from './tsconfig-dirs.js';
 
 /**
  * What a build read beyond the package's own files, as the second half of
@@ -41,8 +41,10 @@ import { includeDirsOutside, pathFallbacksOutside, typeRootsOutside } from './ts
  *   read from (a file added beside it can change what an import resolves to),
  *   shared chunks aside (SHARED_CHUNK);
  * - for TypeScript (tsc adapter, `dts: true`), the `node_modules/@types`
- *   directories it scans by default, and the directories outside the package
- *   that its own tsconfig's `include` and `typeRoots` reach, and (bundlers
+ *   directories it scans by default, the directories its own tsconfig's (or
+ *   the config's) `include` reaches, inside the package too (a gitignored
+ *   declaration generated there is no input of the fingerprint), and the
+ *   `typeRoots` outside the package; and (bundlers
  *   too) the earlier targets of `paths` fallbacks (tsconfig-dirs.ts);
  * - beside an `index.*` read outside the package, its directory's parent: a
  *   `mod.ts` appearing there wins over `mod/index.ts` for `import './mod'`.
@@ -82,6 +84,10 @@ export interface BuildReadsInput {
   staticInputs: ReadonlyMap<string, Stats>;
   /** Directories never recorded (the cache directory, the staging directory). */
   excludeDirs: readonly string[];
+  /** The package's outDir (absolute): never part of what an include reaches. */
+  outDir: string;
+  /** The config's `include` (relative to the package), which replaces the tsconfig's. */
+  configInclude?: readonly string[];
   hasher: FileHasher;
   /**
    * The ctime of a directory created just before the tool started (the
@@ -127,6 +133,16 @@ export const SHARED_CHUNK = /^chunk-[A-Za-z0-9_-]+\.[cm]?js(\.map)?$/;
 
 function namesHash(names: readonly string[]): string {
   return sha256(JSON.stringify(names.filter((name) => !SHARED_CHUNK.test(name)).sort()));
+}
+
+/**
+ * The prefix of a directory recorded by its compilable names only (an include
+ * reached it and no file was read from it: tsconfig-dirs.ts), not all of them.
+ */
+const COMPILABLE_LISTING = 'ts:';
+
+function compilableHash(entries: readonly Dirent[]): string {
+  return `${COMPILABLE_LISTING}${sha256(JSON.stringify(compilableNames(entries).sort()))}`;
 }
 
 /** sha256 of a package.json's MANIFEST_FIELDS; of its whole text when it is not a JSON object; null when it cannot be read. */
@@ -193,24 +209,41 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
       if (found.file) chainStarts.add(found.file);
     }
   }
+  const typescript = input.adapter === 'tsc' || input.declarations;
+  const reached: IncludeDirs[] = [];
+  /** Reached by an include: recorded by their compilable names, unless a file was read there too (then all names). */
+  const includedDirs = new Set<string>();
+  let ownTsconfigSeen = false;
   for (const start of chainStarts) {
     const chain = tsconfigChain(start, reads);
     if (chain.problem) return { problem: `the tsconfig chain of ${readsPath(pkg, start)} cannot be followed: ${chain.problem}` };
     for (const f of chain.files) ruleFiles.add(f);
     for (const a of chain.absent) mustBeAbsent.add(a);
-    // 2a. What the package's own tsconfig includes, its typeRoots, and the earlier targets of `paths` fallbacks,
-    // outside the package: a file appearing there joins the build, though nobody read it this time (tsconfig-dirs.ts). A tsconfig outside the package is not
+    // 2a. What the package's own tsconfig (or config) includes, its typeRoots outside the package, and the earlier
+    // targets of `paths` fallbacks: a file appearing there joins the build, though nobody read it (tsconfig-dirs.ts). A tsconfig outside the package is not
     // followed: the program of a package using it is restricted to the package (adapters/tsc-project.ts).
-    const typescript = input.adapter === 'tsc' || input.declarations;
-    const reached = [
-      ...(typescript && isInside(pkg.dir, start) ? [includeDirsOutside(start, pkg.dir, reads), typeRootsOutside(start, pkg.dir, reads)] : []),
+    const own = isInside(pkg.dir, start);
+    if (own) ownTsconfigSeen = true;
+    if (typescript && own) {
+      const included = includeDirs(start, pkg.dir, input.outDir, reads, input.configInclude);
+      for (const d of included.dirs) includedDirs.add(d);
+      for (const a of included.absent) mustBeAbsent.add(a);
+    }
+    reached.push(
+      ...(typescript && own ? [typeRootsOutside(start, pkg.dir, reads)] : []),
       // `paths` applies from whichever tsconfig the tool used, the package's or one above it.
       ...(typescript || BUNDLERS_WITH_TSCONFIG_LOOKUP.has(input.adapter) ? [pathFallbacksOutside(start, pkg.dir, reads)] : []),
-    ];
-    for (const { dirs: listed, absent } of reached) {
-      for (const d of listed) dirs.add(d);
-      for (const a of absent) mustBeAbsent.add(a);
-    }
+    );
+  }
+  // The config's include applies with a tsconfig outside the package too (adapters/tsc-project.ts).
+  if (typescript && !ownTsconfigSeen && input.configInclude?.length) {
+    const included = includeDirs('', pkg.dir, input.outDir, reads, input.configInclude);
+    for (const d of included.dirs) includedDirs.add(d);
+    for (const a of included.absent) mustBeAbsent.add(a);
+  }
+  for (const { dirs: listed, absent } of reached) {
+    for (const d of listed) dirs.add(d);
+    for (const a of absent) mustBeAbsent.add(a);
   }
 
   // 2b. The tsc adapter's (and declaration emit's) own lookup (adapters/tsc-project.ts): without a tsconfig of
@@ -306,6 +339,10 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     if (excluded(dir)) continue;
     recorded.dirs[readsPath(pkg, dir)] = namesHash(reads.list(dir).map((e) => e.name));
   }
+  for (const dir of [...includedDirs].sort()) {
+    if (excluded(dir) || dirs.has(dir)) continue;
+    recorded.dirs[readsPath(pkg, dir)] = compilableHash(reads.list(dir));
+  }
   return { reads: recorded };
 }
 
@@ -337,7 +374,9 @@ export async function changedReads(recorded: RecordedReads, pkg: PackageInfo, ha
   }
   for (const [rel, expected] of Object.entries(recorded.dirs)) {
     const abs = path.resolve(pkg.dir, rel);
-    if (namesHash(reads.list(abs).map((e) => e.name)) !== expected) {
+    const entries = reads.list(abs);
+    const now = expected.startsWith(COMPILABLE_LISTING) ? compilableHash(entries) : namesHash(entries.map((e) => e.name));
+    if (now !== expected) {
       changed.push(`${rel}/`);
       if (stopAtFirst) return changed;
     }

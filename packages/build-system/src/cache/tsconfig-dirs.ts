@@ -1,33 +1,34 @@
+import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { extendsChain, withConfigDir } from '../adapters/tsconfig-layers.js';
 import { isInside } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 
 /**
- * Directories outside a package that its tsconfig makes part of the build
- * without anything in them being read: what `include` matches, the `typeRoots`,
- * and the earlier targets of `paths` fallbacks. Each is recorded by its
- * listing, so a file appearing there is a change.
- *
- * The directories outside a package that its tsconfig's `include` patterns
- * reach (`"include": ["src", "../../types"]`), to be recorded by their
- * listings, and the pattern bases that do not exist yet, to be recorded as
- * absent.
+ * Directories that a package's tsconfig makes part of its build without
+ * anything in them being read: what `include` matches, the `typeRoots`, and
+ * the earlier targets of `paths` fallbacks. Each is recorded by its listing
+ * (or, not there yet, as absent), so a file appearing there is a change.
  *
  * Why: a file TypeScript compiled is reported by the tool and hashed, and the
  * directory it sits in is listed; but a file that an include pattern would
- * match and that did not exist at build time was read by nobody. Inside the
- * package the fingerprint's walk sees it appear. Outside, nothing did: a
+ * match and that did not exist at build time was read by nobody. The
+ * fingerprint's walk of the package sees a new file appear, unless it is
+ * gitignored (a generated `env.d.ts`); outside the package nothing did. A
  * global `.d.ts` added to an empty (or not yet created) shared types
- * directory changed the declarations a `--force` build makes, and the cache
- * kept serving the old ones.
+ * directory, or generated into `src/`, changed the declarations a `--force`
+ * build makes, and the cache kept serving the old ones.
  *
  * Over-approximation on purpose: every directory below a pattern's literal
  * base is listed, whatever the pattern's wildcards and extensions, so a file
- * added there that TypeScript would not compile may cost a rebuild, never a
- * stale output. The package's own directory is left out (its inputs are the
- * fingerprint's, and its outputs must not key its own build), and so are
- * what tsc never matches through a wildcard: node_modules, bower_components,
+ * added there that the pattern does not match may cost a rebuild, never a
+ * stale output. Only the names that can join a program count
+ * (compilableNames): a gitignored coverage report or log churning below an
+ * included directory costs nothing. Left out: the
+ * package's own directory (its listing changes with its outDir, lock and
+ * tool caches; a gitignored declaration directly in it is not seen: see
+ * research §16), the outDir (the build's product must not key it), and what
+ * tsc never matches through a wildcard: node_modules, bower_components,
  * jspm_packages and names starting with a dot. Symlinked directories are not
  * entered: they appear in their parent's listing as names.
  */
@@ -41,22 +42,44 @@ const NEVER_MATCHED = new Set(['node_modules', 'bower_components', 'jspm_package
 /** A walk this wide means a pattern based at a very high directory: listed up to here, the rest walked by nobody (each run pays the walk). */
 const MAX_DIRS = 5000;
 
-/** What `tsconfig`'s effective include reaches outside `pkgDir` (see IncludeDirs). */
-export function includeDirsOutside(tsconfig: string, pkgDir: string, reads: ReadLog): IncludeDirs {
-  const chain = extendsChain(tsconfig, reads);
-  const own = chain[0];
-  const layer = chain.find((l) => l.top.include !== undefined);
+/** A file TypeScript can compile, with or without allowJs (declarations included). */
+const COMPILABLE = /\.[cm]?[jt]sx?$/;
+
+/**
+ * The names of a directory an include reaches that count (see IncludeDirs):
+ * the files TypeScript could compile and the directories a wildcard enters
+ * (written `name/`). A coverage report, a log or an editor's swap file coming
+ * and going in such a directory is no change.
+ */
+export function compilableNames(entries: readonly Dirent[]): string[] {
+  return entries
+    .filter((e) => (e.isDirectory() ? !NEVER_MATCHED.has(e.name) && !e.name.startsWith('.') : COMPILABLE.test(e.name)))
+    .map((e) => (e.isDirectory() ? `${e.name}/` : e.name));
+}
+
+/**
+ * What the include patterns reach (see IncludeDirs): `configInclude` (the
+ * config's `include`, relative to the package, which replaces the tsconfig's
+ * for the tsc adapter) when given, else the effective include of `tsconfig`'s
+ * chain. `outDir` is absolute.
+ */
+export function includeDirs(tsconfig: string, pkgDir: string, outDir: string, reads: ReadLog, configInclude?: readonly string[]): IncludeDirs {
   const out: IncludeDirs = { dirs: [], absent: [] };
-  if (!own || !layer || !Array.isArray(layer.top.include)) return out;
+  let patterns: string[];
+  if (configInclude && configInclude.length > 0) patterns = configInclude.map((p) => path.resolve(pkgDir, p));
+  else {
+    const chain = extendsChain(tsconfig, reads);
+    const own = chain[0];
+    const layer = chain.find((l) => l.top.include !== undefined);
+    if (!own || !layer || !Array.isArray(layer.top.include)) return out;
+    patterns = layer.top.include.filter((p): p is string => typeof p === 'string').map((p) => path.resolve(layer.dir, withConfigDir(p, own.dir) as string));
+  }
   const seen = new Set<string>();
-  for (const pattern of layer.top.include) {
-    if (typeof pattern !== 'string') continue;
-    const abs = path.resolve(layer.dir, withConfigDir(pattern, own.dir) as string);
+  for (const abs of patterns) {
     const base = literalBase(abs);
-    if (isInside(pkgDir, base)) continue;
     const st = reads.stat(base);
     if (!st) out.absent.push(base);
-    else if (st.isDirectory()) walk(base, pkgDir, reads, seen, out);
+    else if (st.isDirectory()) walk(base, pkgDir, outDir, reads, seen, out);
     // A file named outright: TypeScript reads it (reported, hashed) or fails on its absence.
   }
   return out;
@@ -129,13 +152,12 @@ function literalBase(abs: string): string {
   return wild === -1 ? abs : segments.slice(0, wild).join(path.sep) || path.sep;
 }
 
-function walk(dir: string, pkgDir: string, reads: ReadLog, seen: Set<string>, out: IncludeDirs): void {
-  if (seen.has(dir) || seen.size >= MAX_DIRS) return;
+function walk(dir: string, pkgDir: string, outDir: string, reads: ReadLog, seen: Set<string>, out: IncludeDirs): void {
+  if (seen.has(dir) || seen.size >= MAX_DIRS || isInside(outDir, dir)) return;
   seen.add(dir);
-  out.dirs.push(dir);
+  if (dir !== pkgDir) out.dirs.push(dir);
   for (const entry of reads.list(dir)) {
     if (!entry.isDirectory() || NEVER_MATCHED.has(entry.name) || entry.name.startsWith('.')) continue;
-    const child = path.join(dir, entry.name);
-    if (!isInside(pkgDir, child)) walk(child, pkgDir, reads, seen, out);
+    walk(path.join(dir, entry.name), pkgDir, outDir, reads, seen, out);
   }
 }

@@ -46,6 +46,8 @@ export async function storeEntryStep(input: {
         toolReads: toolReads.flatMap((r) => r!),
         staticInputs: miss.current.inputFiles,
         excludeDirs: [miss.cache.store.dir, staging],
+        outDir: path.resolve(pkg.dir, config.outDir),
+        configInclude: config.include,
         hasher: miss.cache.hasher,
         startedCtimeMs: run.toolStartedCtimeMs,
         checked: input.checked,
