@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ProgressView, summaryTable } from '../src/commands/progress.js';
 import { diagnosticLines, failureLines, LineReporter, runSummaryLine } from '../src/commands/reporter.js';
@@ -52,6 +53,9 @@ class Screen {
     return this.lines.join('\n');
   }
 }
+
+/** A path as the terminal shows it: relative to the cwd, posix. */
+const fromCwd = (abs: string) => path.relative(process.cwd(), abs).split(path.sep).join('/');
 
 function result(name: string, status: BuildResult['status'], extra: Partial<BuildResult> = {}): BuildResult {
   return {
@@ -138,7 +142,7 @@ describe('ProgressView on a terminal', () => {
     expect(text).toMatch(/building 3\/4 · 1 cached · 1 failed/);
     expect(text).not.toMatch(/^\s+@w\/a\s/m);
     // Failures and skips stay above the view.
-    expect(text).toContain('@w/b: ✖ src/index.ts:1:5: Unexpected ";"');
+    expect(text).toContain(`@w/b: ✖ ${fromCwd('/ws/@w/b/src/index.ts')}:1:5: Unexpected ";"`);
     expect(text).toContain('@w/c: - skipped (dependency @w/b failed)');
 
     view.onEvent({ type: 'package-start', package: '@w/d', dir: '/ws/d' });
@@ -207,7 +211,8 @@ describe('plain lines', () => {
       ],
     });
     const lines = failureLines(failed, createStyle(false));
-    expect(lines[0]).toBe("@w/x: ✖ src/index.ts:1:19: TS2307: Cannot find module './nope.js'.");
+    // Its file relative to the cwd, as tsc and esbuild print theirs and as the lines under it give theirs: it opens from there.
+    expect(lines[0]).toBe(`@w/x: ✖ ${fromCwd('/ws/@w/x/src/index.ts')}:1:19: TS2307: Cannot find module './nope.js'.`);
     expect(lines.slice(1)).toEqual([expect.stringMatching(/^@w\/x: {3}.*src\/index\.ts:2:14: error TS2322: Type mismatch\.$/)]);
   });
 

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createBuildSystem } from '../src/create.js';
 import { linkTypeScript, TYPESCRIPTS } from './helpers/adapter-ctx.js';
-import { cliPath, createFixture, snapshotTree, type FileTree, type Fixture } from './helpers/fixture.js';
+import { cliPath, createFixture, snapshotTree, untilClockPasses, type FileTree, type Fixture } from './helpers/fixture.js';
 import { cliRun } from './helpers/workspace.js';
 
 /**
@@ -193,6 +193,8 @@ describe('the cache with a tsconfig above the package and a generated one', () =
     expect(await run()).toMatchObject({ cache: { status: 'hit', key: first.cache.key } });
 
     fx.write({ 'tsconfig.json': { compilerOptions: { module: 'NodeNext', target: 'ES2022', lib: ['ES2022'], strict: true, skipLibCheck: true, types: [], removeComments: true }, include: ['packages/*/src'] } });
+    // Stored only when it starts after the write's clock tick (else the file may have changed while it ran).
+    untilClockPasses(fx.path('tsconfig.json'), fx.root);
     const rootChanged = await run();
     expect(rootChanged).toMatchObject({ cache: { status: 'miss', reason: expect.stringContaining('../../tsconfig.json') } });
     expect(index()).not.toContain('// kept');

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { build, type BuildResult, type RunResult } from '../src/index.js';
 import { WorkspaceBuildService } from '../src/services/workspace.service.js';
 import { ReadLog } from '../src/util/read-log.js';
-import { cliPath, createFixture, snapshotTree, type Fixture } from './helpers/fixture.js';
+import { cliPath, createFixture, snapshotTree, untilClockPasses, type Fixture } from './helpers/fixture.js';
 
 /**
  * The validation step of a build, end to end with the real esbuild: its
@@ -52,15 +52,6 @@ function cli(cwd: string, args: string[], env: Record<string, string> = {}) {
     env: { ...process.env, BUILD_SYSTEM_NO_FAST_PATH: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, ...env },
   });
   return { status: r.status, run: JSON.parse(r.stdout) as RunResult, stderr: r.stderr };
-}
-
-/** Returns once a file written in `dir` gets a later ctime than `file`'s: the coarse kernel clock has ticked past it. */
-function untilClockPasses(file: string, dir: string): void {
-  const written = statSync(file).ctimeMs;
-  const probe = path.join(dir, '.clock-probe');
-  do writeFileSync(probe, '');
-  while (statSync(probe).ctimeMs <= written);
-  rmSync(probe);
 }
 
 describe('validation after a build', () => {

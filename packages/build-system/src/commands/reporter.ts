@@ -122,12 +122,18 @@ export function diagnosticLines(r: BuildResult, style: Style, only?: 'warning'):
       shown = undefined;
       continue;
     }
-    const file = d.file ? toPosix(path.relative(process.cwd(), path.resolve(r.package.dir, d.file))) : undefined;
-    const where = file ? `${file}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ''}` : ''}: ` : '';
+    const where = shownLocation(r, d);
     const severity = d.severity === 'error' ? style.red('error') : style.yellow('warning');
     lines.push(`  ${where}${severity}${d.code ? ` ${d.code}` : ''}: ${d.field ? `${d.field}: ` : ''}${shortened(d.message)}`);
   }
   return lines;
+}
+
+/** `file:line:col: ` of a diagnostic as the terminal shows it: the file relative to the cwd, so it opens from there. */
+function shownLocation(r: BuildResult, d: Diagnostic): string {
+  if (!d.file) return '';
+  const file = toPosix(path.relative(process.cwd(), path.resolve(r.package.dir, d.file)));
+  return `${file}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ''}` : ''}: `;
 }
 
 /** Lines of one diagnostic a terminal gets; the JSON result keeps them all. */
@@ -162,10 +168,14 @@ function isShownInError(r: BuildResult, d: Diagnostic): boolean {
 /** What a person needs about a failed package, each line prefixed with its name. */
 export function failureLines(r: BuildResult, style: Style): string[] {
   const name = style.bold(r.package.name);
-  // The first error's code, as the lines below give theirs (`src/index.ts:1:19: TS2307: Cannot find module…`).
+  // The first error with its code and its file relative to the cwd, as the lines below give theirs
+  // (`packages/app/src/index.ts:1:19: TS2307: Cannot find module…`); the result's message keeps the package-relative file.
   const first = r.error ? r.diagnostics.find((d) => isShownInError(r, d)) : undefined;
   const where = first?.file ? `${first.file}${first.line ? `:${first.line}${first.column ? `:${first.column}` : ''}` : ''}: ` : '';
-  const message = first?.code && r.error!.message.startsWith(where) ? `${where}${first.code}: ${r.error!.message.slice(where.length)}` : (r.error?.message ?? 'failed');
+  const message =
+    first && r.error!.message.startsWith(where)
+      ? `${shownLocation(r, first)}${first.code ? `${first.code}: ` : ''}${r.error!.message.slice(where.length)}`
+      : (r.error?.message ?? 'failed');
   const lines = [`${name}: ${style.red('✖')} ${shortened(message)}`];
   for (const line of diagnosticLines(r, style)) lines.push(`${name}: ${line}`);
   if (r.error?.code === 'BUILD_FAILED' && r.diagnostics.length === 0 && r.logTail?.length) {

@@ -69,3 +69,16 @@ export function snapshotTree(dir: string): Record<string, string> {
   walk(dir);
   return out;
 }
+
+/**
+ * Returns once a file written in `dir` gets a later ctime than `file`'s: the coarse kernel clock has ticked
+ * past it. A build that starts in the tick of a write counts the file as changed while it ran and stores
+ * nothing (cache/build-reads.ts), so a test that writes and then expects the next build to be stored waits.
+ */
+export function untilClockPasses(file: string, dir: string): void {
+  const written = statSync(file).ctimeMs;
+  const probe = path.join(dir, '.clock-probe');
+  do writeFileSync(probe, '');
+  while (statSync(probe).ctimeMs <= written);
+  rmSync(probe);
+}
