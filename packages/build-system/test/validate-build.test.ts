@@ -297,3 +297,58 @@ describe('validation of a pnpm package whose built files are in publishConfig', 
     expect(validation(run.results[0]!)).toEqual(['warning PKG_FILES_UNCOVERED exports["."]']);
   });
 });
+
+describe('declarations that import a package the users do not install', () => {
+  // kubb: @kubb/core's declarations import @internals/utils, a private package bundled into the JS as a
+  // devDependency; the published types then resolve it to nothing (any, or TS2307 without skipLibCheck).
+  it('warns once per such package, at its first import, and not for a peer, a built-in, a comment or a string', async () => {
+    const fx = createFixture(
+      {
+        'package.json': {
+          name: 'fx-types',
+          version: '1.0.0',
+          type: 'module',
+          exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
+          files: ['dist'],
+          peerDependencies: { typescript: '*' },
+          devDependencies: { esbuild: '*', typescript: '*' },
+        },
+        'build.config.ts': "export default { adapter: 'esbuild', dts: true, external: ['esbuild', 'typescript'] };\n",
+        'tsconfig.json': { compilerOptions: { target: 'es2022', module: 'nodenext', strict: true, skipLibCheck: true, types: ['node'] } },
+        'src/index.ts': [
+          "import type { BuildOptions } from 'esbuild';",
+          "import type { CompilerOptions } from 'typescript';",
+          "import type { Stats } from 'node:fs';",
+          "export { helper } from './helper.js';",
+          '/**',
+          ' * Example:',
+          " *   import { options } from 'not-a-dependency';",
+          ' */',
+          'export function options(): BuildOptions {',
+          '  return {};',
+          '}',
+          'export const compiler = (): CompilerOptions => ({});',
+          'export const size = (s: Stats): number => s.size;',
+          "export type Kind = 'composes-from' | 'url-token';",
+          '',
+        ].join('\n'),
+        'src/helper.ts': "import type { Plugin } from 'esbuild';\nexport const helper = (p: Plugin): string => p.name;\n",
+      },
+      { linkNodeModules: true },
+    );
+    fixtures.push(fx);
+    const r = (await build({ cwd: fx.root, cacheDir: mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-')) })).results[0]!;
+    expect(r.status, JSON.stringify(r.diagnostics)).toBe('success');
+    const found = r.diagnostics.filter((d) => d.code === 'PKG_TYPES_IMPORT_UNDECLARED');
+    expect(found).toHaveLength(1);
+    // The first file in path order.
+    expect(found[0]).toMatchObject({ severity: 'warning', file: 'dist/helper.d.ts', line: 1, field: 'dependencies' });
+    expect(found[0]!.message).toMatch(/^imports types from 'esbuild' \(and 1 more declaration file\), which is only a devDependency: /);
+    // As a dependency, it is installed with the package: no warning.
+    const manifest = JSON.parse(fx.read('package.json')) as Record<string, Record<string, string>>;
+    manifest.dependencies = { esbuild: '*' };
+    fx.write({ 'package.json': manifest });
+    const fixed = (await build({ cwd: fx.root, cacheDir: mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-')) })).results[0]!;
+    expect(fixed.diagnostics.filter((d) => d.code === 'PKG_TYPES_IMPORT_UNDECLARED')).toEqual([]);
+  });
+});

@@ -23,7 +23,7 @@ export function validateBuild(input: { pkg: PackageInfo; outDir: string; artifac
     outDir,
     artifacts,
     reads: input.reads,
-    // Only a nested package.json the build wrote is ever read back (its `type`), from staging where it is now.
+    // A nested package.json the build wrote (its `type`) and the declarations (their imports) are read back, from staging where they are now.
     readArtifact: (rel) => {
       if (!rel.startsWith(`${outDir}/`)) return undefined;
       try {

@@ -3,7 +3,8 @@ import type { Diagnostic } from '../result/schema.js';
 /**
  * The codes of package.json validation (src/validate): stable, documented in
  * data-model.md. Every one is a warning on `package.json` with the field path
- * of the value at fault; `--strict` turns them into a failed build.
+ * of the value at fault (PKG_TYPES_IMPORT_UNDECLARED: on the declaration file
+ * and line, field `dependencies`); `--strict` turns them into a failed build.
  */
 export const VALIDATION_CODES = {
   /** An `exports` target (or a `*` pattern's) that this build did not produce / that is not on disk. */
@@ -28,6 +29,8 @@ export const VALIDATION_CODES = {
   moduleKind: 'PKG_MODULE_KIND',
   /** A target that `files` does not cover: npm would not publish it. */
   filesUncovered: 'PKG_FILES_UNCOVERED',
+  /** A declaration file imports a package its users do not install (a devDependency, or none): its types become any (declaration-imports.ts). */
+  typesImportUndeclared: 'PKG_TYPES_IMPORT_UNDECLARED',
 } as const;
 
 export type ValidationCode = (typeof VALIDATION_CODES)[keyof typeof VALIDATION_CODES];

@@ -2,6 +2,7 @@ import type { Diagnostic } from '../result/schema.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageJson } from '../workspace/package-info.js';
 import { checkConditionOrder } from './condition-order.js';
+import { checkDeclarationImports } from './declaration-imports.js';
 import { fieldPath, VALIDATION_CODES, validationWarning, type ValidationCode } from './diagnostics.js';
 import { checkPublished, PublishRules } from './files-coverage.js';
 import { checkModuleKinds } from './module-kinds.js';
@@ -21,7 +22,7 @@ export interface ValidationInput {
   artifacts: readonly { path: string }[];
   /** Files outside outDir are checked through the run's read log. */
   reads: ReadLog;
-  /** Text of an artifact (only nested package.json files are ever asked for). */
+  /** Text of an artifact (nested package.json files and declarations are asked for). */
   readArtifact?: (rel: string) => string | undefined;
 }
 
@@ -55,6 +56,11 @@ export function validatePackage(input: ValidationInput): ValidationOutcome {
   diagnostics.push(...checkConditionOrder(manifest.exports));
   const shipsTypes = targets.some((t) => t.source === 'types' || t.source === 'typings' || t.conditions.includes('types') || isDeclaration(t.path)) || input.artifacts.some((a) => isDeclaration(a.path));
   diagnostics.push(...checkModuleKinds({ manifest, files, targets, shipsTypes }));
+  const declarations = input.artifacts.filter((a) => isDeclaration(a.path)).flatMap((a) => {
+    const text = input.readArtifact?.(a.path);
+    return text === undefined ? [] : [{ path: a.path, text }];
+  });
+  diagnostics.push(...checkDeclarationImports(manifest, declarations));
   // npm publishes the `bin` files (normalized), and `main`/`browser` matched as written (files-coverage.ts).
   const always = targets.filter((t) => t.source === 'bin').map((t) => t.path);
   for (const field of [manifest.main, manifest.browser]) if (typeof field === 'string' && !field.startsWith('./')) always.push(field.replace(/^\/+/, ''));
