@@ -136,7 +136,7 @@ export default defineConfig({
 export default defineConfig({
   entry: ['src/index.ts', 'src/table.ts'],
   format: 'esm',
-  dts: true,
+  dts: { sourcemap: true },
   fixedExtension: true,
   minify: true,
   publint: true,
@@ -419,7 +419,9 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/tsdown').config!.external).toEqual(['@acme/*', 'left-pad']);
     expect(byName(result, '@fx/tsdown').notReproduced.map((n) => n.option)).toEqual(['deps.neverBundle', 'deps.onlyBundle']);
     // tsdown's tsconfig is the declarations' tsconfig (adapterOptions.tsc.project), unless it is the one build-system picks anyway.
-    expect(byName(result, '@fx/tsdown').config!.adapterOptions).toEqual({ tsc: { project: './tsconfig.lib.json' } });
+    // dts.sourcemap: declaration maps, through tsc's own flag.
+    expect(byName(result, '@fx/tsdown').config!.adapterOptions).toEqual({ tsc: { project: './tsconfig.lib.json', args: ['--declarationMap'] } });
+    expect(byName(result, '@fx/tsdown').comments.adapterOptions).toContain('tsdown.config.ts dts.sourcemap');
     expect(byName(result, '@fx/tsdownsplit').ignored).toContain('tsconfig');
     // One build split by format is merged, not half dropped.
     expect(byName(result, '@fx/tsdownsplit').notReproduced).toEqual([]);

@@ -130,16 +130,18 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
   set('banner', o.banner);
   set('clean', o.clean);
   const tscProject = decision.tscProject ?? o.tsconfig;
-  if (tscProject || decision.tscArgs) {
+  const declarationMap = o.declarationMap && o.dts?.value !== false ? { value: ['--declarationMap'], because: o.declarationMap.because } : undefined;
+  const tscArgs = [decision.tscArgs, declarationMap].filter((c): c is Choice<string[]> => c !== undefined);
+  if (tscProject || tscArgs.length > 0) {
     const tsc: Record<string, unknown> = {};
     const because: string[] = [];
     if (tscProject) {
       tsc.project = tscProject.value;
       because.push(tscProject.because);
     }
-    if (decision.tscArgs) {
-      tsc.args = decision.tscArgs.value;
-      because.push(decision.tscArgs.because);
+    if (tscArgs.length > 0) {
+      tsc.args = tscArgs.flatMap((c) => c.value);
+      because.push(...tscArgs.map((c) => c.because));
     }
     set('adapterOptions', { value: { tsc }, because: because.join('; ') });
   }

@@ -41,6 +41,8 @@ export interface MappedOptions {
   minify?: Choice<boolean>;
   /** The tool's `tsconfig`, when it is not the one build-system picks itself (adapterOptions.tsc.project). */
   tsconfig?: Choice<string>;
+  /** tsdown `dts.sourcemap`: declaration maps (adapterOptions.tsc.args `--declarationMap`). */
+  declarationMap?: Choice<true>;
   /** tsup/tsdown `shims`. */
   shims?: Choice<boolean>;
   /** tsup `splitting` (its default, true for ESM, is build-system's too). */
@@ -142,7 +144,10 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         }
         out.dts = { value: true, because: `${from(key)} (build-system writes one declaration file per source with tsc, under the same entry names)` };
         if (value && typeof value === 'object') {
-          const rest = Object.keys(value as object).filter((k) => k !== 'entry');
+          // tsdown's declaration maps (.d.ts.map, for go-to-definition into the sources): tsc's --declarationMap.
+          const { sourcemap } = value as { sourcemap?: unknown };
+          if (sourcemap === true) out.declarationMap = { value: true, because: from(`${key}.sourcemap`) };
+          const rest = Object.keys(value as object).filter((k) => k !== 'entry' && !(k === 'sourcemap' && typeof sourcemap === 'boolean'));
           if (rest.length) out.notReproduced.push({ option: `${key}.${rest.join('/')}`, value: describe(value), why: 'declaration options have no equivalent' });
         }
         break;
