@@ -196,3 +196,55 @@ describe('explain', () => {
     expect(JSON.parse(canonicalJson({ f: plugin, u: undefined, n: NaN }))).toEqual({ f: { $function: plugin.toString() }, n: 'NaN' });
   });
 });
+
+/** A read log that counts the stats of each path (what a run looks at, and how often). */
+class CountingReadLog extends ReadLog {
+  readonly stats = new Map<string, number>();
+  override stat(abs: string) {
+    this.stats.set(abs, (this.stats.get(abs) ?? 0) + 1);
+    return super.stat(abs);
+  }
+}
+
+describe('what every package shares is looked at once per run', () => {
+  const workspace = () => {
+    const fx = createFixture({
+      'package.json': { name: 'root', private: true, workspaces: ['pkgs/*'] },
+      '.gitignore': 'generated.ts\n',
+      'pkgs/a/package.json': { name: 'a' },
+      'pkgs/a/src/index.ts': 'export const a = 1;\n',
+      'pkgs/a/src/generated.ts': 'export const g = 1;\n',
+      'pkgs/b/package.json': { name: 'b' },
+      'pkgs/b/src/index.ts': 'export const b = 1;\n',
+      'pkgs/b/src/generated.ts': 'export const g = 1;\n',
+    });
+    fixtures.push(fx);
+    return fx;
+  };
+
+  it("the workspace root's lockfile: one look per run, and a lockfile added is seen by the next run", async () => {
+    const fx = workspace();
+    const reads = new CountingReadLog();
+    const hasher = new FileHasher(reads);
+    // Package infos from another log: discovery's package-manager check looks at lockfiles too.
+    const pkgs = ['pkgs/a', 'pkgs/b'].map((p) => loadPackageInfo(fx.path(p), new ReadLog(), fx.root));
+    for (const pkg of pkgs) expect(await lockfileFingerprint(pkg, hasher, new Set(['a', 'b']))).toBeNull();
+    for (const name of ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lockb']) expect(reads.stats.get(fx.path(name))).toBe(1);
+    fx.write({ 'pnpm-lock.yaml': 'lockfileVersion: 9\n' });
+    const next = new ReadLog();
+    expect(await lockfileFingerprint(loadPackageInfo(fx.path('pkgs/a'), next, fx.root), new FileHasher(next), new Set(['a', 'b']))).toMatchObject({ file: 'pnpm-lock.yaml', mode: 'whole-file' });
+  });
+
+  it("the workspace root's .gitignore: one look per run, its rules applied in every package", () => {
+    const fx = workspace();
+    const reads = new CountingReadLog();
+    for (const p of ['pkgs/a', 'pkgs/b']) {
+      const files = listInputFiles(fx.path(p), { workspaceRoot: fx.root, outDir: 'dist', inputs: [], reads }).map((f) => f.rel);
+      expect(files).toEqual(['src/index.ts']);
+    }
+    expect(reads.stats.get(fx.path('.gitignore'))).toBe(1);
+    expect(reads.stats.get(fx.path('pkgs/.gitignore'))).toBe(1);
+    fx.write({ '.gitignore': '' });
+    expect(listInputFiles(fx.path('pkgs/a'), { workspaceRoot: fx.root, outDir: 'dist', inputs: [], reads: new ReadLog() }).map((f) => f.rel)).toEqual(['src/generated.ts', 'src/index.ts']);
+  });
+});
