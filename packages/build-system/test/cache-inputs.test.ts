@@ -248,3 +248,29 @@ describe('what every package shares is looked at once per run', () => {
     expect(listInputFiles(fx.path('pkgs/a'), { workspaceRoot: fx.root, outDir: 'dist', inputs: [], reads: new ReadLog() }).map((f) => f.rel)).toEqual(['src/generated.ts', 'src/index.ts']);
   });
 });
+
+describe('canonicalJson', () => {
+  /** The definition: every object's keys sorted, at every level (as JSON.stringify then orders them). */
+  const reference = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : reference(x)));
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) if ((v as Record<string, unknown>)[k] !== undefined) out[k] = reference((v as Record<string, unknown>)[k]);
+      return out;
+    }
+    return v;
+  };
+
+  it('orders keys at every level, whether or not they came in order', () => {
+    const values = [
+      { b: 1, a: 2 },
+      { a: 1, b: { d: [{ z: 1, y: 2 }], c: null }, c: 'x' },
+      { 'src/b.ts': 'h2', 'src/a.ts': 'h1', 'src/A.ts': 'h0', 'src/ä.ts': 'h3' },
+      { '10': 'ten', '9': 'nine', x: 1, '-1': 'minus' },
+      { z: { y: { x: { w: 1, v: 2 } } } },
+      { a: undefined, b: [undefined, { d: 1, c: 2 }] },
+    ];
+    for (const v of values) expect(canonicalJson(v)).toBe(JSON.stringify(reference(v)));
+    expect(canonicalJson({ b: 1, a: 2 })).toBe(canonicalJson({ a: 2, b: 1 }));
+  });
+});
