@@ -196,3 +196,81 @@ describe('explain', () => {
     expect(JSON.parse(canonicalJson({ f: plugin, u: undefined, n: NaN }))).toEqual({ f: { $function: plugin.toString() }, n: 'NaN' });
   });
 });
+
+/** A read log that counts the stats of each path (what a run looks at, and how often). */
+class CountingReadLog extends ReadLog {
+  readonly stats = new Map<string, number>();
+  override stat(abs: string) {
+    this.stats.set(abs, (this.stats.get(abs) ?? 0) + 1);
+    return super.stat(abs);
+  }
+}
+
+describe('what every package shares is looked at once per run', () => {
+  const workspace = () => {
+    const fx = createFixture({
+      'package.json': { name: 'root', private: true, workspaces: ['pkgs/*'] },
+      '.gitignore': 'generated.ts\n',
+      'pkgs/a/package.json': { name: 'a' },
+      'pkgs/a/src/index.ts': 'export const a = 1;\n',
+      'pkgs/a/src/generated.ts': 'export const g = 1;\n',
+      'pkgs/b/package.json': { name: 'b' },
+      'pkgs/b/src/index.ts': 'export const b = 1;\n',
+      'pkgs/b/src/generated.ts': 'export const g = 1;\n',
+    });
+    fixtures.push(fx);
+    return fx;
+  };
+
+  it("the workspace root's lockfile: one look per run, and a lockfile added is seen by the next run", async () => {
+    const fx = workspace();
+    const reads = new CountingReadLog();
+    const hasher = new FileHasher(reads);
+    // Package infos from another log: discovery's package-manager check looks at lockfiles too.
+    const pkgs = ['pkgs/a', 'pkgs/b'].map((p) => loadPackageInfo(fx.path(p), new ReadLog(), fx.root));
+    for (const pkg of pkgs) expect(await lockfileFingerprint(pkg, hasher, new Set(['a', 'b']))).toBeNull();
+    for (const name of ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lockb']) expect(reads.stats.get(fx.path(name))).toBe(1);
+    fx.write({ 'pnpm-lock.yaml': 'lockfileVersion: 9\n' });
+    const next = new ReadLog();
+    expect(await lockfileFingerprint(loadPackageInfo(fx.path('pkgs/a'), next, fx.root), new FileHasher(next), new Set(['a', 'b']))).toMatchObject({ file: 'pnpm-lock.yaml', mode: 'whole-file' });
+  });
+
+  it("the workspace root's .gitignore: one look per run, its rules applied in every package", () => {
+    const fx = workspace();
+    const reads = new CountingReadLog();
+    for (const p of ['pkgs/a', 'pkgs/b']) {
+      const files = listInputFiles(fx.path(p), { workspaceRoot: fx.root, outDir: 'dist', inputs: [], reads }).map((f) => f.rel);
+      expect(files).toEqual(['src/index.ts']);
+    }
+    expect(reads.stats.get(fx.path('.gitignore'))).toBe(1);
+    expect(reads.stats.get(fx.path('pkgs/.gitignore'))).toBe(1);
+    fx.write({ '.gitignore': '' });
+    expect(listInputFiles(fx.path('pkgs/a'), { workspaceRoot: fx.root, outDir: 'dist', inputs: [], reads: new ReadLog() }).map((f) => f.rel)).toEqual(['src/generated.ts', 'src/index.ts']);
+  });
+});
+
+describe('canonicalJson', () => {
+  /** The definition: every object's keys sorted, at every level (as JSON.stringify then orders them). */
+  const reference = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : reference(x)));
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) if ((v as Record<string, unknown>)[k] !== undefined) out[k] = reference((v as Record<string, unknown>)[k]);
+      return out;
+    }
+    return v;
+  };
+
+  it('orders keys at every level, whether or not they came in order', () => {
+    const values = [
+      { b: 1, a: 2 },
+      { a: 1, b: { d: [{ z: 1, y: 2 }], c: null }, c: 'x' },
+      { 'src/b.ts': 'h2', 'src/a.ts': 'h1', 'src/A.ts': 'h0', 'src/ä.ts': 'h3' },
+      { '10': 'ten', '9': 'nine', x: 1, '-1': 'minus' },
+      { z: { y: { x: { w: 1, v: 2 } } } },
+      { a: undefined, b: [undefined, { d: 1, c: 2 }] },
+    ];
+    for (const v of values) expect(canonicalJson(v)).toBe(JSON.stringify(reference(v)));
+    expect(canonicalJson({ b: 1, a: 2 })).toBe(canonicalJson({ a: 2, b: 1 }));
+  });
+});

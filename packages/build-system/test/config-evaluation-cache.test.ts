@@ -71,6 +71,23 @@ describe('evaluated configs kept for the next process', () => {
     expect((await loadFresh(fx, cache)).outDir).toBe('from-the-cache');
   });
 
+  it('the validated form is kept with the value and used for that value only (no second validation, no zod)', async () => {
+    const fx = fixture({ 'build.config.ts': SHAREABLE });
+    const cache = cacheAt(fx);
+    const first = await loadFresh(fx, cache);
+    const file = path.join(cache.dir, 'v1', 'configs', entries(cache)[0]!);
+    const entry = JSON.parse(readFileSync(file, 'utf8')) as { value: unknown; checked: { value: string; config: Record<string, unknown> } };
+    expect(entry.checked.config).toStrictEqual(first);
+    expect(await loadFresh(fx, cache)).toStrictEqual(first);
+    // Planted in the validated form only: it comes back, so the next process did not validate again.
+    entry.checked.config = { ...entry.checked.config, outDir: 'validated-form' };
+    writeFileSync(file, JSON.stringify(entry));
+    expect((await loadFresh(fx, cache)).outDir).toBe('validated-form');
+    // Another value beside it: the validated form is not that value's, so the value is validated.
+    plant(cache, { adapter: 'esbuild', outDir: 'other-value' });
+    expect((await loadFresh(fx, cache)).outDir).toBe('other-value');
+  });
+
   it('the config is still logged in the run read log as its own file', async () => {
     const fx = fixture({ 'build.config.ts': SHAREABLE });
     const cache = cacheAt(fx);

@@ -105,11 +105,30 @@ describe.concurrent('no-op record', () => {
     writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, String(globalThis.__zod_globalRegistry !== undefined)));\n`);
     const env = { NODE_OPTIONS: `--require ${JSON.stringify(probe)}` };
     await recorded(fx, [], env);
-    // What the probe sees in a real run (configs are validated with zod), then in a replay.
-    expect((await build(fx, [], { ...env, BUILD_SYSTEM_NO_FAST_PATH: '1' })).replayed).toBe(false);
+    // What the probe sees in a real run that validates its configs (--force evaluates them again), then in a replay.
+    expect((await build(fx, ['--force'], env)).replayed).toBe(false);
     expect(readFileSync(out, 'utf8')).toBe('true');
     const replay = await build(fx, [], env);
     expect(replay.replayed, replay.stderr).toBe(true);
+    expect(readFileSync(out, 'utf8')).toBe('false');
+  });
+
+  it('without a record, configs kept by an earlier process are not validated again: zod is not evaluated', async () => {
+    // The probe of the case above. The first run evaluated and validated the configs and kept both
+    // (config/evaluation-cache.ts); a run without the workspace record (after a clone, CI) takes them.
+    const fx = workspace();
+    const probeDir = mkdtempSync(path.join(tmpdir(), 'bs-zod-probe-'));
+    fixtures.push({ cleanup: () => rmSync(probeDir, { recursive: true, force: true }) } as Fixture);
+    const probe = path.join(probeDir, 'probe.cjs');
+    const out = path.join(probeDir, 'out.txt');
+    writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, String(globalThis.__zod_globalRegistry !== undefined)));\n`);
+    const env = { NODE_OPTIONS: `--require ${JSON.stringify(probe)}` };
+    await recorded(fx, [], env);
+    rmSync(path.join(fx.root, 'node_modules/.cache/build-system/v1/noop'), { recursive: true });
+    const real = await build(fx, [], env);
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.replayed).toBe(false);
+    expect(real.statuses).toEqual(['hit', 'hit']);
     expect(readFileSync(out, 'utf8')).toBe('false');
   });
 

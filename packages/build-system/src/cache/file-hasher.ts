@@ -145,6 +145,12 @@ export class FileHasher {
    */
   async save(): Promise<void> {
     if (!this.stateFile) return;
+    // Nothing learned: unchanged when every loaded entry was used (counted before building the file's content).
+    if (!this.learned) {
+      let used = 0;
+      for (const e of this.entries.values()) if (e.fresh && e.trusted) used++;
+      if (used === this.loaded) return;
+    }
     const entries: Record<string, PersistedEntry> = {};
     let kept = 0;
     for (const [file, e] of this.entries) {

@@ -162,13 +162,22 @@ function canonicalize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : canonicalize(v)));
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value as object).sort()) {
+    const keys = Object.keys(value as object);
+    // Most objects here are built in key order already (file maps, sorted records): sorting copies them anyway.
+    if (!inOrder(keys)) keys.sort();
+    for (const key of keys) {
       const v = (value as Record<string, unknown>)[key];
       if (v !== undefined) out[key] = canonicalize(v);
     }
     return out;
   }
   return null;
+}
+
+/** Whether `keys` is already in the order the default sort gives (UTF-16 code units). */
+function inOrder(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
 }
 
 export function fingerprintKey(fingerprint: Fingerprint): string {

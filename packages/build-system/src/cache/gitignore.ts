@@ -76,7 +76,23 @@ export function parseGitignore(text: string): IgnoreRule[] {
  */
 const rulesMemo = new Map<string, { signature: string; rules: IgnoreRule[] }>();
 
+/**
+ * Per run (per read log): the rules of each .gitignore as the run first found them. Every package's
+ * walk looks at the same outer files (the workspace root's, and e.g. packages/.gitignore): one stat
+ * each per run instead of per package; the first look is what the run logged. Per run, not per
+ * process: an edit between two runs (watch mode) is seen by the next.
+ */
+const rulesSeen = new WeakMap<ReadLog, Map<string, IgnoreRule[]>>();
+
 function readRules(file: string, reads: ReadLog): IgnoreRule[] {
+  let seen = rulesSeen.get(reads);
+  if (!seen) rulesSeen.set(reads, (seen = new Map()));
+  let rules = seen.get(file);
+  if (!rules) seen.set(file, (rules = readRulesNow(file, reads)));
+  return rules;
+}
+
+function readRulesNow(file: string, reads: ReadLog): IgnoreRule[] {
   const st = reads.stat(file);
   if (!st || !st.isFile()) return [];
   const signature = statSignature(st);

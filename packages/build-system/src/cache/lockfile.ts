@@ -121,19 +121,50 @@ function npmEntries(lock: NpmLock, pkg: PackageInfo, workspaceNames: ReadonlySet
   return { sha256: sha256(JSON.stringify(list)), direct };
 }
 
-export async function lockfileFingerprint(pkg: PackageInfo, hasher: FileHasher, workspaceNames: ReadonlySet<string>): Promise<LockfileFingerprint | null> {
-  for (const name of LOCKFILES) {
-    const file = path.join(pkg.workspaceRoot, name);
-    const st = hasher.reads.stat(file);
-    if (!st?.isFile()) continue;
-    if (name === 'package-lock.json' || name === 'npm-shrinkwrap.json') {
-      const lock = readNpmLock(file, st, hasher.reads);
-      if (lock && (lock.lockfileVersion ?? 1) >= 2) {
-        return { file: name, mode: 'entries', ...npmEntries(lock, pkg, workspaceNames) };
+interface FoundLockfile {
+  name: string;
+  file: string;
+  st: Stats;
+}
+
+/**
+ * Per run (per read log) and workspace root: the lockfile the run found first (null: none). Every
+ * package's key looks for the same names at the same root, six stats each when there is no
+ * lockfile (1,200 at 200 packages); the first look is what the run saw and logged, so the others
+ * take it, as package.json texts are read once per run (ReadLog.readTextOnce). Per run, not per
+ * process: a lockfile added between two runs (watch mode) is seen by the next.
+ */
+const lockfilesSeen = new WeakMap<ReadLog, Map<string, FoundLockfile | null>>();
+
+function findLockfile(root: string, reads: ReadLog): FoundLockfile | null {
+  let seen = lockfilesSeen.get(reads);
+  if (!seen) lockfilesSeen.set(reads, (seen = new Map()));
+  let found = seen.get(root);
+  if (found === undefined) {
+    found = null;
+    for (const name of LOCKFILES) {
+      const file = path.join(root, name);
+      const st = reads.stat(file);
+      if (st?.isFile()) {
+        found = { name, file, st };
+        break;
       }
     }
-    const { sha256: digest } = await hasher.hash(file, st);
-    return { file: name, mode: 'whole-file', sha256: digest };
+    seen.set(root, found);
   }
-  return null;
+  return found;
+}
+
+export async function lockfileFingerprint(pkg: PackageInfo, hasher: FileHasher, workspaceNames: ReadonlySet<string>): Promise<LockfileFingerprint | null> {
+  const found = findLockfile(pkg.workspaceRoot, hasher.reads);
+  if (!found) return null;
+  const { name, file, st } = found;
+  if (name === 'package-lock.json' || name === 'npm-shrinkwrap.json') {
+    const lock = readNpmLock(file, st, hasher.reads);
+    if (lock && (lock.lockfileVersion ?? 1) >= 2) {
+      return { file: name, mode: 'entries', ...npmEntries(lock, pkg, workspaceNames) };
+    }
+  }
+  const { sha256: digest } = await hasher.hash(file, st);
+  return { file: name, mode: 'whole-file', sha256: digest };
 }

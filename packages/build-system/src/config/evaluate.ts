@@ -9,7 +9,7 @@ import { evaluationKey, readStoredEvaluation, storeEvaluation, type ConfigCacheL
 import { bundleConfig, escapeRegExp, esbuildSyntaxIssues, FILE_DEPENDENT, loaderFor, syntaxError, type StackMapper } from './bundle.js';
 import { ConfigExitError, ConfigTimeoutError, guardedEvaluation, type EvaluationSink } from './guarded-evaluation.js';
 import { displayPath } from './find.js';
-import { isPlainObject } from './validate.js';
+import { isPlainObject } from '../util/plain-object.js';
 
 /**
  * Evaluating a config file to the value it exports (validate.ts checks it):
@@ -43,6 +43,12 @@ export interface Evaluation extends EvaluationSink {
    * (the size agreed): while the file keeps that stat, logging it needs no second read.
    */
   content?: { file: string; signature: string; sha256: string };
+  /**
+   * Set when the value is a copy of a shared evaluation (same text, or kept by an earlier process):
+   * that evaluation, whose validated form load.ts takes or fills in, so one value is validated
+   * once and a run whose configs all come from kept evaluations loads no zod.
+   */
+  shared?: SharedEvaluation;
 }
 
 export function newEvaluation(): Evaluation {
@@ -87,10 +93,15 @@ export async function evaluateConfig(file: string, pkg: PackageInfo, st: Stats, 
 // shared evaluation reads is logged for each package as its own: its own file and
 // stat, the same env vars.
 
-interface SharedEvaluation {
+export interface SharedEvaluation {
   value: unknown;
   env: ReadonlySet<string>;
   envValues: ReadonlyMap<string, string | undefined>;
+  /**
+   * `value` as the config schema validated it (defaults applied), once some package's load did;
+   * plain data, never handed out itself (callers get a copy). Undefined: not validated yet.
+   */
+  validated?: unknown;
 }
 
 /** Text key → the first evaluation of that text (null: it cannot be shared). */
@@ -126,6 +137,7 @@ async function importSharedOrEsbuild(file: string, pkg: PackageInfo, st: Stats, 
     if (shared && [...shared.envValues].every(([name, value]) => process.env[name] === value)) {
       evaluation.files.set(file, statSignature(st));
       for (const name of shared.env) evaluation.env.add(name);
+      evaluation.shared = shared;
       return copyPlainData(shared.value);
     }
     return importWithEsbuild(file, pkg, evaluation);
@@ -141,6 +153,8 @@ async function importSharedOrEsbuild(file: string, pkg: PackageInfo, st: Stats, 
   // A text that failed, or cannot be shared, is evaluated per file from now on (and its errors name each file).
   sharing.then(
     (shared) => {
+      // This package's value is the one shared: its validation (load.ts) can serve the others too.
+      if (shared) evaluation.shared = shared;
       if (!shared && sharedByText.get(key) === sharing) sharedByText.delete(key);
     },
     () => {
@@ -169,7 +183,7 @@ function isPlainData(v: unknown, depth = 0): boolean {
   return true;
 }
 
-function copyPlainData(v: unknown): unknown {
+export function copyPlainData(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(copyPlainData);
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copyPlainData(x)]));
   return v;

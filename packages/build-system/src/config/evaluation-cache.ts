@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { isPlainObject } from '../util/plain-object.js';
 import { sha256 } from '../util/hash.js';
 import { selfIdentity } from '../util/self-identity.js';
 import { VERSION } from '../version.js';
@@ -34,10 +35,12 @@ export interface StoredEvaluation {
   value: unknown;
   env: ReadonlySet<string>;
   envValues: ReadonlyMap<string, string | undefined>;
+  /** `value` as the config schema validated it, when known (load.ts): the next process need not validate. */
+  validated?: unknown;
 }
 
-/** Bumped when the stored shape or what an entry means changes. */
-const FORMAT = 1;
+/** Bumped when the stored shape or what an entry means changes. 2: `checked`, the validated value. */
+const FORMAT = 2;
 
 /**
  * Env vars that change how a config is evaluated without the config reading them: NODE_OPTIONS
@@ -72,6 +75,11 @@ interface EntryJson {
   value: unknown;
   /** [name, value or null when unset]. */
   env: [string, string | null][];
+  /**
+   * The value validated (`config`), and the JSON text of the very value that was (`value`): the
+   * validated form is used only while the entry's value is still that one, never for another.
+   */
+  checked?: { value: string; config: unknown };
 }
 
 /** The stored evaluation for `key` when it holds and its env values are the current ones; null otherwise. */
@@ -92,13 +100,19 @@ export function readStoredEvaluation(location: ConfigCacheLocation, key: string,
     envValues.set(pair[0], value);
   }
   if (!jsonExact(entry.value)) return null;
-  return { value: entry.value, env: new Set(envValues.keys()), envValues };
+  const found: StoredEvaluation = { value: entry.value, env: new Set(envValues.keys()), envValues };
+  const { checked } = entry;
+  if (typeof checked === 'object' && checked !== null && checked.value === JSON.stringify(entry.value) && isPlainObject(checked.config) && jsonExact(checked.config)) {
+    found.validated = checked.config;
+  }
+  return found;
 }
 
 /** Keeps a shareable evaluation for later processes. Best effort: a failed write only means the next run evaluates. */
 export async function storeEvaluation(location: ConfigCacheLocation, key: string, evaluation: StoredEvaluation): Promise<void> {
   if (!location.write || !jsonExact(evaluation.value)) return;
   const entry: EntryJson = { format: FORMAT, key, value: evaluation.value, env: [...evaluation.envValues].map(([n, v]) => [n, v ?? null]) };
+  if (evaluation.validated !== undefined && jsonExact(evaluation.validated)) entry.checked = { value: JSON.stringify(evaluation.value), config: evaluation.validated };
   await writeFileAtomic(evaluationFile(location.dir, key), JSON.stringify(entry), { mkdir: true }).catch(() => {});
 }
 

@@ -3,16 +3,16 @@ import path from 'node:path';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
 import { statSignature, type ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import { clearSharedEvaluations, evaluateConfig, newEvaluation, type Evaluation } from './evaluate.js';
+import { defaultBuildConfig } from './default-config.js';
+import { clearSharedEvaluations, copyPlainData, evaluateConfig, newEvaluation, type Evaluation } from './evaluate.js';
 import type { ConfigCacheLocation } from './evaluation-cache.js';
 import { displayPath, findConfigFile } from './find.js';
-import { buildConfigSchema, type BuildConfig } from './schema.js';
-import { validateConfig } from './validate.js';
+import type { BuildConfig } from './schema.js';
 
-// The entry keeps the names importers know; finding and validating live beside it.
+// The entry keeps the names importers know; finding lives beside it. Validating (validate.ts, and
+// zod behind it) is imported only when a value needs it: see evaluateAndValidate.
 export { CONFIG_FILE_NAMES, findConfigFile } from './find.js';
 export type { ConfigCacheLocation } from './evaluation-cache.js';
-export { closestName, fieldPath, validateConfig } from './validate.js';
 
 /**
  * Loading `build.config.*`: find it (find.ts), evaluate it to the value it
@@ -37,7 +37,7 @@ export interface LoadedPackageConfig {
 /** `stored`: where evaluated configs of earlier processes are kept (evaluation-cache.ts); none: always evaluate. */
 export async function loadPackageConfig(pkg: PackageInfo, reads: ReadLog, stored?: ConfigCacheLocation): Promise<LoadedPackageConfig> {
   const file = findConfigFile(pkg.dir, reads, pkg.name);
-  if (file === null) return { config: buildConfigSchema.parse({}), file: null };
+  if (file === null) return { config: defaultBuildConfig(), file: null };
   const { config, evaluation } = await loadEvaluated(file, pkg, reads, stored);
   return { config, file, keep: evaluation.keep };
 }
@@ -134,6 +134,19 @@ async function logEvaluation(evaluation: Evaluation, reads: ReadLog): Promise<vo
   );
 }
 
+/**
+ * The value, validated. A value shared between packages (one config text) or kept by an earlier
+ * process is validated once: its validated form is kept with it and later loads get a copy. So a
+ * run whose configs all come from kept evaluations (no no-op record: after a clone, CI) neither
+ * validates nor loads zod — ~30 ms of compiling and running it at 200 packages (research.md §5).
+ * The schema cannot differ: kept evaluations are keyed on the program that made them.
+ */
 async function evaluateAndValidate(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation, stored?: ConfigCacheLocation): Promise<BuildConfig> {
-  return validateConfig(await evaluateConfig(file, pkg, st, evaluation, stored), file, pkg);
+  const value = await evaluateConfig(file, pkg, st, evaluation, stored);
+  const { shared } = evaluation;
+  if (shared?.validated !== undefined) return copyPlainData(shared.validated) as BuildConfig;
+  const { validateConfig } = await import('./validate.js');
+  const config = validateConfig(value, file, pkg);
+  if (shared) shared.validated = copyPlainData(config);
+  return config;
 }

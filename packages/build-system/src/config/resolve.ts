@@ -81,6 +81,32 @@ function realpathOrSelf(p: string): string {
 }
 
 /**
+ * The package directory and its outDir with symlinks followed, each taken once per resolution: the
+ * outDir check and the entry placer both need them (each realpath is a readlink per path component;
+ * four calls per package were half of resolveConfig's system time at 200 packages).
+ */
+interface PackageRealpaths {
+  /** The package directory's real path, or the path itself when it cannot be resolved (realpathOrSelf). */
+  pkgReal: string;
+  /** The package directory as staysInside resolves it (realpathLoose). */
+  pkgLoose: string;
+  /** The outDir as realpathLoose resolves it (it need not exist yet). */
+  outDirReal: string;
+}
+
+function packageRealpaths(pkgDir: string, outDirAbs: string): PackageRealpaths {
+  const pkgAbs = path.resolve(pkgDir);
+  let pkgFast: string | null;
+  try {
+    pkgFast = realpathFast(pkgAbs);
+  } catch {
+    pkgFast = null;
+  }
+  // When the directory resolves, realpathOrSelf and realpathLoose both give exactly that.
+  return { pkgReal: pkgFast ?? pkgAbs, pkgLoose: pkgFast ?? realpathLoose(pkgAbs), outDirReal: realpathLoose(outDirAbs) };
+}
+
+/**
  * Where an entry source may be. Inside the package (lexically and after
  * symlinks): as always. Elsewhere: only a file that, symlinks followed, is
  * inside the workspace root, in no node_modules and not in the package's own
@@ -88,10 +114,9 @@ function realpathOrSelf(p: string): string {
  * (`../core/src/index.ts`). The bundlers report it as read like any other
  * source, so it keys the cache (cache/build-reads.ts).
  */
-function entryPlacer(pkg: PackageInfo, outDirAbs: string) {
-  const pkgReal = realpathOrSelf(pkg.dir);
+function entryPlacer(pkg: PackageInfo, reals: PackageRealpaths) {
+  const { pkgReal, outDirReal } = reals;
   const rootReal = realpathOrSelf(pkg.workspaceRoot);
-  const outDirReal = realpathLoose(outDirAbs);
   const inWorkspace = isInside(rootReal, pkgReal) && rootReal !== pkgReal;
   return (source: string): { rel: string; outside: boolean } | { problem: string } => {
     const abs = path.resolve(pkg.dir, source);
@@ -136,7 +161,9 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   const outDirRaw = config.outDir;
   const outDirAbs = path.resolve(pkg.dir, outDirRaw);
   let outDir = toPosix(path.relative(pkg.dir, outDirAbs));
-  if (!staysInside(pkg.dir, outDirAbs)) {
+  const reals = packageRealpaths(pkg.dir, outDirAbs);
+  // staysInside(pkg.dir, outDirAbs), with the realpaths the entry placer uses too.
+  if (!(isInside(path.resolve(pkg.dir), outDirAbs) && isInside(reals.pkgLoose, reals.outDirReal))) {
     problem('outDir', `must stay inside the package (got ${JSON.stringify(outDirRaw)})`);
   } else if (outDir === '') {
     problem('outDir', `must be a directory below the package, not the package itself (got ${JSON.stringify(outDirRaw)})`);
@@ -148,7 +175,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   // entries
   let entries: Record<string, string> = {};
   const outside = new Set<string>();
-  const placeEntry = entryPlacer(pkg, outDirAbs);
+  const placeEntry = entryPlacer(pkg, reals);
   const checkEntry = (field: string, source: string): { rel: string; outside: boolean } | undefined => {
     const placed = placeEntry(source);
     if ('problem' in placed) {

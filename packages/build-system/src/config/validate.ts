@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { displayPath } from './find.js';
+import { isPlainObject } from '../util/plain-object.js';
 import { buildConfigSchema, type BuildConfig } from './schema.js';
 
 /**
@@ -39,11 +40,7 @@ export function validateConfig(value: unknown, file: string, pkg: PackageInfo): 
   return fail(describeZodIssues(parsed.error.issues, value, CONFIG_NAMING));
 }
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
-}
+export { isPlainObject };
 
 type ZodIssue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { canonicalJson } from '../cache/fingerprint.js';
-import { validateConfig } from '../config/load.js';
+import { validateConfig } from '../config/validate.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import { buildConfigSchema, type BuildConfigInput, type Format } from '../config/schema.js';
 import { BuildSystemError, isBuildSystemError } from '../errors.js';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { findConfigFile } from '../config/load.js';
 import { resolveConfig } from '../config/resolve.js';
-import { buildConfigSchema } from '../config/schema.js';
+import { defaultBuildConfig } from '../config/default-config.js';
 import { BuildSystemError } from '../errors.js';
 import { isInside, toPosix } from '../util/paths.js';
 import { ReadLog } from '../util/read-log.js';
@@ -62,7 +62,7 @@ export function hasBuildConfig(pkg: PackageInfo, reads: ReadLog): boolean {
 /** `--all`: a package without a config takes part when the defaults find an entry (package.json exports/main/bin, src/index.ts). */
 export function hasInferableEntry(pkg: PackageInfo): boolean {
   try {
-    resolveConfig(pkg, buildConfigSchema.parse({}), null);
+    resolveConfig(pkg, defaultBuildConfig(), null);
     return true;
   } catch {
     return false;

@@ -216,6 +216,9 @@ export class ReadLog {
       if (contentSha256 && !known.sha256 && st && st.size === known.size && st.mtimeMs === known.mtimeMs && st.ino === known.ino) known.sha256 = contentSha256;
       return;
     }
+    // Already seen as a directory (a tool's install, noted from every package that resolves it): the
+    // first observation wins, so a stat would change nothing (one per package and tool).
+    if (st === undefined && this.dirs.has(abs)) return;
     // null: the caller already knows it is absent; undefined: not looked at yet.
     const s = st === undefined ? statSync(abs, { throwIfNoEntry: false }) : st;
     if (!s) {

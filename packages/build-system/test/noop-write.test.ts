@@ -1,0 +1,69 @@
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeNoopRecord, type RecordInput } from '../src/cache/noop/write.js';
+import type { RunResult } from '../src/result/schema.js';
+import { ReadLog } from '../src/util/read-log.js';
+
+/**
+ * Writing the no-op record (src/cache/noop/write.ts): a path the run found absent must still be
+ * absent when the record is written. The writer answers that from the listing of an unchanged
+ * directory when it can (no stat per absent name); a directory that changed since it was listed
+ * must not be trusted for it.
+ */
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function setup() {
+  const root = mkdtempSync(path.join(tmpdir(), 'bs-noop-write-'));
+  dirs.push(root);
+  const pkg = path.join(root, 'pkg');
+  mkdirSync(pkg);
+  writeFileSync(path.join(pkg, 'build.config.ts'), 'export default {};\n');
+  // Older than the racy window: its mtime vouches for its listing.
+  const old = new Date(Date.now() - 3600_000);
+  utimesSync(pkg, old, old);
+  const reads = new ReadLog(true);
+  reads.list(pkg);
+  expect(reads.stat(path.join(pkg, 'build.config.mts'))).toBeUndefined();
+  const input = (): RecordInput => ({
+    cacheDir: path.join(root, 'cache'),
+    key: 'k',
+    root,
+    graph: [],
+    run: { schemaVersion: 1, results: [] } as unknown as RunResult,
+    logs: new Map(),
+    observed: reads.observations(),
+    outputs: [],
+  });
+  return { pkg, input };
+}
+
+describe('writing the no-op record: absent paths', () => {
+  it('is written when a path found absent in an unchanged, listed directory is still absent', async () => {
+    const { input } = setup();
+    expect(await writeNoopRecord(input())).toBeNull();
+  });
+
+  it('is refused when the path appeared in that directory after the run looked', async () => {
+    const { pkg, input } = setup();
+    writeFileSync(path.join(pkg, 'build.config.mts'), 'export default {};\n');
+    expect(await writeNoopRecord(input())).not.toBeNull();
+  });
+
+  it('is refused when a name build-system itself may create appeared: the listing no longer vouches for absences', async () => {
+    // node_modules (the lock's parent) may appear in a package directory during a run without making
+    // the directory "changed"; its mtime did change, so a path found absent there is stat'ed again.
+    const { pkg, input } = setup();
+    const reads = input().observed;
+    expect(reads.absent.has(path.join(pkg, 'build.config.mts'))).toBe(true);
+    const nm = path.join(pkg, 'node_modules');
+    reads.absent.add(nm);
+    mkdirSync(nm);
+    // Another old mtime (not the listed one, and outside the racy window): only the mtime tells.
+    const older = new Date(Date.now() - 1800_000);
+    utimesSync(pkg, older, older);
+    expect(await writeNoopRecord(input())).toMatch(/node_modules exists/);
+  });
+});
