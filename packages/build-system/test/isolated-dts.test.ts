@@ -42,7 +42,7 @@ async function declarations(files: FileTree, config: BuildConfigInput = {}, emit
   const { ctx, outDir } = await runAdapter(esbuildAdapter, fx.root, { adapter: 'esbuild', dts: true, entry: ['src/index.ts'], ...config });
   const dts = await emitDeclarations(ctx);
   const texts = Object.fromEntries(listFiles(outDir).filter((f) => /\.d\.[cm]?ts$/.test(f)).map((f) => [f, readFileSync(path.join(outDir, f), 'utf8')]));
-  return { dts, texts };
+  return { dts, texts, outDir };
 }
 
 /** Declarations compared for what they declare: indentation, quotes and blank lines aside. */
@@ -99,7 +99,7 @@ describe('declarations per file under isolatedDeclarations', () => {
     expect(error!.message).toMatch(/TS9010.*explicit type annotation/);
   });
 
-  test('what the per-file path cannot follow runs TypeScript: no oxc-transform installed, a declaration naming a file the tsconfig does not include, declarationMap', { timeout: 180_000 }, async () => {
+  test('what the per-file path cannot follow runs TypeScript: no oxc-transform installed, a declaration naming a file the tsconfig does not include', { timeout: 180_000 }, async () => {
     const noEmitter = await declarations({ ...sources, 'tsconfig.json': tsconfig(true) }, {}, false);
     expect(noEmitter.dts.ok).toBe(true);
     expect(noEmitter.texts['index.d.ts']).not.toContain('\t');
@@ -109,9 +109,24 @@ describe('declarations per file under isolatedDeclarations', () => {
     expect(onlyEntry.dts.ok).toBe(true);
     expect(Object.keys(onlyEntry.texts).sort()).toEqual(['extra.d.cts', 'extra.d.ts', 'index.d.cts', 'index.d.ts', 'shapes/area.d.cts', 'shapes/area.d.ts']);
     expect(onlyEntry.texts['index.d.ts']).not.toContain('\t');
+  });
 
-    const withMaps = await declarations({ ...sources, 'tsconfig.json': tsconfig(true, { compilerOptions: { ...tsconfig(true).compilerOptions, declarationMap: true } }) });
-    expect(withMaps.dts.ok).toBe(true);
-    expect(withMaps.texts['index.d.ts']).not.toContain('\t');
+  test('declarationMap (the tsconfig\'s, or --declarationMap as init writes for tsdown\'s dts.sourcemap): per file, a map beside each declaration, renamed per format', { timeout: 120_000 }, async () => {
+    const maps = (texts: Record<string, string>, outDir: string) =>
+      Object.fromEntries(listFiles(outDir).filter((f) => f.endsWith('.map')).map((f) => [f, JSON.parse(readFileSync(path.join(outDir, f), 'utf8')) as { file: string; sources: string[]; mappings: string }]));
+    const viaTsconfig = await declarations({ ...sources, 'tsconfig.json': tsconfig(true, { compilerOptions: { ...tsconfig(true).compilerOptions, declarationMap: true } }) }, { format: ['esm', 'cjs'] });
+    const viaFlag = await declarations({ ...sources, 'tsconfig.json': tsconfig(true) }, { format: ['esm', 'cjs'], adapterOptions: { tsc: { args: ['--declarationMap'] } } });
+    for (const run of [viaTsconfig, viaFlag]) {
+      expect(run.dts.ok, JSON.stringify(run.dts.diagnostics)).toBe(true);
+      // oxc's tabs: the per-file path ran, not TypeScript.
+      expect(run.texts['index.d.ts']).toContain('\t');
+      expect(run.texts['index.d.ts'].trimEnd().split('\n').at(-1)).toBe('//# sourceMappingURL=index.d.ts.map');
+      expect(run.texts['index.d.cts'].trimEnd().split('\n').at(-1)).toBe('//# sourceMappingURL=index.d.cts.map');
+      const byFile = maps(run.texts, run.outDir);
+      expect(Object.keys(byFile).sort()).toEqual(['extra.d.cts.map', 'extra.d.ts.map', 'index.d.cts.map', 'index.d.ts.map', 'shapes/area.d.cts.map', 'shapes/area.d.ts.map']);
+      expect(byFile['index.d.cts.map']).toMatchObject({ file: 'index.d.cts', sources: ['../src/index.ts'] });
+      expect(byFile['shapes/area.d.ts.map']).toMatchObject({ file: 'area.d.ts', sources: ['../../src/shapes/area.ts'] });
+      expect(byFile['index.d.ts.map']!.mappings.length).toBeGreaterThan(0);
+    }
   });
 });

@@ -30,9 +30,15 @@ import type { AdapterOutput } from './types.js';
  * Taken only where its output is TypeScript's (modulo formatting: tabs,
  * double quotes) and the file set is knowable without TypeScript; anything
  * else returns null and the caller runs TypeScript as before:
- * - the package's own tsconfig (no adapterOptions.tsc, no config
- *   include/exclude, no entries from outside the package);
- * - no declarationMap (no map to give), removeComments, allowJs, outFile,
+ * - the package's own tsconfig (no adapterOptions.tsc but `args:
+ *   ['--declarationMap']`, no config include/exclude, no entries from
+ *   outside the package);
+ * - declarationMap (the tsconfig's, or that flag: init writes it for
+ *   tsdown's `dts.sourcemap`) gives each declaration oxc's map, as
+ *   TypeScript writes its own: `file`, `sources` relative to the
+ *   declaration, a sourceMappingURL comment; declarations-naming.ts then
+ *   renames them with their declaration;
+ * - no removeComments, allowJs, outFile,
  *   `${configDir}`, or options that rewrite import extensions;
  * - the files are the entries and the included sources they import, found
  *   by their relative specifiers, as TypeScript's program for declarations
@@ -48,7 +54,7 @@ import type { AdapterOutput } from './types.js';
  */
 
 /** tsconfig options under which this path's output would differ from TypeScript's, or which it cannot follow. */
-const UNSUPPORTED_OPTIONS = ['declarationMap', 'removeComments', 'allowJs', 'outFile', 'out', 'allowImportingTsExtensions', 'rewriteRelativeImportExtensions'] as const;
+const UNSUPPORTED_OPTIONS = ['removeComments', 'allowJs', 'outFile', 'out', 'allowImportingTsExtensions', 'rewriteRelativeImportExtensions'] as const;
 
 const SOURCE = /\.(ts|tsx|mts|cts)$/;
 const DECLARATION_SOURCE = /\.d\.([^/]+\.)?(ts|mts|cts)$/;
@@ -63,7 +69,12 @@ export interface IsolatedPlan {
   /** Absolute source files the tsconfig includes (the ones that can be emitted), sorted. */
   sources: string[];
   stripInternal: boolean;
+  /** Write a map beside each declaration (tsconfig declarationMap, or `--declarationMap` in adapterOptions.tsc.args). */
+  declarationMap: boolean;
 }
+
+/** The one extra tsc flag this path follows: declaration maps. */
+const DECLARATION_MAP_FLAG = '--declarationMap';
 
 /**
  * The package's own oxc-transform (from the package, then the workspace root),
@@ -79,7 +90,7 @@ export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfi
   if (config.outsideEntries.length > 0 || Object.keys(config.entries).length === 0) return null;
   if (config.include !== undefined || config.exclude !== undefined) return null;
   const tsc = tscOptions(pkg, config);
-  if (tsc.project !== undefined || tsc.args.length > 0) return null;
+  if (tsc.project !== undefined || tsc.args.some((a) => a !== DECLARATION_MAP_FLAG)) return null;
   const found = locateTsconfig(pkg, config, reads);
   if (!found.file || found.foreign) return null;
   const chain = extendsChain(found.file, reads);
@@ -129,7 +140,8 @@ export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfi
   // An entry the tsconfig does not include: TypeScript says what it makes of that.
   if (emitted.length === 0 || entries.some((e) => !sources.has(e))) return null;
   if (emitted.some((s) => s.endsWith('.tsx')) && option('jsx') === undefined) return null;
-  return { emitter, tsconfig: found.file, entries, sources: emitted, stripInternal: option('stripInternal') === true };
+  const declarationMap = option('declarationMap') === true || tsc.args.includes(DECLARATION_MAP_FLAG);
+  return { emitter, tsconfig: found.file, entries, sources: emitted, stripInternal: option('stripInternal') === true, declarationMap };
 }
 
 /** An include/exclude entry as a glob: a directory (declarations-program.ts namesDirectory) means everything below it. */
@@ -182,7 +194,7 @@ export async function emitIsolatedDeclarations(
   // Its CommonJS entry loads the platform's native binding beside it.
   const { isolatedDeclarationSync } = createRequire(plan.emitter.main)(plan.emitter.main) as typeof import('oxc-transform');
   const planned = new Set(plan.sources);
-  const outputs: { source: string; code: string }[] = [];
+  const outputs: { source: string; code: string; map?: { mappings: string; names: string[] } }[] = [];
   const diagnostics: Diagnostic[] = [];
   let root = rootDir;
   // The entries, then every included source a reached one imports (any import: TypeScript's program follows them all).
@@ -196,7 +208,7 @@ export async function emitIsolatedDeclarations(
       const hit = candidates(source, m[2]!).find((c) => planned.has(c));
       if (hit) reached.add(hit);
     }
-    const result = isolatedDeclarationSync(source, text, { stripInternal: plan.stripInternal });
+    const result = isolatedDeclarationSync(source, text, { stripInternal: plan.stripInternal, sourcemap: plan.declarationMap });
     for (const e of result.errors) {
       const at = e.labels[0] ? position(text, e.labels[0].start) : undefined;
       diagnostics.push({
@@ -211,16 +223,28 @@ export async function emitIsolatedDeclarations(
       const hit = candidates(source, m[2]!).find((c) => reads.stat(c)?.isFile());
       if (!hit || (!planned.has(hit) && !DECLARATION_SOURCE.test(hit))) return null;
     }
-    outputs.push({ source, code: result.code });
+    outputs.push({ source, code: result.code, map: result.map });
   }
   const ok = !diagnostics.some((d) => d.severity === 'error');
   const files = outputs.map((o) => path.join(outDir, path.relative(root, declarationName(o.source))));
+  const written: string[] = [];
   if (ok) {
     outputs.forEach((o, i) => {
-      mkdirSync(path.dirname(files[i]!), { recursive: true });
-      writeFileSync(files[i]!, o.code);
+      const file = files[i]!;
+      mkdirSync(path.dirname(file), { recursive: true });
+      if (plan.declarationMap && o.map) {
+        // As TypeScript writes them: the map names its declaration and the source relative to it.
+        const name = path.basename(file);
+        const map = { version: 3, file: name, sourceRoot: '', sources: [toPosix(path.relative(path.dirname(file), o.source))], names: o.map.names, mappings: o.map.mappings };
+        writeFileSync(`${file}.map`, JSON.stringify(map));
+        writeFileSync(file, `${o.code.endsWith('\n') ? o.code : `${o.code}\n`}//# sourceMappingURL=${name}.map`);
+        written.push(file, `${file}.map`);
+      } else {
+        writeFileSync(file, o.code);
+        written.push(file);
+      }
     });
   }
   // What it read: an unreached source can only come in through an edit to one of these.
-  return { output: { ok, files: ok ? files : [], diagnostics, reads: [plan.tsconfig, ...reached] }, rootDir: root };
+  return { output: { ok, files: written, diagnostics, reads: [plan.tsconfig, ...reached] }, rootDir: root };
 }
