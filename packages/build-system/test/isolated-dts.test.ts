@@ -120,8 +120,8 @@ describe('declarations per file under isolatedDeclarations', () => {
       expect(run.dts.ok, JSON.stringify(run.dts.diagnostics)).toBe(true);
       // oxc's tabs: the per-file path ran, not TypeScript.
       expect(run.texts['index.d.ts']).toContain('\t');
-      expect(run.texts['index.d.ts'].trimEnd().split('\n').at(-1)).toBe('//# sourceMappingURL=index.d.ts.map');
-      expect(run.texts['index.d.cts'].trimEnd().split('\n').at(-1)).toBe('//# sourceMappingURL=index.d.cts.map');
+      expect(run.texts['index.d.ts']!.trimEnd().split('\n').at(-1)).toBe('//# sourceMappingURL=index.d.ts.map');
+      expect(run.texts['index.d.cts']!.trimEnd().split('\n').at(-1)).toBe('//# sourceMappingURL=index.d.cts.map');
       const byFile = maps(run.texts, run.outDir);
       expect(Object.keys(byFile).sort()).toEqual(['extra.d.cts.map', 'extra.d.ts.map', 'index.d.cts.map', 'index.d.ts.map', 'shapes/area.d.cts.map', 'shapes/area.d.ts.map']);
       expect(byFile['index.d.cts.map']).toMatchObject({ file: 'index.d.cts', sources: ['../src/index.ts'] });

@@ -68,6 +68,20 @@ async function recorded(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv
   expect(second.statuses).toEqual(first.statuses.map(() => 'hit'));
 }
 
+/**
+ * A preload (NODE_OPTIONS, the same in every run: it is part of the record's key) that writes at exit whether
+ * zod was evaluated: zod's bundled copy in the CLI chunks defines globalThis.__zod_globalRegistry when it is.
+ * Outside the workspace: a file written there would change what the record watches.
+ */
+function zodProbe(): { out: string; env: Record<string, string> } {
+  const probeDir = mkdtempSync(path.join(tmpdir(), 'bs-zod-probe-'));
+  fixtures.push({ cleanup: () => rmSync(probeDir, { recursive: true, force: true }) } as Fixture);
+  const probe = path.join(probeDir, 'probe.cjs');
+  const out = path.join(probeDir, 'out.txt');
+  writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, String(globalThis.__zod_globalRegistry !== undefined)));\n`);
+  return { out, env: { NODE_OPTIONS: `--require ${JSON.stringify(probe)}` } };
+}
+
 describe.concurrent('no-op record', () => {
   it('replays a no-op with the same document a real run prints', async () => {
     const fx = workspace();
@@ -94,16 +108,8 @@ describe.concurrent('no-op record', () => {
   });
 
   it('replays without evaluating zod (the config schema and everything behind it)', async () => {
-    // Preloaded (NODE_OPTIONS, the same in both runs: it is part of the record's key): at exit, whether zod
-    // was evaluated; zod's bundled copy in the CLI chunks defines globalThis.__zod_globalRegistry when it is.
     const fx = workspace();
-    // Outside the workspace: a file written there would change what the record watches.
-    const probeDir = mkdtempSync(path.join(tmpdir(), 'bs-zod-probe-'));
-    fixtures.push({ cleanup: () => rmSync(probeDir, { recursive: true, force: true }) } as Fixture);
-    const probe = path.join(probeDir, 'probe.cjs');
-    const out = path.join(probeDir, 'out.txt');
-    writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, String(globalThis.__zod_globalRegistry !== undefined)));\n`);
-    const env = { NODE_OPTIONS: `--require ${JSON.stringify(probe)}` };
+    const { out, env } = zodProbe();
     await recorded(fx, [], env);
     // What the probe sees in a real run that validates its configs (--force evaluates them again), then in a replay.
     expect((await build(fx, ['--force'], env)).replayed).toBe(false);
@@ -117,12 +123,7 @@ describe.concurrent('no-op record', () => {
     // The probe of the case above. The first run evaluated and validated the configs and kept both
     // (config/evaluation-cache.ts); a run without the workspace record (after a clone, CI) takes them.
     const fx = workspace();
-    const probeDir = mkdtempSync(path.join(tmpdir(), 'bs-zod-probe-'));
-    fixtures.push({ cleanup: () => rmSync(probeDir, { recursive: true, force: true }) } as Fixture);
-    const probe = path.join(probeDir, 'probe.cjs');
-    const out = path.join(probeDir, 'out.txt');
-    writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, String(globalThis.__zod_globalRegistry !== undefined)));\n`);
-    const env = { NODE_OPTIONS: `--require ${JSON.stringify(probe)}` };
+    const { out, env } = zodProbe();
     await recorded(fx, [], env);
     rmSync(path.join(fx.root, 'node_modules/.cache/build-system/v1/noop'), { recursive: true });
     const real = await build(fx, [], env);

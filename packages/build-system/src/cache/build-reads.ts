@@ -1,4 +1,4 @@
-import { statSync, type Dirent, type Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { BuilderName } from '../config/schema.js';
 import { sha256 } from '../util/hash.js';
@@ -7,7 +7,8 @@ import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
 import { canonicalJson } from './fingerprint.js';
-import { compilableNames, includeDirs, pathFallbacksOutside, typeRootsOutside, type IncludeDirs } from './tsconfig-dirs.js';
+import { COMPILABLE_LISTING, compilableHash, manifestHash, namesHash } from './read-hashes.js';
+import { includeDirs, pathFallbacksOutside, typeRootsOutside, type IncludeDirs } from './tsconfig-dirs.js';
 
 /**
  * What a build read beyond the package's own files, as the second half of
@@ -64,8 +65,6 @@ export interface RecordedReads {
   manifests: Record<string, string>;
 }
 
-/** What of a package.json steers how the files below it are resolved and compiled. */
-export const MANIFEST_FIELDS = ['name', 'type', 'main', 'module', 'browser', 'exports', 'imports', 'sideEffects', 'types', 'typings', 'typesVersions'] as const;
 
 /** A cache entry's key: the fingerprint's key together with the build's recorded reads. */
 export function entryKey(primaryKey: string, reads: RecordedReads): string {
@@ -106,6 +105,8 @@ export interface BuildReadsInput {
   checked?: { present: readonly string[]; absent: readonly string[] };
 }
 
+export { MANIFEST_FIELDS, SHARED_CHUNK } from './read-hashes.js';
+
 export type BuildReadsOutcome = { reads: RecordedReads } | { problem: string };
 
 const BUNDLERS_WITH_TSCONFIG_LOOKUP: ReadonlySet<BuilderName> = new Set(['esbuild', 'bun']);
@@ -118,52 +119,6 @@ const INDEX_FILE = /^index\.[^/]+$/;
 /** The key of a package's recorded reads as stored (see the module comment for the path rule). */
 export function readsPath(pkg: PackageInfo, abs: string): string {
   return isInside(pkg.workspaceRoot, abs) ? toPosix(path.relative(pkg.dir, abs)) || '.' : toPosix(abs);
-}
-
-/**
- * A shared chunk, as every adapter names them (`chunk-<hash><ext>`, and its
- * map). Left out of directory listings: a chunk's name changes with its
- * content, so with it a body edit in a package with several entries would
- * change the listing of its outDir and rebuild every dependent that reads
- * only its declarations there. No specifier anyone writes resolves to a name
- * carrying a content hash; only the package's own JS imports it, and JS that
- * is read is hashed where it is read.
- */
-export const SHARED_CHUNK = /^chunk-[A-Za-z0-9_-]+\.[cm]?js(\.map)?$/;
-
-function namesHash(names: readonly string[]): string {
-  return sha256(JSON.stringify(names.filter((name) => !SHARED_CHUNK.test(name)).sort()));
-}
-
-/**
- * The prefix of a directory recorded by its compilable names only (an include
- * reached it and no file was read from it: tsconfig-dirs.ts), not all of them.
- */
-const COMPILABLE_LISTING = 'ts:';
-
-function compilableHash(entries: readonly Dirent[]): string {
-  return `${COMPILABLE_LISTING}${sha256(JSON.stringify(compilableNames(entries).sort()))}`;
-}
-
-/** sha256 of a package.json's MANIFEST_FIELDS; of its whole text when it is not a JSON object; null when it cannot be read. */
-function manifestHash(abs: string, reads: FileHasher['reads']): string | null {
-  let text: string | undefined;
-  try {
-    text = reads.readText(abs);
-  } catch {
-    return null;
-  }
-  if (text === undefined) return null;
-  let json: unknown;
-  try {
-    json = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch {
-    json = undefined;
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return `text:${sha256(text)}`;
-  const picked: Record<string, unknown> = {};
-  for (const field of MANIFEST_FIELDS) if ((json as Record<string, unknown>)[field] !== undefined) picked[field] = (json as Record<string, unknown>)[field];
-  return sha256(canonicalJson(picked));
 }
 
 /**

@@ -100,12 +100,16 @@ export function typeRootsOutside(tsconfig: string, pkgDir: string, reads: ReadLo
   for (const root of layer.compilerOptions.typeRoots) {
     if (typeof root !== 'string') continue;
     const abs = path.resolve(layer.dir, withConfigDir(root, own.dir) as string);
-    if (isInside(pkgDir, abs)) continue;
-    const st = reads.stat(abs);
-    if (!st) out.absent.push(abs);
-    else if (st.isDirectory()) out.dirs.push(abs);
+    if (!isInside(pkgDir, abs)) listedOrAbsent(abs, reads, out);
   }
   return out;
+}
+
+/** A directory to list, or a path that must stay absent; a file there is no directory to list. */
+function listedOrAbsent(dir: string, reads: ReadLog, out: IncludeDirs): void {
+  const st = reads.stat(dir);
+  if (!st) out.absent.push(dir);
+  else if (st.isDirectory()) out.dirs.push(dir);
 }
 
 /**
@@ -136,10 +140,7 @@ export function pathFallbacksOutside(tsconfig: string, pkgDir: string, reads: Re
       // The directory the target's first wildcard is in (a target without one names a file or directory: its parent).
       const star = abs.indexOf('*');
       const dir = star === -1 ? path.dirname(abs) : path.dirname(`${abs.slice(0, star)}x`);
-      if (isInside(pkgDir, dir) || dir.split(path.sep).includes('node_modules')) continue;
-      const st = reads.stat(dir);
-      if (!st) out.absent.push(dir);
-      else if (st.isDirectory()) out.dirs.push(dir);
+      if (!isInside(pkgDir, dir) && !dir.split(path.sep).includes('node_modules')) listedOrAbsent(dir, reads, out);
     }
   }
   return out;
