@@ -267,13 +267,17 @@ describe('cache: each miss says why', () => {
     }
   });
 
-  it('tsc: in a directory the include reaches, a gitignored declaration appearing is a change; a gitignored log is not', async () => {
+  it.each([
+    ['the tsconfig\'s include', { include: ['src'] }, 'src/'],
+    ['tsc\'s default include (none written: everything below the tsconfig)', { exclude: ['build.config.ts', 'dist'] }, 'types/'],
+  ])('tsc: in a directory %s reaches, a gitignored declaration appearing is a change; a gitignored log or JavaScript file (no allowJs) is not', async (_, include, where) => {
     const fx = createFixture({
       'package.json': { name: 'fx-include', version: '1.0.0', type: 'module', types: './dist/index.d.ts', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } }, files: ['dist'] },
       'build.config.ts': "export default { adapter: 'tsc', dts: true };\n",
-      'tsconfig.json': { compilerOptions: { target: 'es2022', module: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [], rootDir: 'src', outDir: 'dist' }, include: ['src'] },
-      '.gitignore': 'dist\n*.gen.d.ts\n*.log\n',
+      'tsconfig.json': { compilerOptions: { target: 'es2022', module: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [], outDir: 'dist' }, ...include },
+      '.gitignore': 'dist\n*.gen.d.ts\n*.log\n*.bundle.js\n',
       'src/options.d.ts': 'interface IncOptions { a: string }\n',
+      'types/README.md': 'generated declarations go here\n',
       'src/index.ts': 'export function make(o: IncOptions) {\n  return { ...o };\n}\n',
     }, { linkNodeModules: true });
     fixtures.push(fx);
@@ -282,11 +286,14 @@ describe('cache: each miss says why', () => {
     const first = await run();
     expect(first.status, JSON.stringify(first.diagnostics)).toBe('success');
     expect(first.cache.status).toBe('miss');
-    fx.write({ 'src/build.log': 'a log line\n' });
+    fx.write({ [`${where}build.log`]: 'a log line\n' });
     expect((await run()).cache.status).toBe('hit');
-    fx.write({ 'src/extra.gen.d.ts': 'interface IncOptions { b?: number }\n' });
+    // JavaScript is no source of a tsconfig without allowJs.
+    fx.write({ [`${where}app.bundle.js`]: 'console.log(1);\n' });
+    expect((await run()).cache.status).toBe('hit');
+    fx.write({ [`${where}extra.gen.d.ts`]: 'interface IncOptions { b?: number }\n' });
     const r = await run();
-    expect(r.cache.reason).toBe('files changed: src/');
+    expect(r.cache.reason).toBe(`files changed: ${where}`);
     expect(readFileSync(fx.path('dist/index.d.ts'), 'utf8')).toContain('b?: number;');
   });
 

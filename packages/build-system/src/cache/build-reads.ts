@@ -167,7 +167,7 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   const typescript = input.adapter === 'tsc' || input.declarations;
   const reached: IncludeDirs[] = [];
   /** Reached by an include: recorded by their compilable names, unless a file was read there too (then all names). */
-  const includedDirs = new Set<string>();
+  const includedDirs = new Map<string, boolean>();
   let ownTsconfigSeen = false;
   for (const start of chainStarts) {
     const chain = tsconfigChain(start, reads);
@@ -181,7 +181,7 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     if (own) ownTsconfigSeen = true;
     if (typescript && own) {
       const included = includeDirs(start, pkg.dir, input.outDir, reads, input.configInclude);
-      for (const d of included.dirs) includedDirs.add(d);
+      for (const d of included.dirs) includedDirs.set(d, (includedDirs.get(d) ?? false) || included.allowJs === true);
       for (const a of included.absent) mustBeAbsent.add(a);
     }
     reached.push(
@@ -193,7 +193,7 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   // The config's include applies with a tsconfig outside the package too (adapters/tsc-project.ts).
   if (typescript && !ownTsconfigSeen && input.configInclude?.length) {
     const included = includeDirs('', pkg.dir, input.outDir, reads, input.configInclude);
-    for (const d of included.dirs) includedDirs.add(d);
+    for (const d of included.dirs) includedDirs.set(d, (includedDirs.get(d) ?? false) || included.allowJs === true);
     for (const a of included.absent) mustBeAbsent.add(a);
   }
   for (const { dirs: listed, absent } of reached) {
@@ -294,9 +294,9 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     if (excluded(dir)) continue;
     recorded.dirs[readsPath(pkg, dir)] = namesHash(reads.list(dir).map((e) => e.name));
   }
-  for (const dir of [...includedDirs].sort()) {
+  for (const [dir, allowJs] of [...includedDirs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (excluded(dir) || dirs.has(dir)) continue;
-    recorded.dirs[readsPath(pkg, dir)] = compilableHash(reads.list(dir));
+    recorded.dirs[readsPath(pkg, dir)] = compilableHash(reads.list(dir), allowJs);
   }
   return { reads: recorded };
 }
@@ -330,7 +330,11 @@ export async function changedReads(recorded: RecordedReads, pkg: PackageInfo, ha
   for (const [rel, expected] of Object.entries(recorded.dirs)) {
     const abs = path.resolve(pkg.dir, rel);
     const entries = reads.list(abs);
-    const now = expected.startsWith(COMPILABLE_LISTING) ? compilableHash(entries) : namesHash(entries.map((e) => e.name));
+    const now = expected.startsWith(COMPILABLE_LISTING.ts)
+      ? compilableHash(entries, false)
+      : expected.startsWith(COMPILABLE_LISTING.js)
+        ? compilableHash(entries, true)
+        : namesHash(entries.map((e) => e.name));
     if (now !== expected) {
       changed.push(`${rel}/`);
       if (stopAtFirst) return changed;

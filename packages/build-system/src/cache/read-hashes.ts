@@ -29,13 +29,14 @@ export function namesHash(names: readonly string[]): string {
 }
 
 /**
- * The prefix of a directory recorded by its compilable names only (an include
- * reached it and no file was read from it: tsconfig-dirs.ts), not all of them.
+ * The prefixes of a directory recorded by its compilable names only (an
+ * include reached it and no file was read from it: tsconfig-dirs.ts), not all
+ * of them: `ts:` TypeScript files, `js:` JavaScript too (allowJs).
  */
-export const COMPILABLE_LISTING = 'ts:';
+export const COMPILABLE_LISTING = { ts: 'ts:', js: 'js:' } as const;
 
-export function compilableHash(entries: readonly Dirent[]): string {
-  return `${COMPILABLE_LISTING}${sha256(JSON.stringify(compilableNames(entries).sort()))}`;
+export function compilableHash(entries: readonly Dirent[], allowJs: boolean): string {
+  return `${allowJs ? COMPILABLE_LISTING.js : COMPILABLE_LISTING.ts}${sha256(JSON.stringify(compilableNames(entries, allowJs).sort()))}`;
 }
 
 /** sha256 of a package.json's MANIFEST_FIELDS; of its whole text when it is not a JSON object; null when it cannot be read. */

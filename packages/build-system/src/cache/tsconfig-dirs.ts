@@ -35,6 +35,8 @@ import type { ReadLog } from '../util/read-log.js';
 export interface IncludeDirs {
   dirs: string[];
   absent: string[];
+  /** The tsconfig sets allowJs: JavaScript files count among the compilable names (includeDirs only). */
+  allowJs?: boolean;
 }
 
 /** tsc's wildcard matching never enters these (its default exclude, and hidden names). */
@@ -42,18 +44,21 @@ const NEVER_MATCHED = new Set(['node_modules', 'bower_components', 'jspm_package
 /** A walk this wide means a pattern based at a very high directory: listed up to here, the rest walked by nobody (each run pays the walk). */
 const MAX_DIRS = 5000;
 
-/** A file TypeScript can compile, with or without allowJs (declarations included). */
-const COMPILABLE = /\.[cm]?[jt]sx?$/;
+/** A file TypeScript compiles (declarations included); with allowJs, JavaScript too. */
+const COMPILABLE_TS = /\.[cm]?tsx?$/;
+const COMPILABLE_JS = /\.[cm]?[jt]sx?$/;
 
 /**
  * The names of a directory an include reaches that count (see IncludeDirs):
  * the files TypeScript could compile and the directories a wildcard enters
  * (written `name/`). A coverage report, a log or an editor's swap file coming
- * and going in such a directory is no change.
+ * and going in such a directory is no change, nor is built JavaScript unless
+ * the tsconfig sets allowJs.
  */
-export function compilableNames(entries: readonly Dirent[]): string[] {
+export function compilableNames(entries: readonly Dirent[], allowJs: boolean): string[] {
+  const compilable = allowJs ? COMPILABLE_JS : COMPILABLE_TS;
   return entries
-    .filter((e) => (e.isDirectory() ? !NEVER_MATCHED.has(e.name) && !e.name.startsWith('.') : COMPILABLE.test(e.name)))
+    .filter((e) => (e.isDirectory() ? !NEVER_MATCHED.has(e.name) && !e.name.startsWith('.') : compilable.test(e.name)))
     .map((e) => (e.isDirectory() ? `${e.name}/` : e.name));
 }
 
@@ -64,15 +69,20 @@ export function compilableNames(entries: readonly Dirent[]): string[] {
  * chain. `outDir` is absolute.
  */
 export function includeDirs(tsconfig: string, pkgDir: string, outDir: string, reads: ReadLog, configInclude?: readonly string[]): IncludeDirs {
-  const out: IncludeDirs = { dirs: [], absent: [] };
+  const chain = tsconfig ? extendsChain(tsconfig, reads) : [];
+  const out: IncludeDirs = { dirs: [], absent: [], allowJs: chain.find((l) => l.compilerOptions.allowJs !== undefined)?.compilerOptions.allowJs === true };
   let patterns: string[];
   if (configInclude && configInclude.length > 0) patterns = configInclude.map((p) => path.resolve(pkgDir, p));
   else {
-    const chain = extendsChain(tsconfig, reads);
     const own = chain[0];
     const layer = chain.find((l) => l.top.include !== undefined);
-    if (!own || !layer || !Array.isArray(layer.top.include)) return out;
-    patterns = layer.top.include.filter((p): p is string => typeof p === 'string').map((p) => path.resolve(layer.dir, withConfigDir(p, own.dir) as string));
+    if (!own) return out;
+    if (layer && Array.isArray(layer.top.include)) {
+      patterns = layer.top.include.filter((p): p is string => typeof p === 'string').map((p) => path.resolve(layer.dir, withConfigDir(p, own.dir) as string));
+    } else if (!layer && !chain.some((l) => l.top.files !== undefined)) {
+      // Neither include nor files: tsc's default, everything below the tsconfig.
+      patterns = [path.join(own.dir, '**', '*')];
+    } else return out;
   }
   const seen = new Set<string>();
   for (const abs of patterns) {
