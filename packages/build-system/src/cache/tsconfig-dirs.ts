@@ -24,13 +24,13 @@ import type { ReadLog } from '../util/read-log.js';
  * added there that the pattern does not match may cost a rebuild, never a
  * stale output. Only the names that can join a program count
  * (compilableNames): a gitignored coverage report or log churning below an
- * included directory costs nothing. Left out: the
- * package's own directory (its listing changes with its outDir, lock and
- * tool caches; a gitignored declaration directly in it is not seen: see
- * research §16), the outDir (the build's product must not key it), and what
- * tsc never matches through a wildcard: node_modules, bower_components,
- * jspm_packages and names starting with a dot. Symlinked directories are not
- * entered: they appear in their parent's listing as names.
+ * included directory costs nothing. Left out: the package's own directory
+ * (its listing changes with its outDir, lock and tool caches; a gitignored
+ * declaration directly in it is not seen: see research §16), the outDir (the
+ * build's product must not key it), and what tsc never matches through a
+ * wildcard: node_modules, bower_components, jspm_packages and names starting
+ * with a dot. Symlinked directories are not entered: they appear in their
+ * parent's listing as names.
  */
 export interface IncludeDirs {
   dirs: string[];
