@@ -137,6 +137,7 @@ export default defineConfig({
   entry: ['src/index.ts', 'src/table.ts'],
   format: 'esm',
   dts: { sourcemap: true },
+  outputOptions: { keepNames: true, legalComments: 'none' },
   fixedExtension: true,
   minify: true,
   publint: true,
@@ -417,10 +418,12 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/tsdown').ignored).toEqual(['publint']);
     // tsdown's deps.neverBundle is external; a regular expression anchoring a name is that name (or name/*).
     expect(byName(result, '@fx/tsdown').config!.external).toEqual(['@acme/*', 'left-pad']);
-    expect(byName(result, '@fx/tsdown').notReproduced.map((n) => n.option)).toEqual(['deps.neverBundle', 'deps.onlyBundle']);
+    expect(byName(result, '@fx/tsdown').notReproduced.map((n) => n.option)).toEqual(['outputOptions.legalComments', 'deps.neverBundle', 'deps.onlyBundle']);
     // tsdown's tsconfig is the declarations' tsconfig (adapterOptions.tsc.project), unless it is the one build-system picks anyway.
     // dts.sourcemap: declaration maps, through tsc's own flag.
-    expect(byName(result, '@fx/tsdown').config!.adapterOptions).toEqual({ tsc: { project: './tsconfig.lib.json', args: ['--declarationMap'] } });
+    // outputOptions.keepNames: esbuild's keepNames; what else outputOptions holds is said.
+    expect(byName(result, '@fx/tsdown').config!.adapterOptions).toEqual({ tsc: { project: './tsconfig.lib.json', args: ['--declarationMap'] }, esbuild: { keepNames: true } });
+    expect(byName(result, '@fx/tsdown').comments.adapterOptions).toContain('tsdown.config.ts outputOptions.keepNames');
     expect(byName(result, '@fx/tsdown').comments.adapterOptions).toContain('tsdown.config.ts dts.sourcemap');
     expect(byName(result, '@fx/tsdownsplit').ignored).toContain('tsconfig');
     // One build split by format is merged, not half dropped.

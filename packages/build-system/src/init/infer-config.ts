@@ -132,9 +132,10 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
   const tscProject = decision.tscProject ?? o.tsconfig;
   const declarationMap = o.declarationMap && o.dts?.value !== false ? { value: ['--declarationMap'], because: o.declarationMap.because } : undefined;
   const tscArgs = [decision.tscArgs, declarationMap].filter((c): c is Choice<string[]> => c !== undefined);
+  const adapterOptions: Record<string, Record<string, unknown>> = {};
+  const because: string[] = [];
   if (tscProject || tscArgs.length > 0) {
     const tsc: Record<string, unknown> = {};
-    const because: string[] = [];
     if (tscProject) {
       tsc.project = tscProject.value;
       because.push(tscProject.because);
@@ -143,8 +144,16 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
       tsc.args = tscArgs.flatMap((c) => c.value);
       because.push(...tscArgs.map((c) => c.because));
     }
-    set('adapterOptions', { value: { tsc }, because: because.join('; ') });
+    adapterOptions.tsc = tsc;
   }
+  // keepNames is esbuild's option; another adapter has none to take it.
+  if (o.keepNames && decision.adapter === 'esbuild') {
+    adapterOptions.esbuild = { keepNames: true };
+    because.push(o.keepNames.because);
+  } else if (o.keepNames) {
+    o.notReproduced.push({ option: 'keepNames', value: 'true', why: `only the esbuild adapter has it (this package builds with ${decision.adapter})` });
+  }
+  if (Object.keys(adapterOptions).length > 0) set('adapterOptions', { value: adapterOptions, because: because.join('; ') });
 
   // Everything chosen, then drop what resolves the same without it.
   const input = (): BuildConfigInput => Object.fromEntries([...choices].map(([k, c]) => [k, c.value])) as BuildConfigInput;

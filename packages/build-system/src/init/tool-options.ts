@@ -43,6 +43,8 @@ export interface MappedOptions {
   tsconfig?: Choice<string>;
   /** tsdown `dts.sourcemap`: declaration maps (adapterOptions.tsc.args `--declarationMap`). */
   declarationMap?: Choice<true>;
+  /** tsup `keepNames`, tsdown `outputOptions.keepNames` (adapterOptions.esbuild.keepNames). */
+  keepNames?: Choice<true>;
   /** tsup/tsdown `shims`. */
   shims?: Choice<boolean>;
   /** tsup `splitting` (its default, true for ESM, is build-system's too). */
@@ -262,6 +264,19 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
       case 'bundle':
         if (value === false) out.unbundle = { value: true, because: from(key) };
         break;
+      case 'keepNames':
+        // tsup: esbuild's keepNames.
+        if (value === true) out.keepNames = { value: true, because: from(key) };
+        else if (value !== false) skip(key, 'only true or false has an equivalent');
+        break;
+      case 'outputOptions': {
+        // tsdown: Rolldown's output options; keepNames (function and class names kept through minification) is esbuild's too.
+        const options = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+        if (options?.keepNames === true) out.keepNames = { value: true, because: from(`${key}.keepNames`) };
+        const rest = options ? Object.keys(options).filter((k) => k !== 'keepNames') : [key];
+        if (rest.length) out.notReproduced.push({ option: options ? `${key}.${rest.join('/')}` : key, value: describe(options ? Object.fromEntries(rest.map((k) => [k, options[k]])) : value), why: 'no equivalent option' });
+        break;
+      }
       case 'plugins':
         out.hasPlugins = Array.isArray(value) && value.length > 0;
         if (out.hasPlugins) skip(key, tool === 'tsdown' ? 'Rollup-style plugins: pass them in adapterOptions.rollup.plugins' : 'plugins have no equivalent');
