@@ -111,6 +111,15 @@ describe('declarations per file under isolatedDeclarations', () => {
     expect(onlyEntry.texts['index.d.ts']).not.toContain('\t');
   });
 
+  test('`${configDir}` in an extended tsconfig\'s include is the package tsconfig\'s directory, as for tsc (honojs\'s layout): still per file', { timeout: 60_000 }, async () => {
+    const base = tsconfig(true, { include: ['${configDir}/src'], exclude: ['${configDir}/src/**/*.test.ts'] });
+    const run = await declarations({ ...sources, 'config/tsconfig.base.json': base, 'tsconfig.json': { extends: './config/tsconfig.base.json' } });
+    expect(run.dts.ok, JSON.stringify(run.dts.diagnostics)).toBe(true);
+    expect(Object.keys(run.texts).sort()).toEqual(['extra.d.cts', 'extra.d.ts', 'index.d.cts', 'index.d.ts', 'shapes/area.d.cts', 'shapes/area.d.ts']);
+    // oxc's tabs: the per-file path ran.
+    expect(run.texts['index.d.ts']).toContain('\t');
+  });
+
   test('declarationMap (the tsconfig\'s, or --declarationMap as init writes for tsdown\'s dts.sourcemap): per file, a map beside each declaration, renamed per format', { timeout: 120_000 }, async () => {
     const maps = (texts: Record<string, string>, outDir: string) =>
       Object.fromEntries(listFiles(outDir).filter((f) => f.endsWith('.map')).map((f) => [f, JSON.parse(readFileSync(path.join(outDir, f), 'utf8')) as { file: string; sources: string[]; mappings: string }]));

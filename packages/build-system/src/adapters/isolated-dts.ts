@@ -10,7 +10,7 @@ import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { namesDirectory } from './declarations-program.js';
 import { locateTsconfig, tscOptions } from './tsc-project.js';
-import { extendsChain } from './tsconfig-layers.js';
+import { extendsChain, withConfigDir } from './tsconfig-layers.js';
 import type { AdapterOutput } from './types.js';
 
 /**
@@ -38,8 +38,9 @@ import type { AdapterOutput } from './types.js';
  *   TypeScript writes its own: `file`, `sources` relative to the
  *   declaration, a sourceMappingURL comment; declarations-naming.ts then
  *   renames them with their declaration;
- * - no removeComments, allowJs, outFile,
- *   `${configDir}`, or options that rewrite import extensions;
+ * - no removeComments, allowJs, outFile, or options that rewrite import
+ *   extensions (`${configDir}` in files/include/exclude is the package
+ *   tsconfig's directory, as for tsc);
  * - the files are the entries and the included sources they import, found
  *   by their relative specifiers, as TypeScript's program for declarations
  *   after a bundler is (declarations-program.ts: not tests the tsconfig
@@ -94,13 +95,18 @@ export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfi
   const found = locateTsconfig(pkg, config, reads);
   if (!found.file || found.foreign) return null;
   const chain = extendsChain(found.file, reads);
-  if (chain.length === 0 || JSON.stringify(chain).includes('${configDir}')) return null;
+  if (chain.length === 0) return null;
   const option = (name: string): unknown => chain.find((l) => l.compilerOptions[name] !== undefined)?.compilerOptions[name];
   if (option('isolatedDeclarations') !== true) return null;
   const emitter = findIsolatedEmitter(pkg, reads);
   if (!emitter) return null;
   if (UNSUPPORTED_OPTIONS.some((name) => option(name) !== undefined && option(name) !== false)) return null;
-  const top = (field: 'files' | 'include' | 'exclude') => chain.find((l) => l.top[field] !== undefined);
+  // `${configDir}` is the directory of the tsconfig tsc is given: the package's own (tsconfig-layers.ts withConfigDir).
+  const configDir = path.dirname(found.file);
+  const top = (field: 'files' | 'include' | 'exclude') => {
+    const layer = chain.find((l) => l.top[field] !== undefined);
+    return layer && { ...layer, top: { ...layer.top, [field]: withConfigDir(layer.top[field], configDir) } };
+  };
   const filesLayer = top('files');
   const includeLayer = top('include');
   const excludeLayer = top('exclude');
