@@ -15,7 +15,6 @@ import { existsSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import path from 'node:path';
 import { readSnapshotHint, snapshotDir } from './adapters/tsc-snapshot-hint.js';
-import { leavePrewarmedProcess, startPrewarmedProcess } from './adapters/tsc-snapshot-prewarm.js';
 import { parseBuildArgv } from './commands/build-argv.js';
 import { replayNoopBuild } from './commands/build-replay.js';
 import { NO_FAST_PATH_ENV } from './cli/fast-path-env.js';
@@ -33,7 +32,7 @@ export async function start(argv: readonly string[] = process.argv.slice(2)): Pr
       try {
         const seen: { cacheDir?: string } = {};
         if (await replayNoopBuild(build, seen)) return;
-        if (seen.cacheDir) prewarmTypeScript(seen.cacheDir);
+        if (seen.cacheDir) await prewarmTypeScript(seen.cacheDir);
       } catch (e) {
         // What main.ts does with a build that throws.
         process.stderr.write(`build-system: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
@@ -54,12 +53,14 @@ export async function start(argv: readonly string[] = process.argv.slice(2)): Pr
  * (adapters/tsc-snapshot-prewarm.ts), checks the snapshot when a job needs it, and kills it if none
  * does; an unused one also ends on its stdin's EOF when this process exits.
  */
-function prewarmTypeScript(cacheDir: string): void {
+async function prewarmTypeScript(cacheDir: string): Promise<void> {
   if (process.env.BUILD_SYSTEM_TSC_SNAPSHOT === '0') return;
   const hint = readSnapshotHint(cacheDir);
   if (!hint) return;
   const blob = path.join(snapshotDir(cacheDir), `${hint.key}.blob`);
   if (!existsSync(blob)) return;
+  // Loaded only here: node:child_process costs a replay ~3 ms it never needs.
+  const { leavePrewarmedProcess, startPrewarmedProcess } = await import('./adapters/tsc-snapshot-prewarm.js');
   leavePrewarmedProcess(startPrewarmedProcess(blob, hint.key, cacheDir));
 }
 

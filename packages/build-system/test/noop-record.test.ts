@@ -69,18 +69,21 @@ async function recorded(fx: Fixture, args: string[] = [], env: NodeJS.ProcessEnv
 }
 
 /**
- * A preload (NODE_OPTIONS, the same in every run: it is part of the record's key) that writes at exit whether
- * zod was evaluated: zod's bundled copy in the CLI chunks defines globalThis.__zod_globalRegistry when it is.
- * Outside the workspace: a file written there would change what the record watches.
+ * A preload (NODE_OPTIONS, the same in every run: it is part of the record's key) that writes at exit the
+ * value of `expression` (JavaScript, evaluated then). Outside the workspace: a file written there would
+ * change what the record watches.
  */
-function zodProbe(): { out: string; env: Record<string, string> } {
-  const probeDir = mkdtempSync(path.join(tmpdir(), 'bs-zod-probe-'));
+function exitProbe(expression: string): { out: string; env: Record<string, string> } {
+  const probeDir = mkdtempSync(path.join(tmpdir(), 'bs-exit-probe-'));
   fixtures.push({ cleanup: () => rmSync(probeDir, { recursive: true, force: true }) } as Fixture);
   const probe = path.join(probeDir, 'probe.cjs');
   const out = path.join(probeDir, 'out.txt');
-  writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, String(globalThis.__zod_globalRegistry !== undefined)));\n`);
+  writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, String(${expression})));\n`);
   return { out, env: { NODE_OPTIONS: `--require ${JSON.stringify(probe)}` } };
 }
+
+/** Whether zod was evaluated: its bundled copy in the CLI chunks defines globalThis.__zod_globalRegistry when it is. */
+const zodProbe = () => exitProbe('globalThis.__zod_globalRegistry !== undefined');
 
 describe.concurrent('no-op record', () => {
   it('replays a no-op with the same document a real run prints', async () => {
@@ -114,6 +117,15 @@ describe.concurrent('no-op record', () => {
     // What the probe sees in a real run that validates its configs (--force evaluates them again), then in a replay.
     expect((await build(fx, ['--force'], env)).replayed).toBe(false);
     expect(readFileSync(out, 'utf8')).toBe('true');
+    const replay = await build(fx, [], env);
+    expect(replay.replayed, replay.stderr).toBe(true);
+    expect(readFileSync(out, 'utf8')).toBe('false');
+  });
+
+  it('replays without loading node:child_process (only a run that starts a TypeScript process needs it)', async () => {
+    const fx = workspace();
+    const { out, env } = exitProbe("process.moduleLoadList.includes('NativeModule child_process')");
+    await recorded(fx, [], env);
     const replay = await build(fx, [], env);
     expect(replay.replayed, replay.stderr).toBe(true);
     expect(readFileSync(out, 'utf8')).toBe('false');
