@@ -4,6 +4,7 @@ import path from 'node:path';
 import type * as Esbuild from 'esbuild';
 import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
+import { onInterrupt } from '../util/signals.js';
 import { resolveModule } from '../util/resolve-module.js';
 import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
@@ -11,7 +12,7 @@ import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, JS
 import { metafileInputs } from '../util/metafile.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
-type EsbuildApi = Pick<typeof Esbuild, 'context'>;
+type EsbuildApi = Pick<typeof Esbuild, 'context'> & Partial<Pick<typeof Esbuild, 'stop'>>;
 
 /**
  * esbuild's `cancel()` waits for plugin callbacks that are still running, so a
@@ -306,8 +307,16 @@ export const esbuildAdapter: BuilderAdapter = {
     } catch (error) {
       return failedOutput(`could not load esbuild from ${ctx.tool.location}: ${(error as Error).message}`);
     }
-    // Formats share one esbuild service, which runs their builds in parallel.
-    const outcomes = await Promise.all(ctx.config.formats.map((format) => buildFormat(api, ctx, format)));
+    // Formats share one esbuild service, which runs their builds in parallel. The service writes into
+    // staging itself: on Ctrl-C/SIGTERM it is stopped before staging is deleted, or a format still
+    // writing would create files (and staging) again after the delete (seen in CI: a staging dir left).
+    const stopOnInterrupt = onInterrupt(() => void api.stop?.(), { first: true });
+    let outcomes: Awaited<ReturnType<typeof buildFormat>>[];
+    try {
+      outcomes = await Promise.all(ctx.config.formats.map((format) => buildFormat(api, ctx, format)));
+    } finally {
+      stopOnInterrupt();
+    }
     if (ctx.signal.aborted || outcomes.some((o) => o.aborted)) return abortedResult();
     const diagnostics = dedupeDiagnostics(outcomes.flatMap((o) => o.diagnostics));
     return {

@@ -138,7 +138,8 @@ export async function createStagingDir(pkgDir: string, outDir: string): Promise<
     }
     pendingStaging.set(
       staging,
-      onInterrupt(() => rmSync(staging, { recursive: true, force: true })),
+      // Retried: a writer stopped just before (signals.ts `first`) may have finished one last file during the delete.
+      onInterrupt(() => rmSync(staging, { recursive: true, force: true, maxRetries: 3, retryDelay: 10 })),
     );
     await testPause('before-adapter');
     return staging;

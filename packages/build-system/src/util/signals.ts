@@ -14,6 +14,8 @@
  * untouched.
  */
 const cleanups = new Set<() => void>();
+/** Run before the others: stopping whoever still writes (a builder's service) before its output is deleted. */
+const firstCleanups = new Set<() => void>();
 let critical = 0;
 let deferredSignal: NodeJS.Signals | null = null;
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -21,7 +23,7 @@ const EXIT_CODES: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 
 let installed = false;
 
 function runCleanups(): void {
-  for (const fn of [...cleanups]) {
+  for (const fn of [...firstCleanups, ...cleanups]) {
     try {
       fn();
     } catch {
@@ -55,7 +57,7 @@ function onExit(): void {
 }
 
 function syncHandlers(): void {
-  const want = cleanups.size > 0 || critical > 0;
+  const want = cleanups.size > 0 || firstCleanups.size > 0 || critical > 0;
   if (want && !installed) {
     for (const s of SIGNALS) process.on(s, onSignal);
     process.on('exit', onExit);
@@ -67,12 +69,17 @@ function syncHandlers(): void {
   }
 }
 
-/** Registers a synchronous cleanup for interrupt/exit; returns its removal. */
-export function onInterrupt(cleanup: () => void): () => void {
-  cleanups.add(cleanup);
+/**
+ * Registers a synchronous cleanup for interrupt/exit; returns its removal.
+ * `first`: runs before every other (stop a process that writes into a
+ * staging directory before the directory's own cleanup deletes it).
+ */
+export function onInterrupt(cleanup: () => void, opts: { first?: boolean } = {}): () => void {
+  const set = opts.first ? firstCleanups : cleanups;
+  set.add(cleanup);
   syncHandlers();
   return () => {
-    cleanups.delete(cleanup);
+    set.delete(cleanup);
     syncHandlers();
   };
 }
