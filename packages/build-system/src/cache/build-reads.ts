@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { BuilderName } from '../config/schema.js';
 import { sha256 } from '../util/hash.js';
 import { isInside, toPosix } from '../util/paths.js';
+import { extendsChain } from '../adapters/tsconfig-layers.js';
 import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
@@ -168,6 +169,10 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   const reached: IncludeDirs[] = [];
   /** Reached by an include: recorded by their compilable names, unless a file was read there too (then all names). */
   const includedDirs = new Map<string, boolean>();
+  const addIncluded = (included: IncludeDirs) => {
+    for (const d of included.dirs) includedDirs.set(d, (includedDirs.get(d) ?? false) || included.allowJs === true);
+    for (const a of included.absent) mustBeAbsent.add(a);
+  };
   let ownTsconfigSeen = false;
   for (const start of chainStarts) {
     const chain = tsconfigChain(start, reads);
@@ -179,23 +184,18 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     // followed: the program of a package using it is restricted to the package (adapters/tsc-project.ts).
     const own = isInside(pkg.dir, start);
     if (own) ownTsconfigSeen = true;
+    // `paths` applies from whichever tsconfig the tool used, the package's or one above it.
+    const paths = typescript || BUNDLERS_WITH_TSCONFIG_LOOKUP.has(input.adapter);
+    if (!(typescript && own) && !paths) continue;
+    const layers = extendsChain(start, reads);
     if (typescript && own) {
-      const included = includeDirs(start, pkg.dir, input.outDir, reads, input.configInclude);
-      for (const d of included.dirs) includedDirs.set(d, (includedDirs.get(d) ?? false) || included.allowJs === true);
-      for (const a of included.absent) mustBeAbsent.add(a);
+      addIncluded(includeDirs(layers, pkg.dir, input.outDir, reads, input.configInclude));
+      reached.push(typeRootsOutside(layers, pkg.dir, reads));
     }
-    reached.push(
-      ...(typescript && own ? [typeRootsOutside(start, pkg.dir, reads)] : []),
-      // `paths` applies from whichever tsconfig the tool used, the package's or one above it.
-      ...(typescript || BUNDLERS_WITH_TSCONFIG_LOOKUP.has(input.adapter) ? [pathFallbacksOutside(start, pkg.dir, reads)] : []),
-    );
+    if (paths) reached.push(pathFallbacksOutside(layers, pkg.dir, reads));
   }
   // The config's include applies with a tsconfig outside the package too (adapters/tsc-project.ts).
-  if (typescript && !ownTsconfigSeen && input.configInclude?.length) {
-    const included = includeDirs('', pkg.dir, input.outDir, reads, input.configInclude);
-    for (const d of included.dirs) includedDirs.set(d, (includedDirs.get(d) ?? false) || included.allowJs === true);
-    for (const a of included.absent) mustBeAbsent.add(a);
-  }
+  if (typescript && !ownTsconfigSeen && input.configInclude?.length) addIncluded(includeDirs([], pkg.dir, input.outDir, reads, input.configInclude));
   for (const { dirs: listed, absent } of reached) {
     for (const d of listed) dirs.add(d);
     for (const a of absent) mustBeAbsent.add(a);

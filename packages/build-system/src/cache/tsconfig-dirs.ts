@@ -1,6 +1,6 @@
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
-import { extendsChain, withConfigDir } from '../adapters/tsconfig-layers.js';
+import { withConfigDir, type ChainLayer } from '../adapters/tsconfig-layers.js';
 import { isInside } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 
@@ -41,8 +41,6 @@ export interface IncludeDirs {
 
 /** tsc's wildcard matching never enters these (its default exclude, and hidden names). */
 const NEVER_MATCHED = new Set(['node_modules', 'bower_components', 'jspm_packages']);
-/** A walk this wide means a pattern based at a very high directory: listed up to here, the rest walked by nobody (each run pays the walk). */
-const MAX_DIRS = 5000;
 
 /** A file TypeScript compiles (declarations included); with allowJs, JavaScript too. */
 const COMPILABLE_TS = /\.[cm]?tsx?$/;
@@ -66,10 +64,10 @@ export function compilableNames(entries: readonly Dirent[], allowJs: boolean): s
  * What the include patterns reach (see IncludeDirs): `configInclude` (the
  * config's `include`, relative to the package, which replaces the tsconfig's
  * for the tsc adapter) when given, else the effective include of `tsconfig`'s
- * chain. `outDir` is absolute.
+ * chain (`chain`: extendsChain of the package's tsconfig, highest priority
+ * first; empty without one). `outDir` is absolute.
  */
-export function includeDirs(tsconfig: string, pkgDir: string, outDir: string, reads: ReadLog, configInclude?: readonly string[]): IncludeDirs {
-  const chain = tsconfig ? extendsChain(tsconfig, reads) : [];
+export function includeDirs(chain: readonly ChainLayer[], pkgDir: string, outDir: string, reads: ReadLog, configInclude?: readonly string[]): IncludeDirs {
   const out: IncludeDirs = { dirs: [], absent: [], allowJs: chain.find((l) => l.compilerOptions.allowJs !== undefined)?.compilerOptions.allowJs === true };
   let patterns: string[];
   if (configInclude && configInclude.length > 0) patterns = configInclude.map((p) => path.resolve(pkgDir, p));
@@ -101,8 +99,7 @@ export function includeDirs(tsconfig: string, pkgDir: string, outDir: string, re
  * the program. Each is listed (its packages' files, once read, are hashed where they are read), or
  * recorded as absent. The default roots (`node_modules/@types` upward) are build-reads.ts's own rule.
  */
-export function typeRootsOutside(tsconfig: string, pkgDir: string, reads: ReadLog): IncludeDirs {
-  const chain = extendsChain(tsconfig, reads);
+export function typeRootsOutside(chain: readonly ChainLayer[], pkgDir: string, reads: ReadLog): IncludeDirs {
   const own = chain[0];
   const layer = chain.find((l) => l.compilerOptions.typeRoots !== undefined);
   const out: IncludeDirs = { dirs: [], absent: [] };
@@ -133,8 +130,7 @@ function listedOrAbsent(dir: string, reads: ReadLog, out: IncludeDirs): void {
  * (see research §16). The last target needs nothing: nothing falls back past
  * it. esbuild, bun and TypeScript all honour `paths`.
  */
-export function pathFallbacksOutside(tsconfig: string, pkgDir: string, reads: ReadLog): IncludeDirs {
-  const chain = extendsChain(tsconfig, reads);
+export function pathFallbacksOutside(chain: readonly ChainLayer[], pkgDir: string, reads: ReadLog): IncludeDirs {
   const own = chain[0];
   const pathsLayer = chain.find((l) => l.compilerOptions.paths !== undefined);
   const out: IncludeDirs = { dirs: [], absent: [] };
@@ -164,7 +160,9 @@ function literalBase(abs: string): string {
 }
 
 function walk(dir: string, pkgDir: string, outDir: string, reads: ReadLog, seen: Set<string>, out: IncludeDirs): void {
-  if (seen.has(dir) || seen.size >= MAX_DIRS || isInside(outDir, dir)) return;
+  // No cap: a pattern based high up (the workspace root) is walked whole, as tsc walks it on every compile;
+  // a directory left out would be one where a new declaration goes unnoticed.
+  if (seen.has(dir) || isInside(outDir, dir)) return;
   seen.add(dir);
   if (dir !== pkgDir) out.dirs.push(dir);
   for (const entry of reads.list(dir)) {
