@@ -41,6 +41,43 @@ const tsconfigOwn = {
   include: ['src'],
 };
 
+/**
+ * One plugin in both shapes (esbuild's setup, rollup's hooks): `virtual:data` is built from a file, a
+ * directory's names, or a file that may not exist, each path relative to the package, and named as the
+ * tools' contracts ask (esbuild: watchFiles/watchDirs, from an async onLoad; rollup: addWatchFile).
+ */
+const DATA_PLUGIN = `import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+type Source = { file?: string; dir?: string; optional?: string };
+function load(base: string, s: Source) {
+  const file = s.file && path.resolve(base, s.file), dir = s.dir && path.resolve(base, s.dir), optional = s.optional && path.resolve(base, s.optional);
+  const data = file ? readFileSync(file, 'utf8') : dir ? readdirSync(dir).sort().join(',') : optional && existsSync(optional) ? readFileSync(optional, 'utf8') : 'default';
+  return { code: 'export const data = ' + JSON.stringify(data) + ';', files: [file, optional].filter(Boolean) as string[], dirs: dir ? [dir] : [] };
+}
+export function esbuildData(s: Source) {
+  return { name: 'data', setup(build: any) {
+    build.onResolve({ filter: /^virtual:data$/ }, (a: any) => ({ path: a.path, namespace: 'data' }));
+    build.onLoad({ filter: /.*/, namespace: 'data' }, async () => {
+      const { code, files, dirs } = load(build.initialOptions.absWorkingDir, s);
+      return { contents: code, loader: 'js', watchFiles: files, watchDirs: dirs };
+    });
+  } };
+}
+export function rollupData(s: Source) {
+  return { name: 'data',
+    // The package's directory travels in the id (rollup has no working directory): its src/ holds the importer.
+    resolveId: (id: string, importer?: string) => (id === 'virtual:data' && importer ? '\\0virtual:data:' + path.dirname(path.dirname(importer)) : null),
+    load(this: any, id: string) {
+      if (!id.startsWith('\\0virtual:data:')) return null;
+      const { code, files } = load(id.slice('\\0virtual:data:'.length), s);
+      for (const f of files) this.addWatchFile(f);
+      return code;
+    } };
+}
+`;
+const pluginConfig = (adapter: 'esbuild' | 'rollup', source: string) =>
+  `import { ${adapter}Data } from '../../build-helpers/data-plugin';\nexport default { adapter: '${adapter}', adapterOptions: { ${adapter}: { plugins: [${adapter}Data(${source})] } } };\n`;
+
 /** A package whose build reads only its own files. */
 function simple(name: string, config: string, files: FileTree, manifest: Record<string, unknown> = {}): FileTree {
   const out: FileTree = { [`packages/${name}/package.json`]: pkgJson(name, manifest), [`packages/${name}/build.config.ts`]: config };
@@ -468,6 +505,47 @@ const BECAUSE: Record<string, RegExp> = {
   'dts-consumer': /^dependency output changed: @m\/dts-dep$/,
 };
 
+/**
+ * Plugins that load a virtual module from files they open themselves: the metafile names only
+ * `virtual:data`; what they read is what their results' watchFiles/watchDirs (rollup: addWatchFile)
+ * name. A workspace of their own: a config that imports node:fs (or any installed package) gets no
+ * no-op record (config/bundle.ts), so the replay path is checked to be refused here, not taken.
+ */
+function pluginWorkspace(): Fixture {
+  const fx = createFixture({
+    'package.json': { name: 'plugins', private: true, workspaces: ['packages/*'] },
+    '.gitignore': 'node_modules\ndist\n',
+    'build-helpers/data-plugin.ts': DATA_PLUGIN,
+    'plugin-data/file/msg.txt': 'file v1',
+    'plugin-data/dir/a.svg': '<svg/>',
+    ...simple('plugin-watchfile', pluginConfig('esbuild', `{ file: '../../plugin-data/file/msg.txt' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
+    ...simple('plugin-watchdir', pluginConfig('esbuild', `{ dir: '../../plugin-data/dir' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
+    ...simple('plugin-absent', pluginConfig('esbuild', `{ optional: '../../plugin-data/optional/override.txt' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
+    ...simple('plugin-rollup', pluginConfig('rollup', `{ file: '../../plugin-data/rollup/msg.txt' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
+    'plugin-data/rollup/msg.txt': 'rollup file v1',
+  });
+  fixtures.push(fx);
+  for (const tool of ['rollup', '@rollup/plugin-node-resolve']) {
+    mkdirSync(path.dirname(fx.path(`node_modules/${tool}`)), { recursive: true });
+    symlinkSync(path.join(repoRoot, 'node_modules', tool), fx.path(`node_modules/${tool}`));
+  }
+  return fx;
+}
+
+const PLUGIN_CASES: Case[] = [
+  { name: 'a file an esbuild plugin reads and names in watchFiles', pkg: 'plugin-watchfile', changes: true, edit: (fx) => fx.write({ 'plugin-data/file/msg.txt': 'file v2' }) },
+  { name: 'a file added to a directory an esbuild plugin lists and names in watchDirs', pkg: 'plugin-watchdir', changes: true, edit: (fx) => fx.write({ 'plugin-data/dir/b.svg': '<svg/>' }) },
+  { name: 'a file appearing that an esbuild plugin named in watchFiles while it was absent', pkg: 'plugin-absent', changes: true, edit: (fx) => fx.write({ 'plugin-data/optional/override.txt': 'override' }) },
+  { name: 'rollup: a file a plugin reads and names with addWatchFile', pkg: 'plugin-rollup', changes: true, edit: (fx) => fx.write({ 'plugin-data/rollup/msg.txt': 'rollup file v2' }) },
+];
+
+const PLUGIN_BECAUSE: Record<string, RegExp> = {
+  'plugin-watchfile': /^files changed: \.\.\/\.\.\/plugin-data\/file\/msg\.txt$/,
+  'plugin-watchdir': /^files changed: \.\.\/\.\.\/plugin-data\/dir\/$/,
+  'plugin-absent': /^files changed: \.\.\/\.\.\/plugin-data\/optional\/override\.txt$/,
+  'plugin-rollup': /^files changed: \.\.\/\.\.\/plugin-data\/rollup\/msg\.txt$/,
+};
+
 type BuildPath = 'cli-replay' | 'cli-full' | 'api';
 
 function cliBuild(fx: Fixture, env: Record<string, string>, args: string[] = [], fast = true): { run: RunResult; replayed: boolean; stderr: string } {
@@ -507,50 +585,73 @@ function outputs(fx: Fixture, run: RunResult): Outputs {
   return Object.fromEntries(run.results.map((r) => [r.package.name.slice('@m/'.length), snapshotTree(path.join(r.package.dir, r.outDir ?? 'dist'))]));
 }
 
+/**
+ * Build, (record), apply every case's change, build through `way`, compare every package's outDir with
+ * what `--force` makes of the same files; each case misses for its own reason, the rest stay hits.
+ */
+async function differential(way: BuildPath, fx: Fixture, cases: readonly Case[], because: Record<string, RegExp>, alsoEdited: readonly string[] = []): Promise<void> {
+  const first = await buildVia(way, fx, ENV_BEFORE);
+  expect(first.results.map((r) => r.status).every((s) => s === 'success')).toBe(true);
+  if (way === 'cli-replay') {
+    // The changes below meet a no-op record: the fast path is really under test.
+    const again = cliBuild(fx, ENV_BEFORE);
+    expect(again.replayed, again.stderr).toBe(true);
+  } else {
+    const again = await buildVia(way, fx, ENV_BEFORE);
+    expect(again.results.map((r) => r.cache.status).every((s) => s === 'hit')).toBe(true);
+  }
+  const before = outputs(fx, first);
+
+  for (const c of cases) c.edit(fx);
+  const after = await buildVia(way, fx, ENV_AFTER);
+  const afterOutputs = outputs(fx, after);
+  const forced = cliBuild(fx, ENV_AFTER, ['--force'], false).run;
+  expect(forced.results.every((r) => r.cache.status === 'miss')).toBe(true);
+  const forcedOutputs = outputs(fx, forced);
+
+  const stale = Object.keys(forcedOutputs).filter((pkg) => JSON.stringify(afterOutputs[pkg]) !== JSON.stringify(forcedOutputs[pkg]));
+  const byPkg = new Map(cases.map((c) => [c.pkg, c.name]));
+  expect(stale.map((pkg) => `${pkg}: ${byPkg.get(pkg) ?? '(no case)'}`), `stale outputs through ${way}`).toEqual([]);
+  // Each case really is a case: its change moves its package's output, or (declared so) leaves it exactly as it was.
+  // Each case is a miss for its own change (no case is detected thanks to another's), and the
+  // packages no change reaches stay hits (restored where their outDir was touched).
+  const afterByPkg = new Map(after.results.map((r) => [r.package.name.slice('@m/'.length), r]));
+  const misattributed = Object.entries(because)
+    .filter(([pkg, reason]) => afterByPkg.get(pkg)?.cache.status !== 'miss' || !reason.test(afterByPkg.get(pkg)!.cache.reason ?? ''))
+    .map(([pkg]) => `${pkg}: ${afterByPkg.get(pkg)?.cache.status} ${afterByPkg.get(pkg)?.cache.reason ?? ''}`);
+  expect(misattributed).toEqual([]);
+  const edited = new Set([...Object.keys(because), ...alsoEdited]);
+  expect([...afterByPkg].filter(([pkg, r]) => !edited.has(pkg) && r.cache.status !== 'hit').map(([pkg]) => pkg)).toEqual([]);
+  const wrong = cases.filter((c) => (JSON.stringify(before[c.pkg]) !== JSON.stringify(forcedOutputs[c.pkg])) !== c.changes).map((c) => `${c.pkg}: ${c.name}`);
+  expect(wrong).toEqual([]);
+}
+
 describe('differential matrix: after every change, the output equals a --force build', () => {
   it(`has at least 40 cases, each owning its package`, () => {
     expect(CASES.length).toBeGreaterThanOrEqual(40);
     expect(new Set(CASES.map((c) => c.pkg)).size).toBe(CASES.length);
     expect(CASES.filter((c) => c.changes && !BECAUSE[c.pkg]).map((c) => c.pkg)).toEqual([]);
+    expect(PLUGIN_CASES.filter((c) => c.changes && !PLUGIN_BECAUSE[c.pkg]).map((c) => c.pkg)).toEqual([]);
   });
 
   for (const way of ['cli-replay', 'cli-full', 'api'] as const) {
     it(`through ${way}`, async () => {
-      const fx = matrixWorkspace();
-      const first = await buildVia(way, fx, ENV_BEFORE);
-      expect(first.results.map((r) => r.status).every((s) => s === 'success')).toBe(true);
-      if (way === 'cli-replay') {
-        // The changes below meet a no-op record: the fast path is really under test.
-        const again = cliBuild(fx, ENV_BEFORE);
-        expect(again.replayed, again.stderr).toBe(true);
-      } else {
-        const again = await buildVia(way, fx, ENV_BEFORE);
-        expect(again.results.map((r) => r.cache.status).every((s) => s === 'hit')).toBe(true);
-      }
-      const before = outputs(fx, first);
-
-      for (const c of CASES) c.edit(fx);
-      const after = await buildVia(way, fx, ENV_AFTER);
-      const afterOutputs = outputs(fx, after);
-      const forced = cliBuild(fx, ENV_AFTER, ['--force'], false).run;
-      expect(forced.results.every((r) => r.cache.status === 'miss')).toBe(true);
-      const forcedOutputs = outputs(fx, forced);
-
-      const stale = Object.keys(forcedOutputs).filter((pkg) => JSON.stringify(afterOutputs[pkg]) !== JSON.stringify(forcedOutputs[pkg]));
-      const byPkg = new Map(CASES.map((c) => [c.pkg, c.name]));
-      expect(stale.map((pkg) => `${pkg}: ${byPkg.get(pkg) ?? '(no case)'}`), `stale outputs through ${way}`).toEqual([]);
-      // Each case really is a case: its change moves its package's output, or (declared so) leaves it exactly as it was.
-      // Each case is a miss for its own change (no case is detected thanks to another's), and the
-      // packages no change reaches stay hits (restored where their outDir was touched).
-      const afterByPkg = new Map(after.results.map((r) => [r.package.name.slice('@m/'.length), r]));
-      const misattributed = Object.entries(BECAUSE)
-        .filter(([pkg, reason]) => afterByPkg.get(pkg)?.cache.status !== 'miss' || !reason.test(afterByPkg.get(pkg)!.cache.reason ?? ''))
-        .map(([pkg]) => `${pkg}: ${afterByPkg.get(pkg)?.cache.status} ${afterByPkg.get(pkg)?.cache.reason ?? ''}`);
-      expect(misattributed).toEqual([]);
-      const edited = new Set([...Object.keys(BECAUSE), 'dep', 'dts-dep', 'body-dep']);
-      expect([...afterByPkg].filter(([pkg, r]) => !edited.has(pkg) && r.cache.status !== 'hit').map(([pkg]) => pkg)).toEqual([]);
-      const wrong = CASES.filter((c) => (JSON.stringify(before[c.pkg]) !== JSON.stringify(forcedOutputs[c.pkg])) !== c.changes).map((c) => `${c.pkg}: ${c.name}`);
-      expect(wrong).toEqual([]);
+      await differential(way, matrixWorkspace(), CASES, BECAUSE, ['dep', 'dts-dep', 'body-dep']);
     });
   }
+
+  for (const way of ['cli-full', 'api'] as const) {
+    it(`what plugins read, through ${way}`, async () => {
+      await differential(way, pluginWorkspace(), PLUGIN_CASES, PLUGIN_BECAUSE);
+    });
+  }
+
+  it('what plugins read: the CLI writes no no-op record for their configs, so no replay can miss their reads', () => {
+    const fx = pluginWorkspace();
+    cliBuild(fx, ENV_BEFORE);
+    const again = cliBuild(fx, ENV_BEFORE);
+    expect(again.replayed).toBe(false);
+    expect(again.stderr).toMatch(/no-op record: not written: the config imports node:(fs|path)/);
+    expect(again.run.results.every((r) => r.cache.status === 'hit')).toBe(true);
+  });
 });

@@ -10,6 +10,7 @@ import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, JS_FILE, readShebang } from './output.js';
 import { metafileInputs } from '../util/metafile.js';
+import { observePlugins, type PluginReads } from './esbuild-plugins.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 type EsbuildApi = Pick<typeof Esbuild, 'context'> & Partial<Pick<typeof Esbuild, 'stop'>>;
@@ -85,8 +86,12 @@ interface FormatOutcome {
   aborted: boolean;
   files: string[];
   diagnostics: Diagnostic[];
-  /** Files esbuild read (metafile inputs), absolute. */
+  /** Files esbuild read (metafile inputs) and what its plugins named (esbuild-plugins.ts), absolute. */
   reads: string[];
+  /** Directories a plugin named. */
+  dirs: string[];
+  /** Paths a plugin named that do not exist. */
+  absent: string[];
 }
 
 type RebuildOutcome =
@@ -128,6 +133,8 @@ const abortedOutcome = (): FormatOutcome => ({
   files: [],
   diagnostics: [],
   reads: [],
+  dirs: [],
+  absent: [],
 });
 
 /**
@@ -214,12 +221,14 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
     metafile: true,
     write: true,
   };
+  const pluginReads: PluginReads = { files: new Set(), dirs: new Set(), absent: new Set() };
+  if (options.plugins?.length) options.plugins = observePlugins(options.plugins, pkg.dir, pluginReads);
 
   let context: Esbuild.BuildContext;
   try {
     context = await api.context(options);
   } catch (error) {
-    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, error), reads: [] };
+    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, error), reads: [], dirs: [], absent: [] };
   }
   if (signal.aborted) {
     void context.dispose().catch(() => {});
@@ -233,7 +242,7 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
   }
   await context.dispose();
   if (outcome.kind === 'failed') {
-    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, outcome.error), reads: [] };
+    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, outcome.error), reads: [], dirs: [], absent: [] };
   }
   const { result } = outcome;
   const diagnostics = [
@@ -257,7 +266,15 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
   fixShebangs(ctx, outputs, banner);
   // A tsconfig named in the options replaces esbuild's own lookup; the metafile does not list it.
   const tsconfig = typeof options.tsconfig === 'string' ? [path.resolve(pkg.dir, options.tsconfig)] : [];
-  return { ok: result.errors.length === 0, aborted: false, files, diagnostics, reads: [...tsconfig, ...metafileInputs(pkg.dir, result.metafile?.inputs ?? {})] };
+  return {
+    ok: result.errors.length === 0,
+    aborted: false,
+    files,
+    diagnostics,
+    reads: [...tsconfig, ...metafileInputs(pkg.dir, result.metafile?.inputs ?? {}), ...pluginReads.files],
+    dirs: [...pluginReads.dirs],
+    absent: [...pluginReads.absent],
+  };
 }
 
 function fixShebangs(ctx: AdapterContext, outputs: Esbuild.Metafile['outputs'], banner: string | undefined): void {
@@ -324,6 +341,8 @@ export const esbuildAdapter: BuilderAdapter = {
       files: [...new Set(outcomes.flatMap((o) => o.files))],
       diagnostics,
       reads: [...new Set(outcomes.flatMap((o) => o.reads))],
+      dirReads: [...new Set(outcomes.flatMap((o) => o.dirs))],
+      absentReads: [...new Set(outcomes.flatMap((o) => o.absent))],
     };
   },
 };

@@ -67,4 +67,12 @@ export interface AdapterOutput {
    * such a build is not cached. Ignored for a failed build.
    */
   reads: string[] | null;
+  /**
+   * Paths the build looked for and did not find, where a file appearing would
+   * change the output (an esbuild plugin's `watchFiles` that do not exist):
+   * the entry is keyed on their staying absent.
+   */
+  absentReads?: string[];
+  /** Directories whose names the output depends on (an esbuild plugin's `watchDirs`): keyed on their listing. */
+  dirReads?: string[];
 }

@@ -80,6 +80,10 @@ export interface BuildReadsInput {
   declarations: boolean;
   /** What the tools reported reading (absolute). */
   toolReads: readonly string[];
+  /** What the tools reported looking for and not finding (absolute). */
+  toolAbsent?: readonly string[];
+  /** Directories whose names the tools reported depending on (absolute); their parents are not listed. */
+  toolDirs?: readonly string[];
   /** The fingerprint's own input files (absolute path → the stat they were hashed at). */
   staticInputs: ReadonlyMap<string, Stats>;
   /** Directories never recorded (the cache directory, the staging directory). */
@@ -149,7 +153,7 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   const ruleFiles = new Set<string>();
   const manifests = new Set<string>();
   const mustBeAbsent = new Set<string>();
-  const dirs = new Set<string>();
+  const dirs = new Set<string>(input.toolDirs);
 
   // 2. tsconfig chains.
   // From everything the tool reported: the package's own tsconfig is one of its inputs already, but what it extends is not.
@@ -248,7 +252,7 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   }
   const checkedFiles = new Set<string>();
   for (const abs of input.checked?.present ?? []) if (!input.staticInputs.has(abs) && abs !== ownManifest && !excluded(abs)) checkedFiles.add(abs);
-  for (const abs of input.checked?.absent ?? []) if (!excluded(abs)) mustBeAbsent.add(abs);
+  for (const abs of [...(input.checked?.absent ?? []), ...(input.toolAbsent ?? [])]) if (!excluded(abs)) mustBeAbsent.add(abs);
   // A file appearing in a directory the fingerprint walked changes the fingerprint already: no need to record its absence.
   const walkedDirs = new Set<string>();
   for (const f of input.staticInputs.keys()) {

@@ -9,9 +9,11 @@ import path from 'node:path';
 export function metafileInputs(workDir: string, inputs: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const key of Object.keys(inputs)) {
-    const ns = /^([A-Za-z][\w-]+):(.*)$/.exec(key);
-    if (ns && ns[1] !== 'file') continue;
-    out.push(path.resolve(workDir, ns ? ns[2]! : key));
+    const ns = /^([A-Za-z][\w-]*):(.*)$/.exec(key);
+    // A one-letter namespace is a plugin's too (`v:routes`), except a Windows drive (`C:\\x`, `C:/x`).
+    const drive = ns !== null && ns[1]!.length === 1 && process.platform === 'win32' && /^[\\/]/.test(ns[2]!);
+    if (ns && !drive && ns[1] !== 'file') continue;
+    out.push(path.resolve(workDir, ns && !drive ? ns[2]! : key));
   }
   return out;
 }

@@ -44,6 +44,8 @@ export async function storeEntryStep(input: {
         adapter: choice.adapter.name,
         declarations: config.dts && choice.adapter.name !== 'tsc',
         toolReads: toolReads.flatMap((r) => r!),
+        toolAbsent: run.outputs.flatMap((o) => o.absentReads ?? []),
+        toolDirs: run.outputs.flatMap((o) => o.dirReads ?? []),
         staticInputs: miss.current.inputFiles,
         excludeDirs: [miss.cache.store.dir, staging],
         outDir: path.resolve(pkg.dir, config.outDir),
