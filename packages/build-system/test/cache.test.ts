@@ -270,6 +270,8 @@ describe('cache: each miss says why', () => {
   it.each([
     ['the tsconfig\'s include', { include: ['src'] }, 'src/'],
     ['tsc\'s default include (none written: everything below the tsconfig)', { exclude: ['build.config.ts', 'dist'] }, 'types/'],
+    // The package's own directory: listed without its outDir, which each build swaps in.
+    ['tsc\'s default include, in the package\'s own directory,', { exclude: ['build.config.ts', 'dist'] }, ''],
   ])('tsc: in a directory %s reaches, a gitignored declaration appearing is a change; a gitignored log or JavaScript file (no allowJs) is not', async (_, include, where) => {
     const fx = createFixture({
       'package.json': { name: 'fx-include', version: '1.0.0', type: 'module', types: './dist/index.d.ts', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } }, files: ['dist'] },
@@ -293,7 +295,7 @@ describe('cache: each miss says why', () => {
     expect((await run()).cache.status).toBe('hit');
     fx.write({ [`${where}extra.gen.d.ts`]: 'interface IncOptions { b?: number }\n' });
     const r = await run();
-    expect(r.cache.reason).toBe(`files changed: ${where}`);
+    expect(r.cache.reason).toBe(`files changed: ${where || './'}`);
     expect(readFileSync(fx.path('dist/index.d.ts'), 'utf8')).toContain('b?: number;');
   });
 

@@ -263,7 +263,8 @@ describe('artifact format', () => {
   const fingerprint = { version: 1, note: 'any object hashes to a key' } as unknown as Fingerprint;
   // Artifacts are stored under the fingerprint's key; the entry key adds what the build read.
   const key = fingerprintKey(fingerprint);
-  const reads = { files: { '../../tsconfig.base.json': 'a'.repeat(64) }, dirs: {}, manifests: {} };
+  // Directories in each recorded form (read-hashes.ts): all names, compilable names, the package's own without its outDir.
+  const reads = { files: { '../../tsconfig.base.json': 'a'.repeat(64) }, dirs: { src: 'b'.repeat(64), types: `ts:${'c'.repeat(64)}`, '.': `js:-dist:${'d'.repeat(64)}` }, manifests: {} };
   const js = Buffer.from('export const a = 1;\n');
   const manifest: CacheManifest = {
     manifestVersion: 2,

@@ -88,7 +88,7 @@ function simple(name: string, config: string, files: FileTree, manifest: Record<
 function workspaceFiles(): FileTree {
   return {
     'package.json': { name: 'matrix', private: true, workspaces: ['packages/*', 'above/*'] },
-    '.gitignore': 'node_modules\ndist\n**/generated/\n',
+    '.gitignore': 'node_modules\ndist\n**/generated/\n*.gen.d.ts\n',
     'package-lock.json': lockfile('1.0.0', 'sha512-fakedep2-one'),
     // Outside every package: read through tsconfig extends, relative imports, configs.
     'tsconfig.base.json': { compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [], removeComments: false } },
@@ -183,6 +183,12 @@ function workspaceFiles(): FileTree {
       'tsconfig.json': tsconfigOwn,
       'src/options.d.ts': `interface GenOptions { a: string }\n`,
       'src/index.ts': `export function make(o: GenOptions) {\n  return { ...o };\n}\n`,
+    }),
+    // The same, generated into the package's own directory (tsc's default include: everything below the tsconfig).
+    ...simple('gitignored-root', tscDts, {
+      'tsconfig.json': { compilerOptions: { ...tsconfigOwn.compilerOptions, rootDir: undefined }, exclude: ['build.config.ts', 'dist'] },
+      'src/options.d.ts': `interface RootGenOptions { a: string }\n`,
+      'src/index.ts': `export function make(o: RootGenOptions) {\n  return { ...o };\n}\n`,
     }),
     ...simple('relative-outside', esbuild, { 'src/index.ts': `export { message } from '../../../shared/message/message';\n` }),
     ...simple('renamed-outside', esbuild, { 'src/index.ts': `export { moved } from '../../../shared/moved/moved';\n` }),
@@ -398,6 +404,7 @@ const CASES: Case[] = [
   { name: 'a file outside the package added beside the directory an import resolved to (mod.ts over mod/index.ts)', pkg: 'index-shadow', changes: true, edit: (fx) => fx.write({ 'shared/idx/mod.ts': `export const idx = 'from mod.ts';\n` }) },
   { name: 'a file appearing in the earlier target of a tsconfig `paths` fallback', pkg: 'paths-fallback', changes: true, edit: (fx) => fx.write({ 'shared/fallback-a/mod.ts': `export const fallback = 'from a';\n` }) },
   { name: 'a gitignored declaration generated into a directory the tsconfig includes (tsc)', pkg: 'gitignored-dts', changes: true, edit: (fx) => fx.write({ 'packages/gitignored-dts/src/generated/env.d.ts': `interface GenOptions { b?: number }\n` }) },
+  { name: "a gitignored declaration generated into the package's own directory (tsc's default include)", pkg: 'gitignored-root', changes: true, edit: (fx) => fx.write({ 'packages/gitignored-root/env.gen.d.ts': `interface RootGenOptions { b?: number }\n` }) },
   { name: 'a relative import of a file outside the package', pkg: 'relative-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/message/message.ts', 'shared v1', 'shared v2') },
   {
     name: 'a file outside the package renamed, the import following it',
@@ -484,6 +491,7 @@ const BECAUSE: Record<string, RegExp> = {
   'index-shadow': /^files changed: \.\.\/\.\.\/shared\/idx\/$/,
   'paths-fallback': /^files changed: \.\.\/\.\.\/shared\/fallback-a\/$/,
   'gitignored-dts': /^files changed: src\/$/,
+  'gitignored-root': /^files changed: \.\/$/,
   'relative-outside': /^files changed: \.\.\/\.\.\/shared\/message\/message\.ts$/,
   'renamed-outside': /^files changed: src\/index\.ts$/,
   'paths-other': /^files changed: \.\.\/other-src\/src\/value\.ts$/,

@@ -8,7 +8,7 @@ import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
 import { canonicalJson } from './fingerprint.js';
-import { COMPILABLE_LISTING, compilableHash, manifestHash, namesHash } from './read-hashes.js';
+import { compilableHash, dirHashLike, manifestHash, namesHash } from './read-hashes.js';
 import { includeDirs, pathFallbacksOutside, typeRootsOutside, type IncludeDirs } from './tsconfig-dirs.js';
 
 /**
@@ -60,12 +60,11 @@ import { includeDirs, pathFallbacksOutside, typeRootsOutside, type IncludeDirs }
 export interface RecordedReads {
   /** Path → sha256 of the content, or null for a path that must stay absent. */
   files: Record<string, string | null>;
-  /** Directory → sha256 of its sorted entry names. */
+  /** Directory → sha256 of its sorted entry names, or of its compilable names (read-hashes.ts). */
   dirs: Record<string, string>;
   /** package.json → sha256 of its MANIFEST_FIELDS (canonical JSON). */
   manifests: Record<string, string>;
 }
-
 
 /** A cache entry's key: the fingerprint's key together with the build's recorded reads. */
 export function entryKey(primaryKey: string, reads: RecordedReads): string {
@@ -173,7 +172,10 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   const reached: IncludeDirs[] = [];
   /** Reached by an include: recorded by their compilable names, unless a file was read there too (then all names). */
   const includedDirs = new Map<string, boolean>();
+  /** The package's own directory, reached by an include: undefined, not reached; else whether allowJs. */
+  let includedRoot: boolean | undefined;
   const addIncluded = (included: IncludeDirs) => {
+    if (included.root) includedRoot = (includedRoot ?? false) || included.allowJs === true;
     for (const d of included.dirs) includedDirs.set(d, (includedDirs.get(d) ?? false) || included.allowJs === true);
     for (const a of included.absent) mustBeAbsent.add(a);
   };
@@ -302,6 +304,11 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     if (excluded(dir) || dirs.has(dir)) continue;
     recorded.dirs[readsPath(pkg, dir)] = compilableHash(reads.list(dir), allowJs);
   }
+  // A gitignored declaration generated into the package's root: listed without its outDir (an outDir that is the root: not listed).
+  const outDirTop = path.relative(pkg.dir, input.outDir).split(path.sep)[0]!;
+  if (includedRoot !== undefined && isInside(pkg.dir, input.outDir) && outDirTop !== '') {
+    recorded.dirs[readsPath(pkg, pkg.dir)] = compilableHash(reads.list(pkg.dir), includedRoot, outDirTop);
+  }
   return { reads: recorded };
 }
 
@@ -334,12 +341,7 @@ export async function changedReads(recorded: RecordedReads, pkg: PackageInfo, ha
   for (const [rel, expected] of Object.entries(recorded.dirs)) {
     const abs = path.resolve(pkg.dir, rel);
     const entries = reads.list(abs);
-    const now = expected.startsWith(COMPILABLE_LISTING.ts)
-      ? compilableHash(entries, false)
-      : expected.startsWith(COMPILABLE_LISTING.js)
-        ? compilableHash(entries, true)
-        : namesHash(entries.map((e) => e.name));
-    if (now !== expected) {
+    if (dirHashLike(expected, entries) !== expected) {
       changed.push(`${rel}/`);
       if (stopAtFirst) return changed;
     }

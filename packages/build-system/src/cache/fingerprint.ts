@@ -48,8 +48,11 @@ import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
  *    the parent of an `index.*` read outside it (build-reads.ts). An entry
  *    recorded before lacks them and would still look valid when a file
  *    appears there, so those entries stop matching.
+ * 7: also the package's own directory when an include reaches it (its
+ *    compilable names, outDir left out), and what esbuild plugins name in
+ *    watchFiles/watchDirs (adapters/esbuild-plugins.ts); the same reason.
  */
-export const FINGERPRINT_VERSION = 6;
+export const FINGERPRINT_VERSION = 7;
 
 export interface Fingerprint {
   /** Shape/meaning version of this type; part of the key. */

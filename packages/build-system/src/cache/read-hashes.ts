@@ -35,8 +35,21 @@ export function namesHash(names: readonly string[]): string {
  */
 export const COMPILABLE_LISTING = { ts: 'ts:', js: 'js:' } as const;
 
-export function compilableHash(entries: readonly Dirent[], allowJs: boolean): string {
-  return `${allowJs ? COMPILABLE_LISTING.js : COMPILABLE_LISTING.ts}${sha256(JSON.stringify(compilableNames(entries, allowJs).sort()))}`;
+/**
+ * `except`: a subdirectory left out of the names, written into the hash's prefix (`ts:-dist:<sha>`) so a
+ * check computes the same: the package's own root, whose outDir comes and goes with every build.
+ */
+export function compilableHash(entries: readonly Dirent[], allowJs: boolean, except?: string): string {
+  const names = compilableNames(entries, allowJs).filter((n) => except === undefined || n !== `${except}/`);
+  const prefix = allowJs ? COMPILABLE_LISTING.js : COMPILABLE_LISTING.ts;
+  return `${prefix}${except === undefined ? '' : `-${encodeURIComponent(except)}:`}${sha256(JSON.stringify(names.sort()))}`;
+}
+
+/** A recorded directory hash computed again over `entries`, the way it was recorded (compilable names or all names). */
+export function dirHashLike(expected: string, entries: readonly Dirent[]): string {
+  const compilable = /^([tj]s):(?:-([^:]*):)?/.exec(expected);
+  if (!compilable) return namesHash(entries.map((e) => e.name));
+  return compilableHash(entries, compilable[1] === 'js', compilable[2] === undefined ? undefined : decodeURIComponent(compilable[2]));
 }
 
 /** sha256 of a package.json's MANIFEST_FIELDS; of its whole text when it is not a JSON object; null when it cannot be read. */

@@ -24,10 +24,10 @@ import type { ReadLog } from '../util/read-log.js';
  * added there that the pattern does not match may cost a rebuild, never a
  * stale output. Only the names that can join a program count
  * (compilableNames): a gitignored coverage report or log churning below an
- * included directory costs nothing. Left out: the package's own directory
- * (its listing changes with its outDir, lock and tool caches; a gitignored
- * declaration directly in it is not seen: see research §16), the outDir (the
- * build's product must not key it), and what tsc never matches through a
+ * included directory costs nothing. The package's own directory is listed
+ * without its outDir (the lock, staging and tool caches live under
+ * node_modules or dot names). Left out: the outDir (the build's product must
+ * not key it), and what tsc never matches through a
  * wildcard: node_modules, bower_components, jspm_packages and names starting
  * with a dot. Symlinked directories are not entered: they appear in their
  * parent's listing as names.
@@ -37,6 +37,11 @@ export interface IncludeDirs {
   absent: string[];
   /** The tsconfig sets allowJs: JavaScript files count among the compilable names (includeDirs only). */
   allowJs?: boolean;
+  /**
+   * The package's own directory was reached (includeDirs only). Not in `dirs`: its listing is recorded
+   * without the outDir, which comes and goes with every build (build-reads.ts).
+   */
+  root?: boolean;
 }
 
 /** tsc's wildcard matching never enters these (its default exclude, and hidden names). */
@@ -165,6 +170,7 @@ function walk(dir: string, pkgDir: string, outDir: string, reads: ReadLog, seen:
   if (seen.has(dir) || isInside(outDir, dir)) return;
   seen.add(dir);
   if (dir !== pkgDir) out.dirs.push(dir);
+  else out.root = true;
   for (const entry of reads.list(dir)) {
     if (!entry.isDirectory() || NEVER_MATCHED.has(entry.name) || entry.name.startsWith('.')) continue;
     walk(path.join(dir, entry.name), pkgDir, outDir, reads, seen, out);
