@@ -353,6 +353,25 @@ describe.concurrent('no-op record', () => {
     expect(readFileSync(fx.path('packages/a/dist/index.js'), 'utf8')).toContain('plain');
   });
 
+  it('records the env vars a plugin reads while the build runs (not while the config evaluates), and replays only while they keep their values', async () => {
+    const config = `export default { adapter: 'esbuild', adapterOptions: { esbuild: { plugins: [{ name: 'env', setup(build: any) {
+  build.onResolve({ filter: /^virtual:env$/ }, (a: any) => ({ path: a.path, namespace: 'env' }));
+  build.onLoad({ filter: /.*/, namespace: 'env' }, () => ({ contents: 'export const api = ' + JSON.stringify(process.env.BS_PLUGIN_API ?? 'none') + ';', loader: 'js' }));
+} }] } } };\n`;
+    const fx = workspace({ 'packages/a/src/index.ts': `export { api } from 'virtual:env';\n`, 'packages/b/src/index.ts': `export const b = 1;\n` }, config);
+    await recorded(fx, [], { BS_PLUGIN_API: 'one' });
+    const two = await build(fx, [], { BS_PLUGIN_API: 'two' });
+    expect(two.replayed).toBe(false);
+    expect(two.statuses).toEqual(['miss', 'hit']);
+    expect(readFileSync(fx.path('packages/a/dist/index.js'), 'utf8')).toContain('"two"');
+    expect((await build(fx, [], { BS_PLUGIN_API: 'two' })).replayed).toBe(true);
+    // Unset is a value too; then back to the first: its entry is restored, never another value's output.
+    expect((await build(fx)).statuses).toEqual(['miss', 'hit']);
+    expect(readFileSync(fx.path('packages/a/dist/index.js'), 'utf8')).toContain('"none"');
+    expect((await build(fx, [], { BS_PLUGIN_API: 'one' })).statuses).toEqual(['hit', 'hit']);
+    expect(readFileSync(fx.path('packages/a/dist/index.js'), 'utf8')).toContain('"one"');
+  });
+
   // Three cases side by side: a config listing the environment, one reading the clock, forced or uncached runs.
   for (const [config, why] of [
     [`const all = Object.keys(process.env).length;\nexport default { adapter: 'esbuild', define: { N: String(all) } };\n`, /lists every environment variable/],

@@ -264,7 +264,7 @@ describe('artifact format', () => {
   // Artifacts are stored under the fingerprint's key; the entry key adds what the build read.
   const key = fingerprintKey(fingerprint);
   // Directories in each recorded form (read-hashes.ts): all names, compilable names, the package's own without its outDir.
-  const reads = { files: { '../../tsconfig.base.json': 'a'.repeat(64) }, dirs: { src: 'b'.repeat(64), types: `ts:${'c'.repeat(64)}`, '.': `js:-dist:${'d'.repeat(64)}` }, manifests: {} };
+  const reads = { files: { '../../tsconfig.base.json': 'a'.repeat(64) }, dirs: { src: 'b'.repeat(64), types: `ts:${'c'.repeat(64)}`, '.': `js:-dist:${'d'.repeat(64)}` }, manifests: {}, env: { BS_SET: 'e'.repeat(64), BS_UNSET: null } };
   const js = Buffer.from('export const a = 1;\n');
   const manifest: CacheManifest = {
     manifestVersion: 2,
@@ -331,6 +331,15 @@ describe('artifact format', () => {
       unpack(
         withManifest((m) => {
           m.reads = { files: { '/etc/hostname': 'a'.repeat(64) }, dirs: {}, manifests: {} };
+          m.key = entryKey(key, m.reads as never);
+        }),
+      ),
+    ).rejects.toThrow(/malformed or name files by absolute paths/);
+    // Env values are recorded as hashes only (a value may be a secret): anything else is no entry any build writes.
+    await expect(
+      unpack(
+        withManifest((m) => {
+          m.reads = { ...reads, env: { BS_SET: 'plain value' } };
           m.key = entryKey(key, m.reads as never);
         }),
       ),

@@ -30,8 +30,29 @@ import { cliPath, createFixture, repoRoot, snapshotTree, type FileTree, type Fix
 const fixtures: Fixture[] = [];
 afterAll(() => fixtures.forEach((f) => f.cleanup()));
 
-const ENV_BEFORE = { BS_FLAVOR: 'one', BS_DECL: 'one' };
-const ENV_AFTER = { BS_FLAVOR: 'two', BS_DECL: 'two' };
+const ENV_BEFORE = { BS_FLAVOR: 'one', BS_DECL: 'one', BS_PLUGIN_LOAD: 'one', BS_PLUGIN_SETUP: 'one', BS_PLUGIN_ROLLUP: 'one' };
+const ENV_AFTER = { BS_FLAVOR: 'two', BS_DECL: 'two', BS_PLUGIN_LOAD: 'two', BS_PLUGIN_SETUP: 'two', BS_PLUGIN_ROLLUP: 'two' };
+
+/**
+ * Plugins written in the config (no import: the run keeps its no-op record) that read an env var while the
+ * build runs, not while the config is evaluated: in an onLoad callback, in setup, in a rollup hook.
+ */
+const envPluginConfig = {
+  load: `export default { adapter: 'esbuild', adapterOptions: { esbuild: { plugins: [{ name: 'env', setup(build: any) {
+  build.onResolve({ filter: /^virtual:env$/ }, (a: any) => ({ path: a.path, namespace: 'env' }));
+  build.onLoad({ filter: /.*/, namespace: 'env' }, () => ({ contents: 'export const env = ' + JSON.stringify(process.env.BS_PLUGIN_LOAD ?? '') + ';', loader: 'js' }));
+} }] } } };
+`,
+  setup: `export default { adapter: 'esbuild', adapterOptions: { esbuild: { plugins: [{ name: 'env', setup(build: any) {
+  build.initialOptions.define = { ...build.initialOptions.define, PLUGIN_ENV: JSON.stringify(process.env.BS_PLUGIN_SETUP ?? '') };
+} }] } } };
+`,
+  rollup: `export default { adapter: 'rollup', adapterOptions: { rollup: { plugins: [{ name: 'env',
+  resolveId: (id: string) => (id === 'virtual:env' ? '\\0virtual:env' : null),
+  load: (id: string) => (id === '\\0virtual:env' ? 'export const env = ' + JSON.stringify(process.env.BS_PLUGIN_ROLLUP ?? '') + ';' : null),
+}] } } };
+`,
+};
 
 const esbuild = `export default { adapter: 'esbuild' };\n`;
 const tscDts = `export default { adapter: 'tsc', dts: true };\n`;
@@ -205,6 +226,9 @@ function workspaceFiles(): FileTree {
     ...simple('config-helper', `import { banner } from '../../build-helpers/banner';\nexport default { adapter: 'esbuild', banner };\n`, { 'src/index.ts': `export const v = 'helper';\n` }),
     ...simple('config-env', `const flavor = process.env['BS_' + 'FLAVOR'] ?? 'none';\nexport default { adapter: 'esbuild', define: { FLAVOR: JSON.stringify(flavor) } };\n`, { 'src/index.ts': `declare const FLAVOR: string;\nexport const v = FLAVOR;\n` }),
     ...simple('config-env-declared', `export default { adapter: 'esbuild', env: ['BS_DECL'], define: { DECL: JSON.stringify(process.env.BS_DECL ?? '') } };\n`, { 'src/index.ts': `declare const DECL: string;\nexport const v = DECL;\n` }),
+    ...simple('plugin-env-load', envPluginConfig.load, { 'src/index.ts': `export { env } from 'virtual:env';\n` }),
+    ...simple('plugin-env-setup', envPluginConfig.setup, { 'src/index.ts': `declare const PLUGIN_ENV: string;\nexport const env = PLUGIN_ENV;\n` }),
+    ...simple('plugin-env-rollup', envPluginConfig.rollup, { 'src/index.ts': `export { env } from 'virtual:env';\n` }),
     ...simple('rollup-src', `export default { adapter: 'rollup' };\n`, { 'src/index.ts': `export const v = 'rollup v1';\n` }),
     ...simple('rollup-outside', `export default { adapter: 'rollup' };\n`, { 'src/index.ts': `export { rollupMessage } from '../../../shared/rollup/rollup-msg';\n` }),
     ...simple('bun-src', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `export const v = 'bun v1';\n` }),
@@ -443,6 +467,9 @@ const CASES: Case[] = [
   { name: 'a TypeScript helper outside the package that build.config.ts imports', pkg: 'config-helper', changes: true, edit: (fx) => replaceIn(fx, 'build-helpers/banner.ts', 'helper v1', 'helper v2') },
   { name: 'an env var the config reads under a computed name', pkg: 'config-env', changes: true, edit: () => {} },
   { name: 'an env var the config declares in `env`', pkg: 'config-env-declared', changes: true, edit: () => {} },
+  { name: 'an env var an esbuild plugin reads in onLoad, as the build runs', pkg: 'plugin-env-load', changes: true, edit: () => {} },
+  { name: 'an env var an esbuild plugin reads in setup', pkg: 'plugin-env-setup', changes: true, edit: () => {} },
+  { name: 'rollup: an env var a plugin reads in its load hook', pkg: 'plugin-env-rollup', changes: true, edit: () => {} },
   { name: 'rollup: a source edit', pkg: 'rollup-src', changes: true, edit: (fx) => replaceIn(fx, 'packages/rollup-src/src/index.ts', 'rollup v1', 'rollup v2') },
   { name: 'rollup: a relative import outside the package', pkg: 'rollup-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/rollup/rollup-msg.ts', 'rollup shared v1', 'rollup shared v2') },
   { name: 'bun: a source edit', pkg: 'bun-src', changes: true, edit: (fx) => replaceIn(fx, 'packages/bun-src/src/index.ts', 'bun v1', 'bun v2') },
@@ -505,6 +532,9 @@ const BECAUSE: Record<string, RegExp> = {
   'config-helper': /^config changed: banner$/,
   'config-env': /^config changed: define\.FLAVOR$/,
   'config-env-declared': /env changed: BS_DECL/,
+  'plugin-env-load': /^env changed: BS_PLUGIN_LOAD$/,
+  'plugin-env-setup': /^env changed: BS_PLUGIN_SETUP$/,
+  'plugin-env-rollup': /^env changed: BS_PLUGIN_ROLLUP$/,
   'rollup-src': /^files changed: src\/index\.ts$/,
   'rollup-outside': /^files changed: \.\.\/\.\.\/shared\/rollup\/rollup-msg\.ts$/,
   'bun-src': /^files changed: src\/index\.ts$/,

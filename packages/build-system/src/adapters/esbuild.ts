@@ -10,7 +10,7 @@ import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, JS_FILE, readShebang } from './output.js';
 import { metafileInputs } from '../util/metafile.js';
-import { observePlugins, type PluginReads } from './esbuild-plugins.js';
+import { newPluginReads, observeEsbuildPlugins } from './plugin-reads.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 type EsbuildApi = Pick<typeof Esbuild, 'context'> & Partial<Pick<typeof Esbuild, 'stop'>>;
@@ -92,6 +92,8 @@ interface FormatOutcome {
   dirs: string[];
   /** Paths a plugin named that do not exist. */
   absent: string[];
+  /** Env vars plugin code read. */
+  env: string[];
 }
 
 type RebuildOutcome =
@@ -135,6 +137,7 @@ const abortedOutcome = (): FormatOutcome => ({
   reads: [],
   dirs: [],
   absent: [],
+  env: [],
 });
 
 /**
@@ -221,14 +224,14 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
     metafile: true,
     write: true,
   };
-  const pluginReads: PluginReads = { files: new Set(), dirs: new Set(), absent: new Set() };
-  if (options.plugins?.length) options.plugins = observePlugins(options.plugins, pkg.dir, pluginReads);
+  const pluginReads = newPluginReads();
+  if (options.plugins?.length) options.plugins = observeEsbuildPlugins(options.plugins, pkg.dir, pluginReads);
 
   let context: Esbuild.BuildContext;
   try {
     context = await api.context(options);
   } catch (error) {
-    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, error), reads: [], dirs: [], absent: [] };
+    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, error), reads: [], dirs: [], absent: [], env: [] };
   }
   if (signal.aborted) {
     void context.dispose().catch(() => {});
@@ -242,7 +245,7 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
   }
   await context.dispose();
   if (outcome.kind === 'failed') {
-    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, outcome.error), reads: [], dirs: [], absent: [] };
+    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, outcome.error), reads: [], dirs: [], absent: [], env: [] };
   }
   const { result } = outcome;
   const diagnostics = [
@@ -274,6 +277,7 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
     reads: [...tsconfig, ...metafileInputs(pkg.dir, result.metafile?.inputs ?? {}), ...pluginReads.files],
     dirs: [...pluginReads.dirs],
     absent: [...pluginReads.absent],
+    env: [...pluginReads.env],
   };
 }
 
@@ -343,6 +347,7 @@ export const esbuildAdapter: BuilderAdapter = {
       reads: [...new Set(outcomes.flatMap((o) => o.reads))],
       dirReads: [...new Set(outcomes.flatMap((o) => o.dirs))],
       absentReads: [...new Set(outcomes.flatMap((o) => o.absent))],
+      envReads: [...new Set(outcomes.flatMap((o) => o.env))],
     };
   },
 };

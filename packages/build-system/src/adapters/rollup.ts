@@ -13,6 +13,7 @@ import { requireOwn, resolveModule, type ResolvedModule } from '../util/resolve-
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
 import { diagnosticFile, failedOutput } from './output.js';
+import { newPluginReads, observeRollupPlugins } from './plugin-reads.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 /** build-system's own esbuild (vendored in the published package: see requireOwn), loaded on the first transform. */
@@ -300,6 +301,7 @@ export const rollupAdapter: BuilderAdapter = {
     const { rollup, nodeResolve } = await loadTools(tools);
 
     const state: PluginState = { shebangs: new Map(), transformErrors: [], warnings: [] };
+    const pluginReads = newPluginReads();
     const input: Record<string, string> = {};
     for (const [name, source] of Object.entries(config.entries)) input[name] = path.resolve(pkg.dir, source);
 
@@ -315,7 +317,7 @@ export const rollupAdapter: BuilderAdapter = {
           browser: config.platform === 'browser',
           exportConditions: config.platform === 'node' ? ['node'] : config.platform === 'browser' ? ['browser'] : [],
         }),
-        ...user.plugins,
+        ...observeRollupPlugins(user.plugins, pluginReads),
       ],
       onwarn(warning) {
         const d = rollupDiagnostic(pkg.dir, warning, 'warning');
@@ -344,6 +346,7 @@ export const rollupAdapter: BuilderAdapter = {
           // With minify the head is added after minifying (renderChunk), so comments in it survive.
           ...(config.minify ? {} : { banner: (chunk) => headFor(config, state, chunk) }),
           ...user.output,
+          ...(Array.isArray(user.output.plugins) ? { plugins: observeRollupPlugins(user.output.plugins as Plugin[], pluginReads) } : {}),
         };
         const { output } = await bundle.write(outputOptions);
         for (const item of output) {
@@ -354,7 +357,7 @@ export const rollupAdapter: BuilderAdapter = {
       }
       // watchFiles: every module rollup loaded plus what plugins added with addWatchFile; ids with \0 are virtual.
       const reads = bundle.watchFiles.filter((id) => !id.includes('\0') && path.isAbsolute(id));
-      return { ok: true, files, diagnostics: [...state.warnings], reads };
+      return { ok: true, files, diagnostics: [...state.warnings], reads, envReads: [...pluginReads.env] };
     } catch (e) {
       if (signal.aborted || e instanceof Cancelled || (e as { cause?: unknown }).cause instanceof Cancelled) {
         return { ok: false, files: [], diagnostics: [], reads: null };

@@ -75,4 +75,6 @@ export interface AdapterOutput {
   absentReads?: string[];
   /** Directories whose names the output depends on (an esbuild plugin's `watchDirs`): keyed on their listing. */
   dirReads?: string[];
+  /** Env vars the build's own code read (plugins: adapters/plugin-reads.ts): keyed on their values. */
+  envReads?: string[];
 }

@@ -8,7 +8,7 @@ import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
 import { canonicalJson } from './fingerprint.js';
-import { compilableHash, dirHashLike, manifestHash, namesHash } from './read-hashes.js';
+import { compilableHash, envValueHash, manifestHash, namesHash } from './read-hashes.js';
 import { includeDirs, pathFallbacksOutside, typeRootsOutside, type IncludeDirs } from './tsconfig-dirs.js';
 
 /**
@@ -64,6 +64,8 @@ export interface RecordedReads {
   dirs: Record<string, string>;
   /** package.json → sha256 of its MANIFEST_FIELDS (canonical JSON). */
   manifests: Record<string, string>;
+  /** Env var a plugin read during the build → envValueHash of its value (null: unset). */
+  env?: Record<string, string | null>;
 }
 
 /** A cache entry's key: the fingerprint's key together with the build's recorded reads. */
@@ -83,6 +85,8 @@ export interface BuildReadsInput {
   toolAbsent?: readonly string[];
   /** Directories whose names the tools reported depending on (absolute); their parents are not listed. */
   toolDirs?: readonly string[];
+  /** Env vars the build's own code read (plugins). */
+  toolEnv?: readonly string[];
   /** The fingerprint's own input files (absolute path → the stat they were hashed at). */
   staticInputs: ReadonlyMap<string, Stats>;
   /** Directories never recorded (the cache directory, the staging directory). */
@@ -274,6 +278,8 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
 
   // 5. Hash everything (once per run per file, through the read log); a file changed during the build is not trusted.
   const recorded: RecordedReads = { files: {}, dirs: {}, manifests: {} };
+  // Through the run's log: the no-op record checks them too. Values as this process has them: the build's own.
+  if (input.toolEnv?.length) recorded.env = Object.fromEntries([...input.toolEnv].sort().map((name) => [name, envValueHash(name, reads.env(name))]));
   for (const abs of [...new Set([...toolFiles, ...ruleFiles, ...checkedFiles])].sort()) {
     if (input.staticInputs.has(abs) || abs === ownManifest || manifests.has(abs)) continue;
     const st = statSync(abs, { throwIfNoEntry: false });
@@ -310,41 +316,4 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     recorded.dirs[readsPath(pkg, pkg.dir)] = compilableHash(reads.list(pkg.dir), includedRoot, outDirTop);
   }
   return { reads: recorded };
-}
-
-/**
- * The recorded reads that no longer hold (paths as recorded), checked through
- * the run's read log and the package's stat cache. Empty: the entry still
- * describes the current files. `stopAtFirst` for lookups that only need a yes/no.
- */
-export async function changedReads(recorded: RecordedReads, pkg: PackageInfo, hasher: FileHasher, stopAtFirst = false): Promise<string[]> {
-  const reads = hasher.reads;
-  const changed: string[] = [];
-  for (const [rel, expected] of Object.entries(recorded.files)) {
-    const abs = path.resolve(pkg.dir, rel);
-    const st = reads.stat(abs);
-    let same: boolean;
-    if (expected === null) same = st === undefined;
-    else if (!st || !st.isFile()) same = false;
-    else same = (await hasher.hash(abs, st)).sha256 === expected;
-    if (!same) {
-      changed.push(rel);
-      if (stopAtFirst) return changed;
-    }
-  }
-  for (const [rel, expected] of Object.entries(recorded.manifests ?? {})) {
-    if (manifestHash(path.resolve(pkg.dir, rel), reads) !== expected) {
-      changed.push(rel);
-      if (stopAtFirst) return changed;
-    }
-  }
-  for (const [rel, expected] of Object.entries(recorded.dirs)) {
-    const abs = path.resolve(pkg.dir, rel);
-    const entries = reads.list(abs);
-    if (dirHashLike(expected, entries) !== expected) {
-      changed.push(`${rel}/`);
-      if (stopAtFirst) return changed;
-    }
-  }
-  return changed;
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { CacheChange } from '../result/schema.js';
 import { isInside } from '../util/paths.js';
 import { canonicalJson, fingerprintKey, type Fingerprint } from './fingerprint.js';
+import { ENV_READ } from './read-hashes.js';
 
 /** How many paths/fields a change lists before it only counts. */
 export const EXPLAIN_LIST_LIMIT = 10;
@@ -161,13 +162,19 @@ export function explainMiss(
   if (changedReads.length === 0) return [{ kind: 'entry-missing' }];
   const packages = new Set<string>();
   const files: string[] = [];
+  const env: string[] = [];
   for (const rel of changedReads) {
+    if (rel.startsWith(ENV_READ)) {
+      env.push(rel.slice(ENV_READ.length));
+      continue;
+    }
     const abs = where ? path.resolve(where.pkgDir, rel) : null;
     const owner = abs ? [...where!.workspacePackages].find(([, dir]) => dir !== where!.pkgDir && isInside(dir, abs)) : undefined;
     if (owner) packages.add(owner[0]);
     else files.push(rel);
   }
   const changes: CacheChange[] = [];
+  if (env.length) changes.push({ kind: 'env-changed', names: env.sort() });
   if (packages.size) changes.push({ kind: 'dependency-changed', packages: [...packages].sort() });
   if (files.length) changes.push({ kind: 'files-changed', ...limited(files.sort()) });
   return changes;

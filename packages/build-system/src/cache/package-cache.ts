@@ -8,7 +8,7 @@ import type { Artifact, CacheChange } from '../result/schema.js';
 import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import { changedReads } from './build-reads.js';
+import { changedReads } from './changed-reads.js';
 import { explainMiss } from './explain.js';
 import type { OutputLogsMode } from './output-logs.js';
 import { FileHasher } from './file-hasher.js';

@@ -72,3 +72,9 @@ export function manifestHash(abs: string, reads: ReadLog): string | null {
   for (const field of MANIFEST_FIELDS) if ((json as Record<string, unknown>)[field] !== undefined) picked[field] = (json as Record<string, unknown>)[field];
   return sha256(canonicalJson(picked));
 }
+
+/** An env var's value as recorded (sha256 of `name=value`; null: unset): the value itself may be a secret. */
+export const envValueHash = (name: string, value: string | undefined): string | null => (value === undefined ? null : sha256(`${name}=${value}`));
+
+/** How changedReads names a changed env var among changed paths (no path holds a NUL). */
+export const ENV_READ = '\0env:';

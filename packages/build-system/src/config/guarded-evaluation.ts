@@ -19,6 +19,8 @@
  * config may see the tracked ones at a time, and what is read belongs to it.
  */
 
+import { ensureEnvTracking } from '../util/env-reads.js';
+
 /** What one config evaluation read besides its files, and why it cannot be recorded for replay. */
 export interface EvaluationSink {
   env: Set<string>;
@@ -98,6 +100,8 @@ function trackedEnv(real: NodeJS.ProcessEnv, sink: EvaluationSink, isOpen: () =>
  */
 export function guardedEvaluation<T>(evaluate: () => Promise<T>, sink: EvaluationSink, timeoutMs = configTimeoutMs()): Promise<T> {
   const run = async (): Promise<T> => {
+    // Under this evaluation's proxy, so a plugin's env tracking (util/env-reads.ts) is what it puts back.
+    ensureEnvTracking();
     const realEnv = process.env;
     const realExit = process.exit;
     let open = true;

@@ -400,7 +400,7 @@ export { ArchiveLimitError, UnsafeArchiveError };
 
 function isRecordedReads(v: unknown): v is RecordedReads {
   if (typeof v !== 'object' || v === null) return false;
-  const { files, dirs, manifests } = v as { files?: unknown; dirs?: unknown; manifests?: unknown };
+  const { files, dirs, manifests, env } = v as { files?: unknown; dirs?: unknown; manifests?: unknown; env?: unknown };
   // A directory may be recorded by its compilable names only (`ts:`/`js:`, `-<name>:` for one left out, + hash: read-hashes.ts).
   const record = (x: unknown, nullable: boolean, hash = /^[0-9a-f]{64}$/) =>
     typeof x === 'object' && x !== null && !Array.isArray(x) && Object.values(x).every((h) => (nullable && h === null) || (typeof h === 'string' && hash.test(h)));
@@ -411,6 +411,7 @@ function isRecordedReads(v: unknown): v is RecordedReads {
     record(files, true) &&
     record(dirs, false, /^([tj]s:(-[^:/]*:)?)?[0-9a-f]{64}$/) &&
     record(manifests, false) &&
+    (env === undefined || record(env, true)) &&
     Object.entries(files as Record<string, string | null>).every(([p, h]) => h === null || !absolute(p)) &&
     Object.keys(dirs as object).every((p) => !absolute(p)) &&
     Object.keys(manifests as object).every((p) => !absolute(p))

@@ -46,6 +46,7 @@ export async function storeEntryStep(input: {
         toolReads: toolReads.flatMap((r) => r!),
         toolAbsent: run.outputs.flatMap((o) => o.absentReads ?? []),
         toolDirs: run.outputs.flatMap((o) => o.dirReads ?? []),
+        toolEnv: run.outputs.flatMap((o) => o.envReads ?? []),
         staticInputs: miss.current.inputFiles,
         excludeDirs: [miss.cache.store.dir, staging],
         outDir: path.resolve(pkg.dir, config.outDir),
