@@ -10,7 +10,7 @@ import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, JS_FILE, readShebang } from './output.js';
 import { metafileInputs } from '../util/metafile.js';
-import { newPluginReads, observeEsbuildPlugins } from './plugin-reads.js';
+import { newPluginReads, observeEsbuildPlugins, pluginOutput, type PluginReads } from './plugin-reads.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 type EsbuildApi = Pick<typeof Esbuild, 'context'> & Partial<Pick<typeof Esbuild, 'stop'>>;
@@ -86,14 +86,10 @@ interface FormatOutcome {
   aborted: boolean;
   files: string[];
   diagnostics: Diagnostic[];
-  /** Files esbuild read (metafile inputs) and what its plugins named (esbuild-plugins.ts), absolute. */
+  /** Files esbuild read (metafile inputs), absolute. */
   reads: string[];
-  /** Directories a plugin named. */
-  dirs: string[];
-  /** Paths a plugin named that do not exist. */
-  absent: string[];
-  /** Env vars plugin code read. */
-  env: string[];
+  /** What the config's plugins read on their own (plugin-reads.ts). */
+  plugins?: PluginReads;
 }
 
 type RebuildOutcome =
@@ -135,9 +131,6 @@ const abortedOutcome = (): FormatOutcome => ({
   files: [],
   diagnostics: [],
   reads: [],
-  dirs: [],
-  absent: [],
-  env: [],
 });
 
 /**
@@ -231,7 +224,7 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
   try {
     context = await api.context(options);
   } catch (error) {
-    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, error), reads: [], dirs: [], absent: [], env: [] };
+    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, error), reads: [] };
   }
   if (signal.aborted) {
     void context.dispose().catch(() => {});
@@ -245,7 +238,7 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
   }
   await context.dispose();
   if (outcome.kind === 'failed') {
-    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, outcome.error), reads: [], dirs: [], absent: [], env: [] };
+    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, outcome.error), reads: [] };
   }
   const { result } = outcome;
   const diagnostics = [
@@ -274,10 +267,8 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
     aborted: false,
     files,
     diagnostics,
-    reads: [...tsconfig, ...metafileInputs(pkg.dir, result.metafile?.inputs ?? {}), ...pluginReads.files],
-    dirs: [...pluginReads.dirs],
-    absent: [...pluginReads.absent],
-    env: [...pluginReads.env],
+    reads: [...tsconfig, ...metafileInputs(pkg.dir, result.metafile?.inputs ?? {})],
+    plugins: pluginReads,
   };
 }
 
@@ -344,10 +335,8 @@ export const esbuildAdapter: BuilderAdapter = {
       ok: outcomes.every((o) => o.ok),
       files: [...new Set(outcomes.flatMap((o) => o.files))],
       diagnostics,
-      reads: [...new Set(outcomes.flatMap((o) => o.reads))],
-      dirReads: [...new Set(outcomes.flatMap((o) => o.dirs))],
-      absentReads: [...new Set(outcomes.flatMap((o) => o.absent))],
-      envReads: [...new Set(outcomes.flatMap((o) => o.env))],
+      ...pluginOutput(outcomes.flatMap((o) => (o.plugins ? [o.plugins] : []))),
+      reads: [...new Set(outcomes.flatMap((o) => [...o.reads, ...(o.plugins?.files ?? [])]))],
     };
   },
 };

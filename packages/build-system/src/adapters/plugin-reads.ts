@@ -3,6 +3,7 @@ import path from 'node:path';
 import type * as Esbuild from 'esbuild';
 import type { Plugin as RollupPlugin } from 'rollup';
 import { withEnvReads } from '../util/env-reads.js';
+import type { AdapterOutput } from './types.js';
 
 /**
  * What a config's plugins read on their own. A plugin that loads a virtual
@@ -33,6 +34,12 @@ export interface PluginReads {
 }
 
 export const newPluginReads = (): PluginReads => ({ files: new Set(), dirs: new Set(), absent: new Set(), env: new Set() });
+
+/** What plugins read, as an adapter reports it (its `reads` take the files). */
+export function pluginOutput(all: readonly PluginReads[]): Pick<AdapterOutput, 'dirReads' | 'absentReads' | 'envReads'> {
+  const merged = (pick: (r: PluginReads) => Set<string>) => [...new Set(all.flatMap((r) => [...pick(r)]))];
+  return { dirReads: merged((r) => r.dirs), absentReads: merged((r) => r.absent), envReads: merged((r) => r.env) };
+}
 
 type Callback<A, R> = (args: A) => R | null | undefined | Promise<R | null | undefined>;
 

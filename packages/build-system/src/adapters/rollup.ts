@@ -13,7 +13,7 @@ import { requireOwn, resolveModule, type ResolvedModule } from '../util/resolve-
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
 import { diagnosticFile, failedOutput } from './output.js';
-import { newPluginReads, observeRollupPlugins } from './plugin-reads.js';
+import { newPluginReads, observeRollupPlugins, pluginOutput } from './plugin-reads.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 /** build-system's own esbuild (vendored in the published package: see requireOwn), loaded on the first transform. */
@@ -357,7 +357,7 @@ export const rollupAdapter: BuilderAdapter = {
       }
       // watchFiles: every module rollup loaded plus what plugins added with addWatchFile; ids with \0 are virtual.
       const reads = bundle.watchFiles.filter((id) => !id.includes('\0') && path.isAbsolute(id));
-      return { ok: true, files, diagnostics: [...state.warnings], reads, envReads: [...pluginReads.env] };
+      return { ok: true, files, diagnostics: [...state.warnings], reads, ...pluginOutput([pluginReads]) };
     } catch (e) {
       if (signal.aborted || e instanceof Cancelled || (e as { cause?: unknown }).cause instanceof Cancelled) {
         return { ok: false, files: [], diagnostics: [], reads: null };
