@@ -338,6 +338,38 @@ describe('cache: each miss says why', () => {
     }
   });
 
+  it('bun: NODE_PATH, where bun resolves a bare import that node_modules lacks, is keyed though the config does not name it', async () => {
+    const fx = createFixture({
+      'package.json': { name: 'fx-bun-node-path', version: '1.0.0', type: 'module', main: 'dist/index.js' },
+      'build.config.ts': "export default { adapter: 'bun' };\n",
+      'src/index.ts': "export { v } from 'np-lib';\n",
+      'paths-one/np-lib/index.js': "export const v = 'from one';\n",
+      'paths-two/np-lib/index.js': "export const v = 'from two';\n",
+    });
+    fixtures.push(fx);
+    mkdirSync(fx.path('node_modules/.bin'), { recursive: true });
+    symlinkSync(path.join(repoBin, 'bun'), fx.path('node_modules/.bin/bun'));
+    const cacheDir = path.join(tempDir('bs-cache-bun-node-path-'), 'cache');
+    const saved = process.env.NODE_PATH;
+    const run = async (dir: string) => {
+      process.env.NODE_PATH = fx.path(dir);
+      const r = ((await build({ cwd: fx.root, cacheDir })) as RunResult).results[0]!;
+      expect(r.status, JSON.stringify(r.diagnostics)).toBe('success');
+      return { r, js: readFileSync(fx.path('dist/index.js'), 'utf8') };
+    };
+    try {
+      const one = await run('paths-one');
+      expect(one.js).toContain('from one');
+      expect((await run('paths-one')).r.cache.status).toBe('hit');
+      const two = await run('paths-two');
+      expect(two.r.cache.reason).toBe('env changed: NODE_PATH');
+      expect(two.js).toContain('from two');
+    } finally {
+      if (saved === undefined) delete process.env.NODE_PATH;
+      else process.env.NODE_PATH = saved;
+    }
+  });
+
   it('package.json: a field that affects builds misses, one that does not (scripts) hits', async () => {
     const p = cachePackage();
     await p.build();

@@ -11,11 +11,16 @@ import type { BuilderName } from '../config/adapter-names.js';
  *   writes "test". It inlines no other variable unless told to (`env`), and
  *   neither `.env` files nor a bunfig.toml outside its cwd (the package, whose
  *   files are inputs already) changed its output.
+ * - bun resolves a bare import that no node_modules holds through the
+ *   directories in `NODE_PATH`, as Node's CommonJS loader does (bun 1.4.5:
+ *   the same build bundled `lib` from whichever directory NODE_PATH named).
  * - esbuild's NODE_ENV for the browser comes from its options (minify), not the
- *   environment; rollup and tsc read none.
+ *   environment, and its JS API ignores NODE_PATH (an import only NODE_PATH
+ *   could resolve fails); rollup (with @rollup/plugin-node-resolve) and tsc
+ *   read neither.
  */
 export const TOOL_ENV: Readonly<Record<BuilderName, readonly string[]>> = {
-  bun: ['NODE_ENV'],
+  bun: ['NODE_ENV', 'NODE_PATH'],
   esbuild: [],
   rollup: [],
   tsc: [],

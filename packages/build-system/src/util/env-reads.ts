@@ -44,6 +44,11 @@ export function ensureEnvTracking(): void {
       for (const key of keys) note(key);
       return keys;
     },
+    // Writes go to the real object itself (receiver included): Node's env accepts only whole data
+    // descriptors, and the default [[Set]] through a proxy defines a partial one on the receiver.
+    set(target, key, value) {
+      return Reflect.set(target, key, value);
+    },
   });
   process.env = installed;
 }
