@@ -30,8 +30,8 @@ import { cliPath, createFixture, repoRoot, snapshotTree, type FileTree, type Fix
 const fixtures: Fixture[] = [];
 afterAll(() => fixtures.forEach((f) => f.cleanup()));
 
-const ENV_BEFORE = { BS_FLAVOR: 'one', BS_DECL: 'one', BS_PLUGIN_LOAD: 'one', BS_PLUGIN_SETUP: 'one', BS_PLUGIN_ROLLUP: 'one' };
-const ENV_AFTER = { BS_FLAVOR: 'two', BS_DECL: 'two', BS_PLUGIN_LOAD: 'two', BS_PLUGIN_SETUP: 'two', BS_PLUGIN_ROLLUP: 'two' };
+const ENV_BEFORE = { BS_FLAVOR: 'one', BS_DECL: 'one', BS_PLUGIN_LOAD: 'one', BS_PLUGIN_SETUP: 'one', BS_PLUGIN_ROLLUP: 'one', BS_PLUGIN_START: 'one' };
+const ENV_AFTER = { BS_FLAVOR: 'two', BS_DECL: 'two', BS_PLUGIN_LOAD: 'two', BS_PLUGIN_SETUP: 'two', BS_PLUGIN_ROLLUP: 'two', BS_PLUGIN_START: 'two' };
 
 /**
  * Plugins written in the config (no import: the run keeps its no-op record) that read an env var while the
@@ -45,6 +45,14 @@ const envPluginConfig = {
 `,
   setup: `export default { adapter: 'esbuild', adapterOptions: { esbuild: { plugins: [{ name: 'env', setup(build: any) {
   build.initialOptions.define = { ...build.initialOptions.define, PLUGIN_ENV: JSON.stringify(process.env.BS_PLUGIN_SETUP ?? '') };
+} }] } } };
+`,
+  // Read in onStart, kept in the closure, used by onLoad.
+  start: `export default { adapter: 'esbuild', adapterOptions: { esbuild: { plugins: [{ name: 'env', setup(build: any) {
+  let kept = '';
+  build.onStart(() => { kept = process.env.BS_PLUGIN_START ?? ''; });
+  build.onResolve({ filter: /^virtual:env$/ }, (a: any) => ({ path: a.path, namespace: 'env' }));
+  build.onLoad({ filter: /.*/, namespace: 'env' }, () => ({ contents: 'export const env = ' + JSON.stringify(kept) + ';', loader: 'js' }));
 } }] } } };
 `,
   rollup: `export default { adapter: 'rollup', adapterOptions: { rollup: { plugins: [{ name: 'env',
@@ -228,6 +236,7 @@ function workspaceFiles(): FileTree {
     ...simple('config-env-declared', `export default { adapter: 'esbuild', env: ['BS_DECL'], define: { DECL: JSON.stringify(process.env.BS_DECL ?? '') } };\n`, { 'src/index.ts': `declare const DECL: string;\nexport const v = DECL;\n` }),
     ...simple('plugin-env-load', envPluginConfig.load, { 'src/index.ts': `export { env } from 'virtual:env';\n` }),
     ...simple('plugin-env-setup', envPluginConfig.setup, { 'src/index.ts': `declare const PLUGIN_ENV: string;\nexport const env = PLUGIN_ENV;\n` }),
+    ...simple('plugin-env-start', envPluginConfig.start, { 'src/index.ts': `export { env } from 'virtual:env';\n` }),
     ...simple('plugin-env-rollup', envPluginConfig.rollup, { 'src/index.ts': `export { env } from 'virtual:env';\n` }),
     ...simple('rollup-src', `export default { adapter: 'rollup' };\n`, { 'src/index.ts': `export const v = 'rollup v1';\n` }),
     ...simple('rollup-outside', `export default { adapter: 'rollup' };\n`, { 'src/index.ts': `export { rollupMessage } from '../../../shared/rollup/rollup-msg';\n` }),
@@ -469,6 +478,7 @@ const CASES: Case[] = [
   { name: 'an env var the config declares in `env`', pkg: 'config-env-declared', changes: true, edit: () => {} },
   { name: 'an env var an esbuild plugin reads in onLoad, as the build runs', pkg: 'plugin-env-load', changes: true, edit: () => {} },
   { name: 'an env var an esbuild plugin reads in setup', pkg: 'plugin-env-setup', changes: true, edit: () => {} },
+  { name: 'an env var an esbuild plugin reads in onStart and uses in onLoad', pkg: 'plugin-env-start', changes: true, edit: () => {} },
   { name: 'rollup: an env var a plugin reads in its load hook', pkg: 'plugin-env-rollup', changes: true, edit: () => {} },
   { name: 'rollup: a source edit', pkg: 'rollup-src', changes: true, edit: (fx) => replaceIn(fx, 'packages/rollup-src/src/index.ts', 'rollup v1', 'rollup v2') },
   { name: 'rollup: a relative import outside the package', pkg: 'rollup-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/rollup/rollup-msg.ts', 'rollup shared v1', 'rollup shared v2') },
@@ -535,6 +545,7 @@ const BECAUSE: Record<string, RegExp> = {
   'plugin-env-load': /^env changed: BS_PLUGIN_LOAD$/,
   'plugin-env-setup': /^env changed: BS_PLUGIN_SETUP$/,
   'plugin-env-rollup': /^env changed: BS_PLUGIN_ROLLUP$/,
+  'plugin-env-start': /^env changed: BS_PLUGIN_START$/,
   'rollup-src': /^files changed: src\/index\.ts$/,
   'rollup-outside': /^files changed: \.\.\/\.\.\/shared\/rollup\/rollup-msg\.ts$/,
   'bun-src': /^files changed: src\/index\.ts$/,

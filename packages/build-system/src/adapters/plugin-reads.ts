@@ -45,8 +45,9 @@ type Callback<A, R> = (args: A) => R | null | undefined | Promise<R | null | und
 
 /**
  * The esbuild plugins, each with its `setup` given a build whose
- * onResolve/onLoad callbacks report what their results name, and run (as
- * setup does) with their env reads noted. Everything else the plugin does
+ * onResolve/onLoad callbacks report what their results name, and whose
+ * callbacks (onStart and onEnd too) run, as setup does, with their env reads
+ * noted. Everything else the plugin does
  * with the build is passed through untouched.
  */
 export function observeEsbuildPlugins(plugins: readonly Esbuild.Plugin[], workDir: string, sink: PluginReads): Esbuild.Plugin[] {
@@ -74,6 +75,9 @@ export function observeEsbuildPlugins(plugins: readonly Esbuild.Plugin[], workDi
         ...build,
         onResolve: (options, callback) => build.onResolve(options, observed(callback)),
         onLoad: (options, callback) => build.onLoad(options, observed(callback)),
+        // What onStart reads may reach the output through a later callback (a value kept in the closure).
+        onStart: (callback) => build.onStart(() => withEnvReads(sink.env, callback)),
+        onEnd: (callback) => build.onEnd((result) => withEnvReads(sink.env, () => callback(result))),
       };
       return withEnvReads(sink.env, () => plugin.setup(wrapped));
     },

@@ -312,7 +312,7 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   }
   // A gitignored declaration generated into the package's root: listed without its outDir (an outDir that is the root: not listed).
   const outDirTop = path.relative(pkg.dir, input.outDir).split(path.sep)[0]!;
-  if (includedRoot !== undefined && isInside(pkg.dir, input.outDir) && outDirTop !== '') {
+  if (includedRoot !== undefined && isInside(pkg.dir, input.outDir) && outDirTop !== '' && !dirs.has(pkg.dir)) {
     recorded.dirs[readsPath(pkg, pkg.dir)] = compilableHash(reads.list(pkg.dir), includedRoot, outDirTop);
   }
   return { reads: recorded };
