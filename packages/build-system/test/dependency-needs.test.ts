@@ -92,6 +92,16 @@ describe('dependencyNeeds: bundlers without declarations', () => {
     expect((await reads({ config: "external: ['*.css', '@fx/de']" }, 'esbuild'))['@fx/dev']).toBe(true);
   });
 
+  it('noExternal: a dependency it names is bundled (read) with every bundler; a @scope/* pattern takes the scope; external does not win', async () => {
+    for (const adapter of ['esbuild', 'bun', 'rollup']) {
+      // `name/*` is the whole package too: esbuild and bun keep a bare name's subpaths external with it.
+      expect(await reads({ config: `adapter: '${adapter}', dts: false, noExternal: ['@fx/runtime', '@fx/peer/*']` }, adapter), adapter).toEqual({ '@fx/runtime': true, '@fx/peer': true, '@fx/optional': false, '@fx/dev': true });
+      expect(await reads({ config: `adapter: '${adapter}', dts: false, noExternal: ['@fx/*']` }, adapter), adapter).toEqual(ALL_READ);
+    }
+    const { config } = await prepare({ config: "adapter: 'esbuild', external: ['@fx/runtime', 'other'], noExternal: ['@fx/runtime', '@fx/peer/*']" });
+    expect(config.external).toEqual(['@fx/optional', '@fx/optional/*', 'other']);
+  });
+
   it('a dependency mapped by package.json imports is read even when external: bundlers resolve #specifiers past external', async () => {
     const r = await reads({ manifest: { imports: { '#runtime': '@fx/runtime', '#own': './src/own.js' } }, config: "adapter: 'esbuild'" }, 'esbuild');
     expect(r).toEqual({ '@fx/runtime': true, '@fx/peer': false, '@fx/optional': false, '@fx/dev': true });

@@ -112,6 +112,7 @@ export default defineConfig({
   clean: true,
   target: 'node18',
   external: ['picomatch', 'left-pad'],
+  noExternal: ['picomatch'],
   banner: { js: '/* @fx/tsup */' },
   define: { __VERSION__: JSON.stringify('1.0.0') },
   onSuccess: 'echo done',
@@ -128,6 +129,7 @@ export default defineConfig({
     'package.json': {
       name: '@fx/tsdown',
       version: '1.0.0',
+      dependencies: { dayjs: '1.11.13' },
       exports: { '.': { types: './dist/index.d.mts', default: './dist/index.mjs' }, './table': { types: './dist/table.d.mts', default: './dist/table.mjs' } },
       scripts: { build: 'tsdown' },
     },
@@ -141,7 +143,7 @@ export default defineConfig({
   fixedExtension: true,
   minify: true,
   publint: true,
-  deps: { neverBundle: [/^@acme\\//, /^left-pad$/, (id: string) => id === 'x'], onlyBundle: false },
+  deps: { neverBundle: [/^@acme\\//, /^left-pad$/, (id: string) => id === 'x'], alwaysBundle: ['dayjs', /^@internals\\//], onlyBundle: false },
   tsconfig: './tsconfig.lib.json',
 });
 `,
@@ -395,7 +397,8 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/dual').content).toContain("// adapter 'auto' (the default): no build script or bundler config names a builder");
     // tsup: entries, formats and dts match package.json, so they are left out; what differs is kept.
     const tsup = byName(result, '@fx/tsup');
-    expect(tsup.config).toEqual({ adapter: 'esbuild', target: 'node18', sourcemap: true, splitting: false, shims: true, external: ['left-pad'], define: { __VERSION__: '"1.0.0"' }, banner: '/* @fx/tsup */' });
+    // noExternal is written as given: picomatch, a dependency, is bundled though external names it too.
+    expect(tsup.config).toEqual({ adapter: 'esbuild', target: 'node18', sourcemap: true, splitting: false, shims: true, external: ['left-pad'], noExternal: ['picomatch'], define: { __VERSION__: '"1.0.0"' }, banner: '/* @fx/tsup */' });
     expect(tsup.content).toContain("  // tsup.config.ts splitting\n  splitting: false,");
     expect(tsup.content).toContain('  // tsup.config.ts: tsup bundles with esbuild\n  adapter: \'esbuild\',');
     expect(tsup.content).toContain('  // tsup.config.ts target\n  target: \'node18\',');
@@ -418,6 +421,8 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/tsdown').ignored).toEqual(['publint']);
     // tsdown's deps.neverBundle is external; a regular expression anchoring a name is that name (or name/*).
     expect(byName(result, '@fx/tsdown').config!.external).toEqual(['@acme/*', 'left-pad']);
+    // deps.alwaysBundle is noExternal, with the same reading of regular expressions (kept: it bundles dayjs, a dependency).
+    expect(byName(result, '@fx/tsdown').config!.noExternal).toEqual(['dayjs', '@internals/*']);
     expect(byName(result, '@fx/tsdown').notReproduced.map((n) => n.option)).toEqual(['outputOptions.legalComments', 'deps.neverBundle', 'deps.onlyBundle']);
     // tsdown's tsconfig is the declarations' tsconfig (adapterOptions.tsc.project), unless it is the one build-system picks anyway.
     // dts.sourcemap: declaration maps, through tsc's own flag.

@@ -16,6 +16,7 @@ export function defaultBuildConfig(): BuildConfig {
     shims: false,
     splitting: true,
     emit: true,
+    noExternal: [],
     define: {},
     clean: true,
     env: [],

@@ -278,7 +278,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     splitting: config.splitting,
     shims: config.shims,
     dts: config.dts ?? declaresTypes(pkg),
-    external: [...new Set([...dependencyExternals(pkg), ...(config.external ?? [])])],
+    external: withoutBundled([...new Set([...dependencyExternals(pkg), ...(config.external ?? [])])], config.noExternal ?? []),
     define: config.define,
     banner: config.banner,
     clean: config.clean,
@@ -287,6 +287,21 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     adapterOptions: config.adapterOptions,
     bins: binTargets(pkg),
   };
+}
+
+/**
+ * The externals less what `noExternal` bundles: a package with its subpaths (`name/*` means the same: esbuild
+ * and bun keep a bare name's subpaths external with it, so only a whole package can be bundled everywhere
+ * alike), and with `@scope/*` every package of the scope.
+ */
+function withoutBundled(external: readonly string[], noExternal: readonly string[]): string[] {
+  if (noExternal.length === 0) return [...external];
+  const scopes = noExternal.filter((n) => /^@[^/]+\/\*$/.test(n)).map((n) => n.slice(0, -1));
+  const names = new Set(noExternal.map((n) => n.replace(/\/\*$/, '')));
+  return external.filter((e) => {
+    const name = e.replace(/\/\*$/, '');
+    return !names.has(name) && !scopes.some((scope) => name.startsWith(scope));
+  });
 }
 
 /** TypeScript's rule: the declaration of x.mjs is x.d.mts, of x.cjs x.d.cts, of x.js x.d.ts. */

@@ -84,7 +84,13 @@ export const buildConfigSchema = z
     external: z
       .array(nonEmpty)
       .optional()
-      .describe('Extra modules kept external. dependencies, peerDependencies and optionalDependencies (and subpaths) always are.'),
+      .describe('Extra modules kept external. dependencies, peerDependencies and optionalDependencies (and subpaths) always are, unless noExternal names them.'),
+    noExternal: z
+      .array(nonEmpty)
+      .default([])
+      .describe(
+        "Dependencies bundled although package.json lists them (tsup's and tsdown's noExternal, tsdown's deps.alwaysBundle): package names, each with its subpaths, and @scope/* for a whole scope. Wins over external.",
+      ),
     define: z.record(nonEmpty, z.string()).default({}).describe('Compile-time replacements; values are JS expressions.'),
     banner: z.string().optional().describe('Text put at the top of every JS output (after a shebang).'),
     clean: z

@@ -38,7 +38,7 @@ export interface InferredConfig {
 }
 
 /** The order fields are written in (the order of the schema). */
-const ORDER: FieldName[] = ['adapter', 'entry', 'outDir', 'format', 'outExtension', 'platform', 'target', 'sourcemap', 'minify', 'splitting', 'shims', 'dts', 'emit', 'external', 'define', 'banner', 'clean', 'adapterOptions'];
+const ORDER: FieldName[] = ['adapter', 'entry', 'outDir', 'format', 'outExtension', 'platform', 'target', 'sourcemap', 'minify', 'splitting', 'shims', 'dts', 'emit', 'external', 'noExternal', 'define', 'banner', 'clean', 'adapterOptions'];
 
 /** ResolvedConfig without what does not describe the build (the config file's path, the raw input). */
 export function comparable(r: ResolvedConfig): Record<string, unknown> {
@@ -126,6 +126,7 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
     const extra = o.external.value.filter((n) => !covered.has(n));
     if (extra.length) set('external', { value: extra, because: `${o.external.because} (dependencies are external anyway)` });
   }
+  set('noExternal', o.noExternal);
   set('define', o.define);
   set('banner', o.banner);
   set('clean', o.clean);

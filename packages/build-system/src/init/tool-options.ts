@@ -50,6 +50,8 @@ export interface MappedOptions {
   /** tsup `splitting` (its default, true for ESM, is build-system's too). */
   splitting?: Choice<boolean>;
   external?: Choice<string[]>;
+  /** tsup/tsdown `noExternal`, tsdown `deps.alwaysBundle`. */
+  noExternal?: Choice<string[]>;
   define?: Choice<Record<string, string>>;
   banner?: Choice<string>;
   clean?: Choice<boolean>;
@@ -63,11 +65,12 @@ export interface MappedOptions {
   unbundle?: Choice<true>;
 }
 
-/** external / deps.neverBundle into out.external (names and name/* patterns); the rest reported. */
-function addExternal(out: MappedOptions, option: string, value: unknown, because: string): void {
+/** external / deps.neverBundle into out.external, noExternal / deps.alwaysBundle into out.noExternal (names and name/* patterns); the rest reported. */
+function addExternal(out: MappedOptions, option: string, value: unknown, because: string, field: 'external' | 'noExternal' = 'external'): void {
   const { names, other } = externalPatterns(value);
   if (other.length) out.notReproduced.push({ option, value: describe(other), why: 'only names, name/* and regular expressions anchoring a name have an equivalent' });
-  if (names.length) out.external = { value: [...(out.external?.value ?? []), ...names], because: out.external ? `${out.external.because} and ${option}` : because };
+  const before = out[field];
+  if (names.length) out[field] = { value: [...(before?.value ?? []), ...names], because: before ? `${before.because} and ${option}` : because };
 }
 
 export function describe(value: unknown): string {
@@ -201,10 +204,14 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
       case 'external':
         addExternal(out, key, value, from(key));
         break;
+      case 'noExternal':
+        addExternal(out, key, value, from(key), 'noExternal');
+        break;
       case 'deps':
-        // tsdown >= 0.15: neverBundle is what external was; the rest decides what may be bundled, which has no equivalent.
+        // tsdown >= 0.15: neverBundle is what external was, alwaysBundle what noExternal was; the rest has no equivalent.
         for (const [option, v] of Object.entries(value && typeof value === 'object' ? value : {})) {
           if (option === 'neverBundle') addExternal(out, 'deps.neverBundle', v, from('deps.neverBundle'));
+          else if (option === 'alwaysBundle') addExternal(out, 'deps.alwaysBundle', v, from('deps.alwaysBundle'), 'noExternal');
           else out.notReproduced.push({ option: `deps.${option}`, value: describe(v), why: 'no equivalent option' });
         }
         break;
