@@ -299,75 +299,70 @@ describe('cache: each miss says why', () => {
     expect(readFileSync(fx.path('dist/index.d.ts'), 'utf8')).toContain('b?: number;');
   });
 
-  it("bun: NODE_ENV, which bun inlines as it finds it, is keyed though the config does not name it", async () => {
-    const fx = createFixture({
-      'package.json': { name: 'fx-bun-env', version: '1.0.0', type: 'module', main: 'dist/index.js' },
-      'build.config.ts': "export default { adapter: 'bun', platform: 'browser' };\n",
-      'src/index.ts': 'export const mode = process.env.NODE_ENV;\n',
-    });
+  /**
+   * A package built by the bun adapter (the repo's bun linked into its node_modules/.bin), with a cache of its
+   * own; `run` builds it through the API with env vars set (undefined: unset) for that build only.
+   */
+  function bunPackage(files: Record<string, string>) {
+    const fx = createFixture({ 'package.json': { name: 'fx-bun', version: '1.0.0', type: 'module', main: 'dist/index.js' }, ...files });
     fixtures.push(fx);
     mkdirSync(fx.path('node_modules/.bin'), { recursive: true });
     symlinkSync(path.join(repoBin, 'bun'), fx.path('node_modules/.bin/bun'));
-    const cacheDir = path.join(tempDir('bs-cache-bun-env-'), 'cache');
-    const saved = process.env.NODE_ENV;
-    const run = async (value: string | undefined) => {
-      if (value === undefined) delete process.env.NODE_ENV;
-      else process.env.NODE_ENV = value;
-      const r = ((await build({ cwd: fx.root, cacheDir })) as RunResult).results[0]!;
-      expect(r.status).toBe('success');
-      return { r, js: readFileSync(fx.path('dist/index.js'), 'utf8') };
+    const cacheDir = path.join(tempDir('bs-cache-bun-'), 'cache');
+    const run = async (env: Record<string, string | undefined>) => {
+      const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+      const set = (values: Record<string, string | undefined>) => {
+        for (const [k, v] of Object.entries(values)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      };
+      set(env);
+      try {
+        const r = ((await build({ cwd: fx.root, cacheDir })) as RunResult).results[0]!;
+        expect(r.status, JSON.stringify(r.diagnostics)).toBe('success');
+        return { r, js: readFileSync(fx.path('dist/index.js'), 'utf8') };
+      } finally {
+        set(saved);
+      }
     };
-    try {
-      const prod = await run('production');
-      expect(prod.r.cache.status).toBe('miss');
-      expect(prod.js).toContain('"production"');
-      expect((await run('production')).r.cache.status).toBe('hit');
-      const test = await run('test');
-      expect(test.r.cache.reason).toBe('env changed: NODE_ENV');
-      expect(test.js).toContain('"test"');
-      const unset = await run(undefined);
-      expect(unset.r.cache.status).toBe('miss');
-      expect(unset.js).toContain('"development"');
-      // Back to a value built before: its entry is restored, with that value inlined.
-      const again = await run('production');
-      expect(again.r.cache.status).toBe('hit');
-      expect(again.js).toContain('"production"');
-    } finally {
-      if (saved === undefined) delete process.env.NODE_ENV;
-      else process.env.NODE_ENV = saved;
-    }
+    return { fx, run };
+  }
+
+  it("bun: NODE_ENV, which bun inlines as it finds it, is keyed though the config does not name it", async () => {
+    const { run } = bunPackage({
+      'build.config.ts': "export default { adapter: 'bun', platform: 'browser' };\n",
+      'src/index.ts': 'export const mode = process.env.NODE_ENV;\n',
+    });
+    const prod = await run({ NODE_ENV: 'production' });
+    expect(prod.r.cache.status).toBe('miss');
+    expect(prod.js).toContain('"production"');
+    expect((await run({ NODE_ENV: 'production' })).r.cache.status).toBe('hit');
+    const test = await run({ NODE_ENV: 'test' });
+    expect(test.r.cache.reason).toBe('env changed: NODE_ENV');
+    expect(test.js).toContain('"test"');
+    const unset = await run({ NODE_ENV: undefined });
+    expect(unset.r.cache.status).toBe('miss');
+    expect(unset.js).toContain('"development"');
+    // Back to a value built before: its entry is restored, with that value inlined.
+    const again = await run({ NODE_ENV: 'production' });
+    expect(again.r.cache.status).toBe('hit');
+    expect(again.js).toContain('"production"');
   });
 
   it('bun: NODE_PATH, where bun resolves a bare import that node_modules lacks, is keyed though the config does not name it', async () => {
-    const fx = createFixture({
-      'package.json': { name: 'fx-bun-node-path', version: '1.0.0', type: 'module', main: 'dist/index.js' },
+    const { fx, run } = bunPackage({
       'build.config.ts': "export default { adapter: 'bun' };\n",
       'src/index.ts': "export { v } from 'np-lib';\n",
       'paths-one/np-lib/index.js': "export const v = 'from one';\n",
       'paths-two/np-lib/index.js': "export const v = 'from two';\n",
     });
-    fixtures.push(fx);
-    mkdirSync(fx.path('node_modules/.bin'), { recursive: true });
-    symlinkSync(path.join(repoBin, 'bun'), fx.path('node_modules/.bin/bun'));
-    const cacheDir = path.join(tempDir('bs-cache-bun-node-path-'), 'cache');
-    const saved = process.env.NODE_PATH;
-    const run = async (dir: string) => {
-      process.env.NODE_PATH = fx.path(dir);
-      const r = ((await build({ cwd: fx.root, cacheDir })) as RunResult).results[0]!;
-      expect(r.status, JSON.stringify(r.diagnostics)).toBe('success');
-      return { r, js: readFileSync(fx.path('dist/index.js'), 'utf8') };
-    };
-    try {
-      const one = await run('paths-one');
-      expect(one.js).toContain('from one');
-      expect((await run('paths-one')).r.cache.status).toBe('hit');
-      const two = await run('paths-two');
-      expect(two.r.cache.reason).toBe('env changed: NODE_PATH');
-      expect(two.js).toContain('from two');
-    } finally {
-      if (saved === undefined) delete process.env.NODE_PATH;
-      else process.env.NODE_PATH = saved;
-    }
+    const one = await run({ NODE_PATH: fx.path('paths-one') });
+    expect(one.js).toContain('from one');
+    expect((await run({ NODE_PATH: fx.path('paths-one') })).r.cache.status).toBe('hit');
+    const two = await run({ NODE_PATH: fx.path('paths-two') });
+    expect(two.r.cache.reason).toBe('env changed: NODE_PATH');
+    expect(two.js).toContain('from two');
   });
 
   it('package.json: a field that affects builds misses, one that does not (scripts) hits', async () => {

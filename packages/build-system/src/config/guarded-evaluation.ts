@@ -19,7 +19,7 @@
  * config may see the tracked ones at a time, and what is read belongs to it.
  */
 
-import { ensureEnvTracking } from '../util/env-reads.js';
+import { ensureEnvTracking, envReadProxy } from '../util/env-reads.js';
 
 /** What one config evaluation read besides its files, and why it cannot be recorded for replay. */
 export interface EvaluationSink {
@@ -62,19 +62,7 @@ function trackedEnv(real: NodeJS.ProcessEnv, sink: EvaluationSink, isOpen: () =>
     if (isOpen()) sink.refused ??= why;
     else sink.late(why);
   };
-  return new Proxy(real, {
-    get(target, key) {
-      note(key);
-      return Reflect.get(target, key);
-    },
-    has(target, key) {
-      note(key);
-      return Reflect.has(target, key);
-    },
-    getOwnPropertyDescriptor(target, key) {
-      note(key);
-      return Reflect.getOwnPropertyDescriptor(target, key);
-    },
+  return envReadProxy(real, note, {
     ownKeys(target) {
       refuse('a config lists every environment variable');
       return Reflect.ownKeys(target);

@@ -22,32 +22,39 @@ function note(key: string | symbol): void {
   if (typeof key === 'string') scope.getStore()?.add(key);
 }
 
-/** Puts the tracking proxy in place (once; again if someone replaced process.env since). */
-export function ensureEnvTracking(): void {
-  if (installed !== undefined && process.env === installed) return;
-  installed = new Proxy(process.env, {
+/**
+ * A proxy of `env` that calls `onRead` with each name read (get, `in`, a descriptor), and passes the rest
+ * through unless `traps` says otherwise. Writes go to the real object itself (receiver included): Node's env
+ * accepts only whole data descriptors, and the default [[Set]] through a proxy defines a partial one.
+ */
+export function envReadProxy(env: NodeJS.ProcessEnv, onRead: (key: string | symbol) => void, traps: ProxyHandler<NodeJS.ProcessEnv> = {}): NodeJS.ProcessEnv {
+  return new Proxy(env, {
     get(target, key) {
-      note(key);
+      onRead(key);
       return Reflect.get(target, key);
     },
     has(target, key) {
-      note(key);
+      onRead(key);
       return Reflect.has(target, key);
     },
     getOwnPropertyDescriptor(target, key) {
-      note(key);
+      onRead(key);
       return Reflect.getOwnPropertyDescriptor(target, key);
     },
+    set: (target, key, value) => Reflect.set(target, key, value),
+    ...traps,
+  });
+}
+
+/** Puts the tracking proxy in place (once; again if someone replaced process.env since). */
+export function ensureEnvTracking(): void {
+  if (installed !== undefined && process.env === installed) return;
+  installed = envReadProxy(process.env, note, {
     // Listing the environment (`{ ...process.env }`) reads every variable: each name is noted.
     ownKeys(target) {
       const keys = Reflect.ownKeys(target);
       for (const key of keys) note(key);
       return keys;
-    },
-    // Writes go to the real object itself (receiver included): Node's env accepts only whole data
-    // descriptors, and the default [[Set]] through a proxy defines a partial one on the receiver.
-    set(target, key, value) {
-      return Reflect.set(target, key, value);
     },
   });
   process.env = installed;
