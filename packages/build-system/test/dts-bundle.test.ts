@@ -3,6 +3,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { declarationExternal } from '../src/adapters/declarations-bundle.js';
+import type { ResolvedConfig } from '../src/config/resolve.js';
 import { createBuildSystem } from '../src/create.js';
 import { createFixture, repoRoot, untilClockPasses, type Fixture } from './helpers/fixture.js';
 
@@ -29,7 +31,7 @@ const conditions = (name: string) => ({
 
 const UTILS_DTS = 'export interface Url {\n  href: string;\n  port: number;\n}\nexport declare function parseUrl(text: string): Url;\n';
 
-function workspace(dts: unknown): Fixture {
+function workspace(dts: unknown, opts: { isolated?: boolean } = {}): Fixture {
   const config = `export default { adapter: 'esbuild', format: ['esm', 'cjs'], entry: ['src/index.ts', 'src/url.ts'], dts: ${JSON.stringify(dts)} };\n`;
   const fx = createFixture({
     'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] },
@@ -48,7 +50,10 @@ function workspace(dts: unknown): Fixture {
       dependencies: { 'dep-lib': '1.0.0' },
       devDependencies: { '@internals/utils': '*' },
     },
-    'packages/core/tsconfig.json': { compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, skipLibCheck: true, types: [] }, include: ['src'] },
+    'packages/core/tsconfig.json': {
+      compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, skipLibCheck: true, types: [], ...(opts.isolated ? { isolatedDeclarations: true } : {}) },
+      include: ['src'],
+    },
     'packages/core/build.config.ts': config,
     'packages/core/src/shared.ts': "import type { Url } from '@internals/utils';\nexport interface Located {\n  url: Url;\n}\n",
     'packages/core/src/index.ts': [
@@ -65,7 +70,8 @@ function workspace(dts: unknown): Fixture {
     'packages/core/src/url.ts': "import type { Located } from './shared.js';\nexport const portOf = (l: Located): number => l.url.port;\n",
   });
   fixtures.push(fx);
-  for (const tool of ['typescript', 'rollup', 'rollup-plugin-dts']) symlinkSync(path.join(repoRoot, 'node_modules', tool), fx.path('node_modules', tool), 'dir');
+  const tools = ['typescript', 'rollup', 'rollup-plugin-dts', ...(opts.isolated ? ['oxc-transform'] : [])];
+  for (const tool of tools) symlinkSync(path.join(repoRoot, 'node_modules', tool), fx.path('node_modules', tool), 'dir');
   mkdirSync(fx.path('node_modules/@internals'));
   symlinkSync(fx.path('packages/utils'), fx.path('node_modules/@internals/utils'), 'dir');
   return fx;
@@ -121,8 +127,18 @@ function consumer(fx: Fixture): { dir: string; tsc(): { status: number | null; o
 const cacheDir = () => mkdtempSync(path.join(tmpdir(), 'bs-dts-bundle-cache-'));
 
 describe('dts: { bundle: true }', () => {
-  it('publishes one declaration per entry and format, inlines the private package, keeps the dependency an import; a nodenext consumer gets real types through import and require', async () => {
-    const fx = workspace({ bundle: true, resolve: ['@internals/utils'] });
+  it('publishes one declaration per entry and format, inlines the private package, keeps the dependency an import; a nodenext consumer gets real types through import and require, where per-source declarations gave it any', async () => {
+    // First as today (dts: true): the per-source declarations import @internals/utils, which the consumer does not have.
+    const fx = workspace(true);
+    const perSource = await build(fx, cacheDir());
+    expect(existsSync(fx.path('packages/core/dist/shared.d.mts'))).toBe(true);
+    expect(perSource.diagnostics.map((d) => d.code)).toContain('PKG_TYPES_IMPORT_UNDECLARED');
+    const before = consumer(fx).tsc();
+    // Both files: the inlined type was any, so the wrong assignment went through and its @ts-expect-error is unused.
+    expect(before.out).toMatch(/esm\.mts\(\d+,\d+\): error TS2578/);
+    expect(before.out).toMatch(/cjs\.cts\(\d+,\d+\): error TS2578/);
+
+    fx.write({ 'packages/core/build.config.ts': fx.read('packages/core/build.config.ts').replace('dts: true', `dts: ${JSON.stringify({ bundle: true, resolve: ['@internals/utils'] })}`) });
     const result = await build(fx, cacheDir());
     const dist = readdirSync(fx.path('packages/core/dist')).sort();
     // No per-source declaration (shared.d.ts) and no maps: one file per entry and format.
@@ -136,24 +152,11 @@ describe('dts: { bundle: true }', () => {
     // The package.json validation passes for the bundled names, and has nothing to say about @internals/utils.
     expect(result.diagnostics.filter((d) => d.severity !== 'info')).toEqual([]);
 
-    const c = consumer(fx);
-    const compiled = c.tsc();
+    const compiled = consumer(fx).tsc();
     expect(compiled.status, compiled.out).toBe(0);
     // Both conditions were followed: the ESM file got the .d.mts, the CommonJS one the .d.cts.
     expect(compiled.out).toMatch(/node_modules\/@fx\/core\/dist\/index\.d\.mts/);
     expect(compiled.out).toMatch(/node_modules\/@fx\/core\/dist\/index\.d\.cts/);
-  }, 120_000);
-
-  it('the per-source declarations (dts: true) leave the consumer with any, and validation warns: what bundling fixes', async () => {
-    const fx = workspace(true);
-    const result = await build(fx, cacheDir());
-    expect(existsSync(fx.path('packages/core/dist/shared.d.mts'))).toBe(true);
-    expect(result.diagnostics.map((d) => d.code)).toContain('PKG_TYPES_IMPORT_UNDECLARED');
-    const compiled = consumer(fx).tsc();
-    expect(compiled.status).not.toBe(0);
-    // Both files: the inlined type was any, so the wrong assignment went through.
-    expect(compiled.out).toMatch(/esm\.mts\(\d+,\d+\): error TS2578/);
-    expect(compiled.out).toMatch(/cjs\.cts\(\d+,\d+\): error TS2578/);
   }, 120_000);
 
   it('an edit to the inlined package’s declarations is a cache miss that rebuilds with them; otherwise a hit', async () => {
@@ -168,4 +171,46 @@ describe('dts: { bundle: true }', () => {
     expect(fx.read('packages/core/dist/index.d.cts')).toMatch(/secure: boolean;/);
     expect((await build(fx, dir)).cache.status).toBe('hit');
   }, 120_000);
+
+  it('isolatedDeclarations: the emitter reads only the sources, so the inlined package is keyed by what the bundler read', async () => {
+    const fx = workspace({ bundle: true, resolve: ['@internals/utils'] }, { isolated: true });
+    const dir = cacheDir();
+    expect((await build(fx, dir)).cache.status).toBe('miss');
+    expect(fx.read('packages/core/dist/index.d.mts')).toMatch(/interface Url \{/);
+    expect((await build(fx, dir)).cache.status).toBe('hit');
+    fx.write({ 'packages/utils/dist/index.d.ts': UTILS_DTS.replace('href: string;', 'href: URL;') });
+    untilClockPasses(fx.path('packages/utils/dist/index.d.ts'), fx.path('packages/utils'));
+    expect((await build(fx, dir)).cache.status).toBe('miss');
+    expect(fx.read('packages/core/dist/index.d.mts')).toMatch(/href: URL;/);
+  }, 120_000);
+
+  it('resolve names what is inlined: without it the private package stays an import (and validation says so); resolve: true inlines every non-dependency; a change of it is a miss', async () => {
+    const fx = workspace({ bundle: true });
+    const dir = cacheDir();
+    const kept = await build(fx, dir);
+    expect(fx.read('packages/core/dist/index.d.mts')).toMatch(/from ['"]@internals\/utils['"]/);
+    expect(kept.diagnostics.filter((d) => d.code === 'PKG_TYPES_IMPORT_UNDECLARED')).toEqual([
+      expect.objectContaining({ severity: 'warning', file: 'dist/index.d.cts', field: 'dependencies' }),
+    ]);
+    fx.write({ 'packages/core/build.config.ts': fx.read('packages/core/build.config.ts').replace('{"bundle":true}', '{"bundle":true,"resolve":true}') });
+    const all = await build(fx, dir);
+    expect(all.cache.status).toBe('miss');
+    const text = fx.read('packages/core/dist/index.d.mts');
+    expect(text).toMatch(/interface Url \{/);
+    expect(text).toMatch(/from ['"]dep-lib['"]/);
+    expect(all.diagnostics.filter((d) => d.code === 'PKG_TYPES_IMPORT_UNDECLARED')).toEqual([]);
+  }, 120_000);
+
+  it('what stays an import: dependencies and their subpaths, external, built-ins; a listed name is inlined even when it is a dependency', () => {
+    const config = (resolve: true | string[]) => ({ external: ['dep-lib', 'dep-lib/*', 'kept-too'], dtsBundle: { resolve } }) as unknown as ResolvedConfig;
+    const listed = declarationExternal(config(['@internals/utils', 'dep-lib']));
+    const external = (test: typeof listed, id: string) => test(id, '/pkg/x.d.ts', false);
+    expect(['node:fs', 'fs', 'kept-too', 'other', '@scope/other/sub'].filter((id) => external(listed, id))).toEqual(['node:fs', 'fs', 'kept-too', 'other', '@scope/other/sub']);
+    expect(['@internals/utils', '@internals/utils/sub', 'dep-lib', './shared.js', '/abs/x.d.ts', '#internal'].filter((id) => external(listed, id))).toEqual([]);
+    const every = declarationExternal(config(true));
+    expect(['dep-lib', 'dep-lib/sub', 'node:path', 'kept-too'].every((id) => external(every, id))).toBe(true);
+    expect(['@internals/utils', 'other'].some((id) => external(every, id))).toBe(false);
+    // A resolved id is a file rollup found: never external.
+    expect(listed('other', undefined, true)).toBe(false);
+  });
 });

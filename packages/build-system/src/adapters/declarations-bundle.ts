@@ -100,10 +100,13 @@ export function declarationExternal(config: ResolvedConfig): (id: string, import
   const builtin = externalTest([]);
   const resolve = config.dtsBundle?.resolve ?? [];
   return (id, _importer, isResolved) => {
-    const name = isResolved ? undefined : packageOf(id);
+    if (isResolved) return false;
+    // Built-ins first: `node:fs` names no package (packageOf), and rollup could not resolve it.
+    if (builtin(id)) return true;
+    const name = packageOf(id);
     if (name === undefined) return false;
-    // Listed by name: inlined even when it is a dependency (the user asked for it); a built-in never is.
-    if (resolve !== true && resolve.includes(name)) return builtin(id);
+    // Listed by name: inlined even when it is a dependency (the user asked for it).
+    if (resolve !== true && resolve.includes(name)) return false;
     return kept(id) || resolve !== true;
   };
 }
