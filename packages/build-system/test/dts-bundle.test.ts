@@ -195,6 +195,8 @@ describe('dts: { bundle: true }', () => {
     fx.write({ 'packages/core/build.config.ts': fx.read('packages/core/build.config.ts').replace('{"bundle":true}', '{"bundle":true,"resolve":true}') });
     const all = await build(fx, dir);
     expect(all.cache.status).toBe('miss');
+    // Keyed as a config field (fingerprint.ts normalizedConfig), not only as an edited file.
+    expect(all.cache.changes).toContainEqual({ kind: 'config-changed', fields: ['dts.resolve'] });
     const text = fx.read('packages/core/dist/index.d.mts');
     expect(text).toMatch(/interface Url \{/);
     expect(text).toMatch(/from ['"]dep-lib['"]/);
