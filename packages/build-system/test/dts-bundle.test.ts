@@ -51,7 +51,8 @@ function workspace(dts: unknown, opts: { isolated?: boolean } = {}): Fixture {
       devDependencies: { '@internals/utils': '*' },
     },
     'packages/core/tsconfig.json': {
-      compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, skipLibCheck: true, types: [], ...(opts.isolated ? { isolatedDeclarations: true } : {}) },
+      // declarationMap: the per-source maps point into files the bundle replaces; the bundle publishes none.
+      compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, skipLibCheck: true, types: [], declarationMap: true, ...(opts.isolated ? { isolatedDeclarations: true } : {}) },
       include: ['src'],
     },
     'packages/core/build.config.ts': config,
@@ -67,7 +68,9 @@ function workspace(dts: unknown, opts: { isolated?: boolean } = {}): Fixture {
       '}',
       '',
     ].join('\n'),
-    'packages/core/src/url.ts': "import type { Located } from './shared.js';\nexport const portOf = (l: Located): number => l.url.port;\n",
+    // A source in a subdirectory: its per-source declaration's directory must not be left behind empty.
+    'packages/core/src/internal/port.ts': "import type { Located } from '../shared.js';\nexport const portOf = (l: Located): number => l.url.port;\n",
+    'packages/core/src/url.ts': "export { portOf } from './internal/port.js';\n",
   });
   fixtures.push(fx);
   const tools = ['typescript', 'rollup', 'rollup-plugin-dts', ...(opts.isolated ? ['oxc-transform'] : [])];
@@ -132,6 +135,7 @@ describe('dts: { bundle: true }', () => {
     const fx = workspace(true);
     const perSource = await build(fx, cacheDir());
     expect(existsSync(fx.path('packages/core/dist/shared.d.mts'))).toBe(true);
+    expect(existsSync(fx.path('packages/core/dist/shared.d.mts.map'))).toBe(true);
     expect(perSource.diagnostics.map((d) => d.code)).toContain('PKG_TYPES_IMPORT_UNDECLARED');
     const before = consumer(fx).tsc();
     // Both files: the inlined type was any, so the wrong assignment went through and its @ts-expect-error is unused.
@@ -141,11 +145,11 @@ describe('dts: { bundle: true }', () => {
     fx.write({ 'packages/core/build.config.ts': fx.read('packages/core/build.config.ts').replace('dts: true', `dts: ${JSON.stringify({ bundle: true, resolve: ['@internals/utils'] })}`) });
     const result = await build(fx, cacheDir());
     const dist = readdirSync(fx.path('packages/core/dist')).sort();
-    // No per-source declaration (shared.d.ts) and no maps: one file per entry and format.
+    // No per-source declaration (shared.d.ts, internal/), no maps: one file per entry and format.
     expect(dist).toEqual(['index.cjs', 'index.d.cts', 'index.d.mts', 'index.mjs', 'url.cjs', 'url.d.cts', 'url.d.mts', 'url.mjs']);
     const mts = fx.read('packages/core/dist/index.d.mts');
     expect(mts).toBe(fx.read('packages/core/dist/index.d.cts'));
-    expect(mts).not.toMatch(/@internals\/utils|\.\/shared/);
+    expect(mts).not.toMatch(/@internals\/utils|\.\/shared|sourceMappingURL/);
     expect(mts).toMatch(/interface Url \{/);
     expect(mts).toMatch(/from ['"]dep-lib['"]/);
     expect(fx.read('packages/core/dist/url.d.mts')).toMatch(/interface Url \{/);
