@@ -208,13 +208,14 @@ describe('dts: { bundle: true }', () => {
   }, 120_000);
 
   it('what stays an import: dependencies and their subpaths, external, built-ins; a listed name is inlined even when it is a dependency', () => {
-    const config = (resolve: true | string[]) => ({ external: ['dep-lib', 'dep-lib/*', 'kept-too'], dtsBundle: { resolve } }) as unknown as ResolvedConfig;
-    const listed = declarationExternal(config(['@internals/utils', 'dep-lib']));
+    const config = (resolve: true | string[]) => ({ external: ['dep-lib', 'dep-lib/*', 'kept-too', '@types/estree', '@types/estree/*'], dtsBundle: { resolve } }) as unknown as ResolvedConfig;
+    const listed = declarationExternal(config(['@internals/utils', 'dep-lib']), '@fx/core');
     const external = (test: typeof listed, id: string) => test(id, '/pkg/x.d.ts', false);
     expect(['node:fs', 'fs', 'kept-too', 'other', '@scope/other/sub'].filter((id) => external(listed, id))).toEqual(['node:fs', 'fs', 'kept-too', 'other', '@scope/other/sub']);
     expect(['@internals/utils', '@internals/utils/sub', 'dep-lib', './shared.js', '/abs/x.d.ts', '#internal'].filter((id) => external(listed, id))).toEqual([]);
-    const every = declarationExternal(config(true));
-    expect(['dep-lib', 'dep-lib/sub', 'node:path', 'kept-too'].every((id) => external(every, id))).toBe(true);
+    const every = declarationExternal(config(true), '@fx/core');
+    // estree's types come from the @types/estree dependency; the package's own name is never inlined (it would come from its last outDir).
+    expect(['dep-lib', 'dep-lib/sub', 'node:path', 'kept-too', 'estree', '@fx/core/url'].every((id) => external(every, id))).toBe(true);
     expect(['@internals/utils', 'other'].some((id) => external(every, id))).toBe(false);
     // A resolved id is a file rollup found: never external.
     expect(listed('other', undefined, true)).toBe(false);

@@ -94,8 +94,16 @@ function packageOf(specifier: string): string | undefined {
   return specifier.startsWith('@') ? (parts.length > 1 ? `${parts[0]}/${parts[1]}` : undefined) : parts[0];
 }
 
-/** rollup's external test for declarations (see the module comment): true keeps the import. */
-export function declarationExternal(config: ResolvedConfig): (id: string, importer: string | undefined, isResolved: boolean) => boolean {
+/** The DefinitelyTyped package of `name` (`@scope/x` → `@types/scope__x`): a dependency on it keeps `name`'s imports too. */
+function typesPackage(name: string): string {
+  return name.startsWith('@') ? `@types/${name.slice(1).replace('/', '__')}` : `@types/${name}`;
+}
+
+/**
+ * rollup's external test for declarations (see the module comment): true keeps the import. `self`: the
+ * package's own name, always kept — a self-reference would otherwise be inlined from its previous outDir.
+ */
+export function declarationExternal(config: ResolvedConfig, self: string): (id: string, importer: string | undefined, isResolved: boolean) => boolean {
   const kept = externalTest(config.external);
   const builtin = externalTest([]);
   const resolve = config.dtsBundle?.resolve ?? [];
@@ -105,9 +113,10 @@ export function declarationExternal(config: ResolvedConfig): (id: string, import
     if (builtin(id)) return true;
     const name = packageOf(id);
     if (name === undefined) return false;
+    if (name === self) return true;
     // Listed by name: inlined even when it is a dependency (the user asked for it).
     if (resolve !== true && resolve.includes(name)) return false;
-    return kept(id) || resolve !== true;
+    return kept(id) || kept(typesPackage(name)) || resolve !== true;
   };
 }
 
@@ -136,7 +145,13 @@ export async function bundleDeclarations(input: BundleDeclarationsInput): Promis
   const fail = (message: string) => ({ ok: false, files: [], diagnostics: [...diagnostics, { severity: 'error' as const, message }], reads: [] });
   const { tools, missing } = findTools(pkg, ctx.reads);
   if (!tools) return fail(`dts.bundle needs ${missing.join(' and ')}; install with: ${installCommand(pkg, DTS_PACKAGES)}`);
-  const [r, d] = await Promise.all([importFile(tools.rollup.main), importFile(tools.dts.main)]);
+  let r: Record<string, unknown>, d: Record<string, unknown>;
+  try {
+    [r, d] = await Promise.all([importFile(tools.rollup.main), importFile(tools.dts.main)]);
+  } catch (e) {
+    // rollup-plugin-dts loads the workspace's TypeScript when it is imported and throws when that has no compiler API (TypeScript 7 alone).
+    return fail(`dts.bundle could not load rollup (${tools.rollup.dir}) or rollup-plugin-dts (${tools.dts.dir}): ${(e as Error).message ?? String(e)}`);
+  }
   const rollup = r.rollup as ((options: InputOptions) => Promise<RollupBuild>) | undefined;
   const dts = (d.dts ?? d.default) as ((options: Record<string, unknown>) => Plugin) | undefined;
   if (typeof rollup !== 'function') return fail(`rollup at ${tools.rollup.dir} has no rollup() export`);
@@ -144,7 +159,7 @@ export async function bundleDeclarations(input: BundleDeclarationsInput): Promis
 
   const byBase = new Map<string, string>();
   for (const file of emitted) if (DECLARATION.test(file)) byBase.set(toPosix(path.relative(outDir, file)).replace(DECLARATION, ''), file);
-  const external = declarationExternal(config);
+  const external = declarationExternal(config, pkg.name);
   const reads = new Set<string>();
   const bundled = new Map<string, string>();
   for (const [entryName, source] of Object.entries(config.entries)) {
