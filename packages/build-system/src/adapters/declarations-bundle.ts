@@ -160,6 +160,8 @@ export async function bundleDeclarations(input: BundleDeclarationsInput): Promis
   const byBase = new Map<string, string>();
   for (const file of emitted) if (DECLARATION.test(file)) byBase.set(toPosix(path.relative(outDir, file)).replace(DECLARATION, ''), file);
   const external = declarationExternal(config, pkg.name);
+  // A module in staging is shown where it would have been published (staging's name means nothing to the user).
+  const shown = (id: string) => toPosix(isInside(outDir, id) ? path.join(config.outDir, path.relative(outDir, id)) : diagnosticFile(pkg.dir, id));
   const reads = new Set<string>();
   const bundled = new Map<string, string>();
   for (const [entryName, source] of Object.entries(config.entries)) {
@@ -182,11 +184,12 @@ export async function bundleDeclarations(input: BundleDeclarationsInput): Promis
             // Bundler resolution reads `exports` (types/import conditions) and takes specifiers with or without
             // extensions, as either tsconfig style writes them; the plugin's default (node10) reads neither exports.
             // noLib/types: the plugin only parses declarations (no checker), so the default libs need not be loaded.
+            // (ts.ModuleResolutionKind.Bundler = 100, ts.ModuleKind.ESNext = 99: numbers, so TypeScript is not loaded here.)
             compilerOptions: { moduleResolution: 100, module: 99, noLib: true, types: [] },
           }),
         ],
         onwarn(log: RollupLog) {
-          diagnostics.push({ severity: 'warning', message: `dts.bundle: ${log.message}`, ...(log.id ? { file: toPosix(diagnosticFile(pkg.dir, log.id)) } : {}), ...(log.code ? { code: log.code } : {}) });
+          diagnostics.push({ severity: 'warning', message: `dts.bundle: ${log.message}`, ...(log.id ? { file: shown(log.id) } : {}), ...(log.code ? { code: log.code } : {}) });
         },
       });
       const { output } = await bundle.generate({ format: 'es' });
@@ -195,7 +198,7 @@ export async function bundleDeclarations(input: BundleDeclarationsInput): Promis
       for (const id of bundle.watchFiles) if (!id.includes('\0') && path.isAbsolute(id) && !isInside(outDir, id)) reads.add(id);
     } catch (e) {
       const log = e as RollupLog;
-      diagnostics.push({ severity: 'error', message: `dts.bundle: ${log.message ?? String(e)}`, ...(log.id ? { file: toPosix(diagnosticFile(pkg.dir, log.id)) } : {}) });
+      diagnostics.push({ severity: 'error', message: `dts.bundle: ${log.message ?? String(e)}`, ...(log.id ? { file: shown(log.id) } : {}) });
       return { ok: false, files: [], diagnostics, reads: [] };
     } finally {
       await bundle?.close();
