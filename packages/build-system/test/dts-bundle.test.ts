@@ -36,7 +36,9 @@ function workspace(dts: unknown, opts: { isolated?: boolean } = {}): Fixture {
   const fx = createFixture({
     'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] },
     'packages/utils/package.json': { name: '@internals/utils', private: true, type: 'module', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } },
-    'packages/utils/dist/index.d.ts': UTILS_DTS,
+    // As a build of it publishes them: an index re-exporting a module, so the inlined types come from a file two imports away.
+    'packages/utils/dist/index.d.ts': "export { parseUrl, type Url } from './url.js';\n",
+    'packages/utils/dist/url.d.ts': UTILS_DTS,
     'packages/utils/dist/index.js': "export function parseUrl(text) {\n  return { href: text, port: 80 };\n}\n",
     'node_modules/dep-lib/package.json': { name: 'dep-lib', version: '1.0.0', types: './index.d.ts', main: './index.js' },
     'node_modules/dep-lib/index.d.ts': 'export interface Logger {\n  log(line: string): void;\n}\n',
@@ -168,8 +170,8 @@ describe('dts: { bundle: true }', () => {
     const dir = cacheDir();
     expect((await build(fx, dir)).cache.status).toBe('miss');
     expect((await build(fx, dir)).cache.status).toBe('hit');
-    fx.write({ 'packages/utils/dist/index.d.ts': UTILS_DTS.replace('port: number;', 'port: number;\n  secure: boolean;') });
-    untilClockPasses(fx.path('packages/utils/dist/index.d.ts'), fx.path('packages/utils'));
+    fx.write({ 'packages/utils/dist/url.d.ts': UTILS_DTS.replace('port: number;', 'port: number;\n  secure: boolean;') });
+    untilClockPasses(fx.path('packages/utils/dist/url.d.ts'), fx.path('packages/utils'));
     const edited = await build(fx, dir);
     expect(edited.cache.status).toBe('miss');
     expect(fx.read('packages/core/dist/index.d.cts')).toMatch(/secure: boolean;/);
@@ -182,8 +184,8 @@ describe('dts: { bundle: true }', () => {
     expect((await build(fx, dir)).cache.status).toBe('miss');
     expect(fx.read('packages/core/dist/index.d.mts')).toMatch(/interface Url \{/);
     expect((await build(fx, dir)).cache.status).toBe('hit');
-    fx.write({ 'packages/utils/dist/index.d.ts': UTILS_DTS.replace('href: string;', 'href: URL;') });
-    untilClockPasses(fx.path('packages/utils/dist/index.d.ts'), fx.path('packages/utils'));
+    fx.write({ 'packages/utils/dist/url.d.ts': UTILS_DTS.replace('href: string;', 'href: URL;') });
+    untilClockPasses(fx.path('packages/utils/dist/url.d.ts'), fx.path('packages/utils'));
     expect((await build(fx, dir)).cache.status).toBe('miss');
     expect(fx.read('packages/core/dist/index.d.mts')).toMatch(/href: URL;/);
   }, 120_000);
