@@ -31,8 +31,8 @@ const conditions = (name: string) => ({
 
 const UTILS_DTS = 'export interface Url {\n  href: string;\n  port: number;\n}\nexport declare function parseUrl(text: string): Url;\n';
 
-function workspace(dts: unknown, opts: { isolated?: boolean } = {}): Fixture {
-  const config = `export default { adapter: 'esbuild', format: ['esm', 'cjs'], entry: ['src/index.ts', 'src/url.ts'], dts: ${JSON.stringify(dts)} };\n`;
+function workspace(dts: unknown, opts: { isolated?: boolean; adapter?: string } = {}): Fixture {
+  const config = `export default { adapter: '${opts.adapter ?? 'esbuild'}', format: ['esm', 'cjs'], entry: ['src/index.ts', 'src/url.ts'], dts: ${JSON.stringify(dts)} };\n`;
   const fx = createFixture({
     'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] },
     'packages/utils/package.json': { name: '@internals/utils', private: true, type: 'module', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } },
@@ -75,9 +75,10 @@ function workspace(dts: unknown, opts: { isolated?: boolean } = {}): Fixture {
     'packages/core/src/url.ts': "export { portOf } from './internal/port.js';\n",
   });
   fixtures.push(fx);
-  const tools = ['typescript', 'rollup', 'rollup-plugin-dts', ...(opts.isolated ? ['oxc-transform'] : [])];
-  for (const tool of tools) symlinkSync(path.join(repoRoot, 'node_modules', tool), fx.path('node_modules', tool), 'dir');
+  const tools = ['typescript', 'rollup', 'rollup-plugin-dts', ...(opts.isolated ? ['oxc-transform'] : []), ...(opts.adapter === 'rollup' ? ['@rollup/plugin-node-resolve'] : [])];
   mkdirSync(fx.path('node_modules/@internals'));
+  mkdirSync(fx.path('node_modules/@rollup'));
+  for (const tool of tools) symlinkSync(path.join(repoRoot, 'node_modules', tool), fx.path('node_modules', tool), 'dir');
   symlinkSync(fx.path('packages/utils'), fx.path('node_modules/@internals/utils'), 'dir');
   return fx;
 }
@@ -165,8 +166,9 @@ describe('dts: { bundle: true }', () => {
     expect(compiled.out).toMatch(/node_modules\/@fx\/core\/dist\/index\.d\.cts/);
   }, 120_000);
 
-  it('an edit to the inlined package’s declarations is a cache miss that rebuilds with them; otherwise a hit', async () => {
-    const fx = workspace({ bundle: true, resolve: ['@internals/utils'] });
+  // The JS adapter runs beside the declarations job (build-step.ts); rollup writes chunks into staging meanwhile.
+  it.each(['esbuild', 'rollup'])('%s: an edit to the inlined package’s declarations is a cache miss that rebuilds with them; otherwise a hit', async (adapter) => {
+    const fx = workspace({ bundle: true, resolve: ['@internals/utils'] }, { adapter });
     const dir = cacheDir();
     expect((await build(fx, dir)).cache.status).toBe('miss');
     expect((await build(fx, dir)).cache.status).toBe('hit');
