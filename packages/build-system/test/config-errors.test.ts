@@ -185,6 +185,30 @@ const cases: Case[] = [
     message: 'not set, so on because package.json declares types (dts: false turns declarations off); they need TypeScript: typescript is not installed',
   },
   {
+    // rollup-plugin-dts is the user's to install (LGPL-3.0, never in build-system's dist): TypeScript is there, the bundler is not.
+    name: 'dts.bundle without rollup and rollup-plugin-dts installed (exact install command)',
+    files: ts(`export default { adapter: 'esbuild', dts: { bundle: true } };\n`),
+    setup: (fx) => {
+      mkdirSync(fx.path('pkg/node_modules'));
+      symlinkSync(path.join(repoRoot, 'node_modules/typescript'), fx.path('pkg/node_modules/typescript'), 'dir');
+    },
+    field: 'dts',
+    code: 'ADAPTER_UNAVAILABLE',
+    message: 'dts.bundle needs rollup and rollup-plugin-dts: rollup and rollup-plugin-dts are not installed for bad-config-pkg; install with: npm install -D rollup rollup-plugin-dts',
+  },
+  {
+    name: 'dts.resolve without dts.bundle',
+    files: ts(`export default { adapter: 'esbuild', dts: { resolve: ['@internals/utils'] } };\n`),
+    field: 'dts.resolve',
+    message: 'inlines packages into bundled declarations; set dts.bundle: true too',
+  },
+  {
+    name: 'dts.bundle with the tsc adapter',
+    files: ts(`export default { adapter: 'tsc', dts: { bundle: true } };\n`),
+    field: 'dts.bundle',
+    message: 'the tsc adapter writes one file per source',
+  },
+  {
     name: 'default export is a function',
     files: ts(`export default () => ({ outDir: 'lib' });\n`),
     field: '(default export)',

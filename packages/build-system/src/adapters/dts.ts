@@ -33,6 +33,9 @@ import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js
  * imports a file of this package outside the entries' directory: the run
  * fails with TS6059 naming it, and runs again with rootDir holding it.
  *
+ * With `dts: { bundle: true }` they are then bundled into one file per entry
+ * and format instead (declarations-bundle.ts).
+ *
  * With `isolatedDeclarations: true` in the package's tsconfig the
  * declarations come from a per-file emitter instead (isolated-dts.ts: no
  * TypeScript program, so no type check), where its output is TypeScript's.
@@ -102,6 +105,13 @@ export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutp
     }
   }
   if (!out.ok) return out;
+  if (config.dtsBundle) {
+    // One file per entry and format instead of the per-source layout (declarations-bundle.ts).
+    const { bundleDeclarations } = await import('./declarations-bundle.js');
+    const bundled = await bundleDeclarations({ ctx, rootDir, emitted: out.files });
+    const reads = out.reads && [...out.reads, ...bundled.reads];
+    return { ...bundled, diagnostics: [...out.diagnostics, ...bundled.diagnostics], reads: bundled.ok ? reads : null };
+  }
   const placed = placeDeclarations({ config, pkgDir: pkg.dir, outDir: ctx.outDir, rootDir, emitted: out.files });
   return {
     ok: !placed.diagnostics.some((d) => d.severity === 'error'),

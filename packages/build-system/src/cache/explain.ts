@@ -43,7 +43,7 @@ export function diffFingerprints(previous: Fingerprint, current: Fingerprint): C
     tools.push({ name: 'adapter', from: `${previous.adapter.name} ${previous.adapter.version}`, to: `${current.adapter.name} ${current.adapter.version}` });
   }
   if (!same(previous.declarations, current.declarations)) {
-    const named = (d: Fingerprint['declarations']) => (d ? `typescript ${d.version}${d.isolated ? ` + oxc-transform ${d.isolated}` : ''}` : null);
+    const named = (d: Fingerprint['declarations']) => (d ? `typescript ${d.version}${d.isolated ? ` + oxc-transform ${d.isolated}` : ''}${d.bundler ? ` + rollup ${d.bundler.rollup} + rollup-plugin-dts ${d.bundler.dts}` : ''}` : null);
     tools.push({ name: 'declarations', from: named(previous.declarations), to: named(current.declarations) });
   }
   if (previous.buildSystem !== current.buildSystem) tools.push({ name: 'build-system', from: previous.buildSystem, to: current.buildSystem });

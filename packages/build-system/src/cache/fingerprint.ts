@@ -68,8 +68,10 @@ export interface Fingerprint {
    * `isolated`: the version of the package's oxc-transform (null: none installed), which emits
    * them per file instead when the tsconfig sets isolatedDeclarations (adapters/isolated-dts.ts);
    * which of the two runs follows from keyed inputs (config, tsconfig chain, sources).
+   * `bundler`: with `dts.bundle`, the versions of rollup and rollup-plugin-dts that bundle them
+   * (absent otherwise, so the keys of other builds are unchanged).
    */
-  declarations: { tool: 'typescript'; version: string; isolated: string | null } | null;
+  declarations: { tool: 'typescript'; version: string; isolated: string | null; bundler?: { rollup: string; dts: string } } | null;
   /** The resolved config, with user-facing field names (see normalizedConfig). */
   config: Record<string, unknown>;
   /** The package.json fields that can change build output (see PACKAGE_JSON_FIELDS). */
@@ -208,7 +210,8 @@ export function normalizedConfig(config: ResolvedConfig): Record<string, unknown
     minify: config.minify,
     splitting: config.splitting,
     shims: config.shims,
-    dts: config.dts,
+    // As written: true, or the bundle options (a key that stays the same for every config without them).
+    dts: config.dtsBundle ? { bundle: true, resolve: config.dtsBundle.resolve } : config.dts,
     external: config.external,
     define: config.define,
     banner: config.banner ?? null,

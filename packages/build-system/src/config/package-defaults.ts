@@ -140,3 +140,17 @@ export function dependencyExternals(pkg: PackageInfo): string[] {
   return [...names].sort().flatMap((n) => [n, `${n}/*`]);
 }
 
+/**
+ * The externals less what `noExternal` bundles: a package with its subpaths (`name/*` means the same: esbuild
+ * and bun keep a bare name's subpaths external with it, so only a whole package can be bundled everywhere
+ * alike), and with `@scope/*` every package of the scope.
+ */
+export function withoutBundled(external: readonly string[], noExternal: readonly string[]): string[] {
+  if (noExternal.length === 0) return [...external];
+  const scopes = noExternal.filter((n) => /^@[^/]+\/\*$/.test(n)).map((n) => n.slice(0, -1));
+  const names = new Set(noExternal.map((n) => n.replace(/\/\*$/, '')));
+  return external.filter((e) => {
+    const name = e.replace(/\/\*$/, '');
+    return !names.has(name) && !scopes.some((scope) => name.startsWith(scope));
+  });
+}

@@ -13,6 +13,7 @@ import {
   findSource,
   isFile,
   JS_OUTPUT,
+  withoutBundled,
 } from './package-defaults.js';
 import type { AdapterName, BuildConfig, Format, OutExtensions, Platform } from './schema.js';
 
@@ -60,6 +61,11 @@ export interface ResolvedConfig {
   /** import.meta.url in CommonJS, __dirname/__filename in ESM (esbuild adapter, platform node). */
   shims: boolean;
   dts: boolean;
+  /**
+   * `dts: { bundle: true }`: one declaration file per entry and format (adapters/declarations-bundle.ts);
+   * `resolve`: packages inlined (true: every one that is not a dependency). null: one per source.
+   */
+  dtsBundle: { resolve: true | string[] } | null;
   /** Module specifiers kept external (exact names and `name/*` subpath patterns). */
   external: string[];
   define: Record<string, string>;
@@ -238,7 +244,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   if (config.outExtension?.cjs === '.js' && pkg.type === 'module') {
     problem('outExtension.cjs', `'.js' is ESM in a "type": "module" package, so CommonJS output must be '.cjs'; set outExtension.cjs to '.cjs' or remove "type": "module" from package.json`);
   }
-  for (const issue of [...tscOnlyFieldIssues(config), ...shimsIssues(config)]) problem(issue.field, issue.message);
+  for (const issue of [...tscOnlyFieldIssues(config), ...shimsIssues(config), ...dtsIssues(config)]) problem(issue.field, issue.message);
   // esbuild's own outExtension renames the JS behind our back: declarations, artifacts and validation would name the old files.
   const esbuildOptions = config.adapterOptions.esbuild;
   if (esbuildOptions && 'outExtension' in esbuildOptions) {
@@ -277,7 +283,8 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     minify: config.minify,
     splitting: config.splitting,
     shims: config.shims,
-    dts: config.dts ?? declaresTypes(pkg),
+    dts: typeof config.dts === 'object' ? true : (config.dts ?? declaresTypes(pkg)),
+    dtsBundle: typeof config.dts === 'object' && config.dts.bundle ? { resolve: config.dts.resolve === true ? true : [...new Set(config.dts.resolve ?? [])].sort() } : null,
     external: withoutBundled([...new Set([...dependencyExternals(pkg), ...(config.external ?? [])])], config.noExternal ?? []),
     define: config.define,
     banner: config.banner,
@@ -287,21 +294,6 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     adapterOptions: config.adapterOptions,
     bins: binTargets(pkg),
   };
-}
-
-/**
- * The externals less what `noExternal` bundles: a package with its subpaths (`name/*` means the same: esbuild
- * and bun keep a bare name's subpaths external with it, so only a whole package can be bundled everywhere
- * alike), and with `@scope/*` every package of the scope.
- */
-function withoutBundled(external: readonly string[], noExternal: readonly string[]): string[] {
-  if (noExternal.length === 0) return [...external];
-  const scopes = noExternal.filter((n) => /^@[^/]+\/\*$/.test(n)).map((n) => n.slice(0, -1));
-  const names = new Set(noExternal.map((n) => n.replace(/\/\*$/, '')));
-  return external.filter((e) => {
-    const name = e.replace(/\/\*$/, '');
-    return !names.has(name) && !scopes.some((scope) => name.startsWith(scope));
-  });
 }
 
 /** TypeScript's rule: the declaration of x.mjs is x.d.mts, of x.cjs x.d.cts, of x.js x.d.ts. */
@@ -333,4 +325,15 @@ function tscOnlyFieldIssues(config: BuildConfig): { field: string; message: stri
 function shimsIssues(config: BuildConfig): { field: string; message: string }[] {
   if (!config.shims || config.adapter === 'esbuild' || config.adapter === 'auto') return [];
   return [{ field: 'shims', message: `shims are applied by the esbuild adapter; got adapter '${config.adapter}'. Remove shims or set adapter: 'esbuild'` }];
+}
+
+/**
+ * `resolve` inlines packages into a bundled declaration, so it means nothing without `bundle`; the tsc
+ * adapter writes one JS file per source, whose per-source declarations are the matching layout.
+ */
+function dtsIssues(config: BuildConfig): { field: string; message: string }[] {
+  if (typeof config.dts !== 'object') return [];
+  if (config.dts.resolve !== undefined && !config.dts.bundle) return [{ field: 'dts.resolve', message: 'inlines packages into bundled declarations; set dts.bundle: true too' }];
+  if (config.dts.bundle && config.adapter === 'tsc') return [{ field: 'dts.bundle', message: "the tsc adapter writes one file per source, so its declarations stay one per source; remove dts.bundle or use a bundling adapter" }];
+  return [];
 }

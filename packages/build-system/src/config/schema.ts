@@ -65,9 +65,27 @@ export const buildConfigSchema = z
         'ESM outputs share what several entries import (and what is imported dynamically) as chunk files (chunk-<hash>.js), so a module and its state exist once per package, as with tsup (ESM) and tsdown. false: every entry bundles its own copy. esbuild and bun split ESM only (CommonJS cannot); rollup always shares chunks.',
       ),
     dts: z
-      .boolean()
+      .union([
+        z.boolean(),
+        z.strictObject({
+          bundle: z
+            .boolean()
+            .optional()
+            .describe(
+              "true: one declaration file per entry and format (index.d.mts beside index.mjs, index.d.cts beside index.cjs), bundled with rollup and rollup-plugin-dts, which the workspace installs (npm install -D rollup rollup-plugin-dts); the per-source declarations are not published. false or absent: as dts: true.",
+            ),
+          resolve: z
+            .union([z.literal(true), z.array(nonEmpty)])
+            .optional()
+            .describe(
+              "With bundle: packages whose declarations are inlined instead of imported (e.g. a private workspace package the package's users do not install). true: every package that is not a dependency, peerDependency or optionalDependency. Default: none (every package stays an import).",
+            ),
+        }),
+      ])
       .optional()
-      .describe("Emit .d.ts with the package's own TypeScript. Default: true when package.json declares types."),
+      .describe(
+        "Emit declarations with the package's own TypeScript: true, one per source (TypeScript's layout, named per format); { bundle: true }, one per entry and format. Default: true when package.json declares types.",
+      ),
     emit: z
       .boolean()
       .default(true)
@@ -122,6 +140,8 @@ export type Format = z.infer<typeof formatSchema>;
 /** A JS output's extension, per format, after resolution. */
 export type OutExtensions = Record<Format, '.js' | '.mjs' | '.cjs'>;
 export type Platform = BuildConfig['platform'];
+/** `dts` when it is an object: how declarations are bundled. */
+export type DtsOptions = Exclude<NonNullable<BuildConfig['dts']>, boolean>;
 
 /** Identity function that gives `build.config.ts` its types. */
 export function defineConfig(config: BuildConfigInput): BuildConfigInput {

@@ -18,7 +18,7 @@ interface Choice<T = unknown> {
 }
 interface SplitOptions {
   format?: Choice<Format[]>;
-  dts?: Choice<boolean>;
+  dts?: Choice<boolean | { bundle: true; resolve?: true | string[] }>;
   outExtension?: Choice<{ esm?: '.js' | '.mjs'; cjs?: '.js' | '.cjs' }>;
   notReproduced: { option: string }[];
   ignored: string[];
@@ -44,7 +44,9 @@ export function mergeFormatSplit<T extends SplitOptions>(into: T, other: T, file
   if (buildShape(into) !== buildShape(other)) return false;
   const formats = [...new Set([...(into.format?.value ?? [toolDefault]), ...(other.format?.value ?? [toolDefault])])];
   into.format = { value: formats, because: `${file} (an array of one build per format) format` };
-  if (other.dts?.value && !into.dts?.value) into.dts = { value: true, because: `${file}[${index}] dts` };
+  // Bundled declarations (dts.resolve in one element, as kubb's esm element has) win over plain ones: they are what that element publishes.
+  const bundles = (c: SplitOptions['dts']) => typeof c?.value === 'object';
+  if (other.dts?.value && (!into.dts?.value || (bundles(other.dts) && !bundles(into.dts)))) into.dts = { value: other.dts.value, because: `${file}[${index}] dts` };
   if (other.outExtension) into.outExtension = { value: { ...into.outExtension?.value, ...other.outExtension.value }, because: `${file} outExtension` };
   into.notReproduced.push(...other.notReproduced.filter((n) => !into.notReproduced.some((m) => m.option === n.option)));
   into.ignored.push(...other.ignored.filter((i) => !into.ignored.includes(i)));

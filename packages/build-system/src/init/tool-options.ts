@@ -16,6 +16,8 @@ import { placeholderName, type ToolConfig } from './tool-config.js';
  * options that do not change the files written (watch, silent, …) as ignored.
  */
 
+export type DtsChoice = boolean | { bundle: true; resolve?: true | string[] };
+
 export interface Choice<T = unknown> {
   value: T;
   /** Where the value came from, for the comment above the field. */
@@ -33,7 +35,8 @@ export interface NotReproduced {
 export interface MappedOptions {
   entry?: Choice<string | string[] | Record<string, string>>;
   format?: Choice<Format[]>;
-  dts?: Choice<boolean>;
+  /** An object where the tool's `dts.resolve` inlines packages: bundled declarations are then the only reproduction. */
+  dts?: Choice<DtsChoice>;
   outDir?: Choice<string>;
   target?: Choice<string>;
   platform?: Choice<'node' | 'browser' | 'neutral'>;
@@ -147,12 +150,18 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
           out.dts = { value: false, because: from(key) };
           break;
         }
-        out.dts = { value: true, because: `${from(key)} (build-system writes one declaration file per source with tsc, under the same entry names)` };
+        out.dts = { value: true, because: `${from(key)} (build-system writes one declaration file per source with tsc, under the same entry names; dts: { bundle: true } bundles them per entry as ${tool} does, with rollup-plugin-dts installed)` };
         if (value && typeof value === 'object') {
           // tsdown's declaration maps (.d.ts.map, for go-to-definition into the sources): tsc's --declarationMap.
-          const { sourcemap } = value as { sourcemap?: unknown };
+          const { sourcemap, resolve } = value as { sourcemap?: unknown; resolve?: unknown };
           if (sourcemap === true) out.declarationMap = { value: true, because: from(`${key}.sourcemap`) };
-          const rest = Object.keys(value as object).filter((k) => k !== 'entry' && !(k === 'sourcemap' && typeof sourcemap === 'boolean'));
+          const bundled = dtsResolve(resolve);
+          if (bundled.resolve !== undefined) {
+            out.dts = { value: { bundle: true, resolve: bundled.resolve }, because: `${from(`${key}.resolve`)} (bundled declarations with those packages inlined; needs rollup and rollup-plugin-dts installed)` };
+          }
+          if (bundled.patterns.length) out.notReproduced.push({ option: `${key}.resolve`, value: bundled.patterns.join(', '), why: 'dts.resolve takes package names; list the packages these patterns match' });
+          const handled = (k: string) => k === 'entry' || (k === 'sourcemap' && typeof sourcemap === 'boolean') || (k === 'resolve' && (resolve === false || bundled.resolve !== undefined || bundled.patterns.length > 0));
+          const rest = Object.keys(value as object).filter((k) => !handled(k));
           if (rest.length) out.notReproduced.push({ option: `${key}.${rest.join('/')}`, value: describe(value), why: 'declaration options have no equivalent' });
         }
         break;
@@ -313,4 +322,19 @@ export function toolConfigOptions(config: ToolConfig, pkg: PackageInfo, reads: R
     return { notReproduced: [{ option: config.file, value: describe(value), why: 'the config does not export an options object' }], ignored: [] };
   }
   return mapToolOptions(config.tool, value as Record<string, unknown>, config.origin ?? config.file, pkg, reads);
+}
+
+/**
+ * tsup's and tsdown's `dts.resolve` (true, or package names and RegExps): the packages whose types they
+ * inline. Names and true map onto build-system's `dts.resolve`; a RegExp or function has no equivalent
+ * (ours takes names), so it is reported. Plain `dts: true` stays per-source declarations: those need
+ * nothing beyond TypeScript and type the package the same when every import is installed for its users;
+ * only inlining needs the bundle (and rollup-plugin-dts, which the user installs).
+ */
+function dtsResolve(resolve: unknown): { resolve?: true | string[]; patterns: string[] } {
+  if (resolve === true) return { resolve: true, patterns: [] };
+  if (!Array.isArray(resolve)) return { patterns: [] };
+  const names = resolve.filter((r): r is string => typeof r === 'string');
+  const patterns = resolve.filter((r) => typeof r !== 'string').map((r) => String(r));
+  return { resolve: names.length ? names : undefined, patterns };
 }

@@ -17,6 +17,11 @@ async function fingerprintInput(prepared: PreparedPackage, options: PackageBuild
     const ts = findTypeScript(pkg, options.reads);
     const { findIsolatedEmitter } = await import('../../adapters/isolated-dts.js');
     if (ts) declarations = { tool: 'typescript', version: ts.version, isolated: findIsolatedEmitter(pkg, options.reads)?.version ?? null };
+    if (declarations && config.dtsBundle) {
+      const { checkDtsBundler } = await import('../../adapters/declarations-bundle.js');
+      const bundler = checkDtsBundler(pkg, options.reads);
+      if (bundler.available) declarations.bundler = { rollup: bundler.version, dts: bundler.dtsVersion ?? '' };
+    }
   }
   // Every workspace dependency, selected or not, by how the build uses it: the same key whatever the run selected.
   const deps = options.workspaceDependencies ?? [];

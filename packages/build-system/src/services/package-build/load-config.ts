@@ -47,6 +47,18 @@ export async function loadConfigStep(
         field: 'dts',
       });
     }
+    if (resolved.dtsBundle) {
+      // The bundler is the user's (rollup-plugin-dts is LGPL-3.0: never shipped with build-system); refused before anything is written.
+      const { checkDtsBundler } = await import('../../adapters/declarations-bundle.js');
+      const bundler = checkDtsBundler(pkg, reads);
+      if (!bundler.available) {
+        throw new BuildSystemError('ADAPTER_UNAVAILABLE', `dts.bundle needs rollup and rollup-plugin-dts: ${bundler.reason}; install with: ${bundler.installHint}`, {
+          package: pkg.name,
+          file: relFile,
+          field: 'dts',
+        });
+      }
+    }
   }
   // Usable: only now may its evaluation be kept for later runs (a run that fails on its config writes nothing).
   await keep?.();
