@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -76,14 +76,20 @@ async function server(opts: { signatureKey?: string; own?: boolean } = {}): Prom
   return { url: s.url, storage: s.storage, team, files: () => s.files().filter((f) => !before.has(f)), kill: () => s.kill() };
 }
 
-/** The marker file and the delay come from env: the config text (part of the cache key) is the same on every "machine". */
+/**
+ * The marker file and the delay come from a file the test writes into the workspace's node_modules before each
+ * run (cli below): the config text (part of the cache key) is the same on every "machine", and so is what the
+ * plugin reads of the env — an env var read in onStart would be keyed (adapters/plugin-reads.ts), and each
+ * machine's marker path differs.
+ */
 function configSource(name: string): string {
   return esbuildConfigSource('count-adapter-runs', [
-    `if (process.env.BS_REMOTE_MARKER) appendFileSync(process.env.BS_REMOTE_MARKER, ${JSON.stringify(`${name}\n`)});`,
-    'const delay = Number(process.env.BS_REMOTE_DELAY_MS || 0);',
-    'if (delay) await new Promise((resolve) => setTimeout(resolve, delay));',
+    `const instrument = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(build.initialOptions.absWorkingDir + '/../../node_modules/${INSTRUMENT}', 'utf8')));`,
+    `if (instrument.marker) appendFileSync(instrument.marker, ${JSON.stringify(`${name}\n`)});`,
+    'if (instrument.delay) await new Promise((resolve) => setTimeout(resolve, instrument.delay));',
   ]);
 }
+const INSTRUMENT = '.bs-remote-test.json';
 
 /** One "machine": a workspace where app → util → core, and solo stands alone (so two packages start at once). */
 function machine(): Fixture {
@@ -120,7 +126,10 @@ interface Run {
 function cli(args: string[], opts: { cwd: string; env?: Record<string, string>; onStderr?: (text: string) => void }): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('BUILD_SYSTEM_') || k.startsWith('TURBO_') || k === 'FORCE_COLOR') delete env[k];
-  Object.assign(env, opts.env);
+  const { BS_REMOTE_MARKER, BS_REMOTE_DELAY_MS, ...rest } = opts.env ?? {};
+  Object.assign(env, rest);
+  mkdirSync(path.join(opts.cwd, 'node_modules'), { recursive: true });
+  writeFileSync(path.join(opts.cwd, 'node_modules', INSTRUMENT), JSON.stringify({ marker: BS_REMOTE_MARKER ?? '', delay: Number(BS_REMOTE_DELAY_MS ?? 0) }));
   const started = Date.now();
   const child = spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
