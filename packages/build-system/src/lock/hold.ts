@@ -3,7 +3,7 @@
  * ours right before publishing, and release (async, or synchronous from the
  * interrupt hook). Taking a lock is `../lock.ts`.
  */
-import { readFileSync, renameSync, rmdir, rmSync, unlink } from 'node:fs';
+import { readFileSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildSystemError } from '../errors.js';
@@ -129,14 +129,18 @@ export function hold(dir: string, me: LockOwner, waitedMs: number, tookOver: Pac
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw e;
       }
-      // The lock is free from the rename on; what is left is removing its renamed copy. Usually just the
-      // owner record: two calls instead of rm -rf's walk, and anything else in it (a takeover claim left
-      // behind) takes the full removal. Through the thread pool, not synchronously: an rmdir waits on
-      // the disk (1-2 ms here while other processes write, ~50 µs of it CPU), and a synchronous wait
-      // stalls every other package's build on the main thread (research.md §8, session 16).
-      // Callbacks rather than fs/promises: no FileHandle or promise per call, the cheapest trip through the pool.
-      const emptied = await new Promise<boolean>((resolve) => unlink(path.join(grave, OWNER_FILE), () => rmdir(grave, (e) => resolve(!e))));
-      if (!emptied) await rm(grave, { recursive: true, force: true });
+      // Usually just the owner record: two calls instead of rm -rf's walk. Anything else in it
+      // (a takeover claim left behind) takes the full removal.
+      try {
+        unlinkSync(path.join(grave, OWNER_FILE));
+      } catch {
+        // not there: the rmdir below tells
+      }
+      try {
+        rmdirSync(grave);
+      } catch {
+        await rm(grave, { recursive: true, force: true });
+      }
     },
   };
 }
