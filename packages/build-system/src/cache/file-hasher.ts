@@ -1,5 +1,5 @@
-import { writeFileAtomic } from '../util/atomic-file.js';
-import { readFileSync, statSync, type Stats } from 'node:fs';
+import { writeFileAtomic, writeFileAtomicSync } from '../util/atomic-file.js';
+import { readFileSync, rmSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { FileDigest, ReadLog } from '../util/read-log.js';
 
@@ -23,7 +23,8 @@ import type { FileDigest, ReadLog } from '../util/read-log.js';
 
 export type { FileDigest };
 
-export const STAT_CACHE_VERSION = 1;
+/** 2: the file also carries the package's last build (`attached`), which had a file of its own. */
+export const STAT_CACHE_VERSION = 2;
 const RACY_WINDOW_MS = 2000;
 
 interface Entry {
@@ -42,7 +43,20 @@ type PersistedEntry = [size: number, mtimeMs: number, ctimeMs: number, ino: numb
 
 interface PersistedStatCache {
   version: number;
+  /**
+   * The record kept with the stat cache (the package's last build, see package-cache.ts): its key, and
+   * its JSON as a string, parsed only when asked for (a miss's explanation), so a no-op run reading
+   * every package's file does not parse every last build's fingerprint and reads.
+   */
+  attachedKey?: string;
+  attached?: string;
   entries: Record<string, PersistedEntry>;
+}
+
+/** A record persisted with the stat cache, in the same file (one file written per package build, not two). */
+export interface AttachedRecord {
+  key: string;
+  json: string;
 }
 
 export interface HasherStats {
@@ -62,6 +76,8 @@ export class FileHasher {
   /** Entries loaded from disk, and whether this run learned anything new: an unchanged stat cache is not rewritten. */
   private loaded = 0;
   private learned = false;
+  private attachedRecord: AttachedRecord | null = null;
+  private attachedChanged = false;
   readonly stats: HasherStats = { statHits: 0, reads: 0, bytesRead: 0 };
 
   /**
@@ -87,6 +103,7 @@ export class FileHasher {
           hasher.entries.set(file, { size, mtimeMs, ctimeMs, ino, sha256, fresh: false, trusted: true });
         }
         hasher.loaded = hasher.entries.size;
+        if (typeof data.attachedKey === 'string' && typeof data.attached === 'string') hasher.attachedRecord = { key: data.attachedKey, json: data.attached };
       }
     } catch {
       // No stat cache yet, or a damaged one: every file is simply hashed.
@@ -121,6 +138,18 @@ export class FileHasher {
     this.record(abs, st, sha256);
   }
 
+  /** The record persisted with the stat cache as it was loaded (or last attached in this run); null when none. */
+  get attached(): AttachedRecord | null {
+    return this.attachedRecord;
+  }
+
+  /** Replaces the attached record; the next save writes it (with the stat cache, in one file). */
+  attach(record: AttachedRecord): void {
+    if (this.attachedRecord?.key === record.key && this.attachedRecord.json === record.json) return;
+    this.attachedRecord = record;
+    this.attachedChanged = true;
+  }
+
   /** Forgets everything known about files below `dir` (e.g. an outDir about to be replaced). */
   forgetBelow(dir: string): void {
     const prefix = dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`;
@@ -140,13 +169,16 @@ export class FileHasher {
 
   /**
    * Persists the entries used in this run (so the file shrinks as files are
-   * deleted) that are trusted. Atomic (temp + rename): concurrent runs each
-   * write a whole file and the last one wins, which is fine for a cache.
+   * deleted) that are trusted, with the attached record. Atomic (temp +
+   * rename): concurrent runs each write a whole file and the last one wins,
+   * which is fine for a cache and for the last build, which only explains
+   * misses (a run that loaded an older one can put it back; the next build
+   * of the package writes its own).
    */
   async save(): Promise<void> {
     if (!this.stateFile) return;
     // Nothing learned: unchanged when every loaded entry was used (counted before building the file's content).
-    if (!this.learned) {
+    if (!this.learned && !this.attachedChanged) {
       let used = 0;
       for (const e of this.entries.values()) if (e.fresh && e.trusted) used++;
       if (used === this.loaded) return;
@@ -159,8 +191,28 @@ export class FileHasher {
       kept++;
     }
     // Every loaded entry used and nothing new learned: the file on disk already says exactly this.
-    if (!this.learned && kept === this.loaded) return;
-    const data: PersistedStatCache = { version: STAT_CACHE_VERSION, entries };
+    if (!this.learned && !this.attachedChanged && kept === this.loaded) return;
+    const attached = this.attachedRecord ? { attachedKey: this.attachedRecord.key, attached: this.attachedRecord.json } : {};
+    const data: PersistedStatCache = { version: STAT_CACHE_VERSION, ...attached, entries };
     await writeFileAtomic(this.stateFile, JSON.stringify(data), { mkdir: true });
+    this.attachedChanged = false;
+  }
+}
+
+/**
+ * Empties a persisted stat cache but keeps its attached record (`cache clean` of a package keeps
+ * its last build, so a later miss can still be explained); removes the file when it has none.
+ */
+export function forgetStatCache(stateFile: string): void {
+  let data: PersistedStatCache | null = null;
+  try {
+    data = JSON.parse(readFileSync(stateFile, 'utf8')) as PersistedStatCache;
+  } catch {
+    // none, or unreadable: removed below
+  }
+  if (data?.version === STAT_CACHE_VERSION && typeof data.attachedKey === 'string' && typeof data.attached === 'string') {
+    writeFileAtomicSync(stateFile, JSON.stringify({ version: STAT_CACHE_VERSION, attachedKey: data.attachedKey, attached: data.attached, entries: {} } satisfies PersistedStatCache));
+  } else {
+    rmSync(stateFile, { force: true });
   }
 }

@@ -8,6 +8,7 @@ import type { Artifact, CacheChange } from '../result/schema.js';
 import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import type { RecordedReads } from './build-reads.js';
 import { changedReads } from './changed-reads.js';
 import { explainMiss } from './explain.js';
 import type { OutputLogsMode } from './output-logs.js';
@@ -139,7 +140,7 @@ export class PackageCache {
    * the packages those files belong to.
    */
   async explain(current: KeyState, workspacePackages: ReadonlyMap<string, string> = new Map()): Promise<CacheChange[]> {
-    const last = await this.store.readLast(this.pkg.dir);
+    const last = parseLastBuild(this.hasher.attached?.json);
     const lastPrimary = last ? fingerprintKey(last.fingerprint) : null;
     const changed = last && lastPrimary === current.primaryKey ? await changedReads(last.reads, this.pkg, this.hasher) : [];
     return explainMiss(last, { primaryKey: current.primaryKey, fingerprint: current.fingerprint }, changed, { pkgDir: this.pkg.dir, workspacePackages });
@@ -211,7 +212,11 @@ export class PackageCache {
    */
   async finish(current: LastBuild | null): Promise<string | null> {
     try {
-      if (current && (await this.store.readLastKey(this.pkg.dir)) !== current.key) await this.store.writeLast(this.pkg.dir, current);
+      // The last build travels in the stat cache's file: one file written per package build instead of two
+      // (each file created costs more than its bytes on a cold build; research.md §8, session 16).
+      if (current && this.hasher.attached?.key !== current.key) {
+        this.hasher.attach({ key: current.key, json: JSON.stringify({ key: current.key, fingerprint: current.fingerprint, reads: current.reads, at: new Date().toISOString() }) });
+      }
       await this.hasher.save();
       return null;
     } catch (e) {
@@ -297,6 +302,19 @@ export async function flushCacheUsage(): Promise<void> {
       usageStates.delete(file);
     }),
   );
+}
+
+/** A last-build record as finish() writes it; null when missing or not one. */
+function parseLastBuild(json: string | undefined): LastBuild | null {
+  if (json === undefined) return null;
+  try {
+    const data = JSON.parse(json) as { key?: unknown; fingerprint?: unknown; reads?: unknown };
+    if (typeof data.key !== 'string' || typeof data.fingerprint !== 'object' || data.fingerprint === null) return null;
+    const reads = typeof data.reads === 'object' && data.reads !== null ? (data.reads as RecordedReads) : { files: {}, dirs: {}, manifests: {} };
+    return { key: data.key, fingerprint: data.fingerprint as Fingerprint, reads };
+  } catch {
+    return null;
+  }
 }
 
 /** Every regular file below `dir` (posix, relative); null when `dir` is missing or not a directory. Symlinks count as foreign files. */

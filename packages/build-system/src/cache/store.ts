@@ -1,14 +1,13 @@
 // Long because: one class, LocalCacheStore, whose write, read and prune paths share the crash-safe entry protocol (write in tmp, publish by one rename, verify on read) and the store-directory bookkeeping (knownDirs, inStoreDirs); the on-disk format and its types are in store-format.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { closeSync, constants as fsConstants, copyFileSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, copyFileSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Artifact } from '../result/schema.js';
-import type { RecordedReads } from './build-reads.js';
-import type { Fingerprint } from './fingerprint.js';
 import { pruneSideFiles, sideFilesInfo } from './side-files.js';
-import { NOFOLLOW, CacheCorruptError, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, INDEX_LIMIT, isErrno, type LastBuild, MANIFEST_VERSION, type ManifestDraft, manifestIntegrity, packageId, type PruneOptions, type PruneReport, readBlobFile, restoredFileMode, STORE_LAYOUT, type StoreInfo, TMP_LEFTOVER_AGE_MS } from './store-format.js';
+import { forgetStatCache } from './file-hasher.js';
+import { NOFOLLOW, CacheCorruptError, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, INDEX_LIMIT, isErrno, MANIFEST_VERSION, type ManifestDraft, manifestIntegrity, packageId, type PruneOptions, type PruneReport, readBlobFile, restoredFileMode, STORE_LAYOUT, type StoreInfo, TMP_LEFTOVER_AGE_MS } from './store-format.js';
 export { CacheCorruptError, type CacheHit, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, type LastBuild, type LogLine, MANIFEST_VERSION, type ManifestDraft, packageId, type PruneOptions, type PruneReport, restoredFileMode, STORE_LAYOUT, type StoredArtifact, type StoreInfo } from './store-format.js';
 
 /**
@@ -20,8 +19,8 @@ export { CacheCorruptError, type CacheHit, type CacheLookup, type CacheManifest,
  *   v1/entries/<key>/manifest.json     what the build was and produced
  *   v1/entries/<key>/blobs/<sha256>    artifact bytes, named by their content
  *   v1/index/<fingerprint key>.json    entry keys built from that fingerprint, newest first
- *   v1/last/<package id>.json          fingerprint and reads of each package's last build (for explain)
- *   v1/stats/<package id>.json         stat cache of each package (file-hasher.ts)
+ *   v1/stats/<package id>.json         stat cache of each package, with its last build (fingerprint and
+ *                                      reads, what a miss is explained against): file-hasher.ts
  *   v1/tmp/                            entries being written; crash leftovers
  *
  * An entry is written completely into v1/tmp and published with one rename
@@ -412,6 +411,8 @@ export class LocalCacheStore implements CacheStore {
     }
     for (const e of removed) await this.removeDir(path.join(this.root, 'entries', e.key));
     await this.removeStaleIndexes(now, maxAge);
+    // Before stat cache version 2 each package's last build had a file here; nothing reads them now.
+    await rm(path.join(this.root, 'last'), { recursive: true, force: true });
     const removedOther = pruneSideFiles(this.dir, { now, maxAgeMs: maxAge, leftoverAgeMs: TMP_LEFTOVER_AGE_MS });
     return { removed, kept: kept.length, bytes: total, removedOther };
   }
@@ -457,7 +458,7 @@ export class LocalCacheStore implements CacheStore {
     };
   }
 
-  /** Removes the entries a package wrote (and its stat cache); keeps its last-build record so a later miss can still be explained. */
+  /** Removes the entries a package wrote (and its stat cache); keeps its last-build record (in the same file) so a later miss can still be explained. */
   async removePackage(pkgDir: string): Promise<{ entries: number; bytes: number }> {
     const abs = path.resolve(pkgDir);
     let count = 0;
@@ -468,7 +469,7 @@ export class LocalCacheStore implements CacheStore {
       count++;
       bytes += e.bytes;
     }
-    await rm(this.statCacheFile(abs), { force: true });
+    forgetStatCache(this.statCacheFile(abs));
     return { entries: count, bytes };
   }
 
@@ -486,47 +487,5 @@ export class LocalCacheStore implements CacheStore {
     }
     await rm(trash, { recursive: true, force: true });
     return { entries: entries.length, bytes };
-  }
-
-  // --- last build per package (what a miss is explained against) ---------------
-
-  private lastFile(pkgDir: string): string {
-    return path.join(this.root, 'last', `${packageId(pkgDir)}.json`);
-  }
-
-  async readLast(pkgDir: string): Promise<LastBuild | null> {
-    try {
-      const data = JSON.parse(await readFile(this.lastFile(pkgDir), 'utf8')) as { key?: unknown; fingerprint?: unknown; reads?: unknown };
-      if (typeof data.key !== 'string' || typeof data.fingerprint !== 'object' || data.fingerprint === null) return null;
-      const reads = typeof data.reads === 'object' && data.reads !== null ? (data.reads as RecordedReads) : { files: {}, dirs: {}, manifests: {} };
-      return { key: data.key, fingerprint: data.fingerprint as Fingerprint, reads };
-    } catch {
-      return null;
-    }
-  }
-
-  /**
-   * Only the key of the last build, read from the head of the record (writeLast puts it first):
-   * a hit compares it to skip rewriting a record that already says the same.
-   */
-  async readLastKey(pkgDir: string): Promise<string | null> {
-    try {
-      const fd = openSync(this.lastFile(pkgDir), 'r');
-      try {
-        const buffer = Buffer.alloc(80);
-        const bytesRead = readSync(fd, buffer, 0, 80, 0);
-        return /^\{"key":"([0-9a-f]{64})"/.exec(buffer.subarray(0, bytesRead).toString('utf8'))?.[1] ?? null;
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      return null;
-    }
-  }
-
-  async writeLast(pkgDir: string, record: LastBuild): Promise<void> {
-    const file = this.lastFile(pkgDir);
-    // Key first: readLastKey reads only the head of the file.
-    await writeFileAtomic(file, JSON.stringify({ key: record.key, fingerprint: record.fingerprint, reads: record.reads, at: new Date().toISOString() }), { mkdir: true });
   }
 }

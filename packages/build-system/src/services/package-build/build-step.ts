@@ -1,4 +1,5 @@
-import { chmod, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdapterContext, AdapterOutput } from '../../adapters/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
@@ -91,7 +92,8 @@ export async function buildStep(
   const { pkg, config, choice } = prepared;
   const { staging, signal } = input;
   const adapterCtx: AdapterContext = { pkg, config, outDir: staging, tool: choice.tool, signal, log: input.log.log, reads: input.ctx.reads, cacheDir: input.cacheDir };
-  const toolStartedCtimeMs = (await stat(staging)).ctimeMs;
+  // statSync: one stat of a directory just made, per build; the promise API's round trip cost more than the call.
+  const toolStartedCtimeMs = statSync(staging).ctimeMs;
   const declarations = config.dts && choice.adapter.name !== 'tsc' ? startDeclarations(adapterCtx) : undefined;
   let bundled: AdapterOutput;
   try {
