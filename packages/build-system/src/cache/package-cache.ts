@@ -213,7 +213,7 @@ export class PackageCache {
   async finish(current: LastBuild | null): Promise<string | null> {
     try {
       // The last build travels in the stat cache's file: one file written per package build instead of two
-      // (each file created costs more than its bytes on a cold build; research.md §8, session 16).
+      // (each file created costs more than its bytes on a cold build; research.md §8, session 15).
       if (current && this.hasher.attached?.key !== current.key) {
         this.hasher.attach({ key: current.key, json: JSON.stringify({ key: current.key, fingerprint: current.fingerprint, reads: current.reads, at: new Date().toISOString() }) });
       }
