@@ -1,5 +1,4 @@
 import { existsSync, readdirSync, rmdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import type { InputOptions, Plugin, RollupBuild, RollupLog } from 'rollup';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -7,7 +6,8 @@ import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
-import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
+import { importModuleFile, resolveModule, type ResolvedModule } from '../util/resolve-module.js';
+import { packageOf, typesPackageOf } from '../util/package-name.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { diagnosticFile } from './output.js';
 import { externalTest } from './rollup-external.js';
@@ -80,25 +80,6 @@ export function checkDtsBundler(pkg: PackageInfo, reads: ReadLog): ToolAvailabil
   return { available: true, version: tools.rollup.version, location: tools.rollup.dir, dtsVersion: tools.dts.version };
 }
 
-/** Loads a module by file path; CommonJS builds expose their exports as named exports or under `default`. */
-async function importFile(file: string): Promise<Record<string, unknown>> {
-  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  const dflt = mod.default;
-  return dflt && typeof dflt === 'object' ? { ...(dflt as Record<string, unknown>), ...mod } : mod;
-}
-
-/** The package a bare specifier names (`@scope/name/sub` → `@scope/name`); undefined for relative, absolute, `#` and `x:` ones. */
-function packageOf(specifier: string): string | undefined {
-  if (/^[./#]/.test(specifier) || /^[a-z]+:/i.test(specifier)) return undefined;
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? (parts.length > 1 ? `${parts[0]}/${parts[1]}` : undefined) : parts[0];
-}
-
-/** The DefinitelyTyped package of `name` (`@scope/x` → `@types/scope__x`): a dependency on it keeps `name`'s imports too. */
-function typesPackage(name: string): string {
-  return name.startsWith('@') ? `@types/${name.slice(1).replace('/', '__')}` : `@types/${name}`;
-}
-
 /**
  * rollup's external test for declarations (see the module comment): true keeps the import. `self`: the
  * package's own name, always kept — a self-reference would otherwise be inlined from its previous outDir.
@@ -116,7 +97,7 @@ export function declarationExternal(config: ResolvedConfig, self: string): (id: 
     if (name === self) return true;
     // Listed by name: inlined even when it is a dependency (the user asked for it).
     if (resolve !== true && resolve.includes(name)) return false;
-    return kept(id) || kept(typesPackage(name)) || resolve !== true;
+    return kept(id) || kept(typesPackageOf(name)) || resolve !== true;
   };
 }
 
@@ -147,7 +128,7 @@ export async function bundleDeclarations(input: BundleDeclarationsInput): Promis
   if (!tools) return fail(`dts.bundle needs ${missing.join(' and ')}; install with: ${installCommand(pkg, DTS_PACKAGES)}`);
   let r: Record<string, unknown>, d: Record<string, unknown>;
   try {
-    [r, d] = await Promise.all([importFile(tools.rollup.main), importFile(tools.dts.main)]);
+    [r, d] = await Promise.all([importModuleFile(tools.rollup.main), importModuleFile(tools.dts.main)]);
   } catch (e) {
     // rollup-plugin-dts loads the workspace's TypeScript when it is imported and throws when that has no compiler API (TypeScript 7 alone).
     return fail(`dts.bundle could not load rollup (${tools.rollup.dir}) or rollup-plugin-dts (${tools.dts.dir}): ${(e as Error).message ?? String(e)}`);

@@ -1,7 +1,6 @@
 // Long because: one adapter: rollup's plugin for build-system (esbuild transform, diagnostics, entry heads) is only meaningful together with the config that drives it.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Message, TransformOptions } from 'esbuild';
 import type { InputOptions, OutputOptions, Plugin, RollupBuild, RollupLog } from 'rollup';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -9,7 +8,7 @@ import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
 import type { ReadLog } from '../util/read-log.js';
 import { isInside, toPosix } from '../util/paths.js';
-import { requireOwn, resolveModule, type ResolvedModule } from '../util/resolve-module.js';
+import { importModuleFile, requireOwn, resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
 import { diagnosticFile, failedOutput } from './output.js';
@@ -78,15 +77,8 @@ function findTools(pkg: PackageInfo, reads: ReadLog): { tools?: RollupTools; mis
   return rollup && nodeResolve ? { tools: { rollup, nodeResolve }, missing } : { missing };
 }
 
-/** Loads a module by file path; CommonJS builds expose their exports as named exports or under `default`. */
-async function importFile(file: string): Promise<Record<string, unknown>> {
-  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  const dflt = mod.default;
-  return dflt && typeof dflt === 'object' ? { ...(dflt as Record<string, unknown>), ...mod } : mod;
-}
-
 async function loadTools(tools: RollupTools): Promise<{ rollup: RollupFn; nodeResolve: NodeResolveFn }> {
-  const [r, n] = await Promise.all([importFile(tools.rollup.main), importFile(tools.nodeResolve.main)]);
+  const [r, n] = await Promise.all([importModuleFile(tools.rollup.main), importModuleFile(tools.nodeResolve.main)]);
   const rollup = r.rollup;
   const nodeResolve = n.nodeResolve ?? n.default;
   if (typeof rollup !== 'function') throw new Error(`rollup at ${tools.rollup.dir} has no rollup() export`);

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { moduleFile } from './module-file.js';
 import type { ReadLog } from './read-log.js';
 
@@ -276,4 +277,11 @@ export function findBinary(name: string, fromDirs: readonly string[], reads: Rea
   // Found nowhere: each place it could appear is watched.
   for (const candidate of looked) reads.noteAbsent(candidate);
   return undefined;
+}
+
+/** Loads a resolved module by file path; CommonJS builds expose their exports as named exports or under `default`. */
+export async function importModuleFile(file: string): Promise<Record<string, unknown>> {
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const dflt = mod.default;
+  return dflt && typeof dflt === 'object' ? { ...(dflt as Record<string, unknown>), ...mod } : mod;
 }

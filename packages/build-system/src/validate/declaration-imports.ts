@@ -3,6 +3,7 @@ import type { Diagnostic } from '../result/schema.js';
 import type { PackageJson } from '../workspace/package-info.js';
 import { VALIDATION_CODES } from './diagnostics.js';
 import { isDeclaration } from './package-files.js';
+import { packageOf, typesPackageOf } from '../util/package-name.js';
 
 /**
  * The packages a published declaration file imports must be installed
@@ -31,17 +32,10 @@ export interface DeclarationText {
   text: string;
 }
 
-/** The package name of a bare specifier (`@scope/name/sub` → `@scope/name`), or undefined for a relative or absolute one. */
-export function packageOf(specifier: string): string | undefined {
-  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('#') || /^[a-z]+:/i.test(specifier)) return undefined;
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? (parts.length > 1 ? `${parts[0]}/${parts[1]}` : undefined) : parts[0];
-}
-
 /** The fields of `manifest` that name `name` or its DefinitelyTyped package (`@scope/x` → `@types/scope__x`). */
 function fieldsNaming(manifest: PackageJson, name: string): string[] {
   const m = manifest as Record<string, unknown>;
-  const typesName = name.startsWith('@') ? `@types/${name.slice(1).replace('/', '__')}` : `@types/${name}`;
+  const typesName = typesPackageOf(name);
   return ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'].filter((field) => {
     const deps = m[field];
     return typeof deps === 'object' && deps !== null && (name in deps || typesName in deps);
