@@ -3,7 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
-import { readRecordResults, readValidRecord, touchManifests } from '../cache/noop/check.js';
+import { readRecordResults, readValidRecord, settleRecord, touchManifests } from '../cache/noop/check.js';
 import { type NoopResults, type RecordedPackage, recordFile, recordKey, resultsFile, type SelectionInput } from '../cache/noop/record.js';
 import type { ReplaySelection } from '../cache/noop/selection.js';
 import { REMOTE_ENV } from '../cache/remote/config.js';
@@ -83,6 +83,7 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: { cacheDir?
     return false;
   }
   touchManifests(record, new Set(selection.order));
+  settleRecord(recordFile(cacheDir, key), record);
   debugNoop(`replayed ${recordFile(cacheDir, key)}`);
 
   const origin = performance.now();

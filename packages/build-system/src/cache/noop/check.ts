@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync, readlinkSync, statSync, utimesSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, utimesSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../util/atomic-file.js';
+import { statFields } from '../../util/fast-stat.js';
 import { sha256 } from '../../util/hash.js';
 import { envValueHash, expandDirs, joinPath, NOOP_RECORD_VERSION, RACY_WINDOW_MS, sameNames, type NoopRecord, type NoopResults } from './record.js';
 
@@ -32,6 +34,8 @@ export function readValidRecord(file: string, key: string, env: NodeJS.ProcessEn
 
 /** The absolute directories of a validated record, kept for touchManifests (1,600 paths at 200 packages, built once). */
 const expandedDirs = new WeakMap<NoopRecord, string[]>();
+/** When a validated record's racy entries were all proven by content and can be trusted by stat from then on (settleRecord). */
+const settledAt = new WeakMap<NoopRecord, number>();
 
 function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRecord | null {
   let record: NoopRecord;
@@ -42,21 +46,31 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
   }
   if (typeof record !== 'object' || record === null || record.version !== NOOP_RECORD_VERSION || record.key !== key) return null;
   for (const [name, expected] of Object.entries(record.env)) if (envValueHash(name, env[name]) !== expected) return null;
+  // Taken before the first stat: what settleRecord may call the time of this check.
+  const checkedAt = Date.now();
+  let racyEntries = 0;
+  let newestMtime = 0;
   const racySince = record.writtenAt - RACY_WINDOW_MS;
   const ownNames = new Set(record.ownNames);
   const dirTable = expandDirs(record.dirTable);
   expandedDirs.set(record, dirTable);
   for (const [d, base, size, mtimeMs, ctimeMs, ino, sha] of record.files) {
     const p = joinPath(dirTable[d]!, base);
-    const st = statSync(p, { throwIfNoEntry: false });
+    const st = statFields(p);
     if (!st || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== (ctimeMs === 0 ? mtimeMs : ctimeMs) || st.ino !== ino) return null;
-    if (mtimeMs > racySince && (sha === 0 || fileSha256(p) !== sha)) return null;
+    newestMtime = Math.max(newestMtime, mtimeMs, ctimeMs);
+    if (mtimeMs > racySince) {
+      if (sha === 0 || fileSha256(p) !== sha) return null;
+      racyEntries++;
+    }
   }
   for (const [d, mtimeMs, ino, names] of record.dirs) {
     const p = dirTable[d]!;
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (!st || !st.isDirectory() || st.mtimeMs !== mtimeMs || st.ino !== ino) return null;
+    const st = statFields(p);
+    if (!st || !st.isDirectory || st.mtimeMs !== mtimeMs || st.ino !== ino) return null;
+    newestMtime = Math.max(newestMtime, mtimeMs);
     if (mtimeMs > racySince) {
+      racyEntries++;
       if (names === 0) return null;
       let now: string[];
       try {
@@ -67,13 +81,40 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
       if (!sameNames(now, names, ownNames)) return null;
     }
   }
-  for (const [d, base] of record.absent) if (statSync(joinPath(dirTable[d]!, base), { throwIfNoEntry: false })) return null;
+  for (const [d, base] of record.absent) if (statFields(joinPath(dirTable[d]!, base))) return null;
   for (const [d, base, target] of record.links) if (readlinkSync(joinPath(dirTable[d]!, base)) !== target) return null;
   for (const [d, base, size, ino] of record.manifests) {
-    const st = statSync(joinPath(dirTable[d]!, base), { throwIfNoEntry: false });
+    const st = statFields(joinPath(dirTable[d]!, base));
     if (!st || st.size !== size || st.ino !== ino) return null;
   }
+  if (racyEntries > 0 && newestMtime <= checkedAt - RACY_WINDOW_MS) settledAt.set(record, checkedAt);
   return record;
+}
+
+/**
+ * Rewrites a replayed record whose racy entries (modified within RACY_WINDOW_MS of its writing) this
+ * check proved by content, so that later replays trust them by stat: a build that changed outputs
+ * leaves hundreds of them (every output and blob of its last two seconds), and each replay re-hashed
+ * and re-listed them all (~17 ms at 200 packages, research.md §8.v). Sound because every recorded
+ * mtime is more than the window older than the check: any change from now on gives a newer mtime, the
+ * same argument the writer makes. The record keeps its id (its results still go with it); a concurrent
+ * writer's newer record may be replaced by this one, whose checks then fail: a lost replay, never a
+ * stale one. A failure to write only costs the next replay the same work again.
+ */
+export function settleRecord(file: string, record: NoopRecord): void {
+  const at = settledAt.get(record);
+  if (at === undefined) return;
+  const settled: NoopRecord = {
+    ...record,
+    writtenAt: at,
+    files: record.files.map(([d, base, size, mtimeMs, ctimeMs, ino]) => [d, base, size, mtimeMs, ctimeMs, ino, 0]),
+    dirs: record.dirs.map(([d, mtimeMs, ino]) => [d, mtimeMs, ino, 0]),
+  };
+  try {
+    writeFileAtomicSync(file, JSON.stringify(settled));
+  } catch {
+    // Only speed is lost.
+  }
 }
 
 /** The results that belong to `record` (same id), or null. Never throws. */

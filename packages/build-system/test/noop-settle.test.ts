@@ -1,0 +1,114 @@
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readValidRecord, settleRecord } from '../src/cache/noop/check.js';
+import { NOOP_RECORD_VERSION, RACY_WINDOW_MS, type NoopRecord } from '../src/cache/noop/record.js';
+import { sha256 } from '../src/util/hash.js';
+import { createFixture, type Fixture } from './helpers/fixture.js';
+import { cliRun } from './helpers/workspace.js';
+
+/**
+ * Settling a no-op record (cache/noop/check.ts settleRecord): entries modified within the racy window
+ * of the record's writing are proven by content on every replay; once a replay has proven them and the
+ * window has passed, the record is rewritten so later replays trust them by stat. These cases check the
+ * rewrite happens then and only then, and that a settled record still sees every change.
+ */
+const fixtures: Fixture[] = [];
+afterAll(() => fixtures.forEach((f) => f.cleanup()));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function build(fx: Fixture): Promise<{ replayed: boolean; statuses: string[]; stdout: string }> {
+  const { code, stdout, stderr } = await cliRun(['build', '--json'], {
+    cwd: fx.root,
+    env: { BUILD_SYSTEM_NO_FAST_PATH: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1' },
+  });
+  expect(code, stderr).toBe(0);
+  const statuses = (JSON.parse(stdout) as { results: { cache: { status: string } }[] }).results.map((r) => r.cache.status);
+  return { replayed: stderr.includes('no-op record: replayed'), statuses, stdout };
+}
+
+function recordPath(fx: Fixture): string {
+  const dir = fx.path('node_modules/.cache/build-system/v1/noop');
+  const names = readdirSync(dir).filter((n) => n.endsWith('.json') && !n.endsWith('.results.json'));
+  expect(names).toHaveLength(1);
+  return path.join(dir, names[0]!);
+}
+
+const readRecord = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as NoopRecord;
+const racyFiles = (r: NoopRecord) => r.files.filter(([, , , mtimeMs]) => mtimeMs > r.writtenAt - RACY_WINDOW_MS);
+
+describe('settling a no-op record', () => {
+  it('a replay after the racy window rewrites the record so no entry is racy; it still replays and still sees an edit', async () => {
+    const fx = createFixture({
+      'package.json': { name: 'settle-ws', private: true, workspaces: ['packages/*'] },
+      'packages/a/package.json': { name: '@st/a', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+      'packages/a/build.config.ts': `export default { adapter: 'esbuild' };\n`,
+      'packages/a/src/index.ts': `export const a: string = 'one';\n`,
+    });
+    fixtures.push(fx);
+    const first = await build(fx);
+    expect(first.replayed).toBe(false);
+    const file = recordPath(fx);
+    const written = readRecord(file);
+    // The build wrote its outputs and blobs moments before the record: those entries are racy.
+    expect(racyFiles(written).length).toBeGreaterThan(0);
+
+    // Wait (not a timing assertion) until every recorded path is older than the window.
+    const newest = Math.max(...written.files.map(([, , , m, c]) => Math.max(m, c)), ...written.dirs.map(([, m]) => m));
+    while (Date.now() <= newest + RACY_WINDOW_MS + 50) await sleep(100);
+
+    const second = await build(fx);
+    expect(second.replayed).toBe(true);
+    const settled = readRecord(file);
+    expect(settled.id).toBe(written.id);
+    expect(settled.writtenAt).toBeGreaterThan(written.writtenAt);
+    expect(racyFiles(settled)).toEqual([]);
+    expect(settled.dirs.filter(([, m]) => m > settled.writtenAt - RACY_WINDOW_MS)).toEqual([]);
+    // Same paths and stats, only the racy proofs dropped.
+    expect(settled.files.map((f) => f.slice(0, 6))).toEqual(written.files.map((f) => f.slice(0, 6)));
+
+    const third = await build(fx);
+    expect(third.replayed).toBe(true);
+    expect(third.statuses).toEqual(['hit']);
+
+    fx.write({ 'packages/a/src/index.ts': `export const a: string = 'two';\n` });
+    const fourth = await build(fx);
+    expect(fourth.replayed).toBe(false);
+    expect(fourth.statuses).toEqual(['miss']);
+    expect(fx.read('packages/a/dist/index.js')).toContain('two');
+  }, 60_000);
+
+  it('a record checked while an entry is still within the racy window is left as it is', () => {
+    const fx = createFixture({ 'src/f.ts': `export const f = 1;\n` });
+    fixtures.push(fx);
+    const src = fx.path('src/f.ts');
+    // A fresh ctime for the entry: whatever time the fixture took to write, it is recent now.
+    chmodSync(src, 0o644);
+    const st = statSync(src);
+    const record: NoopRecord = {
+      version: NOOP_RECORD_VERSION,
+      key: 'k',
+      id: 'i',
+      writtenAt: Date.now(),
+      root: fx.root,
+      graph: [],
+      built: [],
+      dirTable: [[-1, fx.path('src')]],
+      files: [[0, 'f.ts', st.size, st.mtimeMs, st.ctimeMs === st.mtimeMs ? 0 : st.ctimeMs, st.ino, sha256(readFileSync(src))]],
+      dirs: [],
+      absent: [],
+      links: [],
+      manifests: [],
+      env: {},
+      ownNames: [],
+    };
+    const file = fx.path('record.json');
+    const text = JSON.stringify(record);
+    writeFileSync(file, text);
+    const valid = readValidRecord(file, 'k');
+    expect(valid).not.toBeNull();
+    settleRecord(file, valid!);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+});
