@@ -17,10 +17,12 @@ import path from 'node:path';
 import { readSnapshotHint, snapshotDir } from './adapters/tsc-snapshot-hint.js';
 import { parseBuildArgv } from './commands/build-argv.js';
 import { replayNoopBuild } from './commands/build-replay.js';
+import { ignoreClosedOutput } from './cli/closed-output.js';
 import { NO_FAST_PATH_ENV } from './cli/fast-path-env.js';
 import { VERSION } from './version.js';
 
 export async function start(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  ignoreClosedOutput();
   if (process.env[NO_FAST_PATH_ENV] !== '1') {
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
       process.stdout.write(`${VERSION}\n`);

@@ -28,12 +28,14 @@
  */
 import { NO_FAST_PATH_ENV } from './cli/fast-path-env.js';
 import { parseBuildArgv, type ParsedBuildArgv } from './commands/build-argv.js';
+import { ignoreClosedOutput } from './cli/closed-output.js';
 import { VERSION } from './version.js';
 
 export { NO_FAST_PATH_ENV };
 
 /** `replayTried`: cli-start.ts (the bin's first code) already tried the no-op replay and it did not answer. */
 export async function main(argv: readonly string[] = process.argv.slice(2), options: { replayTried?: boolean } = {}): Promise<void> {
+  ignoreClosedOutput();
   if (process.env[NO_FAST_PATH_ENV] !== '1') {
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
       process.stdout.write(`${VERSION}\n`);

@@ -1,7 +1,8 @@
-import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildResult, RunResult } from '../../result/schema.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
+import { statFields } from '../../util/fast-stat.js';
 import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
 import {
   envValueHash,
@@ -123,7 +124,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   }
   for (const [p, seen] of input.observed.dirs) {
     if (underOutput(p)) continue;
-    const st = statSync(p, { throwIfNoEntry: false });
+    const st = statFields(p);
     if (!st) return `${p} was removed during the run`;
     let names: string[] | null = seen.names ?? null;
     if (st.mtimeMs !== seen.mtimeMs || st.ino !== seen.ino) {
@@ -159,14 +160,14 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     const seenDirs = new Set<string>();
     for (const a of result.artifacts) {
       const abs = path.join(o.pkgDir, ...a.path.split('/'));
-      const st = statSync(abs, { throwIfNoEntry: false });
+      const st = statFields(abs);
       if (!st || st.size !== a.bytes) return `${abs} is not the artifact the run reported`;
       files.push([...table.split(abs), st.size, st.mtimeMs, sameOr0(st.ctimeMs, st.mtimeMs), st.ino, racyHash(st.mtimeMs, a.sha256)]);
       for (let d = path.dirname(abs); d.startsWith(o.outDir) && !seenDirs.has(d); d = path.dirname(d)) seenDirs.add(d);
     }
     seenDirs.add(o.outDir);
     for (const d of seenDirs) {
-      const st = statSync(d, { throwIfNoEntry: false });
+      const st = statFields(d);
       if (!st) return `${d} is missing`;
       // Listed only when recent: an older directory's mtime vouches for its names (200 listings saved on a no-op).
       let names: string[] | 0 = 0;
@@ -179,11 +180,11 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
       }
       dirs.push([table.dir(d), st.mtimeMs, st.ino, names]);
     }
-    const mst = statSync(o.manifest, { throwIfNoEntry: false });
+    const mst = statFields(o.manifest);
     if (!mst) return `cache entry ${o.manifest} is missing`;
     manifests.push([...table.split(o.manifest), mst.size, mst.ino]);
     for (const blob of o.blobs) {
-      const st = statSync(blob, { throwIfNoEntry: false });
+      const st = statFields(blob);
       if (!st) return `cache blob ${blob} is missing`;
       files.push([...table.split(blob), st.size, st.mtimeMs, sameOr0(st.ctimeMs, st.mtimeMs), st.ino, racyHash(st.mtimeMs, path.basename(blob))]);
     }
@@ -193,7 +194,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     const i = p.lastIndexOf(path.sep);
     const listed = i > 0 ? unchangedListings.get(p.slice(0, i)) : undefined;
     if (listed && !listed.includes(p.slice(i + 1))) continue;
-    if (statSync(p, { throwIfNoEntry: false })) return `${p} exists`;
+    if (statFields(p)) return `${p} exists`;
   }
   // A path cannot appear in a directory whose mtime and inode are unchanged: when the parent is
   // recorded, its check covers the child, and the replay saves a stat (8 config names per package).
