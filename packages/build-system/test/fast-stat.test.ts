@@ -45,3 +45,12 @@ describe('statFields', () => {
     expect(() => statFields(fx.path('file.txt/child'))).toThrow(/ENOTDIR/);
   });
 });
+
+describe('statFields on a path fs.statSync refuses', () => {
+  it('throws for a NUL byte as fs.statSync does (the binding alone would stat the path cut short)', () => {
+    const fx = createFixture({ 'a.txt': 'x' });
+    fixtures.push(fx);
+    expect(() => statSync(`${fx.path('a.txt')}\0.ts`)).toThrow(/null bytes/);
+    expect(() => statFields(`${fx.path('a.txt')}\0.ts`)).toThrow(/null bytes/);
+  });
+});

@@ -29,8 +29,10 @@ let bindingStat: StatBinding | null | undefined;
 /** Like `statSync(p, { throwIfNoEntry: false })`: undefined when the path does not exist, throws on other errors. */
 export function statFields(p: string): StatFields | undefined {
   if (bindingStat === undefined) bindingStat = provenBinding();
-  if (bindingStat === null) return fromStats(p);
-  const v = bindingStat(p, false, undefined, false);
+  // A NUL byte makes fs.statSync throw; the binding would stat the path cut at it.
+  if (bindingStat === null || p.includes('\0')) return fromStats(p);
+  // As fs.statSync passes it (long paths on Windows; the same string elsewhere).
+  const v = bindingStat(path.toNamespacedPath(p), false, undefined, false);
   if (v === undefined) return undefined;
   // The order of fs.Stats' fields in the binding's array, and Node's own ms arithmetic (checked in provenBinding).
   return { size: v[8]!, mtimeMs: v[12]! * 1e3 + v[13]! / 1e6, ctimeMs: v[14]! * 1e3 + v[15]! / 1e6, ino: v[7]!, isDirectory: (v[1]! & constants.S_IFMT) === constants.S_IFDIR };
