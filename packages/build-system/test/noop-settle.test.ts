@@ -1,4 +1,4 @@
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readValidRecord, settleRecord } from '../src/cache/noop/check.js';
@@ -111,4 +111,29 @@ describe('settling a no-op record', () => {
     settleRecord(file, valid!);
     expect(readFileSync(file, 'utf8')).toBe(text);
   });
+});
+
+describe('a replay touches the entries it serves', () => {
+  it('not one used in the last ten minutes (eviction goes by days); one used an hour ago, yes', async () => {
+    const fx = createFixture({
+      'package.json': { name: 'touch-ws', private: true, workspaces: ['packages/*'] },
+      'packages/a/package.json': { name: '@tc/a', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+      'packages/a/build.config.ts': `export default { adapter: 'esbuild' };\n`,
+      'packages/a/src/index.ts': `export const a: number = 1;\n`,
+    });
+    fixtures.push(fx);
+    await build(fx);
+    expect((await build(fx)).replayed).toBe(true);
+    const entries = fx.path('node_modules/.cache/build-system/v1/entries');
+    const manifest = path.join(entries, readdirSync(entries)[0]!, 'manifest.json');
+    const recent = new Date(Date.now() - 60_000);
+    utimesSync(manifest, recent, recent);
+    expect((await build(fx)).replayed).toBe(true);
+    // Not touched: the time set above, give or take utimes' rounding.
+    expect(Math.abs(statSync(manifest).mtimeMs - recent.getTime())).toBeLessThan(1);
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(manifest, old, old);
+    expect((await build(fx)).replayed).toBe(true);
+    expect(statSync(manifest).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+  }, 60_000);
 });

@@ -34,6 +34,8 @@ export function readValidRecord(file: string, key: string, env: NodeJS.ProcessEn
 
 /** The absolute directories of a validated record, kept for touchManifests (1,600 paths at 200 packages, built once). */
 const expandedDirs = new WeakMap<NoopRecord, string[]>();
+/** The manifests' mtimes (last use) as the check saw them, in record order, for touchManifests. */
+const manifestUses = new WeakMap<NoopRecord, number[]>();
 /** When a validated record's racy entries were all proven by content and can be trusted by stat from then on (settleRecord). */
 const settledAt = new WeakMap<NoopRecord, number>();
 
@@ -83,10 +85,13 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
   }
   for (const [d, base] of record.absent) if (statFields(joinPath(dirTable[d]!, base))) return null;
   for (const [d, base, target] of record.links) if (readlinkSync(joinPath(dirTable[d]!, base)) !== target) return null;
+  const uses: number[] = [];
   for (const [d, base, size, ino] of record.manifests) {
     const st = statFields(joinPath(dirTable[d]!, base));
     if (!st || st.size !== size || st.ino !== ino) return null;
+    uses.push(st.mtimeMs);
   }
+  manifestUses.set(record, uses);
   if (racyEntries > 0 && newestMtime <= checkedAt - RACY_WINDOW_MS) settledAt.set(record, checkedAt);
   return record;
 }
@@ -127,13 +132,17 @@ export function readRecordResults(file: string, record: NoopRecord): NoopResults
   }
 }
 
+/** An entry used this recently is not touched again: eviction goes by days, and 200 utimes were ~2 ms of a replay. */
+const TOUCH_AGAIN_AFTER_MS = 10 * 60_000;
+
 /** A replayed hit is a use of the entry, as a real hit's lookup records it (LRU eviction reads manifest mtimes). */
 export function touchManifests(record: NoopRecord, replayed: ReadonlySet<string>): void {
   const now = new Date();
+  const uses = manifestUses.get(record);
   // manifests[i] is the entry of built[i] (both in the recorded run's result order).
   const dirs = expandedDirs.get(record) ?? expandDirs(record.dirTable);
   record.manifests.forEach(([d, base], i) => {
-    if (!replayed.has(record.built[i]!)) return;
+    if (!replayed.has(record.built[i]!) || (uses && now.getTime() - uses[i]! < TOUCH_AGAIN_AFTER_MS)) return;
     try {
       utimesSync(joinPath(dirs[d]!, base), now, now);
     } catch {
