@@ -197,6 +197,20 @@ describe.concurrent('build-system watch', () => {
     });
   }
 
+  it('a reader that closes stdout ends the watch as SIGPIPE would (exit 141), the round it was writing whole: no lock, no staging', async (t) => {
+    const fx = fixture({ a: { source: source('a1') } });
+    const p = startWatch(t, fx);
+    await round(p, 0);
+    p.child.stdout!.destroy();
+    // The next round's line is the first write nobody reads.
+    fx.write({ 'packages/a/src/index.ts': source('a2') });
+    const { code } = await p.exited;
+    expect(code).toBe(141);
+    expect(dist(fx, 'a')).toContain('"a2"');
+    expect(existsSync(lockDirFor(fx.path('packages/a')))).toBe(false);
+    expect(leftovers(fx, 'a')).toEqual([]);
+  });
+
   it('many rapid edits across packages while a reader reads every output: no missing or half-written read; the end state equals a --force build', async (t) => {
     const keys = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'];
     const spec: Record<string, PackageSpec> = {};

@@ -11,6 +11,9 @@ import { createRunOutput } from './run-output.js';
 import { counted, formatDuration, type Style } from './terminal.js';
 import { guardRun } from './run-guard.js';
 
+/** 128 + the signal's number, as a shell reports a process that signal ended. */
+const EXIT_CODES: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGPIPE: 141 };
+
 /** Flags of `build` that make no sense for a watch (each round decides what to build and prints its own line). */
 const NOT_WITH_WATCH: readonly (keyof BuildFlags)[] = ['dryRun', 'summary', 'force', 'bail', 'explain'];
 const FLAG_NAMES: Partial<Record<keyof BuildFlags, string>> = { dryRun: '--dry-run', summary: '--summary', force: '--force', bail: '--bail', explain: '--explain' };
@@ -21,7 +24,8 @@ const FLAG_NAMES: Partial<Record<keyof BuildFlags, string>> = { dryRun: '--dry-r
  * line (schema/watch-round.schema.json) — until Ctrl-C or SIGTERM, which
  * cancel a running round (locks released, staging removed, outDirs whole)
  * and exit 130 / 143. A failed build is reported with file:line:column and
- * the watch goes on. Called by the Nest command and by src/main.ts without Nest.
+ * the watch goes on. A reader that closes stdout ends it the same way (exit 141).
+ * Called by the Nest command and by src/main.ts without Nest.
  */
 export async function runWatchCommand(service: WatchService, packages: string[], flags: BuildFlags): Promise<void> {
   const guard = guardRun();
@@ -51,7 +55,7 @@ export async function runWatchCommand(service: WatchService, packages: string[],
     if (stopping) {
       // A second signal: do not wait for the round (the locks' exit hooks still release them).
       guard.finish();
-      process.exit(signal === 'SIGTERM' ? 143 : 130);
+      process.exit(EXIT_CODES[signal] ?? 130);
     }
     stopping = signal;
     if (!json) process.stderr.write('build-system: stopping watch…\n');
@@ -59,8 +63,15 @@ export async function runWatchCommand(service: WatchService, packages: string[],
   };
   const onInt = () => stop('SIGINT');
   const onTerm = () => stop('SIGTERM');
+  // The reader of the rounds went away (`watch --json | head -3`): nobody can see another round, so
+  // the watch ends as a SIGPIPE would end it (exit 141), cleanly (cli/closed-output.ts keeps the
+  // failed write itself from killing the process mid-round).
+  const onClosed = (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') stop('SIGPIPE');
+  };
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  process.stdout.on('error', onClosed);
   try {
     for await (const round of session) {
       if (json) process.stdout.write(`${JSON.stringify(round)}\n`);
@@ -71,9 +82,10 @@ export async function runWatchCommand(service: WatchService, packages: string[],
     await session.close();
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+    process.stdout.off('error', onClosed);
     guard.finish();
   }
-  process.exitCode = stopping === 'SIGTERM' ? 143 : 130;
+  process.exitCode = EXIT_CODES[stopping ?? 'SIGINT'] ?? 130;
   // Everything is released; a tool's leftover timer must not keep a stopped watch alive.
   setTimeout(() => process.exit(Number(process.exitCode)), 500).unref();
 }
