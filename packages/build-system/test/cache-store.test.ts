@@ -324,6 +324,32 @@ describe('store: restore trusts nothing but regular blob files and the permissio
   });
 });
 
+describe('store: manifest text', () => {
+  it('is canonical JSON with its integrity last, checked by its text; a reformatted or edited one is checked the full way', async () => {
+    const work = temp();
+    const store = new LocalCacheStore(path.join(work, 'cache'));
+    const key = sha('manifest text');
+    const d = draft(key, { 'index.js': 'export {};\n' }, work);
+    await store.put(d.draft, d.sourceOf);
+    const file = path.join(work, 'cache/v1/entries', key, 'manifest.json');
+    const text = readFileSync(file, 'utf8');
+    const { integrity, ...rest } = JSON.parse(text) as Record<string, unknown>;
+    // The bytes before the integrity key are what it is the sha256 of (so a lookup need not re-serialize).
+    const body = text.slice(0, text.lastIndexOf(',"integrity":')) + '}';
+    expect(sha(body)).toBe(integrity);
+    expect(JSON.parse(body)).toEqual(rest);
+    expect((await store.get(key)).status).toBe('hit');
+    // Same content laid out otherwise (another writer, an older version): still a valid entry.
+    writeFileSync(file, JSON.stringify(JSON.parse(text), null, 2));
+    expect((await store.get(key)).status).toBe('hit');
+    // Edited content, whatever the layout: corrupt.
+    writeFileSync(file, text.replace('"durationMs":1', '"durationMs":2'));
+    expect(await store.get(key)).toEqual({ status: 'corrupt', problem: 'manifest checksum mismatch' });
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(text), durationMs: 2 }, null, 2));
+    expect(await store.get(key)).toEqual({ status: 'corrupt', problem: 'manifest checksum mismatch' });
+  });
+});
+
 describe('store: layout', () => {
   it('keeps everything under <cacheDir>/v1 so a layout change never misreads old data', () => {
     const store = new LocalCacheStore('/tmp/x');
