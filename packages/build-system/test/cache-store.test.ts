@@ -325,7 +325,7 @@ describe('store: restore trusts nothing but regular blob files and the permissio
 });
 
 describe('store: manifest text', () => {
-  it('is canonical JSON with its integrity last, checked by its text; a reformatted or edited one is checked the full way', async () => {
+  it('holds its integrity last, the sha256 of the JSON text before it, and is checked by that text; a reformatted or edited one is checked the full way', async () => {
     const work = temp();
     const store = new LocalCacheStore(path.join(work, 'cache'));
     const key = sha('manifest text');
@@ -334,13 +334,16 @@ describe('store: manifest text', () => {
     const file = path.join(work, 'cache/v1/entries', key, 'manifest.json');
     const text = readFileSync(file, 'utf8');
     const { integrity, ...rest } = JSON.parse(text) as Record<string, unknown>;
-    // The bytes before the integrity key are what it is the sha256 of (so a lookup need not re-serialize).
+    // The bytes before the integrity key are what it is the sha256 of (so a lookup need not re-serialize),
+    // in the order the fields were given (a hit reports diagnostics the way the build printed them).
     const body = text.slice(0, text.lastIndexOf(',"integrity":')) + '}';
     expect(sha(body)).toBe(integrity);
-    expect(JSON.parse(body)).toEqual(rest);
+    expect(body).toBe(JSON.stringify(rest));
     expect((await store.get(key)).status).toBe('hit');
-    // Same content laid out otherwise (another writer, an older version): still a valid entry.
-    writeFileSync(file, JSON.stringify(JSON.parse(text), null, 2));
+    // Written before (integrity over the canonical JSON), in any layout: still a valid entry.
+    const canonical = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
+    writeFileSync(file, JSON.stringify({ ...rest, integrity: sha(JSON.stringify(canonical(rest))) }, null, 2));
     expect((await store.get(key)).status).toBe('hit');
     // Edited content, whatever the layout: corrupt.
     writeFileSync(file, text.replace('"durationMs":1', '"durationMs":2'));

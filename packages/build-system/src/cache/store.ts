@@ -154,6 +154,8 @@ export class LocalCacheStore implements CacheStore {
   private checkEntry(key: string, dir: string, manifest: CacheManifest, textIntact: boolean): string | null {
     if (typeof manifest !== 'object' || manifest === null || manifest.manifestVersion !== MANIFEST_VERSION) return 'manifest version unknown';
     if (!textIntact) {
+      // Not as manifestText writes it: damaged, or an entry from before, whose integrity is over the
+      // canonical JSON (a damaged new one cannot pass this: its text is not the canonical JSON it hashed).
       const { integrity, ...rest } = manifest;
       if (integrity !== manifestIntegrity(rest)) return 'manifest checksum mismatch';
     }
