@@ -324,6 +324,35 @@ describe('store: restore trusts nothing but regular blob files and the permissio
   });
 });
 
+describe('store: manifest text', () => {
+  it('holds its integrity last, the sha256 of the JSON text before it, and is checked by that text; a reformatted or edited one is checked the full way', async () => {
+    const work = temp();
+    const store = new LocalCacheStore(path.join(work, 'cache'));
+    const key = sha('manifest text');
+    const d = draft(key, { 'index.js': 'export {};\n' }, work);
+    await store.put(d.draft, d.sourceOf);
+    const file = path.join(work, 'cache/v1/entries', key, 'manifest.json');
+    const text = readFileSync(file, 'utf8');
+    const { integrity, ...rest } = JSON.parse(text) as Record<string, unknown>;
+    // The bytes before the integrity key are what it is the sha256 of (so a lookup need not re-serialize),
+    // in the order the fields were given (a hit reports diagnostics the way the build printed them).
+    const body = text.slice(0, text.lastIndexOf(',"integrity":')) + '}';
+    expect(sha(body)).toBe(integrity);
+    expect(body).toBe(JSON.stringify(rest));
+    expect((await store.get(key)).status).toBe('hit');
+    // Written before (integrity over the canonical JSON), in any layout: still a valid entry.
+    const canonical = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
+    writeFileSync(file, JSON.stringify({ ...rest, integrity: sha(JSON.stringify(canonical(rest))) }, null, 2));
+    expect((await store.get(key)).status).toBe('hit');
+    // Edited content, whatever the layout: corrupt.
+    writeFileSync(file, text.replace('"durationMs":1', '"durationMs":2'));
+    expect(await store.get(key)).toEqual({ status: 'corrupt', problem: 'manifest checksum mismatch' });
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(text), durationMs: 2 }, null, 2));
+    expect(await store.get(key)).toEqual({ status: 'corrupt', problem: 'manifest checksum mismatch' });
+  });
+});
+
 describe('store: layout', () => {
   it('keeps everything under <cacheDir>/v1 so a layout change never misreads old data', () => {
     const store = new LocalCacheStore('/tmp/x');

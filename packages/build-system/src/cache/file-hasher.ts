@@ -125,6 +125,25 @@ export class FileHasher {
       }
       return this.reads.hash(abs, st, known.sha256);
     }
+    return this.read(abs, st);
+  }
+
+  /**
+   * hash() without a promise when the stat cache vouches for `abs` at `st` (or this run already has
+   * its digest): a no-op key computation asks this for every input file. Undefined: call hash().
+   */
+  vouched(abs: string, st: Stats): FileDigest | undefined {
+    const known = this.entries.get(abs);
+    if (!known || !sameStat(known, st) || !(known.fresh || known.trusted)) return undefined;
+    const digest = this.reads.vouch(abs, st, known.sha256);
+    if (digest !== undefined && !known.fresh) {
+      known.fresh = true;
+      this.stats.statHits++;
+    }
+    return digest;
+  }
+
+  private async read(abs: string, st: Stats): Promise<FileDigest> {
     const digest = await this.reads.hash(abs, st);
     this.stats.reads++;
     this.stats.bytesRead += digest.bytes;

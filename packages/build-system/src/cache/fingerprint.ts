@@ -6,7 +6,7 @@ import { sha256 } from '../util/hash.js';
 import { VERSION } from '../version.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { publishedManifest } from '../workspace/published-manifest.js';
-import type { FileHasher } from './file-hasher.js';
+import type { FileDigest, FileHasher } from './file-hasher.js';
 import { listInputFiles } from './inputs.js';
 import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
 
@@ -242,17 +242,23 @@ function pickPackageJson(pkg: PackageInfo): Record<string, unknown> {
 /** The package's input files with their hashes (posix rel → sha256), and the stat each was hashed at. */
 async function hashFiles(pkgDir: string, options: Parameters<typeof listInputFiles>[1], hasher: FileHasher): Promise<{ hashes: Record<string, string>; stats: Map<string, Stats> }> {
   const files = listInputFiles(pkgDir, options);
-  // A file deleted between the listing and the read (an editor's temp file) is simply not an input.
-  const digests = await Promise.all(
-    files.map((f) =>
-      f.link !== undefined
-        ? { sha256: `symlink:${f.link}`, bytes: 0 }
-        : hasher.hash(f.abs, f.stat).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return null;
-        throw e;
-      }),
-    ),
-  );
+  // Most files' hashes are vouched for by the stat cache, synchronously: only the others become promises
+  // (one per input file was a measurable share of a no-op run's CPU and garbage, research.md §8 "8.u").
+  const digests: (FileDigest | null)[] = files.map((f) => (f.link !== undefined ? { sha256: `symlink:${f.link}`, bytes: 0 } : (hasher.vouched(f.abs, f.stat) ?? null)));
+  const reading: Promise<void>[] = [];
+  files.forEach((f, i) => {
+    if (digests[i] !== null) return;
+    reading.push(
+      hasher.hash(f.abs, f.stat).then(
+        (d) => void (digests[i] = d),
+        // A file deleted between the listing and the read (an editor's temp file) is simply not an input.
+        (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+        },
+      ),
+    );
+  });
+  await Promise.all(reading);
   const hashes: Record<string, string> = {};
   const stats = new Map<string, Stats>();
   files.forEach((f, i) => {

@@ -56,7 +56,10 @@ export interface CacheManifest {
   diagnostics: Diagnostic[];
   /** Tool output of the original build, replayed on a hit. */
   logs: LogLine[];
-  /** sha256 of the canonical JSON of every other field: a damaged manifest never reads as valid. */
+  /**
+   * sha256 of the JSON text of every other field as the file holds it (manifestText), or, in entries
+   * written before, of their canonical JSON: a damaged manifest never reads as valid.
+   */
   integrity: string;
 }
 
@@ -171,6 +174,30 @@ export function isErrno(e: unknown, ...codes: string[]): boolean {
 
 export function manifestIntegrity(m: Omit<CacheManifest, 'integrity'>): string {
   return sha256(canonicalJson(m));
+}
+
+const INTEGRITY_SUFFIX = /,"integrity":"([0-9a-f]{64})"\}$/;
+
+/**
+ * A manifest file's text: the JSON of everything but `integrity`, as JSON.stringify lays it out,
+ * then `integrity`, the sha256 of exactly that JSON text, as the last key. A lookup checks the text
+ * itself (manifestTextIntact) instead of making the parsed manifest canonical again, which was most
+ * of its CPU (research.md §8, "8.u"). Not canonical JSON on purpose: a hit reports the stored
+ * diagnostics, and their fields must come out in the order a fresh build printed them.
+ */
+export function manifestText(body: Omit<CacheManifest, 'integrity'>): string {
+  const json = JSON.stringify(body);
+  return `${json.slice(0, -1)},"integrity":"${sha256(json)}"}`;
+}
+
+/**
+ * Whether `text` is a manifest as manifestText writes it, unchanged: the bytes before the
+ * integrity key (closed) hash to it. False says nothing by itself: a manifest written before
+ * (integrity over the canonical JSON, manifestIntegrity) is checked that way.
+ */
+export function manifestTextIntact(text: string): boolean {
+  const m = INTEGRITY_SUFFIX.exec(text);
+  return m !== null && sha256(`${text.slice(0, m.index)}}`) === m[1];
 }
 
 /** Id of a package in per-package files (last build, stat cache): its absolute directory, hashed. */

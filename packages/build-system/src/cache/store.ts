@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Artifact } from '../result/schema.js';
 import { pruneSideFiles, sideFilesInfo } from './side-files.js';
 import { forgetStatCache } from './file-hasher.js';
-import { NOFOLLOW, CacheCorruptError, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, INDEX_LIMIT, isErrno, MANIFEST_VERSION, type ManifestDraft, manifestIntegrity, packageId, type PruneOptions, type PruneReport, readBlobFile, restoredFileMode, STORE_LAYOUT, type StoreInfo, TMP_LEFTOVER_AGE_MS } from './store-format.js';
+import { NOFOLLOW, CacheCorruptError, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, INDEX_LIMIT, isErrno, MANIFEST_VERSION, type ManifestDraft, manifestIntegrity, manifestText, manifestTextIntact, packageId, type PruneOptions, type PruneReport, readBlobFile, restoredFileMode, STORE_LAYOUT, type StoreInfo, TMP_LEFTOVER_AGE_MS } from './store-format.js';
 export { CacheCorruptError, type CacheHit, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, type LastBuild, type LogLine, MANIFEST_VERSION, type ManifestDraft, packageId, type PruneOptions, type PruneReport, restoredFileMode, STORE_LAYOUT, type StoredArtifact, type StoreInfo } from './store-format.js';
 
 /**
@@ -140,18 +140,25 @@ export class LocalCacheStore implements CacheStore {
     } catch {
       return corrupt('manifest is not valid JSON');
     }
-    const problem = this.checkEntry(key, dir, manifest);
+    const problem = this.checkEntry(key, dir, manifest, manifestTextIntact(text));
     if (problem) return corrupt(problem);
     // Last use for LRU eviction; failing to touch it only makes eviction less fair.
     if (options.touch !== false) this.touchSync(key);
     return { lookup: { status: 'hit', hit: { manifest, restore: (target) => this.restore(key, dir, manifest, target) } }, stable: true };
   }
 
-  /** Cheap checks (no artifact is read): manifest integrity, and every blob present with the right size. */
-  private checkEntry(key: string, dir: string, manifest: CacheManifest): string | null {
+  /**
+   * Cheap checks (no artifact is read): manifest integrity, and every blob present with the right size.
+   * `textIntact`: the file's text was checked against its integrity already (manifestTextIntact).
+   */
+  private checkEntry(key: string, dir: string, manifest: CacheManifest, textIntact: boolean): string | null {
     if (typeof manifest !== 'object' || manifest === null || manifest.manifestVersion !== MANIFEST_VERSION) return 'manifest version unknown';
-    const { integrity, ...rest } = manifest;
-    if (integrity !== manifestIntegrity(rest)) return 'manifest checksum mismatch';
+    if (!textIntact) {
+      // Not as manifestText writes it: damaged, or an entry from before, whose integrity is over the
+      // canonical JSON (a damaged new one cannot pass this: its text is not the canonical JSON it hashed).
+      const { integrity, ...rest } = manifest;
+      if (integrity !== manifestIntegrity(rest)) return 'manifest checksum mismatch';
+    }
     if (manifest.key !== key) return 'manifest belongs to another key';
     if (!Array.isArray(manifest.artifacts)) return 'manifest has no artifact list';
     for (const a of manifest.artifacts) {
@@ -220,8 +227,7 @@ export class LocalCacheStore implements CacheStore {
         else await copyFile(sourceOf(a), blob, fsConstants.COPYFILE_FICLONE);
       }
       const body: Omit<CacheManifest, 'integrity'> = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...draft };
-      const manifest: CacheManifest = { ...body, integrity: manifestIntegrity(body) };
-      const text = JSON.stringify(manifest);
+      const text = manifestText(body);
       writeFileSync(path.join(tmp, 'manifest.json'), text);
       published = await this.inStoreDirs([path.join(this.root, 'entries')], () => this.publish(tmp, finalDir, options.replace === true, draft.key));
       await this.addToIndex(draft.primaryKey, draft.key);

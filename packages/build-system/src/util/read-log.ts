@@ -76,8 +76,13 @@ export class ReadLog {
   private refusedReason: string | null = null;
   /** readTextOnce: path → the text the run read (undefined: absent). */
   private readonly texts = new Map<string, string | undefined>();
-  /** path → the hash of its content at one stat signature (a file changed mid-run is hashed again). */
-  private readonly hashes = new Map<string, { signature: string; digest: Promise<FileDigest> }>();
+  /**
+   * path → the hash of its content at one file version (a file changed mid-run is hashed again). The
+   * version is kept as numbers, not as a statSignature string: this is looked up once per input file
+   * per run, and four number-to-string conversions per file were measurable (research.md §8, "8.u").
+   * `value` is set when the digest was known synchronously (vouched for); `digest` is made on demand.
+   */
+  private readonly hashes = new Map<string, HashMemo>();
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
@@ -163,24 +168,32 @@ export class ReadLog {
    * cache vouches for at exactly this stat: then nothing is read.
    */
   hash(abs: string, st: Stats = statSync(abs), known?: string): Promise<FileDigest> {
-    const signature = statSignature(st);
     const memo = this.hashes.get(abs);
-    if (memo && memo.signature === signature) return memo.digest;
-    if (known !== undefined) {
-      this.noteFile(abs, st, known);
-      const digest = Promise.resolve({ sha256: known, bytes: st.size });
-      this.hashes.set(abs, { signature, digest });
-      return digest;
-    }
+    if (memo && sameVersion(memo, st)) return (memo.digest ??= Promise.resolve(memo.value!));
+    if (known !== undefined) return Promise.resolve(this.vouch(abs, st, known)!);
     // A small file is read synchronously: the promise API's open, fstat, read and close are four thread-pool
     // round trips, which cost more main-thread time than the read itself (research.md §8, session 10).
     const digest = st.size <= SYNC_READ_MAX_BYTES ? this.digestNow(abs, st) : this.limited(async () => this.digestOf(abs, st, await fs.promises.readFile(abs)));
-    this.hashes.set(abs, { signature, digest });
+    this.hashes.set(abs, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, digest });
     // A failed read is not remembered: the caller decides what a missing file means.
     digest.catch(() => {
       if (this.hashes.get(abs)?.digest === digest) this.hashes.delete(abs);
     });
     return digest;
+  }
+
+  /**
+   * hash(abs, st, known) without a promise, for a caller that hashes thousands of files whose hashes its
+   * stat cache vouches for: the same log entry and memo. Undefined when this run is reading that very
+   * version itself and has no digest yet (then call hash()).
+   */
+  vouch(abs: string, st: Stats, known: string): FileDigest | undefined {
+    const memo = this.hashes.get(abs);
+    if (memo && sameVersion(memo, st)) return memo.value;
+    this.noteFile(abs, st, known);
+    const value = { sha256: known, bytes: st.size };
+    this.hashes.set(abs, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, value });
+    return value;
   }
 
   private digestNow(abs: string, st: Stats): Promise<FileDigest> {
@@ -282,6 +295,20 @@ export class ReadLog {
       this.waiting.shift()?.();
     }
   }
+}
+
+interface HashMemo {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  digest?: Promise<FileDigest>;
+  value?: FileDigest;
+}
+
+/** The same file version as statSignature tells them apart: size, mtime, ctime, inode. */
+function sameVersion(memo: HashMemo, st: Stats): boolean {
+  return memo.size === st.size && memo.mtimeMs === st.mtimeMs && memo.ctimeMs === st.ctimeMs && memo.ino === st.ino;
 }
 
 function isMissing(e: unknown): boolean {
