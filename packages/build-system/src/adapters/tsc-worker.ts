@@ -211,7 +211,7 @@ export function typeScriptFrom(module: unknown): LoadedTypeScript {
 // run from the sources it is started as a data: URL (tsc-pool.ts), which cannot resolve relative imports.
 function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 /** Throws UnsupportedCommandLine when tsc itself would do more than compile and report. */

@@ -9,13 +9,16 @@ export function toPosix(p: string): string {
 /** True when `child` is `parent` itself or below it (purely lexical). */
 export function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  return rel === '' || (!climbsOut(rel) && !path.isAbsolute(rel));
 }
+
+/** A relative path that leaves its base: `..` or `../…`, not a name that merely starts with two dots (`..cache`). */
+const climbsOut = (rel: string) => rel === '..' || rel.startsWith(`..${path.sep}`);
 
 /** True when `child` is strictly below `parent` (never the directory itself). */
 export function isStrictlyInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  return rel !== '' && !climbsOut(rel) && !path.isAbsolute(rel);
 }
 
 /**
