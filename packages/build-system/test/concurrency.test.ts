@@ -296,15 +296,20 @@ describe('build-system CLI under concurrency and crashes', () => {
     const dir = lockDirFor(fx.root);
     mkdirSync(dir, { recursive: true });
     const startedAt = new Date(Date.now() - 60_000).toISOString();
-    // Another host, beating every second, silent for 5 s: fresh under the default 10 s, stale under 3 s.
+    // Another host, beating every second, silent for a while: fresh under the default 10 s, stale under 3 s.
+    // Silent 2 s for the first run (8 s of margin for a CLI slow to start on a loaded machine), 5 s for the second.
     const owner = { token: 'd'.repeat(16), pid: 4212, hostname: 'ci-8', startedAt, command: 'build:package', commandLine: 'build-system build', version: '0.1.0', package: PKG, heartbeatMs: 1000 };
     const file = path.join(dir, 'owner.json');
     writeFileSync(file, JSON.stringify(owner));
-    const silent = new Date(Date.now() - 5_000);
-    utimesSync(file, silent, silent);
+    const silentFor = (ms: number) => {
+      const at = new Date(Date.now() - ms);
+      utimesSync(file, at, at);
+    };
+    silentFor(2_000);
     const waited = await runCli(fx, ['--lock-timeout', '0']);
     expect(waited.code, waited.stderr).toBe(3);
     expect(waited.json!.results[0]!.error!.message).toContain('stale after 10 s');
+    silentFor(5_000);
     const run = await runCli(fx, ['--lock-timeout', '0', '--stale-timeout', '3']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/warning: took over the lock of @demo\/lockfx \(locked by pid 4212 on host ci-8 since [\d:]+ \(build:package\)\): its heartbeat is [\d.]+ s old \(stale after 3 s\)/);
