@@ -51,7 +51,7 @@ export function declarationRoot(pkg: PackageInfo, config: ResolvedConfig): strin
   let root = path.resolve(pkg.dir, config.sourceRoot);
   for (const name of config.outsideEntries) {
     const dir = path.dirname(path.resolve(pkg.dir, config.entries[name]!));
-    while (path.relative(root, dir).startsWith('..')) root = path.dirname(root);
+    while (!isInside(root, dir)) root = path.dirname(root);
   }
   return root;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { statSignature, type ReadLog } from '../util/read-log.js';
+import { isInside } from '../util/paths.js';
 
 /**
  * The part of gitignore(5) that decides which files are build inputs:
@@ -128,7 +129,7 @@ export class GitignoreMatcher {
   ) {
     if (outerRoot && path.resolve(outerRoot) !== path.resolve(root)) {
       const rel = path.relative(outerRoot, root);
-      if (!rel.startsWith('..') && !path.isAbsolute(rel)) {
+      if (isInside(outerRoot, root)) {
         // Outermost first, so nearer files (added later) win ties, as in git.
         const parts = rel.split(path.sep);
         for (let i = 0; i < parts.length; i++) {

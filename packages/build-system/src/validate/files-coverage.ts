@@ -2,7 +2,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import type { Diagnostic } from '../result/schema.js';
 import { parseGitignore, parseGitignoreLine } from '../cache/gitignore.js';
-import { toPosix } from '../util/paths.js';
+import { isStrictlyInside, toPosix } from '../util/paths.js';
 import { VALIDATION_CODES, validationWarning } from './diagnostics.js';
 import type { PackageFiles } from './package-files.js';
 
@@ -84,7 +84,7 @@ export class PublishRules {
     }
     const pkgDir = pkgFiles.packageDir;
     const root = pkgFiles.workspaceRoot;
-    if (root !== pkgDir && !path.relative(root, pkgDir).startsWith('..')) {
+    if (isStrictlyInside(root, pkgDir)) {
       const dirs: string[] = [];
       for (let d = path.dirname(pkgDir); ; d = path.dirname(d)) {
         dirs.unshift(d);

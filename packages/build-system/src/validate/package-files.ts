@@ -183,7 +183,7 @@ export class PackageFiles {
 
   /** `type` of the nearest package.json from `dir` up to the package root; null when one cannot be read. */
   private typeAt(dir: string): 'module' | 'commonjs' | null {
-    if (dir === '.' || dir === '' || dir.startsWith('..')) return this.input.type;
+    if (dir === '.' || dir === '' || dir === '..' || dir.startsWith('../')) return this.input.type;
     const known = this.typeByDir.get(dir);
     if (known !== undefined) return known;
     const manifest = `${dir}/package.json`;
