@@ -30,8 +30,8 @@ import { cliPath, createFixture, repoRoot, snapshotTree, type FileTree, type Fix
 const fixtures: Fixture[] = [];
 afterAll(() => fixtures.forEach((f) => f.cleanup()));
 
-const ENV_BEFORE = { BS_FLAVOR: 'one', BS_DECL: 'one', BS_PLUGIN_LOAD: 'one', BS_PLUGIN_SETUP: 'one', BS_PLUGIN_ROLLUP: 'one', BS_PLUGIN_START: 'one' };
-const ENV_AFTER = { BS_FLAVOR: 'two', BS_DECL: 'two', BS_PLUGIN_LOAD: 'two', BS_PLUGIN_SETUP: 'two', BS_PLUGIN_ROLLUP: 'two', BS_PLUGIN_START: 'two' };
+const ENV_BEFORE = { BS_FLAVOR: 'one', BS_DECL: 'one', BS_PLUGIN_LOAD: 'one', BS_PLUGIN_SETUP: 'one', BS_PLUGIN_ROLLUP: 'one', BS_PLUGIN_START: 'one', BS_BUN_INLINE: 'one' };
+const ENV_AFTER = { BS_FLAVOR: 'two', BS_DECL: 'two', BS_PLUGIN_LOAD: 'two', BS_PLUGIN_SETUP: 'two', BS_PLUGIN_ROLLUP: 'two', BS_PLUGIN_START: 'two', BS_BUN_INLINE: 'two' };
 
 /**
  * Plugins written in the config (no import: the run keeps its no-op record) that read an env var while the
@@ -117,7 +117,7 @@ function simple(name: string, config: string, files: FileTree, manifest: Record<
 function workspaceFiles(): FileTree {
   return {
     'package.json': { name: 'matrix', private: true, workspaces: ['packages/*', 'above/*'] },
-    '.gitignore': 'node_modules\ndist\n**/generated/\n*.gen.d.ts\n',
+    '.gitignore': 'node_modules\ndist\n**/generated/\n*.gen.d.ts\n.env\n',
     'package-lock.json': lockfile('1.0.0', 'sha512-fakedep2-one'),
     // Outside every package: read through tsconfig extends, relative imports, configs.
     'tsconfig.base.json': { compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [], removeComments: false } },
@@ -242,6 +242,11 @@ function workspaceFiles(): FileTree {
     ...simple('rollup-outside', `export default { adapter: 'rollup' };\n`, { 'src/index.ts': `export { rollupMessage } from '../../../shared/rollup/rollup-msg';\n` }),
     ...simple('bun-src', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `export const v = 'bun v1';\n` }),
     ...simple('bun-outside', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `export { bunMessage } from '../../../shared/bun/bun-msg';\n` }),
+    // bun's `env` option inlines process.env.NAME from its environment and the (gitignored) .env files in its cwd
+    // (.env: vitest sets NODE_ENV=test, under which bun skips .env.local).
+    ...simple('bun-env-inline', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'BS_BUN_*' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_BUN_INLINE;\n` }),
+    ...simple('bun-dotenv', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'inline' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_DOTENV_VALUE;\n`, '.env': 'BS_DOTENV_VALUE=one\n' }),
+    ...simple('bun-dotenv-new', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'inline' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_DOTENV_NEW;\n` }),
 
     // --- workspace dependencies --------------------------------------------------------------
     ...simple('dep', esbuild, { 'src/index.ts': `export const depValue = 'dep v1';\n` }),
@@ -484,6 +489,9 @@ const CASES: Case[] = [
   { name: 'rollup: a relative import outside the package', pkg: 'rollup-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/rollup/rollup-msg.ts', 'rollup shared v1', 'rollup shared v2') },
   { name: 'bun: a source edit', pkg: 'bun-src', changes: true, edit: (fx) => replaceIn(fx, 'packages/bun-src/src/index.ts', 'bun v1', 'bun v2') },
   { name: 'bun: a relative import outside the package', pkg: 'bun-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/bun/bun-msg.ts', 'bun shared v1', 'bun shared v2') },
+  { name: 'bun: an env var `env: PREFIX_*` inlines', pkg: 'bun-env-inline', changes: true, edit: () => {} },
+  { name: 'bun: a gitignored .env edited under `env: inline`', pkg: 'bun-dotenv', changes: true, edit: (fx) => replaceIn(fx, 'packages/bun-dotenv/.env', 'one', 'two') },
+  { name: 'bun: a gitignored .env appearing under `env: inline`', pkg: 'bun-dotenv-new', changes: true, edit: (fx) => fx.write({ 'packages/bun-dotenv-new/.env': 'BS_DOTENV_NEW=new\n' }) },
 
   // Workspace dependencies.
   { name: "a bundled workspace dependency's source (its output changes)", pkg: 'consumer', changes: true, edit: (fx) => replaceIn(fx, 'packages/dep/src/index.ts', 'dep v1', 'dep v2') },
@@ -550,6 +558,9 @@ const BECAUSE: Record<string, RegExp> = {
   'rollup-outside': /^files changed: \.\.\/\.\.\/shared\/rollup\/rollup-msg\.ts$/,
   'bun-src': /^files changed: src\/index\.ts$/,
   'bun-outside': /^files changed: \.\.\/\.\.\/shared\/bun\/bun-msg\.ts$/,
+  'bun-env-inline': /^env changed: BS_BUN_INLINE$/,
+  'bun-dotenv': /^files changed: \.env$/,
+  'bun-dotenv-new': /^files changed: \.env$/,
   consumer: /^dependency output changed: @m\/dep$/,
   'dts-consumer': /^dependency output changed: @m\/dts-dep$/,
 };
@@ -563,13 +574,15 @@ const BECAUSE: Record<string, RegExp> = {
 function pluginWorkspace(): Fixture {
   const fx = createFixture({
     'package.json': { name: 'plugins', private: true, workspaces: ['packages/*'] },
-    '.gitignore': 'node_modules\ndist\n',
+    '.gitignore': 'node_modules\ndist\n*.local.txt\n',
     'build-helpers/data-plugin.ts': DATA_PLUGIN,
     'plugin-data/file/msg.txt': 'file v1',
     'plugin-data/dir/a.svg': '<svg/>',
     ...simple('plugin-watchfile', pluginConfig('esbuild', `{ file: '../../plugin-data/file/msg.txt' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
     ...simple('plugin-watchdir', pluginConfig('esbuild', `{ dir: '../../plugin-data/dir' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
     ...simple('plugin-absent', pluginConfig('esbuild', `{ optional: '../../plugin-data/optional/override.txt' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
+    // Inside the package and gitignored: the fingerprint's walk skips it, appearing or not.
+    ...simple('plugin-absent-ignored', pluginConfig('esbuild', `{ optional: 'override.local.txt' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
     ...simple('plugin-rollup', pluginConfig('rollup', `{ file: '../../plugin-data/rollup/msg.txt' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
     'plugin-data/rollup/msg.txt': 'rollup file v1',
   });
@@ -585,6 +598,7 @@ const PLUGIN_CASES: Case[] = [
   { name: 'a file an esbuild plugin reads and names in watchFiles', pkg: 'plugin-watchfile', changes: true, edit: (fx) => fx.write({ 'plugin-data/file/msg.txt': 'file v2' }) },
   { name: 'a file added to a directory an esbuild plugin lists and names in watchDirs', pkg: 'plugin-watchdir', changes: true, edit: (fx) => fx.write({ 'plugin-data/dir/b.svg': '<svg/>' }) },
   { name: 'a file appearing that an esbuild plugin named in watchFiles while it was absent', pkg: 'plugin-absent', changes: true, edit: (fx) => fx.write({ 'plugin-data/optional/override.txt': 'override' }) },
+  { name: 'a gitignored file in the package appearing that an esbuild plugin named in watchFiles while it was absent', pkg: 'plugin-absent-ignored', changes: true, edit: (fx) => fx.write({ 'packages/plugin-absent-ignored/override.local.txt': 'override' }) },
   { name: 'rollup: a file a plugin reads and names with addWatchFile', pkg: 'plugin-rollup', changes: true, edit: (fx) => fx.write({ 'plugin-data/rollup/msg.txt': 'rollup file v2' }) },
 ];
 
@@ -592,6 +606,7 @@ const PLUGIN_BECAUSE: Record<string, RegExp> = {
   'plugin-watchfile': /^files changed: \.\.\/\.\.\/plugin-data\/file\/msg\.txt$/,
   'plugin-watchdir': /^files changed: \.\.\/\.\.\/plugin-data\/dir\/$/,
   'plugin-absent': /^files changed: \.\.\/\.\.\/plugin-data\/optional\/override\.txt$/,
+  'plugin-absent-ignored': /^files changed: override\.local\.txt$/,
   'plugin-rollup': /^files changed: \.\.\/\.\.\/plugin-data\/rollup\/msg\.txt$/,
 };
 

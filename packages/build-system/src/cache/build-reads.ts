@@ -258,13 +258,15 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   }
   const checkedFiles = new Set<string>();
   for (const abs of input.checked?.present ?? []) if (!input.staticInputs.has(abs) && abs !== ownManifest && !excluded(abs)) checkedFiles.add(abs);
-  for (const abs of [...(input.checked?.absent ?? []), ...(input.toolAbsent ?? [])]) if (!excluded(abs)) mustBeAbsent.add(abs);
+  for (const abs of input.checked?.absent ?? []) if (!excluded(abs)) mustBeAbsent.add(abs);
   // A file appearing in a directory the fingerprint walked changes the fingerprint already: no need to record its absence.
+  // Unless the walk skips it (gitignored): a tool's own absent reads (a plugin's optional file, bun's `.env.local`) stay.
   const walkedDirs = new Set<string>();
   for (const f of input.staticInputs.keys()) {
     for (let d = path.dirname(f); isInside(pkg.dir, d) && !walkedDirs.has(d); d = path.dirname(d)) walkedDirs.add(d);
   }
   for (const a of mustBeAbsent) if (walkedDirs.has(path.dirname(a))) mustBeAbsent.delete(a);
+  for (const abs of input.toolAbsent ?? []) if (!excluded(abs)) mustBeAbsent.add(abs);
 
   // 4. TypeScript's default type roots.
   if (input.adapter === 'tsc' || input.declarations) {
