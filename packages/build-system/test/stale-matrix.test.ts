@@ -143,6 +143,12 @@ function workspaceFiles(): FileTree {
     'node_modules/fake-dep2/index.js': `exports.version = 'fake-dep2 1.0.0';\n`,
     'node_modules/fake-dep3/package.json': { name: 'fake-dep3', version: '1.0.0', main: 'index.js' },
     'node_modules/fake-dep3/index.js': `exports.three = 'fake-dep3';\n`,
+    // A dual package: each dist directory has a package.json of its own (type only), nearer to the files than the root's exports.
+    'node_modules/dual-dep/package.json': { name: 'dual-dep', version: '1.0.0', exports: { '.': { import: './dist/esm/index.js', require: './dist/cjs/index.js' } } },
+    'node_modules/dual-dep/dist/esm/package.json': { type: 'module' },
+    'node_modules/dual-dep/dist/esm/index.js': `export const which = 'dual esm';\n`,
+    'node_modules/dual-dep/dist/cjs/package.json': { type: 'commonjs' },
+    'node_modules/dual-dep/dist/cjs/index.js': `exports.which = 'dual cjs';\n`,
 
     // --- sources, one package per case -------------------------------------------------------
     ...simple('src-edit', esbuild, { 'src/index.ts': `export const v = 'src v1';\n` }),
@@ -229,6 +235,7 @@ function workspaceFiles(): FileTree {
     ...simple('symlink-retarget', esbuild, { 'src/index.ts': `export { target } from './linked/value';\n` }),
     ...simple('shadow', esbuild, { 'src/index.ts': `export { shadow } from '../../../shared/shadow/mod';\n` }),
     ...simple('nm-bundled', esbuild, { 'src/index.ts': `import { pad } from 'fake-dep';\nexport const v = pad('x');\n` }, { devDependencies: { 'fake-dep': '1.0.0' } }),
+    ...simple('nm-dual', esbuild, { 'src/index.ts': `export { which } from 'dual-dep';\n` }, { devDependencies: { 'dual-dep': '1.0.0' } }),
     ...simple('lockfile-upgrade', esbuild, { 'src/index.ts': `import { version } from 'fake-dep2';\nexport const v = version;\n` }, { devDependencies: { 'fake-dep2': '1.0.0' } }),
     ...simple('config-json', `import presets from '../../presets.json';\nexport default { adapter: 'esbuild', banner: presets.banner };\n`, { 'src/index.ts': `export const v = 'json';\n` }),
     ...simple('config-helper', `import { banner } from '../../build-helpers/banner';\nexport default { adapter: 'esbuild', banner };\n`, { 'src/index.ts': `export const v = 'helper';\n` }),
@@ -270,6 +277,7 @@ function lockfile(fakeDep2Version: string, integrity: string): object {
       'node_modules/fake-dep': { version: '1.0.0', integrity: 'sha512-fakedep-one' },
       'node_modules/fake-dep2': { version: fakeDep2Version, integrity },
       'node_modules/fake-dep3': { version: '1.0.0', integrity: 'sha512-fakedep3-one' },
+      'node_modules/dual-dep': { version: '1.0.0', integrity: 'sha512-dualdep-one' },
     },
   };
 }
@@ -469,6 +477,12 @@ const CASES: Case[] = [
   { name: 'a file added beside an imported one outside the package that now wins resolution', pkg: 'shadow', changes: true, edit: (fx) => fx.write({ 'shared/shadow/mod.tsx': `export const shadow = 'from mod.tsx';\n` }) },
   { name: 'a bundled node_modules file edited, lockfile unchanged', pkg: 'nm-bundled', changes: true, edit: (fx) => replaceIn(fx, 'node_modules/fake-dep/index.js', "'['", "'<'") },
   {
+    name: "an installed dual package's root exports pointed at its other existing build (a nearer dist/esm/package.json)",
+    pkg: 'nm-dual',
+    changes: true,
+    edit: (fx) => replaceIn(fx, 'node_modules/dual-dep/package.json', '"import": "./dist/esm/index.js"', '"import": "./dist/cjs/index.js"'),
+  },
+  {
     name: 'the root lockfile and the installed dependency upgraded together',
     pkg: 'lockfile-upgrade',
     changes: true,
@@ -545,6 +559,7 @@ const BECAUSE: Record<string, RegExp> = {
   'symlink-retarget': /^files changed: src\/linked$/,
   shadow: /^files changed: \.\.\/\.\.\/shared\/shadow\/$/,
   'nm-bundled': /^files changed: \.\.\/\.\.\/node_modules\/fake-dep\/index\.js$/,
+  'nm-dual': /^files changed: \.\.\/\.\.\/node_modules\/dual-dep\/package\.json$/,
   'lockfile-upgrade': /^lockfile changed for: fake-dep2/,
   'config-json': /^config changed: banner$/,
   'config-helper': /^config changed: banner$/,

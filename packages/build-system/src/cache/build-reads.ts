@@ -8,7 +8,7 @@ import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
 import { canonicalJson } from './fingerprint.js';
-import { compilableHash, envValueHash, manifestHash, namesHash } from './read-hashes.js';
+import { compilableHash, envValueHash, manifestHash, manifestNamesPackage, namesHash } from './read-hashes.js';
 import { includeDirs, pathFallbacksOutside, typeRootsOutside, type IncludeDirs } from './tsconfig-dirs.js';
 
 /**
@@ -242,8 +242,14 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     return found;
   };
   for (const f of toolFiles) {
-    const manifest = nearestManifest(path.dirname(f));
-    if (manifest && manifest !== ownManifest && !input.staticInputs.has(manifest)) manifests.add(manifest);
+    // Up to the package's root: a nearer package.json without a name (dist/esm/package.json) is not where the
+    // resolver read `exports` or `main`; pointing them at another existing file changes the output.
+    for (let manifest = nearestManifest(path.dirname(f)); manifest; ) {
+      if (manifest !== ownManifest && !input.staticInputs.has(manifest)) manifests.add(manifest);
+      const dir = path.dirname(manifest);
+      if (manifest === ownManifest || dir === pkg.workspaceRoot || path.basename(path.dirname(dir)) === 'node_modules' || manifestNamesPackage(manifest, reads)) break;
+      manifest = path.dirname(dir) === dir ? null : nearestManifest(path.dirname(dir));
+    }
     // A file added beside one read outside the package's own inputs could change what an import resolves to.
     // Not beside a tsconfig: nothing resolves against its siblings, and its own include never applies to a
     // package outside its directory (adapters/tsc-project.ts restricts the program), so a new file at the

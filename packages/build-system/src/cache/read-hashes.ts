@@ -73,6 +73,20 @@ export function manifestHash(abs: string, reads: ReadLog): string | null {
   return sha256(canonicalJson(picked));
 }
 
+/**
+ * Whether a package.json names a package (has a string `name`): a package's root, where its `exports`
+ * and `main` are. One without (`{"type":"module"}` in a dual package's dist/esm/) only scopes the files
+ * below it; resolution read the root above it too. Unreadable or not JSON: false (keep walking up).
+ */
+export function manifestNamesPackage(abs: string, reads: ReadLog): boolean {
+  try {
+    const json = JSON.parse((reads.readText(abs) ?? '').replace(/^\uFEFF/, '')) as unknown;
+    return typeof json === 'object' && json !== null && typeof (json as { name?: unknown }).name === 'string';
+  } catch {
+    return false;
+  }
+}
+
 /** An env var's value as recorded (sha256 of `name=value`; null: unset): the value itself may be a secret. */
 export const envValueHash = (name: string, value: string | undefined): string | null => (value === undefined ? null : sha256(`${name}=${value}`));
 
