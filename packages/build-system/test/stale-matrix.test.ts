@@ -117,7 +117,7 @@ function simple(name: string, config: string, files: FileTree, manifest: Record<
 function workspaceFiles(): FileTree {
   return {
     'package.json': { name: 'matrix', private: true, workspaces: ['packages/*', 'above/*'] },
-    '.gitignore': 'node_modules\ndist\n**/generated/\n*.gen.d.ts\n.env\n',
+    '.gitignore': 'node_modules\ndist\n**/generated/\n*.gen.d.ts\n.env\nbunfig.toml\n',
     'package-lock.json': lockfile('1.0.0', 'sha512-fakedep2-one'),
     // Outside every package: read through tsconfig extends, relative imports, configs.
     'tsconfig.base.json': { compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [], removeComments: false } },
@@ -253,6 +253,7 @@ function workspaceFiles(): FileTree {
     // (.env: vitest sets NODE_ENV=test, under which bun skips .env.local).
     ...simple('bun-env-inline', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'BS_BUN_*' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_BUN_INLINE;\n` }),
     ...simple('bun-dotenv', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'inline' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_DOTENV_VALUE;\n`, '.env': 'BS_DOTENV_VALUE=one\n' }),
+    ...simple('bun-bunfig', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `declare const BUNFIG: string;\nexport const v = typeof BUNFIG === 'undefined' ? 'none' : BUNFIG;\n` }),
     ...simple('bun-dotenv-new', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'inline' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_DOTENV_NEW;\n` }),
 
     // --- workspace dependencies --------------------------------------------------------------
@@ -505,6 +506,7 @@ const CASES: Case[] = [
   { name: 'bun: a relative import outside the package', pkg: 'bun-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/bun/bun-msg.ts', 'bun shared v1', 'bun shared v2') },
   { name: 'bun: an env var `env: PREFIX_*` inlines', pkg: 'bun-env-inline', changes: true, edit: () => {} },
   { name: 'bun: a gitignored .env edited under `env: inline`', pkg: 'bun-dotenv', changes: true, edit: (fx) => replaceIn(fx, 'packages/bun-dotenv/.env', 'one', 'two') },
+  { name: "bun: a gitignored bunfig.toml appearing in the package (bun's cwd) with a [define]", pkg: 'bun-bunfig', changes: true, edit: (fx) => fx.write({ 'packages/bun-bunfig/bunfig.toml': '[define]\nBUNFIG = "\\"from bunfig\\""\n' }) },
   { name: 'bun: a gitignored .env appearing under `env: inline`', pkg: 'bun-dotenv-new', changes: true, edit: (fx) => fx.write({ 'packages/bun-dotenv-new/.env': 'BS_DOTENV_NEW=new\n' }) },
 
   // Workspace dependencies.
@@ -576,6 +578,7 @@ const BECAUSE: Record<string, RegExp> = {
   'bun-env-inline': /^env changed: BS_BUN_INLINE$/,
   'bun-dotenv': /^files changed: \.env$/,
   'bun-dotenv-new': /^files changed: \.env$/,
+  'bun-bunfig': /^files changed: bunfig\.toml$/,
   consumer: /^dependency output changed: @m\/dep$/,
   'dts-consumer': /^dependency output changed: @m\/dts-dep$/,
 };

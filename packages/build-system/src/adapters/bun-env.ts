@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * What bun's `env` option (adapterOptions.bun.env: `--env=inline`,
+ * What bun reads by name in its cwd (the package), and what its `env` option (adapterOptions.bun.env: `--env=inline`,
  * `--env=PREFIX_*`; Bun.build's `env`) makes the output depend on, so the
  * cache can key it. Measured with bun 1.4.5:
  *
@@ -18,6 +18,11 @@ import path from 'node:path';
  *   absent: on staying absent).
  * - Without `env` (or `disable`) only NODE_ENV is inlined (tool-env.ts), and
  *   the `.env` files change nothing, not even NODE_ENV.
+ *
+ * - Whatever `env` says, bun reads `bunfig.toml` from its cwd (its `[define]`
+ *   applied to `bun build`; one above the cwd, or `~/.bunfig.toml`, did not).
+ *   A package's own is an input of the fingerprint unless gitignored (a local
+ *   override): keyed the same way as the `.env` files.
  *
  * The names keyed are those the sources bun read spell as `process.env.NAME`:
  * a name nothing refers to cannot reach the output, and one referred to but
@@ -52,10 +57,9 @@ export function referencedEnvNames(files: readonly string[], prefix: string): st
   return [...names].sort();
 }
 
-/** The env var names and .env files (present, absent) a bun build with this `env` option depends on; null when it inlines nothing. */
-export function bunEnvReads(env: unknown, pkgDir: string, reads: readonly string[], exists: (file: string) => boolean): { envReads: string[]; files: string[]; absent: string[] } | null {
+/** The env var names and the files bun opens by name in its cwd (present, absent) that a bun build with this `env` option depends on. */
+export function bunCwdReads(env: unknown, pkgDir: string, reads: readonly string[], exists: (file: string) => boolean): { envReads: string[]; files: string[]; absent: string[] } {
   const prefix = inlinedPrefix(env);
-  if (prefix === null) return null;
-  const dotenv = DOTENV_FILES.map((name) => path.join(pkgDir, name));
-  return { envReads: referencedEnvNames(reads, prefix), files: dotenv.filter(exists), absent: dotenv.filter((f) => !exists(f)) };
+  const named = ['bunfig.toml', ...(prefix === null ? [] : DOTENV_FILES)].map((name) => path.join(pkgDir, name));
+  return { envReads: prefix === null ? [] : referencedEnvNames(reads, prefix), files: named.filter(exists), absent: named.filter((f) => !exists(f)) };
 }

@@ -13,7 +13,7 @@ import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, JS_FILE, readShebang, severityOf } from './output.js';
 import { metafileInputs } from '../util/metafile.js';
-import { bunEnvReads } from './bun-env.js';
+import { bunCwdReads } from './bun-env.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 /** The part of the Bun runtime API this adapter uses (no @types/bun dependency). */
@@ -444,9 +444,9 @@ export const bunAdapter: BuilderAdapter = {
     }
     if (ctx.signal.aborted) return abortedResult();
     const read = reads && [...new Set(reads)];
-    // Under `env`, bun inlines env vars and loads .env files: keyed as reads (bun-env.ts).
-    const inlined = read && bunEnvReads(ctx.config.adapterOptions.bun?.env, ctx.pkg.dir, read, existsSync);
-    if (read && inlined) return { ok, files: [...new Set(files)], diagnostics: dedupeDiagnostics(diagnostics), reads: read, fixedReads: inlined.files, absentReads: inlined.absent, envReads: inlined.envReads };
-    return { ok, files: [...new Set(files)], diagnostics: dedupeDiagnostics(diagnostics), reads: read };
+    if (!read) return { ok, files: [...new Set(files)], diagnostics: dedupeDiagnostics(diagnostics), reads: null };
+    // bunfig.toml, and under `env` the inlined env vars and .env files: keyed as reads (bun-env.ts).
+    const cwd = bunCwdReads(ctx.config.adapterOptions.bun?.env, ctx.pkg.dir, read, existsSync);
+    return { ok, files: [...new Set(files)], diagnostics: dedupeDiagnostics(diagnostics), reads: read, fixedReads: cwd.files, absentReads: cwd.absent, envReads: cwd.envReads };
   },
 };
