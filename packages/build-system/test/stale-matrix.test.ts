@@ -143,6 +143,11 @@ function workspaceFiles(): FileTree {
     'node_modules/fake-dep2/index.js': `exports.version = 'fake-dep2 1.0.0';\n`,
     'node_modules/fake-dep3/package.json': { name: 'fake-dep3', version: '1.0.0', main: 'index.js' },
     'node_modules/fake-dep3/index.js': `exports.three = 'fake-dep3';\n`,
+    // Two checkouts of one package outside the workspace's packages; node_modules/linked-lib links to one (npm link).
+    'linked-pkgs/a/package.json': { name: 'linked-lib', version: '1.0.0', main: 'index.js' },
+    'linked-pkgs/a/index.js': `exports.linked = 'linked checkout a';\n`,
+    'linked-pkgs/b/package.json': { name: 'linked-lib', version: '1.0.0', main: 'index.js' },
+    'linked-pkgs/b/index.js': `exports.linked = 'linked checkout b';\n`,
     // A dual package: each dist directory has a package.json of its own (type only), nearer to the files than the root's exports.
     'node_modules/dual-dep/package.json': { name: 'dual-dep', version: '1.0.0', exports: { '.': { import: './dist/esm/index.js', require: './dist/cjs/index.js' } } },
     'node_modules/dual-dep/dist/esm/package.json': { type: 'module' },
@@ -235,6 +240,7 @@ function workspaceFiles(): FileTree {
     ...simple('symlink-retarget', esbuild, { 'src/index.ts': `export { target } from './linked/value';\n` }),
     ...simple('shadow', esbuild, { 'src/index.ts': `export { shadow } from '../../../shared/shadow/mod';\n` }),
     ...simple('nm-bundled', esbuild, { 'src/index.ts': `import { pad } from 'fake-dep';\nexport const v = pad('x');\n` }, { devDependencies: { 'fake-dep': '1.0.0' } }),
+    ...simple('nm-relinked', esbuild, { 'src/index.ts': `import { linked } from 'linked-lib';\nexport const v = linked;\n` }, { devDependencies: { 'linked-lib': '1.0.0' } }),
     ...simple('nm-dual', esbuild, { 'src/index.ts': `export { which } from 'dual-dep';\n` }, { devDependencies: { 'dual-dep': '1.0.0' } }),
     ...simple('lockfile-upgrade', esbuild, { 'src/index.ts': `import { version } from 'fake-dep2';\nexport const v = version;\n` }, { devDependencies: { 'fake-dep2': '1.0.0' } }),
     ...simple('config-json', `import presets from '../../presets.json';\nexport default { adapter: 'esbuild', banner: presets.banner };\n`, { 'src/index.ts': `export const v = 'json';\n` }),
@@ -300,6 +306,7 @@ function matrixWorkspace(): Fixture {
   link(realpathSync(path.join(repoRoot, 'node_modules/.bin/bun')), 'node_modules/.bin/bun');
   for (const name of ['dep', 'dist-dep', 'dts-dep', 'body-dep']) link(`../../packages/${name}`, `node_modules/@m/${name}`);
   link('../../../linked-src', 'packages/symlink-edit/src/linked');
+  link('../linked-pkgs/a', 'node_modules/linked-lib');
   link('../../../retarget-a', 'packages/symlink-retarget/src/linked');
 
   git(fx, 'init', '-q', '-b', 'main');
@@ -478,6 +485,15 @@ const CASES: Case[] = [
   { name: 'a file added beside an imported one outside the package that now wins resolution', pkg: 'shadow', changes: true, edit: (fx) => fx.write({ 'shared/shadow/mod.tsx': `export const shadow = 'from mod.tsx';\n` }) },
   { name: 'a bundled node_modules file edited, lockfile unchanged', pkg: 'nm-bundled', changes: true, edit: (fx) => replaceIn(fx, 'node_modules/fake-dep/index.js', "'['", "'<'") },
   {
+    name: 'node_modules/linked-lib pointed at another checkout of the package (npm link; the files of both unchanged)',
+    pkg: 'nm-relinked',
+    changes: true,
+    edit: (fx) => {
+      unlinkSync(fx.path('node_modules/linked-lib'));
+      symlinkSync('../linked-pkgs/b', fx.path('node_modules/linked-lib'));
+    },
+  },
+  {
     name: "an installed dual package's root exports pointed at its other existing build (a nearer dist/esm/package.json)",
     pkg: 'nm-dual',
     changes: true,
@@ -561,6 +577,7 @@ const BECAUSE: Record<string, RegExp> = {
   'symlink-retarget': /^files changed: src\/linked$/,
   shadow: /^files changed: \.\.\/\.\.\/shared\/shadow\/$/,
   'nm-bundled': /^files changed: \.\.\/\.\.\/node_modules\/fake-dep\/index\.js$/,
+  'nm-relinked': /^files changed: \.\.\/\.\.\/node_modules\/linked-lib\/index\.js$/,
   'nm-dual': /^files changed: \.\.\/\.\.\/node_modules\/dual-dep\/package\.json$/,
   'lockfile-upgrade': /^lockfile changed for: fake-dep2/,
   'config-json': /^config changed: banner$/,

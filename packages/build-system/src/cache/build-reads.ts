@@ -8,7 +8,8 @@ import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
 import { canonicalJson } from './fingerprint.js';
-import { compilableHash, envValueHash, manifestHash, manifestNamesPackage, namesHash } from './read-hashes.js';
+import { compilableHash, envValueHash, manifestHash, manifestPackageName, namesHash } from './read-hashes.js';
+import { linkAlias } from './link-aliases.js';
 import { includeDirs, pathFallbacksOutside, typeRootsOutside, type IncludeDirs } from './tsconfig-dirs.js';
 
 /**
@@ -155,6 +156,8 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   /** Files read by rule (tsconfig chains): present → hashed; absent → must stay absent. */
   const ruleFiles = new Set<string>();
   const manifests = new Set<string>();
+  /** Files read below a linked package, as the link reaches them (link-aliases.ts): hashed like tool reads. */
+  const aliasFiles = new Set<string>();
   const mustBeAbsent = new Set<string>();
   const dirs = new Set<string>(input.toolDirs);
 
@@ -241,13 +244,26 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     manifestByDir.set(dir, found);
     return found;
   };
+  /** Package root outside node_modules → the node_modules link a bare import reached it through (link-aliases.ts). */
+  const aliasByRoot = new Map<string, string | null>();
   for (const f of toolFiles) {
     // Up to the package's root: a nearer package.json without a name (dist/esm/package.json) is not where the
     // resolver read `exports` or `main`; pointing them at another existing file changes the output.
     for (let manifest = nearestManifest(path.dirname(f)); manifest; ) {
       if (manifest !== ownManifest && !input.staticInputs.has(manifest)) manifests.add(manifest);
       const dir = path.dirname(manifest);
-      if (manifest === ownManifest || dir === pkg.workspaceRoot || path.basename(path.dirname(dir)) === 'node_modules' || manifestNamesPackage(manifest, reads)) break;
+      if (manifest === ownManifest || dir === pkg.workspaceRoot || path.basename(path.dirname(dir)) === 'node_modules') break;
+      const name = manifestPackageName(manifest, reads);
+      if (name !== null) {
+        if (!aliasByRoot.has(dir) && !isNodeModules(dir)) {
+          const found = linkAlias(pkg.dir, pkg.workspaceRoot, name, dir, reads);
+          aliasByRoot.set(dir, found.link);
+          for (const a of found.absent) mustBeAbsent.add(a);
+        }
+        const link = aliasByRoot.get(dir);
+        if (link) aliasFiles.add(path.join(link, path.relative(dir, f)));
+        break;
+      }
       manifest = path.dirname(dir) === dir ? null : nearestManifest(path.dirname(dir));
     }
     // A file added beside one read outside the package's own inputs could change what an import resolves to.
@@ -288,7 +304,7 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   const recorded: RecordedReads = { files: {}, dirs: {}, manifests: {} };
   // Through the run's log: the no-op record checks them too. Values as this process has them: the build's own.
   if (input.toolEnv?.length) recorded.env = Object.fromEntries([...input.toolEnv].sort().map((name) => [name, envValueHash(name, reads.env(name))]));
-  for (const abs of [...new Set([...toolFiles, ...ruleFiles, ...checkedFiles])].sort()) {
+  for (const abs of [...new Set([...toolFiles, ...ruleFiles, ...checkedFiles, ...aliasFiles])].sort()) {
     if (input.staticInputs.has(abs) || abs === ownManifest || manifests.has(abs)) continue;
     const st = statSync(abs, { throwIfNoEntry: false });
     if (!st) return { problem: `${readsPath(pkg, abs)} was read by the build but is gone` };

@@ -54,7 +54,9 @@ import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
  * 8: also every package.json between a file read and its package's root (a
  *    dual package's dist/esm/package.json hid the root's `exports`), bun's
  *    `env` reads (adapters/bun-env.ts), and the tools' absent reads inside the
- *    package (gitignored); the same reason.
+ *    package (gitignored), and the files of a package reached through a
+ *    node_modules link also through the link (cache/link-aliases.ts); the
+ *    same reason.
  */
 export const FINGERPRINT_VERSION = 8;
 

@@ -74,16 +74,17 @@ export function manifestHash(abs: string, reads: ReadLog): string | null {
 }
 
 /**
- * Whether a package.json names a package (has a string `name`): a package's root, where its `exports`
- * and `main` are. One without (`{"type":"module"}` in a dual package's dist/esm/) only scopes the files
- * below it; resolution read the root above it too. Unreadable or not JSON: false (keep walking up).
+ * The package a package.json names (its string `name`): a package's root, where its `exports` and
+ * `main` are. One without (`{"type":"module"}` in a dual package's dist/esm/) only scopes the files
+ * below it; resolution read the root above it too. Unreadable or not JSON: null (keep walking up).
  */
-export function manifestNamesPackage(abs: string, reads: ReadLog): boolean {
+export function manifestPackageName(abs: string, reads: ReadLog): string | null {
   try {
     const json = JSON.parse((reads.readText(abs) ?? '').replace(/^\uFEFF/, '')) as unknown;
-    return typeof json === 'object' && json !== null && typeof (json as { name?: unknown }).name === 'string';
+    const name = typeof json === 'object' && json !== null ? (json as { name?: unknown }).name : undefined;
+    return typeof name === 'string' && name !== '' ? name : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
