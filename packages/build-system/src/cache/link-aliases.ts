@@ -33,7 +33,7 @@ const real = (p: string): string | null => {
   }
 };
 
-/** How Node's lookup from `fromDir` reaches `name`, when it reaches `root` through a symlink. */
+/** How Node's lookup from `fromDir` (inside `workspaceRoot`) reaches `name`, when it reaches `root` through a symlink in the workspace. */
 export function linkAlias(fromDir: string, workspaceRoot: string, name: string, root: string, reads: ReadLog): LinkAlias {
   const absent: string[] = [];
   const target = real(root);
@@ -48,8 +48,10 @@ export function linkAlias(fromDir: string, workspaceRoot: string, name: string, 
         const linked = st.isSymbolicLink() && reads.readLink(candidate) !== undefined && real(candidate) === target;
         return linked ? { link: candidate, absent } : { link: null, absent: [] };
       }
-      if (dir === workspaceRoot || dir.startsWith(workspaceRoot + path.sep)) absent.push(candidate);
+      absent.push(candidate);
     }
-    if (path.dirname(dir) === dir) return { link: null, absent: [] };
+    // Inside the workspace only: a link above it would be recorded by an absolute path, which no other machine shares
+    // (a remote entry holding one is refused); such a package stays keyed by its real path alone.
+    if (dir === workspaceRoot || !dir.startsWith(workspaceRoot + path.sep)) return { link: null, absent: [] };
   }
 }
