@@ -30,8 +30,8 @@ import { cliPath, createFixture, repoRoot, snapshotTree, type FileTree, type Fix
 const fixtures: Fixture[] = [];
 afterAll(() => fixtures.forEach((f) => f.cleanup()));
 
-const ENV_BEFORE = { BS_FLAVOR: 'one', BS_DECL: 'one', BS_PLUGIN_LOAD: 'one', BS_PLUGIN_SETUP: 'one', BS_PLUGIN_ROLLUP: 'one', BS_PLUGIN_START: 'one' };
-const ENV_AFTER = { BS_FLAVOR: 'two', BS_DECL: 'two', BS_PLUGIN_LOAD: 'two', BS_PLUGIN_SETUP: 'two', BS_PLUGIN_ROLLUP: 'two', BS_PLUGIN_START: 'two' };
+const ENV_BEFORE = { BS_FLAVOR: 'one', BS_DECL: 'one', BS_PLUGIN_LOAD: 'one', BS_PLUGIN_SETUP: 'one', BS_PLUGIN_ROLLUP: 'one', BS_PLUGIN_START: 'one', BS_BUN_INLINE: 'one' };
+const ENV_AFTER = { BS_FLAVOR: 'two', BS_DECL: 'two', BS_PLUGIN_LOAD: 'two', BS_PLUGIN_SETUP: 'two', BS_PLUGIN_ROLLUP: 'two', BS_PLUGIN_START: 'two', BS_BUN_INLINE: 'two' };
 
 /**
  * Plugins written in the config (no import: the run keeps its no-op record) that read an env var while the
@@ -117,7 +117,7 @@ function simple(name: string, config: string, files: FileTree, manifest: Record<
 function workspaceFiles(): FileTree {
   return {
     'package.json': { name: 'matrix', private: true, workspaces: ['packages/*', 'above/*'] },
-    '.gitignore': 'node_modules\ndist\n**/generated/\n*.gen.d.ts\n',
+    '.gitignore': 'node_modules\ndist\n**/generated/\n*.gen.d.ts\n.env\nbunfig.toml\n',
     'package-lock.json': lockfile('1.0.0', 'sha512-fakedep2-one'),
     // Outside every package: read through tsconfig extends, relative imports, configs.
     'tsconfig.base.json': { compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [], removeComments: false } },
@@ -143,6 +143,17 @@ function workspaceFiles(): FileTree {
     'node_modules/fake-dep2/index.js': `exports.version = 'fake-dep2 1.0.0';\n`,
     'node_modules/fake-dep3/package.json': { name: 'fake-dep3', version: '1.0.0', main: 'index.js' },
     'node_modules/fake-dep3/index.js': `exports.three = 'fake-dep3';\n`,
+    // Two checkouts of one package outside the workspace's packages; node_modules/linked-lib links to one (npm link).
+    'linked-pkgs/a/package.json': { name: 'linked-lib', version: '1.0.0', main: 'index.js' },
+    'linked-pkgs/a/index.js': `exports.linked = 'linked checkout a';\n`,
+    'linked-pkgs/b/package.json': { name: 'linked-lib', version: '1.0.0', main: 'index.js' },
+    'linked-pkgs/b/index.js': `exports.linked = 'linked checkout b';\n`,
+    // A dual package: each dist directory has a package.json of its own (type only), nearer to the files than the root's exports.
+    'node_modules/dual-dep/package.json': { name: 'dual-dep', version: '1.0.0', exports: { '.': { import: './dist/esm/index.js', require: './dist/cjs/index.js' } } },
+    'node_modules/dual-dep/dist/esm/package.json': { type: 'module' },
+    'node_modules/dual-dep/dist/esm/index.js': `export const which = 'dual esm';\n`,
+    'node_modules/dual-dep/dist/cjs/package.json': { type: 'commonjs' },
+    'node_modules/dual-dep/dist/cjs/index.js': `exports.which = 'dual cjs';\n`,
 
     // --- sources, one package per case -------------------------------------------------------
     ...simple('src-edit', esbuild, { 'src/index.ts': `export const v = 'src v1';\n` }),
@@ -229,6 +240,8 @@ function workspaceFiles(): FileTree {
     ...simple('symlink-retarget', esbuild, { 'src/index.ts': `export { target } from './linked/value';\n` }),
     ...simple('shadow', esbuild, { 'src/index.ts': `export { shadow } from '../../../shared/shadow/mod';\n` }),
     ...simple('nm-bundled', esbuild, { 'src/index.ts': `import { pad } from 'fake-dep';\nexport const v = pad('x');\n` }, { devDependencies: { 'fake-dep': '1.0.0' } }),
+    ...simple('nm-relinked', esbuild, { 'src/index.ts': `import { linked } from 'linked-lib';\nexport const v = linked;\n` }, { devDependencies: { 'linked-lib': '1.0.0' } }),
+    ...simple('nm-dual', esbuild, { 'src/index.ts': `export { which } from 'dual-dep';\n` }, { devDependencies: { 'dual-dep': '1.0.0' } }),
     ...simple('lockfile-upgrade', esbuild, { 'src/index.ts': `import { version } from 'fake-dep2';\nexport const v = version;\n` }, { devDependencies: { 'fake-dep2': '1.0.0' } }),
     ...simple('config-json', `import presets from '../../presets.json';\nexport default { adapter: 'esbuild', banner: presets.banner };\n`, { 'src/index.ts': `export const v = 'json';\n` }),
     ...simple('config-helper', `import { banner } from '../../build-helpers/banner';\nexport default { adapter: 'esbuild', banner };\n`, { 'src/index.ts': `export const v = 'helper';\n` }),
@@ -242,6 +255,12 @@ function workspaceFiles(): FileTree {
     ...simple('rollup-outside', `export default { adapter: 'rollup' };\n`, { 'src/index.ts': `export { rollupMessage } from '../../../shared/rollup/rollup-msg';\n` }),
     ...simple('bun-src', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `export const v = 'bun v1';\n` }),
     ...simple('bun-outside', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `export { bunMessage } from '../../../shared/bun/bun-msg';\n` }),
+    // bun's `env` option inlines process.env.NAME from its environment and the (gitignored) .env files in its cwd
+    // (.env: vitest sets NODE_ENV=test, under which bun skips .env.local).
+    ...simple('bun-env-inline', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'BS_BUN_*' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_BUN_INLINE;\n` }),
+    ...simple('bun-dotenv', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'inline' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_DOTENV_VALUE;\n`, '.env': 'BS_DOTENV_VALUE=one\n' }),
+    ...simple('bun-bunfig', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `declare const BUNFIG: string;\nexport const v = typeof BUNFIG === 'undefined' ? 'none' : BUNFIG;\n` }),
+    ...simple('bun-dotenv-new', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'inline' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_DOTENV_NEW;\n` }),
 
     // --- workspace dependencies --------------------------------------------------------------
     ...simple('dep', esbuild, { 'src/index.ts': `export const depValue = 'dep v1';\n` }),
@@ -265,6 +284,7 @@ function lockfile(fakeDep2Version: string, integrity: string): object {
       'node_modules/fake-dep': { version: '1.0.0', integrity: 'sha512-fakedep-one' },
       'node_modules/fake-dep2': { version: fakeDep2Version, integrity },
       'node_modules/fake-dep3': { version: '1.0.0', integrity: 'sha512-fakedep3-one' },
+      'node_modules/dual-dep': { version: '1.0.0', integrity: 'sha512-dualdep-one' },
     },
   };
 }
@@ -286,6 +306,7 @@ function matrixWorkspace(): Fixture {
   link(realpathSync(path.join(repoRoot, 'node_modules/.bin/bun')), 'node_modules/.bin/bun');
   for (const name of ['dep', 'dist-dep', 'dts-dep', 'body-dep']) link(`../../packages/${name}`, `node_modules/@m/${name}`);
   link('../../../linked-src', 'packages/symlink-edit/src/linked');
+  link('../linked-pkgs/a', 'node_modules/linked-lib');
   link('../../../retarget-a', 'packages/symlink-retarget/src/linked');
 
   git(fx, 'init', '-q', '-b', 'main');
@@ -464,6 +485,21 @@ const CASES: Case[] = [
   { name: 'a file added beside an imported one outside the package that now wins resolution', pkg: 'shadow', changes: true, edit: (fx) => fx.write({ 'shared/shadow/mod.tsx': `export const shadow = 'from mod.tsx';\n` }) },
   { name: 'a bundled node_modules file edited, lockfile unchanged', pkg: 'nm-bundled', changes: true, edit: (fx) => replaceIn(fx, 'node_modules/fake-dep/index.js', "'['", "'<'") },
   {
+    name: 'node_modules/linked-lib pointed at another checkout of the package (npm link; the files of both unchanged)',
+    pkg: 'nm-relinked',
+    changes: true,
+    edit: (fx) => {
+      unlinkSync(fx.path('node_modules/linked-lib'));
+      symlinkSync('../linked-pkgs/b', fx.path('node_modules/linked-lib'));
+    },
+  },
+  {
+    name: "an installed dual package's root exports pointed at its other existing build (a nearer dist/esm/package.json)",
+    pkg: 'nm-dual',
+    changes: true,
+    edit: (fx) => replaceIn(fx, 'node_modules/dual-dep/package.json', '"import": "./dist/esm/index.js"', '"import": "./dist/cjs/index.js"'),
+  },
+  {
     name: 'the root lockfile and the installed dependency upgraded together',
     pkg: 'lockfile-upgrade',
     changes: true,
@@ -484,6 +520,10 @@ const CASES: Case[] = [
   { name: 'rollup: a relative import outside the package', pkg: 'rollup-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/rollup/rollup-msg.ts', 'rollup shared v1', 'rollup shared v2') },
   { name: 'bun: a source edit', pkg: 'bun-src', changes: true, edit: (fx) => replaceIn(fx, 'packages/bun-src/src/index.ts', 'bun v1', 'bun v2') },
   { name: 'bun: a relative import outside the package', pkg: 'bun-outside', changes: true, edit: (fx) => replaceIn(fx, 'shared/bun/bun-msg.ts', 'bun shared v1', 'bun shared v2') },
+  { name: 'bun: an env var `env: PREFIX_*` inlines', pkg: 'bun-env-inline', changes: true, edit: () => {} },
+  { name: 'bun: a gitignored .env edited under `env: inline`', pkg: 'bun-dotenv', changes: true, edit: (fx) => replaceIn(fx, 'packages/bun-dotenv/.env', 'one', 'two') },
+  { name: "bun: a gitignored bunfig.toml appearing in the package (bun's cwd) with a [define]", pkg: 'bun-bunfig', changes: true, edit: (fx) => fx.write({ 'packages/bun-bunfig/bunfig.toml': '[define]\nBUNFIG = "\\"from bunfig\\""\n' }) },
+  { name: 'bun: a gitignored .env appearing under `env: inline`', pkg: 'bun-dotenv-new', changes: true, edit: (fx) => fx.write({ 'packages/bun-dotenv-new/.env': 'BS_DOTENV_NEW=new\n' }) },
 
   // Workspace dependencies.
   { name: "a bundled workspace dependency's source (its output changes)", pkg: 'consumer', changes: true, edit: (fx) => replaceIn(fx, 'packages/dep/src/index.ts', 'dep v1', 'dep v2') },
@@ -537,6 +577,8 @@ const BECAUSE: Record<string, RegExp> = {
   'symlink-retarget': /^files changed: src\/linked$/,
   shadow: /^files changed: \.\.\/\.\.\/shared\/shadow\/$/,
   'nm-bundled': /^files changed: \.\.\/\.\.\/node_modules\/fake-dep\/index\.js$/,
+  'nm-relinked': /^files changed: \.\.\/\.\.\/node_modules\/linked-lib\/index\.js$/,
+  'nm-dual': /^files changed: \.\.\/\.\.\/node_modules\/dual-dep\/package\.json$/,
   'lockfile-upgrade': /^lockfile changed for: fake-dep2/,
   'config-json': /^config changed: banner$/,
   'config-helper': /^config changed: banner$/,
@@ -550,6 +592,10 @@ const BECAUSE: Record<string, RegExp> = {
   'rollup-outside': /^files changed: \.\.\/\.\.\/shared\/rollup\/rollup-msg\.ts$/,
   'bun-src': /^files changed: src\/index\.ts$/,
   'bun-outside': /^files changed: \.\.\/\.\.\/shared\/bun\/bun-msg\.ts$/,
+  'bun-env-inline': /^env changed: BS_BUN_INLINE$/,
+  'bun-dotenv': /^files changed: \.env$/,
+  'bun-dotenv-new': /^files changed: \.env$/,
+  'bun-bunfig': /^files changed: bunfig\.toml$/,
   consumer: /^dependency output changed: @m\/dep$/,
   'dts-consumer': /^dependency output changed: @m\/dts-dep$/,
 };
@@ -563,13 +609,15 @@ const BECAUSE: Record<string, RegExp> = {
 function pluginWorkspace(): Fixture {
   const fx = createFixture({
     'package.json': { name: 'plugins', private: true, workspaces: ['packages/*'] },
-    '.gitignore': 'node_modules\ndist\n',
+    '.gitignore': 'node_modules\ndist\n*.local.txt\n',
     'build-helpers/data-plugin.ts': DATA_PLUGIN,
     'plugin-data/file/msg.txt': 'file v1',
     'plugin-data/dir/a.svg': '<svg/>',
     ...simple('plugin-watchfile', pluginConfig('esbuild', `{ file: '../../plugin-data/file/msg.txt' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
     ...simple('plugin-watchdir', pluginConfig('esbuild', `{ dir: '../../plugin-data/dir' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
     ...simple('plugin-absent', pluginConfig('esbuild', `{ optional: '../../plugin-data/optional/override.txt' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
+    // Inside the package and gitignored: the fingerprint's walk skips it, appearing or not.
+    ...simple('plugin-absent-ignored', pluginConfig('esbuild', `{ optional: 'override.local.txt' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
     ...simple('plugin-rollup', pluginConfig('rollup', `{ file: '../../plugin-data/rollup/msg.txt' }`), { 'src/index.ts': `export { data } from 'virtual:data';\n` }),
     'plugin-data/rollup/msg.txt': 'rollup file v1',
   });
@@ -585,6 +633,7 @@ const PLUGIN_CASES: Case[] = [
   { name: 'a file an esbuild plugin reads and names in watchFiles', pkg: 'plugin-watchfile', changes: true, edit: (fx) => fx.write({ 'plugin-data/file/msg.txt': 'file v2' }) },
   { name: 'a file added to a directory an esbuild plugin lists and names in watchDirs', pkg: 'plugin-watchdir', changes: true, edit: (fx) => fx.write({ 'plugin-data/dir/b.svg': '<svg/>' }) },
   { name: 'a file appearing that an esbuild plugin named in watchFiles while it was absent', pkg: 'plugin-absent', changes: true, edit: (fx) => fx.write({ 'plugin-data/optional/override.txt': 'override' }) },
+  { name: 'a gitignored file in the package appearing that an esbuild plugin named in watchFiles while it was absent', pkg: 'plugin-absent-ignored', changes: true, edit: (fx) => fx.write({ 'packages/plugin-absent-ignored/override.local.txt': 'override' }) },
   { name: 'rollup: a file a plugin reads and names with addWatchFile', pkg: 'plugin-rollup', changes: true, edit: (fx) => fx.write({ 'plugin-data/rollup/msg.txt': 'rollup file v2' }) },
 ];
 
@@ -592,6 +641,7 @@ const PLUGIN_BECAUSE: Record<string, RegExp> = {
   'plugin-watchfile': /^files changed: \.\.\/\.\.\/plugin-data\/file\/msg\.txt$/,
   'plugin-watchdir': /^files changed: \.\.\/\.\.\/plugin-data\/dir\/$/,
   'plugin-absent': /^files changed: \.\.\/\.\.\/plugin-data\/optional\/override\.txt$/,
+  'plugin-absent-ignored': /^files changed: override\.local\.txt$/,
   'plugin-rollup': /^files changed: \.\.\/\.\.\/plugin-data\/rollup\/msg\.txt$/,
 };
 

@@ -13,6 +13,7 @@ import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, JS_FILE, readShebang, severityOf } from './output.js';
 import { metafileInputs } from '../util/metafile.js';
+import { bunCwdReads } from './bun-env.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 /** The part of the Bun runtime API this adapter uses (no @types/bun dependency). */
@@ -442,6 +443,10 @@ export const bunAdapter: BuilderAdapter = {
       files.push(...inside);
     }
     if (ctx.signal.aborted) return abortedResult();
-    return { ok, files: [...new Set(files)], diagnostics: dedupeDiagnostics(diagnostics), reads: reads && [...new Set(reads)] };
+    const read = reads && [...new Set(reads)];
+    if (!read) return { ok, files: [...new Set(files)], diagnostics: dedupeDiagnostics(diagnostics), reads: null };
+    // bunfig.toml, and under `env` the inlined env vars and .env files: keyed as reads (bun-env.ts).
+    const cwd = bunCwdReads(ctx.config.adapterOptions.bun?.env, ctx.pkg.dir, read, existsSync);
+    return { ok, files: [...new Set(files)], diagnostics: dedupeDiagnostics(diagnostics), reads: read, fixedReads: cwd.files, absentReads: cwd.absent, envReads: cwd.envReads };
   },
 };

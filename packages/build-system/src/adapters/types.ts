@@ -77,4 +77,10 @@ export interface AdapterOutput {
   dirReads?: string[];
   /** Env vars the build's own code read (plugins: adapters/plugin-reads.ts): keyed on their values. */
   envReads?: string[];
+  /**
+   * Files the tool opened by a fixed name, not by resolving an import (bun's
+   * `.env` files): keyed on their content, without their directory's listing
+   * (a file added beside them changes nothing the tool read).
+   */
+  fixedReads?: string[];
 }

@@ -8,7 +8,8 @@ import { nearestTsconfig, tsconfigChain } from '../util/tsconfig-chain.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { FileHasher } from './file-hasher.js';
 import { canonicalJson } from './fingerprint.js';
-import { compilableHash, envValueHash, manifestHash, namesHash } from './read-hashes.js';
+import { compilableHash, envValueHash, manifestHash, manifestPackageName, namesHash } from './read-hashes.js';
+import { linkAlias } from './link-aliases.js';
 import { includeDirs, pathFallbacksOutside, typeRootsOutside, type IncludeDirs } from './tsconfig-dirs.js';
 
 /**
@@ -155,6 +156,8 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   /** Files read by rule (tsconfig chains): present → hashed; absent → must stay absent. */
   const ruleFiles = new Set<string>();
   const manifests = new Set<string>();
+  /** Files read below a linked package, as the link reaches them (link-aliases.ts): hashed like tool reads. */
+  const aliasFiles = new Set<string>();
   const mustBeAbsent = new Set<string>();
   const dirs = new Set<string>(input.toolDirs);
 
@@ -241,9 +244,28 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
     manifestByDir.set(dir, found);
     return found;
   };
+  /** Package root outside node_modules → the node_modules link a bare import reached it through (link-aliases.ts). */
+  const aliasByRoot = new Map<string, string | null>();
   for (const f of toolFiles) {
-    const manifest = nearestManifest(path.dirname(f));
-    if (manifest && manifest !== ownManifest && !input.staticInputs.has(manifest)) manifests.add(manifest);
+    // Up to the package's root: a nearer package.json without a name (dist/esm/package.json) is not where the
+    // resolver read `exports` or `main`; pointing them at another existing file changes the output.
+    for (let manifest = nearestManifest(path.dirname(f)); manifest; ) {
+      if (manifest !== ownManifest && !input.staticInputs.has(manifest)) manifests.add(manifest);
+      const dir = path.dirname(manifest);
+      if (manifest === ownManifest || dir === pkg.workspaceRoot || path.basename(path.dirname(dir)) === 'node_modules') break;
+      const name = manifestPackageName(manifest, reads);
+      if (name !== null) {
+        if (!aliasByRoot.has(dir) && !isNodeModules(dir)) {
+          const found = linkAlias(pkg.dir, pkg.workspaceRoot, name, dir, reads);
+          aliasByRoot.set(dir, found.link);
+          for (const a of found.absent) mustBeAbsent.add(a);
+        }
+        const link = aliasByRoot.get(dir);
+        if (link) aliasFiles.add(path.join(link, path.relative(dir, f)));
+        break;
+      }
+      manifest = path.dirname(dir) === dir ? null : nearestManifest(path.dirname(dir));
+    }
     // A file added beside one read outside the package's own inputs could change what an import resolves to.
     // Not beside a tsconfig: nothing resolves against its siblings, and its own include never applies to a
     // package outside its directory (adapters/tsc-project.ts restricts the program), so a new file at the
@@ -258,13 +280,15 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   }
   const checkedFiles = new Set<string>();
   for (const abs of input.checked?.present ?? []) if (!input.staticInputs.has(abs) && abs !== ownManifest && !excluded(abs)) checkedFiles.add(abs);
-  for (const abs of [...(input.checked?.absent ?? []), ...(input.toolAbsent ?? [])]) if (!excluded(abs)) mustBeAbsent.add(abs);
+  for (const abs of input.checked?.absent ?? []) if (!excluded(abs)) mustBeAbsent.add(abs);
   // A file appearing in a directory the fingerprint walked changes the fingerprint already: no need to record its absence.
+  // Unless the walk skips it (gitignored): a tool's own absent reads (a plugin's optional file, bun's `.env.local`) stay.
   const walkedDirs = new Set<string>();
   for (const f of input.staticInputs.keys()) {
     for (let d = path.dirname(f); isInside(pkg.dir, d) && !walkedDirs.has(d); d = path.dirname(d)) walkedDirs.add(d);
   }
   for (const a of mustBeAbsent) if (walkedDirs.has(path.dirname(a))) mustBeAbsent.delete(a);
+  for (const abs of input.toolAbsent ?? []) if (!excluded(abs)) mustBeAbsent.add(abs);
 
   // 4. TypeScript's default type roots.
   if (input.adapter === 'tsc' || input.declarations) {
@@ -280,7 +304,7 @@ export async function recordBuildReads(input: BuildReadsInput): Promise<BuildRea
   const recorded: RecordedReads = { files: {}, dirs: {}, manifests: {} };
   // Through the run's log: the no-op record checks them too. Values as this process has them: the build's own.
   if (input.toolEnv?.length) recorded.env = Object.fromEntries([...input.toolEnv].sort().map((name) => [name, envValueHash(name, reads.env(name))]));
-  for (const abs of [...new Set([...toolFiles, ...ruleFiles, ...checkedFiles])].sort()) {
+  for (const abs of [...new Set([...toolFiles, ...ruleFiles, ...checkedFiles, ...aliasFiles])].sort()) {
     if (input.staticInputs.has(abs) || abs === ownManifest || manifests.has(abs)) continue;
     const st = statSync(abs, { throwIfNoEntry: false });
     if (!st) return { problem: `${readsPath(pkg, abs)} was read by the build but is gone` };

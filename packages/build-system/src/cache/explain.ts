@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheChange } from '../result/schema.js';
 import { isInside } from '../util/paths.js';
@@ -169,7 +170,9 @@ export function explainMiss(
       continue;
     }
     const abs = where ? path.resolve(where.pkgDir, rel) : null;
-    const owner = abs ? [...where!.workspacePackages].find(([, dir]) => dir !== where!.pkgDir && isInside(dir, abs)) : undefined;
+    const ownerOf = (p: string) => [...where!.workspacePackages].find(([, dir]) => dir !== where!.pkgDir && isInside(dir, p));
+    // Else through links (a dependency's files are recorded as node_modules/@m/dep/… too, build-reads): named by the package reached.
+    const owner = abs ? (ownerOf(abs) ?? ownerOf(realOrAsIs(abs))) : undefined;
     if (owner) packages.add(owner[0]);
     else files.push(rel);
   }
@@ -178,4 +181,12 @@ export function explainMiss(
   if (packages.size) changes.push({ kind: 'dependency-changed', packages: [...packages].sort() });
   if (files.length) changes.push({ kind: 'files-changed', ...limited(files.sort()) });
   return changes;
+}
+
+function realOrAsIs(abs: string): string {
+  try {
+    return realpathSync(abs);
+  } catch {
+    return abs;
+  }
 }

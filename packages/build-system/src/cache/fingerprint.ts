@@ -51,8 +51,14 @@ import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
  * 7: also the package's own directory when an include reaches it (its
  *    compilable names, outDir left out), and what esbuild plugins name in
  *    watchFiles/watchDirs (adapters/esbuild-plugins.ts); the same reason.
+ * 8: also every package.json between a file read and its package's root (a
+ *    dual package's dist/esm/package.json hid the root's `exports`), bun's
+ *    `env` reads (adapters/bun-env.ts), and the tools' absent reads inside the
+ *    package (gitignored), and the files of a package reached through a
+ *    node_modules link also through the link (cache/link-aliases.ts); the
+ *    same reason.
  */
-export const FINGERPRINT_VERSION = 7;
+export const FINGERPRINT_VERSION = 8;
 
 export interface Fingerprint {
   /** Shape/meaning version of this type; part of the key. */

@@ -73,6 +73,21 @@ export function manifestHash(abs: string, reads: ReadLog): string | null {
   return sha256(canonicalJson(picked));
 }
 
+/**
+ * The package a package.json names (its string `name`): a package's root, where its `exports` and
+ * `main` are. One without (`{"type":"module"}` in a dual package's dist/esm/) only scopes the files
+ * below it; resolution read the root above it too. Unreadable or not JSON: null (keep walking up).
+ */
+export function manifestPackageName(abs: string, reads: ReadLog): string | null {
+  try {
+    const json = JSON.parse((reads.readText(abs) ?? '').replace(/^\uFEFF/, '')) as unknown;
+    const name = typeof json === 'object' && json !== null ? (json as { name?: unknown }).name : undefined;
+    return typeof name === 'string' && name !== '' ? name : null;
+  } catch {
+    return null;
+  }
+}
+
 /** An env var's value as recorded (sha256 of `name=value`; null: unset): the value itself may be a secret. */
 export const envValueHash = (name: string, value: string | undefined): string | null => (value === undefined ? null : sha256(`${name}=${value}`));
 

@@ -53,7 +53,8 @@ export async function storeEntryStep(input: {
         configInclude: config.include,
         hasher: miss.cache.hasher,
         startedCtimeMs: run.toolStartedCtimeMs,
-        checked: input.checked,
+        // Read by a fixed name, like the files validation looked at: by content, not by directory.
+        checked: { present: [...input.checked.present, ...run.outputs.flatMap((o) => o.fixedReads ?? [])], absent: input.checked.absent },
       });
   if ('problem' in recorded) {
     run.diagnostics.push(cacheWarning(`not cached: ${recorded.problem}`));
