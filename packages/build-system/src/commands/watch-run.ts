@@ -67,7 +67,8 @@ export async function runWatchCommand(service: WatchService, packages: string[],
   // the watch ends as a SIGPIPE would end it (exit 141), cleanly (cli/closed-output.ts keeps the
   // failed write itself from killing the process mid-round).
   const onClosed = (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') stop('SIGPIPE');
+    // Once: writes already queued fail the same way, and a second stop() would exit without waiting for the round.
+    if (e.code === 'EPIPE' && !stopping) stop('SIGPIPE');
   };
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
