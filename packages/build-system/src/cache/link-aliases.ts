@@ -1,5 +1,6 @@
-import { lstatSync, realpathSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
+import { realpathFast } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 
 /**
@@ -27,7 +28,8 @@ export interface LinkAlias {
 
 const real = (p: string): string | null => {
   try {
-    return realpathSync(p);
+    // realpath(3) in one call (util/paths.ts), not Node's walk with an lstat per path component.
+    return realpathFast(p);
   } catch {
     return null;
   }
