@@ -197,7 +197,7 @@ describe.concurrent('build-system watch', () => {
     });
   }
 
-  it('a reader that closes stdout ends the watch as SIGPIPE would (exit 141), the round it was writing whole: no lock, no staging', async (t) => {
+  it('a reader that closes stdout ends the watch as SIGPIPE would (exit 141), outputs whole: no lock, no staging', async (t) => {
     const fx = fixture({ a: { source: source('a1') } });
     const p = startWatch(t, fx);
     await round(p, 0);
@@ -206,7 +206,9 @@ describe.concurrent('build-system watch', () => {
     fx.write({ 'packages/a/src/index.ts': source('a2') });
     const { code } = await p.exited;
     expect(code).toBe(141);
-    expect(dist(fx, 'a')).toContain('"a2"');
+    // Whole: the last good output or the new one, depending on which round's line met the closed pipe
+    // (a round raised by round 0's own aftermath can be the first write nobody reads).
+    expect(dist(fx, 'a')).toMatch(/^\/\/ src\/index\.ts\nvar value = "a[12]";\nexport \{\n {2}value\n\};\n$/);
     expect(existsSync(lockDirFor(fx.path('packages/a')))).toBe(false);
     expect(leftovers(fx, 'a')).toEqual([]);
   });

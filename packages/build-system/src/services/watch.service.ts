@@ -6,7 +6,7 @@ import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import type { RunResult } from '../result/schema.js';
 import type { WatchRound } from '../result/watch-schema.js';
 import { DirWatcher } from '../util/dir-watcher.js';
-import { isInside, toPosix } from '../util/paths.js';
+import { isInside, resolvedPath, toPosix } from '../util/paths.js';
 import { ReadLog } from '../util/read-log.js';
 import { dependentClosure } from '../workspace/graph.js';
 import { selectPackages, WorkspaceBuildService, type RunOptions, type Selection } from './workspace.service.js';
@@ -164,9 +164,13 @@ class WatchLoop {
 
   private ignored(file: string): boolean {
     const name = path.basename(file);
-    if (OWN_FILE.test(name) || NEVER_INPUT.has(name)) return true;
-    if (this.cacheDir && isInside(this.cacheDir, file)) return true;
-    return this.outDirs.some((dir) => isInside(dir, file));
+    return OWN_FILE.test(name) || NEVER_INPUT.has(name) || this.ownWrite(file);
+  }
+
+  /** In the cache or an outDir (by real path too: outputs read through `node_modules/<name>`, cache/link-aliases.ts): the rounds' own writes. */
+  private ownWrite(p: string): boolean {
+    const own = (q: string) => (this.cacheDir !== null && isInside(this.cacheDir, q)) || this.outDirs.some((o) => isInside(o, q));
+    return own(p) || (p.includes(`${path.sep}node_modules${path.sep}`) && own(resolvedPath(p)));
   }
 
   private async loop(): Promise<void> {
@@ -249,9 +253,7 @@ class WatchLoop {
       if (r.status === 'success') this.unsettled.delete(r.package.name);
       else this.unsettled.add(r.package.name);
     }
-    const outDirs = new Map(this.outDirs.map((d) => [d, d]));
-    for (const r of run.results) if (r.outDir) outDirs.set(path.resolve(r.package.dir, r.outDir), path.resolve(r.package.dir, r.outDir));
-    this.outDirs = [...outDirs.keys()];
+    this.outDirs = [...new Set([...this.outDirs, ...run.results.flatMap((r) => (r.outDir ? [path.resolve(r.package.dir, r.outDir)] : []))])];
   }
 
   /** Watch the directories this round read (added to what earlier rounds read, unless it read everything). */
@@ -270,12 +272,10 @@ class WatchLoop {
     // Only inside the workspace: the root search also probed every directory above it.
     const root = this.selection?.workspace.root ?? this.cwd;
     if (this.selection) this.cacheDir = resolveCacheDir(this.selection.workspace.root, this.options.cacheDir);
-    const cacheDir = this.cacheDir;
     const add = (dir: string) => {
       if (!isInside(root, dir)) return;
       if (OWN_FILE.test(path.basename(dir))) return;
-      if (cacheDir && isInside(cacheDir, dir)) return;
-      if (this.outDirs.some((o) => isInside(o, dir))) return;
+      if (this.ownWrite(dir)) return;
       dirs.add(dir);
     };
     for (const dir of seen.dirs.keys()) add(dir);

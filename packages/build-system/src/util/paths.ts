@@ -61,3 +61,20 @@ export function staysInside(root: string, target: string): boolean {
 export function stripDot(p: string): string {
   return toPosix(p).replace(/^\.\//, '').replace(/\/+$/, '');
 }
+
+/**
+ * `p` with its longest existing ancestor resolved through realpath(3) and the rest appended: where
+ * a path reached through a symlink (`node_modules/@scope/dep/dist/x.js`) really is, even while its
+ * last parts are missing (an outDir being swapped). `p` itself when nothing above it resolves.
+ */
+export function resolvedPath(p: string): string {
+  const rest: string[] = [];
+  for (let dir = p; ; dir = path.dirname(dir)) {
+    try {
+      return path.join(realpathFast(dir), ...rest.reverse());
+    } catch {
+      if (path.dirname(dir) === dir) return p;
+      rest.push(path.basename(dir));
+    }
+  }
+}
