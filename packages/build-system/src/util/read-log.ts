@@ -99,6 +99,9 @@ export class ReadLog {
 
   /** The file's text, or undefined when it does not exist (logged as absent). Other errors throw. */
   readText(abs: string): string | undefined {
+    // Stat before the read: a change in between leaves the noted stat older than the file, so a later check
+    // hashes it again (and finds the text this run read). Stat after, the newer stat would vouch for the older text.
+    const before = statSync(abs, { throwIfNoEntry: false });
     let text: string;
     try {
       text = readFileSync(abs, 'utf8');
@@ -109,8 +112,8 @@ export class ReadLog {
       }
       throw e;
     }
-    // Stat after the read: if the file changed in between, the newer stat goes with the older hash and a record never matches — safe.
-    this.noteFile(abs, statSync(abs, { throwIfNoEntry: false }) ?? null, sha256(text));
+    if (before?.isFile()) this.noteFile(abs, before, sha256(text));
+    else this.refuse(`${abs} appeared while it was read`);
     return text;
   }
 
@@ -137,6 +140,9 @@ export class ReadLog {
 
   /** A directory's entries (empty when it cannot be listed); logged with their names. */
   list(abs: string): Dirent[] {
+    // Stat before listing: a name added in between then leaves the recorded mtime older than the directory's,
+    // so a later check lists it again. Stat after, it would pair the newer mtime with the older names.
+    const before = this.dirs.has(abs) ? undefined : statSync(abs, { throwIfNoEntry: false });
     let entries: Dirent[];
     try {
       entries = readdirSync(abs, { withFileTypes: true });
@@ -145,8 +151,14 @@ export class ReadLog {
       else this.refuse(`${abs} cannot be listed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       return [];
     }
-    this.noteDir(abs, undefined, entries.map((e) => e.name));
+    this.noteDir(abs, before?.isDirectory() ? before : undefined, entries.map((e) => e.name));
     return entries;
+  }
+
+  /** The version (mtime, inode) at which the run first saw a directory, if it did. */
+  dirVersion(abs: string): { mtimeMs: number; ino: number } | undefined {
+    const d = this.dirs.get(abs);
+    return d && { mtimeMs: d.mtimeMs, ino: d.ino };
   }
 
   /** A symlink's target (not followed), or undefined when `abs` is not a symlink; logged. */
