@@ -30,8 +30,8 @@ import { cliPath, createFixture, repoRoot, snapshotTree, type FileTree, type Fix
 const fixtures: Fixture[] = [];
 afterAll(() => fixtures.forEach((f) => f.cleanup()));
 
-const ENV_BEFORE = { BS_FLAVOR: 'one', BS_DECL: 'one', BS_PLUGIN_LOAD: 'one', BS_PLUGIN_SETUP: 'one', BS_PLUGIN_ROLLUP: 'one', BS_PLUGIN_START: 'one', BS_BUN_INLINE: 'one' };
-const ENV_AFTER = { BS_FLAVOR: 'two', BS_DECL: 'two', BS_PLUGIN_LOAD: 'two', BS_PLUGIN_SETUP: 'two', BS_PLUGIN_ROLLUP: 'two', BS_PLUGIN_START: 'two', BS_BUN_INLINE: 'two' };
+const ENV_BEFORE = { BS_FLAVOR: 'one', BS_DECL: 'one', BS_PLUGIN_LOAD: 'one', BS_PLUGIN_SETUP: 'one', BS_PLUGIN_ROLLUP: 'one', BS_PLUGIN_START: 'one', BS_BUN_INLINE: 'one', BS_DOTENV_REF: 'one' };
+const ENV_AFTER = { BS_FLAVOR: 'two', BS_DECL: 'two', BS_PLUGIN_LOAD: 'two', BS_PLUGIN_SETUP: 'two', BS_PLUGIN_ROLLUP: 'two', BS_PLUGIN_START: 'two', BS_BUN_INLINE: 'two', BS_DOTENV_REF: 'two' };
 
 /**
  * Plugins written in the config (no import: the run keeps its no-op record) that read an env var while the
@@ -261,6 +261,7 @@ function workspaceFiles(): FileTree {
     ...simple('bun-dotenv', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'inline' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_DOTENV_VALUE;\n`, '.env': 'BS_DOTENV_VALUE=one\n' }),
     ...simple('bun-bunfig', `export default { adapter: 'bun' };\n`, { 'src/index.ts': `declare const BUNFIG: string;\nexport const v = typeof BUNFIG === 'undefined' ? 'none' : BUNFIG;\n` }),
     ...simple('bun-dotenv-new', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'inline' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_DOTENV_NEW;\n` }),
+    ...simple('bun-dotenv-expand', `export default { adapter: 'bun', adapterOptions: { bun: { env: 'inline' } } };\n`, { 'src/index.ts': `export const v = process.env.BS_EXPANDED;\n`, '.env': 'BS_EXPANDED=from-${BS_DOTENV_REF}\n' }),
 
     // --- workspace dependencies --------------------------------------------------------------
     ...simple('dep', esbuild, { 'src/index.ts': `export const depValue = 'dep v1';\n` }),
@@ -524,6 +525,7 @@ const CASES: Case[] = [
   { name: 'bun: a gitignored .env edited under `env: inline`', pkg: 'bun-dotenv', changes: true, edit: (fx) => replaceIn(fx, 'packages/bun-dotenv/.env', 'one', 'two') },
   { name: "bun: a gitignored bunfig.toml appearing in the package (bun's cwd) with a [define]", pkg: 'bun-bunfig', changes: true, edit: (fx) => fx.write({ 'packages/bun-bunfig/bunfig.toml': '[define]\nBUNFIG = "\\"from bunfig\\""\n' }) },
   { name: 'bun: a gitignored .env appearing under `env: inline`', pkg: 'bun-dotenv-new', changes: true, edit: (fx) => fx.write({ 'packages/bun-dotenv-new/.env': 'BS_DOTENV_NEW=new\n' }) },
+  { name: 'bun: an env var a .env value expands (`A=${B}`) under `env: inline`', pkg: 'bun-dotenv-expand', changes: true, edit: () => {} },
 
   // Workspace dependencies.
   { name: "a bundled workspace dependency's source (its output changes)", pkg: 'consumer', changes: true, edit: (fx) => replaceIn(fx, 'packages/dep/src/index.ts', 'dep v1', 'dep v2') },
@@ -595,6 +597,7 @@ const BECAUSE: Record<string, RegExp> = {
   'bun-env-inline': /^env changed: BS_BUN_INLINE$/,
   'bun-dotenv': /^files changed: \.env$/,
   'bun-dotenv-new': /^files changed: \.env$/,
+  'bun-dotenv-expand': /^env changed: BS_DOTENV_REF$/,
   'bun-bunfig': /^files changed: bunfig\.toml$/,
   consumer: /^dependency output changed: @m\/dep$/,
   'dts-consumer': /^dependency output changed: @m\/dts-dep$/,

@@ -16,6 +16,10 @@ import path from 'node:path';
  *   (NODE_ENV unset: development). Such files are usually gitignored, so no
  *   input of the fingerprint: they are keyed as reads (present: by content,
  *   absent: on staying absent).
+ * - A `.env` value may name other variables (`A=$B`, `A=${B}`, quoted or not:
+ *   bun 1.4.5 expanded all three, `\$B` excepted), whose values then reach the
+ *   output through A: every name a present `.env` file spells after a `$` is
+ *   keyed by its value too (an escaped one as well: keying more is safe).
  * - Without `env` (or `disable`) only NODE_ENV is inlined (tool-env.ts), and
  *   the `.env` files change nothing, not even NODE_ENV.
  *
@@ -57,9 +61,30 @@ export function referencedEnvNames(files: readonly string[], prefix: string): st
   return [...names].sort();
 }
 
+const EXPANDED_NAME = /\$\{?([A-Za-z_][\w]*)/g;
+
+/** Env var names a `.env` file's values expand (`$NAME`, `${NAME}`, `${NAME:-default}`), sorted. */
+export function expandedEnvNames(files: readonly string[]): string[] {
+  const names = new Set<string>();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(EXPANDED_NAME)) names.add(m[1]!);
+  }
+  return [...names].sort();
+}
+
 /** The env var names and the files bun opens by name in its cwd (present, absent) that a bun build with this `env` option depends on. */
 export function bunCwdReads(env: unknown, pkgDir: string, reads: readonly string[], exists: (file: string) => boolean): { envReads: string[]; files: string[]; absent: string[] } {
   const prefix = inlinedPrefix(env);
   const named = ['bunfig.toml', ...(prefix === null ? [] : DOTENV_FILES)].map((name) => path.join(pkgDir, name));
-  return { envReads: prefix === null ? [] : referencedEnvNames(reads, prefix), files: named.filter(exists), absent: named.filter((f) => !exists(f)) };
+  const files = named.filter(exists);
+  if (prefix === null) return { envReads: [], files, absent: named.filter((f) => !exists(f)) };
+  const dotenv = files.filter((f) => path.basename(f) !== 'bunfig.toml');
+  const envReads = [...new Set([...referencedEnvNames(reads, prefix), ...expandedEnvNames(dotenv)])].sort();
+  return { envReads, files, absent: named.filter((f) => !exists(f)) };
 }
