@@ -5,7 +5,8 @@ import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { placeDeclarations } from './declarations-naming.js';
 import { fileOutsideRootDir } from './tsc-hints.js';
-import { checkTypeScript, runPackageTsc } from './tsc-runner.js';
+import { checkTypeScript } from './declaration-tools.js';
+import { runPackageTsc } from './tsc-runner.js';
 import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js';
 
 /**

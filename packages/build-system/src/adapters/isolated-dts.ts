@@ -6,9 +6,10 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import type { Diagnostic } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
-import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
+import type { ResolvedModule } from '../util/resolve-module.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { namesDirectory } from './declarations-program.js';
+import { findIsolatedEmitter } from './declaration-tools.js';
 import { locateTsconfig, tscOptions } from './tsc-project.js';
 import { extendsChain, withConfigDir } from './tsconfig-layers.js';
 import type { AdapterOutput } from './types.js';
@@ -76,15 +77,6 @@ export interface IsolatedPlan {
 
 /** The one extra tsc flag this path follows: declaration maps. */
 const DECLARATION_MAP_FLAG = '--declarationMap';
-
-/**
- * The package's own oxc-transform (from the package, then the workspace root),
- * as TypeScript is found: never a copy of build-system's, so a workspace
- * without it installs nothing extra and simply runs TypeScript.
- */
-export function findIsolatedEmitter(pkg: PackageInfo, reads: ReadLog): ResolvedModule | undefined {
-  return resolveModule('oxc-transform', [pkg.dir, pkg.workspaceRoot], reads, { includeOwn: false });
-}
 
 /** The sources and options for a per-file declaration emit, or null when TypeScript must run (see the module comment). */
 export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfig, rootDir: string, reads: ReadLog): IsolatedPlan | null {

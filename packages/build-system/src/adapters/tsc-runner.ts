@@ -7,11 +7,12 @@ import { pathToFileURL } from 'node:url';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Diagnostic } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
-import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
+import { resolveModule } from '../util/resolve-module.js';
 import { spawnLines } from '../util/spawn.js';
-import { installCommand, type PackageInfo } from '../workspace/package-info.js';
+import type { PackageInfo } from '../workspace/package-info.js';
 import { diagnosticFile, failedOutput, severityOf } from './output.js';
 import { withHints } from './tsc-hints.js';
+import { checkTypeScript, findTypeScript, type TypeScriptInstall } from './declaration-tools.js';
 import { locateTsconfig, planProgram, tscOptions, type ProgramPlan } from './tsc-project.js';
 import { emitReferencedDeclarations, missesReferenceOutputs, withRealReferences, type ReferencedProject } from './tsc-references.js';
 import type { ReadLog } from '../util/read-log.js';
@@ -31,62 +32,6 @@ import type { AdapterOutput, ToolAvailability } from './types.js';
  * instead (tsc-pool.ts, tsc-worker.ts), which answers with those same lines
  * and exit code, so both ways are read by the same code.
  */
-
-export interface TypeScriptInstall {
-  /** Directory of the typescript package (symlinks resolved). */
-  dir: string;
-  version: string;
-  /** The Node script that runs tsc: bin/tsc, or what an aliased package names its bin (see tscScript). */
-  tscBin: string;
-}
-
-/**
- * The script that starts tsc in a typescript install. Usually bin/tsc; a package installed under
- * the name typescript through an npm alias may name it otherwise: `"typescript":
- * "npm:@typescript/typescript6@^6"` (honojs/middleware, next to TypeScript 7 as `typescript7`-style
- * aliases) ships only bin/tsc6, declared in its package.json `bin`. Any bin named tsc<digits> is
- * taken, then lib/tsc.js, which every JavaScript TypeScript's bin script requires.
- */
-function tscScript(dir: string, reads: ReadLog): string | undefined {
-  const standard = path.join(dir, 'bin', 'tsc');
-  if (existsSync(standard)) return standard;
-  try {
-    // Already read (and logged) by resolveModule this run: not read again.
-    const bin = (JSON.parse(reads.readTextOnce(path.join(dir, 'package.json')) ?? '') as { bin?: unknown }).bin;
-    if (bin && typeof bin === 'object') {
-      for (const [name, rel] of Object.entries(bin as Record<string, unknown>)) {
-        if (/^tsc\d*$/.test(name) && typeof rel === 'string' && existsSync(path.join(dir, rel))) return path.join(dir, rel);
-      }
-    }
-  } catch {
-    // No readable package.json: only the file layout can say.
-  }
-  const lib = path.join(dir, 'lib', 'tsc.js');
-  return existsSync(lib) ? lib : undefined;
-}
-
-/**
- * The package's own TypeScript: from the package, then the workspace root.
- * Never build-system's own copy: the compiler version is the package's choice.
- */
-export function findTypeScript(pkg: PackageInfo, reads: ReadLog): TypeScriptInstall | undefined {
-  const found: ResolvedModule | undefined = resolveModule('typescript', [pkg.dir, pkg.workspaceRoot], reads, { includeOwn: false });
-  const tscBin = found && tscScript(found.dir, reads);
-  if (!found || !tscBin) return undefined;
-  return { dir: found.dir, version: found.version, tscBin };
-}
-
-export function checkTypeScript(pkg: PackageInfo, reads: ReadLog): ToolAvailability {
-  const ts = findTypeScript(pkg, reads);
-  if (!ts) {
-    return {
-      available: false,
-      reason: `typescript is not installed for ${pkg.name} (looked in ${pkg.dir === pkg.workspaceRoot ? pkg.dir : `${pkg.dir} and ${pkg.workspaceRoot}`})`,
-      installHint: installCommand(pkg, ['typescript']),
-    };
-  }
-  return { available: true, version: ts.version, location: ts.dir };
-}
 
 const commandCache = new Map<string, Promise<{ command: string; args: string[] }>>();
 

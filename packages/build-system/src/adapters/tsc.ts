@@ -4,7 +4,8 @@ import type { Format } from '../config/schema.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
-import { checkTypeScript, runPackageTsc } from './tsc-runner.js';
+import { checkTypeScript } from './declaration-tools.js';
+import { runPackageTsc } from './tsc-runner.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
 
 /**

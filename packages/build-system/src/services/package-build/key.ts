@@ -1,5 +1,6 @@
 import type { DependencyUse, Fingerprint, FingerprintInput } from '../../cache/fingerprint.js';
 import type { KeyState, PackageCache } from '../../cache/package-cache.js';
+import { findIsolatedEmitter, findTypeScript } from '../../adapters/declaration-tools.js';
 import { dependenciesRead } from '../dependency-needs.js';
 import type { PackageBuildOptions, PreparedPackage } from './context.js';
 
@@ -13,9 +14,7 @@ async function fingerprintInput(prepared: PreparedPackage, options: PackageBuild
   const { pkg, config, choice } = prepared;
   let declarations: Fingerprint['declarations'] = null;
   if (config.dts && choice.adapter.name !== 'tsc') {
-    const { findTypeScript } = await import('../../adapters/tsc-runner.js');
     const ts = findTypeScript(pkg, options.reads);
-    const { findIsolatedEmitter } = await import('../../adapters/isolated-dts.js');
     if (ts) declarations = { tool: 'typescript', version: ts.version, isolated: findIsolatedEmitter(pkg, options.reads)?.version ?? null };
     if (declarations && config.dtsBundle) {
       const { checkDtsBundler } = await import('../../adapters/declarations-bundle.js');
