@@ -246,7 +246,9 @@ function pickPackageJson(pkg: PackageInfo): Record<string, unknown> {
 }
 
 /** The package's input files with their hashes (posix rel → sha256), and the stat each was hashed at. */
-async function hashFiles(pkgDir: string, options: Parameters<typeof listInputFiles>[1], hasher: FileHasher): Promise<{ hashes: Record<string, string>; stats: Map<string, Stats> }> {
+async function hashFiles(pkgDir: string, options: Parameters<typeof listInputFiles>[1], hasher: FileHasher): Promise<{ hashes: Record<string, string>; stats: Map<string, Stats>; dirs: string[] }> {
+  const dirs: string[] = [];
+  options = { ...options, listedDirs: dirs };
   const files = listInputFiles(pkgDir, options);
   // Most files' hashes are vouched for by the stat cache, synchronously: only the others become promises
   // (one per input file was a measurable share of a no-op run's CPU and garbage, research.md §8 "8.u").
@@ -273,15 +275,16 @@ async function hashFiles(pkgDir: string, options: Parameters<typeof listInputFil
     hashes[f.rel] = digest.sha256;
     if (f.link === undefined) stats.set(f.abs, f.stat);
   });
-  return { hashes, stats };
+  return { hashes, stats, dirs };
 }
 
 /**
  * The fingerprint and its key (the first half of a cache key: see
- * build-reads.ts), and the input files with the stat each was hashed at,
- * which the build checks again once it has run.
+ * build-reads.ts), the input files with the stat each was hashed at, which
+ * the build checks again once it has run, and the package's directories the
+ * walk listed (a key computed ahead checks them: services/keys-ahead.ts).
  */
-export async function computeFingerprint(input: FingerprintInput): Promise<{ fingerprint: Fingerprint; key: string; inputFiles: Map<string, Stats> }> {
+export async function computeFingerprint(input: FingerprintInput): Promise<{ fingerprint: Fingerprint; key: string; inputFiles: Map<string, Stats>; inputDirs: string[] }> {
   const { pkg, config, hasher } = input;
   const env = input.env ?? process.env;
   const excludeDirs = input.excludeDirs ?? [];
@@ -315,5 +318,5 @@ export async function computeFingerprint(input: FingerprintInput): Promise<{ fin
     files: files.hashes,
     dependencies,
   };
-  return { fingerprint, key: fingerprintKey(fingerprint), inputFiles: files.stats };
+  return { fingerprint, key: fingerprintKey(fingerprint), inputFiles: files.stats, inputDirs: files.dirs };
 }

@@ -57,6 +57,8 @@ export interface InputListOptions {
   excludeDirs?: readonly string[];
   /** The run's read log: every directory listed is logged with its names. */
   reads: ReadLog;
+  /** When given, every directory the walk lists (absolute) is pushed here. */
+  listedDirs?: string[];
 }
 
 function statOrNull(abs: string): Stats | null {
@@ -146,6 +148,7 @@ export function listInputFiles(pkgDir: string, options: InputListOptions): Input
     },
     // A directory's .gitignore is read only when its listing shows one (most directories have none).
     (rel, entries) => {
+      options.listedDirs?.push(rel === '' ? pkgDir : path.join(pkgDir, rel));
       if (rel !== '' && entries.some((e) => e.name === '.gitignore')) ignore.enter(rel);
     },
   );

@@ -31,13 +31,14 @@ export interface KeyState {
   fingerprint: Fingerprint;
   /** The fingerprint's input files and the stat each was hashed at (checked again after the build). */
   inputFiles: Map<string, Stats>;
+  /** The package's directories the fingerprint's walk listed. */
+  inputDirs: readonly string[];
 }
 
 /** The outcome of a lookup: a usable entry, a damaged one, or nothing usable. */
 export type CacheFind = { status: 'hit'; hit: CacheHit } | { status: 'corrupt'; key: string; problem: string } | { status: 'absent' };
 
 export { OUTPUT_LOGS_MODES, type OutputLogsMode } from './output-logs.js';
-
 
 export interface CacheOptions {
   /** Do not read the cache (always build), but still write the result. CLI `--force`. */
@@ -68,6 +69,8 @@ export class PackageCache {
     private readonly limits: CacheOptions['cacheLimits'],
   ) {}
 
+  private readonly prefetched = new Map<string, CacheLookup>();
+
   static async open(pkg: PackageInfo, options: CacheOptions, reads: ReadLog): Promise<PackageCache> {
     const store = new LocalCacheStore(resolveCacheDir(pkg.workspaceRoot, options.cacheDir));
     const hasher = await FileHasher.open(reads, store.statCacheFile(pkg.dir));
@@ -75,8 +78,8 @@ export class PackageCache {
   }
 
   async fingerprint(input: Omit<FingerprintInput, 'pkg' | 'hasher' | 'excludeDirs'>): Promise<KeyState> {
-    const { fingerprint, key, inputFiles } = await computeFingerprint({ ...input, pkg: this.pkg, hasher: this.hasher, excludeDirs: [this.store.dir] });
-    return { primaryKey: key, fingerprint, inputFiles };
+    const { fingerprint, key, inputFiles, inputDirs } = await computeFingerprint({ ...input, pkg: this.pkg, hasher: this.hasher, excludeDirs: [this.store.dir] });
+    return { primaryKey: key, fingerprint, inputFiles, inputDirs };
   }
 
   /** `touch: false` leaves the entry's last-use time alone (a dry run must not change eviction order). */
@@ -93,7 +96,8 @@ export class PackageCache {
   async find(primaryKey: string, options: { touch?: boolean } = {}): Promise<CacheFind> {
     let corrupt: CacheFind | null = null;
     for (const key of await this.store.candidates(primaryKey)) {
-      const lookup = await this.store.get(key, { touch: false });
+      const lookup = this.prefetched.get(key) ?? (await this.store.get(key, { touch: false }));
+      this.prefetched.delete(key);
       if (lookup.status === 'absent') continue;
       if (lookup.status === 'corrupt') {
         corrupt ??= { status: 'corrupt', key, problem: lookup.problem };
@@ -109,13 +113,23 @@ export class PackageCache {
   }
 
   /**
+   * Reads a fingerprint's entries ahead of find() (services/keys-ahead.ts), which takes the intact ones
+   * from here: a manifest describes the same build whenever it is read; find() checks its reads.
+   */
+  async prefetch(primaryKey: string): Promise<void> {
+    for (const key of await this.store.candidates(primaryKey)) {
+      const lookup = await this.store.get(key, { touch: false });
+      if (lookup.status === 'hit') this.prefetched.set(key, lookup);
+    }
+  }
+
+  /**
    * Does outDir already hold exactly the entry's files? Sizes first, then the
    * stat cache; a file is read only when its stat is unknown ("in doubt").
    * With `clean: false` a build keeps older files, so extra files are allowed.
    */
   async outDirHolds(manifest: CacheManifest, config: ResolvedConfig): Promise<boolean> {
-    // A type-check-only entry (emit: false) has no files, and its build never touches outDir: nothing to restore.
-    if (!config.emit) return true;
+    if (!config.emit) return true; // type-check only (emit: false): no files, outDir untouched
     const outDirAbs = path.resolve(this.pkg.dir, config.outDir);
     const present = listFiles(outDirAbs);
     if (present === null) return false;
@@ -289,9 +303,8 @@ async function writeUsage(file: string, state: UsageState): Promise<void> {
 }
 
 /**
- * Writes every pending usage estimate now; the workspace run calls this before
- * it returns. The next run reads the file again (another process, `cache
- * clean` say, may have changed it meanwhile).
+ * Writes every pending usage estimate now; the workspace run calls this before it returns. The next
+ * run reads the file again (another process, `cache clean` say, may have changed it meanwhile).
  */
 export async function flushCacheUsage(): Promise<void> {
   await Promise.all(
@@ -317,10 +330,9 @@ function parseLastBuild(json: string | undefined): LastBuild | null {
   }
 }
 
-/** Every regular file below `dir` (posix, relative); null when `dir` is missing or not a directory. Symlinks count as foreign files. */
 /**
- * Sync on purpose: an outDir is a few small listings, and a sync lstat/readdir/stat costs about a
- * third of the CPU of the fs/promises round trip on this machine (research.md "No record at all").
+ * Every regular file below `dir` (posix, relative); null when `dir` is missing or not a directory. Symlinks
+ * count as foreign files. Sync: a third of the CPU of fs/promises' (research.md §5, "No record at all").
  */
 function listFiles(dir: string): string[] | null {
   const st = lstatSync(dir, { throwIfNoEntry: false });

@@ -25,6 +25,7 @@ import {
 import { cacheWarning, firstError, missInfo } from './package-build/diagnostics.js';
 import { hitInPlaceStep, hitUnderLockStep } from './package-build/hit.js';
 import { keyStep } from './package-build/key.js';
+import type { KeyAhead } from './keys-ahead.js';
 import { loadConfigStep } from './package-build/load-config.js';
 import { recordStep, storeEntryStep, type NewEntry } from './package-build/record.js';
 import { errorResult } from './results.js';
@@ -55,9 +56,11 @@ export class PackageBuildService {
    * `preparing`: the package's prepare() when the caller already started it
    * (the workspace run prepares every package up front to decide what each
    * waits for), so the config is never loaded twice. A rejected one ends the
-   * build exactly as a failing prepare() here would.
+   * build exactly as a failing prepare() here would. `ahead`: the package's
+   * key computed while it waited for its dependencies (services/keys-ahead.ts),
+   * undefined when it could not be kept.
    */
-  async build(pkg: PackageInfo, options: PackageBuildOptions, preparing?: Promise<PreparedPackage>): Promise<BuildResult> {
+  async build(pkg: PackageInfo, options: PackageBuildOptions, preparing?: Promise<PreparedPackage>, ahead?: Promise<KeyAhead | undefined>): Promise<BuildResult> {
     const ctx = runContext(this.system, options.reads, options.onEvent);
     const started = ctx.now();
     const startedAt = new Date(started).toISOString();
@@ -91,11 +94,12 @@ export class PackageBuildService {
     let early: CacheCheck['key'];
     if (!options.noCache) {
       try {
-        cache = await PackageCache.open(pkg, options, options.reads);
+        const computed = await ahead;
+        cache = computed?.cache ?? (await PackageCache.open(pkg, options, options.reads));
         // Before the lock: when outDir already holds this key's entry there is nothing to write, so nobody needs to be waited for.
-        const hit = cache.read ? await hitInPlaceStep(check(cache, [], undefined)) : null;
+        const hit = cache.read ? await hitInPlaceStep(check(cache, [], computed?.key)) : null;
         if (hit?.result) return finish(hit.result);
-        early = hit?.key;
+        early = hit?.key ?? computed?.key;
       } catch (e) {
         cache = null;
         cacheWarnings.push(cacheWarning(`cache not used: ${(e as Error).message}`));

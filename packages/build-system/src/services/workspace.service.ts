@@ -4,6 +4,7 @@
  * services/results.ts; this module re-exports them for its old importers.
  */
 import { setMaxListeners } from 'node:events';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readSnapshotHint } from '../adapters/tsc-snapshot-hint.js';
 import type { BuildResult, PlanResult, RunResult } from '../result/schema.js';
@@ -18,6 +19,7 @@ import { plan, resolveConcurrency, waitsFor, workspaceDependencyRefs, type RunOp
 import { errorResult, makeRunResult, runError, skippedResult } from './results.js';
 import { priorityOrder, runSchedule } from './scheduler.js';
 import { selectPackages, type Selection } from './selection.js';
+import { KeysAhead } from './keys-ahead.js';
 
 export { hasBuildConfig, hasInferableEntry, selectPackages, type Selection, type SelectOptions } from './selection.js';
 export { planSelection, waitsFor, type RunOptions, type RunPlan } from './plan.js';
@@ -81,6 +83,7 @@ export class WorkspaceBuildService {
     // What a key says about a dependency must not depend on the selection: every workspace dependency counts.
     const workspaceDeps = new Map(selection.packages.map((p) => [p.name, workspaceDependencyRefs(selection.graph, p.name)]));
     const waits = new Map<string, string[]>();
+    const cancel = options.signal ? followSignal(options.signal, concurrency) : undefined;
     const waiting = new Map(
       selection.packages.map((p) => [
         p.name,
@@ -94,11 +97,22 @@ export class WorkspaceBuildService {
       ]),
     );
 
+    const perPackage = (name: string): PackageBuildOptions => ({ ...options, signal: cancel?.signal, remoteSession, workspaceDependencies: workspaceDeps.get(name)! });
+    // While a package waits for dependencies, its own key is computed in the time their tools leave free.
+    const ahead = new KeysAhead();
+    const nested = packagesHoldingOthers(selection.packages);
+    for (const p of selection.packages) {
+      if (nested.has(p.name)) continue;
+      void Promise.all([preparing.get(p.name)!, waiting.get(p.name)!]).then(
+        ([prepared, waits]) => waits.length > 0 && ahead.add(p.name, prepared, perPackage(p.name)),
+        () => {},
+      );
+    }
+
     const emitDone = (result: BuildResult) => {
       options.onEvent?.({ type: 'package-done', result });
       return result;
     };
-    const cancel = options.signal ? followSignal(options.signal, concurrency) : undefined;
     const outcome = await runSchedule<BuildResult>({
       tasks: tasks.map((t) => ({ ...t, waitsFor: waiting.get(t.name)! })),
       concurrency,
@@ -108,14 +122,14 @@ export class WorkspaceBuildService {
       run: async (name) => {
         // By the time it starts, every dependency it waited for has succeeded (the scheduler skips it
         // otherwise): what it reads of them is on disk, and its key records exactly that.
-        const perPackage: PackageBuildOptions = { ...options, signal: cancel?.signal, remoteSession, workspaceDependencies: workspaceDeps.get(name)! };
-        return this.packageBuild.build(byName.get(name)!, perPackage, preparing.get(name));
+        return this.packageBuild.build(byName.get(name)!, perPackage(name), preparing.get(name), ahead.take(name));
       },
       isFailure: (r) => r.status === 'failed',
       skip: (name, reason) => emitDone(skippedResult(byName.get(name)!, reason)),
       crash: (name, e) => emitDone(errorResult(byName.get(name)!, new Date().toISOString(), Date.now(), e)),
     });
     cancel?.dispose();
+    await ahead.close();
     // A run cut short (cancelled, --bail) may end before every config is loaded: none is left running.
     await Promise.all(waiting.values());
     await flushCacheUsage();
@@ -173,6 +187,19 @@ function prepareInOrder(packages: readonly PackageInfo[], limit: number, prepare
     out.set(pkg.name, p);
   });
   for (let i = 0; i < Math.min(limit, packages.length); i++) startNext();
+  return out;
+}
+
+/** Packages whose directory holds another package's: their walk may list what that one's build writes. */
+function packagesHoldingOthers(packages: readonly PackageInfo[]): Set<string> {
+  const byDir = new Map(packages.map((p) => [p.dir, p.name]));
+  const out = new Set<string>();
+  for (const p of packages) {
+    for (let d = path.dirname(p.dir); d !== path.dirname(d); d = path.dirname(d)) {
+      const holder = byDir.get(d);
+      if (holder !== undefined) out.add(holder);
+    }
+  }
   return out;
 }
 

@@ -14,7 +14,7 @@ import { keyStep, workspaceDirs } from './key.js';
 /**
  * Step "hit?" before the lock (the lock-free fast path): a hit whose files
  * are already in outDir. `result` is null when anything would have to be
- * written; `key` is the fingerprint it computed, for the check under the lock.
+ * written; `key` is the fingerprint it computed (or was given in `check.key`), for the check under the lock.
  */
 export async function hitInPlaceStep(check: CacheCheck): Promise<{ result: BuildResult | null; key?: KeyState } | null> {
   const { cache, prepared, options } = check;
@@ -23,7 +23,7 @@ export async function hitInPlaceStep(check: CacheCheck): Promise<{ result: Build
   // Sync: one small listing per package costs a third of the CPU of fs/promises' round trip here (research.md "No record at all").
   const pending = listNames(parent).some((n) => n.startsWith(JOURNAL_PREFIX));
   if (pending) return null;
-  const current = await keyStep(cache, prepared, options);
+  const current = check.key ?? (await keyStep(cache, prepared, options));
   // A lock directory means a build is publishing, or one crashed and left it: go through the lock,
   // which waits for the first and takes over (and removes) the second. Left in place, a crashed
   // build's lock would also keep every later no-op from being recorded (cache/noop).
