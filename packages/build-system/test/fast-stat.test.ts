@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { statFields, statFieldsSource } from '../src/util/fast-stat.js';
@@ -12,7 +13,7 @@ afterAll(() => fixtures.forEach((f) => f.cleanup()));
 
 function expectSameAsStatSync(p: string): void {
   const st = statSync(p);
-  expect(statFields(p)).toEqual({ size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, isDirectory: st.isDirectory() });
+  expect(statFields(p)).toEqual({ size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, isDirectory: st.isDirectory(), isFile: st.isFile() });
 }
 
 describe('statFields', () => {
@@ -34,6 +35,10 @@ describe('statFields', () => {
     expectSameAsStatSync(fx.path('src/a.ts'));
     mkdirSync(fx.path('empty'));
     expectSameAsStatSync(fx.path('empty'));
+    // Neither a file nor a directory (a recorded read that became one is a change: cache/changed-reads.ts).
+    execFileSync('mkfifo', [fx.path('pipe')]);
+    expectSameAsStatSync(fx.path('pipe'));
+    expect(statFields(fx.path('pipe'))).toMatchObject({ isFile: false, isDirectory: false });
   });
 
   it('is undefined for a missing path and throws as fs.statSync does when a parent is a file', () => {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isInside, isStrictlyInside } from '../src/util/paths.js';
+import { isInside, isStrictlyInside, resolverFrom } from '../src/util/paths.js';
 
 /** util/paths.ts: containment is lexical, and a name that starts with two dots is a name, not a step up. */
 describe('isInside / isStrictlyInside', () => {
@@ -17,6 +17,16 @@ describe('isInside / isStrictlyInside', () => {
     for (const other of ['/ws/packages', '/ws/packages/b/x.ts', '/ws/packages/a-b', '/elsewhere']) {
       expect(isInside(pkg, path.resolve(other))).toBe(false);
       expect(isStrictlyInside(pkg, path.resolve(other))).toBe(false);
+    }
+  });
+});
+
+describe('resolverFrom', () => {
+  it('gives what path.resolve gives, for every shape a recorded read can take, asked twice', () => {
+    const shapes = ['a', 'src/a.ts', '../b/dist/x.d.ts', '../../node_modules/@t/x', '/abs/x', '/x', './a', 'a/./b', 'a//b', '..', '.', '../', 'x/..', 'a/../../c', '..x/y', 'src/', '', '/', 'a\\..'];
+    for (const base of [path.resolve('/ws/packages/a'), path.resolve('/')]) {
+      const resolve = resolverFrom(base);
+      for (const round of [1, 2]) for (const rel of shapes) expect([round, rel, resolve(rel)]).toEqual([round, rel, path.resolve(base, rel)]);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { writeFileAtomic, writeFileAtomicSync } from '../util/atomic-file.js';
-import { readFileSync, rmSync, statSync, type Stats } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { FileDigest, ReadLog } from '../util/read-log.js';
+import type { FileDigest, FileVersion, ReadLog } from '../util/read-log.js';
 
 /**
  * sha256 of files, read as rarely as possible.
@@ -67,7 +67,7 @@ export interface HasherStats {
   bytesRead: number;
 }
 
-function sameStat(e: Entry, st: Stats): boolean {
+function sameStat(e: Entry, st: FileVersion): boolean {
   return e.size === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && e.ino === st.ino;
 }
 
@@ -116,7 +116,7 @@ export class FileHasher {
    * save a syscall. Read (once per run, by the read log) only when the stat
    * cache cannot vouch for it.
    */
-  async hash(abs: string, st: Stats = statSync(abs)): Promise<FileDigest> {
+  async hash(abs: string, st: FileVersion = statSync(abs)): Promise<FileDigest> {
     const known = this.entries.get(abs);
     if (known && sameStat(known, st) && (known.fresh || known.trusted)) {
       if (!known.fresh) {
@@ -132,7 +132,7 @@ export class FileHasher {
    * hash() without a promise when the stat cache vouches for `abs` at `st` (or this run already has
    * its digest): a no-op key computation asks this for every input file. Undefined: call hash().
    */
-  vouched(abs: string, st: Stats): FileDigest | undefined {
+  vouched(abs: string, st: FileVersion): FileDigest | undefined {
     const known = this.entries.get(abs);
     if (!known || !sameStat(known, st) || !(known.fresh || known.trusted)) return undefined;
     const digest = this.reads.vouch(abs, st, known.sha256);
@@ -143,7 +143,7 @@ export class FileHasher {
     return digest;
   }
 
-  private async read(abs: string, st: Stats): Promise<FileDigest> {
+  private async read(abs: string, st: FileVersion): Promise<FileDigest> {
     const digest = await this.reads.hash(abs, st);
     this.stats.reads++;
     this.stats.bytesRead += digest.bytes;
@@ -153,7 +153,7 @@ export class FileHasher {
   }
 
   /** Records a hash computed elsewhere (e.g. artifacts hashed in the staging dir, now at `abs`). */
-  remember(abs: string, st: Stats, sha256: string): void {
+  remember(abs: string, st: FileVersion, sha256: string): void {
     this.record(abs, st, sha256);
   }
 
@@ -179,7 +179,7 @@ export class FileHasher {
     }
   }
 
-  private record(abs: string, st: Stats, sha256: string): void {
+  private record(abs: string, st: FileVersion, sha256: string): void {
     const now = Date.now();
     const trusted = now - st.mtimeMs > RACY_WINDOW_MS;
     this.learned = true;

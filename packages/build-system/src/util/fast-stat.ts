@@ -19,6 +19,7 @@ export interface StatFields {
   ctimeMs: number;
   ino: number;
   isDirectory: boolean;
+  isFile: boolean;
 }
 
 type StatBinding = (path: string, bigint: false, req: undefined, throwIfNoEntry: false) => ArrayLike<number> | undefined;
@@ -35,12 +36,13 @@ export function statFields(p: string): StatFields | undefined {
   const v = bindingStat(path.toNamespacedPath(p), false, undefined, false);
   if (v === undefined) return undefined;
   // The order of fs.Stats' fields in the binding's array, and Node's own ms arithmetic (checked in provenBinding).
-  return { size: v[8]!, mtimeMs: v[12]! * 1e3 + v[13]! / 1e6, ctimeMs: v[14]! * 1e3 + v[15]! / 1e6, ino: v[7]!, isDirectory: (v[1]! & constants.S_IFMT) === constants.S_IFDIR };
+  const type = v[1]! & constants.S_IFMT;
+  return { size: v[8]!, mtimeMs: v[12]! * 1e3 + v[13]! / 1e6, ctimeMs: v[14]! * 1e3 + v[15]! / 1e6, ino: v[7]!, isDirectory: type === constants.S_IFDIR, isFile: type === constants.S_IFREG };
 }
 
 function fromStats(p: string): StatFields | undefined {
   const st = statSync(p, { throwIfNoEntry: false });
-  return st && { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, isDirectory: st.isDirectory() };
+  return st && { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, isDirectory: st.isDirectory(), isFile: st.isFile() };
 }
 
 function provenBinding(): StatBinding | null {
@@ -56,7 +58,7 @@ function provenBinding(): StatBinding | null {
     const same = [process.execPath, path.dirname(process.execPath)].every((probe) => {
       const a = statFields(probe);
       const b = fromStats(probe);
-      return a !== undefined && b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino && a.isDirectory === b.isDirectory;
+      return a !== undefined && b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino && a.isDirectory === b.isDirectory && a.isFile === b.isFile;
     });
     return same ? stat : null;
   } catch {

@@ -78,3 +78,21 @@ export function resolvedPath(p: string): string {
     }
   }
 }
+
+/**
+ * `(rel) => path.resolve(baseDir, rel)`, with each directory part resolved once: a package's recorded
+ * reads are ~60 paths in a handful of directories (its dependencies' outDirs), and normalizing each
+ * path was a measurable share of a lookup (research.md §8.w).
+ */
+export function resolverFrom(baseDir: string): (rel: string) => string {
+  const dirs = new Map<string, string>();
+  return (rel) => {
+    const slash = rel.lastIndexOf('/');
+    const base = rel.slice(slash + 1);
+    if (base === '' || base === '.' || base === '..' || base.includes('\\')) return path.resolve(baseDir, rel);
+    const dirRel = slash < 0 ? '' : slash === 0 ? '/' : rel.slice(0, slash);
+    let dir = dirs.get(dirRel);
+    if (dir === undefined) dirs.set(dirRel, (dir = path.resolve(baseDir, dirRel)));
+    return dir === path.sep ? `${dir}${base}` : `${dir}${path.sep}${base}`;
+  };
+}

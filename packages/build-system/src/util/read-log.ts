@@ -1,6 +1,7 @@
 // fs.promises through the default import, read when a large file is hashed: importing node:fs/promises
 // by name loads it (and readline with it) at start, ~1.4 ms of every replayed no-op that never uses it.
 import fs, { readdirSync, readFileSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { statFields, type StatFields } from './fast-stat.js';
 import { sha256 } from './hash.js';
 
 /**
@@ -61,6 +62,9 @@ export interface FileDigest {
 const READ_CONCURRENCY = 32;
 /** Files up to this size are read synchronously when hashed (see hash()); larger ones through the thread pool, READ_CONCURRENCY at a time. */
 const SYNC_READ_MAX_BYTES = 256 * 1024;
+
+/** What identifies a version of a file: an fs.Stats, or util/fast-stat.ts's fields without one. */
+export type FileVersion = Pick<Stats, 'size' | 'mtimeMs' | 'ctimeMs' | 'ino'>;
 
 /** A file version's identity for memos: size, mtime, ctime (which nobody can set back) and inode. */
 export function statSignature(st: Stats): string {
@@ -138,6 +142,15 @@ export class ReadLog {
     return st;
   }
 
+  /** stat() without building an fs.Stats (util/fast-stat.ts), for lookups checking thousands of reads; logged alike. */
+  statQuick(abs: string): StatFields | undefined {
+    const st = statFields(abs);
+    if (!st) this.noteAbsent(abs);
+    else if (st.isDirectory) this.noteDir(abs, st);
+    else this.noteVersion(abs, st);
+    return st;
+  }
+
   /** A directory's entries (empty when it cannot be listed); logged with their names. */
   list(abs: string): Dirent[] {
     // Stat before listing: a name added in between then leaves the recorded mtime older than the directory's,
@@ -179,7 +192,7 @@ export class ReadLog {
    * Pass the stat the caller has (saves a syscall). `known` is a hash a stat
    * cache vouches for at exactly this stat: then nothing is read.
    */
-  hash(abs: string, st: Stats = statSync(abs), known?: string): Promise<FileDigest> {
+  hash(abs: string, st: FileVersion = statSync(abs), known?: string): Promise<FileDigest> {
     const memo = this.hashes.get(abs);
     if (memo && sameVersion(memo, st)) return (memo.digest ??= Promise.resolve(memo.value!));
     if (known !== undefined) return Promise.resolve(this.vouch(abs, st, known)!);
@@ -199,16 +212,16 @@ export class ReadLog {
    * stat cache vouches for: the same log entry and memo. Undefined when this run is reading that very
    * version itself and has no digest yet (then call hash()).
    */
-  vouch(abs: string, st: Stats, known: string): FileDigest | undefined {
+  vouch(abs: string, st: FileVersion, known: string): FileDigest | undefined {
     const memo = this.hashes.get(abs);
     if (memo && sameVersion(memo, st)) return memo.value;
-    this.noteFile(abs, st, known);
+    this.noteVersion(abs, st, known);
     const value = { sha256: known, bytes: st.size };
     this.hashes.set(abs, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, value });
     return value;
   }
 
-  private digestNow(abs: string, st: Stats): Promise<FileDigest> {
+  private digestNow(abs: string, st: FileVersion): Promise<FileDigest> {
     let data: Buffer;
     try {
       data = readFileSync(abs);
@@ -218,10 +231,10 @@ export class ReadLog {
     return Promise.resolve(this.digestOf(abs, st, data));
   }
 
-  private digestOf(abs: string, st: Stats, data: Buffer): FileDigest {
+  private digestOf(abs: string, st: FileVersion, data: Buffer): FileDigest {
     const hex = sha256(data);
     // The stat we were given may predate the read: only vouch for it when the size agrees.
-    if (data.byteLength === st.size) this.noteFile(abs, st, hex);
+    if (data.byteLength === st.size) this.noteVersion(abs, st, hex);
     else this.refuse(`${abs} changed while it was read`);
     return { sha256: hex, bytes: data.byteLength };
   }
@@ -237,9 +250,8 @@ export class ReadLog {
 
   /** A file whose existence or content was used. The first observation of a path wins: it is what the run saw. */
   noteFile(abs: string, st?: Stats | null, contentSha256?: string): void {
-    const known = this.files.get(abs);
-    if (known) {
-      if (contentSha256 && !known.sha256 && st && st.size === known.size && st.mtimeMs === known.mtimeMs && st.ino === known.ino) known.sha256 = contentSha256;
+    if (this.files.has(abs)) {
+      if (st) this.noteVersion(abs, st, contentSha256);
       return;
     }
     // Already seen as a directory (a tool's install, noted from every package that resolves it): the
@@ -255,11 +267,18 @@ export class ReadLog {
       this.noteDir(abs, s);
       return;
     }
-    this.files.set(abs, { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, ...(contentSha256 ? { sha256: contentSha256 } : {}) });
+    this.noteVersion(abs, s, contentSha256);
+  }
+
+  /** A regular file at version `v` (the caller knows it is one); its content's hash when read. */
+  private noteVersion(abs: string, v: FileVersion, contentSha256?: string): void {
+    const known = this.files.get(abs);
+    if (!known) this.files.set(abs, { size: v.size, mtimeMs: v.mtimeMs, ctimeMs: v.ctimeMs, ino: v.ino, ...(contentSha256 ? { sha256: contentSha256 } : {}) });
+    else if (contentSha256 && !known.sha256 && v.size === known.size && v.mtimeMs === known.mtimeMs && v.ino === known.ino) known.sha256 = contentSha256;
   }
 
   /** A directory whose listing (pass the names) or existence was used. */
-  noteDir(abs: string, st?: Stats, names?: readonly string[]): void {
+  noteDir(abs: string, st?: Pick<Stats, 'mtimeMs' | 'ino'>, names?: readonly string[]): void {
     const known = this.dirs.get(abs);
     if (known) {
       if (names && !known.names) known.names = [...names].sort();
@@ -319,7 +338,7 @@ interface HashMemo {
 }
 
 /** The same file version as statSignature tells them apart: size, mtime, ctime, inode. */
-function sameVersion(memo: HashMemo, st: Stats): boolean {
+function sameVersion(memo: HashMemo, st: FileVersion): boolean {
   return memo.size === st.size && memo.mtimeMs === st.mtimeMs && memo.ctimeMs === st.ctimeMs && memo.ino === st.ino;
 }
 
