@@ -631,7 +631,7 @@ describe('cache: corrupt entries are reported, rebuilt and repaired', () => {
         const blob = path.join(entry, 'blobs', readdirSync(path.join(entry, 'blobs'))[0]!);
         truncateSync(blob, Math.floor(statSync(blob).size / 2));
       },
-      /blob of dist\/index\.js has \d+ bytes, expected \d+/,
+      /blob of dist\/index\.js does not match its sha256/,
     ],
     [
       'flipped byte',
@@ -644,7 +644,7 @@ describe('cache: corrupt entries are reported, rebuilt and repaired', () => {
       /blob of dist\/index\.js does not match its sha256/,
     ],
     ['missing manifest', (entry) => unlinkSync(path.join(entry, 'manifest.json')), /manifest missing/],
-    ['missing blob', (entry) => unlinkSync(path.join(entry, 'blobs', readdirSync(path.join(entry, 'blobs'))[0]!)), /blob of dist\/index\.js missing/],
+    ['missing blob', (entry) => unlinkSync(path.join(entry, 'blobs', readdirSync(path.join(entry, 'blobs'))[0]!)), /blob of dist\/index\.js unreadable \(ENOENT/],
     [
       'edited manifest',
       (entry) => {
@@ -688,6 +688,25 @@ describe('cache: corrupt entries are reported, rebuilt and repaired', () => {
       expect(snapshotTree(p.fx.path('dist'))).toEqual(original);
     });
   }
+});
+
+describe('cache: a damaged entry is found when its bytes are needed', () => {
+  it('a missing blob with outDir in place: a hit that writes nothing; once outDir is gone, corrupt, rebuilt and repaired', async () => {
+    const p = cachePackage();
+    const first = await p.build();
+    const original = snapshotTree(p.fx.path('dist'));
+    const entry = entryDir(p.cacheDir, first.cache.key!);
+    unlinkSync(path.join(entry, 'blobs', readdirSync(path.join(entry, 'blobs'))[0]!));
+    // Nothing to restore: outDir already holds the entry's files, so no blob is looked at.
+    const kept = await p.build();
+    expect(kept.cache).toMatchObject({ status: 'hit', restored: false });
+    expect(p.runs()).toBe(1);
+    rmSync(p.fx.path('dist'), { recursive: true });
+    const rebuilt = await p.build();
+    expect(change(rebuilt, 'entry-corrupt').problem).toMatch(/blob of dist\/index\.js unreadable/);
+    expect(p.runs()).toBe(2);
+    expect(snapshotTree(p.fx.path('dist'))).toEqual(original);
+  });
 });
 
 describe('cache: logs', () => {

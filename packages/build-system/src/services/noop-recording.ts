@@ -82,7 +82,6 @@ export class NoopRecording {
         pkgDir: r.package.dir,
         outDir: path.resolve(r.package.dir, r.outDir!),
         manifest: store.manifestFile(r.cache.key!),
-        blobs: [...new Set(r.artifacts.map((a) => store.blobFile(r.cache.key!, a.sha256)))],
         lockDir: lockDirFor(r.package.dir),
       })),
     });

@@ -34,8 +34,11 @@ export interface RecordInput {
   run: RunResult;
   logs: ReadonlyMap<string, { stream: 'stdout' | 'stderr'; line: string }[]>;
   observed: { files: Map<string, ObservedFile>; dirs: Map<string, ObservedDir>; absent: Set<string>; links: Map<string, string>; env: Set<string> };
-  /** Per package: its outDir (absolute), the cache entry manifest and blob files, its lock directory. */
-  outputs: { pkgDir: string; outDir: string; manifest: string; blobs: string[]; lockDir: string }[];
+  /**
+   * Per package: its outDir (absolute), the cache entry's manifest, its lock directory. Not the entry's
+   * blobs: a lookup whose outDir holds the entry's files looks at none either (cache/store.ts).
+   */
+  outputs: { pkgDir: string; outDir: string; manifest: string; lockDir: string }[];
   /** The recording invocation's selection input: its resolution is stored for replays of the same invocation. */
   selection?: SelectionInput;
   env?: NodeJS.ProcessEnv;
@@ -183,11 +186,6 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     const mst = statFields(o.manifest);
     if (!mst) return `cache entry ${o.manifest} is missing`;
     manifests.push([...table.split(o.manifest), mst.size, mst.ino]);
-    for (const blob of o.blobs) {
-      const st = statFields(blob);
-      if (!st) return `cache blob ${blob} is missing`;
-      files.push([...table.split(blob), st.size, st.mtimeMs, sameOr0(st.ctimeMs, st.mtimeMs), st.ino, racyHash(st.mtimeMs, path.basename(blob))]);
-    }
     absent.add(o.lockDir);
   }
   for (const p of absent) {
