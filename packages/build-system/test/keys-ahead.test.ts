@@ -3,6 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { build } from '../src/index.js';
+import { PackageCache } from '../src/cache/package-cache.js';
+import { PackageBuildService } from '../src/services/build.service.js';
+import { KeysAhead } from '../src/services/keys-ahead.js';
+import { keyStep } from '../src/services/package-build/key.js';
+import { ReadLog } from '../src/util/read-log.js';
+import { loadPackageInfo } from '../src/workspace/package-info.js';
 import type { RunResult } from '../src/result/schema.js';
 import { createFixture, type Fixture } from './helpers/fixture.js';
 
@@ -99,5 +105,44 @@ describe('a key computed while the package waits', () => {
     const second = await run(fx, cacheDir, `export const base = 2;\n`, `fs.writeFileSync(${made}, "new\\n");`);
     expect(app(second).cache.status).toBe('miss');
     expect(app(second).cache.reason).toContain('generated/new.txt');
+  });
+});
+
+describe('KeysAhead', () => {
+  async function setup() {
+    const fx = workspace();
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-keys-ahead-'));
+    temp.push(cacheDir);
+    await build({ cwd: fx.root, all: true, cacheDir });
+    const reads = new ReadLog();
+    const pkg = loadPackageInfo(fx.path('packages/app'), reads, fx.root);
+    const options = { reads, cacheDir, workspaceDependencies: [{ name: '@ka/base', dir: fx.path('packages/base') }] };
+    const prepared = await new PackageBuildService().prepare(pkg, options);
+    return { fx, cacheDir, reads, pkg, options, prepared };
+  }
+  const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 50));
+
+  it('hands a package its turn the key its turn would compute, with the entry read ahead', async () => {
+    const { reads, pkg, options, prepared } = await setup();
+    const ahead = new KeysAhead();
+    ahead.add('@ka/app', prepared, options);
+    await settle();
+    const taken = await ahead.take('@ka/app');
+    expect(taken).toBeDefined();
+    const fresh = await keyStep(await PackageCache.open(pkg, options, reads), prepared, options);
+    expect(taken!.key.primaryKey).toBe(fresh.primaryKey);
+    expect((await taken!.cache.find(taken!.key.primaryKey, { touch: false })).status).toBe('hit');
+    await ahead.close();
+  });
+
+  it('a job not started by its turn never starts, and nothing starts after close()', async () => {
+    const { options, prepared } = await setup();
+    const ahead = new KeysAhead();
+    ahead.add('@ka/app', prepared, options);
+    expect(await ahead.take('@ka/app')).toBeUndefined();
+    await ahead.close();
+    ahead.add('@ka/app', prepared, options);
+    await settle();
+    expect(await ahead.take('@ka/app')).toBeUndefined();
   });
 });

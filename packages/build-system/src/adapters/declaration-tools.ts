@@ -7,11 +7,13 @@ import type { ToolAvailability } from './types.js';
 
 /**
  * Which declaration tools a package has: its TypeScript (and the script that
- * starts tsc) and oxc-transform's per-file emitter. Apart from the code that
- * runs them because every bundler package with `dts` needs these answers for
- * its key (services/package-build/key.ts), and there the emitters' own
- * modules, loaded on the way, held a hub's key back ~100 ms while other
- * packages' configs loaded between its module reads (research.md §8.w).
+ * starts tsc) and oxc-transform's per-file emitter.
+ *
+ * Kept apart from the code that runs them (tsc-runner.ts, isolated-dts.ts)
+ * because the key of every bundler package with `dts` needs these answers
+ * (services/package-build/key.ts): importing the runners there to ask held a
+ * hub's key back ~100 ms, while other packages' configs loaded between the
+ * module loader's steps (research.md §8.w).
  */
 
 export interface TypeScriptInstall {
