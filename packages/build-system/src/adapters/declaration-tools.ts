@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ReadLog } from '../util/read-log.js';
 import { resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
@@ -57,8 +59,49 @@ export function findTypeScript(pkg: PackageInfo, reads: ReadLog): TypeScriptInst
   const found: ResolvedModule | undefined = resolveModule('typescript', [pkg.dir, pkg.workspaceRoot], reads, { includeOwn: false });
   const tscBin = found && tscScript(found.dir, reads);
   if (!found || !tscBin) return undefined;
-  return { dir: found.dir, version: found.version, tscBin };
+  const install = { dir: found.dir, version: found.version, tscBin };
+  void tscCommand(install);
+  return install;
 }
+
+const commandCache = new Map<string, Promise<{ command: string; args: string[] }>>();
+
+/**
+ * How to start tsc. TypeScript 7's bin/tsc is a Node wrapper that runs a native
+ * binary; on Node < 22.15 (no process.execve) the wrapper stays alive as the
+ * binary's parent, so SIGTERM on abort kills only the wrapper and the orphaned
+ * compiler keeps our pipes open until it finishes (measured: `close` never came
+ * for a killed `tsc --watch`). So when the package ships the wrapper's own
+ * locator (lib/getExePath.js, the function the VS Code extension mirrors), we
+ * spawn the native binary directly; otherwise (TypeScript 5.x) `node bin/tsc`.
+ * Asked first when findTypeScript finds the install, and the locator (an ES
+ * module) is required synchronously where Node can (20.19+, 22.12+): imported
+ * when the declarations job was about to start, it came 60–90 ms late on a
+ * hub edit, every step of the loader waiting behind other packages' work
+ * (research.md §8.w).
+ */
+export function tscCommand(ts: TypeScriptInstall): Promise<{ command: string; args: string[] }> {
+  const tsDir = ts.dir;
+  let cached = commandCache.get(tsDir);
+  if (!cached) {
+    cached = (async () => {
+      const locator = path.join(tsDir, 'lib', 'getExePath.js');
+      if (existsSync(locator)) {
+        try {
+          const mod = (loadNow(locator) ?? (await import(pathToFileURL(locator).href))) as { default?: () => string };
+          const exe = mod.default?.();
+          if (typeof exe === 'string' && existsSync(exe)) return { command: exe, args: [] };
+        } catch {
+          // Fall through to the Node wrapper: slower to abort, but it runs.
+        }
+      }
+      return { command: process.execPath, args: [ts.tscBin] };
+    })();
+    commandCache.set(tsDir, cached);
+  }
+  return cached;
+}
+
 
 export function checkTypeScript(pkg: PackageInfo, reads: ReadLog): ToolAvailability {
   const ts = findTypeScript(pkg, reads);
@@ -75,4 +118,13 @@ export function checkTypeScript(pkg: PackageInfo, reads: ReadLog): ToolAvailabil
 /** oxc-transform as the package resolves it (isolated-dts.ts emits with it). */
 export function findIsolatedEmitter(pkg: PackageInfo, reads: ReadLog): ResolvedModule | undefined {
   return resolveModule('oxc-transform', [pkg.dir, pkg.workspaceRoot], reads, { includeOwn: false });
+}
+
+/** An ES module without top-level await, required synchronously; undefined where this Node cannot (then import() it). */
+function loadNow(file: string): unknown {
+  try {
+    return createRequire(file)(file);
+  } catch {
+    return undefined;
+  }
 }

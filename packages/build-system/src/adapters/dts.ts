@@ -6,6 +6,7 @@ import type { PackageInfo } from '../workspace/package-info.js';
 import { placeDeclarations } from './declarations-naming.js';
 import { fileOutsideRootDir } from './tsc-hints.js';
 import { checkTypeScript } from './declaration-tools.js';
+import { emitIsolatedDeclarations, planIsolatedDeclarations } from './isolated-dts.js';
 import { runPackageTsc } from './tsc-runner.js';
 import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js';
 
@@ -86,7 +87,6 @@ export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutp
   const { pkg, config } = ctx;
   let rootDir = declarationRoot(pkg, config);
   // isolatedDeclarations: per file, without a TypeScript program (isolated-dts.ts); null = TypeScript runs.
-  const { planIsolatedDeclarations, emitIsolatedDeclarations } = await import('./isolated-dts.js');
   const isolatedPlan = planIsolatedDeclarations(pkg, config, rootDir, ctx.reads);
   const isolated = isolatedPlan && (await emitIsolatedDeclarations(isolatedPlan, pkg, rootDir, ctx.outDir, ctx.reads));
   let out = isolated?.output;

@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtempSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -226,7 +226,9 @@ export async function planProgram(
   // A foreign tsconfig's references are not restated (a solution-style root tsconfig references every package, this one included).
   const references = own ? plan.references.map((ref) => ({ path: toPosix(redirect?.get(ref) ?? ref) })) : [];
 
-  const dir = await mkdtemp(path.join(tmpdir(), 'build-system-tsconfig-'));
+  // Sync, as the writes around it: on a hub edit this is on the path to the declarations job, and a
+  // promise's turn came only after every other package's pending work (research.md §8.w).
+  const dir = mkdtempSync(path.join(tmpdir(), 'build-system-tsconfig-'));
   const generated = path.join(dir, 'tsconfig.json');
   writeGeneratedTsconfig(generated, found.file, { compilerOptions: moved.compilerOptions, ...program, ...(references.length > 0 ? { references } : {}) });
   plan.project = generated;

@@ -1,9 +1,8 @@
 // Long because: the one place that finds TypeScript, builds tsc's command line and reads its output, for both the tsc adapter and declaration emit; the command line and the output reader depend on each other's flags.
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Diagnostic } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
@@ -12,7 +11,7 @@ import { spawnLines } from '../util/spawn.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { diagnosticFile, failedOutput, severityOf } from './output.js';
 import { withHints } from './tsc-hints.js';
-import { checkTypeScript, findTypeScript, type TypeScriptInstall } from './declaration-tools.js';
+import { checkTypeScript, findTypeScript, tscCommand, type TypeScriptInstall } from './declaration-tools.js';
 import { locateTsconfig, planProgram, tscOptions, type ProgramPlan } from './tsc-project.js';
 import { emitReferencedDeclarations, missesReferenceOutputs, withRealReferences, type ReferencedProject } from './tsc-references.js';
 import type { ReadLog } from '../util/read-log.js';
@@ -32,39 +31,6 @@ import type { AdapterOutput, ToolAvailability } from './types.js';
  * instead (tsc-pool.ts, tsc-worker.ts), which answers with those same lines
  * and exit code, so both ways are read by the same code.
  */
-
-const commandCache = new Map<string, Promise<{ command: string; args: string[] }>>();
-
-/**
- * How to start tsc. TypeScript 7's bin/tsc is a Node wrapper that runs a native
- * binary; on Node < 22.15 (no process.execve) the wrapper stays alive as the
- * binary's parent, so SIGTERM on abort kills only the wrapper and the orphaned
- * compiler keeps our pipes open until it finishes (measured: `close` never came
- * for a killed `tsc --watch`). So when the package ships the wrapper's own
- * locator (lib/getExePath.js, the function the VS Code extension mirrors), we
- * spawn the native binary directly; otherwise (TypeScript 5.x) `node bin/tsc`.
- */
-function tscCommand(ts: TypeScriptInstall): Promise<{ command: string; args: string[] }> {
-  const tsDir = ts.dir;
-  let cached = commandCache.get(tsDir);
-  if (!cached) {
-    cached = (async () => {
-      const locator = path.join(tsDir, 'lib', 'getExePath.js');
-      if (existsSync(locator)) {
-        try {
-          const mod = (await import(pathToFileURL(locator).href)) as { default?: () => string };
-          const exe = mod.default?.();
-          if (typeof exe === 'string' && existsSync(exe)) return { command: exe, args: [] };
-        } catch {
-          // Fall through to the Node wrapper: slower to abort, but it runs.
-        }
-      }
-      return { command: process.execPath, args: [ts.tscBin] };
-    })();
-    commandCache.set(tsDir, cached);
-  }
-  return cached;
-}
 
 const LOCATED = /^(.+?)\((\d+),(\d+)\): (error|warning|message) (TS\d+): (.*)$/;
 const GLOBAL = /^(error|warning|message) (TS\d+): (.*)$/;
@@ -423,7 +389,7 @@ async function runPlanned(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMo
 
 /** The package's tsc as a child process, with a throw-away tsbuildinfo (see commonArgs). */
 async function spawnTsc(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMode, plan: ProgramPlan): Promise<AdapterOutput> {
-  const buildInfoDir = await mkdtemp(path.join(tmpdir(), 'build-system-tsbuildinfo-'));
+  const buildInfoDir = mkdtempSync(path.join(tmpdir(), 'build-system-tsbuildinfo-')); // sync: see tsc-project.ts planProgram
   const buildInfoFile = path.join(buildInfoDir, 'build.tsbuildinfo');
   try {
     const { command, args: prefix } = await tscCommand(ts);
