@@ -70,26 +70,28 @@ async function run(fx: Fixture, cacheDir: string, baseSource: string, write: str
 
 const app = (result: RunResult) => result.results.find((r) => r.package.name === '@ka/app')!;
 
+/**
+ * A first build, then a second in which base's source is `baseSource` and base's plugin, while app
+ * waits, writes `content` to `file` (relative to the root). Returns the workspace and the second run.
+ */
+async function writeWhileWaiting(fx: Fixture, baseSource: string, file: string, content: string) {
+  const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-keys-ahead-'));
+  temp.push(cacheDir);
+  await run(fx, cacheDir, `export const base = 1;\n`, '');
+  return run(fx, cacheDir, baseSource, `fs.writeFileSync(${JSON.stringify(fx.path(file))}, ${JSON.stringify(content)});`);
+}
+
 describe('a key computed while the package waits', () => {
   it('is dropped when a file it hashed changed before the package’s turn (the file check)', async () => {
     const fx = workspace();
-    const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-keys-ahead-'));
-    temp.push(cacheDir);
-    await run(fx, cacheDir, `export const base = 1;\n`, '');
-    const gen = JSON.stringify(fx.path('packages/app/src/gen.ts'));
     // A comment: base rebuilds to the same output, so nothing but gen.ts can make app miss.
-    const second = await run(fx, cacheDir, `export const base = 1; // edited\n`, `fs.writeFileSync(${gen}, "export const gen = 'second';\\n");`);
+    const second = await writeWhileWaiting(fx, `export const base = 1; // edited\n`, 'packages/app/src/gen.ts', "export const gen = 'second';\n");
     expect(app(second).cache.status).toBe('miss');
     expect(readFileSync(fx.path('packages/app/dist/index.js'), 'utf8')).toContain('second');
   });
 
   it('is dropped when a file appeared in a directory its walk listed (the directory check)', async () => {
-    const fx = workspace();
-    const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-keys-ahead-'));
-    temp.push(cacheDir);
-    await run(fx, cacheDir, `export const base = 1;\n`, '');
-    const extra = JSON.stringify(fx.path('packages/app/src/extra.ts'));
-    const second = await run(fx, cacheDir, `export const base = 2;\n`, `fs.writeFileSync(${extra}, "export const extra = 1;\\n");`);
+    const second = await writeWhileWaiting(workspace(), `export const base = 2;\n`, 'packages/app/src/extra.ts', 'export const extra = 1;\n');
     // Not imported, so only the key tells: a new input file is a new fingerprint.
     expect(app(second).cache.status).toBe('miss');
     expect(app(second).cache.reason).toContain('src/extra.ts');
@@ -98,11 +100,7 @@ describe('a key computed while the package waits', () => {
   it('is not computed for a package with config inputs (a gitignored generated file its walk does not list)', async () => {
     const fx = workspace(`{ adapter: 'esbuild', format: 'esm', inputs: ['generated/**'] }`);
     fx.write({ '.gitignore': 'generated/\n', 'packages/app/generated/keep.txt': 'kept\n' });
-    const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-keys-ahead-'));
-    temp.push(cacheDir);
-    await run(fx, cacheDir, `export const base = 1;\n`, '');
-    const made = JSON.stringify(fx.path('packages/app/generated/new.txt'));
-    const second = await run(fx, cacheDir, `export const base = 2;\n`, `fs.writeFileSync(${made}, "new\\n");`);
+    const second = await writeWhileWaiting(fx, `export const base = 2;\n`, 'packages/app/generated/new.txt', 'new\n');
     expect(app(second).cache.status).toBe('miss');
     expect(app(second).cache.reason).toContain('generated/new.txt');
   });

@@ -45,9 +45,11 @@ export function inlinedPrefix(env: unknown): string | null {
 export const DOTENV_FILES = ['', '.local', ...['development', 'production', 'test'].flatMap((mode) => [`.${mode}`, `.${mode}.local`])].map((s) => `.env${s}`);
 
 const PROCESS_ENV_NAME = /\bprocess\s*\.\s*env\s*\.\s*([A-Za-z_$][\w$]*)/g;
+/** `$NAME`, `${NAME}`, `${NAME:-default}` in a `.env` value. */
+const EXPANDED_NAME = /\$\{?([A-Za-z_][\w]*)/g;
 
-/** Env var names spelled `process.env.NAME` in these files that start with `prefix`, sorted. Unreadable files are skipped (they were hashed as reads already, or the build failed). */
-export function referencedEnvNames(files: readonly string[], prefix: string): string[] {
+/** The names `pattern` (one capture group) finds in these files that `keep` accepts, sorted. Unreadable files are skipped (they were hashed as reads already, or the build failed). */
+function namesIn(files: readonly string[], pattern: RegExp, keep: (name: string) => boolean = () => true): string[] {
   const names = new Set<string>();
   for (const file of files) {
     let text: string;
@@ -56,26 +58,14 @@ export function referencedEnvNames(files: readonly string[], prefix: string): st
     } catch {
       continue;
     }
-    for (const m of text.matchAll(PROCESS_ENV_NAME)) if (m[1]!.startsWith(prefix)) names.add(m[1]!);
+    for (const m of text.matchAll(pattern)) if (keep(m[1]!)) names.add(m[1]!);
   }
   return [...names].sort();
 }
 
-const EXPANDED_NAME = /\$\{?([A-Za-z_][\w]*)/g;
-
-/** Env var names a `.env` file's values expand (`$NAME`, `${NAME}`, `${NAME:-default}`), sorted. */
-export function expandedEnvNames(files: readonly string[]): string[] {
-  const names = new Set<string>();
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const m of text.matchAll(EXPANDED_NAME)) names.add(m[1]!);
-  }
-  return [...names].sort();
+/** Env var names spelled `process.env.NAME` in these files that start with `prefix`, sorted. */
+export function referencedEnvNames(files: readonly string[], prefix: string): string[] {
+  return namesIn(files, PROCESS_ENV_NAME, (name) => name.startsWith(prefix));
 }
 
 /** The env var names and the files bun opens by name in its cwd (present, absent) that a bun build with this `env` option depends on. */
@@ -85,6 +75,6 @@ export function bunCwdReads(env: unknown, pkgDir: string, reads: readonly string
   const files = named.filter(exists);
   if (prefix === null) return { envReads: [], files, absent: named.filter((f) => !exists(f)) };
   const dotenv = files.filter((f) => path.basename(f) !== 'bunfig.toml');
-  const envReads = [...new Set([...referencedEnvNames(reads, prefix), ...expandedEnvNames(dotenv)])].sort();
+  const envReads = [...new Set([...referencedEnvNames(reads, prefix), ...namesIn(dotenv, EXPANDED_NAME)])].sort();
   return { envReads, files, absent: named.filter((f) => !exists(f)) };
 }
