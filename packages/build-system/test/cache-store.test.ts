@@ -324,6 +324,23 @@ describe('store: restore trusts nothing but regular blob files and the permissio
   });
 });
 
+describe('store: a writer that finds its key published', () => {
+  it('keeps the entry there when it is whole, and replaces one with a blob missing (a lookup alone does not look at blobs)', async () => {
+    const work = temp();
+    const store = new LocalCacheStore(path.join(work, 'cache'));
+    const d = draft(KEY, { 'index.js': 'export const a = 1;\n', 'index.d.ts': 'export declare const a = 1;\n' }, work);
+    await store.put(d.draft, d.sourceOf);
+    const blobs = path.join(work, 'cache/v1/entries', KEY, 'blobs');
+    const ino = statSync(path.join(blobs, sha('export const a = 1;\n'))).ino;
+    await store.put(d.draft, d.sourceOf);
+    expect(statSync(path.join(blobs, sha('export const a = 1;\n'))).ino).toBe(ino);
+    rmSync(path.join(blobs, sha('export const a = 1;\n')));
+    expect((await store.get(KEY)).status).toBe('hit');
+    await store.put(d.draft, d.sourceOf);
+    expect(readFileSync(path.join(blobs, sha('export const a = 1;\n')), 'utf8')).toBe('export const a = 1;\n');
+  });
+});
+
 describe('store: manifest text', () => {
   it('holds its integrity last, the sha256 of the JSON text before it, and is checked by that text; a reformatted or edited one is checked the full way', async () => {
     const work = temp();

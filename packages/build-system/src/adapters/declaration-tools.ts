@@ -102,7 +102,7 @@ export function tscCommand(ts: TypeScriptInstall): Promise<{ command: string; ar
   return cached;
 }
 
-
+/** Whether the package has a TypeScript, and if not where it was looked for and how to install it. */
 export function checkTypeScript(pkg: PackageInfo, reads: ReadLog): ToolAvailability {
   const ts = findTypeScript(pkg, reads);
   if (!ts) {

@@ -47,4 +47,3 @@ export async function changedReads(recorded: RecordedReads, pkg: PackageInfo, ha
   }
   return changed;
 }
-

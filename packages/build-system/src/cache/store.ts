@@ -267,7 +267,8 @@ export class LocalCacheStore implements CacheStore {
       }
       if (!replace) {
         const existing = await this.get(key);
-        if (existing.status === 'hit') return false;
+        // Kept only whole: a lookup does not look at blobs, a writer choosing between two entries does.
+        if (existing.status === 'hit' && blobsPresent(finalDir, existing.hit.manifest)) return false;
         if (existing.status === 'absent') continue;
       }
       await this.removeDir(finalDir);
@@ -487,4 +488,15 @@ export class LocalCacheStore implements CacheStore {
     await rm(trash, { recursive: true, force: true });
     return { entries: entries.length, bytes };
   }
+}
+
+/** Every blob of the entry in `dir` is there with its size (the bytes are checked when it is restored). */
+function blobsPresent(dir: string, manifest: CacheManifest): boolean {
+  return manifest.artifacts.every((a) => {
+    try {
+      return statSync(path.join(dir, 'blobs', a.sha256), { throwIfNoEntry: false })?.size === a.bytes;
+    } catch {
+      return false;
+    }
+  });
 }
