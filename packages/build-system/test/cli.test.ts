@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,14 @@ function cli(args: string[], opts: { cwd?: string; runtime?: string; env?: NodeJ
 
 const fixtures: Fixture[] = [];
 afterAll(() => fixtures.forEach((f) => f.cleanup()));
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+/** A temp dir outside any fixture, removed after the file's tests. */
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
 
 function pkgFixture(files: Record<string, string | object> = {}): Fixture {
   const fx = createFixture({
@@ -90,7 +98,7 @@ describe('CLI', () => {
   });
 
   it('clean removes outDir and tsbuildinfo but never follows a symlink out of the package', () => {
-    const outside = mkdtempSync(path.join(tmpdir(), 'bs-outside-'));
+    const outside = tempDir('bs-outside-');
     writeFileSync(path.join(outside, 'precious.txt'), 'keep me');
     const fx = pkgFixture({ 'tsconfig.tsbuildinfo': '{}' });
     expect(cli(['build', '--cwd', fx.root]).code).toBe(0);
@@ -103,7 +111,7 @@ describe('CLI', () => {
   });
 
   it('clean refuses an outDir that is a symlink pointing outside the package', () => {
-    const outside = mkdtempSync(path.join(tmpdir(), 'bs-outside-'));
+    const outside = tempDir('bs-outside-');
     writeFileSync(path.join(outside, 'precious.txt'), 'keep me');
     const fx = pkgFixture();
     symlinkSync(outside, fx.path('dist'));
@@ -124,7 +132,7 @@ describe('CLI', () => {
   });
 
   it('a package outside any workspace builds with defaults when it has no config', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'bs-noconfig-'));
+    const dir = tempDir('bs-noconfig-');
     mkdirSync(path.join(dir, 'src'));
     writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'plain', version: '1.0.0', main: 'dist/index.js' }));
     writeFileSync(path.join(dir, 'src/index.ts'), 'export const x: number = 1;\n');

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -130,7 +130,13 @@ function consumer(fx: Fixture): { dir: string; tsc(): { status: number | null; o
   };
 }
 
-const cacheDir = () => mkdtempSync(path.join(tmpdir(), 'bs-dts-bundle-cache-'));
+const cacheDirs: string[] = [];
+afterAll(() => cacheDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const cacheDir = () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'bs-dts-bundle-cache-'));
+  cacheDirs.push(d);
+  return d;
+};
 
 describe('dts: { bundle: true }', () => {
   it('publishes one declaration per entry and format, inlines the private package, keeps the dependency an import; a nodenext consumer gets real types through import and require, where per-source declarations gave it any', async () => {

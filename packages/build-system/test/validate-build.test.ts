@@ -20,6 +20,12 @@ afterAll(() => {
   fixtures.forEach((f) => f.cleanup());
   temp.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
+/** A temp dir removed after the file's tests. */
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(path.join(tmpdir(), prefix));
+  temp.push(d);
+  return d;
+}
 
 /** An esbuild package whose package.json exports one subpath the build never produces and one file that is not there. */
 function brokenPackage() {
@@ -38,7 +44,7 @@ function brokenPackage() {
     { linkNodeModules: true },
   );
   fixtures.push(fx);
-  const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-'));
+  const cacheDir = tempDir('bs-validate-cache-');
   temp.push(cacheDir);
   return { fx, cacheDir };
 }
@@ -103,7 +109,7 @@ describe('validation after a build', () => {
       { linkNodeModules: true },
     );
     fixtures.push(fx);
-    const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-'));
+    const cacheDir = tempDir('bs-validate-cache-');
     temp.push(cacheDir);
     const first = (await build({ cwd: fx.path('packages/p'), cacheDir })).results[0]!;
     expect(first.diagnostics.find((d) => d.code === 'PKG_FILES_UNCOVERED')?.message).toContain('left out by ../../.gitignore');
@@ -223,7 +229,7 @@ describe('validation of a pnpm package whose built files are in publishConfig', 
   it('with pnpm, checks publishConfig.exports (named so) instead of the development exports', async () => {
     const fx = createFixture({ 'package.json': { name: 'ws', private: true }, 'pnpm-workspace.yaml': "packages:\n  - 'packages/*'\n", ...files }, { linkNodeModules: true });
     fixtures.push(fx);
-    const run = await build({ cwd: fx.root, cacheDir: mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-')) });
+    const run = await build({ cwd: fx.root, cacheDir: tempDir('bs-validate-cache-') });
     const byName = (n: string) => run.results.find((r) => r.package.name === n)!;
     expect(byName('ok').status).toBe('success');
     expect(validation(byName('ok'))).toEqual([]);
@@ -233,7 +239,7 @@ describe('validation of a pnpm package whose built files are in publishConfig', 
   it('a cache hit is not taken across a publishConfig edit or a change of package manager: the warnings it would replay are another manifest\'s', async () => {
     const fx = createFixture({ 'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] }, 'pnpm-workspace.yaml': "packages:\n  - 'packages/*'\n", ...pkg('ok', { '.': { import: './dist/index.mjs', require: './dist/index.cjs' } }) }, { linkNodeModules: true });
     fixtures.push(fx);
-    const cacheDir = mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-'));
+    const cacheDir = tempDir('bs-validate-cache-');
     const first = (await build({ cwd: fx.root, cacheDir })).results[0]!;
     expect(validation(first)).toEqual([]);
     expect((await build({ cwd: fx.root, cacheDir })).results[0]!.cache.status).toBe('hit');
@@ -277,7 +283,7 @@ describe('validation of a pnpm package whose built files are in publishConfig', 
     );
     fixtures.push(fx);
     // --all: a package without a config takes part when its package.json names what to build.
-    const run = await build({ cwd: fx.root, all: true, cacheDir: mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-')) });
+    const run = await build({ cwd: fx.root, all: true, cacheDir: tempDir('bs-validate-cache-') });
     const r = run.results[0]!;
     expect(r.status).toBe('success');
     expect(validation(r)).toEqual([]);
@@ -293,7 +299,7 @@ describe('validation of a pnpm package whose built files are in publishConfig', 
   it('with npm, which publishes `exports` as written, the development exports are still what is checked', async () => {
     const fx = createFixture({ 'package.json': { name: 'ws', private: true, workspaces: ['packages/*'] }, ...pkg('ok', { '.': { import: './dist/index.mjs', require: './dist/index.cjs' } }) }, { linkNodeModules: true });
     fixtures.push(fx);
-    const run = await build({ cwd: fx.root, cacheDir: mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-')) });
+    const run = await build({ cwd: fx.root, cacheDir: tempDir('bs-validate-cache-') });
     expect(validation(run.results[0]!)).toEqual(['warning PKG_FILES_UNCOVERED exports["."]']);
   });
 });
@@ -337,7 +343,7 @@ describe('declarations that import a package the users do not install', () => {
       { linkNodeModules: true },
     );
     fixtures.push(fx);
-    const r = (await build({ cwd: fx.root, cacheDir: mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-')) })).results[0]!;
+    const r = (await build({ cwd: fx.root, cacheDir: tempDir('bs-validate-cache-') })).results[0]!;
     expect(r.status, JSON.stringify(r.diagnostics)).toBe('success');
     const found = r.diagnostics.filter((d) => d.code === 'PKG_TYPES_IMPORT_UNDECLARED');
     expect(found).toHaveLength(1);
@@ -348,7 +354,7 @@ describe('declarations that import a package the users do not install', () => {
     const manifest = JSON.parse(fx.read('package.json')) as Record<string, Record<string, string>>;
     manifest.dependencies = { esbuild: '*' };
     fx.write({ 'package.json': manifest });
-    const fixed = (await build({ cwd: fx.root, cacheDir: mkdtempSync(path.join(tmpdir(), 'bs-validate-cache-')) })).results[0]!;
+    const fixed = (await build({ cwd: fx.root, cacheDir: tempDir('bs-validate-cache-') })).results[0]!;
     expect(fixed.diagnostics.filter((d) => d.code === 'PKG_TYPES_IMPORT_UNDECLARED')).toEqual([]);
   });
 });

@@ -125,6 +125,11 @@ export interface PackageManager {
 }
 
 export function packageManagers(tools: Tools, runDir: string): PackageManager[] {
+  const classicTmp = () => {
+    const dir = path.join(runDir, 'yarn-classic-tmp');
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
   const node = process.execPath;
   const yarnrc = (linker: string, registry: string) =>
     [
@@ -182,7 +187,8 @@ export function packageManagers(tools: Tools, runDir: string): PackageManager[] 
       // tarball would be served from an older run.
       install: [node, [tools.yarnClassic, 'install', '--non-interactive', '--cache-folder', path.join(runDir, 'yarn-classic-cache')]],
       bin: (args) => [node, [tools.yarnClassic, '--silent', 'build-system', ...args]],
-      env: (registry) => cleanEnv(registry),
+      // yarn 1 leaves a /tmp/yarn--<time>-<random> shim directory per bin it runs: kept in runDir, removed with it.
+      env: (registry) => cleanEnv(registry, { TMPDIR: classicTmp() }),
     },
     {
       id: 'bun',
