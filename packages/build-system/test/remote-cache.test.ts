@@ -270,9 +270,25 @@ describe('remote cache against turborepo-remote-cache', () => {
     const fx = machine();
     const lockDir = fx.path('packages/core/node_modules/.cache/build-system/lock');
     const seen: string[] = [];
+    // The build writes its owner record to a temp file, renames it, and removes the lock dir when it ends:
+    // a file listed here may be gone by the time it is read (that look just sees nothing).
+    const readIfThere = (f: string) => {
+      try {
+        return readFileSync(f, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+        throw e;
+      }
+    };
     const poll = setInterval(() => {
-      for (const f of existsSync(lockDir) ? allFiles(lockDir) : []) {
-        const text = readFileSync(f, 'utf8');
+      let files: string[] = [];
+      try {
+        files = existsSync(lockDir) ? allFiles(lockDir) : [];
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      for (const f of files) {
+        const text = readIfThere(f);
         if (text.includes('commandLine')) seen.push(text);
       }
     }, 20);
