@@ -118,7 +118,8 @@ describe('KeysAhead', () => {
     const prepared = await new PackageBuildService().prepare(pkg, options);
     return { fx, cacheDir, reads, pkg, options, prepared };
   }
-  const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 50));
+  // The queue starts a job from setImmediate: one queued after it runs after the job has started (no timing involved).
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
   it('hands a package its turn the key its turn would compute, with the entry read ahead', async () => {
     const { reads, pkg, options, prepared } = await setup();
