@@ -22,9 +22,10 @@ import { NO_FAST_PATH_ENV } from './cli/fast-path-env.js';
 import { VERSION } from './version.js';
 
 export async function start(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
-  ignoreClosedOutput();
+  // Not before the replay: it writes with fs.writeSync and never makes the process streams (build-replay.ts).
   if (process.env[NO_FAST_PATH_ENV] !== '1') {
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+      ignoreClosedOutput();
       process.stdout.write(`${VERSION}\n`);
       return;
     }
@@ -37,12 +38,14 @@ export async function start(argv: readonly string[] = process.argv.slice(2)): Pr
         if (seen.cacheDir) await prewarmTypeScript(seen.cacheDir);
       } catch (e) {
         // What main.ts does with a build that throws.
+        ignoreClosedOutput();
         process.stderr.write(`build-system: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
         process.exitCode = 1;
         return;
       }
     }
   }
+  ignoreClosedOutput();
   // Kept as an import() of the ESM bundle by scripts/build.mjs.
   const { main } = await import('./main.js');
   await main(argv, { replayTried: true });

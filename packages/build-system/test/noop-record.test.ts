@@ -131,6 +131,20 @@ describe.concurrent('no-op record', () => {
     expect(readFileSync(out, 'utf8')).toBe('false');
   });
 
+  it("a settled replay into pipes loads neither node:crypto, Node's streams nor perf_hooks (~8 ms of its start)", async () => {
+    const fx = workspace();
+    const { out, env } = exitProbe("JSON.stringify(['child_process', 'crypto', 'stream', 'perf_hooks'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m)))");
+    await recorded(fx, [], env);
+    // Past the racy window, a replay proves the recent outputs by content (that one hashes) and settles the record.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect((await build(fx, [], env)).replayed).toBe(true);
+    // Without BUILD_SYSTEM_DEBUG_NOOP, whose message goes through process.stderr. No child_process: a replay, not a run.
+    const quiet = await cliRun(['build', '--json'], { cwd: fx.root, env: { BUILD_SYSTEM_NO_FAST_PATH: undefined, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: undefined, ...env } });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect((JSON.parse(quiet.stdout) as { results: { cache: { status: string } }[] }).results.map((r) => r.cache.status)).toEqual(['hit', 'hit']);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([]);
+  });
+
   it('without a record, configs kept by an earlier process are not validated again: zod is not evaluated', async () => {
     // The probe of the case above. The first run evaluated and validated the configs and kept both
     // (config/evaluation-cache.ts); a run without the workspace record (after a clone, CI) takes them.

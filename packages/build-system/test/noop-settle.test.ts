@@ -2,7 +2,7 @@ import { chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSy
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readValidRecord, settleRecord } from '../src/cache/noop/check.js';
-import { NOOP_RECORD_VERSION, RACY_WINDOW_MS, type NoopRecord } from '../src/cache/noop/record.js';
+import { emptyDirs, NOOP_RECORD_VERSION, RACY_WINDOW_MS, type NoopRecord } from '../src/cache/noop/record.js';
 import { sha256 } from '../src/util/hash.js';
 import { createFixture, type Fixture } from './helpers/fixture.js';
 import { cliRun } from './helpers/workspace.js';
@@ -36,7 +36,7 @@ function recordPath(fx: Fixture): string {
 }
 
 const readRecord = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as NoopRecord;
-const racyFiles = (r: NoopRecord) => r.files.filter(([, , , mtimeMs]) => mtimeMs > r.writtenAt - RACY_WINDOW_MS);
+const racyFiles = (r: NoopRecord) => r.files.mtimeMs.filter((mtimeMs) => mtimeMs > r.writtenAt - RACY_WINDOW_MS);
 
 describe('settling a no-op record', () => {
   it('a replay after the racy window rewrites the record so no entry is racy; it still replays and still sees an edit', async () => {
@@ -55,7 +55,7 @@ describe('settling a no-op record', () => {
     expect(racyFiles(written).length).toBeGreaterThan(0);
 
     // Wait (not a timing assertion) until every recorded path is older than the window.
-    const newest = Math.max(...written.files.map(([, , , m, c]) => Math.max(m, c)), ...written.dirs.map(([, m]) => m));
+    const newest = Math.max(...written.files.mtimeMs, ...written.files.ctimeMs, ...written.dirs.mtimeMs);
     while (Date.now() <= newest + RACY_WINDOW_MS + 50) await sleep(100);
 
     const second = await build(fx);
@@ -64,9 +64,13 @@ describe('settling a no-op record', () => {
     expect(settled.id).toBe(written.id);
     expect(settled.writtenAt).toBeGreaterThan(written.writtenAt);
     expect(racyFiles(settled)).toEqual([]);
-    expect(settled.dirs.filter(([, m]) => m > settled.writtenAt - RACY_WINDOW_MS)).toEqual([]);
+    expect(settled.dirs.mtimeMs.filter((m) => m > settled.writtenAt - RACY_WINDOW_MS)).toEqual([]);
     // Same paths and stats, only the racy proofs dropped.
-    expect(settled.files.map((f) => f.slice(0, 6))).toEqual(written.files.map((f) => f.slice(0, 6)));
+    const { sha256: _settledSha, ...settledStats } = settled.files;
+    const { sha256: writtenSha, ...writtenStats } = written.files;
+    expect(settledStats).toEqual(writtenStats);
+    expect(writtenSha.some((h) => h !== 0)).toBe(true);
+    expect(settled.files.sha256.every((h) => h === 0)).toBe(true);
 
     const third = await build(fx);
     expect(third.replayed).toBe(true);
@@ -95,9 +99,9 @@ describe('settling a no-op record', () => {
       graph: [],
       built: [],
       dirTable: [[-1, fx.path('src')]],
-      files: [[0, 'f.ts', st.size, st.mtimeMs, st.ctimeMs === st.mtimeMs ? 0 : st.ctimeMs, st.ino, sha256(readFileSync(src))]],
-      dirs: [],
-      absent: [],
+      files: { dir: [0], base: ['f.ts'], size: [st.size], mtimeMs: [st.mtimeMs], ctimeMs: [st.ctimeMs === st.mtimeMs ? 0 : st.ctimeMs], ino: [st.ino], sha256: [sha256(readFileSync(src))] },
+      dirs: emptyDirs(),
+      absent: { dir: [], base: [] },
       links: [],
       manifests: [],
       env: {},
@@ -110,6 +114,11 @@ describe('settling a no-op record', () => {
     expect(valid).not.toBeNull();
     settleRecord(file, valid!);
     expect(readFileSync(file, 'utf8')).toBe(text);
+    // A record whose columns disagree in length is not one this program wrote: no replay.
+    writeFileSync(file, JSON.stringify({ ...record, files: { ...record.files, base: [] } }));
+    expect(readValidRecord(file, 'k')).toBeNull();
+    writeFileSync(file, JSON.stringify({ ...record, absent: { dir: [0], base: [] } }));
+    expect(readValidRecord(file, 'k')).toBeNull();
   });
 });
 

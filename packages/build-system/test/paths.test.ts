@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { isInside, isStrictlyInside, resolverFrom } from '../src/util/paths.js';
+import { describe, expect, it, vi } from 'vitest';
+import { isInside, isStrictlyInside, relativeFile, resolverFrom, toPosix } from '../src/util/paths.js';
 
 /** util/paths.ts: containment is lexical, and a name that starts with two dots is a name, not a step up. */
 describe('isInside / isStrictlyInside', () => {
@@ -27,6 +27,32 @@ describe('resolverFrom', () => {
     for (const base of [path.resolve('/ws/packages/a'), path.resolve('/')]) {
       const resolve = resolverFrom(base);
       for (const round of [1, 2]) for (const rel of shapes) expect([round, rel, resolve(rel)]).toEqual([round, rel, path.resolve(base, rel)]);
+    }
+  });
+});
+
+describe('relativeFile', () => {
+  it('gives what path.relative from the cwd gives, for every shape of directory and file', () => {
+    const froms = ['/ws', '/ws/packages', '/', '/ws/'];
+    const dirs = ['/ws', '/ws/packages/a', '/ws/packages/a/', '/ws-b/x', '/wsx', '/ws/./a', '/ws/a/../b', '/ws//a', '/elsewhere', '/ws/..a/b', '/ws/a\\b', '/'];
+    const files = ['package.json', 'src/a.ts', '.env', '..d.ts', '...', './x', '../x', 'a/../b', 'a/./b', 'a//b', '/abs/x', 'src/', '', '.', '..', 'a\\..'];
+    for (const from of froms)
+      for (const dir of dirs)
+        for (const file of files) {
+          const expected = toPosix(path.relative(from, path.resolve(dir, file)));
+          expect([from, dir, file, relativeFile(from, dir, file)]).toEqual([from, dir, file, expected]);
+        }
+  });
+  it.runIf(path.sep === '/')('a plain file in a directory below the cwd is a slice: path.relative is not called', () => {
+    const relative = vi.spyOn(path, 'relative');
+    try {
+      expect(relativeFile('/ws', '/ws/packages/a', 'package.json')).toBe('packages/a/package.json');
+      expect(relativeFile('/ws', '/ws', 'src/a.ts')).toBe('src/a.ts');
+      expect(relative).not.toHaveBeenCalled();
+      expect(relativeFile('/ws', '/ws/a/../b', 'x')).toBe('b/x');
+      expect(relative).toHaveBeenCalledTimes(1);
+    } finally {
+      relative.mockRestore();
     }
   });
 });

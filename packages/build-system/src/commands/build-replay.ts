@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
 import { readRecordResults, readValidRecord, settleRecord, touchManifests } from '../cache/noop/check.js';
@@ -12,9 +11,11 @@ import { makeRunResult, type RunFacts } from '../services/results.js';
 import { defaultConcurrency } from '../util/concurrency.js';
 import { isValidationDiagnostic } from '../validate/diagnostics.js';
 import { ReadLog } from '../util/read-log.js';
+import { monotonicMs } from '../util/clock.js';
 import { findWorkspaceRoot } from '../workspace/package-info.js';
 import type { ParsedBuildArgv } from './build-argv.js';
 import { flagsToRequest } from '../cli/flags-to-request.js';
+import { OrderedOutput } from '../cli/ordered-output.js';
 import type { BuildRequest } from '../request.js';
 import { LineReporter } from './reporter.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
@@ -86,26 +87,25 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: { cacheDir?
   settleRecord(recordFile(cacheDir, key), record);
   debugNoop(`replayed ${recordFile(cacheDir, key)}`);
 
-  const origin = performance.now();
+  const origin = monotonicMs();
   const started = Date.now();
   const output = createRunOutput(flags);
-  const live = await output.reporterFor();
   // Not a terminal: the same line reporter, its lines collected and written at the end in their order
   // (one write per stream run instead of ~2 per package: the replay takes milliseconds, nobody watches it stream).
-  const printed = live === output.lines ? new OrderedOutput() : null;
-  const reporter = printed ? new LineReporter(output.json, printed.stream(process.stdout), printed.stream(process.stderr), output.style) : live;
+  const printed = output.piped ? new OrderedOutput() : null;
+  const reporter = printed ? new LineReporter(output.json, printed.stream(1), printed.stream(2), output.style) : await output.reporterFor();
   reporter.onPlan({ packages: selection.order.map((name) => ({ name, dir: selection.dirs.get(name)!, dependencies: selection.dependencies.get(name) ?? [] })), concurrency });
   const replayLogs = (request.outputLogs ?? 'full') === 'full';
   const results: BuildResult[] = [];
   const timeline: RunFacts['timeline'] = [];
   for (const { result: recorded, logs } of packages as RecordedPackage[]) {
-    const startMs = performance.now() - origin;
+    const startMs = monotonicMs() - origin;
     const startedAt = new Date().toISOString();
     const name = recorded.package.name;
     reporter.onEvent({ type: 'package-start', package: name, dir: recorded.package.dir });
     reporter.onEvent({ type: 'adapter-chosen', package: name, adapter: recorded.adapter.name!, version: recorded.adapter.version!, reason: recorded.adapter.reason });
     if (replayLogs) for (const l of logs) reporter.onEvent({ type: 'log', package: name, stream: l.stream, line: l.line });
-    const endMs = performance.now() - origin;
+    const endMs = monotonicMs() - origin;
     // This run's times, set in place: the keys keep the order the build service writes them in.
     const result = recorded;
     result.startedAt = startedAt;
@@ -120,24 +120,6 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: { cacheDir?
   printed?.flush();
   process.exitCode = 0;
   return true;
-}
-
-/** Writes to several streams, kept in order and written at flush with one write per run of one stream's chunks. */
-class OrderedOutput {
-  private readonly chunks: { to: NodeJS.WritableStream; text: string }[] = [];
-  stream(to: NodeJS.WritableStream): NodeJS.WritableStream {
-    return {
-      write: (text: string) => {
-        const last = this.chunks.at(-1);
-        if (last?.to === to) last.text += text;
-        else this.chunks.push({ to, text });
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream;
-  }
-  flush(): void {
-    for (const { to, text } of this.chunks.splice(0)) to.write(text);
-  }
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;

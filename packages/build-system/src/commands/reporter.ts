@@ -1,10 +1,9 @@
-import path from 'node:path';
 import { formatBytes } from '../util/bytes.js';
 import { formatIssue } from '../errors.js';
 import type { BuildEvent } from '../events.js';
 import type { BuildResult, Diagnostic, RunResult } from '../result/schema.js';
 import type { RunPlan } from '../services/workspace.service.js';
-import { toPosix } from '../util/paths.js';
+import { relativeFile } from '../util/paths.js';
 import { counted, createStyle, formatDuration, type Style } from './terminal.js';
 
 /** What the build command talks to: a plain line reporter or the live progress view. */
@@ -132,7 +131,7 @@ export function diagnosticLines(r: BuildResult, style: Style, only?: 'warning'):
 /** `file:line:col: ` of a diagnostic as the terminal shows it: the file relative to the cwd, so it opens from there. */
 function shownLocation(r: BuildResult, d: Diagnostic): string {
   if (!d.file) return '';
-  const file = toPosix(path.relative(process.cwd(), path.resolve(r.package.dir, d.file)));
+  const file = relativeFile(process.cwd(), r.package.dir, d.file);
   return `${file}${d.line ? `:${d.line}${d.column ? `:${d.column}` : ''}` : ''}: `;
 }
 

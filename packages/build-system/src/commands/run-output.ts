@@ -1,22 +1,31 @@
 import { LineReporter, type Reporter } from './reporter.js';
-import { createStyle, terminalInfo, wantsColor, type Style } from './terminal.js';
+import { createStyle, standardStream, terminalInfo, wantsColor, type Style } from './terminal.js';
 import { BUILD_FLAG_TABLE, type BuildFlags } from '../cli/flag-table.js';
 
 // Light on purpose: the no-op replay (build-replay.ts) uses these without loading the build services.
 
-/** How a build run prints: line reporter (and --json), or the progress view on a terminal. Shared with the no-op replay. */
-export function createRunOutput(flags: Pick<BuildFlags, 'json' | 'color'>): { json: boolean; style: Style; lines: LineReporter; reporterFor: () => Promise<Reporter> } {
+/**
+ * How a build run prints: line reporter (and --json), or the progress view on a terminal. Shared with
+ * the no-op replay, which writes a piped run's lines itself: `piped` says so before anything touches
+ * process.stdout (the line reporter over the process streams is made on first use).
+ */
+export function createRunOutput(flags: Pick<BuildFlags, 'json' | 'color'>): { json: boolean; style: Style; piped: boolean; lines: LineReporter; reporterFor: () => Promise<Reporter> } {
   const json = Boolean(flags.json);
-  const term = terminalInfo(process.stdout, flags.color);
+  const term = terminalInfo(standardStream(1), flags.color);
   // Under --json people read stderr, so its colour follows stderr.
-  const style = createStyle(json ? wantsColor(process.stderr, flags.color) : term.color);
-  const lines = new LineReporter(json, process.stdout, process.stderr, style);
+  const style = createStyle(json ? wantsColor(standardStream(2), flags.color) : term.color);
+  const piped = json || !term.interactive;
+  let lines: LineReporter | undefined;
+  const lineReporter = () => (lines ??= new LineReporter(json, process.stdout, process.stderr, style));
   return {
     json,
     style,
-    lines,
+    piped,
+    get lines() {
+      return lineReporter();
+    },
     // The progress view (and node:readline) is loaded only for a terminal: a piped no-op replay skips it.
-    reporterFor: async () => (json || !term.interactive ? lines : new (await import('./progress.js')).ProgressView(process.stdout, style)),
+    reporterFor: async () => (piped ? lineReporter() : new (await import('./progress.js')).ProgressView(process.stdout, style)),
   };
 }
 

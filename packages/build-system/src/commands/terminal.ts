@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import util from 'node:util';
 
 /**
@@ -26,21 +27,41 @@ export function isCI(env: Env = process.env): boolean {
  * Precedence: the flag (--color / --no-color), then NO_COLOR (no-color.org:
  * set and not empty), then FORCE_COLOR, then whether the stream is a colour TTY.
  */
-export function wantsColor(stream: NodeJS.WritableStream, flag: boolean | undefined, env: Env = process.env): boolean {
+export function wantsColor(stream: MaybeTerminal, flag: boolean | undefined, env: Env = process.env): boolean {
   if (flag !== undefined) return flag;
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR.toLowerCase() !== 'false';
-  const tty = stream as NodeJS.WriteStream;
+  const tty = stream as Partial<NodeJS.WriteStream>;
   if (!tty.isTTY || env.TERM === 'dumb') return false;
   return typeof tty.hasColors === 'function' ? tty.hasColors() : true;
 }
 
-export function terminalInfo(stream: NodeJS.WritableStream, colorFlag: boolean | undefined, env: Env = process.env): TerminalInfo {
-  const tty = stream as NodeJS.WriteStream;
+export function terminalInfo(stream: MaybeTerminal, colorFlag: boolean | undefined, env: Env = process.env): TerminalInfo {
+  const tty = stream as Partial<NodeJS.WriteStream>;
   return {
     color: wantsColor(stream, colorFlag, env),
     interactive: Boolean(tty.isTTY) && !isCI(env) && env.TERM !== 'dumb',
   };
+}
+
+/** A stream whose terminal-ness is asked: a process stream, or standardStream's stand-in for a non-terminal. */
+export type MaybeTerminal = NodeJS.WritableStream | { isTTY: false };
+
+/**
+ * process.stdout (fd 1) or process.stderr (fd 2) when the descriptor may be a terminal; a stand-in
+ * that says it is not one for a pipe, file or socket. Why: the first touch of process.stdout makes a
+ * stream and loads Node's stream modules, ~3 ms of a replayed no-op that writes to a pipe with
+ * fs.writeSync (commands/build-replay.ts). A terminal is a character device, so nothing else is one.
+ */
+export function standardStream(fd: 1 | 2): MaybeTerminal {
+  let characterDevice = true;
+  try {
+    characterDevice = fstatSync(fd).isCharacterDevice();
+  } catch {
+    // Unknown (a closed descriptor): the process stream decides, as before.
+  }
+  if (characterDevice) return fd === 1 ? process.stdout : process.stderr;
+  return { isTTY: false };
 }
 
 export interface Style {

@@ -10,6 +10,7 @@ import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import type { BuildResult, RunCacheSummary, RunResult } from '../result/schema.js';
 import type { RemoteRunSummary } from '../cache/remote/session.js';
 import { toPosix } from '../util/paths.js';
+import { monotonicMs } from '../util/clock.js';
 import { criticalPath } from '../workspace/critical-path.js';
 
 /** Anything thrown, as a BuildSystemError (INTERNAL when it is not one; `pkg` names the package it happened in). */
@@ -98,7 +99,7 @@ export function resultExitCode(r: BuildResult): number {
 }
 
 export interface RunFacts {
-  /** performance.now() when the run started: durations and the timeline count from it. */
+  /** monotonicMs() when the run started: durations and the timeline count from it. */
   origin: number;
   /** Date.now() when the run started. */
   started: number;
@@ -126,7 +127,7 @@ export function makeRunResult(facts: RunFacts): RunResult {
     exitCode,
     startedAt: new Date(facts.started).toISOString(),
     endedAt: new Date().toISOString(),
-    durationMs: Math.round((performance.now() - facts.origin) * 10) / 10,
+    durationMs: Math.round((monotonicMs() - facts.origin) * 10) / 10,
     concurrency: facts.concurrency,
     bail: facts.bail,
     ...(facts.cancelled ? { cancelled: true } : {}),

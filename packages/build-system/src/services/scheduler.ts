@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../util/clock.js';
 
 /**
  * Runs a DAG of tasks in one process with a concurrency limit. A task starts
@@ -42,7 +42,7 @@ export interface ScheduleOptions<R> {
   concurrency: number;
   bail?: boolean;
   signal?: AbortSignal;
-  /** performance.now() value timeline offsets are measured from (default: when the schedule starts). */
+  /** monotonicMs() value timeline offsets are measured from (default: when the schedule starts). */
   origin?: number;
   run: (name: string) => Promise<R>;
   /** Whether a finished task counts as failed (its dependents are then skipped). */
@@ -138,7 +138,7 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
   let running = 0;
   let maxParallel = 0;
   let stopReason: string | null = null;
-  const t0 = options.origin ?? performance.now();
+  const t0 = options.origin ?? monotonicMs();
 
   return new Promise((resolve) => {
     let resolved = false;
@@ -192,7 +192,7 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
     };
     const finish = (name: string, result: R) => {
       running--;
-      entries.get(name)!.endMs = round(performance.now() - t0);
+      entries.get(name)!.endMs = round(monotonicMs() - t0);
       results.set(name, result);
       if (options.isFailure(result)) {
         blockedBy.set(name, name);
@@ -229,7 +229,7 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
         started.add(name);
         running++;
         maxParallel = Math.max(maxParallel, running);
-        const entry = { name, startMs: round(performance.now() - t0), endMs: 0 };
+        const entry = { name, startMs: round(monotonicMs() - t0), endMs: 0 };
         entries.set(name, entry);
         timeline.push(entry);
         let promise: Promise<R>;

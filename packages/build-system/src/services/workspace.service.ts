@@ -5,7 +5,6 @@
  */
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { readSnapshotHint } from '../adapters/tsc-snapshot-hint.js';
 import type { BuildResult, PlanResult, RunResult } from '../result/schema.js';
 import { resolveCacheDir } from '../cache/cache-dir.js';
@@ -20,6 +19,7 @@ import { errorResult, makeRunResult, runError, skippedResult } from './results.j
 import { priorityOrder, runSchedule } from './scheduler.js';
 import { selectPackages, type Selection } from './selection.js';
 import { KeysAhead } from './keys-ahead.js';
+import { monotonicMs } from '../util/clock.js';
 
 export { hasBuildConfig, hasInferableEntry, selectPackages, type Selection, type SelectOptions } from './selection.js';
 export { planSelection, waitsFor, type RunOptions, type RunPlan } from './plan.js';
@@ -42,7 +42,7 @@ export class WorkspaceBuildService {
   async run(runOptions: RunOptions = {}): Promise<RunResult> {
     const options = { ...runOptions, reads: runOptions.reads ?? new ReadLog() };
     const started = Date.now();
-    const origin = performance.now();
+    const origin = monotonicMs();
     const startedAt = new Date(started).toISOString();
     let selection: Selection;
     let concurrency: number;

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { nodeCrypto } from './lazy-crypto.js';
 
 /** Directories writeFileAtomic has made (or found) in this process. */
 const madeDirs = new Set<string>();
@@ -31,7 +31,7 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
     mkdirSync(dir, { recursive: true });
     madeDirs.add(dir);
   }
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = `${file}.${process.pid}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`;
   try {
     try {
       writeFileSync(tmp, data);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,13 +95,17 @@ export function startProcess(cmd: string, args: string[], opts: { cwd?: string; 
 /** Starts test/helpers/lock-worker.ts in a child Node process (TypeScript through tsx). */
 export function startWorker(args: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Proc {
   let arg = JSON.stringify(args);
-  // One argv string may not exceed 128 KiB on Linux: big arguments go through a file.
+  let argsDir: string | undefined;
+  // One argv string may not exceed 128 KiB on Linux: big arguments go through a file, removed once the worker exits.
   if (arg.length > 64_000) {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'bs-worker-')), 'args.json');
+    argsDir = mkdtempSync(path.join(tmpdir(), 'bs-worker-'));
+    const file = path.join(argsDir, 'args.json');
     writeFileSync(file, arg);
     arg = `@${file}`;
   }
-  return startProcess(process.execPath, ['--import', 'tsx', workerPath, arg], { cwd: repoRoot, env });
+  const proc = startProcess(process.execPath, ['--import', 'tsx', workerPath, arg], { cwd: repoRoot, env });
+  if (argsDir) void proc.exited.then(() => rmSync(argsDir, { recursive: true, force: true }));
+  return proc;
 }
 
 /** A pid that is certainly not running now: a child that has exited. */

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync, utimesSync } from 'node:fs';
 import { writeFileAtomicSync } from '../../util/atomic-file.js';
-import { statFields } from '../../util/fast-stat.js';
+import { statFields, type StatFields } from '../../util/fast-stat.js';
 import { sha256 } from '../../util/hash.js';
 import { envValueHash, expandDirs, joinPath, NOOP_RECORD_VERSION, RACY_WINDOW_MS, sameNames, type NoopRecord, type NoopResults } from './record.js';
 
@@ -32,6 +32,8 @@ export function readValidRecord(file: string, key: string, env: NodeJS.ProcessEn
   }
 }
 
+const sameLengths = (columns: unknown[][]): boolean => columns.every((c) => Array.isArray(c) && c.length === columns[0]!.length);
+
 /** The absolute directories of a validated record, kept for touchManifests (1,600 paths at 200 packages, built once). */
 const expandedDirs = new WeakMap<NoopRecord, string[]>();
 /** The manifests' mtimes (last use) as the check saw them, in record order, for touchManifests. */
@@ -47,6 +49,8 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
     return null;
   }
   if (typeof record !== 'object' || record === null || record.version !== NOOP_RECORD_VERSION || record.key !== key) return null;
+  // Columns of one table are as long as each other: a record that says otherwise was not written by us.
+  if (![record.files, record.dirs, record.absent].every((table) => sameLengths(Object.values(table) as unknown[][]))) return null;
   for (const [name, expected] of Object.entries(record.env)) if (envValueHash(name, env[name]) !== expected) return null;
   // Taken before the first stat: what settleRecord may call the time of this check.
   const checkedAt = Date.now();
@@ -55,25 +59,33 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
   const racySince = record.writtenAt - RACY_WINDOW_MS;
   const ownNames = new Set(record.ownNames);
   const dirTable = expandDirs(record.dirTable);
+  // One object for every stat of the check (~4,600 at 200 packages): none of them outlives its comparison.
+  const scratch: StatFields = { size: 0, mtimeMs: 0, ctimeMs: 0, ino: 0, isDirectory: false, isFile: false };
   expandedDirs.set(record, dirTable);
-  for (const [d, base, size, mtimeMs, ctimeMs, ino, sha] of record.files) {
-    const p = joinPath(dirTable[d]!, base);
-    const st = statFields(p);
-    if (!st || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== (ctimeMs === 0 ? mtimeMs : ctimeMs) || st.ino !== ino) return null;
+  const { files, dirs, absent } = record;
+  for (let i = 0; i < files.dir.length; i++) {
+    const p = joinPath(dirTable[files.dir[i]!]!, files.base[i]!);
+    const st = statFields(p, scratch);
+    const mtimeMs = files.mtimeMs[i]!;
+    const ctimeMs = files.ctimeMs[i]!;
+    if (!st || st.size !== files.size[i] || st.mtimeMs !== mtimeMs || st.ctimeMs !== (ctimeMs === 0 ? mtimeMs : ctimeMs) || st.ino !== files.ino[i]) return null;
     newestMtime = Math.max(newestMtime, mtimeMs, ctimeMs);
     if (mtimeMs > racySince) {
-      if (sha === 0 || fileSha256(p) !== sha) return null;
+      const sha = files.sha256[i];
+      if (!sha || fileSha256(p) !== sha) return null;
       racyEntries++;
     }
   }
-  for (const [d, mtimeMs, ino, names] of record.dirs) {
-    const p = dirTable[d]!;
-    const st = statFields(p);
-    if (!st || !st.isDirectory || st.mtimeMs !== mtimeMs || st.ino !== ino) return null;
+  for (let i = 0; i < dirs.dir.length; i++) {
+    const p = dirTable[dirs.dir[i]!]!;
+    const st = statFields(p, scratch);
+    const mtimeMs = dirs.mtimeMs[i]!;
+    if (!st || !st.isDirectory || st.mtimeMs !== mtimeMs || st.ino !== dirs.ino[i]) return null;
     newestMtime = Math.max(newestMtime, mtimeMs);
     if (mtimeMs > racySince) {
       racyEntries++;
-      if (names === 0) return null;
+      const names = dirs.names[i];
+      if (!names) return null;
       let now: string[];
       try {
         now = readdirSync(p);
@@ -83,11 +95,11 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
       if (!sameNames(now, names, ownNames)) return null;
     }
   }
-  for (const [d, base] of record.absent) if (statFields(joinPath(dirTable[d]!, base))) return null;
+  for (let i = 0; i < absent.dir.length; i++) if (statFields(joinPath(dirTable[absent.dir[i]!]!, absent.base[i]!), scratch)) return null;
   for (const [d, base, target] of record.links) if (readlinkSync(joinPath(dirTable[d]!, base)) !== target) return null;
   const uses: number[] = [];
   for (const [d, base, size, ino] of record.manifests) {
-    const st = statFields(joinPath(dirTable[d]!, base));
+    const st = statFields(joinPath(dirTable[d]!, base), scratch);
     if (!st || st.size !== size || st.ino !== ino) return null;
     uses.push(st.mtimeMs);
   }
@@ -112,8 +124,8 @@ export function settleRecord(file: string, record: NoopRecord): void {
   const settled: NoopRecord = {
     ...record,
     writtenAt: at,
-    files: record.files.map(([d, base, size, mtimeMs, ctimeMs, ino]) => [d, base, size, mtimeMs, ctimeMs, ino, 0]),
-    dirs: record.dirs.map(([d, mtimeMs, ino]) => [d, mtimeMs, ino, 0]),
+    files: { ...record.files, sha256: record.files.sha256.map(() => 0) },
+    dirs: { ...record.dirs, names: record.dirs.names.map(() => 0) },
   };
   try {
     writeFileAtomicSync(file, JSON.stringify(settled));

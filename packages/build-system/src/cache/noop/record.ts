@@ -33,7 +33,7 @@ import { VERSION } from '../../version.js';
  * its bookkeeping on the CLI's fast path (node:fs only).
  */
 
-export const NOOP_RECORD_VERSION = 4;
+export const NOOP_RECORD_VERSION = 5;
 /** A path modified this close to the record's writing is checked by content (see the trust rules above). */
 export const RACY_WINDOW_MS = 2000;
 
@@ -79,11 +79,14 @@ export interface NoopRecord {
    * path for a top entry. Every path below is [index in this table, basename].
    */
   dirTable: [number, string][];
-  /** [dir, base, size, mtimeMs, ctimeMs (0: same as mtimeMs), ino, sha256 | 0 (not racy, or never hashed)] */
-  files: [number, string, number, number, number, number, string | 0][];
-  /** [directory index, mtimeMs, ino, names | 0] */
-  dirs: [number, number, number, string[] | 0][];
-  absent: [number, string][];
+  /**
+   * The paths below as columns, one array per field (entry i is the i-th path of each): parsed, an
+   * array of numbers is one block, where a row per path made an array (and boxed timestamps) per
+   * path, ~4,000 objects at 200 packages that cost a replay two young-generation collections.
+   */
+  files: RecordedFiles;
+  dirs: RecordedDirs;
+  absent: { dir: number[]; base: string[] };
   /** Symlinks whose target was used: [dir, base, target]. */
   links: [number, string, string][];
   /** Cache entry manifests of `built`, in its order: [dir, base, size, ino]; their mtime is the entry's last use, which hits move. */
@@ -93,6 +96,29 @@ export interface NoopRecord {
   /** Entry names of package directories that are build-system's own (outDir roots, node_modules). */
   ownNames: string[];
 }
+
+export interface RecordedFiles {
+  dir: number[];
+  base: string[];
+  size: number[];
+  mtimeMs: number[];
+  /** 0: the same as mtimeMs (most files). */
+  ctimeMs: number[];
+  ino: number[];
+  /** The content hash of a file modified within RACY_WINDOW_MS of the record; 0 otherwise (or never hashed). */
+  sha256: (string | 0)[];
+}
+
+export interface RecordedDirs {
+  dir: number[];
+  mtimeMs: number[];
+  ino: number[];
+  /** The listing of a recent directory (compared by names); 0 otherwise. */
+  names: (string[] | 0)[];
+}
+
+export const emptyFiles = (): RecordedFiles => ({ dir: [], base: [], size: [], mtimeMs: [], ctimeMs: [], ino: [], sha256: [] });
+export const emptyDirs = (): RecordedDirs => ({ dir: [], mtimeMs: [], ino: [], names: [] });
 
 /** The cold file: read after validation. */
 export interface NoopResults {
@@ -157,31 +183,48 @@ export interface RecordKeyInput {
  */
 const KEYED_ENV = ['NODE_OPTIONS', 'NODE_PATH', 'BUILD_SYSTEM_CONFIG_TIMEOUT_MS', 'BUILD_SYSTEM_TSC_SPAWN'] as const;
 
+/**
+ * The record's key: the text of everything in RecordKeyInput (and what runs), compared whole by a
+ * replay. Kept as text rather than hashed with sha256 so that the replay need not load node:crypto
+ * (~3 ms of its start); the file name is a short hash of it (recordName).
+ */
 export function recordKey(input: RecordKeyInput): string {
   const bun = (globalThis as { Bun?: { version: string } }).Bun;
   const env = input.env ?? process.env;
-  return sha256(
-    JSON.stringify([
-      NOOP_RECORD_VERSION,
-      VERSION,
-      selfIdentity(import.meta.url),
-      bun ? `bun ${bun.version}` : `node ${process.version}`,
-      process.platform,
-      process.arch,
-      input.root,
-      input.cacheDir,
-      input.options,
-      KEYED_ENV.map((name) => env[name] ?? null),
-    ]),
-  ).slice(0, 32);
+  return JSON.stringify([
+    NOOP_RECORD_VERSION,
+    VERSION,
+    selfIdentity(import.meta.url),
+    bun ? `bun ${bun.version}` : `node ${process.version}`,
+    process.platform,
+    process.arch,
+    input.root,
+    input.cacheDir,
+    input.options,
+    KEYED_ENV.map((name) => env[name] ?? null),
+  ]);
+}
+
+/**
+ * A key's file name: 32 hex digits of FNV-1a over four 32-bit lanes. Not a cryptographic hash, and
+ * it need not be one: the record holds its whole key and a replay compares it (check.ts), so two keys
+ * that shared a name would only take turns in one file (a lost replay, never a wrong one).
+ */
+export function recordName(key: string): string {
+  const lanes = [0x811c9dc5, 0x050c5d1f, 0x2ea1b4a3, 0x6b8b4567];
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    for (let l = 0; l < 4; l++) lanes[l] = Math.imul(lanes[l]! ^ (c + l * 0x9e37), 0x01000193);
+  }
+  return lanes.map((h) => (h >>> 0).toString(16).padStart(8, '0')).join('');
 }
 
 export function recordFile(cacheDir: string, key: string): string {
-  return path.join(cacheDir, 'v1', 'noop', `${key}.json`);
+  return path.join(cacheDir, 'v1', 'noop', `${recordName(key)}.json`);
 }
 
 export function resultsFile(cacheDir: string, key: string): string {
-  return path.join(cacheDir, 'v1', 'noop', `${key}.results.json`);
+  return path.join(cacheDir, 'v1', 'noop', `${recordName(key)}.results.json`);
 }
 
 export const envValueHash = (name: string, value: string | undefined): string | null => (value === undefined ? null : sha256(`${name}=${value}`));

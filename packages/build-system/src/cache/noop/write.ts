@@ -5,6 +5,8 @@ import { writeFileAtomic } from '../../util/atomic-file.js';
 import { statFields } from '../../util/fast-stat.js';
 import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
 import {
+  emptyDirs,
+  emptyFiles,
   envValueHash,
   NOOP_RECORD_VERSION,
   RACY_WINDOW_MS,
@@ -78,6 +80,16 @@ class PathTable {
   }
 }
 
+function absentColumns(paths: string[], table: PathTable): NoopRecord['absent'] {
+  const columns: NoopRecord['absent'] = { dir: [], base: [] };
+  for (const p of paths) {
+    const [d, base] = table.split(p);
+    columns.dir.push(d);
+    columns.base.push(base);
+  }
+  return columns;
+}
+
 /** ctime as stored: 0 when it equals mtime (most files), so the common case costs one character. */
 const sameOr0 = (ctimeMs: number, mtimeMs: number): number => (ctimeMs === mtimeMs ? 0 : ctimeMs);
 
@@ -106,8 +118,24 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   // Only a file the replay may meet within the racy window is checked by content: other hashes are dead weight.
   const racyHash = (mtimeMs: number, sha: string | null | undefined): string | 0 => (mtimeMs > racySince && sha ? sha : 0);
 
-  const files: NoopRecord['files'] = [];
-  const dirs: NoopRecord['dirs'] = [];
+  const files = emptyFiles();
+  const dirs = emptyDirs();
+  const addFile = (p: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, sha: string | null | undefined) => {
+    const [d, base] = table.split(p);
+    files.dir.push(d);
+    files.base.push(base);
+    files.size.push(size);
+    files.mtimeMs.push(mtimeMs);
+    files.ctimeMs.push(sameOr0(ctimeMs, mtimeMs));
+    files.ino.push(ino);
+    files.sha256.push(racyHash(mtimeMs, sha));
+  };
+  const addDir = (p: string, mtimeMs: number, ino: number, names: string[] | 0) => {
+    dirs.dir.push(table.dir(p));
+    dirs.mtimeMs.push(mtimeMs);
+    dirs.ino.push(ino);
+    dirs.names.push(names);
+  };
   const absent = new Set<string>();
   // Directories listed during the run and unchanged since (same mtime and inode, older than the racy
   // window), with the names the listing had: a name missing from such a listing is still missing,
@@ -123,7 +151,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   for (const [p, seen] of input.observed.files) {
     if (underOutput(p)) continue;
     if (seen.mtimeMs > racySince && !seen.sha256) return `${p} was modified moments ago`;
-    files.push([...table.split(p), seen.size, seen.mtimeMs, sameOr0(seen.ctimeMs, seen.mtimeMs), seen.ino, racyHash(seen.mtimeMs, seen.sha256)]);
+    addFile(p, seen.size, seen.mtimeMs, seen.ctimeMs, seen.ino, seen.sha256);
   }
   for (const [p, seen] of input.observed.dirs) {
     if (underOutput(p)) continue;
@@ -145,7 +173,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     if (st.mtimeMs > racySince && names === null) return `${p} was modified moments ago`;
     if (seen.names && st.mtimeMs === seen.mtimeMs && st.ino === seen.ino && st.mtimeMs <= racySince) unchangedListings.set(p, seen.names);
     // Names are only compared for a recent directory: an old one's mtime vouches for its listing.
-    dirs.push([table.dir(p), st.mtimeMs, st.ino, st.mtimeMs > racySince && names ? names : 0]);
+    addDir(p, st.mtimeMs, st.ino, st.mtimeMs > racySince && names ? names : 0);
   }
   // Likewise: a path that appeared since fails the replay's check.
   for (const p of input.observed.absent) if (!underOutput(p)) absent.add(p);
@@ -165,7 +193,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
       const abs = path.join(o.pkgDir, ...a.path.split('/'));
       const st = statFields(abs);
       if (!st || st.size !== a.bytes) return `${abs} is not the artifact the run reported`;
-      files.push([...table.split(abs), st.size, st.mtimeMs, sameOr0(st.ctimeMs, st.mtimeMs), st.ino, racyHash(st.mtimeMs, a.sha256)]);
+      addFile(abs, st.size, st.mtimeMs, st.ctimeMs, st.ino, a.sha256);
       for (let d = path.dirname(abs); d.startsWith(o.outDir) && !seenDirs.has(d); d = path.dirname(d)) seenDirs.add(d);
     }
     seenDirs.add(o.outDir);
@@ -181,7 +209,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
           return `${d} cannot be listed`;
         }
       }
-      dirs.push([table.dir(d), st.mtimeMs, st.ino, names]);
+      addDir(d, st.mtimeMs, st.ino, names);
     }
     const mst = statFields(o.manifest);
     if (!mst) return `cache entry ${o.manifest} is missing`;
@@ -196,7 +224,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   }
   // A path cannot appear in a directory whose mtime and inode are unchanged: when the parent is
   // recorded, its check covers the child, and the replay saves a stat (8 config names per package).
-  const recordedDirs = new Set(dirs.map(([d]) => table.dirs[d]));
+  const recordedDirs = new Set(dirs.dir.map((d) => table.dirs[d]));
   for (const p of [...absent]) if (recordedDirs.has(path.dirname(p))) absent.delete(p);
 
   const envHashes: Record<string, string | null> = {};
@@ -214,7 +242,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     dirTable: table.tree,
     files,
     dirs,
-    absent: [...absent].map((p) => table.split(p)),
+    absent: absentColumns([...absent], table),
     links,
     manifests,
     env: envHashes,
