@@ -83,6 +83,31 @@ describe('settling a no-op record', () => {
     expect(fx.read('packages/a/dist/index.js')).toContain('two');
   }, 60_000);
 
+  it('lists the files edited last first, so that a replay after the next edit stops at its first stat', async () => {
+    const files: Record<string, string | object> = {
+      'package.json': { name: 'order-ws', private: true, workspaces: ['packages/*'] },
+    };
+    for (const n of ['a', 'b', 'c']) {
+      files[`packages/${n}/package.json`] = { name: `@or/${n}`, version: '1.0.0', type: 'module', exports: './dist/index.js' };
+      files[`packages/${n}/build.config.ts`] = `export default { adapter: 'esbuild' };\n`;
+      files[`packages/${n}/src/index.ts`] = `export * from './util.js';\n`;
+      files[`packages/${n}/src/util.ts`] = `export const ${n} = 1;\n`;
+    }
+    const fx = createFixture(files);
+    fixtures.push(fx);
+    // Every file of the fixture is older than the edit below.
+    const past = new Date(Date.now() - 60_000);
+    for (const f of Object.keys(files)) utimesSync(fx.path(f), past, past);
+    await build(fx);
+    fx.write({ 'packages/b/src/util.ts': `export const b = 2;\n` });
+    const edited = await build(fx);
+    expect(edited.statuses).toEqual(['hit', 'miss', 'hit']);
+    const record = readRecord(recordPath(fx));
+    const first = path.join(record.dirTable[record.files.dir[0]!]![1], record.files.base[0]!);
+    expect(first).toBe(path.join('src', 'util.ts'));
+    expect(record.dirTable[record.dirTable[record.files.dir[0]!]![0]]![1]).toBe('b');
+  }, 60_000);
+
   it('a record checked while an entry is still within the racy window is left as it is', () => {
     const fx = createFixture({ 'src/f.ts': `export const f = 1;\n` });
     fixtures.push(fx);

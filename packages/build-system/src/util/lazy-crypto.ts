@@ -7,7 +7,7 @@ let loaded: NodeCrypto | undefined;
 /**
  * node:crypto, loaded on first use. Why: loading it costs ~3 ms (it pulls in Node's streams), and a
  * replayed no-op (cli-start.cjs) rarely hashes anything: it needs crypto only for a file modified
- * within the racy window or an env var a config declared (research.md §8.x). Synchronous either way:
+ * within the racy window or an env var a config declared (research.md §8.q). Synchronous either way:
  * `process.getBuiltinModule` where Node has it (20.16+), else a require made for this purpose (any
  * absolute base path resolves a builtin).
  */

@@ -103,7 +103,7 @@ const PLAIN_SEGMENTS = /^(?!\.\.?(?:\/|$))(?:[^/\\]+)(?:\/(?!\.\.?(?:\/|$))[^/\\
 /**
  * `toPosix(path.relative(from, path.resolve(dir, file)))`: how a file shows relative to the cwd. The
  * common case, a normalized directory below `from` and a plain relative file, is a slice: a replayed
- * no-op with a warning per package made 200 path.relative calls, ~4 ms of ~110 (research.md §8.x).
+ * no-op with a warning per package made 200 path.relative calls, ~4 ms of ~110 (research.md §8.q).
  */
 export function relativeFile(from: string, dir: string, file: string): string {
   if (path.sep === '/' && from.length > 1 && !from.endsWith('/') && dir.startsWith(from) && PLAIN_SEGMENTS.test(file)) {

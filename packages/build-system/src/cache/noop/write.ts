@@ -90,6 +90,45 @@ function absentColumns(paths: string[], table: PathTable): NoopRecord['absent'] 
   return columns;
 }
 
+/** How many of the newest files a record checks first. */
+const NEWEST_FIRST = 32;
+
+/**
+ * The NEWEST_FIRST most recently changed files (mtime or ctime), newest first, then the rest in the
+ * order the run read them. Why: the files edited last are the likeliest to be edited again, and a
+ * replay stops at the first path that changed; a leaf edit at 200 packages had its file ~3,200 paths
+ * into the record, every one stat'ed before the replay gave up (~13 ms). Not a full sort: that cost
+ * the writer as much as it saved the check.
+ */
+function newestFirst(files: [string, ObservedFile][]): [string, ObservedFile][] {
+  // One pass with the times in an array, no sort: the writer runs once per process, mostly unoptimized.
+  const n = files.length;
+  const times = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const f = files[i]![1];
+    times[i] = f.ctimeMs > f.mtimeMs ? f.ctimeMs : f.mtimeMs;
+  }
+  const top: number[] = [];
+  let floor = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const t = times[i]!;
+    if (top.length === NEWEST_FIRST && t <= floor) continue;
+    let at = top.length;
+    while (at > 0 && times[top[at - 1]!]! < t) at--;
+    top.splice(at, 0, i);
+    if (top.length > NEWEST_FIRST) top.pop();
+    if (top.length === NEWEST_FIRST) floor = times[top[NEWEST_FIRST - 1]!]!;
+  }
+  const taken = new Uint8Array(n);
+  const ordered: [string, ObservedFile][] = [];
+  for (const i of top) {
+    taken[i] = 1;
+    ordered.push(files[i]!);
+  }
+  for (let i = 0; i < n; i++) if (taken[i] === 0) ordered.push(files[i]!);
+  return ordered;
+}
+
 /** ctime as stored: 0 when it equals mtime (most files), so the common case costs one character. */
 const sameOr0 = (ctimeMs: number, mtimeMs: number): number => (ctimeMs === mtimeMs ? 0 : ctimeMs);
 
@@ -148,8 +187,9 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   // changed since cannot match these numbers at replay (ctime never goes back), so a record of a state
   // already gone is never replayed — the next run is a real one and records again. Recent files are
   // checked by content, which covers changes within one timestamp tick.
-  for (const [p, seen] of input.observed.files) {
-    if (underOutput(p)) continue;
+  const read: [string, ObservedFile][] = [];
+  for (const entry of input.observed.files) if (!underOutput(entry[0])) read.push(entry);
+  for (const [p, seen] of newestFirst(read)) {
     if (seen.mtimeMs > racySince && !seen.sha256) return `${p} was modified moments ago`;
     addFile(p, seen.size, seen.mtimeMs, seen.ctimeMs, seen.ino, seen.sha256);
   }
