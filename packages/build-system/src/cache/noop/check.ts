@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, readlinkSync, utimesSync } from 'node:fs';
 import { writeFileAtomicSync } from '../../util/atomic-file.js';
 import { statFields, type StatFields } from '../../util/fast-stat.js';
 import { sha256 } from '../../util/hash.js';
-import { envValueHash, expandDirs, joinPath, NOOP_RECORD_VERSION, RACY_WINDOW_MS, sameNames, type NoopRecord, type NoopResults } from './record.js';
+import { envValueHash, expandDirs, joinPath, NEWEST_FIRST, NOOP_RECORD_VERSION, RACY_WINDOW_MS, sameNames, type NoopRecord, type NoopResults } from './record.js';
 
 /**
  * Checking a no-op record and the bookkeeping of replaying it: the CLI's fast
@@ -63,19 +63,27 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
   const scratch: StatFields = { size: 0, mtimeMs: 0, ctimeMs: 0, ino: 0, isDirectory: false, isFile: false };
   expandedDirs.set(record, dirTable);
   const { files, dirs, absent } = record;
-  for (let i = 0; i < files.dir.length; i++) {
-    const p = joinPath(dirTable[files.dir[i]!]!, files.base[i]!);
-    const st = statFields(p, scratch);
-    const mtimeMs = files.mtimeMs[i]!;
-    const ctimeMs = files.ctimeMs[i]!;
-    if (!st || st.size !== files.size[i] || st.mtimeMs !== mtimeMs || st.ctimeMs !== (ctimeMs === 0 ? mtimeMs : ctimeMs) || st.ino !== files.ino[i]) return null;
-    newestMtime = Math.max(newestMtime, mtimeMs, ctimeMs);
-    if (mtimeMs > racySince) {
-      const sha = files.sha256[i];
-      if (!sha || fileSha256(p) !== sha) return null;
-      racyEntries++;
+  // Whether files [from, to) are as recorded (racy ones by content).
+  const filesHold = (from: number, to: number): boolean => {
+    for (let i = from; i < to; i++) {
+      const p = joinPath(dirTable[files.dir[i]!]!, files.base[i]!);
+      const st = statFields(p, scratch);
+      const mtimeMs = files.mtimeMs[i]!;
+      const ctimeMs = files.ctimeMs[i]!;
+      if (!st || st.size !== files.size[i] || st.mtimeMs !== mtimeMs || st.ctimeMs !== (ctimeMs === 0 ? mtimeMs : ctimeMs) || st.ino !== files.ino[i]) return false;
+      newestMtime = Math.max(newestMtime, mtimeMs, ctimeMs);
+      if (mtimeMs > racySince) {
+        const sha = files.sha256[i];
+        if (!sha || fileSha256(p) !== sha) return false;
+        racyEntries++;
+      }
     }
-  }
+    return true;
+  };
+  // The files changed last come first (write.ts), then the directories (a file added or removed), then
+  // the rest: a replay after an edit, or after a new file, gives up within its first few hundred stats.
+  const head = Math.min(files.dir.length, NEWEST_FIRST);
+  if (!filesHold(0, head)) return null;
   for (let i = 0; i < dirs.dir.length; i++) {
     const p = dirTable[dirs.dir[i]!]!;
     const st = statFields(p, scratch);
@@ -95,6 +103,7 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
       if (!sameNames(now, names, ownNames)) return null;
     }
   }
+  if (!filesHold(head, files.dir.length)) return null;
   for (let i = 0; i < absent.dir.length; i++) if (statFields(joinPath(dirTable[absent.dir[i]!]!, absent.base[i]!), scratch)) return null;
   for (const [d, base, target] of record.links) if (readlinkSync(joinPath(dirTable[d]!, base)) !== target) return null;
   const uses: number[] = [];

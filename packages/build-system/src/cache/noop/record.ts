@@ -34,6 +34,8 @@ import { VERSION } from '../../version.js';
  */
 
 export const NOOP_RECORD_VERSION = 5;
+/** How many of the files changed last a record lists first, and a replay checks before the directories (write.ts newestFirst). */
+export const NEWEST_FIRST = 32;
 /** A path modified this close to the record's writing is checked by content (see the trust rules above). */
 export const RACY_WINDOW_MS = 2000;
 

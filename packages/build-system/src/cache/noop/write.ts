@@ -8,6 +8,7 @@ import {
   emptyDirs,
   emptyFiles,
   envValueHash,
+  NEWEST_FIRST,
   NOOP_RECORD_VERSION,
   RACY_WINDOW_MS,
   recordFile,
@@ -89,9 +90,6 @@ function absentColumns(paths: string[], table: PathTable): NoopRecord['absent'] 
   }
   return columns;
 }
-
-/** How many of the newest files a record checks first. */
-const NEWEST_FIRST = 32;
 
 /**
  * The NEWEST_FIRST most recently changed files (mtime or ctime), newest first, then the rest in the
