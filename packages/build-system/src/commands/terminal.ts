@@ -51,7 +51,7 @@ export type MaybeTerminal = NodeJS.WritableStream | { isTTY: false };
  * process.stdout (fd 1) or process.stderr (fd 2) when the descriptor may be a terminal; a stand-in
  * that says it is not one for a pipe, file or socket. Why: the first touch of process.stdout makes a
  * stream and loads Node's stream modules, ~3 ms of a replayed no-op that writes to a pipe with
- * fs.writeSync (commands/build-replay.ts). A terminal is a character device, so nothing else is one.
+ * fs.writeSync (cli/ordered-output.ts). A terminal is a character device, so nothing else is one.
  */
 export function standardStream(fd: 1 | 2): MaybeTerminal {
   let characterDevice = true;
