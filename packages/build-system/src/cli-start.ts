@@ -52,7 +52,7 @@ export async function start(argv: readonly string[] = process.argv.slice(2)): Pr
 }
 
 /**
- * A run is coming: if the cache dir names a TypeScript 5 snapshot its last declarations job used,
+ * A run is coming: if the cache dir names a TypeScript 5 snapshot its last TypeScript 5 job used,
  * a process starts from it now, ~0.1 s before the run could start one itself (it still has to load
  * cli.js and discover the workspace), so its ~0.25 s of start overlaps that. The run takes it over
  * (adapters/tsc-snapshot-prewarm.ts), checks the snapshot when a job needs it, and kills it if none

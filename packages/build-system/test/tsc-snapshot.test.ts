@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { emitDeclarations } from '../src/adapters/dts.js';
+import { tscAdapter } from '../src/adapters/tsc.js';
 import { tscPoolStats } from '../src/adapters/tsc-pool.js';
 import { buildPendingSnapshots, dropTscSnapshotPrewarm, forgetSnapshotUses, MAX_JOBS_TO_BUILD, prewarmTscSnapshot, snapshotDir, snapshotKey, tscSnapshotStats } from '../src/adapters/tsc-snapshot.js';
 import { readSnapshotHint } from '../src/adapters/tsc-snapshot-hint.js';
@@ -86,6 +87,15 @@ async function emit(fx: Fixture, signal?: AbortSignal): Promise<Emit & { outDir:
   return { out, logs, written, outDir: ctx.outDir };
 }
 
+/** The tsc adapter's full emit (.js and .d.ts) of the package, as a build runs it. */
+async function emitWithTsc(fx: Fixture): Promise<Emit> {
+  const pkg = loadPackageInfo(fx.root, new ReadLog());
+  const { ctx, logs } = stagingContext(pkg, { adapter: 'tsc', dts: true }, { available: true, version: '5.9.3', location: ts5 });
+  const out = await tscAdapter.build(ctx);
+  const written = Object.fromEntries(listFiles(ctx.outDir).map((f) => [f, readFileSync(path.join(ctx.outDir, f), 'utf8')]));
+  return { out, logs, written };
+}
+
 /** The package's declarations once with the worker and once from the snapshot (built by the first if missing); checks which path each took. */
 /** What the worker writes (the snapshot off), then the snapshot's use counts forgotten: the reference for a run that must not use it. */
 async function workerReference(fx: Fixture): Promise<Emit['written']> {
@@ -162,6 +172,24 @@ describe('declarations from the TypeScript 5 snapshot', () => {
     expect(readdirSync(path.dirname(blobOf(ts5))).sort()).toEqual([`${snapshotKey(ts5)}.blob`, `${snapshotKey(ts5)}.json`, `${snapshotKey(ts5)}.wanted`, 'last.json']);
     expect(snapshot.out.ok).toBe(true);
     expect(Object.keys(snapshot.written).sort()).toEqual(['greet.d.ts', 'index.d.ts']);
+    expect(snapshot.written).toEqual(worker.written);
+    expect(snapshot.out.diagnostics).toEqual(worker.out.diagnostics);
+    expect(snapshot.out.reads?.slice().sort()).toEqual(worker.out.reads?.slice().sort());
+  });
+
+  test("the tsc adapter's own emit runs from it too: the same .js and .d.ts files, diagnostics and reads as the worker", async () => {
+    const fx = tsPackage(clean);
+    await ensureSnapshot(fx);
+    process.env.BUILD_SYSTEM_TSC_SNAPSHOT = '0';
+    const worker = await emitWithTsc(fx);
+    delete process.env.BUILD_SYSTEM_TSC_SNAPSHOT;
+    forgetSnapshotUses();
+    const before = { pool: tscPoolStats().compiled, snap: tscSnapshotStats().compiled };
+    const snapshot = await emitWithTsc(fx);
+    expect(tscSnapshotStats().compiled).toBe(before.snap + 1);
+    expect(tscPoolStats().compiled).toBe(before.pool);
+    expect(snapshot.out.ok).toBe(true);
+    expect(Object.keys(snapshot.written).sort()).toEqual(['greet.d.ts', 'greet.js', 'index.d.ts', 'index.js']);
     expect(snapshot.written).toEqual(worker.written);
     expect(snapshot.out.diagnostics).toEqual(worker.out.diagnostics);
     expect(snapshot.out.reads?.slice().sort()).toEqual(worker.out.reads?.slice().sort());

@@ -374,8 +374,9 @@ async function runPlanned(ctx: TscRunContext, ts: TypeScriptInstall, mode: TscMo
     const reader = tscOutputReader(ctx, mode, plan);
     const job = { tsDir: ts.dir, args: tscArgs(ctx, ts, mode, UNUSED_BUILD_INFO_FILE, plan), cwd: ctx.pkg.dir, outDir: ctx.outDir };
     const onLine = (stream: 'stdout' | 'stderr', line: string) => reader.onLine(stream, line);
-    // A one-shot run's first TypeScript 5 job: from a snapshot with the libs parsed and bound, when there is one (tsc-snapshot.ts).
-    const fromSnapshot = mode === 'declarations' ? await (await import('./tsc-snapshot.js')).runFromSnapshot(job, ctx.cacheDir, ctx.signal, onLine) : undefined;
+    // A one-shot run's first TypeScript 5 job, whatever it emits (the tsc adapter's files, declarations after
+    // a bundler, a type check): from a snapshot with the libs parsed and bound, when there is one (tsc-snapshot.ts).
+    const fromSnapshot = await (await import('./tsc-snapshot.js')).runFromSnapshot(job, ctx.cacheDir, ctx.signal, onLine);
     const outcome = fromSnapshot ?? (await runInTscWorker(job, ctx.signal, onLine));
     if (outcome.kind === 'aborted') return { ok: false, files: [], diagnostics: [], reads: null };
     if (outcome.kind === 'done') {

@@ -14,7 +14,7 @@ export function snapshotDir(cacheDir: string): string {
   return path.join(cacheDir, 'v1', 'tsc-snapshot');
 }
 
-/** The snapshot a workspace's last declarations job ran from (or was built for): its key and the TypeScript it holds. */
+/** The snapshot a workspace's last TypeScript 5 job ran from (or was built for): its key and the TypeScript it holds. */
 export interface SnapshotHint {
   key: string;
   tsDir: string;

@@ -39,7 +39,7 @@ export function startPrewarmedProcess(blob: string, key: string, cacheDir: strin
     child.on('close', (code, sig) => resolve({ code, signal: sig }));
   });
   try {
-    // The run that started it comes first: it only has to be ready by the first declarations job.
+    // The run that started it comes first: it only has to be ready by the first TypeScript 5 job.
     if (child.pid) setPriority(child.pid, 10);
   } catch {
     // not allowed here

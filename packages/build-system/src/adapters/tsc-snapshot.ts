@@ -16,8 +16,9 @@ export { snapshotDir } from './tsc-snapshot-hint.js';
 import type { TscWorkerReply, TscWorkerRequest } from './tsc-worker.js';
 
 /**
- * TypeScript 5 declarations from a V8 startup snapshot (issue 14, research.md
- * §13). A one-shot run's declarations job in a fresh worker spends ~0.3 s
+ * TypeScript 5 jobs from a V8 startup snapshot (issue 14, research.md §13, §8.q):
+ * declarations after a bundler, the tsc adapter's own emit, a type check. A
+ * one-shot run's job in a fresh worker spends ~0.3 s
  * loading typescript.js and ~1.2 s parsing and binding the default libs before
  * it reaches the package's own files; a process started from a snapshot that
  * holds both (tsc-snapshot-entry.ts) starts in ~0.3 s with them done.
@@ -30,15 +31,15 @@ import type { TscWorkerReply, TscWorkerRequest } from './tsc-worker.js';
  * stale lib in it is never served: every cached file is stamp-checked on use,
  * as in the worker.
  *
- * Used for the first declarations job of a TypeScript in a process only: after
+ * Used for the first job of a TypeScript in a process only: after
  * it the pool's worker is warm for the rest, and a snapshot process per job
  * would pay its ~0.3 s start every time. So it pays only in a run with few
- * declaration jobs: an edit, not a cold build (a cold build or a CI run
+ * jobs: an edit, not a cold build (a cold build or a CI run
  * without a cache would pay ~3 s CPU to build a snapshot it never uses).
  * Hence the rule: a process that needed a snapshot and found none builds it
  * once its work is done (`beforeExit`, after the results are printed), in a
  * child at the lowest CPU priority (~3 s CPU, ~250 MB), and only when it ran
- * at most MAX_JOBS_TO_BUILD declaration jobs of that TypeScript, and only the
+ * at most MAX_JOBS_TO_BUILD jobs of that TypeScript, and only the
  * second time such a run wanted it (the first leaves `<key>.wanted`): a CI job
  * with a fresh cache and a few packages is such a run every time, and waited
  * ~3 s (~14 s on a loaded machine) after its output for a snapshot nobody
@@ -126,7 +127,7 @@ function projectText(job: TscJob): ProjectText | undefined {
 }
 const building = new Map<string, Promise<void>>();
 
-/** A process with more declaration jobs than this is a cold build: it builds no snapshot. */
+/** A process with more TypeScript 5 jobs than this is a cold build: it builds no snapshot. */
 export const MAX_JOBS_TO_BUILD = 3;
 const counts = { compiled: 0, fellBack: 0, built: 0, prewarmed: 0 };
 
@@ -194,7 +195,7 @@ export async function runFromSnapshot(job: TscJob, cacheDir: string, signal: Abo
  * configs and keys before it knows which package's declarations to build.
  * So when a run starts and the workspace's last used snapshot (tsc-snapshot-hint.ts) is still
  * valid, a process is started from it at once, waiting for its job on stdin;
- * the run's first declarations job of that TypeScript is handed to it. Not
+ * the run's first job of that TypeScript is handed to it. Not
  * needed (every package hit, or another TypeScript): it is killed when the run
  * ends (dropTscSnapshotPrewarm), and by the exit hook in any case. It never
  * holds the process open until it is handed a job.
@@ -370,12 +371,12 @@ export async function buildSnapshot(dir: string, key: string, ranJob: TscJob, pr
 
 /**
  * Builds the snapshots this process needed and did not find, if it ran few
- * enough declaration jobs for one to pay (MAX_JOBS_TO_BUILD); resolves when
+ * enough jobs for one to pay (MAX_JOBS_TO_BUILD); resolves when
  * they are written. Called at `beforeExit`; tests call it directly.
  */
 export function buildPendingSnapshots(): Promise<void> {
   for (const [key, { dir, job, project }] of pending) {
-    if ((jobsFor.get(job.tsDir) ?? 0) > MAX_JOBS_TO_BUILD) debug(`not built: ${jobsFor.get(job.tsDir)} declaration jobs ran (a cold build; at most ${MAX_JOBS_TO_BUILD} make one pay)`);
+    if ((jobsFor.get(job.tsDir) ?? 0) > MAX_JOBS_TO_BUILD) debug(`not built: ${jobsFor.get(job.tsDir)} jobs ran (a cold build; at most ${MAX_JOBS_TO_BUILD} make one pay)`);
     else if (wantedBefore(dir, key)) startBuild(dir, key, job, project);
     else debug(`not built yet: the first run to want ${key} (the next one builds it)`);
   }

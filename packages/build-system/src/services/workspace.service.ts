@@ -56,7 +56,7 @@ export class WorkspaceBuildService {
       return runError(startedAt, started, e);
     }
     // A process from the workspace's TypeScript 5 snapshot starts now, while configs and keys load, for
-    // the first declarations job; killed below if the run needs none (adapters/tsc-snapshot.ts, research §13).
+    // the first TypeScript 5 job; killed below if the run needs none (adapters/tsc-snapshot.ts, research §13).
     const root = selection.packages[0]?.workspaceRoot;
     const cacheDir = root ? resolveCacheDir(root, options.cacheDir) : undefined;
     const hint = cacheDir && process.env.BUILD_SYSTEM_TSC_SNAPSHOT !== '0' ? readSnapshotHint(cacheDir) : undefined;
