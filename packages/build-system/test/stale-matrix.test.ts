@@ -350,6 +350,11 @@ interface Case {
   edit(fx: Fixture): void;
 }
 
+/** The symlink at `rel` made to point at `target` instead. */
+const repoint = (fx: Fixture, rel: string, target: string) => {
+  unlinkSync(fx.path(rel));
+  symlinkSync(target, fx.path(rel));
+};
 const replaceIn = (fx: Fixture, rel: string, from: string, to: string) => {
   const text = fx.read(rel);
   if (!text.includes(from)) throw new Error(`${rel} does not contain ${from}`);
@@ -478,10 +483,7 @@ const CASES: Case[] = [
     name: 'a symlinked directory under src/ pointed elsewhere',
     pkg: 'symlink-retarget',
     changes: true,
-    edit: (fx) => {
-      unlinkSync(fx.path('packages/symlink-retarget/src/linked'));
-      symlinkSync('../../../retarget-b', fx.path('packages/symlink-retarget/src/linked'));
-    },
+    edit: (fx) => repoint(fx, 'packages/symlink-retarget/src/linked', '../../../retarget-b'),
   },
   { name: 'a file added beside an imported one outside the package that now wins resolution', pkg: 'shadow', changes: true, edit: (fx) => fx.write({ 'shared/shadow/mod.tsx': `export const shadow = 'from mod.tsx';\n` }) },
   { name: 'a bundled node_modules file edited, lockfile unchanged', pkg: 'nm-bundled', changes: true, edit: (fx) => replaceIn(fx, 'node_modules/fake-dep/index.js', "'['", "'<'") },
@@ -489,10 +491,7 @@ const CASES: Case[] = [
     name: 'node_modules/linked-lib pointed at another checkout of the package (npm link; the files of both unchanged)',
     pkg: 'nm-relinked',
     changes: true,
-    edit: (fx) => {
-      unlinkSync(fx.path('node_modules/linked-lib'));
-      symlinkSync('../linked-pkgs/b', fx.path('node_modules/linked-lib'));
-    },
+    edit: (fx) => repoint(fx, 'node_modules/linked-lib', '../linked-pkgs/b'),
   },
   {
     name: "an installed dual package's root exports pointed at its other existing build (a nearer dist/esm/package.json)",
