@@ -105,7 +105,7 @@ console.log(JSON.stringify(seen));`, [cacheDir, KEY, startAt]),
     expect(seen.hit).toBeGreaterThan(0);
 
     const store = new LocalCacheStore(cacheDir);
-    expect(readdirSync(path.join(cacheDir, 'v1/entries'))).toEqual([KEY]);
+    expect(readdirSync(path.join(cacheDir, 'v1/entries'))).toEqual([`${KEY}.json`]);
     const lookup = await store.get(KEY);
     expect(lookup.status).toBe('hit');
     if (lookup.status !== 'hit') return;
@@ -133,7 +133,7 @@ for (let i = 0; ; i++) await store.put({ ...draft, key: sha('k' + i), primaryKey
     expect((await done).signal).toBe('SIGKILL');
 
     const store = new LocalCacheStore(cacheDir);
-    const keys = readdirSync(path.join(cacheDir, 'v1/entries'));
+    const keys = readdirSync(path.join(cacheDir, 'v1/entries')).map((name) => name.replace(/\.json$/, ''));
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) {
       const lookup = await store.get(key);
@@ -144,6 +144,9 @@ for (let i = 0; ; i++) await store.put({ ...draft, key: sha('k' + i), primaryKey
     const report = await store.prune({ now: Date.now() + 2 * 3600_000, maxAgeMs: 365 * 86400_000 });
     expect(report.removed).toEqual([]);
     expect(readdirSync(path.join(cacheDir, 'v1/tmp'))).toEqual([]);
+    // So do blobs written for an entry whose manifest the kill cut off: every blob left is one a manifest names.
+    const named = new Set(keys.flatMap((key) => (JSON.parse(readFileSync(store.manifestFile(key), 'utf8')) as { artifacts: { sha256: string }[] }).artifacts.map((a) => a.sha256)));
+    expect(readdirSync(path.join(cacheDir, 'v1/blobs')).filter((name) => !named.has(name))).toEqual([]);
   });
 });
 
@@ -182,7 +185,7 @@ describe('store: eviction and bookkeeping', () => {
       await store.put(d.draft, d.sourceOf);
     }
     const now = Date.now();
-    const setLastUse = (key: string, ago: number) => utimesSync(path.join(work, 'cache/v1/entries', key, 'manifest.json'), (now - ago) / 1000, (now - ago) / 1000);
+    const setLastUse = (key: string, ago: number) => utimesSync(store.manifestFile(key), (now - ago) / 1000, (now - ago) / 1000);
     setLastUse(keys[0]!, 40 * 86400_000); // a: unused for 40 days
     setLastUse(keys[1]!, 3000); // b: used 3 s ago
     setLastUse(keys[2]!, 1000); // c: used 1 s ago
@@ -205,16 +208,55 @@ describe('store: eviction and bookkeeping', () => {
 
     expect(await store.removePackage(path.join(work, 'pkg'))).toEqual({ entries: 2, bytes: report.bytes });
     expect(await store.list()).toEqual([]);
+    // With the blobs only they named (a's and b's, evicted above, wait for prune's hour: a writer may be about to name them).
+    expect(readdirSync(path.join(work, 'cache/v1/blobs')).sort()).toEqual([sha('x'.repeat(1000)), sha('x'.repeat(2000))].sort());
   });
 
-  it('a directory in entries/ without a manifest is pruned as corrupt', async () => {
+  it('an entry of the layout before (a directory with manifest.json and blobs/) is never read, and pruned as corrupt', async () => {
     const work = temp();
     const store = new LocalCacheStore(path.join(work, 'cache'));
-    mkdirSync(path.join(work, 'cache/v1/entries', sha('orphan'), 'blobs'), { recursive: true });
-    expect((await store.get(sha('orphan'))).status).toBe('corrupt');
+    const old = path.join(work, 'cache/v1/entries', sha('old layout'));
+    mkdirSync(path.join(old, 'blobs'), { recursive: true });
+    writeFileSync(path.join(old, 'manifest.json'), '{}');
+    expect((await store.get(sha('old layout'))).status).toBe('absent');
     const report = await store.prune();
     expect(report.removed.map((r) => r.reason)).toEqual(['corrupt']);
-    expect((await store.get(sha('orphan'))).status).toBe('absent');
+    expect(existsSync(old)).toBe(false);
+  });
+
+  it('blobs are shared by the entries that produced the same bytes; prune removes a blob once no entry names it and it is an hour old', async () => {
+    const work = temp();
+    const store = new LocalCacheStore(path.join(work, 'cache'));
+    const [a, b] = [sha('entry a'), sha('entry b')];
+    await store.put(draft(a, { 'index.js': 'shared\n', 'a.js': 'only a\n' }, work).draft, draft(a, { 'index.js': 'shared\n', 'a.js': 'only a\n' }, work).sourceOf);
+    const shared = store.blobFile(sha('shared\n'));
+    const ino = statSync(shared).ino;
+    const d = draft(b, { 'index.js': 'shared\n' }, work);
+    await store.put(d.draft, d.sourceOf);
+    // The second entry found the bytes there: the same file, touched, not written again.
+    expect(statSync(shared).ino).toBe(ino);
+    expect(readdirSync(path.join(work, 'cache/v1/blobs')).sort()).toEqual([sha('only a\n'), sha('shared\n')].sort());
+
+    // a evicted (unused for 40 days): its own blob goes, the shared one stays for b.
+    const now = Date.now();
+    const old = (now - 40 * 86400_000) / 1000;
+    utimesSync(store.manifestFile(a), old, old);
+    for (const blob of readdirSync(path.join(work, 'cache/v1/blobs'))) utimesSync(store.blobFile(blob), old, old);
+    const report = await store.prune({ now });
+    expect(report.removed.map((r) => [r.key, r.reason])).toEqual([[a, 'age']]);
+    expect(readdirSync(path.join(work, 'cache/v1/blobs'))).toEqual([sha('shared\n')]);
+    const lookup = await store.get(b);
+    expect(lookup.status).toBe('hit');
+    if (lookup.status === 'hit') await lookup.hit.restore(path.join(work, 'restored'));
+    expect(readFileSync(path.join(work, 'restored/index.js'), 'utf8')).toBe('shared\n');
+
+    // A blob no entry names yet but written moments ago (a writer before its manifest) is kept.
+    writeFileSync(store.blobFile(sha('fresh')), 'fresh');
+    await store.prune({ now: Date.now() });
+    expect(existsSync(store.blobFile(sha('fresh')))).toBe(true);
+    await store.prune({ now: Date.now() + 2 * 3600_000 });
+    expect(existsSync(store.blobFile(sha('fresh')))).toBe(false);
+    expect(existsSync(store.blobFile(sha('shared\n')))).toBe(true);
   });
 });
 
@@ -269,7 +311,7 @@ describe('store: restore trusts nothing but regular blob files and the permissio
     const d = draft(key, Object.fromEntries(Object.entries(files).map(([n, [text]]) => [n, text])), work);
     d.draft.artifacts = d.draft.artifacts.map((a) => ({ ...a, mode: files[a.path.slice('dist/'.length)]![1] }));
     await store.put(d.draft, d.sourceOf);
-    const blob = (name: string) => path.join(work, 'cache/v1/entries', key, 'blobs', sha(files[name]![0]));
+    const blob = (name: string) => store.blobFile(sha(files[name]![0]));
     const hit = async () => {
       const lookup = await store.get(key);
       expect(lookup.status).toBe('hit');
@@ -330,14 +372,19 @@ describe('store: a writer that finds its key published', () => {
     const store = new LocalCacheStore(path.join(work, 'cache'));
     const d = draft(KEY, { 'index.js': 'export const a = 1;\n', 'index.d.ts': 'export declare const a = 1;\n' }, work);
     await store.put(d.draft, d.sourceOf);
-    const blobs = path.join(work, 'cache/v1/entries', KEY, 'blobs');
-    const ino = statSync(path.join(blobs, sha('export const a = 1;\n'))).ino;
+    const blob = store.blobFile(sha('export const a = 1;\n'));
+    const manifestIno = statSync(store.manifestFile(KEY)).ino;
     await store.put(d.draft, d.sourceOf);
-    expect(statSync(path.join(blobs, sha('export const a = 1;\n'))).ino).toBe(ino);
-    rmSync(path.join(blobs, sha('export const a = 1;\n')));
+    expect(statSync(store.manifestFile(KEY)).ino).toBe(manifestIno);
+    rmSync(blob);
     expect((await store.get(KEY)).status).toBe('hit');
     await store.put(d.draft, d.sourceOf);
-    expect(readFileSync(path.join(blobs, sha('export const a = 1;\n')), 'utf8')).toBe('export const a = 1;\n');
+    expect(readFileSync(blob, 'utf8')).toBe('export const a = 1;\n');
+    // A damaged blob of the same size is only found on restore; rewriting the entry with `replace` (as a
+    // rebuild after that does) writes its blobs anew.
+    writeFileSync(blob, 'export const a = 2;\n');
+    await store.put(d.draft, d.sourceOf, { replace: true });
+    expect(readFileSync(blob, 'utf8')).toBe('export const a = 1;\n');
   });
 });
 
@@ -348,7 +395,7 @@ describe('store: manifest text', () => {
     const key = sha('manifest text');
     const d = draft(key, { 'index.js': 'export {};\n' }, work);
     await store.put(d.draft, d.sourceOf);
-    const file = path.join(work, 'cache/v1/entries', key, 'manifest.json');
+    const file = store.manifestFile(key);
     const text = readFileSync(file, 'utf8');
     const { integrity, ...rest } = JSON.parse(text) as Record<string, unknown>;
     // The bytes before the integrity key are what it is the sha256 of (so a lookup need not re-serialize),

@@ -107,8 +107,15 @@ function mtimes(dir: string): Record<string, [number, number]> {
   return out;
 }
 
-function entryDir(cacheDir: string, key: string): string {
-  return path.join(cacheDir, 'v1', 'entries', key);
+/** An entry's manifest: the entry itself (cache/store.ts). */
+function manifestOf(cacheDir: string, key: string): string {
+  return path.join(cacheDir, 'v1', 'entries', `${key}.json`);
+}
+
+/** The shared blob holding the bytes of an entry's dist/index.js. */
+function indexBlobOf(cacheDir: string, key: string): string {
+  const manifest = JSON.parse(readFileSync(manifestOf(cacheDir, key), 'utf8')) as { artifacts: { path: string; sha256: string }[] };
+  return path.join(cacheDir, 'v1', 'blobs', manifest.artifacts.find((a) => a.path === 'dist/index.js')!.sha256);
 }
 
 describe('cache: hits', () => {
@@ -399,7 +406,7 @@ describe('cache: each miss says why', () => {
   it('inputs unchanged but the entry removed → says so instead of "first build"', async () => {
     const p = cachePackage();
     const first = await p.build();
-    rmSync(entryDir(p.cacheDir, first.cache.key!), { recursive: true });
+    rmSync(manifestOf(p.cacheDir, first.cache.key!));
     rmSync(p.fx.path('dist'), { recursive: true });
     const r = await p.build();
     expect(kinds(r)).toEqual(['entry-missing']);
@@ -443,8 +450,8 @@ describe('cache: workspace dependencies', () => {
         expect(run.ok).toBe(true);
         return new Map(run.results.map((r) => [r.package.name, r]));
       },
-      fingerprint: (r) => JSON.parse(readFileSync(path.join(entryDir(cacheDir, r.cache.key!), 'manifest.json'), 'utf8')).fingerprint,
-      reads: (r) => JSON.parse(readFileSync(path.join(entryDir(cacheDir, r.cache.key!), 'manifest.json'), 'utf8')).reads,
+      fingerprint: (r) => JSON.parse(readFileSync(manifestOf(cacheDir, r.cache.key!), 'utf8')).fingerprint,
+      reads: (r) => JSON.parse(readFileSync(manifestOf(cacheDir, r.cache.key!), 'utf8')).reads,
     };
   }
 
@@ -624,31 +631,32 @@ describe('cache: tool version', () => {
 });
 
 describe('cache: corrupt entries are reported, rebuilt and repaired', () => {
-  const corruptions: [string, (entry: string, key: string) => void, RegExp][] = [
+  // (A manifest removed is no entry at all: a plain miss, "inputs unchanged but the entry removed" above.)
+  const corruptions: [string, (cacheDir: string, key: string) => void, RegExp][] = [
     [
       'truncated artifact',
-      (entry) => {
-        const blob = path.join(entry, 'blobs', readdirSync(path.join(entry, 'blobs'))[0]!);
+      (cacheDir, key) => {
+        const blob = indexBlobOf(cacheDir, key);
         truncateSync(blob, Math.floor(statSync(blob).size / 2));
       },
       /blob of dist\/index\.js does not match its sha256/,
     ],
     [
       'flipped byte',
-      (entry) => {
-        const blob = path.join(entry, 'blobs', readdirSync(path.join(entry, 'blobs'))[0]!);
+      (cacheDir, key) => {
+        const blob = indexBlobOf(cacheDir, key);
         const data = readFileSync(blob);
         data[Math.floor(data.length / 2)]! ^= 0x01;
         writeFileSync(blob, data);
       },
       /blob of dist\/index\.js does not match its sha256/,
     ],
-    ['missing manifest', (entry) => unlinkSync(path.join(entry, 'manifest.json')), /manifest missing/],
-    ['missing blob', (entry) => unlinkSync(path.join(entry, 'blobs', readdirSync(path.join(entry, 'blobs'))[0]!)), /blob of dist\/index\.js unreadable \(ENOENT/],
+    ['emptied manifest', (cacheDir, key) => truncateSync(manifestOf(cacheDir, key), 0), /manifest is not valid JSON/],
+    ['missing blob', (cacheDir, key) => unlinkSync(indexBlobOf(cacheDir, key)), /blob of dist\/index\.js unreadable \(ENOENT/],
     [
       'edited manifest',
-      (entry) => {
-        const file = path.join(entry, 'manifest.json');
+      (cacheDir, key) => {
+        const file = manifestOf(cacheDir, key);
         writeFileSync(file, readFileSync(file, 'utf8').replace('"durationMs":', '"durationMs":1'));
       },
       /manifest checksum mismatch/,
@@ -661,7 +669,7 @@ describe('cache: corrupt entries are reported, rebuilt and repaired', () => {
       const first = await p.build();
       const key = first.cache.key!;
       const original = snapshotTree(p.fx.path('dist'));
-      corrupt(entryDir(p.cacheDir, key), key);
+      corrupt(p.cacheDir, key);
       // Without outDir the entry has to be restored, which is when its bytes are read.
       rmSync(p.fx.path('dist'), { recursive: true });
 
@@ -695,8 +703,7 @@ describe('cache: a damaged entry is found when its bytes are needed', () => {
     const p = cachePackage();
     const first = await p.build();
     const original = snapshotTree(p.fx.path('dist'));
-    const entry = entryDir(p.cacheDir, first.cache.key!);
-    unlinkSync(path.join(entry, 'blobs', readdirSync(path.join(entry, 'blobs'))[0]!));
+    unlinkSync(indexBlobOf(p.cacheDir, first.cache.key!));
     // Nothing to restore: outDir already holds the entry's files, so no blob is looked at.
     const kept = await p.build();
     expect(kept.cache).toMatchObject({ status: 'hit', restored: false });
@@ -798,7 +805,7 @@ describe('cache: location', () => {
     });
     fixtures.push(fx);
     const r = ((await build({ cwd: fx.root })) as RunResult).results[0]!;
-    expect(existsSync(path.join(fx.root, 'node_modules/.cache/build-system/v1/entries', r.cache.key!, 'manifest.json'))).toBe(true);
+    expect(existsSync(manifestOf(path.join(fx.root, 'node_modules/.cache/build-system'), r.cache.key!))).toBe(true);
 
     const envDir = path.join(tempDir('bs-cache-env-'), 'c');
     process.env.BUILD_SYSTEM_CACHE_DIR = envDir;
@@ -806,6 +813,6 @@ describe('cache: location', () => {
     const viaEnv = ((await build({ cwd: fx.root })) as RunResult).results[0]!;
     // Another cache directory: nothing to restore from, so the entry is missing there.
     expect(viaEnv.cache.status).toBe('miss');
-    expect(existsSync(path.join(envDir, 'v1/entries', r.cache.key!, 'manifest.json'))).toBe(true);
+    expect(existsSync(manifestOf(envDir, r.cache.key!))).toBe(true);
   });
 });

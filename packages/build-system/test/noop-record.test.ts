@@ -103,7 +103,7 @@ describe.concurrent('no-op record', () => {
     expect(JSON.stringify(stable(replay.stdout))).toBe(JSON.stringify(stable(real.stdout)));
     // A replayed hit is a use of the entry, as for a real hit (LRU eviction).
     const entries = path.join(fx.root, 'node_modules/.cache/build-system/v1/entries');
-    const manifest = path.join(entries, readdirSync(entries)[0]!, 'manifest.json');
+    const manifest = path.join(entries, readdirSync(entries)[0]!);
     const old = new Date(Date.now() - 3600_000);
     utimesSync(manifest, old, old);
     expect((await build(fx)).replayed).toBe(true);

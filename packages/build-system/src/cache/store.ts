@@ -1,7 +1,7 @@
-// Long because: one class, LocalCacheStore, whose write, read and prune paths share the crash-safe entry protocol (write in tmp, publish by one rename, verify on read) and the store-directory bookkeeping (knownDirs, inStoreDirs); the on-disk format and its types are in store-format.ts.
+// Long because: one class, LocalCacheStore, whose write, read and prune paths share the crash-safe entry protocol (write in tmp, publish by one rename, verify on read), the shared blobs' sweep and the store-directory bookkeeping (knownDirs, inStoreDirs); the on-disk format and its types are in store-format.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { closeSync, constants as fsConstants, copyFileSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, copyFileSync, fstatSync, lstatSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Artifact } from '../result/schema.js';
@@ -16,23 +16,35 @@ export { CacheCorruptError, type CacheHit, type CacheLookup, type CacheManifest,
  * Layout under the cache directory (default
  * `<workspace root>/node_modules/.cache/build-system`):
  *
- *   v1/entries/<key>/manifest.json     what the build was and produced
- *   v1/entries/<key>/blobs/<sha256>    artifact bytes, named by their content
+ *   v1/entries/<key>.json              an entry: what the build was and produced (its manifest)
+ *   v1/blobs/<sha256>                  artifact bytes, named by their content, shared by every entry
+ *                                      that produced the same bytes
  *   v1/index/<fingerprint key>.json    entry keys built from that fingerprint, newest first
  *   v1/stats/<package id>.json         stat cache of each package, with its last build (fingerprint and
  *                                      reads, what a miss is explained against): file-hasher.ts
- *   v1/tmp/                            entries being written; crash leftovers
+ *   v1/tmp/                            files being written; crash leftovers
  *
- * An entry is written completely into v1/tmp and published with one rename
- * of its directory, so a reader sees a whole entry or none, and a crash leaves
- * only a tmp directory that the next prune removes. A directory in
- * entries/ without a valid manifest is corrupt (it cannot come from a crash),
- * found on lookup; so is a blob missing, of the wrong size or whose bytes do
- * not match its sha256, found when it is needed: every restore (and upload)
- * reads and checks each one. A lookup whose outDir already holds the entry's
- * files needs none, so it stats none (4,200 stats at 200 packages with
- * declarations, research.md §8.w). Corrupt entries are reported to the
- * caller, which rebuilds and overwrites them.
+ * Two files per entry and no directory: each file created costs far more than
+ * its bytes where a miss writes hundreds of them (research.md §8.r: on this
+ * machine's ext4 each new inode is a scan past the recently deleted ones).
+ * Blobs are written first, each into v1/tmp and renamed into blobs/; the
+ * manifest last, the same way. So a reader sees a whole entry or none, and a
+ * crash leaves tmp files or unreferenced blobs, which prune removes. A
+ * manifest that does not parse or check is corrupt, found on lookup; a blob
+ * missing, of the wrong size or whose bytes do not match its sha256 is found
+ * when it is needed: every restore (and upload) reads and checks each one. A
+ * lookup whose outDir already holds the entry's files needs none, so it stats
+ * none (4,200 stats at 200 packages with declarations, research.md §8.w).
+ * Corrupt entries are reported to the caller, which rebuilds and overwrites
+ * them, blobs included.
+ *
+ * A blob is shared: a writer that finds the bytes it needs already there
+ * (same name, same size) touches the blob instead of writing it, and prune
+ * removes a blob only when no manifest names it and it has not been touched
+ * for TMP_LEFTOVER_AGE_MS (a writer between its blobs and its manifest is
+ * seconds old). A directory in entries/ is an entry of the layout before
+ * (manifest and blobs in one directory per entry): never read, pruned as
+ * corrupt.
  *
  * Last use (for LRU eviction) is the manifest's mtime, touched on every hit.
  *
@@ -53,6 +65,9 @@ export { CacheCorruptError, type CacheHit, type CacheLookup, type CacheManifest,
  */
 const knownDirs = new Set<string>();
 
+/** What makes this process's tmp names unique: its own random id and a counter (tmpFile). */
+const tmpNames = { id: randomBytes(4).toString('hex'), seq: 0 };
+
 /** Blobs up to this size are copied synchronously into a new entry (see put). */
 const SYNC_COPY_MAX_BYTES = 1024 * 1024;
 
@@ -63,24 +78,20 @@ export class LocalCacheStore implements CacheStore {
     this.root = path.join(dir, STORE_LAYOUT);
   }
 
-  private entryDir(key: string): string {
-    if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`not a cache key: ${key}`);
-    return path.join(this.root, 'entries', key);
-  }
-
-  /** An entry's manifest file (the no-op record watches it; see cache/noop/record.ts). */
+  /** An entry's manifest file: the entry itself (the no-op record watches it; see cache/noop/record.ts). */
   manifestFile(key: string): string {
-    return path.join(this.entryDir(key), 'manifest.json');
+    if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`not a cache key: ${key}`);
+    return path.join(this.root, 'entries', `${key}.json`);
   }
 
   statCacheFile(pkgDir: string): string {
     return path.join(this.root, 'stats', `${packageId(pkgDir)}.json`);
   }
 
-  /** Where an entry keeps one artifact's bytes (the remote cache packs uploads from here; the caller verifies the sha256). */
-  blobFile(key: string, sha256: string): string {
+  /** Where the store keeps the bytes whose sha256 this is, for every entry that produced them. */
+  blobFile(sha256: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
-    return path.join(this.entryDir(key), 'blobs', sha256);
+    return path.join(this.root, 'blobs', sha256);
   }
 
   async get(key: string, options: { touch?: boolean } = {}): Promise<CacheLookup> {
@@ -101,8 +112,7 @@ export class LocalCacheStore implements CacheStore {
    * a record looks up every package.
    */
   private lookOnce(key: string, options: { touch?: boolean }): { lookup: CacheLookup; stable: boolean } {
-    const dir = this.entryDir(key);
-    const manifestFile = path.join(dir, 'manifest.json');
+    const manifestFile = this.manifestFile(key);
     const identity = () => {
       const st = statSync(manifestFile, { throwIfNoEntry: false });
       return st ? `${st.ino}:${st.ctimeMs}:${st.size}` : null;
@@ -119,22 +129,9 @@ export class LocalCacheStore implements CacheStore {
         closeSync(fd);
       }
     } catch (e) {
-      if (!isErrno(e, 'ENOENT', 'ENOTDIR')) return { lookup: { status: 'corrupt', problem: `manifest unreadable (${(e as Error).message})` }, stable: true };
-      const dirIdentity = () => {
-        let st;
-        try {
-          st = statSync(dir, { throwIfNoEntry: false });
-        } catch {
-          return null; // ENOTDIR
-        }
-        return st ? `${st.ino}:${st.ctimeMs}` : null;
-      };
-      const before = dirIdentity();
-      if (before === null) return { lookup: { status: 'absent' }, stable: true };
-      // Published entries always hold a manifest. Missing while the same directory stays in place is damage;
-      // anything else is another process replacing the entry as we looked.
-      const stable = identity() === null && dirIdentity() === before;
-      return { lookup: { status: 'corrupt', problem: 'manifest missing' }, stable };
+      // No manifest, no entry: it is published last, in one rename.
+      if (isErrno(e, 'ENOENT', 'ENOTDIR')) return { lookup: { status: 'absent' }, stable: true };
+      return { lookup: { status: 'corrupt', problem: `manifest unreadable (${(e as Error).message})` }, stable: true };
     }
     const corrupt = (problem: string) => ({ lookup: { status: 'corrupt' as const, problem }, stable: identity() === seen });
     let manifest: CacheManifest;
@@ -147,7 +144,7 @@ export class LocalCacheStore implements CacheStore {
     if (problem) return corrupt(problem);
     // Last use for LRU eviction; failing to touch it only makes eviction less fair.
     if (options.touch !== false) this.touchSync(key);
-    return { lookup: { status: 'hit', hit: { manifest, restore: (target) => this.restore(key, dir, manifest, target) } }, stable: true };
+    return { lookup: { status: 'hit', hit: { manifest, restore: (target) => this.restore(key, manifest, target) } }, stable: true };
   }
 
   /**
@@ -167,18 +164,18 @@ export class LocalCacheStore implements CacheStore {
     return null;
   }
 
-  /** One artifact's bytes from an entry, never through a link (the remote cache packs uploads from here; the caller verifies the sha256). */
-  async readBlob(key: string, sha256: string): Promise<Buffer> {
-    return readBlobFile(this.blobFile(key, sha256));
+  /** One artifact's bytes, never through a link (the remote cache packs uploads from here; the caller, holding `key`'s manifest, verifies the sha256). */
+  async readBlob(_key: string, sha256: string): Promise<Buffer> {
+    return readBlobFile(this.blobFile(sha256));
   }
 
-  private async restore(key: string, dir: string, manifest: CacheManifest, target: string): Promise<void> {
+  private async restore(key: string, manifest: CacheManifest, target: string): Promise<void> {
     const prefix = `${manifest.outDir}/`;
     for (const a of manifest.artifacts) {
       if (!a.path.startsWith(prefix) || a.path.split('/').includes('..')) throw new CacheCorruptError(key, `artifact path ${a.path} is outside outDir`);
       let data: Buffer;
       try {
-        data = await readBlobFile(path.join(dir, 'blobs', a.sha256));
+        data = await readBlobFile(this.blobFile(a.sha256));
       } catch (e) {
         throw new CacheCorruptError(key, `blob of ${a.path} unreadable (${(e as Error).message})`);
       }
@@ -197,38 +194,103 @@ export class LocalCacheStore implements CacheStore {
     }
   }
 
-  /** Returns the entry's size on disk (blobs + manifest). */
+  /** Returns the entry's size on disk (its blobs + manifest; a blob shared with other entries counts in each). */
   async put(draft: ManifestDraft, sourceOf: (artifact: Artifact) => string, options: { replace?: boolean } = {}): Promise<{ bytes: number }> {
-    const finalDir = this.entryDir(draft.key);
-    const tmpRoot = path.join(this.root, 'tmp');
-    // The entry's directories, small blobs and manifest are written with synchronous calls: per package on a
-    // miss they were a dozen promise-API calls, each a thread-pool round trip costing more main-thread time
-    // than the write itself (research.md §8, session 10). Large blobs still copy through the thread pool.
-    const tmp = await this.inStoreDirs([tmpRoot, path.join(this.root, 'entries')], async () => mkdtempSync(path.join(tmpRoot, `entry-${draft.key.slice(0, 12)}-`)));
-    let published = false;
-    try {
-      mkdirSync(path.join(tmp, 'blobs'));
-      const written = new Set<string>();
-      let bytes = 0;
-      for (const a of draft.artifacts) {
-        if (written.has(a.sha256)) continue;
-        written.add(a.sha256);
-        bytes += a.bytes;
-        // COPYFILE_FICLONE: a reflink where the filesystem can, a plain copy elsewhere.
-        const blob = path.join(tmp, 'blobs', a.sha256);
-        if (a.bytes <= SYNC_COPY_MAX_BYTES) copyFileSync(sourceOf(a), blob, fsConstants.COPYFILE_FICLONE);
-        else await copyFile(sourceOf(a), blob, fsConstants.COPYFILE_FICLONE);
-      }
-      const body: Omit<CacheManifest, 'integrity'> = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...draft };
-      const text = manifestText(body);
-      writeFileSync(path.join(tmp, 'manifest.json'), text);
-      published = await this.inStoreDirs([path.join(this.root, 'entries')], () => this.publish(tmp, finalDir, options.replace === true, draft.key));
-      await this.addToIndex(draft.primaryKey, draft.key);
-      return { bytes: bytes + Buffer.byteLength(text) };
-    } finally {
-      // Renamed into place, tmp is gone; otherwise (a failure, or another process's valid entry kept) it is removed.
-      if (!published) await rm(tmp, { recursive: true, force: true });
+    const replace = options.replace === true;
+    const blobsDir = path.join(this.root, 'blobs');
+    // Small blobs and the manifest are written with synchronous calls: per package on a miss they were a
+    // dozen promise-API calls, each a thread-pool round trip costing more main-thread time than the write
+    // itself (research.md §8, session 10). Large blobs still copy through the thread pool.
+    const written = new Set<string>();
+    let bytes = 0;
+    for (const a of draft.artifacts) {
+      if (written.has(a.sha256)) continue;
+      written.add(a.sha256);
+      bytes += a.bytes;
+      await this.inStoreDirs([this.tmpRoot, blobsDir], () => this.putBlob(a, sourceOf(a), replace));
     }
+    const body: Omit<CacheManifest, 'integrity'> = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...draft };
+    const text = manifestText(body);
+    await this.inStoreDirs([this.tmpRoot, path.join(this.root, 'entries')], async () => {
+      const tmp = this.tmpFile(`entry-${draft.key.slice(0, 12)}`);
+      let published = false;
+      try {
+        writeFileSync(tmp, text, { flag: 'wx' });
+        if (!replace && (await this.keepsPublished(draft.key))) return;
+        // A rename over a file replaces it in one step: a reader holds the old manifest or the new.
+        renameSync(tmp, this.manifestFile(draft.key));
+        published = true;
+      } finally {
+        // Renamed into place, tmp is gone; otherwise (a failure, or another process's valid entry kept) it is removed.
+        if (!published) rmSync(tmp, { force: true });
+      }
+    });
+    await this.addToIndex(draft.primaryKey, draft.key);
+    return { bytes: bytes + Buffer.byteLength(text) };
+  }
+
+  private get tmpRoot(): string {
+    return path.join(this.root, 'tmp');
+  }
+
+  /** A new name in tmp, unique to this call (one process writes several entries at once). */
+  private tmpFile(prefix: string): string {
+    tmpNames.seq++;
+    return path.join(this.tmpRoot, `${prefix}-${process.pid}-${tmpNames.id}-${tmpNames.seq}`);
+  }
+
+  /**
+   * Makes blobs/<sha256> hold the artifact's bytes. Bytes already there under their name and size (another
+   * entry produced them) are kept and touched, which tells prune they are in use; `replace` (a corrupt entry
+   * being rewritten, possibly because of this very blob) writes them anew.
+   */
+  private async putBlob(a: Artifact, source: string, replace: boolean): Promise<void> {
+    const file = this.blobFile(a.sha256);
+    if (!replace) {
+      const st = lstatSync(file, { throwIfNoEntry: false });
+      if (st?.isFile() && st.size === a.bytes) {
+        const now = new Date();
+        try {
+          utimesSync(file, now, now);
+          return;
+        } catch {
+          // removed meanwhile: written below
+        }
+      }
+    }
+    const tmp = this.tmpFile('blob');
+    try {
+      // COPYFILE_FICLONE: a reflink where the filesystem can, a plain copy elsewhere.
+      const flags = fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL;
+      if (a.bytes <= SYNC_COPY_MAX_BYTES) copyFileSync(source, tmp, flags);
+      else await copyFile(source, tmp, flags);
+      // Over a damaged blob of the same name too (replace): in one step, as for a manifest.
+      renameSync(tmp, file);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * Whether another process published `key` first and its entry is whole, so it is kept (same key, same
+   * inputs: either is right). A damaged one is replaced.
+   */
+  private async keepsPublished(key: string): Promise<boolean> {
+    const existing = await this.get(key);
+    // Kept only whole: a lookup does not look at blobs, a writer choosing between two entries does.
+    return existing.status === 'hit' && this.blobsPresent(existing.hit.manifest);
+  }
+
+  /** Every blob of `manifest` is there with its size (the bytes are checked when it is restored). */
+  private blobsPresent(manifest: CacheManifest): boolean {
+    return manifest.artifacts.every((a) => {
+      try {
+        return statSync(this.blobFile(a.sha256), { throwIfNoEntry: false })?.size === a.bytes;
+      } catch {
+        return false;
+      }
+    });
   }
 
   /**
@@ -247,34 +309,6 @@ export class LocalCacheStore implements CacheStore {
       for (const d of dirs) await this.ensureDir(d);
       return fn();
     }
-  }
-
-  /**
-   * Moves a finished entry into place. When another process published the
-   * same key first, its entry is kept if valid (same key, same inputs: either
-   * is right) and replaced if not; `replace` forces replacing. True when
-   * `tmp` was moved into place (false: the other entry was kept, tmp is left).
-   */
-  private async publish(tmp: string, finalDir: string, replace: boolean, key: string): Promise<boolean> {
-    // Each round either publishes, finds a valid entry by someone else, or removes a damaged one; only
-    // processes replacing the same key over and over could keep this going, so the bound is generous.
-    for (let attempt = 0; attempt < 20; attempt++) {
-      try {
-        renameSync(tmp, finalDir);
-        return true;
-      } catch (e) {
-        if (!isErrno(e, 'ENOTEMPTY', 'EEXIST', 'EPERM')) throw e;
-      }
-      if (!replace) {
-        const existing = await this.get(key);
-        // Kept only whole: a lookup does not look at blobs, a writer choosing between two entries does.
-        if (existing.status === 'hit' && blobsPresent(finalDir, existing.hit.manifest)) return false;
-        if (existing.status === 'absent') continue;
-      }
-      await this.removeDir(finalDir);
-      replace = false;
-    }
-    throw new Error(`could not publish cache entry ${key}: another process keeps replacing it`);
   }
 
   /** Removes a directory by renaming it into tmp first, so nobody sees it half deleted. */
@@ -343,78 +377,106 @@ export class LocalCacheStore implements CacheStore {
     await this.inStoreDirs([path.join(this.root, 'index')], () => writeFileAtomic(this.indexFile(primaryKey), JSON.stringify({ keys })));
   }
 
-  /** Every entry with its size and last use; reads manifests only when `withPackages`. */
+  /** Every entry with its size and last use (`withPackages`: with the package that wrote it). */
   async list(options: { withPackages?: boolean } = {}): Promise<(EntrySummary & { corrupt: boolean })[]> {
-    let keys: string[];
+    return (await this.scan()).map(({ blobs: _blobs, name: _name, ...e }) => (options.withPackages ? e : { ...e, package: null, packageDir: null }));
+  }
+
+  /**
+   * Reads every manifest: an entry's size is its manifest's and its blobs' (named in it), and prune
+   * needs every blob a kept entry names. A manifest that does not parse, and a directory (an entry of
+   * the layout before), are corrupt.
+   */
+  private async scan(): Promise<(EntrySummary & { corrupt: boolean; blobs: string[]; name: string })[]> {
+    const entriesDir = path.join(this.root, 'entries');
+    let names: string[];
     try {
-      keys = await readdir(path.join(this.root, 'entries'));
+      names = await readdir(entriesDir);
     } catch {
       return [];
     }
-    const out: (EntrySummary & { corrupt: boolean })[] = [];
-    for (const key of keys) {
-      if (!/^[0-9a-f]{64}$/.test(key)) continue;
-      const dir = path.join(this.root, 'entries', key);
-      let bytes = 0;
-      let lastUsed: number;
-      let corrupt = false;
-      try {
-        const st = await stat(path.join(dir, 'manifest.json'));
-        bytes += st.size;
-        lastUsed = st.mtimeMs;
-      } catch {
-        corrupt = true;
-        lastUsed = (await stat(dir).catch(() => null))?.mtimeMs ?? 0;
-      }
-      for (const blob of await readdir(path.join(dir, 'blobs')).catch(() => [] as string[])) {
-        bytes += (await stat(path.join(dir, 'blobs', blob)).catch(() => null))?.size ?? 0;
-      }
-      let pkg: string | null = null;
-      let pkgDir: string | null = null;
-      if (options.withPackages && !corrupt) {
+    const out: (EntrySummary & { corrupt: boolean; blobs: string[]; name: string })[] = [];
+    for (const name of names) {
+      const key = /^([0-9a-f]{64})(?:\.json)?$/.exec(name)?.[1];
+      if (!key) continue;
+      const file = path.join(entriesDir, name);
+      const st = await lstat(file).catch(() => null);
+      if (!st) continue;
+      const entry = { key, name, bytes: 0, lastUsed: st.mtimeMs, package: null as string | null, packageDir: null as string | null, corrupt: true, blobs: [] as string[] };
+      if (st.isFile() && name.endsWith('.json')) {
+        entry.bytes = st.size;
         try {
-          const m = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as CacheManifest;
-          pkg = m.package?.name ?? null;
-          pkgDir = m.package?.dir ?? null;
+          const m = JSON.parse(await readFile(file, 'utf8')) as CacheManifest;
+          const blobs = new Map(m.artifacts.map((a) => [a.sha256, a.bytes]));
+          for (const bytes of blobs.values()) entry.bytes += bytes;
+          Object.assign(entry, { package: m.package?.name ?? null, packageDir: m.package?.dir ?? null, corrupt: false, blobs: [...blobs.keys()] });
         } catch {
-          corrupt = true;
+          // corrupt
         }
       }
-      out.push({ key, bytes, lastUsed, package: pkg, packageDir: pkgDir, corrupt });
+      out.push(entry);
     }
     return out;
   }
 
+  /** Removes an entry: its manifest (blobs no entry names are prune's), or a directory of the layout before. */
+  private async removeEntry(name: string): Promise<void> {
+    const file = path.join(this.root, 'entries', name);
+    if (name.endsWith('.json')) rmSync(file, { force: true });
+    else await this.removeDir(file);
+  }
+
   /**
    * Evicts: crash leftovers in tmp, corrupt entries, entries unused for
-   * maxAge, then least recently used entries until the rest fits maxSize.
+   * maxAge, then least recently used entries until the rest fits maxSize;
+   * then the blobs no remaining entry names.
    */
   async prune(options: PruneOptions = {}): Promise<PruneReport> {
     const now = options.now ?? Date.now();
     const maxSize = options.maxSizeBytes ?? DEFAULT_MAX_SIZE_BYTES;
     const maxAge = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
     await this.removeTmpLeftovers(now);
-    const entries = (await this.list()).sort((a, b) => a.lastUsed - b.lastUsed);
+    const entries = (await this.scan()).sort((a, b) => a.lastUsed - b.lastUsed);
     const removed: PruneReport['removed'] = [];
     const kept: typeof entries = [];
-    const evict = ({ corrupt: _corrupt, ...e }: (typeof entries)[number], reason: 'age' | 'size' | 'corrupt') => removed.push({ ...e, reason });
+    const evict = ({ corrupt: _corrupt, blobs: _blobs, name, ...e }: (typeof entries)[number], reason: 'age' | 'size' | 'corrupt') => {
+      removed.push({ ...e, package: null, packageDir: null, reason });
+      return name;
+    };
+    const removedNames: string[] = [];
     for (const e of entries) {
-      if (e.corrupt) evict(e, 'corrupt');
-      else if (now - e.lastUsed > maxAge) evict(e, 'age');
+      if (e.corrupt) removedNames.push(evict(e, 'corrupt'));
+      else if (now - e.lastUsed > maxAge) removedNames.push(evict(e, 'age'));
       else kept.push(e);
     }
     let total = kept.reduce((n, e) => n + e.bytes, 0);
     while (total > maxSize && kept.length > 0) {
       const oldest = kept.shift()!;
       total -= oldest.bytes;
-      evict(oldest, 'size');
+      removedNames.push(evict(oldest, 'size'));
     }
-    for (const e of removed) await this.removeDir(path.join(this.root, 'entries', e.key));
+    for (const name of removedNames) await this.removeEntry(name);
+    await this.removeUnnamedBlobs(new Set(kept.flatMap((e) => e.blobs)), now);
     await this.removeStaleIndexes(now, maxAge);
     // Before stat cache version 2 each package's last build had a file here; nothing reads them now.
     await rm(path.join(this.root, 'last'), { recursive: true, force: true });
     const removedOther = pruneSideFiles(this.dir, { now, maxAgeMs: maxAge, leftoverAgeMs: TMP_LEFTOVER_AGE_MS });
     return { removed, kept: kept.length, bytes: total, removedOther };
+  }
+
+  /**
+   * Blobs no kept entry names, once untouched for TMP_LEFTOVER_AGE_MS: a writer touches or writes its
+   * blobs before it publishes the manifest naming them, seconds before, so a blob this scan did not see
+   * named may be one an entry being written needs.
+   */
+  private async removeUnnamedBlobs(named: ReadonlySet<string>, now: number): Promise<void> {
+    const dir = path.join(this.root, 'blobs');
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (named.has(name)) continue;
+      const p = path.join(dir, name);
+      const st = await lstat(p).catch(() => null);
+      if (st && now - st.mtimeMs > TMP_LEFTOVER_AGE_MS) await rm(p, { recursive: true, force: true });
+    }
   }
 
   /** Index files not rewritten for maxAge list only entries that age eviction has removed by now. */
@@ -458,17 +520,29 @@ export class LocalCacheStore implements CacheStore {
     };
   }
 
-  /** Removes the entries a package wrote (and its stat cache); keeps its last-build record (in the same file) so a later miss can still be explained. */
+  /**
+   * Removes the entries a package wrote, their blobs no other entry names, and its stat cache; keeps its
+   * last-build record (in the same file) so a later miss can still be explained. A writer that has just
+   * found one of those blobs for an entry it has not published yet loses it: that entry reads as corrupt
+   * when restored, and is rebuilt.
+   */
   async removePackage(pkgDir: string): Promise<{ entries: number; bytes: number }> {
     const abs = path.resolve(pkgDir);
     let count = 0;
     let bytes = 0;
-    for (const e of await this.list({ withPackages: true })) {
-      if (e.packageDir !== abs) continue;
-      await this.removeDir(path.join(this.root, 'entries', e.key));
+    const theirs = new Set<string>();
+    const others = new Set<string>();
+    for (const e of await this.scan()) {
+      if (e.packageDir !== abs) {
+        for (const b of e.blobs) others.add(b);
+        continue;
+      }
+      await this.removeEntry(e.name);
+      for (const b of e.blobs) theirs.add(b);
       count++;
       bytes += e.bytes;
     }
+    for (const b of theirs) if (!others.has(b)) rmSync(this.blobFile(b), { force: true });
     forgetStatCache(this.statCacheFile(abs));
     return { entries: count, bytes };
   }
@@ -488,15 +562,4 @@ export class LocalCacheStore implements CacheStore {
     await rm(trash, { recursive: true, force: true });
     return { entries: entries.length, bytes };
   }
-}
-
-/** Every blob of the entry in `dir` is there with its size (the bytes are checked when it is restored). */
-function blobsPresent(dir: string, manifest: CacheManifest): boolean {
-  return manifest.artifacts.every((a) => {
-    try {
-      return statSync(path.join(dir, 'blobs', a.sha256), { throwIfNoEntry: false })?.size === a.bytes;
-    } catch {
-      return false;
-    }
-  });
 }
