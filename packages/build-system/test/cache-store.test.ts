@@ -219,8 +219,10 @@ describe('store: eviction and bookkeeping', () => {
     mkdirSync(path.join(old, 'blobs'), { recursive: true });
     writeFileSync(path.join(old, 'manifest.json'), '{}');
     expect((await store.get(sha('old layout'))).status).toBe('absent');
+    writeFileSync(path.join(old, 'blobs', sha('bytes')), 'bytes');
     const report = await store.prune();
-    expect(report.removed.map((r) => r.reason)).toEqual(['corrupt']);
+    // Reported with the space it took.
+    expect(report.removed.map((r) => [r.reason, r.bytes])).toEqual([['corrupt', 2 + 5]]);
     expect(existsSync(old)).toBe(false);
   });
 

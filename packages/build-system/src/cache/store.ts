@@ -413,6 +413,8 @@ export class LocalCacheStore implements CacheStore {
         } catch {
           // corrupt
         }
+      } else if (st.isDirectory()) {
+        entry.bytes = await layoutBeforeBytes(file);
       }
       out.push(entry);
     }
@@ -562,4 +564,13 @@ export class LocalCacheStore implements CacheStore {
     await rm(trash, { recursive: true, force: true });
     return { entries: entries.length, bytes };
   }
+}
+
+/** The size of an entry directory of the layout before (manifest.json and blobs/<sha256>), which prune removes. */
+async function layoutBeforeBytes(dir: string): Promise<number> {
+  let bytes = (await lstat(path.join(dir, 'manifest.json')).catch(() => null))?.size ?? 0;
+  for (const blob of await readdir(path.join(dir, 'blobs')).catch(() => [] as string[])) {
+    bytes += (await lstat(path.join(dir, 'blobs', blob)).catch(() => null))?.size ?? 0;
+  }
+  return bytes;
 }
