@@ -220,10 +220,15 @@ describe('store: eviction and bookkeeping', () => {
     writeFileSync(path.join(old, 'manifest.json'), '{}');
     expect((await store.get(sha('old layout'))).status).toBe('absent');
     writeFileSync(path.join(old, 'blobs', sha('bytes')), 'bytes');
+    // And a directory standing where a manifest goes (damage, or by hand): corrupt, removed too.
+    const odd = path.join(work, 'cache/v1/entries', `${sha('odd')}.json`);
+    mkdirSync(odd);
+    expect((await store.get(sha('odd'))).status).toBe('corrupt');
     const report = await store.prune();
     // Reported with the space it took.
-    expect(report.removed.map((r) => [r.reason, r.bytes])).toEqual([['corrupt', 2 + 5]]);
+    expect(report.removed.map((r) => [r.key, r.reason, r.bytes]).sort()).toEqual([[sha('old layout'), 'corrupt', 2 + 5], [sha('odd'), 'corrupt', 0]].sort());
     expect(existsSync(old)).toBe(false);
+    expect(existsSync(odd)).toBe(false);
   });
 
   it('blobs are shared by the entries that produced the same bytes; prune removes a blob once no entry names it and it is an hour old', async () => {

@@ -421,11 +421,11 @@ export class LocalCacheStore implements CacheStore {
     return out;
   }
 
-  /** Removes an entry: its manifest (blobs no entry names are prune's), or a directory of the layout before. */
+  /** Removes an entry: its manifest (blobs no entry names are prune's), or whatever else stands there (a directory of the layout before). */
   private async removeEntry(name: string): Promise<void> {
     const file = path.join(this.root, 'entries', name);
-    if (name.endsWith('.json')) rmSync(file, { force: true });
-    else await this.removeDir(file);
+    if (lstatSync(file, { throwIfNoEntry: false })?.isDirectory()) await this.removeDir(file);
+    else rmSync(file, { force: true });
   }
 
   /**
