@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CacheCorruptError, LocalCacheStore, restoredFileMode, type ManifestDraft } from '../src/cache/store.js';
+import { CacheCorruptError, LocalCacheStore, MANIFEST_VERSION, restoredFileMode, type ManifestDraft } from '../src/cache/store.js';
+import { manifestText } from '../src/cache/store-format.js';
 import { FileHasher } from '../src/cache/file-hasher.js';
 import { packageRoot, repoRoot } from './helpers/fixture.js';
 import { ReadLog } from '../src/util/read-log.js';
@@ -229,6 +230,24 @@ describe('store: eviction and bookkeeping', () => {
     expect(report.removed.map((r) => [r.key, r.reason, r.bytes]).sort()).toEqual([[sha('old layout'), 'corrupt', 2 + 5], [sha('odd'), 'corrupt', 0]].sort());
     expect(existsSync(old)).toBe(false);
     expect(existsSync(odd)).toBe(false);
+  });
+
+  it('a manifest that fails its checks, or names a blob by anything but a sha256, is pruned as corrupt; clean does not trip over it', async () => {
+    const work = temp();
+    const store = new LocalCacheStore(path.join(work, 'cache'));
+    const d = draft(sha('edited'), { 'index.js': 'export {};\n' }, work);
+    await store.put(d.draft, d.sourceOf);
+    const edited = store.manifestFile(sha('edited'));
+    writeFileSync(edited, readFileSync(edited, 'utf8').replace('"durationMs":1', '"durationMs":2'));
+    // Integrity intact, but a blob named like a path: never a name to remove or keep.
+    const odd = draft(sha('odd names'), { 'index.js': 'x\n' }, work).draft;
+    const body = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...odd, artifacts: [{ ...odd.artifacts[0]!, sha256: '../../../outside' }] };
+    writeFileSync(store.manifestFile(sha('odd names')), manifestText(body));
+    writeFileSync(path.join(work, 'outside'), 'kept');
+    expect(await store.removePackage(path.join(work, 'pkg'))).toEqual({ entries: 0, bytes: 0 });
+    const report = await store.prune();
+    expect(report.removed.map((r) => [r.key, r.reason]).sort()).toEqual([[sha('edited'), 'corrupt'], [sha('odd names'), 'corrupt']].sort());
+    expect(readFileSync(path.join(work, 'outside'), 'utf8')).toBe('kept');
   });
 
   it('blobs are shared by the entries that produced the same bytes; prune removes a blob once no entry names it and it is an hour old', async () => {

@@ -65,6 +65,9 @@ export { CacheCorruptError, type CacheHit, type CacheLookup, type CacheManifest,
  */
 const knownDirs = new Set<string>();
 
+/** A blob's name. */
+const SHA256 = /^[0-9a-f]{64}$/;
+
 /** What makes this process's tmp names unique: its own random id and a counter (tmpFile). */
 const tmpNames = { id: randomBytes(4).toString('hex'), seq: 0 };
 
@@ -90,7 +93,7 @@ export class LocalCacheStore implements CacheStore {
 
   /** Where the store keeps the bytes whose sha256 this is, for every entry that produced them. */
   blobFile(sha256: string): string {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+    if (!SHA256.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
     return path.join(this.root, 'blobs', sha256);
   }
 
@@ -406,10 +409,15 @@ export class LocalCacheStore implements CacheStore {
       if (st.isFile() && name.endsWith('.json')) {
         entry.bytes = st.size;
         try {
-          const m = JSON.parse(await readFile(file, 'utf8')) as CacheManifest;
-          const blobs = new Map(m.artifacts.map((a) => [a.sha256, a.bytes]));
-          for (const bytes of blobs.values()) entry.bytes += bytes;
-          Object.assign(entry, { package: m.package?.name ?? null, packageDir: m.package?.dir ?? null, corrupt: false, blobs: [...blobs.keys()] });
+          const text = await readFile(file, 'utf8');
+          const m = JSON.parse(text) as CacheManifest;
+          // Checked as a lookup checks it, and every blob it names a sha256: what prune keeps and what
+          // clean removes by name come from here.
+          if (this.checkEntry(key, m, manifestTextIntact(text)) === null && m.artifacts.every((a) => SHA256.test(a?.sha256) && Number.isSafeInteger(a.bytes))) {
+            const blobs = new Map(m.artifacts.map((a) => [a.sha256, a.bytes]));
+            for (const bytes of blobs.values()) entry.bytes += bytes;
+            Object.assign(entry, { package: m.package?.name ?? null, packageDir: m.package?.dir ?? null, corrupt: false, blobs: [...blobs.keys()] });
+          }
         } catch {
           // corrupt
         }
