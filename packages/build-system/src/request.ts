@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ADAPTER_NAMES } from './config/schema.js';
 import { describeZodIssues, isPlainObject } from './config/validate.js';
 import { OUTPUT_LOGS_MODES } from './cache/output-logs.js';

@@ -241,7 +241,7 @@ describe('store: eviction and bookkeeping', () => {
     writeFileSync(edited, readFileSync(edited, 'utf8').replace('"durationMs":1', '"durationMs":2'));
     // Integrity intact, but a blob named like a path: never a name to remove or keep.
     const odd = draft(sha('odd names'), { 'index.js': 'x\n' }, work).draft;
-    const body = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...odd, artifacts: [{ ...odd.artifacts[0]!, sha256: '../../../outside' }] };
+    const body: Parameters<typeof manifestText>[0] = { manifestVersion: MANIFEST_VERSION, createdAt: new Date().toISOString(), ...odd, artifacts: [{ ...odd.artifacts[0]!, sha256: '../../../outside' }] };
     writeFileSync(store.manifestFile(sha('odd names')), manifestText(body));
     writeFileSync(path.join(work, 'outside'), 'kept');
     expect(await store.removePackage(path.join(work, 'pkg'))).toEqual({ entries: 0, bytes: 0 });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ADAPTER_NAMES, BUILDER_NAMES } from './adapter-names.js';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { displayPath } from './find.js';

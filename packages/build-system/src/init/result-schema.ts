@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ADAPTER_NAMES } from '../config/schema.js';
 import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 

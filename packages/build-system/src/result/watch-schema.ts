@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RESULT_SCHEMA_VERSION, runResultSchema } from './schema.js';
 
 /**
