@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { emitDeclarations } from '../src/adapters/dts.js';
 import { esbuildAdapter } from '../src/adapters/esbuild.js';
 import type { BuildConfigInput } from '../src/config/schema.js';
+import { ISOLATED_EMITTER_MISSING } from '../src/result/run-hints.js';
 import { linkTypeScript, listFiles, runAdapter, trackedFixtures, TYPESCRIPTS } from './helpers/adapter-ctx.js';
 import { repoRoot, type FileTree } from './helpers/fixture.js';
 
@@ -103,12 +104,21 @@ describe('declarations per file under isolatedDeclarations', () => {
     const noEmitter = await declarations({ ...sources, 'tsconfig.json': tsconfig(true) }, {}, false);
     expect(noEmitter.dts.ok).toBe(true);
     expect(noEmitter.texts['index.d.ts']).not.toContain('\t');
+    // It says so: the package qualifies in every way but the emitter, so installing it would change the build.
+    expect(noEmitter.dts.diagnostics).toEqual([
+      { severity: 'info', code: ISOLATED_EMITTER_MISSING, file: 'tsconfig.json', message: expect.stringContaining('install it at the workspace root (npm install -D oxc-transform)') },
+    ]);
+    // Not said of a package the per-file path would not take anyway (removeComments is TypeScript's to follow).
+    const unsupported = await declarations({ ...sources, 'tsconfig.json': tsconfig(true, { compilerOptions: { ...tsconfig(true).compilerOptions, removeComments: true } }) }, {}, false);
+    expect(unsupported.dts.ok).toBe(true);
+    expect(unsupported.dts.diagnostics).toEqual([]);
 
     // `files` lists the entry only: its declaration re-exports shapes/area.js, which only TypeScript's program finds.
     const onlyEntry = await declarations({ ...sources, 'tsconfig.json': { ...tsconfig(true), include: undefined, files: ['src/index.ts'] } });
     expect(onlyEntry.dts.ok).toBe(true);
     expect(Object.keys(onlyEntry.texts).sort()).toEqual(['extra.d.cts', 'extra.d.ts', 'index.d.cts', 'index.d.ts', 'shapes/area.d.cts', 'shapes/area.d.ts']);
     expect(onlyEntry.texts['index.d.ts']).not.toContain('\t');
+    expect(onlyEntry.dts.diagnostics).toEqual([]);
   });
 
   test('`${configDir}` in an extended tsconfig\'s include is the package tsconfig\'s directory, as for tsc (honojs\'s layout): still per file', { timeout: 60_000 }, async () => {

@@ -6,7 +6,7 @@ import type { PackageInfo } from '../workspace/package-info.js';
 import { placeDeclarations } from './declarations-naming.js';
 import { fileOutsideRootDir } from './tsc-hints.js';
 import { checkTypeScript } from './declaration-tools.js';
-import { emitIsolatedDeclarations, planIsolatedDeclarations } from './isolated-dts.js';
+import { emitIsolatedDeclarations, emitterMissingHint, planIsolatedDeclarations, type IsolatedPlan } from './isolated-dts.js';
 import { runPackageTsc } from './tsc-runner.js';
 import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js';
 
@@ -88,7 +88,8 @@ export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutp
   let rootDir = declarationRoot(pkg, config);
   // isolatedDeclarations: per file, without a TypeScript program (isolated-dts.ts); null = TypeScript runs.
   const isolatedPlan = planIsolatedDeclarations(pkg, config, rootDir, ctx.reads);
-  const isolated = isolatedPlan && (await emitIsolatedDeclarations(isolatedPlan, pkg, rootDir, ctx.outDir, ctx.reads));
+  const missing = isolatedPlan && 'emitterMissing' in isolatedPlan ? isolatedPlan : null;
+  const isolated = isolatedPlan && !missing ? await emitIsolatedDeclarations(isolatedPlan as IsolatedPlan, pkg, rootDir, ctx.outDir, ctx.reads) : null;
   let out = isolated?.output;
   if (isolated) rootDir = isolated.rootDir;
   const runWithRoot = (root: string) => {
@@ -105,6 +106,7 @@ export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutp
       out = await runWithRoot(rootDir);
     }
   }
+  if (missing) out = { ...out, diagnostics: [...out.diagnostics, emitterMissingHint(pkg, missing.tsconfig)] };
   if (!out.ok) return out;
   if (config.dtsBundle) {
     // One file per entry and format instead of the per-source layout (declarations-bundle.ts).

@@ -3,11 +3,12 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { ISOLATED_EMITTER_MISSING } from '../result/run-hints.js';
 import type { Diagnostic } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { ResolvedModule } from '../util/resolve-module.js';
-import type { PackageInfo } from '../workspace/package-info.js';
+import { rootInstallCommand, type PackageInfo } from '../workspace/package-info.js';
 import { namesDirectory } from './declarations-program.js';
 import { findIsolatedEmitter } from './declaration-tools.js';
 import { locateTsconfig, tscOptions } from './tsc-project.js';
@@ -78,8 +79,23 @@ export interface IsolatedPlan {
 /** The one extra tsc flag this path follows: declaration maps. */
 const DECLARATION_MAP_FLAG = '--declarationMap';
 
-/** The sources and options for a per-file declaration emit, or null when TypeScript must run (see the module comment). */
-export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfig, rootDir: string, reads: ReadLog): IsolatedPlan | null {
+/**
+ * The package qualifies for the per-file emit in every way but one: oxc-transform is not installed.
+ * TypeScript runs, and the build says what installing it would change (dts.ts).
+ */
+export interface EmitterMissing {
+  emitterMissing: true;
+  /** The package's tsconfig, the one setting isolatedDeclarations (absolute). */
+  tsconfig: string;
+}
+
+/**
+ * The sources and options for a per-file declaration emit, or null when
+ * TypeScript must run (see the module comment); EmitterMissing when only
+ * oxc-transform is (checked last, so that it is said only of packages the
+ * path would take).
+ */
+export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfig, rootDir: string, reads: ReadLog): IsolatedPlan | EmitterMissing | null {
   if (config.outsideEntries.length > 0 || Object.keys(config.entries).length === 0) return null;
   if (config.include !== undefined || config.exclude !== undefined) return null;
   const tsc = tscOptions(pkg, config);
@@ -90,8 +106,6 @@ export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfi
   if (chain.length === 0) return null;
   const option = (name: string): unknown => chain.find((l) => l.compilerOptions[name] !== undefined)?.compilerOptions[name];
   if (option('isolatedDeclarations') !== true) return null;
-  const emitter = findIsolatedEmitter(pkg, reads);
-  if (!emitter) return null;
   if (UNSUPPORTED_OPTIONS.some((name) => option(name) !== undefined && option(name) !== false)) return null;
   // `${configDir}` is the directory of the tsconfig tsc is given: the package's own (tsconfig-layers.ts withConfigDir).
   const configDir = path.dirname(found.file);
@@ -139,7 +153,26 @@ export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfi
   if (emitted.length === 0 || entries.some((e) => !sources.has(e))) return null;
   if (emitted.some((s) => s.endsWith('.tsx')) && option('jsx') === undefined) return null;
   const declarationMap = option('declarationMap') === true || tsc.args.includes(DECLARATION_MAP_FLAG);
+  const emitter = findIsolatedEmitter(pkg, reads);
+  if (!emitter) return { emitterMissing: true, tsconfig: found.file };
   return { emitter, tsconfig: found.file, entries, sources: emitted, stripInternal: option('stripInternal') === true, declarationMap };
+}
+
+/**
+ * What a build whose package would take the per-file path says when
+ * oxc-transform is not installed: TypeScript's program did the work (a type
+ * check included), at seconds a package where the per-file emit takes
+ * milliseconds. An info diagnostic, cached with the result like any other;
+ * installing oxc-transform changes the key (fingerprint `declarations.isolated`).
+ * The run's summary says it once, naming the packages (result/run-hints.ts).
+ */
+export function emitterMissingHint(pkg: PackageInfo, tsconfig: string): Diagnostic {
+  return {
+    severity: 'info',
+    code: ISOLATED_EMITTER_MISSING,
+    file: toPosix(path.relative(pkg.dir, tsconfig)),
+    message: `isolatedDeclarations is on but oxc-transform is not installed, so TypeScript's program emitted the declarations: install it at the workspace root (${rootInstallCommand(pkg, 'oxc-transform')}) and they are emitted per file in milliseconds, without a type check`,
+  };
 }
 
 /** An include/exclude entry as a glob: a directory (declarations-program.ts namesDirectory) means everything below it. */

@@ -5,7 +5,7 @@ import { formatIssue } from '../errors.js';
 import type { BuildEvent } from '../events.js';
 import type { BuildResult, PlanResult, RunResult } from '../result/schema.js';
 import type { RunPlan } from '../services/workspace.service.js';
-import { diagnosticLines, failureLines, formatBytes, runSummaryLine, type Reporter } from './reporter.js';
+import { diagnosticLines, failureLines, formatBytes, runHintLines, runSummaryLine, type Reporter } from './reporter.js';
 import { formatDuration, visibleLength, type Style } from './terminal.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -167,6 +167,7 @@ export class ProgressView implements Reporter {
     }
     this.out.write(`${summaryTable(run.results, this.style).join('\n')}\n`);
     this.out.write(`${runSummaryLine(run, this.style)}\n`);
+    for (const line of runHintLines(run, this.style)) this.err.write(`${line}\n`);
   }
 }
 

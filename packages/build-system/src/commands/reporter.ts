@@ -1,6 +1,7 @@
 import { formatBytes } from '../util/bytes.js';
 import { formatIssue } from '../errors.js';
 import type { BuildEvent } from '../events.js';
+import { runHints } from '../result/run-hints.js';
 import type { BuildResult, Diagnostic, RunResult } from '../result/schema.js';
 import type { RunPlan } from '../services/workspace.service.js';
 import { relativeFile } from '../util/paths.js';
@@ -85,7 +86,13 @@ export class LineReporter implements Reporter {
       return;
     }
     if (run.results.length > 1) this.human.write(`${runSummaryLine(run, this.style)}\n`);
+    for (const line of runHintLines(run, this.style)) this.err.write(`${line}\n`);
   }
+}
+
+/** The run's workspace-wide hints (result/run-hints.ts), each once: `hint: <message> (<packages>)`. */
+export function runHintLines(run: RunResult, style: Style): string[] {
+  return runHints(run.results).map((hint) => `${style.cyan('hint')}: ${hint}`);
 }
 
 /** `5 packages: 3 built (1 cached), 1 failed, 1 skipped in 2.1 s · concurrency 2 · critical path a → b (1.8 s)` */

@@ -157,6 +157,24 @@ export function loadPackageInfo(dir: string, reads: ReadLog, workspaceRoot?: str
   };
 }
 
+/**
+ * The command that adds a dev dependency at the workspace root (which every
+ * package there resolves), run in that directory. Yarn 1 wants `-W` there and
+ * says so; Yarn 2+ has no such flag.
+ */
+export function rootInstallCommand(pkg: PackageInfo, dep: string): string {
+  switch (pkg.packageManager) {
+    case 'pnpm':
+      return pkg.workspaceRoot === pkg.dir ? `pnpm add -D ${dep}` : `pnpm add -D -w ${dep}`;
+    case 'yarn':
+      return `yarn add -D ${dep}`;
+    case 'bun':
+      return `bun add -d ${dep}`;
+    default:
+      return `npm install -D ${dep}`;
+  }
+}
+
 /** The exact command that adds dev dependencies to this package with its package manager. */
 export function installCommand(pkg: PackageInfo, deps: readonly string[]): string {
   const list = deps.join(' ');
