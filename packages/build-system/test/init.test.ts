@@ -205,6 +205,23 @@ export default defineConfig({
     'src/index.ts': `export const split = 1;\n`,
     'tsconfig.json': tsconfig(),
   },
+  // tsup: an array that is one build split by entry directory (vercel/ai's providers), here with a worker
+  // package.json does not name: one config, the worker's output where its element put it.
+  entrysplit: {
+    'package.json': { name: '@fx/entrysplit', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } }, scripts: { build: 'tsup' } },
+    'tsup.config.ts': `const common = { format: ['esm'], dts: true, sourcemap: true, define: { __V__: JSON.stringify('1.0.0') } };\nexport default [\n  { entry: ['src/index.ts'], ...common },\n  { entry: ['src/worker/main.ts'], outDir: 'dist/worker', ...common },\n];\n`,
+    'src/index.ts': `export const v: string = __V__;\ndeclare const __V__: string;\n`,
+    'src/worker/main.ts': `export const work = (): number => 1;\n`,
+    'tsconfig.json': tsconfig(),
+  },
+  // The same split where the elements differ in more than entries (vercel/ai's provider-utils: another target): not one build.
+  entrysplittarget: {
+    'package.json': { name: '@fx/entrysplittarget', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } }, scripts: { build: 'tsup' } },
+    'tsup.config.ts': `export default [\n  { entry: ['src/index.ts'], format: ['esm'], dts: true, target: 'es2018' },\n  { entry: ['src/test/index.ts'], outDir: 'dist/test', format: ['esm'], dts: true, target: 'es2020' },\n];\n`,
+    'src/index.ts': `export const v = 1;\n`,
+    'src/test/index.ts': `export const t = 1n;\n`,
+    'tsconfig.json': tsconfig(),
+  },
   // tsup options in package.json.
   tsupjson: {
     'package.json': { name: '@fx/tsupjson', version: '1.0.0', type: 'module', exports: './dist/index.js', tsup: { entry: ['src/index.ts'], format: ['esm'], minify: true } },
@@ -306,6 +323,8 @@ const EXPECTED: Record<string, Shape> = {
   '@fx/unbundledual': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm', 'cjs'], outExtension: { esm: '.js', cjs: '.cjs' }, minify: true },
   '@fx/tsuparray': { adapter: 'esbuild', entries: { index: 'src/index.ts', extra: 'src/extra.ts' }, formats: ['cjs'], outExtension: { cjs: '.js' }, dts: true },
   '@fx/tsdownsplit': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm', 'cjs'], outExtension: { esm: '.js', cjs: '.cjs' }, minify: true, dts: true },
+  '@fx/entrysplit': { adapter: 'esbuild', entries: { index: 'src/index.ts', 'worker/main': 'src/worker/main.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, dts: true, sourcemap: 'external', define: { __V__: '"1.0.0"' } },
+  '@fx/entrysplittarget': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], target: 'es2018', dts: true },
   '@fx/tsupjson': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, minify: true, dts: false },
   '@fx/tsdownfn': { adapter: 'rollup', entries: { main: 'src/main.ts' }, formats: ['cjs'], outExtension: { cjs: '.cjs' }, target: 'es2022', dts: false },
   '@fx/checkonly': { adapter: 'tsc', emit: false },
@@ -433,6 +452,12 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/tsdownsplit').ignored).toContain('tsconfig');
     // One build split by format is merged, not half dropped.
     expect(byName(result, '@fx/tsdownsplit').notReproduced).toEqual([]);
+    // So is one build split by entry directory: each element's entries named below its outDir.
+    expect(byName(result, '@fx/entrysplit').notReproduced).toEqual([]);
+    expect(byName(result, '@fx/entrysplit').config!.entry).toEqual({ index: 'src/index.ts', 'worker/main': 'src/worker/main.ts' });
+    expect(byName(result, '@fx/entrysplit').comments.entry).toBe('tsup.config.ts (an array of one build per entry directory) entry, [1] under dist/worker');
+    // Elements that differ in anything else are separate builds: the second is said not to be reproduced.
+    expect(byName(result, '@fx/entrysplittarget').notReproduced.map((n) => n.option)).toEqual(['tsup.config.ts[1]']);
   });
 
   it('tsdown --unbundle: the tsc adapter (one file per source), or the bundler with a note when tsc cannot write the outputs', () => {

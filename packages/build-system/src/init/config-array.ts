@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Format } from '../config/schema.js';
 
 /**
@@ -7,7 +8,15 @@ import type { Format } from '../config/schema.js';
  * with both formats. Elements whose mapped options differ only in format,
  * dts and outExtension are merged so (formats in order, dts when any asks;
  * build-system then writes declarations for every format, which the
- * package's `types` for each condition needs anyway). Any other element is
+ * package's `types` for each condition needs anyway).
+ *
+ * The other common array is one build split by entry directory (vercel/ai's
+ * providers: `[{ entry: ['src/index.ts'], … }, { entry:
+ * ['src/internal/index.ts'], outDir: 'dist/internal', … }]`, every other
+ * option the same): one config whose entry record names each element's
+ * entries below its outDir (`internal/index`), so each output lands where the
+ * element put it. The one build may share code between those entries in a
+ * chunk where the tool's separate builds duplicated it. Any other element is
  * listed as not reproduced, as before.
  */
 
@@ -17,6 +26,8 @@ interface Choice<T = unknown> {
   because: string;
 }
 interface SplitOptions {
+  entry?: Choice<string | string[] | Record<string, string>>;
+  outDir?: Choice<string>;
   format?: Choice<Format[]>;
   dts?: Choice<boolean | { bundle: true; resolve?: true | string[] }>;
   outExtension?: Choice<{ esm?: '.js' | '.mjs'; cjs?: '.js' | '.cjs' }>;
@@ -26,11 +37,13 @@ interface SplitOptions {
 
 /** Options that a split-by-format array may vary. */
 const PER_FORMAT = new Set(['format', 'dts', 'outExtension', 'notReproduced', 'ignored']);
+/** Options that a split-by-entry array may vary. */
+const PER_ENTRY = new Set(['entry', 'outDir', 'notReproduced', 'ignored']);
 
-/** The mapped values (no origins), without the per-format ones: equal for elements of one build. */
-function buildShape(options: SplitOptions): string {
+/** The mapped values (no origins), without those a split may vary: equal for elements of one build. */
+function buildShape(options: SplitOptions, varying: ReadonlySet<string> = PER_FORMAT): string {
   const values = Object.entries(options)
-    .filter(([key]) => !PER_FORMAT.has(key))
+    .filter(([key]) => !varying.has(key))
     .map(([key, choice]) => [key, (choice as Choice | undefined)?.value ?? choice]);
   return JSON.stringify(Object.fromEntries(values.sort(([a], [b]) => String(a).localeCompare(String(b)))));
 }
@@ -48,6 +61,55 @@ export function mergeFormatSplit<T extends SplitOptions>(into: T, other: T, file
   const bundles = (c: SplitOptions['dts']) => typeof c?.value === 'object';
   if (other.dts?.value && (!into.dts?.value || (bundles(other.dts) && !bundles(into.dts)))) into.dts = { value: other.dts.value, because: `${file}[${index}] dts` };
   if (other.outExtension) into.outExtension = { value: { ...into.outExtension?.value, ...other.outExtension.value }, because: `${file} outExtension` };
+  into.notReproduced.push(...other.notReproduced.filter((n) => !into.notReproduced.some((m) => m.option === n.option)));
+  into.ignored.push(...other.ignored.filter((i) => !into.ignored.includes(i)));
+  return true;
+}
+
+/** The tools' outDir when an element names none (tsup's and tsdown's). */
+const TOOL_OUT_DIR = 'dist';
+
+/**
+ * An element's entries as output name → source, named as esbuild, tsup and
+ * build-system's own resolve.ts name a list (the path below the entries'
+ * common directory, without its extension); undefined when it has none.
+ */
+function entryRecord(entry: SplitOptions['entry']): Record<string, string> | undefined {
+  const value = entry?.value;
+  if (value === undefined) return undefined;
+  if (typeof value === 'object' && !Array.isArray(value)) return { ...value };
+  const list = (typeof value === 'string' ? [value] : value).map((s) => s.replace(/^\.\//, ''));
+  const dirs = list.map((s) => path.posix.dirname(s).split('/').filter((part) => part && part !== '.'));
+  let common = dirs[0]?.length ?? 0;
+  for (const parts of dirs) {
+    let i = 0;
+    while (i < common && parts[i] === dirs[0]![i]) i++;
+    common = i;
+  }
+  const base = dirs[0]?.slice(0, common).join('/') ?? '';
+  return Object.fromEntries(list.map((s) => [(base ? s.slice(base.length + 1) : s).replace(/\.[^./]+$/, ''), s]));
+}
+
+/**
+ * Merges `other` (element `index` of `file`) into `into` when both are one
+ * build split by entry directory: every option the same but the entries and
+ * an outDir at or below `into`'s. Returns false, changing nothing, otherwise
+ * (an element without entries, another outDir, two sources for one name).
+ */
+export function mergeEntrySplit<T extends SplitOptions>(into: T, other: T, file: string, index: number): boolean {
+  if (buildShape(into, PER_ENTRY) !== buildShape(other, PER_ENTRY)) return false;
+  const below = path.posix.relative(into.outDir?.value ?? TOOL_OUT_DIR, other.outDir?.value ?? TOOL_OUT_DIR);
+  if (below.startsWith('..') || path.posix.isAbsolute(below)) return false;
+  const mine = entryRecord(into.entry);
+  const theirs = entryRecord(other.entry);
+  if (!mine || !theirs) return false;
+  const merged = { ...mine };
+  for (const [name, source] of Object.entries(theirs)) {
+    const placed = below ? `${below}/${name}` : name;
+    if (merged[placed] !== undefined && merged[placed] !== source) return false;
+    merged[placed] = source;
+  }
+  into.entry = { value: merged, because: `${file} (an array of one build per entry directory) entry, [${index}] under ${other.outDir?.value ?? TOOL_OUT_DIR}` };
   into.notReproduced.push(...other.notReproduced.filter((n) => !into.notReproduced.some((m) => m.option === n.option)));
   into.ignored.push(...other.ignored.filter((i) => !into.ignored.includes(i)));
   return true;

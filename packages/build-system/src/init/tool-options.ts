@@ -3,7 +3,7 @@ import type { Format } from '../config/schema.js';
 import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import { mergeFormatSplit } from './config-array.js';
+import { mergeEntrySplit, mergeFormatSplit } from './config-array.js';
 import { expandEntries, expandObjectEntry } from './entry-globs.js';
 import { externalPatterns } from './external-patterns.js';
 import { placeholderName, type ToolConfig } from './tool-config.js';
@@ -314,6 +314,7 @@ export function toolConfigOptions(config: ToolConfig, pkg: PackageInfo, reads: R
     rest.forEach((other, i) => {
       const otherMapped = other && typeof other === 'object' ? mapToolOptions(config.tool, other as Record<string, unknown>, `${config.file}[${i + 1}]`, pkg, reads) : undefined;
       if (otherMapped && mergeFormatSplit(mapped, otherMapped, config.file, i + 1, config.tool === 'tsup' ? 'cjs' : 'esm')) return;
+      if (otherMapped && mergeEntrySplit(mapped, otherMapped, config.file, i + 1)) return;
       mapped.notReproduced.push({ option: `${config.file}[${i + 1}]`, value: describe(other), why: 'build-system builds one set of options per package; only the first config is used' });
     });
     return mapped;
