@@ -102,6 +102,16 @@ describe('dependencyNeeds: bundlers without declarations', () => {
     expect(config.external).toEqual(['@fx/optional', '@fx/optional/*', 'other']);
   });
 
+  it('an entry with its own noExternal or external: a dependency is external only when every entry keeps it so', async () => {
+    const entries = (own: string) => `adapter: 'esbuild', dts: false, entry: { index: 'src/index.ts', extra: { source: 'src/index.ts', ${own} } }`;
+    // The extra entry bundles @fx/runtime, which the package keeps external: the build reads it.
+    expect(await reads({ config: entries("noExternal: ['@fx/runtime']") }, 'esbuild')).toEqual({ '@fx/runtime': true, '@fx/peer': false, '@fx/optional': false, '@fx/dev': true });
+    // The package keeps @fx/dev external but the extra entry's own external replaces that list: bundled there, so read.
+    expect((await reads({ config: `external: ['@fx/dev'], ${entries("external: []")}` }, 'esbuild'))['@fx/dev']).toBe(true);
+    // Both keep it external: not read.
+    expect((await reads({ config: `external: ['@fx/dev'], ${entries("external: ['@fx/dev'], target: 'es2020'")}` }, 'esbuild'))['@fx/dev']).toBe(false);
+  });
+
   it('a dependency mapped by package.json imports is read even when external: bundlers resolve #specifiers past external', async () => {
     const r = await reads({ manifest: { imports: { '#runtime': '@fx/runtime', '#own': './src/own.js' } }, config: "adapter: 'esbuild'" }, 'esbuild');
     expect(r).toEqual({ '@fx/runtime': true, '@fx/peer': false, '@fx/optional': false, '@fx/dev': true });

@@ -214,12 +214,21 @@ export default defineConfig({
     'src/worker/main.ts': `export const work = (): number => 1;\n`,
     'tsconfig.json': tsconfig(),
   },
-  // The same split where the elements differ in more than entries (vercel/ai's provider-utils: another target): not one build.
+  // The same split where the second element has its own target and externals (vercel/ai's provider-utils: test
+  // helpers for a newer runtime, vitest kept external): one config, those options on the helpers' entry.
   entrysplittarget: {
     'package.json': { name: '@fx/entrysplittarget', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } }, scripts: { build: 'tsup' } },
-    'tsup.config.ts': `export default [\n  { entry: ['src/index.ts'], format: ['esm'], dts: true, target: 'es2018' },\n  { entry: ['src/test/index.ts'], outDir: 'dist/test', format: ['esm'], dts: true, target: 'es2020' },\n];\n`,
+    'tsup.config.ts': `export default [\n  { entry: ['src/index.ts'], format: ['esm'], dts: true, target: 'es2018' },\n  { entry: ['src/test/index.ts'], outDir: 'dist/test', format: ['esm'], dts: true, target: 'es2020', external: ['vitest', 'vitest/*'] },\n];\n`,
     'src/index.ts': `export const v = 1;\n`,
     'src/test/index.ts': `export const t = 1n;\n`,
+    'tsconfig.json': tsconfig(),
+  },
+  // A second element without the target the first sets: there is no value to give its entry, so not one build.
+  entrysplitmixed: {
+    'package.json': { name: '@fx/entrysplitmixed', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } }, scripts: { build: 'tsup' } },
+    'tsup.config.ts': `export default [\n  { entry: ['src/index.ts'], format: ['esm'], dts: true, target: 'es2018' },\n  { entry: ['src/test/index.ts'], outDir: 'dist/test', format: ['esm'], dts: true },\n];\n`,
+    'src/index.ts': `export const v = 1;\n`,
+    'src/test/index.ts': `export const t = 1;\n`,
     'tsconfig.json': tsconfig(),
   },
   // tsup options in package.json.
@@ -277,7 +286,7 @@ export default defineConfig((options) => ({
 };
 
 /** What a build of the original setup produces, as a ResolvedConfig says it. */
-type Shape = Partial<Pick<ResolvedConfig, 'adapter' | 'entries' | 'outDir' | 'formats' | 'dts' | 'target' | 'sourcemap' | 'minify' | 'banner' | 'emit' | 'bins' | 'define'>> & {
+type Shape = Partial<Pick<ResolvedConfig, 'adapter' | 'entries' | 'outDir' | 'formats' | 'dts' | 'target' | 'sourcemap' | 'minify' | 'banner' | 'emit' | 'bins' | 'define' | 'entryOptions'>> & {
   outExtension?: Partial<ResolvedConfig['outExtension']>;
   dtsExtension?: Partial<ResolvedConfig['dtsExtension']>;
   external?: string[];
@@ -324,7 +333,15 @@ const EXPECTED: Record<string, Shape> = {
   '@fx/tsuparray': { adapter: 'esbuild', entries: { index: 'src/index.ts', extra: 'src/extra.ts' }, formats: ['cjs'], outExtension: { cjs: '.js' }, dts: true },
   '@fx/tsdownsplit': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm', 'cjs'], outExtension: { esm: '.js', cjs: '.cjs' }, minify: true, dts: true },
   '@fx/entrysplit': { adapter: 'esbuild', entries: { index: 'src/index.ts', 'worker/main': 'src/worker/main.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, dts: true, sourcemap: 'external', define: { __V__: '"1.0.0"' } },
-  '@fx/entrysplittarget': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], target: 'es2018', dts: true },
+  '@fx/entrysplittarget': {
+    adapter: 'esbuild',
+    entries: { index: 'src/index.ts', 'test/index': 'src/test/index.ts' },
+    formats: ['esm'],
+    target: 'es2018',
+    dts: true,
+    entryOptions: { 'test/index': { target: 'es2020', platform: 'node', external: ['vitest', 'vitest/*'], define: {} } },
+  },
+  '@fx/entrysplitmixed': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], target: 'es2018', dts: true, entryOptions: {} },
   '@fx/tsupjson': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, minify: true, dts: false },
   '@fx/tsdownfn': { adapter: 'rollup', entries: { main: 'src/main.ts' }, formats: ['cjs'], outExtension: { cjs: '.cjs' }, target: 'es2022', dts: false },
   '@fx/checkonly': { adapter: 'tsc', emit: false },
@@ -456,8 +473,12 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/entrysplit').notReproduced).toEqual([]);
     expect(byName(result, '@fx/entrysplit').config!.entry).toEqual({ index: 'src/index.ts', 'worker/main': 'src/worker/main.ts' });
     expect(byName(result, '@fx/entrysplit').comments.entry).toBe('tsup.config.ts (an array of one build per entry directory) entry, [1] under dist/worker');
-    // Elements that differ in anything else are separate builds: the second is said not to be reproduced.
-    expect(byName(result, '@fx/entrysplittarget').notReproduced.map((n) => n.option)).toEqual(['tsup.config.ts[1]']);
+    // An element with its own target and externals: its entry carries them.
+    expect(byName(result, '@fx/entrysplittarget').notReproduced).toEqual([]);
+    expect(byName(result, '@fx/entrysplittarget').config!.entry).toEqual({ index: 'src/index.ts', 'test/index': { source: 'src/test/index.ts', target: 'es2020', external: ['vitest', 'vitest/*'] } });
+    expect(byName(result, '@fx/entrysplittarget').comments.entry).toBe('tsup.config.ts (an array of one build per entry directory) entry, [1] under dist/test with its own target, external');
+    // Elements that differ where an entry cannot (no target to give) are separate builds: the second is said not to be reproduced.
+    expect(byName(result, '@fx/entrysplitmixed').notReproduced.map((n) => n.option)).toEqual(['tsup.config.ts[1]']);
   });
 
   it('tsdown --unbundle: the tsc adapter (one file per source), or the bundler with a note when tsc cannot write the outputs', () => {

@@ -8,6 +8,7 @@ import { onInterrupt } from '../util/signals.js';
 import { resolveModule } from '../util/resolve-module.js';
 import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
+import { entryGroups } from './entry-groups.js';
 import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, JS_FILE, readShebang } from './output.js';
 import { metafileInputs } from '../util/metafile.js';
 import { newPluginReads, observeEsbuildPlugins, pluginOutput, type PluginReads } from './plugin-reads.js';
@@ -325,7 +326,8 @@ export const esbuildAdapter: BuilderAdapter = {
     const stopOnInterrupt = onInterrupt(() => void api.stop?.(), { first: true });
     let outcomes: Awaited<ReturnType<typeof buildFormat>>[];
     try {
-      outcomes = await Promise.all(ctx.config.formats.map((format) => buildFormat(api, ctx, format)));
+      const groups = entryGroups(ctx.config);
+      outcomes = await Promise.all(groups.flatMap((config) => config.formats.map((format) => buildFormat(api, { ...ctx, config }, format))));
     } finally {
       stopOnInterrupt();
     }

@@ -219,6 +219,8 @@ export function normalizedConfig(config: ResolvedConfig): Record<string, unknown
     // As written: true, or the bundle options (a key that stays the same for every config without them).
     dts: config.dtsBundle ? { bundle: true, resolve: config.dtsBundle.resolve } : config.dts,
     external: config.external,
+    // Only when set: a key that stays the same for every config without them.
+    ...(Object.keys(config.entryOptions).length > 0 ? { entryOptions: config.entryOptions } : {}),
     define: config.define,
     banner: config.banner ?? null,
     clean: config.clean,

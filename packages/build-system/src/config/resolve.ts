@@ -15,7 +15,8 @@ import {
   JS_OUTPUT,
   withoutBundled,
 } from './package-defaults.js';
-import type { AdapterName, BuildConfig, Format, OutExtensions, Platform } from './schema.js';
+import { dtsIssues, entryOptionIssues, shimsIssues, tscOnlyFieldIssues } from './field-issues.js';
+import type { AdapterName, BuildConfig, EntryWithOptions, Format, OutExtensions, Platform } from './schema.js';
 
 /**
  * Options normalized in one place: every default that depends on the package
@@ -68,6 +69,12 @@ export interface ResolvedConfig {
   dtsBundle: { resolve: true | string[] } | null;
   /** Module specifiers kept external (exact names and `name/*` subpath patterns). */
   external: string[];
+  /**
+   * Entries built with their own options (an entry record's `{ source, target, … }`), by entry
+   * name: every bundling option resolved for that entry (what it does not set is the package's).
+   * Empty for most packages. The esbuild adapter builds each distinct set apart.
+   */
+  entryOptions: Record<string, EntryBuildOptions>;
   define: Record<string, string>;
   banner: string | undefined;
   clean: boolean;
@@ -76,6 +83,14 @@ export interface ResolvedConfig {
   adapterOptions: BuildConfig['adapterOptions'];
   /** package.json `bin` targets, relative to the package (posix): made executable after a build. */
   bins: string[];
+}
+
+/** The options one entry builds with, resolved (see ResolvedConfig.entryOptions). */
+export interface EntryBuildOptions {
+  target: string;
+  platform: Platform;
+  external: string[];
+  define: Record<string, string>;
 }
 
 function realpathOrSelf(p: string): string {
@@ -180,6 +195,8 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
 
   // entries
   let entries: Record<string, string> = {};
+  /** Entries of a record given as `{ source, …options }`, by entry name. */
+  const withOptions = new Map<string, { field: string; options: EntryWithOptions }>();
   const outside = new Set<string>();
   const placeEntry = entryPlacer(pkg, reals);
   const checkEntry = (field: string, source: string): { rel: string; outside: boolean } | undefined => {
@@ -210,19 +227,22 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
       if (isOutside) outside.add(name);
     }
   } else {
-    for (const [name, source] of Object.entries(entry)) {
+    for (const [name, value] of Object.entries(entry)) {
       const clean = stripDot(name);
       if (path.posix.isAbsolute(clean) || clean.split('/').includes('..') || clean === '') {
         problem(`entry.${name}`, `output name must be a relative path inside outDir (got ${JSON.stringify(name)})`);
         continue;
       }
-      const placed = checkEntry(`entry.${name}`, source);
+      const source = typeof value === 'string' ? value : value.source;
+      const placed = checkEntry(typeof value === 'string' ? `entry.${name}` : `entry.${name}.source`, source);
       if (!placed) continue;
       const entryName = clean.replace(JS_OUTPUT, '');
       entries[entryName] = placed.rel;
       if (placed.outside) outside.add(entryName);
+      if (typeof value !== 'string') withOptions.set(entryName, { field: `entry.${name}`, options: value });
     }
   }
+  if (withOptions.size > 0) for (const issue of entryOptionIssues(config, [...withOptions.values()][0]!.field)) problem(issue.field, issue.message);
   if (outside.size > 0 && config.adapter === 'tsc') {
     const name = [...outside][0]!;
     problem(`entry.${name}`, `${entries[name]} is outside the package: only a bundler can build it into outDir (tsc keeps the file layout); use adapter 'esbuild', 'bun' or 'rollup'`);
@@ -262,6 +282,17 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   const typeDefault: ResolvedConfig['outExtension'] = pkg.type === 'module' ? { esm: '.js', cjs: '.cjs' } : { esm: '.mjs', cjs: '.js' };
   const outExtension: ResolvedConfig['outExtension'] = { ...typeDefault, ...declaredExtensions(pkg, outDir), ...config.outExtension };
   const sourcemap: ResolvedConfig['sourcemap'] = config.sourcemap === true ? 'external' : config.sourcemap === false ? false : config.sourcemap;
+  const externalWith = (external: readonly string[] | undefined, noExternal: readonly string[]) => withoutBundled([...new Set([...dependencyExternals(pkg), ...(external ?? [])])], noExternal);
+  const entryOptions: Record<string, EntryBuildOptions> = {};
+  for (const [name, { options }] of withOptions) {
+    const platform = options.platform ?? config.platform;
+    entryOptions[name] = {
+      target: options.target ?? config.target ?? defaultTarget(pkg, platform),
+      platform,
+      external: externalWith(options.external ?? config.external, options.noExternal ?? config.noExternal ?? []),
+      define: options.define ?? config.define,
+    };
+  }
 
   return {
     configFile,
@@ -285,7 +316,8 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     shims: config.shims,
     dts: typeof config.dts === 'object' ? true : (config.dts ?? declaresTypes(pkg)),
     dtsBundle: typeof config.dts === 'object' && config.dts.bundle ? { resolve: config.dts.resolve === true ? true : [...new Set(config.dts.resolve ?? [])].sort() } : null,
-    external: withoutBundled([...new Set([...dependencyExternals(pkg), ...(config.external ?? [])])], config.noExternal ?? []),
+    external: externalWith(config.external, config.noExternal ?? []),
+    entryOptions,
     define: config.define,
     banner: config.banner,
     clean: config.clean,
@@ -304,36 +336,4 @@ export function declarationExtension(jsExtension: '.js' | '.mjs' | '.cjs'): '.d.
 /** Output file name (relative to outDir) for an entry in a format. */
 export function outputName(config: ResolvedConfig, entryName: string, format: Format): string {
   return `${entryName}${config.outExtension[format]}`;
-}
-
-/**
- * Fields only the tsc adapter reads: with any other adapter they would be
- * silently ignored (a bundler follows imports from the entries; it has no
- * file list to include or exclude, and always writes). `auto` never picks tsc.
- */
-function tscOnlyFieldIssues(config: BuildConfig): { field: string; message: string }[] {
-  if (config.adapter === 'tsc') return [];
-  const adapter = config.adapter === 'auto' ? "'auto' (which never picks tsc)" : `'${config.adapter}'`;
-  const issues: { field: string; message: string }[] = [];
-  if (config.include !== undefined) issues.push({ field: 'include', message: `only the tsc adapter compiles a file list; with adapter ${adapter} the build follows imports from entry. Remove include or set adapter: 'tsc'` });
-  if (config.exclude !== undefined) issues.push({ field: 'exclude', message: `only the tsc adapter compiles a file list; with adapter ${adapter} the build follows imports from entry. Remove exclude or set adapter: 'tsc'` });
-  if (config.emit === false) issues.push({ field: 'emit', message: `emit: false (type-check only) needs adapter: 'tsc'; got adapter ${adapter}` });
-  return issues;
-}
-
-/** shims are written by the esbuild adapter ('auto' picks it when they are asked for: load-config.ts); any other would drop them. */
-function shimsIssues(config: BuildConfig): { field: string; message: string }[] {
-  if (!config.shims || config.adapter === 'esbuild' || config.adapter === 'auto') return [];
-  return [{ field: 'shims', message: `shims are applied by the esbuild adapter; got adapter '${config.adapter}'. Remove shims or set adapter: 'esbuild'` }];
-}
-
-/**
- * `resolve` inlines packages into a bundled declaration, so it means nothing without `bundle`; the tsc
- * adapter writes one JS file per source, whose per-source declarations are the matching layout.
- */
-function dtsIssues(config: BuildConfig): { field: string; message: string }[] {
-  if (typeof config.dts !== 'object') return [];
-  if (config.dts.resolve !== undefined && !config.dts.bundle) return [{ field: 'dts.resolve', message: 'inlines packages into bundled declarations; set dts.bundle: true too' }];
-  if (config.dts.bundle && config.adapter === 'tsc') return [{ field: 'dts.bundle', message: "the tsc adapter writes one file per source, so its declarations stay one per source; remove dts.bundle or use a bundling adapter" }];
-  return [];
 }

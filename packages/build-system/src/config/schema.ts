@@ -16,6 +16,30 @@ export const formatSchema = z.enum(['esm', 'cjs']);
 
 const passThrough = z.record(z.string(), z.unknown());
 
+const targetSchema = nonEmpty.regex(/^(es(next|20\d\d|[56])|node\d+(\.\d+){0,2}|chrome\d+|firefox\d+|safari\d+|edge\d+)$/i, {
+  message: 'must look like node20, es2022 or esnext',
+});
+const platformSchema = z.enum(['node', 'browser', 'neutral']);
+const externalSchema = z.array(nonEmpty);
+const defineSchema = z.record(nonEmpty, z.string());
+
+/**
+ * One entry that builds with other options than the package's (tsup's and
+ * tsdown's config arrays, whose elements differ in target or externals: a
+ * test helper for a newer runtime beside the library). Each option given
+ * replaces the package-level one for this entry; the rest are the package's.
+ */
+const entryWithOptionsSchema = z
+  .strictObject({
+    source: nonEmpty.describe('The entry file, relative to the package.'),
+    target: targetSchema.optional().describe("This entry's language target, instead of the package's."),
+    platform: platformSchema.optional().describe("This entry's platform, instead of the package's."),
+    external: externalSchema.optional().describe("Extra modules kept external for this entry, instead of the package's external (dependencies always are)."),
+    noExternal: externalSchema.optional().describe("Dependencies bundled into this entry, instead of the package's noExternal."),
+    define: defineSchema.optional().describe("Compile-time replacements for this entry, instead of the package's define."),
+  })
+  .describe('An entry with its own options (esbuild adapter; adapter auto picks esbuild for it).');
+
 export const buildConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of the JSON Schema (for editors); ignored by the build.'),
@@ -24,10 +48,10 @@ export const buildConfigSchema = z
       .default('auto')
       .describe("Builder to use. 'auto' picks bun when it is installed, else esbuild."),
     entry: z
-      .union([nonEmpty, z.array(nonEmpty).min(1, { message: 'must list at least one entry' }), z.record(nonEmpty, nonEmpty)])
+      .union([nonEmpty, z.array(nonEmpty).min(1, { message: 'must list at least one entry' }), z.record(nonEmpty, z.union([nonEmpty, entryWithOptionsSchema]))])
       .optional()
       .describe(
-        'Entry file(s), relative to the package. A record maps output names to sources. Default: derived from package.json exports/main/bin, else src/index.ts.',
+        "Entry file(s), relative to the package. A record maps output names to sources, or to { source, target, platform, external, noExternal, define } for an entry built with its own options. Default: derived from package.json exports/main/bin, else src/index.ts.",
       ),
     outDir: nonEmpty.default('dist').describe('Output directory, relative to the package; must stay inside it.'),
     format: z
@@ -43,11 +67,8 @@ export const buildConfigSchema = z
       .describe(
         "File extension of the JS outputs per format. Default: what package.json exports/main/module/bin name (e.g. ./dist/index.mjs), else from its type ('.js' for the package's own format, '.mjs'/'.cjs' for the other). Declarations follow: .js -> .d.ts, .mjs -> .d.mts, .cjs -> .d.cts.",
       ),
-    platform: z.enum(['node', 'browser', 'neutral']).default('node'),
-    target: nonEmpty
-      .regex(/^(es(next|20\d\d|[56])|node\d+(\.\d+){0,2}|chrome\d+|firefox\d+|safari\d+|edge\d+)$/i, {
-        message: 'must look like node20, es2022 or esnext',
-      })
+    platform: platformSchema.default('node'),
+    target: targetSchema
       .optional()
       .describe('Language target. Default: node<major> from package.json engines.node, else node20.'),
     sourcemap: z.union([z.boolean(), z.enum(['inline', 'external'])]).default(false),
@@ -99,8 +120,7 @@ export const buildConfigSchema = z
       .array(nonEmpty)
       .optional()
       .describe("tsc adapter: source globs left out of the build (e.g. tests), relative to the package; replaces the tsconfig's exclude."),
-    external: z
-      .array(nonEmpty)
+    external: externalSchema
       .optional()
       .describe('Extra modules kept external. dependencies, peerDependencies and optionalDependencies (and subpaths) always are, unless noExternal names them.'),
     noExternal: z
@@ -109,7 +129,7 @@ export const buildConfigSchema = z
       .describe(
         "Dependencies bundled although package.json lists them (tsup's and tsdown's noExternal, tsdown's deps.alwaysBundle): package names, each with its subpaths, and @scope/* for a whole scope. Wins over external.",
       ),
-    define: z.record(nonEmpty, z.string()).default({}).describe('Compile-time replacements; values are JS expressions.'),
+    define: defineSchema.default({}).describe('Compile-time replacements; values are JS expressions.'),
     banner: z.string().optional().describe('Text put at the top of every JS output (after a shebang).'),
     clean: z
       .boolean()
@@ -140,6 +160,8 @@ export type Format = z.infer<typeof formatSchema>;
 /** A JS output's extension, per format, after resolution. */
 export type OutExtensions = Record<Format, '.js' | '.mjs' | '.cjs'>;
 export type Platform = BuildConfig['platform'];
+/** An entry record's value with its own options. */
+export type EntryWithOptions = z.infer<typeof entryWithOptionsSchema>;
 /** `dts` when it is an object: how declarations are bundled. */
 export type DtsOptions = Exclude<NonNullable<BuildConfig['dts']>, boolean>;
 

@@ -154,7 +154,7 @@ function unbundled(facts: PackageFacts, options: MappedOptions): { adapter: Adap
   const native = facts.pkg.type === 'module' ? 'esm' : 'cjs';
   const formats = options.format?.value ?? [...new Set(facts.js.map((o) => o.format))];
   const entries = options.entry?.value;
-  const sources = entries === undefined ? [] : typeof entries === 'string' ? [entries] : Array.isArray(entries) ? entries : Object.values(entries);
+  const sources = entries === undefined ? [] : typeof entries === 'string' ? [entries] : Array.isArray(entries) ? entries : Object.values(entries).map((e) => (typeof e === 'string' ? e : e.source));
   const blockers = [
     ...(options.hasPlugins ? ['plugins'] : []),
     ...(formats.length > 1 || formats.some((f) => f !== native) ? [`format ${formats.join(' + ')} (tsc writes the package's own, ${native}, only)`] : []),

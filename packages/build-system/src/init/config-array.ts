@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Format } from '../config/schema.js';
+import type { EntryWithOptions, Format } from '../config/schema.js';
 
 /**
  * A tsup/tsdown config that exports an array builds each element on its own.
@@ -26,8 +26,14 @@ interface Choice<T = unknown> {
   because: string;
 }
 interface SplitOptions {
-  entry?: Choice<string | string[] | Record<string, string>>;
+  entry?: Choice<string | string[] | Record<string, string | EntryWithOptions>>;
   outDir?: Choice<string>;
+  target?: Choice<string>;
+  platform?: Choice<'node' | 'browser' | 'neutral'>;
+  external?: Choice<string[]>;
+  noExternal?: Choice<string[]>;
+  define?: Choice<Record<string, string>>;
+  hasPlugins?: boolean;
   format?: Choice<Format[]>;
   dts?: Choice<boolean | { bundle: true; resolve?: true | string[] }>;
   outExtension?: Choice<{ esm?: '.js' | '.mjs'; cjs?: '.js' | '.cjs' }>;
@@ -37,8 +43,10 @@ interface SplitOptions {
 
 /** Options that a split-by-format array may vary. */
 const PER_FORMAT = new Set(['format', 'dts', 'outExtension', 'notReproduced', 'ignored']);
+/** Options an element of a split-by-entry array gives its entries as their own (config `entry: { name: { source, … } }`). */
+const ENTRY_OWN = ['target', 'platform', 'external', 'noExternal', 'define'] as const;
 /** Options that a split-by-entry array may vary. */
-const PER_ENTRY = new Set(['entry', 'outDir', 'notReproduced', 'ignored']);
+const PER_ENTRY = new Set<string>(['entry', 'outDir', 'notReproduced', 'ignored', ...ENTRY_OWN]);
 
 /** The mapped values (no origins), without those a split may vary: equal for elements of one build. */
 function buildShape(options: SplitOptions, varying: ReadonlySet<string> = PER_FORMAT): string {
@@ -74,7 +82,7 @@ const TOOL_OUT_DIR = 'dist';
  * build-system's own resolve.ts name a list (the path below the entries'
  * common directory, without its extension); undefined when it has none.
  */
-function entryRecord(entry: SplitOptions['entry']): Record<string, string> | undefined {
+function entryRecord(entry: SplitOptions['entry']): Record<string, string | EntryWithOptions> | undefined {
   const value = entry?.value;
   if (value === undefined) return undefined;
   if (typeof value === 'object' && !Array.isArray(value)) return { ...value };
@@ -91,25 +99,55 @@ function entryRecord(entry: SplitOptions['entry']): Record<string, string> | und
 }
 
 /**
+ * What `other`'s entries need of their own to build as `other` does next to
+ * `into`'s: each of ENTRY_OWN whose value differs (an external list, noExternal
+ * or define `other` lacks is an empty one; a target or platform it lacks has
+ * no value to give, so null). Each replaces the package-level option.
+ */
+function ownOptions(into: SplitOptions, other: SplitOptions): Partial<EntryWithOptions> | null {
+  const own: Partial<EntryWithOptions> = {};
+  for (const key of ENTRY_OWN) {
+    const mine = into[key]?.value;
+    const theirs = other[key]?.value;
+    if (JSON.stringify(mine) === JSON.stringify(theirs)) continue;
+    if (theirs === undefined) {
+      if (key === 'target' || key === 'platform') return null;
+      (own as Record<string, unknown>)[key] = key === 'define' ? {} : [];
+    } else (own as Record<string, unknown>)[key] = theirs;
+  }
+  return own;
+}
+
+/**
  * Merges `other` (element `index` of `file`) into `into` when both are one
- * build split by entry directory: every option the same but the entries and
- * an outDir at or below `into`'s. Returns false, changing nothing, otherwise
+ * build split by entry directory: every option the same but the entries, an
+ * outDir at or below `into`'s, and the options an entry can have of its own
+ * (ENTRY_OWN: `other`'s entries then carry them; tsdown with plugins builds
+ * with rollup, which takes none). Returns false, changing nothing, otherwise
  * (an element without entries, another outDir, two sources for one name).
  */
 export function mergeEntrySplit<T extends SplitOptions>(into: T, other: T, file: string, index: number): boolean {
   if (buildShape(into, PER_ENTRY) !== buildShape(other, PER_ENTRY)) return false;
+  const own = ownOptions(into, other);
+  if (!own) return false;
+  const hasOwn = Object.keys(own).length > 0;
+  if (hasOwn && (into.hasPlugins || other.hasPlugins)) return false;
   const below = path.posix.relative(into.outDir?.value ?? TOOL_OUT_DIR, other.outDir?.value ?? TOOL_OUT_DIR);
   if (below.startsWith('..') || path.posix.isAbsolute(below)) return false;
   const mine = entryRecord(into.entry);
   const theirs = entryRecord(other.entry);
   if (!mine || !theirs) return false;
   const merged = { ...mine };
-  for (const [name, source] of Object.entries(theirs)) {
+  for (const [name, given] of Object.entries(theirs)) {
     const placed = below ? `${below}/${name}` : name;
-    if (merged[placed] !== undefined && merged[placed] !== source) return false;
-    merged[placed] = source;
+    // Tool entries are sources; options only come from this merge (the source first, as a person writes it).
+    if (typeof given !== 'string') return false;
+    const value = hasOwn ? { source: given, ...own } : given;
+    if (merged[placed] !== undefined && JSON.stringify(merged[placed]) !== JSON.stringify(value)) return false;
+    merged[placed] = value;
   }
-  into.entry = { value: merged, because: `${file} (an array of one build per entry directory) entry, [${index}] under ${other.outDir?.value ?? TOOL_OUT_DIR}` };
+  const options = hasOwn ? ` with its own ${Object.keys(own).join(', ')}` : '';
+  into.entry = { value: merged, because: `${file} (an array of one build per entry directory) entry, [${index}] under ${other.outDir?.value ?? TOOL_OUT_DIR}${options}` };
   into.notReproduced.push(...other.notReproduced.filter((n) => !into.notReproduced.some((m) => m.option === n.option)));
   into.ignored.push(...other.ignored.filter((i) => !into.ignored.includes(i)));
   return true;

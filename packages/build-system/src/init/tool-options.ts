@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Format } from '../config/schema.js';
+import type { EntryWithOptions, Format } from '../config/schema.js';
 import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
@@ -33,7 +33,7 @@ export interface NotReproduced {
 }
 
 export interface MappedOptions {
-  entry?: Choice<string | string[] | Record<string, string>>;
+  entry?: Choice<string | string[] | Record<string, string | EntryWithOptions>>;
   format?: Choice<Format[]>;
   /** An object where the tool's `dts.resolve` inlines packages: bundled declarations are then the only reproduction. */
   dts?: Choice<DtsChoice>;

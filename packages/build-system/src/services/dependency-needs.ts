@@ -185,7 +185,9 @@ export function dependencyNeeds(input: NeedsInput, dependencies: readonly Worksp
     if (isInside(pkg.dir, dep.dir)) return need(true, 'it lies inside this package: its files are inputs');
     if (inputsReach(pkg.dir, config.inputs, dep.dir)) return need(true, 'config inputs reach into it');
     if (remaps.some((t) => targetReaches(pkg.dir, t, dep))) return need(true, 'package.json imports/browser map a specifier to it (resolved past external)');
-    if (isExternalFor(adapter, config.external, dep.name)) return need(false, `external for ${adapter}: imported, never bundled`);
+    // Every entry's externals: an entry built with its own (config entry options) may bundle what the others keep external.
+    const externals = [config.external, ...Object.values(config.entryOptions ?? {}).map((o) => o.external)];
+    if (externals.every((external) => isExternalFor(adapter, external, dep.name))) return need(false, `external for ${adapter}: imported, never bundled`);
     return need(true, `bundled by ${adapter} (not in dependencies, peerDependencies, optionalDependencies or config external)`);
   });
 }
