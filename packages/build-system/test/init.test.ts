@@ -223,6 +223,15 @@ export default defineConfig({
     'src/test/index.ts': `export const t = 1n;\n`,
     'tsconfig.json': tsconfig(),
   },
+  // Elements whose outDirs are siblings (vercel/ai's codemod: its bin in dist/bin, the codemods in dist/codemods): one build into
+  // the directory they share, each element's entries named below it.
+  entrysplitsiblings: {
+    'package.json': { name: '@fx/entrysplitsiblings', version: '1.0.0', bin: { codemod: './dist/bin/codemod.js' }, scripts: { build: 'tsup' } },
+    'tsup.config.ts': `export default [\n  { entry: ['src/bin/codemod.ts'], outDir: 'dist/bin', format: ['cjs'], dts: false },\n  { entry: ['src/codemods/**/*.ts'], outDir: 'dist/codemods', format: ['cjs'], dts: false },\n];\n`,
+    'src/bin/codemod.ts': `console.log('codemod');\n`,
+    'src/codemods/rename.ts': `export const rename = 1;\n`,
+    'src/codemods/v2/move.ts': `export const move = 1;\n`,
+  },
   // A second element without the target the first sets: there is no value to give its entry, so not one build.
   entrysplitmixed: {
     'package.json': { name: '@fx/entrysplitmixed', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } }, scripts: { build: 'tsup' } },
@@ -341,6 +350,7 @@ const EXPECTED: Record<string, Shape> = {
     dts: true,
     entryOptions: { 'test/index': { target: 'es2020', platform: 'node', external: ['vitest', 'vitest/*'], define: {} } },
   },
+  '@fx/entrysplitsiblings': { adapter: 'esbuild', outDir: 'dist', entries: { 'bin/codemod': 'src/bin/codemod.ts', 'codemods/rename': 'src/codemods/rename.ts', 'codemods/v2/move': 'src/codemods/v2/move.ts' }, formats: ['cjs'], dts: false },
   '@fx/entrysplitmixed': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], target: 'es2018', dts: true, entryOptions: {} },
   '@fx/tsupjson': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, minify: true, dts: false },
   '@fx/tsdownfn': { adapter: 'rollup', entries: { main: 'src/main.ts' }, formats: ['cjs'], outExtension: { cjs: '.cjs' }, target: 'es2022', dts: false },
@@ -477,6 +487,9 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/entrysplittarget').notReproduced).toEqual([]);
     expect(byName(result, '@fx/entrysplittarget').config!.entry).toEqual({ index: 'src/index.ts', 'test/index': { source: 'src/test/index.ts', target: 'es2020', external: ['vitest', 'vitest/*'] } });
     expect(byName(result, '@fx/entrysplittarget').comments.entry).toBe('tsup.config.ts (an array of one build per entry directory) entry, [1] under dist/test with its own target, external');
+    expect(byName(result, '@fx/entrysplitsiblings').notReproduced).toEqual([]);
+    // dist, the shared directory, is the default outDir: only the entries are written, named below it.
+    expect(byName(result, '@fx/entrysplitsiblings').config!.entry).toEqual({ 'bin/codemod': 'src/bin/codemod.ts', 'codemods/rename': 'src/codemods/rename.ts', 'codemods/v2/move': 'src/codemods/v2/move.ts' });
     // Elements that differ where an entry cannot (no target to give) are separate builds: the second is said not to be reproduced.
     expect(byName(result, '@fx/entrysplitmixed').notReproduced.map((n) => n.option)).toEqual(['tsup.config.ts[1]']);
   });

@@ -77,6 +77,15 @@ export function mergeFormatSplit<T extends SplitOptions>(into: T, other: T, file
 /** The tools' outDir when an element names none (tsup's and tsdown's). */
 const TOOL_OUT_DIR = 'dist';
 
+/** The directory two outDirs (relative, posix, normalized) share; '' when only the package itself. */
+function sharedDir(a: string, b: string): string {
+  const x = a.split('/');
+  const y = b.split('/');
+  let n = 0;
+  while (n < x.length && n < y.length && x[n] === y[n] && x[n] !== '..') n++;
+  return x.slice(0, n).join('/');
+}
+
 /**
  * An element's entries as output name → source, named as esbuild, tsup and
  * build-system's own resolve.ts name a list (the path below the entries'
@@ -120,11 +129,13 @@ function ownOptions(into: SplitOptions, other: SplitOptions): Partial<EntryWithO
 
 /**
  * Merges `other` (element `index` of `file`) into `into` when both are one
- * build split by entry directory: every option the same but the entries, an
- * outDir at or below `into`'s, and the options an entry can have of its own
+ * build split by entry directory: every option the same but the entries,
+ * outDirs (the merged one is the directory they share; each element's entries
+ * are named below it), and the options an entry can have of its own
  * (ENTRY_OWN: `other`'s entries then carry them; tsdown with plugins builds
  * with rollup, which takes none). Returns false, changing nothing, otherwise
- * (an element without entries, another outDir, two sources for one name).
+ * (an element without entries, outDirs sharing no directory, two sources for
+ * one name).
  */
 export function mergeEntrySplit<T extends SplitOptions>(into: T, other: T, file: string, index: number): boolean {
   if (buildShape(into, PER_ENTRY) !== buildShape(other, PER_ENTRY)) return false;
@@ -132,14 +143,18 @@ export function mergeEntrySplit<T extends SplitOptions>(into: T, other: T, file:
   if (!own) return false;
   const hasOwn = Object.keys(own).length > 0;
   if (hasOwn && (into.hasPlugins || other.hasPlugins)) return false;
-  const below = path.posix.relative(into.outDir?.value ?? TOOL_OUT_DIR, other.outDir?.value ?? TOOL_OUT_DIR);
-  if (below.startsWith('..') || path.posix.isAbsolute(below)) return false;
+  // One outDir for both: the directory their outDirs share (codemod: dist/bin and dist/codemods → dist).
+  const mineDir = into.outDir?.value ?? TOOL_OUT_DIR;
+  const theirDir = other.outDir?.value ?? TOOL_OUT_DIR;
+  const outDir = sharedDir(mineDir, theirDir);
+  if (outDir === '') return false;
   const mine = entryRecord(into.entry);
   const theirs = entryRecord(other.entry);
   if (!mine || !theirs) return false;
-  const merged = { ...mine };
+  const below = (dir: string, name: string) => (dir === outDir ? name : `${path.posix.relative(outDir, dir)}/${name}`);
+  const merged = Object.fromEntries(Object.entries(mine).map(([name, value]) => [below(mineDir, name), value]));
   for (const [name, given] of Object.entries(theirs)) {
-    const placed = below ? `${below}/${name}` : name;
+    const placed = below(theirDir, name);
     // Tool entries are sources; options only come from this merge (the source first, as a person writes it).
     if (typeof given !== 'string') return false;
     const value = hasOwn ? { source: given, ...own } : given;
@@ -147,7 +162,8 @@ export function mergeEntrySplit<T extends SplitOptions>(into: T, other: T, file:
     merged[placed] = value;
   }
   const options = hasOwn ? ` with its own ${Object.keys(own).join(', ')}` : '';
-  into.entry = { value: merged, because: `${file} (an array of one build per entry directory) entry, [${index}] under ${other.outDir?.value ?? TOOL_OUT_DIR}${options}` };
+  into.entry = { value: merged, because: `${file} (an array of one build per entry directory) entry, [${index}] under ${theirDir}${options}` };
+  if (outDir !== mineDir) into.outDir = { value: outDir, because: `${file} (an array of one build per entry directory) outDir, shared by ${mineDir} and ${theirDir}` };
   into.notReproduced.push(...other.notReproduced.filter((n) => !into.notReproduced.some((m) => m.option === n.option)));
   into.ignored.push(...other.ignored.filter((i) => !into.ignored.includes(i)));
   return true;
