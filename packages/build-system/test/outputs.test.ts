@@ -192,6 +192,10 @@ describe('declarations per format', () => {
       "export { f } from 'money';",
     ]);
     expect(rewriteSpecifiers("import d = require('../money');\nexport * from '.';", 'dir/deep', '.mjs', bases)).toBe("import d = require('../money.mjs');\nexport * from './index.mjs';");
+    // A directory with a trailing slash (vercel/ai's provider: `from '../../shared/v3/'`) is its index, which nodenext needs spelt out.
+    expect(rewriteSpecifiers("import type { H } from './dir/';\nexport * from '../dir/';", 'other/x', '.js', new Set(['other/x', 'other/dir/index', 'dir/index']))).toBe(
+      "import type { H } from './dir/index.js';\nexport * from '../dir/index.js';",
+    );
     expect(hasDefaultExport('declare const _default: number;\nexport default _default;\n')).toBe(true);
     expect(hasDefaultExport('declare function f(): void;\nexport { f as default, g };\n')).toBe(true);
     expect(hasDefaultExport('export declare const x: { default: number };\n')).toBe(false);

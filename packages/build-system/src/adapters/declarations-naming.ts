@@ -72,7 +72,8 @@ function declarationSets(config: ResolvedConfig): { dts: string; js: string }[] 
 
 /** The emitted declaration a relative specifier names, by base path; undefined when it names none. */
 function resolveBase(fromBase: string, specifier: string, bases: ReadonlySet<string>): string | undefined {
-  const target = path.posix.normalize(path.posix.join(path.posix.dirname(fromBase), specifier));
+  // A directory named with a trailing slash (`'../shared/v3/'`, as vercel/ai writes it) is that directory's index.
+  const target = path.posix.normalize(path.posix.join(path.posix.dirname(fromBase), specifier)).replace(/\/+$/, '');
   const candidates = [target.replace(DECLARATION, '').replace(SOURCE_EXTENSION, ''), target, `${target}/index`];
   return candidates.find((c) => bases.has(c));
 }
