@@ -240,6 +240,12 @@ export default defineConfig({
     'src/test/index.ts': `export const t = 1;\n`,
     'tsconfig.json': tsconfig(),
   },
+  // Flags that read the next word (clerk's `tsdown --onSuccess "pnpm build:dts"`, `tsup --env.NODE_ENV production`): the word is
+  // their value, not an entry; --env.* is tsup's env (a define of process.env.*).
+  scriptflags: {
+    'package.json': { name: '@fx/scriptflags', version: '1.0.0', type: 'module', exports: './dist/index.js', scripts: { build: 'tsup src/index.ts --format esm --env.NODE_ENV production --onSuccess "node done.js"' } },
+    'src/index.ts': `export const mode = process.env.NODE_ENV;\ndeclare const process: { env: Record<string, string> };\n`,
+  },
   // tsup options in package.json.
   tsupjson: {
     'package.json': { name: '@fx/tsupjson', version: '1.0.0', type: 'module', exports: './dist/index.js', tsup: { entry: ['src/index.ts'], format: ['esm'], minify: true } },
@@ -350,6 +356,7 @@ const EXPECTED: Record<string, Shape> = {
     dts: true,
     entryOptions: { 'test/index': { target: 'es2020', platform: 'node', external: ['vitest', 'vitest/*'], define: {} } },
   },
+  '@fx/scriptflags': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], define: { 'process.env.NODE_ENV': '"production"' } },
   '@fx/entrysplitsiblings': { adapter: 'esbuild', outDir: 'dist', entries: { 'bin/codemod': 'src/bin/codemod.ts', 'codemods/rename': 'src/codemods/rename.ts', 'codemods/v2/move': 'src/codemods/v2/move.ts' }, formats: ['cjs'], dts: false },
   '@fx/entrysplitmixed': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], target: 'es2018', dts: true, entryOptions: {} },
   '@fx/tsupjson': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, minify: true, dts: false },
@@ -487,6 +494,7 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/entrysplittarget').notReproduced).toEqual([]);
     expect(byName(result, '@fx/entrysplittarget').config!.entry).toEqual({ index: 'src/index.ts', 'test/index': { source: 'src/test/index.ts', target: 'es2020', external: ['vitest', 'vitest/*'] } });
     expect(byName(result, '@fx/entrysplittarget').comments.entry).toBe('tsup.config.ts (an array of one build per entry directory) entry, [1] under dist/test with its own target, external');
+    expect(byName(result, '@fx/scriptflags').notReproduced.map((n) => `${n.option} (${n.why})`)).toEqual(['--onSuccess node done.js (no equivalent option)']);
     expect(byName(result, '@fx/entrysplitsiblings').notReproduced).toEqual([]);
     // dist, the shared directory, is the default outDir: only the entries are written, named below it.
     expect(byName(result, '@fx/entrysplitsiblings').config!.entry).toEqual({ 'bin/codemod': 'src/bin/codemod.ts', 'codemods/rename': 'src/codemods/rename.ts', 'codemods/v2/move': 'src/codemods/v2/move.ts' });

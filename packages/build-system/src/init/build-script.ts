@@ -87,7 +87,8 @@ export function scriptCommands(scripts: Record<string, string>, name: string, de
 /**
  * A CLI's flags in the forms tsup, tsdown, tsc, bun and esbuild accept:
  * `--flag`, `--flag value`, `--flag=value`, `-f value`; positional words are
- * entries. `takesValue` names the flags that read the next word.
+ * entries. `takesValue` names the flags that read the next word; a name
+ * ending in `.*` names a family (`--env.*`: `--env.NODE_ENV production`).
  */
 export function parseFlags(args: string[], takesValue: ReadonlySet<string>): { positional: string[]; flags: Map<string, string[]> } {
   const positional: string[] = [];
@@ -101,8 +102,14 @@ export function parseFlags(args: string[], takesValue: ReadonlySet<string>): { p
     }
     const eq = a.indexOf('=');
     if (eq > 0) add(a.slice(0, eq), a.slice(eq + 1));
-    else if (takesValue.has(a) && i + 1 < args.length) add(a, args[++i]!);
+    else if (readsValue(takesValue, a) && i + 1 < args.length) add(a, args[++i]!);
     else add(a, 'true');
   }
   return { positional, flags };
+}
+
+function readsValue(takesValue: ReadonlySet<string>, flag: string): boolean {
+  if (takesValue.has(flag)) return true;
+  const dot = flag.indexOf('.');
+  return dot > 0 && takesValue.has(`${flag.slice(0, dot)}.*`);
 }

@@ -3,8 +3,13 @@ import type { PackageInfo } from '../workspace/package-info.js';
 import { parseFlags, type ScriptCommand } from './build-script.js';
 import { mapToolOptions, type MappedOptions } from './tool-options.js';
 
-// --minify and --sourcemap are left out: written bare far more often than with a value.
-const CLI_VALUE_FLAGS = new Set(['--format', '--out-dir', '-d', '--outdir', '--outDir', '--target', '--platform', '--external', '--define', '--config', '-c', '--entry', '--tsconfig', '-p', '--project']);
+// --minify and --sourcemap are left out: written bare far more often than with a value. The rest of tsup's and
+// tsdown's flags that read the next word are listed so it is not taken for an entry (`--onSuccess "pnpm build:dts"`).
+const CLI_VALUE_FLAGS = new Set([
+  '--format', '--out-dir', '-d', '--outdir', '--outDir', '--target', '--platform', '--external', '--define', '--config', '-c', '--entry', '--tsconfig', '-p', '--project',
+  '--env.*', '--define.*', '--entry.*', '--onSuccess', '--on-success', '--global-name', '--globalName', '--jsxFactory', '--jsxFragment', '--pure', '--loader', '--inject',
+  '--killSignal', '--ignore-watch', '--log-level', '--logLevel', '--copy', '--filter', '-F',
+]);
 
 /**
  * tsup/tsdown/bun/esbuild flags of a build script, as the same option names
@@ -80,8 +85,16 @@ export function scriptOptions(command: ScriptCommand, pkg: PackageInfo, reads: R
       case '-w':
       case '--silent':
         break;
-      default:
+      default: {
+        // tsup's and tsdown's dotted families: `--env.NODE_ENV production` is `env: { NODE_ENV: 'production' }`.
+        const family = /^--(env|define|entry)\.(.+)$/.exec(flag);
+        if (family) {
+          const field = family[1]!;
+          options[field] = { ...(typeof options[field] === 'object' && !Array.isArray(options[field]) ? (options[field] as object) : {}), [family[2]!]: last };
+          break;
+        }
         unknown.push(values.every((v) => v === 'true') ? flag : `${flag} ${values.join(' ')}`);
+      }
     }
   }
   const mapped = mapToolOptions(command.tool === 'tsdown' ? 'tsdown' : 'tsup', options, `build script \`${command.text}\`:`, pkg, reads);
