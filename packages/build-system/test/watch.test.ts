@@ -94,9 +94,12 @@ describe.concurrent('build-system watch', () => {
     expect(r.hits).toBeGreaterThanOrEqual(1);
     expect(dist(fx, 'a')).toContain('"a2"');
 
-    // An edit in a leaf touches only the leaf.
-    fx.write({ 'packages/b/src/index.ts': `import { value } from '@fx/a';\nexport const b = 'B+' + value;\n` });
+    // An edit in a leaf touches only the leaf. Saved as `sed -i` and many editors do: a temp file beside it, renamed over it,
+    // which came and went within the batch and is no change of its own.
+    writeFileSync(fx.path('packages/b/src/sedX1y2Z3'), `import { value } from '@fx/a';\nexport const b = 'B+' + value;\n`);
+    renameSync(fx.path('packages/b/src/sedX1y2Z3'), fx.path('packages/b/src/index.ts'));
     const leaf = await until(() => rounds(p).find((x) => x.round > r.round && x.trigger.files.includes('packages/b/src/index.ts')), 'the leaf round', p);
+    expect(leaf.trigger.files).toEqual(['packages/b/src/index.ts']);
     expect(dist(fx, 'b')).toContain('B+');
     expect(leaf.packages, JSON.stringify(rounds(p).map((x) => [x.round, x.trigger, x.reloaded, x.packages]))).toEqual([scoped('b')]);
   });

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
@@ -195,9 +195,11 @@ class WatchLoop {
   private classify(files: readonly string[]): Classified {
     const dirty = new Set<string>();
     let full = this.selection === null;
-    // Known paths count, and new entries of a listed directory (a new source file, a new package);
-    // a file nobody read that was already there (a log beside the packages) does not.
-    const counts = (f: string) => this.known.has(f) || this.listed.get(path.dirname(f))?.has(path.basename(f)) === false;
+    // Known paths count, and new entries of a listed directory that are still there (a new source file, a new
+    // package); a file nobody read that was already there (a log beside the packages) does not, nor one that came
+    // and went within the batch (the temp file `sed -i` or an editor writes and renames over the source).
+    const isNew = (f: string) => this.listed.get(path.dirname(f))?.has(path.basename(f)) === false && lstatSync(f, { throwIfNoEntry: false }) !== undefined;
+    const counts = (f: string) => this.known.has(f) || isNew(f);
     const root = this.selection?.workspace.root ?? this.cwd;
     for (const file of files) {
       // A file nobody read (a log, an editor's swap file beside an unlisted one): not an input.
