@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ISOLATED_EMITTER_MISSING, runHints } from '../src/result/run-hints.js';
 import type { BuildResult, Diagnostic } from '../src/result/schema.js';
-import { createFixture, repoRoot, type Fixture } from './helpers/fixture.js';
+import { cliPath, createFixture, repoRoot, type Fixture } from './helpers/fixture.js';
+import { startProcess } from './helpers/procs.js';
 import { cliRun } from './helpers/workspace.js';
 
 /**
@@ -60,6 +61,15 @@ describe('run hints', () => {
     const again = await build();
     expect(again.replayed).toBe(true);
     expect(again.hints).toEqual(first.hints);
+
+    // watch: once, after the initial build (not per round). Stopped with SIGINT once its first round is printed.
+    const watch = startProcess(process.execPath, [cliPath, 'watch'], { cwd: fx.root, env: { FORCE_COLOR: undefined, NO_COLOR: '1' } });
+    await watch.stderrIncludes('hint: ', 60_000);
+    await new Promise((r) => setTimeout(r, 200));
+    watch.child.kill('SIGINT');
+    await watch.exited;
+    expect(watch.stdout()).toContain('initial build: 2 packages');
+    expect(watch.stderr().split('\n').filter((l) => l.startsWith('hint: '))).toEqual(first.hints);
 
     symlinkSync(path.join(repoRoot, 'node_modules/oxc-transform'), fx.path('node_modules/oxc-transform'), 'dir');
     const installed = await build();

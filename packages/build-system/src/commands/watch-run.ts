@@ -3,7 +3,7 @@ import type { WatchRound } from '../result/watch-schema.js';
 import { runError } from '../services/workspace.service.js';
 import type { WatchService } from '../services/watch.service.js';
 import { redactArgv } from '../cache/remote/config.js';
-import { failureLines } from './reporter.js';
+import { failureLines, runHintLines } from './reporter.js';
 import { printError } from './errors-output.js';
 import type { BuildFlags } from '../cli/flag-table.js';
 import { flagsToRequest } from '../cli/flags-to-request.js';
@@ -103,5 +103,7 @@ function printRound(round: WatchRound, style: Style): void {
   process.stdout.write(`${mark} ${what}${why}: ${parts.join(', ')} in ${formatDuration(round.durationMs)}\n`);
   if (run.error) printError(run.error);
   for (const r of run.results) if (r.status === 'failed') for (const line of failureLines(r, style)) process.stderr.write(`${line}\n`);
+  // Workspace-wide hints once, after the initial build: every round after it would repeat them.
+  if (round.round === 0) for (const line of runHintLines(run, style)) process.stderr.write(`${line}\n`);
   process.stdout.write(style.dim(`watching ${round.watching} directories for changes (Ctrl-C to stop)\n`));
 }

@@ -195,11 +195,9 @@ class WatchLoop {
   private classify(files: readonly string[]): Classified {
     const dirty = new Set<string>();
     let full = this.selection === null;
-    // Known paths count, and new entries of a listed directory that are still there (a new source file, a new
-    // package); a file nobody read that was already there (a log beside the packages) does not, nor one that came
-    // and went within the batch (the temp file `sed -i` or an editor writes and renames over the source).
-    const isNew = (f: string) => this.listed.get(path.dirname(f))?.has(path.basename(f)) === false && lstatSync(f, { throwIfNoEntry: false }) !== undefined;
-    const counts = (f: string) => this.known.has(f) || isNew(f);
+    // Known paths count, and new entries of a listed directory still there (a new source file, a new package): not a
+    // file nobody read (a log), nor one that came and went in the batch (the temp file `sed -i` renames over a source).
+    const counts = (f: string) => this.known.has(f) || (this.listed.get(path.dirname(f))?.has(path.basename(f)) === false && lstatSync(f, { throwIfNoEntry: false }) !== undefined);
     const root = this.selection?.workspace.root ?? this.cwd;
     for (const file of files) {
       // A file nobody read (a log, an editor's swap file beside an unlisted one): not an input.
