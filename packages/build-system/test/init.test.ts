@@ -246,6 +246,28 @@ export default defineConfig({
     'package.json': { name: '@fx/scriptflags', version: '1.0.0', type: 'module', exports: './dist/index.js', scripts: { build: 'tsup src/index.ts --format esm --env.NODE_ENV production --onSuccess "node done.js"' } },
     'src/index.ts': `export const mode = process.env.NODE_ENV;\ndeclare const process: { env: Record<string, string> };\n`,
   },
+  // trpc's tsdown config: a target list, and the declarations' tsconfig given as dts.tsconfig (the one build-system picks: ignored).
+  trpcshape: {
+    'package.json': {
+      name: '@fx/trpcshape',
+      version: '1.0.0',
+      type: 'module',
+      exports: { '.': { import: { types: './dist/index.d.mts', default: './dist/index.mjs' }, require: { types: './dist/index.d.cts', default: './dist/index.cjs' } } },
+      scripts: { build: 'tsdown' },
+    },
+    'tsdown.config.ts': `export default { target: ['node18', 'es2017'], entry: ['src/index.ts'], format: ['cjs', 'esm'], dts: { sourcemap: true, tsconfig: './tsconfig.build.json' } };\n`,
+    'src/index.ts': `export const t = 1;\n`,
+    'tsconfig.json': tsconfig(),
+    'tsconfig.build.json': { extends: './tsconfig.json' },
+  },
+  // The same with a declarations tsconfig build-system would not pick: it becomes adapterOptions.tsc.project.
+  dtstsconfig: {
+    'package.json': { name: '@fx/dtstsconfig', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } }, scripts: { build: 'tsdown' } },
+    'tsdown.config.ts': `export default { entry: ['src/index.ts'], format: 'esm', tsconfig: 'tsconfig.json', dts: { tsconfig: 'tsconfig.types.json' } };\n`,
+    'src/index.ts': `export const t = 1;\n`,
+    'tsconfig.json': tsconfig(),
+    'tsconfig.types.json': { extends: './tsconfig.json' },
+  },
   // tsup options in package.json.
   tsupjson: {
     'package.json': { name: '@fx/tsupjson', version: '1.0.0', type: 'module', exports: './dist/index.js', tsup: { entry: ['src/index.ts'], format: ['esm'], minify: true } },
@@ -357,6 +379,8 @@ const EXPECTED: Record<string, Shape> = {
     entryOptions: { 'test/index': { target: 'es2020', platform: 'node', external: ['vitest', 'vitest/*'], define: {} } },
   },
   '@fx/scriptflags': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], define: { 'process.env.NODE_ENV': '"production"' } },
+  '@fx/trpcshape': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['cjs', 'esm'], outExtension: { esm: '.mjs', cjs: '.cjs' }, target: ['node18', 'es2017'], dts: true },
+  '@fx/dtstsconfig': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], dts: true },
   '@fx/entrysplitsiblings': { adapter: 'esbuild', outDir: 'dist', entries: { 'bin/codemod': 'src/bin/codemod.ts', 'codemods/rename': 'src/codemods/rename.ts', 'codemods/v2/move': 'src/codemods/v2/move.ts' }, formats: ['cjs'], dts: false },
   '@fx/entrysplitmixed': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], target: 'es2018', dts: true, entryOptions: {} },
   '@fx/tsupjson': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, minify: true, dts: false },
@@ -494,6 +518,12 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/entrysplittarget').notReproduced).toEqual([]);
     expect(byName(result, '@fx/entrysplittarget').config!.entry).toEqual({ index: 'src/index.ts', 'test/index': { source: 'src/test/index.ts', target: 'es2020', external: ['vitest', 'vitest/*'] } });
     expect(byName(result, '@fx/entrysplittarget').comments.entry).toBe('tsup.config.ts (an array of one build per entry directory) entry, [1] under dist/test with its own target, external');
+    expect(byName(result, '@fx/trpcshape').notReproduced).toEqual([]);
+    expect(byName(result, '@fx/trpcshape').config!.target).toEqual(['node18', 'es2017']);
+    expect(byName(result, '@fx/trpcshape').ignored).toContain('dts.tsconfig');
+    // dts.tsconfig wins over tsconfig for the declarations' project.
+    expect(byName(result, '@fx/dtstsconfig').notReproduced).toEqual([]);
+    expect(byName(result, '@fx/dtstsconfig').config!.adapterOptions).toEqual({ tsc: { project: 'tsconfig.types.json' } });
     expect(byName(result, '@fx/scriptflags').notReproduced.map((n) => `${n.option} (${n.why})`)).toEqual(['--onSuccess node done.js (no equivalent option)']);
     expect(byName(result, '@fx/entrysplitsiblings').notReproduced).toEqual([]);
     // dist, the shared directory, is the default outDir: only the entries are written, named below it.

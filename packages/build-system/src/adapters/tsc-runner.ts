@@ -120,7 +120,9 @@ export function majorVersion(version: string): number {
 }
 
 /** ResolvedConfig.target (node20, es2022, chrome120…) as a tsc --target. Only used without a tsconfig. */
-export function tscTarget(target: string): string {
+export function tscTarget(target: string | string[]): string {
+  // Several targets all hold: the lowest language level among them.
+  if (Array.isArray(target)) return target.map(tscTarget).sort((a, b) => esLevel(a) - esLevel(b))[0] ?? 'es2020';
   const t = target.toLowerCase();
   if (/^es(next|20\d\d)$/.test(t)) return t;
   if (t === 'es6') return 'es2015';
@@ -135,6 +137,13 @@ export function tscTarget(target: string): string {
     return 'es2019';
   }
   return 'es2020';
+}
+
+/** An ES level tsc takes, as a number to compare (es5 < es2015 < … < esnext). */
+function esLevel(target: string): number {
+  if (target === 'esnext') return Number.MAX_SAFE_INTEGER;
+  if (target === 'es5') return 5;
+  return Number(/^es(\d+)$/.exec(target)?.[1] ?? 2020);
 }
 
 /**

@@ -54,7 +54,8 @@ export interface ResolvedConfig {
   /** tsc adapter: globs replacing the tsconfig's exclude; undefined = the tsconfig's. */
   exclude: string[] | undefined;
   platform: Platform;
-  target: string;
+  /** One target, or several that all hold (a list of one is that one, so keys of single targets stay as they were). */
+  target: string | string[];
   sourcemap: false | 'inline' | 'external';
   minify: boolean;
   /** ESM outputs share chunks (esbuild, bun; rollup always does). */
@@ -87,7 +88,7 @@ export interface ResolvedConfig {
 
 /** The options one entry builds with, resolved (see ResolvedConfig.entryOptions). */
 export interface EntryBuildOptions {
-  target: string;
+  target: string | string[];
   platform: Platform;
   external: string[];
   define: Record<string, string>;
@@ -287,7 +288,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   for (const [name, { options }] of withOptions) {
     const platform = options.platform ?? config.platform;
     entryOptions[name] = {
-      target: options.target ?? config.target ?? defaultTarget(pkg, platform),
+      target: resolvedTarget(options.target ?? config.target) ?? defaultTarget(pkg, platform),
       platform,
       external: externalWith(options.external ?? config.external, options.noExternal ?? config.noExternal ?? []),
       define: options.define ?? config.define,
@@ -309,7 +310,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     include: config.include,
     exclude: config.exclude,
     platform: config.platform,
-    target: config.target ?? defaultTarget(pkg, config.platform),
+    target: resolvedTarget(config.target) ?? defaultTarget(pkg, config.platform),
     sourcemap,
     minify: config.minify,
     splitting: config.splitting,
@@ -326,6 +327,13 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     adapterOptions: config.adapterOptions,
     bins: binTargets(pkg),
   };
+}
+
+/** A configured target as the adapters take it: lower case, a list without repeats, a list of one as that one. */
+function resolvedTarget(target: string | string[] | undefined): string | string[] | undefined {
+  if (target === undefined) return undefined;
+  const list = [...new Set((typeof target === 'string' ? [target] : target).map((t) => t.toLowerCase()))];
+  return list.length === 1 ? list[0] : list;
 }
 
 /** TypeScript's rule: the declaration of x.mjs is x.d.mts, of x.cjs x.d.cts, of x.js x.d.ts. */

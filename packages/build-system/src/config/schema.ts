@@ -16,9 +16,11 @@ export const formatSchema = z.enum(['esm', 'cjs']);
 
 const passThrough = z.record(z.string(), z.unknown());
 
-const targetSchema = nonEmpty.regex(/^(es(next|20\d\d|[56])|node\d+(\.\d+){0,2}|chrome\d+|firefox\d+|safari\d+|edge\d+)$/i, {
+const oneTarget = nonEmpty.regex(/^(es(next|20\d\d|[56])|node\d+(\.\d+){0,2}|chrome\d+|firefox\d+|safari\d+|edge\d+)$/i, {
   message: 'must look like node20, es2022 or esnext',
 });
+/** One target, or several that all hold at once (esbuild's list: ['node18', 'es2017']). */
+const targetSchema = z.union([oneTarget, z.array(oneTarget).min(1, { message: 'must list at least one target' })]);
 const platformSchema = z.enum(['node', 'browser', 'neutral']);
 const externalSchema = z.array(nonEmpty);
 const defineSchema = z.record(nonEmpty, z.string());
@@ -70,7 +72,7 @@ export const buildConfigSchema = z
     platform: platformSchema.default('node'),
     target: targetSchema
       .optional()
-      .describe('Language target. Default: node<major> from package.json engines.node, else node20.'),
+      .describe("Language target, or a list that must all hold (['node18', 'es2017']). Default: node<major> from package.json engines.node, else node20."),
     sourcemap: z.union([z.boolean(), z.enum(['inline', 'external'])]).default(false),
     minify: z.boolean().default(false),
     shims: z

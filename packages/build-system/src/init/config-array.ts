@@ -28,7 +28,7 @@ interface Choice<T = unknown> {
 interface SplitOptions {
   entry?: Choice<string | string[] | Record<string, string | EntryWithOptions>>;
   outDir?: Choice<string>;
-  target?: Choice<string>;
+  target?: Choice<string | string[]>;
   platform?: Choice<'node' | 'browser' | 'neutral'>;
   external?: Choice<string[]>;
   noExternal?: Choice<string[]>;

@@ -38,7 +38,7 @@ export interface MappedOptions {
   /** An object where the tool's `dts.resolve` inlines packages: bundled declarations are then the only reproduction. */
   dts?: Choice<DtsChoice>;
   outDir?: Choice<string>;
-  target?: Choice<string>;
+  target?: Choice<string | string[]>;
   platform?: Choice<'node' | 'browser' | 'neutral'>;
   sourcemap?: Choice<boolean | 'inline'>;
   minify?: Choice<boolean>;
@@ -110,6 +110,19 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
   const from = (option: string) => (typeof where === 'string' ? `${where} ${option}` : where(option));
   const outDir = typeof options.outDir === 'string' ? toPosix(options.outDir).replace(/^\.\//, '').replace(/\/+$/, '') : 'dist';
 
+  /** A tool's tsconfig as adapterOptions.tsc.project, unless it is the one build-system picks anyway (then ignored). */
+  const tsconfigOption = (option: string, value: string) => {
+    const picked = ['tsconfig.build.json', 'tsconfig.json'].find((name) => reads.stat(path.join(pkg.dir, name))?.isFile());
+    if (path.resolve(pkg.dir, value) === (picked && path.join(pkg.dir, picked))) {
+      out.ignored.push(option);
+      delete out.tsconfig;
+    } else if (!reads.stat(path.resolve(pkg.dir, value))?.isFile()) {
+      out.notReproduced.push({ option, value: JSON.stringify(value), why: `no such file in the package; build-system uses ${picked ?? 'the nearest tsconfig.json'}` });
+    } else out.tsconfig = { value: toPosix(value), because: from(option) };
+  };
+  /** tsdown's dts.tsconfig: the declarations' tsconfig, applied once every option is read (it wins over `tsconfig`). */
+  let dtsTsconfig: { option: string; value: string } | undefined;
+
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
     if (placeholderName(value)) {
@@ -160,7 +173,13 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
             out.dts = { value: { bundle: true, resolve: bundled.resolve }, because: `${from(`${key}.resolve`)} (bundled declarations with those packages inlined; needs rollup and rollup-plugin-dts installed)` };
           }
           if (bundled.patterns.length) out.notReproduced.push({ option: `${key}.resolve`, value: bundled.patterns.join(', '), why: 'dts.resolve takes package names; list the packages these patterns match' });
-          const handled = (k: string) => k === 'entry' || (k === 'sourcemap' && typeof sourcemap === 'boolean') || (k === 'resolve' && (resolve === false || bundled.resolve !== undefined || bundled.patterns.length > 0));
+          const { tsconfig } = value as { tsconfig?: unknown };
+          if (typeof tsconfig === 'string') dtsTsconfig = { option: `${key}.tsconfig`, value: tsconfig };
+          const handled = (k: string) =>
+            k === 'entry' ||
+            (k === 'sourcemap' && typeof sourcemap === 'boolean') ||
+            (k === 'tsconfig' && typeof tsconfig === 'string') ||
+            (k === 'resolve' && (resolve === false || bundled.resolve !== undefined || bundled.patterns.length > 0));
           const rest = Object.keys(value as object).filter((k) => !handled(k));
           if (rest.length) out.notReproduced.push({ option: `${key}.${rest.join('/')}`, value: describe(value), why: 'declaration options have no equivalent' });
         }
@@ -170,9 +189,11 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         out.outDir = { value: outDir, because: from(key) };
         break;
       case 'target': {
-        const list = (Array.isArray(value) ? value : [value]).filter((v) => typeof v === 'string') as string[];
-        if (list.length === 1 && TARGET.test(list[0]!)) out.target = { value: list[0]!.toLowerCase(), because: from(key) };
-        else if (value !== false) skip(key, 'build-system takes one target (node20, es2022, esnext, chrome120, …)');
+        const list = (Array.isArray(value) ? value : [value]) as unknown[];
+        const targets = [...new Set(list.filter((v): v is string => typeof v === 'string' && TARGET.test(v)).map((v) => v.toLowerCase()))];
+        // A list is every one of them at once, as esbuild reads it (trpc: ['node18', 'es2017']).
+        if (targets.length > 0 && targets.length === list.length) out.target = { value: targets.length === 1 ? targets[0]! : targets, because: from(key) };
+        else if (value !== false) skip(key, 'only targets like node20, es2022, esnext or chrome120 (one, or a list of them) have an equivalent');
         break;
       }
       case 'platform':
@@ -180,15 +201,12 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         else skip(key, 'not node, browser or neutral');
         break;
       case 'tsconfig': {
-        // The tsconfig the declarations (and tsc) run with: adapterOptions.tsc.project, unless it is the one build-system picks anyway.
+        // The tsconfig the declarations (and tsc) run with; tsdown's dts.tsconfig, for the declarations alone, wins (below).
         if (typeof value !== 'string') {
           skip(key, 'only a path has an equivalent');
           break;
         }
-        const picked = ['tsconfig.build.json', 'tsconfig.json'].find((name) => reads.stat(path.join(pkg.dir, name))?.isFile());
-        if (path.resolve(pkg.dir, value) === (picked && path.join(pkg.dir, picked))) out.ignored.push(key);
-        else if (!reads.stat(path.resolve(pkg.dir, value))?.isFile()) skip(key, `no such file in the package; build-system uses ${picked ?? 'the nearest tsconfig.json'}`);
-        else out.tsconfig = { value: toPosix(value), because: from(key) };
+        tsconfigOption(key, value);
         break;
       }
       case 'shims':
@@ -302,6 +320,7 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         else skip(key, 'no equivalent option');
     }
   }
+  if (dtsTsconfig) tsconfigOption(dtsTsconfig.option, dtsTsconfig.value);
   return out;
 }
 
