@@ -16,9 +16,9 @@ export const formatSchema = z.enum(['esm', 'cjs']);
 
 const passThrough = z.record(z.string(), z.unknown());
 
-const oneTarget = nonEmpty.regex(/^(es(next|20\d\d|[56])|node\d+(\.\d+){0,2}|chrome\d+|firefox\d+|safari\d+|edge\d+)$/i, {
-  message: 'must look like node20, es2022 or esnext',
-});
+/** A language level, or an engine esbuild knows with its version (TanStack's browser list has ios15 and opera77). */
+export const TARGET_PATTERN = /^(es(next|20\d\d|[56])|(node|chrome|deno|edge|firefox|hermes|ie|ios|opera|rhino|safari)\d+(\.\d+){0,2})$/i;
+const oneTarget = nonEmpty.regex(TARGET_PATTERN, { message: 'must look like node20, es2022 or esnext' });
 /** One target, or several that all hold at once (esbuild's list: ['node18', 'es2017']). */
 const targetSchema = z.union([oneTarget, z.array(oneTarget).min(1, { message: 'must list at least one target' })]);
 const platformSchema = z.enum(['node', 'browser', 'neutral']);

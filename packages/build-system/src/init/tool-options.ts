@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { EntryWithOptions, Format } from '../config/schema.js';
+import { TARGET_PATTERN, type EntryWithOptions, type Format } from '../config/schema.js';
 import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
@@ -94,7 +94,6 @@ export function describe(value: unknown): string {
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }
 
-const TARGET = /^(es(next|20\d\d|[56])|node\d+(\.\d+){0,2}|chrome\d+|firefox\d+|safari\d+|edge\d+)$/i;
 const FORMATS = new Set(['esm', 'cjs']);
 
 /** Options of each tool that never change the files a build writes. */
@@ -190,7 +189,7 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         break;
       case 'target': {
         const list = (Array.isArray(value) ? value : [value]) as unknown[];
-        const targets = [...new Set(list.filter((v): v is string => typeof v === 'string' && TARGET.test(v)).map((v) => v.toLowerCase()))];
+        const targets = [...new Set(list.filter((v): v is string => typeof v === 'string' && TARGET_PATTERN.test(v)).map((v) => v.toLowerCase()))];
         // A list is every one of them at once, as esbuild reads it (trpc: ['node18', 'es2017']).
         if (targets.length > 0 && targets.length === list.length) out.target = { value: targets.length === 1 ? targets[0]! : targets, because: from(key) };
         else if (value !== false) skip(key, 'only targets like node20, es2022, esnext or chrome120 (one, or a list of them) have an equivalent');
