@@ -248,13 +248,8 @@ export default defineConfig({
   },
   // trpc's tsdown config: a target list, and the declarations' tsconfig given as dts.tsconfig (the one build-system picks: ignored).
   trpcshape: {
-    'package.json': {
-      name: '@fx/trpcshape',
-      version: '1.0.0',
-      type: 'module',
-      exports: { '.': { import: { types: './dist/index.d.mts', default: './dist/index.mjs' }, require: { types: './dist/index.d.cts', default: './dist/index.cjs' } } },
-      scripts: { build: 'tsdown' },
-    },
+    // .mjs and .cjs, each with its declarations, as trpc's outExtensions name them.
+    'package.json': { name: '@fx/trpcshape', version: '1.0.0', type: 'module', scripts: { build: 'tsdown' }, exports: { '.': { import: { types: './dist/index.d.mts', default: './dist/index.mjs' }, require: { types: './dist/index.d.cts', default: './dist/index.cjs' } } } },
     'tsdown.config.ts': `export default { target: ['node18', 'es2017'], entry: ['src/index.ts'], format: ['cjs', 'esm'], dts: { sourcemap: true, tsconfig: './tsconfig.build.json' } };\n`,
     'src/index.ts': `export const t = 1;\n`,
     'tsconfig.json': tsconfig(),
