@@ -2,6 +2,8 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ISOLATED_EMITTER_MISSING, runHints } from '../src/result/run-hints.js';
+import { ReadLog } from '../src/util/read-log.js';
+import { rootInstallCommand, type PackageInfo } from '../src/workspace/package-info.js';
 import type { BuildResult, Diagnostic } from '../src/result/schema.js';
 import { cliPath, createFixture, repoRoot, type Fixture } from './helpers/fixture.js';
 import { startProcess } from './helpers/procs.js';
@@ -34,6 +36,19 @@ describe('run hints', () => {
     expect(runHints(results)).toEqual(['install x (a, b, d and 1 more)', 'install y (c)']);
     expect(runHints(results.slice(0, 2))).toEqual(['install x (a, b)']);
     expect(runHints([result('f', [])])).toEqual([]);
+  });
+
+  it('the install command is the workspace root\'s, for each package manager (Yarn 1 asks for -W there, Yarn 2+ has no such flag)', () => {
+    const fx = createFixture({ 'package.json': { name: 'root', private: true }, 'packages/a/package.json': { name: '@h/a' } });
+    fixtures.push(fx);
+    const pkg = (packageManager: PackageInfo['packageManager'], dir = fx.path('packages/a')) => ({ name: '@h/a', dir, workspaceRoot: fx.root, packageManager }) as PackageInfo;
+    expect(rootInstallCommand(pkg('npm'), 'oxc-transform', new ReadLog())).toBe('npm install -D oxc-transform');
+    expect(rootInstallCommand(pkg('pnpm'), 'oxc-transform', new ReadLog())).toBe('pnpm add -D -w oxc-transform');
+    expect(rootInstallCommand(pkg('pnpm', fx.root), 'oxc-transform', new ReadLog())).toBe('pnpm add -D oxc-transform');
+    expect(rootInstallCommand(pkg('bun'), 'oxc-transform', new ReadLog())).toBe('bun add -d oxc-transform');
+    expect(rootInstallCommand(pkg('yarn'), 'oxc-transform', new ReadLog())).toBe('yarn add -D -W oxc-transform');
+    fx.write({ '.yarnrc.yml': 'nodeLinker: pnp\n' });
+    expect(rootInstallCommand(pkg('yarn'), 'oxc-transform', new ReadLog())).toBe('yarn add -D oxc-transform');
   });
 
   it('the CLI says it once per run, the replayed no-op the same, and installing oxc-transform ends it (a miss: the key holds the emitter)', { timeout: 120_000 }, async () => {

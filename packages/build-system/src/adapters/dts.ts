@@ -106,7 +106,7 @@ export async function emitDeclarations(ctx: AdapterContext): Promise<AdapterOutp
       out = await runWithRoot(rootDir);
     }
   }
-  if (missing) out = { ...out, diagnostics: [...out.diagnostics, emitterMissingHint(pkg, missing.tsconfig)] };
+  if (missing) out = { ...out, diagnostics: [...out.diagnostics, emitterMissingHint(pkg, missing.tsconfig, ctx.reads)] };
   if (!out.ok) return out;
   if (config.dtsBundle) {
     // One file per entry and format instead of the per-source layout (declarations-bundle.ts).

@@ -166,12 +166,12 @@ export function planIsolatedDeclarations(pkg: PackageInfo, config: ResolvedConfi
  * installing oxc-transform changes the key (fingerprint `declarations.isolated`).
  * The run's summary says it once, naming the packages (result/run-hints.ts).
  */
-export function emitterMissingHint(pkg: PackageInfo, tsconfig: string): Diagnostic {
+export function emitterMissingHint(pkg: PackageInfo, tsconfig: string, reads: ReadLog): Diagnostic {
   return {
     severity: 'info',
     code: ISOLATED_EMITTER_MISSING,
     file: toPosix(path.relative(pkg.dir, tsconfig)),
-    message: `isolatedDeclarations is on but oxc-transform is not installed, so TypeScript's program emitted the declarations: install it at the workspace root (${rootInstallCommand(pkg, 'oxc-transform')}) and they are emitted per file in milliseconds, without a type check`,
+    message: `isolatedDeclarations is on but oxc-transform is not installed, so TypeScript's program emitted the declarations: install it at the workspace root (${rootInstallCommand(pkg, 'oxc-transform', reads)}) and they are emitted per file in milliseconds, without a type check`,
   };
 }
 

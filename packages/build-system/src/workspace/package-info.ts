@@ -159,15 +159,17 @@ export function loadPackageInfo(dir: string, reads: ReadLog, workspaceRoot?: str
 
 /**
  * The command that adds a dev dependency at the workspace root (which every
- * package there resolves), run in that directory. Yarn 1 wants `-W` there and
- * says so; Yarn 2+ has no such flag.
+ * package there resolves), run in that directory. pnpm and Yarn 1 want a flag
+ * to add to a workspace root (`-w`, `-W`); Yarn 2+ (a `.yarnrc.yml` at the
+ * root) has none. `reads`: the check of that file is recorded like any other.
  */
-export function rootInstallCommand(pkg: PackageInfo, dep: string): string {
+export function rootInstallCommand(pkg: PackageInfo, dep: string, reads: ReadLog): string {
+  const inWorkspace = pkg.workspaceRoot !== pkg.dir;
   switch (pkg.packageManager) {
     case 'pnpm':
-      return pkg.workspaceRoot === pkg.dir ? `pnpm add -D ${dep}` : `pnpm add -D -w ${dep}`;
+      return inWorkspace ? `pnpm add -D -w ${dep}` : `pnpm add -D ${dep}`;
     case 'yarn':
-      return `yarn add -D ${dep}`;
+      return inWorkspace && reads.stat(path.join(pkg.workspaceRoot, '.yarnrc.yml')) === undefined ? `yarn add -D -W ${dep}` : `yarn add -D ${dep}`;
     case 'bun':
       return `bun add -d ${dep}`;
     default:
