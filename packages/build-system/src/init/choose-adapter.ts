@@ -6,7 +6,8 @@ import { parseFlags, scriptCommands, type ScriptCommand } from './build-script.j
 import { readTsconfigOptions, type PackageFacts } from './package-facts.js';
 import type { ToolConfig } from './tool-config.js';
 import { scriptOptions } from './script-options.js';
-import { toolConfigOptions, type Choice, type MappedOptions } from './tool-options.js';
+import { toolConfigOptions } from './config-array.js';
+import type { Choice, MappedOptions } from './tool-options.js';
 import { withoutWorkspaceFlags } from './tsdown-run.js';
 
 /**

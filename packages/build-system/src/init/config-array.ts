@@ -1,5 +1,9 @@
 import path from 'node:path';
 import type { EntryWithOptions, Format } from '../config/schema.js';
+import type { ReadLog } from '../util/read-log.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+import type { ToolConfig } from './tool-config.js';
+import { describe, mapToolOptions, type MappedOptions } from './tool-options.js';
 
 /**
  * A tsup/tsdown config that exports an array builds each element on its own.
@@ -20,7 +24,7 @@ import type { EntryWithOptions, Format } from '../config/schema.js';
  * listed as not reproduced, as before.
  */
 
-/** What of tool-options.ts's MappedOptions this reads (structurally: that module imports this one). */
+/** What of tool-options.ts's MappedOptions the merges read. */
 interface Choice<T = unknown> {
   value: T;
   because: string;
@@ -167,4 +171,24 @@ export function mergeEntrySplit<T extends SplitOptions>(into: T, other: T, file:
   into.notReproduced.push(...other.notReproduced.filter((n) => !into.notReproduced.some((m) => m.option === n.option)));
   into.ignored.push(...other.ignored.filter((i) => !into.ignored.includes(i)));
   return true;
+}
+
+/** The first options object of a tool config; the others are listed as not reproduced (one config per package). */
+export function toolConfigOptions(config: ToolConfig, pkg: PackageInfo, reads: ReadLog): MappedOptions {
+  const value = config.value;
+  if (Array.isArray(value)) {
+    const [first, ...rest] = value as unknown[];
+    const mapped = mapToolOptions(config.tool, (first ?? {}) as Record<string, unknown>, config.origin ?? `${config.file}[0]`, pkg, reads);
+    rest.forEach((other, i) => {
+      const otherMapped = other && typeof other === 'object' ? mapToolOptions(config.tool, other as Record<string, unknown>, `${config.file}[${i + 1}]`, pkg, reads) : undefined;
+      if (otherMapped && mergeFormatSplit(mapped, otherMapped, config.file, i + 1, config.tool === 'tsup' ? 'cjs' : 'esm')) return;
+      if (otherMapped && mergeEntrySplit(mapped, otherMapped, config.file, i + 1)) return;
+      mapped.notReproduced.push({ option: `${config.file}[${i + 1}]`, value: describe(other), why: 'build-system builds one set of options per package; only the first config is used' });
+    });
+    return mapped;
+  }
+  if (!value || typeof value !== 'object') {
+    return { notReproduced: [{ option: config.file, value: describe(value), why: 'the config does not export an options object' }], ignored: [] };
+  }
+  return mapToolOptions(config.tool, value as Record<string, unknown>, config.origin ?? config.file, pkg, reads);
 }

@@ -3,7 +3,6 @@ import { TARGET_PATTERN, type EntryWithOptions, type Format } from '../config/sc
 import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
-import { mergeEntrySplit, mergeFormatSplit } from './config-array.js';
 import { expandEntries, expandObjectEntry } from './entry-globs.js';
 import { externalPatterns } from './external-patterns.js';
 import { placeholderName, type ToolConfig } from './tool-config.js';
@@ -321,26 +320,6 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
   }
   if (dtsTsconfig) tsconfigOption(dtsTsconfig.option, dtsTsconfig.value);
   return out;
-}
-
-/** The first options object of a tool config; the others are listed as not reproduced (one config per package). */
-export function toolConfigOptions(config: ToolConfig, pkg: PackageInfo, reads: ReadLog): MappedOptions {
-  const value = config.value;
-  if (Array.isArray(value)) {
-    const [first, ...rest] = value as unknown[];
-    const mapped = mapToolOptions(config.tool, (first ?? {}) as Record<string, unknown>, config.origin ?? `${config.file}[0]`, pkg, reads);
-    rest.forEach((other, i) => {
-      const otherMapped = other && typeof other === 'object' ? mapToolOptions(config.tool, other as Record<string, unknown>, `${config.file}[${i + 1}]`, pkg, reads) : undefined;
-      if (otherMapped && mergeFormatSplit(mapped, otherMapped, config.file, i + 1, config.tool === 'tsup' ? 'cjs' : 'esm')) return;
-      if (otherMapped && mergeEntrySplit(mapped, otherMapped, config.file, i + 1)) return;
-      mapped.notReproduced.push({ option: `${config.file}[${i + 1}]`, value: describe(other), why: 'build-system builds one set of options per package; only the first config is used' });
-    });
-    return mapped;
-  }
-  if (!value || typeof value !== 'object') {
-    return { notReproduced: [{ option: config.file, value: describe(value), why: 'the config does not export an options object' }], ignored: [] };
-  }
-  return mapToolOptions(config.tool, value as Record<string, unknown>, config.origin ?? config.file, pkg, reads);
 }
 
 /**
