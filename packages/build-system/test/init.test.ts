@@ -474,8 +474,9 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(tsup.content).toContain("  // tsup.config.ts splitting\n  splitting: false,");
     expect(tsup.content).toContain('  // tsup.config.ts: tsup bundles with esbuild\n  adapter: \'esbuild\',');
     expect(tsup.content).toContain('  // tsup.config.ts target\n  target: \'node18\',');
-    // The glob entry is expanded (tests left out) and kept: package.json names only index.
-    expect(byName(result, '@fx/tsuparray').config!.entry).toEqual(['src/extra.ts', 'src/index.ts']);
+    // The glob entry is written as given (builds expand it, tests left out) and kept: package.json names only index.
+    expect(byName(result, '@fx/tsuparray').config!.entry).toEqual(['src/**/*.ts', '!src/**/*.test.ts']);
+    expect(byName(result, '@fx/tsuparray').comments.entry).toBe('tsup.config.mjs[0] entry (globs, expanded at each build as tsup expands them)');
     expect(byName(result, '@fx/typesonly').config).toEqual({ adapter: 'tsc', adapterOptions: { tsc: { args: ['--emitDeclarationOnly'] } } });
   });
 

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
+import { ReadLog } from '../util/read-log.js';
+import { expandEntries } from './entry-globs.js';
 import { isInside, realpathFast, realpathLoose, staysInside, stripDot, toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import {
@@ -174,7 +176,7 @@ function commonDir(paths: string[]): string {
  * Applies package-derived defaults and checks every path in the config.
  * Throws one BuildSystemError listing every problem (one issue per field).
  */
-export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile: string | null): ResolvedConfig {
+export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile: string | null, reads: ReadLog = new ReadLog()): ResolvedConfig {
   const file = configFile ? toPosix(path.relative(process.cwd(), configFile)) || configFile : toPosix(path.relative(process.cwd(), path.join(pkg.dir, 'package.json')));
   const issues: ErrorIssue[] = [];
   const problem = (field: string, message: string) => issues.push({ package: pkg.name, file, field, message });
@@ -216,8 +218,11 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
       problem('entry', 'no entry given and none found (looked at package.json exports/main/bin and src/index.ts); set entry in the config');
     }
   } else if (typeof entry === 'string' || Array.isArray(entry)) {
-    const list = typeof entry === 'string' ? [entry] : entry;
-    const checked = list.map((s, i) => checkEntry(typeof entry === 'string' ? 'entry' : `entry[${i}]`, s));
+    const given = typeof entry === 'string' ? [entry] : entry;
+    // Globs are expanded now, over the directories they reach (their listings are inputs: an added file is a miss).
+    const { files: list, expanded } = expandEntries(given, pkg, reads, outDir);
+    if (expanded && list.length === 0) problem('entry', `${JSON.stringify(entry)} matches no file in the package`);
+    const checked = list.map((s, i) => checkEntry(typeof entry === 'string' ? 'entry' : expanded ? `entry (${s})` : `entry[${i}]`, s));
     const ok = checked.filter((s): s is { rel: string; outside: boolean } => s !== undefined);
     // Names keep the layout below the common directory of the package's own entries; an entry from elsewhere in the workspace is named by its basename.
     const base = commonDir(ok.filter((s) => !s.outside).map((s) => s.rel));

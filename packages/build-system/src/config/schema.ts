@@ -53,7 +53,7 @@ export const buildConfigSchema = z
       .union([nonEmpty, z.array(nonEmpty).min(1, { message: 'must list at least one entry' }), z.record(nonEmpty, z.union([nonEmpty, entryWithOptionsSchema]))])
       .optional()
       .describe(
-        "Entry file(s), relative to the package. A record maps output names to sources, or to { source, target, platform, external, noExternal, define } for an entry built with its own options. Default: derived from package.json exports/main/bin, else src/index.ts.",
+        "Entry file(s), relative to the package; a string or list may hold globs ('src/*.ts', '!src/*.test.ts'), expanded at each build. A record maps output names to sources, or to { source, target, platform, external, noExternal, define } for an entry built with its own options. Default: derived from package.json exports/main/bin, else src/index.ts.",
       ),
     outDir: nonEmpty.default('dist').describe('Output directory, relative to the package; must stay inside it.'),
     format: z

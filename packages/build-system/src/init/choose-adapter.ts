@@ -154,7 +154,7 @@ function unbundled(facts: PackageFacts, options: MappedOptions): { adapter: Adap
   delete options.unbundle;
   const native = facts.pkg.type === 'module' ? 'esm' : 'cjs';
   const formats = options.format?.value ?? [...new Set(facts.js.map((o) => o.format))];
-  const entries = options.entry?.value;
+  const entries = options.entry?.files ?? options.entry?.value;
   const sources = entries === undefined ? [] : typeof entries === 'string' ? [entries] : Array.isArray(entries) ? entries : Object.values(entries).map((e) => (typeof e === 'string' ? e : e.source));
   const blockers = [
     ...(options.hasPlugins ? ['plugins'] : []),

@@ -28,6 +28,7 @@ import { describe, mapToolOptions, type MappedOptions } from './tool-options.js'
 interface Choice<T = unknown> {
   value: T;
   because: string;
+  files?: string[];
 }
 interface SplitOptions {
   entry?: Choice<string | string[] | Record<string, string | EntryWithOptions>>;
@@ -96,7 +97,8 @@ function sharedDir(a: string, b: string): string {
  * common directory, without its extension); undefined when it has none.
  */
 function entryRecord(entry: SplitOptions['entry']): Record<string, string | EntryWithOptions> | undefined {
-  const value = entry?.value;
+  // Globs by the files they match now: a record names files.
+  const value = entry?.files ?? entry?.value;
   if (value === undefined) return undefined;
   if (typeof value === 'object' && !Array.isArray(value)) return { ...value };
   const list = (typeof value === 'string' ? [value] : value).map((s) => s.replace(/^\.\//, ''));

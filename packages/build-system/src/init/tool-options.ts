@@ -21,6 +21,8 @@ export interface Choice<T = unknown> {
   value: T;
   /** Where the value came from, for the comment above the field. */
   because: string;
+  /** An entry of globs: the files they match now (a split-by-entry array names its entries from these). */
+  files?: string[];
 }
 
 export interface NotReproduced {
@@ -134,7 +136,9 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
           const list = (typeof value === 'string' ? [value] : value).filter((v): v is string => typeof v === 'string');
           const { files, expanded } = expandEntries(list, pkg, reads, outDir);
           if (files.length === 0) skip(key, 'matches no file');
-          else out.entry = { value: files, because: expanded ? `${from(key)} ${describe(value)}, expanded (re-run init when files are added)` : from(key) };
+          // Globs are written as given: builds expand them the same way, so an added file is built without re-running init.
+          else if (expanded) out.entry = { value: list.map((e) => toPosix(e).replace(/^(!?)\.\//, '$1')), because: `${from(key)} (globs, expanded at each build as ${tool} expands them)`, files };
+          else out.entry = { value: files, because: from(key) };
         } else if (value && typeof value === 'object') {
           const { record, expanded, problems } = expandObjectEntry(value as Record<string, unknown>, pkg, reads, outDir);
           for (const problem of problems) skip(key, problem);

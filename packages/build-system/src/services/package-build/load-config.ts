@@ -24,7 +24,7 @@ export async function loadConfigStep(
   const stored = input.noCache ? undefined : { dir: resolveCacheDir(pkg.workspaceRoot, input.cacheDir), read: !input.force, write: true };
   const { config, file, keep } = await loadPackageConfig(pkg, reads, stored);
   const raw = input.adapter ? { ...config, adapter: input.adapter } : config;
-  const resolved = resolveConfig(pkg, raw, file);
+  const resolved = resolveConfig(pkg, raw, file, reads);
   const origin = input.adapter ? '--adapter' : file ? toPosix(path.relative(pkg.dir, file)) : 'default';
   const relFile = file ? toPosix(path.relative(process.cwd(), file)) : undefined;
   // shims, and entries with their own options, are esbuild's to write (config/resolve.ts refuses them with another adapter):
