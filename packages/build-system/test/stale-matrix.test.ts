@@ -157,6 +157,8 @@ function workspaceFiles(): FileTree {
 
     // --- sources, one package per case -------------------------------------------------------
     ...simple('src-edit', esbuild, { 'src/index.ts': `export const v = 'src v1';\n` }),
+    // Entries from a glob: a file added where it reaches is a new entry (and a new output).
+    ...simple('glob-entry', `export default { adapter: 'esbuild', entry: ['src/*.ts'] };\n`, { 'src/index.ts': `export const v = 'glob';\n` }),
     ...simple('same-size', esbuild, { 'src/index.ts': `export const v = 'size-1';\n` }),
     ...simple('same-second', esbuild, { 'src/index.ts': `export const v = 'aaaa';\n` }),
     ...simple('deep-edit', esbuild, { 'src/index.ts': `export { deep } from './lib/a/b/deep';\n`, 'src/lib/a/b/deep.ts': `export const deep = 'deep v1';\n` }),
@@ -400,6 +402,7 @@ const CASES: Case[] = [
     },
   },
   { name: 'edit a source in a nested directory', pkg: 'deep-edit', changes: true, edit: (fx) => replaceIn(fx, 'packages/deep-edit/src/lib/a/b/deep.ts', 'deep v1', 'deep v2') },
+  { name: 'add a file an entry glob matches', pkg: 'glob-entry', changes: true, edit: (fx) => fx.write({ 'packages/glob-entry/src/second.ts': `export const second = 2;\n` }) },
   {
     name: 'add a source (imported)',
     pkg: 'add-source',
@@ -549,6 +552,7 @@ const BECAUSE: Record<string, RegExp> = {
   'same-size': /^files changed: src\/index\.ts$/,
   'same-second': /^files changed: src\/index\.ts$/,
   'deep-edit': /^files changed: src\/lib\/a\/b\/deep\.ts$/,
+  'glob-entry': /files added: src\/second\.ts/,
   'add-source': /files added: src\/added\.ts/,
   'delete-source': /files removed: src\/util\.ts/,
   'rename-source': /files added: src\/helpers\.ts; files removed: src\/util\.ts/,
