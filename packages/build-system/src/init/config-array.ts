@@ -168,7 +168,10 @@ export function mergeEntrySplit<T extends SplitOptions>(into: T, other: T, file:
     merged[placed] = value;
   }
   const options = hasOwn ? ` with its own ${Object.keys(own).join(', ')}` : '';
-  into.entry = { value: merged, because: `${file} (an array of one build per entry directory) entry, [${index}] under ${theirDir}${options}` };
+  // A record names files: globs are written as the files they match now.
+  const note = ', the files their globs match now (re-run init when files are added)';
+  const globs = into.entry?.files || other.entry?.files || into.entry?.because.endsWith(note) ? note : '';
+  into.entry = { value: merged, because: `${file} (an array of one build per entry directory) entry, [${index}] under ${theirDir}${options}${globs}` };
   if (outDir !== mineDir) into.outDir = { value: outDir, because: `${file} (an array of one build per entry directory) outDir, shared by ${mineDir} and ${theirDir}` };
   into.notReproduced.push(...other.notReproduced.filter((n) => !into.notReproduced.some((m) => m.option === n.option)));
   into.ignored.push(...other.ignored.filter((i) => !into.ignored.includes(i)));
