@@ -40,6 +40,9 @@ describe('entry globs', () => {
     // A string entry may be a glob too.
     expect(resolveFor(fx.root, { entry: 'src/nested/*.ts' }).entries).toEqual({ deep: 'src/nested/deep.ts' });
     expect(() => resolveFor(fx.root, { entry: ['lib/*.ts'] })).toThrow(/\["lib\/\*\.ts"\] matches no file in the package/);
+    // A record names one file per output: a pattern there says where globs go.
+    expect(() => resolveFor(fx.root, { entry: { all: 'src/*.ts' } })).toThrow(/a record entry names one file \(got the pattern "src\/\*\.ts"\); put globs in a list/);
+    expect(resolveFor(fx.root, { entry: { id: 'src/[id].ts' } }).entries).toEqual({ id: 'src/[id].ts' });
   });
 
   it('a file added where a glob reaches is built by the next run (a miss naming it); the config is untouched', async () => {

@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { esbuildAdapter } from '../src/adapters/esbuild.js';
+import { rollupAdapter } from '../src/adapters/rollup.js';
 import { tscTarget } from '../src/adapters/tsc-runner.js';
 import { normalizedConfig } from '../src/cache/fingerprint.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { buildConfigSchema, type BuildConfigInput } from '../src/config/schema.js';
 import { ReadLog } from '../src/util/read-log.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
-import { runAdapter, trackedFixtures } from './helpers/adapter-ctx.js';
+import { linkRollup, runAdapter, trackedFixtures } from './helpers/adapter-ctx.js';
 
 /**
  * `target` as one target or a list that must all hold at once (esbuild's
@@ -42,6 +43,14 @@ describe('target lists', () => {
     expect(readFileSync(path.join(both.outDir, 'index.js'), 'utf8')).not.toContain('??');
     const node = await runAdapter(esbuildAdapter, newFixture(PACKAGE).root, { format: 'esm', target: 'node18' });
     expect(readFileSync(path.join(node.outDir, 'index.js'), 'utf8')).toContain('??');
+  });
+
+  it('rollup (its esbuild transform) builds for every target of the list too', async () => {
+    const fx = newFixture(PACKAGE);
+    linkRollup(fx);
+    const both = await runAdapter(rollupAdapter, fx.root, { format: 'esm', target: ['node18', 'es2017'] });
+    expect(both.out.diagnostics).toEqual([]);
+    expect(readFileSync(path.join(both.outDir, 'index.js'), 'utf8')).not.toContain('??');
   });
 
   it('tsc gets the lowest language level of the list', () => {

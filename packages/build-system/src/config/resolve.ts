@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { BuildSystemError, type ErrorIssue } from '../errors.js';
 import { ReadLog } from '../util/read-log.js';
-import { expandEntries } from './entry-globs.js';
+import { expandEntries, isEntryGlob } from './entry-globs.js';
 import { commonDir, entryPlacer, packageRealpaths } from './entry-placement.js';
 import { isInside, stripDot, toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
@@ -13,6 +13,7 @@ import {
   defaultTarget,
   dependencyExternals,
   deriveEntries,
+  isFile,
   JS_OUTPUT,
   withoutBundled,
 } from './package-defaults.js';
@@ -163,7 +164,13 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
         continue;
       }
       const source = typeof value === 'string' ? value : value.source;
-      const placed = checkEntry(typeof value === 'string' ? `entry.${name}` : `entry.${name}.source`, source);
+      const field = typeof value === 'string' ? `entry.${name}` : `entry.${name}.source`;
+      // A record names one file per output; a pattern has no single name to give.
+      if (isEntryGlob(source) && !isFile(path.resolve(pkg.dir, source))) {
+        problem(field, `a record entry names one file (got the pattern ${JSON.stringify(source)}); put globs in a list, entry: [${JSON.stringify(source)}], named below their common directory`);
+        continue;
+      }
+      const placed = checkEntry(field, source);
       if (!placed) continue;
       const entryName = clean.replace(JS_OUTPUT, '');
       entries[entryName] = placed.rel;

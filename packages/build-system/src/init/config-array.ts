@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { EntryWithOptions, Format } from '../config/schema.js';
 import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
+import { commonDir } from '../config/entry-placement.js';
 import type { ToolConfig } from './tool-config.js';
 import { describe, mapToolOptions, type MappedOptions } from './tool-options.js';
 
@@ -84,11 +85,8 @@ const TOOL_OUT_DIR = 'dist';
 
 /** The directory two outDirs (relative, posix, normalized) share; '' when only the package itself. */
 function sharedDir(a: string, b: string): string {
-  const x = a.split('/');
-  const y = b.split('/');
-  let n = 0;
-  while (n < x.length && n < y.length && x[n] === y[n] && x[n] !== '..') n++;
-  return x.slice(0, n).join('/');
+  const shared = commonDir([`${a}/_`, `${b}/_`]);
+  return shared.split('/').includes('..') ? '' : shared;
 }
 
 /**
@@ -102,14 +100,7 @@ function entryRecord(entry: SplitOptions['entry']): Record<string, string | Entr
   if (value === undefined) return undefined;
   if (typeof value === 'object' && !Array.isArray(value)) return { ...value };
   const list = (typeof value === 'string' ? [value] : value).map((s) => s.replace(/^\.\//, ''));
-  const dirs = list.map((s) => path.posix.dirname(s).split('/').filter((part) => part && part !== '.'));
-  let common = dirs[0]?.length ?? 0;
-  for (const parts of dirs) {
-    let i = 0;
-    while (i < common && parts[i] === dirs[0]![i]) i++;
-    common = i;
-  }
-  const base = dirs[0]?.slice(0, common).join('/') ?? '';
+  const base = commonDir(list);
   return Object.fromEntries(list.map((s) => [(base ? s.slice(base.length + 1) : s).replace(/\.[^./]+$/, ''), s]));
 }
 
