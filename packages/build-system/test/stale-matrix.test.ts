@@ -170,6 +170,7 @@ function workspaceFiles(): FileTree {
     ...simple('pkg-exports', esbuild, { 'src/index.ts': `export const v = 'main';\n`, 'src/extra.ts': `export const extra = 'extra';\n` }),
     ...simple('pkg-type', esbuild, { 'src/index.ts': `export const v = 'typed';\n` }),
     ...simple('config-edit', esbuild, { 'src/index.ts': `export const v = 'configured';\n` }),
+    ...simple('own-config', esbuild, { 'src/index.ts': `export const v = 'own config';\n` }),
     ...simple('outdir-deleted', esbuild, { 'src/index.ts': `export const v = 'out';\n` }),
     ...simple('outdir-edited', esbuild, { 'src/index.ts': `export const v = 'out';\n` }),
     ...simple('git-checkout', esbuild, { 'src/index.ts': `export const v = 'git v1';\n` }),
@@ -442,6 +443,7 @@ const CASES: Case[] = [
   },
   { name: 'package.json type', pkg: 'pkg-type', changes: true, edit: (fx) => fx.write({ 'packages/pkg-type/package.json': pkgJson('pkg-type', { type: 'commonjs' }) }) },
   { name: 'build.config.ts', pkg: 'config-edit', changes: true, edit: (fx) => fx.write({ 'packages/config-edit/build.config.ts': `export default { adapter: 'esbuild', minify: true };\n` }) },
+  { name: 'build-system.config.ts added beside build.config.ts (it wins)', pkg: 'own-config', changes: true, edit: (fx) => fx.write({ 'packages/own-config/build-system.config.ts': `export default { adapter: 'esbuild', minify: true };\n` }) },
   { name: 'an output deleted', pkg: 'outdir-deleted', changes: false, edit: (fx) => rmSync(fx.path('packages/outdir-deleted/dist/index.js')) },
   { name: 'an output edited in place', pkg: 'outdir-edited', changes: false, edit: (fx) => fx.write({ 'packages/outdir-edited/dist/index.js': 'tampered\n' }) },
   // What a build reads outside the package.
@@ -561,6 +563,7 @@ const BECAUSE: Record<string, RegExp> = {
   'pkg-exports': /package\.json changed: exports/,
   'pkg-type': /package\.json changed: type/,
   'config-edit': /config changed: minify/,
+  'own-config': /config changed: minify/,
   'tsconfig-base': /^files changed: \.\.\/\.\.\/tsconfig\.base\.json$/,
   'tsconfig-array': /^files changed: \.\.\/\.\.\/configs\/tsconfig\.strict\.json$/,
   'jsx-extends': /^files changed: \.\.\/\.\.\/configs\/tsconfig\.jsx\.json$/,

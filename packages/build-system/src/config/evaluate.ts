@@ -8,7 +8,7 @@ import type { PackageInfo } from '../workspace/package-info.js';
 import { evaluationKey, readStoredEvaluation, storeEvaluation, type ConfigCacheLocation } from './evaluation-cache.js';
 import { bundleConfig, escapeRegExp, esbuildSyntaxIssues, FILE_DEPENDENT, loaderFor, syntaxError, type StackMapper } from './bundle.js';
 import { ConfigExitError, ConfigTimeoutError, guardedEvaluation, type EvaluationSink } from './guarded-evaluation.js';
-import { displayPath } from './find.js';
+import { displayPath, foreignConfigError, foreignConfigTool, hasSharedName } from './find.js';
 import { isPlainObject } from '../util/plain-object.js';
 
 /**
@@ -71,7 +71,10 @@ export async function evaluateConfig(file: string, pkg: PackageInfo, st: Stats, 
   if (file.endsWith('.json')) {
     evaluation.files.set(file, statSignature(st));
     value = await readJsonConfig(file, pkg);
-  } else if (bunRuntime()) value = await importWithBun(file, pkg, st.mtimeMs, evaluation);
+  } else if (bunRuntime()) {
+    rejectForeign(file, readFileSync(file, 'utf8'), pkg);
+    value = await importWithBun(file, pkg, st.mtimeMs, evaluation);
+  }
   else value = await importSharedOrEsbuild(file, pkg, st, evaluation, stored);
   for (const name of evaluation.env) evaluation.envValues.set(name, process.env[name]);
   return value;
@@ -112,6 +115,16 @@ export function clearSharedEvaluations(): void {
   sharedByText.clear();
 }
 
+/**
+ * A short-named config (build.config.ts) that is unbuild's or obuild's is not evaluated: it would load that
+ * tool, and its fields (entries, declaration, rollup) would read as unknown ones, or worse, as none.
+ */
+function rejectForeign(file: string, text: string, pkg: PackageInfo): void {
+  if (!hasSharedName(file)) return;
+  const tool = foreignConfigTool(text);
+  if (tool) throw foreignConfigError(file, tool, pkg.name);
+}
+
 async function importSharedOrEsbuild(file: string, pkg: PackageInfo, st: Stats, evaluation: Evaluation, stored?: ConfigCacheLocation): Promise<unknown> {
   let data: Buffer;
   try {
@@ -122,6 +135,7 @@ async function importSharedOrEsbuild(file: string, pkg: PackageInfo, st: Stats, 
   // Hashed as bytes (what the read log hashes), at the stat taken before the read, as ReadLog.hash vouches for one.
   if (data.byteLength === st.size) evaluation.content = { file, signature: statSignature(st), sha256: sha256(data) };
   const text = data.toString('utf8');
+  rejectForeign(file, text, pkg);
   if (FILE_DEPENDENT.test(text)) return importWithEsbuild(file, pkg, evaluation);
   // The extension decides the loader and whether esbuild reads the file as CommonJS; process.cwd() is one thing a config may read.
   const key = `${process.cwd()}\0${path.extname(file)}\0${text}`;

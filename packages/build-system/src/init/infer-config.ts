@@ -8,7 +8,6 @@ import type { AdapterDecision } from './choose-adapter.js';
 import type { PackageFacts } from './package-facts.js';
 import { publishedChoices } from './published-outputs.js';
 import type { Choice, NotReproduced } from './tool-options.js';
-import { INIT_CONFIG_NAME } from './write-config.js';
 
 /**
  * The config `init` writes: every choice the facts support (package.json, the
@@ -56,13 +55,13 @@ function resolveInput(facts: PackageFacts, input: BuildConfigInput): ResolvedCon
  * the tool config or package.json, and the message says which field).
  */
 function resolveChosen(facts: PackageFacts, input: BuildConfigInput): ResolvedConfig {
-  const file = path.join(facts.pkg.dir, INIT_CONFIG_NAME);
+  const file = path.join(facts.pkg.dir, facts.configName);
   try {
     return resolveConfig(facts.pkg, validateConfig(input, file, facts.pkg), file);
   } catch (e) {
     if (!isBuildSystemError(e)) throw e;
-    const issues = e.issues.map((i) => ({ ...i, file: INIT_CONFIG_NAME, message: `init cannot write a valid config: ${i.message}` }));
-    throw new BuildSystemError(e.code, issues[0]!.message, { package: facts.pkg.name, file: INIT_CONFIG_NAME, field: e.field, issues });
+    const issues = e.issues.map((i) => ({ ...i, file: facts.configName, message: `init cannot write a valid config: ${i.message}` }));
+    throw new BuildSystemError(e.code, issues[0]!.message, { package: facts.pkg.name, file: facts.configName, field: e.field, issues });
   }
 }
 

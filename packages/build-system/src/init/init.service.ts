@@ -17,7 +17,7 @@ import { renderConfig } from './render-config.js';
 import type { InitPackageResult, InitResult } from './result-schema.js';
 import { findToolConfig, readToolConfig } from './tool-config.js';
 import { tsdownConfigFor } from './tsdown-run.js';
-import { INIT_CONFIG_NAME, writePackageConfig } from './write-config.js';
+import { writePackageConfig } from './write-config.js';
 
 /**
  * `build-system init`: for each selected package without a build config,
@@ -117,6 +117,9 @@ async function initPackage(pkg: PackageInfo, opts: { dryRun: boolean; force: boo
       return { ...base, reason: `nothing to build: the JavaScript package.json names (${[...new Set(facts.js.map((o) => o.path))].join(', ')}) is written by hand, there are no sources` };
     }
     const inferred = inferConfig(facts, decision);
+    for (const f of facts.foreignConfigs) {
+      inferred.warnings.push(`${f.name} is ${f.tool}'s config: left as it is; build-system reads ${facts.configName} first, so ${f.tool} and build-system can build the package side by side`);
+    }
     if (toolConfig && toolConfig.placeholders.length) {
       inferred.warnings.push(`${(toolConfig.files ?? [toolConfig.file]).join(' or ')} imports ${toolConfig.placeholders.join(', ')}, not installed here: values from them are not reproduced`);
     }
@@ -129,11 +132,11 @@ async function initPackage(pkg: PackageInfo, opts: { dryRun: boolean; force: boo
       notReproduced: inferred.notReproduced,
       ignored: inferred.ignored,
     });
-    const verified = await verify(pkg, content, inferred, reads);
+    const verified = await verify(pkg, content, inferred, reads, facts.configName);
     const result: InitPackageResult = {
       ...base,
       status: opts.dryRun ? 'would-write' : 'written',
-      file: INIT_CONFIG_NAME,
+      file: facts.configName,
       adapter: { name: decision.adapter, reason: decision.because },
       sources,
       config: Object.fromEntries(inferred.fields.map((f) => [f.name, f.value])),
@@ -147,11 +150,11 @@ async function initPackage(pkg: PackageInfo, opts: { dryRun: boolean; force: boo
     if (!verified) {
       const error = new BuildSystemError('INTERNAL', 'the generated config does not resolve to the config init inferred; nothing was written (please report this)', {
         package: pkg.name,
-        file: INIT_CONFIG_NAME,
+        file: facts.configName,
       });
       return { ...result, status: 'failed', error: errorJson(error) };
     }
-    if (!opts.dryRun) result.replaced = await writePackageConfig(pkg, content, facts.existingConfigs);
+    if (!opts.dryRun) result.replaced = await writePackageConfig(pkg, content, facts.existingConfigs, facts.configName);
     return result;
   } catch (e) {
     if (!isBuildSystemError(e)) throw e;
@@ -164,10 +167,10 @@ async function initPackage(pkg: PackageInfo, opts: { dryRun: boolean; force: boo
  * written into the package before it passes) and resolves it for the package:
  * it must give the same ResolvedConfig as the config init inferred.
  */
-async function verify(pkg: PackageInfo, content: string, inferred: InferredConfig, reads: ReadLog): Promise<boolean> {
+async function verify(pkg: PackageInfo, content: string, inferred: InferredConfig, reads: ReadLog, name: string): Promise<boolean> {
   const dir = await mkdtemp(path.join(tmpdir(), 'build-system-init-'));
   try {
-    const file = path.join(dir, INIT_CONFIG_NAME);
+    const file = path.join(dir, name);
     await writeFile(file, content);
     const config = await loadConfigFile(file, pkg, reads);
     return canonicalJson(comparable(resolveConfig(pkg, config, file))) === canonicalJson(comparable(inferred.resolved));

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { CONFIG_FILE_NAMES } from '../config/load.js';
+import { CONFIG_FILE_NAMES, foreignConfigTool, hasSharedName, isOwnConfigName, OWN_CONFIG_FILE_NAMES, SHARED_CONFIG_FILE_NAMES } from '../config/find.js';
 import type { Format } from '../config/schema.js';
 import { stripDot, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
@@ -38,8 +38,12 @@ export interface PackageFacts {
   types: { path: string; field: string }[];
   /** `bin` targets. */
   bins: string[];
-  /** Build config files already in the package (file names), e.g. ['build.config.ts']. */
+  /** build-system config files already in the package (file names), e.g. ['build.config.ts']; not another tool's (foreignConfigs). */
   existingConfigs: string[];
+  /** Short-named configs that are another tool's (unbuild's build.config.ts): left as they are. */
+  foreignConfigs: { name: string; tool: string }[];
+  /** The file init writes: build-system.config.ts beside another tool's build.config.ts or where an own name is in use, else build.config.ts. */
+  configName: string;
   /** `scripts.build` as written, or null. */
   buildScript: string | null;
   /** The package's scripts (for following `npm run x`). */
@@ -94,13 +98,21 @@ export function readPackageFacts(pkg: PackageInfo, reads: ReadLog): PackageFacts
   const bins = all.filter((t) => t.source === 'bin').map((t) => stripDot(t.value));
 
   const listing = reads.list(pkg.dir).map((e) => e.name);
+  const configs = CONFIG_FILE_NAMES.filter((n) => listing.includes(n));
+  const foreignConfigs = configs.filter(hasSharedName).flatMap((name) => {
+    const tool = foreignConfigTool(reads.readText(path.join(pkg.dir, name)) ?? '');
+    return tool ? [{ name, tool }] : [];
+  });
+  const existingConfigs = configs.filter((n) => !foreignConfigs.some((f) => f.name === n));
   const scripts = (m.scripts && typeof m.scripts === 'object' ? m.scripts : {}) as Record<string, string>;
   return {
     pkg,
     js,
     types,
     bins,
-    existingConfigs: CONFIG_FILE_NAMES.filter((n) => listing.includes(n)),
+    existingConfigs,
+    foreignConfigs,
+    configName: foreignConfigs.length > 0 || existingConfigs.some(isOwnConfigName) ? OWN_CONFIG_FILE_NAMES[0] : SHARED_CONFIG_FILE_NAMES[0],
     buildScript: typeof scripts.build === 'string' ? scripts.build : null,
     scripts,
     rootScripts: pkg.dir === pkg.workspaceRoot ? {} : scriptsOf(path.join(pkg.workspaceRoot, 'package.json'), reads),

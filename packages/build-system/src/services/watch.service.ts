@@ -2,6 +2,7 @@ import { lstatSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
+import { CONFIG_FILE_NAME } from '../config/find.js';
 import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import type { RunResult } from '../result/schema.js';
 import type { WatchRound } from '../result/watch-schema.js';
@@ -31,7 +32,6 @@ export interface WatchSession extends AsyncIterable<WatchRound> {
 const OWN_FILE = /^\.build-system/;
 /** Directories that are never inputs as such (the package lock may create a package's node_modules); what a build reads inside them is watched by its own directory. */
 const NEVER_INPUT = new Set(['node_modules', '.git']);
-const CONFIG_FILE = /^build\.config\.[cm]?[jt]s$/;
 
 /** What a batch of changed paths asks for. */
 interface Classified {
@@ -209,7 +209,7 @@ class WatchLoop {
       }
       const rel = path.relative(owner.dir, file);
       // Its config or package.json: load it again, and with it the graph (dependencies may have changed).
-      if (rel === 'package.json' || CONFIG_FILE.test(rel) || rel === '') full = true;
+      if (rel === 'package.json' || CONFIG_FILE_NAME.test(rel) || rel === '') full = true;
       dirty.add(owner.name);
     }
     const counted = files.filter(counts);
