@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Format } from '../config/schema.js';
+import { formatPrefix } from '../config/format-dirs.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Diagnostic } from '../result/schema.js';
 import { isStrictlyInside, toPosix } from '../util/paths.js';
@@ -90,11 +91,13 @@ function planInvocations(pkgDir: string, config: ResolvedConfig): Invocation[] {
   const runs: Invocation[] = [];
   for (const format of config.formats) {
     const ext = config.outExtension[format];
+    // A format with a directory of its own (config formatDir) is named into it.
+    const dir = formatPrefix(config.formatDir, format);
     // bun splits ESM only. Entries in different runs share nothing: only a run's own entries share chunks.
-    const chunkNaming = format === 'esm' && config.splitting ? `chunk-[hash]${ext}` : undefined;
-    if (derivable.length > 0) runs.push({ format, sources: derivable, root, entryNaming: `[dir]/[name]${ext}`, chunkNaming });
+    const chunkNaming = format === 'esm' && config.splitting ? `${dir}chunk-[hash]${ext}` : undefined;
+    if (derivable.length > 0) runs.push({ format, sources: derivable, root, entryNaming: `${dir}[dir]/[name]${ext}`, chunkNaming });
     for (const { name, source } of named) {
-      runs.push({ format, sources: [source], root: path.dirname(source), entryNaming: `${name}${ext}`, chunkNaming });
+      runs.push({ format, sources: [source], root: path.dirname(source), entryNaming: `${dir}${name}${ext}`, chunkNaming });
     }
   }
   return runs;

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, rmdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { InputOptions, Plugin, RollupBuild, RollupLog } from 'rollup';
+import { formatPrefix } from '../config/format-dirs.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
@@ -9,6 +10,7 @@ import type { ReadLog } from '../util/read-log.js';
 import { importModuleFile, resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import { packageOf, typesPackageOf } from '../util/package-name.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
+import { pruneEmptyDirs } from './declarations-naming.js';
 import { diagnosticFile } from './output.js';
 import { externalTest } from './rollup-external.js';
 import type { AdapterContext, AdapterOutput, ToolAvailability } from './types.js';
@@ -190,10 +192,11 @@ export async function bundleDeclarations(input: BundleDeclarationsInput): Promis
 
   removeEmitted(config, outDir, emitted);
   const files: string[] = [];
-  const extensions = [...new Set((config.formats as Format[]).map((f) => config.dtsExtension[f]))];
+  // One per format's directory and declaration extension (formats may share both).
+  const places = [...new Set((config.formats as Format[]).map((f) => `${formatPrefix(config.formatDir, f)}\0${config.dtsExtension[f]}`))].map((k) => k.split('\0') as [string, string]);
   for (const [entryName, code] of bundled) {
-    for (const ext of extensions) {
-      const abs = path.join(outDir, `${entryName}${ext}`);
+    for (const [dir, ext] of places) {
+      const abs = path.join(outDir, `${dir}${entryName}${ext}`);
       mkdirSync(path.dirname(abs), { recursive: true });
       writeFileSync(abs, code);
       files.push(abs);
@@ -202,32 +205,13 @@ export async function bundleDeclarations(input: BundleDeclarationsInput): Promis
   return { ok: true, files: files.sort(), diagnostics, reads: [...reads].sort() };
 }
 
-/**
- * The emitter's declarations and maps leave staging, and so do the directories
- * they leave empty — except those an entry's JS goes into: the bundler writes
- * there at the same time (build-step.ts runs both at once), and removing its
- * directory under it would fail its write.
- */
+/** The emitter's declarations and maps leave staging, and so do the directories they leave empty (pruneEmptyDirs). */
 function removeEmitted(config: ResolvedConfig, outDir: string, emitted: readonly string[]): void {
-  const keep = new Set<string>([outDir]);
-  for (const name of Object.keys(config.entries)) {
-    for (let dir = path.dirname(path.join(outDir, name)); isInside(outDir, dir); dir = path.dirname(dir)) keep.add(dir);
-  }
   const dirs = new Set<string>();
   for (const file of emitted) {
     if (!DECLARATION.test(file) && !(file.endsWith('.map') && DECLARATION.test(file.slice(0, -4)))) continue;
     rmSync(file, { force: true });
     dirs.add(path.dirname(file));
   }
-  // Deepest first, so a parent is looked at once its children are gone.
-  for (const start of [...dirs].sort((a, b) => b.length - a.length)) {
-    for (let dir = start; isInside(outDir, dir) && !keep.has(dir); dir = path.dirname(dir)) {
-      try {
-        if (readdirSync(dir).length > 0) break;
-        rmdirSync(dir);
-      } catch {
-        break;
-      }
-    }
-  }
+  pruneEmptyDirs(config, outDir, dirs);
 }

@@ -1,9 +1,10 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { formatPrefix } from '../config/format-dirs.js';
 import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
-import { toPosix } from '../util/paths.js';
+import { isInside, toPosix } from '../util/paths.js';
 
 /**
  * Declarations named like the JS they describe. tsc writes one `.d.ts` per
@@ -61,13 +62,27 @@ interface Emitted {
   map: { [key: string]: unknown } | undefined;
 }
 
-/** Declaration extension and JS extension per distinct declaration set, in format order. */
-function declarationSets(config: ResolvedConfig): { dts: string; js: string }[] {
-  const sets = new Map<string, string>();
+/**
+ * Directory (a format's own below outDir, config formatDir, as `dir/`; '' for outDir itself),
+ * declaration extension and JS extension per distinct declaration set, in format order.
+ */
+function declarationSets(config: ResolvedConfig): { dir: string; dts: string; js: string }[] {
+  const sets = new Map<string, { dir: string; dts: string; js: string }>();
   for (const format of config.formats as Format[]) {
-    if (!sets.has(config.dtsExtension[format])) sets.set(config.dtsExtension[format], config.outExtension[format]);
+    const set = { dir: formatPrefix(config.formatDir, format), dts: config.dtsExtension[format], js: config.outExtension[format] };
+    const key = `${set.dir}\0${set.dts}`;
+    if (!sets.has(key)) sets.set(key, set);
   }
-  return [...sets].map(([dts, js]) => ({ dts, js }));
+  return [...sets.values()];
+}
+
+/** A declaration map's `sources` as seen from `dir` below where tsc wrote it (a format directory is one level or more deeper). */
+function rebasedSources(map: { [key: string]: unknown }, outDir: string, base: string, dir: string): unknown {
+  const sources = map.sources;
+  if (dir === '' || !Array.isArray(sources)) return sources;
+  const from = path.dirname(path.join(outDir, base));
+  const to = path.dirname(path.join(outDir, dir, base));
+  return sources.map((s) => (typeof s === 'string' && !/^[a-z][\w+.-]*:/i.test(s) && !path.posix.isAbsolute(s) ? toPosix(path.relative(to, path.resolve(from, s))) : s));
 }
 
 /** The emitted declaration a relative specifier names, by base path; undefined when it names none. */
@@ -133,20 +148,24 @@ export function placeDeclarations(input: PlaceDeclarationsInput): PlacedDeclarat
   const sets = declarationSets(config);
   for (const set of sets) {
     for (const d of declarations.values()) {
-      const name = `${d.base}${set.dts}`;
+      const name = `${set.dir}${d.base}${set.dts}`;
       let text = rewriteSpecifiers(d.text, d.base, set.js, bases);
       if (d.map) {
         const mapName = `${path.posix.basename(name)}.map`;
         text = MAP_COMMENT.test(text) ? text.replace(MAP_COMMENT, `//# sourceMappingURL=${mapName}`) : `${text}\n//# sourceMappingURL=${mapName}`;
-        write(`${name}.map`, JSON.stringify({ ...d.map, file: path.posix.basename(name) }));
+        write(`${name}.map`, JSON.stringify({ ...d.map, file: path.posix.basename(name), sources: rebasedSources(d.map, outDir, d.base, set.dir) }));
       }
       write(name, text);
     }
   }
-  // tsc's own names, where no format uses them.
+  // tsc's own names, where no format uses them (every format in a directory of its own), and the directories they leave empty.
+  const left = new Set<string>();
   for (const file of input.emitted) {
-    if (!written.has(file) && !others.includes(file)) rmSync(file, { force: true });
+    if (written.has(file) || others.includes(file)) continue;
+    rmSync(file, { force: true });
+    left.add(path.dirname(file));
   }
+  pruneEmptyDirs(config, outDir, left);
 
   // Every entry's declaration beside its JS.
   for (const [entryName, source] of Object.entries(config.entries)) {
@@ -176,7 +195,32 @@ export function placeDeclarations(input: PlaceDeclarationsInput): PlacedDeclarat
       if (hasDefaultExport(declarations.get(target)!.text)) exports.push(`export { default } from '${spec}';`);
       return `${exports.join('\n')}\n`;
     };
-    for (const set of sets) write(`${entryName}${set.dts}`, lines(set.js));
+    for (const set of sets) write(`${set.dir}${entryName}${set.dts}`, lines(set.js));
   }
   return { files: [...written].sort(), diagnostics };
+}
+
+/**
+ * Removes the directories in `dirs` (and their parents below outDir) that are empty, except those an
+ * entry's JS goes into in some format: the bundler writes there at the same time (build-step.ts runs
+ * both at once), and removing its directory under it would fail its write.
+ */
+export function pruneEmptyDirs(config: ResolvedConfig, outDir: string, dirs: ReadonlySet<string>): void {
+  const keep = new Set<string>([outDir]);
+  for (const name of Object.keys(config.entries)) {
+    for (const format of config.formats) {
+      for (let dir = path.dirname(path.join(outDir, formatPrefix(config.formatDir, format), name)); isInside(outDir, dir); dir = path.dirname(dir)) keep.add(dir);
+    }
+  }
+  // Deepest first, so a parent is looked at once its children are gone.
+  for (const start of [...dirs].sort((a, b) => b.length - a.length)) {
+    for (let dir = start; isInside(outDir, dir) && !keep.has(dir); dir = path.dirname(dir)) {
+      try {
+        if (readdirSync(dir).length > 0) break;
+        rmdirSync(dir);
+      } catch {
+        break;
+      }
+    }
+  }
 }

@@ -214,7 +214,8 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
     // paths are relative to absWorkingDir), and anything written outside the
     // staging dir would escape the atomic swap.
     absWorkingDir: pkg.dir,
-    outdir: ctx.outDir,
+    // A format with a directory of its own (config formatDir) is written there.
+    outdir: path.join(ctx.outDir, config.formatDir[format]),
     metafile: true,
     write: true,
   };

@@ -326,8 +326,10 @@ export const rollupAdapter: BuilderAdapter = {
       for (const format of config.formats) {
         if (signal.aborted) return { ok: false, files: [], diagnostics: [], reads: null };
         const ext = config.outExtension[format];
+        // A format with a directory of its own (config formatDir) is written there.
+        const formatOutDir = path.join(ctx.outDir, config.formatDir[format]);
         const outputOptions: OutputOptions = {
-          dir: ctx.outDir,
+          dir: formatOutDir,
           format: rollupFormat[format],
           entryFileNames: `[name]${ext}`,
           // The name every adapter gives a shared chunk (cache/build-reads.ts SHARED_CHUNK leaves them out of listings).
@@ -342,7 +344,7 @@ export const rollupAdapter: BuilderAdapter = {
         };
         const { output } = await bundle.write(outputOptions);
         for (const item of output) {
-          const abs = path.resolve(ctx.outDir, item.fileName);
+          const abs = path.resolve(formatOutDir, item.fileName);
           files.push(abs);
           ctx.log('stdout', `${format}: ${toPosix(path.relative(ctx.outDir, abs))}`);
         }

@@ -206,6 +206,8 @@ export function normalizedConfig(config: ResolvedConfig): Record<string, unknown
     entry: config.entries,
     outDir: config.outDir,
     format: config.formats,
+    // Only when a format has one: a key that stays the same for every config without them.
+    ...(config.formatDir.esm !== '' || config.formatDir.cjs !== '' ? { formatDir: config.formatDir } : {}),
     outExtension: config.outExtension,
     emit: config.emit,
     include: config.include ?? null,

@@ -78,6 +78,37 @@ export function declaredExtensions(pkg: PackageInfo, outDir: string): Partial<Ou
   return found;
 }
 
+/**
+ * Per format, the directory below outDir package.json puts its `.js` outputs in, when its `import`
+ * and `require` targets are in different ones: `./dist/esm/index.js` + `./dist/cjs/index.js`
+ * (apollo-server, tshy's esm/commonjs), or `./dist/esm/index.js` + `./dist/index.js` (tsup's
+ * legacyOutput: '' is outDir itself). Empty when they share one, or when a format's targets are
+ * in several (then which is the format's is a guess). `.mjs`/`.cjs` name their format themselves.
+ */
+export function declaredFormatDirs(pkg: PackageInfo, outDir: string): Partial<Record<Format, string>> {
+  // `import`/`require` decide; `main` only where one of them is missing, as the package's own format
+  // (tsup's legacyOutput: main ./dist/index.js, module ./dist/esm/index.js). apollo-server's `main`
+  // names its CommonJS in a "type": "module" package: its exports already said which is which.
+  const own: Format = pkg.type === 'module' ? 'esm' : 'cjs';
+  const collect = (withMain: boolean) => {
+    const dirs: Record<Format, Set<string>> = { esm: new Set(), cjs: new Set() };
+    for (const out of declaredOutputs(pkg)) {
+      if (!out.path.startsWith(`${outDir}/`) || !out.path.endsWith('.js')) continue;
+      const format = out.conditions.includes('import') ? 'esm' : out.conditions.includes('require') ? 'cjs' : withMain && out.conditions.includes('main') ? own : undefined;
+      if (!format) continue;
+      const rel = out.path.slice(outDir.length + 1);
+      dirs[format].add(rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : '');
+    }
+    return dirs;
+  };
+  let dirs = collect(false);
+  if (dirs.esm.size === 0 || dirs.cjs.size === 0) dirs = collect(true);
+  if (dirs.esm.size !== 1 || dirs.cjs.size !== 1) return {};
+  const [esm] = dirs.esm as Set<string>;
+  const [cjs] = dirs.cjs as Set<string>;
+  return esm === cjs ? {} : { esm, cjs };
+}
+
 export function findSource(pkgDir: string, name: string): string | undefined {
   const candidates = [`src/${name}`, `src/${name}/index`, name];
   for (const base of candidates) {
@@ -89,11 +120,15 @@ export function findSource(pkgDir: string, name: string): string | undefined {
   return undefined;
 }
 
-export function deriveEntries(pkg: PackageInfo, outDir: string): Record<string, string> {
+/** Entries from the outputs package.json names inside outDir; below a format's own directory (`formatDirs`), named without it. */
+export function deriveEntries(pkg: PackageInfo, outDir: string, formatDirs: readonly string[] = []): Record<string, string> {
   const entries: Record<string, string> = {};
+  const prefixes = formatDirs.filter((d) => d !== '').map((d) => `${d}/`);
   for (const out of declaredOutputs(pkg)) {
     if (!out.path.startsWith(`${outDir}/`)) continue;
-    const name = out.path.slice(outDir.length + 1).replace(JS_OUTPUT, '');
+    const rel = out.path.slice(outDir.length + 1);
+    const prefix = prefixes.find((p) => rel.startsWith(p));
+    const name = (prefix ? rel.slice(prefix.length) : rel).replace(JS_OUTPUT, '');
     if (entries[name]) continue;
     const source = findSource(pkg.dir, name);
     if (source) entries[name] = source;

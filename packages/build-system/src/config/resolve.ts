@@ -18,6 +18,7 @@ import {
   withoutBundled,
 } from './package-defaults.js';
 import { dtsIssues, entryOptionIssues, shimsIssues, tscOnlyFieldIssues } from './field-issues.js';
+import { formatPrefix, resolveFormatDirs, type FormatDirs } from './format-dirs.js';
 import type { AdapterName, BuildConfig, EntryWithOptions, Format, OutExtensions, Platform } from './schema.js';
 
 /**
@@ -45,6 +46,8 @@ export interface ResolvedConfig {
   /** outDir relative to the package (posix, no trailing slash). */
   outDir: string;
   formats: Format[];
+  /** Directory below outDir per format ('' = outDir itself): config `formatDir`, else package.json's (config/format-dirs.ts). */
+  formatDir: FormatDirs;
   /** File extension of JS outputs per format: the config's, else what package.json names, else as the package `type` requires. */
   outExtension: OutExtensions;
   /** Declaration extension per format, following the JS one: .js -> .d.ts, .mjs -> .d.mts, .cjs -> .d.cts. */
@@ -119,6 +122,8 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     problem('outDir', `must not be inside node_modules or .git (got ${JSON.stringify(outDirRaw)})`);
   }
   outDir = stripDot(outDir);
+  const formats: Format[] = config.format === undefined ? defaultFormats(pkg) : [...new Set(typeof config.format === 'string' ? [config.format] : config.format)];
+  const formatDir = resolveFormatDirs(pkg, config, outDir, formats, config.adapter, problem);
 
   // entries
   let entries: Record<string, string> = {};
@@ -136,7 +141,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   };
   const entry = config.entry;
   if (entry === undefined) {
-    entries = deriveEntries(pkg, outDir);
+    entries = deriveEntries(pkg, outDir, Object.values(formatDir));
     // tsc needs no entry: it compiles what the tsconfig includes (adapters/tsc-project.ts), with its rootDir.
     if (Object.keys(entries).length === 0 && config.adapter !== 'tsc') {
       problem('entry', 'no entry given and none found (looked at package.json exports/main/bin and src/index.ts); set entry in the config');
@@ -193,11 +198,12 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     }
   }
 
-  // A .js file is what the package type says it is: a config .js for the other format would be loaded as the wrong module kind.
-  if (config.outExtension?.esm === '.js' && pkg.type !== 'module') {
+  // A .js file is what the package type says it is (in outDir itself; a format directory has its own package.json):
+  // a config .js for the other format would be loaded as the wrong module kind.
+  if (config.outExtension?.esm === '.js' && pkg.type !== 'module' && formatDir.esm === '') {
     problem('outExtension.esm', `'.js' is CommonJS in a package without "type": "module", so ESM output must be '.mjs'; set outExtension.esm to '.mjs' or add "type": "module" to package.json`);
   }
-  if (config.outExtension?.cjs === '.js' && pkg.type === 'module') {
+  if (config.outExtension?.cjs === '.js' && pkg.type === 'module' && formatDir.cjs === '') {
     problem('outExtension.cjs', `'.js' is ESM in a "type": "module" package, so CommonJS output must be '.cjs'; set outExtension.cjs to '.cjs' or remove "type": "module" from package.json`);
   }
   for (const issue of [...tscOnlyFieldIssues(config), ...shimsIssues(config), ...dtsIssues(config)]) problem(issue.field, issue.message);
@@ -214,8 +220,9 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     throw new BuildSystemError('CONFIG_INVALID', issues[0]!.message, { package: pkg.name, file, field: issues[0]!.field, issues });
   }
 
-  const formats: Format[] = config.format === undefined ? defaultFormats(pkg) : [...new Set(typeof config.format === 'string' ? [config.format] : config.format)];
   const typeDefault: ResolvedConfig['outExtension'] = pkg.type === 'module' ? { esm: '.js', cjs: '.cjs' } : { esm: '.mjs', cjs: '.js' };
+  // In a directory of its own, a format's files are .js: its package.json says which kind they are.
+  for (const format of formats) if (formatDir[format] !== '') typeDefault[format] = '.js';
   const outExtension: ResolvedConfig['outExtension'] = { ...typeDefault, ...declaredExtensions(pkg, outDir), ...config.outExtension };
   const sourcemap: ResolvedConfig['sourcemap'] = config.sourcemap === true ? 'external' : config.sourcemap === false ? false : config.sourcemap;
   const externalWith = (external: readonly string[] | undefined, noExternal: readonly string[]) => withoutBundled([...new Set([...dependencyExternals(pkg), ...(external ?? [])])], noExternal);
@@ -239,6 +246,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     outsideEntries: [...outside].sort(),
     outDir,
     formats,
+    formatDir,
     outExtension,
     dtsExtension: { esm: declarationExtension(outExtension.esm), cjs: declarationExtension(outExtension.cjs) },
     emit: config.emit,
@@ -277,6 +285,6 @@ export function declarationExtension(jsExtension: '.js' | '.mjs' | '.cjs'): '.d.
 }
 
 /** Output file name (relative to outDir) for an entry in a format. */
-export function outputName(config: ResolvedConfig, entryName: string, format: Format): string {
-  return `${entryName}${config.outExtension[format]}`;
+export function outputName(config: Pick<ResolvedConfig, 'formatDir' | 'outExtension'>, entryName: string, format: Format): string {
+  return `${formatPrefix(config.formatDir, format)}${entryName}${config.outExtension[format]}`;
 }

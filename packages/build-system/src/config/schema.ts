@@ -69,6 +69,15 @@ export const buildConfigSchema = z
       .describe(
         "File extension of the JS outputs per format. Default: what package.json exports/main/module/bin name (e.g. ./dist/index.mjs), else from its type ('.js' for the package's own format, '.mjs'/'.cjs' for the other). Declarations follow: .js -> .d.ts, .mjs -> .d.mts, .cjs -> .d.cts.",
       ),
+    formatDir: z
+      .strictObject({
+        esm: z.string().optional(),
+        cjs: z.string().optional(),
+      })
+      .optional()
+      .describe(
+        "Directory below outDir per format, for packages that publish each format in its own directory (dist/esm/index.js + dist/cjs/index.js: tshy, apollo-server, tsup's legacyOutput); '' is outDir itself. Each such directory gets a package.json with its \"type\", so its .js files are that format, and its own declarations. Default: from package.json, when its import and require targets are in different directories below outDir; else every format in outDir.",
+      ),
     platform: platformSchema.default('node'),
     target: targetSchema
       .optional()

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { commonDir } from '../config/entry-placement.js';
+import { declaredFormatDirs } from '../config/package-defaults.js';
 import type { AdapterName } from '../config/schema.js';
 import { toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
@@ -98,7 +100,7 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
       case 'esbuild':
         return finish({ adapter: 'esbuild', because: `${where} runs esbuild`, options: scriptOptions(first, pkg, reads), sources: [] }, first);
       case 'tsc':
-        return finish(tscDecision(facts, first, reads), first);
+        return finish(formatDirsOverTsc(facts, tscDecision(facts, first, reads)), first);
     }
   }
 
@@ -113,7 +115,7 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
   // Only without a build script of its own: a script that runs something else is what builds the package.
   if (facts.tsconfigs.includes('tsconfig.build.json') && others.length === 0) {
     const d = tscDecision(facts, undefined, reads);
-    return finish({ ...d, because: 'tsconfig.build.json and no bundler in scripts or config files: the layout of `tsc -p tsconfig.build.json`' });
+    return finish(formatDirsOverTsc(facts, { ...d, because: 'tsconfig.build.json and no bundler in scripts or config files: the layout of `tsc -p tsconfig.build.json`' }));
   }
   return finish({
     adapter: 'auto',
@@ -173,6 +175,32 @@ function unbundled(facts: PackageFacts, options: MappedOptions): { adapter: Adap
     why: `one file per source needs the tsc adapter, which cannot reproduce ${blockers.join(', ')}; the bundler writes one file per entry instead (what entries share in chunks for ESM, inlined for CommonJS)`,
   });
   return undefined;
+}
+
+/**
+ * package.json publishing each format in a directory of its own (`./dist/esm/index.js` under
+ * `import`, `./dist/cjs/index.js` under `require`: apollo-server runs tsc once per tsconfig, tshy
+ * once per dialect) is what the tsc adapter cannot write: it emits the package's own format into
+ * outDir. A bundler writes both, each into its directory (config formatDir, derived from package.json
+ * by resolve), one file per entry: the decision becomes esbuild, and the file layout is listed as not
+ * reproduced. Any other tsc decision is returned as it is.
+ */
+function formatDirsOverTsc(facts: PackageFacts, d: Omit<AdapterDecision, 'warnings'> & { warnings: string[] }): Omit<AdapterDecision, 'warnings'> & { warnings: string[] } {
+  if (d.adapter !== 'tsc' || d.emit?.value === false) return d;
+  const outDir = commonDir(facts.js.map((o) => o.path));
+  const dirs = outDir ? declaredFormatDirs(facts.pkg, outDir) : {};
+  if (dirs.esm === undefined || dirs.cjs === undefined) return d;
+  const { options } = d;
+  // tsc's own limits no longer apply.
+  options.notReproduced = options.notReproduced.filter((n) => n.option !== 'tsc --build');
+  const where = (f: 'esm' | 'cjs') => `${outDir}${dirs[f] ? `/${dirs[f]}` : ''}`;
+  options.outDir = { value: outDir, because: `package.json publishes esm in ${where('esm')}, cjs in ${where('cjs')}` };
+  options.notReproduced.push({
+    option: 'tsc',
+    value: d.because.split(' runs tsc')[0] ?? 'tsc',
+    why: `one file per source: the tsc adapter writes the package's own format only, and package.json publishes both, each in a directory of its own; esbuild writes one file per entry into each (with declarations beside them)`,
+  });
+  return { adapter: 'esbuild', because: `package.json publishes esm in ${where('esm')} and cjs in ${where('cjs')}, which tsc cannot write in one build; esbuild writes each into its directory`, options, sources: d.sources, warnings: d.warnings };
 }
 
 function mergeInto(target: MappedOptions, extra: MappedOptions): void {

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { canonicalJson } from '../cache/fingerprint.js';
 import { validateConfig } from '../config/validate.js';
-import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
+import { outputName, resolveConfig, type ResolvedConfig } from '../config/resolve.js';
+import { formatPrefix } from '../config/format-dirs.js';
 import { buildConfigSchema, type BuildConfigInput, type Format } from '../config/schema.js';
 import { BuildSystemError, isBuildSystemError } from '../errors.js';
 import type { AdapterDecision } from './choose-adapter.js';
@@ -206,8 +207,8 @@ function missingOutputs(facts: PackageFacts, r: ResolvedConfig): string[] {
   const produced = new Set<string>();
   for (const name of Object.keys(r.entries)) {
     for (const format of r.formats) {
-      produced.add(`${r.outDir}/${name}${r.outExtension[format]}`);
-      if (r.dts) produced.add(`${r.outDir}/${name}${r.dtsExtension[format]}`);
+      produced.add(`${r.outDir}/${outputName(r, name, format)}`);
+      if (r.dts) produced.add(`${r.outDir}/${formatPrefix(r.formatDir, format)}${name}${r.dtsExtension[format]}`);
     }
   }
   const missing = [...facts.js, ...facts.types].filter((o) => o.path.startsWith(`${r.outDir}/`) && !produced.has(o.path));

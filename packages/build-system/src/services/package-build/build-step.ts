@@ -1,8 +1,9 @@
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdapterContext, AdapterOutput } from '../../adapters/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
+import { formatMarkers } from '../../config/format-dirs.js';
 import type { OutputLogsMode } from '../../cache/package-cache.js';
 import type { LogLine } from '../../cache/store.js';
 import type { Artifact, Diagnostic } from '../../result/schema.js';
@@ -114,10 +115,22 @@ export async function buildStep(
   }
   const diagnostics: Diagnostic[] = [...input.cacheWarnings, ...outputs.flatMap((o) => o.diagnostics)];
   const ok = outputs.every((o) => o.ok) && !signal.aborted;
-  const { artifacts, missing } = ok ? await collectArtifacts(outputs.flatMap((o) => o.files), staging, config.outDir) : { artifacts: [], missing: [] };
+  const markers = ok ? writeFormatMarkers(config, staging) : [];
+  const { artifacts, missing } = ok ? await collectArtifacts([...outputs.flatMap((o) => o.files), ...markers], staging, config.outDir) : { artifacts: [], missing: [] };
   for (const m of missing) diagnostics.push({ severity: 'warning', message: `the ${choice.adapter.name} adapter reported ${m} but it is not a file in the output` });
   if (ok) await makeBinsExecutable(config, staging);
   return { outputs, ok, diagnostics, artifacts, toolStartedCtimeMs };
+}
+
+/** Each format directory's package.json (config/format-dirs.ts), written into staging; their absolute paths. */
+function writeFormatMarkers(config: ResolvedConfig, staging: string): string[] {
+  if (!config.emit) return [];
+  return formatMarkers(config.formatDir, config.formats).map(({ file, text }) => {
+    const abs = path.join(staging, file);
+    mkdirSync(path.dirname(abs), { recursive: true });
+    writeFileSync(abs, text);
+    return abs;
+  });
 }
 
 /** package.json `bin` targets that this build produced get the executable bit before the swap. */
