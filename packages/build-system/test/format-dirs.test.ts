@@ -222,4 +222,32 @@ describe('a directory per format', () => {
     expect(JSON.parse(r.stdout).results[0].diagnostics.filter((d: { severity: string }) => d.severity !== 'info')).toEqual([]);
     expect(loadBoth(fx.path('packages/dual')).imported).toBe('port 2 plugin');
   });
+
+  it('init from tsup: an array of one build per format, each in an outDir of its own, and legacyOutput', () => {
+    const fx = workspace({
+      // clerk's shape: the same options twice, esm into dist/esm and cjs into dist/cjs; package.json lists no files.
+      split: {
+        'package.json': { name: '@fd/split', version: '1.0.0', scripts: { build: 'tsup' } },
+        'tsup.config.ts': `import { defineConfig } from 'tsup';\nconst common = { entry: ['src/index.ts'], dts: false, sourcemap: false };\nexport default defineConfig([{ ...common, format: 'esm', outDir: './dist/esm' }, { ...common, format: 'cjs', outDir: './dist/cjs' }]);\n`,
+        'src/index.ts': `export const split = (): string => 'split';\n`,
+      },
+      legacy: {
+        'package.json': { name: '@fd/legacy-tsup', version: '1.0.0', scripts: { build: 'tsup' } },
+        'tsup.config.ts': `import { defineConfig } from 'tsup';\nexport default defineConfig({ entry: ['src/index.ts'], format: ['esm', 'cjs'], legacyOutput: true });\n`,
+        'src/index.ts': `export const legacy = (): string => 'legacy';\n`,
+      },
+    });
+    const init = cli(['init', '--json'], { cwd: fx.root });
+    expect(init.code, init.stderr).toBe(0);
+    const byName = (name: string) => JSON.parse(init.stdout).packages.find((p: { name: string }) => p.name === name);
+    expect(byName('@fd/split').config).toMatchObject({ format: ['esm', 'cjs'], formatDir: { esm: 'esm', cjs: 'cjs' } });
+    expect(byName('@fd/split').notReproduced).toEqual([]);
+    expect(byName('@fd/legacy-tsup').config).toMatchObject({ formatDir: { esm: 'esm', cjs: '' } });
+    const r = cli(['build', '--json'], { cwd: fx.root });
+    expect(r.code, r.stderr).toBe(0);
+    expect(files(fx.path('packages/split/dist'))).toEqual(['cjs/index.js', 'cjs/package.json', 'esm/index.js', 'esm/package.json']);
+    expect(files(fx.path('packages/legacy/dist'))).toEqual(['esm/index.js', 'esm/package.json', 'index.js']);
+    const loaded = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import('./packages/split/dist/esm/index.js'); const { createRequire } = await import('node:module'); const c = createRequire(import.meta.url)('./packages/split/dist/cjs/index.js'); console.log(m.split(), c.split())`], { cwd: fx.root, encoding: 'utf8' });
+    expect(`${loaded.stdout}${loaded.stderr}`.trim()).toBe('split split');
+  });
 });

@@ -43,12 +43,15 @@ interface SplitOptions {
   format?: Choice<Format[]>;
   dts?: Choice<boolean | { bundle: true; resolve?: true | string[] }>;
   outExtension?: Choice<{ esm?: '.js' | '.mjs'; cjs?: '.js' | '.cjs' }>;
+  formatDir?: Choice<{ esm?: string; cjs?: string }>;
   notReproduced: { option: string }[];
   ignored: string[];
 }
 
 /** Options that a split-by-format array may vary. */
 const PER_FORMAT = new Set(['format', 'dts', 'outExtension', 'notReproduced', 'ignored']);
+/** …and when each format has an outDir of its own. */
+const PER_FORMAT_DIR = new Set([...PER_FORMAT, 'outDir', 'formatDir']);
 /** Options an element of a split-by-entry array gives its entries as their own (config `entry: { name: { source, … } }`). */
 const ENTRY_OWN = ['target', 'platform', 'external', 'noExternal', 'define'] as const;
 /** Options that a split-by-entry array may vary. */
@@ -68,8 +71,22 @@ function buildShape(options: SplitOptions, varying: ReadonlySet<string> = PER_FO
  * `toolDefault`: the tool's format when an element names none (tsup cjs, tsdown esm).
  */
 export function mergeFormatSplit<T extends SplitOptions>(into: T, other: T, file: string, index: number, toolDefault: Format): boolean {
-  if (buildShape(into) !== buildShape(other)) return false;
-  const formats = [...new Set([...(into.format?.value ?? [toolDefault]), ...(other.format?.value ?? [toolDefault])])];
+  const mine = into.format?.value ?? [toolDefault];
+  const theirs = other.format?.value ?? [toolDefault];
+  // Where each element writes its one format: its outDir, below it tsup's legacyOutput directory (clerk's elements set both).
+  const placed = (o: SplitOptions, format: Format | undefined) => path.posix.join(o.outDir?.value ?? TOOL_OUT_DIR, (format && o.formatDir?.value[format]) || '');
+  const intoDir = placed(into, mine.length === 1 ? mine[0] : undefined);
+  const otherDir = placed(other, theirs.length === 1 ? theirs[0] : undefined);
+  // One format each, in directories of their own (clerk's `dist/esm` + `dist/cjs`): a directory per format below the one they share.
+  const perDir = intoDir !== otherDir && mine.length === 1 && theirs.length === 1 && mine[0] !== theirs[0] ? sharedDir(intoDir, otherDir) : undefined;
+  if (buildShape(into, perDir ? PER_FORMAT_DIR : PER_FORMAT) !== buildShape(other, perDir ? PER_FORMAT_DIR : PER_FORMAT)) return false;
+  if (perDir !== undefined) {
+    if (perDir === '') return false;
+    const below = (dir: string) => (dir === perDir ? '' : dir.slice(perDir.length + 1));
+    into.formatDir = { value: { [mine[0]!]: below(intoDir), [theirs[0]!]: below(otherDir) }, because: `${file} (one build per format, each in an outDir of its own) outDir` };
+    into.outDir = { value: perDir, because: `${file}: the directory the formats' outDirs (${intoDir}, ${otherDir}) share` };
+  }
+  const formats = [...new Set([...mine, ...theirs])];
   into.format = { value: formats, because: `${file} (an array of one build per format) format` };
   // Bundled declarations (dts.resolve in one element, as kubb's esm element has) win over plain ones: they are what that element publishes.
   const bundles = (c: SplitOptions['dts']) => typeof c?.value === 'object';

@@ -38,7 +38,7 @@ export interface InferredConfig {
 }
 
 /** The order fields are written in (the order of the schema). */
-const ORDER: FieldName[] = ['adapter', 'entry', 'outDir', 'format', 'outExtension', 'platform', 'target', 'sourcemap', 'minify', 'splitting', 'shims', 'dts', 'emit', 'external', 'noExternal', 'define', 'banner', 'clean', 'adapterOptions'];
+const ORDER: FieldName[] = ['adapter', 'entry', 'outDir', 'format', 'formatDir', 'outExtension', 'platform', 'target', 'sourcemap', 'minify', 'splitting', 'shims', 'dts', 'emit', 'external', 'noExternal', 'define', 'banner', 'clean', 'adapterOptions'];
 
 /** ResolvedConfig without what does not describe the build (the config file's path, the raw input). */
 export function comparable(r: ResolvedConfig): Record<string, unknown> {
@@ -108,6 +108,7 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
   set('entry', o.entry ?? (decision.adapter === 'tsc' ? undefined : published.entry));
   set('outDir', outDirChoice);
   set('format', o.format ?? published.format);
+  set('formatDir', o.formatDir);
   if (o.outExtension) set('outExtension', o.outExtension);
   else {
     const { from, ...ext } = declaredExtensions(facts, outDir);

@@ -60,6 +60,8 @@ export interface MappedOptions {
   banner?: Choice<string>;
   clean?: Choice<boolean>;
   outExtension?: Choice<{ esm?: '.js' | '.mjs'; cjs?: '.js' | '.cjs' }>;
+  /** A directory per format below outDir: tsup `legacyOutput`, or an array split by format into outDirs of their own (config-array.ts). */
+  formatDir?: Choice<{ esm?: string; cjs?: string }>;
   notReproduced: NotReproduced[];
   /** Options that do not change the files a build writes. */
   ignored: string[];
@@ -265,6 +267,10 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
       case 'clean':
         if (typeof value === 'boolean') out.clean = { value, because: from(key) };
         else skip(key, 'cleaning a list of globs has no equivalent (clean: true empties outDir)');
+        break;
+      case 'legacyOutput':
+        // tsup: ESM in <outDir>/esm, both formats as .js (the directory's package.json says which).
+        if (value === true) out.formatDir = { value: { esm: 'esm', cjs: '' }, because: from(key) };
         break;
       case 'fixedExtension':
         if (value === true) out.outExtension = { value: { esm: '.mjs', cjs: '.cjs' }, because: from(key) };
