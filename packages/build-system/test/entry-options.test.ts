@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { ReadLog } from '../src/util/read-log.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { listFiles, runAdapter, runNode, trackedFixtures } from './helpers/adapter-ctx.js';
 import { createFixture, type Fixture } from './helpers/fixture.js';
+import { cli } from './helpers/workspace.js';
 
 /**
  * Entries with their own options (config `entry: { name: { source, target,
@@ -61,12 +63,14 @@ describe('entries with their own options', () => {
       },
     });
     expect(r.entries).toEqual({ index: 'src/index.ts', 'test/index': 'src/test/index.ts', browser: 'src/index.ts' });
+    // What the entries do not set of their own is the package's.
+    const packageLevel = { formats: ['esm'], outExtension: { esm: '.js', cjs: '.cjs' }, splitting: true };
     expect(r.target).toBe('es2018');
     expect(r.external).toEqual(['dep-lib', 'dep-lib/*', 'other-lib']);
     expect(r.entryOptions).toEqual({
-      'test/index': { target: 'es2020', platform: 'node', external: ['dep-lib', 'dep-lib/*', 'helper-lib'], define: { FLAVOUR: '"lib"' } },
+      'test/index': { target: 'es2020', platform: 'node', external: ['dep-lib', 'dep-lib/*', 'helper-lib'], define: { FLAVOUR: '"lib"' }, ...packageLevel },
       // The package's target stays (set for the package); noExternal bundles the dependency; define replaced by {}.
-      browser: { target: 'es2018', platform: 'browser', external: ['other-lib'], define: {} },
+      browser: { target: 'es2018', platform: 'browser', external: ['other-lib'], define: {}, ...packageLevel },
     });
     // Without a package target, an entry's platform decides its default as the package's would (not node: es2022).
     expect(resolveFor(fx.root, { entry: { index: { source: 'src/index.ts', platform: 'browser' } } }).entryOptions.index!.target).toBe('es2022');
@@ -92,6 +96,10 @@ describe('entries with their own options', () => {
     // A bundled-declarations package may still give an entry its own target.
     expect(resolveFor(fx.root, { adapter: 'esbuild', dts: { bundle: true }, entry: own }).entryOptions['test/index']!.target).toBe('es2020');
     expect(() => buildConfigSchema.parse({ entry: { index: { source: 'src/index.ts', minify: true } } })).toThrow();
+    // Declarations are named by the package's extensions: an entry of its own extension has none.
+    const mjs = { index: 'src/index.ts', 'test/index': { source: 'src/test/index.ts', outExtension: { esm: '.mjs' as const } } };
+    expect(() => resolveFor(fx.root, { dts: true, entry: mjs })).toThrow(/declarations follow the package's outExtension; give this entry dts: false too/);
+    expect(resolveFor(fx.root, { dts: true, entry: { ...mjs, 'test/index': { ...mjs['test/index'], dts: false } } }).noDtsEntries).toEqual(['test/index']);
     expect(() => resolveFor(fx.root, { entry: { index: { source: 'src/missing.ts', target: 'es2020' } } })).toThrow(/file does not exist/);
   });
 
@@ -152,5 +160,78 @@ describe('entries with their own options', () => {
     const changed = await build();
     expect(changed.cache.status).toBe('miss');
     expect(readFileSync(fx.path('packages/own/dist/test/index.js'), 'utf8')).toContain('??');
+  });
+
+  it("an entry's own formats, extension, splitting and declarations (vercel/ai's amazon-bedrock and harness arrays), written by init from the tsup array and built", async () => {
+    const fx = createFixture(
+      {
+        'package.json': { name: 'own-ws', private: true, workspaces: ['packages/*'] },
+        'packages/own/package.json': {
+          name: 'fx-formats',
+          version: '1.0.0',
+          type: 'module',
+          scripts: { build: 'tsup' },
+          exports: {
+            '.': { types: './dist/index.d.ts', default: './dist/index.js' },
+            './mantle': { import: { types: './dist/mantle/index.d.ts', default: './dist/mantle/index.js' }, require: { types: './dist/mantle/index.d.cts', default: './dist/mantle/index.cjs' } },
+          },
+          // A script the package runs, not an import: no declarations.
+          bin: { viewer: './dist/viewer/server.js' },
+        },
+        'packages/own/tsconfig.json': { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, declaration: true, types: [] }, include: ['src'] },
+        'packages/own/src/index.ts': `export const main = (): string => 'main';\n`,
+        'packages/own/src/mantle/index.ts': `export const mantle = (): string => 'mantle';\n`,
+        'packages/own/src/viewer/server.ts': `export const viewer = (): string => 'viewer';\n`,
+        'packages/own/src/bridge/index.ts': `import { main } from '../index.js';\nexport const bridge = (): string => 'bridge ' + main();\n`,
+        // esm with declarations; mantle also CommonJS; the viewer without declarations (tsup's default);
+        // the bridge as .mjs, no declarations, no chunks.
+        'packages/own/tsup.config.ts': `import { defineConfig } from 'tsup';
+export default defineConfig([
+  { entry: ['src/index.ts'], format: ['esm'], dts: true },
+  { entry: ['src/mantle/index.ts'], outDir: 'dist/mantle', format: ['cjs', 'esm'], dts: true },
+  { entry: ['src/viewer/server.ts'], outDir: 'dist/viewer', format: ['esm'] },
+  { entry: { 'bridge/index': 'src/bridge/index.ts' }, format: ['esm'], dts: false, splitting: false, outExtension: () => ({ js: '.mjs' }) },
+]);
+`,
+      },
+      { linkNodeModules: true },
+    );
+    workspaces.push(fx);
+    const init = JSON.parse(cli(['init', '--json'], { cwd: fx.root }).stdout);
+    const written = init.packages[0];
+    expect(written.status, JSON.stringify(written)).toBe('written');
+    expect(written.notReproduced.filter((n: { option: string }) => /\[\d\]/.test(n.option))).toEqual([]);
+    expect(written.config.entry).toEqual({
+      index: 'src/index.ts',
+      'mantle/index': { source: 'src/mantle/index.ts', format: ['cjs', 'esm'] },
+      'viewer/server': { source: 'src/viewer/server.ts', dts: false },
+      'bridge/index': { source: 'src/bridge/index.ts', outExtension: { esm: '.mjs' }, splitting: false, dts: false },
+    });
+    const r = cli(['build', '--json'], { cwd: fx.root });
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout).results[0];
+    const artifacts = result.artifacts.map((a: { path: string }) => a.path).filter((p: string) => !/chunk-/.test(p)).sort();
+    // Declarations where an entry asks for them (per source, in every format one of those entries has: .d.cts beside the CommonJS build).
+    expect(artifacts.filter((p: string) => !p.endsWith('.d.cts'))).toEqual([
+      'dist/bridge/index.mjs',
+      'dist/index.d.ts',
+      'dist/index.js',
+      'dist/mantle/index.cjs',
+      'dist/mantle/index.d.ts',
+      'dist/mantle/index.js',
+      'dist/viewer/server.js',
+    ]);
+    expect(artifacts).toContain('dist/mantle/index.d.cts');
+    expect(artifacts).not.toContain('dist/bridge/index.d.ts');
+    expect(artifacts).not.toContain('dist/viewer/server.d.ts');
+    // No chunk for the bridge: it carries its own copy of what it imports.
+    expect(readFileSync(fx.path('packages/own/dist/bridge/index.mjs'), 'utf8')).toContain('var main = () => "main"');
+    expect(result.diagnostics.filter((d: { severity: string }) => d.severity === 'warning')).toEqual([]);
+    const loaded = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import('fx-formats/mantle'); const { createRequire } = await import('node:module'); const c = createRequire(import.meta.url)('fx-formats/mantle'); const b = await import('./dist/bridge/index.mjs'); console.log(m.mantle(), c.mantle(), b.bridge());`],
+      { cwd: fx.path('packages/own'), encoding: 'utf8' },
+    );
+    expect(`${loaded.stdout}${loaded.stderr}`.trim()).toBe('mantle mantle bridge main');
   });
 });

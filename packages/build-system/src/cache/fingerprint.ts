@@ -223,6 +223,7 @@ export function normalizedConfig(config: ResolvedConfig): Record<string, unknown
     external: config.external,
     // Only when set: a key that stays the same for every config without them.
     ...(Object.keys(config.entryOptions).length > 0 ? { entryOptions: config.entryOptions } : {}),
+    ...(config.noDtsEntries.length > 0 ? { noDtsEntries: config.noDtsEntries } : {}),
     define: config.define,
     banner: config.banner ?? null,
     clean: config.clean,

@@ -81,6 +81,8 @@ export interface ResolvedConfig {
    * Empty for most packages. The esbuild adapter builds each distinct set apart.
    */
   entryOptions: Record<string, EntryBuildOptions>;
+  /** Entries that get no declarations (an entry's own `dts: false`, or the package's without an entry's own `dts: true`); sorted. */
+  noDtsEntries: string[];
   define: Record<string, string>;
   banner: string | undefined;
   clean: boolean;
@@ -97,6 +99,9 @@ export interface EntryBuildOptions {
   platform: Platform;
   external: string[];
   define: Record<string, string>;
+  formats: Format[];
+  outExtension: OutExtensions;
+  splitting: boolean;
 }
 
 /**
@@ -184,6 +189,14 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     }
   }
   if (withOptions.size > 0) for (const issue of entryOptionIssues(config, [...withOptions.values()][0]!.field)) problem(issue.field, issue.message);
+  const packageDts = typeof config.dts === 'object' ? true : (config.dts ?? declaresTypes(pkg));
+  for (const { field, options } of withOptions.values()) {
+    if (!options.outExtension) continue;
+    // Declarations are named per format for the whole package (declarations-naming.ts): an entry of its own naming has none.
+    if (options.dts ?? packageDts) problem(`${field}.outExtension`, `declarations follow the package's outExtension; give this entry dts: false too, or set outExtension for the package`);
+    if (options.outExtension.esm === '.js' && pkg.type !== 'module' && formatDir.esm === '') problem(`${field}.outExtension.esm`, `'.js' is CommonJS in a package without "type": "module", so ESM output must be '.mjs'`);
+    if (options.outExtension.cjs === '.js' && pkg.type === 'module' && formatDir.cjs === '') problem(`${field}.outExtension.cjs`, `'.js' is ESM in a "type": "module" package, so CommonJS output must be '.cjs'`);
+  }
   if (outside.size > 0 && config.adapter === 'tsc') {
     const name = [...outside][0]!;
     problem(`entry.${name}`, `${entries[name]} is outside the package: only a bundler can build it into outDir (tsc keeps the file layout); use adapter 'esbuild', 'bun' or 'rollup'`);
@@ -234,8 +247,15 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
       platform,
       external: externalWith(options.external ?? config.external, options.noExternal ?? config.noExternal ?? []),
       define: options.define ?? config.define,
+      formats: options.format === undefined ? formats : (['esm', 'cjs'] as const).filter((f) => (typeof options.format === 'string' ? [options.format] : options.format!).includes(f)),
+      outExtension: { ...outExtension, ...options.outExtension },
+      splitting: options.splitting ?? config.splitting,
     };
   }
+  // Declarations per entry: the package's dts, or an entry's own. Listed only when some entry has them, so a package's key changes only with an entry's own dts.
+  const withoutDts = Object.keys(entries).filter((name) => !(withOptions.get(name)?.options.dts ?? packageDts));
+  const someDts = Object.keys(entries).length === 0 ? packageDts : withoutDts.length < Object.keys(entries).length;
+  const noDtsEntries = someDts ? withoutDts.sort() : [];
 
   return {
     configFile,
@@ -258,10 +278,12 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     minify: config.minify,
     splitting: config.splitting,
     shims: config.shims,
-    dts: typeof config.dts === 'object' ? true : (config.dts ?? declaresTypes(pkg)),
+    // Some entry gets declarations (per entry: noDtsEntries).
+    dts: someDts,
     dtsBundle: typeof config.dts === 'object' && config.dts.bundle ? { resolve: config.dts.resolve === true ? true : [...new Set(config.dts.resolve ?? [])].sort() } : null,
     external: externalWith(config.external, config.noExternal ?? []),
     entryOptions,
+    noDtsEntries,
     define: config.define,
     banner: config.banner,
     clean: config.clean,

@@ -31,6 +31,12 @@ const defineSchema = z.record(nonEmpty, z.string());
  * test helper for a newer runtime beside the library). Each option given
  * replaces the package-level one for this entry; the rest are the package's.
  */
+const formatListSchema = z.union([formatSchema, z.array(formatSchema).min(1, { message: 'must list at least one format' })]);
+const outExtensionSchema = z.strictObject({
+  esm: z.enum(['.js', '.mjs']).optional(),
+  cjs: z.enum(['.js', '.cjs']).optional(),
+});
+
 const entryWithOptionsSchema = z
   .strictObject({
     source: nonEmpty.describe('The entry file, relative to the package.'),
@@ -39,6 +45,10 @@ const entryWithOptionsSchema = z
     external: externalSchema.optional().describe("Extra modules kept external for this entry, instead of the package's external (dependencies always are)."),
     noExternal: externalSchema.optional().describe("Dependencies bundled into this entry, instead of the package's noExternal."),
     define: defineSchema.optional().describe("Compile-time replacements for this entry, instead of the package's define."),
+    format: formatListSchema.optional().describe("This entry's formats, instead of the package's."),
+    outExtension: outExtensionSchema.optional().describe("This entry's JS extensions, instead of the package's (with dts: false for the entry: declarations follow the package's)."),
+    splitting: z.boolean().optional().describe("Whether this entry's ESM shares chunks, instead of the package's splitting."),
+    dts: z.boolean().optional().describe("Whether this entry gets declarations, instead of the package's dts."),
   })
   .describe('An entry with its own options (esbuild adapter; adapter auto picks esbuild for it).');
 
@@ -53,18 +63,11 @@ export const buildConfigSchema = z
       .union([nonEmpty, z.array(nonEmpty).min(1, { message: 'must list at least one entry' }), z.record(nonEmpty, z.union([nonEmpty, entryWithOptionsSchema]))])
       .optional()
       .describe(
-        "Entry file(s), relative to the package; a string or list may hold globs ('src/*.ts', '!src/*.test.ts'), expanded at each build. A record maps output names to sources, or to { source, target, platform, external, noExternal, define } for an entry built with its own options. Default: derived from package.json exports/main/bin, else src/index.ts.",
+        "Entry file(s), relative to the package; a string or list may hold globs ('src/*.ts', '!src/*.test.ts'), expanded at each build. A record maps output names to sources, or to { source, target, platform, external, noExternal, define, format, outExtension, splitting, dts } for an entry built with its own options. Default: derived from package.json exports/main/bin, else src/index.ts.",
       ),
     outDir: nonEmpty.default('dist').describe('Output directory, relative to the package; must stay inside it.'),
-    format: z
-      .union([formatSchema, z.array(formatSchema).min(1, { message: 'must list at least one format' })])
-      .optional()
-      .describe("'esm', 'cjs' or both. Default: from package.json (type and exports conditions)."),
-    outExtension: z
-      .strictObject({
-        esm: z.enum(['.js', '.mjs']).optional(),
-        cjs: z.enum(['.js', '.cjs']).optional(),
-      })
+    format: formatListSchema.optional().describe("'esm', 'cjs' or both. Default: from package.json (type and exports conditions)."),
+    outExtension: outExtensionSchema
       .optional()
       .describe(
         "File extension of the JS outputs per format. Default: what package.json exports/main/module/bin name (e.g. ./dist/index.mjs), else from its type ('.js' for the package's own format, '.mjs'/'.cjs' for the other). Declarations follow: .js -> .d.ts, .mjs -> .d.mts, .cjs -> .d.cts.",

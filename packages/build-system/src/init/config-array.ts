@@ -44,6 +44,7 @@ interface SplitOptions {
   dts?: Choice<boolean | { bundle: true; resolve?: true | string[] }>;
   outExtension?: Choice<{ esm?: '.js' | '.mjs'; cjs?: '.js' | '.cjs' }>;
   formatDir?: Choice<{ esm?: string; cjs?: string }>;
+  splitting?: Choice<boolean>;
   notReproduced: { option: string }[];
   ignored: string[];
 }
@@ -53,7 +54,7 @@ const PER_FORMAT = new Set(['format', 'dts', 'outExtension', 'notReproduced', 'i
 /** …and when each format has an outDir of its own. */
 const PER_FORMAT_DIR = new Set([...PER_FORMAT, 'outDir', 'formatDir']);
 /** Options an element of a split-by-entry array gives its entries as their own (config `entry: { name: { source, … } }`). */
-const ENTRY_OWN = ['target', 'platform', 'external', 'noExternal', 'define'] as const;
+const ENTRY_OWN = ['target', 'platform', 'external', 'noExternal', 'define', 'format', 'outExtension', 'splitting', 'dts'] as const;
 /** Options that a split-by-entry array may vary. */
 const PER_ENTRY = new Set<string>(['entry', 'outDir', 'notReproduced', 'ignored', ...ENTRY_OWN]);
 
@@ -127,15 +128,20 @@ function entryRecord(entry: SplitOptions['entry']): Record<string, string | Entr
  * or define `other` lacks is an empty one; a target or platform it lacks has
  * no value to give, so null). Each replaces the package-level option.
  */
-function ownOptions(into: SplitOptions, other: SplitOptions): Partial<EntryWithOptions> | null {
+function ownOptions(into: SplitOptions, other: SplitOptions, toolDefault: Format): Partial<EntryWithOptions> | null {
   const own: Partial<EntryWithOptions> = {};
   for (const key of ENTRY_OWN) {
-    const mine = into[key]?.value;
-    const theirs = other[key]?.value;
+    // An element without a format builds the tool's; one without dts writes none (tsup's and tsdown's defaults when package.json names no types).
+    const mine = into[key]?.value ?? (key === 'format' ? [toolDefault] : key === 'dts' ? false : undefined);
+    const theirs = other[key]?.value ?? (key === 'format' ? [toolDefault] : key === 'dts' ? false : undefined);
     if (JSON.stringify(mine) === JSON.stringify(theirs)) continue;
     if (theirs === undefined) {
-      if (key === 'target' || key === 'platform') return null;
+      // A value of its own the element does not give: the tool's default, which build-system's may not be.
+      if (key === 'target' || key === 'platform' || key === 'outExtension' || key === 'splitting') return null;
       (own as Record<string, unknown>)[key] = key === 'define' ? {} : [];
+    } else if (key === 'dts' && typeof theirs !== 'boolean') {
+      // Bundled declarations are the package's alone.
+      return null;
     } else (own as Record<string, unknown>)[key] = theirs;
   }
   return own;
@@ -151,9 +157,9 @@ function ownOptions(into: SplitOptions, other: SplitOptions): Partial<EntryWithO
  * (an element without entries, outDirs sharing no directory, two sources for
  * one name).
  */
-export function mergeEntrySplit<T extends SplitOptions>(into: T, other: T, file: string, index: number): boolean {
+export function mergeEntrySplit<T extends SplitOptions>(into: T, other: T, file: string, index: number, toolDefault: Format): boolean {
   if (buildShape(into, PER_ENTRY) !== buildShape(other, PER_ENTRY)) return false;
-  const own = ownOptions(into, other);
+  const own = ownOptions(into, other, toolDefault);
   if (!own) return false;
   const hasOwn = Object.keys(own).length > 0;
   if (hasOwn && (into.hasPlugins || other.hasPlugins)) return false;
@@ -195,7 +201,7 @@ export function toolConfigOptions(config: ToolConfig, pkg: PackageInfo, reads: R
     rest.forEach((other, i) => {
       const otherMapped = other && typeof other === 'object' ? mapToolOptions(config.tool, other as Record<string, unknown>, `${config.file}[${i + 1}]`, pkg, reads) : undefined;
       if (otherMapped && mergeFormatSplit(mapped, otherMapped, config.file, i + 1, config.tool === 'tsup' ? 'cjs' : 'esm')) return;
-      if (otherMapped && mergeEntrySplit(mapped, otherMapped, config.file, i + 1)) return;
+      if (otherMapped && mergeEntrySplit(mapped, otherMapped, config.file, i + 1, config.tool === 'tsup' ? 'cjs' : 'esm')) return;
       mapped.notReproduced.push({ option: `${config.file}[${i + 1}]`, value: describe(other), why: 'build-system builds one set of options per package; only the first config is used' });
     });
     return mapped;

@@ -206,10 +206,12 @@ function dependencyNames(facts: PackageFacts): string[] {
 function missingOutputs(facts: PackageFacts, r: ResolvedConfig): string[] {
   if (r.adapter === 'tsc' || !r.emit) return [];
   const produced = new Set<string>();
+  const noDts = new Set(r.noDtsEntries);
   for (const name of Object.keys(r.entries)) {
-    for (const format of r.formats) {
-      produced.add(`${r.outDir}/${outputName(r, name, format)}`);
-      if (r.dts) produced.add(`${r.outDir}/${formatPrefix(r.formatDir, format)}${name}${r.dtsExtension[format]}`);
+    const own = r.entryOptions[name];
+    for (const format of own?.formats ?? r.formats) {
+      produced.add(`${r.outDir}/${outputName({ formatDir: r.formatDir, outExtension: own?.outExtension ?? r.outExtension }, name, format)}`);
+      if (r.dts && !noDts.has(name)) produced.add(`${r.outDir}/${formatPrefix(r.formatDir, format)}${name}${r.dtsExtension[format]}`);
     }
   }
   const missing = [...facts.js, ...facts.types].filter((o) => o.path.startsWith(`${r.outDir}/`) && !produced.has(o.path));

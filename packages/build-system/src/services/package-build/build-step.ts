@@ -1,6 +1,7 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import path from 'node:path';
+import { declarationConfig } from '../../adapters/entry-groups.js';
 import type { AdapterContext, AdapterOutput } from '../../adapters/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { formatMarkers } from '../../config/format-dirs.js';
@@ -95,7 +96,9 @@ export async function buildStep(
   const adapterCtx: AdapterContext = { pkg, config, outDir: staging, tool: choice.tool, signal, log: input.log.log, reads: input.ctx.reads, cacheDir: input.cacheDir };
   // statSync: one stat of a directory just made, per build; the promise API's round trip cost more than the call.
   const toolStartedCtimeMs = statSync(staging).ctimeMs;
-  const declarations = config.dts && choice.adapter.name !== 'tsc' ? startDeclarations(adapterCtx) : undefined;
+  // For the entries that get declarations, in their formats (adapters/entry-groups.ts).
+  const dtsConfig = choice.adapter.name !== 'tsc' ? declarationConfig(config) : null;
+  const declarations = dtsConfig ? startDeclarations({ ...adapterCtx, config: dtsConfig }) : undefined;
   let bundled: AdapterOutput;
   try {
     bundled = await choice.adapter.build(adapterCtx);
