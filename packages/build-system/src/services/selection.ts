@@ -10,7 +10,7 @@ import { defaultBuildConfig } from '../config/default-config.js';
 import { BuildSystemError } from '../errors.js';
 import { isInside, toPosix } from '../util/paths.js';
 import { ReadLog } from '../util/read-log.js';
-import { loadWorkspace, type Workspace } from '../workspace/discover.js';
+import { duplicateNameError, loadWorkspace, type Workspace } from '../workspace/discover.js';
 import { parseFilter } from '../workspace/filter.js';
 import { chooseInGraph } from '../workspace/select.js';
 import { assertAcyclic, createPackageGraph, subsetDependencies, topologicalOrder, type PackageGraph } from '../workspace/graph.js';
@@ -155,6 +155,7 @@ function emptySelection(options: SelectOptions, matched: ReadonlySet<string>): B
 function findPackage(ws: Workspace, nameOrDir: string, cwd: string, reads: ReadLog): PackageInfo {
   const byName = ws.byName.get(nameOrDir);
   if (byName) return byName;
+  if (ws.duplicates?.has(nameOrDir)) throw duplicateNameError(ws, nameOrDir);
   const dir = path.resolve(cwd, nameOrDir);
   const byDir = ws.packages.find((p) => p.dir === dir);
   if (byDir) return byDir;

@@ -75,25 +75,39 @@ export interface Workspace {
   root: string;
   packages: PackageInfo[];
   byName: Map<string, PackageInfo>;
+  /**
+   * Names more than one package has (pnpm allows it: example apps copied from one template), with
+   * their directories. Those packages are not in `packages`: a name must say which package it is.
+   * Naming one, or depending on it, is an error (duplicateNameError); each can still be built by its directory.
+   */
+  duplicates?: Map<string, string[]>;
 }
 
 export function loadWorkspace(fromDir: string, reads: ReadLog): Workspace {
   const root = findWorkspaceRoot(fromDir, reads);
   const dirs = discoverPackageDirs(root, reads);
-  const packages = dirs.map((d) => loadPackageInfo(d, reads, root));
+  const all = dirs.map((d) => loadPackageInfo(d, reads, root));
+  const named = new Map<string, PackageInfo[]>();
+  for (const p of all) named.set(p.name, [...(named.get(p.name) ?? []), p]);
+  const duplicates = new Map<string, string[]>();
   const byName = new Map<string, PackageInfo>();
-  for (const p of packages) {
-    const existing = byName.get(p.name);
-    if (existing) {
-      throw new BuildSystemError('PACKAGE_JSON_INVALID', `two workspace packages are named ${p.name}: ${toPosix(path.relative(root, existing.dir))} and ${toPosix(path.relative(root, p.dir))}`, {
-        package: p.name,
-        file: path.join(p.dir, 'package.json'),
-        field: 'name',
-      });
-    }
-    byName.set(p.name, p);
+  for (const [name, list] of named) {
+    if (list.length > 1) duplicates.set(name, list.map((p) => p.dir));
+    else byName.set(name, list[0]!);
   }
-  return { root, packages, byName };
+  const packages = duplicates.size > 0 ? all.filter((p) => !duplicates.has(p.name)) : all;
+  return { root, packages, byName, ...(duplicates.size > 0 ? { duplicates } : {}) };
+}
+
+/** The error for a name several workspace packages have, where it is used (`dependent`: the package that depends on it). */
+export function duplicateNameError(ws: Workspace, name: string, dependent?: string): BuildSystemError {
+  const dirs = (ws.duplicates?.get(name) ?? []).map((d) => toPosix(path.relative(ws.root, d)));
+  const where = dependent ? `; ${dependent} depends on it, so which one it means is a guess` : '; name one by its directory';
+  return new BuildSystemError('PACKAGE_JSON_INVALID', `two workspace packages are named ${name}: ${dirs.join(' and ')}${where}`, {
+    package: dependent ?? name,
+    file: path.join(ws.duplicates?.get(name)?.[1] ?? ws.root, 'package.json'),
+    field: 'name',
+  });
 }
 
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const;
@@ -103,6 +117,7 @@ export function workspaceDependencies(pkg: PackageInfo, ws: Workspace): string[]
   const names = new Set<string>();
   for (const field of DEP_FIELDS) {
     for (const name of Object.keys(pkg.manifest[field] ?? {})) {
+      if (name !== pkg.name && ws.duplicates?.has(name)) throw duplicateNameError(ws, name, pkg.name);
       if (name !== pkg.name && ws.byName.has(name)) names.add(name);
     }
   }
