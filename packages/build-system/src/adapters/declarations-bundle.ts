@@ -193,7 +193,11 @@ export async function bundleDeclarations(input: BundleDeclarationsInput): Promis
   removeEmitted(config, outDir, emitted);
   const files: string[] = [];
   // One per format's directory and declaration extension (formats may share both).
-  const places = [...new Set((config.formats as Format[]).map((f) => `${formatPrefix(config.formatDir, f)}\0${config.dtsExtension[f]}`))].map((k) => k.split('\0') as [string, string]);
+  const places = [
+    ...new Set(
+      (config.formats as Format[]).flatMap((f) => [config.dtsExtension[f], ...(config.declaredDts?.[f] ? [config.declaredDts[f]] : [])].map((ext) => `${formatPrefix(config.formatDir, f)}\0${ext}`)),
+    ),
+  ].map((k) => k.split('\0') as [string, string]);
   for (const [entryName, code] of bundled) {
     for (const [dir, ext] of places) {
       const abs = path.join(outDir, `${dir}${entryName}${ext}`);

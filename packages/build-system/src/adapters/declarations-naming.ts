@@ -69,12 +69,21 @@ interface Emitted {
 function declarationSets(config: ResolvedConfig): { dir: string; dts: string; js: string }[] {
   const sets = new Map<string, { dir: string; dts: string; js: string }>();
   for (const format of config.formats as Format[]) {
-    const set = { dir: formatPrefix(config.formatDir, format), dts: config.dtsExtension[format], js: config.outExtension[format] };
-    const key = `${set.dir}\0${set.dts}`;
-    if (!sets.has(key)) sets.set(key, set);
+    const dir = formatPrefix(config.formatDir, format);
+    const add = (set: { dir: string; dts: string; js: string }) => {
+      const key = `${set.dir}\0${set.dts}`;
+      if (!sets.has(key)) sets.set(key, set);
+    };
+    add({ dir, dts: config.dtsExtension[format], js: config.outExtension[format] });
+    // The one package.json names besides (unbuild's .d.ts for .mjs): its specifiers name the JS TypeScript pairs with it, so they resolve to its siblings.
+    const declared = config.declaredDts?.[format];
+    if (declared) add({ dir, dts: declared, js: PAIRED_JS[declared] });
   }
   return [...sets.values()];
 }
+
+/** The JS extension TypeScript looks for a declaration's sibling under. */
+const PAIRED_JS: Record<'.d.ts' | '.d.mts' | '.d.cts', string> = { '.d.ts': '.js', '.d.mts': '.mjs', '.d.cts': '.cjs' };
 
 /** A declaration map's `sources` as seen from `dir` below where tsc wrote it (a format directory is one level or more deeper). */
 function rebasedSources(map: { [key: string]: unknown }, outDir: string, base: string, dir: string): unknown {

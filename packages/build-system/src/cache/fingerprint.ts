@@ -209,6 +209,8 @@ export function normalizedConfig(config: ResolvedConfig): Record<string, unknown
     // Only when a format has one: a key that stays the same for every config without them.
     ...(config.formatDir.esm !== '' || config.formatDir.cjs !== '' ? { formatDir: config.formatDir } : {}),
     outExtension: config.outExtension,
+    // Only when package.json names one: a key that stays the same for every package without.
+    ...(Object.keys(config.declaredDts).length > 0 ? { declaredDts: config.declaredDts } : {}),
     emit: config.emit,
     include: config.include ?? null,
     exclude: config.exclude ?? null,

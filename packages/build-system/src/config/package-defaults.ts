@@ -109,6 +109,38 @@ export function declaredFormatDirs(pkg: PackageInfo, outDir: string): Partial<Re
   return esm === cjs ? {} : { esm, cjs };
 }
 
+type DtsExtension = '.d.ts' | '.d.mts' | '.d.cts';
+const DTS_FILE = /\.d\.(c|m)?ts$/;
+const pairedDts = (js: string): DtsExtension => (js === '.mjs' ? '.d.mts' : js === '.cjs' ? '.d.cts' : '.d.ts');
+
+/**
+ * Declaration extensions package.json names for a format's outputs where they are not the one
+ * TypeScript pairs with the JS: unbuild publishes `types: ./dist/index.d.ts` beside
+ * `default: ./dist/index.mjs`. Per format, written besides the paired one
+ * (declarations-naming.ts), so every declaration package.json names exists. A declaration counts
+ * when a JS output package.json names has its path, and none of those is the JS it pairs with.
+ */
+export function declaredDtsExtensions(pkg: PackageInfo, outDir: string, outExtension: OutExtensions): Partial<Record<Format, DtsExtension>> {
+  const found: Partial<Record<Format, DtsExtension>> = {};
+  const jsByBase = new Map<string, string[]>();
+  for (const out of declaredOutputs(pkg)) {
+    const base = out.path.replace(JS_OUTPUT, '');
+    jsByBase.set(base, [...(jsByBase.get(base) ?? []), JS_OUTPUT.exec(out.path)![0]]);
+  }
+  for (const t of manifestTargets(promised(pkg)).targets) {
+    const isTypes = t.source === 'types' || t.source === 'typings' || (t.source === 'exports' && (t.conditions ?? []).includes('types'));
+    if (!isTypes || !t.path.startsWith(`${outDir}/`) || !DTS_FILE.test(t.path)) continue;
+    const dts = DTS_FILE.exec(t.path)![0] as DtsExtension;
+    const js = jsByBase.get(t.path.replace(DTS_FILE, '')) ?? [];
+    if (js.length === 0 || js.some((e) => pairedDts(e) === dts)) continue;
+    for (const e of js) {
+      const format = (['esm', 'cjs'] as const).find((f) => outExtension[f] === e);
+      if (format && found[format] === undefined) found[format] = dts;
+    }
+  }
+  return found;
+}
+
 export function findSource(pkgDir: string, name: string): string | undefined {
   const candidates = [`src/${name}`, `src/${name}/index`, name];
   for (const base of candidates) {

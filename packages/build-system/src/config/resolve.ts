@@ -7,6 +7,7 @@ import { isInside, stripDot, toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import {
   binTargets,
+  declaredDtsExtensions,
   declaredExtensions,
   declaresTypes,
   defaultFormats,
@@ -52,6 +53,8 @@ export interface ResolvedConfig {
   outExtension: OutExtensions;
   /** Declaration extension per format, following the JS one: .js -> .d.ts, .mjs -> .d.mts, .cjs -> .d.cts. */
   dtsExtension: Record<Format, '.d.ts' | '.d.mts' | '.d.cts'>;
+  /** A second declaration extension per format where package.json names it (unbuild's index.d.ts beside index.mjs); written too. Usually empty. */
+  declaredDts: Partial<Record<Format, '.d.ts' | '.d.mts' | '.d.cts'>>;
   /** false: type-check only (tsc adapter); nothing is written, outDir is left alone. */
   emit: boolean;
   /** tsc adapter: source globs (relative to the package) replacing the tsconfig's include/files; undefined = the tsconfig's. */
@@ -269,6 +272,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     formatDir,
     outExtension,
     dtsExtension: { esm: declarationExtension(outExtension.esm), cjs: declarationExtension(outExtension.cjs) },
+    declaredDts: declaredDtsExtensions(pkg, outDir, outExtension),
     emit: config.emit,
     include: config.include,
     exclude: config.exclude,

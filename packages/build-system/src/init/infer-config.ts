@@ -211,7 +211,9 @@ function missingOutputs(facts: PackageFacts, r: ResolvedConfig): string[] {
     const own = r.entryOptions[name];
     for (const format of own?.formats ?? r.formats) {
       produced.add(`${r.outDir}/${outputName({ formatDir: r.formatDir, outExtension: own?.outExtension ?? r.outExtension }, name, format)}`);
-      if (r.dts && !noDts.has(name)) produced.add(`${r.outDir}/${formatPrefix(r.formatDir, format)}${name}${r.dtsExtension[format]}`);
+      if (r.dts && !noDts.has(name)) {
+        for (const ext of [r.dtsExtension[format], r.declaredDts[format]]) if (ext) produced.add(`${r.outDir}/${formatPrefix(r.formatDir, format)}${name}${ext}`);
+      }
     }
   }
   const missing = [...facts.js, ...facts.types].filter((o) => o.path.startsWith(`${r.outDir}/`) && !produced.has(o.path));
