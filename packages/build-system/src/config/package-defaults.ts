@@ -1,6 +1,8 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { manifestTargets, type TargetSource } from '../util/manifest-targets.js';
+import type { ReadLog } from '../util/read-log.js';
+import { nearestTsconfig, parseJsonc, tsconfigChain } from '../util/tsconfig-chain.js';
 import { stripDot } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { publishedManifest } from '../workspace/published-manifest.js';
@@ -195,6 +197,37 @@ export function declaresTypes(pkg: PackageInfo): boolean {
   const m = promised(pkg);
   if (typeof m.types === 'string' || typeof m.typings === 'string') return true;
   return manifestTargets(m).targets.some((t) => t.source === 'exports' && (t.conditions.includes('types') || /\.d\.(c|m)?ts$/.test(t.value)));
+}
+
+/**
+ * The package's own entry points, kept external: a source importing its own package by a name it
+ * publishes (unhead's `import('unhead/stream/iife')`) means the published file, which a bundler
+ * would otherwise inline from the previous build's outDir, or fail to find before the first one.
+ * One specifier per `exports` subpath (the bare name without exports); not those a tsconfig `paths`
+ * entry maps (an alias to the sources, which the bundler follows, as tsup's builds do), nor the bare
+ * name when any is mapped (it would take its subpaths with it), and not a subpath it does not
+ * publish. The tsconfig files read are logged.
+ */
+export function selfExternals(pkg: PackageInfo, reads: ReadLog): string[] {
+  const mapped: string[] = [];
+  const nearest = nearestTsconfig(pkg.dir, reads).file;
+  if (nearest) {
+    for (const file of tsconfigChain(nearest, reads).files) {
+      try {
+        const paths = (parseJsonc(reads.readText(file) ?? '{}') as { compilerOptions?: { paths?: unknown } } | null)?.compilerOptions?.paths;
+        if (paths && typeof paths === 'object') mapped.push(...Object.keys(paths).filter((k) => k === pkg.name || k.startsWith(`${pkg.name}/`)));
+      } catch {
+        // An unreadable tsconfig maps nothing here; the bundler reports it.
+      }
+    }
+  }
+  const isMapped = (spec: string) =>
+    mapped.some((k) => k === spec || (k.endsWith('*') && spec.startsWith(k.slice(0, -1)))) || (spec.includes('*') && mapped.some((k) => k.startsWith(spec.slice(0, spec.indexOf('*')))));
+  const targets = manifestTargets(promised(pkg)).targets;
+  const subpaths = new Set(targets.filter((t) => t.source === 'exports' && t.subpath).map((t) => t.subpath!));
+  const specs = subpaths.size > 0 ? [...subpaths].map((sub) => (sub === '.' ? pkg.name : `${pkg.name}/${sub.replace(/^\.\//, '')}`)) : [pkg.name];
+  // esbuild and bun keep a bare name's subpaths external with it: with any of them mapped, the bare name cannot be.
+  return [...new Set(specs)].filter((spec) => !isMapped(spec) && !(spec === pkg.name && mapped.length > 0)).sort();
 }
 
 export function dependencyExternals(pkg: PackageInfo): string[] {
