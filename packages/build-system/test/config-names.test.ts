@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { foreignConfigTool } from '../src/config/find.js';
-import { createFixture, type FileTree, type Fixture } from './helpers/fixture.js';
+import { packagesWorkspace, type FileTree, type Fixture } from './helpers/fixture.js';
 import { cli } from './helpers/workspace.js';
 
 /**
@@ -17,13 +17,7 @@ afterAll(() => {
 
 const UNBUILD_CONFIG = `import { defineBuildConfig } from 'unbuild';\n\nexport default defineBuildConfig({\n  entries: ['src/index'],\n  declaration: true,\n  rollup: { emitCJS: true },\n});\n`;
 
-function workspace(packages: Record<string, FileTree>): Fixture {
-  const files: FileTree = { 'package.json': { name: 'names-root', private: true, workspaces: ['packages/*'] } };
-  for (const [dir, tree] of Object.entries(packages)) for (const [rel, content] of Object.entries(tree)) files[`packages/${dir}/${rel}`] = content;
-  const fx = createFixture(files, { linkNodeModules: true });
-  fixtures.push(fx);
-  return fx;
-}
+const workspace = (packages: Record<string, FileTree>): Fixture => packagesWorkspace(packages, fixtures, 'names-root');
 
 const unbuildPackage = (name: string, extra: FileTree = {}): FileTree => ({
   'package.json': { name, version: '1.0.0', type: 'module', exports: { '.': { import: './dist/index.mjs', require: './dist/index.cjs' } }, scripts: { build: 'unbuild' } },

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createFixture, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
+import { packagesWorkspace, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
 import { cli } from './helpers/workspace.js';
 
 /**
@@ -17,13 +17,7 @@ afterAll(() => {
   for (const fx of fixtures) fx.cleanup();
 });
 
-function workspace(packages: Record<string, FileTree>): Fixture {
-  const files: FileTree = { 'package.json': { name: 'fd-root', private: true, workspaces: ['packages/*'] } };
-  for (const [dir, tree] of Object.entries(packages)) for (const [rel, content] of Object.entries(tree)) files[`packages/${dir}/${rel}`] = content;
-  const fx = createFixture(files, { linkNodeModules: true });
-  fixtures.push(fx);
-  return fx;
-}
+const workspace = (packages: Record<string, FileTree>): Fixture => packagesWorkspace(packages, fixtures, 'fd-root');
 
 const tsconfig = { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, declaration: true, declarationMap: true, rootDir: 'src', types: [] }, include: ['src'] };
 

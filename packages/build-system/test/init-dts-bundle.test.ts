@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { runInit } from '../src/init/init.service.js';
 import type { InitPackageResult, InitResult } from '../src/init/result-schema.js';
-import { createFixture, type FileTree, type Fixture } from './helpers/fixture.js';
+import { packagesWorkspace, type FileTree, type Fixture } from './helpers/fixture.js';
 
 /**
  * init on tsup/tsdown configs whose `dts.resolve` inlines packages' types (kubb's tsdown split array: the esm
@@ -23,13 +23,7 @@ const dual = (name: string) => ({
   devDependencies: { '@internals/utils': '*' },
 });
 
-function workspace(packages: Record<string, FileTree>): Fixture {
-  const files: FileTree = { 'package.json': { name: 'fx-root', private: true, workspaces: ['packages/*'] } };
-  for (const [dir, tree] of Object.entries(packages)) for (const [rel, content] of Object.entries(tree)) files[`packages/${dir}/${rel}`] = content;
-  const fx = createFixture(files, { linkNodeModules: true });
-  fixtures.push(fx);
-  return fx;
-}
+const workspace = (packages: Record<string, FileTree>): Fixture => packagesWorkspace(packages, fixtures, 'fx-root');
 
 const byName = (result: InitResult, name: string): InitPackageResult => result.packages.find((p) => p.name === name)!;
 

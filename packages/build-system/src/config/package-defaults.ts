@@ -26,6 +26,14 @@ function promised(pkg: PackageInfo): PackageInfo['manifest'] {
   return publishedManifest(pkg).manifest;
 }
 
+/** The promised manifest's targets, walked once per manifest object (resolve asks for them several times per package). */
+const targetsByManifest = new WeakMap<object, ReturnType<typeof manifestTargets>['targets']>();
+function promisedTargets(pkg: PackageInfo): ReturnType<typeof manifestTargets>['targets'] {
+  let targets = targetsByManifest.get(pkg.manifest);
+  if (!targets) targetsByManifest.set(pkg.manifest, (targets = manifestTargets(promised(pkg)).targets));
+  return targets;
+}
+
 const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 export const JS_OUTPUT = /\.(c|m)?js$/;
 
@@ -40,17 +48,24 @@ export function isFile(p: string): boolean {
 
 /** `bin` targets, posix, relative. */
 export function binTargets(pkg: PackageInfo): string[] {
-  return manifestTargets(promised(pkg)).targets.filter((t) => t.source === 'bin').map((t) => stripDot(t.value));
+  return promisedTargets(pkg).filter((t) => t.source === 'bin').map((t) => stripDot(t.value));
 }
 
 /** The condition each plain field stands for when resolve reads formats from it. */
 const FIELD_CONDITION: Partial<Record<TargetSource, string>> = { main: 'main', module: 'import', bin: 'bin' };
 
 /** JS output paths the package.json promises (exports, main, module, bin), posix, relative. */
+const outputsByManifest = new WeakMap<object, { path: string; conditions: string[] }[]>();
 function declaredOutputs(pkg: PackageInfo): { path: string; conditions: string[] }[] {
+  let found = outputsByManifest.get(pkg.manifest);
+  if (!found) outputsByManifest.set(pkg.manifest, (found = walkOutputs(pkg)));
+  return found;
+}
+
+function walkOutputs(pkg: PackageInfo): { path: string; conditions: string[] }[] {
   const outs: { path: string; conditions: string[] }[] = [];
   // Every leaf counts here, also those Node refuses: validation reports those; resolution still builds them.
-  for (const t of manifestTargets(promised(pkg)).targets) {
+  for (const t of promisedTargets(pkg)) {
     if (t.source === 'exports') outs.push({ path: stripDot(t.value), conditions: t.conditions });
     else if (FIELD_CONDITION[t.source]) outs.push({ path: stripDot(t.value), conditions: [FIELD_CONDITION[t.source]!] });
   }
@@ -129,7 +144,7 @@ export function declaredDtsExtensions(pkg: PackageInfo, outDir: string, outExten
     const base = out.path.replace(JS_OUTPUT, '');
     jsByBase.set(base, [...(jsByBase.get(base) ?? []), JS_OUTPUT.exec(out.path)![0]]);
   }
-  for (const t of manifestTargets(promised(pkg)).targets) {
+  for (const t of promisedTargets(pkg)) {
     const isTypes = t.source === 'types' || t.source === 'typings' || (t.source === 'exports' && (t.conditions ?? []).includes('types'));
     if (!isTypes || !t.path.startsWith(`${outDir}/`) || !DTS_FILE.test(t.path)) continue;
     const dts = DTS_FILE.exec(t.path)![0] as DtsExtension;
@@ -209,25 +224,35 @@ export function declaresTypes(pkg: PackageInfo): boolean {
  * publish. The tsconfig files read are logged.
  */
 export function selfExternals(pkg: PackageInfo, reads: ReadLog): string[] {
-  const mapped: string[] = [];
   const nearest = nearestTsconfig(pkg.dir, reads).file;
-  if (nearest) {
-    for (const file of tsconfigChain(nearest, reads).files) {
-      try {
-        const paths = (parseJsonc(reads.readText(file) ?? '{}') as { compilerOptions?: { paths?: unknown } } | null)?.compilerOptions?.paths;
-        if (paths && typeof paths === 'object') mapped.push(...Object.keys(paths).filter((k) => k === pkg.name || k.startsWith(`${pkg.name}/`)));
-      } catch {
-        // An unreadable tsconfig maps nothing here; the bundler reports it.
-      }
-    }
-  }
+  const mapped = (nearest ? pathsKeys(nearest, reads) : []).filter((k) => k === pkg.name || k.startsWith(`${pkg.name}/`));
   const isMapped = (spec: string) =>
     mapped.some((k) => k === spec || (k.endsWith('*') && spec.startsWith(k.slice(0, -1)))) || (spec.includes('*') && mapped.some((k) => k.startsWith(spec.slice(0, spec.indexOf('*')))));
-  const targets = manifestTargets(promised(pkg)).targets;
+  const targets = promisedTargets(pkg);
   const subpaths = new Set(targets.filter((t) => t.source === 'exports' && t.subpath).map((t) => t.subpath!));
   const specs = subpaths.size > 0 ? [...subpaths].map((sub) => (sub === '.' ? pkg.name : `${pkg.name}/${sub.replace(/^\.\//, '')}`)) : [pkg.name];
   // esbuild and bun keep a bare name's subpaths external with it: with any of them mapped, the bare name cannot be.
   return [...new Set(specs)].filter((spec) => !isMapped(spec) && !(spec === pkg.name && mapped.length > 0)).sort();
+}
+
+/** Per run (read log): the `paths` keys of a tsconfig and everything it extends; packages share a root tsconfig, read once. */
+const pathsKeysSeen = new WeakMap<ReadLog, Map<string, string[]>>();
+function pathsKeys(tsconfig: string, reads: ReadLog): string[] {
+  let seen = pathsKeysSeen.get(reads);
+  if (!seen) pathsKeysSeen.set(reads, (seen = new Map()));
+  let keys = seen.get(tsconfig);
+  if (keys) return keys;
+  keys = [];
+  for (const file of tsconfigChain(tsconfig, reads).files) {
+    try {
+      const paths = (parseJsonc(reads.readText(file) ?? '{}') as { compilerOptions?: { paths?: unknown } } | null)?.compilerOptions?.paths;
+      if (paths && typeof paths === 'object') keys.push(...Object.keys(paths));
+    } catch {
+      // An unreadable tsconfig maps nothing here; the bundler reports it.
+    }
+  }
+  seen.set(tsconfig, keys);
+  return keys;
 }
 
 export function dependencyExternals(pkg: PackageInfo): string[] {

@@ -106,7 +106,8 @@ export function tsconfigChain(start: string, reads: ReadLog): TsconfigChain {
     seen.add(file);
     let text: string | undefined;
     try {
-      text = reads.readText(file);
+      // Once per run: packages share a root tsconfig, and every one follows it (the first read is what the run logged).
+      text = reads.readTextOnce(file);
     } catch (e) {
       problem ??= `${file} cannot be read (${(e as Error).message})`;
       return;

@@ -47,6 +47,18 @@ export function createFixture(files: FileTree, opts: { linkNodeModules?: boolean
   return fx;
 }
 
+/**
+ * An npm workspace (`packages/*`) of the given packages (directory name → files), with the repo's
+ * node_modules linked in; `track` collects it for the caller's cleanup.
+ */
+export function packagesWorkspace(packages: Record<string, FileTree>, track: Fixture[], rootName = 'fx-root'): Fixture {
+  const files: FileTree = { 'package.json': { name: rootName, private: true, workspaces: ['packages/*'] } };
+  for (const [dir, tree] of Object.entries(packages)) for (const [rel, content] of Object.entries(tree)) files[`packages/${dir}/${rel}`] = content;
+  const fx = createFixture(files, { linkNodeModules: true });
+  track.push(fx);
+  return fx;
+}
+
 /** sha256 of every file below dir (relative posix path → hash); {} when dir is missing. */
 export function snapshotTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
