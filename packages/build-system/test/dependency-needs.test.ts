@@ -99,8 +99,7 @@ describe('dependencyNeeds: bundlers without declarations', () => {
       expect(await reads({ config: `adapter: '${adapter}', dts: false, noExternal: ['@fx/*']` }, adapter), adapter).toEqual(ALL_READ);
     }
     const { config } = await prepare({ config: "adapter: 'esbuild', external: ['@fx/runtime', 'other'], noExternal: ['@fx/runtime', '@fx/peer/*']" });
-    // The package's own name stays external too (an import of itself means its published files).
-    expect(config.external).toEqual(['@fx/optional', '@fx/optional/*', '@fx/app', 'other']);
+    expect(config.external).toEqual(['@fx/optional', '@fx/optional/*', 'other']);
   });
 
   it('an entry with its own noExternal or external: a dependency is external only when every entry keeps it so', async () => {

@@ -66,11 +66,11 @@ describe('entries with their own options', () => {
     // What the entries do not set of their own is the package's.
     const packageLevel = { formats: ['esm'], outExtension: { esm: '.js', cjs: '.cjs' }, splitting: true };
     expect(r.target).toBe('es2018');
-    expect(r.external).toEqual(['dep-lib', 'dep-lib/*', 'fx-own', 'fx-own/test', 'other-lib']);
+    expect(r.external).toEqual(['dep-lib', 'dep-lib/*', 'other-lib']);
     expect(r.entryOptions).toEqual({
-      'test/index': { target: 'es2020', platform: 'node', external: ['dep-lib', 'dep-lib/*', 'fx-own', 'fx-own/test', 'helper-lib'], define: { FLAVOUR: '"lib"' }, ...packageLevel },
+      'test/index': { target: 'es2020', platform: 'node', external: ['dep-lib', 'dep-lib/*', 'helper-lib'], define: { FLAVOUR: '"lib"' }, ...packageLevel },
       // The package's target stays (set for the package); noExternal bundles the dependency; define replaced by {}.
-      browser: { target: 'es2018', platform: 'browser', external: ['fx-own', 'fx-own/test', 'other-lib'], define: {}, ...packageLevel },
+      browser: { target: 'es2018', platform: 'browser', external: ['other-lib'], define: {}, ...packageLevel },
     });
     // Without a package target, an entry's platform decides its default as the package's would (not node: es2022).
     expect(resolveFor(fx.root, { entry: { index: { source: 'src/index.ts', platform: 'browser' } } }).entryOptions.index!.target).toBe('es2022');

@@ -371,7 +371,7 @@ const EXPECTED: Record<string, Shape> = {
     formats: ['esm'],
     target: 'es2018',
     dts: true,
-    entryOptions: { 'test/index': { target: 'es2020', platform: 'node', external: ['@fx/entrysplittarget', 'vitest', 'vitest/*'], define: {}, formats: ['esm'], outExtension: { esm: '.js', cjs: '.cjs' }, splitting: true } },
+    entryOptions: { 'test/index': { target: 'es2020', platform: 'node', external: ['vitest', 'vitest/*'], define: {}, formats: ['esm'], outExtension: { esm: '.js', cjs: '.cjs' }, splitting: true } },
   },
   '@fx/scriptflags': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm'], define: { 'process.env.NODE_ENV': '"production"' } },
   '@fx/trpcshape': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['cjs', 'esm'], outExtension: { esm: '.mjs', cjs: '.cjs' }, target: ['node18', 'es2017'], dts: true },

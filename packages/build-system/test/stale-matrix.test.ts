@@ -122,6 +122,7 @@ function workspaceFiles(): FileTree {
     // Outside every package: read through tsconfig extends, relative imports, configs.
     'tsconfig.base.json': { compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [], removeComments: false } },
     'configs/tsconfig.jsx.json': { compilerOptions: { jsx: 'react', jsxFactory: 'h' } },
+    'configs/tsconfig.self.json': { compilerOptions: { strict: true } },
     'configs/tsconfig.tsc2a.json': { compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [] } },
     'configs/tsconfig.strict.json': { compilerOptions: { removeComments: false } },
     'configs/esbuild.tsconfig.json': { compilerOptions: { jsx: 'react', jsxFactory: 'h' } },
@@ -171,6 +172,13 @@ function workspaceFiles(): FileTree {
     ...simple('pkg-type', esbuild, { 'src/index.ts': `export const v = 'typed';\n` }),
     ...simple('config-edit', esbuild, { 'src/index.ts': `export const v = 'configured';\n` }),
     ...simple('own-config', esbuild, { 'src/index.ts': `export const v = 'own config';\n` }),
+    // Imports itself by a name it publishes: external (the published file), until a tsconfig above maps the name to its sources.
+    ...simple(
+      'self-import',
+      `export default { adapter: 'esbuild', entry: ['src/index.ts', 'src/extra.ts'] };\n`,
+      { 'tsconfig.json': { extends: '../../configs/tsconfig.self.json' }, 'src/index.ts': `import { extra } from '@m/self-import/extra';\nexport const v = extra;\n`, 'src/extra.ts': `export const extra = 'extra';\n` },
+      { exports: { '.': './dist/index.js', './extra': './dist/extra.js' } },
+    ),
     ...simple('outdir-deleted', esbuild, { 'src/index.ts': `export const v = 'out';\n` }),
     ...simple('outdir-edited', esbuild, { 'src/index.ts': `export const v = 'out';\n` }),
     ...simple('git-checkout', esbuild, { 'src/index.ts': `export const v = 'git v1';\n` }),
@@ -443,6 +451,7 @@ const CASES: Case[] = [
   },
   { name: 'package.json type', pkg: 'pkg-type', changes: true, edit: (fx) => fx.write({ 'packages/pkg-type/package.json': pkgJson('pkg-type', { type: 'commonjs' }) }) },
   { name: 'build.config.ts', pkg: 'config-edit', changes: true, edit: (fx) => fx.write({ 'packages/config-edit/build.config.ts': `export default { adapter: 'esbuild', minify: true };\n` }) },
+  { name: "a tsconfig paths entry for the package's own name, in a tsconfig it extends", pkg: 'self-import', changes: true, edit: (fx) => fx.write({ 'configs/tsconfig.self.json': { compilerOptions: { strict: true, paths: { '@m/self-import/*': ['../packages/self-import/src/*'] } } } }) },
   { name: 'build-system.config.ts added beside build.config.ts (it wins)', pkg: 'own-config', changes: true, edit: (fx) => fx.write({ 'packages/own-config/build-system.config.ts': `export default { adapter: 'esbuild', minify: true };\n` }) },
   { name: 'an output deleted', pkg: 'outdir-deleted', changes: false, edit: (fx) => rmSync(fx.path('packages/outdir-deleted/dist/index.js')) },
   { name: 'an output edited in place', pkg: 'outdir-edited', changes: false, edit: (fx) => fx.write({ 'packages/outdir-edited/dist/index.js': 'tampered\n' }) },
@@ -564,6 +573,7 @@ const BECAUSE: Record<string, RegExp> = {
   'pkg-type': /package\.json changed: type/,
   'config-edit': /config changed: minify/,
   'own-config': /config changed: minify/,
+  'self-import': /^files changed: \.\.\/\.\.\/configs\/tsconfig\.self\.json$/,
   'tsconfig-base': /^files changed: \.\.\/\.\.\/tsconfig\.base\.json$/,
   'tsconfig-array': /^files changed: \.\.\/\.\.\/configs\/tsconfig\.strict\.json$/,
   'jsx-extends': /^files changed: \.\.\/\.\.\/configs\/tsconfig\.jsx\.json$/,

@@ -215,44 +215,46 @@ export function declaresTypes(pkg: PackageInfo): boolean {
 }
 
 /**
- * The package's own entry points, kept external: a source importing its own package by a name it
- * publishes (unhead's `import('unhead/stream/iife')`) means the published file, which a bundler
- * would otherwise inline from the previous build's outDir, or fail to find before the first one.
- * One specifier per `exports` subpath (the bare name without exports); not those a tsconfig `paths`
- * entry maps (an alias to the sources, which the bundler follows, as tsup's builds do), nor the bare
- * name when any is mapped (it would take its subpaths with it), and not a subpath it does not
- * publish. The tsconfig files read are logged.
+ * The package's own entry points, kept external when a build runs (services/package-build/build-step.ts):
+ * a source importing its own package by a name it publishes (unhead's `import('unhead/stream/iife')`)
+ * means the published file, which a bundler would otherwise inline from the previous build's outDir,
+ * or fail to find before the first one. One specifier per `exports` subpath (the bare name without
+ * exports); not those a tsconfig `paths` entry maps (an alias to the sources, which the bundler
+ * follows, as tsup's builds do), nor the bare name when any is mapped (esbuild and bun keep a bare
+ * name's subpaths external with it). `tsconfigs`: the files whose `paths` decided, to record as read,
+ * and `absent` the places looked at before the nearest, which must stay so (package.json is in the
+ * fingerprint already). Not part of the resolved config: a hit never reads them.
  */
-export function selfExternals(pkg: PackageInfo, reads: ReadLog): string[] {
-  const nearest = nearestTsconfig(pkg.dir, reads).file;
-  const mapped = (nearest ? pathsKeys(nearest, reads) : []).filter((k) => k === pkg.name || k.startsWith(`${pkg.name}/`));
+export function selfExternals(pkg: PackageInfo, reads: ReadLog): { specs: string[]; tsconfigs: string[]; absent: string[] } {
+  const { file: nearest, absent } = nearestTsconfig(pkg.dir, reads);
+  const paths = nearest ? pathsKeys(nearest, reads) : { keys: [], files: [] };
+  const mapped = paths.keys.filter((k) => k === pkg.name || k.startsWith(`${pkg.name}/`));
   const isMapped = (spec: string) =>
     mapped.some((k) => k === spec || (k.endsWith('*') && spec.startsWith(k.slice(0, -1)))) || (spec.includes('*') && mapped.some((k) => k.startsWith(spec.slice(0, spec.indexOf('*')))));
-  const targets = promisedTargets(pkg);
-  const subpaths = new Set(targets.filter((t) => t.source === 'exports' && t.subpath).map((t) => t.subpath!));
+  const subpaths = new Set(promisedTargets(pkg).filter((t) => t.source === 'exports' && t.subpath).map((t) => t.subpath!));
   const specs = subpaths.size > 0 ? [...subpaths].map((sub) => (sub === '.' ? pkg.name : `${pkg.name}/${sub.replace(/^\.\//, '')}`)) : [pkg.name];
-  // esbuild and bun keep a bare name's subpaths external with it: with any of them mapped, the bare name cannot be.
-  return [...new Set(specs)].filter((spec) => !isMapped(spec) && !(spec === pkg.name && mapped.length > 0)).sort();
+  return { specs: [...new Set(specs)].filter((spec) => !isMapped(spec) && !(spec === pkg.name && mapped.length > 0)).sort(), tsconfigs: paths.files, absent };
 }
 
-/** Per run (read log): the `paths` keys of a tsconfig and everything it extends; packages share a root tsconfig, read once. */
-const pathsKeysSeen = new WeakMap<ReadLog, Map<string, string[]>>();
-function pathsKeys(tsconfig: string, reads: ReadLog): string[] {
+/** Per run (read log): the `paths` keys of a tsconfig and everything it extends, with those files; packages share a root tsconfig. */
+const pathsKeysSeen = new WeakMap<ReadLog, Map<string, { keys: string[]; files: string[] }>>();
+function pathsKeys(tsconfig: string, reads: ReadLog): { keys: string[]; files: string[] } {
   let seen = pathsKeysSeen.get(reads);
   if (!seen) pathsKeysSeen.set(reads, (seen = new Map()));
-  let keys = seen.get(tsconfig);
-  if (keys) return keys;
-  keys = [];
-  for (const file of tsconfigChain(tsconfig, reads).files) {
+  let found = seen.get(tsconfig);
+  if (found) return found;
+  const { files } = tsconfigChain(tsconfig, reads);
+  found = { keys: [], files };
+  for (const file of files) {
     try {
-      const paths = (parseJsonc(reads.readText(file) ?? '{}') as { compilerOptions?: { paths?: unknown } } | null)?.compilerOptions?.paths;
-      if (paths && typeof paths === 'object') keys.push(...Object.keys(paths));
+      const paths = (parseJsonc(reads.readTextOnce(file) ?? '{}') as { compilerOptions?: { paths?: unknown } } | null)?.compilerOptions?.paths;
+      if (paths && typeof paths === 'object') found.keys.push(...Object.keys(paths));
     } catch {
       // An unreadable tsconfig maps nothing here; the bundler reports it.
     }
   }
-  seen.set(tsconfig, keys);
-  return keys;
+  seen.set(tsconfig, found);
+  return found;
 }
 
 export function dependencyExternals(pkg: PackageInfo): string[] {

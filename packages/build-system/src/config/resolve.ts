@@ -14,7 +14,6 @@ import {
   defaultTarget,
   dependencyExternals,
   deriveEntries,
-  selfExternals,
   isFile,
   JS_OUTPUT,
   withoutBundled,
@@ -242,8 +241,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   for (const format of formats) if (formatDir[format] !== '') typeDefault[format] = '.js';
   const outExtension: ResolvedConfig['outExtension'] = { ...typeDefault, ...declaredExtensions(pkg, outDir), ...config.outExtension };
   const sourcemap: ResolvedConfig['sourcemap'] = config.sourcemap === true ? 'external' : config.sourcemap === false ? false : config.sourcemap;
-  const own = selfExternals(pkg, reads);
-  const externalWith = (external: readonly string[] | undefined, noExternal: readonly string[]) => withoutBundled([...new Set([...dependencyExternals(pkg), ...own, ...(external ?? [])])], noExternal);
+  const externalWith = (external: readonly string[] | undefined, noExternal: readonly string[]) => withoutBundled([...new Set([...dependencyExternals(pkg), ...(external ?? [])])], noExternal);
   const entryOptions: Record<string, EntryBuildOptions> = {};
   for (const [name, { options }] of withOptions) {
     const platform = options.platform ?? config.platform;

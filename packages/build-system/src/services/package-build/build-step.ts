@@ -5,6 +5,7 @@ import { declarationConfig } from '../../adapters/entry-groups.js';
 import type { AdapterContext, AdapterOutput } from '../../adapters/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { formatMarkers } from '../../config/format-dirs.js';
+import { selfExternals, withoutBundled } from '../../config/package-defaults.js';
 import type { OutputLogsMode } from '../../cache/package-cache.js';
 import type { LogLine } from '../../cache/store.js';
 import type { Artifact, Diagnostic } from '../../result/schema.js';
@@ -94,6 +95,10 @@ export async function buildStep(
   const { pkg, config, choice } = prepared;
   const { staging, signal } = input;
   const adapterCtx: AdapterContext = { pkg, config, outDir: staging, tool: choice.tool, signal, log: input.log.log, reads: input.ctx.reads, cacheDir: input.cacheDir };
+  // A bundler keeps the package's own entry points external (package-defaults.ts selfExternals); the
+  // tsconfigs whose `paths` decided are reads of this build, so a change to them is a miss.
+  const self = choice.adapter.name === 'tsc' ? null : selfExternals(pkg, input.ctx.reads);
+  const bundlerCtx: AdapterContext = self && self.specs.length > 0 ? { ...adapterCtx, config: withSelfExternals(config, self.specs) } : adapterCtx;
   // statSync: one stat of a directory just made, per build; the promise API's round trip cost more than the call.
   const toolStartedCtimeMs = statSync(staging).ctimeMs;
   // For the entries that get declarations, in their formats (adapters/entry-groups.ts).
@@ -101,7 +106,8 @@ export async function buildStep(
   const declarations = dtsConfig ? startDeclarations({ ...adapterCtx, config: dtsConfig }) : undefined;
   let bundled: AdapterOutput;
   try {
-    bundled = await choice.adapter.build(adapterCtx);
+    bundled = await choice.adapter.build(bundlerCtx);
+    if (self && bundled.reads) bundled = { ...bundled, reads: [...bundled.reads, ...self.tsconfigs], absentReads: [...(bundled.absentReads ?? []), ...self.absent] };
   } catch (e) {
     // Nothing may write into staging once this step is over: a bundler that threw stops the declarations and waits for them.
     declarations?.stop();
@@ -123,6 +129,14 @@ export async function buildStep(
   for (const m of missing) diagnostics.push({ severity: 'warning', message: `the ${choice.adapter.name} adapter reported ${m} but it is not a file in the output` });
   if (ok) await makeBinsExecutable(config, staging);
   return { outputs, ok, diagnostics, artifacts, toolStartedCtimeMs };
+}
+
+/** The config with `specs` external too, for the package and each entry of its own, unless noExternal bundles them. */
+function withSelfExternals(config: ResolvedConfig, specs: readonly string[]): ResolvedConfig {
+  const noExternal = config.raw.noExternal ?? [];
+  const add = (external: readonly string[]) => withoutBundled([...new Set([...external, ...specs])], noExternal);
+  const entryOptions = Object.fromEntries(Object.entries(config.entryOptions).map(([name, o]) => [name, { ...o, external: add(o.external) }]));
+  return { ...config, external: add(config.external), entryOptions };
 }
 
 /** Each format directory's package.json (config/format-dirs.ts), written into staging; their absolute paths. */
