@@ -205,12 +205,16 @@ describe('a directory per format', () => {
   });
 
   it('init: a tsc build publishing esm and cjs in directories of their own gets esbuild, and the build matches package.json', () => {
-    const fx = workspace({ dual: { ...dual(), 'package.json': { ...(dual()['package.json'] as object), scripts: { build: 'tsc -b tsconfig.json' } } } });
+    // As apollo-server's: the tsconfig writes ESM into dist/esm (a second one, CommonJS into dist/cjs).
+    const esmTsconfig = { ...tsconfig, compilerOptions: { ...tsconfig.compilerOptions, outDir: 'dist/esm' } };
+    const fx = workspace({ dual: { ...dual(), 'tsconfig.json': esmTsconfig, 'package.json': { ...(dual()['package.json'] as object), scripts: { build: 'tsc -b tsconfig.json' } } } });
     const init = cli(['init', '--json'], { cwd: fx.root });
     expect(init.code, init.stderr).toBe(0);
     const written = JSON.parse(init.stdout).packages[0];
     expect(written.adapter.name).toBe('esbuild');
     expect(written.notReproduced.map((n: { option: string }) => n.option)).toEqual(['tsc']);
+    // tsc's outDir is gone with tsc: no warning about files outside it.
+    expect(written.warnings.join('\n')).not.toContain("outside tsc's outDir");
     const r = cli(['build', '--json'], { cwd: fx.root });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).results[0].diagnostics.filter((d: { severity: string }) => d.severity !== 'info')).toEqual([]);

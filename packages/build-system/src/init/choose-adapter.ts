@@ -191,6 +191,7 @@ function formatDirsOverTsc(facts: PackageFacts, d: Omit<AdapterDecision, 'warnin
   const dirs = outDir ? declaredFormatDirs(facts.pkg, outDir) : {};
   if (dirs.esm === undefined || dirs.cjs === undefined) return d;
   const { options } = d;
+  const tscOutDir = options.outDir?.value;
   // tsc's own limits no longer apply.
   options.notReproduced = options.notReproduced.filter((n) => n.option !== 'tsc --build');
   const where = (f: 'esm' | 'cjs') => `${outDir}${dirs[f] ? `/${dirs[f]}` : ''}`;
@@ -200,7 +201,9 @@ function formatDirsOverTsc(facts: PackageFacts, d: Omit<AdapterDecision, 'warnin
     value: d.because.split(' runs tsc')[0] ?? 'tsc',
     why: `one file per source: the tsc adapter writes the package's own format only, and package.json publishes both, each in a directory of its own; esbuild writes one file per entry into each (with declarations beside them)`,
   });
-  return { adapter: 'esbuild', because: `package.json publishes esm in ${where('esm')} and cjs in ${where('cjs')}, which tsc cannot write in one build; esbuild writes each into its directory`, options, sources: d.sources, warnings: d.warnings };
+  // tsc's outDir no longer applies, nor the warning that package.json names files outside it.
+  const warnings = d.warnings.filter((w) => !w.endsWith(`outside tsc's outDir ${tscOutDir}`));
+  return { adapter: 'esbuild', because: `package.json publishes esm in ${where('esm')} and cjs in ${where('cjs')}, which tsc cannot write in one build; esbuild writes each into its directory`, options, sources: d.sources, warnings };
 }
 
 function mergeInto(target: MappedOptions, extra: MappedOptions): void {
