@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createFixture, repoRoot, type Fixture } from './helpers/fixture.js';
+import { packagesWorkspace, repoRoot, type Fixture } from './helpers/fixture.js';
 import { cli } from './helpers/workspace.js';
 
 /**
@@ -20,28 +20,31 @@ afterAll(() => {
 
 describe('declarations under the extension package.json names', () => {
   it("unbuild's layout: index.d.ts beside index.mjs is written with the paired .d.mts; a nodenext consumer type-checks", () => {
-    const fx = createFixture(
+    const fx = packagesWorkspace(
       {
-        'package.json': { name: 'dd-root', private: true, workspaces: ['packages/*'] },
-        'packages/lib/package.json': {
-          name: '@dd/lib',
-          version: '1.0.0',
-          type: 'module',
-          exports: { '.': { types: './dist/index.d.ts', default: './dist/index.mjs' }, './server': { types: './dist/server.d.ts', default: './dist/server.mjs' } },
-          types: './dist/index.d.ts',
+        lib: {
+          'package.json': {
+            name: '@dd/lib',
+            version: '1.0.0',
+            type: 'module',
+            exports: { '.': { types: './dist/index.d.ts', default: './dist/index.mjs' }, './server': { types: './dist/server.d.ts', default: './dist/server.mjs' } },
+            types: './dist/index.d.ts',
+          },
+          'tsconfig.json': { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, declaration: true, types: [] }, include: ['src'] },
+          'src/index.ts': `export { helper } from './utils.js';\nexport const main = (): string => 'main';\n`,
+          'src/utils.ts': `export const helper = (n: number): string => 'n' + n;\n`,
+          'src/server.ts': `import { helper } from './utils.js';\nexport const serve = (): string => helper(1);\n`,
+          'build.config.ts': `export default { adapter: 'esbuild' };\n`,
         },
-        'packages/lib/tsconfig.json': { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, declaration: true, types: [] }, include: ['src'] },
-        'packages/lib/src/index.ts': `export { helper } from './utils.js';\nexport const main = (): string => 'main';\n`,
-        'packages/lib/src/utils.ts': `export const helper = (n: number): string => 'n' + n;\n`,
-        'packages/lib/src/server.ts': `import { helper } from './utils.js';\nexport const serve = (): string => helper(1);\n`,
-        'packages/lib/build.config.ts': `export default { adapter: 'esbuild' };\n`,
-        'packages/use/package.json': { name: '@dd/use', version: '1.0.0', private: true, type: 'module' },
-        'packages/use/tsconfig.json': { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: [] }, include: ['src'] },
-        'packages/use/src/a.mts': `import { main, helper } from '@dd/lib';\nimport { serve } from '@dd/lib/server';\nexport const all: string = main() + helper(2) + serve();\n`,
+        use: {
+          'package.json': { name: '@dd/use', version: '1.0.0', private: true, type: 'module' },
+          'tsconfig.json': { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: [] }, include: ['src'] },
+          'src/a.mts': `import { main, helper } from '@dd/lib';\nimport { serve } from '@dd/lib/server';\nexport const all: string = main() + helper(2) + serve();\n`,
+        },
       },
-      { linkNodeModules: true },
+      fixtures,
+      'dd-root',
     );
-    fixtures.push(fx);
     mkdirSync(fx.path('packages/use/node_modules/@dd'), { recursive: true });
     symlinkSync('../../../lib', fx.path('packages/use/node_modules/@dd/lib'), 'dir');
 

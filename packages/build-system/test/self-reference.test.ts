@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createFixture, type FileTree, type Fixture } from './helpers/fixture.js';
+import { packagesWorkspace, type FileTree, type Fixture } from './helpers/fixture.js';
 import { cli } from './helpers/workspace.js';
 
 /**
@@ -15,21 +15,21 @@ afterAll(() => {
   for (const fx of fixtures) fx.cleanup();
 });
 
-const pkg = (config: string, extra: FileTree = {}): Fixture => {
-  const fx = createFixture(
+/** The package (its files, `extra` among them) in a workspace of its own. */
+const pkg = (config: string, extra: FileTree = {}): Fixture =>
+  packagesWorkspace(
     {
-      'package.json': { name: 'self-root', private: true, workspaces: ['packages/*'] },
-      'packages/self/package.json': { name: 'self-pkg', version: '1.0.0', type: 'module', exports: { '.': './dist/index.js', './extra': './dist/extra.js' } },
-      'packages/self/src/index.ts': `import { extra } from 'self-pkg/extra';\nexport const main = (): string => 'main ' + extra;\n`,
-      'packages/self/src/extra.ts': `export const extra = 'extra';\n`,
-      'packages/self/build.config.ts': config,
-      ...extra,
+      self: {
+        'package.json': { name: 'self-pkg', version: '1.0.0', type: 'module', exports: { '.': './dist/index.js', './extra': './dist/extra.js' } },
+        'src/index.ts': `import { extra } from 'self-pkg/extra';\nexport const main = (): string => 'main ' + extra;\n`,
+        'src/extra.ts': `export const extra = 'extra';\n`,
+        'build.config.ts': config,
+        ...extra,
+      },
     },
-    { linkNodeModules: true },
+    fixtures,
+    'self-root',
   );
-  fixtures.push(fx);
-  return fx;
-};
 
 describe('a package importing itself by name', () => {
   for (const adapter of ['esbuild', 'bun', 'rollup'] as const) {
@@ -44,7 +44,7 @@ describe('a package importing itself by name', () => {
 
   it('a tsconfig paths entry for the name is an alias to the sources: bundled', () => {
     const fx = pkg(`export default { adapter: 'esbuild', dts: false };\n`, {
-      'packages/self/tsconfig.json': { compilerOptions: { strict: true, paths: { 'self-pkg/*': ['./src/*'] } } },
+      'tsconfig.json': { compilerOptions: { strict: true, paths: { 'self-pkg/*': ['./src/*'] } } },
     });
     const r = cli(['build', '--json'], { cwd: fx.root });
     expect(r.code, r.stderr).toBe(0);

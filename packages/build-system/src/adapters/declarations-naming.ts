@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync 
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { formatPrefix } from '../config/format-dirs.js';
+import { declarationJs } from '../config/package-defaults.js';
 import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
 import { isInside, toPosix } from '../util/paths.js';
@@ -77,13 +78,10 @@ function declarationSets(config: ResolvedConfig): { dir: string; dts: string; js
     add({ dir, dts: config.dtsExtension[format], js: config.outExtension[format] });
     // The one package.json names besides (unbuild's .d.ts for .mjs): its specifiers name the JS TypeScript pairs with it, so they resolve to its siblings.
     const declared = config.declaredDts?.[format];
-    if (declared) add({ dir, dts: declared, js: PAIRED_JS[declared] });
+    if (declared) add({ dir, dts: declared, js: declarationJs(declared) });
   }
   return [...sets.values()];
 }
-
-/** The JS extension TypeScript looks for a declaration's sibling under. */
-const PAIRED_JS: Record<'.d.ts' | '.d.mts' | '.d.cts', string> = { '.d.ts': '.js', '.d.mts': '.mjs', '.d.cts': '.cjs' };
 
 /** A declaration map's `sources` as seen from `dir` below where tsc wrote it (a format directory is one level or more deeper). */
 function rebasedSources(map: { [key: string]: unknown }, outDir: string, base: string, dir: string): unknown {
@@ -211,13 +209,14 @@ export function placeDeclarations(input: PlaceDeclarationsInput): PlacedDeclarat
 
 /**
  * Removes the directories in `dirs` (and their parents below outDir) that are empty, except those an
- * entry's JS goes into in some format: the bundler writes there at the same time (build-step.ts runs
+ * entry's JS goes into in some format (entries without declarations too): the bundler writes there at the same time (build-step.ts runs
  * both at once), and removing its directory under it would fail its write.
  */
 export function pruneEmptyDirs(config: ResolvedConfig, outDir: string, dirs: ReadonlySet<string>): void {
   const keep = new Set<string>([outDir]);
-  for (const name of Object.keys(config.entries)) {
-    for (const format of config.formats) {
+  // Every entry the bundler writes: the declarations' config leaves out those without declarations (noDtsEntries).
+  for (const name of new Set([...Object.keys(config.entries), ...config.noDtsEntries])) {
+    for (const format of new Set([...config.formats, ...(config.entryOptions[name]?.formats ?? [])])) {
       for (let dir = path.dirname(path.join(outDir, formatPrefix(config.formatDir, format), name)); isInside(outDir, dir); dir = path.dirname(dir)) keep.add(dir);
     }
   }

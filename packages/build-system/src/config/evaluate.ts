@@ -74,8 +74,7 @@ export async function evaluateConfig(file: string, pkg: PackageInfo, st: Stats, 
   } else if (bunRuntime()) {
     rejectForeign(file, readFileSync(file, 'utf8'), pkg);
     value = await importWithBun(file, pkg, st.mtimeMs, evaluation);
-  }
-  else value = await importSharedOrEsbuild(file, pkg, st, evaluation, stored);
+  } else value = await importSharedOrEsbuild(file, pkg, st, evaluation, stored);
   for (const name of evaluation.env) evaluation.envValues.set(name, process.env[name]);
   return value;
 }

@@ -60,11 +60,6 @@ export function formatPrefix(dirs: FormatDirs, format: Format): string {
   return dirs[format] === '' ? '' : `${dirs[format]}/`;
 }
 
-/** Whether any built format has a directory of its own (then its .js files need a marker). */
-export function hasFormatDirs(dirs: FormatDirs, formats: readonly Format[]): boolean {
-  return formats.some((f) => dirs[f] !== '');
-}
-
 /**
  * The package.json each format directory gets, relative to outDir, with its text: `"type"` says
  * what its `.js` files are, whatever the package's own type (Node and TypeScript read the nearest

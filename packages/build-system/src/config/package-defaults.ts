@@ -36,6 +36,17 @@ function promisedTargets(pkg: PackageInfo): ReturnType<typeof manifestTargets>['
 
 const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 export const JS_OUTPUT = /\.(c|m)?js$/;
+const DTS_FILE = /\.d\.(c|m)?ts$/;
+
+type DtsExtension = '.d.ts' | '.d.mts' | '.d.cts';
+/** TypeScript's rule: the declaration of x.mjs is x.d.mts, of x.cjs x.d.cts, of x.js x.d.ts. */
+export function declarationExtension(jsExtension: string): DtsExtension {
+  return jsExtension === '.mjs' ? '.d.mts' : jsExtension === '.cjs' ? '.d.cts' : '.d.ts';
+}
+/** The same rule the other way: the JS a declaration's relative specifiers name so TypeScript finds its siblings. */
+export function declarationJs(dtsExtension: DtsExtension): '.js' | '.mjs' | '.cjs' {
+  return dtsExtension === '.d.mts' ? '.mjs' : dtsExtension === '.d.cts' ? '.cjs' : '.js';
+}
 
 
 export function isFile(p: string): boolean {
@@ -69,7 +80,7 @@ function walkOutputs(pkg: PackageInfo): { path: string; conditions: string[] }[]
     if (t.source === 'exports') outs.push({ path: stripDot(t.value), conditions: t.conditions });
     else if (FIELD_CONDITION[t.source]) outs.push({ path: stripDot(t.value), conditions: [FIELD_CONDITION[t.source]!] });
   }
-  return outs.filter((o) => JS_OUTPUT.test(o.path) && !o.path.includes('*') && !/\.d\.(c|m)?ts$/.test(o.path));
+  return outs.filter((o) => JS_OUTPUT.test(o.path) && !o.path.includes('*') && !DTS_FILE.test(o.path));
 }
 
 /** The module kind Node gives a declared output: .mjs is ESM, .cjs CommonJS, .js follows the package type. */
@@ -126,9 +137,6 @@ export function declaredFormatDirs(pkg: PackageInfo, outDir: string): Partial<Re
   return esm === cjs ? {} : { esm, cjs };
 }
 
-type DtsExtension = '.d.ts' | '.d.mts' | '.d.cts';
-const DTS_FILE = /\.d\.(c|m)?ts$/;
-const pairedDts = (js: string): DtsExtension => (js === '.mjs' ? '.d.mts' : js === '.cjs' ? '.d.cts' : '.d.ts');
 
 /**
  * Declaration extensions package.json names for a format's outputs where they are not the one
@@ -149,7 +157,7 @@ export function declaredDtsExtensions(pkg: PackageInfo, outDir: string, outExten
     if (!isTypes || !t.path.startsWith(`${outDir}/`) || !DTS_FILE.test(t.path)) continue;
     const dts = DTS_FILE.exec(t.path)![0] as DtsExtension;
     const js = jsByBase.get(t.path.replace(DTS_FILE, '')) ?? [];
-    if (js.length === 0 || js.some((e) => pairedDts(e) === dts)) continue;
+    if (js.length === 0 || js.some((e) => declarationExtension(e) === dts)) continue;
     for (const e of js) {
       const format = (['esm', 'cjs'] as const).find((f) => outExtension[f] === e);
       if (format && found[format] === undefined) found[format] = dts;
@@ -211,7 +219,7 @@ export function defaultTarget(pkg: PackageInfo, platform: Platform): string {
 export function declaresTypes(pkg: PackageInfo): boolean {
   const m = promised(pkg);
   if (typeof m.types === 'string' || typeof m.typings === 'string') return true;
-  return manifestTargets(m).targets.some((t) => t.source === 'exports' && (t.conditions.includes('types') || /\.d\.(c|m)?ts$/.test(t.value)));
+  return manifestTargets(m).targets.some((t) => t.source === 'exports' && (t.conditions.includes('types') || DTS_FILE.test(t.value)));
 }
 
 /**

@@ -7,6 +7,7 @@ import { isInside, stripDot, toPosix } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import {
   binTargets,
+  declarationExtension,
   declaredDtsExtensions,
   declaredExtensions,
   declaresTypes,
@@ -305,10 +306,8 @@ function resolvedTarget(target: string | string[] | undefined): string | string[
   return list.length === 1 ? list[0] : list;
 }
 
-/** TypeScript's rule: the declaration of x.mjs is x.d.mts, of x.cjs x.d.cts, of x.js x.d.ts. */
-export function declarationExtension(jsExtension: '.js' | '.mjs' | '.cjs'): '.d.ts' | '.d.mts' | '.d.cts' {
-  return jsExtension === '.mjs' ? '.d.mts' : jsExtension === '.cjs' ? '.d.cts' : '.d.ts';
-}
+// TypeScript's pairing rule lives with the other package.json-derived defaults; importers know it from here.
+export { declarationExtension } from './package-defaults.js';
 
 /** Output file name (relative to outDir) for an entry in a format. */
 export function outputName(config: Pick<ResolvedConfig, 'formatDir' | 'outExtension'>, entryName: string, format: Format): string {
