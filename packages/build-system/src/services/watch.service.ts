@@ -7,9 +7,10 @@ import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import type { RunResult } from '../result/schema.js';
 import type { WatchRound } from '../result/watch-schema.js';
 import { DirWatcher } from '../util/dir-watcher.js';
-import { isInside, resolvedPath, toPosix } from '../util/paths.js';
+import { isInside, toPosix } from '../util/paths.js';
 import { ReadLog } from '../util/read-log.js';
 import { dependentClosure } from '../workspace/graph.js';
+import { OwnWrites } from './watch-own-writes.js';
 import { selectPackages, WorkspaceBuildService, type RunOptions, type Selection } from './workspace.service.js';
 
 /** A watch: the request (request.ts) of every round, the hooks it passes on, and its own debounce. */
@@ -85,15 +86,13 @@ class WatchLoop {
   private selection: Selection | null = null;
   /** Packages whose last build failed or was skipped: part of every round until they succeed. */
   private readonly unsettled = new Set<string>();
-  /** Absolute outDirs of the selected packages: our own writes, never a reason for a round. */
-  private outDirs: string[] = [];
+  /** The selected packages' outDirs and the cache directory: our own writes, never a reason for a round. */
+  private readonly own = new OwnWrites();
   private watched = new Set<string>();
   /** Every path the builds read, stat'd or looked for: a change to one of them counts. */
   private known = new Set<string>();
   /** Directories whose listing the builds used, with the names they held: a new entry there counts too. */
   private listed = new Map<string, Set<string>>();
-  /** The cache directory (written by every build, read by none as an input): never watched. */
-  private cacheDir: string | null;
   private readonly cwd: string;
 
   constructor(
@@ -101,7 +100,8 @@ class WatchLoop {
     private readonly options: WatchOptions,
   ) {
     this.cwd = path.resolve(options.cwd ?? process.cwd());
-    this.cacheDir = options.cacheDir ? path.resolve(options.cacheDir) : null;
+    // The cache directory is written by every build and read by none as an input: never watched.
+    this.own.setCacheDir(options.cacheDir ? path.resolve(options.cacheDir) : null);
     this.watcher = new DirWatcher((file) => this.changed(file));
   }
 
@@ -164,13 +164,7 @@ class WatchLoop {
 
   private ignored(file: string): boolean {
     const name = path.basename(file);
-    return OWN_FILE.test(name) || NEVER_INPUT.has(name) || this.ownWrite(file);
-  }
-
-  /** In the cache or an outDir (by real path too: outputs read through `node_modules/<name>`, cache/link-aliases.ts): the rounds' own writes. */
-  private ownWrite(p: string): boolean {
-    const own = (q: string) => (this.cacheDir !== null && isInside(this.cacheDir, q)) || this.outDirs.some((o) => isInside(o, q));
-    return own(p) || (p.includes(`${path.sep}node_modules${path.sep}`) && own(resolvedPath(p)));
+    return OWN_FILE.test(name) || NEVER_INPUT.has(name) || this.own.holds(file);
   }
 
   private async loop(): Promise<void> {
@@ -253,7 +247,7 @@ class WatchLoop {
       if (r.status === 'success') this.unsettled.delete(r.package.name);
       else this.unsettled.add(r.package.name);
     }
-    this.outDirs = [...new Set([...this.outDirs, ...run.results.flatMap((r) => (r.outDir ? [path.resolve(r.package.dir, r.outDir)] : []))])];
+    this.own.addOutDirs(run.results.flatMap((r) => (r.outDir ? [path.resolve(r.package.dir, r.outDir)] : [])));
   }
 
   /** Watch the directories this round read (added to what earlier rounds read, unless it read everything). */
@@ -271,11 +265,16 @@ class WatchLoop {
     for (const file of [...seen.files.keys(), ...seen.links.keys(), ...seen.absent]) this.known.add(file);
     // Only inside the workspace: the root search also probed every directory above it.
     const root = this.selection?.workspace.root ?? this.cwd;
-    if (this.selection) this.cacheDir = resolveCacheDir(this.selection.workspace.root, this.options.cacheDir);
+    if (this.selection) this.own.setCacheDir(resolveCacheDir(this.selection.workspace.root, this.options.cacheDir));
+    // Thousands of files share a few hundred directories: each directory is judged once.
+    const judged = new Set<string>();
+    const realpaths = new Map<string, string>();
     const add = (dir: string) => {
+      if (judged.has(dir)) return;
+      judged.add(dir);
       if (!isInside(root, dir)) return;
       if (OWN_FILE.test(path.basename(dir))) return;
-      if (this.ownWrite(dir)) return;
+      if (this.own.holds(dir, realpaths)) return;
       dirs.add(dir);
     };
     for (const dir of seen.dirs.keys()) add(dir);
