@@ -166,7 +166,7 @@ export default defineConfig({
     'src/shared.ts': `export const shared = 1;\n`,
     'tsconfig.json': tsconfig(),
   },
-  // tsdown unbundle in a config, but dual and minified: tsc cannot write that, so the bundler stays and says so.
+  // tsdown unbundle in a config, but dual and minified: tsc cannot write that, esbuild with bundle: false does.
   unbundledual: {
     'package.json': {
       name: '@fx/unbundledual',
@@ -361,7 +361,7 @@ const EXPECTED: Record<string, Shape> = {
     minify: true,
   },
   '@fx/unbundle': { adapter: 'tsc', entries: { index: 'src/index.ts', extra: 'src/extra.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, dtsExtension: { esm: '.d.ts' }, dts: true },
-  '@fx/unbundledual': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm', 'cjs'], outExtension: { esm: '.js', cjs: '.cjs' }, minify: true },
+  '@fx/unbundledual': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm', 'cjs'], outExtension: { esm: '.js', cjs: '.cjs' }, minify: true, bundle: false },
   '@fx/tsuparray': { adapter: 'esbuild', entries: { index: 'src/index.ts', extra: 'src/extra.ts' }, formats: ['cjs'], outExtension: { cjs: '.js' }, dts: true },
   '@fx/tsdownsplit': { adapter: 'esbuild', entries: { index: 'src/index.ts' }, formats: ['esm', 'cjs'], outExtension: { esm: '.js', cjs: '.cjs' }, minify: true, dts: true },
   '@fx/entrysplit': { adapter: 'esbuild', entries: { index: 'src/index.ts', 'worker/main': 'src/worker/main.ts' }, formats: ['esm'], outExtension: { esm: '.js' }, dts: true, sourcemap: 'external', define: { __V__: '"1.0.0"' } },
@@ -528,16 +528,16 @@ describe('build-system init on packages shaped like real ones', () => {
     expect(byName(result, '@fx/entrysplitmixed').notReproduced.map((n) => n.option)).toEqual(['tsup.config.ts[1]']);
   });
 
-  it('tsdown --unbundle: the tsc adapter (one file per source), or the bundler with a note when tsc cannot write the outputs', () => {
+  it('tsdown --unbundle: the tsc adapter (one file per source), or esbuild with bundle: false when tsc cannot write the outputs', () => {
     const unbundle = byName(result, '@fx/unbundle');
     expect(unbundle.config).toEqual({ adapter: 'tsc', platform: 'neutral' });
     expect(unbundle.adapter!.reason).toMatch(/^build script `tsdown .* --unbundle`: unbundle: one file per source .* tsc adapter/);
     expect(unbundle.notReproduced).toEqual([]);
     const dual = byName(result, '@fx/unbundledual');
     expect(dual.adapter!.name).toBe('esbuild');
-    expect(dual.notReproduced.map((n) => `${n.option}: ${n.why}`)).toEqual([
-      "unbundle: one file per source needs the tsc adapter, which cannot reproduce format esm + cjs (tsc writes the package's own, esm, only), minify; the bundler writes one file per entry instead (what entries share in chunks for ESM, inlined for CommonJS)",
-    ]);
+    expect(dual.adapter!.reason).toBe("tsdown.config.ts unbundle: one file per source module, which esbuild writes with bundle: false (tsc cannot reproduce format esm + cjs (tsc writes the package's own, esm, only), minify)");
+    expect(dual.config!.bundle).toBe(false);
+    expect(dual.notReproduced).toEqual([]);
   });
 
   it('explains each adapter choice from the facts', () => {

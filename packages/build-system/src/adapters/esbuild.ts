@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as Esbuild from 'esbuild';
@@ -9,7 +9,9 @@ import { resolveModule } from '../util/resolve-module.js';
 import type { ReadLog } from '../util/read-log.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { entryGroups } from './entry-groups.js';
+import { REQUIRE_BANNER, requireShimNeed, SHIMS } from './esbuild-banners.js';
 import { dedupeDiagnostics, diagnosticFile, ensureShebangFirst, failedOutput, JS_FILE, readShebang } from './output.js';
+import { discoveryOptions, moduleEntryPoints, unbundledImports } from './unbundled.js';
 import { metafileInputs } from '../util/metafile.js';
 import { newPluginReads, observeEsbuildPlugins, pluginOutput, type PluginReads } from './plugin-reads.js';
 import type { AdapterContext, AdapterOutput, BuilderAdapter, ToolAvailability } from './types.js';
@@ -134,59 +136,24 @@ const abortedOutcome = (): FormatOutcome => ({
   reads: [],
 });
 
-/**
- * ESM for Node that bundles CommonJS (a dependency calling `require('node:os')`):
- * esbuild turns each such call into its `__require` stand-in, which throws
- * "Dynamic require of ... is not supported" at run time unless a `require` is
- * in scope. tsdown's output imports createRequire for this; here the format is
- * built once more with this banner when the first output has the stand-in —
- * unless the bundle declares a top-level `require` of its own, which the
- * banner would collide with (then a warning says what will fail).
- */
-const DYNAMIC_REQUIRE = 'Dynamic require of "';
-const REQUIRE_BANNER = 'import { createRequire as __buildSystemCreateRequire } from "node:module";\nconst require = __buildSystemCreateRequire(import.meta.url);';
-const OWN_REQUIRE = /^(?:(?:var|let|const|function|class)\s+require\b|import\b[^\n;]*[{,\s]require[\s,}])/m;
-
-/**
- * 'banner': build again with REQUIRE_BANNER; 'conflict': the stand-in is there but a banner cannot
- * define require; undefined: nothing to do. The metafile tells without reading the outputs: an
- * external `require-call` import in an ESM output is exactly a call esbuild left to its stand-in.
- * Only such an output is read, for the conflict check.
- */
-function requireShimNeed(pkgDir: string, outputs: Esbuild.Metafile['outputs']): 'banner' | 'conflict' | undefined {
-  let need: 'banner' | 'conflict' | undefined;
-  for (const [rel, output] of Object.entries(outputs)) {
-    if (!JS_FILE.test(rel) || !output.imports.some((i) => i.kind === 'require-call' && i.external)) continue;
-    const text = readFileSync(path.resolve(pkgDir, rel), 'utf8');
-    if (!text.includes(DYNAMIC_REQUIRE)) continue;
-    if (OWN_REQUIRE.test(text)) return 'conflict';
-    need = 'banner';
+/** One esbuild build through a context, so that an abort cancels it; a failure to even start is 'failed'. */
+async function run(api: EsbuildApi, options: Esbuild.BuildOptions, signal: AbortSignal): Promise<RebuildOutcome> {
+  let context: Esbuild.BuildContext;
+  try {
+    context = await api.context(options);
+  } catch (error) {
+    return { kind: 'failed', error };
   }
-  return need;
+  if (signal.aborted) {
+    void context.dispose().catch(() => {});
+    return { kind: 'aborted' };
+  }
+  const outcome = await rebuildUnlessAborted(context, signal);
+  // dispose() also waits for running plugin callbacks: an aborted build does not hold the caller on it.
+  if (outcome.kind === 'aborted') void context.dispose().catch(() => {});
+  else await context.dispose();
+  return outcome;
 }
-
-/**
- * `shims: true` (tsup's and tsdown's option of that name): what a module of
- * the other format reads that this one lacks. CommonJS has no import.meta
- * (esbuild leaves `{}`: import.meta.url is undefined); ESM has no __dirname
- * and __filename. Defined as names the banner sets, so only free uses are
- * replaced, not a module's own variables of those names.
- */
-const SHIMS: Partial<Record<Format, { banner: string; define: Record<string, string> }>> = {
-  cjs: {
-    banner: 'var __buildSystemImportMetaUrl = require("node:url").pathToFileURL(__filename).href;',
-    define: { 'import.meta.url': '__buildSystemImportMetaUrl' },
-  },
-  esm: {
-    banner: [
-      'import { fileURLToPath as __buildSystemFileURLToPath } from "node:url";',
-      'import { dirname as __buildSystemDirname } from "node:path";',
-      'const __buildSystemFilename = __buildSystemFileURLToPath(import.meta.url);',
-      'const __buildSystemDirnameValue = __buildSystemDirname(__buildSystemFilename);',
-    ].join('\n'),
-    define: { __filename: '__buildSystemFilename', __dirname: '__buildSystemDirnameValue' },
-  },
-};
 
 async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format, withRequire = false): Promise<FormatOutcome> {
   const { pkg, config, signal } = ctx;
@@ -222,23 +189,18 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
   const pluginReads = newPluginReads();
   if (options.plugins?.length) options.plugins = observeEsbuildPlugins(options.plugins, pkg.dir, pluginReads);
 
-  let context: Esbuild.BuildContext;
-  try {
-    context = await api.context(options);
-  } catch (error) {
-    return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, error), reads: [] };
+  if (!config.bundle) {
+    // bundle: false (adapters/unbundled.ts): every module the entries reach becomes an entry point of its own.
+    const found = await run(api, discoveryOptions(options), signal);
+    if (found.kind === 'aborted') return abortedOutcome();
+    if (found.kind === 'failed') return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, found.error), reads: [] };
+    const { entryPoints, problem } = moduleEntryPoints(pkg.dir, config, found.result.metafile?.inputs ?? {});
+    if (problem) return { ok: false, aborted: false, files: [], diagnostics: [{ severity: 'error', message: problem }], reads: [] };
+    Object.assign(options, { entryPoints, splitting: false, chunkNames: undefined });
+    options.plugins = [unbundledImports(entryPoints, config.outExtension[format]), ...(options.plugins ?? [])];
   }
-  if (signal.aborted) {
-    void context.dispose().catch(() => {});
-    return abortedOutcome();
-  }
-  const outcome = await rebuildUnlessAborted(context, signal);
-  if (outcome.kind === 'aborted') {
-    // dispose() also waits for running plugin callbacks: do not hold the caller on it.
-    void context.dispose().catch(() => {});
-    return abortedOutcome();
-  }
-  await context.dispose();
+  const outcome = await run(api, options, signal);
+  if (outcome.kind === 'aborted') return abortedOutcome();
   if (outcome.kind === 'failed') {
     return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, outcome.error), reads: [] };
   }

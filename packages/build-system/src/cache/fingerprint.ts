@@ -219,6 +219,8 @@ export function normalizedConfig(config: ResolvedConfig): Record<string, unknown
     sourcemap: config.sourcemap,
     minify: config.minify,
     splitting: config.splitting,
+    // Only when off: a key that stays the same for every bundled config.
+    ...(config.bundle ? {} : { bundle: false }),
     shims: config.shims,
     // As written: true, or the bundle options (a key that stays the same for every config without them).
     dts: config.dtsBundle ? { bundle: true, resolve: config.dtsBundle.resolve } : config.dts,

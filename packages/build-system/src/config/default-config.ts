@@ -15,6 +15,7 @@ export function defaultBuildConfig(): BuildConfig {
     minify: false,
     shims: false,
     splitting: true,
+    bundle: true,
     emit: true,
     noExternal: [],
     define: {},

@@ -53,6 +53,20 @@ export function entryOptionIssues(config: BuildConfig, field: string): FieldIssu
 }
 
 /**
+ * `bundle: false` is written by the esbuild adapter ('auto' picks it then: load-config.ts) and is what
+ * the tsc adapter always does; bun and rollup would bundle anyway. Entries with their own options are
+ * built apart, and a module two such builds reach would be written by both.
+ */
+export function bundleIssues(config: BuildConfig, entriesWithOptions: boolean): FieldIssue[] {
+  if (config.bundle !== false) return [];
+  if (config.adapter === 'bun' || config.adapter === 'rollup') {
+    return [{ field: 'bundle', message: `one file per source module (bundle: false) is written by the esbuild adapter, or by tsc; got adapter '${config.adapter}'. Set adapter: 'esbuild' or remove bundle: false` }];
+  }
+  if (entriesWithOptions) return [{ field: 'bundle', message: 'every module is an output of its own (bundle: false), so an entry cannot be built with options of its own; give the options to the package instead' }];
+  return [];
+}
+
+/**
  * `resolve` inlines packages into a bundled declaration, so it means nothing without `bundle`; the tsc
  * adapter writes one JS file per source, whose per-source declarations are the matching layout.
  */

@@ -19,7 +19,7 @@ import {
   JS_OUTPUT,
   withoutBundled,
 } from './package-defaults.js';
-import { dtsIssues, entryOptionIssues, shimsIssues, tscOnlyFieldIssues } from './field-issues.js';
+import { bundleIssues, dtsIssues, entryOptionIssues, shimsIssues, tscOnlyFieldIssues } from './field-issues.js';
 import { formatPrefix, resolveFormatDirs, type FormatDirs } from './format-dirs.js';
 import type { AdapterName, BuildConfig, EntryWithOptions, Format, OutExtensions, Platform } from './schema.js';
 
@@ -69,6 +69,8 @@ export interface ResolvedConfig {
   minify: boolean;
   /** ESM outputs share chunks (esbuild, bun; rollup always does). */
   splitting: boolean;
+  /** false: one output per source module the entries reach (adapters/unbundled.ts); the tsc adapter never bundles. */
+  bundle: boolean;
   /** import.meta.url in CommonJS, __dirname/__filename in ESM (esbuild adapter, platform node). */
   shims: boolean;
   dts: boolean;
@@ -223,7 +225,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   if (config.outExtension?.cjs === '.js' && pkg.type === 'module' && formatDir.cjs === '') {
     problem('outExtension.cjs', `'.js' is ESM in a "type": "module" package, so CommonJS output must be '.cjs'; set outExtension.cjs to '.cjs' or remove "type": "module" from package.json`);
   }
-  for (const issue of [...tscOnlyFieldIssues(config), ...shimsIssues(config), ...dtsIssues(config)]) problem(issue.field, issue.message);
+  for (const issue of [...tscOnlyFieldIssues(config), ...shimsIssues(config), ...dtsIssues(config), ...bundleIssues(config, withOptions.size > 0)]) problem(issue.field, issue.message);
   // esbuild's own outExtension renames the JS behind our back: declarations, artifacts and validation would name the old files.
   const esbuildOptions = config.adapterOptions.esbuild;
   if (esbuildOptions && 'outExtension' in esbuildOptions) {
@@ -282,6 +284,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
     sourcemap,
     minify: config.minify,
     splitting: config.splitting,
+    bundle: config.bundle,
     shims: config.shims,
     // Some entry gets declarations (per entry: noDtsEntries).
     dts: someDts,

@@ -99,6 +99,12 @@ export const buildConfigSchema = z
       .describe(
         'ESM outputs share what several entries import (and what is imported dynamically) as chunk files (chunk-<hash>.js), so a module and its state exist once per package, as with tsup (ESM) and tsdown. false: every entry bundles its own copy. esbuild and bun split ESM only (CommonJS cannot); rollup always shares chunks.',
       ),
+    bundle: z
+      .boolean()
+      .default(true)
+      .describe(
+        "false: one output file per source module the entries reach, in the entries' directory layout, importing each other (a relative import is renamed to the output's extension, ./util → ./util.mjs; JSON and CSS imports are still inlined), as tsup's bundle: false and tsdown's unbundle; a module's 'use client' stays at its top. The esbuild adapter writes it ('auto' picks esbuild); the tsc adapter always does.",
+      ),
     dts: z
       .union([
         z.boolean(),

@@ -23,7 +23,7 @@ import { withoutWorkspaceFlags } from './tsdown-run.js';
  *    are Rollup-style hooks only the rollup adapter can run; with
  *    `unbundle` (`--unbundle`, `bundle: false`) → tsc, which writes one file
  *    per source as tsdown then does, where tsc can write what package.json
- *    names (see `unbundled`);
+ *    names, else esbuild with bundle: false (see `unbundled`);
  * 3. `rollup -c` (or any rollup) in the build script → rollup;
  * 4. `bun build` → bun; `esbuild` → esbuild;
  * 5. `tsc` (`-p <tsconfig>`, `-b`) → tsc, with outDir, declarations and maps
@@ -142,13 +142,13 @@ function tsdownAdapter(where: string, options: MappedOptions): { adapter: Adapte
 
 /**
  * Unbundled output (tsdown `--unbundle`/`unbundle: true`, `bundle: false`):
- * one JS file per source, relative imports kept, which is what tsc writes; a
- * bundling adapter would merge the sources into one file per entry (and shared
- * chunks in ESM). tsc is
- * chosen only where it can write what package.json names: TypeScript entries,
+ * one JS file per source, relative imports kept, which is what tsc writes. tsc is
+ * chosen where it can write what package.json names: TypeScript entries,
  * the package's own format alone (tsc writes one), no option only a bundler
- * applies (minify, define, banner), no plugins. Otherwise the bundler stays,
- * and the option is listed as not reproduced, saying what that means.
+ * applies (minify, define, banner), no plugins. Otherwise esbuild with
+ * `bundle: false` (adapters/unbundled.ts: one file per module the entries
+ * reach, in every format); with tsdown's plugins (Rollup-style hooks esbuild
+ * cannot run) the bundler stays, and the option is listed as not reproduced.
  */
 function unbundled(facts: PackageFacts, options: MappedOptions): { adapter: AdapterName; because: string } | undefined {
   const flag = options.unbundle;
@@ -169,6 +169,10 @@ function unbundled(facts: PackageFacts, options: MappedOptions): { adapter: Adap
     ...(sources.some((s) => !/\.(ts|tsx|mts|cts)$/.test(s)) ? ['entries that are not TypeScript'] : []),
   ];
   if (blockers.length === 0) return { adapter: 'tsc', because: `${flag.because}: one file per source with its imports kept, which is what the tsc adapter writes (a bundler would merge the sources into one file per entry)` };
+  if (!options.hasPlugins) {
+    options.bundle = { value: false, because: flag.because };
+    return { adapter: 'esbuild', because: `${flag.because}: one file per source module, which esbuild writes with bundle: false (tsc cannot reproduce ${blockers.join(', ')})` };
+  }
   options.notReproduced.push({
     option: flag.because.split(' ').pop()!,
     value: 'true',

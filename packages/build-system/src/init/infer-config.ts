@@ -38,7 +38,7 @@ export interface InferredConfig {
 }
 
 /** The order fields are written in (the order of the schema). */
-const ORDER: FieldName[] = ['adapter', 'entry', 'outDir', 'format', 'formatDir', 'outExtension', 'platform', 'target', 'sourcemap', 'minify', 'splitting', 'shims', 'dts', 'emit', 'external', 'noExternal', 'define', 'banner', 'clean', 'adapterOptions'];
+const ORDER: FieldName[] = ['adapter', 'entry', 'outDir', 'format', 'formatDir', 'outExtension', 'platform', 'target', 'sourcemap', 'minify', 'splitting', 'bundle', 'shims', 'dts', 'emit', 'external', 'noExternal', 'define', 'banner', 'clean', 'adapterOptions'];
 
 /** ResolvedConfig without what does not describe the build (the config file's path, the raw input). */
 export function comparable(r: ResolvedConfig): Record<string, unknown> {
@@ -119,6 +119,7 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
   set('sourcemap', o.sourcemap);
   set('minify', o.minify);
   set('splitting', o.splitting);
+  set('bundle', o.bundle);
   set('shims', o.shims);
   set('dts', o.dts ?? published.dts);
   set('emit', decision.emit);

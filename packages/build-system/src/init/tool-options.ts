@@ -69,6 +69,8 @@ export interface MappedOptions {
   hasPlugins?: boolean;
   /** tsdown `unbundle: true` / `--unbundle`, `bundle: false`: one output file per source (chooseAdapter decides what builds it). */
   unbundle?: Choice<true>;
+  /** bundle: false, set by chooseAdapter when `unbundle` goes to esbuild rather than tsc. */
+  bundle?: Choice<false>;
 }
 
 /** external / deps.neverBundle into out.external, noExternal / deps.alwaysBundle into out.noExternal (names and name/* patterns); the rest reported. */

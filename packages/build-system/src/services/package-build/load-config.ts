@@ -27,9 +27,10 @@ export async function loadConfigStep(
   const resolved = resolveConfig(pkg, raw, file, reads);
   const origin = input.adapter ? '--adapter' : file ? toPosix(path.relative(pkg.dir, file)) : 'default';
   const relFile = file ? toPosix(path.relative(process.cwd(), file)) : undefined;
-  // shims, and entries with their own options, are esbuild's to write (config/resolve.ts refuses them with another adapter):
-  // 'auto' takes esbuild then, not bun.
-  const needs = resolved.adapter !== 'auto' ? null : resolved.shims ? 'shims' : Object.keys(resolved.entryOptions).length > 0 ? 'entries with their own options' : null;
+  // shims, entries with their own options and bundle: false are esbuild's to write (config/resolve.ts refuses them with
+  // another bundler): 'auto' takes esbuild then, not bun.
+  const needs =
+    resolved.adapter !== 'auto' ? null : resolved.shims ? 'shims' : Object.keys(resolved.entryOptions).length > 0 ? 'entries with their own options' : !resolved.bundle ? 'bundle: false' : null;
   const choice = await chooseAdapter(pkg, needs ? 'esbuild' : resolved.adapter, needs ? `${origin} (${needs})` : origin, reads, relFile, input.adapters);
   if (choice.adapter.name === 'tsc') {
     // tsc cannot emit every format/entry naming a bundler can; refuse before anything is written.
