@@ -318,7 +318,7 @@ export default defineConfig((options) => ({
 };
 
 /** What a build of the original setup produces, as a ResolvedConfig says it. */
-type Shape = Partial<Pick<ResolvedConfig, 'adapter' | 'entries' | 'outDir' | 'formats' | 'dts' | 'target' | 'sourcemap' | 'minify' | 'banner' | 'emit' | 'bins' | 'define' | 'entryOptions'>> & {
+type Shape = Partial<Pick<ResolvedConfig, 'adapter' | 'entries' | 'outDir' | 'formats' | 'dts' | 'target' | 'sourcemap' | 'minify' | 'banner' | 'emit' | 'bins' | 'define' | 'entryOptions' | 'bundle'>> & {
   outExtension?: Partial<ResolvedConfig['outExtension']>;
   dtsExtension?: Partial<ResolvedConfig['dtsExtension']>;
   external?: string[];
