@@ -17,7 +17,7 @@ describe('JSON Schemas are generated from the zod schemas', () => {
     const schema = JSON.parse(readFileSync(path.join(packageRoot, 'schema/build-config.schema.json'), 'utf8'));
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['$schema', 'adapter', 'adapterOptions', 'banner', 'clean', 'define', 'dts', 'emit', 'entry', 'env', 'exclude', 'external', 'format', 'formatDir', 'include', 'inputs', 'minify', 'noExternal', 'outDir', 'outExtension', 'platform', 'shims', 'sourcemap', 'splitting', 'target'].sort(),
+      ['$schema', 'adapter', 'adapterOptions', 'banner', 'bundle', 'clean', 'define', 'dts', 'emit', 'entry', 'env', 'exclude', 'external', 'format', 'formatDir', 'include', 'inputs', 'minify', 'noExternal', 'outDir', 'outExtension', 'platform', 'shims', 'sourcemap', 'splitting', 'target'].sort(),
     );
   });
 
