@@ -46,6 +46,7 @@ const RUN_HOOK_KEYS = Object.keys({
   withDependencies: true,
   signal: true,
   onEvent: true,
+  onReads: true,
   command: true,
   remoteSession: true,
   onPlan: true,

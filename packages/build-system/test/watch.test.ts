@@ -159,6 +159,33 @@ describe.concurrent('build-system watch', () => {
     await until(() => dist(fx, 'n').includes('"n2"'), 'the new package rebuilt', p);
   });
 
+  for (const linked of [false, true]) {
+    it(`a package that bundles another's sources through a tsconfig paths alias, without depending on it, is rebuilt when they change (${linked ? 'packages linked into node_modules' : 'no links'})`, async (t) => {
+      const spec: Record<string, PackageSpec> = {
+        a: { plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: source('a1') },
+        // No dependency on @fx/a: the alias makes esbuild read (and inline) a's source.
+        b: { plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: `import { value } from '@alias/a';\nexport const b = 'b+' + value;\n` },
+      };
+      // Linked as an install links them, a's files are also seen through node_modules/@fx/a: still a's, not outside every package.
+      const fx = linked ? fixture(spec) : workspaceFixture('npm', spec);
+      if (!linked) fixtures.push(fx);
+      fx.write({ 'packages/b/tsconfig.json': { compilerOptions: { strict: true, module: 'ESNext', moduleResolution: 'Bundler', paths: { '@alias/a': ['../a/src/index.ts'] } } } });
+      const p = startWatch(t, fx);
+      await round(p, 0);
+      expect(dist(fx, 'b')).toContain('"a1"');
+      fx.write({ 'packages/a/src/index.ts': source('a2') });
+      const r = await until(() => rounds(p).find((x) => x.round >= 1 && x.trigger.files.includes('packages/a/src/index.ts')), 'the round of the edit', p);
+      // Not a full round: b takes part because its recorded reads name a's source (a one-shot build catches it the same way).
+      expect(r.reloaded).toBe(false);
+      expect(r.rebuilt.sort()).toEqual([scoped('a'), scoped('b')]);
+      expect(dist(fx, 'b')).toContain('"a2"');
+      // b's own edit does not pull a in.
+      fx.write({ 'packages/b/src/index.ts': `import { value } from '@alias/a';\nexport const b = 'B+' + value;\n` });
+      const leaf = await until(() => rounds(p).find((x) => x.round > r.round && x.trigger.files.includes('packages/b/src/index.ts')), 'the leaf round', p);
+      expect(leaf.packages).toEqual([scoped('b')]);
+    });
+  }
+
   it('a failed build is reported with file:line:column and the watch goes on; fixing it rebuilds it and the dependents it skipped', async (t) => {
     const fx = fixture({
       a: { source: source('a1') },

@@ -222,7 +222,10 @@ export class PackageBuildService {
       return { ...base, status: 'failed', durationMs: durationMs(), artifacts: [], diagnostics: strict.diagnostics, error: strict.error };
     }
     await consume(() => publishStep(prepared, staging, input.lock));
-    if (entry) await recordStep(entry, { outDir: config.outDir, emitted: config.emit, artifacts, diagnostics, remoteSession: options.remoteSession });
+    if (entry) {
+      await recordStep(entry, { outDir: config.outDir, emitted: config.emit, artifacts, diagnostics, remoteSession: options.remoteSession });
+      options.onReads?.(pkg, entry.reads);
+    }
     return { ...base, status: 'success', durationMs: durationMs(), artifacts, diagnostics };
   }
 

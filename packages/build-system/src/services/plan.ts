@@ -23,7 +23,7 @@ import { selectPackages, type Selection, type SelectOptions } from './selection.
  * log and the like, which cannot be parsed, compared or logged. create.ts lets
  * these keys through unchecked and checks the rest as a BuildRequest.
  */
-export interface RunHooks extends Pick<SelectOptions, 'reads' | 'onSelected' | 'withDependencies'>, Pick<PackageBuildOptions, 'signal' | 'onEvent' | 'command' | 'remoteSession'> {
+export interface RunHooks extends Pick<SelectOptions, 'reads' | 'onSelected' | 'withDependencies'>, Pick<PackageBuildOptions, 'signal' | 'onEvent' | 'onReads' | 'command' | 'remoteSession'> {
   /** Called once the selection is known, before anything builds: progress views size themselves from it. */
   onPlan?: (plan: RunPlan) => void;
 }

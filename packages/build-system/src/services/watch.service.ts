@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
@@ -7,14 +7,16 @@ import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import type { RunResult } from '../result/schema.js';
 import type { WatchRound } from '../result/watch-schema.js';
 import { DirWatcher } from '../util/dir-watcher.js';
-import { isInside, toPosix } from '../util/paths.js';
+import { isInside, resolvedPath, toPosix } from '../util/paths.js';
 import { ReadLog } from '../util/read-log.js';
 import { dependentClosure } from '../workspace/graph.js';
 import { OwnWrites } from './watch-own-writes.js';
+import { missedChanges } from './watch-missed.js';
+import { CrossPackageReads } from './watch-readers.js';
 import { selectPackages, WorkspaceBuildService, type RunOptions, type Selection } from './workspace.service.js';
 
 /** A watch: the request (request.ts) of every round, the hooks it passes on, and its own debounce. */
-export interface WatchOptions extends Omit<RunOptions, 'dryRun' | 'signal' | 'reads' | 'onPlan' | 'withDependencies' | 'remoteSession'> {
+export interface WatchOptions extends Omit<RunOptions, 'dryRun' | 'signal' | 'reads' | 'onPlan' | 'onReads' | 'withDependencies' | 'remoteSession'> {
   /**
    * After the first change, wait this long for more before a round starts (ms,
    * default 15): an editor's save (temp file, rename) or a `git checkout`
@@ -88,6 +90,8 @@ class WatchLoop {
   private readonly unsettled = new Set<string>();
   /** The selected packages' outDirs and the cache directory: our own writes, never a reason for a round. */
   private readonly own = new OwnWrites();
+  /** Who reads files inside another package (from the builds' recorded reads): part of a round its files start. */
+  private readonly crossReads = new CrossPackageReads();
   private watched = new Set<string>();
   /** Every path the builds read, stat'd or looked for: a change to one of them counts. */
   private known = new Set<string>();
@@ -196,15 +200,17 @@ class WatchLoop {
     for (const file of files) {
       // A file nobody read (a log, an editor's swap file beside an unlisted one): not an input.
       if (!counts(file)) continue;
-      const owner = this.selection ? ownerOf(this.selection, file) : undefined;
-      if (!owner) {
+      const owned = this.selection ? ownerOf(this.selection, file) : undefined;
+      if (!owned) {
         full = true;
         continue;
       }
-      const rel = path.relative(owner.dir, file);
+      const [owner, real] = owned;
+      const rel = path.relative(owner.dir, real);
       // Its config or package.json: load it again, and with it the graph (dependencies may have changed).
       if (rel === 'package.json' || CONFIG_FILE_NAME.test(rel) || rel === '') full = true;
       dirty.add(owner.name);
+      for (const reader of this.crossReads.readersOf(real)) dirty.add(reader);
     }
     const counted = files.filter(counts);
     return { full, dirty, files: counted.map((f) => toPosix(path.relative(root, f)) || '.') };
@@ -213,7 +219,7 @@ class WatchLoop {
   private async round(number: number, what: Classified, count: number): Promise<void> {
     const started = performance.now();
     const reads = new ReadLog();
-    const base: RunOptions = { ...this.options, reads, signal: this.controller.signal };
+    const base: RunOptions = { ...this.options, reads, signal: this.controller.signal, onReads: (pkg, read) => this.crossReads.set(pkg, read) };
     let packages: string[] | null = null;
     if (!what.full && this.selection) {
       const selected = new Set(this.selection.packages.map((p) => p.name));
@@ -286,37 +292,7 @@ class WatchLoop {
     if (this.selection) add(this.selection.workspace.root);
     this.watcher.sync(dirs);
     this.watched = dirs;
-    this.catchUp(seen);
-  }
-
-  /**
-   * A directory is watched only once a round has read it, so an edit made between the read and the
-   * watch (during round 0, or in a directory a round read for the first time) raised no event. The
-   * log holds the state each file had when it was read: whatever differs now is a change.
-   */
-  private catchUp(seen: ReturnType<ReadLog['observations']>): void {
-    for (const [file, was] of seen.files) {
-      const now = statSync(file, { throwIfNoEntry: false });
-      if (!now || now.size !== was.size || now.mtimeMs !== was.mtimeMs || now.ino !== was.ino) this.changed(file);
-    }
-    for (const [dir, was] of seen.dirs) {
-      if (!was.names) continue;
-      const now = statSync(dir, { throwIfNoEntry: false });
-      if (!now || now.ino !== was.ino) this.changed(dir);
-      else if (now.mtimeMs !== was.mtimeMs) {
-        // Entries came or went; our own (lock, staging, outDir) are dropped by `changed`.
-        let names: Set<string>;
-        try {
-          names = new Set(readdirSync(dir));
-        } catch {
-          this.changed(dir);
-          continue;
-        }
-        const before = new Set(was.names);
-        for (const name of names) if (!before.has(name)) this.changed(path.join(dir, name));
-        for (const name of before) if (!names.has(name)) this.changed(path.join(dir, name));
-      }
-    }
+    for (const file of missedChanges(seen)) this.changed(file);
   }
 
   private roundResult(number: number, what: Classified, count: number, run: RunResult, durationMs: number): WatchRound {
@@ -339,11 +315,17 @@ class WatchLoop {
   }
 }
 
-/** The selected package a path belongs to (the deepest directory holding it), if any. */
-function ownerOf(selection: Selection, file: string) {
+/**
+ * The selected package a path belongs to (the deepest directory holding it), with the path as inside it; a package's file
+ * seen through its node_modules link (a dependency resolved by name) is that package's, not outside every one.
+ */
+function ownerOf(selection: Selection, file: string): [Selection['packages'][number], string] | undefined {
   let best: Selection['packages'][number] | undefined;
   for (const p of selection.packages) {
     if (isInside(p.dir, file) && (!best || p.dir.length > best.dir.length)) best = p;
   }
-  return best;
+  if (best) return [best, file];
+  if (!file.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+  const real = resolvedPath(file);
+  return real === file ? undefined : ownerOf(selection, real);
 }

@@ -2,6 +2,7 @@ import { getAdapter, type AdapterChoice, type AdapterRegistry } from '../../adap
 import type { BuildRequest } from '../../request.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import type { BuildEventListener } from '../../events.js';
+import type { RecordedReads } from '../../cache/build-reads.js';
 import type { CacheOptions, KeyState, PackageCache } from '../../cache/package-cache.js';
 import type { RemoteCacheSession } from '../../cache/remote/session.js';
 import type { BuildResult, CacheChange, Diagnostic } from '../../result/schema.js';
@@ -52,6 +53,12 @@ export interface PackageBuildOptions extends CacheOptions, Pick<BuildRequest, 'a
   workspaceDependencies?: readonly WorkspaceDependencyRef[];
   signal?: AbortSignal;
   onEvent?: BuildEventListener;
+  /**
+   * The recorded reads of the package's build once it ends as a hit or as a stored miss (the
+   * cache entry's: complete by construction, cache/build-reads.ts). A watch learns from them which
+   * packages read files inside another package (a tsconfig `paths` alias to its sources).
+   */
+  onReads?: (pkg: PackageInfo, reads: RecordedReads) => void;
   /** Command line recorded in the lock owner record. */
   command?: string;
   /**

@@ -1,0 +1,54 @@
+import path from 'node:path';
+import type { RecordedReads } from '../cache/build-reads.js';
+import { isStrictlyInside } from '../util/paths.js';
+import type { PackageInfo } from '../workspace/package-info.js';
+
+/**
+ * Which packages read a path outside their own directory, from each build's
+ * recorded reads (the cache entry's, which a hit is checked against).
+ *
+ * A watch round takes the package a changed file belongs to and its dependents
+ * in the graph. A package can also read another's files without depending on
+ * it: a tsconfig `paths` alias to a sibling's sources, which a bundler then
+ * inlines. The one-shot build catches that through the recorded reads; the
+ * watch did not (the sibling's edit left the reader's output stale). With this
+ * index the readers of a changed file take part in the round too.
+ *
+ * Paths inside the reader's own directory are not kept (a change there makes
+ * it part of the round anyway), nor paths under node_modules (outside every
+ * package: a change there is a full round).
+ */
+export class CrossPackageReads {
+  /** Package name → the paths it read outside its directory (to forget them when it reads anew). */
+  private readonly byPackage = new Map<string, string[]>();
+  private readonly byPath = new Map<string, Set<string>>();
+
+  /** The package's latest build read these (replacing what an earlier build read). */
+  set(pkg: PackageInfo, reads: RecordedReads): void {
+    this.forget(pkg.name);
+    const paths: string[] = [];
+    for (const rel of [...Object.keys(reads.files), ...Object.keys(reads.dirs), ...Object.keys(reads.manifests)]) {
+      const abs = path.resolve(pkg.dir, rel);
+      if (abs === pkg.dir || isStrictlyInside(pkg.dir, abs) || abs.split(path.sep).includes('node_modules')) continue;
+      paths.push(abs);
+      let readers = this.byPath.get(abs);
+      if (!readers) this.byPath.set(abs, (readers = new Set()));
+      readers.add(pkg.name);
+    }
+    this.byPackage.set(pkg.name, paths);
+  }
+
+  /** The packages whose last build read `abs` itself, or listed it as a directory entry (a new file there counts). */
+  readersOf(abs: string): string[] {
+    return [...(this.byPath.get(abs) ?? []), ...(this.byPath.get(path.dirname(abs)) ?? [])];
+  }
+
+  private forget(name: string): void {
+    for (const p of this.byPackage.get(name) ?? []) {
+      const readers = this.byPath.get(p);
+      readers?.delete(name);
+      if (readers?.size === 0) this.byPath.delete(p);
+    }
+    this.byPackage.delete(name);
+  }
+}
