@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { RecordedReads } from '../cache/build-reads.js';
-import { isStrictlyInside } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 
 /**
@@ -19,23 +18,29 @@ import type { PackageInfo } from '../workspace/package-info.js';
  * package: a change there is a full round).
  */
 export class CrossPackageReads {
-  /** Package name → the paths it read outside its directory (to forget them when it reads anew). */
-  private readonly byPackage = new Map<string, string[]>();
+  /** Package name → the cache entry its reads came from, and the paths it read outside its directory (to forget them when it reads anew). */
+  private readonly byPackage = new Map<string, { key: string; paths: string[] }>();
   private readonly byPath = new Map<string, Set<string>>();
 
-  /** The package's latest build read these (replacing what an earlier build read). */
-  set(pkg: PackageInfo, reads: RecordedReads): void {
+  /**
+   * The package's latest build (cache entry `entryKey`) read these, replacing what an earlier build
+   * read. The same entry again (a hit in every round after the first) is nothing to do.
+   */
+  set(pkg: PackageInfo, reads: RecordedReads, entryKey: string): void {
+    if (this.byPackage.get(pkg.name)?.key === entryKey) return;
     this.forget(pkg.name);
     const paths: string[] = [];
+    const own = `${pkg.dir}${path.sep}`;
+    const nodeModules = `${path.sep}node_modules${path.sep}`;
     for (const rel of [...Object.keys(reads.files), ...Object.keys(reads.dirs), ...Object.keys(reads.manifests)]) {
       const abs = path.resolve(pkg.dir, rel);
-      if (abs === pkg.dir || isStrictlyInside(pkg.dir, abs) || abs.split(path.sep).includes('node_modules')) continue;
+      if (abs === pkg.dir || abs.startsWith(own) || abs.includes(nodeModules)) continue;
       paths.push(abs);
       let readers = this.byPath.get(abs);
       if (!readers) this.byPath.set(abs, (readers = new Set()));
       readers.add(pkg.name);
     }
-    this.byPackage.set(pkg.name, paths);
+    this.byPackage.set(pkg.name, { key: entryKey, paths });
   }
 
   /** The packages whose last build read `abs` itself, or listed it as a directory entry (a new file there counts). */
@@ -44,7 +49,7 @@ export class CrossPackageReads {
   }
 
   private forget(name: string): void {
-    for (const p of this.byPackage.get(name) ?? []) {
+    for (const p of this.byPackage.get(name)?.paths ?? []) {
       const readers = this.byPath.get(p);
       readers?.delete(name);
       if (readers?.size === 0) this.byPath.delete(p);

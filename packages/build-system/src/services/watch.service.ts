@@ -219,7 +219,7 @@ class WatchLoop {
   private async round(number: number, what: Classified, count: number): Promise<void> {
     const started = performance.now();
     const reads = new ReadLog();
-    const base: RunOptions = { ...this.options, reads, signal: this.controller.signal, onReads: (pkg, read) => this.crossReads.set(pkg, read) };
+    const base: RunOptions = { ...this.options, reads, signal: this.controller.signal, onReads: (pkg, read, key) => this.crossReads.set(pkg, read, key) };
     let packages: string[] | null = null;
     if (!what.full && this.selection) {
       const selected = new Set(this.selection.packages.map((p) => p.name));

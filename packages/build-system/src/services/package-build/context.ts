@@ -58,7 +58,7 @@ export interface PackageBuildOptions extends CacheOptions, Pick<BuildRequest, 'a
    * cache entry's: complete by construction, cache/build-reads.ts). A watch learns from them which
    * packages read files inside another package (a tsconfig `paths` alias to its sources).
    */
-  onReads?: (pkg: PackageInfo, reads: RecordedReads) => void;
+  onReads?: (pkg: PackageInfo, reads: RecordedReads, entryKey: string) => void;
   /** Command line recorded in the lock owner record. */
   command?: string;
   /**
