@@ -213,7 +213,11 @@ function watchLine(size, scenario, ids) {
       const ok = size.samples.filter((s) => s.scenario === scenario && s.contender === id && s.ok);
       const round = median(ok.map((s) => s.roundMs));
       const start = size.watchStartup?.[id];
-      return round === null ? null : `\`${id}\` edit → round line ${ms(round)}${start ? ` (watch start-up ${ms(start.ms)}, ${start.watching} directories)` : ''}`;
+      // The round against the one-shot build of the same edit in this run: a round slower than a fresh process is a defect
+      // (session 22 found hub rounds at 200 packages taking 2.4× the one-shot build, hidden behind the edit → dist time).
+      const oneShot = median(size.samples.filter((s) => s.scenario === scenario.replace('watch-', 'edit-') && s.contender === id && s.ok).map((s) => s.ms));
+      const versus = round !== null && oneShot ? `, ${(round / oneShot).toFixed(2)}× the one-shot ${scenario.replace('watch-', 'edit-')}${round > oneShot ? ' ⚠ slower than a fresh build' : ''}` : '';
+      return round === null ? null : `\`${id}\` edit → round line ${ms(round)}${versus}${start ? ` (watch start-up ${ms(start.ms)}, ${start.watching} directories)` : ''}`;
     })
     .filter(Boolean);
   return `One \`build-system watch --json\` per contender, started after the other scenarios; median/min–max: edit → the edited package's dist/index.js holds the edit; "rebuilt": packages of the round that ran (not hits). ${parts.join('; ')}.`;
