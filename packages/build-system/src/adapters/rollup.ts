@@ -8,6 +8,7 @@ import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
 import type { ReadLog } from '../util/read-log.js';
 import { isInside, toPosix } from '../util/paths.js';
+import { TsconfigPaths } from './tsconfig-paths.js';
 import { importModuleFile, requireOwn, resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
@@ -33,8 +34,9 @@ function transform(code: string, options: TransformOptions) {
  *   isolatedModules); type checking and .d.ts belong to tsc (dts.ts), which
  *   is where @rollup/plugin-typescript would spend most of its time anyway;
  * - it gives `target` lowering and `define` in the same pass.
- * What it does not do: resolve tsconfig `paths` or follow tsconfig `extends`
- * (only the package's own tsconfig.json compilerOptions reach esbuild), and it
+ * tsconfig `paths` are resolved by adapters/tsconfig-paths.ts (node-resolve knows
+ * node_modules only). What it does not do: follow tsconfig `extends` for the
+ * transform (only the package's own tsconfig.json compilerOptions reach esbuild), and it
  * does not convert CommonJS dependencies (no @rollup/plugin-commonjs here):
  * bundled devDependencies must be ESM; runtime dependencies stay external.
  *
@@ -167,6 +169,8 @@ function loaderFor(id: string): TransformOptions['loader'] {
 }
 
 interface PluginState {
+  /** tsconfig `paths`, which node-resolve does not read (adapters/tsconfig-paths.ts). */
+  paths: TsconfigPaths;
   /** Entry module id -> its shebang line (without newline). */
   shebangs: Map<string, string>;
   /** Every esbuild error of the failing transform, with locations (rollup keeps only one). */
@@ -196,7 +200,8 @@ function buildSystemPlugin(ctx: AdapterContext, state: PluginState): Plugin {
     name: 'build-system',
     resolveId(source, importer) {
       stop();
-      if (!importer || !source.startsWith('.') || importer.startsWith('\0')) return null;
+      if (!importer || importer.startsWith('\0')) return null;
+      if (!source.startsWith('.')) return state.paths.resolve(source, importer) ?? null;
       const ext = path.extname(source);
       const alternatives = TS_FOR_JS[ext];
       if (!alternatives) return null;
@@ -292,7 +297,7 @@ export const rollupAdapter: BuilderAdapter = {
     }
     const { rollup, nodeResolve } = await loadTools(tools);
 
-    const state: PluginState = { shebangs: new Map(), transformErrors: [], warnings: [] };
+    const state: PluginState = { paths: new TsconfigPaths(ctx.reads), shebangs: new Map(), transformErrors: [], warnings: [] };
     const pluginReads = newPluginReads();
     const input: Record<string, string> = {};
     for (const [name, source] of Object.entries(config.entries)) input[name] = path.resolve(pkg.dir, source);
@@ -351,7 +356,10 @@ export const rollupAdapter: BuilderAdapter = {
       }
       // watchFiles: every module rollup loaded plus what plugins added with addWatchFile; ids with \0 are virtual.
       const reads = bundle.watchFiles.filter((id) => !id.includes('\0') && path.isAbsolute(id));
-      return { ok: true, files, diagnostics: [...state.warnings], reads, ...pluginOutput([pluginReads]) };
+      const plugins = pluginOutput([pluginReads]);
+      // Where a tsconfig paths target was looked for before the one used (or in vain): adding a file there changes the bundle.
+      const absentReads = [...(plugins.absentReads ?? []), ...state.paths.absent];
+      return { ok: true, files, diagnostics: [...state.warnings], reads, ...plugins, ...(absentReads.length > 0 ? { absentReads } : {}) };
     } catch (e) {
       if (signal.aborted || e instanceof Cancelled || (e as { cause?: unknown }).cause instanceof Cancelled) {
         return { ok: false, files: [], diagnostics: [], reads: null };

@@ -118,7 +118,8 @@ export { MANIFEST_FIELDS, SHARED_CHUNK } from './read-hashes.js';
 
 export type BuildReadsOutcome = { reads: RecordedReads } | { problem: string };
 
-const BUNDLERS_WITH_TSCONFIG_LOOKUP: ReadonlySet<BuilderName> = new Set(['esbuild', 'bun']);
+/** Bundlers that apply the nearest tsconfig of each source (esbuild and bun themselves; rollup for `paths`, adapters/tsconfig-paths.ts). */
+const BUNDLERS_WITH_TSCONFIG_LOOKUP: ReadonlySet<BuilderName> = new Set(['esbuild', 'bun', 'rollup']);
 /** tsconfig.json, tsconfig.build.json, app.tsconfig.json, jsconfig.json… (any name an adapter reports as its project). */
 const TSCONFIG_NAME = /[tj]sconfig[^/]*\.json$/;
 const isNodeModules = (abs: string) => abs.split(path.sep).includes('node_modules');

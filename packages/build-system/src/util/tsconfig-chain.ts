@@ -66,7 +66,8 @@ export function parseJsonc(text: string): unknown {
   return JSON.parse(out) as unknown;
 }
 
-function candidateFiles(spec: string, fromDir: string): string[] {
+/** Where an `extends` value may point, in the order TypeScript tries them (a package name resolved from `fromDir`). */
+export function candidateFiles(spec: string, fromDir: string): string[] {
   if (spec.startsWith('.') || path.isAbsolute(spec)) {
     const abs = path.resolve(fromDir, spec);
     return abs.endsWith('.json') ? [abs] : [abs, `${abs}.json`];
