@@ -73,8 +73,7 @@ function sameStat(e: Entry, st: FileVersion): boolean {
 
 export class FileHasher {
   private readonly entries = new Map<string, Entry>();
-  /** Entries loaded from disk, and whether this run learned anything new: an unchanged stat cache is not rewritten. */
-  private loaded = 0;
+  /** Whether this run learned a trusted entry (or dropped some): a stat cache with nothing new is not rewritten. */
   private learned = false;
   private attachedRecord: AttachedRecord | null = null;
   private attachedChanged = false;
@@ -102,7 +101,6 @@ export class FileHasher {
           const [size, mtimeMs, ctimeMs, ino, sha256] = e;
           hasher.entries.set(file, { size, mtimeMs, ctimeMs, ino, sha256, fresh: false, trusted: true });
         }
-        hasher.loaded = hasher.entries.size;
         if (typeof data.attachedKey === 'string' && typeof data.attached === 'string') hasher.attachedRecord = { key: data.attachedKey, json: data.attached };
       }
     } catch {
@@ -182,13 +180,16 @@ export class FileHasher {
   private record(abs: string, st: FileVersion, sha256: string): void {
     const now = Date.now();
     const trusted = now - st.mtimeMs > RACY_WINDOW_MS;
-    this.learned = true;
+    // Only a trusted entry is ever written (save): one modified within the racy window is no reason to rewrite
+    // the file. A hub edit made each of 139 dependents rewrite its stat cache for the hub's fresh declarations alone.
+    if (trusted) this.learned = true;
     this.entries.set(abs, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, sha256, fresh: true, trusted });
   }
 
   /**
-   * Persists the entries used in this run (so the file shrinks as files are
-   * deleted) that are trusted, with the attached record. Atomic (temp +
+   * Persists the entries used in this run that are trusted (so the file sheds
+   * deleted files whenever it is written), with the attached record, when the
+   * run learned something to keep. Atomic (temp +
    * rename): concurrent runs each write a whole file and the last one wins,
    * which is fine for a cache and for the last build, which only explains
    * misses (a run that loaded an older one can put it back; the next build
@@ -196,21 +197,15 @@ export class FileHasher {
    */
   async save(): Promise<void> {
     if (!this.stateFile) return;
-    // Nothing learned: unchanged when every loaded entry was used (counted before building the file's content).
-    if (!this.learned && !this.attachedChanged) {
-      let used = 0;
-      for (const e of this.entries.values()) if (e.fresh && e.trusted) used++;
-      if (used === this.loaded) return;
-    }
+    // Nothing new to keep: the file on disk stays as it is. It may still list files this run did not use (deleted,
+    // or replaced by a version too recent to trust): an entry vouches only for the exact stat it names, so a stale
+    // one is never wrong, and it goes with the next write.
+    if (!this.learned && !this.attachedChanged) return;
     const entries: Record<string, PersistedEntry> = {};
-    let kept = 0;
     for (const [file, e] of this.entries) {
       if (!(e.fresh && e.trusted)) continue;
       entries[file] = [e.size, e.mtimeMs, e.ctimeMs, e.ino, e.sha256];
-      kept++;
     }
-    // Every loaded entry used and nothing new learned: the file on disk already says exactly this.
-    if (!this.learned && !this.attachedChanged && kept === this.loaded) return;
     const attached = this.attachedRecord ? { attachedKey: this.attachedRecord.key, attached: this.attachedRecord.json } : {};
     const data: PersistedStatCache = { version: STAT_CACHE_VERSION, ...attached, entries };
     await writeFileAtomic(this.stateFile, JSON.stringify(data), { mkdir: true });
