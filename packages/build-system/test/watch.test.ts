@@ -186,6 +186,43 @@ describe.concurrent('build-system watch', () => {
     });
   }
 
+  it('a dependent is kept unchecked when what it read of the round came out the same; one that bundles a changed output, directly or through another, is rebuilt', async (t) => {
+    const fx = fixture({
+      a: { plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: source('a1') },
+      // Keeps @fx/a external: it does not wait for a, and nothing of it changes.
+      b: { deps: ['a'], plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: `import { value } from '@fx/a';\nexport const b = value;\n` },
+      // Bundles b, and with it b's import of a (not c's dependency): it reads a's output without waiting for a.
+      c: { deps: ['b'], depField: 'devDependencies', plainConfig: BUNDLING, source: `import { b } from '@fx/b';\nexport const c = 'c+' + b;\n` },
+      // Bundles a: waits for a, whose JS changes.
+      d: { deps: ['a'], depField: 'devDependencies', plainConfig: BUNDLING, source: `import { value } from '@fx/a';\nexport const d = 'd+' + value;\n` },
+    });
+    const p = startWatch(t, fx);
+    await round(p, 0);
+    fx.write({ 'packages/a/src/index.ts': source('a2') });
+    const r = await until(() => rounds(p).find((x) => x.round >= 1 && x.trigger.files.includes('packages/a/src/index.ts')), 'the round of the edit', p);
+    expect(r.rebuilt.sort()).toEqual([scoped('a'), scoped('c'), scoped('d')]);
+    expect(r.kept).toEqual([scoped('b')]);
+    expect(r.hits).toBe(1);
+    expect(dist(fx, 'c')).toContain('"a2"');
+    expect(dist(fx, 'd')).toContain('"a2"');
+    // A kept result is the last one, as a hit: the same artifacts, a key, nothing restored.
+    const b = r.run.results.find((x) => x.package.name === scoped('b'))!;
+    expect(b.cache).toMatchObject({ status: 'hit', restored: false });
+    expect(b.artifacts.map((a) => a.path)).toEqual(['dist/index.js']);
+
+    // A comment: a is built again (its source changed) into the same bytes, so c and d, which bundle it, are kept too.
+    fx.write({ 'packages/a/src/index.ts': `// a comment esbuild drops\n${source('a2')}` });
+    const comment = await until(() => rounds(p).find((x) => x.round > r.round && x.trigger.files.includes('packages/a/src/index.ts')), 'the comment round', p);
+    expect(comment.rebuilt).toEqual([scoped('a')]);
+    expect(comment.kept.sort()).toEqual([scoped('b'), scoped('c'), scoped('d')]);
+
+    // And the same outputs a --force build writes.
+    const before = ['a', 'b', 'c', 'd'].map((k) => dist(fx, k));
+    const forced = cliAsync(['build', '--force'], { cwd: fx.root });
+    expect((await forced.done).code).toBe(0);
+    expect(['a', 'b', 'c', 'd'].map((k) => dist(fx, k))).toEqual(before);
+  });
+
   it('a failed build is reported with file:line:column and the watch goes on; fixing it rebuilds it and the dependents it skipped', async (t) => {
     const fx = fixture({
       a: { source: source('a1') },

@@ -32,14 +32,16 @@ export interface LoadedPackageConfig {
   file: string | null;
   /** Stores the evaluated config for later processes when it may be (evaluation-cache.ts): call it once the config proved usable. */
   keep?: () => Promise<void>;
+  /** Every file the evaluation read (the config and what it imports), absolute; empty without a config file. */
+  inputs: string[];
 }
 
 /** `stored`: where evaluated configs of earlier processes are kept (evaluation-cache.ts); none: always evaluate. */
 export async function loadPackageConfig(pkg: PackageInfo, reads: ReadLog, stored?: ConfigCacheLocation): Promise<LoadedPackageConfig> {
   const file = findConfigFile(pkg.dir, reads, pkg.name);
-  if (file === null) return { config: defaultBuildConfig(), file: null };
+  if (file === null) return { config: defaultBuildConfig(), file: null, inputs: [] };
   const { config, evaluation } = await loadEvaluated(file, pkg, reads, stored);
-  return { config, file, keep: evaluation.keep };
+  return { config, file, keep: evaluation.keep, inputs: [...evaluation.files.keys()] };
 }
 
 // ---------------------------------------------------------------------------

@@ -20,7 +20,12 @@ export const watchRoundSchema = z
     reloaded: z.boolean().describe('The selection was computed again (a package.json, build.config.*, workspace file or directory changed, or round 0).'),
     packages: z.array(z.string()).describe('Packages this round built or checked, in build order: the changed ones, their dependents, and the ones that failed or were skipped last time.'),
     rebuilt: z.array(z.string()).describe('Packages whose build ran (cache miss).'),
-    hits: z.number().int().nonnegative().describe('Packages whose outputs were already right or came from the cache.'),
+    hits: z.number().int().nonnegative().describe('Packages whose outputs were already right or came from the cache (the kept ones included).'),
+    kept: z
+      .array(z.string())
+      .describe(
+        "Packages kept as they were without a check: their own files (and the files of others they read) did not change, and every dependency they wait for came out of this round with the same artifacts. Counted in hits.",
+      ),
     failed: z.array(z.string()),
     skipped: z.array(z.string()).describe('Not built because a dependency they read failed; retried next round.'),
     durationMs: z.number().nonnegative(),

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { findConfigFile } from '../config/load.js';
 import { BuildSystemError } from '../errors.js';
 import { RESULT_SCHEMA_VERSION } from '../result/version.js';
-import type { PlanEntry, PlanResult } from '../result/schema.js';
+import type { BuildResult, PlanEntry, PlanResult } from '../result/schema.js';
 import { defaultConcurrency } from '../util/concurrency.js';
 import { toPosix } from '../util/paths.js';
 import { ReadLog } from '../util/read-log.js';
@@ -26,6 +26,19 @@ import { selectPackages, type Selection, type SelectOptions } from './selection.
 export interface RunHooks extends Pick<SelectOptions, 'reads' | 'onSelected' | 'withDependencies'>, Pick<PackageBuildOptions, 'signal' | 'onEvent' | 'onReads' | 'command' | 'remoteSession'> {
   /** Called once the selection is known, before anything builds: progress views size themselves from it. */
   onPlan?: (plan: RunPlan) => void;
+  /** A watch round's shortcut for packages it knows unchanged (services/watch-reuse.ts). */
+  reuse?: ReuseHook;
+}
+
+/**
+ * Packages whose last result stands: their own inputs are known unchanged (a watch's file events), and
+ * every dependency they wait for came out of this run with the same artifacts as before. `expected` is
+ * asked once a package's waits are known (one expected to be kept gets no key computed ahead); `take`
+ * at its turn, its waits done, returns the result to keep, or undefined to build it as usual.
+ */
+export interface ReuseHook {
+  expected(name: string, waitsFor: readonly string[]): boolean;
+  take(name: string, waitsFor: readonly string[]): BuildResult | undefined;
 }
 
 /** A run (or plan): the request (request.ts, the fields the services read) and its hooks beside it. */
@@ -61,9 +74,30 @@ export function resolveConcurrency(n: number | undefined): number {
 export function waitsFor(selection: Selection, pkg: PackageInfo, prepared: PreparedPackage | null): string[] {
   const deps = selection.dependencies.get(pkg.name) ?? [];
   if (!prepared) return deps;
-  const refs = deps.map((name) => ({ name, dir: selection.graph.nodes.get(name)!.dir }));
-  const reads = dependenciesRead({ pkg, config: prepared.config, adapter: prepared.choice.adapter.name }, refs);
-  return deps.filter((d) => reads.has(d));
+  const input = { pkg, config: prepared.config, adapter: prepared.choice.adapter.name };
+  const refs = (names: readonly string[]) => names.map((name) => ({ name, dir: selection.graph.nodes.get(name)!.dir }));
+  const reads = dependenciesRead(input, refs(deps));
+  const waits = deps.filter((d) => reads.has(d));
+  // A dependency it reads the output of brings along what that output imports and this build does not keep
+  // external: c bundling b, whose output imports a (b's dependency, which b keeps external and so need not wait
+  // for), reads a's output too. Without waiting for a, c's check could run while a rebuilds, find a's old output
+  // and call it a hit (seen under watch: c kept a's old code until c itself changed).
+  const selected = new Set(selection.packages.map((p) => p.name));
+  const seen = new Set([pkg.name, ...waits]);
+  const queue = [...waits];
+  while (queue.length > 0) {
+    const next = (selection.graph.dependencies.get(queue.pop()!) ?? []).filter((e) => !seen.has(e));
+    if (next.length === 0) continue;
+    const read = dependenciesRead(input, refs(next));
+    for (const e of next) {
+      if (!read.has(e)) continue;
+      seen.add(e);
+      queue.push(e);
+      // Only a package of this run can be waited for; one outside it does not change while the run goes on.
+      if (selected.has(e)) waits.push(e);
+    }
+  }
+  return waits;
 }
 
 /**

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { RecordedReads } from '../cache/build-reads.js';
+import { resolvedPath } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 
 /**
@@ -15,32 +16,43 @@ import type { PackageInfo } from '../workspace/package-info.js';
  *
  * Paths inside the reader's own directory are not kept (a change there makes
  * it part of the round anyway), nor paths under node_modules (outside every
- * package: a change there is a full round).
+ * package: a change there is a full round) unless a link leads into the
+ * workspace, whose path is kept. The same index says what a package read of
+ * other packages' outputs (watch-reuse.ts).
  */
 export class CrossPackageReads {
-  /** Package name → the cache entry its reads came from, and the paths it read outside its directory (to forget them when it reads anew). */
+  /** Package name → the cache entry (and config inputs) its reads came from, and the paths it read outside its directory (to forget them when it reads anew). */
   private readonly byPackage = new Map<string, { key: string; paths: string[] }>();
   private readonly byPath = new Map<string, Set<string>>();
 
   /**
-   * The package's latest build (cache entry `entryKey`) read these, replacing what an earlier build
-   * read. The same entry again (a hit in every round after the first) is nothing to do.
+   * The package's latest build (cache entry `entryKey`) read these, and its config's evaluation
+   * `configInputs` (absolute), replacing what an earlier build read. The same entry again (a hit in
+   * every round after the first, with the same config inputs) is nothing to do.
    */
-  set(pkg: PackageInfo, reads: RecordedReads, entryKey: string): void {
-    if (this.byPackage.get(pkg.name)?.key === entryKey) return;
+  set(pkg: PackageInfo, reads: RecordedReads, entryKey: string, configInputs: readonly string[] = []): void {
+    const identity = [entryKey, ...configInputs].join('\0');
+    if (this.byPackage.get(pkg.name)?.key === identity) return;
     this.forget(pkg.name);
     const paths: string[] = [];
     const own = `${pkg.dir}${path.sep}`;
     const nodeModules = `${path.sep}node_modules${path.sep}`;
-    for (const rel of [...Object.keys(reads.files), ...Object.keys(reads.dirs), ...Object.keys(reads.manifests)]) {
-      const abs = path.resolve(pkg.dir, rel);
+    for (const rel of [...Object.keys(reads.files), ...Object.keys(reads.dirs), ...Object.keys(reads.manifests), ...configInputs]) {
+      let abs = path.resolve(pkg.dir, rel);
+      // Through a link into the workspace (a dependency's outputs read as node_modules/@scope/a/dist/x): the package's own path.
+      if (abs.includes(nodeModules)) abs = resolvedPath(abs);
       if (abs === pkg.dir || abs.startsWith(own) || abs.includes(nodeModules)) continue;
       paths.push(abs);
       let readers = this.byPath.get(abs);
       if (!readers) this.byPath.set(abs, (readers = new Set()));
       readers.add(pkg.name);
     }
-    this.byPackage.set(pkg.name, { key: entryKey, paths });
+    this.byPackage.set(pkg.name, { key: identity, paths });
+  }
+
+  /** What the package's last build read outside its directory (real paths), or undefined when no build of it told. */
+  pathsOf(name: string): readonly string[] | undefined {
+    return this.byPackage.get(name)?.paths;
   }
 
   /** The packages whose last build read `abs` itself, or listed it as a directory entry (a new file there counts). */

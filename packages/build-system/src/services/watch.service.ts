@@ -13,10 +13,11 @@ import { dependentClosure } from '../workspace/graph.js';
 import { OwnWrites } from './watch-own-writes.js';
 import { missedChanges } from './watch-missed.js';
 import { CrossPackageReads } from './watch-readers.js';
+import { RoundReuse } from './watch-reuse.js';
 import { selectPackages, WorkspaceBuildService, type RunOptions, type Selection } from './workspace.service.js';
 
 /** A watch: the request (request.ts) of every round, the hooks it passes on, and its own debounce. */
-export interface WatchOptions extends Omit<RunOptions, 'dryRun' | 'signal' | 'reads' | 'onPlan' | 'onReads' | 'withDependencies' | 'remoteSession'> {
+export interface WatchOptions extends Omit<RunOptions, 'dryRun' | 'signal' | 'reads' | 'onPlan' | 'onReads' | 'reuse' | 'withDependencies' | 'remoteSession'> {
   /**
    * After the first change, wait this long for more before a round starts (ms,
    * default 15): an editor's save (temp file, rename) or a `git checkout`
@@ -86,6 +87,10 @@ class WatchLoop {
   private failure: unknown = null;
 
   private selection: Selection | null = null;
+  /** Every outDir a result named → its package: whose outputs a kept package read (watch-reuse.ts). */
+  private readonly outDirOwners = new Map<string, string>();
+  /** Each package's last successful result: what a later round may keep (watch-reuse.ts). */
+  private readonly lastResults = new Map<string, RunResult['results'][number]>();
   /** Packages whose last build failed or was skipped: part of every round until they succeed. */
   private readonly unsettled = new Set<string>();
   /** The selected packages' outDirs and the cache directory: our own writes, never a reason for a round. */
@@ -219,7 +224,7 @@ class WatchLoop {
   private async round(number: number, what: Classified, count: number): Promise<void> {
     const started = performance.now();
     const reads = new ReadLog();
-    const base: RunOptions = { ...this.options, reads, signal: this.controller.signal, onReads: (pkg, read, key) => this.crossReads.set(pkg, read, key) };
+    const base: RunOptions = { ...this.options, reads, signal: this.controller.signal, onReads: (prepared, read, key) => this.crossReads.set(prepared.pkg, read, key, prepared.configInputs) };
     let packages: string[] | null = null;
     if (!what.full && this.selection) {
       const selected = new Set(this.selection.packages.map((p) => p.name));
@@ -228,8 +233,14 @@ class WatchLoop {
       packages = this.selection.packages.map((p) => p.name).filter((n) => affected.has(n));
     }
     let run: RunResult;
+    let reuse: RoundReuse | undefined;
     if (packages) {
-      run = await this.builds.run({ ...base, packages, filter: undefined, withDependencies: false });
+      reuse = new RoundReuse(this.lastResults, what.dirty, packages, this.crossReads, this.outDirOwners);
+      const onEvent: RunOptions['onEvent'] = (e) => {
+        if (e.type === 'package-done') reuse!.finished(e.result);
+        this.options.onEvent?.(e);
+      };
+      run = await this.builds.run({ ...base, onEvent, reuse, packages, filter: undefined, withDependencies: false });
     } else {
       run = await this.builds.run(base);
       // The graph for the rounds to come: read through the same log, so its package.json files are watched too.
@@ -244,7 +255,7 @@ class WatchLoop {
     this.settle(run, packages === null);
     this.updateWatches(reads, packages === null);
     if (this.closed && run.cancelled) return;
-    this.publish(this.roundResult(number, what, count, run, performance.now() - started));
+    this.publish(this.roundResult(number, what, count, run, performance.now() - started, reuse?.kept ?? []));
   }
 
   private settle(run: RunResult, full: boolean): void {
@@ -252,6 +263,9 @@ class WatchLoop {
     for (const r of run.results) {
       if (r.status === 'success') this.unsettled.delete(r.package.name);
       else this.unsettled.add(r.package.name);
+      if (r.status === 'success') this.lastResults.set(r.package.name, r);
+      else this.lastResults.delete(r.package.name);
+      if (r.outDir) this.outDirOwners.set(path.resolve(r.package.dir, r.outDir), r.package.name);
     }
     this.own.addOutDirs(run.results.flatMap((r) => (r.outDir ? [path.resolve(r.package.dir, r.outDir)] : [])));
   }
@@ -295,7 +309,7 @@ class WatchLoop {
     for (const file of missedChanges(seen)) this.changed(file);
   }
 
-  private roundResult(number: number, what: Classified, count: number, run: RunResult, durationMs: number): WatchRound {
+  private roundResult(number: number, what: Classified, count: number, run: RunResult, durationMs: number, kept: string[]): WatchRound {
     const names = (pred: (r: RunResult['results'][number]) => boolean) => run.results.filter(pred).map((r) => r.package.name);
     return {
       schemaVersion: RESULT_SCHEMA_VERSION,
@@ -306,6 +320,7 @@ class WatchLoop {
       packages: run.results.map((r) => r.package.name),
       rebuilt: names((r) => r.cache.status !== 'hit' && r.status !== 'skipped'),
       hits: run.results.filter((r) => r.cache.status === 'hit').length,
+      kept,
       failed: names((r) => r.status === 'failed'),
       skipped: names((r) => r.status === 'skipped'),
       durationMs: Math.round(durationMs * 10) / 10,

@@ -12,6 +12,7 @@ import { flushCacheUsage } from '../cache/package-cache.js';
 import { resolveRemoteCacheConfig } from '../cache/remote/config.js';
 import type { RemoteCacheSession } from '../cache/remote/session.js';
 import { ReadLog } from '../util/read-log.js';
+import { dependencyClosure } from '../workspace/graph.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { PackageBuildService, type PackageBuildOptions, type PreparedPackage } from './build.service.js';
 import { plan, resolveConcurrency, waitsFor, workspaceDependencyRefs, type RunOptions } from './plan.js';
@@ -104,7 +105,7 @@ export class WorkspaceBuildService {
     for (const p of selection.packages) {
       if (nested.has(p.name)) continue;
       void Promise.all([preparing.get(p.name)!, waiting.get(p.name)!]).then(
-        ([prepared, waits]) => waits.length > 0 && ahead.add(p.name, prepared, perPackage(p.name)),
+        ([prepared, waits]) => waits.length > 0 && !options.reuse?.expected(p.name, waits) && ahead.add(p.name, prepared, perPackage(p.name)),
         () => {},
       );
     }
@@ -113,8 +114,12 @@ export class WorkspaceBuildService {
       options.onEvent?.({ type: 'package-done', result });
       return result;
     };
+    // What a task may wait for: every package of the run below it, not only its direct dependencies (waitsFor
+    // adds the dependencies of a bundled one whose outputs come along, plan.ts).
+    const selected = new Set(byName.keys());
+    const below = (name: string) => [...dependencyClosure(selection.graph, [name], false)].filter((n) => selected.has(n));
     const outcome = await runSchedule<BuildResult>({
-      tasks: tasks.map((t) => ({ ...t, waitsFor: waiting.get(t.name)! })),
+      tasks: tasks.map((t) => ({ ...t, dependencies: below(t.name), waitsFor: waiting.get(t.name)! })),
       concurrency,
       bail: options.bail,
       signal: cancel?.signal,
@@ -122,6 +127,11 @@ export class WorkspaceBuildService {
       run: async (name) => {
         // By the time it starts, every dependency it waited for has succeeded (the scheduler skips it
         // otherwise): what it reads of them is on disk, and its key records exactly that.
+        const kept = options.reuse?.take(name, waits.get(name) ?? []);
+        if (kept) {
+          void ahead.take(name);
+          return emitDone(kept);
+        }
         return this.packageBuild.build(byName.get(name)!, perPackage(name), preparing.get(name), ahead.take(name));
       },
       isFailure: (r) => r.status === 'failed',

@@ -318,7 +318,7 @@ function selectionFor(record: NoopRecord, input: SelectionInput): RecordedSelect
 }
 
 /** A successful result as the next run reports it: a local hit, nothing restored, the entry's diagnostics. */
-function hitForm(r: BuildResult): RecordedPackage['result'] {
+export function hitForm(r: BuildResult): RecordedPackage['result'] {
   // startedAt and durationMs stay where they are: the replay overwrites their values.
   return {
     ...r,

@@ -55,10 +55,11 @@ export interface PackageBuildOptions extends CacheOptions, Pick<BuildRequest, 'a
   onEvent?: BuildEventListener;
   /**
    * The recorded reads of the package's build once it ends as a hit or as a stored miss (the
-   * cache entry's: complete by construction, cache/build-reads.ts). A watch learns from them which
-   * packages read files inside another package (a tsconfig `paths` alias to its sources).
+   * cache entry's: complete by construction, cache/build-reads.ts), with what its config's
+   * evaluation read. A watch learns from them which packages read files inside another package
+   * (a tsconfig `paths` alias to its sources, a config importing a sibling's file).
    */
-  onReads?: (pkg: PackageInfo, reads: RecordedReads, entryKey: string) => void;
+  onReads?: (prepared: PreparedPackage, reads: RecordedReads, entryKey: string) => void;
   /** Command line recorded in the lock owner record. */
   command?: string;
   /**
@@ -74,6 +75,8 @@ export interface PreparedPackage {
   pkg: PackageInfo;
   config: ResolvedConfig;
   choice: AdapterChoice;
+  /** The files its config's evaluation read (the config file and what it imports), absolute. */
+  configInputs: readonly string[];
 }
 
 /** A cache miss on its way to becoming a stored entry. */

@@ -22,7 +22,7 @@ export async function loadConfigStep(
   const { reads } = input;
   // Evaluated configs are kept beside the build cache and obey the same flags (config/evaluation-cache.ts).
   const stored = input.noCache ? undefined : { dir: resolveCacheDir(pkg.workspaceRoot, input.cacheDir), read: !input.force, write: true };
-  const { config, file, keep } = await loadPackageConfig(pkg, reads, stored);
+  const { config, file, keep, inputs } = await loadPackageConfig(pkg, reads, stored);
   const raw = input.adapter ? { ...config, adapter: input.adapter } : config;
   const resolved = resolveConfig(pkg, raw, file, reads);
   const origin = input.adapter ? '--adapter' : file ? toPosix(path.relative(pkg.dir, file)) : 'default';
@@ -64,5 +64,5 @@ export async function loadConfigStep(
   }
   // Usable: only now may its evaluation be kept for later runs (a run that fails on its config writes nothing).
   await keep?.();
-  return { pkg, config: resolved, choice };
+  return { pkg, config: resolved, choice, configInputs: inputs };
 }
