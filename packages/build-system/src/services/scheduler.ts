@@ -157,6 +157,11 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
         const via = queue.shift()!;
         for (const name of dependents.get(via) ?? []) {
           if (results.has(name) || started.has(name) || !waits.get(name)?.has(via)) continue;
+          // Also waiting for another task this skip reaches (a package that bundles b, whose output brings a's
+          // along, waits for both): skipped through that one, so its reason names the chain.
+          const mine = waits.get(name)!;
+          const throughOther = (w: string) => w !== via && waits.get(w)?.has(via) === true && (blockedBy.get(w) === failed || (!results.has(w) && !started.has(w)));
+          if ([...mine].some(throughOther)) continue;
           skip(name, blockedReason(failed, via));
           blockedBy.set(name, failed);
           queue.push(name);
@@ -169,9 +174,11 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
       const set = new Set(declared.get(name)!.filter((d) => mine.has(d)));
       waits.set(name, set);
       if (results.has(name) || started.has(name)) return;
-      for (const d of declared.get(name)!) {
-        const failed = set.has(d) ? blockedBy.get(d) : undefined;
-        if (failed === undefined) continue;
+      // Blocked by a failure: named through a skipped task it waits for when there is one (the chain), else directly.
+      const blocked = declared.get(name)!.filter((d) => set.has(d) && blockedBy.has(d));
+      const d = blocked.find((x) => blockedBy.get(x) !== x) ?? blocked[0];
+      if (d !== undefined) {
+        const failed = blockedBy.get(d)!;
         skip(name, blockedReason(failed, d));
         blockedBy.set(name, failed);
         skipDependents(name, failed);
