@@ -64,10 +64,12 @@ export class RoundReuse implements ReuseHook {
       const before = this.last.get(owner);
       if (now?.status !== 'success' || !before) return undefined;
       if (artifactsOf(now) === artifactsOf(before)) continue;
-      // Its outputs changed: kept only if this very file is the same bytes (a directory listed there never is).
+      // Its outputs changed: kept only if what it read is the same. A file: the same bytes. Anything else below the
+      // outDir (a directory it listed, a name it looked for that was absent) is as it was when the same files exist.
       const rel = toPosix(path.relative(now.package.dir, p));
-      const sha = now.artifacts.find((a) => a.path === rel)?.sha256;
-      if (sha === undefined || sha !== before.artifacts.find((a) => a.path === rel)?.sha256) return undefined;
+      const was = before.artifacts.find((a) => a.path === rel);
+      const is = now.artifacts.find((a) => a.path === rel);
+      if (is || was ? is?.sha256 !== was?.sha256 : pathsOf(now) !== pathsOf(before)) return undefined;
     }
     this.kept.push(name);
     return { ...hitForm(this.last.get(name)!), startedAt: new Date().toISOString(), durationMs: 0 };
@@ -91,3 +93,4 @@ export class RoundReuse implements ReuseHook {
 }
 
 const artifactsOf = (r: BuildResult): string => r.artifacts.map((a) => `${a.path}\0${a.sha256}`).join('\n');
+const pathsOf = (r: BuildResult): string => r.artifacts.map((a) => a.path).sort().join('\n');
