@@ -247,6 +247,29 @@ describe('scheduler', () => {
       expect(out.results.get('top')).toMatchObject({ status: 'skipped', reason: 'dependency core failed, via app' });
     });
 
+    it('a wait beyond the declared dependencies (a task below them) is waited for; its failure skips the task; a name that is no task is ignored', async () => {
+      // c declares b only; b keeps a external (waits for nothing); c bundles b and with it a's output.
+      const w = later();
+      const h = harness([t('a'), t('b'), { name: 'c', dependencies: ['b'], waitsFor: w.promise }], { concurrency: 4 });
+      w.settle(['b', 'a', 'not-a-task']);
+      await h.tick();
+      await h.finish('b');
+      expect(h.started()).not.toContain('c');
+      await h.finish('a');
+      expect(h.started()).toContain('c');
+      await h.finish('c');
+      expect((await h.schedule).results.get('c')!.status).toBe('ok');
+
+      const w2 = later();
+      const h2 = harness([t('a'), t('b'), { name: 'c', dependencies: ['b'], waitsFor: w2.promise }], { concurrency: 4 });
+      w2.settle(['b', 'a']);
+      await h2.tick();
+      await h2.finish('a', 'failed');
+      await h2.finish('b');
+      const out = await h2.schedule;
+      expect(out.results.get('c')).toMatchObject({ status: 'skipped', reason: 'dependency a failed' });
+    });
+
     it('a cancelled run ends without waiting for waits that never come', async () => {
       const controller = new AbortController();
       const h = harness([t('a'), { name: 'b', dependencies: [], waitsFor: new Promise(() => {}) }], { concurrency: 2, signal: controller.signal });

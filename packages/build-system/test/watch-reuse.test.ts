@@ -26,7 +26,7 @@ function result(name: string, artifacts: Record<string, string>, status: BuildRe
     durationMs: 1,
     cache: { status: 'miss', key: `key-${name}`, reason: 'first build', changes: [{ kind: 'first-build' }] },
     outDir: 'dist',
-    artifacts: Object.entries(artifacts).map(([p, sha256]) => ({ path: p, bytes: 1, sha256 })),
+    artifacts: Object.entries(artifacts).map(([p, sha256]) => ({ path: p, bytes: 1, sha256, kind: p.endsWith('.d.ts') ? 'dts' : 'js' })),
     diagnostics: [],
   } as BuildResult;
 }
@@ -57,7 +57,7 @@ describe('RoundReuse', () => {
   it('keeps a package that read only the unchanged declarations of a rebuilt dependency, as a hit of its last result', () => {
     const kept = round(reads(['../hub/dist/index.d.ts']), BEFORE, BODY_EDIT);
     expect(kept).toMatchObject({ status: 'success', cache: { status: 'hit', key: 'key-d', restored: false }, durationMs: 0 });
-    expect(kept!.artifacts).toEqual([{ path: 'dist/index.js', bytes: 1, sha256: 'd1' }]);
+    expect(kept!.artifacts).toEqual([{ path: 'dist/index.js', bytes: 1, sha256: 'd1', kind: 'js' }]);
   });
 
   it('checks one that read a file whose bytes changed', () => {

@@ -30,8 +30,11 @@ export interface ScheduledTask {
    * later (a workspace package's config decides it, and configs load while
    * other packages already build): the task starts no earlier than this
    * settles, then waits for those names only, as if they had been its
-   * `dependencies`. Names outside `dependencies` are ignored; a rejection
-   * means all of `dependencies`.
+   * `dependencies`. A name beyond `dependencies` is waited for too when it is
+   * a task of this schedule (a dependency's dependency whose output comes
+   * along with a bundled one: the caller vouches it is below the task; were it
+   * not, the cycle ends as 'dependency cycle' skips); other names are
+   * ignored. A rejection means all of `dependencies`.
    */
   waitsFor?: Promise<readonly string[]>;
 }
@@ -168,14 +171,16 @@ export function runSchedule<R>(options: ScheduleOptions<R>): Promise<ScheduleOut
         }
       }
     };
-    /** From now on the task waits for `deps` (within what it declared). */
+    /** From now on the task waits for `deps` (tasks of this schedule; see ScheduledTask.waitsFor). */
     const settle = (name: string, deps: readonly string[]) => {
-      const mine = new Set(deps);
-      const set = new Set(declared.get(name)!.filter((d) => mine.has(d)));
+      const set = new Set(deps.filter((d) => names.has(d) && d !== name));
       waits.set(name, set);
+      // A wait beyond the declared dependencies: its end must reach this task too.
+      const own = declared.get(name)!;
+      for (const d of set) if (!own.includes(d)) dependents.get(d)!.push(name);
       if (results.has(name) || started.has(name)) return;
       // Blocked by a failure: named through a skipped task it waits for when there is one (the chain), else directly.
-      const blocked = declared.get(name)!.filter((d) => set.has(d) && blockedBy.has(d));
+      const blocked = [...set].filter((d) => blockedBy.has(d));
       const d = blocked.find((x) => blockedBy.get(x) !== x) ?? blocked[0];
       if (d !== undefined) {
         const failed = blockedBy.get(d)!;

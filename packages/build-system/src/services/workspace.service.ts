@@ -12,7 +12,6 @@ import { flushCacheUsage } from '../cache/package-cache.js';
 import { resolveRemoteCacheConfig } from '../cache/remote/config.js';
 import type { RemoteCacheSession } from '../cache/remote/session.js';
 import { ReadLog } from '../util/read-log.js';
-import { dependencyClosure } from '../workspace/graph.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { PackageBuildService, type PackageBuildOptions, type PreparedPackage } from './build.service.js';
 import { plan, resolveConcurrency, waitsFor, workspaceDependencyRefs, type RunOptions } from './plan.js';
@@ -114,12 +113,9 @@ export class WorkspaceBuildService {
       options.onEvent?.({ type: 'package-done', result });
       return result;
     };
-    // What a task may wait for: every package of the run below it, not only its direct dependencies (waitsFor
-    // adds the dependencies of a bundled one whose outputs come along, plan.ts).
-    const selected = new Set(byName.keys());
-    const below = (name: string) => [...dependencyClosure(selection.graph, [name], false)].filter((n) => selected.has(n));
     const outcome = await runSchedule<BuildResult>({
-      tasks: tasks.map((t) => ({ ...t, dependencies: below(t.name), waitsFor: waiting.get(t.name)! })),
+      // waitsFor may name packages below a task beyond its direct dependencies (plan.ts: what a bundled one brings along).
+      tasks: tasks.map((t) => ({ ...t, waitsFor: waiting.get(t.name)! })),
       concurrency,
       bail: options.bail,
       signal: cancel?.signal,
