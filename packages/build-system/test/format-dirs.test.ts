@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packagesWorkspace, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
+import { filesBelow, packagesWorkspace, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
 import { cli } from './helpers/workspace.js';
 
 /**
@@ -38,17 +38,7 @@ const dual = (config?: string): FileTree => ({
   ...(config !== undefined ? { 'build.config.ts': config } : {}),
 });
 
-function files(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(path.join(d, e.name), `${rel}${e.name}/`);
-      else out.push(`${rel}${e.name}`);
-    }
-  };
-  walk(dir, '');
-  return out.sort();
-}
+const files = filesBelow;
 
 /** Both formats loaded by Node from the package's own directory (self-reference through exports). */
 function loadBoth(pkgDir: string): { required: string; imported: string } {

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packagesWorkspace, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
+import { filesBelow, packagesWorkspace, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
 import { cli } from './helpers/workspace.js';
 
 /**
@@ -42,17 +42,7 @@ const ui = (config: string): FileTree => ({
 /** The CLI's build with a cache of the fixture's own: the repo's node_modules (and its cache) is shared by every test. */
 const build = (fx: Fixture, ...args: string[]) => cli(['build', '--json', '--cache-dir', fx.path('.bs-cache'), ...args], { cwd: fx.root });
 
-function files(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(path.join(d, e.name), `${rel}${e.name}/`);
-      else out.push(`${rel}${e.name}`);
-    }
-  };
-  walk(dir, '');
-  return out.sort();
-}
+const files = filesBelow;
 
 describe('bundle: false', () => {
   it("esbuild writes one file per module the entries reach, in both formats, importing each other; 'use client' stays first; Node and a nodenext consumer use both", () => {

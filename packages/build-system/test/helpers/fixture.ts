@@ -59,6 +59,19 @@ export function packagesWorkspace(packages: Record<string, FileTree>, track: Fix
   return fx;
 }
 
+/** Every file below dir, as sorted posix paths relative to it (`esm/index.js`). */
+export function filesBelow(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name), `${rel}${e.name}/`);
+      else out.push(`${rel}${e.name}`);
+    }
+  };
+  walk(dir, '');
+  return out.sort();
+}
+
 /** sha256 of every file below dir (relative posix path → hash); {} when dir is missing. */
 export function snapshotTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
