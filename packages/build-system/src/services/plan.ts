@@ -32,7 +32,7 @@ export interface RunHooks extends Pick<SelectOptions, 'reads' | 'onSelected' | '
 
 /**
  * Packages whose last result stands: their own inputs are known unchanged (a watch's file events), and
- * every dependency they wait for came out of this run with the same artifacts as before. `expected` is
+ * what they read of this run's outputs came out the same (services/watch-reuse.ts). `expected` is
  * asked once a package's waits are known (one expected to be kept gets no key computed ahead); `take`
  * at its turn, its waits done, returns the result to keep, or undefined to build it as usual.
  */
