@@ -223,6 +223,24 @@ describe.concurrent('build-system watch', () => {
     expect(['a', 'b', 'c', 'd'].map((k) => dist(fx, k))).toEqual(before);
   });
 
+  it("a config `inputs` glob reaching into another package: a change there rebuilds the package, never keeps it", async (t) => {
+    const fx = fixture({
+      a: { plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: source('a1') },
+      // Depends on a (so a's round includes it) but keeps it external: only its key reads a's file, through `inputs`.
+      d: { deps: ['a'], plainConfig: `{ adapter: 'esbuild', format: 'esm', inputs: ['../a/assets/*.txt'] }`, source: `import { value } from '@fx/a';\nexport const d = value;\n` },
+      // Not a's dependent at all: only the glob ties it to a's file.
+      e: { plainConfig: `{ adapter: 'esbuild', format: 'esm', inputs: ['../a/assets/*.txt'] }`, source: source('e1') },
+    });
+    fx.write({ 'packages/a/assets/banner.txt': 'one\n' });
+    const p = startWatch(t, fx);
+    await round(p, 0);
+    fx.write({ 'packages/a/assets/banner.txt': 'two\n' });
+    const r = await until(() => rounds(p).find((x) => x.round >= 1 && x.trigger.files.includes('packages/a/assets/banner.txt')), 'the round of the edit', p);
+    expect(r.reloaded).toBe(false);
+    expect(r.kept).toEqual([]);
+    expect(r.rebuilt.sort()).toEqual([scoped('a'), scoped('d'), scoped('e')]);
+  });
+
   it('a failed build is reported with file:line:column and the watch goes on; fixing it rebuilds it and the dependents it skipped', async (t) => {
     const fx = fixture({
       a: { source: source('a1') },

@@ -224,7 +224,7 @@ export class PackageBuildService {
     await consume(() => publishStep(prepared, staging, input.lock));
     if (entry) {
       await recordStep(entry, { outDir: config.outDir, emitted: config.emit, artifacts, diagnostics, remoteSession: options.remoteSession });
-      options.onReads?.(prepared, entry.reads, entry.key);
+      options.onReads?.(prepared, entry.reads, entry.key, entry.miss.current);
     }
     return { ...base, status: 'success', durationMs: durationMs(), artifacts, diagnostics };
   }

@@ -26,18 +26,19 @@ export class CrossPackageReads {
   private readonly byPath = new Map<string, Set<string>>();
 
   /**
-   * The package's latest build (cache entry `entryKey`) read these, and its config's evaluation
-   * `configInputs` (absolute), replacing what an earlier build read. The same entry again (a hit in
-   * every round after the first, with the same config inputs) is nothing to do.
+   * The package's latest build (cache entry `entryKey`) read these, and its key and config
+   * evaluation `ownInputs` (absolute: the fingerprint's files and directories, the config's
+   * imports), replacing what an earlier build read. The same entry with the same inputs again (a
+   * hit in every round after the first) is nothing to do.
    */
-  set(pkg: PackageInfo, reads: RecordedReads, entryKey: string, configInputs: readonly string[] = []): void {
-    const identity = [entryKey, ...configInputs].join('\0');
+  set(pkg: PackageInfo, reads: RecordedReads, entryKey: string, ownInputs: readonly string[] = []): void {
+    const identity = [entryKey, ...ownInputs].join('\0');
     if (this.byPackage.get(pkg.name)?.key === identity) return;
     this.forget(pkg.name);
     const paths: string[] = [];
     const own = `${pkg.dir}${path.sep}`;
     const nodeModules = `${path.sep}node_modules${path.sep}`;
-    for (const rel of [...Object.keys(reads.files), ...Object.keys(reads.dirs), ...Object.keys(reads.manifests), ...configInputs]) {
+    for (const rel of [...Object.keys(reads.files), ...Object.keys(reads.dirs), ...Object.keys(reads.manifests), ...ownInputs]) {
       let abs = path.resolve(pkg.dir, rel);
       // Through a link into the workspace (a dependency's outputs read as node_modules/@scope/a/dist/x): the package's own path.
       if (abs.includes(nodeModules)) abs = resolvedPath(abs);

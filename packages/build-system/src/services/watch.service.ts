@@ -224,7 +224,7 @@ class WatchLoop {
   private async round(number: number, what: Classified, count: number): Promise<void> {
     const started = performance.now();
     const reads = new ReadLog();
-    const base: RunOptions = { ...this.options, reads, signal: this.controller.signal, onReads: (prepared, read, key) => this.crossReads.set(prepared.pkg, read, key, prepared.configInputs) };
+    const base: RunOptions = { ...this.options, reads, signal: this.controller.signal, onReads: (prepared, read, entry, key) => this.crossReads.set(prepared.pkg, read, entry, [...prepared.configInputs, ...key.inputFiles.keys(), ...key.inputDirs]) };
     let packages: string[] | null = null;
     if (!what.full && this.selection) {
       const selected = new Set(this.selection.packages.map((p) => p.name));

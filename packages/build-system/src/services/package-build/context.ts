@@ -55,11 +55,13 @@ export interface PackageBuildOptions extends CacheOptions, Pick<BuildRequest, 'a
   onEvent?: BuildEventListener;
   /**
    * The recorded reads of the package's build once it ends as a hit or as a stored miss (the
-   * cache entry's: complete by construction, cache/build-reads.ts), with what its config's
-   * evaluation read. A watch learns from them which packages read files inside another package
-   * (a tsconfig `paths` alias to its sources, a config importing a sibling's file).
+   * cache entry's: complete by construction, cache/build-reads.ts), with its key's own inputs (the
+   * files and directories the fingerprint hashed and listed, config `inputs` globs included) and
+   * what its config's evaluation read (`prepared.configInputs`). A watch learns from them which
+   * packages read files inside another package (a tsconfig `paths` alias to its sources, a config
+   * importing a sibling's file, an `inputs` glob reaching into another package).
    */
-  onReads?: (prepared: PreparedPackage, reads: RecordedReads, entryKey: string) => void;
+  onReads?: (prepared: PreparedPackage, reads: RecordedReads, entryKey: string, key: KeyState) => void;
   /** Command line recorded in the lock owner record. */
   command?: string;
   /**

@@ -151,7 +151,7 @@ async function strictRefusal(check: CacheCheck, manifest: CacheManifest, source:
 async function finishHit(check: CacheCheck, current: KeyState, manifest: CacheManifest, restored: boolean, source: 'local' | 'remote' = 'local'): Promise<BuildResult> {
   const problem = await check.cache.finish({ key: manifest.key, fingerprint: current.fingerprint, reads: manifest.reads });
   if (problem) check.warnings.push(cacheWarning(problem));
-  check.options.onReads?.(check.prepared, manifest.reads, manifest.key);
+  check.options.onReads?.(check.prepared, manifest.reads, manifest.key, current);
   const { options, base, started, warnings, ctx } = check;
   // A hit replays what the original build printed: it stands in for that build.
   if ((options.outputLogs ?? 'full') === 'full') {
