@@ -63,6 +63,29 @@ describe('rollup and tsconfig paths', () => {
     expect(run(fx).stdout.trim()).toBe('hi nearer 42');
   });
 
+  it("a bundled dependency's own import is not aliased: its `shared` is the npm package, the package's `shared` its source", () => {
+    const fx = packagesWorkspace(
+      {
+        app: {
+          'package.json': { name: '@rp/app', version: '1.0.0', type: 'module', exports: './dist/index.js', devDependencies: { dep: '1.0.0' } },
+          'build-system.config.ts': `export default { adapter: 'rollup', format: 'esm', dts: false };\n`,
+          'tsconfig.json': { compilerOptions: { strict: true, module: 'ESNext', moduleResolution: 'Bundler', paths: { shared: ['./src/shared.ts'] } } },
+          'src/index.ts': `import { from } from 'shared';\nimport { depFrom } from 'dep';\nconsole.log(from, depFrom);\n`,
+          'src/shared.ts': `export const from: string = 'alias';\n`,
+          // Installed beside it (a devDependency, so bundled): its import of `shared` resolves in node_modules.
+          'node_modules/dep/package.json': { name: 'dep', version: '1.0.0', type: 'module', main: 'index.js' },
+          'node_modules/dep/index.js': `export { from as depFrom } from 'shared';\n`,
+          'node_modules/shared/package.json': { name: 'shared', version: '1.0.0', type: 'module', main: 'index.js' },
+          'node_modules/shared/index.js': `export const from = 'npm';\n`,
+        },
+      },
+      fixtures,
+      'rp-root',
+    );
+    expect(build(fx).adapter.name).toBe('rollup');
+    expect(run(fx).stdout.trim()).toBe('alias npm');
+  });
+
   it('an alias to sources outside the package: a nearer target appearing there is a miss', () => {
     const fx = packagesWorkspace(
       {

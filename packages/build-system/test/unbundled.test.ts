@@ -132,7 +132,7 @@ describe('bundle: false', () => {
       fx.write({ 'packages/ui/build-system.config.ts': config });
       const r = build(fx);
       const result = JSON.parse(r.stdout).results[0];
-      return { code: r.code, error: result.error ? `${result.error.code} ${result.error.field}: ${result.error.message}` : '', diagnostics: result.diagnostics.map((d: { message: string }) => d.message) };
+      return { code: r.code, error: result.error ? `${result.error.code} ${result.error.field}: ${result.error.message}` : '', diagnostics: result.diagnostics.map((d: { message: string; file?: string }) => `${d.file}: ${d.message}`) };
     };
     const bun = outcome(`export default { adapter: 'bun', bundle: false };\n`);
     expect(bun.code).toBe(2);
@@ -142,6 +142,6 @@ describe('bundle: false', () => {
     // An entry named like a module the others reach: two files would be written to one name.
     const clash = outcome(`export default { adapter: 'esbuild', dts: false, bundle: false, entry: { index: 'src/index.ts', 'utils/cx': 'src/unused.ts' } };\n`);
     expect(clash.code).toBe(1);
-    expect(clash.diagnostics.join('\n')).toContain('bundle: false writes src/utils/cx.ts as utils/cx, a name the entry src/unused.ts already has');
+    expect(clash.diagnostics.join('\n')).toContain('build-system.config.ts: bundle: false writes src/utils/cx.ts as utils/cx, a name the entry src/unused.ts already has');
   });
 });

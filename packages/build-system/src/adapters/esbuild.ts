@@ -195,7 +195,9 @@ async function buildFormat(api: EsbuildApi, ctx: AdapterContext, format: Format,
     if (found.kind === 'aborted') return abortedOutcome();
     if (found.kind === 'failed') return { ok: false, aborted: false, files: [], diagnostics: failureDiagnostics(pkg.dir, found.error), reads: [] };
     const { entryPoints, problem } = moduleEntryPoints(pkg.dir, config, found.result.metafile?.inputs ?? {});
-    if (problem) return { ok: false, aborted: false, files: [], diagnostics: [{ severity: 'error', message: problem }], reads: [] };
+    // Fixed in the config (an entry's name), so the diagnostic points there.
+    const where = config.configFile ? { file: diagnosticFile(pkg.dir, config.configFile) } : {};
+    if (problem) return { ok: false, aborted: false, files: [], diagnostics: [{ severity: 'error', message: problem, ...where }], reads: [] };
     Object.assign(options, { entryPoints, splitting: false, chunkNames: undefined });
     options.plugins = [unbundledImports(entryPoints, config.outExtension[format]), ...(options.plugins ?? [])];
   }

@@ -8,7 +8,7 @@ import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
 import type { ReadLog } from '../util/read-log.js';
 import { isInside, toPosix } from '../util/paths.js';
-import { TsconfigPaths } from './tsconfig-paths.js';
+import { TS_FOR_JS, TsconfigPaths } from './tsconfig-paths.js';
 import { importModuleFile, requireOwn, resolveModule, type ResolvedModule } from '../util/resolve-module.js';
 import { installCommand, type PackageInfo } from '../workspace/package-info.js';
 import { configInvalid } from './config-error.js';
@@ -50,13 +50,6 @@ const rollupFormat: Record<Format, 'es' | 'cjs'> = { esm: 'es', cjs: 'cjs' };
 
 const TS_LIKE = /\.(m|c)?tsx?$/;
 const SCRIPT = /\.(m|c)?[jt]sx?$/;
-/** `./foo.js` in TypeScript source means `./foo.ts` (and .mjs -> .mts, .cjs -> .cts, .jsx -> .tsx). */
-const TS_FOR_JS: Record<string, string[]> = {
-  '.js': ['.ts', '.tsx'],
-  '.mjs': ['.mts'],
-  '.cjs': ['.cts'],
-  '.jsx': ['.tsx'],
-};
 
 type RollupFn = (options: InputOptions) => Promise<RollupBuild>;
 type NodeResolveFn = (options?: Record<string, unknown>) => Plugin;

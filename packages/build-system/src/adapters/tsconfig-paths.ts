@@ -27,7 +27,8 @@ interface Mapping {
 }
 
 const SCRIPT_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
-const TS_FOR_JS: Record<string, string[]> = { '.js': ['.ts', '.tsx'], '.mjs': ['.mts'], '.cjs': ['.cts'], '.jsx': ['.tsx'] };
+/** `./foo.js` in TypeScript source means `./foo.ts` (and .mjs -> .mts, .cjs -> .cts, .jsx -> .tsx): the sources a written extension stands for. */
+export const TS_FOR_JS: Readonly<Record<string, readonly string[]>> = { '.js': ['.ts', '.tsx'], '.mjs': ['.mts'], '.cjs': ['.cts'], '.jsx': ['.tsx'] };
 
 export class TsconfigPaths {
   private readonly byDir = new Map<string, Mapping | null>();
@@ -40,6 +41,9 @@ export class TsconfigPaths {
   /** The file `specifier` maps to from `importer` (absolute), or undefined when no pattern matches or no target exists. */
   resolve(specifier: string, importer: string): string | undefined {
     if (specifier.startsWith('.') || path.isAbsolute(specifier) || specifier.includes('\0')) return undefined;
+    // A dependency's own files are not the package's to alias (esbuild applies no tsconfig inside node_modules either):
+    // its `import 'utils'` is the npm package, whatever the package's `paths` call `utils`.
+    if (importer.split(path.sep).includes('node_modules')) return undefined;
     const mapping = this.forDir(path.dirname(importer));
     if (!mapping) return undefined;
     for (const target of matchingTargets(mapping, specifier)) {
