@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { lockDirFor } from '../src/lock.js';
@@ -239,6 +239,45 @@ describe.concurrent('build-system watch', () => {
     expect(r.reloaded).toBe(false);
     expect(r.kept).toEqual([]);
     expect(r.rebuilt.sort()).toEqual([scoped('a'), scoped('d'), scoped('e')]);
+  });
+
+  it('outputs deleted or rewritten by something else are put back in a round of their own; the rounds\' own writes start none', async (t) => {
+    const fx = fixture({
+      a: { plainConfig: `{ adapter: 'esbuild', format: 'esm', sourcemap: true }`, source: source('a1') },
+      // Bundles a: reads a's dist, so a's restored output must come out the same for b to be kept.
+      b: { deps: ['a'], depField: 'devDependencies', plainConfig: BUNDLING, source: `import { value } from '@fx/a';\nexport const b = 'b+' + value;\n` },
+    });
+    const p = startWatch(t, fx);
+    await round(p, 0);
+    const published = { js: dist(fx, 'a'), map: fx.read('packages/a/dist/index.js.map') };
+    // The events of round 0's own writes (outDirs swapped in, watched from now on) have come and gone: no round.
+    fx.write({ 'packages/b/src/index.ts': `import { value } from '@fx/a';\nexport const b = 'B+' + value;\n` });
+    const edit = await until(() => rounds(p).find((x) => x.trigger.files.includes('packages/b/src/index.ts')), 'the edit round', p);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(rounds(p).map((x) => x.round)).toEqual([0, edit.round]);
+    expect(edit.round).toBe(1);
+
+    // The whole outDir removed (rm -rf dist): a's cache hit restores it; b read the same files and is kept.
+    rmSync(fx.path('packages/a/dist'), { recursive: true, force: true });
+    const removed = await until(() => rounds(p).find((x) => x.round > edit.round), 'the round after dist was removed', p);
+    expect(removed.trigger.files).toContain('packages/a/dist');
+    expect(removed.reloaded).toBe(false);
+    const a = removed.run.results.find((x) => x.package.name === scoped('a'))!;
+    expect(a.cache).toMatchObject({ status: 'hit', restored: true });
+    expect(removed.kept).toEqual([scoped('b')]);
+    expect(dist(fx, 'a')).toBe(published.js);
+    expect(fx.read('packages/a/dist/index.js.map')).toBe(published.map);
+
+    // One file rewritten in place by another tool, and one removed: put back too, in one round.
+    writeFileSync(fx.path('packages/a/dist/index.js'), 'export const value = "not built by build-system";\n');
+    rmSync(fx.path('packages/a/dist/index.js.map'));
+    const rewritten = await until(() => rounds(p).find((x) => x.round > removed.round), 'the round after a dist file was rewritten', p);
+    expect(rewritten.trigger.files).toEqual(expect.arrayContaining(['packages/a/dist/index.js']));
+    expect(rewritten.run.results.find((x) => x.package.name === scoped('a'))!.cache).toMatchObject({ status: 'hit', restored: true });
+    await until(() => dist(fx, 'a') === published.js && existsSync(fx.path('packages/a/dist/index.js.map')), 'a restored again', p);
+    // Putting them back is the watch's own write: no round after it.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(rounds(p).at(-1)!.round).toBe(rewritten.round);
   });
 
   it('a failed build is reported with file:line:column and the watch goes on; fixing it rebuilds it and the dependents it skipped', async (t) => {

@@ -1,15 +1,15 @@
-import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
-import { CONFIG_FILE_NAME } from '../config/find.js';
 import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import type { RunResult } from '../result/schema.js';
 import type { WatchRound } from '../result/watch-schema.js';
 import { DirWatcher } from '../util/dir-watcher.js';
-import { isInside, resolvedPath, toPosix } from '../util/paths.js';
+import { isInside } from '../util/paths.js';
 import { ReadLog } from '../util/read-log.js';
 import { dependentClosure } from '../workspace/graph.js';
+import { classifyBatch, type Classified } from './watch-classify.js';
+import { OutputGuard } from './watch-outputs.js';
 import { OwnWrites } from './watch-own-writes.js';
 import { missedChanges } from './watch-missed.js';
 import { CrossPackageReads } from './watch-readers.js';
@@ -37,16 +37,6 @@ const OWN_FILE = /^\.build-system/;
 /** Directories that are never inputs as such (the package lock may create a package's node_modules); what a build reads inside them is watched by its own directory. */
 const NEVER_INPUT = new Set(['node_modules', '.git']);
 
-/** What a batch of changed paths asks for. */
-interface Classified {
-  /** Select again and check every package: a config, a package.json or something outside the selected packages changed. */
-  full: boolean;
-  /** Selected packages whose own inputs changed. */
-  dirty: Set<string>;
-  /** The changed paths that count, relative to the workspace root. */
-  files: string[];
-}
-
 /**
  * Watch mode on top of the one-shot run: each round is a
  * `WorkspaceBuildService.run` over the packages a change can affect, so it has
@@ -64,6 +54,10 @@ interface Classified {
  * new package directory) makes it a full round with the selection computed
  * again. Changes that arrive while a round runs are kept and make the next
  * round: none is lost, and a burst is one round.
+ *
+ * The outputs a round published are guarded (watch-outputs.ts): deleted or
+ * rewritten by something else, their package takes part in the next round,
+ * whose cache hit puts them back.
  */
 export class WatchService {
   constructor(private readonly builds: WorkspaceBuildService = new WorkspaceBuildService()) {}
@@ -95,6 +89,10 @@ class WatchLoop {
   private readonly unsettled = new Set<string>();
   /** The selected packages' outDirs and the cache directory: our own writes, never a reason for a round. */
   private readonly own = new OwnWrites();
+  /** The outputs the rounds published: one deleted or rewritten by something else starts a round that puts it back. */
+  private readonly outputs = new OutputGuard();
+  /** Packages a round took part in because their outputs were not as published: not scheduled again by the next round's check. */
+  private restoring = new Set<string>();
   /** Who reads files inside another package (from the builds' recorded reads): part of a round its files start. */
   private readonly crossReads = new CrossPackageReads();
   private watched = new Set<string>();
@@ -166,7 +164,7 @@ class WatchLoop {
   }
 
   private changed(file: string): void {
-    if (this.closed || this.ignored(file)) return;
+    if (this.closed || (this.outputs.owner(file) === undefined && this.ignored(file))) return;
     this.pending.add(file);
     this.wake?.();
   }
@@ -178,7 +176,7 @@ class WatchLoop {
 
   private async loop(): Promise<void> {
     let number = 0;
-    await this.round(number++, { full: true, dirty: new Set(), files: [] }, 0);
+    await this.round(number++, { full: true, dirty: new Set(), files: [], restore: new Set() }, 0);
     const debounceMs = this.options.debounceMs ?? 15;
     while (!this.closed) {
       if (this.pending.size === 0) await new Promise<void>((resolve) => (this.wake = resolve));
@@ -196,29 +194,9 @@ class WatchLoop {
   }
 
   private classify(files: readonly string[]): Classified {
-    const dirty = new Set<string>();
-    let full = this.selection === null;
-    // Known paths count, and new entries of a listed directory still there (a new source file, a new package): not a
-    // file nobody read (a log), nor one that came and went in the batch (the temp file `sed -i` renames over a source).
-    const counts = (f: string) => this.known.has(f) || (this.listed.get(path.dirname(f))?.has(path.basename(f)) === false && lstatSync(f, { throwIfNoEntry: false }) !== undefined);
-    const root = this.selection?.workspace.root ?? this.cwd;
-    for (const file of files) {
-      // A file nobody read (a log, an editor's swap file beside an unlisted one): not an input.
-      if (!counts(file)) continue;
-      const owned = this.selection ? ownerOf(this.selection, file) : undefined;
-      if (!owned) {
-        full = true;
-        continue;
-      }
-      const [owner, real] = owned;
-      const rel = path.relative(owner.dir, real);
-      // Its config or package.json: load it again, and with it the graph (dependencies may have changed).
-      if (rel === 'package.json' || CONFIG_FILE_NAME.test(rel) || rel === '') full = true;
-      dirty.add(owner.name);
-      for (const reader of this.crossReads.readersOf(real)) dirty.add(reader);
-    }
-    const counted = files.filter(counts);
-    return { full, dirty, files: counted.map((f) => toPosix(path.relative(root, f)) || '.') };
+    const what = classifyBatch(files, { selection: this.selection, cwd: this.cwd, known: this.known, listed: this.listed, crossReads: this.crossReads, outputs: this.outputs });
+    this.restoring = what.restore;
+    return what;
   }
 
   private async round(number: number, what: Classified, count: number): Promise<void> {
@@ -268,6 +246,12 @@ class WatchLoop {
       if (r.outDir) this.outDirOwners.set(path.resolve(r.package.dir, r.outDir), r.package.name);
     }
     this.own.addOutDirs(run.results.flatMap((r) => (r.outDir ? [path.resolve(r.package.dir, r.outDir)] : [])));
+    // Outputs already not as published (deleted between the swap and now): checked in the next batch, once (a round that
+    // could not put them back does not start another by itself).
+    for (const name of this.outputs.record(run.results)) {
+      const r = run.results.find((x) => x.package.name === name)!;
+      if (!this.restoring.has(name)) this.changed(path.resolve(r.package.dir, r.outDir!));
+    }
   }
 
   /** Watch the directories this round read (added to what earlier rounds read, unless it read everything). */
@@ -304,6 +288,8 @@ class WatchLoop {
     for (const file of seen.absent) add(path.dirname(file));
     // The workspace root: a new package directory, a new lockfile.
     if (this.selection) add(this.selection.workspace.root);
+    // The published outputs' directories: not read by any build as an input, watched for the guard.
+    for (const dir of this.outputs.dirs()) dirs.add(dir);
     this.watcher.sync(dirs);
     this.watched = dirs;
     for (const file of missedChanges(seen)) this.changed(file);
@@ -328,19 +314,4 @@ class WatchLoop {
       run,
     };
   }
-}
-
-/**
- * The selected package a path belongs to (the deepest directory holding it), with the path as inside it; a package's file
- * seen through its node_modules link (a dependency resolved by name) is that package's, not outside every one.
- */
-function ownerOf(selection: Selection, file: string): [Selection['packages'][number], string] | undefined {
-  let best: Selection['packages'][number] | undefined;
-  for (const p of selection.packages) {
-    if (isInside(p.dir, file) && (!best || p.dir.length > best.dir.length)) best = p;
-  }
-  if (best) return [best, file];
-  if (!file.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
-  const real = resolvedPath(file);
-  return real === file ? undefined : ownerOf(selection, real);
 }
