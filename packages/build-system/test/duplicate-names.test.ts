@@ -48,6 +48,21 @@ describe('two workspace packages with one name', () => {
     expect(existsSync(fx.path('examples/one/dist'))).toBe(false);
   });
 
+  it('a workspace run, list and --dry-run say which packages they leave out, every time (such a run is never replayed without the warning)', () => {
+    const fx = workspace();
+    const warning = 'warning: examples/one and examples/two are both named starter: none of them is built by a workspace run; rename one, or build each by its directory';
+    for (const args of [['build'], ['build'], ['build', '--filter', '@dup/*'], ['list'], ['build', '--dry-run']]) {
+      const r = cli(args, { cwd: fx.root, env: { BUILD_SYSTEM_DEBUG_NOOP: '1' } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr, args.join(' ')).toContain(warning);
+      expect(r.stderr).not.toContain('replayed');
+    }
+    // Chosen by directory: nothing is left out of what was asked.
+    const byDir = cli(['build', './examples/one'], { cwd: fx.root });
+    expect(byDir.code, byDir.stderr).toBe(0);
+    expect(byDir.stderr).not.toContain('named starter');
+  });
+
   it('naming the name is an error that names both directories', () => {
     const fx = workspace();
     const r = cli(['build', '--json', 'starter'], { cwd: fx.root });

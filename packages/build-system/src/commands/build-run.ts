@@ -3,7 +3,7 @@ import path from 'node:path';
 import { BuildSystemError } from '../errors.js';
 import { runError, type WorkspaceBuildService } from '../services/workspace.service.js';
 import { planTable } from './progress.js';
-import { printError } from './errors-output.js';
+import { printError, printWarningEvent } from './errors-output.js';
 import { explainLines } from './cache-flags.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
 import { redactArgv } from '../cache/remote/config.js';
@@ -57,7 +57,7 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
   const { request, view } = parsed;
 
   if (request.dryRun) {
-    const plan = await builds.plan(request);
+    const plan = await builds.plan({ ...request, onEvent: printWarningEvent });
     try {
       if (view.summary) writeSummary(view.summary, plan);
     } catch (e) {

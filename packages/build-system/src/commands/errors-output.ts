@@ -1,4 +1,5 @@
 import { formatIssue, isBuildSystemError, type ErrorIssue } from '../errors.js';
+import type { BuildEvent } from '../events.js';
 
 /** A BuildSystemError, or its JSON form as a plan or run result carries it (`issues` may be absent there). */
 export type ReportedError = ErrorIssue & { readonly issues?: readonly ErrorIssue[] };
@@ -21,4 +22,9 @@ export function failCommand(e: unknown, jsonFields?: Record<string, unknown>): v
   if (!isBuildSystemError(e)) throw e;
   printError(e, jsonFields);
   process.exitCode = e.exitCode;
+}
+
+/** A run-level warning event on stderr, as the build's line reporter prints it; for commands without a reporter (list, --dry-run). */
+export function printWarningEvent(event: BuildEvent): void {
+  if (event.type === 'warning') process.stderr.write(`build-system: warning: ${event.message}\n`);
 }

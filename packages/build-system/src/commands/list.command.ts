@@ -5,7 +5,7 @@ import { applyFlagOptions, commandMetadata } from './flag-options.js';
 import { UsageExitCommand } from './usage-exit.js';
 import { WorkspaceBuildService } from '../services/workspace.service.js';
 import { planTable } from './progress.js';
-import { printError } from './errors-output.js';
+import { printError, printWarningEvent } from './errors-output.js';
 import { createStyle, wantsColor } from './terminal.js';
 
 @Command(commandMetadata(LIST_COMMAND))
@@ -16,7 +16,7 @@ export class ListCommand extends UsageExitCommand {
 
   async run(packages: string[], flags: ListFlags): Promise<void> {
     // The same plan `build --dry-run` prints: one place decides order, adapter and cache state.
-    const plan = await this.builds.plan({ cwd: flags.cwd, packages, filter: flags.filter, all: flags.all });
+    const plan = await this.builds.plan({ cwd: flags.cwd, packages, filter: flags.filter, all: flags.all, onEvent: printWarningEvent });
     if (plan.error) {
       printError(plan.error, flags.json ? { packages: [] } : undefined);
     } else if (flags.json) {

@@ -92,6 +92,8 @@ export class NoopRecording {
     if (refused) return refused;
     if (!run.ok || run.cancelled || run.error || run.results.length === 0) return 'the run did not succeed';
     if (run.cache?.remote) return 'a remote cache took part';
+    // Its warning is printed by the run, not kept in results: a replay would drop it.
+    if (this.selection?.leftOut.length) return 'the selection left out packages that share a name';
     for (const r of run.results) {
       if (r.status !== 'success' || !r.cache.key || !r.outDir || (r.cache.status !== 'hit' && r.cache.status !== 'miss')) return `${r.package.name} was not built through the cache`;
       if (r.diagnostics.some((d) => d.code === 'CACHE')) return `${r.package.name} had a cache problem`;

@@ -110,6 +110,7 @@ export async function planSelection(packageBuild: PackageBuildService, runOption
   const startedAt = new Date().toISOString();
   const concurrency = resolveConcurrency(options.concurrency);
   const selection = selectPackages(options);
+  for (const message of selection.leftOut) options.onEvent?.({ type: 'warning', message });
   const packages: PlanEntry[] = [];
   // Packages that would be rebuilt: what their dependents would read from them is not known before.
   const rebuilt = new Set<string>();

@@ -52,6 +52,11 @@ export interface Selection {
   dependencies: Map<string, string[]>;
   /** package dir → whether it takes part, for every package that was asked. */
   participation: Map<string, boolean>;
+  /**
+   * Warnings about packages this selection would have taken and leaves out: packages that share a
+   * name (workspace/discover.ts) and would take part. Empty for a selection by names or by the cwd's package.
+   */
+  leftOut: string[];
 }
 
 /** A package takes part in a workspace run when it has a build.config.* file. */
@@ -102,6 +107,7 @@ export function selectPackages(options: SelectOptions = {}): Selection {
   const names = options.packages ?? [];
   const positiveFilter = filters.some((f) => !f.exclude);
   let seeds: PackageInfo[] = [];
+  let fromWorkspace = names.length === 0 && positiveFilter;
   /** Acted on even without a build config (named by the user, or the package the command runs in). */
   const explicit = new Set<string>();
   if (names.length > 0) {
@@ -114,9 +120,11 @@ export function selectPackages(options: SelectOptions = {}): Selection {
       explicit.add(own.name);
     } else if (cwd === workspace.root && workspace.packages.length > 0) {
       seeds = workspace.packages.filter(participates);
+      fromWorkspace = true;
       if (seeds.length === 0) {
         const what = options.all ? 'has a build.config.* file or an entry to infer from package.json' : 'has a build.config.* file (pass --all to build every package with an inferable entry)';
-        throw new BuildSystemError('USAGE', `no workspace package under ${cwd} ${what}`, { file: toPosix(path.relative(process.cwd(), cwd)) || '.' });
+        const left = duplicatesLeftOut(workspace, decide);
+        throw new BuildSystemError('USAGE', `no workspace package under ${cwd} ${what}${left.length ? ` (left out: ${left.join('; ')})` : ''}`, { file: toPosix(path.relative(process.cwd(), cwd)) || '.' });
       }
     } else if (existsSync(path.join(cwd, 'package.json'))) {
       // A package outside any workspace, or one the workspace globs do not list.
@@ -138,9 +146,22 @@ export function selectPackages(options: SelectOptions = {}): Selection {
   if (final.size === 0) throw emptySelection(options, chosen);
   assertAcyclic(graph, final);
   const order = topologicalOrder(graph, final);
-  const selection = { workspace, graph, packages: order.map((n) => graph.nodes.get(n)!), dependencies: subsetDependencies(graph, final), participation };
+  // Taken from the workspace (every package at its root, or a filter): say which packages a shared name keeps out.
+  const leftOut = fromWorkspace ? duplicatesLeftOut(workspace, decide) : [];
+  const selection = { workspace, graph, packages: order.map((n) => graph.nodes.get(n)!), dependencies: subsetDependencies(graph, final), participation, leftOut };
   options.onSelected?.(selection);
   return selection;
+}
+
+/** One line per name that packages share, when any of them would take part: a run leaves them all out, and says so. */
+function duplicatesLeftOut(ws: Workspace, takesPart: (p: PackageInfo) => boolean): string[] {
+  const lines: string[] = [];
+  for (const [name, list] of ws.duplicates ?? []) {
+    if (!list.some(takesPart)) continue;
+    const dirs = list.map((p) => toPosix(path.relative(ws.root, p.dir)));
+    lines.push(`${dirs.join(' and ')} are ${dirs.length === 2 ? 'both' : 'all'} named ${name}: none of them is built by a workspace run; rename one, or build each by its directory`);
+  }
+  return lines;
 }
 
 function emptySelection(options: SelectOptions, matched: ReadonlySet<string>): BuildSystemError {

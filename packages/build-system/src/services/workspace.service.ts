@@ -68,6 +68,7 @@ export class WorkspaceBuildService {
       const { RemoteCacheSession } = await import('../cache/remote/session.js');
       remoteSession = new RemoteCacheSession(remoteConfig, (message) => options.onEvent?.({ type: 'warning', message }));
     }
+    for (const message of selection.leftOut) options.onEvent?.({ type: 'warning', message });
     const byName = new Map(selection.packages.map((p) => [p.name, p]));
     const depsOf = (name: string) => selection.dependencies.get(name) ?? [];
     options.onPlan?.({ packages: selection.packages.map((p) => ({ name: p.name, dir: p.dir, dependencies: depsOf(p.name) })), concurrency });

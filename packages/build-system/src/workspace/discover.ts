@@ -80,7 +80,7 @@ export interface Workspace {
    * their directories. Those packages are not in `packages`: a name must say which package it is.
    * Naming one, or depending on it, is an error (duplicateNameError); each can still be built by its directory.
    */
-  duplicates?: Map<string, string[]>;
+  duplicates?: Map<string, PackageInfo[]>;
 }
 
 export function loadWorkspace(fromDir: string, reads: ReadLog): Workspace {
@@ -89,10 +89,10 @@ export function loadWorkspace(fromDir: string, reads: ReadLog): Workspace {
   const all = dirs.map((d) => loadPackageInfo(d, reads, root));
   const named = new Map<string, PackageInfo[]>();
   for (const p of all) named.set(p.name, [...(named.get(p.name) ?? []), p]);
-  const duplicates = new Map<string, string[]>();
+  const duplicates = new Map<string, PackageInfo[]>();
   const byName = new Map<string, PackageInfo>();
   for (const [name, list] of named) {
-    if (list.length > 1) duplicates.set(name, list.map((p) => p.dir));
+    if (list.length > 1) duplicates.set(name, list);
     else byName.set(name, list[0]!);
   }
   const packages = duplicates.size > 0 ? all.filter((p) => !duplicates.has(p.name)) : all;
@@ -101,11 +101,11 @@ export function loadWorkspace(fromDir: string, reads: ReadLog): Workspace {
 
 /** The error for a name several workspace packages have, where it is used (`dependent`: the package that depends on it). */
 export function duplicateNameError(ws: Workspace, name: string, dependent?: string): BuildSystemError {
-  const dirs = (ws.duplicates?.get(name) ?? []).map((d) => toPosix(path.relative(ws.root, d)));
+  const dirs = (ws.duplicates?.get(name) ?? []).map((p) => toPosix(path.relative(ws.root, p.dir)));
   const where = dependent ? `; ${dependent} depends on it, so which one it means is a guess` : '; name one by its directory';
   return new BuildSystemError('PACKAGE_JSON_INVALID', `two workspace packages are named ${name}: ${dirs.join(' and ')}${where}`, {
     package: dependent ?? name,
-    file: path.join(ws.duplicates?.get(name)?.[1] ?? ws.root, 'package.json'),
+    file: path.join(ws.duplicates?.get(name)?.[1]?.dir ?? ws.root, 'package.json'),
     field: 'name',
   });
 }
