@@ -186,6 +186,30 @@ describe.concurrent('build-system watch', () => {
     });
   }
 
+  it('a package whose build was not cached (what it read is unknown) takes part in every round: an alias reader is not left stale; --no-cache is refused', async (t) => {
+    const fx = fixture({
+      a: { plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: source('a1') },
+      b: { plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: `import { value } from '@alias/a';\nexport const b = 'b+' + value;\n` },
+    });
+    // esbuild follows the alias but cannot follow the chain: b's build is "not cached", its reads unknown.
+    fx.write({ 'packages/b/tsconfig.json': { extends: './missing.json', compilerOptions: { paths: { '@alias/a': ['../a/src/index.ts'] } } } });
+    const p = startWatch(t, fx);
+    const first = await round(p, 0);
+    expect(first.run.results.find((x) => x.package.name === scoped('b'))!.diagnostics.map((d) => d.message).join('\n')).toContain('not cached');
+    expect(dist(fx, 'b')).toContain('"a1"');
+    fx.write({ 'packages/a/src/index.ts': source('a2') });
+    const r = await until(() => rounds(p).find((x) => x.round >= 1 && x.trigger.files.includes('packages/a/src/index.ts')), 'the round of the edit', p);
+    expect(r.reloaded).toBe(false);
+    expect(r.rebuilt.sort()).toEqual([scoped('a'), scoped('b')]);
+    expect(dist(fx, 'b')).toContain('"a2"');
+
+    // Without a cache nothing would say what to watch: refused, before anything is built.
+    const refused = cliAsync(['watch', '--no-cache'], { cwd: fx.root });
+    const done = await refused.done;
+    expect(done.code).toBe(2);
+    expect(done.stderr).toContain('--no-cache: cannot be used with watch');
+  });
+
   it('a dependent is kept unchecked when what it read of the round came out the same; one that bundles a changed output, directly or through another, is rebuilt', async (t) => {
     const fx = fixture({
       a: { plainConfig: `{ adapter: 'esbuild', format: 'esm' }`, source: source('a1') },

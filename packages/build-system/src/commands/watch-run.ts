@@ -1,7 +1,7 @@
 import { BuildSystemError } from '../errors.js';
 import type { WatchRound } from '../result/watch-schema.js';
 import { runError } from '../services/workspace.service.js';
-import type { WatchService } from '../services/watch.service.js';
+import { NO_CACHE_WITH_WATCH, type WatchService } from '../services/watch.service.js';
 import { redactArgv } from '../cache/remote/config.js';
 import { failureLines, runHintLines } from './reporter.js';
 import { printError } from './errors-output.js';
@@ -34,6 +34,7 @@ export async function runWatchCommand(service: WatchService, packages: string[],
   try {
     const bad = NOT_WITH_WATCH.find((k) => flags[k] !== undefined && flags[k] !== false);
     if (bad) throw new BuildSystemError('USAGE', 'cannot be used with watch', { field: FLAG_NAMES[bad] });
+    if (flags.cache === false) throw new BuildSystemError('USAGE', NO_CACHE_WITH_WATCH, { field: '--no-cache' });
     options = flagsToRequest(packages, flags).request;
   } catch (e) {
     const started = Date.now();

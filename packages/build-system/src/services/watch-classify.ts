@@ -66,6 +66,8 @@ export function classifyBatch(files: readonly string[], k: WatchKnowledge): Clas
     for (const reader of k.crossReads.readersOf(real)) dirty.add(reader);
   }
   const counted = [...inputEvents.filter(counts), ...restoring];
+  // A package whose last build did not tell what it read may read any of these: it takes part.
+  if (counted.length > 0) for (const name of k.crossReads.unknownReaders) dirty.add(name);
   return { full, dirty, files: counted.map((f) => toPosix(path.relative(root, f)) || '.'), restore };
 }
 

@@ -24,6 +24,7 @@ export class CrossPackageReads {
   /** Package name → the cache entry (and config inputs) its reads came from, and the paths it read outside its directory (to forget them when it reads anew). */
   private readonly byPackage = new Map<string, { key: string; paths: string[] }>();
   private readonly byPath = new Map<string, Set<string>>();
+  private readonly unknown = new Set<string>();
 
   /**
    * The package's latest build (cache entry `entryKey`) read these, and its key and config
@@ -33,6 +34,7 @@ export class CrossPackageReads {
    */
   set(pkg: PackageInfo, reads: RecordedReads, entryKey: string, ownInputs: readonly string[] = []): void {
     const identity = [entryKey, ...ownInputs].join('\0');
+    this.unknown.delete(pkg.name);
     if (this.byPackage.get(pkg.name)?.key === identity) return;
     this.forget(pkg.name);
     const paths: string[] = [];
@@ -49,6 +51,21 @@ export class CrossPackageReads {
       readers.add(pkg.name);
     }
     this.byPackage.set(pkg.name, { key: identity, paths });
+  }
+
+  /**
+   * The package's latest build succeeded without telling what it read (not cached: its tool could not
+   * say, or a file changed while it ran): what it read of other packages is unknown, so it is a reader
+   * of every change until a build of it tells again.
+   */
+  readsUnknown(name: string): void {
+    this.forget(name);
+    this.unknown.add(name);
+  }
+
+  /** Packages whose latest build did not tell what it read (readsUnknown). */
+  get unknownReaders(): ReadonlySet<string> {
+    return this.unknown;
   }
 
   /** What the package's last build read outside its directory (real paths), or undefined when no build of it told. */

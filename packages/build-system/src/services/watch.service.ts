@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveCacheDir } from '../cache/cache-dir.js';
+import { BuildSystemError } from '../errors.js';
 import { RESULT_SCHEMA_VERSION } from '../result/version.js';
 import type { RunResult } from '../result/schema.js';
 import type { WatchRound } from '../result/watch-schema.js';
@@ -25,6 +26,13 @@ export interface WatchOptions extends Omit<RunOptions, 'dryRun' | 'signal' | 're
    */
   debounceMs?: number;
 }
+
+/**
+ * Why a watch refuses `--no-cache`: without a cache no build computes its key, so neither its inputs
+ * (what the rounds watch) nor what it read of other packages (who takes part in a round) is known, and
+ * an edit would start no round at all.
+ */
+export const NO_CACHE_WITH_WATCH = 'cannot be used with watch: a watch learns what to watch, and which packages a change reaches, from the inputs the cache records';
 
 /** `watch()`: the rounds as they finish, and how to stop. */
 export interface WatchSession extends AsyncIterable<WatchRound> {
@@ -63,6 +71,7 @@ export class WatchService {
   constructor(private readonly builds: WorkspaceBuildService = new WorkspaceBuildService()) {}
 
   watch(options: WatchOptions = {}): WatchSession {
+    if (options.noCache) throw new BuildSystemError('USAGE', NO_CACHE_WITH_WATCH, { field: 'noCache' });
     return new WatchLoop(this.builds, options).session();
   }
 }
@@ -202,7 +211,17 @@ class WatchLoop {
   private async round(number: number, what: Classified, count: number): Promise<void> {
     const started = performance.now();
     const reads = new ReadLog();
-    const base: RunOptions = { ...this.options, reads, signal: this.controller.signal, onReads: (prepared, read, entry, key) => this.crossReads.set(prepared.pkg, read, entry, [...prepared.configInputs, ...key.inputFiles.keys(), ...key.inputDirs]) };
+    // Packages whose build told what it read (a hit, a stored miss): the others' reads are unknown after the round.
+    const told = new Set<string>();
+    const base: RunOptions = {
+      ...this.options,
+      reads,
+      signal: this.controller.signal,
+      onReads: (prepared, read, entry, key) => {
+        told.add(prepared.pkg.name);
+        this.crossReads.set(prepared.pkg, read, entry, [...prepared.configInputs, ...key.inputFiles.keys(), ...key.inputDirs]);
+      },
+    };
     let packages: string[] | null = null;
     if (!what.full && this.selection) {
       const selected = new Set(this.selection.packages.map((p) => p.name));
@@ -230,6 +249,8 @@ class WatchLoop {
     }
     // A run that could not even select (a cycle, a broken package.json): the next round selects again.
     if (run.error) this.selection = null;
+    const kept = new Set(reuse?.kept ?? []);
+    for (const r of run.results) if (r.status === 'success' && !told.has(r.package.name) && !kept.has(r.package.name)) this.crossReads.readsUnknown(r.package.name);
     this.settle(run, packages === null);
     this.updateWatches(reads, packages === null);
     if (this.closed && run.cancelled) return;
