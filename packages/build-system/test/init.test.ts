@@ -591,9 +591,32 @@ describe('build-system init with tool configs that misbehave', () => {
         code: 'CONFIG_INVALID',
         file: 'build.config.ts',
         field: 'entry[0]',
-        message: 'init cannot write a valid config: file does not exist (got "src/nowhere.ts")',
+        message: 'init cannot write a valid config from tsup.config.json: file does not exist (got "src/nowhere.ts")',
       });
       expect(byName(result, '@fx/dual').status).toBe('would-write');
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
+describe('build-system init with a build script that runs the tool twice', () => {
+  // remix-run/react-router's packages/react-router: `rm -rf dist && tsdown && tsdown --config tsdown.config.rsc.ts`.
+  it('says the second run is not reproduced (the config comes from the first), naming both commands', async () => {
+    const fx = workspace({
+      twice: {
+        'package.json': { name: '@fx/twice', version: '1.0.0', type: 'module', exports: './dist/index.js', scripts: { build: 'rm -rf dist && tsdown && tsdown --config tsdown.config.rsc.ts' } },
+        'tsdown.config.ts': `export default { entry: ['src/index.ts'], format: 'esm' };\n`,
+        'tsdown.config.rsc.ts': `export default { entry: { 'index-react-server': 'src/index.ts' }, format: 'esm' };\n`,
+        'src/index.ts': `export const x = 1;\n`,
+      },
+    });
+    try {
+      const result = await runInit({ cwd: fx.root, dryRun: true });
+      const twice = byName(result, '@fx/twice');
+      expect(twice.status).toBe('would-write');
+      expect(twice.notReproduced.map((n) => `${n.option} ${n.value}`)).toEqual(['scripts.build rm -rf dist', 'scripts.build tsdown --config tsdown.config.rsc.ts']);
+      expect(twice.notReproduced[1]!.why).toBe('a second tsdown run: the config is written from the first (`tsdown`) only; add what this one builds to it (entries, per-entry options), or keep this command in the script');
     } finally {
       fx.cleanup();
     }

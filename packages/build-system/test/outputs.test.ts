@@ -196,6 +196,15 @@ describe('declarations per format', () => {
     expect(rewriteSpecifiers("import type { H } from './dir/';\nexport * from '../dir/';", 'other/x', '.js', new Set(['other/x', 'other/dir/index', 'dir/index']))).toBe(
       "import type { H } from './dir/index.js';\nexport * from '../dir/index.js';",
     );
+    // A module beside a directory of its name (react-router's sessions.ts and sessions/cookie.ts): the file in the parent, not '.js'.
+    expect(rewriteSpecifiers('import type { Session } from "../sessions";', 'sessions/cookie', '.js', new Set(['sessions', 'sessions/cookie', 'index']))).toBe(
+      'import type { Session } from "../sessions.js";',
+    );
+    // TypeScript names the package's index as `..` / `../..` in types it infers: the index file, spelt out.
+    expect(rewriteSpecifiers('export declare const v: import("..").Thing;\nexport declare const w: import("../..").Thing;', 'lib/ctx', '.mjs', new Set(['index', 'lib/ctx']))).toBe(
+      'export declare const v: import("../index.mjs").Thing;\nexport declare const w: import("../..").Thing;',
+    );
+    expect(rewriteSpecifiers('export declare const w: import("../..").Thing;', 'lib/server/fetch', '.js', new Set(['index', 'lib/server/fetch']))).toBe('export declare const w: import("../../index.js").Thing;');
     expect(hasDefaultExport('declare const _default: number;\nexport default _default;\n')).toBe(true);
     expect(hasDefaultExport('declare function f(): void;\nexport { f as default, g };\n')).toBe(true);
     expect(hasDefaultExport('export declare const x: { default: number };\n')).toBe(false);

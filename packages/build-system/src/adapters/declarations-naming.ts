@@ -96,12 +96,15 @@ function rebasedSources(map: { [key: string]: unknown }, outDir: string, base: s
 function resolveBase(fromBase: string, specifier: string, bases: ReadonlySet<string>): string | undefined {
   // A directory named with a trailing slash (`'../shared/v3/'`, as vercel/ai writes it) is that directory's index.
   const target = path.posix.normalize(path.posix.join(path.posix.dirname(fromBase), specifier)).replace(/\/+$/, '');
-  const candidates = [target.replace(DECLARATION, '').replace(SOURCE_EXTENSION, ''), target, `${target}/index`];
+  // `..` or `../..` back at outDir's root normalizes to '.', whose index is `index` (TypeScript writes `import("..").T` for inferred types).
+  const candidates = [target.replace(DECLARATION, '').replace(SOURCE_EXTENSION, ''), target, path.posix.join(target, 'index')];
   return candidates.find((c) => bases.has(c));
 }
 
 function relativeSpecifier(fromBase: string, toBase: string, jsExtension: string): string {
-  const rel = path.posix.relative(path.posix.dirname(fromBase), toBase) + jsExtension;
+  // Relative to the file, extension included: `sessions/cookie` naming `sessions` (a file beside the directory of the
+  // same name) is `../sessions.js`; relative to the bare base it came out as `.js`.
+  const rel = path.posix.relative(path.posix.dirname(fromBase), toBase + jsExtension);
   return rel.startsWith('.') ? rel : `./${rel}`;
 }
 

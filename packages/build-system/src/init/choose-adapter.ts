@@ -60,9 +60,15 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
   const builders = commands.filter((c) => c.tool !== 'other' && c.tool !== 'build-system');
   const others = commands.filter((c) => c.tool === 'other');
   const finish = (d: Omit<AdapterDecision, 'warnings'> & { warnings?: string[] }, command?: ScriptCommand): AdapterDecision => {
-    // Commands of the build script that build-system does not run (copying assets, a second builder).
-    for (const c of [...others, ...builders.filter((b) => b !== command && !(toolConfig && (b.tool === 'tsup' || b.tool === 'tsdown')))]) {
-      d.options.notReproduced.push({ option: 'scripts.build', value: c.text, why: 'a command build-system does not run; keep it in the script or drop it' });
+    // Commands of the build script that build-system does not run (copying assets, a second builder). A second run of
+    // the same tool (`tsdown && tsdown --config tsdown.config.rsc.ts`) builds something the config is not written from.
+    for (const c of others) d.options.notReproduced.push({ option: 'scripts.build', value: c.text, why: 'a command build-system does not run; keep it in the script or drop it' });
+    for (const b of builders) {
+      if (b === command || b.text === command?.text) continue;
+      const why = command && b.tool === command.tool
+        ? `a second ${b.tool} run: the config is written from the first (\`${command.text}\`) only; add what this one builds to it (entries, per-entry options), or keep this command in the script`
+        : 'a command build-system does not run; keep it in the script or drop it';
+      d.options.notReproduced.push({ option: 'scripts.build', value: b.text, why });
     }
     return { warnings: [], ...d };
   };

@@ -55,13 +55,15 @@ function resolveInput(facts: PackageFacts, input: BuildConfigInput): ResolvedCon
  * problem is reported against the file init would write (the values came from
  * the tool config or package.json, and the message says which field).
  */
-function resolveChosen(facts: PackageFacts, input: BuildConfigInput): ResolvedConfig {
+function resolveChosen(facts: PackageFacts, input: BuildConfigInput, from: readonly string[]): ResolvedConfig {
   const file = path.join(facts.pkg.dir, facts.configName);
   try {
     return resolveConfig(facts.pkg, validateConfig(input, file, facts.pkg), file);
   } catch (e) {
     if (!isBuildSystemError(e)) throw e;
-    const issues = e.issues.map((i) => ({ ...i, file: facts.configName, message: `init cannot write a valid config: ${i.message}` }));
+    // Where the values came from (the tool config, the build script): what the user has to look at.
+    const source = from.length ? ` from ${from.join(', ')}` : '';
+    const issues = e.issues.map((i) => ({ ...i, file: facts.configName, message: `init cannot write a valid config${source}: ${i.message}` }));
     throw new BuildSystemError(e.code, issues[0]!.message, { package: facts.pkg.name, file: facts.configName, field: e.field, issues });
   }
 }
@@ -160,7 +162,7 @@ export function inferConfig(facts: PackageFacts, decision: AdapterDecision): Inf
 
   // Everything chosen, then drop what resolves the same without it.
   const input = (): BuildConfigInput => Object.fromEntries([...choices].map(([k, c]) => [k, c.value])) as BuildConfigInput;
-  const full = resolveChosen(facts, input());
+  const full = resolveChosen(facts, input(), decision.sources);
   const target = canonicalJson(comparable(full));
   const same = (candidate: BuildConfigInput) => {
     try {
