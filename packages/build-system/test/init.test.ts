@@ -600,6 +600,43 @@ describe('build-system init with tool configs that misbehave', () => {
   });
 });
 
+describe("build-system init with tsup's defaults that build-system's differ from", () => {
+  // resend/react-email at 2575303: tsup takes the tsconfig's target, and render builds with tsup-node.
+  it('the target tsup takes from the tsconfig, and tsup-node / skipNodeModulesBundle keeping devDependencies external', async () => {
+    const fx = workspace({
+      target: {
+        'package.json': { name: '@fx/target', version: '1.0.0', type: 'module', engines: { node: '>=18' }, exports: './dist/index.js', scripts: { build: 'tsup src/index.ts --format esm' } },
+        'tsconfig.json': { compilerOptions: { target: 'ES6', strict: true } },
+        'src/index.ts': `export const f = (o: { x?: number }) => ({ ...o, y: o.x ?? 1 });\n`,
+      },
+      node: {
+        'package.json': { name: '@fx/node', version: '1.0.0', type: 'module', exports: { import: './dist/index.js', require: './dist/index.cjs' }, devDependencies: { 'html-to-text': '9.0.5' }, scripts: { build: 'tsup-node src/index.ts --format esm,cjs' } },
+        'src/index.ts': `export const x = 1;\n`,
+      },
+      skip: {
+        'package.json': { name: '@fx/skip', version: '1.0.0', type: 'module', exports: './dist/index.js', devDependencies: { 'left-pad': '1.3.0' }, scripts: { build: 'tsup' } },
+        'tsup.config.ts': `export default { entry: ['src/index.ts'], format: 'esm', target: 'node18', skipNodeModulesBundle: true };\n`,
+        'src/index.ts': `export const x = 1;\n`,
+      },
+    });
+    try {
+      const result = await runInit({ cwd: fx.root, dryRun: true });
+      const target = byName(result, '@fx/target');
+      expect(target.config!.target).toBe('es6');
+      expect(target.comments.target).toBe("tsconfig.json compilerOptions.target (tsup's target when its options set none)");
+      const node = byName(result, '@fx/node');
+      expect(node.config!.external).toEqual(['html-to-text']);
+      expect(node.comments.external).toContain('tsup-node');
+      const skip = byName(result, '@fx/skip');
+      expect(skip.config!.external).toEqual(['left-pad']);
+      expect(skip.config!.target).toBe('node18');
+      expect(skip.notReproduced).toEqual([]);
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
 describe('build-system init with a build script that runs the tool twice', () => {
   // remix-run/react-router's packages/react-router: `rm -rf dist && tsdown && tsdown --config tsdown.config.rsc.ts`.
   it('says the second run is not reproduced (the config comes from the first), naming both commands', async () => {

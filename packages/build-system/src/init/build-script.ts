@@ -17,6 +17,8 @@ export interface ScriptCommand {
   text: string;
   /** Run in the workspace root (reached through `pnpm -w run`), not in the package. */
   atRoot?: boolean;
+  /** `tsup-node`: tsup with skipNodeModulesBundle (every node_modules import external). */
+  nodeModulesExternal?: boolean;
 }
 
 function words(command: string): string[] {
@@ -79,7 +81,13 @@ export function scriptCommands(scripts: Record<string, string>, name: string, de
       out.push(...scriptCommands(scripts, runTarget, depth + 1, rootScripts, atRoot));
       continue;
     }
-    out.push({ tool: toolOf(program, args), args: program === 'bun' ? args.slice(1) : args, text, ...(atRoot ? { atRoot } : {}) });
+    out.push({
+      tool: toolOf(program, args),
+      args: program === 'bun' ? args.slice(1) : args,
+      text,
+      ...(atRoot ? { atRoot } : {}),
+      ...(program.split('/').pop() === 'tsup-node' ? { nodeModulesExternal: true } : {}),
+    });
   }
   return out;
 }

@@ -1,15 +1,16 @@
 import path from 'node:path';
 import { commonDir } from '../config/entry-placement.js';
 import { declaredFormatDirs } from '../config/package-defaults.js';
-import type { AdapterName } from '../config/schema.js';
+import { TARGET_PATTERN, type AdapterName } from '../config/schema.js';
 import { toPosix } from '../util/paths.js';
+import { nearestTsconfig } from '../util/tsconfig-chain.js';
 import type { ReadLog } from '../util/read-log.js';
 import { parseFlags, scriptCommands, type ScriptCommand } from './build-script.js';
 import { readTsconfigOptions, type PackageFacts } from './package-facts.js';
 import type { ToolConfig } from './tool-config.js';
 import { scriptOptions } from './script-options.js';
 import { toolConfigOptions } from './config-array.js';
-import type { Choice, MappedOptions } from './tool-options.js';
+import { addDevDependencies, type Choice, type MappedOptions } from './tool-options.js';
 import { withoutWorkspaceFlags } from './tsdown-run.js';
 
 /**
@@ -79,6 +80,7 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
     // Flags on the command line add to the config file, as the tools merge them.
     if (command && command.args.length) mergeInto(options, scriptOptions(command, pkg, reads));
     toolDefaultFormat(facts, toolConfig.tool, options);
+    if (toolConfig.tool === 'tsup') tsupDefaults(facts, options, command, reads);
     const sources = (toolConfig.files ?? [toolConfig.file]).filter((f) => !f.startsWith('package.json'));
     if (toolConfig.tool === 'tsup') return finish({ ...(unbundled(facts, options) ?? { adapter: 'esbuild', because: `${toolConfig.file}: tsup bundles with esbuild` }), options, sources }, command);
     return finish({ ...(unbundled(facts, options) ?? tsdownAdapter(toolConfig.file, options)), options, sources }, command);
@@ -89,7 +91,7 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
     const where = `build script \`${first.text}\``;
     switch (first.tool) {
       case 'tsup': {
-        const options = toolDefaultFormat(facts, 'tsup', scriptOptions(first, pkg, reads));
+        const options = tsupDefaults(facts, toolDefaultFormat(facts, 'tsup', scriptOptions(first, pkg, reads)), first, reads);
         return finish({ adapter: 'esbuild', because: `${where}: tsup bundles with esbuild`, options, sources: [] }, first);
       }
       case 'tsdown': {
@@ -138,6 +140,27 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
  */
 function toolDefaultFormat(facts: PackageFacts, tool: 'tsup' | 'tsdown', options: MappedOptions): MappedOptions {
   if (!options.format && facts.js.length === 0) options.format = { value: [tool === 'tsup' ? 'cjs' : 'esm'], because: `${tool}'s default format (nothing sets one, and package.json names no JS file)` };
+  return options;
+}
+
+/**
+ * What tsup does when its options say nothing, where build-system's default differs: the target is the
+ * tsconfig's compilerOptions.target (tsup's `options.target || tsconfig target || 'node16'`; build-system
+ * takes engines.node), and `tsup-node` keeps every node_modules import external, devDependencies too.
+ */
+function tsupDefaults(facts: PackageFacts, options: MappedOptions, command: ScriptCommand | undefined, reads: ReadLog): MappedOptions {
+  const { pkg } = facts;
+  if (command?.nodeModulesExternal) addDevDependencies(options, pkg, `build script \`${command.text}\` (tsup-node)`);
+  if (!options.target) {
+    const file = options.tsconfig ? path.resolve(pkg.dir, options.tsconfig.value) : nearestTsconfig(pkg.dir, reads).file;
+    const target = file ? readTsconfigOptions(pkg, file, reads)?.target?.toLowerCase() : undefined;
+    if (target && TARGET_PATTERN.test(target)) {
+      const shown = toPosix(path.relative(pkg.dir, file!));
+      options.target = { value: target, because: `${shown} compilerOptions.target (tsup's target when its options set none)` };
+    } else if (target) {
+      options.notReproduced.push({ option: 'target', value: target, why: `tsup takes ${toPosix(path.relative(pkg.dir, file!))}'s compilerOptions.target, which esbuild has no equivalent for` });
+    }
+  }
   return options;
 }
 

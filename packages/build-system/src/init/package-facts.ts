@@ -168,6 +168,8 @@ export interface TsconfigOptions {
   sourceMap?: boolean;
   emitDeclarationOnly?: boolean;
   noEmit?: boolean;
+  /** compilerOptions.target, as written (`ES2020`, `es6`). */
+  target?: string;
 }
 
 /** Reads a tsconfig and what it extends: the first file of the chain that sets an option decides it. */
@@ -193,6 +195,10 @@ export function readTsconfigOptions(pkg: PackageInfo, file: string, reads: ReadL
       if (seen.has(key) || typeof options[key] !== 'boolean') continue;
       seen.add(key);
       result[key] = options[key] as boolean;
+    }
+    if (!seen.has('target') && typeof options.target === 'string') {
+      seen.add('target');
+      result.target = options.target;
     }
   }
   return result;

@@ -81,6 +81,16 @@ function addExternal(out: MappedOptions, option: string, value: unknown, because
   if (names.length) out[field] = { value: [...(before?.value ?? []), ...names], because: before ? `${before.because} and ${option}` : because };
 }
 
+/**
+ * tsup's skipNodeModulesBundle (and tsup-node, which sets it): the package's devDependencies kept external
+ * with their subpaths, as every node_modules import is; dependencies and peers already are.
+ */
+export function addDevDependencies(out: MappedOptions, pkg: PackageInfo, because: string): void {
+  const names = Object.keys(pkg.manifest.devDependencies ?? {}).filter((n) => !out.noExternal?.value.includes(n));
+  if (names.length === 0) return;
+  addExternal(out, 'skipNodeModulesBundle', names, `${because}: every node_modules import stays external, devDependencies too`);
+}
+
 export function describe(value: unknown): string {
   const placeholder = placeholderName(value);
   if (placeholder) return placeholder;
@@ -236,6 +246,12 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
         break;
       case 'external':
         addExternal(out, key, value, from(key));
+        break;
+      case 'skipNodeModulesBundle':
+        // tsup: every import that resolves into node_modules stays external. The dependency fields are external
+        // here anyway; what tsup would also keep out are the devDependencies.
+        if (value === true) addDevDependencies(out, pkg, from(key));
+        else if (value !== false) skip(key, 'only true or false has an equivalent');
         break;
       case 'noExternal':
         addExternal(out, key, value, from(key), 'noExternal');
