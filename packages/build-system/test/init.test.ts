@@ -637,6 +637,29 @@ describe("build-system init with tsup's defaults that build-system's differ from
   });
 });
 
+describe('build-system init with tsdown unbundle and plugins', () => {
+  it('rollup with bundle: false (its plugins are Rollup-style; tsc cannot run them), the plugins listed as not reproduced', async () => {
+    const fx = workspace({
+      ubp: {
+        'package.json': { name: '@fx/ubp', version: '1.0.0', type: 'module', exports: './dist/index.js', scripts: { build: 'tsdown' } },
+        'tsdown.config.ts': `const banner = () => ({ name: 'banner', renderChunk: (code: string) => '/* x */' + code });\nexport default { entry: ['src/index.ts'], format: 'esm', unbundle: true, plugins: [banner()] };\n`,
+        'src/index.ts': `export { b } from './b.js';\n`,
+        'src/b.ts': `export const b = 1;\n`,
+      },
+    });
+    try {
+      const result = await runInit({ cwd: fx.root, dryRun: true });
+      const ubp = byName(result, '@fx/ubp');
+      expect(ubp.status, JSON.stringify(ubp.error)).toBe('would-write');
+      expect(ubp.config).toMatchObject({ adapter: 'rollup', bundle: false });
+      expect(ubp.adapter!.reason).toBe("tsdown.config.ts unbundle: one file per source module, which rollup writes with bundle: false; tsdown's plugins are Rollup-style hooks only the rollup adapter runs");
+      expect(ubp.notReproduced.map((n) => n.option)).toEqual(['plugins']);
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
 describe('build-system init with a build script that runs the tool twice', () => {
   // remix-run/react-router's packages/react-router: `rm -rf dist && tsdown && tsdown --config tsdown.config.rsc.ts`.
   it('says the second run is not reproduced (the config comes from the first), naming both commands', async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { filesBelow, packagesWorkspace, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
@@ -17,7 +17,7 @@ afterAll(() => fixtures.forEach((f) => f.cleanup()));
 
 const tsconfig = { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, declaration: true, resolveJsonModule: true, rootDir: 'src', types: [] }, include: ['src'] };
 
-const ui = (config: string): FileTree => ({
+const ui = (config: string, { json = true } = {}): FileTree => ({
   'package.json': {
     name: '@ub/ui',
     version: '1.0.0',
@@ -33,11 +33,17 @@ const ui = (config: string): FileTree => ({
   // A client component's directive: it must stay the first statement of its own output.
   'src/button.ts': `'use client';\nimport { cx } from './utils/cx.js';\nexport function button(label: string): string {\n  return cx('btn', label);\n}\n`,
   // Reached only through imports (not an entry); its JSON is inlined, not a module of its own.
-  'src/utils/cx.ts': `import meta from './meta.json' with { type: 'json' };\nexport function cx(...parts: string[]): string {\n  return parts.join(' ') + meta.suffix;\n}\n`,
+  // (rollup reads no JSON without @rollup/plugin-json: its variant leaves it out.)
+  'src/utils/cx.ts': json
+    ? `import meta from './meta.json' with { type: 'json' };\nexport function cx(...parts: string[]): string {\n  return parts.join(' ') + meta.suffix;\n}\n`
+    : `export function cx(...parts: string[]): string {\n  return parts.join(' ') + '!';\n}\n`,
   'src/utils/meta.json': `{ "suffix": "!" }\n`,
   // Not imported by any entry: not built.
   'src/unused.ts': `export const unused = 1;\n`,
 });
+
+/** The fixture with a bin in package.json (./dist/cli.js): what makes its output executable. */
+const withBin = (tree: FileTree): FileTree => ({ ...tree, 'package.json': { ...(tree['package.json'] as Record<string, unknown>), bin: { ui: './dist/cli.js' } } });
 
 /** The CLI's build with a cache of the fixture's own: the repo's node_modules (and its cache) is shared by every test. */
 const build = (fx: Fixture, ...args: string[]) => cli(['build', '--json', '--cache-dir', fx.path('.bs-cache'), ...args], { cwd: fx.root });
@@ -114,6 +120,52 @@ describe('bundle: false', () => {
     expect(read('utils/cx.js')).not.toContain('suffix');
   });
 
+  it("rollup writes the same files (preserveModules), each module's 'use client' back at its top, a bin's shebang and mode kept; Node and a nodenext consumer use both formats", () => {
+    const fx = packagesWorkspace(
+      {
+        ui: {
+          ...withBin(ui(`export default { adapter: 'rollup', entry: { index: 'src/index.ts', button: 'src/button.ts', cli: 'src/bin/cli.ts' }, format: ['esm', 'cjs'], bundle: false };\n`, { json: false })),
+          'src/bin/cli.ts': `#!/usr/bin/env node\nimport { cx } from '../utils/cx.js';\nconsole.log(cx('a', 'b'));\n`,
+        },
+        consumer: {
+          'package.json': { name: '@ub/consumer', version: '1.0.0', private: true, dependencies: { '@ub/ui': '1.0.0' } },
+          'tsconfig.json': { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: [] }, include: ['src'] },
+          'src/a.cts': `import { button, cx } from '@ub/ui';\nimport { button as b2 } from '@ub/ui/button';\nexport const a: string = button('a') + cx('b') + b2('c');\n`,
+          'src/b.mts': `import { button, cx } from '@ub/ui';\nexport const b: string = button('a') + cx('b');\n`,
+        },
+      },
+      fixtures,
+      'ub-root',
+    );
+    mkdirSync(fx.path('packages/consumer/node_modules/@ub'), { recursive: true });
+    symlinkSync('../../../ui', fx.path('packages/consumer/node_modules/@ub/ui'), 'dir');
+    const r = build(fx, '@ub/ui');
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout).results[0];
+    expect(result.adapter.name).toBe('rollup');
+    // No "directive ignored" warning: the directive is not lost.
+    expect(result.diagnostics).toEqual([]);
+    const dist = fx.path('packages/ui/dist');
+    expect(files(dist).filter((f) => !f.includes('.d.'))).toEqual(['button.cjs', 'button.js', 'cli.cjs', 'cli.js', 'index.cjs', 'index.js', 'utils/cx.cjs', 'utils/cx.js']);
+    const read = (f: string) => readFileSync(path.join(dist, f), 'utf8');
+    expect(read('index.js')).toMatch(/from '\.\/button\.js'/);
+    expect(read('index.js')).not.toContain('function cx');
+    expect(read('index.cjs')).toContain(`require('./utils/cx.cjs')`);
+    expect(read('button.js').startsWith('"use client";')).toBe(true);
+    expect(read('button.cjs').startsWith('"use client";')).toBe(true);
+    expect(read('utils/cx.js')).not.toContain('use client');
+    expect(read('cli.js').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(statSync(path.join(dist, 'cli.js')).mode & 0o111).not.toBe(0);
+    const pkgDir = fx.path('packages/ui');
+    const required = spawnSync(process.execPath, ['-e', `const u = require('@ub/ui'); console.log(u.button('x'), u.cx('y'), require('@ub/ui/button').button('z'))`], { cwd: pkgDir, encoding: 'utf8' });
+    expect(`${required.stdout.trim()}${required.stderr}`).toBe('btn x! y! btn z!');
+    const imported = spawnSync(process.execPath, ['--input-type=module', '-e', `const u = await import('@ub/ui'); console.log(u.button('x'), u.version)`], { cwd: pkgDir, encoding: 'utf8' });
+    expect(`${imported.stdout.trim()}${imported.stderr}`).toBe('btn x! 1');
+    const tsc = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: fx.path('packages/consumer'), encoding: 'utf8' });
+    expect(tsc.stdout + tsc.stderr).toBe('');
+    expect(tsc.status).toBe(0);
+  });
+
   it('is a setting of the key: the same sources bundled and unbundled are two entries', () => {
     const fx = packagesWorkspace({ ui: ui(`export default { entry: ['src/index.ts'], format: 'esm', dts: false };\n`) }, fixtures, 'ub-root');
     const bundled = build(fx);
@@ -126,7 +178,7 @@ describe('bundle: false', () => {
     expect(files(fx.path('packages/ui/dist'))).toEqual(['button.js', 'index.js', 'utils/cx.js']);
   });
 
-  it('is refused where it cannot be written: bun or rollup, entries with options of their own, a module named as an entry', () => {
+  it('is refused where it cannot be written: bun, entries with options of their own, a module named as an entry', () => {
     const fx = packagesWorkspace({ ui: ui(`export default {};\n`) }, fixtures, 'ub-root');
     const outcome = (config: string) => {
       fx.write({ 'packages/ui/build-system.config.ts': config });
@@ -136,8 +188,7 @@ describe('bundle: false', () => {
     };
     const bun = outcome(`export default { adapter: 'bun', bundle: false };\n`);
     expect(bun.code).toBe(2);
-    expect(bun.error).toMatch(/^CONFIG_INVALID bundle: .*build-system\.config\.ts: bundle: one file per source module \(bundle: false\) is written by the esbuild adapter, or by tsc; got adapter 'bun'/);
-    expect(outcome(`export default { adapter: 'rollup', bundle: false };\n`).error).toContain("got adapter 'rollup'");
+    expect(bun.error).toMatch(/^CONFIG_INVALID bundle: .*build-system\.config\.ts: bundle: one file per source module \(bundle: false\) is written by the esbuild and rollup adapters, or by tsc; got adapter 'bun'/);
     expect(outcome(`export default { bundle: false, entry: { index: { source: 'src/index.ts', target: 'node18' } } };\n`).error).toMatch(/^CONFIG_INVALID bundle: .*every module is an output of its own \(bundle: false\), so an entry cannot be built with options of its own/);
     // An entry named like a module the others reach: two files would be written to one name.
     const clash = outcome(`export default { adapter: 'esbuild', dts: false, bundle: false, entry: { index: 'src/index.ts', 'utils/cx': 'src/unused.ts' } };\n`);

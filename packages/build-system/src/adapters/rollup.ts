@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Message, TransformOptions } from 'esbuild';
 import type { InputOptions, OutputOptions, Plugin, RollupBuild, RollupLog } from 'rollup';
+import { commonDir } from '../config/entry-placement.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Format } from '../config/schema.js';
 import type { Diagnostic } from '../result/schema.js';
@@ -166,6 +167,8 @@ interface PluginState {
   paths: TsconfigPaths;
   /** Entry module id -> its shebang line (without newline). */
   shebangs: Map<string, string>;
+  /** bundle: false — module id -> its directive prologue ('use client'), which rollup drops and each module's own output gets back. */
+  directives: Map<string, string[]> | null;
   /** Every esbuild error of the failing transform, with locations (rollup keeps only one). */
   transformErrors: Diagnostic[];
   warnings: Diagnostic[];
@@ -238,6 +241,10 @@ function buildSystemPlugin(ctx: AdapterContext, state: PluginState): Plugin {
         state.shebangs.set(id, eol === -1 ? out : out.slice(0, eol));
         out = eol === -1 ? '' : out.slice(eol);
       }
+      if (state.directives) {
+        const prologue = directivesOf(out);
+        if (prologue.length) state.directives.set(id, prologue);
+      }
       return { code: out, map: result.map || null };
     },
     async renderChunk(code, chunk) {
@@ -259,10 +266,26 @@ function buildSystemPlugin(ctx: AdapterContext, state: PluginState): Plugin {
   };
 }
 
-/** First lines of a chunk: the entry's shebang (always first), then config.banner. */
+/**
+ * First lines of a chunk: the entry's shebang (always first), then, with bundle: false, its module's
+ * directives ('use client' must open the file to mean anything), then config.banner.
+ */
 function headFor(config: ResolvedConfig, state: PluginState, chunk: { isEntry: boolean; facadeModuleId: string | null }): string {
   const shebang = chunk.isEntry && chunk.facadeModuleId ? state.shebangs.get(chunk.facadeModuleId) : undefined;
-  return [shebang, config.banner].filter((s): s is string => s !== undefined && s !== '').join('\n');
+  const directives = chunk.facadeModuleId ? state.directives?.get(chunk.facadeModuleId) : undefined;
+  return [shebang, ...(directives ?? []), config.banner].filter((s): s is string => s !== undefined && s !== '').join('\n');
+}
+
+/** The directive prologue of transformed code ('use client', 'use server'; not 'use strict', which rollup writes per format), each as `"…";`. */
+function directivesOf(code: string): string[] {
+  const out: string[] = [];
+  const re = /^\s*(?:\/\/[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*(['"])([^'"\n]*)\1;?/;
+  let rest = code;
+  for (let m = re.exec(rest); m; m = re.exec(rest)) {
+    if (m[2] !== 'use strict') out.push(`${JSON.stringify(m[2])};`);
+    rest = rest.slice(m[0].length);
+  }
+  return out;
 }
 
 export const rollupAdapter: BuilderAdapter = {
@@ -290,7 +313,8 @@ export const rollupAdapter: BuilderAdapter = {
     }
     const { rollup, nodeResolve } = await loadTools(tools);
 
-    const state: PluginState = { paths: new TsconfigPaths(ctx.reads), shebangs: new Map(), transformErrors: [], warnings: [] };
+    const unbundled = config.bundle === false;
+    const state: PluginState = { paths: new TsconfigPaths(ctx.reads), shebangs: new Map(), directives: unbundled ? new Map() : null, transformErrors: [], warnings: [] };
     const pluginReads = newPluginReads();
     const input: Record<string, string> = {};
     for (const [name, source] of Object.entries(config.entries)) input[name] = path.resolve(pkg.dir, source);
@@ -310,6 +334,8 @@ export const rollupAdapter: BuilderAdapter = {
         ...observeRollupPlugins(user.plugins, pluginReads),
       ],
       onwarn(warning) {
+        // bundle: false puts each module's directives back at the top of its own output (headFor).
+        if (unbundled && warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
         const d = rollupDiagnostic(pkg.dir, warning, 'warning');
         // Reported as a diagnostic, which the CLI prints; not logged too (each diagnostic once).
         state.warnings.push(d);
@@ -321,6 +347,9 @@ export const rollupAdapter: BuilderAdapter = {
     const files: string[] = [];
     try {
       bundle = await rollup(inputOptions);
+      // bundle: false: every module its own output, named by its path below the package modules' common directory
+      // (as the esbuild adapter names them, adapters/unbundled.ts); entries keep their names.
+      const preserve = unbundled ? { preserveModules: true, preserveModulesRoot: modulesRoot(pkg.dir, config, bundle.watchFiles) } : {};
       for (const format of config.formats) {
         if (signal.aborted) return { ok: false, files: [], diagnostics: [], reads: null };
         const ext = config.outExtension[format];
@@ -330,6 +359,7 @@ export const rollupAdapter: BuilderAdapter = {
           dir: formatOutDir,
           format: rollupFormat[format],
           entryFileNames: `[name]${ext}`,
+          ...preserve,
           // The name every adapter gives a shared chunk (cache/build-reads.ts SHARED_CHUNK leaves them out of listings).
           chunkFileNames: `chunk-[hash]${ext}`,
           sourcemap: config.sourcemap === 'inline' ? 'inline' : config.sourcemap === 'external',
@@ -366,3 +396,10 @@ export const rollupAdapter: BuilderAdapter = {
     }
   },
 };
+
+/** The common directory of the package's own script modules the build loaded (absolute): where bundle: false output names start. */
+function modulesRoot(pkgDir: string, config: ResolvedConfig, loaded: readonly string[]): string {
+  const outDir = path.resolve(pkgDir, config.outDir);
+  const own = loaded.filter((id) => !id.includes('\0') && path.isAbsolute(id) && SCRIPT.test(id) && isInside(pkgDir, id) && !isInside(outDir, id) && !id.split(path.sep).includes('node_modules'));
+  return path.resolve(pkgDir, commonDir(own.map((id) => toPosix(path.relative(pkgDir, id)))));
+}

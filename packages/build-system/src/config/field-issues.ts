@@ -59,8 +59,8 @@ export function entryOptionIssues(config: BuildConfig, field: string): FieldIssu
  */
 export function bundleIssues(config: BuildConfig, entriesWithOptions: boolean): FieldIssue[] {
   if (config.bundle !== false) return [];
-  if (config.adapter === 'bun' || config.adapter === 'rollup') {
-    return [{ field: 'bundle', message: `one file per source module (bundle: false) is written by the esbuild adapter, or by tsc; got adapter '${config.adapter}'. Set adapter: 'esbuild' or remove bundle: false` }];
+  if (config.adapter === 'bun') {
+    return [{ field: 'bundle', message: `one file per source module (bundle: false) is written by the esbuild and rollup adapters, or by tsc; got adapter '${config.adapter}'. Set adapter: 'esbuild' or remove bundle: false` }];
   }
   if (entriesWithOptions) return [{ field: 'bundle', message: 'every module is an output of its own (bundle: false), so an entry cannot be built with options of its own; give the options to the package instead' }];
   return [];

@@ -103,7 +103,7 @@ export const buildConfigSchema = z
       .boolean()
       .default(true)
       .describe(
-        "false: one output file per source module the entries reach, in the entries' directory layout, importing each other (a relative import is renamed to the output's extension, ./util → ./util.mjs; JSON and CSS imports are still inlined), as tsup's bundle: false and tsdown's unbundle; a module's 'use client' stays at its top. The esbuild adapter writes it ('auto' picks esbuild); the tsc adapter always does.",
+        "false: one output file per source module the entries reach, in the entries' directory layout, importing each other (a relative import is renamed to the output's extension, ./util → ./util.mjs; JSON and CSS imports are still inlined), as tsup's bundle: false and tsdown's unbundle; a module's 'use client' stays at its top. The esbuild adapter writes it ('auto' picks esbuild), and the rollup adapter (preserveModules: a module outside the package's sources, such as a bundled dependency, is an output of its own too); the tsc adapter always does.",
       ),
     dts: z
       .union([

@@ -198,16 +198,12 @@ function unbundled(facts: PackageFacts, options: MappedOptions): { adapter: Adap
     ...(sources.some((s) => !/\.(ts|tsx|mts|cts)$/.test(s)) ? ['entries that are not TypeScript'] : []),
   ];
   if (blockers.length === 0) return { adapter: 'tsc', because: `${flag.because}: one file per source with its imports kept, which is what the tsc adapter writes (a bundler would merge the sources into one file per entry)` };
+  options.bundle = { value: false, because: flag.because };
   if (!options.hasPlugins) {
-    options.bundle = { value: false, because: flag.because };
     return { adapter: 'esbuild', because: `${flag.because}: one file per source module, which esbuild writes with bundle: false (tsc cannot reproduce ${blockers.join(', ')})` };
   }
-  options.notReproduced.push({
-    option: flag.because.split(' ').pop()!,
-    value: 'true',
-    why: `one file per source needs the tsc adapter, which cannot reproduce ${blockers.join(', ')}; the bundler writes one file per entry instead (what entries share in chunks for ESM, inlined for CommonJS)`,
-  });
-  return undefined;
+  // Rollup-style plugins: only the rollup adapter runs them, and it writes one file per module too (preserveModules).
+  return { adapter: 'rollup', because: `${flag.because}: one file per source module, which rollup writes with bundle: false; tsdown's plugins are Rollup-style hooks only the rollup adapter runs` };
 }
 
 /**
