@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { filesBelow, packagesWorkspace, repoRoot, type FileTree, type Fixture } from './helpers/fixture.js';
 import { cli } from './helpers/workspace.js';
+import type { BuildResult } from '../src/result/schema.js';
 
 /**
  * `bundle: false`: one output per source module the entries reach, importing each other by the
@@ -42,6 +43,36 @@ const ui = (config: string, { json = true } = {}): FileTree => ({
   'src/unused.ts': `export const unused = 1;\n`,
 });
 
+/** A nodenext consumer of @ub/ui: CommonJS (.cts) and ESM (.mts) files importing the package and its subpath. */
+const consumer: FileTree = {
+  'package.json': { name: '@ub/consumer', version: '1.0.0', private: true, dependencies: { '@ub/ui': '1.0.0' } },
+  'tsconfig.json': { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: [] }, include: ['src'] },
+  'src/a.cts': `import { button, cx } from '@ub/ui';\nimport { button as b2 } from '@ub/ui/button';\nexport const a: string = button('a') + cx('b') + b2('c');\n`,
+  'src/b.mts': `import { button, cx } from '@ub/ui';\nimport { button as b2 } from '@ub/ui/button';\nexport const b: string = button('a') + cx('b') + b2('c');\n`,
+};
+
+/** @ub/ui from `tree` beside the consumer (linked as an install links it), built: the fixture and ui's result. */
+function buildWithConsumer(tree: FileTree): { fx: Fixture; result: BuildResult } {
+  const fx = packagesWorkspace({ ui: tree, consumer }, fixtures, 'ub-root');
+  mkdirSync(fx.path('packages/consumer/node_modules/@ub'), { recursive: true });
+  symlinkSync('../../../ui', fx.path('packages/consumer/node_modules/@ub/ui'), 'dir');
+  const r = build(fx, '@ub/ui');
+  expect(r.code, r.stderr).toBe(0);
+  return { fx, result: JSON.parse(r.stdout).results[0] as BuildResult };
+}
+
+/** The built @ub/ui works: require() and import() of it and its subpath run, and the consumer type-checks with 0 errors. */
+function expectUsable(fx: Fixture): void {
+  const pkgDir = fx.path('packages/ui');
+  const required = spawnSync(process.execPath, ['-e', `const u = require('@ub/ui'); console.log(u.button('x'), u.cx('y'), require('@ub/ui/button').button('z'))`], { cwd: pkgDir, encoding: 'utf8' });
+  expect(`${required.stdout.trim()}${required.stderr}`).toBe('btn x! y! btn z!');
+  const imported = spawnSync(process.execPath, ['--input-type=module', '-e', `const u = await import('@ub/ui'); console.log(u.button('x'), u.version)`], { cwd: pkgDir, encoding: 'utf8' });
+  expect(`${imported.stdout.trim()}${imported.stderr}`).toBe('btn x! 1');
+  const tsc = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: fx.path('packages/consumer'), encoding: 'utf8' });
+  expect(tsc.stdout + tsc.stderr).toBe('');
+  expect(tsc.status).toBe(0);
+}
+
 /** The fixture with a bin in package.json (./dist/cli.js): what makes its output executable. */
 const withBin = (tree: FileTree): FileTree => ({ ...tree, 'package.json': { ...(tree['package.json'] as Record<string, unknown>), bin: { ui: './dist/cli.js' } } });
 
@@ -52,25 +83,8 @@ const files = filesBelow;
 
 describe('bundle: false', () => {
   it("esbuild writes one file per module the entries reach, in both formats, importing each other; 'use client' stays first; Node and a nodenext consumer use both", () => {
-    const fx = packagesWorkspace(
-      {
-        // No adapter: 'auto' would take bun (installed here); bundle: false makes it esbuild.
-        ui: ui(`export default { entry: ['src/index.ts', 'src/button.ts'], format: ['esm', 'cjs'], bundle: false };\n`),
-        consumer: {
-          'package.json': { name: '@ub/consumer', version: '1.0.0', private: true, dependencies: { '@ub/ui': '1.0.0' } },
-          'tsconfig.json': { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: [] }, include: ['src'] },
-          'src/a.cts': `import { button, cx } from '@ub/ui';\nimport { button as b2 } from '@ub/ui/button';\nexport const a: string = button('a') + cx('b') + b2('c');\n`,
-          'src/b.mts': `import { button, cx } from '@ub/ui';\nimport { button as b2 } from '@ub/ui/button';\nexport const b: string = button('a') + cx('b') + b2('c');\n`,
-        },
-      },
-      fixtures,
-      'ub-root',
-    );
-    mkdirSync(fx.path('packages/consumer/node_modules/@ub'), { recursive: true });
-    symlinkSync('../../../ui', fx.path('packages/consumer/node_modules/@ub/ui'), 'dir');
-    const r = build(fx, '@ub/ui');
-    expect(r.code, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout).results[0];
+    // No adapter: 'auto' would take bun (installed here); bundle: false makes it esbuild.
+    const { fx, result } = buildWithConsumer(ui(`export default { entry: ['src/index.ts', 'src/button.ts'], format: ['esm', 'cjs'], bundle: false };\n`));
     expect(result.adapter.name).toBe('esbuild');
     expect(result.adapter.reason).toContain('bundle: false');
     const dist = fx.path('packages/ui/dist');
@@ -102,14 +116,7 @@ describe('bundle: false', () => {
     expect(read('button.cjs').split('\n').slice(0, 2)).toContain('"use client";');
     expect(read('index.d.cts')).toContain(`from './button.cjs'`);
 
-    const pkgDir = fx.path('packages/ui');
-    const required = spawnSync(process.execPath, ['-e', `const u = require('@ub/ui'); console.log(u.button('x'), u.cx('y'), require('@ub/ui/button').button('z'))`], { cwd: pkgDir, encoding: 'utf8' });
-    expect(`${required.stdout.trim()}${required.stderr}`).toBe('btn x! y! btn z!');
-    const imported = spawnSync(process.execPath, ['--input-type=module', '-e', `const u = await import('@ub/ui'); console.log(u.button('x'), u.version)`], { cwd: pkgDir, encoding: 'utf8' });
-    expect(`${imported.stdout.trim()}${imported.stderr}`).toBe('btn x! 1');
-    const tsc = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: fx.path('packages/consumer'), encoding: 'utf8' });
-    expect(tsc.stdout + tsc.stderr).toBe('');
-    expect(tsc.status).toBe(0);
+    expectUsable(fx);
 
     // A module reached only through imports is an input: editing it rebuilds the package, with its new output.
     fx.write({ 'packages/ui/src/utils/cx.ts': `export function cx(...parts: string[]): string {\n  return parts.join('+');\n}\n` });
@@ -121,27 +128,10 @@ describe('bundle: false', () => {
   });
 
   it("rollup writes the same files (preserveModules), each module's 'use client' back at its top, a bin's shebang and mode kept; Node and a nodenext consumer use both formats", () => {
-    const fx = packagesWorkspace(
-      {
-        ui: {
-          ...withBin(ui(`export default { adapter: 'rollup', entry: { index: 'src/index.ts', button: 'src/button.ts', cli: 'src/bin/cli.ts' }, format: ['esm', 'cjs'], bundle: false };\n`, { json: false })),
-          'src/bin/cli.ts': `#!/usr/bin/env node\nimport { cx } from '../utils/cx.js';\nconsole.log(cx('a', 'b'));\n`,
-        },
-        consumer: {
-          'package.json': { name: '@ub/consumer', version: '1.0.0', private: true, dependencies: { '@ub/ui': '1.0.0' } },
-          'tsconfig.json': { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: [] }, include: ['src'] },
-          'src/a.cts': `import { button, cx } from '@ub/ui';\nimport { button as b2 } from '@ub/ui/button';\nexport const a: string = button('a') + cx('b') + b2('c');\n`,
-          'src/b.mts': `import { button, cx } from '@ub/ui';\nexport const b: string = button('a') + cx('b');\n`,
-        },
-      },
-      fixtures,
-      'ub-root',
-    );
-    mkdirSync(fx.path('packages/consumer/node_modules/@ub'), { recursive: true });
-    symlinkSync('../../../ui', fx.path('packages/consumer/node_modules/@ub/ui'), 'dir');
-    const r = build(fx, '@ub/ui');
-    expect(r.code, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout).results[0];
+    const { fx, result } = buildWithConsumer({
+      ...withBin(ui(`export default { adapter: 'rollup', entry: { index: 'src/index.ts', button: 'src/button.ts', cli: 'src/bin/cli.ts' }, format: ['esm', 'cjs'], bundle: false };\n`, { json: false })),
+      'src/bin/cli.ts': `#!/usr/bin/env node\nimport { cx } from '../utils/cx.js';\nconsole.log(cx('a', 'b'));\n`,
+    });
     expect(result.adapter.name).toBe('rollup');
     // No "directive ignored" warning: the directive is not lost.
     expect(result.diagnostics).toEqual([]);
@@ -156,14 +146,7 @@ describe('bundle: false', () => {
     expect(read('utils/cx.js')).not.toContain('use client');
     expect(read('cli.js').startsWith('#!/usr/bin/env node\n')).toBe(true);
     expect(statSync(path.join(dist, 'cli.js')).mode & 0o111).not.toBe(0);
-    const pkgDir = fx.path('packages/ui');
-    const required = spawnSync(process.execPath, ['-e', `const u = require('@ub/ui'); console.log(u.button('x'), u.cx('y'), require('@ub/ui/button').button('z'))`], { cwd: pkgDir, encoding: 'utf8' });
-    expect(`${required.stdout.trim()}${required.stderr}`).toBe('btn x! y! btn z!');
-    const imported = spawnSync(process.execPath, ['--input-type=module', '-e', `const u = await import('@ub/ui'); console.log(u.button('x'), u.version)`], { cwd: pkgDir, encoding: 'utf8' });
-    expect(`${imported.stdout.trim()}${imported.stderr}`).toBe('btn x! 1');
-    const tsc = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: fx.path('packages/consumer'), encoding: 'utf8' });
-    expect(tsc.stdout + tsc.stderr).toBe('');
-    expect(tsc.status).toBe(0);
+    expectUsable(fx);
   });
 
   it('is a setting of the key: the same sources bundled and unbundled are two entries', () => {

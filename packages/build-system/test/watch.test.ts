@@ -65,6 +65,17 @@ const dist = (fx: Fixture, key: string) => {
     return '';
   }
 };
+/** b reads a's source through a paths alias without depending on it: a's edit is a round (not reloaded) that rebuilds both, b with the new value. */
+async function expectAliasReaderRebuilt(p: Proc, fx: Fixture): Promise<WatchRound> {
+  expect(dist(fx, 'b')).toContain('"a1"');
+  fx.write({ 'packages/a/src/index.ts': source('a2') });
+  const r = await until(() => rounds(p).find((x) => x.round >= 1 && x.trigger.files.includes('packages/a/src/index.ts')), 'the round of the edit', p);
+  expect(r.reloaded).toBe(false);
+  expect(r.rebuilt.sort()).toEqual([scoped('a'), scoped('b')]);
+  expect(dist(fx, 'b')).toContain('"a2"');
+  return r;
+}
+
 /** build-system's own leftovers in a package directory: lock, staging, journal. */
 const leftovers = (fx: Fixture, key: string) => readdirSync(fx.path('packages', key)).filter((n) => n.startsWith('.build-system'));
 
@@ -172,13 +183,8 @@ describe.concurrent('build-system watch', () => {
       fx.write({ 'packages/b/tsconfig.json': { compilerOptions: { strict: true, module: 'ESNext', moduleResolution: 'Bundler', paths: { '@alias/a': ['../a/src/index.ts'] } } } });
       const p = startWatch(t, fx);
       await round(p, 0);
-      expect(dist(fx, 'b')).toContain('"a1"');
-      fx.write({ 'packages/a/src/index.ts': source('a2') });
-      const r = await until(() => rounds(p).find((x) => x.round >= 1 && x.trigger.files.includes('packages/a/src/index.ts')), 'the round of the edit', p);
       // Not a full round: b takes part because its recorded reads name a's source (a one-shot build catches it the same way).
-      expect(r.reloaded).toBe(false);
-      expect(r.rebuilt.sort()).toEqual([scoped('a'), scoped('b')]);
-      expect(dist(fx, 'b')).toContain('"a2"');
+      const r = await expectAliasReaderRebuilt(p, fx);
       // b's own edit does not pull a in.
       fx.write({ 'packages/b/src/index.ts': `import { value } from '@alias/a';\nexport const b = 'B+' + value;\n` });
       const leaf = await until(() => rounds(p).find((x) => x.round > r.round && x.trigger.files.includes('packages/b/src/index.ts')), 'the leaf round', p);
@@ -196,12 +202,7 @@ describe.concurrent('build-system watch', () => {
     const p = startWatch(t, fx);
     const first = await round(p, 0);
     expect(first.run.results.find((x) => x.package.name === scoped('b'))!.diagnostics.map((d) => d.message).join('\n')).toContain('not cached');
-    expect(dist(fx, 'b')).toContain('"a1"');
-    fx.write({ 'packages/a/src/index.ts': source('a2') });
-    const r = await until(() => rounds(p).find((x) => x.round >= 1 && x.trigger.files.includes('packages/a/src/index.ts')), 'the round of the edit', p);
-    expect(r.reloaded).toBe(false);
-    expect(r.rebuilt.sort()).toEqual([scoped('a'), scoped('b')]);
-    expect(dist(fx, 'b')).toContain('"a2"');
+    await expectAliasReaderRebuilt(p, fx);
 
     // Without a cache nothing would say what to watch: refused, before anything is built.
     const refused = cliAsync(['watch', '--no-cache'], { cwd: fx.root });
