@@ -4,7 +4,8 @@ import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { commonDir } from '../config/entry-placement.js';
 import type { ToolConfig } from './tool-config.js';
-import { describe, mapToolOptions, type MappedOptions } from './tool-options.js';
+import { describe } from './describe-value.js';
+import { mapToolOptions, type MappedOptions } from './tool-options.js';
 
 /**
  * A tsup/tsdown config that exports an array builds each element on its own.

@@ -5,6 +5,7 @@ import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { expandEntries, expandObjectEntry } from './entry-globs.js';
 import { externalPatterns } from './external-patterns.js';
+import { describe } from './describe-value.js';
 import { placeholderName, type ToolConfig } from './tool-config.js';
 
 /**
@@ -89,24 +90,6 @@ export function addDevDependencies(out: MappedOptions, pkg: PackageInfo, because
   const names = Object.keys(pkg.manifest.devDependencies ?? {}).filter((n) => !out.noExternal?.value.includes(n));
   if (names.length === 0) return;
   addExternal(out, 'skipNodeModulesBundle', names, `${because}: every node_modules import stays external, devDependencies too`);
-}
-
-export function describe(value: unknown): string {
-  const placeholder = placeholderName(value);
-  if (placeholder) return placeholder;
-  if (typeof value === 'function') return 'a function';
-  if (value instanceof RegExp) return String(value);
-  if (Array.isArray(value) && value.some((v) => placeholderName(v) || typeof v === 'function' || v instanceof RegExp)) {
-    return `[${value.map(describe).join(', ')}]`;
-  }
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch {
-    json = undefined;
-  }
-  if (json === undefined) return String(value);
-  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }
 
 const FORMATS = new Set(['esm', 'cjs']);

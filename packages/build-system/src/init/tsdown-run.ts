@@ -3,7 +3,7 @@ import type { ReadLog } from '../util/read-log.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { ScriptCommand } from './build-script.js';
 import type { ToolName } from './tool-config.js';
-import { describe } from './tool-options.js';
+import { describe } from './describe-value.js';
 import { fromPackage, readDirConfig, tsdownWorkspaceConfig, type WorkspaceToolConfig } from './tsdown-workspace.js';
 
 /**

@@ -5,7 +5,8 @@ import type { ReadLog } from '../util/read-log.js';
 import { parseJsonc } from '../util/tsconfig-chain.js';
 import type { PackageInfo, PackageJson } from '../workspace/package-info.js';
 import { findConfigOf, readToolConfig, type ToolConfig, type ToolName } from './tool-config.js';
-import { describe, type NotReproduced } from './tool-options.js';
+import { describe } from './describe-value.js';
+import type { NotReproduced } from './tool-options.js';
 
 /**
  * tsdown's workspace mode, read the way tsdown applies it (tsdown 0.2x, src/config/workspace.ts and
