@@ -68,6 +68,8 @@ describe('declarations beside the bundle', () => {
     const { result } = await run(fx);
     expect(result.status).toBe('failed');
     expect(result.diagnostics).toEqual([expect.objectContaining({ code: 'TS2322', file: 'src/index.ts', line: 1 })]);
+    // Once, with what tsdown does instead (it writes declarations without checking).
+    expect(result.diagnostics[0]!.message).toContain("hint: declarations are written by TypeScript, which stops on a type error; tsdown and `tsc --noCheck` write them anyway: adapterOptions: { tsc: { args: ['--noCheck'] } }");
     expect(existsSync(fx.path('dist'))).toBe(false);
     expect(leftovers(fx)).toEqual([]);
   });

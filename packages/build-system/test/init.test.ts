@@ -637,7 +637,30 @@ describe("build-system init with tsup's defaults that build-system's differ from
   });
 });
 
-describe('build-system init with tsdown unbundle and plugins', () => {
+describe('build-system init with tsdown configs esbuild does not fully reproduce', () => {
+  // trpc/trpc's server: a dozen entries in esm + cjs; tsdown shares chunks in CommonJS, esbuild cannot.
+  it('several CommonJS entries: the shared chunks tsdown writes are listed as not reproduced (one entry, or ESM only: nothing to list)', async () => {
+    const tree = (entry: string[], format: string[]) => ({
+      'package.json': { name: `@fx/c${entry.length}${format.length}`, version: '1.0.0', type: 'module', scripts: { build: 'tsdown' } },
+      'tsdown.config.ts': `export default { entry: ${JSON.stringify(entry)}, format: ${JSON.stringify(format)} };\n`,
+      'src/index.ts': `export class Shared {}\n`,
+      'src/extra.ts': `export { Shared } from './index.js';\n`,
+    });
+    const fx = workspace({ two: tree(['src/index.ts', 'src/extra.ts'], ['esm', 'cjs']), one: tree(['src/index.ts'], ['esm', 'cjs']), esm: tree(['src/index.ts', 'src/extra.ts'], ['esm']) });
+    try {
+      const result = await runInit({ cwd: fx.root, dryRun: true });
+      const two = byName(result, '@fx/c22');
+      expect(two.config).toMatchObject({ adapter: 'esbuild' });
+      expect(two.notReproduced).toEqual([expect.objectContaining({ option: 'format cjs', value: 'shared chunks' })]);
+      expect(two.notReproduced[0]!.why).toContain('each has its own copy');
+      expect(byName(result, '@fx/c12').notReproduced).toEqual([]);
+      expect(byName(result, '@fx/c21').notReproduced).toEqual([]);
+    } finally {
+      fx.cleanup();
+    }
+  });
+
+
   it('rollup with bundle: false (its plugins are Rollup-style; tsc cannot run them), the plugins listed as not reproduced', async () => {
     const fx = workspace({
       ubp: {

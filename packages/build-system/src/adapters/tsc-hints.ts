@@ -19,6 +19,11 @@ import type { PackageInfo } from '../workspace/package-info.js';
  * - TS5053 with outFile: build-system's outDir/declarationDir cannot go with it.
  * - TS4023, TS2742, TS2883 (an exported declaration's type cannot be named in
  *   the .d.ts): declaration emit needs an import path for every type it writes.
+ * - Any other type error (TS2xxx) while a bundler's declarations are written:
+ *   the JS bundle is fine, and tsdown (rolldown-plugin-dts) and `tsc --noCheck`
+ *   write declarations without checking; TypeScript stops here. Said once, with
+ *   the option that does the same (trpc's server imports a subpath its own
+ *   exports lack: tsdown publishes, this failed without a word on why).
  */
 /** The file a TS6059 diagnostic names (as tsc printed it: absolute, or relative to the package), else undefined. */
 export function fileOutsideRootDir(d: Diagnostic): string | undefined {
@@ -71,6 +76,9 @@ function hintFor(d: Diagnostic, pkg: PackageInfo, mode: 'build' | 'declarations'
     case 'TS2883':
       return 'give this export an explicit type annotation using types imported from a module this package can name (its own sources or a dependency’s public entry); the .d.ts cannot refer to a type that is not exported from one';
     default:
+      if (mode === 'declarations' && d.code !== undefined && /^TS2\d{3}$/.test(d.code)) {
+        return "declarations are written by TypeScript, which stops on a type error; tsdown and `tsc --noCheck` write them anyway: adapterOptions: { tsc: { args: ['--noCheck'] } } does the same (TypeScript 5.5 or later), or fix the error";
+      }
       return undefined;
   }
 }

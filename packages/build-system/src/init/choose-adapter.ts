@@ -83,7 +83,7 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
     if (toolConfig.tool === 'tsup') tsupDefaults(facts, options, command, reads);
     const sources = (toolConfig.files ?? [toolConfig.file]).filter((f) => !f.startsWith('package.json'));
     if (toolConfig.tool === 'tsup') return finish({ ...(unbundled(facts, options) ?? { adapter: 'esbuild', because: `${toolConfig.file}: tsup bundles with esbuild` }), options, sources }, command);
-    return finish({ ...(unbundled(facts, options) ?? tsdownAdapter(toolConfig.file, options)), options, sources }, command);
+    return finish(cjsChunks(facts, { ...(unbundled(facts, options) ?? tsdownAdapter(toolConfig.file, options)), options, sources }), command);
   }
 
   const first = builders[0];
@@ -96,7 +96,7 @@ export function chooseAdapter(facts: PackageFacts, toolConfig: ToolConfig | unde
       }
       case 'tsdown': {
         const options = toolDefaultFormat(facts, 'tsdown', scriptOptions(first, pkg, reads));
-        return finish({ ...(unbundled(facts, options) ?? tsdownAdapter(where, options)), options, sources: [] }, first);
+        return finish(cjsChunks(facts, { ...(unbundled(facts, options) ?? tsdownAdapter(where, options)), options, sources: [] }), first);
       }
       case 'rollup': {
         const options = empty();
@@ -162,6 +162,27 @@ function tsupDefaults(facts: PackageFacts, options: MappedOptions, command: Scri
     }
   }
   return options;
+}
+
+/**
+ * tsdown (Rolldown) shares what several CommonJS entries import in chunk files, one copy of each module
+ * per package; esbuild cannot split CommonJS, so each CommonJS entry bundles its own copy (trpc: 12 copies
+ * of TRPCError, and `instanceof` across subpaths false). Said where it applies: esbuild, CommonJS, more
+ * than one entry (the config's, else the CommonJS files package.json names).
+ */
+function cjsChunks<D extends { adapter: AdapterName; options: MappedOptions }>(facts: PackageFacts, d: D): D {
+  if (d.adapter !== 'esbuild' || d.options.bundle?.value === false) return d;
+  const formats = d.options.format?.value ?? [...new Set(facts.js.map((o) => o.format))];
+  if (!formats.includes('cjs')) return d;
+  const entry = d.options.entry?.value;
+  const entries = entry === undefined ? new Set(facts.js.filter((o) => o.format === 'cjs').map((o) => o.path)).size : typeof entry === 'string' ? (/[*?{]/.test(entry) ? 2 : 1) : Array.isArray(entry) ? entry.filter((e) => !e.startsWith('!')).length + (entry.some((e) => /[*?{]/.test(e)) ? 1 : 0) : Object.keys(entry).length;
+  if (entries < 2) return d;
+  d.options.notReproduced.push({
+    option: 'format cjs',
+    value: 'shared chunks',
+    why: "tsdown puts what several CommonJS entries import in shared chunks (one copy of each module); esbuild bundles each CommonJS entry whole, so each has its own copy (a class's `instanceof` across subpaths, module state); the rollup adapter shares chunks in CommonJS too",
+  });
+  return d;
 }
 
 function tsdownAdapter(where: string, options: MappedOptions): { adapter: AdapterName; because: string } {
