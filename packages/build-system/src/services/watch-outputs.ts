@@ -48,16 +48,18 @@ export class OutputGuard {
    * Takes the state of the outputs of a round's results. A failed or skipped
    * package is no longer guarded (its outDir is what it was; the package is in
    * every round until it builds). Returns the packages whose outputs were
-   * already not as their result says.
+   * already not as their result says. `restat`: packages whose state is taken
+   * anew even after a hit that wrote nothing (those this round checked because
+   * of their outputs: a file rewritten with the same bytes is a hit in place).
    */
-  record(results: readonly Result[]): string[] {
+  record(results: readonly Result[], restat: ReadonlySet<string> = new Set()): string[] {
     const wrong: string[] = [];
     for (const r of results) {
       const signature = r.artifacts.map((a) => `${a.path}\0${a.sha256}`).join('\n');
       const before = this.byPackage.get(r.package.name);
       // A hit that found its files in place (a kept package too) wrote nothing: the state taken when they were written holds.
       // Not stat'ing them again keeps a hub round's ~140 packages off the round's time.
-      if (r.status === 'success' && r.cache.status === 'hit' && !r.cache.restored && before?.signature === signature && !before.wrong) continue;
+      if (r.status === 'success' && r.cache.status === 'hit' && !r.cache.restored && before?.signature === signature && !before.wrong && !restat.has(r.package.name)) continue;
       this.forget(r.package.name);
       if (r.status !== 'success' || !r.outDir) continue;
       const outDir = path.resolve(r.package.dir, r.outDir);

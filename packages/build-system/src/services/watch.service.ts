@@ -269,7 +269,7 @@ class WatchLoop {
     this.own.addOutDirs(run.results.flatMap((r) => (r.outDir ? [path.resolve(r.package.dir, r.outDir)] : [])));
     // Outputs already not as published (deleted between the swap and now): checked in the next batch, once (a round that
     // could not put them back does not start another by itself).
-    for (const name of this.outputs.record(run.results)) {
+    for (const name of this.outputs.record(run.results, this.restoring)) {
       const r = run.results.find((x) => x.package.name === name)!;
       if (!this.restoring.has(name)) this.changed(path.resolve(r.package.dir, r.outDir!));
     }
