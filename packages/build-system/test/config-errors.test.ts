@@ -100,6 +100,13 @@ const cases: Case[] = [
     message: (fx) => `must stay inside the package (got ${JSON.stringify(fx.path('elsewhere'))})`,
   },
   {
+    // A tsconfig template copied into the build config: it would be a directory literally named ${configDir}.
+    name: 'outDir with ${configDir}',
+    files: ts(`export default { outDir: '\${configDir}/lib' };\n`),
+    field: 'outDir',
+    message: 'is relative to the package, where ${configDir} means nothing: write the directory itself, e.g. "lib" (got "${configDir}/lib")',
+  },
+  {
     name: "outDir '.' (the package itself)",
     files: ts(`export default { outDir: '.' };\n`),
     field: 'outDir',

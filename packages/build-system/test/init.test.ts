@@ -683,6 +683,38 @@ describe('build-system init with tsdown configs esbuild does not fully reproduce
   });
 });
 
+describe('build-system init with ${configDir} in a tsconfig', () => {
+  // typescript-eslint: the shared tsconfig.build.json says `"outDir": "${configDir}/dist"`; every package extends it.
+  it('expands it to the directory of the tsconfig tsc is given, in a base it extends or in its own', async () => {
+    const fx = workspace({
+      shared: {
+        'package.json': { name: '@fx/shared', version: '1.0.0', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } }, scripts: { build: 'tsc -b tsconfig.build.json' } },
+        'tsconfig.build.json': { extends: '../../tsconfig.cd.json' },
+        'src/index.ts': `export const x = 1;\n`,
+      },
+      own: {
+        'package.json': { name: '@fx/own', version: '1.0.0', exports: { '.': { types: './lib/index.d.ts', default: './lib/index.js' } }, scripts: { build: 'tsc -b tsconfig.build.json' } },
+        'tsconfig.build.json': { extends: '../../tsconfig.cd.json', compilerOptions: { outDir: '${configDir}/lib' } },
+        'src/index.ts': `export const x = 1;\n`,
+      },
+    });
+    fx.write({ 'tsconfig.cd.json': { compilerOptions: { outDir: '${configDir}/dist', rootDir: '${configDir}/src', module: 'NodeNext', declaration: true, strict: true, types: [] }, include: ['${configDir}/src/**/*.ts'] } });
+    try {
+      const result = await runInit({ cwd: fx.root, dryRun: true });
+      const shared = byName(result, '@fx/shared');
+      expect(shared.status, JSON.stringify(shared.error)).toBe('would-write');
+      expect(shared.config).toMatchObject({ adapter: 'tsc' });
+      expect(shared.config!.outDir).toBeUndefined();
+      const own = byName(result, '@fx/own');
+      expect(own.status, JSON.stringify(own.error)).toBe('would-write');
+      expect(own.config).toMatchObject({ adapter: 'tsc', outDir: 'lib' });
+      expect(own.warnings.join('\n')).not.toContain('outside');
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
 describe('build-system init with a build script that runs the tool twice', () => {
   // remix-run/react-router's packages/react-router: `rm -rf dist && tsdown && tsdown --config tsdown.config.rsc.ts`.
   it('says the second run is not reproduced (the config comes from the first), naming both commands', async () => {

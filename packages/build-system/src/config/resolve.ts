@@ -125,7 +125,10 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   let outDir = toPosix(path.relative(pkg.dir, outDirAbs));
   const reals = packageRealpaths(pkg.dir, outDirAbs);
   // staysInside(pkg.dir, outDirAbs), with the realpaths the entry placer uses too.
-  if (!(isInside(path.resolve(pkg.dir), outDirAbs) && isInside(reals.pkgLoose, reals.outDirReal))) {
+  if (outDirRaw.includes('${configDir}')) {
+    // A tsconfig template, which only TypeScript expands: here it would be a directory named `${configDir}`.
+    problem('outDir', `is relative to the package, where \${configDir} means nothing: write the directory itself, e.g. ${JSON.stringify(outDirRaw.replaceAll('${configDir}/', '').replaceAll('${configDir}', '.'))} (got ${JSON.stringify(outDirRaw)})`);
+  } else if (!(isInside(path.resolve(pkg.dir), outDirAbs) && isInside(reals.pkgLoose, reals.outDirReal))) {
     problem('outDir', `must stay inside the package (got ${JSON.stringify(outDirRaw)})`);
   } else if (outDir === '') {
     problem('outDir', `must be a directory below the package, not the package itself (got ${JSON.stringify(outDirRaw)})`);

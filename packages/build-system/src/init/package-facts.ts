@@ -4,6 +4,7 @@ import type { Format } from '../config/schema.js';
 import { stripDot, toPosix } from '../util/paths.js';
 import type { ReadLog } from '../util/read-log.js';
 import { parseJsonc, tsconfigChain } from '../util/tsconfig-chain.js';
+import { withConfigDir } from '../adapters/tsconfig-layers.js';
 import { manifestTargets, type ManifestTarget, type TargetSource } from '../util/manifest-targets.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import { publishedManifest, writtenField } from '../workspace/published-manifest.js';
@@ -189,7 +190,10 @@ export function readTsconfigOptions(pkg: PackageInfo, file: string, reads: ReadL
     for (const key of ['outDir', 'rootDir'] as const) {
       if (seen.has(key) || typeof options[key] !== 'string') continue;
       seen.add(key);
-      result[key] = toPosix(path.relative(pkg.dir, path.resolve(path.dirname(f), options[key] as string)));
+      // `${configDir}` is the directory of the tsconfig tsc is given (`file`), wherever along the chain it is written
+      // (typescript-eslint's shared tsconfig.build.json: `"outDir": "${configDir}/dist"`).
+      const value = withConfigDir(options[key], path.dirname(file)) as string;
+      result[key] = toPosix(path.relative(pkg.dir, path.resolve(path.dirname(f), value)));
     }
     for (const key of ['declaration', 'sourceMap', 'emitDeclarationOnly', 'noEmit'] as const) {
       if (seen.has(key) || typeof options[key] !== 'boolean') continue;
