@@ -277,8 +277,9 @@ export default defineConfig({
     expect(viaroot.sources).toEqual(['tsdown.config.ts', '../../tsdown.config.ts']);
     // Merged entries equal to what publishConfig names (resolve.ts derives those): not written; both are built (below).
     expect(viaroot.config).not.toHaveProperty('entry');
-    // `pnpm -w run build:pkg` is followed into the root's script: a tsdown run, not a command left out.
-    expect(viaroot.notReproduced).toEqual([]);
+    // `pnpm -w run build:pkg` is followed into the root's script: a tsdown run, not a command left out. What is
+    // listed is only that esbuild bundles its two CommonJS entries whole, where tsdown shares chunks.
+    expect(viaroot.notReproduced.map((n) => `${n.option}: ${n.value}`)).toEqual(['format cjs: shared chunks']);
 
     for (const dir of ['inpkg', 'viaroot']) {
       const manifest = JSON.parse(fx.read(`packages/${dir}/package.json`)) as { publishConfig: Record<string, unknown> };
