@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { isInside, isStrictlyInside, relativeFile, resolverFrom, toPosix } from '../src/util/paths.js';
+import { isInside, isStrictlyInside, nearestAncestor, relativeFile, resolverFrom, toPosix } from '../src/util/paths.js';
 
 /** util/paths.ts: containment is lexical, and a name that starts with two dots is a name, not a step up. */
 describe('isInside / isStrictlyInside', () => {
@@ -18,6 +18,18 @@ describe('isInside / isStrictlyInside', () => {
       expect(isInside(pkg, path.resolve(other))).toBe(false);
       expect(isStrictlyInside(pkg, path.resolve(other))).toBe(false);
     }
+  });
+});
+
+describe('nearestAncestor', () => {
+  it('the value of the path itself or its nearest ancestor that has one; none above the root', () => {
+    const roots = new Map([[path.resolve('/w/a/dist'), 'a'], [path.resolve('/w/a/dist/esm'), 'a-esm']]);
+    const lookup = (dir: string) => roots.get(dir);
+    expect(nearestAncestor(path.resolve('/w/a/dist/x/y.js'), lookup)).toBe('a');
+    expect(nearestAncestor(path.resolve('/w/a/dist/esm/i.js'), lookup)).toBe('a-esm');
+    expect(nearestAncestor(path.resolve('/w/a/dist'), lookup)).toBe('a');
+    expect(nearestAncestor(path.resolve('/w/a/distant/i.js'), lookup)).toBeUndefined();
+    expect(nearestAncestor(path.resolve('/'), lookup)).toBeUndefined();
   });
 });
 

@@ -1,6 +1,7 @@
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import type { RunResult } from '../result/schema.js';
+import { isStrictlyInside, nearestAncestor } from '../util/paths.js';
 
 type Result = RunResult['results'][number];
 
@@ -68,7 +69,7 @@ export class OutputGuard {
       for (const a of r.artifacts) {
         const file = path.resolve(r.package.dir, a.path);
         // Outputs beside outDir (a bin written elsewhere) are not watched: only what lies below it.
-        if (!isBelow(outDir, file)) continue;
+        if (!isStrictlyInside(outDir, file)) continue;
         const st = lstatSync(file, { throwIfNoEntry: false });
         const seen: Seen | 'wrong' = st?.isFile() && st.size === a.bytes ? { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } : 'wrong';
         if (seen === 'wrong') ok = false;
@@ -85,13 +86,7 @@ export class OutputGuard {
 
   /** The guarded package whose outDir is `file` or holds it, if any. */
   owner(file: string): string | undefined {
-    for (let dir = file; ; ) {
-      const g = this.byOutDir.get(dir);
-      if (g) return g.name;
-      const parent = path.dirname(dir);
-      if (parent === dir) return undefined;
-      dir = parent;
-    }
+    return nearestAncestor(file, (dir) => this.byOutDir.get(dir))?.name;
   }
 
   /** True when any output of the package is gone or is not the file the watch left there. */
@@ -119,8 +114,4 @@ export class OutputGuard {
     this.byPackage.delete(name);
     if (this.byOutDir.get(g.outDir) === g) this.byOutDir.delete(g.outDir);
   }
-}
-
-function isBelow(dir: string, file: string): boolean {
-  return file.length > dir.length && file.startsWith(dir) && file[dir.length] === path.sep;
 }

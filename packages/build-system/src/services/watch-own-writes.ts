@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { resolvedPath } from '../util/paths.js';
+import { nearestAncestor, resolvedPath } from '../util/paths.js';
 
 /**
  * The directories a watch's rounds write into themselves (every selected
@@ -45,11 +45,6 @@ export class OwnWrites {
   }
 
   private below(p: string): boolean {
-    for (let dir = p; ; ) {
-      if (this.roots.has(dir)) return true;
-      const parent = path.dirname(dir);
-      if (parent === dir) return false;
-      dir = parent;
-    }
+    return nearestAncestor(p, (dir) => (this.roots.has(dir) ? true : undefined)) === true;
   }
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { hitForm } from '../cache/noop/write.js';
 import type { BuildResult } from '../result/schema.js';
-import { toPosix } from '../util/paths.js';
+import { nearestAncestor, toPosix } from '../util/paths.js';
 import type { ReuseHook } from './plan.js';
 import type { CrossPackageReads } from './watch-readers.js';
 
@@ -82,13 +82,7 @@ export class RoundReuse implements ReuseHook {
 
   /** The package whose outDir holds `p` (by its ancestors), if any. */
   private outputOwner(p: string): string | undefined {
-    for (let dir = p; ; ) {
-      const owner = this.outDirs.get(dir);
-      if (owner !== undefined) return owner;
-      const parent = path.dirname(dir);
-      if (parent === dir) return undefined;
-      dir = parent;
-    }
+    return nearestAncestor(p, (dir) => this.outDirs.get(dir));
   }
 }
 

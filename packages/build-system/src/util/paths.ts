@@ -15,6 +15,20 @@ export function isInside(parent: string, child: string): boolean {
 /** A relative path that leaves its base: `..` or `../…`, not a name that merely starts with two dots (`..cache`). */
 const climbsOut = (rel: string) => rel === '..' || rel.startsWith(`..${path.sep}`);
 
+/**
+ * The value `lookup` gives for `p` or its nearest ancestor that has one (absolute paths), by walking up:
+ * a path's depth in lookups, where a scan of every root would cost their number per path.
+ */
+export function nearestAncestor<V>(p: string, lookup: (dir: string) => V | undefined): V | undefined {
+  for (let dir = p; ; ) {
+    const found = lookup(dir);
+    if (found !== undefined) return found;
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
 /** True when `child` is strictly below `parent` (never the directory itself). */
 export function isStrictlyInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
