@@ -188,7 +188,9 @@ describe.concurrent('build-system watch', () => {
       // b's own edit does not pull a in.
       fx.write({ 'packages/b/src/index.ts': `import { value } from '@alias/a';\nexport const b = 'B+' + value;\n` });
       const leaf = await until(() => rounds(p).find((x) => x.round > r.round && x.trigger.files.includes('packages/b/src/index.ts')), 'the leaf round', p);
-      expect(leaf.packages).toEqual([scoped('b')]);
+      // Only a's own late event (a save can be two writes, the second after the round began) brings a in too.
+      const aLate = leaf.trigger.files.some((f) => f.startsWith('packages/a/'));
+      expect(leaf.packages, JSON.stringify(leaf.trigger)).toEqual(aLate ? [scoped('a'), scoped('b')] : [scoped('b')]);
     });
   }
 
@@ -297,7 +299,9 @@ describe.concurrent('build-system watch', () => {
     writeFileSync(fx.path('packages/a/dist/index.js'), 'export const value = "not built by build-system";\n');
     rmSync(fx.path('packages/a/dist/index.js.map'));
     const rewritten = await until(() => rounds(p).find((x) => x.round > removed.round), 'the round after a dist file was rewritten', p);
-    expect(rewritten.trigger.files).toEqual(expect.arrayContaining(['packages/a/dist/index.js']));
+    // Named by the files or, when the event of the dist directory itself comes late (rm -rf's last event), by it.
+    expect(rewritten.trigger.files.length).toBeGreaterThan(0);
+    expect(rewritten.trigger.files.every((f) => f.startsWith('packages/a/dist')), JSON.stringify(rewritten.trigger)).toBe(true);
     expect(rewritten.run.results.find((x) => x.package.name === scoped('a'))!.cache).toMatchObject({ status: 'hit', restored: true });
     await until(() => dist(fx, 'a') === published.js && existsSync(fx.path('packages/a/dist/index.js.map')), 'a restored again', p);
     // Putting them back is the watch's own write: no round after it.

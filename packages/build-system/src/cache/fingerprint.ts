@@ -57,8 +57,13 @@ import { lockfileFingerprint, type LockfileFingerprint } from './lockfile.js';
  *    package (gitignored), and the files of a package reached through a
  *    node_modules link also through the link (cache/link-aliases.ts); the
  *    same reason.
+ * 9: the same inputs now give other outputs within one `buildSystem`
+ *    version: declaration specifiers naming a module beside the directory of
+ *    its name (`../sessions`) or the package index (`import("..")`) were
+ *    rewritten wrongly (adapters/declarations-naming.ts). An entry written
+ *    before holds those broken .d.ts files and would be a hit.
  */
-export const FINGERPRINT_VERSION = 8;
+export const FINGERPRINT_VERSION = 9;
 
 export interface Fingerprint {
   /** Shape/meaning version of this type; part of the key. */

@@ -43,16 +43,22 @@ export function classifyBatch(files: readonly string[], k: WatchKnowledge): Clas
   let full = k.selection === null;
   const counts = (f: string) => k.known.has(f) || (k.listed.get(path.dirname(f))?.has(path.basename(f)) === false && lstatSync(f, { throwIfNoEntry: false }) !== undefined);
   const root = k.selection?.workspace.root ?? k.cwd;
-  const outputEvents: string[] = [];
+  // Events below an outDir, by the package that published it; the rest are inputs.
+  const outputEvents = new Map<string, string[]>();
   const inputEvents: string[] = [];
-  for (const f of files) (k.outputs.owner(f) !== undefined ? outputEvents : inputEvents).push(f);
-  const restore = new Set([...new Set(outputEvents.map((f) => k.outputs.owner(f)!))].filter((name) => k.outputs.changed(name)));
+  for (const f of files) {
+    const owner = k.outputs.owner(f);
+    if (owner === undefined) inputEvents.push(f);
+    else outputEvents.set(owner, [...(outputEvents.get(owner) ?? []), f]);
+  }
   // Only the package itself: its hit puts back the published files, so what its dependents read comes out the same (and
   // they are kept, watch-reuse.ts); were they dirty, they would be checked for nothing.
+  const restore = new Set([...outputEvents.keys()].filter((name) => k.outputs.changed(name)));
   for (const name of restore) dirty.add(name);
-  const restoring = outputEvents.filter((f) => restore.has(k.outputs.owner(f)!));
+  const counted = [...restore].flatMap((name) => outputEvents.get(name)!);
   for (const file of inputEvents) {
     if (!counts(file)) continue;
+    counted.push(file);
     const owned = k.selection ? ownerOf(k.selection, file) : undefined;
     if (!owned) {
       full = true;
@@ -65,7 +71,6 @@ export function classifyBatch(files: readonly string[], k: WatchKnowledge): Clas
     dirty.add(owner.name);
     for (const reader of k.crossReads.readersOf(real)) dirty.add(reader);
   }
-  const counted = [...inputEvents.filter(counts), ...restoring];
   // A package whose last build did not tell what it read may read any of these: it takes part.
   if (counted.length > 0) for (const name of k.crossReads.unknownReaders) dirty.add(name);
   return { full, dirty, files: counted.map((f) => toPosix(path.relative(root, f)) || '.'), restore };
