@@ -9,7 +9,7 @@ import type { ReadLog } from '../util/read-log.js';
  * watch (during round 0, or in a directory a round read for the first time) raised no event. The
  * log holds the state each file had when it was read: whatever differs now is a change. A listed
  * directory whose entries came or went yields those entries (the watch drops its own: lock,
- * staging, outDir).
+ * staging, outDir), and a path looked for and absent that exists now yields that path.
  */
 export function missedChanges(seen: ReturnType<ReadLog['observations']>): string[] {
   const changed: string[] = [];
@@ -34,5 +34,8 @@ export function missedChanges(seen: ReturnType<ReadLog['observations']>): string
       for (const name of before) if (!names.has(name)) changed.push(path.join(dir, name));
     }
   }
+  // Looked for and absent (a new package's package.json, a config name not taken): there now, it appeared before its
+  // directory was watched (a round started by the new directory itself, before its files were written).
+  for (const file of seen.absent) if (statSync(file, { throwIfNoEntry: false })) changed.push(file);
   return changed;
 }
