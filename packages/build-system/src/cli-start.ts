@@ -16,12 +16,15 @@ import * as nodeModule from 'node:module';
 import path from 'node:path';
 import { readSnapshotHint, snapshotDir } from './adapters/tsc-snapshot-hint.js';
 import { parseBuildArgv } from './commands/build-argv.js';
-import { replayNoopBuild } from './commands/build-replay.js';
+import { replayNoopBuild, type ReplaySeen } from './commands/build-replay.js';
+import type { PreviousRun } from './cache/noop/check.js';
 import { ignoreClosedOutput } from './cli/closed-output.js';
 import { NO_FAST_PATH_ENV } from './cli/fast-path-env.js';
 import { VERSION } from './version.js';
 
 export async function start(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // A record the replay could not answer from: the run builds only what changed (services/partial-run.ts).
+  let previous: PreviousRun | undefined;
   // Not before the replay: it writes with fs.writeSync and never makes the process streams (build-replay.ts).
   if (process.env[NO_FAST_PATH_ENV] !== '1') {
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
@@ -33,9 +36,10 @@ export async function start(argv: readonly string[] = process.argv.slice(2)): Pr
     if (build && !build.watch) {
       enableCompileCache();
       try {
-        const seen: { cacheDir?: string } = {};
+        const seen: ReplaySeen = {};
         if (await replayNoopBuild(build, seen)) return;
         if (seen.cacheDir) await prewarmTypeScript(seen.cacheDir);
+        previous = seen.previous;
       } catch (e) {
         // What main.ts does with a build that throws.
         ignoreClosedOutput();
@@ -48,7 +52,7 @@ export async function start(argv: readonly string[] = process.argv.slice(2)): Pr
   ignoreClosedOutput();
   // Kept as an import() of the ESM bundle by scripts/build.mjs.
   const { main } = await import('./main.js');
-  await main(argv, { replayTried: true });
+  await main(argv, { replayTried: true, previous });
 }
 
 /**

@@ -51,6 +51,8 @@ const RUN_HOOK_KEYS = Object.keys({
   remoteSession: true,
   onPlan: true,
   reuse: true,
+  previous: true,
+  onPartial: true,
 } satisfies Record<keyof RunHooks, true>);
 const LIST_HOOK_KEYS = Object.keys({ reads: true, onSelected: true, withDependencies: true, participates: true } satisfies Record<Exclude<keyof SelectOptions, keyof BuildRequest>, true>);
 const WATCH_HOOK_KEYS = Object.keys({ onEvent: true, command: true, onSelected: true, debounceMs: true } satisfies Record<Exclude<keyof WatchOptions, keyof BuildRequest>, true>);

@@ -30,11 +30,12 @@ import { NO_FAST_PATH_ENV } from './cli/fast-path-env.js';
 import { parseBuildArgv, type ParsedBuildArgv } from './commands/build-argv.js';
 import { ignoreClosedOutput } from './cli/closed-output.js';
 import { VERSION } from './version.js';
+import type { PreviousRun } from './cache/noop/check.js';
 
 export { NO_FAST_PATH_ENV };
 
 /** `replayTried`: cli-start.ts (the bin's first code) already tried the no-op replay and it did not answer. */
-export async function main(argv: readonly string[] = process.argv.slice(2), options: { replayTried?: boolean } = {}): Promise<void> {
+export async function main(argv: readonly string[] = process.argv.slice(2), options: { replayTried?: boolean; previous?: PreviousRun } = {}): Promise<void> {
   ignoreClosedOutput();
   if (process.env[NO_FAST_PATH_ENV] !== '1') {
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
@@ -58,8 +59,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2), opti
           await runWatchWithoutNest(build);
           return;
         }
-        if (!options.replayTried && (await (await import('./commands/build-replay.js')).replayNoopBuild(build))) return;
-        await runBuildWithoutNest(build);
+        const seen: { previous?: PreviousRun } = { previous: options.previous };
+        if (!options.replayTried && (await (await import('./commands/build-replay.js')).replayNoopBuild(build, seen))) return;
+        await runBuildWithoutNest(build, seen.previous);
       } catch (e) {
         // What the Nest CLI's serviceErrorHandler does with a command that throws.
         process.stderr.write(`build-system: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
@@ -107,9 +109,9 @@ async function runNest(): Promise<void> {
 // ---------------------------------------------------------------------------
 // `build`: the same runBuildCommand the Nest command calls, without Nest.
 
-async function runBuildWithoutNest(parsed: ParsedBuildArgv): Promise<void> {
+async function runBuildWithoutNest(parsed: ParsedBuildArgv, previous: PreviousRun | undefined): Promise<void> {
   const [{ WorkspaceBuildService }, { runBuildCommand }] = await Promise.all([import('./services/workspace.service.js'), import('./commands/build-run.js')]);
-  await runBuildCommand(new WorkspaceBuildService(), parsed.packages, parsed.flags);
+  await runBuildCommand(new WorkspaceBuildService(), parsed.packages, parsed.flags, previous);
 }
 
 async function runWatchWithoutNest(parsed: ParsedBuildArgv): Promise<void> {

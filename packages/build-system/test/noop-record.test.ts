@@ -299,12 +299,15 @@ describe.concurrent('no-op record', () => {
     await recorded(fx);
     const dir = fx.path('node_modules/.cache/build-system/v1/noop');
     const names = readdirSync(dir).sort();
-    expect(names).toHaveLength(2);
-    const [hot, cold] = names.map((n) => JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as Record<string, unknown>);
+    // The record, what each package read outside its directory (a partial run's input), the results.
+    expect(names.map((n) => n.replace(/^[0-9a-f]+/, ''))).toEqual(['.json', '.reads.json', '.results.json']);
+    const [hot, reads, cold] = names.map((n) => JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as Record<string, unknown>);
     expect(Object.keys(hot!)).not.toContain('packages');
     expect(cold!.id).toBe(hot!.id);
+    expect(reads!.id).toBe(hot!.id);
+    expect(Object.keys(reads!.packages as object).sort()).toEqual(Object.keys(cold!.packages as object).sort());
     // A results file of another record is not used: the run builds (all hits) and records again.
-    writeFileSync(path.join(dir, names[1]!), JSON.stringify({ ...cold, id: 'other' }));
+    writeFileSync(path.join(dir, names[2]!), JSON.stringify({ ...cold, id: 'other' }));
     const next = await build(fx);
     expect(next.replayed).toBe(false);
     expect(next.statuses).toEqual(['hit', 'hit']);

@@ -30,7 +30,7 @@ async function build(fx: Fixture): Promise<{ replayed: boolean; statuses: string
 
 function recordPath(fx: Fixture): string {
   const dir = fx.path('node_modules/.cache/build-system/v1/noop');
-  const names = readdirSync(dir).filter((n) => n.endsWith('.json') && !n.endsWith('.results.json'));
+  const names = readdirSync(dir).filter((n) => /^[0-9a-f]+\.json$/.test(n));
   expect(names).toHaveLength(1);
   return path.join(dir, names[0]!);
 }

@@ -664,7 +664,19 @@ const PLUGIN_BECAUSE: Record<string, RegExp> = {
   'plugin-rollup': /^files changed: \.\.\/\.\.\/plugin-data\/rollup\/msg\.txt$/,
 };
 
-type BuildPath = 'cli-replay' | 'cli-full' | 'api';
+type BuildPath = 'cli-replay' | 'cli-partial' | 'cli-full' | 'api';
+
+/**
+ * The cases whose change stays inside packages (sources, generated and gitignored files, a package's own tsconfig,
+ * its outputs), without their package.json or build config: what a run from the last no-op record builds in part
+ * (services/partial-run.ts). Read from each case's edit; the env cases change nothing on disk (their env change alone
+ * makes every run a full one).
+ */
+const inPackages = (c: Case): boolean => {
+  const text = c.edit.toString();
+  const paths = [...text.matchAll(/["'`]([\w.@~-]+\/[\w.@~/-]*)["'`]/g)].map((m) => m[1]!);
+  return paths.length > 0 && paths.every((p) => p.startsWith('packages/')) && !/package\.json|build(-system)?\.config/.test(text);
+};
 
 function cliBuild(fx: Fixture, env: Record<string, string>, args: string[] = [], fast = true): { run: RunResult; replayed: boolean; stderr: string } {
   const r = spawnSync(process.execPath, [cliPath, 'build', '--json', ...args], {
@@ -694,7 +706,7 @@ async function apiBuild(fx: Fixture, env: Record<string, string>): Promise<RunRe
 
 async function buildVia(way: BuildPath, fx: Fixture, env: Record<string, string>): Promise<RunResult> {
   if (way === 'api') return apiBuild(fx, env);
-  return cliBuild(fx, env, [], way === 'cli-replay').run;
+  return cliBuild(fx, env, [], way !== 'cli-full').run;
 }
 
 type Outputs = Record<string, Record<string, string>>;
@@ -710,7 +722,9 @@ function outputs(fx: Fixture, run: RunResult): Outputs {
 async function differential(way: BuildPath, fx: Fixture, cases: readonly Case[], because: Record<string, RegExp>, alsoEdited: readonly string[] = []): Promise<void> {
   const first = await buildVia(way, fx, ENV_BEFORE);
   expect(first.results.map((r) => r.status).every((s) => s === 'success')).toBe(true);
-  if (way === 'cli-replay') {
+  // A partial run starts from a record whose env checks still hold: the env stays as it was.
+  const envAfter = way === 'cli-partial' ? ENV_BEFORE : ENV_AFTER;
+  if (way === 'cli-replay' || way === 'cli-partial') {
     // The changes below meet a no-op record: the fast path is really under test.
     const again = cliBuild(fx, ENV_BEFORE);
     expect(again.replayed, again.stderr).toBe(true);
@@ -721,9 +735,15 @@ async function differential(way: BuildPath, fx: Fixture, cases: readonly Case[],
   const before = outputs(fx, first);
 
   for (const c of cases) c.edit(fx);
-  const after = await buildVia(way, fx, ENV_AFTER);
+  let after: RunResult;
+  if (way === 'cli-partial') {
+    const partial = cliBuild(fx, envAfter);
+    // Built in part: the record named the changed paths and the run took only the packages they reach.
+    expect(partial.stderr).toMatch(/no-op record: partial run: \d+ of \d+ packages take part/);
+    after = partial.run;
+  } else after = await buildVia(way, fx, envAfter);
   const afterOutputs = outputs(fx, after);
-  const forced = cliBuild(fx, ENV_AFTER, ['--force'], false).run;
+  const forced = cliBuild(fx, envAfter, ['--force'], false).run;
   expect(forced.results.every((r) => r.cache.status === 'miss')).toBe(true);
   const forcedOutputs = outputs(fx, forced);
 
@@ -757,6 +777,13 @@ describe('differential matrix: after every change, the output equals a --force b
       await differential(way, matrixWorkspace(), CASES, BECAUSE, ['dep', 'dts-dep', 'body-dep']);
     });
   }
+
+  it('the changes inside packages, through a CLI run built in part from the last record', async () => {
+    const cases = CASES.filter(inPackages);
+    expect(cases.length).toBeGreaterThanOrEqual(15);
+    const because = Object.fromEntries(Object.entries(BECAUSE).filter(([pkg]) => cases.some((c) => c.pkg === pkg)));
+    await differential('cli-partial', matrixWorkspace(), cases, because, ['dep', 'dts-dep', 'body-dep']);
+  });
 
   for (const way of ['cli-full', 'api'] as const) {
     it(`what plugins read, through ${way}`, async () => {

@@ -68,7 +68,8 @@ function list(dir: string): Listed[] {
 const noopDir = (cacheDir: string) => path.join(cacheDir, 'v1', 'noop');
 const configsDir = (cacheDir: string) => path.join(cacheDir, 'v1', 'configs');
 const RECORD = /^([0-9a-f]+)\.json$/;
-const RECORD_RESULTS = /^([0-9a-f]+)\.results\.json$/;
+/** A record's companions: its results, and the reads a partial run uses (cache/noop/record.ts). */
+const RECORD_RESULTS = /^([0-9a-f]+)\.(?:results|reads)\.json$/;
 const SNAPSHOT = /^([0-9a-f]+)\.(blob|json|wanted)$/;
 
 const sum = (files: Listed[]) => ({ files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0) });
@@ -92,10 +93,14 @@ export function pruneSideFiles(cacheDir: string, options: { now: number; maxAgeM
   };
   const leftover = (f: Listed) => now - f.mtimeMs > leftoverAgeMs;
 
-  // No-op records: a record and its results go together; the record's mtime is when it was last written.
+  // No-op records: a record, its results and its reads go together; the record's mtime is when it was last written.
   const noop = list(noopDir(cacheDir));
   const records = noop.filter((f) => RECORD.test(f.name)).sort((a, b) => b.mtimeMs - a.mtimeMs);
-  const results = new Map(noop.filter((f) => RECORD_RESULTS.test(f.name)).map((f) => [RECORD_RESULTS.exec(f.name)![1]!, f]));
+  const companions = new Map<string, Listed[]>();
+  for (const f of noop) {
+    const key = RECORD_RESULTS.exec(f.name)?.[1];
+    if (key !== undefined) companions.set(key, [...(companions.get(key) ?? []), f]);
+  }
   const liveKeys = new Set<string>();
   records.forEach((r, i) => {
     const key = RECORD.exec(r.name)![1]!;
@@ -106,8 +111,7 @@ export function pruneSideFiles(cacheDir: string, options: { now: number; maxAgeM
     }
     // The record first: a replay that finds no record never reads the results.
     remove('noop-record', r, reason);
-    const res = results.get(key);
-    if (res) remove('noop-record', res, reason);
+    for (const f of companions.get(key) ?? []) remove('noop-record', f, reason);
   });
   const recordKeys = new Set(records.map((r) => RECORD.exec(r.name)![1]!));
   for (const f of noop) {

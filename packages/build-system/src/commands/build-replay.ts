@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
-import { readRecordResults, readValidRecord, settleRecord, touchManifests } from '../cache/noop/check.js';
-import { type NoopResults, type RecordedPackage, recordFile, recordKey, resultsFile, type SelectionInput } from '../cache/noop/record.js';
+import { type PreviousRun, readPreviousRun, readRecordDelta, readRecordResults, type RecordDelta, settleRecord, touchManifests } from '../cache/noop/check.js';
+import { type NoopResults, type RecordedPackage, readsFile, recordFile, recordKey, resultsFile, type SelectionInput } from '../cache/noop/record.js';
 import type { ReplaySelection } from '../cache/noop/selection.js';
 import { REMOTE_ENV } from '../cache/remote/config.js';
 import type { BuildResult } from '../result/schema.js';
 import { makeRunResult, type RunFacts } from '../services/results.js';
+import { emitRecorded } from '../services/recorded-events.js';
 import { defaultConcurrency } from '../util/concurrency.js';
 import { isValidationDiagnostic } from '../validate/diagnostics.js';
 import { ReadLog } from '../util/read-log.js';
@@ -20,6 +21,14 @@ import type { BuildRequest } from '../request.js';
 import { LineReporter } from './reporter.js';
 import { createRunOutput, noopRecordOptions } from './run-output.js';
 
+/** What a replay that did not answer learned, for the run that follows. */
+export interface ReplaySeen {
+  /** The run's cache dir, once known (the CLI's start file prewarms TypeScript there). */
+  cacheDir?: string;
+  /** The record that could not be replayed, with what changed since: the run's partial plan starts from it. */
+  previous?: PreviousRun;
+}
+
 /**
  * A no-op `build` answered from its record (cache/noop/record.ts): when every
  * path the last recorded run read is unchanged, every package it built is the
@@ -30,9 +39,9 @@ import { createRunOutput, noopRecordOptions } from './run-output.js';
  * Returns false, having printed nothing, whenever the record is missing,
  * anything changed, or anything cannot be proven the same.
  *
- * `seen.cacheDir` is set once the run's cache dir is known (the CLI's start file prewarms TypeScript there when this says no).
+ * `seen` tells the run what the attempt learned (ReplaySeen).
  */
-export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: { cacheDir?: string } = {}): Promise<boolean> {
+export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: ReplaySeen = {}): Promise<boolean> {
   const { flags } = parsed;
   const options = noopRecordOptions(flags);
   if (!options) return false;
@@ -56,9 +65,16 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: { cacheDir?
   const cacheDir = resolveCacheDir(root, request.cacheDir);
   seen.cacheDir = cacheDir;
   const key = recordKey({ root, cacheDir, options });
-  const record = readValidRecord(recordFile(cacheDir, key), key);
+  const delta: RecordDelta = { changed: [], changedEntries: [] };
+  const record = readRecordDelta(recordFile(cacheDir, key), key, delta);
   if (!record) {
-    debugNoop('no record, or something it watches changed: building');
+    debugNoop('no record, or it cannot tell what changed: building');
+    return false;
+  }
+  if (delta.changed.length > 0 || delta.changedEntries.length > 0) {
+    // The run builds what these changes reach and keeps the rest (services/partial-run.ts).
+    debugNoop(`${delta.changed.length} paths and ${delta.changedEntries.length} cache entries changed: building (${[...delta.changed.slice(0, 20), ...delta.changedEntries].join(', ')})`);
+    seen.previous = readPreviousRun(resultsFile(cacheDir, key), readsFile(cacheDir, key), record, delta) ?? undefined;
     return false;
   }
   const stored = readRecordResults(resultsFile(cacheDir, key), record);
@@ -98,21 +114,12 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: { cacheDir?
   const replayLogs = (request.outputLogs ?? 'full') === 'full';
   const results: BuildResult[] = [];
   const timeline: RunFacts['timeline'] = [];
-  for (const { result: recorded, logs } of packages as RecordedPackage[]) {
-    const startMs = monotonicMs() - origin;
-    const startedAt = new Date().toISOString();
-    const name = recorded.package.name;
-    reporter.onEvent({ type: 'package-start', package: name, dir: recorded.package.dir });
-    reporter.onEvent({ type: 'adapter-chosen', package: name, adapter: recorded.adapter.name!, version: recorded.adapter.version!, reason: recorded.adapter.reason });
-    if (replayLogs) for (const l of logs) reporter.onEvent({ type: 'log', package: name, stream: l.stream, line: l.line });
-    const endMs = monotonicMs() - origin;
-    // This run's times, set in place: the keys keep the order the build service writes them in.
-    const result = recorded;
-    result.startedAt = startedAt;
-    result.durationMs = Math.round(endMs - startMs);
-    reporter.onEvent({ type: 'package-done', result });
+  const sinceOrigin = () => monotonicMs() - origin;
+  for (const recorded of packages as RecordedPackage[]) {
+    const startMs = sinceOrigin();
+    const result = emitRecorded(recorded, (e) => reporter.onEvent(e), replayLogs, sinceOrigin);
     results.push(result);
-    timeline.push({ name, startMs: round(startMs), endMs: round(endMs) });
+    timeline.push({ name: result.package.name, startMs: round(startMs), endMs: round(sinceOrigin()) });
   }
   // The same maker as a real run's result: a replay differs from the run it replays only in its times.
   const run = makeRunResult({ origin, started, concurrency, bail: request.bail === true, cancelled: false, results, timeline, waits: selection.dependencies });

@@ -10,6 +10,7 @@ import { redactArgv } from '../cache/remote/config.js';
 import type { BuildFlags } from '../cli/flag-table.js';
 import { flagsToRequest, type CliRequest } from '../cli/flags-to-request.js';
 import { ReadLog } from '../util/read-log.js';
+import type { PreviousRun } from '../cache/noop/check.js';
 import { guardRun } from './run-guard.js';
 import { counted } from './terminal.js';
 
@@ -33,16 +34,16 @@ function writeSummary(file: string, doc: unknown): void {
  * flags itself (commands/build-argv.ts) so a build never waits for Nest's
  * ~300 ms start-up. One function, so both print and exit exactly alike.
  */
-export async function runBuildCommand(builds: WorkspaceBuildService, packages: string[], flags: BuildFlags): Promise<void> {
+export async function runBuildCommand(builds: WorkspaceBuildService, packages: string[], flags: BuildFlags, previous?: PreviousRun): Promise<void> {
   const guard = guardRun();
   try {
-    await runGuarded(builds, packages, flags, guard);
+    await runGuarded(builds, packages, flags, guard, previous);
   } finally {
     guard.finish();
   }
 }
 
-async function runGuarded(builds: WorkspaceBuildService, packages: string[], flags: BuildFlags, guard: { finish(): void }): Promise<void> {
+async function runGuarded(builds: WorkspaceBuildService, packages: string[], flags: BuildFlags, guard: { finish(): void }, previous: PreviousRun | undefined): Promise<void> {
   const { json, style, lines, reporterFor } = createRunOutput(flags);
   const started = Date.now();
   let parsed: CliRequest;
@@ -93,13 +94,18 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
   const recordOptions = noopRecordOptions(flags, 'record');
   const reads = new ReadLog(recordOptions !== null);
   const recording = recordOptions ? await startRecording(reads) : null;
+  // Only a run that records can start from the last record: the record it writes covers what it kept.
+  const partialFrom = recording ? previous : undefined;
   let run;
   try {
     run = await builds.run({
       ...request,
       reads,
+      previous: partialFrom,
       signal: controller.signal,
       onSelected: (selection) => recording?.onSelected(selection),
+      onPartial: (plan) => recording?.onPartial(partialFrom!, plan),
+      onReads: recording ? (prepared, read, entry, key) => recording.onReads(prepared, read, entry, key) : undefined,
       onPlan: (plan) => reporter.onPlan(plan),
       onEvent: (event) => {
         recording?.onEvent(event);

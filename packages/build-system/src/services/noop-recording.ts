@@ -3,6 +3,12 @@ import { resolveCacheDir } from '../cache/cache-dir.js';
 import { debugNoop } from '../cache/noop/debug.js';
 import { recordFile, recordKey, type RecordedGraphEntry, type SelectionInput } from '../cache/noop/record.js';
 import { writeNoopRecord } from '../cache/noop/write.js';
+import { withPrevious } from '../cache/noop/merge.js';
+import type { PreviousRun } from '../cache/noop/check.js';
+import type { RecordedReads } from '../cache/build-reads.js';
+import type { KeyState } from '../cache/package-cache.js';
+import type { PreparedPackage } from './build.service.js';
+import { CrossPackageReads } from './watch-readers.js';
 import { LocalCacheStore } from '../cache/store.js';
 import type { BuildEvent } from '../events.js';
 import { lockDirFor } from '../lock.js';
@@ -22,6 +28,10 @@ const KEPT_LOG_LINES = 5000;
 export class NoopRecording {
   private selection: Selection | null = null;
   private readonly logs = new Map<string, { stream: 'stdout' | 'stderr'; line: string }[]>();
+  /** What each package built or checked this run read outside its directory: the reads file a later partial run starts from. */
+  private readonly crossReads = new CrossPackageReads();
+  /** The record this run started from and kept packages of (services/partial-run.ts): what they read is still its. */
+  private partial: { previous: PreviousRun; kept: ReadonlySet<string> } | null = null;
 
   /** `reads` must be the log the run reads through (created with recording = true). */
   constructor(readonly reads: ReadLog) {}
@@ -29,6 +39,16 @@ export class NoopRecording {
   /** The run's selection: its graph (and what it decided about participation) is what a replay resolves selections against. */
   onSelected(selection: Selection): void {
     this.selection = selection;
+  }
+
+  /** A package's build told what it read (a hit or a stored miss): RunHooks.onReads. */
+  onReads(prepared: PreparedPackage, reads: RecordedReads, entryKey: string, key: KeyState): void {
+    this.crossReads.set(prepared.pkg, reads, entryKey, [...prepared.configInputs, ...key.inputFiles.keys(), ...key.inputDirs]);
+  }
+
+  /** The run kept these packages' recorded results from `previous` (RunHooks.onPartial). */
+  onPartial(previous: PreviousRun, plan: { kept: ReadonlySet<string> }): void {
+    this.partial = { previous, kept: plan.kept };
   }
 
   onEvent(event: BuildEvent): void {
@@ -76,7 +96,8 @@ export class NoopRecording {
       graph: recordedGraph,
       run,
       logs: this.logs,
-      observed,
+      observed: this.partial ? withPrevious(this.partial.previous, observed, new Set(run.results.map((r) => path.resolve(r.package.dir, r.outDir!)))) : observed,
+      reads: this.packageReads(run),
       selection,
       outputs: run.results.map((r) => ({
         pkgDir: r.package.dir,
@@ -86,6 +107,18 @@ export class NoopRecording {
       })),
     });
     debugNoop(problem ? `not written: ${problem}` : `written: ${recordFile(cacheDir, recordKeyValue)}`);
+  }
+
+  /** Per result, what it read outside its directory: this run's report, else (kept) the record's; null when one is unknown. */
+  private packageReads(run: RunResult): Record<string, readonly string[]> | null {
+    const out: Record<string, readonly string[]> = {};
+    for (const r of run.results) {
+      const name = r.package.name;
+      const paths = this.crossReads.pathsOf(name) ?? (this.partial ? this.partial.previous.reads.packages[name] : undefined);
+      if (!paths) return null;
+      out[name] = paths;
+    }
+    return out;
   }
 
   private unrecordable(run: RunResult, refused: string | null | undefined): string | null {

@@ -14,6 +14,7 @@ import type { PackageGraph } from '../workspace/graph.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { BuildRequest } from '../request.js';
 import type { PackageBuildOptions, PackageBuildService, PreparedPackage } from './build.service.js';
+import type { PreviousRun } from '../cache/noop/check.js';
 import { dependenciesRead } from './dependency-needs.js';
 import { errorInfo, exitCodeOf, runError, toBuildSystemError } from './results.js';
 import { selectPackages, type Selection, type SelectOptions } from './selection.js';
@@ -28,6 +29,10 @@ export interface RunHooks extends Pick<SelectOptions, 'reads' | 'onSelected' | '
   onPlan?: (plan: RunPlan) => void;
   /** A watch round's shortcut for packages it knows unchanged (services/watch-reuse.ts). */
   reuse?: ReuseHook;
+  /** The CLI's no-op record that could not be replayed, with what changed since: build only what that reaches (services/partial-run.ts). */
+  previous?: PreviousRun;
+  /** Called when the run starts from `previous`, with the packages it keeps as recorded. */
+  onPartial?: (plan: { kept: ReadonlySet<string>; affected: ReadonlySet<string> }) => void;
 }
 
 /**

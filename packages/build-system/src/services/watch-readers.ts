@@ -46,11 +46,23 @@ export class CrossPackageReads {
       if (abs.includes(nodeModules)) abs = resolvedPath(abs);
       if (abs === pkg.dir || abs.startsWith(own) || abs.includes(nodeModules)) continue;
       paths.push(abs);
-      let readers = this.byPath.get(abs);
-      if (!readers) this.byPath.set(abs, (readers = new Set()));
-      readers.add(pkg.name);
+      this.addReader(abs, pkg.name);
     }
     this.byPackage.set(pkg.name, { key: identity, paths });
+  }
+
+  /** What `pathsOf` gave for the package in an earlier process (a no-op record's reads, services/partial-run.ts). */
+  restore(name: string, paths: readonly string[]): void {
+    this.forget(name);
+    this.unknown.delete(name);
+    for (const abs of paths) this.addReader(abs, name);
+    this.byPackage.set(name, { key: '', paths: [...paths] });
+  }
+
+  private addReader(abs: string, name: string): void {
+    let readers = this.byPath.get(abs);
+    if (!readers) this.byPath.set(abs, (readers = new Set()));
+    readers.add(name);
   }
 
   /**

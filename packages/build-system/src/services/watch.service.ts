@@ -18,7 +18,7 @@ import { RoundReuse } from './watch-reuse.js';
 import { selectPackages, WorkspaceBuildService, type RunOptions, type Selection } from './workspace.service.js';
 
 /** A watch: the request (request.ts) of every round, the hooks it passes on, and its own debounce. */
-export interface WatchOptions extends Omit<RunOptions, 'dryRun' | 'signal' | 'reads' | 'onPlan' | 'onReads' | 'reuse' | 'withDependencies' | 'remoteSession'> {
+export interface WatchOptions extends Omit<RunOptions, 'dryRun' | 'signal' | 'reads' | 'onPlan' | 'onReads' | 'reuse' | 'previous' | 'onPartial' | 'withDependencies' | 'remoteSession'> {
   /**
    * After the first change, wait this long for more before a round starts (ms,
    * default 15): an editor's save (temp file, rename) or a `git checkout`

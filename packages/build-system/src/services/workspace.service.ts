@@ -20,6 +20,9 @@ import { priorityOrder, runSchedule } from './scheduler.js';
 import { selectPackages, type Selection } from './selection.js';
 import { KeysAhead } from './keys-ahead.js';
 import { monotonicMs } from '../util/clock.js';
+import { debugNoop } from '../cache/noop/debug.js';
+import { planPartialRun } from './partial-run.js';
+import { emitRecorded } from './recorded-events.js';
 
 export { hasBuildConfig, hasInferableEntry, selectPackages, type Selection, type SelectOptions } from './selection.js';
 export { planSelection, waitsFor, type RunOptions, type RunPlan } from './plan.js';
@@ -70,15 +73,19 @@ export class WorkspaceBuildService {
     }
     for (const message of selection.leftOut) options.onEvent?.({ type: 'warning', message });
     const byName = new Map(selection.packages.map((p) => [p.name, p]));
-    const depsOf = (name: string) => selection.dependencies.get(name) ?? [];
-    options.onPlan?.({ packages: selection.packages.map((p) => ({ name: p.name, dir: p.dir, dependencies: depsOf(p.name) })), concurrency });
+    const allDepsOf = (name: string) => selection.dependencies.get(name) ?? [];
+    options.onPlan?.({ packages: selection.packages.map((p) => ({ name: p.name, dir: p.dir, dependencies: allDepsOf(p.name) })), concurrency });
+    // After an edit, from the last no-op record: only the packages the changes reach go through the run.
+    const partial = options.previous ? startPartial(selection, options, origin) : null;
+    const runPackages = partial ? selection.packages.filter((p) => partial.plan.affected.has(p.name)) : selection.packages;
+    const depsOf = partial ? (name: string) => allDepsOf(name).filter((d) => partial.plan.affected.has(d)) : allDepsOf;
 
     // Each package is prepared (config loaded, adapter chosen) once, and starts as soon as its own
     // preparation and the dependencies it waits for are done: what it waits for depends on its config,
     // and the scheduler learns that per package (waitsFor) while earlier packages already build.
     // Each build is handed its own preparation, a failed one included, so a config error ends that
     // build as it always did (and a package that could not be prepared waits for all its dependencies).
-    const tasks = selection.packages.map((p) => ({ name: p.name, dependencies: depsOf(p.name) }));
+    const tasks = runPackages.map((p) => ({ name: p.name, dependencies: depsOf(p.name) }));
     const inPriority = priorityOrder(tasks).map((name) => byName.get(name)!);
     const preparing = prepareInOrder(inPriority, PREPARE_CONCURRENCY, (p) => this.packageBuild.prepare(p, options));
     // What a key says about a dependency must not depend on the selection: every workspace dependency counts.
@@ -86,7 +93,7 @@ export class WorkspaceBuildService {
     const waits = new Map<string, string[]>();
     const cancel = options.signal ? followSignal(options.signal, concurrency) : undefined;
     const waiting = new Map(
-      selection.packages.map((p) => [
+      runPackages.map((p) => [
         p.name,
         preparing.get(p.name)!.then(
           (prepared) => waitsFor(selection, p, prepared),
@@ -102,7 +109,7 @@ export class WorkspaceBuildService {
     // While a package waits for dependencies, its own key is computed in the time their tools leave free.
     const ahead = new KeysAhead();
     const nested = packagesHoldingOthers(selection.packages);
-    for (const p of selection.packages) {
+    for (const p of runPackages) {
       if (nested.has(p.name)) continue;
       void Promise.all([preparing.get(p.name)!, waiting.get(p.name)!]).then(
         ([prepared, waits]) => waits.length > 0 && !options.reuse?.expected(p.name, waits) && ahead.add(p.name, prepared, perPackage(p.name)),
@@ -150,8 +157,8 @@ export class WorkspaceBuildService {
       concurrency,
       bail: options.bail === true,
       cancelled: options.signal?.aborted === true,
-      results: selection.packages.map((p) => outcome.results.get(p.name)!),
-      timeline: outcome.timeline,
+      results: selection.packages.map((p) => outcome.results.get(p.name) ?? partial!.kept.get(p.name)!),
+      timeline: partial ? [...partial.timeline, ...outcome.timeline] : outcome.timeline,
       waits,
       remote,
     });
@@ -161,6 +168,40 @@ export class WorkspaceBuildService {
   plan(runOptions: RunOptions = {}): Promise<PlanResult> {
     return plan(this.packageBuild, runOptions);
   }
+}
+
+/**
+ * A run from the last no-op record (services/partial-run.ts): the kept packages' recorded results are
+ * reported at once, in selection order, and the run's reuse hook keeps those of the rest whose reads
+ * came out the same. Null, with the reason printed under BUILD_SYSTEM_DEBUG_NOOP, when the changes
+ * reach further than some packages' inputs: the run is a full one.
+ */
+function startPartial(selection: Selection, options: RunOptions, origin: number) {
+  const plan = planPartialRun(selection, options.previous!, { strict: options.strict });
+  if (typeof plan === 'string') {
+    debugNoop(`no partial run: ${plan}`);
+    return null;
+  }
+  debugNoop(`partial run: ${plan.affected.size} of ${selection.packages.length} packages take part (${plan.dirty.size} changed)`);
+  const emit = options.onEvent;
+  options.reuse = plan.reuse;
+  options.onEvent = (e) => {
+    if (e.type === 'package-done') plan.reuse.finished(e.result);
+    emit?.(e);
+  };
+  options.onPartial?.({ kept: new Set(plan.kept.keys()), affected: plan.affected });
+  const sinceOrigin = () => monotonicMs() - origin;
+  const kept = new Map<string, BuildResult>();
+  const timeline: { name: string; startMs: number; endMs: number }[] = [];
+  const logs = (options.outputLogs ?? 'full') === 'full';
+  for (const p of selection.packages) {
+    const recorded = plan.kept.get(p.name);
+    if (!recorded) continue;
+    const startMs = sinceOrigin();
+    kept.set(p.name, emitRecorded(recorded, (e) => emit?.(e), logs, sinceOrigin));
+    timeline.push({ name: p.name, startMs, endMs: sinceOrigin() });
+  }
+  return { plan, kept, timeline };
 }
 
 /**

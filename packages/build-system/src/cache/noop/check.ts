@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, readlinkSync, utimesSync } from 'node:fs';
 import { writeFileAtomicSync } from '../../util/atomic-file.js';
 import { statFields, type StatFields } from '../../util/fast-stat.js';
 import { sha256 } from '../../util/hash.js';
-import { envValueHash, expandDirs, joinPath, NEWEST_FIRST, NOOP_RECORD_VERSION, RACY_WINDOW_MS, sameNames, type NoopRecord, type NoopResults } from './record.js';
+import { envValueHash, expandDirs, joinPath, NEWEST_FIRST, NOOP_RECORD_VERSION, RACY_WINDOW_MS, sameNames, type NoopReads, type NoopRecord, type NoopResults } from './record.js';
 
 /**
  * Checking a no-op record and the bookkeeping of replaying it: the CLI's fast
@@ -26,7 +26,34 @@ function fileSha256(abs: string): string | null {
  */
 export function readValidRecord(file: string, key: string, env: NodeJS.ProcessEnv = process.env): NoopRecord | null {
   try {
-    return checkRecord(file, key, env);
+    return checkRecord(file, key, env, null);
+  } catch {
+    return null;
+  }
+}
+
+/** What changed since a record was written: the paths its check found different (absolute), and the packages whose cache entry manifest did. */
+export interface RecordDelta {
+  changed: string[];
+  changedEntries: string[];
+}
+
+/** More changed paths than this: a checkout, an install, a generator; the partial run would check most packages anyway. */
+export const DELTA_LIMIT = 256;
+
+/**
+ * The record under `key`, checked in full: `delta` receives every path that
+ * differs (at most DELTA_LIMIT) instead of the check stopping at the first.
+ * Null when the record cannot answer even that: missing, another key or
+ * version, a declared env var or a symlink target that changed, too many
+ * changes. An empty delta means the record is valid (replayable) as it is.
+ * Never throws. What the CLI checks first: when something changed, the delta
+ * is what a partial run starts from (services/partial-run.ts), and the walk
+ * over every path costs no more than the check of a valid record.
+ */
+export function readRecordDelta(file: string, key: string, delta: RecordDelta, env: NodeJS.ProcessEnv = process.env): NoopRecord | null {
+  try {
+    return checkRecord(file, key, env, delta);
   } catch {
     return null;
   }
@@ -41,7 +68,11 @@ const manifestUses = new WeakMap<NoopRecord, number[]>();
 /** When a validated record's racy entries were all proven by content and can be trusted by stat from then on (settleRecord). */
 const settledAt = new WeakMap<NoopRecord, number>();
 
-function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRecord | null {
+/**
+ * `delta` null: the plain check, which stops at the first difference. Otherwise each difference is
+ * noted there and the check goes on (differences the record cannot place still end it).
+ */
+function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv, delta: RecordDelta | null): NoopRecord | null {
   let record: NoopRecord;
   try {
     record = JSON.parse(readFileSync(file, 'utf8')) as NoopRecord;
@@ -63,6 +94,12 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
   const scratch: StatFields = { size: 0, mtimeMs: 0, ctimeMs: 0, ino: 0, isDirectory: false, isFile: false };
   expandedDirs.set(record, dirTable);
   const { files, dirs, absent } = record;
+  // A difference at `p`: the plain check ends (false); a delta notes it and goes on while it may.
+  const differs = (p: string): boolean => {
+    if (!delta) return false;
+    delta.changed.push(p);
+    return delta.changed.length <= DELTA_LIMIT;
+  };
   // Whether files [from, to) are as recorded (racy ones by content).
   const filesHold = (from: number, to: number): boolean => {
     for (let i = from; i < to; i++) {
@@ -70,11 +107,17 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
       const st = statFields(p, scratch);
       const mtimeMs = files.mtimeMs[i]!;
       const ctimeMs = files.ctimeMs[i]!;
-      if (!st || st.size !== files.size[i] || st.mtimeMs !== mtimeMs || st.ctimeMs !== (ctimeMs === 0 ? mtimeMs : ctimeMs) || st.ino !== files.ino[i]) return false;
+      if (!st || st.size !== files.size[i] || st.mtimeMs !== mtimeMs || st.ctimeMs !== (ctimeMs === 0 ? mtimeMs : ctimeMs) || st.ino !== files.ino[i]) {
+        if (differs(p)) continue;
+        return false;
+      }
       newestMtime = Math.max(newestMtime, mtimeMs, ctimeMs);
       if (mtimeMs > racySince) {
         const sha = files.sha256[i];
-        if (!sha || fileSha256(p) !== sha) return false;
+        if (!sha || fileSha256(p) !== sha) {
+          if (differs(p)) continue;
+          return false;
+        }
         racyEntries++;
       }
     }
@@ -88,30 +131,56 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv): NoopRec
     const p = dirTable[dirs.dir[i]!]!;
     const st = statFields(p, scratch);
     const mtimeMs = dirs.mtimeMs[i]!;
-    if (!st || !st.isDirectory || st.mtimeMs !== mtimeMs || st.ino !== dirs.ino[i]) return null;
+    if (!st || !st.isDirectory || st.mtimeMs !== mtimeMs || st.ino !== dirs.ino[i]) {
+      if (differs(p)) continue;
+      return null;
+    }
     newestMtime = Math.max(newestMtime, mtimeMs);
     if (mtimeMs > racySince) {
       racyEntries++;
       const names = dirs.names[i];
-      if (!names) return null;
+      if (!names) {
+        // Too recent to trust by its mtime, and never listed: a delta counts it as changed.
+        if (differs(p)) continue;
+        return null;
+      }
       let now: string[];
       try {
         now = readdirSync(p);
       } catch {
         return null;
       }
-      if (!sameNames(now, names, ownNames)) return null;
+      if (!sameNames(now, names, ownNames) && !differs(p)) return null;
     }
   }
   if (!filesHold(head, files.dir.length)) return null;
-  for (let i = 0; i < absent.dir.length; i++) if (statFields(joinPath(dirTable[absent.dir[i]!]!, absent.base[i]!), scratch)) return null;
-  for (const [d, base, target] of record.links) if (readlinkSync(joinPath(dirTable[d]!, base)) !== target) return null;
+  for (let i = 0; i < absent.dir.length; i++) {
+    const p = joinPath(dirTable[absent.dir[i]!]!, absent.base[i]!);
+    if (statFields(p, scratch) && !differs(p)) return null;
+  }
+  for (const [d, base, target] of record.links) {
+    const p = joinPath(dirTable[d]!, base);
+    let now: string | null;
+    try {
+      now = readlinkSync(p);
+    } catch {
+      now = null;
+    }
+    if (now !== target && !differs(p)) return null;
+  }
   const uses: number[] = [];
-  for (const [d, base, size, ino] of record.manifests) {
+  for (let i = 0; i < record.manifests.length; i++) {
+    const [d, base, size, ino] = record.manifests[i]!;
     const st = statFields(joinPath(dirTable[d]!, base), scratch);
-    if (!st || st.size !== size || st.ino !== ino) return null;
+    if (!st || st.size !== size || st.ino !== ino) {
+      if (!delta) return null;
+      delta.changedEntries.push(record.built[i]!);
+      continue;
+    }
     uses.push(st.mtimeMs);
   }
+  // A record something changed under is not replayed: nothing to keep for touchManifests or settleRecord.
+  if (delta && (delta.changed.length > 0 || delta.changedEntries.length > 0)) return record;
   manifestUses.set(record, uses);
   if (racyEntries > 0 && newestMtime <= checkedAt - RACY_WINDOW_MS) settledAt.set(record, checkedAt);
   return record;
@@ -140,6 +209,27 @@ export function settleRecord(file: string, record: NoopRecord): void {
     writeFileAtomicSync(file, JSON.stringify(settled));
   } catch {
     // Only speed is lost.
+  }
+}
+
+/** What a run is handed from a record it could not replay: the partial run's input (services/partial-run.ts). */
+export interface PreviousRun {
+  record: NoopRecord;
+  results: NoopResults;
+  reads: NoopReads;
+  delta: RecordDelta;
+}
+
+/** The record's results and reads (same id) with what changed, or null when either is missing or another run's. Never throws. */
+export function readPreviousRun(results: string, reads: string, record: NoopRecord, delta: RecordDelta): PreviousRun | null {
+  const stored = readRecordResults(results, record);
+  if (!stored) return null;
+  try {
+    const read = JSON.parse(readFileSync(reads, 'utf8')) as NoopReads;
+    if (typeof read !== 'object' || read === null || read.id !== record.id || typeof read.packages !== 'object') return null;
+    return { record, results: stored, reads: read, delta };
+  } catch {
+    return null;
   }
 }
 

@@ -137,6 +137,17 @@ export interface NoopResults {
   selection?: RecordedSelection;
 }
 
+/**
+ * The third file (`<key>.reads.json`), read only by a partial run (services/partial-run.ts) after an
+ * edit: per recorded package, the paths outside its own directory its last build read (its cache
+ * entry's recorded reads, key inputs and config imports; absolute, real paths), as the watch's
+ * CrossPackageReads holds them. Who else must be checked when a file changed comes from here.
+ */
+export interface NoopReads {
+  id: string;
+  packages: Record<string, readonly string[]>;
+}
+
 /** A resolved selection and its inputs (the replay's cwd, package names and filter texts). */
 export interface RecordedSelection {
   cwd: string;
@@ -227,6 +238,10 @@ export function recordFile(cacheDir: string, key: string): string {
 
 export function resultsFile(cacheDir: string, key: string): string {
   return path.join(cacheDir, 'v1', 'noop', `${recordName(key)}.results.json`);
+}
+
+export function readsFile(cacheDir: string, key: string): string {
+  return path.join(cacheDir, 'v1', 'noop', `${recordName(key)}.reads.json`);
 }
 
 export const envValueHash = (name: string, value: string | undefined): string | null => (value === undefined ? null : sha256(`${name}=${value}`));

@@ -11,9 +11,11 @@ import {
   NEWEST_FIRST,
   NOOP_RECORD_VERSION,
   RACY_WINDOW_MS,
+  readsFile,
   recordFile,
   resultsFile,
   sameNames,
+  type NoopReads,
   type NoopRecord,
   type NoopResults,
   type RecordedGraphEntry,
@@ -42,6 +44,8 @@ export interface RecordInput {
    * blobs: a lookup whose outDir holds the entry's files looks at none either (cache/store.ts).
    */
   outputs: { pkgDir: string; outDir: string; manifest: string; lockDir: string }[];
+  /** Per package, what it read outside its directory (NoopReads), or null when a package's is unknown (no reads file then). */
+  reads?: Record<string, readonly string[]> | null;
   /** The recording invocation's selection input: its resolution is stored for replays of the same invocation. */
   selection?: SelectionInput;
   env?: NodeJS.ProcessEnv;
@@ -294,7 +298,8 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   };
   const file = recordFile(input.cacheDir, input.key);
   try {
-    // Results first: a record is only ever next to results with its id (a concurrent writer makes them differ: no replay).
+    // Results (and reads) first: a record is only ever next to results with its id (a concurrent writer makes them differ: no replay).
+    if (input.reads) await writeFileAtomic(readsFile(input.cacheDir, input.key), JSON.stringify({ id, packages: input.reads } satisfies NoopReads), { mkdir: true });
     await writeFileAtomic(resultsFile(input.cacheDir, input.key), JSON.stringify(results), { mkdir: true });
     await writeFileAtomic(file, JSON.stringify(record), { mkdir: true });
   } catch (e) {

@@ -1,0 +1,158 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '../src/result/schema.js';
+import { cliPath, createFixture, repoRoot, snapshotTree, type Fixture } from './helpers/fixture.js';
+
+/**
+ * A CLI build after an edit starts from the last no-op record
+ * (services/partial-run.ts): it builds what the changed paths reach and keeps
+ * the rest as recorded. What the matrix (stale-matrix.test.ts, "built in part")
+ * checks for one run of many changes, this checks over a sequence of runs, as
+ * a developer makes them: edit, build, edit again. Each run must leave a record
+ * the next one can replay or start from, and the outputs must equal a --force
+ * build's at the end.
+ */
+
+const fixtures: Fixture[] = [];
+afterAll(() => fixtures.forEach((f) => f.cleanup()));
+
+const tsconfig = {
+  compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, declaration: true, skipLibCheck: true, types: [], rootDir: 'src', outDir: 'dist' },
+  include: ['src'],
+};
+
+const pkg = (name: string, deps: string[] = []) => ({
+  name: `@p/${name}`,
+  version: '1.0.0',
+  type: 'module',
+  exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } },
+  dependencies: Object.fromEntries(deps.map((d) => [`@p/${d}`, '1.0.0'])),
+});
+
+/** hub ← mid ← top (declarations read through node_modules links), alias (reads hub's source by a tsconfig path, no dependency), solo. */
+function workspace(): Fixture {
+  const dts = `export default { adapter: 'esbuild', format: 'esm', dts: true };\n`;
+  const fx = createFixture({
+    'package.json': { name: 'partial-root', private: true, workspaces: ['packages/*'] },
+    'packages/hub/package.json': pkg('hub'),
+    'packages/hub/build.config.ts': dts,
+    'packages/hub/tsconfig.json': tsconfig,
+    'packages/hub/src/index.ts': `export function twice(n: number): number {\n  return n * 2;\n}\n`,
+    'packages/mid/package.json': pkg('mid', ['hub']),
+    'packages/mid/build.config.ts': dts,
+    'packages/mid/tsconfig.json': tsconfig,
+    'packages/mid/src/index.ts': `import { twice } from '@p/hub';\nexport const four = (): number => twice(2);\n`,
+    'packages/top/package.json': pkg('top', ['mid']),
+    'packages/top/build.config.ts': dts,
+    'packages/top/tsconfig.json': tsconfig,
+    'packages/top/src/index.ts': `import { four } from '@p/mid';\nexport const eight = (): number => four() * 2;\n`,
+    'packages/alias/package.json': { name: '@p/alias', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+    'packages/alias/build.config.ts': `export default { adapter: 'esbuild', format: 'esm' };\n`,
+    'packages/alias/tsconfig.json': { compilerOptions: { baseUrl: '.', paths: { '#hub/*': ['../hub/src/*'] } } },
+    'packages/alias/src/index.ts': `import { twice } from '#hub/index';\nexport const six = twice(3);\n`,
+    'packages/solo/package.json': { name: '@p/solo', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+    'packages/solo/build.config.ts': `export default { adapter: 'esbuild', format: 'esm' };\n`,
+    'packages/solo/src/index.ts': `export const solo = 'solo v1';\n`,
+  });
+  fixtures.push(fx);
+  mkdirSync(fx.path('node_modules/@p'), { recursive: true });
+  symlinkSync(path.join(repoRoot, 'node_modules/typescript'), fx.path('node_modules/typescript'), 'dir');
+  for (const name of ['hub', 'mid', 'top', 'alias', 'solo']) symlinkSync(`../../packages/${name}`, fx.path(`node_modules/@p/${name}`), 'dir');
+  return fx;
+}
+
+interface Built {
+  run: RunResult;
+  stderr: string;
+  status: Record<string, string>;
+}
+
+function cli(fx: Fixture, args: string[] = []): Built {
+  const r = spawnSync(process.execPath, [cliPath, 'build', '--json', ...args], {
+    cwd: fx.root,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1', BUILD_SYSTEM_NO_FAST_PATH: undefined },
+  });
+  if (r.status !== 0) throw new Error(`build exited ${r.status}: ${r.stderr.slice(-3000)}`);
+  const run = JSON.parse(r.stdout) as RunResult;
+  return { run, stderr: r.stderr, status: Object.fromEntries(run.results.map((x) => [x.package.name.slice(3), x.cache.status])) };
+}
+
+const partialLine = (b: Built) => /partial run: (.*)/.exec(b.stderr)?.[1] ?? `(none) ${b.stderr.split('\n').filter((l) => l.includes('no-op record')).join(' | ')}`;
+const replayed = (b: Built) => b.stderr.includes('no-op record: replayed');
+
+const outputs = (fx: Fixture) => Object.fromEntries(['hub', 'mid', 'top', 'alias', 'solo'].map((n) => [n, snapshotTree(fx.path(`packages/${n}/dist`))]));
+
+describe('partial runs from the last no-op record, one after another', () => {
+  it('edit, build, edit again: each run builds what its changes reach, and leaves a record the next one uses', () => {
+    const fx = workspace();
+    cli(fx);
+    expect(replayed(cli(fx))).toBe(true);
+
+    // A leaf's source: that package alone.
+    fx.write({ 'packages/solo/src/index.ts': `export const solo = 'solo v2';\n` });
+    const leaf = cli(fx);
+    expect(partialLine(leaf)).toBe('1 of 5 packages take part (1 changed)');
+    expect(leaf.status).toEqual({ hub: 'hit', mid: 'hit', top: 'hit', alias: 'hit', solo: 'miss' });
+    expect(readFileSync(fx.path('packages/solo/dist/index.js'), 'utf8')).toContain('solo v2');
+    // The record written by a partial run is whole: the next no-op replays it.
+    expect(replayed(cli(fx))).toBe(true);
+
+    // The hub's function body, twice: the hub rebuilds, the alias reader (which bundles the hub's source) too;
+    // mid and top read only the hub's declarations, which came out the same: kept.
+    for (const factor of ['3', '4']) {
+      fx.write({ 'packages/hub/src/index.ts': `export function twice(n: number): number {\n  return n * ${factor};\n}\n` });
+      const hub = cli(fx);
+      // Two changed (hub, and alias as a reader of its source) every time: the second run's record still holds what mid
+      // read of the hub through node_modules as the hub's own outputs, not as paths the first rebuild replaced.
+      expect(partialLine(hub)).toBe('4 of 5 packages take part (2 changed)');
+      expect(hub.status).toEqual({ hub: 'miss', mid: 'hit', top: 'hit', alias: 'miss', solo: 'hit' });
+      expect(readFileSync(fx.path('packages/alias/dist/index.js'), 'utf8')).toContain(`n * ${factor}`);
+      expect(replayed(cli(fx))).toBe(true);
+    }
+
+    // The hub's declarations: its dependents read them and rebuild, in graph order.
+    fx.write({ 'packages/hub/src/index.ts': `export function twice(n: number): number {\n  return n * 4;\n}\nexport const added: string = 'x';\n` });
+    const types = cli(fx);
+    expect(partialLine(types)).toBe('4 of 5 packages take part (2 changed)');
+    expect(types.status).toEqual({ hub: 'miss', mid: 'miss', top: 'hit', alias: 'miss', solo: 'hit' });
+
+    // Outputs deleted by hand: put back from the cache (a hit that restores), nothing else takes part beyond readers.
+    rmSync(fx.path('packages/mid/dist'), { recursive: true });
+    const restored = cli(fx);
+    expect(partialLine(restored)).toMatch(/^\d of 5 packages take part/);
+    const mid = restored.run.results.find((r) => r.package.name === '@p/mid')!;
+    expect([mid.cache.status, mid.cache.restored]).toEqual(['hit', true]);
+
+    // A change outside every package (the root's listing): a full run, which checks every package.
+    writeFileSync(fx.path('notes.txt'), 'x');
+    const full = cli(fx);
+    expect(full.stderr).toMatch(/no partial run: .* outside every package/);
+
+    const final = outputs(fx);
+    const forced = cli(fx, ['--force']);
+    expect(Object.values(forced.status).every((s) => s === 'miss')).toBe(true);
+    expect(outputs(fx)).toEqual(final);
+  });
+
+  it('--strict: a kept package whose recorded result has package.json warnings goes through the run, which fails it', () => {
+    const fx = workspace();
+    // solo's exports name a file its build does not write: a warning (PKG_EXPORT_MISSING) in its result.
+    fx.write({ 'packages/solo/package.json': { name: '@p/solo', version: '1.0.0', type: 'module', exports: { '.': './dist/index.js', './x': './dist/x.js' } } });
+    cli(fx);
+    fx.write({ 'packages/hub/src/index.ts': `export function twice(n: number): number {\n  return n * 5;\n}\n` });
+    const r = spawnSync(process.execPath, [cliPath, 'build', '--json', '--strict'], {
+      cwd: fx.root,
+      encoding: 'utf8',
+      env: { ...process.env, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1' },
+    });
+    expect(r.stderr).toMatch(/partial run: \d of 5 packages take part/);
+    const run = JSON.parse(r.stdout) as RunResult;
+    const solo = run.results.find((x) => x.package.name === '@p/solo')!;
+    expect(solo.status, JSON.stringify(solo.diagnostics) + r.stderr.slice(-1500)).toBe('failed');
+    expect(r.status).not.toBe(0);
+  });
+});
