@@ -73,7 +73,8 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: ReplaySeen 
   }
   if (delta.changed.length > 0 || delta.changedEntries.length > 0) {
     // The run builds what these changes reach and keeps the rest (services/partial-run.ts).
-    debugNoop(`${delta.changed.length} paths and ${delta.changedEntries.length} cache entries changed: building (${[...delta.changed.slice(0, 20), ...delta.changedEntries].join(', ')})`);
+    const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+    debugNoop(`changed since the record: ${count(delta.changed.length, 'path', 'paths')}, ${count(delta.changedEntries.length, 'cache entry', 'cache entries')}: building (${[...delta.changed.slice(0, 20), ...delta.changedEntries].join(', ')})`);
     seen.previous = readPreviousRun(resultsFile(cacheDir, key), readsFile(cacheDir, key), record, delta) ?? undefined;
     return false;
   }
