@@ -86,5 +86,11 @@ export class RoundReuse implements ReuseHook {
   }
 }
 
-const artifactsOf = (r: BuildResult): string => r.artifacts.map((a) => `${a.path}\0${a.sha256}`).join('\n');
+/** Each result's artifacts as one string, made once: take() compares them for every path a package read (~140 packages × their reads at 200). */
+const artifactTexts = new WeakMap<BuildResult, string>();
+function artifactsOf(r: BuildResult): string {
+  let text = artifactTexts.get(r);
+  if (text === undefined) artifactTexts.set(r, (text = r.artifacts.map((a) => `${a.path}\0${a.sha256}`).join('\n')));
+  return text;
+}
 const pathsOf = (r: BuildResult): string => r.artifacts.map((a) => a.path).sort().join('\n');

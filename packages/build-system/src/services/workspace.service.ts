@@ -86,8 +86,22 @@ export class WorkspaceBuildService {
     // Each build is handed its own preparation, a failed one included, so a config error ends that
     // build as it always did (and a package that could not be prepared waits for all its dependencies).
     const tasks = runPackages.map((p) => ({ name: p.name, dependencies: depsOf(p.name) }));
+    // In a partial run, a package that takes part only because it reads from one that does is kept when what it
+    // read came out the same: its config is loaded only if it has to build. Until its turn it waits for everything
+    // below it in the run, which holds whatever its config would have it wait for.
+    const deferred = new Set(partial ? runPackages.filter((p) => !partial.plan.dirty.has(p.name)).map((p) => p.name) : []);
     const inPriority = priorityOrder(tasks).map((name) => byName.get(name)!);
-    const preparing = prepareInOrder(inPriority, PREPARE_CONCURRENCY, (p) => this.packageBuild.prepare(p, options));
+    const preparing = prepareInOrder(
+      inPriority.filter((p) => !deferred.has(p.name)),
+      PREPARE_CONCURRENCY,
+      (p) => this.packageBuild.prepare(p, options),
+    );
+    const prepareOf = (name: string): Promise<PreparedPackage> => {
+      let prepared = preparing.get(name);
+      if (!prepared) preparing.set(name, (prepared = this.packageBuild.prepare(byName.get(name)!, options)));
+      return prepared;
+    };
+    const below = belowInRun(depsOf);
     // What a key says about a dependency must not depend on the selection: every workspace dependency counts.
     const workspaceDeps = new Map(selection.packages.map((p) => [p.name, workspaceDependencyRefs(selection.graph, p.name)]));
     const waits = new Map<string, string[]>();
@@ -95,9 +109,12 @@ export class WorkspaceBuildService {
     const waiting = new Map(
       runPackages.map((p) => [
         p.name,
-        preparing.get(p.name)!.then(
-          (prepared) => waitsFor(selection, p, prepared),
-          () => waitsFor(selection, p, null),
+        (deferred.has(p.name)
+          ? Promise.resolve(below(p.name))
+          : preparing.get(p.name)!.then(
+              (prepared) => waitsFor(selection, p, prepared),
+              () => waitsFor(selection, p, null),
+            )
         ).then((w) => {
           waits.set(p.name, w);
           return w;
@@ -110,7 +127,7 @@ export class WorkspaceBuildService {
     const ahead = new KeysAhead();
     const nested = packagesHoldingOthers(selection.packages);
     for (const p of runPackages) {
-      if (nested.has(p.name)) continue;
+      if (nested.has(p.name) || deferred.has(p.name)) continue;
       void Promise.all([preparing.get(p.name)!, waiting.get(p.name)!]).then(
         ([prepared, waits]) => waits.length > 0 && !options.reuse?.expected(p.name, waits) && ahead.add(p.name, prepared, perPackage(p.name)),
         () => {},
@@ -136,7 +153,7 @@ export class WorkspaceBuildService {
           void ahead.take(name);
           return emitDone(kept);
         }
-        return this.packageBuild.build(byName.get(name)!, perPackage(name), preparing.get(name), ahead.take(name));
+        return this.packageBuild.build(byName.get(name)!, perPackage(name), prepareOf(name), ahead.take(name));
       },
       isFailure: (r) => r.status === 'failed',
       skip: (name, reason) => emitDone(skippedResult(byName.get(name)!, reason)),
@@ -236,6 +253,24 @@ function prepareInOrder(packages: readonly PackageInfo[], limit: number, prepare
   });
   for (let i = 0; i < Math.min(limit, packages.length); i++) startNext();
   return out;
+}
+
+/** Everything below a package through `depsOf` (the run's own dependencies), memoized. */
+function belowInRun(depsOf: (name: string) => string[]): (name: string) => string[] {
+  const memo = new Map<string, Set<string>>();
+  const walk = (name: string): Set<string> => {
+    let out = memo.get(name);
+    if (!out) {
+      out = new Set();
+      for (const d of depsOf(name)) {
+        out.add(d);
+        for (const x of walk(d)) out.add(x);
+      }
+      memo.set(name, out);
+    }
+    return out;
+  };
+  return (name) => [...walk(name)];
 }
 
 /** Packages whose directory holds another package's: their walk may list what that one's build writes. */
