@@ -201,7 +201,8 @@ export default defineConfig({
       exports: { '.': { import: { types: './dist/index.d.ts', default: './dist/index.js' }, require: { types: './dist/index.d.cts', default: './dist/index.cjs' } } },
       scripts: { build: 'tsdown' },
     },
-    'tsdown.config.ts': `export default [\n  { entry: ['src/index.ts'], format: 'esm', dts: true, minify: true, tsconfig: 'tsconfig.json' },\n  { entry: ['src/index.ts'], format: 'cjs', minify: true, tsconfig: 'tsconfig.json' },\n];\n`,
+    // tsdown's other names for the formats ('es', 'commonjs', as rollup spells them).
+    'tsdown.config.ts': `export default [\n  { entry: ['src/index.ts'], format: 'es', dts: true, minify: true, tsconfig: 'tsconfig.json' },\n  { entry: ['src/index.ts'], format: 'commonjs', minify: true, tsconfig: 'tsconfig.json' },\n];\n`,
     'src/index.ts': `export const split = 1;\n`,
     'tsconfig.json': tsconfig(),
   },

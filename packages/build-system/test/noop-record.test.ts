@@ -393,6 +393,8 @@ describe.concurrent('no-op record', () => {
   for (const [config, why] of [
     [`const all = Object.keys(process.env).length;\nexport default { adapter: 'esbuild', define: { N: String(all) } };\n`, /lists every environment variable/],
     [`export default { adapter: 'esbuild', banner: '// ' + Date.now() };\n`, /uses Date/],
+    // Named in full (the message once said "uses import.").
+    [`export default { adapter: 'esbuild', banner: '// ' + import.meta.url.length };\n`, /uses import\.meta,/],
   ] as const) {
     it(`never records a config that ${why.source}`, async () => {
       const fx = workspace({}, config);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,5 +65,43 @@ describe('writing the no-op record: absent paths', () => {
     const older = new Date(Date.now() - 1800_000);
     utimesSync(pkg, older, older);
     expect(await writeNoopRecord(input())).toMatch(/node_modules exists/);
+  });
+});
+
+describe('writing the no-op record: outputs a build read', () => {
+  it('is refused when a build read another package output that was rewritten after it read it (a package that did not wait for its writer)', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'bs-noop-write-'));
+    dirs.push(root);
+    const pkg = path.join(root, 'a');
+    const artifact = path.join(pkg, 'dist', 'index.js');
+    mkdirSync(path.dirname(artifact), { recursive: true });
+    writeFileSync(artifact, 'export const v = 1;\n');
+    const manifest = path.join(root, 'cache', 'entry.json');
+    mkdirSync(path.dirname(manifest), { recursive: true });
+    writeFileSync(manifest, '{}');
+    const input = (): RecordInput => {
+      const bytes = readFileSync(artifact).length;
+      return {
+        cacheDir: path.join(root, 'cache'),
+        key: 'k',
+        root,
+        graph: [],
+        run: { schemaVersion: 1, results: [{ package: { name: 'a', dir: pkg }, outDir: 'dist', artifacts: [{ path: 'dist/index.js', bytes, sha256: 'x' }], cache: { status: 'miss', key: 'e' }, diagnostics: [] }] } as unknown as RunResult,
+        logs: new Map(),
+        observed: new ReadLog(true).observations(),
+        outputs: [{ pkgDir: pkg, outDir: path.join(pkg, 'dist'), manifest, lockDir: path.join(pkg, 'node_modules', '.lock') }],
+      };
+    };
+    // Another package's build read a's output (a relative import of ../a/dist/index.js); while it is still the file
+    // that build read, the record is written.
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(artifact, past, past);
+    const fresh = new ReadLog(true);
+    fresh.noteFile(artifact);
+    expect(await writeNoopRecord({ ...input(), observed: fresh.observations() })).toBeNull();
+    // a's build then rewrote it (a new file swapped in): that build's result came from the old file.
+    rmSync(artifact);
+    writeFileSync(artifact, 'export const v = 22;\n');
+    expect(await writeNoopRecord({ ...input(), observed: fresh.observations() })).toMatch(/index\.js was rewritten after a build read it/);
   });
 });

@@ -138,6 +138,33 @@ describe('partial runs from the last no-op record, one after another', () => {
     expect(outputs(fx)).toEqual(final);
   });
 
+  it("a package that bundles another's dist by a relative path, without depending on it, waits for it and reads what the run wrote", () => {
+    const fx = workspace();
+    // Seen in trpc: @trpc/openapi imports ../../client/dist/index.mjs and does not list @trpc/client.
+    fx.write({
+      'packages/reader/package.json': { name: '@p/reader', version: '1.0.0', type: 'module', exports: './dist/index.js' },
+      'packages/reader/build.config.ts': `export default { adapter: 'esbuild', format: 'esm' };\n`,
+      'packages/reader/src/index.ts': `// @ts-ignore: a built file, no declarations read\nexport { twice } from '../../hub/dist/index.js';\n`,
+    });
+    // A full run does not know it reads the hub's dist (nothing declares it): the hub's dist is there first, as in a repo built before.
+    cli(fx, ['@p/hub']);
+    cli(fx);
+    expect(replayed(cli(fx))).toBe(true);
+    for (const factor of ['7', '8']) {
+      fx.write({ 'packages/hub/src/index.ts': `export function twice(n: number): number {\n  return n * ${factor};\n}\n` });
+      const edit = cli(fx);
+      expect(partialLine(edit)).toMatch(/^\d of 6 packages take part/);
+      // The hub's declarations job makes it the slowest package: unordered, reader would bundle the old dist.
+      expect(edit.status.reader).toBe('miss');
+      expect(readFileSync(fx.path('packages/reader/dist/index.js'), 'utf8')).toContain(`n * ${factor}`);
+      const again = cli(fx);
+      expect(replayed(again)).toBe(true);
+    }
+    const final = snapshotTree(fx.path('packages/reader/dist'));
+    cli(fx, ['--force']);
+    expect(snapshotTree(fx.path('packages/reader/dist'))).toEqual(final);
+  });
+
   it('--strict: a kept package whose recorded result has package.json warnings goes through the run, which fails it', () => {
     const fx = workspace();
     // solo's exports name a file its build does not write: a warning (PKG_EXPORT_MISSING) in its result.

@@ -92,7 +92,10 @@ const ENVIRONMENT_DEPENDENT =
 
 function checkConfigSource(file: string, text: string, evaluation: BundleReads): void {
   const found = ENVIRONMENT_DEPENDENT.exec(text);
-  if (found) evaluation.refused ??= `${displayPath(file)} uses ${found[0].trim()}, which a no-op record cannot watch`;
+  if (!found) return;
+  // The pattern stops at `import.` / `import(`: named in full.
+  const what = /^import\s*\./.test(found[0]) ? 'import.meta' : /^import\s*\(/.test(found[0]) ? 'import()' : found[0].trim();
+  evaluation.refused ??= `${displayPath(file)} uses ${what}, which a no-op record cannot watch`;
 }
 
 function configPlugin(files: Map<string, BundleFileInfo>, evaluation: BundleReads): Plugin {

@@ -92,7 +92,14 @@ export function addDevDependencies(out: MappedOptions, pkg: PackageInfo, because
   addExternal(out, 'skipNodeModulesBundle', names, `${because}: every node_modules import stays external, devDependencies too`);
 }
 
-const FORMATS = new Set(['esm', 'cjs']);
+/** The formats build-system writes, by every name the tools give them (tsdown and rollup: `es`, `module`, `commonjs`). */
+const FORMATS = new Map<string, Format>([
+  ['esm', 'esm'],
+  ['es', 'esm'],
+  ['module', 'esm'],
+  ['cjs', 'cjs'],
+  ['commonjs', 'cjs'],
+]);
 
 /** Options of each tool that never change the files a build writes. */
 const NO_OUTPUT_EFFECT: Record<string, ReadonlySet<string>> = {
@@ -150,7 +157,7 @@ export function mapToolOptions(tool: ToolConfig['tool'], options: Record<string,
           skip(key, 'per-format option objects have no equivalent');
           break;
         }
-        const kept = list.filter((f) => FORMATS.has(f)) as Format[];
+        const kept = [...new Set(list.flatMap((f) => FORMATS.get(f) ?? []))];
         const other = list.filter((f) => !FORMATS.has(f));
         if (other.length) out.notReproduced.push({ option: key, value: describe(other), why: 'build-system writes esm and cjs only' });
         if (kept.length) out.format = { value: kept, because: from(key) };

@@ -49,6 +49,12 @@ export interface PartialPlan {
   reuse: RoundReuse;
   /** What every recorded package read outside its directory, as the record had it. */
   crossReads: CrossPackageReads;
+  /**
+   * Packages of the run whose outputs a package read without depending on them (another package's dist by a
+   * relative path): it waits for them too, so it reads what this run wrote (never a cycle: an edge that would
+   * close one is left out).
+   */
+  readsOutputsOf: Map<string, string[]>;
 }
 
 /** The plan, or why there is none (the run then builds everything as usual). */
@@ -130,5 +136,35 @@ export function planPartialRun(selection: Selection, previous: PreviousRun, opti
   const outDirs = new Map<string, string>();
   for (const r of Object.values(recorded)) if (r.result.outDir) outDirs.set(path.resolve(r.result.package.dir, r.result.outDir), r.result.package.name);
   const reuse = new RoundReuse(last, dirty, affected, crossReads, outDirs);
-  return { affected, dirty, kept, reuse, crossReads };
+  return { affected, dirty, kept, reuse, crossReads, readsOutputsOf: outputOrder(affected, graph.dependencies, crossReads, outDirs) };
+}
+
+/** PartialPlan.readsOutputsOf: for each package of the run, the other packages of the run whose outDir holds a path it read. */
+function outputOrder(affected: ReadonlySet<string>, dependencies: ReadonlyMap<string, readonly string[]>, crossReads: CrossPackageReads, outDirs: ReadonlyMap<string, string>): Map<string, string[]> {
+  const added = new Map<string, string[]>();
+  const edges = (name: string) => [...(dependencies.get(name) ?? []), ...(added.get(name) ?? [])];
+  const reaches = (from: string, to: string): boolean => {
+    const seen = new Set<string>();
+    const stack = [from];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (n === to) return true;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      stack.push(...edges(n));
+    }
+    return false;
+  };
+  for (const name of affected) {
+    const owners = new Set<string>();
+    for (const p of crossReads.pathsOf(name) ?? []) {
+      const owner = nearestAncestor(p, (dir) => outDirs.get(dir));
+      if (owner !== undefined && owner !== name && affected.has(owner)) owners.add(owner);
+    }
+    for (const owner of owners) {
+      if (edges(name).includes(owner) || reaches(owner, name)) continue;
+      added.set(name, [...(added.get(name) ?? []), owner]);
+    }
+  }
+  return added;
 }

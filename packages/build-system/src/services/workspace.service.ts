@@ -78,7 +78,9 @@ export class WorkspaceBuildService {
     // After an edit, from the last no-op record: only the packages the changes reach go through the run.
     const partial = options.previous ? startPartial(selection, options, origin) : null;
     const runPackages = partial ? selection.packages.filter((p) => partial.plan.affected.has(p.name)) : selection.packages;
-    const depsOf = partial ? (name: string) => allDepsOf(name).filter((d) => partial.plan.affected.has(d)) : allDepsOf;
+    // In a partial run a package also waits for the packages whose outputs it read without depending on them.
+    const alsoWaits = (name: string) => partial?.plan.readsOutputsOf.get(name) ?? [];
+    const depsOf = partial ? (name: string) => [...allDepsOf(name).filter((d) => partial.plan.affected.has(d)), ...alsoWaits(name)] : allDepsOf;
 
     // Each package is prepared (config loaded, adapter chosen) once, and starts as soon as its own
     // preparation and the dependencies it waits for are done: what it waits for depends on its config,
@@ -112,8 +114,8 @@ export class WorkspaceBuildService {
         (deferred.has(p.name)
           ? Promise.resolve(below(p.name))
           : preparing.get(p.name)!.then(
-              (prepared) => waitsFor(selection, p, prepared),
-              () => waitsFor(selection, p, null),
+              (prepared) => [...waitsFor(selection, p, prepared), ...alsoWaits(p.name)],
+              () => [...waitsFor(selection, p, null), ...alsoWaits(p.name)],
             )
         ).then((w) => {
           waits.set(p.name, w);

@@ -16,18 +16,22 @@ type Observed = Pick<ReadObservations, 'files' | 'dirs' | 'absent' | 'links' | '
  * one was just found as recorded, and nothing the kept packages read is among
  * the changed ones, or they would have taken part. This run's observations of
  * the same paths win. Outputs and cache entries are not taken over: the writer
- * derives them from the run's results, kept ones included (write.ts).
+ * derives them from the run's results, kept ones included (write.ts), and
+ * checks that what this run's builds read of them is still there; entries of
+ * the previous record below an outDir are its outputs as they were.
  */
 export function withPrevious(previous: PreviousRun, observed: Observed, outDirs: ReadonlySet<string>): Observed {
   const { record, delta } = previous;
   const changed = new Set(delta.changed);
-  const throughLink = linkedOutputs(outDirs);
+  const inOutDir = (p: string) => nearestAncestor(p, (dir) => (outDirs.has(dir) ? true : undefined)) === true;
+  const throughLink = linkedOutputs(inOutDir);
+  const dropped = (p: string) => changed.has(p) || inOutDir(p) || throughLink(p);
   const dirTable = expandDirs(record.dirTable);
   const files = new Map<string, ObservedFile>();
   const { files: f, dirs: d, absent: a } = record;
   for (let i = 0; i < f.dir.length; i++) {
     const p = joinPath(dirTable[f.dir[i]!]!, f.base[i]!);
-    if (changed.has(p) || throughLink(p)) continue;
+    if (dropped(p)) continue;
     const mtimeMs = f.mtimeMs[i]!;
     const ctimeMs = f.ctimeMs[i]!;
     const sha = f.sha256[i];
@@ -36,14 +40,14 @@ export function withPrevious(previous: PreviousRun, observed: Observed, outDirs:
   const dirs = new Map<string, ObservedDir>();
   for (let i = 0; i < d.dir.length; i++) {
     const p = dirTable[d.dir[i]!]!;
-    if (changed.has(p) || throughLink(p)) continue;
+    if (dropped(p)) continue;
     const names = d.names[i];
     dirs.set(p, { mtimeMs: d.mtimeMs[i]!, ino: d.ino[i]!, ...(names ? { names } : {}) });
   }
   const absent = new Set<string>();
   for (let i = 0; i < a.dir.length; i++) {
     const p = joinPath(dirTable[a.dir[i]!]!, a.base[i]!);
-    if (!changed.has(p) && !throughLink(p)) absent.add(p);
+    if (!dropped(p)) absent.add(p);
   }
   const links = new Map(record.links.map(([dir, base, target]) => [joinPath(dirTable[dir]!, base), target]));
   for (const [p, seen] of observed.files) {
@@ -69,7 +73,7 @@ export function withPrevious(previous: PreviousRun, observed: Observed, outDirs:
  * path from the run's results; as the previous record saw them they are the files a rebuild replaced (new
  * inodes for the same bytes), and a kept dependent never read them again to say otherwise.
  */
-function linkedOutputs(outDirs: ReadonlySet<string>): (p: string) => boolean {
+function linkedOutputs(inOutDir: (p: string) => boolean): (p: string) => boolean {
   const marker = `${path.sep}node_modules${path.sep}`;
   const real = new Map<string, string | null>();
   const realOf = (dir: string): string | null => {
@@ -94,7 +98,6 @@ function linkedOutputs(outDirs: ReadonlySet<string>): (p: string) => boolean {
     const link = p.slice(0, at + marker.length) + rest.slice(0, width).join(path.sep);
     const target = realOf(link);
     if (target === null || target === link) return false;
-    const inside = path.join(target, ...rest.slice(width));
-    return nearestAncestor(inside, (dir) => (outDirs.has(dir) ? true : undefined)) === true;
+    return inOutDir(path.join(target, ...rest.slice(width)));
   };
 }

@@ -2,7 +2,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildResult, RunResult } from '../../result/schema.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
-import { statFields } from '../../util/fast-stat.js';
+import { statFields, type StatFields } from '../../util/fast-stat.js';
 import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
 import {
   emptyDirs,
@@ -190,7 +190,13 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   // already gone is never replayed — the next run is a real one and records again. Recent files are
   // checked by content, which covers changes within one timestamp tick.
   const read: [string, ObservedFile][] = [];
-  for (const entry of input.observed.files) if (!underOutput(entry[0])) read.push(entry);
+  // Outputs a build read (another package's dist by a relative path): recorded below from the results, as they are
+  // now; each must still be the file that build read (checked once the artifacts are stat'ed).
+  const outputsRead: [string, ObservedFile][] = [];
+  for (const entry of input.observed.files) {
+    if (!underOutput(entry[0])) read.push(entry);
+    else if (!entry[0].startsWith(cachePrefix)) outputsRead.push(entry);
+  }
   for (const [p, seen] of newestFirst(read)) {
     if (seen.mtimeMs > racySince && !seen.sha256) return `${p} was modified moments ago`;
     addFile(p, seen.size, seen.mtimeMs, seen.ctimeMs, seen.ino, seen.sha256);
@@ -227,6 +233,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
 
   // What the run produced, as it is now (written by this run or already in place).
   const byPackage = new Map(input.run.results.map((r) => [r.package.dir, r]));
+  const artifactStats = new Map<string, StatFields>();
   for (const o of input.outputs) {
     const result = byPackage.get(o.pkgDir);
     if (!result) return `no result for ${o.pkgDir}`;
@@ -235,6 +242,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
       const abs = path.join(o.pkgDir, ...a.path.split('/'));
       const st = statFields(abs);
       if (!st || st.size !== a.bytes) return `${abs} is not the artifact the run reported`;
+      artifactStats.set(abs, st);
       addFile(abs, st.size, st.mtimeMs, st.ctimeMs, st.ino, a.sha256);
       for (let d = path.dirname(abs); d.startsWith(o.outDir) && !seenDirs.has(d); d = path.dirname(d)) seenDirs.add(d);
     }
@@ -257,6 +265,12 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     if (!mst) return `cache entry ${o.manifest} is missing`;
     manifests.push([...table.split(o.manifest), mst.size, mst.ino]);
     absent.add(o.lockDir);
+  }
+  // A build that read another package's output before that package rewrote it (it did not wait: an undeclared
+  // dependency) made its result from the old file; recorded as now, a replay would serve that result as current.
+  for (const [p, seen] of outputsRead) {
+    const now = artifactStats.get(p);
+    if (now && (now.size !== seen.size || now.mtimeMs !== seen.mtimeMs || now.ino !== seen.ino)) return `${p} was rewritten after a build read it`;
   }
   for (const p of absent) {
     const i = p.lastIndexOf(path.sep);
