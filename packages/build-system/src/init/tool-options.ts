@@ -93,13 +93,7 @@ export function addDevDependencies(out: MappedOptions, pkg: PackageInfo, because
 }
 
 /** The formats build-system writes, by every name the tools give them (tsdown and rollup: `es`, `module`, `commonjs`). */
-const FORMATS = new Map<string, Format>([
-  ['esm', 'esm'],
-  ['es', 'esm'],
-  ['module', 'esm'],
-  ['cjs', 'cjs'],
-  ['commonjs', 'cjs'],
-]);
+const FORMATS = new Map<string, Format>([['esm', 'esm'], ['es', 'esm'], ['module', 'esm'], ['cjs', 'cjs'], ['commonjs', 'cjs']]);
 
 /** Options of each tool that never change the files a build writes. */
 const NO_OUTPUT_EFFECT: Record<string, ReadonlySet<string>> = {
