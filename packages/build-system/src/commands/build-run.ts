@@ -104,7 +104,7 @@ async function runGuarded(builds: WorkspaceBuildService, packages: string[], fla
       previous: partialFrom,
       signal: controller.signal,
       onSelected: (selection) => recording?.onSelected(selection),
-      onPartial: (plan) => recording?.onPartial(partialFrom!, plan),
+      onPartial: () => recording?.onPartial(partialFrom!),
       onReads: recording ? (prepared, read, entry, key) => recording.onReads(prepared, read, entry, key) : undefined,
       onPlan: (plan) => reporter.onPlan(plan),
       onEvent: (event) => {

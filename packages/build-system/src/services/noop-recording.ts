@@ -30,8 +30,8 @@ export class NoopRecording {
   private readonly logs = new Map<string, { stream: 'stdout' | 'stderr'; line: string }[]>();
   /** What each package built or checked this run read outside its directory: the reads file a later partial run starts from. */
   private readonly crossReads = new CrossPackageReads();
-  /** The record this run started from and kept packages of (services/partial-run.ts): what they read is still its. */
-  private partial: { previous: PreviousRun; kept: ReadonlySet<string> } | null = null;
+  /** The record this run started from, keeping some packages' results (services/partial-run.ts): what those read is still its. */
+  private partial: PreviousRun | null = null;
 
   /** `reads` must be the log the run reads through (created with recording = true). */
   constructor(readonly reads: ReadLog) {}
@@ -46,9 +46,9 @@ export class NoopRecording {
     this.crossReads.set(prepared.pkg, reads, entryKey, [...prepared.configInputs, ...key.inputFiles.keys(), ...key.inputDirs]);
   }
 
-  /** The run kept these packages' recorded results from `previous` (RunHooks.onPartial). */
-  onPartial(previous: PreviousRun, plan: { kept: ReadonlySet<string> }): void {
-    this.partial = { previous, kept: plan.kept };
+  /** The run started from `previous` and kept some of its results (RunHooks.onPartial). */
+  onPartial(previous: PreviousRun): void {
+    this.partial = previous;
   }
 
   onEvent(event: BuildEvent): void {
@@ -96,7 +96,7 @@ export class NoopRecording {
       graph: recordedGraph,
       run,
       logs: this.logs,
-      observed: this.partial ? withPrevious(this.partial.previous, observed, new Set(run.results.map((r) => path.resolve(r.package.dir, r.outDir!)))) : observed,
+      observed: this.partial ? withPrevious(this.partial, observed, new Set(run.results.map((r) => path.resolve(r.package.dir, r.outDir!)))) : observed,
       reads: this.packageReads(run),
       selection,
       outputs: run.results.map((r) => ({
@@ -114,7 +114,7 @@ export class NoopRecording {
     const out: Record<string, readonly string[]> = {};
     for (const r of run.results) {
       const name = r.package.name;
-      const paths = this.crossReads.pathsOf(name) ?? (this.partial ? this.partial.previous.reads.packages[name] : undefined);
+      const paths = this.crossReads.pathsOf(name) ?? this.partial?.reads.packages[name];
       if (!paths) return null;
       out[name] = paths;
     }
