@@ -43,7 +43,7 @@ export class NoopRecording {
 
   /** A package's build told what it read (a hit or a stored miss): RunHooks.onReads. */
   onReads(prepared: PreparedPackage, reads: RecordedReads, entryKey: string, key: KeyState): void {
-    this.crossReads.set(prepared.pkg, reads, entryKey, [...prepared.configInputs, ...key.inputFiles.keys(), ...key.inputDirs]);
+    this.crossReads.setFromBuild(prepared, reads, entryKey, key);
   }
 
   /** The run started from `previous` and kept some of its results (RunHooks.onPartial). */

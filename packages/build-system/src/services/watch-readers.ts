@@ -1,5 +1,7 @@
 import path from 'node:path';
 import type { RecordedReads } from '../cache/build-reads.js';
+import type { KeyState } from '../cache/package-cache.js';
+import type { PreparedPackage } from './build.service.js';
 import { resolvedPath } from '../util/paths.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 
@@ -49,6 +51,15 @@ export class CrossPackageReads {
       this.addReader(abs, pkg.name);
     }
     this.byPackage.set(pkg.name, { key: identity, paths });
+  }
+
+  /**
+   * A build's report (RunHooks.onReads): its entry's recorded reads, with its key's input files and
+   * directories and its config's imports as its own inputs. The one reading of that report, for the
+   * watch and the no-op record alike.
+   */
+  setFromBuild(prepared: PreparedPackage, reads: RecordedReads, entryKey: string, key: KeyState): void {
+    this.set(prepared.pkg, reads, entryKey, [...prepared.configInputs, ...key.inputFiles.keys(), ...key.inputDirs]);
   }
 
   /** What `pathsOf` gave for the package in an earlier process (a no-op record's reads, services/partial-run.ts). */

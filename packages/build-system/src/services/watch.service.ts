@@ -219,7 +219,7 @@ class WatchLoop {
       signal: this.controller.signal,
       onReads: (prepared, read, entry, key) => {
         told.add(prepared.pkg.name);
-        this.crossReads.set(prepared.pkg, read, entry, [...prepared.configInputs, ...key.inputFiles.keys(), ...key.inputDirs]);
+        this.crossReads.setFromBuild(prepared, read, entry, key);
       },
     };
     let packages: string[] | null = null;

@@ -1,6 +1,5 @@
-import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { nearestAncestor } from '../../util/paths.js';
+import { nearestAncestor, realpathFast } from '../../util/paths.js';
 import type { ObservedDir, ObservedFile, ReadObservations } from '../../util/read-log.js';
 import type { PreviousRun } from './check.js';
 import { expandDirs, joinPath } from './record.js';
@@ -80,7 +79,7 @@ function linkedOutputs(inOutDir: (p: string) => boolean): (p: string) => boolean
     let r = real.get(dir);
     if (r === undefined) {
       try {
-        r = realpathSync(dir);
+        r = realpathFast(dir);
       } catch {
         r = null;
       }
