@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { benchEnv, CONTENDERS, removeOutputs, selectContenders, shapesOf, toolBin, unavailableReason } from './lib/contenders.mjs';
+import { benchEnv, CONTENDERS, freshCheckout, removeOutputs, selectContenders, shapesOf, toolBin, unavailableReason } from './lib/contenders.mjs';
 import { hasGnuTime, measure } from './lib/measure.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { renderReport } from './lib/report.mjs';
@@ -28,13 +28,14 @@ import { startWatchSession } from './lib/watch-session.mjs';
 import { generate } from './generate.mjs';
 import { generateReal, REAL_DEFAULT_FILES } from './generate-real.mjs';
 
-export const SCENARIOS = ['cold', 'noop', 'restore', 'edit-leaf', 'edit-core', 'watch-leaf', 'watch-core', 'startup'];
+export const SCENARIOS = ['cold', 'noop', 'restore', 'ci', 'edit-leaf', 'edit-core', 'watch-leaf', 'watch-core', 'startup'];
 /** Scenarios timed under one `build-system watch` per contender and size (lib/watch-session.mjs), after the others. */
 export const WATCH_SCENARIOS = ['watch-leaf', 'watch-core'];
 export const SCENARIO_LABELS = {
   cold: 'cold full build (no outputs, no cache)',
   noop: 'fully cached no-op (nothing changed)',
   restore: 'cached, outDirs deleted (restore)',
+  ci: 'a fresh checkout with the cache restored (every file new, outDirs absent)',
   'edit-leaf': 'one file edited in a leaf package',
   'edit-core': 'one file edited in the most depended-on package',
   'watch-leaf': 'under build-system watch: a leaf edit until its dist holds it (build-system only)',
@@ -402,6 +403,7 @@ async function benchSize(size, contenders, opts, state) {
           }
           if (scenario === 'cold') c.clean(root);
           if (scenario === 'restore') removeOutputs(root);
+          if (scenario === 'ci') freshCheckout(root);
           if (scenario === 'edit-leaf') editSource(root, meta.leaf.file);
           if (scenario === 'edit-core') editSource(root, meta.core.file);
           ready.push(c);
@@ -556,6 +558,7 @@ async function profileBuild(size, contenderId, scenario, opts) {
   else {
     await plain();
     if (scenario === 'restore') removeOutputs(root);
+    if (scenario === 'ci') freshCheckout(root);
     if (scenario === 'edit-leaf') editSource(root, meta.leaf.file);
     if (scenario === 'edit-core') editSource(root, meta.core.file);
   }

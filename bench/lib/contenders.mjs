@@ -5,7 +5,7 @@
  * outputs never leak between them.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { benchDir, buildSystemBin, configureBuildSystem, findTool } from './workspace.mjs';
 
@@ -29,6 +29,23 @@ const packageDirs = (root) => readdirSync(path.join(root, 'packages')).map((d) =
 /** Deletes every package's dist (for tsc -b that includes its .tsbuildinfo). */
 export function removeOutputs(root) {
   for (const dir of packageDirs(root)) rmSync(path.join(dir, 'dist'), { recursive: true, force: true });
+}
+
+/**
+ * The `ci` scenario's setup: what a CI job meets after its checkout and a cache restore step. The
+ * workspace is copied anew to the same path (every file rewritten with the same bytes: new inodes,
+ * mtimes and ctimes, as a clone gives), without the packages' `dist` (not committed), with the tools'
+ * caches (`node_modules/.cache`, `.turbo`, `.nx`) as the restore step puts them back. Then git's index
+ * is refreshed: a fresh clone's index matches its files, and turbo hashes through it.
+ */
+export function freshCheckout(root) {
+  const next = `${root}.checkout`;
+  const packagesDir = path.join(root, 'packages');
+  rmSync(next, { recursive: true, force: true });
+  cpSync(root, next, { recursive: true, verbatimSymlinks: true, filter: (src) => !(path.basename(src) === 'dist' && path.dirname(path.dirname(src)) === packagesDir) });
+  rmSync(root, { recursive: true, force: true });
+  renameSync(next, root);
+  spawnSync('git', ['update-index', '-q', '--refresh'], { cwd: root, stdio: 'ignore' });
 }
 
 const node = process.execPath;

@@ -10,6 +10,7 @@ const SCENARIO_LABELS = {
   cold: 'Cold full build (no outputs, no cache)',
   noop: 'Fully cached no-op (nothing changed)',
   restore: 'Cached, outDirs deleted (restore)',
+  ci: 'A fresh checkout with the cache restored (CI)',
   'edit-leaf': 'One file edited in a leaf package',
   'edit-core': 'One file edited in the most depended-on package',
   'watch-leaf': 'Under `build-system watch`: a leaf edit until its dist holds it',
@@ -187,7 +188,7 @@ export function renderReport(results, { jsonPath = 'results.json' } = {}) {
   out.push('## Method', '');
   out.push(
     '- Every contender works in its own copy of the generated workspace (`bench/.work/<size>/<contender>/`), so caches and outputs never mix; `node_modules` is symlinks (workspace packages and tools).',
-    '- A run executes every scenario for every contender, scenario by scenario, contenders in rotated order. Untimed setup before each timed build: cold = delete outputs and the tool\'s cache (`.turbo`, `.nx`, `node_modules/.cache/build-system`, `.tsbuildinfo`); no-op = nothing; restore = delete every `dist`; edits rewrite one line inside a function body (the JS changes, the declarations do not) with a new value each time, so no cache can already hold it.',
+    '- A run executes every scenario for every contender, scenario by scenario, contenders in rotated order. Untimed setup before each timed build: cold = delete outputs and the tool\'s cache (`.turbo`, `.nx`, `node_modules/.cache/build-system`, `.tsbuildinfo`); no-op = nothing; restore = delete every `dist`; ci = the workspace copied anew in place (every file new: inodes and times, as a clone gives; git\'s index refreshed), without `dist`, the tool\'s cache kept; edits rewrite one line inside a function body (the JS changes, the declarations do not) with a new value each time, so no cache can already hold it.',
     '- raw esbuild has no cache: it runs in the cold scenario only. tsc -b keeps its `.tsbuildinfo` in `dist`, so its "restore" is a full rebuild.',
     '- Times are wall clock from spawn to exit of the tool\'s command as a user runs it: `node_modules/.bin/turbo run build`, `nx run-many -t build`, `node bin/build-system.cjs build --json`, `node tsc -b`. Default concurrency of each tool (turbo 10, nx 3, build-system max(10, cores)). build-system\'s no-op from the CLI is answered from its no-op record (specs/002-build-package-handler/research.md §5.3c); the first no-op after a cold build already is.',
     '',

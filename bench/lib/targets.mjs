@@ -43,6 +43,15 @@ export const TARGETS = [
     reference: matchedTurbo,
   },
   {
+    id: 'ci-large',
+    title: 'A CI job at 200 packages (fresh checkout, cache restored, no outputs): ≤ 1.0× turbo',
+    scenario: 'ci',
+    packages: 200,
+    threshold: 1.0,
+    applies: () => true,
+    reference: matchedTurbo,
+  },
+  {
     id: 'cold-dts',
     title: 'Cold full build, JS + .d.ts: ≤ 0.5× turbo + tsup (dts), every size',
     scenario: 'cold',

@@ -165,6 +165,56 @@ describe('partial runs from the last no-op record, one after another', () => {
     expect(snapshotTree(fx.path('packages/reader/dist'))).toEqual(final);
   });
 
+  it('outputs removed or edited by hand are put back from the recorded cache entries, without their configs', () => {
+    const fx = workspace();
+    cli(fx);
+    expect(replayed(cli(fx))).toBe(true);
+    const built = outputs(fx);
+    const restoredLine = (b: Built) => /restored (\d+ of \d+) from their recorded cache entries/.exec(b.stderr)?.[1];
+
+    // Every outDir gone (a clean, a CI job that restored the cache but not the outputs): all five come back.
+    for (const name of ['hub', 'mid', 'top', 'alias', 'solo']) rmSync(fx.path(`packages/${name}/dist`), { recursive: true });
+    const all = cli(fx);
+    expect(partialLine(all)).toBe('5 of 5 packages take part (0 changed, 5 to restore)');
+    expect(restoredLine(all)).toBe('5 of 5');
+    expect(Object.fromEntries(all.run.results.map((r) => [r.package.name, [r.status, r.cache.status, r.cache.restored]]))).toEqual(
+      Object.fromEntries(['hub', 'mid', 'top', 'alias', 'solo'].map((n) => [`@p/${n}`, ['success', 'hit', true]])),
+    );
+    expect(outputs(fx)).toEqual(built);
+    expect(replayed(cli(fx))).toBe(true);
+
+    // One output edited in place, another package's source edited: the first is put back, the second built; the
+    // readers of the first (mid reads the hub's declarations) find them as they were and are kept, not rebuilt.
+    writeFileSync(fx.path('packages/hub/dist/index.d.ts'), 'export declare const tampered: 1;\n');
+    fx.write({ 'packages/solo/src/index.ts': `export const solo = 'solo v3';\n` });
+    const mixed = cli(fx);
+    expect(partialLine(mixed)).toBe('5 of 5 packages take part (1 changed, 1 to restore)');
+    expect(restoredLine(mixed)).toBe('1 of 1');
+    expect(mixed.status).toEqual({ hub: 'hit', mid: 'hit', top: 'hit', alias: 'hit', solo: 'miss' });
+    expect(snapshotTree(fx.path('packages/hub/dist'))).toEqual(built.hub);
+    expect(replayed(cli(fx))).toBe(true);
+
+    // Not put back this way, built as any changed package instead: an outDir holding a file the entry has not
+    // (the normal path decides what stays), and an entry whose blob is damaged (rebuilt and replaced, with a warning).
+    rmSync(fx.path('packages/mid/dist/index.js'));
+    writeFileSync(fx.path('packages/mid/dist/notes.txt'), 'mine\n');
+    const solo = mixed.run.results.find((r) => r.package.name === '@p/solo')!;
+    const blob = fx.path(`node_modules/.cache/build-system/v1/blobs/${solo.artifacts[0]!.sha256}`);
+    writeFileSync(blob, 'damaged');
+    rmSync(fx.path('packages/solo/dist'), { recursive: true });
+    const fallback = cli(fx);
+    expect(partialLine(fallback)).toBe('3 of 5 packages take part (0 changed, 2 to restore)');
+    expect(restoredLine(fallback), JSON.stringify(fallback.run.results.map((r) => [r.package.name, r.cache]))).toBe('0 of 2');
+    const bySolo = fallback.run.results.find((r) => r.package.name === '@p/solo')!;
+    expect([bySolo.status, bySolo.cache.status]).toEqual(['success', 'miss']);
+    expect(bySolo.diagnostics.map((d) => d.message).join('\n')).toMatch(/corrupt/);
+    expect(snapshotTree(fx.path('packages/mid/dist'))['index.js']).toBe(built.mid!['index.js']);
+
+    const final = outputs(fx);
+    cli(fx, ['--force']);
+    expect(outputs(fx)).toEqual(final);
+  });
+
   it('--strict: a kept package whose recorded result has package.json warnings goes through the run, which fails it', () => {
     const fx = workspace();
     // solo's exports name a file its build does not write: a warning (PKG_EXPORT_MISSING) in its result.

@@ -334,7 +334,7 @@ function parseLastBuild(json: string | undefined): LastBuild | null {
  * Every regular file below `dir` (posix, relative); null when `dir` is missing or not a directory. Symlinks
  * count as foreign files. Sync: a third of the CPU of fs/promises' (research.md §5, "No record at all").
  */
-function listFiles(dir: string): string[] | null {
+export function listFiles(dir: string): string[] | null {
   const st = lstatSync(dir, { throwIfNoEntry: false });
   if (!st || !st.isDirectory()) return null;
   const out: string[] = [];

@@ -3,7 +3,7 @@ import type { PreviousRun } from '../cache/noop/check.js';
 import type { RecordedPackage } from '../cache/noop/record.js';
 import { CONFIG_FILE_NAME } from '../config/find.js';
 import type { BuildResult } from '../result/schema.js';
-import { nearestAncestor, resolvedPath } from '../util/paths.js';
+import { nearestAncestor, resolvedPath, toPosix } from '../util/paths.js';
 import type { Selection } from './selection.js';
 import { CrossPackageReads } from './watch-readers.js';
 import { isValidationDiagnostic } from '../validate/diagnostics.js';
@@ -46,6 +46,14 @@ export interface PartialPlan {
   dirty: Set<string>;
   /** Selected packages outside `affected`, with their recorded result and logs. */
   kept: Map<string, RecordedPackage>;
+  /**
+   * Among `affected`, packages whose only changes are their own recorded outputs (removed, or edited by
+   * hand): nothing they read changed, so their recorded cache entry is still theirs, and the run puts it
+   * back without loading their config (services/partial-restore.ts). One that cannot be restored joins
+   * `dirty`. Not dirty themselves, and the packages that read their outputs are not made dirty by them:
+   * those take part as readers, kept when the outputs came back the same.
+   */
+  restorable: Map<string, RecordedPackage>;
   reuse: RoundReuse;
   /** What every recorded package read outside its directory, as the record had it. */
   crossReads: CrossPackageReads;
@@ -58,7 +66,7 @@ export interface PartialPlan {
 }
 
 /** The plan, or why there is none (the run then builds everything as usual). */
-export function planPartialRun(selection: Selection, previous: PreviousRun, options: { strict?: boolean } = {}): PartialPlan | string {
+export function planPartialRun(selection: Selection, previous: PreviousRun, options: { strict?: boolean; force?: boolean } = {}): PartialPlan | string {
   const { graph } = selection;
   const recorded = previous.results.packages;
   const byDir = new Map([...graph.nodes.values()].map((p) => [p.dir, p.name]));
@@ -79,6 +87,15 @@ export function planPartialRun(selection: Selection, previous: PreviousRun, opti
   }
 
   const dirty = new Set<string>(previous.delta.changedEntries);
+  const outDirs = new Map<string, string>();
+  for (const r of Object.values(recorded)) if (r.result.outDir) outDirs.set(path.resolve(r.result.package.dir, r.result.outDir), r.result.package.name);
+  // Changed paths that are a package's own recorded outputs, by package: restored, unless it is dirty anyway.
+  const outputChanges = new Map<string, string[]>();
+  const changedInput = (p: string, owner: string) => {
+    dirty.add(owner);
+    for (const reader of crossReads.readersOf(p)) dirty.add(reader);
+    for (const reader of byParent.get(p) ?? []) dirty.add(reader);
+  };
   const nodeModules = `${path.sep}node_modules${path.sep}`;
   for (const changed of previous.delta.changed) {
     let p = changed;
@@ -91,9 +108,8 @@ export function planPartialRun(selection: Selection, previous: PreviousRun, opti
     if (owner === undefined) return `${p} changed, outside every package`;
     const rel = path.relative(graph.nodes.get(owner)!.dir, p);
     if (rel === 'package.json' || CONFIG_FILE_NAME.test(rel)) return `${p} changed (a package.json or build config)`;
-    dirty.add(owner);
-    for (const reader of crossReads.readersOf(p)) dirty.add(reader);
-    for (const reader of byParent.get(p) ?? []) dirty.add(reader);
+    if (isRecordedOutput(p, owner, recorded[owner]?.result, outDirs)) outputChanges.set(owner, [...(outputChanges.get(owner) ?? []), p]);
+    else changedInput(p, owner);
   }
 
   const last = new Map<string, BuildResult>();
@@ -106,6 +122,16 @@ export function planPartialRun(selection: Selection, previous: PreviousRun, opti
     if (crossReads.pathsOf(pkg.name) === undefined) dirty.add(pkg.name);
     // --strict is no part of the record's key: a result with package.json warnings goes through the run, which fails it.
     if (options.strict && before?.diagnostics.some(isValidationDiagnostic)) dirty.add(pkg.name);
+  }
+  const restorable = new Map<string, RecordedPackage>();
+  for (const [owner, paths] of outputChanges) {
+    const before = recorded[owner];
+    if (!options.force && selected.has(owner) && !dirty.has(owner) && before?.result.status === 'success' && typeof before.result.cache.key === 'string') {
+      restorable.set(owner, before);
+    } else {
+      // Built (or not selected): its outputs may come out otherwise, so whoever read them is checked as before.
+      for (const p of paths) changedInput(p, owner);
+    }
   }
 
   // Who reads from whom: graph dependents, and readers of any file inside another package (an output, a source).
@@ -123,7 +149,7 @@ export function planPartialRun(selection: Selection, previous: PreviousRun, opti
     }
   }
   const affected = new Set<string>();
-  const queue = [...dirty].filter((n) => selected.has(n));
+  const queue = [...dirty, ...restorable.keys()].filter((n) => selected.has(n));
   while (queue.length > 0) {
     const name = queue.pop()!;
     if (affected.has(name)) continue;
@@ -133,10 +159,21 @@ export function planPartialRun(selection: Selection, previous: PreviousRun, opti
 
   const kept = new Map<string, RecordedPackage>();
   for (const name of selected) if (!affected.has(name)) kept.set(name, recorded[name]!);
-  const outDirs = new Map<string, string>();
-  for (const r of Object.values(recorded)) if (r.result.outDir) outDirs.set(path.resolve(r.result.package.dir, r.result.outDir), r.result.package.name);
   const reuse = new RoundReuse(last, dirty, affected, crossReads, outDirs);
-  return { affected, dirty, kept, reuse, crossReads, readsOutputsOf: outputOrder(affected, graph.dependencies, crossReads, outDirs) };
+  return { affected, dirty, kept, restorable, reuse, crossReads, readsOutputsOf: outputOrder(affected, graph.dependencies, crossReads, outDirs) };
+}
+
+/**
+ * Whether changed path `p` is one of `owner`'s recorded outputs: its outDir, a directory on the way to an
+ * artifact, or an artifact. Anything else below the outDir (a file the build never wrote) is a change like
+ * any other: what the package's outDir holds is not what its recorded entry would put back.
+ */
+function isRecordedOutput(p: string, owner: string, result: BuildResult | undefined, outDirs: ReadonlyMap<string, string>): boolean {
+  if (!result?.outDir) return false;
+  const outDir = path.resolve(result.package.dir, result.outDir);
+  if (outDirs.get(outDir) !== owner || !(p === outDir || p.startsWith(outDir + path.sep))) return false;
+  const rel = toPosix(path.relative(result.package.dir, p));
+  return result.artifacts.some((a) => a.path === rel || a.path.startsWith(`${rel}/`));
 }
 
 /** PartialPlan.readsOutputsOf: for each package of the run, the other packages of the run whose outDir holds a path it read. */

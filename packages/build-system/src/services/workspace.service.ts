@@ -23,6 +23,7 @@ import { monotonicMs } from '../util/clock.js';
 import { debugNoop } from '../cache/noop/debug.js';
 import { planPartialRun } from './partial-run.js';
 import { emitRecorded } from './recorded-events.js';
+import { restoreRecordedOutputs } from './partial-restore.js';
 
 export { hasBuildConfig, hasInferableEntry, selectPackages, type Selection, type SelectOptions } from './selection.js';
 export { planSelection, waitsFor, type RunOptions, type RunPlan } from './plan.js';
@@ -77,6 +78,13 @@ export class WorkspaceBuildService {
     options.onPlan?.({ packages: selection.packages.map((p) => ({ name: p.name, dir: p.dir, dependencies: allDepsOf(p.name) })), concurrency });
     // After an edit, from the last no-op record: only the packages the changes reach go through the run.
     const partial = options.previous ? startPartial(selection, options, origin) : null;
+    // Packages whose only change is their outputs, gone or edited, get them back from their recorded entries first.
+    if (partial && partial.plan.restorable.size > 0) {
+      const { restored, timeline } = await restoreRecordedOutputs(partial.plan, byName, options, concurrency, origin);
+      for (const [name, result] of restored) partial.kept.set(name, result);
+      partial.timeline.push(...timeline);
+      debugNoop(`restored ${restored.size} of ${partial.plan.restorable.size} from their recorded cache entries`);
+    }
     const runPackages = partial ? selection.packages.filter((p) => partial.plan.affected.has(p.name)) : selection.packages;
     // In a partial run a package also waits for the packages whose outputs it read without depending on them.
     const alsoWaits = (name: string) => partial?.plan.readsOutputsOf.get(name) ?? [];
@@ -196,12 +204,12 @@ export class WorkspaceBuildService {
  * reach further than some packages' inputs: the run is a full one.
  */
 function startPartial(selection: Selection, options: RunOptions, origin: number) {
-  const plan = planPartialRun(selection, options.previous!, { strict: options.strict });
+  const plan = planPartialRun(selection, options.previous!, { strict: options.strict, force: options.force });
   if (typeof plan === 'string') {
     debugNoop(`no partial run: ${plan}`);
     return null;
   }
-  debugNoop(`partial run: ${plan.affected.size} of ${selection.packages.length} packages take part (${plan.dirty.size} changed)`);
+  debugNoop(`partial run: ${plan.affected.size} of ${selection.packages.length} packages take part (${plan.dirty.size} changed${plan.restorable.size > 0 ? `, ${plan.restorable.size} to restore` : ''})`);
   const emit = options.onEvent;
   options.reuse = plan.reuse;
   options.onEvent = (e) => {

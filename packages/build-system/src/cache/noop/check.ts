@@ -38,8 +38,12 @@ export interface RecordDelta {
   changedEntries: string[];
 }
 
-/** More changed paths than this: a checkout, an install, a generator; the partial run would check most packages anyway. */
-export const DELTA_LIMIT = 256;
+/**
+ * More changed paths than this: a checkout, an install, a generator; the partial run would check most
+ * packages anyway. Not lower: every outDir removed at 200 packages is 400 changed paths (outDir and
+ * its file), which the partial run answers by restoring them from the recorded entries (services/partial-restore.ts).
+ */
+export const DELTA_LIMIT = 4096;
 
 /**
  * The record under `key`, checked in full: `delta` receives every path that
@@ -132,6 +136,8 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv, delta: R
     const st = statFields(p, scratch);
     const mtimeMs = dirs.mtimeMs[i]!;
     if (!st || !st.isDirectory || st.mtimeMs !== mtimeMs || st.ino !== dirs.ino[i]) {
+      // A package directory whose outDir was removed or put back: the names it had besides its own still hold.
+      if (st?.isDirectory && st.ino === dirs.ino[i] && ownOnlyChanged(p, dirs.names[i], dirs.own[i])) continue;
       if (differs(p)) continue;
       return null;
     }
@@ -186,6 +192,16 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv, delta: R
   return record;
 }
 
+/** Whether directory `p`, listed now, has the recorded names but for the package's own (record.ts RecordedDirs.own). */
+function ownOnlyChanged(p: string, names: string[] | 0 | undefined, own: string[] | 0 | undefined): boolean {
+  if (!names || !own) return false;
+  try {
+    return sameNames(readdirSync(p), names, new Set(own));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Rewrites a replayed record whose racy entries (modified within RACY_WINDOW_MS of its writing) this
  * check proved by content, so that later replays trust them by stat: a build that changed outputs
@@ -203,7 +219,8 @@ export function settleRecord(file: string, record: NoopRecord): void {
     ...record,
     writtenAt: at,
     files: { ...record.files, sha256: record.files.sha256.map(() => 0) },
-    dirs: { ...record.dirs, names: record.dirs.names.map(() => 0) },
+    // A package directory's names stay: they are what a change of its mtime is compared with, not a racy check.
+    dirs: { ...record.dirs, names: record.dirs.names.map((names, i) => (record.dirs.own[i] ? names : 0)) },
   };
   try {
     writeFileAtomicSync(file, JSON.stringify(settled));

@@ -19,7 +19,9 @@ import { VERSION } from '../../version.js';
  *   within RACY_WINDOW_MS of the record is checked by content (sha256), and
  *   one whose content was never hashed makes the run unrecordable;
  * - a directory is unchanged when mtime and inode are; a recent one is listed
- *   and compared by names;
+ *   and compared by names, and so is a package directory whose mtime moved
+ *   (its outDir was removed or put back: its names besides its own are what
+ *   the run listed);
  * - names build-system itself creates in a package directory (its outDir,
  *   node_modules for the lock, .build-system-* staging/journal entries) are
  *   not part of a directory's identity: they are checked through their own
@@ -33,7 +35,7 @@ import { VERSION } from '../../version.js';
  * its bookkeeping on the CLI's fast path (node:fs only).
  */
 
-export const NOOP_RECORD_VERSION = 5;
+export const NOOP_RECORD_VERSION = 6;
 /** How many of the files changed last a record lists first, and a replay checks before the directories (write.ts newestFirst). */
 export const NEWEST_FIRST = 32;
 /** A path modified this close to the record's writing is checked by content (see the trust rules above). */
@@ -115,12 +117,18 @@ export interface RecordedDirs {
   dir: number[];
   mtimeMs: number[];
   ino: number[];
-  /** The listing of a recent directory (compared by names); 0 otherwise. */
+  /** The listing of a recent directory or a package directory (compared by names); 0 otherwise. */
   names: (string[] | 0)[];
+  /**
+   * A package directory's own names (its outDir's first segment, node_modules): with `names`, a change
+   * of its mtime is no change when its listing differs only in these (check.ts). 0 for other directories.
+   * Per package, not the record's `ownNames`: another package's outDir name can be a source folder here.
+   */
+  own: (string[] | 0)[];
 }
 
 export const emptyFiles = (): RecordedFiles => ({ dir: [], base: [], size: [], mtimeMs: [], ctimeMs: [], ino: [], sha256: [] });
-export const emptyDirs = (): RecordedDirs => ({ dir: [], mtimeMs: [], ino: [], names: [] });
+export const emptyDirs = (): RecordedDirs => ({ dir: [], mtimeMs: [], ino: [], names: [], own: [] });
 
 /** The cold file: read after validation. */
 export interface NoopResults {
@@ -249,6 +257,19 @@ export const envValueHash = (name: string, value: string | undefined): string | 
 /** Names build-system creates in a directory it publishes into; see the trust rules above. */
 export function ownEntry(name: string, ownNames: ReadonlySet<string>): boolean {
   return name.startsWith('.build-system') || ownNames.has(name);
+}
+
+/**
+ * Each package directory's own names (RecordedDirs.own): its outDir's first segment and node_modules.
+ * Removing or restoring its outDir moves its mtime; the check then compares its names instead.
+ */
+export function packageOwnNames(outputs: readonly { pkgDir: string; outDir: string }[]): Map<string, string[]> {
+  const own = new Map<string, string[]>();
+  for (const o of outputs) {
+    const first = path.relative(o.pkgDir, o.outDir).split(path.sep)[0]!;
+    own.set(o.pkgDir, first && first !== '..' ? [first, 'node_modules'] : ['node_modules']);
+  }
+  return own;
 }
 
 /** Same directory listing, leaving out build-system's own names. */

@@ -10,6 +10,7 @@ import {
   envValueHash,
   NEWEST_FIRST,
   NOOP_RECORD_VERSION,
+  packageOwnNames,
   RACY_WINDOW_MS,
   readsFile,
   recordFile,
@@ -171,17 +172,20 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     files.ino.push(ino);
     files.sha256.push(racyHash(mtimeMs, sha));
   };
-  const addDir = (p: string, mtimeMs: number, ino: number, names: string[] | 0) => {
+  // A package directory keeps its listing and own names whatever its age (record.ts RecordedDirs.own).
+  const packageOwn = packageOwnNames(input.outputs);
+  const addDir = (p: string, mtimeMs: number, ino: number, names: string[] | null, recent: boolean) => {
+    const own = names ? packageOwn.get(p) : undefined;
     dirs.dir.push(table.dir(p));
     dirs.mtimeMs.push(mtimeMs);
     dirs.ino.push(ino);
-    dirs.names.push(names);
+    dirs.names.push(names && (recent || own) ? names : 0);
+    dirs.own.push(own ?? 0);
   };
   const absent = new Set<string>();
-  // Directories listed during the run and unchanged since (same mtime and inode, older than the racy
-  // window), with the names the listing had: a name missing from such a listing is still missing,
-  // so the absent paths below need no stat of their own (the config names not taken, ~1,000 stats
-  // at 200 packages). A directory that changed, or changed too recently to tell, leaves them to a stat.
+  // Directories listed during the run and unchanged since (same mtime and inode, older than the racy window), with
+  // their names: a name missing from such a listing is still missing, so the absent paths below need no stat of their
+  // own (config names not taken, ~1,000 at 200 packages). One that changed, or too recently to tell, leaves them to a stat.
   const unchangedListings = new Map<string, readonly string[]>();
   const manifests: NoopRecord['manifests'] = [];
 
@@ -220,8 +224,8 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     }
     if (st.mtimeMs > racySince && names === null) return `${p} was modified moments ago`;
     if (seen.names && st.mtimeMs === seen.mtimeMs && st.ino === seen.ino && st.mtimeMs <= racySince) unchangedListings.set(p, seen.names);
-    // Names are only compared for a recent directory: an old one's mtime vouches for its listing.
-    addDir(p, st.mtimeMs, st.ino, st.mtimeMs > racySince && names ? names : 0);
+    // Names are only compared for a recent directory (an old one's mtime vouches for its listing) and a package's.
+    addDir(p, st.mtimeMs, st.ino, names, st.mtimeMs > racySince);
   }
   // Likewise: a path that appeared since fails the replay's check.
   for (const p of input.observed.absent) if (!underOutput(p)) absent.add(p);
@@ -251,15 +255,13 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
       const st = statFields(d);
       if (!st) return `${d} is missing`;
       // Listed only when recent: an older directory's mtime vouches for its names (200 listings saved on a no-op).
-      let names: string[] | 0 = 0;
-      if (st.mtimeMs > racySince) {
-        try {
-          names = readdirSync(d);
-        } catch {
-          return `${d} cannot be listed`;
-        }
+      let names: string[] | null = null;
+      try {
+        if (st.mtimeMs > racySince) names = readdirSync(d);
+      } catch {
+        return `${d} cannot be listed`;
       }
-      addDir(d, st.mtimeMs, st.ino, names);
+      addDir(d, st.mtimeMs, st.ino, names, true);
     }
     const mst = statFields(o.manifest);
     if (!mst) return `cache entry ${o.manifest} is missing`;
