@@ -140,25 +140,25 @@ describe('cache prune: the files besides entries', () => {
     expect(build.code, build.stderr).toBe(0);
     const noop = path.join(cacheDir, 'v1', 'noop');
     const configs = path.join(cacheDir, 'v1', 'configs');
-    // The record, its results and its reads (what a partial run starts from).
-    expect(names(noop).length).toBe(3);
+    // The record, its results, its reads (what a partial run starts from) and its paths' content (a fresh checkout's check).
+    expect(names(noop).length).toBe(4);
     expect(names(configs).length).toBe(1);
 
     const info = await cliRun(['cache', 'info', '--cache-dir', cacheDir], { cwd: fx.root });
-    expect(info.stdout).toMatch(/besides entries: no-op records 3 files \([^)]+\), config evaluations 1 \(/);
+    expect(info.stdout).toMatch(/besides entries: no-op records 4 files \([^)]+\), config evaluations 1 \(/);
 
     const old = new Date(Date.now() - 10 * DAY);
     for (const f of [...names(noop).map((n) => path.join(noop, n)), ...names(configs).map((n) => path.join(configs, n))]) utimesSync(f, old, old);
     const pruned = await cliRun(['cache', 'prune', '--max-age', '7d', '--cache-dir', cacheDir], { cwd: fx.root });
     expect(pruned.code, pruned.stderr).toBe(0);
-    expect(pruned.stdout).toMatch(/also removed 4 other files \([^)]+\): 3 no-op record files, 1 config evaluations/);
+    expect(pruned.stdout).toMatch(/also removed 5 other files \([^)]+\): 4 no-op record files, 1 config evaluations/);
     expect(names(noop)).toEqual([]);
     expect(names(configs)).toEqual([]);
     // The entry was used just now: it stays, and the next run is a hit that records again.
     const again = await cliRun(['build', '--json', '--cache-dir', cacheDir], { cwd: fx.root });
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).results[0].cache.status).toBe('hit');
-    expect(names(noop).length).toBe(3);
+    expect(names(noop).length).toBe(4);
     expect(names(configs).length).toBe(1);
   });
 });

@@ -299,15 +299,21 @@ describe.concurrent('no-op record', () => {
     await recorded(fx);
     const dir = fx.path('node_modules/.cache/build-system/v1/noop');
     const names = readdirSync(dir).sort();
-    // The record, what each package read outside its directory (a partial run's input), the results.
-    expect(names.map((n) => n.replace(/^[0-9a-f]+/, ''))).toEqual(['.json', '.reads.json', '.results.json']);
-    const [hot, reads, cold] = names.map((n) => JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as Record<string, unknown>);
+    // The content of its paths (read when a stat changed), the record, what each package read outside its
+    // directory (a partial run's input), the results.
+    expect(names.map((n) => n.replace(/^[0-9a-f]+/, ''))).toEqual(['.content.json', '.json', '.reads.json', '.results.json']);
+    const [content, hot, reads, cold] = names.map((n) => JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as Record<string, unknown>);
     expect(Object.keys(hot!)).not.toContain('packages');
     expect(cold!.id).toBe(hot!.id);
     expect(reads!.id).toBe(hot!.id);
+    expect(content!.id).toBe(hot!.id);
+    // Every file's hash is in the content file, in the record's order; the record itself keeps only the recent ones'.
+    const files = hot!.files as { sha256: (string | 0)[] };
+    expect((content!.files as unknown[]).length).toBe(files.sha256.length);
+    expect((content!.files as unknown[]).every((h) => typeof h === 'string')).toBe(true);
     expect(Object.keys(reads!.packages as object).sort()).toEqual(Object.keys(cold!.packages as object).sort());
     // A results file of another record is not used: the run builds (all hits) and records again.
-    writeFileSync(path.join(dir, names[2]!), JSON.stringify({ ...cold, id: 'other' }));
+    writeFileSync(path.join(dir, names[3]!), JSON.stringify({ ...cold, id: 'other' }));
     const next = await build(fx);
     expect(next.replayed).toBe(false);
     expect(next.statuses).toEqual(['hit', 'hit']);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/result/schema.js';
@@ -210,6 +210,39 @@ describe('partial runs from the last no-op record, one after another', () => {
     expect(bySolo.diagnostics.map((d) => d.message).join('\n')).toMatch(/corrupt/);
     expect(snapshotTree(fx.path('packages/mid/dist'))['index.js']).toBe(built.mid!['index.js']);
 
+    const final = outputs(fx);
+    cli(fx, ['--force']);
+    expect(outputs(fx)).toEqual(final);
+  });
+
+  it('a fresh checkout with the cache restored: every file new, the same bytes; the record still answers by content', () => {
+    const fx = workspace();
+    cli(fx);
+    expect(replayed(cli(fx))).toBe(true);
+    const built = outputs(fx);
+    // What a CI job meets: the workspace written anew in place (new inodes and times), no outputs, the cache kept.
+    const checkout = () => {
+      const next = `${fx.root}.checkout`;
+      cpSync(fx.root, next, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== 'dist' });
+      rmSync(fx.root, { recursive: true });
+      renameSync(next, fx.root);
+    };
+    checkout();
+    const ci = cli(fx);
+    expect(ci.stderr).toMatch(/no-op record: \d+ paths written anew with the recorded content/);
+    expect(partialLine(ci)).toBe('5 of 5 packages take part (0 changed, 5 to restore)');
+    expect(Object.values(ci.run.results).every((r) => r.cache.status === 'hit' && r.cache.restored === true)).toBe(true);
+    expect(outputs(fx)).toEqual(built);
+    // The record that run wrote holds the new stats: the next no-op is a replay again.
+    expect(replayed(cli(fx))).toBe(true);
+
+    // Content, not sizes: a source rewritten with as many bytes, and a file added to a listed directory, are changes.
+    checkout();
+    fx.write({ 'packages/solo/src/index.ts': `export const solo = 'solo v9';\n`, 'packages/alias/src/extra.ts': `export const extra = 1;\n` });
+    const edited = cli(fx);
+    expect(partialLine(edited)).toBe('5 of 5 packages take part (2 changed, 3 to restore)');
+    expect(edited.status).toEqual({ hub: 'hit', mid: 'hit', top: 'hit', alias: 'miss', solo: 'miss' });
+    expect(readFileSync(fx.path('packages/solo/dist/index.js'), 'utf8')).toContain('solo v9');
     const final = outputs(fx);
     cli(fx, ['--force']);
     expect(outputs(fx)).toEqual(final);

@@ -68,8 +68,8 @@ function list(dir: string): Listed[] {
 const noopDir = (cacheDir: string) => path.join(cacheDir, 'v1', 'noop');
 const configsDir = (cacheDir: string) => path.join(cacheDir, 'v1', 'configs');
 const RECORD = /^([0-9a-f]+)\.json$/;
-/** A record's companions: its results, and the reads a partial run uses (cache/noop/record.ts). */
-const RECORD_RESULTS = /^([0-9a-f]+)\.(?:results|reads)\.json$/;
+/** A record's companions: its results, the reads a partial run uses, its paths' content (cache/noop/record.ts). */
+const RECORD_RESULTS = /^([0-9a-f]+)\.(?:results|reads|content)\.json$/;
 const SNAPSHOT = /^([0-9a-f]+)\.(blob|json|wanted)$/;
 
 const sum = (files: Listed[]) => ({ files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0) });

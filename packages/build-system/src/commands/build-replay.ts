@@ -71,9 +71,12 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: ReplaySeen 
     debugNoop('no record, or it cannot tell what changed: building');
     return false;
   }
-  if (delta.changed.length > 0 || delta.changedEntries.length > 0) {
-    // The run builds what these changes reach and keeps the rest (services/partial-run.ts).
+  const rewritten = (delta.verified?.files.size ?? 0) + (delta.verified?.dirs.size ?? 0);
+  if (delta.changed.length > 0 || delta.changedEntries.length > 0 || rewritten > 0) {
+    // The run builds what these changes reach and keeps the rest (services/partial-run.ts). Paths written anew with
+    // the same content change nothing, but their stats do: the run's record takes the new ones, a replay could not.
     const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+    if (rewritten > 0) debugNoop(`${count(rewritten, 'path', 'paths')} written anew with the recorded content`);
     debugNoop(`changed since the record: ${count(delta.changed.length, 'path', 'paths')}, ${count(delta.changedEntries.length, 'cache entry', 'cache entries')}: building (${[...delta.changed.slice(0, 20), ...delta.changedEntries].join(', ')})`);
     seen.previous = readPreviousRun(resultsFile(cacheDir, key), readsFile(cacheDir, key), record, delta) ?? undefined;
     return false;

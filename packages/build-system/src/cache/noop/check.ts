@@ -1,22 +1,14 @@
 import { readdirSync, readFileSync, readlinkSync, utimesSync } from 'node:fs';
 import { writeFileAtomicSync } from '../../util/atomic-file.js';
 import { statFields, type StatFields } from '../../util/fast-stat.js';
-import { sha256 } from '../../util/hash.js';
-import { envValueHash, expandDirs, joinPath, NEWEST_FIRST, NOOP_RECORD_VERSION, RACY_WINDOW_MS, sameNames, type NoopReads, type NoopRecord, type NoopResults } from './record.js';
+import { contentFile, envValueHash, expandDirs, fileSha256, joinPath, NEWEST_FIRST, NOOP_RECORD_VERSION, RACY_WINDOW_MS, sameNames, type NoopContent, type NoopReads, type NoopRecord, type NoopResults } from './record.js';
+import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
 
 /**
  * Checking a no-op record and the bookkeeping of replaying it: the CLI's fast
  * path (commands/build-replay.ts), so node:fs only. The record's format and
  * trust rules are in record.ts.
  */
-
-function fileSha256(abs: string): string | null {
-  try {
-    return sha256(readFileSync(abs));
-  } catch {
-    return null;
-  }
-}
 
 /**
  * The record under `key` when every path it observed is as recorded; null
@@ -36,6 +28,13 @@ export function readValidRecord(file: string, key: string, env: NodeJS.ProcessEn
 export interface RecordDelta {
   changed: string[];
   changedEntries: string[];
+  /**
+   * Paths whose stat changed but whose content (a file's bytes, a directory's names; a directory only
+   * stat'ed: still one) is as recorded, with their stat now: written anew with the same bytes (a fresh
+   * checkout, `npm ci`, a restored cache). Not changes; the record the run writes takes these stats,
+   * so the next check trusts them by stat again. Filled by the check's content fallback (NoopContent).
+   */
+  verified?: { files: Map<string, ObservedFile>; dirs: Map<string, ObservedDir> };
 }
 
 /**
@@ -104,6 +103,8 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv, delta: R
     delta.changed.push(p);
     return delta.changed.length <= DELTA_LIMIT;
   };
+  // A changed stat with the recorded content: not a difference (a delta only: the plain check has nowhere to note it).
+  const byContent = delta ? contentFallback(file, record, ownNames, (delta.verified ??= { files: new Map(), dirs: new Map() })) : null;
   // Whether files [from, to) are as recorded (racy ones by content).
   const filesHold = (from: number, to: number): boolean => {
     for (let i = from; i < to; i++) {
@@ -112,6 +113,7 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv, delta: R
       const mtimeMs = files.mtimeMs[i]!;
       const ctimeMs = files.ctimeMs[i]!;
       if (!st || st.size !== files.size[i] || st.mtimeMs !== mtimeMs || st.ctimeMs !== (ctimeMs === 0 ? mtimeMs : ctimeMs) || st.ino !== files.ino[i]) {
+        if (st && st.size === files.size[i] && byContent?.file(i, p, st)) continue;
         if (differs(p)) continue;
         return false;
       }
@@ -138,6 +140,7 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv, delta: R
     if (!st || !st.isDirectory || st.mtimeMs !== mtimeMs || st.ino !== dirs.ino[i]) {
       // A package directory whose outDir was removed or put back: the names it had besides its own still hold.
       if (st?.isDirectory && st.ino === dirs.ino[i] && ownOnlyChanged(p, dirs.names[i], dirs.own[i])) continue;
+      if (st?.isDirectory && byContent?.dir(i, p, st)) continue;
       if (differs(p)) continue;
       return null;
     }
@@ -179,6 +182,7 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv, delta: R
     const [d, base, size, ino] = record.manifests[i]!;
     const st = statFields(joinPath(dirTable[d]!, base), scratch);
     if (!st || st.size !== size || st.ino !== ino) {
+      if (st && st.size === size && byContent?.manifest(i, joinPath(dirTable[d]!, base))) continue;
       if (!delta) return null;
       delta.changedEntries.push(record.built[i]!);
       continue;
@@ -186,10 +190,61 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv, delta: R
     uses.push(st.mtimeMs);
   }
   // A record something changed under is not replayed: nothing to keep for touchManifests or settleRecord.
-  if (delta && (delta.changed.length > 0 || delta.changedEntries.length > 0)) return record;
+  if (delta && (delta.changed.length > 0 || delta.changedEntries.length > 0 || (delta.verified?.files.size ?? 0) + (delta.verified?.dirs.size ?? 0) > 0)) return record;
   manifestUses.set(record, uses);
   if (racyEntries > 0 && newestMtime <= checkedAt - RACY_WINDOW_MS) settledAt.set(record, checkedAt);
   return record;
+}
+
+/**
+ * The check's content fallback (record.ts NoopContent), its file read on first use. A file holds when its
+ * bytes hash to the recorded sha256 (stat taken before the read: a write in between leaves a stat the next
+ * check finds changed); a directory when its names are the recorded ones (its own names aside), or, never
+ * listed, when it still is one; a manifest when its bytes are the recorded ones. What holds is noted in
+ * `verified` with its stat now.
+ */
+function contentFallback(file: string, record: NoopRecord, ownNames: ReadonlySet<string>, verified: NonNullable<RecordDelta['verified']>) {
+  let content: NoopContent | null | undefined;
+  const load = (): NoopContent | null => {
+    if (content !== undefined) return content;
+    try {
+      const c = JSON.parse(readFileSync(contentFile(file), 'utf8')) as NoopContent;
+      const fits = c.id === record.id && c.files?.length === record.files.dir.length && c.dirs?.length === record.dirs.dir.length && c.manifests?.length === record.manifests.length;
+      content = fits ? c : null;
+    } catch {
+      content = null;
+    }
+    return content;
+  };
+  return {
+    file(i: number, p: string, st: StatFields): boolean {
+      const sha = load()?.files[i];
+      if (!sha || fileSha256(p) !== sha) return false;
+      verified.files.set(p, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, sha256: sha });
+      return true;
+    },
+    dir(i: number, p: string, st: StatFields): boolean {
+      const c = load();
+      if (!c) return false;
+      const names = c.dirs[i];
+      if (names) {
+        const own = record.dirs.own[i];
+        let now: string[];
+        try {
+          now = readdirSync(p);
+        } catch {
+          return false;
+        }
+        if (!sameNames(now, names, own ? new Set(own) : ownNames)) return false;
+      }
+      verified.dirs.set(p, { mtimeMs: st.mtimeMs, ino: st.ino, ...(names ? { names } : {}) });
+      return true;
+    },
+    manifest(i: number, p: string): boolean {
+      const sha = load()?.manifests[i];
+      return !!sha && fileSha256(p) === sha;
+    },
+  };
 }
 
 /** Whether directory `p`, listed now, has the recorded names but for the package's own (record.ts RecordedDirs.own). */

@@ -49,6 +49,9 @@ export function withPrevious(previous: PreviousRun, observed: Observed, outDirs:
     if (!dropped(p)) absent.add(p);
   }
   const links = new Map(record.links.map(([dir, base, target]) => [joinPath(dirTable[dir]!, base), target]));
+  // Written anew with the recorded content (a fresh checkout): as recorded, at the stat the check found.
+  for (const [p, now] of delta.verified?.files ?? []) if (files.has(p)) files.set(p, now);
+  for (const [p, now] of delta.verified?.dirs ?? []) if (dirs.has(p)) dirs.set(p, now);
   for (const [p, seen] of observed.files) {
     files.set(p, seen);
     absent.delete(p);

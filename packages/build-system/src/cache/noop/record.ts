@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildResult } from '../../result/schema.js';
 import { sha256 } from '../../util/hash.js';
@@ -250,6 +251,37 @@ export function resultsFile(cacheDir: string, key: string): string {
 
 export function readsFile(cacheDir: string, key: string): string {
   return path.join(cacheDir, 'v1', 'noop', `${recordName(key)}.reads.json`);
+}
+
+/** The content file of the record at `recordPath` (`<name>.json` → `<name>.content.json`). */
+export function contentFile(recordPath: string): string {
+  return recordPath.replace(/\.json$/, '.content.json');
+}
+
+/**
+ * The fourth file (`<name>.content.json`, same `id`): what a record's paths held besides their stats, read
+ * only when a check meets a path whose stat changed (check.ts). A fresh checkout, `npm ci`, a cache
+ * directory restored by CI, `touch`: every file written anew with the same bytes. By stat all of them
+ * changed; by content none did, and the record still answers (a replay, or a partial run that restores
+ * outputs), where a stat-only record would send the run through every config and key.
+ */
+export interface NoopContent {
+  id: string;
+  /** The sha256 of each entry of `files`, in its order; 0 when the run did not read its content. */
+  files: (string | 0)[];
+  /** The names of each entry of `dirs` that was listed, in its order; 0 when only its existence was used. */
+  dirs: (string[] | 0)[];
+  /** The sha256 of each cache entry manifest of `manifests`, in its order. */
+  manifests: (string | 0)[];
+}
+
+/** A file's sha256, or null when it cannot be read. */
+export function fileSha256(abs: string): string | null {
+  try {
+    return sha256(readFileSync(abs));
+  } catch {
+    return null;
+  }
 }
 
 export const envValueHash = (name: string, value: string | undefined): string | null => (value === undefined ? null : sha256(`${name}=${value}`));

@@ -8,7 +8,8 @@ import {
   emptyDirs,
   emptyFiles,
   envValueHash,
-  NEWEST_FIRST,
+  contentFile,
+  fileSha256,
   NOOP_RECORD_VERSION,
   packageOwnNames,
   RACY_WINDOW_MS,
@@ -16,6 +17,7 @@ import {
   recordFile,
   resultsFile,
   sameNames,
+  type NoopContent,
   type NoopReads,
   type NoopRecord,
   type NoopResults,
@@ -25,6 +27,7 @@ import {
   type SelectionInput,
 } from './record.js';
 import { resolveReplaySelection } from './selection.js';
+import { absentColumns, newestFirst, PathTable } from './tables.js';
 
 /**
  * Writing a no-op record after a successful run, from the run's read log and
@@ -61,77 +64,6 @@ export async function writeNoopRecord(input: RecordInput): Promise<string | null
   }
 }
 
-/** Paths as [directory index, basename] over one shared table of directories, stored as a tree. */
-class PathTable {
-  readonly dirs: string[] = [];
-  readonly tree: NoopRecord['dirTable'] = [];
-  private readonly index = new Map<string, number>();
-  dir(d: string): number {
-    let i = this.index.get(d);
-    if (i === undefined) {
-      const parent = path.dirname(d);
-      const p = parent === d ? -1 : this.dir(parent);
-      i = this.dirs.push(d) - 1;
-      this.tree.push(p === -1 ? [-1, d] : [p, path.basename(d)]);
-      this.index.set(d, i);
-    }
-    return i;
-  }
-  /** An absolute, normalized path split at its last separator (path.dirname + basename cost ~0.1 s over 5,000 paths). */
-  split(p: string): [number, string] {
-    const i = p.lastIndexOf(path.sep);
-    // A file in a root directory ("/x", "C:\\x") keeps the separator in its directory, as path.dirname does.
-    const dir = i === 0 || p.lastIndexOf(path.sep, i - 1) === -1 ? p.slice(0, i + 1) : p.slice(0, i);
-    return [this.dir(dir), p.slice(i + 1)];
-  }
-}
-
-function absentColumns(paths: string[], table: PathTable): NoopRecord['absent'] {
-  const columns: NoopRecord['absent'] = { dir: [], base: [] };
-  for (const p of paths) {
-    const [d, base] = table.split(p);
-    columns.dir.push(d);
-    columns.base.push(base);
-  }
-  return columns;
-}
-
-/**
- * The NEWEST_FIRST most recently changed files (mtime or ctime), newest first, then the rest in the
- * order the run read them. Why: the files edited last are the likeliest to be edited again, and a
- * replay stops at the first path that changed; a leaf edit at 200 packages had its file ~3,200 paths
- * into the record, every one stat'ed before the replay gave up (~13 ms). Not a full sort: that cost
- * the writer as much as it saved the check.
- */
-function newestFirst(files: [string, ObservedFile][]): [string, ObservedFile][] {
-  // One pass with the times in an array, no sort: the writer runs once per process, mostly unoptimized.
-  const n = files.length;
-  const times = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const f = files[i]![1];
-    times[i] = f.ctimeMs > f.mtimeMs ? f.ctimeMs : f.mtimeMs;
-  }
-  const top: number[] = [];
-  let floor = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const t = times[i]!;
-    if (top.length === NEWEST_FIRST && t <= floor) continue;
-    let at = top.length;
-    while (at > 0 && times[top[at - 1]!]! < t) at--;
-    top.splice(at, 0, i);
-    if (top.length > NEWEST_FIRST) top.pop();
-    if (top.length === NEWEST_FIRST) floor = times[top[NEWEST_FIRST - 1]!]!;
-  }
-  const taken = new Uint8Array(n);
-  const ordered: [string, ObservedFile][] = [];
-  for (const i of top) {
-    taken[i] = 1;
-    ordered.push(files[i]!);
-  }
-  for (let i = 0; i < n; i++) if (taken[i] === 0) ordered.push(files[i]!);
-  return ordered;
-}
-
 /** ctime as stored: 0 when it equals mtime (most files), so the common case costs one character. */
 const sameOr0 = (ctimeMs: number, mtimeMs: number): number => (ctimeMs === mtimeMs ? 0 : ctimeMs);
 
@@ -162,7 +94,10 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
 
   const files = emptyFiles();
   const dirs = emptyDirs();
+  // Beside the stats, what each path held (record.ts NoopContent): a check meeting a changed stat compares that instead.
+  const content: Omit<NoopContent, 'id'> = { files: [], dirs: [], manifests: [] };
   const addFile = (p: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, sha: string | null | undefined) => {
+    content.files.push(sha ?? 0);
     const [d, base] = table.split(p);
     files.dir.push(d);
     files.base.push(base);
@@ -181,6 +116,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     dirs.ino.push(ino);
     dirs.names.push(names && (recent || own) ? names : 0);
     dirs.own.push(own ?? 0);
+    content.dirs.push(names ?? 0);
   };
   const absent = new Set<string>();
   // Directories listed during the run and unchanged since (same mtime and inode, older than the racy window), with
@@ -255,17 +191,19 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
       const st = statFields(d);
       if (!st) return `${d} is missing`;
       // Listed only when recent: an older directory's mtime vouches for its names (200 listings saved on a no-op).
-      let names: string[] | null = null;
+      // Listed whatever its age: the content file needs its names (what a hit finds there is part of the result).
+      let names: string[];
       try {
-        if (st.mtimeMs > racySince) names = readdirSync(d);
+        names = readdirSync(d);
       } catch {
         return `${d} cannot be listed`;
       }
-      addDir(d, st.mtimeMs, st.ino, names, true);
+      addDir(d, st.mtimeMs, st.ino, names, st.mtimeMs > racySince);
     }
     const mst = statFields(o.manifest);
     if (!mst) return `cache entry ${o.manifest} is missing`;
     manifests.push([...table.split(o.manifest), mst.size, mst.ino]);
+    content.manifests.push(fileSha256(o.manifest) ?? 0);
     absent.add(o.lockDir);
   }
   // A build that read another package's output before that package rewrote it (it did not wait: an undeclared
@@ -316,6 +254,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   try {
     // Results (and reads) first: a record is only ever next to results with its id (a concurrent writer makes them differ: no replay).
     if (input.reads) await writeFileAtomic(readsFile(input.cacheDir, input.key), JSON.stringify({ id, packages: input.reads } satisfies NoopReads), { mkdir: true });
+    await writeFileAtomic(contentFile(file), JSON.stringify({ id, ...content } satisfies NoopContent), { mkdir: true });
     await writeFileAtomic(resultsFile(input.cacheDir, input.key), JSON.stringify(results), { mkdir: true });
     await writeFileAtomic(file, JSON.stringify(record), { mkdir: true });
   } catch (e) {
