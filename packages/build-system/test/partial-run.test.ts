@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/result/schema.js';
@@ -217,6 +217,18 @@ describe('partial runs from the last no-op record, one after another', () => {
 
   it('a fresh checkout with the cache restored: every file new, the same bytes; the record still answers by content', () => {
     const fx = workspace();
+    // Sources an hour old, as in a real checkout: the record keeps no hash of its own for them (only recent files'),
+    // so what the check compares after the next checkout comes from the content file alone.
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    const age = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.name === 'node_modules') continue;
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) age(p);
+        utimesSync(p, hourAgo, hourAgo);
+      }
+    };
+    age(fx.root);
     cli(fx);
     expect(replayed(cli(fx))).toBe(true);
     const built = outputs(fx);
@@ -227,6 +239,10 @@ describe('partial runs from the last no-op record, one after another', () => {
       rmSync(fx.root, { recursive: true });
       renameSync(next, fx.root);
     };
+    // The record the next checkout meets is one a partial run wrote (from the record before it): it carries every
+    // path's content on, not only what its own run read.
+    rmSync(fx.path('packages/hub/dist'), { recursive: true });
+    expect(partialLine(cli(fx))).toMatch(/1 to restore/);
     checkout();
     const ci = cli(fx);
     expect(ci.stderr).toMatch(/no-op record: \d+ paths written anew with the recorded content/);

@@ -78,7 +78,7 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: ReplaySeen 
     const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
     if (rewritten > 0) debugNoop(`${count(rewritten, 'path', 'paths')} written anew with the recorded content`);
     debugNoop(`changed since the record: ${count(delta.changed.length, 'path', 'paths')}, ${count(delta.changedEntries.length, 'cache entry', 'cache entries')}: building (${[...delta.changed.slice(0, 20), ...delta.changedEntries].join(', ')})`);
-    seen.previous = readPreviousRun(resultsFile(cacheDir, key), readsFile(cacheDir, key), record, delta) ?? undefined;
+    seen.previous = readPreviousRun(recordFile(cacheDir, key), resultsFile(cacheDir, key), readsFile(cacheDir, key), record, delta) ?? undefined;
     return false;
   }
   const stored = readRecordResults(resultsFile(cacheDir, key), record);

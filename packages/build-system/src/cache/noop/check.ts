@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, readlinkSync, utimesSync } from 'node:fs';
 import { writeFileAtomicSync } from '../../util/atomic-file.js';
 import { statFields, type StatFields } from '../../util/fast-stat.js';
-import { contentFile, envValueHash, expandDirs, fileSha256, joinPath, NEWEST_FIRST, NOOP_RECORD_VERSION, RACY_WINDOW_MS, sameNames, type NoopContent, type NoopReads, type NoopRecord, type NoopResults } from './record.js';
-import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
+import { envValueHash, expandDirs, fileSha256, joinPath, NEWEST_FIRST, NOOP_RECORD_VERSION, RACY_WINDOW_MS, sameNames, type NoopContent, type NoopReads, type NoopRecord, type NoopResults } from './record.js';
+import { contentFallback, ownOnlyChanged, recordContent, type VerifiedPaths } from './content.js';
 
 /**
  * Checking a no-op record and the bookkeeping of replaying it: the CLI's fast
@@ -34,7 +34,7 @@ export interface RecordDelta {
    * checkout, `npm ci`, a restored cache). Not changes; the record the run writes takes these stats,
    * so the next check trusts them by stat again. Filled by the check's content fallback (NoopContent).
    */
-  verified?: { files: Map<string, ObservedFile>; dirs: Map<string, ObservedDir> };
+  verified?: VerifiedPaths;
 }
 
 /**
@@ -104,7 +104,7 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv, delta: R
     return delta.changed.length <= DELTA_LIMIT;
   };
   // A changed stat with the recorded content: not a difference (a delta only: the plain check has nowhere to note it).
-  const byContent = delta ? contentFallback(file, record, ownNames, (delta.verified ??= { files: new Map(), dirs: new Map() })) : null;
+  const byContent = delta ? contentFallback(file, record, (delta.verified ??= { files: new Map(), dirs: new Map() })) : null;
   // Whether files [from, to) are as recorded (racy ones by content).
   const filesHold = (from: number, to: number): boolean => {
     for (let i = from; i < to; i++) {
@@ -197,67 +197,6 @@ function checkRecord(file: string, key: string, env: NodeJS.ProcessEnv, delta: R
 }
 
 /**
- * The check's content fallback (record.ts NoopContent), its file read on first use. A file holds when its
- * bytes hash to the recorded sha256 (stat taken before the read: a write in between leaves a stat the next
- * check finds changed); a directory when its names are the recorded ones (its own names aside), or, never
- * listed, when it still is one; a manifest when its bytes are the recorded ones. What holds is noted in
- * `verified` with its stat now.
- */
-function contentFallback(file: string, record: NoopRecord, ownNames: ReadonlySet<string>, verified: NonNullable<RecordDelta['verified']>) {
-  let content: NoopContent | null | undefined;
-  const load = (): NoopContent | null => {
-    if (content !== undefined) return content;
-    try {
-      const c = JSON.parse(readFileSync(contentFile(file), 'utf8')) as NoopContent;
-      const fits = c.id === record.id && c.files?.length === record.files.dir.length && c.dirs?.length === record.dirs.dir.length && c.manifests?.length === record.manifests.length;
-      content = fits ? c : null;
-    } catch {
-      content = null;
-    }
-    return content;
-  };
-  return {
-    file(i: number, p: string, st: StatFields): boolean {
-      const sha = load()?.files[i];
-      if (!sha || fileSha256(p) !== sha) return false;
-      verified.files.set(p, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, sha256: sha });
-      return true;
-    },
-    dir(i: number, p: string, st: StatFields): boolean {
-      const c = load();
-      if (!c) return false;
-      const names = c.dirs[i];
-      if (names) {
-        const own = record.dirs.own[i];
-        let now: string[];
-        try {
-          now = readdirSync(p);
-        } catch {
-          return false;
-        }
-        if (!sameNames(now, names, own ? new Set(own) : ownNames)) return false;
-      }
-      verified.dirs.set(p, { mtimeMs: st.mtimeMs, ino: st.ino, ...(names ? { names } : {}) });
-      return true;
-    },
-    manifest(i: number, p: string): boolean {
-      const sha = load()?.manifests[i];
-      return !!sha && fileSha256(p) === sha;
-    },
-  };
-}
-
-/** Whether directory `p`, listed now, has the recorded names but for the package's own (record.ts RecordedDirs.own). */
-function ownOnlyChanged(p: string, names: string[] | 0 | undefined, own: string[] | 0 | undefined): boolean {
-  if (!names || !own) return false;
-  try {
-    return sameNames(readdirSync(p), names, new Set(own));
-  } catch {
-    return false;
-  }
-}
-
-/**
  * Rewrites a replayed record whose racy entries (modified within RACY_WINDOW_MS of its writing) this
  * check proved by content, so that later replays trust them by stat: a build that changed outputs
  * leaves hundreds of them (every output and blob of its last two seconds), and each replay re-hashed
@@ -290,16 +229,18 @@ export interface PreviousRun {
   results: NoopResults;
   reads: NoopReads;
   delta: RecordDelta;
+  /** What the record's paths held (its content file), null when there is none: the record the run writes carries it on. */
+  content: NoopContent | null;
 }
 
 /** The record's results and reads (same id) with what changed, or null when either is missing or another run's. Never throws. */
-export function readPreviousRun(results: string, reads: string, record: NoopRecord, delta: RecordDelta): PreviousRun | null {
+export function readPreviousRun(recordPath: string, results: string, reads: string, record: NoopRecord, delta: RecordDelta): PreviousRun | null {
   const stored = readRecordResults(results, record);
   if (!stored) return null;
   try {
     const read = JSON.parse(readFileSync(reads, 'utf8')) as NoopReads;
     if (typeof read !== 'object' || read === null || read.id !== record.id || typeof read.packages !== 'object') return null;
-    return { record, results: stored, reads: read, delta };
+    return { record, results: stored, reads: read, delta, content: recordContent(recordPath, record) };
   } catch {
     return null;
   }

@@ -20,7 +20,7 @@ type Observed = Pick<ReadObservations, 'files' | 'dirs' | 'absent' | 'links' | '
  * the previous record below an outDir are its outputs as they were.
  */
 export function withPrevious(previous: PreviousRun, observed: Observed, outDirs: ReadonlySet<string>): Observed {
-  const { record, delta } = previous;
+  const { record, delta, content } = previous;
   const changed = new Set(delta.changed);
   const inOutDir = (p: string) => nearestAncestor(p, (dir) => (outDirs.has(dir) ? true : undefined)) === true;
   const throughLink = linkedOutputs(inOutDir);
@@ -33,14 +33,15 @@ export function withPrevious(previous: PreviousRun, observed: Observed, outDirs:
     if (dropped(p)) continue;
     const mtimeMs = f.mtimeMs[i]!;
     const ctimeMs = f.ctimeMs[i]!;
-    const sha = f.sha256[i];
+    // The hash the check would compare after a fresh checkout: the content file has every file's.
+    const sha = f.sha256[i] || content?.files[i];
     files.set(p, { size: f.size[i]!, mtimeMs, ctimeMs: ctimeMs === 0 ? mtimeMs : ctimeMs, ino: f.ino[i]!, ...(sha ? { sha256: sha } : {}) });
   }
   const dirs = new Map<string, ObservedDir>();
   for (let i = 0; i < d.dir.length; i++) {
     const p = dirTable[d.dir[i]!]!;
     if (dropped(p)) continue;
-    const names = d.names[i];
+    const names = d.names[i] || content?.dirs[i];
     dirs.set(p, { mtimeMs: d.mtimeMs[i]!, ino: d.ino[i]!, ...(names ? { names } : {}) });
   }
   const absent = new Set<string>();
