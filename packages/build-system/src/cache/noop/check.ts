@@ -29,8 +29,7 @@ export interface RecordDelta {
   changed: string[];
   changedEntries: string[];
   /**
-   * Paths whose stat changed but whose content (a file's bytes, a directory's names; a directory only
-   * stat'ed: still one) is as recorded, with their stat now: written anew with the same bytes (a fresh
+   * Paths whose stat changed but whose content (a file's bytes; a directory's real path and names) is as recorded, with their stat now: written anew with the same bytes (a fresh
    * checkout, `npm ci`, a restored cache). Not changes; the record the run writes takes these stats,
    * so the next check trusts them by stat again. Filled by the check's content fallback (NoopContent).
    */

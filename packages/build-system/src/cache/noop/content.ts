@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import type { StatFields } from '../../util/fast-stat.js';
 import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
 import { contentFile, fileSha256, joinPath, sameNames, type NoopContent, type NoopRecord } from './record.js';
@@ -18,9 +18,9 @@ export interface VerifiedPaths {
 /**
  * The check's content fallback (record.ts NoopContent), its file read on first use. A file holds when its
  * bytes hash to the recorded sha256 (stat taken before the read: a write in between leaves a stat the next
- * check finds changed); a directory when its names are the recorded ones (its own names aside), or, never
- * listed, when it still is one; a manifest when its bytes are the recorded ones. What holds is noted in
- * `verified` with its stat now.
+ * check finds changed); a directory when it leads to the recorded real path and its names are the recorded
+ * ones (its own names aside; never listed: its real path alone); a manifest when its bytes are the recorded
+ * ones. What holds is noted in `verified` with its stat now.
  */
 export function contentFallback(file: string, record: NoopRecord, verified: VerifiedPaths) {
   const load = () => recordContent(file, record);
@@ -34,6 +34,12 @@ export function contentFallback(file: string, record: NoopRecord, verified: Veri
     dir(i: number, p: string, st: StatFields): boolean {
       const c = load();
       if (!c) return false;
+      // The same directory first: a path through a link switched to another install is another directory.
+      try {
+        if (realpathSync.native(p) !== (c.realDirs[i] || p)) return false;
+      } catch {
+        return false;
+      }
       const names = c.dirs[i];
       if (names) {
         const own = record.dirs.own[i];
@@ -65,7 +71,7 @@ export function recordContent(file: string, record: NoopRecord): NoopContent | n
   if (content !== undefined) return content;
   try {
     const c = JSON.parse(readFileSync(contentFile(file), 'utf8')) as NoopContent;
-    const fits = c.id === record.id && c.files?.length === record.files.dir.length && c.dirs?.length === record.dirs.dir.length && c.manifests?.length === record.manifests.length;
+    const fits = c.id === record.id && c.files?.length === record.files.dir.length && c.dirs?.length === record.dirs.dir.length && c.realDirs?.length === record.dirs.dir.length && c.manifests?.length === record.manifests.length;
     content = fits ? c : null;
   } catch {
     content = null;

@@ -271,6 +271,12 @@ export interface NoopContent {
   files: (string | 0)[];
   /** The names of each entry of `dirs` that was listed, in its order; 0 when only its existence was used. */
   dirs: (string[] | 0)[];
+  /**
+   * Each entry of `dirs` by its real path when that is another (reached through a symlink: a linked
+   * workspace package, a tool install), 0 otherwise. Which directory a path leads to is part of what was
+   * read: a link switched to another install of the same names (typescript → typescript7) is a change.
+   */
+  realDirs: (string | 0)[];
   /** The sha256 of each cache entry manifest of `manifests`, in its order. */
   manifests: (string | 0)[];
 }

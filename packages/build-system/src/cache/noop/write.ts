@@ -2,6 +2,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildResult, RunResult } from '../../result/schema.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
+import { realpathFast } from '../../util/paths.js';
 import { statFields, type StatFields } from '../../util/fast-stat.js';
 import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
 import {
@@ -95,7 +96,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   const files = emptyFiles();
   const dirs = emptyDirs();
   // Beside the stats, what each path held (record.ts NoopContent): a check meeting a changed stat compares that instead.
-  const content: Omit<NoopContent, 'id'> = { files: [], dirs: [], manifests: [] };
+  const content: Omit<NoopContent, 'id'> = { files: [], dirs: [], realDirs: [], manifests: [] };
   const addFile = (p: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, sha: string | null | undefined) => {
     content.files.push(sha ?? 0);
     const [d, base] = table.split(p);
@@ -117,6 +118,8 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
     dirs.names.push(names && (recent || own) ? names : 0);
     dirs.own.push(own ?? 0);
     content.dirs.push(names ?? 0);
+    const real = realpathFast(p);
+    content.realDirs.push(real === p ? 0 : real);
   };
   const absent = new Set<string>();
   // Directories listed during the run and unchanged since (same mtime and inode, older than the racy window), with
