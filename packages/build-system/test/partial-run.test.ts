@@ -215,6 +215,27 @@ describe('partial runs from the last no-op record, one after another', () => {
     expect(outputs(fx)).toEqual(final);
   });
 
+  it('an outDir removed below a package that changes is built again, not restored: what it bundles of it changed', () => {
+    const fx = workspace();
+    // Bundles the hub's built JS (a devDependency is inlined): its output follows the hub's.
+    fx.write({
+      'packages/inline/package.json': { name: '@p/inline', version: '1.0.0', type: 'module', exports: './dist/index.js', devDependencies: { '@p/hub': '1.0.0' } },
+      'packages/inline/build.config.ts': `export default { adapter: 'esbuild', format: 'esm' };\n`,
+      'packages/inline/src/index.ts': `import { twice } from '@p/hub';\nexport const ten = twice(5);\n`,
+    });
+    cli(fx);
+    expect(replayed(cli(fx))).toBe(true);
+    fx.write({ 'packages/hub/src/index.ts': `export function twice(n: number): number {\n  return n * 7;\n}\n` });
+    rmSync(fx.path('packages/inline/dist'), { recursive: true });
+    const run = cli(fx);
+    expect(partialLine(run)).toMatch(/^\d of 6 packages take part/);
+    expect(run.status.inline).toBe('miss');
+    expect(readFileSync(fx.path('packages/inline/dist/index.js'), 'utf8')).toContain('n * 7');
+    const final = outputs(fx);
+    cli(fx, ['--force']);
+    expect(outputs(fx)).toEqual(final);
+  });
+
   it('a fresh checkout with the cache restored: every file new, the same bytes; the record still answers by content', () => {
     const fx = workspace();
     // Sources an hour old, as in a real checkout: the record keeps no hash of its own for them (only recent files'),

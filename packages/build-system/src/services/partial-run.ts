@@ -123,16 +123,6 @@ export function planPartialRun(selection: Selection, previous: PreviousRun, opti
     // --strict is no part of the record's key: a result with package.json warnings goes through the run, which fails it.
     if (options.strict && before?.diagnostics.some(isValidationDiagnostic)) dirty.add(pkg.name);
   }
-  const restorable = new Map<string, RecordedPackage>();
-  for (const [owner, paths] of outputChanges) {
-    const before = recorded[owner];
-    if (!options.force && selected.has(owner) && !dirty.has(owner) && before?.result.status === 'success' && typeof before.result.cache.key === 'string') {
-      restorable.set(owner, before);
-    } else {
-      // Built (or not selected): its outputs may come out otherwise, so whoever read them is checked as before.
-      for (const p of paths) changedInput(p, owner);
-    }
-  }
 
   // Who reads from whom: graph dependents, and readers of any file inside another package (an output, a source).
   const readersOfPackage = new Map<string, Set<string>>();
@@ -148,14 +138,38 @@ export function planPartialRun(selection: Selection, previous: PreviousRun, opti
       if (owner !== undefined && owner !== name) addEdge(owner, name);
     }
   }
-  const affected = new Set<string>();
-  const queue = [...dirty, ...restorable.keys()].filter((n) => selected.has(n));
-  while (queue.length > 0) {
-    const name = queue.pop()!;
-    if (affected.has(name)) continue;
-    affected.add(name);
-    for (const reader of readersOfPackage.get(name) ?? []) if (selected.has(reader) && !affected.has(reader)) queue.push(reader);
+  const reach = (from: Iterable<string>): Set<string> => {
+    const out = new Set<string>();
+    const queue = [...from].filter((n) => selected.has(n));
+    while (queue.length > 0) {
+      const name = queue.pop()!;
+      if (out.has(name)) continue;
+      out.add(name);
+      for (const reader of readersOfPackage.get(name) ?? []) if (selected.has(reader) && !out.has(reader)) queue.push(reader);
+    }
+    return out;
+  };
+  // A package whose outputs alone changed is restored, unless a changed package reaches it (what it read of that one
+  // may come out otherwise: it is checked, or built, in order). Refusing one makes it a changed package in turn.
+  const restorable = new Map<string, RecordedPackage>();
+  for (let refused = true; refused; ) {
+    refused = false;
+    const reached = reach(dirty);
+    for (const [owner, paths] of outputChanges) {
+      if (dirty.has(owner)) continue;
+      const before = recorded[owner];
+      if (!options.force && selected.has(owner) && !reached.has(owner) && before?.result.status === 'success' && typeof before.result.cache.key === 'string') {
+        restorable.set(owner, before);
+        continue;
+      }
+      // Built (or not selected): its outputs may come out otherwise, so whoever read them is checked as before.
+      restorable.delete(owner);
+      for (const p of paths) changedInput(p, owner);
+      dirty.add(owner);
+      refused = true;
+    }
   }
+  const affected = reach([...dirty, ...restorable.keys()]);
 
   const kept = new Map<string, RecordedPackage>();
   for (const name of selected) if (!affected.has(name)) kept.set(name, recorded[name]!);
