@@ -84,7 +84,7 @@ function cli(fx: Fixture, args: string[] = []): Built {
 const partialLine = (b: Built) => /partial run: (.*)/.exec(b.stderr)?.[1] ?? `(none) ${b.stderr.split('\n').filter((l) => l.includes('no-op record')).join(' | ')}`;
 const replayed = (b: Built) => b.stderr.includes('no-op record: replayed');
 
-const outputs = (fx: Fixture) => Object.fromEntries(['hub', 'mid', 'top', 'alias', 'solo'].map((n) => [n, snapshotTree(fx.path(`packages/${n}/dist`))]));
+const outputs = (fx: Fixture) => Object.fromEntries(['hub', 'mid', 'top', 'alias', 'solo', 'inline'].map((n) => [n, snapshotTree(fx.path(`packages/${n}/dist`))]));
 
 describe('partial runs from the last no-op record, one after another', () => {
   it('edit, build, edit again: each run builds what its changes reach, and leaves a record the next one uses', () => {
@@ -231,6 +231,18 @@ describe('partial runs from the last no-op record, one after another', () => {
     expect(partialLine(run)).toMatch(/^\d of 6 packages take part/);
     expect(run.status.inline).toBe('miss');
     expect(readFileSync(fx.path('packages/inline/dist/index.js'), 'utf8')).toContain('n * 7');
+    expect(replayed(cli(fx))).toBe(true);
+
+    // Both outDirs removed, and the hub's entry damaged: the hub is built, so what inline restored from the recorded
+    // build of the hub is checked after it (a hit here: the hub came out the same), never left as restored.
+    const hub = run.run.results.find((r) => r.package.name === '@p/hub')!;
+    writeFileSync(fx.path(`node_modules/.cache/build-system/v1/blobs/${hub.artifacts.find((a) => a.path === 'dist/index.js')!.sha256}`), 'damaged');
+    rmSync(fx.path('packages/hub/dist'), { recursive: true });
+    rmSync(fx.path('packages/inline/dist'), { recursive: true });
+    const damaged = cli(fx);
+    expect(/restored (\d+ of \d+)/.exec(damaged.stderr)?.[1]).toBe('0 of 2');
+    expect(damaged.run.results.find((r) => r.package.name === '@p/hub')!.cache.status).toBe('miss');
+    expect(damaged.status.inline).toBe('hit');
     const final = outputs(fx);
     cli(fx, ['--force']);
     expect(outputs(fx)).toEqual(final);

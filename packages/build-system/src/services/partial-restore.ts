@@ -32,27 +32,34 @@ export async function restoreRecordedOutputs(
   concurrency: number,
   origin: number,
 ): Promise<{ restored: Map<string, BuildResult>; timeline: { name: string; startMs: number; endMs: number }[] }> {
-  const restored = new Map<string, BuildResult>();
-  const timeline: { name: string; startMs: number; endMs: number }[] = [];
+  const done = new Map<string, { result: BuildResult; recorded: RecordedPackage; startMs: number; endMs: number }>();
   const queue = [...plan.restorable];
-  const logs = (options.outputLogs ?? 'full') === 'full';
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [name, recorded] = next;
       const startMs = monotonicMs() - origin;
       const result = await restoreOne(packages.get(name)!, recorded, options).catch(() => null);
-      if (!result) {
-        plan.dirty.add(name);
-        continue;
-      }
-      plan.affected.delete(name);
-      const done = emitRecorded({ result, logs: recorded.logs }, (e) => options.onEvent?.(e), logs, () => monotonicMs() - origin);
-      done.durationMs = Math.round(monotonicMs() - origin - startMs);
-      restored.set(name, done);
-      timeline.push({ name, startMs, endMs: monotonicMs() - origin });
+      if (result) done.set(name, { result, recorded, startMs, endMs: monotonicMs() - origin });
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+  // One that could not be restored is built; whatever it reaches that was restored is checked after it, as any
+  // package a changed one reaches (its restored outputs were made from the recorded build of that one).
+  const failed = [...plan.restorable.keys()].filter((name) => !done.has(name));
+  for (const name of [...failed, ...[...plan.reachedFrom(failed)].filter((n) => done.has(n))]) {
+    done.delete(name);
+    plan.dirty.add(name);
+  }
+  const restored = new Map<string, BuildResult>();
+  const timeline: { name: string; startMs: number; endMs: number }[] = [];
+  const logs = (options.outputLogs ?? 'full') === 'full';
+  for (const [name, { result, recorded, startMs, endMs }] of done) {
+    plan.affected.delete(name);
+    const emitted = emitRecorded({ result, logs: recorded.logs }, (e) => options.onEvent?.(e), logs, () => monotonicMs() - origin);
+    emitted.durationMs = Math.round(endMs - startMs);
+    restored.set(name, emitted);
+    timeline.push({ name, startMs, endMs });
+  }
   return { restored, timeline };
 }
 

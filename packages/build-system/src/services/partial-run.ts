@@ -54,6 +54,8 @@ export interface PartialPlan {
    * those take part as readers, kept when the outputs came back the same.
    */
   restorable: Map<string, RecordedPackage>;
+  /** The selected packages that depend on or read from any of `names`, transitively (not `names` themselves unless so). */
+  reachedFrom(names: Iterable<string>): Set<string>;
   reuse: RoundReuse;
   /** What every recorded package read outside its directory, as the record had it. */
   crossReads: CrossPackageReads;
@@ -174,7 +176,8 @@ export function planPartialRun(selection: Selection, previous: PreviousRun, opti
   const kept = new Map<string, RecordedPackage>();
   for (const name of selected) if (!affected.has(name)) kept.set(name, recorded[name]!);
   const reuse = new RoundReuse(last, dirty, affected, crossReads, outDirs);
-  return { affected, dirty, kept, restorable, reuse, crossReads, readsOutputsOf: outputOrder(affected, graph.dependencies, crossReads, outDirs) };
+  const reachedFrom = (names: Iterable<string>) => reach([...names].flatMap((n) => [...(readersOfPackage.get(n) ?? [])]));
+  return { affected, dirty, kept, restorable, reachedFrom, reuse, crossReads, readsOutputsOf: outputOrder(affected, graph.dependencies, crossReads, outDirs) };
 }
 
 /**
