@@ -29,9 +29,10 @@ export interface RecordDelta {
   changed: string[];
   changedEntries: string[];
   /**
-   * Paths whose stat changed but whose content (a file's bytes; a directory's real path and names) is as recorded, with their stat now: written anew with the same bytes (a fresh
-   * checkout, `npm ci`, a restored cache). Not changes; the record the run writes takes these stats,
-   * so the next check trusts them by stat again. Filled by the check's content fallback (NoopContent).
+   * Paths whose stat changed but whose content (a file's bytes; a directory's real path and names) is as
+   * recorded, with their stat now: written anew with the same bytes (a fresh checkout, `npm ci`, a
+   * restored cache). Not changes; the record the run writes takes these stats, so the next check trusts
+   * them by stat again. Filled by the check's content fallback (content.ts).
    */
   verified?: VerifiedPaths;
 }
