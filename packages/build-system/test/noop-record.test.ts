@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lockDirFor } from '../src/lock.js';
-import { cliPath, createFixture, type Fixture } from './helpers/fixture.js';
+import { cliPath, createFixture, repoRoot, type Fixture } from './helpers/fixture.js';
 import { cliRun } from './helpers/workspace.js';
 
 /**
@@ -184,6 +184,25 @@ describe.concurrent('no-op record', () => {
       expect(after.statuses).toEqual(statuses.map(() => 'hit'));
     });
   }
+
+  it('is not replayed when the tool install a NODE_PATH link leads to is switched (a pnpm bin shim puts .pnpm/node_modules there)', async () => {
+    const fx = workspace();
+    // Two installs of esbuild (the second a copy beside its platform binary's link), one NODE_PATH entry linking to the first.
+    const esbuildDir = path.join(repoRoot, 'node_modules', 'esbuild');
+    cpSync(esbuildDir, fx.path('alt/node_modules/esbuild'), { recursive: true });
+    symlinkSync(path.join(repoRoot, 'node_modules', '@esbuild'), fx.path('alt/node_modules/@esbuild'), 'dir');
+    mkdirSync(fx.path('np'));
+    symlinkSync(esbuildDir, fx.path('np/esbuild'), 'dir');
+    const env = { NODE_PATH: fx.path('np') };
+    await recorded(fx, [], env);
+    rmSync(fx.path('np/esbuild'));
+    symlinkSync(fx.path('alt/node_modules/esbuild'), fx.path('np/esbuild'), 'dir');
+    const switched = await build(fx, [], env);
+    expect(switched.code, switched.stderr).toBe(0);
+    // What the packages resolve esbuild to is another directory now: the record says so (a full run: it is outside them).
+    expect(switched.replayed).toBe(false);
+    expect(switched.stderr).toMatch(/no partial run: \S+\/np\/esbuild changed/);
+  });
 
   it('is not replayed when a file changed but kept its size and mtime (ctime tells)', async () => {
     const fx = workspace();

@@ -88,7 +88,10 @@ export function resolveModule(name: string, searchDirs: readonly string[], reads
       // Where Node looked before it found this one: a copy installed there later would win.
       for (const earlier of dirs.slice(0, dirs.indexOf(from))) noteNotInstalled(reads, name, earlier);
       // A vendored copy wins whatever is installed around build-system.
-      if (!found.vendored) noteNotInstalled(reads, name, from, found.dir);
+      if (!found.vendored) {
+        noteNotInstalled(reads, name, from, found.dir);
+        noteLookupPaths(reads, name, from);
+      }
     }
     return { dir: found.dir, version: found.version, main: found.main };
   }
@@ -220,6 +223,26 @@ function resolveWithNode(name: string, from: string, vendored: string | null, re
     main = pkgJsonPath;
   }
   return { dir: path.dirname(pkgJsonPath), version: pkg.version ?? '0.0.0', main, vendored: vendored !== null };
+}
+
+/**
+ * For the no-op record: every place Node's lookup from `fromDir` tries, past the node_modules of it and
+ * its ancestors too (NODE_PATH, the global folders; pnpm's bin shims put `.pnpm/node_modules` there),
+ * up to the one it finds `name` in. Absent ones are noted absent; the one found is noted as a path, so
+ * a link there switched to another install (another version, another real path) is a change. Without
+ * it, only the real path's package.json was recorded, which the switch leaves as it was.
+ */
+function noteLookupPaths(reads: ReadLog, name: string, fromDir: string): void {
+  const segments = name.split('/');
+  for (const dir of createRequire(path.join(fromDir, 'noop.js')).resolve.paths(name) ?? []) {
+    const candidate = path.join(dir, ...segments);
+    if (!listing(path.dirname(candidate), reads).has(segments[segments.length - 1]!)) {
+      reads.noteAbsent(candidate);
+      continue;
+    }
+    reads.noteFile(candidate);
+    return;
+  }
 }
 
 /** For the no-op record: `name` is not installed where Node would look from `fromDir` (node_modules of it and every ancestor). */
