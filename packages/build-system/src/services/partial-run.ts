@@ -153,24 +153,23 @@ export function planPartialRun(selection: Selection, previous: PreviousRun, opti
   };
   // A package whose outputs alone changed is restored, unless a changed package reaches it (what it read of that one
   // may come out otherwise: it is checked, or built, in order). Refusing one makes it a changed package in turn.
-  const restorable = new Map<string, RecordedPackage>();
-  for (let refused = true; refused; ) {
-    refused = false;
+  const refused = new Set<string>();
+  for (let more = true; more; ) {
+    more = false;
     const reached = reach(dirty);
     for (const [owner, paths] of outputChanges) {
-      if (dirty.has(owner)) continue;
+      if (refused.has(owner)) continue;
       const before = recorded[owner];
-      if (!options.force && selected.has(owner) && !reached.has(owner) && before?.result.status === 'success' && typeof before.result.cache.key === 'string') {
-        restorable.set(owner, before);
-        continue;
-      }
+      if (!options.force && selected.has(owner) && !reached.has(owner) && before?.result.status === 'success' && typeof before.result.cache.key === 'string') continue;
       // Built (or not selected): its outputs may come out otherwise, so whoever read them is checked as before.
-      restorable.delete(owner);
+      refused.add(owner);
       for (const p of paths) changedInput(p, owner);
-      dirty.add(owner);
-      refused = true;
+      more = true;
     }
   }
+  // At the fixed point no changed package reaches one left (and a changed one reaches itself): never both.
+  const restorable = new Map<string, RecordedPackage>();
+  for (const owner of outputChanges.keys()) if (!refused.has(owner)) restorable.set(owner, recorded[owner]!);
   const affected = reach([...dirty, ...restorable.keys()]);
 
   const kept = new Map<string, RecordedPackage>();
