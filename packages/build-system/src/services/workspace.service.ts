@@ -209,7 +209,9 @@ function startPartial(selection: Selection, options: RunOptions, origin: number)
     debugNoop(`no partial run: ${plan}`);
     return null;
   }
-  debugNoop(`partial run: ${plan.affected.size} of ${selection.packages.length} packages take part (${plan.dirty.size} changed${plan.restorable.size > 0 ? `, ${plan.restorable.size} to restore` : ''})`);
+  // Changed ones among those taking part (dirty also names unselected packages that read a changed path).
+  const changed = [...plan.dirty].filter((name) => plan.affected.has(name)).length;
+  debugNoop(`partial run: ${plan.affected.size} of ${selection.packages.length} packages take part (${changed} changed${plan.restorable.size > 0 ? `, ${plan.restorable.size} to restore` : ''})`);
   const emit = options.onEvent;
   options.reuse = plan.reuse;
   options.onEvent = (e) => {
