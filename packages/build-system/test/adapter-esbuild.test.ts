@@ -89,6 +89,17 @@ describe('esbuild adapter', () => {
     expect(() => resolveConfig(loadPackageInfo(newFixture(files).root, new ReadLog()), buildConfigSchema.parse({ adapter: 'bun', shims: true }), null)).toThrow(/shims are applied by the esbuild adapter; got adapter 'bun'/);
   });
 
+  it('an inferred entry logs every place it looked: a source created later is seen (a new package whose files arrive after its round)', () => {
+    const fx = newFixture({ 'package.json': { name: 'fx-late', version: '1.0.0', type: 'module', exports: './dist/index.js' } });
+    const reads = new ReadLog();
+    expect(() => resolveConfig(loadPackageInfo(fx.root, reads), buildConfigSchema.parse({ adapter: 'esbuild' }), null, reads)).toThrow(/no entry given and none found/);
+    expect([...reads.observations().absent]).toContain(fx.path('src/index.ts'));
+    fx.write({ 'src/index.ts': 'export const late = 1;\n' });
+    const again = new ReadLog();
+    expect(resolveConfig(loadPackageInfo(fx.root, again), buildConfigSchema.parse({ adapter: 'esbuild' }), null, again).entries).toEqual({ index: 'src/index.ts' });
+    expect([...again.observations().files.keys()]).toContain(fx.path('src/index.ts'));
+  });
+
   it("shims with adapter 'auto' build with esbuild even where bun is installed", async () => {
     const fx = createFixture(
       {

@@ -166,19 +166,29 @@ export function declaredDtsExtensions(pkg: PackageInfo, outDir: string, outExten
   return found;
 }
 
-export function findSource(pkgDir: string, name: string): string | undefined {
+/**
+ * The source a conventional entry comes from. With the run's read log, each probe is logged (the one
+ * found as a file, the others as absent): a source created later changes what a run infers, and the
+ * watch and the no-op record learn of it from that (a new package's files arriving after its round).
+ */
+export function findSource(pkgDir: string, name: string, reads?: ReadLog): string | undefined {
   const candidates = [`src/${name}`, `src/${name}/index`, name];
   for (const base of candidates) {
     for (const ext of SOURCE_EXTENSIONS) {
       const rel = `${base}${ext}`;
-      if (isFile(path.join(pkgDir, rel))) return rel;
+      const abs = path.join(pkgDir, rel);
+      if (isFile(abs)) {
+        reads?.noteFile(abs);
+        return rel;
+      }
+      reads?.noteAbsent(abs);
     }
   }
   return undefined;
 }
 
 /** Entries from the outputs package.json names inside outDir; below a format's own directory (`formatDirs`), named without it. */
-export function deriveEntries(pkg: PackageInfo, outDir: string, formatDirs: readonly string[] = []): Record<string, string> {
+export function deriveEntries(pkg: PackageInfo, outDir: string, formatDirs: readonly string[] = [], reads?: ReadLog): Record<string, string> {
   const entries: Record<string, string> = {};
   const prefixes = formatDirs.filter((d) => d !== '').map((d) => `${d}/`);
   for (const out of declaredOutputs(pkg)) {
@@ -187,11 +197,11 @@ export function deriveEntries(pkg: PackageInfo, outDir: string, formatDirs: read
     const prefix = prefixes.find((p) => rel.startsWith(p));
     const name = (prefix ? rel.slice(prefix.length) : rel).replace(JS_OUTPUT, '');
     if (entries[name]) continue;
-    const source = findSource(pkg.dir, name);
+    const source = findSource(pkg.dir, name, reads);
     if (source) entries[name] = source;
   }
   if (Object.keys(entries).length > 0) return entries;
-  const fallback = findSource(pkg.dir, 'index');
+  const fallback = findSource(pkg.dir, 'index', reads);
   return fallback ? { index: fallback } : {};
 }
 

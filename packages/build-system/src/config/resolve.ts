@@ -155,7 +155,7 @@ export function resolveConfig(pkg: PackageInfo, config: BuildConfig, configFile:
   };
   const entry = config.entry;
   if (entry === undefined) {
-    entries = deriveEntries(pkg, outDir, Object.values(formatDir));
+    entries = deriveEntries(pkg, outDir, Object.values(formatDir), reads);
     // tsc needs no entry: it compiles what the tsconfig includes (adapters/tsc-project.ts), with its rootDir.
     if (Object.keys(entries).length === 0 && config.adapter !== 'tsc') {
       problem('entry', 'no entry given and none found (looked at package.json exports/main/bin and src/index.ts); set entry in the config');
