@@ -2,15 +2,16 @@ import path from 'node:path';
 import type { RecordedPackage } from '../cache/noop/record.js';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { listFiles } from '../cache/package-cache.js';
-import { CacheCorruptError, LocalCacheStore } from '../cache/store.js';
+import { LocalCacheStore } from '../cache/store.js';
 import { acquirePackageLock, type PackageLock } from '../lock.js';
 import type { BuildResult } from '../result/schema.js';
-import { createStagingDir, discardStaging, removeLeftovers, swapInStaging } from '../util/atomic-dir.js';
+import { removeLeftovers } from '../util/atomic-dir.js';
 import { monotonicMs } from '../util/clock.js';
 import type { PackageInfo } from '../workspace/package-info.js';
 import type { PartialPlan } from './partial-run.js';
 import type { RunOptions } from './plan.js';
 import { emitRecorded } from './recorded-events.js';
+import { restoreThroughStaging } from './package-build/hit.js';
 
 /**
  * A partial run's packages whose only changes are their own outputs (PartialPlan.restorable): `rm -rf
@@ -86,25 +87,14 @@ async function restoreOne(pkg: PackageInfo, recorded: RecordedPackage, options: 
     // Busy past the timeout, or cancelled: the normal path waits, reports or skips it as it always does.
     return null;
   }
-  let staging: string | undefined;
   try {
     await removeLeftovers(pkg.dir, result.outDir);
-    const outDir = path.resolve(pkg.dir, result.outDir);
     const expected = new Set(result.artifacts.map((a) => a.path));
-    const present = listFiles(outDir) ?? [];
+    const present = listFiles(path.resolve(pkg.dir, result.outDir)) ?? [];
     if (present.some((rel) => !expected.has(`${result.outDir}/${rel}`))) return null;
-    staging = await createStagingDir(pkg.dir, result.outDir);
-    try {
-      await restore(staging);
-    } catch (e) {
-      if (e instanceof CacheCorruptError) return null;
-      throw e;
-    }
-    await lock.assertHeld();
-    await swapInStaging(pkg.dir, result.outDir, staging, { keepStale: true });
-    staging = undefined;
+    // Nothing but the entry's files is there: nothing stale to keep or drop. A corrupt entry: built instead.
+    if ((await restoreThroughStaging(pkg.dir, result.outDir, true, restore, () => lock.assertHeld())) !== null) return null;
   } finally {
-    if (staging) await discardStaging(staging).catch(() => {});
     await lock.release();
   }
   // Its directory's listing as it is now, for the record this run writes (its outDir came back).

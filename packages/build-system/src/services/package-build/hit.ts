@@ -1,6 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { ResolvedConfig } from '../../config/resolve.js';
 import type { KeyState } from '../../cache/package-cache.js';
 import { CacheCorruptError, type CacheManifest } from '../../cache/store.js';
 import { lockDirFor } from '../../lock.js';
@@ -67,7 +66,7 @@ export async function hitUnderLockStep(
     const refused = await strictRefusal(check, manifest, 'local');
     if (refused) return { result: refused };
     if (await cache.outDirHolds(manifest, config)) return { result: await finishHit(check, current, manifest, false) };
-    const restoreProblem = await restoreThroughStaging(pkg.dir, config, found.hit.restore, assertLockHeld);
+    const restoreProblem = await restoreThroughStaging(pkg.dir, config.outDir, !config.clean, found.hit.restore, assertLockHeld);
     if (restoreProblem === null) {
       await cache.rememberOutputs(config.outDir, manifest.artifacts);
       return { result: await finishHit(check, current, manifest, true) };
@@ -115,7 +114,7 @@ async function remoteHit(check: CacheCheck, current: KeyState, replace: boolean,
   if (refused) return refused;
   let restored = false;
   if (!(await cache.outDirHolds(manifest, config))) {
-    const restoreProblem = await restoreThroughStaging(pkg.dir, config, found.hit.restore, assertLockHeld);
+    const restoreProblem = await restoreThroughStaging(pkg.dir, config.outDir, !config.clean, found.hit.restore, assertLockHeld);
     if (restoreProblem !== null) {
       warnings.push(cacheWarning(`remote cache artifact ${manifest.key.slice(0, 12)} could not be restored (${restoreProblem}); building locally`));
       return null;
@@ -170,15 +169,17 @@ async function finishHit(check: CacheCheck, current: KeyState, manifest: CacheMa
 /**
  * Restores an entry the way a build publishes: into a staging dir, then the
  * same atomic swap. Returns the problem when the entry turned out corrupt
- * (outDir untouched), null on success.
+ * (outDir untouched), null on success. Also the partial run's restore
+ * (services/partial-restore.ts).
  */
-async function restoreThroughStaging(
+export async function restoreThroughStaging(
   pkgDir: string,
-  config: ResolvedConfig,
+  outDir: string,
+  keepStale: boolean,
   restore: (target: string) => Promise<void>,
   assertLockHeld: () => Promise<void>,
 ): Promise<string | null> {
-  const staging = await createStagingDir(pkgDir, config.outDir);
+  const staging = await createStagingDir(pkgDir, outDir);
   try {
     await restore(staging);
   } catch (e) {
@@ -189,7 +190,7 @@ async function restoreThroughStaging(
   try {
     // LOCK-INTEGRATION: as for a build, publish only while the lock is still ours.
     await assertLockHeld();
-    await swapInStaging(pkgDir, config.outDir, staging, { keepStale: !config.clean });
+    await swapInStaging(pkgDir, outDir, staging, { keepStale });
   } catch (e) {
     await discardStaging(staging).catch(() => {});
     throw e;
