@@ -204,6 +204,16 @@ describe.concurrent('no-op record', () => {
     expect(switched.stderr).toMatch(/no partial run: \S+\/np\/esbuild changed/);
   });
 
+  it('is written right after an install: the directory a tool was found in, created moments ago, is no reason to refuse it', async () => {
+    const fx = workspace();
+    cpSync(path.join(repoRoot, 'node_modules', 'esbuild'), fx.path('node_modules/esbuild'), { recursive: true });
+    symlinkSync(path.join(repoRoot, 'node_modules', '@esbuild'), fx.path('node_modules/@esbuild'), 'dir');
+    const first = await build(fx);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain('no-op record: written');
+    expect((await build(fx)).replayed).toBe(true);
+  });
+
   it('is not replayed when a file changed but kept its size and mtime (ctime tells)', async () => {
     const fx = workspace();
     const file = path.join(fx.root, 'packages/a/src/index.ts');

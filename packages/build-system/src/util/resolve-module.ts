@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -228,9 +228,10 @@ function resolveWithNode(name: string, from: string, vendored: string | null, re
 /**
  * For the no-op record: every place Node's lookup from `fromDir` tries, past the node_modules of it and
  * its ancestors too (NODE_PATH, the global folders; pnpm's bin shims put `.pnpm/node_modules` there),
- * up to the one it finds `name` in. Absent ones are noted absent; the one found is noted as a path, so
- * a link there switched to another install (another version, another real path) is a change. Without
- * it, only the real path's package.json was recorded, which the switch leaves as it was.
+ * up to the one it finds `name` in. Absent ones are noted absent. The one found, when it is a link, is
+ * noted as a link (its target): switched to another install, it is a change, where the real path's
+ * package.json the run read stays as it was. A directory found at its own path needs nothing more: that
+ * package.json is its. (Not the found directory's stat: an install moments ago would refuse every record.)
  */
 function noteLookupPaths(reads: ReadLog, name: string, fromDir: string): void {
   const segments = name.split('/');
@@ -240,7 +241,7 @@ function noteLookupPaths(reads: ReadLog, name: string, fromDir: string): void {
       reads.noteAbsent(candidate);
       continue;
     }
-    reads.noteFile(candidate);
+    if (lstatSync(candidate, { throwIfNoEntry: false })?.isSymbolicLink()) reads.readLink(candidate);
     return;
   }
 }
