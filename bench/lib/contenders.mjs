@@ -32,17 +32,29 @@ export function removeOutputs(root) {
 }
 
 /**
- * The `ci` scenario's setup: what a CI job meets after its checkout and a cache restore step. The
- * workspace is copied anew to the same path (every file rewritten with the same bytes: new inodes,
- * mtimes and ctimes, as a clone gives), without the packages' `dist` (not committed), with the tools'
- * caches (`node_modules/.cache`, `.turbo`, `.nx`) as the restore step puts them back. Then git's index
- * is refreshed: a fresh clone's index matches its files, and turbo hashes through it.
+ * The `ci` scenario's setup: what a CI job meets after its checkout, its install and a cache restore
+ * step. The workspace is copied anew to the same path (every file rewritten with the same bytes: new
+ * inodes, mtimes and ctimes, as a clone gives) with what the clone and the install give and the tools'
+ * caches (`node_modules/.cache`, `.turbo`, `.nx` at the root) as the restore step puts them back; left
+ * out is what neither gives: the packages' `dist` (not committed) and the tools' per-package state
+ * (turbo's `<pkg>/.turbo` logs, build-system's `<pkg>/node_modules/.cache` where its locks live, and a
+ * `<pkg>/node_modules` holding nothing else, which an install would not create). Then git's index is
+ * refreshed: a fresh clone's index matches its files, and turbo hashes through it.
  */
 export function freshCheckout(root) {
   const next = `${root}.checkout`;
   const packagesDir = path.join(root, 'packages');
+  const perPackageState = (src) => {
+    if (path.dirname(path.dirname(src)) !== packagesDir) return false;
+    const name = path.basename(src);
+    if (name === 'dist' || name === '.turbo') return true;
+    if (name !== 'node_modules') return false;
+    const names = readdirSync(src);
+    return names.length === 1 && names[0] === '.cache';
+  };
+  const packageCache = (src) => path.basename(src) === '.cache' && path.basename(path.dirname(src)) === 'node_modules' && path.dirname(path.dirname(path.dirname(src))) === packagesDir;
   rmSync(next, { recursive: true, force: true });
-  cpSync(root, next, { recursive: true, verbatimSymlinks: true, filter: (src) => !(path.basename(src) === 'dist' && path.dirname(path.dirname(src)) === packagesDir) });
+  cpSync(root, next, { recursive: true, verbatimSymlinks: true, filter: (src) => !perPackageState(src) && !packageCache(src) });
   rmSync(root, { recursive: true, force: true });
   renameSync(next, root);
   spawnSync('git', ['update-index', '-q', '--refresh'], { cwd: root, stdio: 'ignore' });

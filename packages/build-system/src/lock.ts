@@ -24,7 +24,7 @@ import path from 'node:path';
 import { BuildSystemError } from './errors.js';
 import { VERSION } from './version.js';
 import type { PackageInfo } from './workspace/package-info.js';
-import { hold, type PackageLock } from './lock/hold.js';
+import { hold, type PackageLock, type RecordlessLock } from './lock/hold.js';
 import { heldTokens, judge, myPidNamespace, observe, OWNER_FILE, seconds, staleLimit, waitingMessage, type LockOwner, type Observation } from './lock/owner.js';
 
 export type { LockOwner } from './lock/owner.js';
@@ -38,6 +38,8 @@ const HEARTBEAT_MS = 2_000;
 /** Poll back-off while waiting: fast at first (a cache hit holds the lock for milliseconds), then gentle. */
 const POLL_FIRST_MS = 20;
 const POLL_MAX_MS = 250;
+/** When a brief hold writes its owner record after all (see `brief`). */
+const BRIEF_RECORD_MS = 200;
 
 
 export interface PackageLockOptions {
@@ -53,6 +55,14 @@ export interface PackageLockOptions {
   signal?: AbortSignal;
   /** Called once when the lock is busy and we start to wait, with the line to show. */
   onWait?(message: string): void;
+  /**
+   * The holder expects to be done in milliseconds (a restore from the cache): the lock directory is
+   * taken without its owner record, which is written only if the hold lasts past `BRIEF_RECORD_MS` (or a
+   * heartbeat, if sooner). That saves creating and deleting a file per package where file creation is most
+   * of the work (research.md §24). What it costs: a holder killed before its record is written leaves a
+   * lock that waiters judge by the directory's time alone (stale after `staleMs`), not by its dead pid.
+   */
+  brief?: boolean;
 }
 
 
@@ -91,8 +101,11 @@ async function writeOwner(dir: string, owner: LockOwner): Promise<void> {
   renameSync(tmp, path.join(dir, OWNER_FILE));
 }
 
-/** mkdir is the atomic step: exactly one process creates the directory. */
-async function tryCreate(dir: string, owner: LockOwner): Promise<boolean> {
+/**
+ * mkdir is the atomic step: exactly one process creates the directory. Then the owner record, unless
+ * `withRecord` is false (a brief hold): true when the lock is ours.
+ */
+async function tryCreate(dir: string, owner: LockOwner, withRecord = true): Promise<boolean> {
   try {
     mkdirSync(dir);
   } catch (e) {
@@ -101,8 +114,9 @@ async function tryCreate(dir: string, owner: LockOwner): Promise<boolean> {
     if (code !== 'ENOENT') throw e;
     // Parent missing (first build, or node_modules was just removed): create it and try again.
     await mkdir(path.dirname(dir), { recursive: true });
-    return tryCreate(dir, owner);
+    return tryCreate(dir, owner, withRecord);
   }
+  if (!withRecord) return true;
   try {
     await writeOwner(dir, owner);
   } catch (e) {
@@ -255,9 +269,14 @@ export async function acquirePackageLock(pkg: PackageInfo, opts: PackageLockOpti
       heldTokens.add(me.token);
       let tookOver: PackageLock['tookOver'];
       let acquired = false;
+      let recordless: RecordlessLock | undefined;
       try {
-        if (await tryCreate(dir, me)) {
+        if (await tryCreate(dir, me, !opts.brief)) {
           acquired = true;
+          if (opts.brief) {
+            const { ino, birthtimeMs } = lstatSync(dir);
+            recordless = { ino, birthtimeMs, recordAfterMs: Math.min(BRIEF_RECORD_MS, heartbeatMs) };
+          }
         } else {
           const seen = await observe(dir);
           if (!seen) continue; // released between our mkdir and our look: try again at once
@@ -288,7 +307,7 @@ export async function acquirePackageLock(pkg: PackageInfo, opts: PackageLockOpti
       }
       if (acquired) {
         void sweepReleased(dir);
-        return hold(dir, me, Date.now() - started, tookOver);
+        return hold(dir, me, Date.now() - started, tookOver, recordless);
       }
     }
   } finally {

@@ -82,7 +82,14 @@ async function restoreOne(pkg: PackageInfo, recorded: RecordedPackage, options: 
 
   let lock: PackageLock;
   try {
-    lock = await acquirePackageLock(pkg, { timeoutMs: options.lockTimeoutMs, staleMs: options.staleLockMs, command: 'build:package', commandLine: options.command, signal: options.signal });
+    lock = await acquirePackageLock(pkg, {
+      timeoutMs: options.lockTimeoutMs,
+      staleMs: options.staleLockMs,
+      command: 'build:package',
+      commandLine: options.command,
+      signal: options.signal,
+      brief: true,
+    });
   } catch {
     // Busy past the timeout, or cancelled: the normal path waits, reports or skips it as it always does.
     return null;

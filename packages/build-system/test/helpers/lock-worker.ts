@@ -28,6 +28,8 @@ interface Args {
   sets?: Record<string, string>[];
   count?: number;
   keepStale?: boolean;
+  /** Take the lock as a brief hold (no owner record unless it lasts). */
+  brief?: boolean;
   /** hold: behave like an app with its own SIGINT handler (it exits 7 after 300 ms). */
   appSigint?: boolean;
 }
@@ -39,7 +41,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const forever = () => new Promise<never>(() => setInterval(() => {}, 1 << 30));
 
 const pkg = loadPackageInfo(args.pkgDir, new ReadLog());
-const lockOpts = { timeoutMs: args.timeoutMs, staleMs: args.staleMs, command: args.command };
+const lockOpts = { timeoutMs: args.timeoutMs, staleMs: args.staleMs, command: args.command, brief: args.brief };
 
 switch (args.op) {
   case 'hold': {
