@@ -76,7 +76,10 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: ReplaySeen 
     // The run builds what these changes reach and keeps the rest (services/partial-run.ts). Paths written anew with
     // the same content change nothing, but their stats do: the run's record takes the new ones, a replay could not.
     const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-    if (rewritten > 0) debugNoop(`${count(rewritten, 'path', 'paths')} written anew with the recorded content`);
+    if (rewritten > 0) {
+      const byGit = [...(delta.verified?.files.values() ?? [])].filter((f) => f.oid).length;
+      debugNoop(`${count(rewritten, 'path', 'paths')} written anew with the recorded content${byGit > 0 ? ` (${byGit} of them as git's index says)` : ''}`);
+    }
     debugNoop(`changed since the record: ${count(delta.changed.length, 'path', 'paths')}, ${count(delta.changedEntries.length, 'cache entry', 'cache entries')}: building (${[...delta.changed.slice(0, 20), ...delta.changedEntries].join(', ')})`);
     seen.previous = readPreviousRun(recordFile(cacheDir, key), resultsFile(cacheDir, key), readsFile(cacheDir, key), record, delta) ?? undefined;
     return false;

@@ -32,6 +32,11 @@ export interface ObservedFile {
   ino: number;
   /** Content hash when the content was read: lets a recent ("racy") file be checked by content. */
   sha256?: string;
+  /**
+   * The git blob id of the content at this version, when the no-op record proved it (cache/noop/content.ts);
+   * never set by the read log itself.
+   */
+  oid?: string;
 }
 
 export interface ObservedDir {

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
-import type { StatFields } from '../../util/fast-stat.js';
+import { statFields, type StatFields } from '../../util/fast-stat.js';
+import { blobIdAt, findGitIndex, readGitIndex, type GitIndex, type GitIndexFile, type GitStat } from '../../util/git-index.js';
 import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
 import { contentFile, fileSha256, joinPath, sameNames, type NoopContent, type NoopRecord } from './record.js';
 
@@ -24,11 +25,21 @@ export interface VerifiedPaths {
  */
 export function contentFallback(file: string, record: NoopRecord, verified: VerifiedPaths) {
   const load = () => recordContent(file, record);
+  let git: GitIndex | null | undefined;
+  // The recorded blob id, when git's index has the file at its stat now: the same bytes, none of them read.
+  const sameBlob = (i: number, p: string, st: StatFields): string | null => {
+    const oid = load()?.oids?.[i];
+    if (!oid) return null;
+    git ??= readGitIndex(record.root);
+    return git !== null && blobIdAt(git, p, st) === oid ? oid : null;
+  };
   return {
     file(i: number, p: string, st: StatFields): boolean {
       const sha = load()?.files[i];
-      if (!sha || fileSha256(p) !== sha) return false;
-      verified.files.set(p, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, sha256: sha });
+      if (!sha) return false;
+      const oid = sameBlob(i, p, st);
+      if (!oid && fileSha256(p) !== sha) return false;
+      verified.files.set(p, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, sha256: sha, ...(oid ? { oid } : {}) });
       return true;
     },
     dir(i: number, p: string, st: StatFields): boolean {
@@ -71,7 +82,13 @@ export function recordContent(file: string, record: NoopRecord): NoopContent | n
   if (content !== undefined) return content;
   try {
     const c = JSON.parse(readFileSync(contentFile(file), 'utf8')) as NoopContent;
-    const fits = c.id === record.id && c.files?.length === record.files.dir.length && c.dirs?.length === record.dirs.dir.length && c.realDirs?.length === record.dirs.dir.length && c.manifests?.length === record.manifests.length;
+    const fits =
+      c.id === record.id &&
+      c.files?.length === record.files.dir.length &&
+      (c.oids === undefined || c.oids.length === record.files.dir.length) &&
+      c.dirs?.length === record.dirs.dir.length &&
+      c.realDirs?.length === record.dirs.dir.length &&
+      c.manifests?.length === record.manifests.length;
     content = fits ? c : null;
   } catch {
     content = null;
@@ -112,3 +129,27 @@ function packageNamesHold(p: string, now: readonly string[], names: readonly str
   return sameNames(now, names, outRoots) || (sameNames(now, names, new Set([...outRoots, 'node_modules'])) && lockHome());
 }
 
+
+/**
+ * The writer's side of the blob ids (record.ts NoopContent.oids), for a file the record keeps at `st` with
+ * the sha256 of what the run read. An id carried with it (the previous record's at the same version, or the
+ * check's) is that content's. Otherwise git's index is asked for the id at `st`, and it is taken only while
+ * the file is still at `st`: a write after the stat was taken (before the read, say) would have moved its
+ * change time, so a file still at `st` was read as it was at `st`, and the id names the bytes that were
+ * hashed. A file changed after the index was written cannot be in it as trusted: no index is read for it.
+ */
+export function blobIdsFromGit(root: string): (file: string, st: GitStat, carried?: string) => string | 0 {
+  let found: GitIndexFile | null | undefined;
+  let git: GitIndex | null | undefined;
+  return (file, st, carried) => {
+    if (carried) return carried;
+    found ??= findGitIndex(root);
+    if (!found || st.mtimeMs >= found.writtenMs) return 0;
+    git ??= readGitIndex(found);
+    if (!git || st.mtimeMs >= git.writtenMs) return 0;
+    const oid = blobIdAt(git, file, st);
+    if (!oid) return 0;
+    const now = statFields(file);
+    return now && now.isFile && now.size === st.size && now.mtimeMs === st.mtimeMs && now.ctimeMs === st.ctimeMs && now.ino === st.ino ? oid : 0;
+  };
+}

@@ -35,7 +35,9 @@ export function withPrevious(previous: PreviousRun, observed: Observed, outDirs:
     const ctimeMs = f.ctimeMs[i]!;
     // The hash the check would compare after a fresh checkout: the content file has every file's.
     const sha = f.sha256[i] || content?.files[i];
-    files.set(p, { size: f.size[i]!, mtimeMs, ctimeMs: ctimeMs === 0 ? mtimeMs : ctimeMs, ino: f.ino[i]!, ...(sha ? { sha256: sha } : {}) });
+    // Its blob id goes with the version it was recorded at (content.ts blobIdsFromGit).
+    const oid = content?.oids?.[i];
+    files.set(p, { size: f.size[i]!, mtimeMs, ctimeMs: ctimeMs === 0 ? mtimeMs : ctimeMs, ino: f.ino[i]!, ...(sha ? { sha256: sha } : {}), ...(oid ? { oid } : {}) });
   }
   const dirs = new Map<string, ObservedDir>();
   for (let i = 0; i < d.dir.length; i++) {
@@ -54,7 +56,10 @@ export function withPrevious(previous: PreviousRun, observed: Observed, outDirs:
   for (const [p, now] of delta.verified?.files ?? []) if (files.has(p)) files.set(p, now);
   for (const [p, now] of delta.verified?.dirs ?? []) if (dirs.has(p)) dirs.set(p, now);
   for (const [p, seen] of observed.files) {
-    files.set(p, seen);
+    // Read again at the recorded version: the same bytes, so the same blob id.
+    const before = files.get(p);
+    const same = before?.oid && before.size === seen.size && before.mtimeMs === seen.mtimeMs && before.ctimeMs === seen.ctimeMs && before.ino === seen.ino;
+    files.set(p, same ? { ...seen, oid: before.oid } : seen);
     absent.delete(p);
   }
   for (const [p, seen] of observed.dirs) {

@@ -279,6 +279,12 @@ export interface NoopContent {
   realDirs: (string | 0)[];
   /** The sha256 of each cache entry manifest of `manifests`, in its order. */
   manifests: (string | 0)[];
+  /**
+   * The git blob id of each entry of `files`, in its order, where git's index had the file at its recorded
+   * stat (util/git-index.ts); 0 otherwise. A fresh checkout's index has every tracked file at its new stat:
+   * the check then compares blob ids and reads none of them. Absent in content files written before it.
+   */
+  oids?: (string | 0)[];
 }
 
 /** A file's sha256, or null when it cannot be read. */

@@ -29,6 +29,7 @@ import {
 } from './record.js';
 import { resolveReplaySelection } from './selection.js';
 import { absentColumns, newestFirst, PathTable } from './tables.js';
+import { blobIdsFromGit } from './content.js';
 
 /**
  * Writing a no-op record after a successful run, from the run's read log and
@@ -96,9 +97,12 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   const files = emptyFiles();
   const dirs = emptyDirs();
   // Beside the stats, what each path held (record.ts NoopContent): a check meeting a changed stat compares that instead.
-  const content: Omit<NoopContent, 'id'> = { files: [], dirs: [], realDirs: [], manifests: [] };
-  const addFile = (p: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, sha: string | null | undefined) => {
+  const content: Omit<NoopContent, 'id'> = { files: [], dirs: [], realDirs: [], manifests: [], oids: [] };
+  const gitBlobId = blobIdsFromGit(input.root);
+  // oid: the blob id the content carries, or 0 for a file git does not track (an output).
+  const addFile = (p: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, sha: string | null | undefined, oid?: string | 0) => {
     content.files.push(sha ?? 0);
+    content.oids!.push(sha && oid !== 0 ? gitBlobId(p, { size, mtimeMs, ctimeMs, ino }, oid) : 0);
     const [d, base] = table.split(p);
     files.dir.push(d);
     files.base.push(base);
@@ -142,7 +146,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
   }
   for (const [p, seen] of newestFirst(read)) {
     if (seen.mtimeMs > racySince && !seen.sha256) return `${p} was modified moments ago`;
-    addFile(p, seen.size, seen.mtimeMs, seen.ctimeMs, seen.ino, seen.sha256);
+    addFile(p, seen.size, seen.mtimeMs, seen.ctimeMs, seen.ino, seen.sha256, seen.oid);
   }
   for (const [p, seen] of input.observed.dirs) {
     if (underOutput(p)) continue;
@@ -186,7 +190,7 @@ async function buildAndWriteRecord(input: RecordInput): Promise<string | null> {
       const st = statFields(abs);
       if (!st || st.size !== a.bytes) return `${abs} is not the artifact the run reported`;
       artifactStats.set(abs, st);
-      addFile(abs, st.size, st.mtimeMs, st.ctimeMs, st.ino, a.sha256);
+      addFile(abs, st.size, st.mtimeMs, st.ctimeMs, st.ino, a.sha256, 0);
       for (let d = path.dirname(abs); d.startsWith(o.outDir) && !seenDirs.has(d); d = path.dirname(d)) seenDirs.add(d);
     }
     seenDirs.add(o.outDir);
