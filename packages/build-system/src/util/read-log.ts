@@ -14,15 +14,14 @@ import { sha256 } from './hash.js';
  * mtime, ctime, inode, and the content hash when the content was read).
  *
  * Two things are derived from the one log, so they cannot disagree:
- * - the cache key: file hashes come from `hash`, memoized for the run, so a
- *   file is read and hashed at most once per run whoever asks (the
- *   fingerprint, an entry's recorded reads, the outDir check);
- * - the CLI's no-op record (cache/noop/record.ts): a later run whose every
- *   logged path is unchanged would compute the same result.
+ * - the cache key: file hashes come from `hash`, memoized for the run, so a file is read and hashed
+ *   at most once per run whoever asks (the fingerprint, an entry's recorded reads, the outDir check);
+ * - the CLI's no-op record (cache/noop/record.ts): a later run whose every logged path is unchanged
+ *   would compute the same result.
  *
- * A run creates one log and passes it down (the functions that read inputs
- * take it as a required argument, so a read that is not logged does not
- * compile). Nothing here is process-wide: two runs in one process have two logs.
+ * A run creates one log and passes it down (the functions that read inputs take it as a required
+ * argument, so a read that is not logged does not compile). Nothing here is process-wide: two runs in
+ * one process have two logs.
  */
 
 export interface ObservedFile {
@@ -32,10 +31,7 @@ export interface ObservedFile {
   ino: number;
   /** Content hash when the content was read: lets a recent ("racy") file be checked by content. */
   sha256?: string;
-  /**
-   * The git blob id of the content at this version, when the no-op record proved it (cache/noop/content.ts);
-   * never set by the read log itself.
-   */
+  /** Git blob id of this version's content, when the no-op record proved it (cache/noop/content.ts; not set here). */
   oid?: string;
 }
 
