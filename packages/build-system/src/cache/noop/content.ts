@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
 import { statFields, type StatFields } from '../../util/fast-stat.js';
 import { blobIdAt, findGitIndex, readGitIndex, type GitIndex, type GitIndexFile, type GitStat } from '../../util/git-index.js';
 import type { ObservedDir, ObservedFile } from '../../util/read-log.js';
@@ -136,13 +137,17 @@ function packageNamesHold(p: string, now: readonly string[], names: readonly str
  * check's) is that content's. Otherwise git's index is asked for the id at `st`, and it is taken only while
  * the file is still at `st`: a write after the stat was taken (before the read, say) would have moved its
  * change time, so a file still at `st` was read as it was at `st`, and the id names the bytes that were
- * hashed. A file changed after the index was written cannot be in it as trusted: no index is read for it.
+ * hashed. A file changed after the index was written cannot be in it as trusted, and a file below node_modules
+is an install's: no index is read for either.
  */
 export function blobIdsFromGit(root: string): (file: string, st: GitStat, carried?: string) => string | 0 {
   let found: GitIndexFile | null | undefined;
   let git: GitIndex | null | undefined;
+  const installed = `${path.sep}node_modules${path.sep}`;
   return (file, st, carried) => {
     if (carried) return carried;
+    // An install's files: git does not track them, and asking would read the index on every partial run.
+    if (file.includes(installed)) return 0;
     found ??= findGitIndex(root);
     if (!found || st.mtimeMs >= found.writtenMs) return 0;
     git ??= readGitIndex(found);
