@@ -130,15 +130,14 @@ function packageNamesHold(p: string, now: readonly string[], names: readonly str
   return sameNames(now, names, outRoots) || (sameNames(now, names, new Set([...outRoots, 'node_modules'])) && lockHome());
 }
 
-
 /**
  * The writer's side of the blob ids (record.ts NoopContent.oids), for a file the record keeps at `st` with
  * the sha256 of what the run read. An id carried with it (the previous record's at the same version, or the
  * check's) is that content's. Otherwise git's index is asked for the id at `st`, and it is taken only while
  * the file is still at `st`: a write after the stat was taken (before the read, say) would have moved its
  * change time, so a file still at `st` was read as it was at `st`, and the id names the bytes that were
- * hashed. A file changed after the index was written cannot be in it as trusted, and a file below node_modules
-is an install's: no index is read for either.
+ * hashed. A file changed after the index was written cannot be in it as trusted, and a file below
+ * node_modules is an install's: no index is read for either.
  */
 export function blobIdsFromGit(root: string): (file: string, st: GitStat, carried?: string) => string | 0 {
   let found: GitIndexFile | null | undefined;
