@@ -59,8 +59,9 @@ export interface PackageLockOptions {
    * The holder expects to be done in milliseconds (a restore from the cache): the lock directory is
    * taken without its owner record, which is written only if the hold lasts past `BRIEF_RECORD_MS` (or a
    * heartbeat, if sooner). That saves creating and deleting a file per package where file creation is most
-   * of the work (research.md §25, §3 "Brief hold"). What it costs: a holder killed before its record is written leaves a
-   * lock that waiters judge by the directory's time alone (stale after `staleMs`), not by its dead pid.
+   * of the work (research.md §25, §3 "Brief hold"). What it costs: a holder killed before its record is
+   * written leaves a lock that waiters judge by the directory's time alone (stale after `staleMs`), not by
+   * its dead pid.
    */
   brief?: boolean;
 }
