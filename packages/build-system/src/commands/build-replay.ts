@@ -80,7 +80,11 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: ReplaySeen 
       const byGit = [...(delta.verified?.files.values() ?? [])].filter((f) => f.oid).length;
       debugNoop(`${count(rewritten, 'path', 'paths')} written anew with the recorded content${byGit > 0 ? ` (${byGit} of them as git's index says)` : ''}`);
     }
-    debugNoop(`changed since the record: ${count(delta.changed.length, 'path', 'paths')}, ${count(delta.changedEntries.length, 'cache entry', 'cache entries')}: building (${[...delta.changed.slice(0, 20), ...delta.changedEntries].join(', ')})`);
+    // The first few, relative to the workspace: what the run does with them is the partial run's line.
+    const shown = [...delta.changed.slice(0, 10).map((p) => path.relative(root, p) || '.'), ...delta.changedEntries.slice(0, 5)];
+    const more = delta.changed.length + delta.changedEntries.length - shown.length;
+    const listed = shown.length > 0 ? ` (${shown.join(', ')}${more > 0 ? `, and ${more} more` : ''})` : '';
+    debugNoop(`changed since the record: ${count(delta.changed.length, 'path', 'paths')}, ${count(delta.changedEntries.length, 'cache entry', 'cache entries')}${listed}`);
     seen.previous = readPreviousRun(recordFile(cacheDir, key), resultsFile(cacheDir, key), readsFile(cacheDir, key), record, delta) ?? undefined;
     return false;
   }
