@@ -1,13 +1,13 @@
 // Long because: one class, LocalCacheStore, whose write, read and prune paths share the crash-safe entry protocol (write in tmp, publish by one rename, verify on read), the shared blobs' sweep and the store-directory bookkeeping (knownDirs, inStoreDirs); the on-disk format and its types are in store-format.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { closeSync, constants as fsConstants, copyFileSync, fstatSync, lstatSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, copyFileSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Artifact } from '../result/schema.js';
 import { pruneSideFiles, sideFilesInfo } from './side-files.js';
 import { forgetStatCache } from './file-hasher.js';
-import { NOFOLLOW, CacheCorruptError, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, INDEX_LIMIT, isErrno, MANIFEST_VERSION, type ManifestDraft, manifestIntegrity, manifestText, manifestTextIntact, packageId, type PruneOptions, type PruneReport, readBlobFile, restoredFileMode, STORE_LAYOUT, type StoreInfo, TMP_LEFTOVER_AGE_MS } from './store-format.js';
+import { NOFOLLOW, CacheCorruptError, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, INDEX_LIMIT, isErrno, MANIFEST_VERSION, type ManifestDraft, manifestIntegrity, manifestText, manifestTextIntact, packageId, type PruneOptions, type PruneReport, readBlobFile, readBlobFileSync, restoredFileMode, STORE_LAYOUT, type StoreInfo, TMP_LEFTOVER_AGE_MS } from './store-format.js';
 export { CacheCorruptError, type CacheHit, type CacheLookup, type CacheManifest, type CacheStore, DEFAULT_MAX_AGE_MS, DEFAULT_MAX_SIZE_BYTES, type EntrySummary, type LastBuild, type LogLine, MANIFEST_VERSION, type ManifestDraft, packageId, type PruneOptions, type PruneReport, restoredFileMode, STORE_LAYOUT, type StoredArtifact, type StoreInfo } from './store-format.js';
 
 /**
@@ -174,21 +174,38 @@ export class LocalCacheStore implements CacheStore {
 
   private async restore(key: string, manifest: CacheManifest, target: string): Promise<void> {
     const prefix = `${manifest.outDir}/`;
+    const made = new Set<string>();
     for (const a of manifest.artifacts) {
       if (!a.path.startsWith(prefix) || a.path.split('/').includes('..')) throw new CacheCorruptError(key, `artifact path ${a.path} is outside outDir`);
+      // Small blobs through synchronous calls, as put() writes them; large ones through the thread pool.
+      const small = a.bytes <= SYNC_COPY_MAX_BYTES;
       let data: Buffer;
       try {
-        data = await readBlobFile(this.blobFile(a.sha256));
+        data = small ? readBlobFileSync(this.blobFile(a.sha256)) : await readBlobFile(this.blobFile(a.sha256));
       } catch (e) {
         throw new CacheCorruptError(key, `blob of ${a.path} unreadable (${(e as Error).message})`);
       }
       const actual = createHash('sha256').update(data).digest('hex');
       if (actual !== a.sha256) throw new CacheCorruptError(key, `blob of ${a.path} does not match its sha256`);
       const dest = path.join(target, ...a.path.slice(prefix.length).split('/'));
-      await mkdir(path.dirname(dest), { recursive: true });
+      const dir = path.dirname(dest);
+      if (!made.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        made.add(dir);
+      }
       // The staging dir is fresh and ours: O_EXCL makes every file a new one (so the umask applies to its mode),
       // and O_NOFOLLOW refuses to write through anything planted in it all the same.
-      const handle = await open(dest, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | NOFOLLOW, restoredFileMode(a.mode));
+      const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | NOFOLLOW;
+      if (small) {
+        const fd = openSync(dest, flags, restoredFileMode(a.mode));
+        try {
+          writeFileSync(fd, data);
+        } finally {
+          closeSync(fd);
+        }
+        continue;
+      }
+      const handle = await open(dest, flags, restoredFileMode(a.mode));
       try {
         await handle.writeFile(data);
       } finally {

@@ -84,7 +84,7 @@ export async function replayNoopBuild(parsed: ParsedBuildArgv, seen: ReplaySeen 
     const shown = [...delta.changed.slice(0, 10).map((p) => path.relative(root, p) || '.'), ...delta.changedEntries.slice(0, 5)];
     const more = delta.changed.length + delta.changedEntries.length - shown.length;
     const listed = shown.length > 0 ? ` (${shown.join(', ')}${more > 0 ? `, and ${more} more` : ''})` : '';
-    debugNoop(`changed since the record: ${count(delta.changed.length, 'path', 'paths')}, ${count(delta.changedEntries.length, 'cache entry', 'cache entries')}${listed}`);
+    if (shown.length > 0) debugNoop(`changed since the record: ${count(delta.changed.length, 'path', 'paths')}, ${count(delta.changedEntries.length, 'cache entry', 'cache entries')}${listed}`);
     seen.previous = readPreviousRun(recordFile(cacheDir, key), resultsFile(cacheDir, key), readsFile(cacheDir, key), record, delta) ?? undefined;
     return false;
   }
