@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { blobIdAt, readGitIndex, type GitIndex } from '../src/util/git-index.js';
 import { createFixture, type Fixture } from './helpers/fixture.js';
-import { git } from './helpers/workspace.js';
+import { git, initGit, settleGitIndex } from './helpers/workspace.js';
 
 const fixtures: Fixture[] = [];
 afterEach(() => {
@@ -18,26 +18,9 @@ afterEach(() => {
 function repo(files: Record<string, string>): Fixture {
   const fx = createFixture(files);
   fixtures.push(fx);
-  git(fx.root, 'init', '-q', '-b', 'main');
-  git(fx.root, 'config', 'user.email', 'test@example.com');
-  git(fx.root, 'config', 'user.name', 'test');
-  git(fx.root, 'add', '-A');
-  git(fx.root, 'commit', '-q', '-m', 'initial');
-  settle(fx.root);
+  initGit(fx);
+  settleGitIndex(fx.root);
   return fx;
-}
-
-/**
- * Files written in the clock tick the index was written in are racily clean, and git writes the index right
- * after the files: a moment later, a refresh rewrites it with them clean (what a clone's checkout has for all
- * files but those of its last tick).
- */
-function settle(root: string): void {
-  const until = Date.now() + 30;
-  while (Date.now() < until) {
-    // a few clock ticks
-  }
-  git(root, 'update-index', '-q', '--refresh');
 }
 
 /** path → blob id, as `git ls-files --stage` prints them. */
@@ -72,7 +55,7 @@ describe('readGitIndex', () => {
       const index = readGitIndex(path.join(fx.root, 'src'))!;
       expect(index).not.toBeNull();
       const ids = staged(fx.root);
-      expect(ids.size).toBe(Object.keys(tree).length);
+      expect(ids.size).toBe(Object.keys(tree).length + 1); // and initGit's .gitignore
       for (const [file, oid] of ids) expect(vouched(index, file)).toBe(oid);
     });
   }
@@ -129,7 +112,7 @@ describe('readGitIndex', () => {
     const fx = repo(tree);
     const wt = fx.path('../', `${path.basename(fx.root)}-wt`);
     git(fx.root, 'worktree', 'add', '-q', wt);
-    settle(wt);
+    settleGitIndex(wt);
     try {
       const index = readGitIndex(path.join(wt, 'src'))!;
       expect(index).not.toBeNull();

@@ -10,7 +10,7 @@ import { acquirePackageLock, lockDirFor, type LockOwner } from '../src/lock.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { ReadLog } from '../src/util/read-log.js';
 import { createFixture, type Fixture } from './helpers/fixture.js';
-import { killAndWait, startWorker, type Proc } from './helpers/procs.js';
+import { contendTogether, killAndWait, startWorker, type Proc } from './helpers/procs.js';
 
 const fixtures: Fixture[] = [];
 const procs: Proc[] = [];
@@ -63,11 +63,8 @@ describe('a brief hold', () => {
     const go = fx.path('go');
     const marker = fx.path('inside');
     const ps = Array.from({ length: 6 }, (_, i) => worker({ op: 'contend', pkgDir: pkg.dir, go, marker, rounds: 4, holdMs: 5, timeoutMs: 60_000, brief: i % 2 === 0 }));
-    await Promise.all(ps.map((p) => p.event('ready')));
-    writeFileSync(go, '');
-    const exits = await Promise.all(ps.map((p) => p.exited));
-    expect(exits.map((x) => x.code)).toEqual([0, 0, 0, 0, 0, 0]);
-    const rounds = ps.flatMap((p) => p.events.filter((e) => e.type === 'round'));
+    const { codes, rounds } = await contendTogether(ps, go);
+    expect(codes).toEqual([0, 0, 0, 0, 0, 0]);
     expect(rounds).toHaveLength(24);
     expect(rounds.filter((r) => r.violation)).toEqual([]);
     expect(rounds.some((r) => (r.waitedMs as number) > 0)).toBe(true);

@@ -11,7 +11,7 @@ import { isBuildSystemError } from '../src/errors.js';
 import { acquirePackageLock, lockDirFor, type LockOwner } from '../src/lock.js';
 import { loadPackageInfo } from '../src/workspace/package-info.js';
 import { createFixture, type Fixture } from './helpers/fixture.js';
-import { deadPid, killAndWait, startProcess, startWorker, type Proc } from './helpers/procs.js';
+import { contendTogether, deadPid, killAndWait, startProcess, startWorker, type Proc } from './helpers/procs.js';
 import { ReadLog } from '../src/util/read-log.js';
 
 const fixtures: Fixture[] = [];
@@ -139,11 +139,8 @@ describe('acquirePackageLock', () => {
     const marker = fx.path('inside');
     const ps = Array.from({ length: 6 }, () => worker({ op: 'contend', pkgDir: pkg.dir, go, marker, rounds: 4, holdMs: 15, timeoutMs: 60_000 }));
     // Every child loaded before the start signal, so they really start together.
-    await Promise.all(ps.map((p) => p.event('ready')));
-    writeFileSync(go, '');
-    const exits = await Promise.all(ps.map((p) => p.exited));
-    expect(exits.map((x) => x.code)).toEqual([0, 0, 0, 0, 0, 0]);
-    const rounds = ps.flatMap((p) => p.events.filter((e) => e.type === 'round'));
+    const { codes, rounds } = await contendTogether(ps, go);
+    expect(codes).toEqual([0, 0, 0, 0, 0, 0]);
     expect(rounds).toHaveLength(24);
     expect(rounds.filter((r) => r.violation)).toEqual([]);
     expect(rounds.some((r) => (r.waitedMs as number) > 0)).toBe(true);

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blobIdsFromGit } from '../src/cache/noop/content.js';
 import type { RunResult } from '../src/result/schema.js';
 import { cliPath, createFixture, repoRoot, snapshotTree, type Fixture } from './helpers/fixture.js';
-import { git } from './helpers/workspace.js';
+import { cli, git, initGit, settleGitIndex } from './helpers/workspace.js';
 
 /**
  * The no-op record and git's index (cache/noop/content.ts, util/git-index.ts): after a fresh checkout every
@@ -29,7 +28,6 @@ const config = `export default { adapter: 'esbuild', format: 'esm' };\n`;
 function workspace(): Fixture {
   const fx = createFixture({
     'package.json': { name: 'git-root', private: true, workspaces: ['packages/*'] },
-    '.gitignore': 'node_modules\ndist\n',
     'packages/core/package.json': pkg('core'),
     'packages/core/build.config.ts': config,
     'packages/core/src/index.ts': `export const core = 'core v1';\n`,
@@ -44,22 +42,9 @@ function workspace(): Fixture {
   mkdirSync(fx.path('node_modules/@g'), { recursive: true });
   symlinkSync(path.join(repoRoot, 'node_modules/esbuild'), fx.path('node_modules/esbuild'), 'dir');
   for (const name of ['core', 'app', 'solo']) symlinkSync(`../../packages/${name}`, fx.path(`node_modules/@g/${name}`), 'dir');
-  git(fx.root, 'init', '-q', '-b', 'main');
-  git(fx.root, 'config', 'user.email', 'test@example.com');
-  git(fx.root, 'config', 'user.name', 'test');
-  git(fx.root, 'add', '-A');
-  git(fx.root, 'commit', '-q', '-m', 'initial');
-  settle(fx.root);
+  initGit(fx);
+  settleGitIndex(fx.root);
   return fx;
-}
-
-/** Git's index rewritten a few clock ticks after the files, so none of them is racily clean (as a clone's, but for its last tick). */
-function settle(root: string): void {
-  const until = Date.now() + 30;
-  while (Date.now() < until) {
-    // a few clock ticks
-  }
-  git(root, 'update-index', '-q', '--refresh');
 }
 
 /** What a CI job meets: the work tree written anew in place (new inodes and times) with git's index describing it, no outputs, the cache kept. */
@@ -68,17 +53,12 @@ function checkout(fx: Fixture): void {
   cpSync(fx.root, next, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== 'dist' });
   rmSync(fx.root, { recursive: true });
   renameSync(next, fx.root);
-  settle(fx.root);
+  settleGitIndex(fx.root);
 }
 
-function cli(fx: Fixture, args: string[] = []): { run: RunResult; stderr: string; status: Record<string, string> } {
-  const r = spawnSync(process.execPath, [cliPath, 'build', '--json', ...args], {
-    cwd: fx.root,
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1', BUILD_SYSTEM_NO_FAST_PATH: undefined },
-  });
-  if (r.status !== 0) throw new Error(`build exited ${r.status}: ${r.stderr.slice(-3000)}`);
+function build(fx: Fixture, args: string[] = []): { run: RunResult; stderr: string; status: Record<string, string> } {
+  const r = cli(['build', '--json', ...args], { cwd: fx.root, env: { BUILD_SYSTEM_CACHE_DIR: undefined, BUILD_SYSTEM_DEBUG_NOOP: '1', BUILD_SYSTEM_NO_FAST_PATH: undefined } });
+  if (r.code !== 0) throw new Error(`build exited ${r.code}: ${r.stderr.slice(-3000)}`);
   const run = JSON.parse(r.stdout) as RunResult;
   return { run, stderr: r.stderr, status: Object.fromEntries(run.results.map((x) => [x.package.name.replace('@g/', ''), x.cache.status])) };
 }
@@ -92,34 +72,34 @@ const outputs = (fx: Fixture) => Object.fromEntries(['core', 'app', 'solo'].map(
 describe("the no-op record and git's index", () => {
   it('a fresh checkout holds by blob id, without reading the files git vouches for; changed bytes never do', () => {
     const fx = workspace();
-    cli(fx);
+    build(fx);
     const built = outputs(fx);
 
     checkout(fx);
-    const ci = cli(fx);
+    const ci = build(fx);
     // Every package's package.json, build.config.ts and source, and the root package.json, at least.
     expect(byGit(ci.stderr)).toBeGreaterThanOrEqual(10);
     expect(Object.values(ci.status)).toEqual(['hit', 'hit', 'hit']);
     expect(outputs(fx)).toEqual(built);
     // The record that run wrote carries the blob ids on: the next checkout holds by them again.
     checkout(fx);
-    expect(byGit(cli(fx).stderr)).toBeGreaterThanOrEqual(10);
+    expect(byGit(build(fx).stderr)).toBeGreaterThanOrEqual(10);
 
     // As many bytes, other content, and git told about it (its index has the new blob at the new stat): a change.
     checkout(fx);
     writeFileSync(fx.path('packages/solo/src/index.ts'), `export const solo = 'solo v2';\n`);
     git(fx.root, 'add', 'packages/solo/src/index.ts');
-    settle(fx.root);
-    const edited = cli(fx);
+    settleGitIndex(fx.root);
+    const edited = build(fx);
     expect(edited.status).toEqual({ core: 'hit', app: 'hit', solo: 'miss' });
     expect(readFileSync(fx.path('packages/solo/dist/index.js'), 'utf8')).toContain('solo v2');
     // Git not told (its index is behind the file): read and compared by content, a change too.
     checkout(fx);
     writeFileSync(fx.path('packages/core/src/index.ts'), `export const core = 'core v2';\n`);
-    const again = cli(fx);
+    const again = build(fx);
     expect(again.status).toEqual({ core: 'miss', app: 'hit', solo: 'hit' });
     const final = outputs(fx);
-    cli(fx, ['--force']);
+    build(fx, ['--force']);
     expect(outputs(fx)).toEqual(final);
   });
 

@@ -119,3 +119,14 @@ export function killAndWait(p: Proc, signal: NodeJS.Signals = 'SIGKILL') {
   p.child.kill(signal);
   return p.exited;
 }
+
+/**
+ * Lock workers started with `op: 'contend'` and the same `go` file, started together once every one is
+ * ready: their exit codes and every round they reported, after all have exited.
+ */
+export async function contendTogether(ps: Proc[], go: string): Promise<{ codes: (number | null)[]; rounds: Record<string, unknown>[] }> {
+  await Promise.all(ps.map((p) => p.event('ready')));
+  writeFileSync(go, '');
+  const exits = await Promise.all(ps.map((p) => p.exited));
+  return { codes: exits.map((x) => x.code), rounds: ps.flatMap((p) => p.events.filter((e) => e.type === 'round')) };
+}

@@ -177,3 +177,17 @@ export function initGit(fx: Fixture): void {
   git(fx.root, 'add', '-A');
   git(fx.root, 'commit', '-q', '-m', 'initial');
 }
+
+/**
+ * Git's index rewritten a few clock ticks after the work tree's files. Files written in the tick the index
+ * was written in are racily clean (git, and util/git-index.ts, read them again), and git writes its index
+ * right after the files; a moment later a refresh rewrites it with them clean, as a clone's index is for
+ * all files but those of its last tick.
+ */
+export function settleGitIndex(root: string): void {
+  const until = Date.now() + 30;
+  while (Date.now() < until) {
+    // a few clock ticks
+  }
+  git(root, 'update-index', '-q', '--refresh');
+}
