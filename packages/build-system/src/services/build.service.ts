@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { BuildSystemError, isBuildSystemError } from '../errors.js';
-import { acquirePackageLock, type PackageLock } from '../lock.js';
+import { acquirePackageLock, type PackageLock, type PackageLockOptions } from '../lock.js';
 import { takeoverMessage } from '../lock/owner.js';
 import { resolveCacheDir } from '../cache/cache-dir.js';
 import { PackageCache } from '../cache/package-cache.js';
@@ -112,12 +112,7 @@ export class PackageBuildService {
     let lock: PackageLock;
     try {
       lock = await acquirePackageLock(pkg, {
-        timeoutMs: options.lockTimeoutMs,
-        staleMs: options.staleLockMs,
-        // LOCK-INTEGRATION: the short command is what waiters are shown ("… since 12:03:11 (build:package)"); the full line is recorded for diagnosis.
-        command: 'build:package',
-        commandLine: options.command,
-        signal,
+        ...buildLockOptions(options, signal),
         onWait: (message) => {
           waited = true;
           ctx.emit({ type: 'lock-wait', package: pkg.name, message });
@@ -261,3 +256,15 @@ function unavailable(e: unknown): CacheInfo {
   return { status: 'disabled', key: null, reason: `cache unavailable: ${(e as Error).message}` };
 }
 
+
+/** A package build's lock options; also the partial run's restore's, which stands in for a build. */
+export function buildLockOptions(options: { lockTimeoutMs?: number; staleLockMs?: number; command?: string }, signal?: AbortSignal): PackageLockOptions {
+  return {
+    timeoutMs: options.lockTimeoutMs,
+    staleMs: options.staleLockMs,
+    // LOCK-INTEGRATION: the short command is what waiters are shown ("… since 12:03:11 (build:package)"); the full line is recorded for diagnosis.
+    command: 'build:package',
+    commandLine: options.command,
+    signal,
+  };
+}

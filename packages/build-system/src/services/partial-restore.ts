@@ -12,6 +12,7 @@ import type { PartialPlan } from './partial-run.js';
 import type { RunOptions } from './plan.js';
 import { emitRecorded } from './recorded-events.js';
 import { restoreThroughStaging } from './package-build/hit.js';
+import { buildLockOptions } from './build.service.js';
 
 /**
  * A partial run's packages whose only changes are their own outputs (PartialPlan.restorable): `rm -rf
@@ -82,14 +83,7 @@ async function restoreOne(pkg: PackageInfo, recorded: RecordedPackage, options: 
 
   let lock: PackageLock;
   try {
-    lock = await acquirePackageLock(pkg, {
-      timeoutMs: options.lockTimeoutMs,
-      staleMs: options.staleLockMs,
-      command: 'build:package',
-      commandLine: options.command,
-      signal: options.signal,
-      brief: true,
-    });
+    lock = await acquirePackageLock(pkg, { ...buildLockOptions(options, options.signal), brief: true });
   } catch {
     // Busy past the timeout, or cancelled: the normal path waits, reports or skips it as it always does.
     return null;
