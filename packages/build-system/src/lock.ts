@@ -273,11 +273,13 @@ export async function acquirePackageLock(pkg: PackageInfo, opts: PackageLockOpti
       let recordless: RecordlessLock | undefined;
       try {
         if (await tryCreate(dir, me, !opts.brief)) {
-          acquired = true;
           if (opts.brief) {
-            const { ino, birthtimeMs } = lstatSync(dir);
-            recordless = { ino, birthtimeMs, recordAfterMs: Math.min(BRIEF_RECORD_MS, heartbeatMs) };
+            const st = lstatSync(dir, { throwIfNoEntry: false });
+            // Removed by hand the moment after our mkdir: nothing is held, take it again.
+            if (!st) continue;
+            recordless = { ino: st.ino, birthtimeMs: st.birthtimeMs, recordAfterMs: Math.min(BRIEF_RECORD_MS, heartbeatMs) };
           }
+          acquired = true;
         } else {
           const seen = await observe(dir);
           if (!seen) continue; // released between our mkdir and our look: try again at once
